@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtual isolation context (VIC) interface, for ICF authors.
+ *
+ * An isolation context factory (ICF) makes isolation contexts (ICs) of one
+ * kind — threads, processes, sandboxes, virtual machines — and plugs into
+ * the runtime the way a file system plugs into the VFS: a descriptor with a
+ * name, what its contexts isolate and a table of operations, registered
+ * with xos_icf_register().  The runtime never knows more about an ICF than
+ * this table says.
+ *
+ * Applications do not need this header; include <xos.h>.
+ *
+ * Define XOS_USE_VERSION to the interface version you were written against
+ * (currently 1) before including this header.
+ */
+#ifndef XOS_VIC_H
+#define XOS_VIC_H
+
+#ifndef XOS_USE_VERSION
+#error "define XOS_USE_VERSION (the VIC interface version, 1) before including <xos/vic.h>"
+#endif
+#if XOS_USE_VERSION > 1
+#error "this <xos/vic.h> only knows VIC interface version 1"
+#endif
+
+#include <stddef.h>
+
+#include <xos/common.h>
+#include <xos/ef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What an ICF's contexts offer beyond their isolation level. */
+#define XOS_ICF_FEATURE_MAP(X)                                                  \
+	X(SHARED_MEMORY, 0, "shared-memory")     /* EF shares the creator's address space */ \
+	X(OWN_FDS, 1, "own-fds")                 /* EF has its own file-descriptor table */ \
+	X(CRASH_CONTAINED, 2, "crash-contained") /* an EF crash does not kill its creator */ \
+	X(PIVOT, 3, "pivot")                     /* the pivot of mutate (the process ICF) */
+
+enum {
+#define XOS_ICF_F_ENUM_(name, bit, str) XOS_ICF_F_##name = 1u << (bit),
+	XOS_ICF_FEATURE_MAP(XOS_ICF_F_ENUM_)
+#undef XOS_ICF_F_ENUM_
+};
+
+struct xos_icf;
+
+/*
+ * One isolation context.  The ICF allocates it (usually embedded in a larger
+ * private struct, found back with container_of) and fills both fields in
+ * create(), restore() or from_pivot(); the core only reads them.
+ */
+struct xos_ic {
+	const struct xos_icf *icf; /* the factory that made it */
+	struct xos_ef *ef;         /* the EF it hosts */
+};
+
+/*
+ * struct xos_icf_ops - what an ICF can do.
+ *
+ * Every member is optional except create and wait: a NULL member means
+ * "not supported" and the core answers -EOPNOTSUPP to whoever asked.
+ * Members return 0 or a negative errno.  The core serialises calls that
+ * concern one IC; calls for different ICs may run concurrently.
+ */
+struct xos_icf_ops {
+	/*
+	 * init - probe what the ICF needs on this machine.
+	 * Called once, at registration, before any other member.  Return 0 if
+	 * the ICF can make contexts here; otherwise a negative errno and a
+	 * one-line reason in @why (NUL-terminated, at most @why_len bytes).
+	 * An unavailable ICF stays registered and listed with its reason but
+	 * is never chosen.  It may call xos_com_register() for the mechanisms
+	 * that connect its contexts to others'.
+	 */
+	int (*init)(const struct xos_icf *icf, char *why, size_t why_len);
+
+	/*
+	 * create - make a context and start @ef in it.
+	 * The new flow of control must call xos_ef_run(@ef) exactly once and
+	 * deliver its return value (the EF's exit status) to wait().  On
+	 * success store the context in *@ret_ic before the EF can end; on
+	 * failure the EF must not have started.  Called from the creating EF.
+	 */
+	int (*create)(const struct xos_icf *icf, struct xos_ef *ef, struct xos_ic **ret_ic);
+
+	/*
+	 * wait - block until the EF in @ic has ended and report how.
+	 * Called once per context, from the EF that created it, in the same
+	 * process.  Must not fail because the EF crashed: a killed EF is
+	 * reported as XOS_EF_KILLED with the signal number.
+	 */
+	int (*wait)(struct xos_ic *ic, struct xos_ef_exit *ret_exit);
+
+	/*
+	 * switch_in / switch_out - around every period in which the EF runs
+	 * in @ic: called on the EF's own flow by xos_ef_run() before and
+	 * after the EF's function, and around mutate.  Set up or save what
+	 * the isolation technique adds to a plain flow (names, registers,
+	 * filters).  A failing switch_in ends the EF before it runs, with
+	 * exit status 127.
+	 */
+	int (*switch_in)(struct xos_ic *ic);
+	int (*switch_out)(struct xos_ic *ic);
+
+	/*
+	 * dump - write the full state of @ic (memory domain, execution
+	 * context, channel endpoints) to @fd, at a safe point of the EF.
+	 * restore - rebuild a context for @ef from what dump() wrote to @fd
+	 * and resume it.
+	 */
+	int (*dump)(struct xos_ic *ic, int fd);
+	int (*restore)(const struct xos_icf *icf, struct xos_ef *ef, int fd, struct xos_ic **ret_ic);
+
+	/*
+	 * to_pivot - turn @ic into a context of the pivot (process) ICF,
+	 * storing the new context in *@ret_ic; @ic is destroyed on success.
+	 * from_pivot - turn the process context @pivot_ic into one of this
+	 * ICF.  Any ICF with both can be mutated into any other with both.
+	 */
+	int (*to_pivot)(struct xos_ic *ic, struct xos_ic **ret_ic);
+	int (*from_pivot)(const struct xos_icf *icf, struct xos_ic *pivot_ic, struct xos_ic **ret_ic);
+
+	/*
+	 * destroy - release everything @ic holds.  Called once, after wait()
+	 * returned, or after a failed start.  Cannot fail.
+	 */
+	void (*destroy)(struct xos_ic *ic);
+};
+
+/*
+ * struct xos_icf - an isolation context factory, as registered.
+ * Must stay valid and unchanged while registered.
+ */
+struct xos_icf {
+	const char *name;             /* unique, [a-z0-9_-]+ */
+	const char *description;      /* one line, for --list-icfs */
+	enum xos_isolation isolation; /* what its contexts isolate */
+	unsigned int features;        /* XOS_ICF_F_* */
+	unsigned int create_cost;     /* typical create+join, in ns; guides policy */
+	const struct xos_icf_ops *ops;
+	size_t ops_size;              /* sizeof(struct xos_icf_ops) you built with */
+};
+
+/* Fill .ops and .ops_size of a struct xos_icf initialiser from an ops table. */
+#define XOS_ICF_OPS(table) .ops = &(table), .ops_size = sizeof(table)
+
+/* Register @icf: runs its init() and lists it; -EBUSY if the name is taken. */
+XOS_EXPORT int xos_icf_register(const struct xos_icf *icf);
+
+/* Unregister @icf; -EINVAL if not registered, -EBUSY while it hosts EFs. */
+XOS_EXPORT int xos_icf_unregister(const struct xos_icf *icf);
+
+/* Declare that @mechanism connects ICs of @a and @b at relative @cost (register_com). */
+XOS_EXPORT int xos_com_register(const char *a, const char *b, const char *mechanism, unsigned int cost);
+
+/* Run the EF's function on the calling flow (from create()); returns its status. */
+XOS_EXPORT int xos_ef_run(struct xos_ef *ef);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* XOS_VIC_H */
