@@ -80,10 +80,11 @@ struct xos_icf_ops {
 
 	/*
 	 * create - make a context and start @ef in it.
-	 * The new flow of control must call xos_ef_run(@ef) exactly once and
-	 * deliver its return value (the EF's exit status) to wait().  On
-	 * success store the context in *@ret_ic before the EF can end; on
-	 * failure the EF must not have started.  Called from the creating EF.
+	 * Fill a struct xos_ic (icf = @icf, ef = @ef) before the new flow of
+	 * control starts; that flow must call xos_ic_run() on it exactly once
+	 * and deliver its return value (the EF's exit status) to wait().  On
+	 * success store the context in *@ret_ic; on failure the EF must not
+	 * have started.  Called on the creating EF's flow.
 	 */
 	int (*create)(const struct xos_icf *icf, struct xos_ef *ef, struct xos_ic **ret_ic);
 
@@ -97,7 +98,7 @@ struct xos_icf_ops {
 
 	/*
 	 * switch_in / switch_out - around every period in which the EF runs
-	 * in @ic: called on the EF's own flow by xos_ef_run() before and
+	 * in @ic: called on the EF's own flow by xos_ic_run() before and
 	 * after the EF's function, and around mutate.  Set up or save what
 	 * the isolation technique adds to a plain flow (names, registers,
 	 * filters).  A failing switch_in ends the EF before it runs, with
@@ -157,8 +158,8 @@ XOS_EXPORT int xos_icf_unregister(const struct xos_icf *icf);
 /* Declare that @mechanism connects ICs of @a and @b at relative @cost (register_com). */
 XOS_EXPORT int xos_com_register(const char *a, const char *b, const char *mechanism, unsigned int cost);
 
-/* Run the EF's function on the calling flow (from create()); returns its status. */
-XOS_EXPORT int xos_ef_run(struct xos_ef *ef);
+/* Run the EF hosted by @ic on the calling flow (the flow create() started); returns its status. */
+XOS_EXPORT int xos_ic_run(struct xos_ic *ic);
 
 #ifdef __cplusplus
 }
