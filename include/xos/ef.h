@@ -27,6 +27,8 @@ extern "C" {
 
 /* An execution flow; opaque.  Valid from xos_ef_create() to xos_ef_join(). */
 struct xos_ef;
+/* A channel between EFs (<xos/chan.h>). */
+struct xos_chan;
 
 /* What matters most to the EF's creator when the runtime weighs ICFs. */
 enum xos_perf_hint {
@@ -43,6 +45,8 @@ struct xos_ef_attr {
 	enum xos_isolation isolation; /* minimum isolation the EF needs */
 	enum xos_perf_hint perf;      /* what to optimise within that */
 	unsigned int flags;           /* none defined yet; must be 0 */
+	struct xos_chan *const *chans; /* channels the EF will use: bound before it starts */
+	size_t nchans;
 	void *reserved[4];            /* must be NULL */
 };
 
