@@ -61,9 +61,10 @@ struct xos_ic {
 /*
  * struct xos_icf_ops - what an ICF can do.
  *
- * Every member is optional except create and wait: a NULL member means
- * "not supported" and the core answers -EOPNOTSUPP to whoever asked.
- * Members return 0 or a negative errno.  The core serialises calls that
+ * Every member is optional except create and wait.  A NULL init,
+ * switch_in, switch_out or destroy means "nothing to do"; any other NULL
+ * member means "not supported" and the core answers -EOPNOTSUPP to
+ * whoever asked.  Members return 0 or a negative errno.  The core serialises calls that
  * concern one IC; calls for different ICs may run concurrently.
  */
 struct xos_icf_ops {

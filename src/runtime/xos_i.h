@@ -59,16 +59,18 @@ struct xos__icf_node {
 	struct xos_icf_ops ops; /* copy, NULL-padded to this library's size */
 	bool available;
 	char reason[XOS_REASON_MAX];
-	unsigned long live_efs; /* EFs it hosts now; blocks unregister */
+	unsigned long refs; /* EFs it hosts + snapshots in flight; blocks unregister */
 	struct xos__icf_node *next;
 };
 
-/* Find a registered ICF by name; NULL if none.  Valid while registered. */
+/* Find a registered ICF by name and take a reference; NULL if none. */
 struct xos__icf_node *xos__icf_find(const char *name) XOS_HIDDEN;
-/* Snapshot of the registry, registration order; returns count (<= max). */
+/* Snapshot of the registry (a reference on each node), registration order; returns count (<= max). */
 size_t xos__icf_snapshot(struct xos__icf_node **nodes, size_t max) XOS_HIDDEN;
 void xos__icf_get(struct xos__icf_node *node) XOS_HIDDEN;
 void xos__icf_put(struct xos__icf_node *node) XOS_HIDDEN;
+/* xos_icf_register() minus the runtime initialisation (for the built-ins). */
+int xos__icf_register_builtin(const struct xos_icf *icf) XOS_HIDDEN;
 /* Drop every registration (tests only). */
 void xos__icf_reset(void) XOS_HIDDEN;
 bool xos__name_valid(const char *name) XOS_HIDDEN;
@@ -106,7 +108,7 @@ struct xos__candidate {
 /* The runtime's standing choices, from the environment and the API. */
 struct xos__settings {
 	enum xos__policy policy;
-	const char *forced_icf; /* XOS_ICF / xos_icf_force(), or NULL */
+	char forced_icf[32]; /* XOS_ICF / xos_icf_force(), or "" */
 };
 
 /*
@@ -149,7 +151,20 @@ struct xos_ef {
 	jmp_buf exit_jmp;
 	int exit_status;
 	struct xos_ef *prev_self;       /* the EF this flow ran before (nested run) */
+	struct xos_ef *tbl_prev, *tbl_next; /* table of live EFs */
 };
+
+/* Live EFs created by this process. */
+size_t xos__ef_count(void) XOS_HIDDEN;
+/* Dispatch dump to the EF's ICF; -EOPNOTSUPP when it has none. */
+int xos__ef_dump(struct xos_ef *ef, int fd) XOS_HIDDEN;
+/* Move @ef to ICF @target through the pivot; -EOPNOTSUPP when a step is missing. */
+int xos__ef_mutate(struct xos_ef *ef, const char *target) XOS_HIDDEN;
+
+/* ---- channels (src/chan) ------------------------------------------------- */
+/* Bind each unbound channel of a new EF to a mechanism for (creator, ef) ICFs. */
+int xos__chans_bind(struct xos_chan *const *chans, size_t n, const char *creator_icf,
+		    const char *ef_icf) XOS_HIDDEN;
 
 /* Built-in ICFs (src/icf/). */
 extern const struct xos_icf xos__icf_thread XOS_HIDDEN;

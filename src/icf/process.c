@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The process ICF, and the pivot of mutate: an EF in a forked child
+ * process.  The EF gets its own address space and fd table; a crash of
+ * the EF kills only the child and is reported to the joiner.
+ *
+ * The EF's full int status travels in a small MAP_SHARED page (an exit
+ * code would keep only 8 bits); the child writes it, the parent reads it
+ * only after waitpid() says the child is gone.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define XOS_USE_VERSION 1
+#include <xos/vic.h>
+
+#include "xos_i.h"
+
+struct process_result {
+	atomic_int done; /* set once status holds what xos_ic_run() returned */
+	int status;
+};
+
+struct process_ic {
+	struct xos_ic ic;
+	pid_t pid;
+	struct process_result *result; /* MAP_SHARED with the child */
+};
+
+static int process_init(const struct xos_icf *icf, char *why, size_t why_len)
+{
+	static const struct {
+		const char *mechanism;
+		unsigned int cost;
+	} com[] = { { "ring", 200 }, { "unix", 55000 }, { "pipe", 60000 }, { "tcp", 70000 } };
+
+	(void)why, (void)why_len;
+	for (size_t i = 0; i < sizeof(com) / sizeof(com[0]); i++) {
+		int rc = xos_com_register(icf->name, icf->name, com[i].mechanism, com[i].cost);
+
+		if (rc < 0 && rc != -EEXIST)
+			return rc;
+	}
+	return 0;
+}
+
+static _Noreturn void process_child(struct process_ic *p)
+{
+	int status = xos_ic_run(&p->ic);
+
+	p->result->status = status;
+	atomic_store_explicit(&p->result->done, 1, memory_order_release);
+	/* Never the parent's atexit handlers; but what the EF printed must out. */
+	fflush(NULL);
+	_exit(status & 0xff);
+}
+
+static int process_create(const struct xos_icf *icf, struct xos_ef *ef, struct xos_ic **ret_ic)
+{
+	struct process_ic *p = calloc(1, sizeof(*p));
+	int rc;
+
+	if (!p)
+		return -ENOMEM;
+	p->ic.icf = icf;
+	p->ic.ef = ef;
+	p->result = mmap(NULL, sizeof(*p->result), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p->result == MAP_FAILED) {
+		rc = -errno;
+		goto out_free;
+	}
+	/* Unflushed stdio buffers would otherwise be written by both processes. */
+	fflush(NULL);
+	p->pid = fork();
+	if (p->pid < 0) {
+		rc = -errno;
+		goto out_unmap;
+	}
+	if (p->pid == 0)
+		process_child(p);
+	*ret_ic = &p->ic;
+	return 0;
+
+out_unmap:
+	munmap(p->result, sizeof(*p->result));
+out_free:
+	free(p);
+	return rc;
+}
+
+static int process_wait(struct xos_ic *ic, struct xos_ef_exit *ret_exit)
+{
+	struct process_ic *p = xos__container_of(ic, struct process_ic, ic);
+	int ws;
+	pid_t rc;
+
+	do {
+		rc = waitpid(p->pid, &ws, __WALL);
+	} while (rc < 0 && errno == EINTR);
+	if (rc < 0) {
+		/* SIGCHLD ignored: the kernel reaped the child; the page still knows an exit. */
+		if (errno == ECHILD && atomic_load_explicit(&p->result->done, memory_order_acquire)) {
+			ret_exit->how = XOS_EF_EXITED;
+			ret_exit->status = p->result->status;
+			return 0;
+		}
+		return -errno;
+	}
+	if (WIFSIGNALED(ws)) {
+		ret_exit->how = XOS_EF_KILLED;
+		ret_exit->status = WTERMSIG(ws);
+	} else {
+		ret_exit->how = XOS_EF_EXITED;
+		/* An EF that called exit() itself never reached the page. */
+		ret_exit->status = atomic_load_explicit(&p->result->done, memory_order_acquire) ?
+					   p->result->status :
+					   WEXITSTATUS(ws);
+	}
+	return 0;
+}
+
+static void process_destroy(struct xos_ic *ic)
+{
+	struct process_ic *p = xos__container_of(ic, struct process_ic, ic);
+
+	munmap(p->result, sizeof(*p->result));
+	free(p);
+}
+
+static const struct xos_icf_ops process_ops = {
+	.init = process_init,
+	.create = process_create,
+	.wait = process_wait,
+	.destroy = process_destroy,
+};
+
+const struct xos_icf xos__icf_process = {
+	.name = "process",
+	.description = "forked child process (the pivot)",
+	.isolation = XOS_ISO_MEMORY,
+	.features = XOS_ICF_F_OWN_FDS | XOS_ICF_F_CRASH_CONTAINED | XOS_ICF_F_PIVOT,
+	.create_cost = 150000,
+	XOS_ICF_OPS(process_ops),
+};

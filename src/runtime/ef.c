@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Execution flows: creation (requirements -> policy -> ICF), the run of an
+ * EF on the flow its ICF started, exit, join, and the table of live EFs.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "xos_i.h"
+
+#define XOS_EF_ARG_MAX (256u << 20)
+#define MAX_ICFS 32
+
+/* The EF running on this flow of control, if any. */
+static __thread struct xos_ef *current_ef;
+
+/*
+ * EF ids come from a counter in a MAP_SHARED page made at the first
+ * creation: process EFs inherit it, so ids stay unique across the whole
+ * program tree, whatever ICF created them.
+ */
+static _Atomic uint64_t *id_counter;
+static pthread_once_t id_once = PTHREAD_ONCE_INIT;
+static _Atomic uint64_t id_fallback;
+
+static void id_counter_map(void)
+{
+	void *p = mmap(NULL, sizeof(*id_counter), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	id_counter = p == MAP_FAILED ? &id_fallback : p;
+}
+
+static uint64_t next_id(void)
+{
+	pthread_once(&id_once, id_counter_map);
+	return atomic_fetch_add(id_counter, 1) + 1;
+}
+
+/* ---- the table of live EFs -------------------------------------------- */
+
+struct ef_table_link {
+	struct xos_ef *ef;
+	struct ef_table_link *prev, *next;
+};
+
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct xos_ef *table_head;
+static size_t table_count;
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
+
+static void table_prefork(void)
+{
+	pthread_mutex_lock(&table_lock);
+}
+
+static void table_postfork_parent(void)
+{
+	pthread_mutex_unlock(&table_lock);
+}
+
+/* A forked child owns none of its parent's EFs: it starts with an empty table. */
+static void table_postfork_child(void)
+{
+	table_head = NULL;
+	table_count = 0;
+	pthread_mutex_unlock(&table_lock);
+}
+
+static void table_atfork(void)
+{
+	pthread_atfork(table_prefork, table_postfork_parent, table_postfork_child);
+}
+
+static void table_add(struct xos_ef *ef)
+{
+	pthread_once(&table_once, table_atfork);
+	pthread_mutex_lock(&table_lock);
+	ef->tbl_prev = NULL;
+	ef->tbl_next = table_head;
+	if (table_head)
+		table_head->tbl_prev = ef;
+	table_head = ef;
+	table_count++;
+	pthread_mutex_unlock(&table_lock);
+}
+
+static void table_del(struct xos_ef *ef)
+{
+	pthread_mutex_lock(&table_lock);
+	if (ef->tbl_prev)
+		ef->tbl_prev->tbl_next = ef->tbl_next;
+	else if (table_head == ef)
+		table_head = ef->tbl_next;
+	if (ef->tbl_next)
+		ef->tbl_next->tbl_prev = ef->tbl_prev;
+	table_count--;
+	pthread_mutex_unlock(&table_lock);
+}
+
+size_t xos__ef_count(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&table_lock);
+	n = table_count;
+	pthread_mutex_unlock(&table_lock);
+	return n;
+}
+
+/* ---- attributes --------------------------------------------------------- */
+
+void xos_ef_attr_init(struct xos_ef_attr *attr)
+{
+	if (attr)
+		*attr = (struct xos_ef_attr){ .isolation = XOS_ISO_NONE, .perf = XOS_PERF_ANY };
+}
+
+static int attr_check(const struct xos_ef_attr *attr)
+{
+	if ((unsigned int)attr->isolation >= XOS_ISO_COUNT_)
+		return -EINVAL;
+	if ((unsigned int)attr->perf > XOS_PERF_COMM)
+		return -EINVAL;
+	if (attr->flags)
+		return -EINVAL;
+	for (size_t i = 0; i < XOS_ARRAY_SIZE(attr->reserved); i++)
+		if (attr->reserved[i])
+			return -EINVAL;
+	if (attr->icf && !xos__name_valid(attr->icf))
+		return -EINVAL;
+	if (attr->name && strlen(attr->name) >= XOS_EF_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (attr->nchans && !attr->chans)
+		return -EINVAL;
+	for (size_t i = 0; i < attr->nchans; i++)
+		if (!attr->chans[i])
+			return -EINVAL;
+	return 0;
+}
+
+static const char *icf_name_of(const struct xos_ef *ef)
+{
+	/* Code outside any EF runs in the program's own process. */
+	return ef ? ef->icf->icf->name : "process";
+}
+
+/*
+ * Ask the policy which registered ICF hosts an EF with @attr, created by
+ * the current flow.  On success *@ret_node holds a reference.
+ */
+static int choose_icf(const struct xos_ef_attr *attr, struct xos__icf_node **ret_node,
+		      char *why, size_t why_len)
+{
+	struct xos__icf_node *nodes[MAX_ICFS];
+	struct xos__candidate cands[MAX_ICFS];
+	struct xos__settings set;
+	const char *creator = icf_name_of(current_ef);
+	size_t n, chosen;
+	int rc;
+
+	xos__settings_get(&set);
+	n = xos__icf_snapshot(nodes, MAX_ICFS);
+	for (size_t i = 0; i < n; i++) {
+		cands[i] = (struct xos__candidate){
+			.icf = nodes[i]->icf,
+			.available = nodes[i]->available,
+			.reason = nodes[i]->reason,
+			.com_mech = NULL,
+		};
+		cands[i].com_cost = xos__com_best(creator, nodes[i]->icf->name, &cands[i].com_mech);
+	}
+	rc = xos__policy_choose(&set, attr, cands, n, &chosen, why, why_len);
+	if (rc == 0) {
+		xos__icf_get(nodes[chosen]);
+		*ret_node = nodes[chosen];
+	}
+	for (size_t i = 0; i < n; i++)
+		xos__icf_put(nodes[i]);
+	return rc;
+}
+
+int xos_ef_create(struct xos_ef **ret_ef, const struct xos_ef_attr *attr, xos_ef_fn fn,
+		  const void *arg, size_t arg_size)
+{
+	static const struct xos_ef_attr defaults = { .isolation = XOS_ISO_NONE };
+	struct xos__icf_node *node = NULL;
+	struct xos_ef *ef;
+	char why[512];
+	int rc;
+
+	if (!ret_ef || !fn || (!arg && arg_size))
+		return -EINVAL;
+	if (arg_size > XOS_EF_ARG_MAX)
+		return -E2BIG;
+	if (!attr)
+		attr = &defaults;
+	rc = attr_check(attr);
+	if (rc < 0)
+		return rc;
+	rc = xos__runtime_init();
+	if (rc < 0)
+		return rc;
+
+	ef = xos__calloc(1, sizeof(*ef));
+	if (!ef)
+		return -ENOMEM;
+	ef->magic = XOS_EF_MAGIC;
+	ef->id = next_id();
+	ef->parent_id = current_ef ? current_ef->id : 0;
+	if (attr->name)
+		snprintf(ef->name, sizeof(ef->name), "%s", attr->name);
+	else
+		snprintf(ef->name, sizeof(ef->name), "ef%llu", (unsigned long long)ef->id);
+	ef->fn = fn;
+	ef->arg_size = arg_size;
+	if (arg_size) {
+		ef->arg = xos__malloc(arg_size);
+		if (!ef->arg) {
+			rc = -ENOMEM;
+			goto out_free;
+		}
+		memcpy(ef->arg, arg, arg_size);
+	}
+
+	rc = choose_icf(attr, &node, why, sizeof(why));
+	if (rc < 0) {
+		xos__explain("ef %llu \"%s\": refused (%s): %s", (unsigned long long)ef->id,
+			     ef->name, strerror(-rc), why);
+		goto out_free;
+	}
+	ef->icf = node;
+	xos__explain("ef %llu \"%s\" (parent %llu, %s) -> %s: %s", (unsigned long long)ef->id,
+		     ef->name, (unsigned long long)ef->parent_id, icf_name_of(current_ef),
+		     node->icf->name, why);
+
+	if (attr->nchans) {
+		rc = xos__chans_bind(attr->chans, attr->nchans, icf_name_of(current_ef),
+				     node->icf->name);
+		if (rc < 0)
+			goto out_put;
+	}
+
+	ef->owner_pid = getpid();
+	rc = node->ops.create(node->icf, ef, &ef->ic);
+	if (rc < 0) {
+		xos__log_debug("icf %s: create failed: %s", node->icf->name, strerror(-rc));
+		goto out_put;
+	}
+	table_add(ef);
+	*ret_ef = ef;
+	return 0;
+
+out_put:
+	xos__icf_put(node);
+out_free:
+	xos__free(ef->arg);
+	ef->magic = 0;
+	xos__free(ef);
+	return rc;
+}
+
+int xos_ic_run(struct xos_ic *ic)
+{
+	struct xos_ef *volatile ef;
+	struct xos__icf_node *node;
+	int status;
+
+	if (!ic || !ic->ef || ic->ef->magic != XOS_EF_MAGIC)
+		return -EINVAL;
+	ef = ic->ef;
+	node = ef->icf;
+	ef->prev_self = current_ef;
+	current_ef = ef;
+
+	if (node->ops.switch_in && node->ops.switch_in(ic) < 0) {
+		status = 127;
+	} else {
+		if (setjmp(ef->exit_jmp) == 0)
+			status = ef->fn(ef->arg);
+		else
+			status = ef->exit_status;
+		if (node->ops.switch_out)
+			node->ops.switch_out(ic);
+	}
+	current_ef = ef->prev_self;
+	return status;
+}
+
+int xos_ef_exit(int status)
+{
+	struct xos_ef *ef = current_ef;
+
+	if (!ef)
+		return -EPERM;
+	ef->exit_status = status;
+	longjmp(ef->exit_jmp, 1);
+}
+
+int xos_ef_join(struct xos_ef *ef, struct xos_ef_exit *ret_exit)
+{
+	struct xos_ef_exit ex = { 0 };
+	struct xos__icf_node *node;
+	int rc;
+
+	if (!ef || ef->magic != XOS_EF_MAGIC)
+		return -EINVAL;
+	if (ef == current_ef)
+		return -EDEADLK;
+	if (ef->owner_pid != getpid())
+		return -ECHILD;
+	node = ef->icf;
+	rc = node->ops.wait(ef->ic, &ex);
+	if (rc < 0)
+		return rc;
+	if (node->ops.destroy)
+		node->ops.destroy(ef->ic);
+	table_del(ef);
+	xos__icf_put(node);
+	xos__free(ef->arg);
+	ef->magic = 0;
+	xos__free(ef);
+	if (ret_exit)
+		*ret_exit = ex;
+	return 0;
+}
+
+struct xos_ef *xos_ef_self(void)
+{
+	return current_ef;
+}
+
+uint64_t xos_ef_id(const struct xos_ef *ef)
+{
+	return ef && ef->magic == XOS_EF_MAGIC ? ef->id : 0;
+}
+
+const char *xos_ef_name(const struct xos_ef *ef)
+{
+	return ef && ef->magic == XOS_EF_MAGIC ? ef->name : "";
+}
+
+const char *xos_ef_icf(const struct xos_ef *ef)
+{
+	return ef && ef->magic == XOS_EF_MAGIC ? ef->icf->icf->name : "";
+}
+
+/* ---- operations the VIC dispatches to the EF's ICF ------------------------ */
+
+int xos__ef_dump(struct xos_ef *ef, int fd)
+{
+	if (!ef || ef->magic != XOS_EF_MAGIC || fd < 0)
+		return -EINVAL;
+	if (!ef->icf->ops.dump)
+		return -EOPNOTSUPP;
+	return ef->icf->ops.dump(ef->ic, fd);
+}
+
+/* Find the registered pivot ICF (the one with XOS_ICF_F_PIVOT), with a reference. */
+static struct xos__icf_node *pivot_find(void)
+{
+	struct xos__icf_node *nodes[MAX_ICFS], *pivot = NULL;
+	size_t n = xos__icf_snapshot(nodes, MAX_ICFS);
+
+	for (size_t i = 0; i < n; i++) {
+		if (!pivot && (nodes[i]->icf->features & XOS_ICF_F_PIVOT) && nodes[i]->available) {
+			pivot = nodes[i];
+			continue; /* keep this reference */
+		}
+		xos__icf_put(nodes[i]);
+	}
+	return pivot;
+}
+
+/*
+ * Move @ef into an IC of ICF @target: source -> pivot with the source's
+ * to_pivot, pivot -> target with the target's from_pivot.  If the second
+ * step fails the EF stays, running, in the pivot.
+ */
+int xos__ef_mutate(struct xos_ef *ef, const char *target)
+{
+	struct xos__icf_node *src, *dst, *pivot;
+	struct xos_ic *ic;
+	int rc = 0;
+
+	if (!ef || ef->magic != XOS_EF_MAGIC || !xos__name_valid(target))
+		return -EINVAL;
+	dst = xos__icf_find(target);
+	if (!dst)
+		return -ENOENT;
+	src = ef->icf;
+	if (dst == src)
+		goto out_put_dst;
+	if (!dst->available) {
+		rc = -ENODEV;
+		goto out_put_dst;
+	}
+	pivot = pivot_find();
+	if (!pivot) {
+		rc = -EOPNOTSUPP;
+		goto out_put_dst;
+	}
+	if ((src != pivot && !src->ops.to_pivot) || (dst != pivot && !dst->ops.from_pivot)) {
+		rc = -EOPNOTSUPP;
+		goto out_put_pivot;
+	}
+
+	if (src != pivot) {
+		rc = src->ops.to_pivot(ef->ic, &ic);
+		if (rc < 0)
+			goto out_put_pivot;
+		ef->ic = ic;
+		ef->icf = pivot;
+		xos__icf_get(pivot);
+		xos__icf_put(src);
+	}
+	if (dst != pivot) {
+		rc = dst->ops.from_pivot(dst->icf, ef->ic, &ic);
+		if (rc < 0)
+			goto out_put_pivot;
+		ef->ic = ic;
+		ef->icf = dst;
+		xos__icf_get(dst);
+		xos__icf_put(pivot);
+	}
+	xos__explain("ef %llu \"%s\" mutated %s -> %s", (unsigned long long)ef->id, ef->name,
+		     src->icf->name, dst->icf->name);
+out_put_pivot:
+	xos__icf_put(pivot);
+out_put_dst:
+	xos__icf_put(dst);
+	return rc;
+}

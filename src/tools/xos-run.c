@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xos-run: run a program with the runtime's choices set from the command
+ * line (policy, forced ICF, explanations), or list the ICFs of this machine.
+ *
+ * The choices travel to the program in the environment (XOS_POLICY,
+ * XOS_ICF, XOS_EXPLAIN) and xos-run execs it, so the program's exit status
+ * is xos-run's.  Every error is one line on stderr and exit status 2.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define XOS_USE_VERSION 1
+#include <xos.h>
+#include <xos/vic.h>
+
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+	"Usage: xos-run [OPTION]... [--] PROGRAM [ARG]...\n"
+	"       xos-run --list-icfs\n"
+	"Run PROGRAM with the xos runtime's choices set.\n"
+	"\n"
+	"  --policy=NAME   perf, isolation or balanced (default perf)\n"
+	"  --icf=NAME      run every EF in ICF NAME where its requirements allow\n"
+	"  --explain       print each decision of the runtime, and why, to stderr\n"
+	"  --list-icfs     list the ICFs of this machine and the mechanisms between them\n"
+	"  --help          print this help and exit\n"
+	"  --version       print the version and exit\n";
+
+static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("xos-run: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_USAGE);
+}
+
+static void feature_names(unsigned int features, char *buf, size_t len)
+{
+	static const struct {
+		unsigned int bit;
+		const char *name;
+	} names[] = {
+#define FEATURE_NAME_(name, bit, str) { XOS_ICF_F_##name, str },
+		XOS_ICF_FEATURE_MAP(FEATURE_NAME_)
+#undef FEATURE_NAME_
+	};
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(features & names[i].bit))
+			continue;
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "," : "", names[i].name);
+		if (used >= len)
+			break;
+	}
+	if (!buf[0])
+		snprintf(buf, len, "-");
+}
+
+static int list_icfs(void)
+{
+	struct xos_icf_info icfs[32];
+	struct xos_com_info com[64];
+	int n = xos_icf_list(icfs, 32), m;
+
+	if (n < 0)
+		die("cannot list ICFs: %s", strerror(-n));
+	if (n > 32)
+		n = 32;
+	printf("%-10s %-11s %-9s %-36s %s\n", "ICF", "STATE", "ISOLATION", "FEATURES", "DESCRIPTION");
+	for (int i = 0; i < n; i++) {
+		char features[128];
+
+		feature_names(icfs[i].features, features, sizeof(features));
+		printf("%-10s %-11s %-9s %-36s %s\n", icfs[i].name,
+		       icfs[i].available ? "available" : "unavailable",
+		       xos_isolation_name(icfs[i].isolation), features, icfs[i].description);
+		if (!icfs[i].available)
+			printf("%-10s   reason: %s\n", "", icfs[i].reason);
+	}
+
+	m = xos_com_list(NULL, NULL, com, 64);
+	if (m < 0)
+		die("cannot list mechanisms: %s", strerror(-m));
+	if (m > 64)
+		m = 64;
+	printf("\n%-22s %-10s %s\n", "ICF PAIR", "MECHANISM", "COST");
+	for (int i = 0; i < m; i++) {
+		char pair[80];
+
+		snprintf(pair, sizeof(pair), "%s <-> %s", com[i].icf_a, com[i].icf_b);
+		printf("%-22s %-10s %u\n", pair, com[i].mechanism, com[i].cost);
+	}
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* Exit with 2 unless @name is a registered, available ICF. */
+static void check_icf(const char *name)
+{
+	struct xos_icf_info icfs[32];
+	int n = xos_icf_list(icfs, 32);
+
+	if (n < 0)
+		die("cannot list ICFs: %s", strerror(-n));
+	for (int i = 0; i < n && i < 32; i++) {
+		if (strcmp(icfs[i].name, name) != 0)
+			continue;
+		if (!icfs[i].available)
+			die("ICF '%s' is unavailable here: %s", name, icfs[i].reason);
+		return;
+	}
+	die("unknown ICF '%s' (see xos-run --list-icfs)", name);
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_POLICY = 256, OPT_ICF, OPT_EXPLAIN, OPT_LIST, OPT_HELP, OPT_VERSION };
+	static const struct option options[] = {
+		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "icf", required_argument, NULL, OPT_ICF },
+		{ "explain", no_argument, NULL, OPT_EXPLAIN },
+		{ "list-icfs", no_argument, NULL, OPT_LIST },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *policy = NULL, *icf = NULL;
+	bool explain = false, list = false;
+	int opt;
+
+	opterr = 0;
+	/* '+': stop at the first non-option, the program to run. */
+	while ((opt = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_POLICY:
+			policy = optarg;
+			break;
+		case OPT_ICF:
+			icf = optarg;
+			break;
+		case OPT_EXPLAIN:
+			explain = true;
+			break;
+		case OPT_LIST:
+			list = true;
+			break;
+		case OPT_HELP:
+			fputs(usage_text, stdout);
+			return 0;
+		case OPT_VERSION:
+			printf("xos-run (xos) %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			if (optopt >= OPT_POLICY)
+				die("option '%s' needs a value (see xos-run --help)", argv[optind - 1]);
+			die("unknown option '%s' (see xos-run --help)", argv[optind - 1]);
+		}
+	}
+
+	/* The library reads the same variables: validate against a clean slate. */
+	unsetenv("XOS_POLICY");
+	unsetenv("XOS_ICF");
+	if (policy) {
+		int rc = xos_policy_set(policy);
+
+		if (rc < 0)
+			die("unknown policy '%s' (expected perf, isolation or balanced)", policy);
+	}
+	if (icf)
+		check_icf(icf);
+	if (list)
+		return list_icfs();
+	if (optind >= argc)
+		die("no program to run (see xos-run --help)");
+
+	if ((policy && setenv("XOS_POLICY", policy, 1) < 0) || (icf && setenv("XOS_ICF", icf, 1) < 0) ||
+	    (explain && setenv("XOS_EXPLAIN", "1", 1) < 0))
+		die("cannot set the environment: %s", strerror(errno));
+	fflush(NULL);
+	execvp(argv[optind], argv + optind);
+	fprintf(stderr, "xos-run: cannot run '%s': %s\n", argv[optind], strerror(errno));
+	return errno == ENOENT ? 127 : 126;
+}
