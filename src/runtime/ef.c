@@ -286,8 +286,10 @@ int xos_ic_run(struct xos_ic *ic)
 			status = ef->fn(ef->arg);
 		else
 			status = ef->exit_status;
+		/* A mutate may have moved the EF: its period ends in its current IC. */
+		node = ef->icf;
 		if (node->ops.switch_out)
-			node->ops.switch_out(ic);
+			node->ops.switch_out(ef->ic);
 	}
 	current_ef = ef->prev_self;
 	return status;

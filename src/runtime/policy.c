@@ -55,7 +55,9 @@ static bool set_each(const char *set, bool (*fn)(const char *tok, size_t len, vo
 {
 	const char *p = set;
 
-	while (*p) {
+	if (!*p)
+		return true;
+	for (;;) {
 		const char *end = strchr(p, ',');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
 
@@ -161,8 +163,13 @@ static void append_others(char *why, size_t why_len, const struct xos__candidate
 		if (i == chosen)
 			continue;
 		r = rejection(&cands[i], attr, buf, sizeof(buf));
+		if (!r) {
+			snprintf(buf, sizeof(buf), "ranked lower: isolation %s, create ~%u us",
+				 iso_name(cands[i].icf->isolation), (create_cost(&cands[i]) + 500) / 1000);
+			r = buf;
+		}
 		snprintf(why + used, why_len - used, "%s%s (%s)", first ? "; not " : ", ",
-			 cands[i].icf->name, r ? r : "ranked lower");
+			 cands[i].icf->name, r);
 		used = strlen(why);
 		first = false;
 	}

@@ -69,6 +69,9 @@ static int descriptor_check(const struct xos_icf *icf)
 	if (icf->ops_size < offsetof(struct xos_icf_ops, wait) + sizeof(icf->ops->wait) ||
 	    icf->ops_size > sizeof(struct xos_icf_ops))
 		return -EINVAL;
+	/* Every member is a function pointer: a size inside one is no sizeof(). */
+	if (icf->ops_size % sizeof(icf->ops->create))
+		return -EINVAL;
 	if ((unsigned int)icf->isolation >= XOS_ISO_COUNT_)
 		return -EINVAL;
 	if (!icf->ops->create || !icf->ops->wait)

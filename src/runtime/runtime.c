@@ -69,18 +69,18 @@ static int read_environment(void)
 	const char *policy = secure_getenv("XOS_POLICY");
 	const char *icf = secure_getenv("XOS_ICF");
 	enum xos__policy p = XOS_POLICY_PERF;
-	int rc;
 
 	if (policy && *policy && xos__policy_parse(policy, &p) < 0) {
 		xos__log_debug("XOS_POLICY=%s: unknown policy", policy);
 		return -EINVAL;
 	}
-	if (icf && *icf) {
-		rc = forcible(icf);
-		if (rc < 0) {
-			xos__log_debug("XOS_ICF=%s: %s", icf, strerror(-rc));
-			return rc;
-		}
+	/*
+	 * XOS_ICF may name an ICF the application registers later: only its
+	 * spelling is checked here; the policy refuses EFs while it is missing.
+	 */
+	if (icf && *icf && !xos__name_valid(icf)) {
+		xos__log_debug("XOS_ICF=%s: not an ICF name", icf);
+		return -EINVAL;
 	}
 	pthread_mutex_lock(&settings_lock);
 	settings.policy = p;

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench-ef: what an EF costs over the raw primitive its ICF wraps.
+ *
+ * Measures, in one run and interleaved round by round (so that machine
+ * noise hits both sides alike), create+join of an empty EF under the
+ * thread ICF against raw pthread_create+pthread_join, and under the
+ * process ICF against raw fork+_exit+waitpid.  Reports the median round
+ * of each and their ratio, one `figure: NAME = VALUE UNIT` line each.
+ *
+ * Usage: bench-ef [ROUNDS]   (default 9)
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xos.h>
+
+#define THREAD_ITERS 2000
+#define FORK_ITERS 300
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static void *raw_thread(void *arg)
+{
+	return arg;
+}
+
+static int empty_ef(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+static double round_pthread(void)
+{
+	double t0 = now_us();
+
+	for (int i = 0; i < THREAD_ITERS; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, raw_thread, NULL) || pthread_join(t, NULL))
+			abort();
+	}
+	return (now_us() - t0) / THREAD_ITERS;
+}
+
+static double round_fork(void)
+{
+	double t0 = now_us();
+
+	for (int i = 0; i < FORK_ITERS; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			abort();
+		if (pid == 0)
+			_exit(0);
+		if (waitpid(pid, NULL, 0) != pid)
+			abort();
+	}
+	return (now_us() - t0) / FORK_ITERS;
+}
+
+static double round_xos(const char *icf, int iters)
+{
+	struct xos_ef_attr attr;
+	double t0;
+
+	xos_ef_attr_init(&attr);
+	attr.icf = icf;
+	t0 = now_us();
+	for (int i = 0; i < iters; i++) {
+		struct xos_ef *ef;
+		struct xos_ef_exit ex;
+		int rc = xos_ef_create(&ef, &attr, empty_ef, NULL, 0);
+
+		if (rc < 0 || xos_ef_join(ef, &ex) < 0 || ex.status != 0) {
+			fprintf(stderr, "bench-ef: %s EF failed: %s\n", icf, strerror(rc < 0 ? -rc : EIO));
+			exit(1);
+		}
+	}
+	return (now_us() - t0) / iters;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int main(int argc, char **argv)
+{
+	int rounds = argc > 1 ? atoi(argv[1]) : 9;
+	double *pt, *xt, *fk, *xp;
+
+	if (rounds < 1 || rounds > 1000) {
+		fprintf(stderr, "bench-ef: ROUNDS must be 1..1000\n");
+		return 2;
+	}
+	pt = calloc((size_t)rounds, sizeof(double));
+	xt = calloc((size_t)rounds, sizeof(double));
+	fk = calloc((size_t)rounds, sizeof(double));
+	xp = calloc((size_t)rounds, sizeof(double));
+	if (!pt || !xt || !fk || !xp)
+		return 1;
+
+	/* warm up both paths (runtime init, page faults of the stacks) */
+	round_xos("thread", 100);
+	round_xos("process", 20);
+	for (int r = 0; r < rounds; r++) {
+		/* alternate which side goes first so drift does not favour one */
+		if (r % 2) {
+			pt[r] = round_pthread();
+			xt[r] = round_xos("thread", THREAD_ITERS);
+			fk[r] = round_fork();
+			xp[r] = round_xos("process", FORK_ITERS);
+		} else {
+			xt[r] = round_xos("thread", THREAD_ITERS);
+			pt[r] = round_pthread();
+			xp[r] = round_xos("process", FORK_ITERS);
+			fk[r] = round_fork();
+		}
+	}
+	double mpt = median(pt, rounds), mxt = median(xt, rounds);
+	double mfk = median(fk, rounds), mxp = median(xp, rounds);
+
+	printf("figure: raw_pthread_create_join = %.2f us\n", mpt);
+	printf("figure: xos_thread_create_join = %.2f us\n", mxt);
+	printf("figure: thread_icf_vs_pthread = %.3f x\n", mxt / mpt);
+	printf("figure: raw_fork_wait = %.2f us\n", mfk);
+	printf("figure: xos_process_create_join = %.2f us\n", mxp);
+	printf("figure: process_icf_vs_fork = %.3f x\n", mxp / mfk);
+	free(pt);
+	free(xt);
+	free(fk);
+	free(xp);
+	return 0;
+}

@@ -1,0 +1,24 @@
+# SPDX-License-Identifier: MIT
+# Man pages (included from Makefile.am).
+dist_man_MANS += \
+	man/man1/xos-run.1 \
+	man/man3/xos_com_list.3 \
+	man/man3/xos_com_register.3 \
+	man/man3/xos_ef_attr_init.3 \
+	man/man3/xos_ef_create.3 \
+	man/man3/xos_ef_exit.3 \
+	man/man3/xos_ef_icf.3 \
+	man/man3/xos_ef_id.3 \
+	man/man3/xos_ef_join.3 \
+	man/man3/xos_ef_name.3 \
+	man/man3/xos_ef_self.3 \
+	man/man3/xos_ic_run.3 \
+	man/man3/xos_icf_force.3 \
+	man/man3/xos_icf_list.3 \
+	man/man3/xos_icf_register.3 \
+	man/man3/xos_icf_unregister.3 \
+	man/man3/xos_isolation_name.3 \
+	man/man3/xos_policy_get.3 \
+	man/man3/xos_policy_set.3 \
+	man/man7/xos-icf.7 \
+	man/man7/xos.7

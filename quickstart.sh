@@ -1,0 +1,91 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# One command from a fresh Debian 12 machine (as root) to a result:
+#   ./quickstart.sh demo    install, build, show the runtime choosing ICFs
+#   ./quickstart.sh test    install, build, run every test (what CI runs)
+#   ./quickstart.sh bench   install, build, run the benchmarks
+set -eu
+cd "$(dirname "$0")"
+top=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+
+PACKAGES="build-essential autoconf automake libtool pkg-config libjemalloc-dev \
+liburing-dev libcmocka-dev valgrind clang libclang-rt-14-dev gnuplot-nox \
+python3 xz-utils coreutils make"
+
+install_packages() {
+	missing=""
+	for p in $PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "quickstart: missing Debian packages:$missing (run as root to install them)" >&2
+		exit 1
+	fi
+	echo "quickstart: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# build DIR [configure options...]: configure out of tree in DIR and make.
+build() {
+	dir=$1; shift
+	[ -x "$top/configure" ] || autoreconf -fi "$top"
+	mkdir -p "$dir"
+	(cd "$dir" && "$top/configure" -q "$@" && make -s -j"$jobs")
+}
+
+run_checks() {
+	dir=$1; shift
+	echo "== make check ($dir)"
+	if ! (cd "$dir" && make -s -j"$jobs" check "$@"); then
+		find "$dir/test" "$dir" -maxdepth 3 -name '*.log' -newer "$dir/Makefile" \
+			-exec grep -l -E '^(FAIL|ERROR)' {} + 2>/dev/null | while read -r log; do
+			echo "---- $log"; tail -n 60 "$log"
+		done
+		exit 1
+	fi
+}
+
+cmd=${1:-}
+case "$cmd" in
+demo)
+	install_packages
+	build build
+	cd build
+	make -s examples/ef-demo
+	./xos-run --list-icfs
+	for policy in perf balanced isolation; do
+		echo
+		echo "== xos-run --explain --policy=$policy -- examples/ef-demo"
+		./xos-run --explain --policy=$policy -- examples/ef-demo
+	done
+	;;
+test)
+	install_packages
+	build build
+	run_checks build
+	echo "== valgrind on the unit tests"
+	(cd build && make -s check-valgrind)
+	echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
+	build build-sanitizers --enable-sanitizers
+	run_checks build-sanitizers
+	echo "== make distcheck"
+	(cd build && make -s -j"$jobs" distcheck >distcheck.log 2>&1) ||
+		{ tail -n 80 build/distcheck.log; exit 1; }
+	echo "distcheck: ok"
+	;;
+bench)
+	install_packages
+	build build
+	(cd build && make -s bench)
+	;;
+*)
+	echo "usage: ./quickstart.sh demo|test|bench" >&2
+	exit 2
+	;;
+esac
