@@ -9,5 +9,6 @@
 
 #include <xos/common.h>
 #include <xos/ef.h>
+#include <xos/chan.h>
 
 #endif /* XOS_H */
