@@ -47,7 +47,16 @@ struct xos_ef_attr {
 	unsigned int flags;           /* none defined yet; must be 0 */
 	struct xos_chan *const *chans; /* channels the EF will use: bound before it starts */
 	size_t nchans;
-	void *reserved[4];            /* must be NULL */
+	/*
+	 * Settings for the ICFs that may host the EF, like a file system's
+	 * mount options: "icf.key=value,icf.key,..." (e.g.
+	 * "sandbox.mem=64M,sandbox.allow=socket:connect").  Each item names
+	 * the ICF it is for; an ICF reads its own items (xos_ef_options_each()
+	 * in <xos/vic.h>) when it hosts the EF and ignores the others.  Values
+	 * hold no ','; lists inside a value are ':'-separated.  Copied; NULL: none.
+	 */
+	const char *options;
+	void *reserved[3];            /* must be NULL */
 };
 
 /* How an EF ended, as reported by xos_ef_join(). */

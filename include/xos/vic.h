@@ -38,8 +38,17 @@ extern "C" {
 	X(SHARED_MEMORY, 0, "shared-memory")     /* EF shares the creator's address space */ \
 	X(OWN_FDS, 1, "own-fds")                 /* EF has its own file-descriptor table */ \
 	X(CRASH_CONTAINED, 2, "crash-contained") /* an EF crash does not kill its creator */ \
-	X(PIVOT, 3, "pivot")                     /* the pivot of mutate (the process ICF) */
+	X(PIVOT, 3, "pivot")                     /* the pivot of mutate (the process ICF) */ \
+	X(RESTRICTED, 4, "restricted")           /* narrows what the EF may do: see below */
 
+/*
+ * XOS_ICF_F_RESTRICTED: the context does not only isolate the EF, it also
+ * narrows what the EF may do (filtered system calls, a read-only file
+ * system, no network), so an EF written for a plain process may fail in
+ * it.  The policy then ranks the ICF only for EFs that ask for at least
+ * its isolation level, or that name it (attr.icf, an acceptable set that
+ * lists it, or the operator's forced ICF).
+ */
 enum {
 #define XOS_ICF_F_ENUM_(name, bit, str) XOS_ICF_F_##name = 1u << (bit),
 	XOS_ICF_FEATURE_MAP(XOS_ICF_F_ENUM_)
@@ -161,6 +170,17 @@ XOS_EXPORT int xos_com_register(const char *a, const char *b, const char *mechan
 
 /* Run the EF hosted by @ic on the calling flow (the flow create() started); returns its status. */
 XOS_EXPORT int xos_ic_run(struct xos_ic *ic);
+
+/* Called by xos_ef_options_each() with one option's key and value ("" if none). */
+typedef int (*xos_ef_option_fn)(const char *key, const char *value, void *ctx);
+
+/*
+ * Call @fn for each item "@icf.key[=value]" of @ef's attr.options, in
+ * order, with the key (without "@icf.") and the value NUL-terminated.
+ * Stops at the first negative return of @fn and returns it; 0 otherwise.
+ */
+XOS_EXPORT int xos_ef_options_each(const struct xos_ef *ef, const char *icf,
+				   xos_ef_option_fn fn, void *ctx);
 
 #ifdef __cplusplus
 }

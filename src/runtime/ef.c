@@ -137,6 +137,8 @@ static int attr_check(const struct xos_ef_attr *attr)
 		return -EINVAL;
 	if (attr->name && strlen(attr->name) >= XOS_EF_NAME_MAX)
 		return -ENAMETOOLONG;
+	if (!xos__options_valid(attr->options))
+		return -EINVAL;
 	if (attr->nchans && !attr->chans)
 		return -EINVAL;
 	for (size_t i = 0; i < attr->nchans; i++)
@@ -229,6 +231,14 @@ int xos_ef_create(struct xos_ef **ret_ef, const struct xos_ef_attr *attr, xos_ef
 		memcpy(ef->arg, arg, arg_size);
 	}
 
+	if (attr->options && *attr->options) {
+		ef->options = xos__strdup(attr->options);
+		if (!ef->options) {
+			rc = -ENOMEM;
+			goto out_free;
+		}
+	}
+
 	rc = choose_icf(attr, &node, why, sizeof(why));
 	if (rc < 0) {
 		xos__explain("ef %llu \"%s\": refused (%s): %s", (unsigned long long)ef->id,
@@ -260,6 +270,7 @@ int xos_ef_create(struct xos_ef **ret_ef, const struct xos_ef_attr *attr, xos_ef
 out_put:
 	xos__icf_put(node);
 out_free:
+	xos__free(ef->options);
 	xos__free(ef->arg);
 	ef->magic = 0;
 	xos__free(ef);
@@ -325,6 +336,7 @@ int xos_ef_join(struct xos_ef *ef, struct xos_ef_exit *ret_exit)
 		node->ops.destroy(ef->ic);
 	table_del(ef);
 	xos__icf_put(node);
+	xos__free(ef->options);
 	xos__free(ef->arg);
 	ef->magic = 0;
 	xos__free(ef);

@@ -14,6 +14,11 @@
  *   balanced   cheapest candidate with at least memory isolation (a crash
  *              or a stray write stays inside the EF), else as perf
  *
+ * An ICF with XOS_ICF_F_RESTRICTED (it narrows what the EF may do, e.g.
+ * the sandbox) is a candidate only for EFs that ask for at least its
+ * isolation level, or that name it; so `isolation` picks it for EFs that
+ * ask for syscall-level isolation and leaves other EFs in processes.
+ *
  * "Cheapest" is creation cost first, then channel cost; with the hint
  * XOS_PERF_COMM it is channel cost first.  This file is pure: it decides
  * from its arguments only, so every combination is unit-tested.
@@ -123,9 +128,13 @@ static const char *iso_name(enum xos_isolation iso)
 	return s ? s : "?";
 }
 
-/* Why candidate @c cannot host the EF, or NULL if it can. */
+/*
+ * Why candidate @c cannot host the EF, or NULL if it can.  @named: the
+ * developer or the operator named this ICF (attr.icf, a non-empty
+ * acceptable set that lists it, the forced ICF).
+ */
 static const char *rejection(const struct xos__candidate *c, const struct xos_ef_attr *attr,
-			     char *buf, size_t len)
+			     bool named, char *buf, size_t len)
 {
 	if (!xos__icf_in_set(attr->icfs, c->icf->name))
 		return "not in the acceptable set";
@@ -138,7 +147,20 @@ static const char *rejection(const struct xos__candidate *c, const struct xos_ef
 			 iso_name(attr->isolation));
 		return buf;
 	}
+	/* A restricted ICF may break an EF that did not ask for it (<xos/vic.h>). */
+	if ((c->icf->features & XOS_ICF_F_RESTRICTED) && !named &&
+	    attr->isolation < c->icf->isolation) {
+		snprintf(buf, len, "restricted, and the EF asks only for isolation %s",
+			 iso_name(attr->isolation));
+		return buf;
+	}
 	return NULL;
+}
+
+/* Did the EF's acceptable set name @c explicitly? */
+static bool listed(const struct xos__candidate *c, const struct xos_ef_attr *attr)
+{
+	return attr->icfs && *attr->icfs && xos__icf_in_set(attr->icfs, c->icf->name);
 }
 
 static size_t find(const struct xos__candidate *cands, size_t n, const char *name)
@@ -162,7 +184,7 @@ static void append_others(char *why, size_t why_len, const struct xos__candidate
 
 		if (i == chosen)
 			continue;
-		r = rejection(&cands[i], attr, buf, sizeof(buf));
+		r = rejection(&cands[i], attr, listed(&cands[i], attr), buf, sizeof(buf));
 		if (!r) {
 			snprintf(buf, sizeof(buf), "ranked lower: isolation %s, create ~%u us",
 				 iso_name(cands[i].icf->isolation), (create_cost(&cands[i]) + 500) / 1000);
@@ -198,7 +220,7 @@ int xos__policy_choose(const struct xos__settings *set, const struct xos_ef_attr
 			snprintf(why, why_len, "ICF \"%s\" is not registered", attr->icf);
 			return -ENOENT;
 		}
-		r = rejection(&cands[i], attr, buf, sizeof(buf));
+		r = rejection(&cands[i], attr, true, buf, sizeof(buf));
 		if (r) {
 			snprintf(why, why_len, "requested ICF %s: %s", attr->icf, r);
 			return cands[i].available ? -EPERM : -ENODEV;
@@ -214,7 +236,7 @@ int xos__policy_choose(const struct xos__settings *set, const struct xos_ef_attr
 
 		i = find(cands, n, set->forced_icf);
 		if (i < n)
-			r = rejection(&cands[i], attr, buf, sizeof(buf));
+			r = rejection(&cands[i], attr, true, buf, sizeof(buf));
 		if (i < n && !r) {
 			snprintf(why, why_len, "forced (XOS_ICF=%s)", set->forced_icf);
 			*ret_index = i;
@@ -227,7 +249,7 @@ int xos__policy_choose(const struct xos__settings *set, const struct xos_ef_attr
 
 	/* 3. The policy ranks what is left. */
 	for (i = 0; i < n; i++) {
-		if (rejection(&cands[i], attr, buf, sizeof(buf)))
+		if (rejection(&cands[i], attr, listed(&cands[i], attr), buf, sizeof(buf)))
 			continue;
 		switch (set->policy) {
 		case XOS_POLICY_ISOLATION:

@@ -21,7 +21,13 @@
 static const struct xos_icf *const builtin_icfs[] = {
 	&xos__icf_thread,
 	&xos__icf_process,
+	&xos__icf_sandbox,
 };
+
+size_t xos__builtin_count(void)
+{
+	return XOS_ARRAY_SIZE(builtin_icfs);
+}
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool initialised;

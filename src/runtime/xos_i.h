@@ -129,6 +129,8 @@ bool xos__icf_in_set(const char *set, const char *icf) XOS_HIDDEN;
 int xos__runtime_init(void) XOS_HIDDEN;
 /* Copy of the current settings, taken under the settings lock. */
 void xos__settings_get(struct xos__settings *ret) XOS_HIDDEN;
+/* How many ICFs the runtime registers itself (tests count with it). */
+size_t xos__builtin_count(void) XOS_HIDDEN;
 /* For tests: forget the runtime's state, as if the library had just loaded. */
 void xos__runtime_reset(void) XOS_HIDDEN;
 
@@ -146,6 +148,7 @@ struct xos_ef {
 	xos_ef_fn fn;
 	void *arg;                      /* private copy, freed at join */
 	size_t arg_size;
+	char *options;                  /* copy of attr.options, or NULL */
 	pid_t owner_pid;                /* process allowed to join */
 	/* set on the EF's own flow while it runs */
 	jmp_buf exit_jmp;
@@ -153,6 +156,11 @@ struct xos_ef {
 	struct xos_ef *prev_self;       /* the EF this flow ran before (nested run) */
 	struct xos_ef *tbl_prev, *tbl_next; /* table of live EFs */
 };
+
+/* ---- EF options (options.c) ---------------------------------------------- */
+#define XOS_EF_OPTIONS_MAX 1024
+/* Is @options (attr.options) well formed?  NULL is. */
+bool xos__options_valid(const char *options) XOS_HIDDEN;
 
 /* Live EFs created by this process. */
 size_t xos__ef_count(void) XOS_HIDDEN;
@@ -169,5 +177,6 @@ int xos__chans_bind(struct xos_chan *const *chans, size_t n, const char *creator
 /* Built-in ICFs (src/icf/). */
 extern const struct xos_icf xos__icf_thread XOS_HIDDEN;
 extern const struct xos_icf xos__icf_process XOS_HIDDEN;
+extern const struct xos_icf xos__icf_sandbox XOS_HIDDEN;
 
 #endif /* XOS_I_H */

@@ -157,6 +157,9 @@ static int list_find(const char *name, struct xos_icf_info *ret)
 	return -1;
 }
 
+/* How many ICFs the runtime registers itself (its table of built-ins). */
+#define NBUILTIN ((int)xos__builtin_count())
+
 static int list_count(void)
 {
 	return xos_icf_list(NULL, 0);
@@ -166,14 +169,14 @@ static int list_count(void)
 
 static void test_builtins_registered(void **state)
 {
-	struct xos_icf_info infos[4];
+	struct xos_icf_info infos[16];
 	int n;
 
 	(void)state;
 	t_assert_rc(xos__runtime_init(), 0);
-	n = xos_icf_list(infos, 4);
-	t_assert_int(n, 2);
-	/* Registration order is the policy's tie-break: thread, then process. */
+	n = xos_icf_list(infos, 16);
+	t_assert_int(n, NBUILTIN);
+	/* Registration order is the policy's tie-break: thread, then process, then the others. */
 	t_assert_str(infos[0].name, "thread");
 	assert_true(infos[0].available);
 	t_assert_str(infos[0].reason, "");
@@ -188,17 +191,17 @@ static void test_builtins_registered(void **state)
 
 	/* Idempotent: a second init registers nothing twice. */
 	t_assert_rc(xos__runtime_init(), 0);
-	t_assert_int(list_count(), 2);
+	t_assert_int(list_count(), NBUILTIN);
 }
 
 static void test_reset_forgets_registrations(void **state)
 {
 	(void)state;
 	t_assert_rc(xos_icf_register(&fake_a), 0);
-	t_assert_int(list_count(), 3);
+	t_assert_int(list_count(), NBUILTIN + 1);
 	xos__runtime_reset();
 	/* Listing initialises again: only the built-ins come back. */
-	t_assert_int(list_count(), 2);
+	t_assert_int(list_count(), NBUILTIN);
 	t_assert_int(list_find("fake-a", NULL), -1);
 }
 
@@ -213,14 +216,14 @@ static void test_register_lists_in_order(void **state)
 	t_assert_rc(xos_icf_register(&fake_a), 0);
 	t_assert_rc(xos_icf_register(&fake_b), 0);
 	t_assert_int(init_calls, 2);
-	t_assert_int(list_count(), 4);
-	t_assert_int(list_find("fake-a", &info), 2);
+	t_assert_int(list_count(), NBUILTIN + 2);
+	t_assert_int(list_find("fake-a", &info), NBUILTIN);
 	assert_true(info.available);
 	t_assert_str(info.reason, "");
 	t_assert_str(info.description, "fake fake-a");
 	t_assert_int(info.isolation, XOS_ISO_NONE);
 	t_assert_uint(info.features, XOS_ICF_F_OWN_FDS);
-	t_assert_int(list_find("fake_b", &info), 3);
+	t_assert_int(list_find("fake_b", &info), NBUILTIN + 1);
 	t_assert_int(info.isolation, XOS_ISO_KERNEL);
 }
 
@@ -235,7 +238,7 @@ static void test_register_duplicate_ebusy(void **state)
 	t_assert_rc(xos_icf_register(&fake_thread), -EBUSY);
 	t_assert_rc(xos__icf_register_builtin(&fake_a), -EBUSY);
 	t_assert_int(init_calls, 0);
-	t_assert_int(list_count(), 3);
+	t_assert_int(list_count(), NBUILTIN + 1);
 }
 
 static void test_unregister_unknown_einval(void **state)
@@ -334,12 +337,12 @@ static void test_init_failure_listed_unavailable(void **state)
 	t_assert_rc(xos_icf_register(&silent), 0);
 	t_assert_int(init_calls, 2);
 
-	t_assert_int(list_find("widget", &info), 2);
+	t_assert_int(list_find("widget", &info), NBUILTIN);
 	assert_false(info.available);
 	t_assert_str(info.reason, "no widget on this machine");
 	t_assert_int(info.isolation, XOS_ISO_KERNEL);
 
-	t_assert_int(list_find("silent", &info), 3);
+	t_assert_int(list_find("silent", &info), NBUILTIN + 1);
 	assert_false(info.available);
 	t_assert_str(info.reason, strerror(EOPNOTSUPP));
 
@@ -356,7 +359,7 @@ static void test_available_reason_empty(void **state)
 	(void)state;
 	/* init_ok() writes "leftover" into why and succeeds. */
 	t_assert_rc(xos_icf_register(&fake_a), 0);
-	t_assert_int(list_find("fake-a", &info), 2);
+	t_assert_int(list_find("fake-a", &info), NBUILTIN);
 	assert_true(info.available);
 	t_assert_str(info.reason, "");
 }
@@ -371,7 +374,7 @@ static void test_null_init_available(void **state)
 
 	(void)state;
 	t_assert_rc(xos_icf_register(&icf), 0);
-	t_assert_int(list_find("noinit", &info), 2);
+	t_assert_int(list_find("noinit", &info), NBUILTIN);
 	assert_true(info.available);
 	t_assert_str(info.reason, "");
 	/* A NULL description is listed as "". */
@@ -382,17 +385,17 @@ static void test_null_init_available(void **state)
 
 static void test_icf_list_counts_and_fills(void **state)
 {
-	struct xos_icf_info infos[8];
+	struct xos_icf_info infos[16];
 
 	(void)state;
 	t_assert_rc(xos_icf_register(&fake_a), 0);
 	t_assert_rc(xos_icf_register(&fake_b), 0);
 
 	t_assert_rc_errno(xos_icf_list(NULL, 1), -EINVAL);
-	t_assert_rc(xos_icf_list(NULL, 0), 4);
+	t_assert_rc(xos_icf_list(NULL, 0), NBUILTIN + 2);
 
 	memset(infos, 0xa5, sizeof(infos));
-	t_assert_rc(xos_icf_list(infos, 1), 4);
+	t_assert_rc(xos_icf_list(infos, 1), NBUILTIN + 2);
 	t_assert_str(infos[0].name, "thread");
 	/* Only min(n, count) entries are written. */
 	for (size_t i = 1; i < XOS_ARRAY_SIZE(infos); i++)
@@ -401,17 +404,17 @@ static void test_icf_list_counts_and_fills(void **state)
 				fail_msg("xos_icf_list(infos, 1) wrote byte %zu of infos[%zu]", b, i);
 
 	memset(infos, 0xa5, sizeof(infos));
-	t_assert_rc(xos_icf_list(infos, 3), 4);
-	t_assert_str(infos[2].name, "fake-a");
-	assert_true(((unsigned char *)&infos[3])[0] == 0xa5);
+	t_assert_rc(xos_icf_list(infos, NBUILTIN + 1), NBUILTIN + 2);
+	t_assert_str(infos[NBUILTIN].name, "fake-a");
+	assert_true(((unsigned char *)&infos[NBUILTIN + 1])[0] == 0xa5);
 
 	memset(infos, 0, sizeof(infos));
-	t_assert_rc(xos_icf_list(infos, XOS_ARRAY_SIZE(infos)), 4);
+	t_assert_rc(xos_icf_list(infos, XOS_ARRAY_SIZE(infos)), NBUILTIN + 2);
 	t_assert_str(infos[0].name, "thread");
 	t_assert_str(infos[1].name, "process");
-	t_assert_str(infos[2].name, "fake-a");
-	t_assert_str(infos[3].name, "fake_b");
-	t_assert_ptr(infos[4].name, NULL);
+	t_assert_str(infos[NBUILTIN].name, "fake-a");
+	t_assert_str(infos[NBUILTIN + 1].name, "fake_b");
+	t_assert_ptr(infos[NBUILTIN + 2].name, NULL);
 }
 
 /* ---- ABI growth: ops_size --------------------------------------------------------- */
@@ -571,14 +574,14 @@ static void test_find_takes_reference(void **state)
 
 static void test_snapshot_takes_references(void **state)
 {
-	struct xos__icf_node *nodes[8];
+	struct xos__icf_node *nodes[16];
 	size_t n;
 
 	(void)state;
 	t_assert_rc(xos_icf_register(&fake_a), 0);
-	n = xos__icf_snapshot(nodes, 8);
-	t_assert_uint(n, 3);
-	t_assert_ptr(nodes[2]->icf, &fake_a);
+	n = xos__icf_snapshot(nodes, 16);
+	t_assert_uint(n, NBUILTIN + 1);
+	t_assert_ptr(nodes[NBUILTIN]->icf, &fake_a);
 	t_assert_rc(xos_icf_unregister(&fake_a), -EBUSY);
 	for (size_t i = 0; i < n; i++)
 		xos__icf_put(nodes[i]);
@@ -614,9 +617,9 @@ static void test_init_may_call_runtime(void **state)
 
 	(void)state;
 	t_assert_rc(xos_icf_register(&icf), 0);
-	t_assert_int(listed_during_init, 2);
+	t_assert_int(listed_during_init, NBUILTIN);
 	t_assert_int(com_during_init, 1);
-	t_assert_int(list_count(), 3);
+	t_assert_int(list_count(), NBUILTIN + 1);
 }
 
 /*

@@ -1,0 +1,921 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sandbox ICF: an EF in a process inside new user, PID, mount,
+ * network, IPC and UTS namespaces, under a seccomp-bpf allow-list, with no
+ * new privileges and resource limits.  Written against <xos/vic.h> and the
+ * EF options only, as a third party would write an ICF.
+ *
+ * Three processes per EF, because a new PID namespace only takes the
+ * children of the process that unshared it, and its first process (its
+ * init) ignores the signals it has no handler for — an EF there could not
+ * raise() its own death:
+ *
+ *   creator --fork--> outer: unshare every namespace, id map root->root,
+ *                            read-only view, private /tmp, lo up
+ *                      --fork--> init (pid 1): mounts its /proc, reaps
+ *                                 --fork--> EF (pid 2): rlimits, then
+ *                                           xos_ic_run(); switch_in sets
+ *                                           no_new_privs and the filter
+ *
+ * How the EF ended travels in MAP_SHARED pages made before the first fork:
+ * the EF writes its int status (as the process ICF does) and the init,
+ * which saw it end, writes the verdict (exited / killed by which signal)
+ * in a page the EF unmaps before it runs.  When the init dies, the kernel
+ * kills the rest of the namespace, and when the outer process dies the
+ * init gets SIGKILL (PR_SET_PDEATHSIG), so no crash leaves the joiner
+ * waiting.  Set-up failures are reported through the same page before the
+ * EF starts, so create() fails cleanly instead.
+ *
+ * A sandboxed EF that creates a sandboxed EF cannot unshare again (the
+ * filter forbids it): the new EF gets its own process in the same
+ * namespaces, its own limits and a filter stacked on the inherited one.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define XOS_USE_VERSION 1
+#include <xos/vic.h>
+
+#include "xos_i.h"
+
+#if defined(__x86_64__)
+#define SANDBOX_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SANDBOX_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+/* ---- defaults and settings (EF options "sandbox.KEY=VALUE") -------------------- */
+
+#define DEFAULT_MEM (1ull << 30)  /* address space beyond what the EF starts with */
+#define DEFAULT_NOFILE 256
+#define DEFAULT_TMP (64ull << 20) /* size of the private /tmp */
+#define EXTRA_MAX 64              /* syscalls a sandbox.allow may add */
+#define FILTER_MAX 512            /* BPF instructions */
+
+struct sandbox_conf {
+	unsigned long long mem;    /* bytes; 0: unlimited */
+	unsigned long long cpu;    /* seconds of CPU time; 0: unlimited */
+	unsigned long long nofile; /* descriptors */
+	unsigned long long tmp;    /* bytes of private /tmp */
+	long extra[EXTRA_MAX];     /* syscalls added to the allow-list */
+	size_t nextra;
+	char rw[XOS_EF_OPTIONS_MAX]; /* ':'-separated paths left writable */
+};
+
+/* ---- the system calls the filter knows by name ---------------------------------- */
+
+struct syscall_name {
+	const char *name;
+	long nr;
+	bool allowed; /* in the default allow-list */
+};
+
+#define SC(name, dflt) { #name, SYS_##name, dflt }
+
+/*
+ * Default: what computing and channel I/O need (memory, time, futexes,
+ * polling, reads and writes on descriptors the EF holds, signals to
+ * itself), reading the read-only view, and files in the private /tmp.
+ * Not by default: sockets, exec, ptrace, mount, namespaces, module and
+ * key management, BPF, perf, and anything not listed.
+ */
+static const struct syscall_name syscall_names[] = {
+	SC(read, true), SC(write, true), SC(readv, true), SC(writev, true),
+	SC(pread64, true), SC(pwrite64, true), SC(preadv, true), SC(pwritev, true),
+	SC(close, true), SC(close_range, true), SC(dup, true), SC(dup3, true), SC(fcntl, true),
+	SC(lseek, true), SC(fstat, true), SC(newfstatat, true), SC(statx, true),
+	SC(openat, true), SC(getdents64, true), SC(readlinkat, true), SC(faccessat, true),
+	SC(faccessat2, true), SC(getcwd, true), SC(chdir, true), SC(fchdir, true),
+	SC(unlinkat, true), SC(mkdirat, true), SC(renameat2, true), SC(ftruncate, true),
+	SC(fsync, true), SC(fdatasync, true), SC(umask, true), SC(statfs, true), SC(fstatfs, true),
+	SC(futex, true), SC(set_robust_list, true), SC(get_robust_list, true),
+	SC(set_tid_address, true), SC(rseq, true), SC(membarrier, true),
+	SC(mmap, true), SC(munmap, true), SC(mprotect, true), SC(mremap, true),
+	SC(madvise, true), SC(brk, true), SC(mincore, true), SC(memfd_create, true),
+	SC(exit, true), SC(exit_group, true), SC(wait4, true), SC(waitid, true),
+	SC(clock_gettime, true), SC(clock_getres, true), SC(clock_nanosleep, true),
+	SC(nanosleep, true), SC(gettimeofday, true), SC(getitimer, true), SC(setitimer, true),
+	SC(timerfd_create, true), SC(timerfd_settime, true), SC(timerfd_gettime, true),
+	SC(ppoll, true), SC(pselect6, true), SC(epoll_create1, true), SC(epoll_ctl, true),
+	SC(epoll_pwait, true), SC(epoll_pwait2, true), SC(eventfd2, true), SC(pipe2, true),
+	SC(sendmsg, true), SC(recvmsg, true), SC(sendto, true), SC(recvfrom, true),
+	SC(sendmmsg, true), SC(recvmmsg, true), SC(shutdown, true), SC(getsockopt, true),
+	SC(getsockname, true), SC(getpeername, true),
+	SC(rt_sigreturn, true), SC(rt_sigprocmask, true), SC(rt_sigaction, true),
+	SC(rt_sigpending, true), SC(rt_sigtimedwait, true), SC(rt_sigsuspend, true),
+	SC(sigaltstack, true), SC(restart_syscall, true),
+	SC(kill, true), SC(tgkill, true), SC(tkill, true), /* the PID namespace bounds them */
+	SC(getpid, true), SC(gettid, true), SC(getppid, true), SC(getuid, true),
+	SC(geteuid, true), SC(getgid, true), SC(getegid, true), SC(getgroups, true),
+	SC(getresuid, true), SC(getresgid, true), SC(getpgid, true), SC(getsid, true),
+	SC(sched_yield, true), SC(sched_getaffinity, true), SC(sched_setaffinity, true),
+	SC(sched_getparam, true), SC(sched_getscheduler, true), SC(getpriority, true),
+	SC(getrandom, true), SC(uname, true), SC(getrusage, true), SC(times, true),
+	SC(prlimit64, true), SC(getrlimit, true), SC(setrlimit, true), /* only lower: no CAP_SYS_RESOURCE */
+	SC(prctl, true), SC(seccomp, true), /* a filter can only be narrowed */
+	SC(clone, true), /* checked: no namespace flags */
+	/* Known by name, allowed only when an EF option asks. */
+	SC(socket, false), SC(socketpair, false), SC(connect, false), SC(bind, false),
+	SC(listen, false), SC(accept, false), SC(accept4, false), SC(setsockopt, false),
+	SC(execve, false), SC(execveat, false), SC(ioctl, false), SC(clone3, false),
+	SC(ptrace, false), SC(process_vm_readv, false), SC(process_vm_writev, false),
+	SC(mount, false), SC(umount2, false), SC(unshare, false), SC(setns, false),
+	SC(pivot_root, false), SC(chroot, false), SC(bpf, false), SC(perf_event_open, false),
+	SC(io_uring_setup, false), SC(io_uring_enter, false), SC(io_uring_register, false),
+	SC(fchmod, false), SC(fchmodat, false), SC(fchown, false), SC(fchownat, false),
+	SC(linkat, false), SC(symlinkat, false), SC(mknodat, false), SC(utimensat, false),
+	SC(sethostname, false), SC(setuid, false), SC(setgid, false), SC(setsid, false),
+	SC(setpgid, false), SC(flock, false), SC(fallocate, false), SC(sendfile, false),
+	SC(splice, false), SC(tee, false), SC(copy_file_range, false), SC(inotify_init1, false),
+	SC(inotify_add_watch, false), SC(inotify_rm_watch, false), SC(signalfd4, false),
+	SC(pidfd_open, false), SC(pidfd_send_signal, false), SC(pidfd_getfd, false),
+	SC(userfaultfd, false), SC(keyctl, false), SC(add_key, false), SC(request_key, false),
+	SC(mlock, false), SC(munlock, false), SC(msync, false), SC(shmget, false),
+	SC(shmat, false), SC(shmdt, false), SC(shmctl, false), SC(semget, false),
+	SC(semop, false), SC(semctl, false), SC(msgget, false), SC(msgsnd, false),
+	SC(msgrcv, false), SC(msgctl, false), SC(mq_open, false), SC(reboot, false),
+	SC(init_module, false), SC(finit_module, false), SC(delete_module, false),
+	SC(kexec_load, false), SC(swapon, false), SC(swapoff, false), SC(acct, false),
+	SC(settimeofday, false), SC(clock_settime, false), SC(adjtimex, false),
+	SC(name_to_handle_at, false), SC(open_by_handle_at, false), SC(fanotify_init, false),
+	SC(move_mount, false), SC(open_tree, false), SC(fsopen, false), SC(fsmount, false),
+	SC(mount_setattr, false), SC(sync, false), SC(syncfs, false), SC(vmsplice, false),
+#ifdef __x86_64__
+	/* Legacy x86-64 entry points glibc or older code may still use. */
+	SC(open, true), SC(stat, true), SC(lstat, true), SC(access, true), SC(readlink, true),
+	SC(poll, true), SC(select, true), SC(epoll_create, true), SC(epoll_wait, true),
+	SC(eventfd, true), SC(pipe, true), SC(dup2, true), SC(unlink, true), SC(mkdir, true),
+	SC(rmdir, true), SC(rename, true), SC(time, true), SC(alarm, true), SC(pause, true),
+	SC(arch_prctl, true), SC(getpgrp, true),
+	SC(fork, false), SC(vfork, false), SC(creat, false), SC(link, false), SC(symlink, false),
+	SC(chmod, false), SC(chown, false), SC(lchown, false), SC(mknod, false), SC(iopl, false),
+	SC(ioperm, false), SC(modify_ldt, false), SC(uselib, false), SC(sysfs, false),
+#endif
+};
+
+static const struct syscall_name *syscall_lookup(const char *name)
+{
+	for (size_t i = 0; i < XOS_ARRAY_SIZE(syscall_names); i++)
+		if (strcmp(syscall_names[i].name, name) == 0)
+			return &syscall_names[i];
+	return NULL;
+}
+
+/* ---- option parsing -------------------------------------------------------- */
+
+/* "64M", "1G", "4096": bytes (or a plain count with @suffixes false). */
+static int parse_amount(const char *s, bool suffixes, unsigned long long *ret)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	if (!*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	if (suffixes && *end) {
+		switch (*end++) {
+		case 'k': case 'K': mul = 1ull << 10; break;
+		case 'm': case 'M': mul = 1ull << 20; break;
+		case 'g': case 'G': mul = 1ull << 30; break;
+		default: return -EINVAL;
+		}
+	}
+	if (*end || (v && mul > ~0ull / v))
+		return -EINVAL;
+	*ret = v * mul;
+	return 0;
+}
+
+static int add_syscalls(struct sandbox_conf *conf, const char *list)
+{
+	char name[64];
+	const char *p = list;
+
+	while (*p) {
+		size_t len = strcspn(p, ":");
+		const struct syscall_name *sc;
+		long nr;
+
+		if (len == 0 || len >= sizeof(name))
+			return -EINVAL;
+		memcpy(name, p, len);
+		name[len] = '\0';
+		if (name[0] >= '0' && name[0] <= '9') {
+			unsigned long long v;
+
+			if (parse_amount(name, false, &v) < 0 || v > 4095)
+				return -EINVAL;
+			nr = (long)v;
+		} else {
+			sc = syscall_lookup(name);
+			if (!sc)
+				return -EINVAL;
+			nr = sc->nr;
+		}
+		if (conf->nextra == EXTRA_MAX)
+			return -E2BIG;
+		conf->extra[conf->nextra++] = nr;
+		p += len;
+		if (*p == ':')
+			p++;
+	}
+	return 0;
+}
+
+static int conf_option(const char *key, const char *value, void *ctx)
+{
+	struct sandbox_conf *conf = ctx;
+
+	if (strcmp(key, "mem") == 0)
+		return parse_amount(value, true, &conf->mem);
+	if (strcmp(key, "cpu") == 0)
+		return parse_amount(value, false, &conf->cpu);
+	if (strcmp(key, "nofile") == 0) {
+		int rc = parse_amount(value, false, &conf->nofile);
+
+		return rc < 0 ? rc : conf->nofile < 4 ? -EINVAL : 0;
+	}
+	if (strcmp(key, "tmp") == 0) {
+		int rc = parse_amount(value, true, &conf->tmp);
+
+		return rc < 0 ? rc : conf->tmp < 4096 ? -EINVAL : 0;
+	}
+	if (strcmp(key, "allow") == 0)
+		return add_syscalls(conf, value);
+	if (strcmp(key, "rw") == 0) {
+		/* Absolute paths only: the view is set up from the root. */
+		for (const char *p = value; *p; p += strcspn(p, ":"), p += *p == ':')
+			if (*p != '/')
+				return -EINVAL;
+		if (!*value)
+			return -EINVAL;
+		snprintf(conf->rw, sizeof(conf->rw), "%s", value);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* ---- the seccomp filter ------------------------------------------------------ */
+
+struct filter {
+	struct sock_filter insn[FILTER_MAX];
+	unsigned short len;
+};
+
+static int emit(struct filter *f, struct sock_filter insn)
+{
+	if (f->len == FILTER_MAX)
+		return -E2BIG;
+	f->insn[f->len++] = insn;
+	return 0;
+}
+
+#define STMT(code, k) ((struct sock_filter)BPF_STMT(code, k))
+#define JUMP(code, k, jt, jf) ((struct sock_filter)BPF_JUMP(code, k, jt, jf))
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ARG_LOW(n) (offsetof(struct seccomp_data, args[n]))
+#else
+#define ARG_LOW(n) (offsetof(struct seccomp_data, args[n]) + 4)
+#endif
+
+#define NS_CLONE_FLAGS                                                                   \
+	(CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |         \
+	 CLONE_NEWUTS | CLONE_NEWCGROUP | 0x00000080 /* CLONE_NEWTIME */)
+
+static bool extra_has(const struct sandbox_conf *conf, long nr)
+{
+	for (size_t i = 0; i < conf->nextra; i++)
+		if (conf->extra[i] == nr)
+			return true;
+	return false;
+}
+
+static int allow_nr(struct filter *f, long nr)
+{
+	int rc = emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, (__u32)nr, 0, 1));
+
+	return rc < 0 ? rc : emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+}
+
+/*
+ * Build the allow-list: wrong architecture (or the x32 ABI) kills; clone
+ * with a namespace flag kills; clone3, whose flags a filter cannot read,
+ * fails with ENOSYS so libc falls back to clone; the default list plus
+ * conf->extra are allowed; anything else kills the whole EF process with
+ * SIGSYS.
+ */
+static int filter_build(const struct sandbox_conf *conf, struct filter *f)
+{
+	int rc = 0;
+
+	f->len = 0;
+#ifndef SANDBOX_AUDIT_ARCH
+	(void)conf;
+	return -EOPNOTSUPP;
+#else
+	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
+	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SANDBOX_AUDIT_ARCH, 1, 0));
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+#ifdef __x86_64__
+	rc |= emit(f, JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000 /* __X32_SYSCALL_BIT */, 0, 1));
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+#endif
+	for (size_t i = 0; i < conf->nextra; i++)
+		rc |= allow_nr(f, conf->extra[i]);
+	if (!extra_has(conf, SYS_clone)) {
+		rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 4));
+		rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(0)));
+		rc |= emit(f, JUMP(BPF_JMP | BPF_JSET | BPF_K, NS_CLONE_FLAGS, 0, 1));
+		rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+		rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	}
+	if (!extra_has(conf, SYS_clone3)) {
+		rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1));
+		rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS));
+	}
+	if (!extra_has(conf, SYS_ioctl)) {
+		/* Terminal queries only (isatty, window size): never TIOCSTI and friends. */
+		static const __u32 ioctls[] = { TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO };
+
+		rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 2 + 2 * XOS_ARRAY_SIZE(ioctls)));
+		rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(1)));
+		for (size_t i = 0; i < XOS_ARRAY_SIZE(ioctls); i++) {
+			rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, ioctls[i], 0, 1));
+			rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+		}
+		rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+	}
+	for (size_t i = 0; i < XOS_ARRAY_SIZE(syscall_names); i++)
+		if (syscall_names[i].allowed && syscall_names[i].nr != SYS_clone)
+			rc |= allow_nr(f, syscall_names[i].nr);
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+	return rc < 0 ? -E2BIG : 0;
+#endif
+}
+
+static int filter_install(const struct filter *f)
+{
+	struct sock_fprog prog = { .len = f->len, .filter = (struct sock_filter *)f->insn };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		return -errno;
+	return 0;
+}
+
+/* ---- the contexts -------------------------------------------------------------- */
+
+/* Set-up steps, in order; a failing one is reported with its text. */
+#define SANDBOX_STEP_MAP(X)                                                                \
+	X(USERNS, "user namespace: unshare(CLONE_NEWUSER)")                                 \
+	X(IDMAP, "user namespace: writing the root->root id map")                          \
+	X(MNTNS, "mount namespace: unshare(CLONE_NEWNS)")                                  \
+	X(PIDNS, "pid namespace: unshare(CLONE_NEWPID)")                                   \
+	X(NETNS, "network namespace: unshare(CLONE_NEWNET)")                               \
+	X(IPCNS, "ipc namespace: unshare(CLONE_NEWIPC)")                                   \
+	X(UTSNS, "uts namespace: unshare(CLONE_NEWUTS)")                                   \
+	X(PRIVATE, "mount namespace: making / private")                                    \
+	X(BIND_RW, "sandbox.rw: bind-mounting a writable path")                            \
+	X(READONLY, "read-only view: mount_setattr(/, AT_RECURSIVE, MOUNT_ATTR_RDONLY)")   \
+	X(WRITABLE, "sandbox.rw: making a path writable again")                            \
+	X(TMP, "private /tmp: mounting a tmpfs")                                           \
+	X(LOOPBACK, "network namespace: bringing lo up")                                   \
+	X(FORK_INIT, "pid namespace: forking its init")                                    \
+	X(PROC, "pid namespace: mounting its /proc")                                       \
+	X(FORK_EF, "forking the EF process")                                               \
+	X(RLIMIT, "resource limits: setrlimit")                                            \
+	X(KILL_PROCESS, "seccomp: SECCOMP_RET_KILL_PROCESS")                               \
+	X(NNP_SECCOMP, "seccomp: no_new_privs and SECCOMP_SET_MODE_FILTER")
+
+enum sandbox_step {
+#define STEP_ENUM_(name, text) STEP_##name,
+	SANDBOX_STEP_MAP(STEP_ENUM_)
+#undef STEP_ENUM_
+};
+
+static const char *const step_texts[] = {
+#define STEP_TEXT_(name, text) [STEP_##name] = text,
+	SANDBOX_STEP_MAP(STEP_TEXT_)
+#undef STEP_TEXT_
+};
+
+/* Shared by the creator and every process of one sandbox (MAP_SHARED). */
+struct sandbox_shared {
+	atomic_int setup; /* 0: in progress; 1: the EF is about to run; < 0: -errno */
+	int step;         /* the step that failed */
+	atomic_int done;  /* the EF's own report: status holds what xos_ic_run() returned */
+	int status;
+};
+
+/* Written by the init only; the EF unmaps it before it runs. */
+struct sandbox_verdict {
+	atomic_int how; /* 0 until the EF ended; then XOS_EF_EXITED or XOS_EF_KILLED */
+	int status;     /* exit code or signal */
+};
+
+struct sandbox_ic {
+	struct xos_ic ic;
+	pid_t pid;      /* the outer process; the EF process itself when nested */
+	bool nested;    /* created from inside a sandbox: no namespaces of its own */
+	bool probe;     /* init()'s throwaway run: stop once everything is set up */
+	pid_t filtered; /* process in which switch_in installed the filter */
+	struct sandbox_shared *shared;
+	struct sandbox_verdict *verdict;
+	struct sandbox_conf conf;
+	struct filter filter;
+};
+
+/* Set in every process that runs inside a sandbox (inherited by its forks). */
+static bool sandbox_inside;
+
+static void futex_wake_all(atomic_int *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+static void setup_report(struct sandbox_shared *sh, int value)
+{
+	atomic_store(&sh->setup, value);
+	futex_wake_all(&sh->setup);
+}
+
+static _Noreturn void setup_fail(struct sandbox_ic *s, enum sandbox_step step, int err)
+{
+	s->shared->step = step;
+	setup_report(s->shared, -(err ? err : EIO));
+	_exit(127);
+}
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t len = (ssize_t)strlen(text), n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, (size_t)len);
+	n = n < 0 ? -errno : n == len ? 0 : -EIO;
+	close(fd);
+	return (int)n;
+}
+
+/* Namespaces, id map, file system view and network of the outer process. */
+static void outer_setup(struct sandbox_ic *s)
+{
+	static const struct {
+		int flag;
+		enum sandbox_step step;
+	} namespaces[] = {
+		{ CLONE_NEWNS, STEP_MNTNS },  { CLONE_NEWPID, STEP_PIDNS }, { CLONE_NEWNET, STEP_NETNS },
+		{ CLONE_NEWIPC, STEP_IPCNS }, { CLONE_NEWUTS, STEP_UTSNS },
+	};
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+	struct mount_attr rw = { .attr_clr = MOUNT_ATTR_RDONLY };
+	char tmpopts[64], path[XOS_EF_OPTIONS_MAX];
+	struct ifreq ifr = { 0 };
+	int rc, fd;
+
+	/* One unshare per namespace, so a refusal names the missing one. */
+	if (unshare(CLONE_NEWUSER) < 0)
+		setup_fail(s, STEP_USERNS, errno);
+	/* root -> root: the EF keeps root's file access (the view is read-only)
+	 * and gets capabilities only over the namespaces made here. */
+	if ((rc = write_file("/proc/self/setgroups", "deny")) < 0 ||
+	    (rc = write_file("/proc/self/uid_map", "0 0 1\n")) < 0 ||
+	    (rc = write_file("/proc/self/gid_map", "0 0 1\n")) < 0)
+		setup_fail(s, STEP_IDMAP, -rc);
+	for (size_t i = 0; i < XOS_ARRAY_SIZE(namespaces); i++)
+		if (unshare(namespaces[i].flag) < 0)
+			setup_fail(s, namespaces[i].step, errno);
+
+	/* Nothing done below may propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		setup_fail(s, STEP_PRIVATE, errno);
+	for (const char *p = s->conf.rw; *p; p += *p == ':') {
+		size_t len = strcspn(p, ":");
+
+		snprintf(path, sizeof(path), "%.*s", (int)len, p);
+		p += len;
+		if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+			setup_fail(s, STEP_BIND_RW, errno);
+	}
+	if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof(ro)) < 0)
+		setup_fail(s, STEP_READONLY, errno);
+	for (const char *p = s->conf.rw; *p; p += *p == ':') {
+		size_t len = strcspn(p, ":");
+
+		snprintf(path, sizeof(path), "%.*s", (int)len, p);
+		p += len;
+		if (mount_setattr(AT_FDCWD, path, AT_RECURSIVE, &rw, sizeof(rw)) < 0)
+			setup_fail(s, STEP_WRITABLE, errno);
+	}
+	snprintf(tmpopts, sizeof(tmpopts), "size=%llu,mode=1777", s->conf.tmp);
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmpopts) < 0)
+		setup_fail(s, STEP_TMP, errno);
+	/* POSIX shared memory lives in /dev/shm: private too, where there is one. */
+	if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, tmpopts) < 0 && errno != ENOENT)
+		setup_fail(s, STEP_TMP, errno);
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		setup_fail(s, STEP_LOOPBACK, errno);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		setup_fail(s, STEP_LOOPBACK, errno);
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		setup_fail(s, STEP_LOOPBACK, errno);
+	close(fd);
+}
+
+static int limits_apply(const struct sandbox_conf *conf)
+{
+	struct rlimit rl;
+
+	if (conf->mem) {
+		/* RLIMIT_AS counts every mapping: allow conf->mem beyond what the
+		 * EF inherits (a sanitizer's shadow alone is terabytes). */
+		unsigned long long pages = 0;
+		FILE *f = fopen("/proc/self/statm", "re");
+
+		if (!f)
+			return -errno;
+		if (fscanf(f, "%llu", &pages) != 1)
+			pages = 0;
+		fclose(f);
+		rl.rlim_cur = rl.rlim_max = pages * (unsigned long long)sysconf(_SC_PAGESIZE) + conf->mem;
+		if (setrlimit(RLIMIT_AS, &rl) < 0)
+			return -errno;
+	}
+	if (conf->cpu) {
+		/* SIGXCPU at the limit, SIGKILL a second later. */
+		rl.rlim_cur = conf->cpu;
+		rl.rlim_max = conf->cpu + 1;
+		if (setrlimit(RLIMIT_CPU, &rl) < 0)
+			return -errno;
+	}
+	rl.rlim_cur = rl.rlim_max = conf->nofile;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The EF's own process: limits, then the EF (switch_in adds the filter). */
+static _Noreturn void ef_process(struct sandbox_ic *s)
+{
+	int rc, status;
+
+	if (s->verdict)
+		munmap(s->verdict, sizeof(*s->verdict));
+	s->verdict = NULL;
+	rc = limits_apply(&s->conf);
+	if (rc < 0)
+		setup_fail(s, STEP_RLIMIT, -rc);
+	sandbox_inside = true;
+	if (s->probe) {
+		/* init(): can this kernel kill a whole process, and take our filter? */
+		__u32 action = SECCOMP_RET_KILL_PROCESS;
+
+		if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) < 0)
+			setup_fail(s, STEP_KILL_PROCESS, errno);
+		rc = filter_install(&s->filter);
+		if (rc < 0)
+			setup_fail(s, STEP_NNP_SECCOMP, -rc);
+		setup_report(s->shared, 1);
+		_exit(0);
+	}
+	setup_report(s->shared, 1);
+	status = xos_ic_run(&s->ic);
+	s->shared->status = status;
+	atomic_store_explicit(&s->shared->done, 1, memory_order_release);
+	/* Never the creator's atexit handlers; but what the EF printed must out. */
+	fflush(NULL);
+	_exit(status & 0xff);
+}
+
+/* pid 1 of the new PID namespace: start the EF, reap, report how it ended. */
+static _Noreturn void init_process(struct sandbox_ic *s)
+{
+	pid_t ef, pid;
+	int ws = 0;
+
+	/* If the outer process dies, so does the namespace. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		setup_fail(s, STEP_PROC, errno);
+	ef = fork();
+	if (ef < 0)
+		setup_fail(s, STEP_FORK_EF, errno);
+	if (ef == 0)
+		ef_process(s);
+	/* Orphans of the EF land here too: reap them until the EF itself ends. */
+	do {
+		pid = waitpid(-1, &ws, __WALL);
+	} while (pid != ef && (pid >= 0 || errno == EINTR));
+	if (pid == ef) {
+		s->verdict->status = WIFSIGNALED(ws) ? WTERMSIG(ws) : WEXITSTATUS(ws);
+		atomic_store(&s->verdict->how, WIFSIGNALED(ws) ? XOS_EF_KILLED : XOS_EF_EXITED);
+	}
+	/* Leaving kills whatever the EF left behind in the namespace. */
+	_exit(0);
+}
+
+static _Noreturn void outer_process(struct sandbox_ic *s)
+{
+	pid_t init, pid;
+	int ws = 0;
+
+	signal(SIGCHLD, SIG_DFL); /* the creator may ignore it: we must reap */
+	outer_setup(s);
+	init = fork();
+	if (init < 0)
+		setup_fail(s, STEP_FORK_INIT, errno);
+	if (init == 0)
+		init_process(s);
+	do {
+		pid = waitpid(init, &ws, __WALL);
+	} while (pid < 0 && errno == EINTR);
+	/* An init that died before its EF's end (killed from outside) is the EF's death too. */
+	if (pid == init && WIFSIGNALED(ws) && !atomic_load(&s->verdict->how)) {
+		s->verdict->status = WTERMSIG(ws);
+		atomic_store(&s->verdict->how, XOS_EF_KILLED);
+	}
+	_exit(0);
+}
+
+/* Has @pid ended (without reaping it)? */
+static bool child_gone(pid_t pid)
+{
+	siginfo_t si = { 0 };
+
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0)
+		return errno == ECHILD;
+	return si.si_pid == pid;
+}
+
+/* Wait until the sandbox says the EF runs (1) or a step failed (-errno). */
+static int setup_wait(struct sandbox_ic *s)
+{
+	for (;;) {
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = 20 * 1000 * 1000 };
+		int v = atomic_load(&s->shared->setup);
+
+		if (v != 0)
+			return v;
+		syscall(SYS_futex, &s->shared->setup, FUTEX_WAIT, 0, &ts, NULL, 0);
+		/* A process that died before reporting cannot wake us. */
+		if (atomic_load(&s->shared->setup) == 0 && child_gone(s->pid))
+			return atomic_load(&s->shared->setup) ?: -ECHILD;
+	}
+}
+
+static void reap(pid_t pid, int *ret_ws)
+{
+	int ws = 0;
+
+	while (waitpid(pid, &ws, __WALL) < 0 && errno == EINTR)
+		;
+	if (ret_ws)
+		*ret_ws = ws;
+}
+
+static void sandbox_free(struct sandbox_ic *s)
+{
+	if (s->shared)
+		munmap(s->shared, sizeof(*s->shared));
+	if (s->verdict)
+		munmap(s->verdict, sizeof(*s->verdict));
+	free(s);
+}
+
+static int sandbox_new(const struct xos_icf *icf, struct xos_ef *ef, struct sandbox_ic **ret)
+{
+	struct sandbox_ic *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	s->ic.icf = icf;
+	s->ic.ef = ef;
+	s->conf = (struct sandbox_conf){ .mem = DEFAULT_MEM, .nofile = DEFAULT_NOFILE, .tmp = DEFAULT_TMP };
+	if (ef) {
+		rc = xos_ef_options_each(ef, icf->name, conf_option, &s->conf);
+		if (rc < 0)
+			goto out_free;
+	}
+	rc = filter_build(&s->conf, &s->filter);
+	if (rc < 0)
+		goto out_free;
+	s->shared = mmap(NULL, sizeof(*s->shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	s->verdict = mmap(NULL, sizeof(*s->verdict), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (s->shared == MAP_FAILED || s->verdict == MAP_FAILED) {
+		rc = -ENOMEM;
+		if (s->shared == MAP_FAILED)
+			s->shared = NULL;
+		if (s->verdict == MAP_FAILED)
+			s->verdict = NULL;
+		goto out_free;
+	}
+	*ret = s;
+	return 0;
+
+out_free:
+	sandbox_free(s);
+	return rc;
+}
+
+/* Fork the sandbox for @s and wait until its EF runs; 0 or -errno (nothing left running). */
+static int sandbox_start(struct sandbox_ic *s)
+{
+	int rc;
+
+	s->nested = sandbox_inside;
+	/* Unflushed stdio buffers would otherwise be written twice. */
+	fflush(NULL);
+	s->pid = fork();
+	if (s->pid < 0)
+		return -errno;
+	if (s->pid == 0) {
+		if (s->nested)
+			ef_process(s);
+		outer_process(s);
+	}
+	rc = setup_wait(s);
+	if (rc < 0) {
+		xos__log_debug("sandbox: %s: %s", step_texts[s->shared->step], strerror(-rc));
+		reap(s->pid, NULL);
+		return rc;
+	}
+	return 0;
+}
+
+static int sandbox_init(const struct xos_icf *icf, char *why, size_t why_len)
+{
+	static const char *const peers[] = { "sandbox", "process", "thread" };
+	/* Inherited memfd (ring), inherited pipe or socket pair: never the host's network. */
+	static const struct {
+		const char *mechanism;
+		unsigned int cost;
+	} com[] = { { "ring", 200 }, { "unix", 55000 }, { "pipe", 60000 } };
+	struct sandbox_ic *s;
+	int rc;
+
+	if (sandbox_inside) {
+		/* A registration from inside a sandbox cannot probe namespaces. */
+		snprintf(why, why_len, "already inside a sandbox");
+		return -EPERM;
+	}
+	rc = sandbox_new(icf, NULL, &s);
+	if (rc < 0) {
+		snprintf(why, why_len, "seccomp filter: %s", strerror(-rc));
+		return rc;
+	}
+	/* Every facility, in a throwaway sandbox that stops before running anything. */
+	s->probe = true;
+	rc = sandbox_start(s);
+	if (rc == 0)
+		reap(s->pid, NULL);
+	else
+		snprintf(why, why_len, "%s: %s", step_texts[s->shared->step], strerror(-rc));
+	sandbox_free(s);
+	if (rc < 0)
+		return rc;
+
+	for (size_t i = 0; i < XOS_ARRAY_SIZE(peers); i++) {
+		for (size_t j = 0; j < XOS_ARRAY_SIZE(com); j++) {
+			rc = xos_com_register(icf->name, peers[i], com[j].mechanism, com[j].cost);
+			if (rc < 0 && rc != -EEXIST)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int sandbox_create(const struct xos_icf *icf, struct xos_ef *ef, struct xos_ic **ret_ic)
+{
+	struct sandbox_ic *s;
+	int rc = sandbox_new(icf, ef, &s);
+
+	if (rc < 0)
+		return rc;
+	rc = sandbox_start(s);
+	if (rc < 0) {
+		sandbox_free(s);
+		return rc;
+	}
+	*ret_ic = &s->ic;
+	return 0;
+}
+
+static int sandbox_switch_in(struct xos_ic *ic)
+{
+	struct sandbox_ic *s = xos__container_of(ic, struct sandbox_ic, ic);
+	int rc;
+
+	/* Once per process: a filter cannot be removed, only stacked. */
+	if (s->filtered == getpid())
+		return 0;
+	rc = filter_install(&s->filter);
+	if (rc < 0)
+		return rc;
+	s->filtered = getpid();
+	return 0;
+}
+
+static int sandbox_wait(struct xos_ic *ic, struct xos_ef_exit *ret_exit)
+{
+	struct sandbox_ic *s = xos__container_of(ic, struct sandbox_ic, ic);
+	bool reported;
+	int ws = 0, how;
+	pid_t rc;
+
+	do {
+		rc = waitpid(s->pid, &ws, __WALL);
+	} while (rc < 0 && errno == EINTR);
+	if (rc < 0 && errno != ECHILD)
+		return -errno;
+	reported = atomic_load_explicit(&s->shared->done, memory_order_acquire);
+	how = s->nested ? 0 : atomic_load(&s->verdict->how);
+	if (rc < 0) {
+		/* SIGCHLD ignored: the kernel reaped it; the pages still know. */
+		if (!how && !reported)
+			return -ECHILD;
+		ws = 0;
+	}
+	if (s->nested) {
+		/* The EF's own process, as the process ICF sees it. */
+		how = WIFSIGNALED(ws) && rc >= 0 ? XOS_EF_KILLED : XOS_EF_EXITED;
+		ret_exit->how = how;
+		ret_exit->status = how == XOS_EF_KILLED ? WTERMSIG(ws) :
+				   reported ? s->shared->status : WEXITSTATUS(ws);
+		return 0;
+	}
+	if (how == XOS_EF_KILLED) {
+		ret_exit->how = XOS_EF_KILLED;
+		ret_exit->status = s->verdict->status;
+	} else if (how == XOS_EF_EXITED) {
+		ret_exit->how = XOS_EF_EXITED;
+		/* An EF that called exit() itself never reached the page. */
+		ret_exit->status = reported ? s->shared->status : s->verdict->status;
+	} else if (WIFSIGNALED(ws)) {
+		/* The outer process itself was killed. */
+		ret_exit->how = XOS_EF_KILLED;
+		ret_exit->status = WTERMSIG(ws);
+	} else {
+		ret_exit->how = XOS_EF_KILLED;
+		ret_exit->status = SIGKILL;
+	}
+	return 0;
+}
+
+static void sandbox_destroy(struct xos_ic *ic)
+{
+	sandbox_free(xos__container_of(ic, struct sandbox_ic, ic));
+}
+
+static const struct xos_icf_ops sandbox_ops = {
+	.init = sandbox_init,
+	.create = sandbox_create,
+	.wait = sandbox_wait,
+	.switch_in = sandbox_switch_in,
+	.destroy = sandbox_destroy,
+};
+
+const struct xos_icf xos__icf_sandbox = {
+	.name = "sandbox",
+	.description = "process in its own namespaces, seccomp allow-list, rlimits",
+	.isolation = XOS_ISO_SYSCALLS,
+	.features = XOS_ICF_F_OWN_FDS | XOS_ICF_F_CRASH_CONTAINED | XOS_ICF_F_RESTRICTED,
+	.create_cost = 2000000,
+	XOS_ICF_OPS(sandbox_ops),
+};
