@@ -558,9 +558,23 @@ static void outer_setup(struct sandbox_ic *s)
 	close(fd);
 }
 
+/* Set @resource to @cur/@max, never above what the process inherited (a nested sandbox). */
+static int limit_set(int resource, rlim_t cur, rlim_t max)
+{
+	struct rlimit old, rl = { .rlim_cur = cur, .rlim_max = max };
+
+	if (getrlimit(resource, &old) == 0 && old.rlim_max != RLIM_INFINITY) {
+		if (rl.rlim_max > old.rlim_max)
+			rl.rlim_max = old.rlim_max;
+		if (rl.rlim_cur > rl.rlim_max)
+			rl.rlim_cur = rl.rlim_max;
+	}
+	return setrlimit(resource, &rl) < 0 ? -errno : 0;
+}
+
 static int limits_apply(const struct sandbox_conf *conf)
 {
-	struct rlimit rl;
+	int rc;
 
 	if (conf->mem) {
 		/* RLIMIT_AS counts every mapping: allow conf->mem beyond what the
@@ -573,21 +587,18 @@ static int limits_apply(const struct sandbox_conf *conf)
 		if (fscanf(f, "%llu", &pages) != 1)
 			pages = 0;
 		fclose(f);
-		rl.rlim_cur = rl.rlim_max = pages * (unsigned long long)sysconf(_SC_PAGESIZE) + conf->mem;
-		if (setrlimit(RLIMIT_AS, &rl) < 0)
-			return -errno;
+		pages = pages * (unsigned long long)sysconf(_SC_PAGESIZE) + conf->mem;
+		rc = limit_set(RLIMIT_AS, pages, pages);
+		if (rc < 0)
+			return rc;
 	}
 	if (conf->cpu) {
 		/* SIGXCPU at the limit, SIGKILL a second later. */
-		rl.rlim_cur = conf->cpu;
-		rl.rlim_max = conf->cpu + 1;
-		if (setrlimit(RLIMIT_CPU, &rl) < 0)
-			return -errno;
+		rc = limit_set(RLIMIT_CPU, conf->cpu, conf->cpu + 1);
+		if (rc < 0)
+			return rc;
 	}
-	rl.rlim_cur = rl.rlim_max = conf->nofile;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return -errno;
-	return 0;
+	return limit_set(RLIMIT_NOFILE, conf->nofile, conf->nofile);
 }
 
 /* The EF's own process: limits, then the EF (switch_in adds the filter). */
@@ -638,6 +649,8 @@ static _Noreturn void init_process(struct sandbox_ic *s)
 		setup_fail(s, STEP_FORK_EF, errno);
 	if (ef == 0)
 		ef_process(s);
+	/* The EF holds what it inherited; a copy here would keep its peers from seeing EOF. */
+	close_range(0, ~0u, 0);
 	/* Orphans of the EF land here too: reap them until the EF itself ends. */
 	do {
 		pid = waitpid(-1, &ws, __WALL);
@@ -662,6 +675,7 @@ static _Noreturn void outer_process(struct sandbox_ic *s)
 		setup_fail(s, STEP_FORK_INIT, errno);
 	if (init == 0)
 		init_process(s);
+	close_range(0, ~0u, 0);
 	do {
 		pid = waitpid(init, &ws, __WALL);
 	} while (pid < 0 && errno == EINTR);

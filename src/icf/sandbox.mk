@@ -3,3 +3,40 @@
 # EF options it reads through the VIC (src/runtime/options.c).
 # Included from Makefile.am.
 libxos_core_la_SOURCES += src/icf/sandbox.c src/runtime/options.c
+
+# ---- integration tests: only <xos.h> (and <xos/vic.h> for feature bits) ----------
+if HAVE_CMOCKA
+sandbox_tests = \
+	test/integration/sandbox-limits \
+	test/integration/sandbox-messages \
+	test/integration/sandbox-net \
+	test/integration/sandbox-policy \
+	test/integration/sandbox-seccomp \
+	test/integration/sandbox-view
+check_PROGRAMS += $(sandbox_tests)
+TESTS += $(sandbox_tests)
+
+test_integration_sandbox_limits_SOURCES = test/integration/sandbox-limits.c test/integration/sandbox-helpers.h
+test_integration_sandbox_limits_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+test_integration_sandbox_limits_LDADD = libxos.la $(CMOCKA_LIBS)
+
+test_integration_sandbox_messages_SOURCES = test/integration/sandbox-messages.c test/integration/sandbox-helpers.h
+test_integration_sandbox_messages_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+test_integration_sandbox_messages_LDADD = libxos.la $(CMOCKA_LIBS)
+
+test_integration_sandbox_net_SOURCES = test/integration/sandbox-net.c test/integration/sandbox-helpers.h
+test_integration_sandbox_net_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+test_integration_sandbox_net_LDADD = libxos.la $(CMOCKA_LIBS)
+
+test_integration_sandbox_policy_SOURCES = test/integration/sandbox-policy.c test/integration/sandbox-helpers.h
+test_integration_sandbox_policy_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+test_integration_sandbox_policy_LDADD = libxos.la $(CMOCKA_LIBS)
+
+test_integration_sandbox_seccomp_SOURCES = test/integration/sandbox-seccomp.c test/integration/sandbox-helpers.h
+test_integration_sandbox_seccomp_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+test_integration_sandbox_seccomp_LDADD = libxos.la $(CMOCKA_LIBS)
+
+test_integration_sandbox_view_SOURCES = test/integration/sandbox-view.c test/integration/sandbox-helpers.h
+test_integration_sandbox_view_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+test_integration_sandbox_view_LDADD = libxos.la $(CMOCKA_LIBS)
+endif
