@@ -793,7 +793,7 @@ static int sandbox_start(struct sandbox_ic *s)
 	return 0;
 }
 
-static int sandbox_init(const struct xos_icf *icf, char *why, size_t why_len)
+static int sandbox_init_do(const struct xos_icf *icf, char *why, size_t why_len)
 {
 	static const char *const peers[] = { "sandbox", "process", "thread" };
 	/* Inherited memfd (ring), inherited pipe or socket pair: never the host's network. */
@@ -835,7 +835,7 @@ static int sandbox_init(const struct xos_icf *icf, char *why, size_t why_len)
 	return 0;
 }
 
-static int sandbox_create(const struct xos_icf *icf, struct xos_ef *ef, struct xos_ic **ret_ic)
+static int sandbox_create_do(const struct xos_icf *icf, struct xos_ef *ef, struct xos_ic **ret_ic)
 {
 	struct sandbox_ic *s;
 	int rc = sandbox_new(icf, ef, &s);
@@ -866,7 +866,7 @@ static int sandbox_switch_in(struct xos_ic *ic)
 	return 0;
 }
 
-static int sandbox_wait(struct xos_ic *ic, struct xos_ef_exit *ret_exit)
+static int sandbox_wait_do(struct xos_ic *ic, struct xos_ef_exit *ret_exit)
 {
 	struct sandbox_ic *s = xos__container_of(ic, struct sandbox_ic, ic);
 	bool reported;
@@ -910,6 +910,31 @@ static int sandbox_wait(struct xos_ic *ic, struct xos_ef_exit *ret_exit)
 		ret_exit->status = SIGKILL;
 	}
 	return 0;
+}
+
+/* The ops leave errno as they found it: it belongs to the application. */
+static int sandbox_init(const struct xos_icf *icf, char *why, size_t why_len)
+{
+	int saved = errno, rc = sandbox_init_do(icf, why, why_len);
+
+	errno = saved;
+	return rc;
+}
+
+static int sandbox_create(const struct xos_icf *icf, struct xos_ef *ef, struct xos_ic **ret_ic)
+{
+	int saved = errno, rc = sandbox_create_do(icf, ef, ret_ic);
+
+	errno = saved;
+	return rc;
+}
+
+static int sandbox_wait(struct xos_ic *ic, struct xos_ef_exit *ret_exit)
+{
+	int saved = errno, rc = sandbox_wait_do(ic, ret_exit);
+
+	errno = saved;
+	return rc;
 }
 
 static void sandbox_destroy(struct xos_ic *ic)
