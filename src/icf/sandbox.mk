@@ -40,3 +40,16 @@ test_integration_sandbox_view_SOURCES = test/integration/sandbox-view.c test/int
 test_integration_sandbox_view_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 test_integration_sandbox_view_LDADD = libxos.la $(CMOCKA_LIBS)
 endif
+
+# ---- benchmark: `make bench-sandbox` (also part of `make bench`) -----------------
+noinst_PROGRAMS += bench/bench-sandbox
+bench_bench_sandbox_SOURCES = bench/bench-sandbox.c
+bench_bench_sandbox_LDADD = libxos.la
+
+bench-sandbox: bench/bench-sandbox
+	$(builddir)/bench/bench-sandbox
+bench: bench-sandbox
+.PHONY: bench-sandbox
+
+# ---- pages ---------------------------------------------------------------------
+dist_man_MANS += man/man7/xos-icf-sandbox.7 man/man3/xos_ef_options_each.3

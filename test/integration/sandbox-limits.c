@@ -12,9 +12,10 @@
 
 #include "sandbox-helpers.h"
 
-/* Under AddressSanitizer, make a failed allocation return NULL as libc does. */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
+/* Under AddressSanitizer, make a failed allocation return NULL as libc does
+ * (exported: the build hides symbols by default, and ASan looks it up). */
+__attribute__((visibility("default"))) const char *__asan_default_options(void);
+__attribute__((visibility("default"))) const char *__asan_default_options(void)
 {
 	return "allocator_may_return_null=1";
 }

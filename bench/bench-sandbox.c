@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench-sandbox: what the sandbox ICF costs over the process ICF.
+ *
+ * In one run, interleaved round by round (machine noise hits both sides
+ * alike): create+join of an empty EF under the process ICF and under the
+ * sandbox ICF (plus raw fork+_exit+waitpid, the native baseline), and an
+ * 8-byte round trip between the creator and an EF over a pair of pipes
+ * the EF inherited, the EF being a process or a sandbox.  Reports the
+ * median round of each and the sandbox/process ratios as
+ * `figure: NAME = VALUE UNIT` lines.
+ *
+ * Usage: bench-sandbox [ROUNDS]   (default 7)
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xos.h>
+
+#define CREATE_ITERS 100
+#define RTT_ITERS 2000
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int empty_ef(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+static void die(const char *what, int rc)
+{
+	fprintf(stderr, "bench-sandbox: %s: %s\n", what, strerror(rc < 0 ? -rc : rc));
+	exit(1);
+}
+
+static struct xos_ef *start(const char *icf, xos_ef_fn fn, const void *arg, size_t size)
+{
+	struct xos_ef_attr attr;
+	struct xos_ef *ef;
+	int rc;
+
+	xos_ef_attr_init(&attr);
+	attr.icf = icf;
+	rc = xos_ef_create(&ef, &attr, fn, arg, size);
+	if (rc < 0)
+		die(icf, rc);
+	return ef;
+}
+
+static void join(struct xos_ef *ef, int want)
+{
+	struct xos_ef_exit ex;
+	int rc = xos_ef_join(ef, &ex);
+
+	if (rc < 0)
+		die("join", rc);
+	if (ex.how != XOS_EF_EXITED || ex.status != want)
+		die("EF ended badly", EIO);
+}
+
+static double round_create(const char *icf)
+{
+	double t0 = now_us();
+
+	for (int i = 0; i < CREATE_ITERS; i++)
+		join(start(icf, empty_ef, NULL, 0), 0);
+	return (now_us() - t0) / CREATE_ITERS;
+}
+
+static double round_fork(void)
+{
+	double t0 = now_us();
+
+	for (int i = 0; i < CREATE_ITERS; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork", errno);
+		if (pid == 0)
+			_exit(0);
+		if (waitpid(pid, NULL, 0) != pid)
+			die("waitpid", errno);
+	}
+	return (now_us() - t0) / CREATE_ITERS;
+}
+
+struct pipes {
+	int in, out, peer_in, peer_out;
+};
+
+/* Send every 8-byte message back until EOF. */
+static int echo(void *arg)
+{
+	const struct pipes *p = arg;
+	uint64_t v;
+
+	close(p->peer_in);
+	close(p->peer_out);
+	while (read(p->in, &v, sizeof(v)) == sizeof(v))
+		if (write(p->out, &v, sizeof(v)) != sizeof(v))
+			return 1;
+	return 0;
+}
+
+static double round_rtt(const char *icf)
+{
+	int to[2], from[2];
+	struct pipes p;
+	struct xos_ef *ef;
+	double t0;
+
+	if (pipe(to) < 0 || pipe(from) < 0)
+		die("pipe", errno);
+	p = (struct pipes){ .in = to[0], .out = from[1], .peer_in = to[1], .peer_out = from[0] };
+	ef = start(icf, echo, &p, sizeof(p));
+	close(to[0]);
+	close(from[1]);
+	t0 = now_us();
+	for (uint64_t i = 0; i < RTT_ITERS; i++) {
+		uint64_t v;
+
+		if (write(to[1], &i, sizeof(i)) != sizeof(i) || read(from[0], &v, sizeof(v)) != sizeof(v) ||
+		    v != i)
+			die("round trip", EIO);
+	}
+	t0 = (now_us() - t0) / RTT_ITERS;
+	close(to[1]);
+	join(ef, 0);
+	close(from[0]);
+	return t0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int sandbox_available(void)
+{
+	struct xos_icf_info infos[16];
+	int n = xos_icf_list(infos, 16);
+
+	for (int i = 0; i < n && i < 16; i++) {
+		if (strcmp(infos[i].name, "sandbox") == 0) {
+			if (!infos[i].available)
+				fprintf(stderr, "bench-sandbox: sandbox unavailable: %s\n", infos[i].reason);
+			return infos[i].available;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int rounds = argc > 1 ? atoi(argv[1]) : 7;
+	double *fk, *pc, *sc, *pr, *sr;
+
+	if (rounds < 1 || rounds > 1000) {
+		fprintf(stderr, "bench-sandbox: ROUNDS must be 1..1000\n");
+		return 2;
+	}
+	if (!sandbox_available())
+		return 77;
+	fk = calloc((size_t)rounds, sizeof(double));
+	pc = calloc((size_t)rounds, sizeof(double));
+	sc = calloc((size_t)rounds, sizeof(double));
+	pr = calloc((size_t)rounds, sizeof(double));
+	sr = calloc((size_t)rounds, sizeof(double));
+	if (!fk || !pc || !sc || !pr || !sr)
+		die("calloc", ENOMEM);
+	for (int r = 0; r < rounds; r++) {
+		fk[r] = round_fork();
+		pc[r] = round_create("process");
+		sc[r] = round_create("sandbox");
+		pr[r] = round_rtt("process");
+		sr[r] = round_rtt("sandbox");
+	}
+	double f = median(fk, rounds), p = median(pc, rounds), s = median(sc, rounds);
+	double prt = median(pr, rounds), srt = median(sr, rounds);
+
+	printf("figure: fork_exit_wait = %.1f us\n", f);
+	printf("figure: process_ef_create_join = %.1f us\n", p);
+	printf("figure: sandbox_ef_create_join = %.1f us\n", s);
+	printf("figure: sandbox_vs_process_create_join = %.2f x\n", s / p);
+	printf("figure: sandbox_vs_fork_create_join = %.2f x\n", s / f);
+	printf("figure: process_ef_pipe_round_trip = %.2f us\n", prt);
+	printf("figure: sandbox_ef_pipe_round_trip = %.2f us\n", srt);
+	printf("figure: sandbox_vs_process_pipe_round_trip = %.2f x\n", srt / prt);
+	free(fk), free(pc), free(sc), free(pr), free(sr);
+	return 0;
+}
