@@ -170,6 +170,7 @@ static void path_free(struct xos__chan_path *p)
 	if (p->st)
 		p->ops->detach(p->st);
 	free(p->rbuf);
+	free(p->rbuf_old);
 	free(p->stage);
 	free(p->pend);
 	free(p);
@@ -748,7 +749,7 @@ static int tx_prepare(struct xos_chan *end)
 		if (rc < 0)
 			return rc;
 	}
-	if (atomic_load_explicit(&end->ctl->closed[!end->idx], memory_order_relaxed))
+	if (end->tx_broken || atomic_load_explicit(&end->ctl->closed[!end->idx], memory_order_relaxed))
 		return -EPIPE;
 	return 0;
 }
@@ -766,8 +767,10 @@ ssize_t xos_chan_send(struct xos_chan *end, const void *buf, size_t len)
 	if (len == 0 && end->stream)
 		return 0;
 	rc = xos__chan_tx_frame(end, XOS_FRAME_DATA, buf, len, end->nonblock);
-	if (rc < 0)
+	if (rc < 0) {
+		end->tx_broken |= rc == -EPIPE;
 		return rc;
+	}
 	end->tx_seq++;
 	end->stats.msgs_sent++;
 	end->stats.bytes_sent += len;
@@ -788,8 +791,10 @@ int xos_chan_reserve(struct xos_chan *end, size_t len, void **ret_buf)
 	p = end->tx;
 	if (p->ops->tx_reserve) {
 		rc = p->ops->tx_reserve(p->st, len, ret_buf, end->nonblock);
-		if (rc < 0)
+		if (rc < 0) {
+			end->tx_broken |= rc == -EPIPE;
 			return rc;
+		}
 	} else {
 		*ret_buf = p->stage + XOS_FRAME_HDR;
 	}
@@ -825,8 +830,10 @@ int xos_chan_commit(struct xos_chan *end, size_t len)
 		memcpy(p->stage, &h, sizeof(h));
 		rc = stream_write_frame(p, iov, 1, XOS_FRAME_HDR + len, false);
 	}
-	if (rc < 0)
+	if (rc < 0) {
+		end->tx_broken |= rc == -EPIPE;
 		return (int)rc;
+	}
 	end->tx_seq++;
 	end->stats.msgs_sent++;
 	end->stats.bytes_sent += len;
@@ -859,10 +866,23 @@ static int stream_peek(struct xos_chan *end, struct xos__chan_path *p, struct xo
 			}
 		}
 		if (p->rend == p->rcap) {
-			/* Only move bytes nobody holds a pointer to. */
-			if (p->rrel != p->rstart || p->rstart == 0)
-				return -ENOBUFS;
-			memmove(p->rbuf, p->rbuf + p->rstart, have);
+			if (p->rstart == 0)
+				return -EPROTO; /* a whole buffer and no complete frame: cannot be */
+			if (p->rrel == p->rstart) {
+				memmove(p->rbuf, p->rbuf + p->rstart, have);
+			} else {
+				/* Consumed frames are still in use: move the rest to a new buffer. */
+				uint8_t *nb;
+
+				if (p->rbuf_old)
+					return -ENOBUFS; /* release what you consumed */
+				nb = malloc(p->rcap);
+				if (!nb)
+					return -ENOMEM;
+				memcpy(nb, p->rbuf + p->rstart, have);
+				p->rbuf_old = p->rbuf;
+				p->rbuf = nb;
+			}
 			p->rrel = p->rstart = 0;
 			p->rend = have;
 		}
@@ -901,6 +921,8 @@ int xos__chan_path_release(struct xos__chan_path *p)
 	p->rrel = p->rstart;
 	if (p->rrel == p->rend)
 		p->rrel = p->rstart = p->rend = 0;
+	free(p->rbuf_old);
+	p->rbuf_old = NULL;
 	return 0;
 }
 

@@ -162,6 +162,7 @@ struct xos__chan_path {
 	/* stream adapter: received bytes, [rrel, rstart) consumed, [rstart, rend) not yet */
 	uint8_t *rbuf;
 	size_t rcap, rrel, rstart, rend, rcur;
+	uint8_t *rbuf_old; /* replaced while frames in it were consumed, not released */
 	uint8_t *stage; /* reserve/commit staging: header + max_msg */
 	size_t stage_len;
 	uint8_t *pend;  /* rest of a frame a non-blocking write could not finish */
@@ -175,6 +176,7 @@ struct xos_chan {
 	struct xos__chan_params params;
 	char name[XOS_CHAN_NAME_MAX];
 	bool can_tx, can_rx, nonblock, stream;
+	bool tx_broken;        /* a send saw the reader gone: every later send is -EPIPE */
 	struct xos__chan_ctl *ctl;
 	struct xos_chan *peer; /* the other end while both live in this process */
 	struct xos__chan_path *paths, *tx, *rx;

@@ -15,7 +15,8 @@ if HAVE_CMOCKA
 chan_tests = \
 	test/chan/chan-api \
 	test/chan/chan-bind \
-	test/chan/chan-mech
+	test/chan/chan-mech \
+	test/chan/chan-switch
 check_PROGRAMS += $(chan_tests)
 TESTS += $(chan_tests)
 
@@ -30,6 +31,10 @@ test_chan_chan_bind_LDADD = libxos.la $(CMOCKA_LIBS)
 test_chan_chan_mech_SOURCES = test/chan/chan-mech.c test/chan/chan-test.h
 test_chan_chan_mech_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 test_chan_chan_mech_LDADD = libxos.la $(CMOCKA_LIBS)
+
+test_chan_chan_switch_SOURCES = test/chan/chan-switch.c test/chan/chan-test.h
+test_chan_chan_switch_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+test_chan_chan_switch_LDADD = libxos.la $(CMOCKA_LIBS)
 endif
 
 check_PROGRAMS += examples/chan-demo

@@ -210,7 +210,7 @@ static int ring_attach(const struct xos__chan_params *p, const struct xos__chan_
 	/* End i writes direction i and reads direction !i. */
 	if (r->has_tx)
 		side_init(r, &r->tx, (unsigned int)link->idx, fds[1 + link->idx]);
-	else
+	else if (p->dirs == 2)
 		close(fds[1 + link->idx]);
 	if (r->has_rx)
 		side_init(r, &r->rx, (unsigned int)!link->idx, fds[1 + !link->idx]);
