@@ -7,6 +7,7 @@ libxos_core_la_SOURCES += src/icf/sandbox.c src/runtime/options.c
 # ---- integration tests: only <xos.h> (and <xos/vic.h> for feature bits) ----------
 if HAVE_CMOCKA
 sandbox_tests = \
+	test/integration/sandbox-chan \
 	test/integration/sandbox-limits \
 	test/integration/sandbox-messages \
 	test/integration/sandbox-net \
@@ -15,6 +16,10 @@ sandbox_tests = \
 	test/integration/sandbox-view
 check_PROGRAMS += $(sandbox_tests)
 TESTS += $(sandbox_tests)
+
+test_integration_sandbox_chan_SOURCES = test/integration/sandbox-chan.c test/integration/sandbox-helpers.h
+test_integration_sandbox_chan_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+test_integration_sandbox_chan_LDADD = libxos.la $(CMOCKA_LIBS)
 
 test_integration_sandbox_limits_SOURCES = test/integration/sandbox-limits.c test/integration/sandbox-helpers.h
 test_integration_sandbox_limits_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
