@@ -52,6 +52,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -406,7 +407,7 @@ static int filter_install(const struct filter *f)
 	X(UTSNS, "uts namespace: unshare(CLONE_NEWUTS)")                                   \
 	X(PRIVATE, "mount namespace: making / private")                                    \
 	X(BIND_RW, "sandbox.rw: bind-mounting a writable path")                            \
-	X(READONLY, "read-only view: mount_setattr(/, AT_RECURSIVE, MOUNT_ATTR_RDONLY)")   \
+	X(READONLY, "read-only view: remounting / read-only, recursively")   \
 	X(WRITABLE, "sandbox.rw: making a path writable again")                            \
 	X(TMP, "private /tmp: mounting a tmpfs")                                           \
 	X(LOOPBACK, "network namespace: bringing lo up")                                   \
@@ -489,6 +490,79 @@ static int write_file(const char *path, const char *text)
 	return (int)n;
 }
 
+/* Undo mountinfo's octal escapes (\040 for a space) in place. */
+static void unescape(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+/*
+ * Kernels (and tools such as valgrind) without mount_setattr(2): set or
+ * clear read-only on every mount at or under @top with one bind remount
+ * each, keeping the flags the kernel would refuse to drop.
+ */
+static int remount_each(const char *top, bool rdonly)
+{
+	static const struct {
+		unsigned long st, ms;
+	} keep[] = {
+		{ ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV }, { ST_NOEXEC, MS_NOEXEC },
+		{ ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+	};
+	size_t toplen = strlen(top);
+	char line[4096], mp[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int rc = 0;
+
+	if (!f)
+		return -errno;
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		unsigned long flags = MS_REMOUNT | MS_BIND | (rdonly ? MS_RDONLY : 0);
+		struct statvfs sv;
+
+		/* id parent major:minor root mount-point ... */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+			continue;
+		unescape(mp);
+		if (strcmp(top, "/") != 0 &&
+		    (strncmp(mp, top, toplen) != 0 || (mp[toplen] && mp[toplen] != '/')))
+			continue;
+		if (statvfs(mp, &sv) < 0)
+			continue; /* hidden under another mount */
+		for (size_t i = 0; i < XOS_ARRAY_SIZE(keep); i++)
+			if (sv.f_flag & keep[i].st)
+				flags |= keep[i].ms;
+		if (mount("none", mp, "none", flags, NULL) < 0 && errno != EINVAL)
+			rc = -errno;
+	}
+	fclose(f);
+	return rc;
+}
+
+/* Make the mounts at and under @path read-only (or writable again). */
+static int view_set_rdonly(const char *path, bool rdonly)
+{
+	struct mount_attr attr = { .attr_set = rdonly ? MOUNT_ATTR_RDONLY : 0,
+				   .attr_clr = rdonly ? 0 : MOUNT_ATTR_RDONLY };
+
+	if (mount_setattr(AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof(attr)) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -errno;
+	return remount_each(path, rdonly);
+}
+
 /* Namespaces, id map, file system view and network of the outer process. */
 static void outer_setup(struct sandbox_ic *s)
 {
@@ -499,8 +573,6 @@ static void outer_setup(struct sandbox_ic *s)
 		{ CLONE_NEWNS, STEP_MNTNS },  { CLONE_NEWPID, STEP_PIDNS }, { CLONE_NEWNET, STEP_NETNS },
 		{ CLONE_NEWIPC, STEP_IPCNS }, { CLONE_NEWUTS, STEP_UTSNS },
 	};
-	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
-	struct mount_attr rw = { .attr_clr = MOUNT_ATTR_RDONLY };
 	char tmpopts[64], path[XOS_EF_OPTIONS_MAX];
 	struct ifreq ifr = { 0 };
 	int rc, fd;
@@ -519,25 +591,25 @@ static void outer_setup(struct sandbox_ic *s)
 			setup_fail(s, namespaces[i].step, errno);
 
 	/* Nothing done below may propagate back to the host. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
 		setup_fail(s, STEP_PRIVATE, errno);
 	for (const char *p = s->conf.rw; *p; p += *p == ':') {
 		size_t len = strcspn(p, ":");
 
 		snprintf(path, sizeof(path), "%.*s", (int)len, p);
 		p += len;
-		if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+		if (mount(path, path, "none", MS_BIND | MS_REC, NULL) < 0)
 			setup_fail(s, STEP_BIND_RW, errno);
 	}
-	if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof(ro)) < 0)
-		setup_fail(s, STEP_READONLY, errno);
+	if ((rc = view_set_rdonly("/", true)) < 0)
+		setup_fail(s, STEP_READONLY, -rc);
 	for (const char *p = s->conf.rw; *p; p += *p == ':') {
 		size_t len = strcspn(p, ":");
 
 		snprintf(path, sizeof(path), "%.*s", (int)len, p);
 		p += len;
-		if (mount_setattr(AT_FDCWD, path, AT_RECURSIVE, &rw, sizeof(rw)) < 0)
-			setup_fail(s, STEP_WRITABLE, errno);
+		if ((rc = view_set_rdonly(path, false)) < 0)
+			setup_fail(s, STEP_WRITABLE, -rc);
 	}
 	snprintf(tmpopts, sizeof(tmpopts), "size=%llu,mode=1777", s->conf.tmp);
 	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmpopts) < 0)
