@@ -58,3 +58,19 @@ bench: bench-sandbox
 
 # ---- pages ---------------------------------------------------------------------
 dist_man_MANS += man/man7/xos-icf-sandbox.7 man/man3/xos_ef_options_each.3
+
+# ---- unit tests of what the sandbox added to the VIC: EF options, restricted ICFs --
+if HAVE_CMOCKA
+sandbox_unit_tests = test/unit/unit-options test/unit/unit-policy-restricted
+check_PROGRAMS += $(sandbox_unit_tests)
+TESTS += $(sandbox_unit_tests)
+valgrind_tests += $(sandbox_unit_tests)
+
+test_unit_unit_options_SOURCES = test/unit/unit-options.c test/unit/unit.h
+test_unit_unit_options_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+test_unit_unit_options_LDADD = libxos-core.la $(CMOCKA_LIBS)
+
+test_unit_unit_policy_restricted_SOURCES = test/unit/unit-policy-restricted.c test/unit/unit.h
+test_unit_unit_policy_restricted_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+test_unit_unit_policy_restricted_LDADD = libxos-core.la $(CMOCKA_LIBS)
+endif
