@@ -74,3 +74,7 @@ test_unit_unit_policy_restricted_SOURCES = test/unit/unit-policy-restricted.c te
 test_unit_unit_policy_restricted_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 test_unit_unit_policy_restricted_LDADD = libxos-core.la $(CMOCKA_LIBS)
 endif
+
+# ---- the CLI with the sandbox (uses XOS_RUN and DEMO from TESTS_ENVIRONMENT) ------
+TESTS += test/integration/sandbox-run.sh
+EXTRA_DIST += test/integration/sandbox-run.sh
