@@ -6,7 +6,8 @@
  * alike): create+join of an empty EF under the process ICF and under the
  * sandbox ICF (plus raw fork+_exit+waitpid, the native baseline), and an
  * 8-byte round trip between the creator and an EF over a pair of pipes
- * the EF inherited, the EF being a process or a sandbox.  Reports the
+ * the EF inherited and over xos channels (ring, unix), the EF being a
+ * process or a sandbox.  Reports the
  * median round of each and the sandbox/process ratios as
  * `figure: NAME = VALUE UNIT` lines.
  *
@@ -143,6 +144,55 @@ static double round_rtt(const char *icf)
 	return t0;
 }
 
+/* Channel echo: answer every message until EOF. */
+static int chan_echo(void *arg)
+{
+	struct xos_chan *end = *(struct xos_chan *const *)arg;
+	uint64_t v;
+	ssize_t n;
+
+	while ((n = xos_chan_recv(end, &v, sizeof(v))) == sizeof(v))
+		if (xos_chan_send(end, &v, sizeof(v)) != sizeof(v))
+			return 1;
+	return n == 0 ? 0 : 2;
+}
+
+static double round_chan(const char *icf, const char *mech)
+{
+	struct xos_chan_attr cattr;
+	struct xos_chan *ends[2];
+	struct xos_ef_attr attr;
+	struct xos_ef *ef;
+	double t0;
+	int rc;
+
+	xos_chan_attr_init(&cattr);
+	cattr.flags = XOS_CHAN_F_BIDIR;
+	cattr.mechanism = mech;
+	rc = xos_chan_open(ends, &cattr);
+	if (rc < 0)
+		die("xos_chan_open", rc);
+	xos_ef_attr_init(&attr);
+	attr.icf = icf;
+	attr.chans = &ends[1];
+	attr.nchans = 1;
+	rc = xos_ef_create(&ef, &attr, chan_echo, &ends[1], sizeof(ends[1]));
+	if (rc < 0)
+		die(icf, rc);
+	t0 = now_us();
+	for (uint64_t i = 0; i < RTT_ITERS; i++) {
+		uint64_t v;
+
+		if (xos_chan_send(ends[0], &i, sizeof(i)) != sizeof(i) ||
+		    xos_chan_recv(ends[0], &v, sizeof(v)) != sizeof(v) || v != i)
+			die("channel round trip", EIO);
+	}
+	t0 = (now_us() - t0) / RTT_ITERS;
+	xos_chan_close(ends[0]);
+	join(ef, 0);
+	return t0;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -173,8 +223,10 @@ static int sandbox_available(void)
 
 int main(int argc, char **argv)
 {
+	static const char *const chan_mechs[] = { "ring", "unix" };
+	enum { FORK, P_CREATE, S_CREATE, P_PIPE, S_PIPE, P_RING, S_RING, P_UNIX, S_UNIX, N };
 	int rounds = argc > 1 ? atoi(argv[1]) : 7;
-	double *fk, *pc, *sc, *pr, *sr;
+	double *t[N], m[N];
 
 	if (rounds < 1 || rounds > 1000) {
 		fprintf(stderr, "bench-sandbox: ROUNDS must be 1..1000\n");
@@ -182,31 +234,40 @@ int main(int argc, char **argv)
 	}
 	if (!sandbox_available())
 		return 77;
-	fk = calloc((size_t)rounds, sizeof(double));
-	pc = calloc((size_t)rounds, sizeof(double));
-	sc = calloc((size_t)rounds, sizeof(double));
-	pr = calloc((size_t)rounds, sizeof(double));
-	sr = calloc((size_t)rounds, sizeof(double));
-	if (!fk || !pc || !sc || !pr || !sr)
-		die("calloc", ENOMEM);
-	for (int r = 0; r < rounds; r++) {
-		fk[r] = round_fork();
-		pc[r] = round_create("process");
-		sc[r] = round_create("sandbox");
-		pr[r] = round_rtt("process");
-		sr[r] = round_rtt("sandbox");
+	for (int k = 0; k < N; k++) {
+		t[k] = calloc((size_t)rounds, sizeof(double));
+		if (!t[k])
+			die("calloc", ENOMEM);
 	}
-	double f = median(fk, rounds), p = median(pc, rounds), s = median(sc, rounds);
-	double prt = median(pr, rounds), srt = median(sr, rounds);
+	for (int r = 0; r < rounds; r++) {
+		t[FORK][r] = round_fork();
+		t[P_CREATE][r] = round_create("process");
+		t[S_CREATE][r] = round_create("sandbox");
+		t[P_PIPE][r] = round_rtt("process");
+		t[S_PIPE][r] = round_rtt("sandbox");
+		for (int c = 0; c < 2; c++) {
+			t[P_RING + 2 * c][r] = round_chan("process", chan_mechs[c]);
+			t[S_RING + 2 * c][r] = round_chan("sandbox", chan_mechs[c]);
+		}
+	}
+	for (int k = 0; k < N; k++)
+		m[k] = median(t[k], rounds);
 
-	printf("figure: fork_exit_wait = %.1f us\n", f);
-	printf("figure: process_ef_create_join = %.1f us\n", p);
-	printf("figure: sandbox_ef_create_join = %.1f us\n", s);
-	printf("figure: sandbox_vs_process_create_join = %.2f x\n", s / p);
-	printf("figure: sandbox_vs_fork_create_join = %.2f x\n", s / f);
-	printf("figure: process_ef_pipe_round_trip = %.2f us\n", prt);
-	printf("figure: sandbox_ef_pipe_round_trip = %.2f us\n", srt);
-	printf("figure: sandbox_vs_process_pipe_round_trip = %.2f x\n", srt / prt);
-	free(fk), free(pc), free(sc), free(pr), free(sr);
+	printf("figure: fork_exit_wait = %.1f us\n", m[FORK]);
+	printf("figure: process_ef_create_join = %.1f us\n", m[P_CREATE]);
+	printf("figure: sandbox_ef_create_join = %.1f us\n", m[S_CREATE]);
+	printf("figure: sandbox_vs_process_create_join = %.2f x\n", m[S_CREATE] / m[P_CREATE]);
+	printf("figure: sandbox_vs_fork_create_join = %.2f x\n", m[S_CREATE] / m[FORK]);
+	printf("figure: process_ef_pipe_round_trip = %.2f us\n", m[P_PIPE]);
+	printf("figure: sandbox_ef_pipe_round_trip = %.2f us\n", m[S_PIPE]);
+	printf("figure: sandbox_vs_process_pipe_round_trip = %.2f x\n", m[S_PIPE] / m[P_PIPE]);
+	for (int c = 0; c < 2; c++) {
+		printf("figure: process_ef_chan_%s_round_trip = %.2f us\n", chan_mechs[c], m[P_RING + 2 * c]);
+		printf("figure: sandbox_ef_chan_%s_round_trip = %.2f us\n", chan_mechs[c], m[S_RING + 2 * c]);
+		printf("figure: sandbox_vs_process_chan_%s_round_trip = %.2f x\n", chan_mechs[c],
+		       m[S_RING + 2 * c] / m[P_RING + 2 * c]);
+	}
+	for (int k = 0; k < N; k++)
+		free(t[k]);
 	return 0;
 }
