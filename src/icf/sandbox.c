@@ -430,6 +430,12 @@ static const char *const step_texts[] = {
 #undef STEP_TEXT_
 };
 
+/* The text of a failed step, read from a page the sandbox could scribble on. */
+static const char *step_text(int step)
+{
+	return step >= 0 && (size_t)step < XOS_ARRAY_SIZE(step_texts) ? step_texts[step] : "set-up";
+}
+
 /* Shared by the creator and every process of one sandbox (MAP_SHARED). */
 struct sandbox_shared {
 	atomic_int setup; /* 0: in progress; 1: the EF is about to run; < 0: -errno */
@@ -859,7 +865,7 @@ static int sandbox_start(struct sandbox_ic *s)
 	}
 	rc = setup_wait(s);
 	if (rc < 0) {
-		xos__log_debug("sandbox: %s: %s", step_texts[s->shared->step], strerror(-rc));
+		xos__log_debug("sandbox: %s: %s", step_text(s->shared->step), strerror(-rc));
 		reap(s->pid, NULL);
 		return rc;
 	}
@@ -893,7 +899,7 @@ static int sandbox_init_do(const struct xos_icf *icf, char *why, size_t why_len)
 	if (rc == 0)
 		reap(s->pid, NULL);
 	else
-		snprintf(why, why_len, "%s: %s", step_texts[s->shared->step], strerror(-rc));
+		snprintf(why, why_len, "%s: %s", step_text(s->shared->step), strerror(-rc));
 	sandbox_free(s);
 	if (rc < 0)
 		return rc;
