@@ -52,6 +52,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -410,6 +411,7 @@ static int filter_install(const struct filter *f)
 	X(READONLY, "read-only view: remounting / read-only, recursively")   \
 	X(WRITABLE, "sandbox.rw: making a path writable again")                            \
 	X(TMP, "private /tmp: mounting a tmpfs")                                           \
+	X(DEV, "private /dev: null, zero, full, random, urandom, shm")                     \
 	X(LOOPBACK, "network namespace: bringing lo up")                                   \
 	X(FORK_INIT, "pid namespace: forking its init")                                    \
 	X(PROC, "pid namespace: mounting its /proc")                                       \
@@ -569,6 +571,70 @@ static int view_set_rdonly(const char *path, bool rdonly)
 	return remount_each(path, rdonly);
 }
 
+/*
+ * A /dev of the sandbox's own: the host's would let an EF open any device
+ * its DAC rights allow (a read-only mount does not stop writes to device
+ * nodes).  The harmless nodes are bind-mounted from the host's /dev,
+ * staged in the private /tmp while a tmpfs covers /dev; then /dev is made
+ * read-only, but for its own private shm.
+ */
+static int dev_minimal(const char *tmpopts)
+{
+	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom" };
+	static const char *const links[][2] = {
+		{ "fd", "/proc/self/fd" },       { "stdin", "/proc/self/fd/0" },
+		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+	};
+	char host[64], stage[64], mine[64];
+	bool staged[XOS_ARRAY_SIZE(nodes)] = { false };
+	int fd;
+
+	if (mkdir("/tmp/.xos-dev", 0700) < 0)
+		return -errno;
+	for (size_t i = 0; i < XOS_ARRAY_SIZE(nodes); i++) {
+		snprintf(host, sizeof(host), "/dev/%s", nodes[i]);
+		snprintf(stage, sizeof(stage), "/tmp/.xos-dev/%s", nodes[i]);
+		if (access(host, F_OK) < 0)
+			continue;
+		fd = open(stage, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		close(fd);
+		if (mount(host, stage, "none", MS_BIND, NULL) < 0)
+			return -errno;
+		staged[i] = true;
+	}
+	if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=755") < 0)
+		return -errno;
+	for (size_t i = 0; i < XOS_ARRAY_SIZE(nodes); i++) {
+		if (!staged[i])
+			continue;
+		snprintf(stage, sizeof(stage), "/tmp/.xos-dev/%s", nodes[i]);
+		snprintf(mine, sizeof(mine), "/dev/%s", nodes[i]);
+		fd = open(mine, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		close(fd);
+		if (mount(stage, mine, "none", MS_MOVE, NULL) < 0)
+			return -errno;
+		unlink(stage);
+	}
+	rmdir("/tmp/.xos-dev");
+	for (size_t i = 0; i < XOS_ARRAY_SIZE(links); i++) {
+		snprintf(mine, sizeof(mine), "/dev/%s", links[i][0]);
+		if (symlink(links[i][1], mine) < 0)
+			return -errno;
+	}
+	/* POSIX shared memory lives in /dev/shm. */
+	if (mkdir("/dev/shm", 01777) < 0 || chmod("/dev/shm", 01777) < 0)
+		return -errno;
+	if (mount("none", "/dev", "none", MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0)
+		return -errno;
+	if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, tmpopts) < 0)
+		return -errno;
+	return 0;
+}
+
 /* Namespaces, id map, file system view and network of the outer process. */
 static void outer_setup(struct sandbox_ic *s)
 {
@@ -621,9 +687,8 @@ static void outer_setup(struct sandbox_ic *s)
 	snprintf(tmpopts, sizeof(tmpopts), "size=%llu,mode=1777", s->conf.tmp);
 	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmpopts) < 0)
 		setup_fail(s, STEP_TMP, errno);
-	/* POSIX shared memory lives in /dev/shm: private too, where there is one. */
-	if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, tmpopts) < 0 && errno != ENOENT)
-		setup_fail(s, STEP_TMP, errno);
+	if ((rc = dev_minimal(tmpopts)) < 0)
+		setup_fail(s, STEP_DEV, -rc);
 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)

@@ -4,7 +4,9 @@
  * processes.  The host's files are readable but nothing outside the view
  * can be opened for writing, created or removed (read-only view, EROFS);
  * /tmp is private (host files there are invisible, files made there never
- * reach the host); sandbox.rw makes one host directory writable; the EF
+ * reach the host); sandbox.rw makes one host directory writable; /dev
+ * holds only null, zero, full, random, urandom and a private shm (no
+ * kernel log, disks or terminals), read-only; the EF
  * is pid 2 of its own PID namespace under a tiny init and its /proc lists
  * only those two.
  */
@@ -171,6 +173,52 @@ static void test_rw_option_widens_view(void **state)
 	drop_paths(&p);
 }
 
+/* Only harmless devices: the host's others (kernel log, disks) are not there. */
+static int check_dev(void *arg)
+{
+	static const char *const absent[] = { "/dev/kmsg", "/dev/mem", "/dev/vda", "/dev/sda",
+					      "/dev/kvm", "/dev/tty", "/dev/console" };
+	char buf[16];
+	int fd, n = 0;
+	DIR *d;
+	struct dirent *e;
+
+	(void)arg;
+	for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++)
+		if (access(absent[i], F_OK) == 0 || errno != ENOENT)
+			return 100 + (int)i;
+	fd = open("/dev/null", O_WRONLY);
+	if (fd < 0 || write(fd, "x", 1) != 1)
+		return 1;
+	close(fd);
+	fd = open("/dev/urandom", O_RDONLY);
+	if (fd < 0 || read(fd, buf, sizeof(buf)) != sizeof(buf))
+		return 2;
+	close(fd);
+	fd = open("/dev/shm/xos-sandbox-shm", O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		return 3; /* a private shm is writable */
+	close(fd);
+	if (open("/dev/new-node", O_WRONLY | O_CREAT, 0600) >= 0 || errno != EROFS)
+		return 4;
+	d = opendir("/dev");
+	if (!d)
+		return 5;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	/* null zero full random urandom, fd stdin stdout stderr, shm */
+	return n == 10 ? 0 : 1000 + n;
+}
+
+static void test_own_dev(void **state)
+{
+	(void)state;
+	t_assert_exit(t_sandbox_run(NULL, check_dev, NULL, 0), XOS_EF_EXITED, 0);
+	/* The EF's shm was its own. */
+	assert_int_equal(access("/dev/shm/xos-sandbox-shm", F_OK), -1);
+}
+
 static int count_processes(void *arg)
 {
 	DIR *d;
@@ -203,6 +251,7 @@ int main(void)
 		cmocka_unit_test(test_view_read_only),
 		cmocka_unit_test(test_private_tmp),
 		cmocka_unit_test(test_rw_option_widens_view),
+		cmocka_unit_test(test_own_dev),
 		cmocka_unit_test(test_own_pid_namespace),
 	};
 
