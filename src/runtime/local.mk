@@ -14,3 +14,19 @@ test_integration_ef_mutate_SOURCES = test/integration/ef-mutate.c
 test_integration_ef_mutate_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 test_integration_ef_mutate_LDADD = libxos.la $(CMOCKA_LIBS)
 endif
+
+# dump/restore across processes: a real binary (-no-install), driven by a script
+check_PROGRAMS += test/integration/ef-restore
+test_integration_ef_restore_SOURCES = test/integration/ef-restore.c
+test_integration_ef_restore_LDADD = libxos.la
+test_integration_ef_restore_LDFLAGS = $(AM_LDFLAGS) -no-install
+TESTS += test/integration/ef-restore.sh
+EXTRA_DIST += test/integration/ef-restore.sh
+TESTS_ENVIRONMENT += RESTORE_PROG=$(abs_builddir)/test/integration/ef-restore; \
+	XOS_DEMO_BIN=$(abs_builddir)/test/integration/ef-restore-other; \
+	export RESTORE_PROG XOS_DEMO_BIN;
+check_PROGRAMS += test/integration/ef-restore-other
+test_integration_ef_restore_other_SOURCES = test/integration/ef-restore.c
+test_integration_ef_restore_other_CFLAGS = $(AM_CFLAGS) -DOTHER_BINARY=1
+test_integration_ef_restore_other_LDADD = libxos.la
+test_integration_ef_restore_other_LDFLAGS = $(AM_LDFLAGS) -no-install

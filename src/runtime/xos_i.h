@@ -174,8 +174,8 @@ int xos__ef_mutate(struct xos_ef *ef, const char *target) XOS_HIDDEN;
 #define XOS_DOMAIN_FDS 64
 #define XOS_DHEAP_BINS 128
 /* Domains live in this zone, so free() tells a domain pointer by one compare. */
-#define XOS_ZONE_LO ((uintptr_t)0x100000000000ull)
-#define XOS_ZONE_HI ((uintptr_t)0x300000000000ull)
+#define XOS_ZONE_LO ((uintptr_t)0x200000000000ull) /* above ASan's shadow */
+#define XOS_ZONE_HI ((uintptr_t)0x400000000000ull)
 
 /* A domain's heap: every byte of its state is inside the domain. */
 struct xos__dheap {
