@@ -25,6 +25,10 @@
 
 #include "xos_i.h"
 
+#ifdef XOS_SANITIZE
+#include <sanitizer/asan_interface.h>
+#endif
+
 #define DOMAINS_MAX 256
 #define ZONE_STEP ((uintptr_t)2 << 20)
 
@@ -129,6 +133,10 @@ int xos__domain_map(struct xos__domain *d)
 	if (h->magic == XOS_DOMAIN_MAGIC && h->stack_lo > d->base)
 		mprotect((void *)(h->stack_lo - page_size()), page_size(), PROT_NONE);
 	d->mapped = true;
+#ifdef XOS_SANITIZE
+	/* Shadow left by frames the EF had here before it went away is stale. */
+	__asan_unpoison_memory_region((void *)d->base, d->size);
+#endif
 	return 0;
 }
 

@@ -566,6 +566,9 @@ static void host_park(struct xos__ef_ctl *ctl)
 		futex_wait(&ctl->resume, r0, -1);
 }
 
+/* The host's saved context while it runs an EF: one EF at a time per flow. */
+static __thread void *host_saved_sp;
+
 int xos__domain_host(struct xos_ic *ic)
 {
 	struct xos_ef *ef = ic->ef;
@@ -574,14 +577,14 @@ int xos__domain_host(struct xos_ic *ic)
 	bool is_process = ic->icf->features & XOS_ICF_F_PIVOT;
 
 	for (;;) {
-		void *host_sp = NULL, *fake = NULL;
+		void *fake = NULL;
 		uint32_t req;
 
-		h->host_sp = &host_sp;
+		h->host_sp = &host_saved_sp;
 		h->state = XOS_DOM_RUNNING;
 		xos__route_heap = (h->flags & XOS_DOM_F_MALLOC) ? &h->heap : NULL;
 		to_ef_begin(&fake, h);
-		xos__ctx_swap(&host_sp, h->ef_sp);
+		xos__ctx_swap(&host_saved_sp, h->ef_sp);
 		to_ef_end(fake);
 		xos__route_heap = NULL;
 		__asm__ __volatile__("" ::: "memory");

@@ -282,6 +282,8 @@ static void check_same_as_unmutated(unsigned int flags)
 
 	status_plain = workload(flags, 0, plain, &final_plain, &none);
 	if (status_plain == -EOPNOTSUPP) {
+		print_message("skip: malloc here is not libxos's (ASan or valgrind owns it), "
+			      "so XOS_EF_F_DOMAIN_MALLOC cannot route it\n");
 		skip();
 		return;
 	}
