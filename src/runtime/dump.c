@@ -40,7 +40,7 @@
 #define IMG_VERSION 1u
 #define IMG_MAPS_MAX 256
 #define IMG_EXTENTS_MAX (1u << 20)
-#define CHUNK ((size_t)1 << 20)
+#define CHUNK ((size_t)256 << 10) /* stays in L2: hash and copy hit the cache */
 
 struct img_hdr {
 	char magic[8];
@@ -79,31 +79,30 @@ static inline uint64_t rotl(uint64_t x, int r)
 	return (x << r) | (x >> (64 - r));
 }
 
-static inline uint64_t lane(uint64_t v, uint64_t x)
-{
-	return rotl(v + x * K2, 29) * K1;
-}
-
+/* Eight independent lanes of xor-multiply-shift: memory-bound on hot data. */
 static uint64_t hash64(const void *buf, size_t len, uint64_t seed)
 {
 	const unsigned char *p = buf;
-	uint64_t v0 = seed + K1, v1 = seed ^ K2, v2 = seed - K3, v3 = rotl(seed, 17) + K3;
-	uint64_t h, w;
+	uint64_t v[8], h, w;
 	size_t i = 0;
 
-	for (; i + 32 <= len; i += 32) {
-		uint64_t x[4];
+	for (int k = 0; k < 8; k++)
+		v[k] = seed + K3 * (uint64_t)(k + 1);
+	for (; i + 64 <= len; i += 64) {
+		uint64_t x[8];
 
-		memcpy(x, p + i, 32);
-		v0 = lane(v0, x[0]);
-		v1 = lane(v1, x[1]);
-		v2 = lane(v2, x[2]);
-		v3 = lane(v3, x[3]);
+		memcpy(x, p + i, 64);
+		for (int k = 0; k < 8; k++) {
+			v[k] = (v[k] ^ x[k]) * K1;
+			v[k] ^= v[k] >> 29;
+		}
 	}
-	h = rotl(v0, 1) + rotl(v1, 7) + rotl(v2, 12) + rotl(v3, 18) + len;
+	h = len * K2;
+	for (int k = 0; k < 8; k++)
+		h = rotl(h ^ (v[k] * K2), 27) * K1;
 	for (; i + 8 <= len; i += 8) {
 		memcpy(&w, p + i, 8);
-		h = rotl(h ^ lane(0, w), 27) * K1 + K3;
+		h = rotl(h ^ (w * K2), 27) * K1 + K3;
 	}
 	for (; i < len; i++)
 		h = rotl(h ^ (p[i] * K3), 11) * K1;
@@ -219,6 +218,27 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+static int read_at(int fd, void *buf, size_t len, off_t off)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t r = pread(fd, p, len, off);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return -ENODATA;
+		p += r;
+		len -= (size_t)r;
+		off += r;
+	}
+	return 0;
+}
+
 /* The data extents of @memfd within [0, size). */
 static int data_extents(int memfd, size_t size, struct img_ext **ret, uint32_t *ret_n)
 {
@@ -268,7 +288,7 @@ int xos__image_write(struct xos_ef *ef, int fd)
 	struct img_map *maps;
 	struct img_ext *ext = NULL;
 	struct img_hdr hdr;
-	const unsigned char *src;
+	unsigned char *buf;
 	uint64_t acc = 0, total;
 	int rc, n;
 
@@ -308,10 +328,10 @@ int xos__image_write(struct xos_ef *ef, int fd)
 		total += ext[i].len;
 	hdr.file_size = total;
 
-	/* Read through a mapping of our own: the EF's range may be PROT_NONE here. */
-	src = mmap(NULL, d->size, PROT_READ, MAP_SHARED, d->memfd, 0);
-	if (src == MAP_FAILED) {
-		rc = -errno;
+	/* Through a small buffer that stays hot: read from the memfd, hash, write. */
+	buf = xos__malloc(CHUNK);
+	if (!buf) {
+		rc = -ENOMEM;
 		goto out;
 	}
 	rc = write_all(fd, &hdr, sizeof(hdr));
@@ -325,11 +345,14 @@ int xos__image_write(struct xos_ef *ef, int fd)
 		for (uint64_t o = 0; o < ext[i].len && !rc; o += CHUNK) {
 			size_t len = ext[i].len - o < CHUNK ? (size_t)(ext[i].len - o) : CHUNK;
 
-			acc = fold(acc, src + ext[i].off + o, len);
-			rc = write_all(fd, src + ext[i].off + o, len);
+			rc = read_at(d->memfd, buf, len, (off_t)(ext[i].off + o));
+			if (rc)
+				break;
+			acc = fold(acc, buf, len);
+			rc = write_all(fd, buf, len);
 		}
 	}
-	munmap((void *)src, d->size);
+	xos__free(buf);
 	if (rc)
 		goto out;
 	hdr.checksum = acc ^ hash64(&hdr, sizeof(hdr), acc);
@@ -342,27 +365,6 @@ out:
 }
 
 /* ---- reading --------------------------------------------------------------------- */
-
-static int read_at(int fd, void *buf, size_t len, off_t off)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t r = pread(fd, p, len, off);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			return -ENODATA;
-		p += r;
-		len -= (size_t)r;
-		off += r;
-	}
-	return 0;
-}
 
 /* Header and tables of the image in @fd, checked for shape (not yet the checksum). */
 static int read_tables(int fd, struct img_hdr *hdr, struct img_map **ret_maps,
@@ -541,6 +543,7 @@ int xos__image_read(struct xos_ef *ef, int fd)
 	struct xos__domain *d = NULL;
 	struct xos__domain_hdr *h;
 	struct img_hdr hdr;
+	unsigned char *buf;
 	uint64_t acc = 0;
 	off_t at;
 	int memfd = -1, rc;
@@ -568,20 +571,29 @@ int xos__image_read(struct xos_ef *ef, int fd)
 		goto out;
 	memfd = -1; /* the domain's now */
 
-	/* Read straight into the domain, hashing each chunk while it is hot. */
+	/* Through a small buffer that stays hot: read the image, hash, write the memfd. */
+	buf = xos__malloc(CHUNK);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	acc = fold(acc, maps, hdr.nmaps * sizeof(*maps));
 	acc = fold(acc, ext, hdr.nextents * sizeof(*ext));
 	at = (off_t)(sizeof(hdr) + hdr.nmaps * sizeof(*maps) + hdr.nextents * sizeof(*ext));
 	for (uint32_t i = 0; i < hdr.nextents && !rc; i++) {
 		for (uint64_t o = 0; o < ext[i].len && !rc; o += CHUNK) {
 			size_t len = ext[i].len - o < CHUNK ? (size_t)(ext[i].len - o) : CHUNK;
-			unsigned char *dst = (unsigned char *)d->base + ext[i].off + o;
 
-			rc = read_at(fd, dst, len, at);
-			acc = fold(acc, dst, len);
+			rc = read_at(fd, buf, len, at);
+			if (rc)
+				break;
+			acc = fold(acc, buf, len);
+			if (pwrite(d->memfd, buf, len, (off_t)(ext[i].off + o)) != (ssize_t)len)
+				rc = -EIO;
 			at += (off_t)len;
 		}
 	}
+	xos__free(buf);
 	if (rc == 0 && header_sum(&hdr, acc) != hdr.checksum)
 		rc = -EBADMSG;
 	h = d->hdr;
@@ -590,11 +602,9 @@ int xos__image_read(struct xos_ef *ef, int fd)
 		rc = -EBADMSG;
 	if (rc < 0)
 		goto out;
-	/* Re-apply the stack guard, now that the header says where it is. */
-	xos__domain_unmap(d);
-	rc = xos__domain_map(d);
-	if (rc < 0)
-		goto out;
+	/* The stack guard, now that the header says where it is. */
+	mprotect((void *)(h->stack_lo - (uintptr_t)sysconf(_SC_PAGESIZE)),
+		 (size_t)sysconf(_SC_PAGESIZE), PROT_NONE);
 
 	ef->dom = d;
 	ef->fn = h->fn;

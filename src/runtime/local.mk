@@ -30,3 +30,13 @@ test_integration_ef_restore_other_SOURCES = test/integration/ef-restore.c
 test_integration_ef_restore_other_CFLAGS = $(AM_CFLAGS) -DOTHER_BINARY=1
 test_integration_ef_restore_other_LDADD = libxos.la
 test_integration_ef_restore_other_LDFLAGS = $(AM_LDFLAGS) -no-install
+
+# ---- bench-mutate: mutate latency, dump+restore time, against fork/memcpy ----
+noinst_PROGRAMS += bench/bench-mutate
+bench_bench_mutate_SOURCES = bench/bench-mutate.c
+bench_bench_mutate_LDADD = libxos.la
+
+bench-mutate: bench/bench-mutate
+	$(builddir)/bench/bench-mutate
+bench: bench-mutate
+.PHONY: bench-mutate
