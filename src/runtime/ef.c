@@ -303,10 +303,11 @@ int xos_ic_run(struct xos_ic *ic)
 			status = ef->fn(ef->arg);
 		else
 			status = ef->exit_status;
-		/* A mutate may have moved the EF: its period ends in its current IC. */
+		/* A mutate may have moved the EF: its period ends in its current IC
+		 * (ef->ic is still NULL when the EF ended before create() returned). */
 		node = ef->icf;
 		if (node->ops.switch_out)
-			node->ops.switch_out(ef->ic);
+			node->ops.switch_out(ef->ic ? ef->ic : ic);
 	}
 	current_ef = ef->prev_self;
 	return status;
