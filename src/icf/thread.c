@@ -110,6 +110,9 @@ static int thread_to_pivot(struct xos_ic *ic, struct xos_ic **ret_ic)
 	rc = xos__process_adopt(ef, (pid_t)atomic_load(&ef->ctl->pid), ret_ic);
 	if (rc < 0)
 		return rc;
+	/* Its channel ends went with the fork: this process forgets its copies. */
+	if (ef->nchans)
+		xos__chans_detach(ef->chans, ef->nchans);
 	free(t);
 	return 0;
 }
@@ -129,6 +132,12 @@ static int thread_from_pivot(const struct xos_icf *icf, struct xos_ic *pivot_ic,
 	int rc;
 
 	if (!ef->dom)
+		return -EOPNOTSUPP;
+	/*
+	 * A channel end's state (paths, buffers) lives in the runtime's memory,
+	 * not in the domain: what the process changed would not come back.
+	 */
+	if (ef->nchans)
 		return -EOPNOTSUPP;
 	t = calloc(1, sizeof(*t));
 	if (!t)

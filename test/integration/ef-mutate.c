@@ -367,6 +367,95 @@ static void test_what_does_not_move(void **state)
 	finish(&r, &sum);
 }
 
+/* ---- a channel end owned by a mutated EF ---------------------------------------- */
+
+static ssize_t chan_recv_wait(struct xos_chan *end, void *buf, size_t len)
+{
+	ssize_t rc;
+
+	while ((rc = xos_chan_recv(end, buf, len)) == -EAGAIN) {
+		if (xos_ef_self())
+			xos_ef_yield();
+		else
+			usleep(50);
+	}
+	return rc;
+}
+
+static int chan_echo(void *arg)
+{
+	struct xos_chan *end = *(struct xos_chan **)arg;
+	uint32_t expect = 0;
+
+	for (;;) {
+		struct msg m;
+		ssize_t rc = chan_recv_wait(end, &m, sizeof(m));
+
+		if (rc != (ssize_t)sizeof(m))
+			return 70;
+		if (m.op == OP_END)
+			return (int)expect;
+		if (m.seq != expect++)
+			return 71;
+		m.value = m.value * 3;
+		if (m.op == OP_ICF)
+			m.value = (uint64_t)getpid();
+		if (xos_chan_send(end, &m, sizeof(m)) != (ssize_t)sizeof(m))
+			return 72;
+	}
+}
+
+static void test_channel_across_mutate(void **state)
+{
+	struct xos_chan_attr cattr;
+	struct xos_chan *ends[2];
+	struct xos_ef_attr attr;
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	uint32_t seq = 0;
+
+	(void)state;
+	xos_chan_attr_init(&cattr);
+	cattr.flags = XOS_CHAN_F_BIDIR | XOS_CHAN_F_NONBLOCK;
+	assert_int_equal(xos_chan_open(ends, &cattr), 0);
+	xos_ef_attr_init(&attr);
+	attr.icf = "thread";
+	attr.flags = XOS_EF_F_DOMAIN;
+	attr.chans = &ends[1];
+	attr.nchans = 1;
+	assert_int_equal(xos_ef_create(&ef, &attr, chan_echo, &ends[1], sizeof(ends[1])), 0);
+	for (int i = 0; i < 40; i++) {
+		struct msg m = { i % 7 == 0 ? OP_ICF : OP_WORK, seq++, (uint64_t)i }, r;
+
+		if (i == 20) {
+			assert_int_equal(xos_ef_mutate(ef, "process"), 0);
+			/* Its channel state would not come back: refused, it runs on. */
+			assert_int_equal(xos_ef_mutate(ef, "thread"), -EOPNOTSUPP);
+			assert_string_equal(xos_ef_icf(ef), "process");
+		}
+		assert_int_equal(xos_chan_send(ends[0], &m, sizeof(m)), sizeof(m));
+		assert_int_equal(chan_recv_wait(ends[0], &r, sizeof(r)), sizeof(r));
+		assert_int_equal(r.seq, m.seq);
+		if (m.op == OP_ICF) {
+			if (i < 20)
+				assert_int_equal(r.value, (uint64_t)getpid());
+			else
+				assert_int_not_equal(r.value, (uint64_t)getpid());
+		} else {
+			assert_int_equal(r.value, (uint64_t)i * 3);
+		}
+	}
+	{
+		struct msg end = { OP_END, 0, 0 };
+
+		assert_int_equal(xos_chan_send(ends[0], &end, sizeof(end)), sizeof(end));
+	}
+	assert_int_equal(xos_ef_join(ef, &ex), 0);
+	assert_int_equal(ex.how, XOS_EF_EXITED);
+	assert_int_equal(ex.status, 40);
+	xos_chan_close(ends[0]);
+}
+
 static void test_mutate_args(void **state)
 {
 	struct xos_ef_attr attr;
@@ -401,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_mutate_list_plain_malloc),
 		cmocka_unit_test(test_process_cannot_write_host),
 		cmocka_unit_test(test_what_does_not_move),
+		cmocka_unit_test(test_channel_across_mutate),
 	};
 
 	alarm(120);
