@@ -40,3 +40,12 @@ bench-mutate: bench/bench-mutate
 	$(builddir)/bench/bench-mutate
 bench: bench-mutate
 .PHONY: bench-mutate
+
+# Experiment behind domain_alloc.c: a jemalloc arena cannot follow an EF back (make exp-jemalloc-return)
+noinst_PROGRAMS += bench/exp-jemalloc-return
+bench_exp_jemalloc_return_SOURCES = bench/exp-jemalloc-return.c
+bench_exp_jemalloc_return_CFLAGS = $(AM_CFLAGS) $(JEMALLOC_CFLAGS)
+bench_exp_jemalloc_return_LDADD = $(JEMALLOC_LIBS)
+exp-jemalloc-return: bench/exp-jemalloc-return
+	$(builddir)/bench/exp-jemalloc-return
+.PHONY: exp-jemalloc-return
