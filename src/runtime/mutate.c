@@ -382,6 +382,28 @@ void xos__ef_domain_release(struct xos_ef *ef)
 
 /* ---- requests (creator side) ------------------------------------------------------ */
 
+/* Is process @pid (a process host; 0: a thread host) gone or a zombie? */
+static bool host_dead(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+}
+
 int xos__ef_request(struct xos_ef *ef, enum xos__req req)
 {
 	struct xos__ef_ctl *ctl = ef->ctl;
@@ -391,8 +413,14 @@ int xos__ef_request(struct xos_ef *ef, enum xos__req req)
 	if (atomic_load(&ctl->ended))
 		return -ESRCH;
 	atomic_store(&ctl->request, (uint32_t)req);
-	while (atomic_load(&ctl->seq) == seq0)
+	while (atomic_load(&ctl->seq) == seq0) {
 		futex_wait(&ctl->seq, seq0, 200);
+		/* A process host killed before its next safe point never answers. */
+		if (atomic_load(&ctl->seq) == seq0 && host_dead(atomic_load(&ctl->pid))) {
+			atomic_store(&ctl->request, XOS_REQ_NONE);
+			return -ESRCH;
+		}
+	}
 	rc = atomic_load(&ctl->result);
 	if (rc < 0)
 		atomic_store(&ctl->request, XOS_REQ_NONE);
@@ -576,6 +604,8 @@ int xos__domain_host(struct xos_ic *ic)
 	struct xos__ef_ctl *ctl = ef->ctl;
 	bool is_process = ic->icf->features & XOS_ICF_F_PIVOT;
 
+	/* Who hosts the EF now: lets the creator notice a process host that died. */
+	atomic_store(&ctl->pid, is_process ? (int32_t)getpid() : 0);
 	for (;;) {
 		void *fake = NULL;
 		uint32_t req;

@@ -20,7 +20,9 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -42,7 +44,7 @@ struct msg {
 };
 
 enum { OP_WORK = 1, OP_END, OP_POKE, OP_PEEK, OP_TLS_SET, OP_TLS_GET, OP_FD_OPEN, OP_FD_CHECK,
-       OP_ICF };
+       OP_ICF, OP_SLEEP };
 
 struct job {
 	int in, out;     /* the EF's ends */
@@ -171,6 +173,10 @@ static int list_worker(void *arg)
 		}
 		case OP_ICF:
 			r.value = (uint64_t)getpid();
+			break;
+		case OP_SLEEP: /* no safe point for a while */
+			write_full(j->out, &r, sizeof(r));
+			sleep(30);
 			break;
 		case OP_END: {
 			uint64_t sum = 0;
@@ -456,6 +462,37 @@ static void test_channel_across_mutate(void **state)
 	xos_chan_close(ends[0]);
 }
 
+/* A process EF killed before its next safe point: mutate fails, join reports the kill. */
+static void test_mutate_dead_process(void **state)
+{
+	struct run r;
+	struct job j = { 0 };
+	struct xos_ef_exit ex;
+	struct msg m = { OP_SLEEP, 0, 0 }, a;
+	pid_t pid, killer;
+
+	(void)state;
+	assert_int_equal(start(&r, &j, XOS_EF_F_DOMAIN), 0);
+	pid = (pid_t)ask(&r, OP_ICF, 0, "process");
+	assert_int_not_equal(pid, getpid());
+	write_full(r.to_ef, &m, sizeof(m));
+	read_full(r.from_ef, &a, sizeof(a)); /* it sleeps now, far from a safe point */
+	killer = fork();
+	if (killer == 0) {
+		usleep(300000);
+		kill(pid, SIGKILL);
+		_exit(0);
+	}
+	assert_int_equal(xos_ef_mutate(r.ef, "thread"), -ESRCH);
+	waitpid(killer, NULL, 0);
+	assert_string_equal(xos_ef_icf(r.ef), "process");
+	assert_int_equal(xos_ef_join(r.ef, &ex), 0);
+	assert_int_equal(ex.how, XOS_EF_KILLED);
+	assert_int_equal(ex.status, SIGKILL);
+	close(r.to_ef);
+	close(r.from_ef);
+}
+
 static void test_mutate_args(void **state)
 {
 	struct xos_ef_attr attr;
@@ -491,6 +528,7 @@ int main(void)
 		cmocka_unit_test(test_process_cannot_write_host),
 		cmocka_unit_test(test_what_does_not_move),
 		cmocka_unit_test(test_channel_across_mutate),
+		cmocka_unit_test(test_mutate_dead_process),
 	};
 
 	alarm(120);
