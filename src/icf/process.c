@@ -61,19 +61,31 @@ static _Noreturn void process_child(struct process_ic *p)
 	_exit(status & 0xff);
 }
 
+/* fork, on the host's stack when called from a domain EF (xos__on_host); the child never returns. */
+static int process_fork(void *arg)
+{
+	struct process_ic *p = arg;
+
+	/* Unflushed stdio buffers would otherwise be written by both processes. */
+	fflush(NULL);
+	p->pid = fork();
+	if (p->pid < 0)
+		return -errno;
+	if (p->pid == 0) {
+		/* A process EF sees no other EF's domain, only its own. */
+		xos__domains_drop_except(p->ic.ef->dom);
+		process_child(p);
+	}
+	return 0;
+}
+
 static int process_create(const struct xos_icf *icf, struct xos_ef *ef, struct xos_ic **ret_ic)
 {
 	struct process_ic *p = calloc(1, sizeof(*p));
-	struct xos_ef *self = xos_ef_self();
 	int rc;
 
 	if (!p)
 		return -ENOMEM;
-	/* Never fork on a domain stack: parent and child would share it. */
-	if (self && self->dom) {
-		free(p);
-		return -EOPNOTSUPP;
-	}
 	p->ic.icf = icf;
 	p->ic.ef = ef;
 	if (ef->ctl) {
@@ -87,18 +99,10 @@ static int process_create(const struct xos_icf *icf, struct xos_ef *ef, struct x
 			goto out_free;
 		}
 	}
-	/* Unflushed stdio buffers would otherwise be written by both processes. */
-	fflush(NULL);
-	p->pid = fork();
-	if (p->pid < 0) {
-		rc = -errno;
+	/* Never fork on a domain stack (parent and child would share it): on the host's. */
+	rc = xos__on_host(process_fork, p);
+	if (rc < 0)
 		goto out_unmap;
-	}
-	if (p->pid == 0) {
-		/* A process EF sees no other EF's domain, only its own. */
-		xos__domains_drop_except(ef->dom);
-		process_child(p);
-	}
 	/* The EF's domain is the child's now: keep only the reservation. */
 	if (ef->dom)
 		xos__domain_unmap(ef->dom);

@@ -233,6 +233,26 @@ void xos__safe_point(void)
 	__asm__ __volatile__("" ::: "memory");
 }
 
+/* A call the EF asked its host to make on the host's stack (same thread: TLS is fine). */
+static __thread int (*host_call_fn)(void *);
+static __thread void *host_call_arg;
+static __thread int host_call_ret;
+
+int xos__on_host(int (*fn)(void *), void *arg)
+{
+	struct xos_ef *ef = xos_ef_self();
+	struct xos__domain_hdr *h;
+
+	if (!ef || !ef->dom || !ef->dom->mapped || !on_domain_stack(ef->dom->hdr))
+		return fn(arg);
+	h = ef->dom->hdr;
+	host_call_fn = fn;
+	host_call_arg = arg;
+	ef_to_host(h, XOS_DOM_CALL);
+	__asm__ __volatile__("" ::: "memory");
+	return host_call_ret;
+}
+
 int xos_ef_yield(void)
 {
 	if (!xos_ef_self())
@@ -619,6 +639,11 @@ int xos__domain_host(struct xos_ic *ic)
 		xos__route_heap = NULL;
 		__asm__ __volatile__("" ::: "memory");
 
+		if (h->state == XOS_DOM_CALL) {
+			/* A fork here leaves the child in fn: it never comes back. */
+			host_call_ret = host_call_fn(host_call_arg);
+			continue;
+		}
 		if (h->state == XOS_DOM_ENDED) {
 			int status = h->exit_status;
 

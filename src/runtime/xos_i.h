@@ -188,7 +188,7 @@ struct xos__dheap {
 	size_t in_use;
 };
 
-enum xos__dom_state { XOS_DOM_NEW = 0, XOS_DOM_RUNNING, XOS_DOM_PARKED, XOS_DOM_ENDED };
+enum xos__dom_state { XOS_DOM_NEW = 0, XOS_DOM_RUNNING, XOS_DOM_PARKED, XOS_DOM_ENDED, XOS_DOM_CALL };
 enum { XOS_DOM_F_MALLOC = 1u << 0 };
 
 /* At the domain's base: everything that must move with the EF. */
@@ -277,6 +277,8 @@ int xos__ef_fds_receive(struct xos_ef *ef) XOS_HIDDEN;
 /* EF side: end the calling domain EF (xos_ef_exit); a safe point. */
 _Noreturn void xos__ef_domain_exit(struct xos_ef *ef, int status) XOS_HIDDEN;
 void xos__safe_point(void) XOS_HIDDEN;
+/* Run @fn(@arg) on the host's own stack when called on a domain stack (fork), else here. */
+int xos__on_host(int (*fn)(void *), void *arg) XOS_HIDDEN;
 /* Status xos_ic_run() returns when the EF left the flow for another host. */
 #define XOS_IC_MOVED (-0x7fff)
 

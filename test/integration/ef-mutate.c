@@ -493,6 +493,45 @@ static void test_mutate_dead_process(void **state)
 	close(r.from_ef);
 }
 
+/* A domain EF creates a process EF (the fork happens on its host's stack). */
+static int child_ef(void *arg)
+{
+	return *(int *)arg + 1;
+}
+
+static int parent_ef(void *arg)
+{
+	struct xos_ef_attr attr;
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	int v = *(int *)arg, rc;
+
+	xos_ef_attr_init(&attr);
+	attr.icf = "process";
+	rc = xos_ef_create(&ef, &attr, child_ef, &v, sizeof(v));
+	if (rc < 0)
+		return 200 + (-rc % 50);
+	if (xos_ef_join(ef, &ex) < 0 || ex.how != XOS_EF_EXITED)
+		return 199;
+	return ex.status;
+}
+
+static void test_nested_process_from_domain(void **state)
+{
+	struct xos_ef_attr attr;
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	int v = 41;
+
+	(void)state;
+	xos_ef_attr_init(&attr);
+	attr.icf = "thread";
+	attr.flags = XOS_EF_F_DOMAIN;
+	assert_int_equal(xos_ef_create(&ef, &attr, parent_ef, &v, sizeof(v)), 0);
+	assert_int_equal(xos_ef_join(ef, &ex), 0);
+	assert_int_equal(ex.status, 42);
+}
+
 static void test_mutate_args(void **state)
 {
 	struct xos_ef_attr attr;
@@ -529,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_what_does_not_move),
 		cmocka_unit_test(test_channel_across_mutate),
 		cmocka_unit_test(test_mutate_dead_process),
+		cmocka_unit_test(test_nested_process_from_domain),
 	};
 
 	alarm(120);
