@@ -265,9 +265,8 @@ void xos__domains_drop_except(struct xos__domain *keep)
 
 		if (!d || d == keep)
 			continue;
+		/* Neither its pages nor its memfd: this process must not reach it. */
 		xos__domain_unmap(d);
-		/* Not closed through close(): the number may be reused by the
-		 * runtime's view later; mark it gone instead. */
 		close(d->memfd);
 		d->memfd = -1;
 		atomic_store(&domains[i], NULL);

@@ -293,8 +293,6 @@ int xos__image_read(struct xos_ef *ef, int fd) XOS_HIDDEN;
 int xos__process_adopt(struct xos_ef *ef, pid_t pid, struct xos_ic **ret_ic) XOS_HIDDEN;
 /* In the child of a thread->process fork: host @ef here until it ends or leaves. */
 _Noreturn void xos__process_host_child(struct xos_ef *ef) XOS_HIDDEN;
-/* ---- thread ICF internals (icf/thread.c), for restore --------------------- */
-int xos__thread_resume(struct xos_ef *ef, struct xos_ic **ret_ic) XOS_HIDDEN;
 
 /* ---- channels (src/chan) ------------------------------------------------- */
 /* Bind each unbound channel of a new EF to a mechanism for (creator, ef) ICFs. */
