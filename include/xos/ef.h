@@ -44,9 +44,10 @@ struct xos_ef_attr {
 	const char *icfs;             /* acceptable ICFs, "thread,process"; NULL: any */
 	enum xos_isolation isolation; /* minimum isolation the EF needs */
 	enum xos_perf_hint perf;      /* what to optimise within that */
-	unsigned int flags;           /* none defined yet; must be 0 */
+	unsigned int flags;           /* XOS_EF_F_* (<xos/mutate.h>), or 0 */
 	struct xos_chan *const *chans; /* channels the EF will use: bound before it starts */
 	size_t nchans;
+	size_t domain_size;           /* with XOS_EF_F_DOMAIN: bytes reserved; 0: default */
 	/*
 	 * Settings for the ICFs that may host the EF, like a file system's
 	 * mount options: "icf.key=value,icf.key,..." (e.g.
@@ -56,7 +57,7 @@ struct xos_ef_attr {
 	 * hold no ','; lists inside a value are ':'-separated.  Copied; NULL: none.
 	 */
 	const char *options;
-	void *reserved[3];            /* must be NULL */
+	void *reserved[2];            /* must be NULL */
 };
 
 /* How an EF ended, as reported by xos_ef_join(). */
