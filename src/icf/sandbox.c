@@ -915,22 +915,37 @@ out_free:
 	return rc;
 }
 
-/* Fork the sandbox for @s and wait until its EF runs; 0 or -errno (nothing left running). */
-static int sandbox_start(struct sandbox_ic *s)
+/* fork, on the host's stack when called from a domain EF (xos__on_host); the child never returns. */
+static int sandbox_fork(void *arg)
 {
-	int rc;
+	struct sandbox_ic *s = arg;
 
-	s->nested = sandbox_inside;
 	/* Unflushed stdio buffers would otherwise be written twice. */
 	fflush(NULL);
 	s->pid = fork();
 	if (s->pid < 0)
 		return -errno;
 	if (s->pid == 0) {
+		/* The EF sees no other EF's domain, only its own (if it has one). */
+		if (s->ic.ef)
+			xos__domains_drop_except(s->ic.ef->dom);
 		if (s->nested)
 			ef_process(s);
 		outer_process(s);
 	}
+	return 0;
+}
+
+/* Fork the sandbox for @s and wait until its EF runs; 0 or -errno (nothing left running). */
+static int sandbox_start(struct sandbox_ic *s)
+{
+	int rc;
+
+	s->nested = sandbox_inside;
+	/* Never fork on a domain stack (parent and child would share it). */
+	rc = xos__on_host(sandbox_fork, s);
+	if (rc < 0)
+		return rc;
 	rc = setup_wait(s);
 	if (rc < 0) {
 		xos__log_debug("sandbox: %s: %s", step_text(s->shared->step), strerror(-rc));
@@ -994,6 +1009,9 @@ static int sandbox_create_do(const struct xos_icf *icf, struct xos_ef *ef, struc
 		sandbox_free(s);
 		return rc;
 	}
+	/* The EF's domain is the sandbox's now: keep only the reservation. */
+	if (ef->dom)
+		xos__domain_unmap(ef->dom);
 	*ret_ic = &s->ic;
 	return 0;
 }

@@ -8,6 +8,7 @@ libxos_core_la_SOURCES += src/icf/sandbox.c src/runtime/options.c
 if HAVE_CMOCKA
 sandbox_tests = \
 	test/integration/sandbox-chan \
+	test/integration/sandbox-domain \
 	test/integration/sandbox-limits \
 	test/integration/sandbox-messages \
 	test/integration/sandbox-net \
@@ -20,6 +21,10 @@ TESTS += $(sandbox_tests)
 test_integration_sandbox_chan_SOURCES = test/integration/sandbox-chan.c test/integration/sandbox-helpers.h
 test_integration_sandbox_chan_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 test_integration_sandbox_chan_LDADD = libxos.la $(CMOCKA_LIBS)
+
+test_integration_sandbox_domain_SOURCES = test/integration/sandbox-domain.c test/integration/sandbox-helpers.h
+test_integration_sandbox_domain_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+test_integration_sandbox_domain_LDADD = libxos.la $(CMOCKA_LIBS)
 
 test_integration_sandbox_limits_SOURCES = test/integration/sandbox-limits.c test/integration/sandbox-helpers.h
 test_integration_sandbox_limits_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
