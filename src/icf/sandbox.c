@@ -1107,11 +1107,71 @@ static void sandbox_destroy(struct xos_ic *ic)
 	sandbox_free(xos__container_of(ic, struct sandbox_ic, ic));
 }
 
+/* dump: the EF is parked by the core; its domain is read through the memfd the creator keeps. */
+static int sandbox_dump(struct xos_ic *ic, int fd)
+{
+	return xos__image_write(ic->ef, fd);
+}
+
+/* restore: rebuild the domain from the image, resume the EF in a new sandbox. */
+static int sandbox_restore(const struct xos_icf *icf, struct xos_ef *ef, int fd,
+			   struct xos_ic **ret_ic)
+{
+	int rc = xos__image_read(ef, fd);
+
+	if (rc < 0)
+		return rc;
+	return sandbox_create(icf, ef, ret_ic);
+}
+
+/*
+ * from_pivot: map the EF's domain here, ask its process to hand the fds
+ * over and leave (at the EF's next safe point), take the fds, and resume
+ * the EF in a new sandbox, which inherits both.  The old process is
+ * reaped last.  One way only: there is no to_pivot (see xos-icf-sandbox(7)).
+ */
+static int sandbox_from_pivot(const struct xos_icf *icf, struct xos_ic *pivot_ic,
+			      struct xos_ic **ret_ic)
+{
+	struct xos_ef *ef = pivot_ic->ef;
+	struct xos__icf_node *pivot = ef->icf;
+	struct xos_ef_exit ex;
+	int saved = errno, rc;
+
+	if (!ef->dom)
+		return -EOPNOTSUPP;
+	/* A channel end's state lives in the runtime's memory, not in the domain. */
+	if (ef->nchans)
+		return -EOPNOTSUPP;
+	rc = xos__domain_map(ef->dom);
+	if (rc < 0)
+		return rc;
+	rc = xos__ef_request(ef, XOS_REQ_TO_THREAD);
+	if (rc < 0) {
+		xos__domain_unmap(ef->dom);
+		return rc;
+	}
+	rc = xos__ef_fds_receive(ef);
+	if (rc < 0)
+		xos__log_debug("ef %llu: fds not all handed over: %s", (unsigned long long)ef->id,
+			       strerror(-rc));
+	/* Parked in its domain, its process leaving: the sandbox resumes it. */
+	rc = sandbox_create(icf, ef, ret_ic);
+	pivot->ops.wait(pivot_ic, &ex);
+	if (pivot->ops.destroy)
+		pivot->ops.destroy(pivot_ic);
+	errno = saved;
+	return rc;
+}
+
 static const struct xos_icf_ops sandbox_ops = {
 	.init = sandbox_init,
 	.create = sandbox_create,
 	.wait = sandbox_wait,
 	.switch_in = sandbox_switch_in,
+	.dump = sandbox_dump,
+	.restore = sandbox_restore,
+	.from_pivot = sandbox_from_pivot,
 	.destroy = sandbox_destroy,
 };
 

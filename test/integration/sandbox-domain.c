@@ -3,10 +3,14 @@
  * Description: EFs with memory domains (<xos/mutate.h>) and the sandbox.
  * A domain EF runs in the sandbox (its heap from xos_malloc, safe points
  * with xos_ef_yield); a domain EF in a thread creates sandboxed EFs (the
- * fork happens on its host's stack, not on the domain's); mutate to or
- * from the sandbox is refused with -EOPNOTSUPP (the sandbox has no
- * to_pivot/from_pivot yet) and the EF goes on where it was.
+ * fork happens on its host's stack, not on the domain's); an EF in a
+ * process or a thread is mutated into the sandbox (from_pivot): it goes on
+ * confined (pid 2, read-only view) with the fd it attached; mutate out of
+ * the sandbox is refused with -EOPNOTSUPP (no to_pivot) and the EF goes on
+ * where it was; a sandboxed EF is dumped while it runs.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "sandbox-helpers.h"
@@ -80,20 +84,96 @@ static void test_domain_ef_creates_sandboxes(void **state)
 	t_assert_exit(ex, XOS_EF_EXITED, 0);
 }
 
-static void test_mutate_refused(void **state)
+/* Work until moved into a sandbox, then show it is confined and still has its fd. */
+static int until_sandboxed(void *arg)
 {
-	static const char *const pairs[][2] = { { "sandbox", "process" }, { "sandbox", "thread" },
-						{ "process", "sandbox" }, { "thread", "sandbox" } };
+	int fd = *(int *)arg;
+
+	if (xos_ef_fd_attach(fd) < 0)
+		return 1;
+	/* Safe points until the creator's mutate lands (the EF is pid 2 there). */
+	for (int i = 0; i < 20000 && getpid() != 2; i++) {
+		xos_ef_yield();
+		usleep(100);
+	}
+	if (getpid() != 2)
+		return 2;
+	if (open("/etc/xos-sandbox-escape", O_WRONLY | O_CREAT, 0644) >= 0 || errno != EROFS)
+		return 3;
+	if (write(fd, "moved", 5) != 5)
+		return 4;
+	return 0;
+}
+
+static void test_mutate_into_sandbox(void **state)
+{
+	static const char *const from[] = { "process", "thread" };
+
 	(void)state;
-	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
-		struct xos_ef *ef = start_domain(pairs[i][0], heap_work);
+	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
+		struct xos_ef_attr attr;
+		struct xos_ef_exit ex;
+		struct xos_ef *ef;
+		char buf[8] = { 0 };
+		int p[2];
+
+		assert_int_equal(pipe(p), 0);
+		xos_ef_attr_init(&attr);
+		attr.icf = from[i];
+		attr.flags = XOS_EF_F_DOMAIN;
+		assert_int_equal(xos_ef_create(&ef, &attr, until_sandboxed, &p[1], sizeof(p[1])), 0);
+		assert_int_equal(xos_ef_mutate(ef, "sandbox"), 0);
+		assert_string_equal(xos_ef_icf(ef), "sandbox");
+		assert_int_equal(xos_ef_join(ef, &ex), 0);
+		t_assert_exit(ex, XOS_EF_EXITED, 0);
+		close(p[1]);
+		assert_int_equal(read(p[0], buf, sizeof(buf) - 1), 5);
+		assert_string_equal(buf, "moved");
+		close(p[0]);
+	}
+}
+
+static void test_mutate_out_refused(void **state)
+{
+	static const char *const to[] = { "process", "thread" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(to) / sizeof(to[0]); i++) {
+		struct xos_ef *ef = start_domain("sandbox", heap_work);
 		struct xos_ef_exit ex;
 
-		assert_int_equal(xos_ef_mutate(ef, pairs[i][1]), -EOPNOTSUPP);
-		assert_string_equal(xos_ef_icf(ef), pairs[i][0]);
+		/* A sandbox is left only by ending: no to_pivot. */
+		assert_int_equal(xos_ef_mutate(ef, to[i]), -EOPNOTSUPP);
+		assert_string_equal(xos_ef_icf(ef), "sandbox");
 		assert_int_equal(xos_ef_join(ef, &ex), 0);
 		t_assert_exit(ex, XOS_EF_EXITED, 99500);
 	}
+}
+
+/* Safe points for a while (long enough to be dumped), then a result. */
+static int yield_a_while(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 300; i++) {
+		xos_ef_yield();
+		usleep(1000);
+	}
+	return 17;
+}
+
+static void test_dump(void **state)
+{
+	char path[] = "sandbox-domain.image", exe[4096];
+	struct xos_ef *ef = start_domain("sandbox", yield_a_while);
+	struct xos_ef_exit ex;
+
+	(void)state;
+	assert_int_equal(xos_ef_dump(ef, path), 0);
+	assert_int_equal(xos_image_check(path, exe, sizeof(exe)), 0);
+	unlink(path);
+	/* Dumping parked it for a moment; it goes on to its end. */
+	assert_int_equal(xos_ef_join(ef, &ex), 0);
+	t_assert_exit(ex, XOS_EF_EXITED, 17);
 }
 
 int main(void)
@@ -101,7 +181,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_domain_ef_in_sandbox),
 		cmocka_unit_test(test_domain_ef_creates_sandboxes),
-		cmocka_unit_test(test_mutate_refused),
+		cmocka_unit_test(test_mutate_into_sandbox),
+		cmocka_unit_test(test_mutate_out_refused),
+		cmocka_unit_test(test_dump),
 	};
 
 	t_sandbox_require();
