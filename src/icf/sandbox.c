@@ -806,6 +806,19 @@ static _Noreturn void init_process(struct sandbox_ic *s)
 		s->verdict->status = WIFSIGNALED(ws) ? WTERMSIG(ws) : WEXITSTATUS(ws);
 		atomic_store(&s->verdict->how, WIFSIGNALED(ws) ? XOS_EF_KILLED : XOS_EF_EXITED);
 	}
+	/*
+	 * A domain EF is over for good (a sandbox is only left by ending): say
+	 * so in its control page, and answer a pending request (mutate, dump)
+	 * the creator would otherwise wait on, since it cannot see our pids.
+	 */
+	if (s->ic.ef && s->ic.ef->ctl) {
+		struct xos__ef_ctl *ctl = s->ic.ef->ctl;
+
+		atomic_store(&ctl->ended, 1);
+		atomic_store(&ctl->result, -ESRCH);
+		atomic_fetch_add(&ctl->seq, 1);
+		syscall(SYS_futex, &ctl->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	}
 	/* Leaving kills whatever the EF left behind in the namespace. */
 	_exit(0);
 }

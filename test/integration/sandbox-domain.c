@@ -7,10 +7,13 @@
  * process or a thread is mutated into the sandbox (from_pivot): it goes on
  * confined (pid 2, read-only view) with the fd it attached; mutate out of
  * the sandbox is refused with -EOPNOTSUPP (no to_pivot) and the EF goes on
- * where it was; a sandboxed EF is dumped while it runs.
+ * where it was; a sandboxed EF is dumped while it runs; a request to a
+ * sandboxed EF that died fails with -ESRCH instead of waiting for ever.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "sandbox-helpers.h"
@@ -176,6 +179,34 @@ static void test_dump(void **state)
 	t_assert_exit(ex, XOS_EF_EXITED, 17);
 }
 
+/* Safe points with long gaps, then a forbidden call: it dies between two. */
+static int die_later(void *arg)
+{
+	(void)arg;
+	xos_ef_yield();
+	usleep(50000);
+	syscall(SYS_ptrace, 0, 0, 0, 0);
+	for (;;)
+		xos_ef_yield();
+	return 0;
+}
+
+static void test_request_to_dead_ef(void **state)
+{
+	char path[] = "sandbox-domain-dead.image";
+	struct xos_ef *ef = start_domain("sandbox", die_later);
+	struct xos_ef_exit ex;
+	int rc;
+
+	(void)state;
+	usleep(200000); /* it is dead by now: a request must not wait forever */
+	rc = xos_ef_dump(ef, path);
+	assert_int_equal(rc, -ESRCH);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(xos_ef_join(ef, &ex), 0);
+	t_assert_exit(ex, XOS_EF_KILLED, SIGSYS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,8 +215,10 @@ int main(void)
 		cmocka_unit_test(test_mutate_into_sandbox),
 		cmocka_unit_test(test_mutate_out_refused),
 		cmocka_unit_test(test_dump),
+		cmocka_unit_test(test_request_to_dead_ef),
 	};
 
 	t_sandbox_require();
+	alarm(60); /* a request that waits for a dead EF must fail the test, not hang it */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
