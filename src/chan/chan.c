@@ -933,7 +933,20 @@ void xos__chan_path_advance(struct xos__chan_path *p)
 }
 
 /* The next DATA frame at the end's cursor, following switch markers: 1, 0 at EOF, -errno. */
+static int rx_next_(struct xos_chan *end, bool nonblock);
+
 static int rx_next(struct xos_chan *end, bool nonblock)
+{
+	int rc;
+
+	if (end->rx_broken)
+		return -EPROTO;
+	rc = rx_next_(end, nonblock);
+	end->rx_broken |= rc == -EPROTO;
+	return rc;
+}
+
+static int rx_next_(struct xos_chan *end, bool nonblock)
 {
 	int rc;
 

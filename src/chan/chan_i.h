@@ -177,6 +177,7 @@ struct xos_chan {
 	char name[XOS_CHAN_NAME_MAX];
 	bool can_tx, can_rx, nonblock, stream;
 	bool tx_broken;        /* a send saw the reader gone: every later send is -EPIPE */
+	bool rx_broken;        /* the peer broke the protocol: every later read is -EPROTO */
 	struct xos__chan_ctl *ctl;
 	struct xos_chan *peer; /* the other end while both live in this process */
 	struct xos__chan_path *paths, *tx, *rx;

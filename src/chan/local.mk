@@ -15,6 +15,7 @@ if HAVE_CMOCKA
 chan_tests = \
 	test/chan/chan-api \
 	test/chan/chan-bind \
+	test/chan/chan-corrupt \
 	test/chan/chan-mech \
 	test/chan/chan-switch
 check_PROGRAMS += $(chan_tests)
@@ -27,6 +28,10 @@ test_chan_chan_api_LDADD = libxos.la $(CMOCKA_LIBS)
 test_chan_chan_bind_SOURCES = test/chan/chan-bind.c test/chan/chan-test.h
 test_chan_chan_bind_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 test_chan_chan_bind_LDADD = libxos.la $(CMOCKA_LIBS)
+
+test_chan_chan_corrupt_SOURCES = test/chan/chan-corrupt.c
+test_chan_chan_corrupt_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+test_chan_chan_corrupt_LDADD = libxos-core.la $(CMOCKA_LIBS)
 
 test_chan_chan_mech_SOURCES = test/chan/chan-mech.c test/chan/chan-test.h
 test_chan_chan_mech_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)

@@ -109,10 +109,12 @@ static int ring_make(const struct xos__chan_params *p, int fds[2][XOS_CHAN_MAX_F
 	int memfd, efd[2] = { -1, -1 };
 	unsigned int n = 1 + p->dirs;
 
-	memfd = memfd_create("xos-ring", MFD_CLOEXEC);
+	memfd = memfd_create("xos-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (memfd < 0)
 		return -errno;
-	if (ftruncate(memfd, (off_t)map_size(p)) < 0)
+	/* Sealed size: a peer cannot shrink the area under our mapping (SIGBUS). */
+	if (ftruncate(memfd, (off_t)map_size(p)) < 0 ||
+	    fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		goto fail;
 	for (unsigned int d = 0; d < p->dirs; d++) {
 		efd[d] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -184,8 +186,9 @@ static int ring_attach(const struct xos__chan_params *p, const struct xos__chan_
 		rc = -EPROTO;
 		goto fail;
 	}
-	/* The memfd may come from the peer: its size must be what we map. */
-	if (fstat(fds[0], &stb) < 0 || !S_ISREG(stb.st_mode) || (uint64_t)stb.st_size != map_size(p)) {
+	/* The memfd may come from the peer: its size must be what we map, and sealed. */
+	if (fstat(fds[0], &stb) < 0 || !S_ISREG(stb.st_mode) || (uint64_t)stb.st_size != map_size(p) ||
+	    (fcntl(fds[0], F_GET_SEALS) & (F_SEAL_SHRINK | F_SEAL_SEAL)) != (F_SEAL_SHRINK | F_SEAL_SEAL)) {
 		rc = -EPROTO;
 		goto fail;
 	}
