@@ -49,3 +49,18 @@ examples_chan_demo_LDADD = libxos.la
 TESTS += test/chan/chan-run.sh
 EXTRA_DIST += test/chan/chan-run.sh
 TESTS_ENVIRONMENT += CHAN_DEMO=$(abs_builddir)/examples/chan-demo; export CHAN_DEMO;
+
+# ---- libFuzzer harness for the ring reader: `make fuzz-ring [FUZZ_SECONDS=N]` ----
+FUZZ_SECONDS = 60
+FUZZ_CC = clang
+EXTRA_DIST += test/chan/fuzz-ring.c
+fuzz/fuzz-ring: $(srcdir)/test/chan/fuzz-ring.c $(srcdir)/src/chan/ring.c $(srcdir)/src/chan/chan_i.h
+	@mkdir -p fuzz
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -I$(top_srcdir)/include -I$(top_srcdir)/src/runtime -I$(top_builddir) \
+	  -o $@ $(srcdir)/test/chan/fuzz-ring.c $(srcdir)/src/chan/ring.c
+fuzz-ring: fuzz/fuzz-ring
+	@mkdir -p fuzz/ring-corpus
+	./fuzz/fuzz-ring -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz/ring-corpus
+CLEANFILES += fuzz/fuzz-ring
+.PHONY: fuzz-ring
