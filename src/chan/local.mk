@@ -64,3 +64,12 @@ fuzz-ring: fuzz/fuzz-ring
 	./fuzz/fuzz-ring -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz/ring-corpus
 CLEANFILES += fuzz/fuzz-ring
 .PHONY: fuzz-ring
+
+# ---- benchmark: `make bench-chan` prints figure: lines ----
+noinst_PROGRAMS += bench/bench-chan
+bench_bench_chan_SOURCES = bench/bench-chan.c
+bench_bench_chan_LDADD = libxos.la
+bench-chan: bench/bench-chan
+	$(builddir)/bench/bench-chan
+bench: bench-chan
+.PHONY: bench-chan
