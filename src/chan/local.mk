@@ -73,3 +73,21 @@ bench-chan: bench/bench-chan
 	$(builddir)/bench/bench-chan
 bench: bench-chan
 .PHONY: bench-chan
+
+dist_man_MANS += \
+	man/man3/xos_chan_attr_init.3 \
+	man/man3/xos_chan_close.3 \
+	man/man3/xos_chan_commit.3 \
+	man/man3/xos_chan_consume.3 \
+	man/man3/xos_chan_fd.3 \
+	man/man3/xos_chan_mechanism.3 \
+	man/man3/xos_chan_name.3 \
+	man/man3/xos_chan_open.3 \
+	man/man3/xos_chan_peek.3 \
+	man/man3/xos_chan_recv.3 \
+	man/man3/xos_chan_release.3 \
+	man/man3/xos_chan_reserve.3 \
+	man/man3/xos_chan_send.3 \
+	man/man3/xos_chan_set_nonblock.3 \
+	man/man3/xos_chan_stats.3 \
+	man/man3/xos_chan_switch.3
