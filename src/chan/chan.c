@@ -333,7 +333,7 @@ static int adopt_pending(struct xos_chan *end)
 int xos__chan_bind_to(struct xos_chan *end, const struct xos_chan_ops *ops)
 {
 	struct xos__chan_path *p;
-	int rc = 0;
+	int rc = 0, bound_here = 0;
 
 	xos__chan_lock(end);
 	if (!xos__chan_bound(end)) {
@@ -346,12 +346,14 @@ int xos__chan_bind_to(struct xos_chan *end, const struct xos_chan_ops *ops)
 				xos__chan_rx_adopted(end);
 			}
 			atomic_store_explicit(&end->ctl->bound, 1, memory_order_release);
+			bound_here = 1;
 		}
 	}
 	xos__chan_unlock(end);
 	if (rc < 0)
 		return rc;
-	return adopt_pending(end);
+	rc = adopt_pending(end);
+	return rc < 0 ? rc : bound_here;
 }
 
 void xos__chan_set_icf(struct xos_chan *end, const char *icf)
@@ -1161,7 +1163,6 @@ int xos_chan_stats(const struct xos_chan *end, struct xos_chan_stats *ret_stats)
 int xos_chan_switch(struct xos_chan *end, const char *mechanism)
 {
 	const struct xos_chan_ops *ops;
-	struct xos__chan_path *p;
 	int rc;
 
 	if (!xos__chan_valid(end) || !mechanism)
@@ -1169,14 +1170,23 @@ int xos_chan_switch(struct xos_chan *end, const char *mechanism)
 	ops = xos__chan_ops_find(mechanism);
 	if (!ops)
 		return -ENOENT;
+	rc = xos__chan_switch_to(end, ops);
+	if (rc >= 0)
+		xos__explain("chan \"%s\" -> %s: xos_chan_switch() by end %d", end->name, ops->name,
+			     end->idx);
+	return rc;
+}
+
+int xos__chan_switch_to(struct xos_chan *end, const struct xos_chan_ops *ops)
+{
+	struct xos__chan_path *p;
+	int rc;
+
 	if (end->reserved || end->peeked)
 		return -EBUSY;
 	if (!xos__chan_bound(end)) {
 		rc = xos__chan_bind_to(end, ops);
-		if (rc == 0)
-			xos__explain("chan \"%s\" -> %s: xos_chan_switch() before any traffic", end->name,
-				     ops->name);
-		return rc;
+		return rc < 0 ? rc : 0;
 	}
 	/* Take in what the peer sent first, so both ends agree on the order of paths. */
 	for (;;) {
@@ -1201,6 +1211,5 @@ int xos_chan_switch(struct xos_chan *end, const char *mechanism)
 		end->rx = p;
 		xos__chan_rx_adopted(end);
 	}
-	xos__explain("chan \"%s\" switched to %s (xos_chan_switch)", end->name, ops->name);
 	return 0;
 }

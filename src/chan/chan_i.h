@@ -220,8 +220,10 @@ ssize_t xos__chan_tx_frame(struct xos_chan *end, uint32_t type, const void *buf,
 void xos__chan_rx_adopted(struct xos_chan *end) XOS_HIDDEN;
 /* Free paths this end has left in both directions (nothing unreleased on them). */
 void xos__chan_paths_gc(struct xos_chan *end) XOS_HIDDEN;
-/* Bind an unbound channel to @ops now (both ends still in this process). */
+/* Bind an unbound channel to @ops now: 1 if this call bound it, 0 if it was, -errno. */
 int xos__chan_bind_to(struct xos_chan *end, const struct xos_chan_ops *ops) XOS_HIDDEN;
+/* xos_chan_switch() without the explanation (the runtime gives its own). */
+int xos__chan_switch_to(struct xos_chan *end, const struct xos_chan_ops *ops) XOS_HIDDEN;
 /* Record that end @end now lives in ICF @icf. */
 void xos__chan_set_icf(struct xos_chan *end, const char *icf) XOS_HIDDEN;
 /* The ICF recorded for the end's peer (copied into @buf). */

@@ -147,7 +147,7 @@ static int bind_one(struct xos_chan *end, const char *ef_icf)
 	if (!xos__chan_bound(end)) {
 		ops = choose(peer_icf, ef_icf, why, sizeof(why));
 		rc = xos__chan_bind_to(end, ops);
-		if (rc < 0)
+		if (rc <= 0)
 			return rc;
 		xos__explain("chan \"%s\" (%s <-> %s) -> %s: %s", xos_chan_name(end), peer_icf, ef_icf,
 			     ops->name, why);
@@ -157,11 +157,11 @@ static int bind_one(struct xos_chan *end, const char *ef_icf)
 	if (serves(cur, peer_icf, ef_icf))
 		return 0;
 	ops = choose(peer_icf, ef_icf, why, sizeof(why));
-	rc = xos_chan_switch(end, ops->name);
+	rc = xos__chan_switch_to(end, ops);
 	xos__explain("chan \"%s\" (%s <-> %s): %s does not connect them, switched -> %s (%s): %s",
 		     xos_chan_name(end), peer_icf, ef_icf, cur, ops->name, rc < 0 ? strerror(-rc) : "ok",
 		     why);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 int xos__chans_bind(struct xos_chan *const *chans, size_t n, const char *creator_icf,
@@ -188,8 +188,8 @@ int xos__chan_bind_default(struct xos_chan *end)
 
 	ops = choose(own, own, why, sizeof(why));
 	rc = xos__chan_bind_to(end, ops);
-	if (rc == 0)
+	if (rc == 1)
 		xos__explain("chan \"%s\" (%s <-> %s, used before any EF took an end) -> %s: %s",
 			     xos_chan_name(end), own, own, ops->name, why);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
