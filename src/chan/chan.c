@@ -20,7 +20,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <linux/futex.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "chan_i.h"
@@ -161,6 +163,45 @@ void xos__chan_lock(struct xos_chan *end)
 void xos__chan_unlock(struct xos_chan *end)
 {
 	atomic_store_explicit(&end->ctl->lock, 0, memory_order_release);
+}
+
+/*
+ * A futex mutex in the control block (0 free, 1 held, 2 held with
+ * waiters), shared, so it serialises writers in every process.  A writer
+ * that dies holding it blocks the others: multi-producer writers trust
+ * each other.
+ */
+void xos__chan_mp_lock(struct xos_chan *end)
+{
+	_Atomic uint32_t *w = &end->ctl->mp_lock;
+	uint32_t c = 0;
+
+	if (atomic_compare_exchange_strong_explicit(w, &c, 1, memory_order_acquire, memory_order_relaxed))
+		return;
+	if (c != 2)
+		c = atomic_exchange_explicit(w, 2, memory_order_acquire);
+	while (c != 0) {
+		syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT, 2, NULL, NULL, 0);
+		c = atomic_exchange_explicit(w, 2, memory_order_acquire);
+	}
+}
+
+void xos__chan_mp_unlock(struct xos_chan *end)
+{
+	_Atomic uint32_t *w = &end->ctl->mp_lock;
+
+	if (atomic_exchange_explicit(w, 0, memory_order_release) == 2)
+		syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+void xos__chan_mp_share(struct xos_chan *end, bool same_process)
+{
+	if (!end->mp)
+		return;
+	if (same_process)
+		end->users++;
+	else
+		atomic_fetch_add(&end->ctl->writers, 1);
 }
 
 /* ---- paths ---------------------------------------------------------------- */
@@ -330,6 +371,18 @@ static int adopt_pending(struct xos_chan *end)
 	return 0;
 }
 
+int xos__chan_adopt(struct xos_chan *end)
+{
+	int rc;
+
+	if (!end->mp)
+		return adopt_pending(end);
+	xos__chan_mp_lock(end);
+	rc = adopt_pending(end);
+	xos__chan_mp_unlock(end);
+	return rc;
+}
+
 int xos__chan_bind_to(struct xos_chan *end, const struct xos_chan_ops *ops)
 {
 	struct xos__chan_path *p;
@@ -492,8 +545,8 @@ int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr
 		if (!forced)
 			return -ENOENT;
 	}
-	if (attr->flags & XOS_CHAN_F_MULTI_PRODUCER)
-		return -EOPNOTSUPP;
+	if ((attr->flags & XOS_CHAN_F_MULTI_PRODUCER) && (attr->flags & XOS_CHAN_F_BIDIR))
+		return -EINVAL; /* several producers, but one consumer */
 	rc = xos__runtime_init();
 	if (rc < 0)
 		return rc;
@@ -509,6 +562,7 @@ int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr
 		return -errno;
 	ctl->magic = XOS_CHAN_MAGIC;
 	ctl->cpu[0] = ctl->cpu[1] = -1;
+	ctl->writers = 1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		rc = -errno;
 		munmap(ctl, sizeof(*ctl));
@@ -545,6 +599,8 @@ int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr
 		e->can_rx = i == 1 || (attr->flags & XOS_CHAN_F_BIDIR);
 		e->nonblock = attr->flags & XOS_CHAN_F_NONBLOCK;
 		e->stream = attr->flags & XOS_CHAN_F_STREAM;
+		e->mp = i == 0 && (attr->flags & XOS_CHAN_F_MULTI_PRODUCER);
+		e->users = 1;
 		e->epfd = e->ep_rx_fd = -1;
 		e->peer = ends[!i];
 		snprintf(ctl->icf[i], sizeof(ctl->icf[i]), "%s", creator_icf_name());
@@ -577,15 +633,32 @@ fail:
 
 int xos_chan_close(struct xos_chan *end)
 {
+	bool last = true;
+
 	if (!xos__chan_valid(end))
 		return -EINVAL;
-	/* What a non-blocking send left half-way goes out before the EOF. */
-	if (end->tx && end->tx->pend_len)
+	if (end->mp) {
+		/* Other flows of this process still use this end: only count it. */
+		xos__chan_mp_lock(end);
+		if (--end->users > 0) {
+			xos__chan_mp_unlock(end);
+			return 0;
+		}
+		if (end->tx && end->tx->pend_len)
+			(void)stream_flush(end->tx, false);
+		xos__chan_mp_unlock(end);
+		/* The reader sees EOF when the last writing process closes. */
+		last = atomic_fetch_sub(&end->ctl->writers, 1) == 1;
+	} else if (end->tx && end->tx->pend_len) {
+		/* What a non-blocking send left half-way goes out before the EOF. */
 		(void)stream_flush(end->tx, false);
-	atomic_store_explicit(&end->ctl->closed[end->idx], 1, memory_order_release);
-	for (struct xos__chan_path *p = end->paths; p; p = p->next)
-		if (p->ops->closing)
-			p->ops->closing(p->st);
+	}
+	if (last) {
+		atomic_store_explicit(&end->ctl->closed[end->idx], 1, memory_order_release);
+		for (struct xos__chan_path *p = end->paths; p; p = p->next)
+			if (p->ops->closing)
+				p->ops->closing(p->st);
+	}
 	pthread_mutex_lock(&reg_lock);
 	reg_del_locked(end);
 	pthread_mutex_unlock(&reg_lock);
@@ -609,8 +682,10 @@ void xos__chans_forget_others(struct xos_chan *const *keep, size_t n)
 	pthread_mutex_lock(&reg_lock);
 	for (end = reg_head; end; end = next) {
 		next = end->reg_next;
-		if (in_list(keep, n, end))
+		if (in_list(keep, n, end)) {
+			end->users = 1; /* the flows that shared it stayed behind */
 			continue;
+		}
 		reg_del_locked(end);
 		end_forget(end);
 	}
@@ -623,8 +698,8 @@ void xos__chans_detach(struct xos_chan *const *ends, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct xos_chan *end = ends[i];
 
-		if (!xos__chan_valid(end))
-			continue;
+		if (!xos__chan_valid(end) || end->mp)
+			continue; /* a multi-producer end stays with its creator too */
 		reg_del_locked(end);
 		end_forget(end);
 	}
@@ -756,7 +831,23 @@ static int tx_prepare(struct xos_chan *end)
 	return 0;
 }
 
+static ssize_t chan_send(struct xos_chan *end, const void *buf, size_t len);
+
 ssize_t xos_chan_send(struct xos_chan *end, const void *buf, size_t len)
+{
+	ssize_t rc;
+
+	if (!xos__chan_valid(end))
+		return -EINVAL;
+	if (!end->mp)
+		return chan_send(end, buf, len);
+	xos__chan_mp_lock(end);
+	rc = chan_send(end, buf, len);
+	xos__chan_mp_unlock(end);
+	return rc;
+}
+
+static ssize_t chan_send(struct xos_chan *end, const void *buf, size_t len)
 {
 	ssize_t rc = tx_prepare(end);
 
@@ -768,7 +859,8 @@ ssize_t xos_chan_send(struct xos_chan *end, const void *buf, size_t len)
 		return -EMSGSIZE;
 	if (len == 0 && end->stream)
 		return 0;
-	rc = xos__chan_tx_frame(end, XOS_FRAME_DATA, buf, len, end->nonblock);
+	/* Several writers: a frame is finished by the one who started it. */
+	rc = xos__chan_tx_frame(end, XOS_FRAME_DATA, buf, len, end->nonblock && !(end->mp && end->tx->ops->writev));
 	if (rc < 0) {
 		end->tx_broken |= rc == -EPIPE;
 		return rc;
@@ -779,7 +871,25 @@ ssize_t xos_chan_send(struct xos_chan *end, const void *buf, size_t len)
 	return rc;
 }
 
+static int chan_reserve(struct xos_chan *end, size_t len, void **ret_buf);
+
 int xos_chan_reserve(struct xos_chan *end, size_t len, void **ret_buf)
+{
+	int rc;
+
+	if (!xos__chan_valid(end))
+		return -EINVAL;
+	if (!end->mp)
+		return chan_reserve(end, len, ret_buf);
+	/* Held until commit: the reservation is this writer's alone. */
+	xos__chan_mp_lock(end);
+	rc = chan_reserve(end, len, ret_buf);
+	if (rc < 0)
+		xos__chan_mp_unlock(end);
+	return rc;
+}
+
+static int chan_reserve(struct xos_chan *end, size_t len, void **ret_buf)
 {
 	struct xos__chan_path *p;
 	int rc = tx_prepare(end);
@@ -805,7 +915,23 @@ int xos_chan_reserve(struct xos_chan *end, size_t len, void **ret_buf)
 	return 0;
 }
 
+static int chan_commit(struct xos_chan *end, size_t len);
+
 int xos_chan_commit(struct xos_chan *end, size_t len)
+{
+	int rc;
+
+	if (!xos__chan_valid(end))
+		return -EINVAL;
+	if (!end->mp || !end->reserved)
+		return chan_commit(end, len);
+	rc = chan_commit(end, len);
+	if (!end->reserved)
+		xos__chan_mp_unlock(end);
+	return rc;
+}
+
+static int chan_commit(struct xos_chan *end, size_t len)
 {
 	struct xos__chan_path *p;
 	ssize_t rc;
@@ -1184,6 +1310,8 @@ int xos__chan_switch_to(struct xos_chan *end, const struct xos_chan_ops *ops)
 
 	if (end->reserved || end->peeked)
 		return -EBUSY;
+	if (end->params.flags & XOS_CHAN_F_MULTI_PRODUCER && xos__chan_bound(end))
+		return -EOPNOTSUPP; /* the writers' copies cannot all be told */
 	if (!xos__chan_bound(end)) {
 		rc = xos__chan_bind_to(end, ops);
 		return rc < 0 ? rc : 0;

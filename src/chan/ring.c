@@ -75,6 +75,7 @@ struct ring_end {
 	uint8_t *map;
 	size_t map_len;
 	bool has_tx, has_rx, broken, reserved;
+	bool mp; /* several writers (each under the channel's writer lock) */
 	bool multi_cpu;
 	struct ring_side tx, rx;
 };
@@ -220,6 +221,7 @@ static int ring_attach(const struct xos__chan_params *p, const struct xos__chan_
 	else if (p->dirs == 2)
 		close(fds[1 + !link->idx]);
 	r->multi_cpu = several_cpus();
+	r->mp = p->flags & XOS_CHAN_F_MULTI_PRODUCER;
 	*ret_st = r;
 	return 0;
 fail:
@@ -375,12 +377,25 @@ static int ring_tx_reserve(void *st, size_t len, void **ret_buf, bool nonblock)
 {
 	struct ring_end *r = st;
 	struct ring_side *s = &r->tx;
-	uint64_t need = frame_size(len), off = s->pos & (r->size - 1), contig = r->size - off;
-	uint64_t pad = contig < need ? contig : 0;
+	uint64_t need = frame_size(len), off, contig, pad;
 	int rc;
 
 	if (r->broken)
 		return -EPROTO;
+	if (r->mp) {
+		/* Another writer (holding the lock before us) may have moved the head. */
+		uint64_t head = atomic_load_explicit(&s->d->head, memory_order_acquire);
+		uint64_t tail = atomic_load_explicit(&s->d->tail, memory_order_acquire);
+
+		if ((head & 7) || head - tail > r->size || (int64_t)(head - s->pos) < 0) {
+			r->broken = true;
+			return -EPROTO;
+		}
+		s->pos = head;
+	}
+	off = s->pos & (r->size - 1);
+	contig = r->size - off;
+	pad = contig < need ? contig : 0;
 	if (len > r->max_msg)
 		return -EMSGSIZE;
 	for (;;) {

@@ -133,6 +133,18 @@ static bool serves(const char *mech, const char *a, const char *b)
 	return n <= 0; /* nothing registered: whatever carries it serves */
 }
 
+static bool icf_shares_memory(const char *name)
+{
+	struct xos__icf_node *node = xos__icf_find(name);
+	bool shared = false;
+
+	if (node) {
+		shared = node->icf->features & XOS_ICF_F_SHARED_MEMORY;
+		xos__icf_put(node);
+	}
+	return shared;
+}
+
 static int bind_one(struct xos_chan *end, const char *ef_icf)
 {
 	char peer_icf[32], why[512];
@@ -142,17 +154,25 @@ static int bind_one(struct xos_chan *end, const char *ef_icf)
 
 	if (!xos__chan_valid(end))
 		return -EINVAL;
+	/* Counted before the EF starts, so an early close cannot look like the last. */
+	xos__chan_mp_share(end, icf_shares_memory(ef_icf));
 	xos__chan_peer_icf(end, peer_icf, sizeof(peer_icf));
 	xos__chan_set_icf(end, ef_icf);
 	if (!xos__chan_bound(end)) {
 		ops = choose(peer_icf, ef_icf, why, sizeof(why));
 		rc = xos__chan_bind_to(end, ops);
-		if (rc <= 0)
+		if (rc < 0)
 			return rc;
+		if (rc == 0)
+			return xos__chan_adopt(end);
 		xos__explain("chan \"%s\" (%s <-> %s) -> %s: %s", xos_chan_name(end), peer_icf, ef_icf,
 			     ops->name, why);
 		return 0;
 	}
+	/* Take in a path the peer sent before this end moves (no copy must race for it). */
+	rc = xos__chan_adopt(end);
+	if (rc < 0)
+		return rc;
 	cur = xos_chan_mechanism(end);
 	if (serves(cur, peer_icf, ef_icf))
 		return 0;
