@@ -71,11 +71,12 @@ struct xos__chan_ctl {
 	_Atomic uint32_t bound;        /* a first path exists */
 	_Atomic uint32_t sent[2];      /* paths sent to end i over the control socket */
 	_Atomic uint64_t next_id;      /* path ids */
-	_Atomic int32_t cpu[2];        /* CPU each end last waited on; -1 unknown */
 	_Atomic uint32_t writers;      /* multi-producer: processes holding end 0 */
-	_Atomic uint32_t mp_lock;      /* multi-producer: futex mutex around a send */
 	char mech[XOS_CHAN_MECH_MAX];  /* mechanism of the newest path (for unbound-yet ends) */
 	char icf[2][32];               /* ICF hosting each end, for binding decisions */
+	/* Written often: kept off the line every call reads. */
+	_Alignas(64) _Atomic int32_t cpu[2]; /* CPU each end last waited on; -1 unknown */
+	_Alignas(64) _Atomic uint32_t mp_lock; /* multi-producer: futex mutex around a send */
 };
 
 /* What a mechanism's end needs to know about its channel. */
