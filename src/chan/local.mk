@@ -20,6 +20,8 @@ chan_tests = \
 	test/chan/chan-switch
 check_PROGRAMS += $(chan_tests)
 TESTS += $(chan_tests)
+# the quick ones also run under valgrind (make check-valgrind)
+valgrind_tests += test/chan/chan-api test/chan/chan-bind test/chan/chan-corrupt
 
 test_chan_chan_api_SOURCES = test/chan/chan-api.c test/chan/chan-test.h
 test_chan_chan_api_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
