@@ -240,6 +240,6 @@ int main(void)
 	unsetenv("XOS_CHAN");
 	if (getenv("T_FILTER"))
 		cmocka_set_test_filter(getenv("T_FILTER"));
-	alarm(600);
+	alarm(240); /* a hang is a failure */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
