@@ -40,8 +40,10 @@
 
 #define RING_PAGE 4096u
 #define SPIN_MAX_NS 100000u
-#define SPIN_MIN_NS 2000u
+#define SPIN_PROBE_NS 4000u /* after spinning stopped paying, try this much again... */
+#define SPIN_PROBE_EVERY 64u /* ...every this many waits */
 #define SPIN_START_NS 50000u
+#define SPIN_STEP_NS 2000u
 #define DEAD_CHECK_NS 20000000L /* futex timeout: how often a sleeper checks its peer */
 
 /* The shared indices of one direction; each group on its own cache line. */
@@ -65,7 +67,8 @@ struct ring_side {
 	uint64_t rel;  /* tx: last tail seen; rx: released up to */
 	uint64_t resv; /* tx: where the reserved frame starts */
 	uint64_t cur;  /* rx: size of the frame rx_peek returned */
-	uint32_t spin_ns;
+	uint32_t spin_ns; /* current budget; 0 while spinning does not pay */
+	uint32_t nospin_waits;
 	int efd;
 };
 
@@ -306,23 +309,29 @@ static int ring_wait(struct ring_end *r, struct ring_side *s, bool (*ready)(stru
 {
 	static const struct timespec dead_check = { 0, DEAD_CHECK_NS };
 
-	if (may_spin(r)) {
+	/*
+	 * Spin budget: grown a little when spinning caught the peer, halved
+	 * when it did not, down to none (an oversubscribed machine: the peer
+	 * is not running and spinning only delays it); then probed now and then.
+	 */
+	if (s->spin_ns == 0 && ++s->nospin_waits >= SPIN_PROBE_EVERY) {
+		s->nospin_waits = 0;
+		s->spin_ns = SPIN_PROBE_NS;
+	}
+	if (s->spin_ns && may_spin(r)) {
 		uint64_t t0 = now_ns();
 
 		for (unsigned int i = 1;; i++) {
 			if (ready(r)) {
-				if (s->spin_ns < SPIN_MAX_NS)
-					s->spin_ns *= 2;
-				if (s->spin_ns > SPIN_MAX_NS)
-					s->spin_ns = SPIN_MAX_NS;
+				s->spin_ns = s->spin_ns + SPIN_STEP_NS > SPIN_MAX_NS ? SPIN_MAX_NS :
+										       s->spin_ns + SPIN_STEP_NS;
 				return 0;
 			}
 			cpu_relax();
 			if ((i & 63) == 0 && now_ns() - t0 > s->spin_ns)
 				break;
 		}
-		if (s->spin_ns > SPIN_MIN_NS)
-			s->spin_ns /= 2;
+		s->spin_ns = s->spin_ns / 2 < SPIN_PROBE_NS / 2 ? 0 : s->spin_ns / 2;
 	}
 	for (;;) {
 		uint32_t v = atomic_load_explicit(futex_word, memory_order_acquire);
