@@ -61,7 +61,6 @@ static int tcp_make(const struct xos__chan_params *p, int fds[2][XOS_CHAN_MAX_FD
 	socklen_t alen = sizeof(a);
 	int lsock, c = -1, s = -1, one = 1, rc;
 
-	(void)p;
 	lsock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lsock < 0)
 		return -errno;
@@ -79,6 +78,15 @@ static int tcp_make(const struct xos__chan_params *p, int fds[2][XOS_CHAN_MAX_FD
 	close(lsock);
 	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Buffer about the channel's capacity, as the other mechanisms do (no autotuning to MiBs). */
+	{
+		int buf = (int)(p->capacity > (4u << 20) ? (4u << 20) : p->capacity);
+
+		setsockopt(c, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+		setsockopt(s, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+		setsockopt(s, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+		setsockopt(c, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	}
 	fds[0][0] = c;
 	fds[1][0] = s;
 	*ret_nfds = 1;
