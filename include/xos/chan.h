@@ -13,7 +13,9 @@
  * pointer in its argument: the runtime binds the channel to a mechanism
  * that connects the two ICFs before the EF starts, and the end stays valid
  * in the EF whatever ICF hosts it.  An end handed to an EF belongs to that
- * EF: the creator must not use or close it afterwards.
+ * EF: the creator must not use or close it afterwards -- except end 0 of a
+ * XOS_CHAN_F_MULTI_PRODUCER channel, which every holder (the creator
+ * included) closes once; the reader sees EOF after the last.
  *
  * Two ways to move data:
  *  - copy (socket-like): xos_chan_send() / xos_chan_recv();
@@ -80,7 +82,7 @@ XOS_EXPORT int xos_chan_close(struct xos_chan *end);
 /* Send @len bytes (one message, or stream bytes); returns bytes sent. */
 XOS_EXPORT ssize_t xos_chan_send(struct xos_chan *end, const void *buf, size_t len);
 
-/* Receive one message, or up to @len stream bytes; returns bytes, 0 at EOF. */
+/* Receive one message, or up to @len stream bytes; returns bytes, 0 at EOF (or an empty message). */
 XOS_EXPORT ssize_t xos_chan_recv(struct xos_chan *end, void *buf, size_t len);
 
 /* Reserve @len bytes of channel space to fill in place; *@ret_buf points to it. */

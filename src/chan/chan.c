@@ -20,7 +20,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <linux/futex.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "chan_i.h"
@@ -161,6 +163,45 @@ void xos__chan_lock(struct xos_chan *end)
 void xos__chan_unlock(struct xos_chan *end)
 {
 	atomic_store_explicit(&end->ctl->lock, 0, memory_order_release);
+}
+
+/*
+ * A futex mutex in the control block (0 free, 1 held, 2 held with
+ * waiters), shared, so it serialises writers in every process.  A writer
+ * that dies holding it blocks the others: multi-producer writers trust
+ * each other.
+ */
+void xos__chan_mp_lock(struct xos_chan *end)
+{
+	_Atomic uint32_t *w = &end->ctl->mp_lock;
+	uint32_t c = 0;
+
+	if (atomic_compare_exchange_strong_explicit(w, &c, 1, memory_order_acquire, memory_order_relaxed))
+		return;
+	if (c != 2)
+		c = atomic_exchange_explicit(w, 2, memory_order_acquire);
+	while (c != 0) {
+		syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT, 2, NULL, NULL, 0);
+		c = atomic_exchange_explicit(w, 2, memory_order_acquire);
+	}
+}
+
+void xos__chan_mp_unlock(struct xos_chan *end)
+{
+	_Atomic uint32_t *w = &end->ctl->mp_lock;
+
+	if (atomic_exchange_explicit(w, 0, memory_order_release) == 2)
+		syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+void xos__chan_mp_share(struct xos_chan *end, bool same_process)
+{
+	if (!end->mp)
+		return;
+	if (same_process)
+		end->users++;
+	else
+		atomic_fetch_add(&end->ctl->writers, 1);
 }
 
 /* ---- paths ---------------------------------------------------------------- */
@@ -330,10 +371,22 @@ static int adopt_pending(struct xos_chan *end)
 	return 0;
 }
 
+int xos__chan_adopt(struct xos_chan *end)
+{
+	int rc;
+
+	if (!end->mp)
+		return adopt_pending(end);
+	xos__chan_mp_lock(end);
+	rc = adopt_pending(end);
+	xos__chan_mp_unlock(end);
+	return rc;
+}
+
 int xos__chan_bind_to(struct xos_chan *end, const struct xos_chan_ops *ops)
 {
 	struct xos__chan_path *p;
-	int rc = 0;
+	int rc = 0, bound_here = 0;
 
 	xos__chan_lock(end);
 	if (!xos__chan_bound(end)) {
@@ -346,12 +399,14 @@ int xos__chan_bind_to(struct xos_chan *end, const struct xos_chan_ops *ops)
 				xos__chan_rx_adopted(end);
 			}
 			atomic_store_explicit(&end->ctl->bound, 1, memory_order_release);
+			bound_here = 1;
 		}
 	}
 	xos__chan_unlock(end);
 	if (rc < 0)
 		return rc;
-	return adopt_pending(end);
+	rc = adopt_pending(end);
+	return rc < 0 ? rc : bound_here;
 }
 
 void xos__chan_set_icf(struct xos_chan *end, const char *icf)
@@ -490,8 +545,8 @@ int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr
 		if (!forced)
 			return -ENOENT;
 	}
-	if (attr->flags & XOS_CHAN_F_MULTI_PRODUCER)
-		return -EOPNOTSUPP;
+	if ((attr->flags & XOS_CHAN_F_MULTI_PRODUCER) && (attr->flags & XOS_CHAN_F_BIDIR))
+		return -EINVAL; /* several producers, but one consumer */
 	rc = xos__runtime_init();
 	if (rc < 0)
 		return rc;
@@ -507,6 +562,7 @@ int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr
 		return -errno;
 	ctl->magic = XOS_CHAN_MAGIC;
 	ctl->cpu[0] = ctl->cpu[1] = -1;
+	ctl->writers = 1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		rc = -errno;
 		munmap(ctl, sizeof(*ctl));
@@ -543,6 +599,8 @@ int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr
 		e->can_rx = i == 1 || (attr->flags & XOS_CHAN_F_BIDIR);
 		e->nonblock = attr->flags & XOS_CHAN_F_NONBLOCK;
 		e->stream = attr->flags & XOS_CHAN_F_STREAM;
+		e->mp = i == 0 && (attr->flags & XOS_CHAN_F_MULTI_PRODUCER);
+		e->users = 1;
 		e->epfd = e->ep_rx_fd = -1;
 		e->peer = ends[!i];
 		snprintf(ctl->icf[i], sizeof(ctl->icf[i]), "%s", creator_icf_name());
@@ -575,15 +633,32 @@ fail:
 
 int xos_chan_close(struct xos_chan *end)
 {
+	bool last = true;
+
 	if (!xos__chan_valid(end))
 		return -EINVAL;
-	/* What a non-blocking send left half-way goes out before the EOF. */
-	if (end->tx && end->tx->pend_len)
+	if (end->mp) {
+		/* Other flows of this process still use this end: only count it. */
+		xos__chan_mp_lock(end);
+		if (--end->users > 0) {
+			xos__chan_mp_unlock(end);
+			return 0;
+		}
+		if (end->tx && end->tx->pend_len)
+			(void)stream_flush(end->tx, false);
+		xos__chan_mp_unlock(end);
+		/* The reader sees EOF when the last writing process closes. */
+		last = atomic_fetch_sub(&end->ctl->writers, 1) == 1;
+	} else if (end->tx && end->tx->pend_len) {
+		/* What a non-blocking send left half-way goes out before the EOF. */
 		(void)stream_flush(end->tx, false);
-	atomic_store_explicit(&end->ctl->closed[end->idx], 1, memory_order_release);
-	for (struct xos__chan_path *p = end->paths; p; p = p->next)
-		if (p->ops->closing)
-			p->ops->closing(p->st);
+	}
+	if (last) {
+		atomic_store_explicit(&end->ctl->closed[end->idx], 1, memory_order_release);
+		for (struct xos__chan_path *p = end->paths; p; p = p->next)
+			if (p->ops->closing)
+				p->ops->closing(p->st);
+	}
 	pthread_mutex_lock(&reg_lock);
 	reg_del_locked(end);
 	pthread_mutex_unlock(&reg_lock);
@@ -607,8 +682,10 @@ void xos__chans_forget_others(struct xos_chan *const *keep, size_t n)
 	pthread_mutex_lock(&reg_lock);
 	for (end = reg_head; end; end = next) {
 		next = end->reg_next;
-		if (in_list(keep, n, end))
+		if (in_list(keep, n, end)) {
+			end->users = 1; /* the flows that shared it stayed behind */
 			continue;
+		}
 		reg_del_locked(end);
 		end_forget(end);
 	}
@@ -621,8 +698,8 @@ void xos__chans_detach(struct xos_chan *const *ends, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct xos_chan *end = ends[i];
 
-		if (!xos__chan_valid(end))
-			continue;
+		if (!xos__chan_valid(end) || end->mp)
+			continue; /* a multi-producer end stays with its creator too */
 		reg_del_locked(end);
 		end_forget(end);
 	}
@@ -754,12 +831,26 @@ static int tx_prepare(struct xos_chan *end)
 	return 0;
 }
 
+static ssize_t chan_send(struct xos_chan *end, const void *buf, size_t len);
+
 ssize_t xos_chan_send(struct xos_chan *end, const void *buf, size_t len)
 {
 	ssize_t rc;
 
+	if (!xos__chan_valid(end))
+		return -EINVAL;
 	xos__safe_point(); /* mutate/dump may happen here (xos_ef_yield) */
-	rc = tx_prepare(end);
+	if (!end->mp)
+		return chan_send(end, buf, len);
+	xos__chan_mp_lock(end);
+	rc = chan_send(end, buf, len);
+	xos__chan_mp_unlock(end);
+	return rc;
+}
+
+static ssize_t chan_send(struct xos_chan *end, const void *buf, size_t len)
+{
+	ssize_t rc = tx_prepare(end);
 
 	if (rc < 0)
 		return rc;
@@ -769,7 +860,8 @@ ssize_t xos_chan_send(struct xos_chan *end, const void *buf, size_t len)
 		return -EMSGSIZE;
 	if (len == 0 && end->stream)
 		return 0;
-	rc = xos__chan_tx_frame(end, XOS_FRAME_DATA, buf, len, end->nonblock);
+	/* Several writers: a frame is finished by the one who started it. */
+	rc = xos__chan_tx_frame(end, XOS_FRAME_DATA, buf, len, end->nonblock && !(end->mp && end->tx->ops->writev));
 	if (rc < 0) {
 		end->tx_broken |= rc == -EPIPE;
 		return rc;
@@ -780,7 +872,25 @@ ssize_t xos_chan_send(struct xos_chan *end, const void *buf, size_t len)
 	return rc;
 }
 
+static int chan_reserve(struct xos_chan *end, size_t len, void **ret_buf);
+
 int xos_chan_reserve(struct xos_chan *end, size_t len, void **ret_buf)
+{
+	int rc;
+
+	if (!xos__chan_valid(end))
+		return -EINVAL;
+	if (!end->mp)
+		return chan_reserve(end, len, ret_buf);
+	/* Held until commit: the reservation is this writer's alone. */
+	xos__chan_mp_lock(end);
+	rc = chan_reserve(end, len, ret_buf);
+	if (rc < 0)
+		xos__chan_mp_unlock(end);
+	return rc;
+}
+
+static int chan_reserve(struct xos_chan *end, size_t len, void **ret_buf)
 {
 	struct xos__chan_path *p;
 	int rc = tx_prepare(end);
@@ -806,7 +916,23 @@ int xos_chan_reserve(struct xos_chan *end, size_t len, void **ret_buf)
 	return 0;
 }
 
+static int chan_commit(struct xos_chan *end, size_t len);
+
 int xos_chan_commit(struct xos_chan *end, size_t len)
+{
+	int rc;
+
+	if (!xos__chan_valid(end))
+		return -EINVAL;
+	if (!end->mp || !end->reserved)
+		return chan_commit(end, len);
+	rc = chan_commit(end, len);
+	if (!end->reserved)
+		xos__chan_mp_unlock(end);
+	return rc;
+}
+
+static int chan_commit(struct xos_chan *end, size_t len)
 {
 	struct xos__chan_path *p;
 	ssize_t rc;
@@ -936,7 +1062,20 @@ void xos__chan_path_advance(struct xos__chan_path *p)
 }
 
 /* The next DATA frame at the end's cursor, following switch markers: 1, 0 at EOF, -errno. */
+static int rx_next_(struct xos_chan *end, bool nonblock);
+
 static int rx_next(struct xos_chan *end, bool nonblock)
+{
+	int rc;
+
+	if (end->rx_broken)
+		return -EPROTO;
+	rc = rx_next_(end, nonblock);
+	end->rx_broken |= rc == -EPROTO;
+	return rc;
+}
+
+static int rx_next_(struct xos_chan *end, bool nonblock)
 {
 	int rc;
 
@@ -1154,7 +1293,6 @@ int xos_chan_stats(const struct xos_chan *end, struct xos_chan_stats *ret_stats)
 int xos_chan_switch(struct xos_chan *end, const char *mechanism)
 {
 	const struct xos_chan_ops *ops;
-	struct xos__chan_path *p;
 	int rc;
 
 	if (!xos__chan_valid(end) || !mechanism)
@@ -1162,14 +1300,25 @@ int xos_chan_switch(struct xos_chan *end, const char *mechanism)
 	ops = xos__chan_ops_find(mechanism);
 	if (!ops)
 		return -ENOENT;
+	rc = xos__chan_switch_to(end, ops);
+	if (rc >= 0)
+		xos__explain("chan \"%s\" -> %s: xos_chan_switch() by end %d", end->name, ops->name,
+			     end->idx);
+	return rc;
+}
+
+int xos__chan_switch_to(struct xos_chan *end, const struct xos_chan_ops *ops)
+{
+	struct xos__chan_path *p;
+	int rc;
+
 	if (end->reserved || end->peeked)
 		return -EBUSY;
+	if (end->params.flags & XOS_CHAN_F_MULTI_PRODUCER && xos__chan_bound(end))
+		return -EOPNOTSUPP; /* the writers' copies cannot all be told */
 	if (!xos__chan_bound(end)) {
 		rc = xos__chan_bind_to(end, ops);
-		if (rc == 0)
-			xos__explain("chan \"%s\" -> %s: xos_chan_switch() before any traffic", end->name,
-				     ops->name);
-		return rc;
+		return rc < 0 ? rc : 0;
 	}
 	/* Take in what the peer sent first, so both ends agree on the order of paths. */
 	for (;;) {
@@ -1194,6 +1343,5 @@ int xos_chan_switch(struct xos_chan *end, const char *mechanism)
 		end->rx = p;
 		xos__chan_rx_adopted(end);
 	}
-	xos__explain("chan \"%s\" switched to %s (xos_chan_switch)", end->name, ops->name);
 	return 0;
 }

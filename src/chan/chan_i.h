@@ -71,9 +71,12 @@ struct xos__chan_ctl {
 	_Atomic uint32_t bound;        /* a first path exists */
 	_Atomic uint32_t sent[2];      /* paths sent to end i over the control socket */
 	_Atomic uint64_t next_id;      /* path ids */
-	_Atomic int32_t cpu[2];        /* CPU each end last waited on; -1 unknown */
+	_Atomic uint32_t writers;      /* multi-producer: processes holding end 0 */
 	char mech[XOS_CHAN_MECH_MAX];  /* mechanism of the newest path (for unbound-yet ends) */
 	char icf[2][32];               /* ICF hosting each end, for binding decisions */
+	/* Written often: kept off the line every call reads. */
+	_Alignas(64) _Atomic int32_t cpu[2]; /* CPU each end last waited on; -1 unknown */
+	_Alignas(64) _Atomic uint32_t mp_lock; /* multi-producer: futex mutex around a send */
 };
 
 /* What a mechanism's end needs to know about its channel. */
@@ -176,7 +179,10 @@ struct xos_chan {
 	struct xos__chan_params params;
 	char name[XOS_CHAN_NAME_MAX];
 	bool can_tx, can_rx, nonblock, stream;
+	bool mp;               /* end 0 of a multi-producer channel */
+	unsigned int users;    /* mp: flows of this process that hold this end */
 	bool tx_broken;        /* a send saw the reader gone: every later send is -EPIPE */
+	bool rx_broken;        /* the peer broke the protocol: every later read is -EPROTO */
 	struct xos__chan_ctl *ctl;
 	struct xos_chan *peer; /* the other end while both live in this process */
 	struct xos__chan_path *paths, *tx, *rx;
@@ -219,14 +225,24 @@ ssize_t xos__chan_tx_frame(struct xos_chan *end, uint32_t type, const void *buf,
 void xos__chan_rx_adopted(struct xos_chan *end) XOS_HIDDEN;
 /* Free paths this end has left in both directions (nothing unreleased on them). */
 void xos__chan_paths_gc(struct xos_chan *end) XOS_HIDDEN;
-/* Bind an unbound channel to @ops now (both ends still in this process). */
+/* Bind an unbound channel to @ops now: 1 if this call bound it, 0 if it was, -errno. */
 int xos__chan_bind_to(struct xos_chan *end, const struct xos_chan_ops *ops) XOS_HIDDEN;
+/* xos_chan_switch() without the explanation (the runtime gives its own). */
+int xos__chan_switch_to(struct xos_chan *end, const struct xos_chan_ops *ops) XOS_HIDDEN;
 /* Record that end @end now lives in ICF @icf. */
 void xos__chan_set_icf(struct xos_chan *end, const char *icf) XOS_HIDDEN;
 /* The ICF recorded for the end's peer (copied into @buf). */
 void xos__chan_peer_icf(const struct xos_chan *end, char *buf, size_t len) XOS_HIDDEN;
+/* Take in every path the peer sent to @end. */
+int xos__chan_adopt(struct xos_chan *end) XOS_HIDDEN;
 /* Is the channel of @end bound? */
 bool xos__chan_bound(const struct xos_chan *end) XOS_HIDDEN;
+
+/* Multi-producer: serialise senders of end 0 across threads and processes. */
+void xos__chan_mp_lock(struct xos_chan *end) XOS_HIDDEN;
+void xos__chan_mp_unlock(struct xos_chan *end) XOS_HIDDEN;
+/* Multi-producer: one more flow (same process) or process will hold end 0. */
+void xos__chan_mp_share(struct xos_chan *end, bool same_process) XOS_HIDDEN;
 
 /* Control lock (spins briefly; held only for non-blocking steps). */
 void xos__chan_lock(struct xos_chan *end) XOS_HIDDEN;

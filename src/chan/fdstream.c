@@ -2,30 +2,66 @@
 /*
  * What the descriptor-based byte-stream mechanisms (pipe, unix) share:
  * an end holds one descriptor to read and one to write (the same one for
- * a socket), kept O_NONBLOCK; blocking is a poll(2) that also watches the
- * control socket, so a peer that vanished ends the wait.
+ * a socket).  The descriptors stay blocking, so a blocking read is one
+ * system call (a peer that dies closes its descriptors: EOF); a call that
+ * must not block says so per call (MSG_DONTWAIT on sockets, RWF_NOWAIT on
+ * pipes).  On a kernel whose pipes refuse RWF_NOWAIT the pipe descriptors
+ * are made O_NONBLOCK and blocking is a poll(2) that also watches the
+ * control socket.
  */
 #include "config.h"
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "chan_i.h"
 #include "fdstream.h"
 
-int xos__fds_attach(const struct xos__chan_link *link, int rfd, int wfd, void **ret_st)
+static bool pipe_nowait;
+static pthread_once_t pipe_nowait_once = PTHREAD_ONCE_INIT;
+
+/* Kernels without it answer EOPNOTSUPP (never block): probe on an empty pipe. */
+static void probe_pipe_nowait(void)
+{
+	int p[2];
+	char c;
+	struct iovec iov = { &c, 1 };
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	pipe_nowait = preadv2(p[0], &iov, 1, -1, RWF_NOWAIT) < 0 && errno == EAGAIN;
+	close(p[0]);
+	close(p[1]);
+}
+
+bool xos__fds_pipe_nowait(void)
+{
+	pthread_once(&pipe_nowait_once, probe_pipe_nowait);
+	return pipe_nowait;
+}
+
+int xos__fds_attach(const struct xos__chan_link *link, int rfd, int wfd, bool sock, void **ret_st)
 {
 	struct xos__fds_end *e = calloc(1, sizeof(*e));
+	int flags = 0;
 
 	if (!e)
 		return -ENOMEM;
 	e->link = *link;
 	e->rfd = rfd;
 	e->wfd = wfd;
-	if ((rfd >= 0 && fcntl(rfd, F_SETFL, fcntl(rfd, F_GETFL) | O_NONBLOCK) < 0) ||
-	    (wfd >= 0 && fcntl(wfd, F_SETFL, fcntl(wfd, F_GETFL) | O_NONBLOCK) < 0)) {
+	e->sock = sock;
+	e->nowait = !sock && xos__fds_pipe_nowait();
+	if (!sock && !e->nowait)
+		flags = O_NONBLOCK;
+	/* Descriptors may come from the peer: set their mode to ours. */
+	if ((rfd >= 0 && fcntl(rfd, F_SETFL, (fcntl(rfd, F_GETFL) & ~O_NONBLOCK) | flags) < 0) ||
+	    (wfd >= 0 && fcntl(wfd, F_SETFL, (fcntl(wfd, F_GETFL) & ~O_NONBLOCK) | flags) < 0)) {
 		int rc = -errno;
 
 		free(e);
@@ -56,9 +92,16 @@ ssize_t xos__fds_read(void *st, void *buf, size_t len, bool nonblock)
 	struct xos__fds_end *e = st;
 
 	for (;;) {
-		ssize_t n = read(e->rfd, buf, len);
+		struct iovec iov = { buf, len };
+		ssize_t n;
 		int rc;
 
+		if (e->sock)
+			n = recv(e->rfd, buf, len, nonblock ? MSG_DONTWAIT : 0);
+		else if (e->nowait)
+			n = preadv2(e->rfd, &iov, 1, -1, nonblock ? RWF_NOWAIT : 0);
+		else
+			n = read(e->rfd, buf, len);
 		if (n >= 0)
 			return n;
 		if (errno == EINTR)
@@ -69,6 +112,7 @@ ssize_t xos__fds_read(void *st, void *buf, size_t len, bool nonblock)
 			return -errno;
 		if (nonblock)
 			return -EAGAIN;
+		/* Only with O_NONBLOCK descriptors (old kernels): wait here. */
 		rc = xos__chan_wait_fd(&e->link, e->rfd, POLLIN);
 		if (rc == -EPIPE)
 			continue; /* drain what is left, then read() says EOF */

@@ -15,10 +15,13 @@ if HAVE_CMOCKA
 chan_tests = \
 	test/chan/chan-api \
 	test/chan/chan-bind \
+	test/chan/chan-corrupt \
 	test/chan/chan-mech \
 	test/chan/chan-switch
 check_PROGRAMS += $(chan_tests)
 TESTS += $(chan_tests)
+# the quick ones also run under valgrind (make check-valgrind)
+valgrind_tests += test/chan/chan-api test/chan/chan-bind test/chan/chan-corrupt
 
 test_chan_chan_api_SOURCES = test/chan/chan-api.c test/chan/chan-test.h
 test_chan_chan_api_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
@@ -27,6 +30,10 @@ test_chan_chan_api_LDADD = libxos.la $(CMOCKA_LIBS)
 test_chan_chan_bind_SOURCES = test/chan/chan-bind.c test/chan/chan-test.h
 test_chan_chan_bind_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 test_chan_chan_bind_LDADD = libxos.la $(CMOCKA_LIBS)
+
+test_chan_chan_corrupt_SOURCES = test/chan/chan-corrupt.c
+test_chan_chan_corrupt_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+test_chan_chan_corrupt_LDADD = libxos-core.la $(CMOCKA_LIBS)
 
 test_chan_chan_mech_SOURCES = test/chan/chan-mech.c test/chan/chan-test.h
 test_chan_chan_mech_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
@@ -44,3 +51,45 @@ examples_chan_demo_LDADD = libxos.la
 TESTS += test/chan/chan-run.sh
 EXTRA_DIST += test/chan/chan-run.sh
 TESTS_ENVIRONMENT += CHAN_DEMO=$(abs_builddir)/examples/chan-demo; export CHAN_DEMO;
+
+# ---- libFuzzer harness for the ring reader: `make fuzz-ring [FUZZ_SECONDS=N]` ----
+FUZZ_SECONDS = 60
+FUZZ_CC = clang
+EXTRA_DIST += test/chan/fuzz-ring.c
+fuzz/fuzz-ring: $(srcdir)/test/chan/fuzz-ring.c $(srcdir)/src/chan/ring.c $(srcdir)/src/chan/chan_i.h
+	@mkdir -p fuzz
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -I$(top_srcdir)/include -I$(top_srcdir)/src/runtime -I$(top_builddir) \
+	  -o $@ $(srcdir)/test/chan/fuzz-ring.c $(srcdir)/src/chan/ring.c
+fuzz-ring: fuzz/fuzz-ring
+	@mkdir -p fuzz/ring-corpus
+	./fuzz/fuzz-ring -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz/ring-corpus
+CLEANFILES += fuzz/fuzz-ring
+.PHONY: fuzz-ring
+
+# ---- benchmark: `make bench-chan` prints figure: lines ----
+noinst_PROGRAMS += bench/bench-chan
+bench_bench_chan_SOURCES = bench/bench-chan.c
+bench_bench_chan_LDADD = libxos.la
+bench-chan: bench/bench-chan
+	$(builddir)/bench/bench-chan
+bench: bench-chan
+.PHONY: bench-chan
+
+dist_man_MANS += \
+	man/man3/xos_chan_attr_init.3 \
+	man/man3/xos_chan_close.3 \
+	man/man3/xos_chan_commit.3 \
+	man/man3/xos_chan_consume.3 \
+	man/man3/xos_chan_fd.3 \
+	man/man3/xos_chan_mechanism.3 \
+	man/man3/xos_chan_name.3 \
+	man/man3/xos_chan_open.3 \
+	man/man3/xos_chan_peek.3 \
+	man/man3/xos_chan_recv.3 \
+	man/man3/xos_chan_release.3 \
+	man/man3/xos_chan_reserve.3 \
+	man/man3/xos_chan_send.3 \
+	man/man3/xos_chan_set_nonblock.3 \
+	man/man3/xos_chan_stats.3 \
+	man/man3/xos_chan_switch.3

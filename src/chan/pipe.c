@@ -53,7 +53,7 @@ static int pipe_attach(const struct xos__chan_params *p, const struct xos__chan_
 		xos__close_fds(fds, nfds);
 		return -EPROTO;
 	}
-	rc = xos__fds_attach(link, fds[1], fds[0], ret_st);
+	rc = xos__fds_attach(link, fds[1], fds[0], false, ret_st);
 	if (rc < 0)
 		xos__close_fds(fds, nfds);
 	return rc;
@@ -65,12 +65,12 @@ static ssize_t pipe_writev(void *st, const struct iovec *iov, int iovcnt, bool n
 	sigset_t pipe_set, old;
 	ssize_t n;
 
-	(void)nonblock; /* the fd is O_NONBLOCK; the generic layer waits */
+	(void)nonblock; /* never blocks: the generic layer waits with wait_writable */
 	sigemptyset(&pipe_set);
 	sigaddset(&pipe_set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
 	do {
-		n = writev(e->wfd, iov, iovcnt);
+		n = e->nowait ? pwritev2(e->wfd, iov, iovcnt, -1, RWF_NOWAIT) : writev(e->wfd, iov, iovcnt);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0 && errno == EPIPE) {
 		static const struct timespec zero = { 0, 0 };

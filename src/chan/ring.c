@@ -40,8 +40,10 @@
 
 #define RING_PAGE 4096u
 #define SPIN_MAX_NS 100000u
-#define SPIN_MIN_NS 2000u
+#define SPIN_PROBE_NS 4000u /* after spinning stopped paying, try this much again... */
+#define SPIN_PROBE_EVERY 64u /* ...every this many waits */
 #define SPIN_START_NS 50000u
+#define SPIN_STEP_NS 2000u
 #define DEAD_CHECK_NS 20000000L /* futex timeout: how often a sleeper checks its peer */
 
 /* The shared indices of one direction; each group on its own cache line. */
@@ -65,7 +67,8 @@ struct ring_side {
 	uint64_t rel;  /* tx: last tail seen; rx: released up to */
 	uint64_t resv; /* tx: where the reserved frame starts */
 	uint64_t cur;  /* rx: size of the frame rx_peek returned */
-	uint32_t spin_ns;
+	uint32_t spin_ns; /* current budget; 0 while spinning does not pay */
+	uint32_t nospin_waits;
 	int efd;
 };
 
@@ -75,6 +78,7 @@ struct ring_end {
 	uint8_t *map;
 	size_t map_len;
 	bool has_tx, has_rx, broken, reserved;
+	bool mp; /* several writers (each under the channel's writer lock) */
 	bool multi_cpu;
 	struct ring_side tx, rx;
 };
@@ -109,10 +113,12 @@ static int ring_make(const struct xos__chan_params *p, int fds[2][XOS_CHAN_MAX_F
 	int memfd, efd[2] = { -1, -1 };
 	unsigned int n = 1 + p->dirs;
 
-	memfd = memfd_create("xos-ring", MFD_CLOEXEC);
+	memfd = memfd_create("xos-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (memfd < 0)
 		return -errno;
-	if (ftruncate(memfd, (off_t)map_size(p)) < 0)
+	/* Sealed size: a peer cannot shrink the area under our mapping (SIGBUS). */
+	if (ftruncate(memfd, (off_t)map_size(p)) < 0 ||
+	    fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		goto fail;
 	for (unsigned int d = 0; d < p->dirs; d++) {
 		efd[d] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -184,8 +190,9 @@ static int ring_attach(const struct xos__chan_params *p, const struct xos__chan_
 		rc = -EPROTO;
 		goto fail;
 	}
-	/* The memfd may come from the peer: its size must be what we map. */
-	if (fstat(fds[0], &stb) < 0 || !S_ISREG(stb.st_mode) || (uint64_t)stb.st_size != map_size(p)) {
+	/* The memfd may come from the peer: its size must be what we map, and sealed. */
+	if (fstat(fds[0], &stb) < 0 || !S_ISREG(stb.st_mode) || (uint64_t)stb.st_size != map_size(p) ||
+	    (fcntl(fds[0], F_GET_SEALS) & (F_SEAL_SHRINK | F_SEAL_SEAL)) != (F_SEAL_SHRINK | F_SEAL_SEAL)) {
 		rc = -EPROTO;
 		goto fail;
 	}
@@ -217,6 +224,7 @@ static int ring_attach(const struct xos__chan_params *p, const struct xos__chan_
 	else if (p->dirs == 2)
 		close(fds[1 + !link->idx]);
 	r->multi_cpu = several_cpus();
+	r->mp = p->flags & XOS_CHAN_F_MULTI_PRODUCER;
 	*ret_st = r;
 	return 0;
 fail:
@@ -301,23 +309,29 @@ static int ring_wait(struct ring_end *r, struct ring_side *s, bool (*ready)(stru
 {
 	static const struct timespec dead_check = { 0, DEAD_CHECK_NS };
 
-	if (may_spin(r)) {
+	/*
+	 * Spin budget: grown a little when spinning caught the peer, halved
+	 * when it did not, down to none (an oversubscribed machine: the peer
+	 * is not running and spinning only delays it); then probed now and then.
+	 */
+	if (s->spin_ns == 0 && ++s->nospin_waits >= SPIN_PROBE_EVERY) {
+		s->nospin_waits = 0;
+		s->spin_ns = SPIN_PROBE_NS;
+	}
+	if (s->spin_ns && may_spin(r)) {
 		uint64_t t0 = now_ns();
 
 		for (unsigned int i = 1;; i++) {
 			if (ready(r)) {
-				if (s->spin_ns < SPIN_MAX_NS)
-					s->spin_ns *= 2;
-				if (s->spin_ns > SPIN_MAX_NS)
-					s->spin_ns = SPIN_MAX_NS;
+				s->spin_ns = s->spin_ns + SPIN_STEP_NS > SPIN_MAX_NS ? SPIN_MAX_NS :
+										       s->spin_ns + SPIN_STEP_NS;
 				return 0;
 			}
 			cpu_relax();
 			if ((i & 63) == 0 && now_ns() - t0 > s->spin_ns)
 				break;
 		}
-		if (s->spin_ns > SPIN_MIN_NS)
-			s->spin_ns /= 2;
+		s->spin_ns = s->spin_ns / 2 < SPIN_PROBE_NS / 2 ? 0 : s->spin_ns / 2;
 	}
 	for (;;) {
 		uint32_t v = atomic_load_explicit(futex_word, memory_order_acquire);
@@ -372,12 +386,25 @@ static int ring_tx_reserve(void *st, size_t len, void **ret_buf, bool nonblock)
 {
 	struct ring_end *r = st;
 	struct ring_side *s = &r->tx;
-	uint64_t need = frame_size(len), off = s->pos & (r->size - 1), contig = r->size - off;
-	uint64_t pad = contig < need ? contig : 0;
+	uint64_t need = frame_size(len), off, contig, pad;
 	int rc;
 
 	if (r->broken)
 		return -EPROTO;
+	if (r->mp) {
+		/* Another writer (holding the lock before us) may have moved the head. */
+		uint64_t head = atomic_load_explicit(&s->d->head, memory_order_acquire);
+		uint64_t tail = atomic_load_explicit(&s->d->tail, memory_order_acquire);
+
+		if ((head & 7) || head - tail > r->size || (int64_t)(head - s->pos) < 0) {
+			r->broken = true;
+			return -EPROTO;
+		}
+		s->pos = head;
+	}
+	off = s->pos & (r->size - 1);
+	contig = r->size - off;
+	pad = contig < need ? contig : 0;
 	if (len > r->max_msg)
 		return -EMSGSIZE;
 	for (;;) {

@@ -107,10 +107,17 @@ static int recv_path(struct xos_chan *end, struct xos__chan_path **ret)
 	unsigned int ngot = 0, k = 0;
 	const struct xos_chan_ops *ops;
 	struct cmsghdr *c;
+	struct pollfd pfd = { .fd = end->link.ctl_sock, .events = POLLIN };
 	ssize_t n;
 
+	/*
+	 * The peer bumped our counter after sending, so the message is there;
+	 * a peer that bumps it and sends nothing must not hang us.
+	 */
+	if (poll(&pfd, 1, 500) != 1)
+		return -EPROTO;
 	do {
-		n = recvmsg(end->link.ctl_sock, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+		n = recvmsg(end->link.ctl_sock, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL | MSG_DONTWAIT);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
@@ -218,7 +225,7 @@ int xos__switch_rx_marker(struct xos_chan *end, const struct xos__chan_frame *f)
 			/* Written by a peer that then died before counting it? Wait briefly. */
 			struct pollfd pfd = { .fd = end->link.ctl_sock, .events = POLLIN };
 
-			if (poll(&pfd, 1, 1000) != 1)
+			if (poll(&pfd, 1, 100) != 1)
 				return -EPROTO;
 		}
 		rc = recv_path(end, &p);

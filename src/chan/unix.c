@@ -40,7 +40,7 @@ static int unix_attach(const struct xos__chan_params *p, const struct xos__chan_
 		xos__close_fds(fds, nfds);
 		return -EPROTO;
 	}
-	rc = xos__fds_attach(link, rx ? fds[0] : -1, tx ? fds[0] : -1, ret_st);
+	rc = xos__fds_attach(link, rx ? fds[0] : -1, tx ? fds[0] : -1, true, ret_st);
 	if (rc < 0)
 		xos__close_fds(fds, nfds);
 	return rc;

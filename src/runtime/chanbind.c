@@ -133,6 +133,18 @@ static bool serves(const char *mech, const char *a, const char *b)
 	return n <= 0; /* nothing registered: whatever carries it serves */
 }
 
+static bool icf_shares_memory(const char *name)
+{
+	struct xos__icf_node *node = xos__icf_find(name);
+	bool shared = false;
+
+	if (node) {
+		shared = node->icf->features & XOS_ICF_F_SHARED_MEMORY;
+		xos__icf_put(node);
+	}
+	return shared;
+}
+
 static int bind_one(struct xos_chan *end, const char *ef_icf)
 {
 	char peer_icf[32], why[512];
@@ -142,6 +154,8 @@ static int bind_one(struct xos_chan *end, const char *ef_icf)
 
 	if (!xos__chan_valid(end))
 		return -EINVAL;
+	/* Counted before the EF starts, so an early close cannot look like the last. */
+	xos__chan_mp_share(end, icf_shares_memory(ef_icf));
 	xos__chan_peer_icf(end, peer_icf, sizeof(peer_icf));
 	xos__chan_set_icf(end, ef_icf);
 	if (!xos__chan_bound(end)) {
@@ -149,19 +163,25 @@ static int bind_one(struct xos_chan *end, const char *ef_icf)
 		rc = xos__chan_bind_to(end, ops);
 		if (rc < 0)
 			return rc;
+		if (rc == 0)
+			return xos__chan_adopt(end);
 		xos__explain("chan \"%s\" (%s <-> %s) -> %s: %s", xos_chan_name(end), peer_icf, ef_icf,
 			     ops->name, why);
 		return 0;
 	}
+	/* Take in a path the peer sent before this end moves (no copy must race for it). */
+	rc = xos__chan_adopt(end);
+	if (rc < 0)
+		return rc;
 	cur = xos_chan_mechanism(end);
 	if (serves(cur, peer_icf, ef_icf))
 		return 0;
 	ops = choose(peer_icf, ef_icf, why, sizeof(why));
-	rc = xos_chan_switch(end, ops->name);
+	rc = xos__chan_switch_to(end, ops);
 	xos__explain("chan \"%s\" (%s <-> %s): %s does not connect them, switched -> %s (%s): %s",
 		     xos_chan_name(end), peer_icf, ef_icf, cur, ops->name, rc < 0 ? strerror(-rc) : "ok",
 		     why);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 int xos__chans_bind(struct xos_chan *const *chans, size_t n, const char *creator_icf,
@@ -188,8 +208,8 @@ int xos__chan_bind_default(struct xos_chan *end)
 
 	ops = choose(own, own, why, sizeof(why));
 	rc = xos__chan_bind_to(end, ops);
-	if (rc == 0)
+	if (rc == 1)
 		xos__explain("chan \"%s\" (%s <-> %s, used before any EF took an end) -> %s: %s",
 			     xos_chan_name(end), own, own, ops->name, why);
-	return rc;
+	return rc < 0 ? rc : 0;
 }

@@ -8,7 +8,12 @@
  * do.  XOS_CHAN and attr.mechanism force one.  Ends given to a process EF
  * are forgotten by the creator without closing them for the peer.
  */
+#include <pthread.h>
+
 #include "chan-test.h"
+
+#define XOS_USE_VERSION 1
+#include <xos/vic.h>
 
 struct echo_arg {
 	struct xos_chan *end;
@@ -165,6 +170,123 @@ static void test_handed_over_ends(void **state)
 	}
 }
 
+/* ---- an ICF whose EFs can only be reached by pipe: the runtime must switch ---- */
+
+struct pipeonly_ic {
+	struct xos_ic ic;
+	pthread_t tid;
+};
+
+static void *pipeonly_main(void *p)
+{
+	return (void *)(intptr_t)xos_ic_run(&((struct pipeonly_ic *)p)->ic);
+}
+
+static int pipeonly_init(const struct xos_icf *icf, char *why, size_t len)
+{
+	(void)why, (void)len;
+	xos_com_register(icf->name, "thread", "pipe", 100);
+	xos_com_register(icf->name, "process", "pipe", 100);
+	return 0;
+}
+
+static int pipeonly_create(const struct xos_icf *icf, struct xos_ef *ef, struct xos_ic **ret)
+{
+	struct pipeonly_ic *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	t->ic.icf = icf;
+	t->ic.ef = ef;
+	if (pthread_create(&t->tid, NULL, pipeonly_main, t)) {
+		free(t);
+		return -EAGAIN;
+	}
+	*ret = &t->ic;
+	return 0;
+}
+
+static int pipeonly_wait(struct xos_ic *ic, struct xos_ef_exit *ex)
+{
+	struct pipeonly_ic *t = (struct pipeonly_ic *)ic;
+	void *v;
+
+	pthread_join(t->tid, &v);
+	ex->how = XOS_EF_EXITED;
+	ex->status = (int)(intptr_t)v;
+	return 0;
+}
+
+static void pipeonly_destroy(struct xos_ic *ic)
+{
+	free(ic);
+}
+
+static const struct xos_icf_ops pipeonly_ops = {
+	.init = pipeonly_init,
+	.create = pipeonly_create,
+	.wait = pipeonly_wait,
+	.destroy = pipeonly_destroy,
+};
+
+static const struct xos_icf pipeonly = {
+	.name = "pipeonly",
+	.description = "threads reachable only through pipes (test)",
+	.isolation = XOS_ISO_NONE,
+	.features = XOS_ICF_F_SHARED_MEMORY,
+	.create_cost = 1000000,
+	XOS_ICF_OPS(pipeonly_ops),
+};
+
+static int count_reader(void *p)
+{
+	struct fwd_arg a = *(struct fwd_arg *)p;
+	int v, i = 0;
+	ssize_t n;
+
+	while ((n = xos_chan_recv(a.end, &v, sizeof(v))) == sizeof(v))
+		EF_CHECK(v == i++);
+	EF_CHECK(n == 0);
+	EF_CHECK(i == a.n);
+	EF_CHECK(strcmp(xos_chan_mechanism(a.end), "pipe") == 0);
+	EF_CHECK(xos_chan_close(a.end) == 0);
+	return 0;
+}
+
+static int count_on(void *p)
+{
+	struct fwd_arg a = *(struct fwd_arg *)p;
+
+	EF_CHECK(strcmp(xos_chan_mechanism(a.end), "pipe") == 0);
+	for (int i = a.n / 2; i < a.n; i++)
+		EF_CHECK(xos_chan_send(a.end, &i, sizeof(i)) == sizeof(i));
+	EF_CHECK(xos_chan_close(a.end) == 0);
+	return 0;
+}
+
+static void test_runtime_switches_for_new_icf(void **state)
+{
+	struct xos_chan *ends[2];
+	struct fwd_arg ra, wa;
+	struct xos_ef *r, *w;
+
+	(void)state;
+	assert_int_equal(xos_icf_register(&pipeonly), 0);
+	assert_int_equal(xos_chan_open(ends, NULL), 0);
+	ra = (struct fwd_arg){ ends[1], 2000 };
+	r = t_start("thread", count_reader, &ra, sizeof(ra), &ends[1], 1);
+	assert_string_equal(xos_chan_mechanism(ends[0]), "ring");
+	/* main writes the first half on the ring, while the reader reads */
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(xos_chan_send(ends[0], &i, sizeof(i)), sizeof(i));
+	/* the writing end moves to an ICF the ring does not reach: switched live */
+	wa = (struct fwd_arg){ ends[0], 2000 };
+	w = t_start("pipeonly", count_on, &wa, sizeof(wa), &ends[0], 1);
+	t_join_ok(w, "writer in pipeonly");
+	t_join_ok(r, "reader");
+	assert_int_equal(xos_icf_unregister(&pipeonly), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_forced),
 		cmocka_unit_test(test_used_before_binding),
 		cmocka_unit_test(test_handed_over_ends),
+		cmocka_unit_test(test_runtime_switches_for_new_icf),
 	};
 
 	unsetenv("XOS_CHAN");
