@@ -108,6 +108,7 @@ struct syscall_name {
 static const struct syscall_name syscall_names[] = {
 	SC(read, true), SC(write, true), SC(readv, true), SC(writev, true),
 	SC(pread64, true), SC(pwrite64, true), SC(preadv, true), SC(pwritev, true),
+	SC(preadv2, true), SC(pwritev2, true), /* pipe channels: RWF_NOWAIT per call */
 	SC(close, true), SC(close_range, true), SC(dup, true), SC(dup3, true), SC(fcntl, true),
 	SC(lseek, true), SC(fstat, true), SC(newfstatat, true), SC(statx, true),
 	SC(openat, true), SC(getdents64, true), SC(readlinkat, true), SC(faccessat, true),
