@@ -4,8 +4,12 @@
  * line (policy, forced ICF, explanations), or list the ICFs of this machine.
  *
  * The choices travel to the program in the environment (XOS_POLICY,
- * XOS_ICF, XOS_EXPLAIN) and xos-run execs it, so the program's exit status
- * is xos-run's.  Every error is one line on stderr and exit status 2.
+ * XOS_ICF, XOS_EXPLAIN).  When libxos-shim.so is found (installed, or
+ * named by XOS_SHIM), xos-run preloads it so that a legacy program's
+ * processes, threads, pipes and sockets become EFs and channels, waits for
+ * the program and can report them (--stats); otherwise it execs the
+ * program.  Either way the program's exit status is xos-run's.  Every
+ * error is one line on stderr and exit status 2.
  */
 #include "config.h"
 
@@ -22,6 +26,8 @@
 #include <xos.h>
 #include <xos/vic.h>
 
+#include "xos-run-shim.h"
+
 #define EXIT_USAGE 2
 
 static const char usage_text[] =
@@ -32,6 +38,8 @@ static const char usage_text[] =
 	"  --policy=NAME   perf, isolation or balanced (default perf)\n"
 	"  --icf=NAME      run every EF in ICF NAME where its requirements allow\n"
 	"  --explain       print each decision of the runtime, and why, to stderr\n"
+	"  --stats[=FILE]  when the program ends, print its EFs and channels to stderr\n"
+	"                  (with FILE: write them to FILE as JSON)\n"
 	"  --list-icfs     list the ICFs of this machine and the mechanisms between them\n"
 	"  --help          print this help and exit\n"
 	"  --version       print the version and exit\n";
@@ -131,18 +139,19 @@ static void check_icf(const char *name)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_POLICY = 256, OPT_ICF, OPT_EXPLAIN, OPT_LIST, OPT_HELP, OPT_VERSION };
+	enum { OPT_POLICY = 256, OPT_ICF, OPT_EXPLAIN, OPT_LIST, OPT_HELP, OPT_VERSION, OPT_STATS };
 	static const struct option options[] = {
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "icf", required_argument, NULL, OPT_ICF },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
+		{ "stats", optional_argument, NULL, OPT_STATS },
 		{ "list-icfs", no_argument, NULL, OPT_LIST },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *policy = NULL, *icf = NULL;
-	bool explain = false, list = false;
+	const char *policy = NULL, *icf = NULL, *stats_file = NULL, *shim;
+	bool explain = false, list = false, stats = false;
 	int opt;
 
 	opterr = 0;
@@ -160,6 +169,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_LIST:
 			list = true;
+			break;
+		case OPT_STATS:
+			stats = true;
+			stats_file = optarg;
+			if (stats_file && !*stats_file)
+				die("--stats= needs a file name (see xos-run --help)");
 			break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
@@ -193,6 +208,11 @@ int main(int argc, char **argv)
 	if ((policy && setenv("XOS_POLICY", policy, 1) < 0) || (icf && setenv("XOS_ICF", icf, 1) < 0) ||
 	    (explain && setenv("XOS_EXPLAIN", "1", 1) < 0))
 		die("cannot set the environment: %s", strerror(errno));
+	shim = xos_run_shim_path();
+	if (shim)
+		return xos_run_shim(argv + optind, shim, stats, stats_file);
+	if (stats)
+		die("--stats needs libxos-shim.so, which is not installed (set XOS_SHIM to its path)");
 	fflush(NULL);
 	execvp(argv[optind], argv + optind);
 	fprintf(stderr, "xos-run: cannot run '%s': %s\n", argv[optind], strerror(errno));

@@ -1,0 +1,535 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shim's private ring and its live switch back to the kernel.
+ *
+ * Written here because the channel layer (src/chan) had not landed when
+ * the shim needed it; it is deliberately small: a byte-stream ring per
+ * direction in the run's shared area, usable by every managed process
+ * that holds an end (fork children inherit the mapping, exec'd managed
+ * images map the same area and find their fds by inode).
+ *
+ * The kernel pipe or socket stays open under every fd: it carries bells
+ * (one byte that wakes a reader sleeping in read()) and tells the ring
+ * about EOF, EPIPE and signals exactly as it would natively.  Modes:
+ *   LIVE    data goes through the ring;
+ *   KERNEL  writers write to the kernel; readers first drain what is left
+ *           in the ring (older bytes), then the bells, then read the kernel.
+ * Switching LIVE -> KERNEL holds every lock of the ring, so no byte is
+ * lost, duplicated or reordered.  When the kernel itself must see every
+ * unread byte (the reader execs an unmanaged program, polls, splices), the
+ * downgrade also pushes the ring's bytes into the kernel pipe.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shim_i.h"
+
+#define SPIN_NS 50000ull /* how long to spin before sleeping (2+ CPUs only) */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static long futex(_Atomic uint32_t *word, int op, uint32_t val)
+{
+	return syscall(SYS_futex, word, op, val, NULL, NULL, 0);
+}
+
+static void lk(_Atomic uint32_t *l)
+{
+	uint32_t c = 0;
+
+	if (atomic_compare_exchange_strong(l, &c, 1))
+		return;
+	for (int i = 0; i < 200; i++) {
+		c = 0;
+		if (atomic_compare_exchange_weak(l, &c, 1))
+			return;
+		cpu_relax();
+	}
+	if (c != 2)
+		c = atomic_exchange(l, 2);
+	while (c != 0) {
+		futex(l, FUTEX_WAIT, 2);
+		c = atomic_exchange(l, 2);
+	}
+}
+
+static void unlk(_Atomic uint32_t *l)
+{
+	if (atomic_exchange(l, 0) == 2)
+		futex(l, FUTEX_WAKE, 1);
+}
+
+static char *dir_data(int32_t slot, int d)
+{
+	return (char *)shim.area + shim.area->ring_off + ((uint64_t)slot * 2 + (uint64_t)d) * SHIM_RING_SIZE;
+}
+
+static struct shim_chan *chan_of(const struct shim_fd *f)
+{
+	return &shim.area->chan[f->chan - 1];
+}
+
+struct shim_ring *shim_ring_of(const struct shim_fd *f)
+{
+	struct shim_chan *c;
+	struct shim_ring *r;
+
+	if (!f->ring || !f->chan || !shim.area)
+		return NULL;
+	c = chan_of(f);
+	if (c->ring < 0 || c->ring >= SHIM_MAX_RING)
+		return NULL;
+	r = &shim.area->ring[c->ring];
+	if (atomic_load(&r->gen) != f->gen || atomic_load(&r->mode) == SHIM_RING_FREE)
+		return NULL;
+	return r;
+}
+
+static bool is_pipe(const struct shim_fd *f)
+{
+	return chan_of(f)->kind == SHIM_CH_PIPE;
+}
+
+/* The direction @f reads from / writes to; -1 if it cannot (pipe's other end). */
+static int read_dir(const struct shim_fd *f)
+{
+	if (is_pipe(f))
+		return f->end == 0 ? 0 : -1;
+	return 1 - f->end;
+}
+
+static int write_dir(const struct shim_fd *f)
+{
+	if (is_pipe(f))
+		return f->end == 1 ? 0 : -1;
+	return f->end;
+}
+
+static bool ring_reclaimable(struct shim_ring *r)
+{
+	if (atomic_load(&r->mode) == SHIM_RING_FREE)
+		return true;
+	if (atomic_load(&r->mode) != SHIM_RING_KERNEL)
+		return false;
+	for (uint32_t d = 0; d < r->ndirs; d++) {
+		struct shim_dir *D = &r->dir[d];
+
+		if (atomic_load(&D->head) != atomic_load(&D->tail) || atomic_load(&D->bells) ||
+		    atomic_load(&D->wlock) || atomic_load(&D->rlock) || atomic_load(&D->rwait) ||
+		    atomic_load(&D->wwait))
+			return false;
+	}
+	return true;
+}
+
+/* Put channel @chan on a free ring slot; returns the slot or -1. */
+int32_t shim_ring_attach(int32_t chan, uint32_t ndirs)
+{
+	struct shim_area *a = shim.area;
+	int32_t slot = -1;
+
+	if (!a || chan < 0)
+		return -1;
+	lk(&a->ring_lock);
+	for (int32_t i = 0; i < SHIM_MAX_RING; i++) {
+		struct shim_ring *r = &a->ring[i];
+
+		if (!ring_reclaimable(r))
+			continue;
+		for (int d = 0; d < 2; d++) {
+			struct shim_dir *D = &r->dir[d];
+
+			atomic_store(&D->head, 0);
+			atomic_store(&D->tail, 0);
+			atomic_store(&D->bells, 0);
+			atomic_store(&D->reader_gone, 0);
+		}
+		r->chan = chan;
+		r->ndirs = ndirs;
+		atomic_fetch_add(&r->gen, 1);
+		a->chan[chan].ring = i;
+		atomic_fetch_add(&a->chan[chan].upgraded, 1);
+		atomic_store(&r->mode, SHIM_RING_LIVE);
+		slot = i;
+		break;
+	}
+	unlk(&a->ring_lock);
+	return slot;
+}
+
+static void wake(_Atomic uint32_t *seq)
+{
+	atomic_fetch_add(seq, 1);
+	futex(seq, FUTEX_WAKE, INT_MAX);
+}
+
+/* One bell byte to a reader sleeping in read(): through the fd we write. */
+static void ring_bell(int fd, const struct shim_fd *f, struct shim_dir *D, uint32_t n)
+{
+	static const char bell[4];
+
+	if (n > sizeof(bell))
+		n = sizeof(bell);
+	atomic_fetch_add(&D->bells, n);
+	if (is_pipe(f)) {
+		if (REAL(write)(fd, bell, n) != (ssize_t)n)
+			atomic_fetch_sub(&D->bells, n);
+	} else if (REAL(send)(fd, bell, n, MSG_NOSIGNAL) != (ssize_t)n) {
+		atomic_fetch_sub(&D->bells, n);
+	}
+}
+
+/* Read and drop the bells queued in the kernel in front of any data. */
+static void drain_bells(int fd, const struct shim_fd *f, struct shim_dir *D)
+{
+	uint32_t n = atomic_exchange(&D->bells, 0);
+	char sink[64];
+
+	while (n > 0) {
+		ssize_t k = REAL(read)(fd, sink, n < sizeof(sink) ? n : sizeof(sink));
+
+		if (k <= 0) {
+			if (k < 0 && errno == EINTR)
+				continue;
+			break;
+		}
+		n -= (uint32_t)k;
+	}
+	(void)f;
+}
+
+static bool spin_until_changed(_Atomic uint64_t *word, uint64_t seen, struct shim_ring *r)
+{
+	uint64_t t0;
+
+	if (!shim.multi_cpu)
+		return false;
+	t0 = shim_now_ns();
+	for (unsigned i = 1;; i++) {
+		if (atomic_load_explicit(word, memory_order_acquire) != seen ||
+		    atomic_load(&r->mode) != SHIM_RING_LIVE)
+			return true;
+		cpu_relax();
+		if ((i & 63) == 0 && shim_now_ns() - t0 > SPIN_NS)
+			return false;
+	}
+}
+
+static void clear_local(struct shim_fd *f)
+{
+	if (shim_own_process())
+		f->ring = 0;
+}
+
+ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int flags)
+{
+	struct shim_ring *r = shim_ring_of(f);
+	struct shim_dir *D;
+	int d;
+
+	if (!r || (d = read_dir(f)) < 0 || (uint32_t)d >= r->ndirs)
+		return SHIM_USE_KERNEL;
+	D = &r->dir[d];
+	if (len == 0)
+		return SHIM_USE_KERNEL;
+	for (;;) {
+		uint64_t head, tail;
+		char b;
+		ssize_t k;
+
+		lk(&D->rlock);
+		if (atomic_load(&r->gen) != f->gen) {
+			unlk(&D->rlock);
+			clear_local(f);
+			return SHIM_USE_KERNEL;
+		}
+		head = atomic_load_explicit(&D->head, memory_order_acquire);
+		tail = atomic_load_explicit(&D->tail, memory_order_relaxed);
+		if (head != tail) {
+			size_t n = head - tail < len ? (size_t)(head - tail) : len;
+			size_t off = tail % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
+			const char *src = dir_data(f->chan ? chan_of(f)->ring : 0, d);
+
+			if (first > n)
+				first = n;
+			memcpy(buf, src + off, first);
+			memcpy((char *)buf + first, src, n - first);
+			atomic_store_explicit(&D->tail, tail + n, memory_order_release);
+			unlk(&D->rlock);
+			if (atomic_load(&D->wwait))
+				wake(&D->rseq);
+			return (ssize_t)n;
+		}
+		if (atomic_load(&r->mode) != SHIM_RING_LIVE) {
+			/* Downgraded and drained: the bells are in front of the data. */
+			if (atomic_load(&D->bells))
+				drain_bells(fd, f, D);
+			unlk(&D->rlock);
+			clear_local(f);
+			return SHIM_USE_KERNEL;
+		}
+		unlk(&D->rlock);
+		if (flags & MSG_DONTWAIT)
+			return -EAGAIN;
+		if (spin_until_changed(&D->head, head, r))
+			continue;
+		atomic_fetch_add(&D->rwait, 1);
+		if (atomic_load(&D->head) != head || atomic_load(&r->mode) != SHIM_RING_LIVE) {
+			atomic_fetch_sub(&D->rwait, 1);
+			continue;
+		}
+		k = REAL(read)(fd, &b, 1);
+		atomic_fetch_sub(&D->rwait, 1);
+		if (k == 1) {
+			uint32_t bells = atomic_load(&D->bells);
+
+			while (bells && !atomic_compare_exchange_weak(&D->bells, &bells, bells - 1))
+				;
+			if (bells)
+				continue;
+			/* Not a bell: someone wrote to the kernel directly (stdio,
+			 * an unmanaged process) or after a downgrade.  From now
+			 * on the kernel carries the channel. */
+			shim_ring_downgrade(fd, f, "bytes written to the kernel directly", false);
+			*(char *)buf = b;
+			return 1;
+		}
+		if (k == 0) {
+			/* The kernel says EOF: data published before it comes first. */
+			if (atomic_load(&D->head) != atomic_load(&D->tail))
+				continue;
+			return 0;
+		}
+		return -errno;
+	}
+}
+
+static bool peer_reader_gone(int fd, const struct shim_fd *f)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	if (REAL(poll)(&p, 1, 0) != 1)
+		return false;
+	return is_pipe(f) ? (p.revents & POLLERR) != 0 : (p.revents & (POLLHUP | POLLERR)) != 0;
+}
+
+static ssize_t kernel_write_all(int fd, const struct shim_fd *f, const char *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t k = is_pipe(f) ? REAL(write)(fd, buf + done, len - done)
+				       : REAL(send)(fd, buf + done, len - done, 0);
+
+		if (k < 0)
+			return done ? (ssize_t)done : -errno;
+		done += (size_t)k;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
+{
+	struct shim_ring *r = shim_ring_of(f);
+	struct shim_chan *c;
+	struct shim_dir *D;
+	size_t done = 0;
+	int d;
+
+	if (!r || (d = write_dir(f)) < 0 || (uint32_t)d >= r->ndirs || len == 0)
+		return SHIM_USE_KERNEL;
+	D = &r->dir[d];
+	c = chan_of(f);
+	lk(&D->wlock);
+	for (;;) {
+		uint64_t head, tail, space;
+		uint32_t seq;
+
+		if (atomic_load(&r->gen) != f->gen || atomic_load(&r->mode) != SHIM_RING_LIVE) {
+			ssize_t k;
+
+			unlk(&D->wlock);
+			clear_local(f);
+			if (!done)
+				return SHIM_USE_KERNEL;
+			/* Switched in the middle: the rest follows on the kernel. */
+			k = kernel_write_all(fd, f, (const char *)buf + done, len - done);
+			if (k > 0)
+				atomic_fetch_add(&c->bytes_out, (uint64_t)k);
+			return k < 0 ? (ssize_t)done : (ssize_t)(done + (size_t)k);
+		}
+		if (atomic_load(&D->reader_gone)) {
+			atomic_store(&D->reader_gone, 0);
+			if (peer_reader_gone(fd, f)) {
+				unlk(&D->wlock);
+				/* Let the kernel say EPIPE (and raise SIGPIPE) as it would. */
+				return done ? (ssize_t)done : SHIM_USE_KERNEL;
+			}
+		}
+		head = atomic_load_explicit(&D->head, memory_order_relaxed);
+		tail = atomic_load_explicit(&D->tail, memory_order_acquire);
+		space = SHIM_RING_SIZE - (head - tail);
+		if (space >= len - done || (space > 0 && len > PIPE_BUF)) {
+			size_t n = space < len - done ? (size_t)space : len - done;
+			size_t off = head % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
+			char *dst = dir_data(c->ring, d);
+			uint32_t sleepers;
+
+			if (first > n)
+				first = n;
+			memcpy(dst + off, (const char *)buf + done, first);
+			memcpy(dst, (const char *)buf + done + first, n - first);
+			atomic_store_explicit(&D->head, head + n, memory_order_seq_cst);
+			done += n;
+			atomic_fetch_add(&c->ring_bytes, n);
+			sleepers = atomic_load(&D->rwait);
+			if (sleepers)
+				ring_bell(fd, f, D, sleepers);
+			if (done == len) {
+				unlk(&D->wlock);
+				return (ssize_t)len;
+			}
+			continue;
+		}
+		/* Full: sleep without the lock, so a switch can proceed. */
+		seq = atomic_load(&D->rseq);
+		unlk(&D->wlock);
+		if (!spin_until_changed(&D->tail, tail, r)) {
+			atomic_fetch_add(&D->wwait, 1);
+			seq = atomic_load(&D->rseq);
+			if (atomic_load(&D->tail) == tail && atomic_load(&r->mode) == SHIM_RING_LIVE &&
+			    !atomic_load(&D->reader_gone) && futex(&D->rseq, FUTEX_WAIT, seq) < 0 && errno == EINTR) {
+				/* No SA_RESTART (the kernel restarts us otherwise). */
+				atomic_fetch_sub(&D->wwait, 1);
+				return done ? (ssize_t)done : -EINTR;
+			}
+			atomic_fetch_sub(&D->wwait, 1);
+		}
+		lk(&D->wlock);
+	}
+}
+
+static void lock_all(struct shim_ring *r)
+{
+	for (uint32_t d = 0; d < r->ndirs; d++) {
+		lk(&r->dir[d].wlock);
+		lk(&r->dir[d].rlock);
+	}
+}
+
+static void unlock_all(struct shim_ring *r)
+{
+	for (uint32_t d = r->ndirs; d-- > 0;) {
+		unlk(&r->dir[d].rlock);
+		unlk(&r->dir[d].wlock);
+	}
+}
+
+/* Push every unread byte of pipe direction @D into the kernel pipe under
+ * read fd @fd.  Called with the ring's locks held and the bells drained,
+ * so the kernel pipe is empty: it is all or nothing. */
+static void pipe_flush(int fd, int32_t slot, struct shim_dir *D)
+{
+	uint64_t head = atomic_load(&D->head), tail = atomic_load(&D->tail);
+	size_t n = (size_t)(head - tail), off = tail % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
+	const char *src = dir_data(slot, 0);
+	char path[40];
+	struct iovec iov[2];
+	int wfd;
+	ssize_t k;
+
+	if (!n)
+		return;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	wfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (wfd < 0)
+		return;
+	if (REAL(fcntl)(wfd, F_GETPIPE_SZ) < (int)n)
+		REAL(fcntl)(wfd, F_SETPIPE_SZ, (int)SHIM_RING_SIZE);
+	if (REAL(fcntl)(wfd, F_GETPIPE_SZ) >= (int)n) {
+		if (first > n)
+			first = n;
+		iov[0] = (struct iovec){ (void *)(src + off), first };
+		iov[1] = (struct iovec){ (void *)src, n - first };
+		k = REAL(writev)(wfd, iov, 2);
+		if (k > 0)
+			atomic_store(&D->tail, tail + (uint64_t)k);
+	}
+	REAL(close)(wfd);
+}
+
+void shim_ring_downgrade(int fd, struct shim_fd *f, const char *why, bool kernel_view)
+{
+	SHIM_ERRNO_SAVE;
+	struct shim_ring *r = shim_ring_of(f);
+	struct shim_chan *c;
+	int d;
+
+	if (!r)
+		goto out;
+	c = chan_of(f);
+	lock_all(r);
+	if (atomic_load(&r->gen) != f->gen) {
+		unlock_all(r);
+		goto out;
+	}
+	if (atomic_load(&r->mode) == SHIM_RING_LIVE) {
+		atomic_store(&r->mode, SHIM_RING_KERNEL);
+		if (atomic_fetch_add(&c->downgraded, 1) == 0 && why)
+			snprintf(c->why, sizeof(c->why), "%s", why);
+	}
+	d = read_dir(f);
+	if (kernel_view && d >= 0 && (uint32_t)d < r->ndirs) {
+		struct shim_dir *D = &r->dir[d];
+
+		drain_bells(fd, f, D);
+		if (is_pipe(f))
+			pipe_flush(fd, c->ring, D);
+	}
+	unlock_all(r);
+	for (uint32_t i = 0; i < r->ndirs; i++) {
+		wake(&r->dir[i].rseq);
+		wake(&r->dir[i].wseq);
+	}
+	if (!shim_ring_readable(f) && atomic_load(&r->dir[d < 0 ? 0 : d].bells) == 0)
+		clear_local(f);
+out:
+	SHIM_ERRNO_RESTORE();
+}
+
+void shim_ring_closing(struct shim_fd *f)
+{
+	struct shim_ring *r = shim_ring_of(f);
+	int d;
+
+	if (!r)
+		return;
+	d = read_dir(f);
+	if (d >= 0 && (uint32_t)d < r->ndirs) {
+		atomic_store(&r->dir[d].reader_gone, 1);
+		if (atomic_load(&r->dir[d].wwait))
+			wake(&r->dir[d].rseq);
+	}
+}
+
+bool shim_ring_readable(struct shim_fd *f)
+{
+	struct shim_ring *r = shim_ring_of(f);
+	int d;
+
+	if (!r || (d = read_dir(f)) < 0 || (uint32_t)d >= r->ndirs)
+		return false;
+	return atomic_load(&r->dir[d].head) != atomic_load(&r->dir[d].tail);
+}
