@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shim_i.h"
@@ -43,6 +44,13 @@ static inline void cpu_relax(void)
 static long futex(_Atomic uint32_t *word, int op, uint32_t val)
 {
 	return syscall(SYS_futex, word, op, val, NULL, NULL, 0);
+}
+
+static long futex_wait(_Atomic uint32_t *word, uint32_t val, bool timed)
+{
+	struct timespec ts = { 1, 0 };
+
+	return syscall(SYS_futex, word, FUTEX_WAIT, val, timed ? &ts : NULL, NULL, 0);
 }
 
 static void lk(_Atomic uint32_t *l)
@@ -233,6 +241,18 @@ static void clear_local(struct shim_fd *f)
 		f->ring = 0;
 }
 
+/* What else the kernel holds right now, without blocking. */
+static ssize_t more_from_kernel(int fd, char *buf, size_t len)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	if (!len || REAL(poll)(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+		return 0;
+	n = REAL(read)(fd, buf, len);
+	return n > 0 ? n : 0;
+}
+
 ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int flags)
 {
 	struct shim_ring *r = shim_ring_of(f);
@@ -304,7 +324,7 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 			 * on the kernel carries the channel. */
 			shim_ring_downgrade(fd, f, "bytes written to the kernel directly", false);
 			*(char *)buf = b;
-			return 1;
+			return 1 + more_from_kernel(fd, (char *)buf + 1, len - 1);
 		}
 		if (k == 0) {
 			/* The kernel says EOF: data published before it comes first. */
@@ -409,9 +429,12 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 		if (!spin_until_changed(&D->tail, tail, r)) {
 			atomic_fetch_add(&D->wwait, 1);
 			seq = atomic_load(&D->rseq);
+			/* Signals as a pipe: with nothing written yet, an untimed
+			 * wait is restarted under SA_RESTART and fails with EINTR
+			 * otherwise; once something is written, any handler cuts
+			 * the write short (a timed wait always returns EINTR). */
 			if (atomic_load(&D->tail) == tail && atomic_load(&r->mode) == SHIM_RING_LIVE &&
-			    !atomic_load(&D->reader_gone) && futex(&D->rseq, FUTEX_WAIT, seq) < 0 && errno == EINTR) {
-				/* No SA_RESTART (the kernel restarts us otherwise). */
+			    !atomic_load(&D->reader_gone) && futex_wait(&D->rseq, seq, done > 0) < 0 && errno == EINTR) {
 				atomic_fetch_sub(&D->wwait, 1);
 				return done ? (ssize_t)done : -EINTR;
 			}
