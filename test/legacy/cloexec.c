@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Close-on-exec: of two pipes, the O_CLOEXEC one is gone in the exec'd
  * shell and the other is still there, and the shell can write into it. */
+#define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* errno is untouched by interposed calls that succeed, and set exactly as
  * libc sets it by those that fail. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -132,7 +132,8 @@ int main(int argc, char **argv)
 	waitpid(pid, &st, 0);
 	printf("%s: value %llu, stream checksum %llu, child exit %d\n", kind, (unsigned long long)v,
 	       (unsigned long long)sum, WEXITSTATUS(st));
-	fprintf(stderr, "rtt_us %.3f throughput_gbs %.3f\n", rounds ? (t1 - t0) / (double)rounds * 1e6 : 0.0,
+	if (argc > 4 && strcmp(argv[4], "-t") == 0)
+		fprintf(stderr, "rtt_us %.3f throughput_gbs %.3f\n", rounds ? (t1 - t0) / (double)rounds * 1e6 : 0.0,
 		total ? (double)total / (t2 - t1) / 1e9 : 0.0);
 	return 0;
 }

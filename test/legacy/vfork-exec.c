@@ -15,7 +15,8 @@ int main(void)
 	volatile int marker = 42;
 	int p[2], st;
 	char buf[128];
-	ssize_t n, got = 0;
+	ssize_t n;
+	volatile ssize_t got = 0;
 	pid_t pid;
 
 	if (pipe(p))
