@@ -75,6 +75,20 @@ struct shim_dir {
 	_Atomic uint64_t head, tail;  /* bytes written / read since the start */
 };
 
+/* Loopback TCP: listening ports of managed processes, and connections
+ * whose two ends meet here to agree on a ring before any byte moves. */
+#define SHIM_MAX_LISTEN 64
+#define SHIM_MAX_PAIR 256
+enum shim_pair_state { SHIM_PAIR_EMPTY = 0, SHIM_PAIR_WAITING, SHIM_PAIR_PAIRED, SHIM_PAIR_DEAD };
+
+struct shim_pair {
+	_Atomic uint32_t state;   /* enum shim_pair_state */
+	int32_t cchan, achan;     /* the connecting and the accepted socket's channels */
+	int32_t slot;             /* ring once paired */
+	uint64_t t_ns;            /* when the first side arrived */
+	uint8_t key[40];          /* client address+port, server address+port */
+};
+
 enum shim_ring_mode { SHIM_RING_FREE = 0, SHIM_RING_LIVE, SHIM_RING_KERNEL };
 
 struct shim_ring {
@@ -93,6 +107,8 @@ struct shim_area {
 	_Atomic uint32_t ring_lock;
 	_Atomic int32_t root_status; /* written by xos-run */
 	uint64_t ring_off;           /* offset of the ring data */
+	_Atomic uint32_t listen_port[SHIM_MAX_LISTEN]; /* host order; 0: free */
+	struct shim_pair pair[SHIM_MAX_PAIR];
 	struct shim_ef ef[SHIM_MAX_EF];
 	struct shim_chan chan[SHIM_MAX_CHAN];
 	struct shim_ring ring[SHIM_MAX_RING];

@@ -38,6 +38,12 @@ struct shim_fd *shim_fd_get(int fd)
 	return &shim.fd[fd];
 }
 
+/* The fd's entry, for a call that uses it. */
+static struct shim_fd *fd_use(int fd)
+{
+	return shim_fd_get(fd);
+}
+
 static struct shim_chan *chan(const struct shim_fd *f)
 {
 	return &shim.area->chan[f->chan - 1];
@@ -74,7 +80,7 @@ void shim_fd_forget(int fd)
 /* The fd is about to be used in a way the ring does not emulate. */
 static void native_use(int fd, const char *why, bool kernel_view)
 {
-	struct shim_fd *f = shim_fd_get(fd);
+	struct shim_fd *f = fd_use(fd);
 
 	if (f && f->ring)
 		shim_ring_downgrade(fd, f, why, kernel_view);
@@ -102,7 +108,11 @@ static void pipe_made(const int fds[2], int flags)
 	if (ch < 0)
 		goto out;
 	if (shim.perf && !(flags & (O_NONBLOCK | O_DIRECT)) && fds[0] < SHIM_FD_MAX && fds[1] < SHIM_FD_MAX)
+	{
+		shim_area_lock();
 		slot = shim_ring_attach(ch, 1);
+		shim_area_unlock();
+	}
 	fd_track(fds[0], ch, 0, slot);
 	fd_track(fds[1], ch, 1, slot);
 out:
@@ -164,7 +174,11 @@ SHIM_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 
 		if (ch >= 0 && shim.perf && kind == SHIM_CH_UNIX && !(type & SOCK_NONBLOCK) &&
 		    sv[0] < SHIM_FD_MAX && sv[1] < SHIM_FD_MAX)
+		{
+			shim_area_lock();
 			slot = shim_ring_attach(ch, 2);
+			shim_area_unlock();
+		}
 		fd_track(sv[0], ch, 0, slot);
 		fd_track(sv[1], ch, 1, slot);
 		SHIM_ERRNO_RESTORE();
@@ -180,7 +194,38 @@ static void accepted(int lfd, int fd)
 		return;
 	SHIM_ERRNO_SAVE;
 	fd_track(fd, shim_chan_new(l ? chan(l)->kind : SHIM_CH_SOCKET, fd, -1), 0, -1);
+	shim_tcp_accepted(fd, shim_fd_get(fd));
 	SHIM_ERRNO_RESTORE();
+}
+
+SHIM_EXPORT int listen(int fd, int backlog)
+{
+	int rc = REAL(listen)(fd, backlog);
+
+	if (rc == 0 && shim.perf && shim.area) {
+		SHIM_ERRNO_SAVE;
+		shim_tcp_listening(fd);
+		SHIM_ERRNO_RESTORE();
+	}
+	return rc;
+}
+
+SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	int entry = -1, rc;
+
+	if (shim.perf && shim.area && shim_own_process()) {
+		SHIM_ERRNO_SAVE;
+		entry = shim_tcp_connecting(fd, shim_fd_get(fd), addr, len);
+		SHIM_ERRNO_RESTORE();
+	}
+	rc = REAL(connect)(fd, addr, len);
+	if (entry >= 0) {
+		SHIM_ERRNO_SAVE;
+		shim_tcp_connected(fd, shim_fd_get(fd), entry, rc == 0);
+		SHIM_ERRNO_RESTORE();
+	}
+	return rc;
 }
 
 SHIM_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
@@ -387,7 +432,7 @@ static ssize_t ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int f
 
 SHIM_EXPORT ssize_t read(int fd, void *buf, size_t len)
 {
-	struct shim_fd *f = shim_fd_get(fd);
+	struct shim_fd *f = fd_use(fd);
 	ssize_t r;
 
 	if (!f)
@@ -405,7 +450,7 @@ SHIM_EXPORT ssize_t read(int fd, void *buf, size_t len)
 
 SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
-	struct shim_fd *f = shim_fd_get(fd);
+	struct shim_fd *f = fd_use(fd);
 	ssize_t r;
 
 	if (!f)
@@ -428,7 +473,7 @@ static bool recv_flags_emulated(int flags)
 
 SHIM_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
-	struct shim_fd *f = shim_fd_get(fd);
+	struct shim_fd *f = fd_use(fd);
 	ssize_t r;
 
 	if (!f)
@@ -451,7 +496,7 @@ SHIM_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 
 SHIM_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr, socklen_t *alen)
 {
-	struct shim_fd *f = shim_fd_get(fd);
+	struct shim_fd *f = fd_use(fd);
 	ssize_t r;
 
 	if (!f)
@@ -466,7 +511,7 @@ SHIM_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct so
 
 SHIM_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
-	struct shim_fd *f = shim_fd_get(fd);
+	struct shim_fd *f = fd_use(fd);
 	ssize_t r;
 
 	if (!f)
@@ -490,7 +535,7 @@ SHIM_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 SHIM_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *addr,
 			   socklen_t alen)
 {
-	struct shim_fd *f = shim_fd_get(fd);
+	struct shim_fd *f = fd_use(fd);
 	ssize_t r;
 
 	if (!f)
@@ -574,7 +619,7 @@ static ssize_t ring_writev(int fd, struct shim_fd *f, const struct iovec *iov, i
 
 SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
 {
-	struct shim_fd *f = shim_fd_get(fd);
+	struct shim_fd *f = fd_use(fd);
 	ssize_t r;
 
 	if (!f)
@@ -592,7 +637,7 @@ SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
 
 SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 {
-	struct shim_fd *f = shim_fd_get(fd);
+	struct shim_fd *f = fd_use(fd);
 	ssize_t r;
 
 	if (!f)
@@ -625,7 +670,7 @@ static void passing_fds(const struct msghdr *msg)
 
 SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	struct shim_fd *f = shim_fd_get(fd);
+	struct shim_fd *f = fd_use(fd);
 	ssize_t r;
 
 	if (!f)
@@ -648,7 +693,7 @@ SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 
 SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	struct shim_fd *f = shim_fd_get(fd);
+	struct shim_fd *f = fd_use(fd);
 	ssize_t r;
 
 	if (msg && msg->msg_control && msg->msg_controllen) {
@@ -687,7 +732,7 @@ static int ring_ready(struct pollfd *fds, nfds_t n)
 	int ready = 0;
 
 	for (nfds_t i = 0; i < n; i++) {
-		struct shim_fd *f = shim_fd_get(fds[i].fd);
+		struct shim_fd *f = fd_use(fds[i].fd);
 
 		if (!f || !f->ring)
 			continue;

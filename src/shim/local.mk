@@ -12,7 +12,8 @@ libxos_shim_la_SOURCES = \
 	src/shim/flows.c \
 	src/shim/exec.c \
 	src/shim/fds.c \
-	src/shim/ring.c
+	src/shim/ring.c \
+	src/shim/tcp.c
 libxos_shim_la_CFLAGS = $(XOS_CFLAGS) -pthread
 libxos_shim_la_LDFLAGS = -module -avoid-version -no-undefined -pthread
 libxos_shim_la_LIBADD = $(DL_LIBS)
@@ -25,3 +26,4 @@ EXTRA_DIST += src/shim/libxos-shim.map
 xos_run_SOURCES += src/tools/xos-run-shim.c src/tools/xos-run-shim.h
 xos_run_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/shim -DXOS_SHIM_PATH=\"$(pkglibdir)/libxos-shim.so\"
 TESTS_ENVIRONMENT += XOS_SHIM=$(abs_builddir)/.libs/libxos-shim.so; export XOS_SHIM;
+include bench/local-shim.mk

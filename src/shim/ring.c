@@ -142,7 +142,18 @@ static bool ring_reclaimable(struct shim_ring *r)
 	return true;
 }
 
-/* Put channel @chan on a free ring slot; returns the slot or -1. */
+void shim_area_lock(void)
+{
+	lk(&shim.area->ring_lock);
+}
+
+void shim_area_unlock(void)
+{
+	unlk(&shim.area->ring_lock);
+}
+
+/* Put channel @chan on a free ring slot; returns the slot or -1.
+ * Called with the area lock held. */
 int32_t shim_ring_attach(int32_t chan, uint32_t ndirs)
 {
 	struct shim_area *a = shim.area;
@@ -150,7 +161,6 @@ int32_t shim_ring_attach(int32_t chan, uint32_t ndirs)
 
 	if (!a || chan < 0)
 		return -1;
-	lk(&a->ring_lock);
 	for (int32_t i = 0; i < SHIM_MAX_RING; i++) {
 		struct shim_ring *r = &a->ring[i];
 
@@ -173,7 +183,6 @@ int32_t shim_ring_attach(int32_t chan, uint32_t ndirs)
 		slot = i;
 		break;
 	}
-	unlk(&a->ring_lock);
 	return slot;
 }
 
@@ -340,9 +349,13 @@ static bool peer_reader_gone(int fd, const struct shim_fd *f)
 {
 	struct pollfd p = { .fd = fd, .events = POLLOUT };
 
+	if (chan_of(f)->kind == SHIM_CH_TCP)
+		p.events |= POLLRDHUP; /* shutdown downgrades, so a FIN means closed */
 	if (REAL(poll)(&p, 1, 0) != 1)
 		return false;
-	return is_pipe(f) ? (p.revents & POLLERR) != 0 : (p.revents & (POLLHUP | POLLERR)) != 0;
+	if (is_pipe(f))
+		return (p.revents & POLLERR) != 0;
+	return (p.revents & (POLLHUP | POLLERR | POLLRDHUP)) != 0;
 }
 
 static ssize_t kernel_write_all(int fd, const struct shim_fd *f, const char *buf, size_t len)

@@ -94,6 +94,15 @@ void shim_ring_closing(struct shim_fd *f) SHIM_HIDDEN;
 /* poll emulation: true when a read would not block without the kernel's help. */
 bool shim_ring_readable(struct shim_fd *f) SHIM_HIDDEN;
 
+/* tcp.c: loopback TCP connections between managed EFs */
+void shim_tcp_listening(int fd) SHIM_HIDDEN;
+/* Returns the pairing entry registered before the real connect, or -1. */
+int shim_tcp_connecting(int fd, struct shim_fd *f, const struct sockaddr *to, socklen_t tolen) SHIM_HIDDEN;
+void shim_tcp_connected(int fd, struct shim_fd *f, int entry, bool ok) SHIM_HIDDEN;
+void shim_tcp_accepted(int fd, struct shim_fd *f) SHIM_HIDDEN;
+void shim_area_lock(void) SHIM_HIDDEN;
+void shim_area_unlock(void) SHIM_HIDDEN;
+
 /* ---- the real libc functions (real.c) ----------------------------------- */
 #define SHIM_REAL_LIST(X) \
 	X(pid_t, fork, (void)) \
@@ -149,6 +158,7 @@ bool shim_ring_readable(struct shim_fd *f) SHIM_HIDDEN;
 	X(ssize_t, copy_file_range, (int, loff_t *, int, loff_t *, size_t, unsigned int)) \
 	X(FILE *, fdopen, (int, const char *)) \
 	X(int, connect, (int, const struct sockaddr *, socklen_t)) \
+	X(int, listen, (int, int)) \
 	X(int, accept, (int, struct sockaddr *, socklen_t *)) \
 	X(int, accept4, (int, struct sockaddr *, socklen_t *, int)) \
 	X(int, __libc_start_main, (int (*)(int, char **, char **), int, char **, void (*)(void), void (*)(void), void (*)(void), void *))

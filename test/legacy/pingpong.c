@@ -44,31 +44,34 @@ static ssize_t wr(int fd, void *buf, size_t len)
 	return write(fd, buf, len);
 }
 
-/* Two connected fds over loopback TCP: a listener in this process. */
-static int tcp_pair(int fds[2])
+/* A loopback TCP listener on an ephemeral port; *@addr gets its address. */
+static int tcp_listener(struct sockaddr_in *addr)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	socklen_t len = sizeof(*addr);
+	int l = socket(AF_INET, SOCK_STREAM, 0);
 
-	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&a, &len))
+	memset(addr, 0, sizeof(*addr));
+	addr->sin_family = AF_INET;
+	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (l < 0 || bind(l, (struct sockaddr *)addr, sizeof(*addr)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)addr, &len))
 		return -1;
-	fds[0] = socket(AF_INET, SOCK_STREAM, 0);
-	if (connect(fds[0], (struct sockaddr *)&a, sizeof(a)))
-		return -1;
-	fds[1] = accept(l, NULL, NULL);
-	close(l);
-	setsockopt(fds[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(fds[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return fds[1] < 0 ? -1 : 0;
+	return l;
+}
+
+static void nodelay(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
 int main(int argc, char **argv)
 {
 	const char *kind = argc > 1 ? argv[1] : "pipe";
 	long rounds = argc > 2 ? atol(argv[2]) : 10000, mib = argc > 3 ? atol(argv[3]) : 64;
-	int up[2], down[2], st;
+	int up[2], down[2], st, l = -1;
+	struct sockaddr_in addr;
 	uint64_t v = 0, sum = 0, total = (uint64_t)mib << 20;
 	double t0, t1, t2;
 	pid_t pid;
@@ -84,16 +87,24 @@ int main(int argc, char **argv)
 		up[0] = down[1] = s[0];
 		up[1] = down[0] = s[1];
 	} else {
-		int s[2];
-
-		if (tcp_pair(s))
+		/* the child connects, the parent accepts */
+		l = tcp_listener(&addr);
+		if (l < 0)
 			return 2;
-		up[0] = down[1] = s[0];
-		up[1] = down[0] = s[1];
 	}
 	pid = fork();
 	if (pid == 0) {
 		static char buf[CHUNK];
+
+		if (l >= 0) {
+			int c = socket(AF_INET, SOCK_STREAM, 0);
+
+			close(l);
+			if (c < 0 || connect(c, (struct sockaddr *)&addr, sizeof(addr)))
+				_exit(2);
+			nodelay(c);
+			up[1] = down[0] = c;
+		}
 
 		/* child: reads on down[0], answers on up[1] */
 		for (long i = 0; i < rounds; i++) {
@@ -110,6 +121,15 @@ int main(int argc, char **argv)
 				_exit(5);
 		}
 		_exit(0);
+	}
+	if (l >= 0) {
+		int a = accept(l, NULL, NULL);
+
+		close(l);
+		if (a < 0)
+			return 2;
+		nodelay(a);
+		up[0] = down[1] = a;
 	}
 	t0 = now();
 	for (long i = 0; i < rounds; i++) {

@@ -80,6 +80,9 @@ check "policy off: channels stay native and count kernel bytes" \
 "$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/pingpong" pipe 100 1 >/dev/null 2>&1
 check "policy perf: both pipes on rings, every byte through them" \
 	'json "c=d[\"channels\"]; assert len(c)==2 and all(x[\"mechanism\"]==\"ring\" for x in c); assert sum(x[\"ring_bytes\"] for x in c)==1600+(1<<20)"'
+"$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/pingpong" tcp 100 1 >/dev/null 2>&1
+check "policy perf: the loopback TCP connection between parent and child pairs onto one ring" \
+	'json "c=[x for x in d[\"channels\"] if x[\"upgraded\"]]; assert len(c)==2 and all(x[\"kind\"]==\"tcp\" and x[\"mechanism\"]==\"ring\" for x in c); assert sum(x[\"ring_bytes\"] for x in c)==1600+(1<<20)"'
 "$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/downgrade" >/dev/null 2>&1
 check "downgrade: each channel upgraded then moved back, with its reason" \
 	'json "r=sorted(x[\"downgrade_reason\"] for x in d[\"channels\"]); assert all(x[\"upgraded\"]==1 and x[\"downgraded\"]==1 for x in d[\"channels\"]), d; assert r==sorted([\"poll\",\"poll\",\"dup onto stdin, stdout or stderr\",\"fdopen (stdio)\"]), r"'
