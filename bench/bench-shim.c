@@ -9,10 +9,12 @@
  *      stream, natively and under xos-run --policy=perf (rings); goals:
  *      >= 20x lower round trip, >= 5x throughput.
  *  (c) the same over a loopback TCP connection.
- * Medians of interleaved rounds; every ratio is against the native run of
- * the same round set.
+ * (a) takes the best batch of each side over interleaved rounds (others'
+ * load on the shared machine only ever adds time); (b) and (c) the median
+ * of interleaved rounds.  Every ratio is against the native runs of the
+ * same invocation.
  *
- * Usage: bench-shim [ROUNDS]   (default 5)
+ * Usage: bench-shim [ROUNDS]   (default 9; (b) and (c) run half as many)
  * Environment: XOS_RUN, XOS_SHIM, PINGPONG (paths; defaults: the build tree).
  */
 #include <errno.h>
@@ -24,8 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FORK_ITERS 400
-#define THREAD_ITERS 3000
+#define BATCHES 8
+#define FORK_ITERS 100
+#define THREAD_ITERS 500
 #define PP_ROUNDS 20000
 #define PP_MIB 1024
 
@@ -42,30 +45,39 @@ static void *nothing(void *arg)
 	return arg;
 }
 
-/* The measured side: one line "fork_us X thread_us Y". */
+/* The measured side: "fork_us X thread_us Y", each the best of BATCHES
+ * batches (the machine is shared: the best batch is the one least
+ * disturbed by others). */
 static int measure(void)
 {
-	double t0, t1, t2;
+	double best_fork = 1e18, best_thread = 1e18;
 
-	t0 = now_us();
-	for (int i = 0; i < FORK_ITERS; i++) {
-		pid_t pid = fork();
-		int st;
+	for (int b = 0; b < BATCHES; b++) {
+		double t0 = now_us(), t1, t2;
 
-		if (pid == 0)
-			_exit(0);
-		if (pid < 0 || waitpid(pid, &st, 0) != pid)
-			return 1;
+		for (int i = 0; i < FORK_ITERS; i++) {
+			pid_t pid = fork();
+			int st;
+
+			if (pid == 0)
+				_exit(0);
+			if (pid < 0 || waitpid(pid, &st, 0) != pid)
+				return 1;
+		}
+		t1 = now_us();
+		for (int i = 0; i < THREAD_ITERS; i++) {
+			pthread_t t;
+
+			if (pthread_create(&t, NULL, nothing, NULL) || pthread_join(t, NULL))
+				return 1;
+		}
+		t2 = now_us();
+		if ((t1 - t0) / FORK_ITERS < best_fork)
+			best_fork = (t1 - t0) / FORK_ITERS;
+		if ((t2 - t1) / THREAD_ITERS < best_thread)
+			best_thread = (t2 - t1) / THREAD_ITERS;
 	}
-	t1 = now_us();
-	for (int i = 0; i < THREAD_ITERS; i++) {
-		pthread_t t;
-
-		if (pthread_create(&t, NULL, nothing, NULL) || pthread_join(t, NULL))
-			return 1;
-	}
-	t2 = now_us();
-	printf("fork_us %.3f thread_us %.3f\n", (t1 - t0) / FORK_ITERS, (t2 - t1) / THREAD_ITERS);
+	printf("fork_us %.3f thread_us %.3f\n", best_fork, best_thread);
 	return 0;
 }
 
@@ -129,7 +141,7 @@ static const char *env_or(const char *name, const char *def)
 
 int main(int argc, char **argv)
 {
-	int rounds = argc > 1 && argv[1][0] != '-' ? atoi(argv[1]) : 5;
+	int rounds = argc > 1 && argv[1][0] != '-' ? atoi(argv[1]) : 9;
 	char *xos_run = (char *)env_or("XOS_RUN", "./xos-run");
 	char *pingpong = (char *)env_or("PINGPONG", "./test/legacy/pingpong");
 	char self[4096], buf[4096];
@@ -165,6 +177,9 @@ int main(int argc, char **argv)
 	}
 	{
 		double a = median(nf, rounds), b = median(sf, rounds), c = median(nt, rounds), d = median(st, rounds);
+
+		/* best of the rounds: the sorted arrays start with it */
+		a = nf[0], b = sf[0], c = nt[0], d = st[0];
 
 		printf("figure: fork_exit_wait_native = %.2f us\n", a);
 		printf("figure: fork_exit_wait_shim = %.2f us\n", b);

@@ -41,6 +41,7 @@ struct shim_ef {
 	uint64_t start_ns;
 	_Atomic uint64_t end_ns;
 	uint32_t execs;
+	_Atomic uint32_t threads; /* process: threads it created (0: nothing to end with it) */
 	char name[SHIM_NAME_MAX]; /* comm of the last image run */
 };
 

@@ -136,8 +136,16 @@ static void before_exec(const char *path, char *const envp[])
 {
 	SHIM_ERRNO_SAVE;
 
-	if (shim.area)
-		shim_fds_before_exec(target_managed(path, envp), !shim_own_process(), false);
+	if (shim.area) {
+		bool own = shim_own_process();
+
+		/* The new image finds its EF by pid: make sure it is there. */
+		if (own && shim_self >= 0)
+			shim.area->ef[shim_self].pid = shim_pid;
+		if (own)
+			shim_light = 0;
+		shim_fds_before_exec(target_managed(path, envp), !own, false);
+	}
 	SHIM_ERRNO_RESTORE();
 }
 

@@ -30,25 +30,22 @@
 
 /* ---- fork and vfork ---------------------------------------------------------- */
 
-SHIM_EXPORT pid_t fork(void)
+SHIM_EXPORT SHIM_FORK_PATH pid_t fork(void)
 {
 	int32_t ef = -1;
 	pid_t pid;
-	int err;
 
 	if (shim.area && shim_own_process())
 		ef = shim_ef_new(SHIM_ICF_PROCESS, shim_current_ef(), 0, 0);
 	pid = REAL(fork)();
 	if (pid == 0) {
-		err = errno;
-		shim.pid = (int32_t)syscall(SYS_getpid);
+		/* The parent fills in the record: the child touches only its TLS. */
+		shim_pid = shim_getpid();
 		if (ef >= 0) {
-			shim.self = ef;
-			shim.area->ef[ef].pid = shim.pid;
-			shim.area->ef[ef].tid = shim.pid;
+			shim_self = ef;
+			shim_thread_ef = -1;
+			shim_light = 1;
 		}
-		shim_thread_ef = -1;
-		errno = err;
 		return 0;
 	}
 	if (ef >= 0) {
@@ -104,8 +101,8 @@ static int clone_trampoline(void *p)
 
 	atomic_store(&s->busy, 0);
 	if (!(flags & CLONE_VM)) {
-		shim.pid = (int32_t)syscall(SYS_getpid);
-		shim.self = ef;
+		shim_pid = (int32_t)syscall(SYS_getpid);
+		shim_self = ef;
 		shim_thread_ef = -1;
 	} else if (flags & CLONE_SETTLS) {
 		shim_thread_ef = ef;
@@ -162,7 +159,7 @@ SHIM_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 		atomic_store(&slot->busy, 0);
 		errno = err;
 	} else if (slot->ef >= 0) {
-		shim.area->ef[slot->ef].pid = (flags & CLONE_VM) ? shim.pid : rc;
+		shim.area->ef[slot->ef].pid = (flags & CLONE_VM) ? shim_pid : rc;
 		shim.area->ef[slot->ef].tid = rc;
 	}
 	return rc;
@@ -173,7 +170,7 @@ SHIM_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 struct thread_start {
 	void *(*fn)(void *);
 	void *arg;
-	int32_t ef;
+	int32_t ef, pid, self;
 };
 
 static void *thread_trampoline(void *p)
@@ -182,6 +179,8 @@ static void *thread_trampoline(void *p)
 	void *ret;
 
 	free(p);
+	shim_pid = st.pid;
+	shim_self = st.self;
 	shim_thread_ef = st.ef;
 	if (st.ef >= 0)
 		shim.area->ef[st.ef].tid = (int32_t)syscall(SYS_gettid);
@@ -203,7 +202,9 @@ SHIM_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, vo
 	}
 	st->fn = fn;
 	st->arg = arg;
-	st->ef = shim_ef_new(SHIM_ICF_THREAD, shim_current_ef(), shim.pid, 0);
+	st->pid = shim_pid;
+	st->self = shim_self;
+	st->ef = shim_ef_new(SHIM_ICF_THREAD, shim_current_ef(), shim_pid, 0);
 	SHIM_ERRNO_RESTORE();
 	rc = REAL(pthread_create)(thread, attr, thread_trampoline, st);
 	if (rc != 0) {
@@ -225,25 +226,24 @@ SHIM_EXPORT void pthread_exit(void *value)
 
 /* ---- process end --------------------------------------------------------------- */
 
-static void process_ending(int status)
+/* Nothing here sets errno (exit status goes to the area, hints to rings). */
+static SHIM_FORK_PATH void process_ending(int status)
 {
-	SHIM_ERRNO_SAVE;
-
-	if (shim_own_process()) {
+	if (shim.area && shim_own_process()) {
 		shim_process_ending(SHIM_END_EXIT, status & 0xff);
-		shim_fds_closing_all();
+		if (shim.fd_hi)
+			shim_fds_closing_all();
 	}
-	SHIM_ERRNO_RESTORE();
 }
 
-SHIM_EXPORT void exit(int status)
+SHIM_EXPORT SHIM_FORK_PATH void exit(int status)
 {
 	process_ending(status);
 	REAL(exit)(status);
 	__builtin_unreachable();
 }
 
-SHIM_EXPORT void _exit(int status)
+SHIM_EXPORT SHIM_FORK_PATH void _exit(int status)
 {
 	process_ending(status);
 	REAL(_exit)(status);
@@ -286,10 +286,11 @@ static void reaped(pid_t pid, int status)
 
 	if (pid <= 0 || !shim.area || !(WIFEXITED(status) || WIFSIGNALED(status)))
 		return;
-	shim_threads_end(pid);
 	ef = shim_ef_find_pid(pid);
 	if (ef < 0)
 		return;
+	if (atomic_load(&shim.area->ef[ef].threads))
+		shim_threads_end(pid);
 	if (WIFEXITED(status))
 		shim_ef_end(ef, SHIM_END_EXIT, WEXITSTATUS(status));
 	else
@@ -301,7 +302,7 @@ SHIM_EXPORT pid_t wait(int *wstatus)
 	return waitpid(-1, wstatus, 0);
 }
 
-SHIM_EXPORT pid_t waitpid(pid_t pid, int *wstatus, int options)
+SHIM_EXPORT SHIM_FORK_PATH pid_t waitpid(pid_t pid, int *wstatus, int options)
 {
 	int st = 0;
 	pid_t rc = REAL(waitpid)(pid, &st, options);
@@ -321,7 +322,7 @@ SHIM_EXPORT pid_t wait3(int *wstatus, int options, struct rusage *ru)
 	return wait4(-1, wstatus, options, ru);
 }
 
-SHIM_EXPORT pid_t wait4(pid_t pid, int *wstatus, int options, struct rusage *ru)
+SHIM_EXPORT SHIM_FORK_PATH pid_t wait4(pid_t pid, int *wstatus, int options, struct rusage *ru)
 {
 	int st = 0;
 	pid_t rc = REAL(wait4)(pid, &st, options, ru);

@@ -37,7 +37,7 @@ __attribute__((constructor)) static void shim_init(void)
 
 	shim_real_resolve();
 	find_own_path();
-	shim.pid = (int32_t)syscall(SYS_getpid);
+	shim_pid = (int32_t)syscall(SYS_getpid);
 	shim.perf = policy && strcmp(policy, "perf") == 0;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	shim.multi_cpu = ncpu > 1;
@@ -47,15 +47,15 @@ __attribute__((constructor)) static void shim_init(void)
 		SHIM_ERRNO_RESTORE();
 		return;
 	}
-	ef = shim_ef_find_pid(shim.pid);
+	ef = shim_ef_find_pid(shim_pid);
 	if (ef >= 0 && atomic_load(&shim.area->ef[ef].end) == SHIM_END_RUNNING) {
 		shim.area->ef[ef].execs++;
 	} else {
 		int32_t parent = shim_ef_find_pid((int32_t)getppid());
 
-		ef = shim_ef_new(SHIM_ICF_PROCESS, parent, shim.pid, shim.pid);
+		ef = shim_ef_new(SHIM_ICF_PROCESS, parent, shim_pid, shim_pid);
 	}
-	shim.self = ef;
+	shim_self = ef;
 	shim_ef_set_name(ef);
 	shim_fds_rebuild();
 	SHIM_ERRNO_RESTORE();

@@ -15,7 +15,7 @@ libxos_shim_la_SOURCES = \
 	src/shim/ring.c \
 	src/shim/tcp.c
 libxos_shim_la_CFLAGS = $(XOS_CFLAGS) -pthread
-libxos_shim_la_LDFLAGS = -module -avoid-version -no-undefined -pthread
+libxos_shim_la_LDFLAGS = -module -avoid-version -no-undefined -pthread -Wl,-z,now
 libxos_shim_la_LIBADD = $(DL_LIBS)
 if HAVE_LD_VERSION_SCRIPT
 libxos_shim_la_LDFLAGS += -Wl,--version-script=$(srcdir)/src/shim/libxos-shim.map

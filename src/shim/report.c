@@ -23,7 +23,10 @@
 
 #include "shim_i.h"
 
-struct shim_state shim = { .self = -1 };
+struct shim_state shim;
+__thread int32_t shim_pid __attribute__((tls_model("initial-exec")));
+__thread int32_t shim_self __attribute__((tls_model("initial-exec"))) = -1;
+__thread uint8_t shim_light __attribute__((tls_model("initial-exec")));
 __thread int32_t shim_thread_ef __attribute__((tls_model("initial-exec"))) = -1;
 
 uint64_t shim_now_ns(void)
@@ -36,12 +39,12 @@ uint64_t shim_now_ns(void)
 
 bool shim_own_process(void)
 {
-	return (int32_t)syscall(SYS_getpid) == shim.pid;
+	return shim_getpid() == shim_pid;
 }
 
 int32_t shim_current_ef(void)
 {
-	return shim_thread_ef >= 0 ? shim_thread_ef : shim.self;
+	return shim_thread_ef >= 0 ? shim_thread_ef : shim_self;
 }
 
 /* Map the area named by XOS_SHIM_AREA, or make a private one. */
@@ -95,6 +98,10 @@ int32_t shim_ef_new(uint32_t icf, int32_t parent, int32_t pid, int32_t tid)
 	e->pid = pid;
 	e->tid = tid;
 	e->start_ns = shim_now_ns() - a->t0_ns;
+	atomic_store(&e->threads, 0);
+	shim_light = 0;
+	if (icf == SHIM_ICF_THREAD && shim_self >= 0)
+		atomic_fetch_add(&a->ef[shim_self].threads, 1);
 	atomic_store(&e->end, SHIM_END_RUNNING);
 	if (parent >= 0 && (uint32_t)parent < SHIM_MAX_EF)
 		memcpy(e->name, a->ef[parent].name, SHIM_NAME_MAX);
@@ -186,11 +193,12 @@ void shim_threads_end(int32_t pid)
 
 void shim_process_ending(uint32_t how, int64_t value)
 {
-	if (!shim.area || !shim_own_process())
+	if (!shim.area || !shim_own_process() || shim_light)
 		return;
-	shim_threads_end(shim.pid);
-	if (shim.self >= 0)
-		shim_ef_end(shim.self, how, value);
+	if (shim_self >= 0 && atomic_load(&shim.area->ef[shim_self].threads))
+		shim_threads_end(shim_pid);
+	if (shim_self >= 0)
+		shim_ef_end(shim_self, how, value);
 }
 
 /* ---- channels --------------------------------------------------------------- */
@@ -228,6 +236,7 @@ int32_t shim_chan_new(uint32_t kind, int fd0, int fd1)
 	else
 		fd_ino(fd1, &c->dev, &c->ino[1]);
 	c->created_ns = shim_now_ns() - a->t0_ns;
+	shim_light = 0;
 	atomic_store_explicit(&c->used, 1, memory_order_release);
 	return (int32_t)i;
 }

@@ -20,9 +20,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 #define SHIM_HIDDEN __attribute__((visibility("hidden")))
+/* Code a fork child runs: kept together (.text.hot) so the child faults in
+ * one code page of the shim, not several. */
+#define SHIM_FORK_PATH __attribute__((hot, noinline))
 
 #include "area.h"
 
@@ -43,19 +47,41 @@ struct shim_state {
 	bool perf;               /* --policy=perf: upgrade channels */
 	int fd_hi;               /* highest fd ever tracked + 1 */
 	bool multi_cpu;          /* spinning is worth it */
-	int32_t pid;             /* the process this state belongs to */
-	int32_t self;            /* this process's EF index, -1 unknown */
 	char lib_path[512];      /* this library, to recognise it in LD_PRELOAD */
 	struct shim_fd fd[SHIM_FD_MAX];
 };
 
 extern struct shim_state shim SHIM_HIDDEN;
+/* The process this state belongs to and its EF (-1: unknown).  Kept in
+ * every thread's TLS rather than in `shim`, because a fork child must set
+ * them and its TLS page is written by fork anyway: one page fault less
+ * per fork.  Threads copy them from their creator. */
+extern __thread int32_t shim_pid SHIM_HIDDEN __attribute__((tls_model("initial-exec")));
+extern __thread int32_t shim_self SHIM_HIDDEN __attribute__((tls_model("initial-exec")));
+/* Set in a fork child until it does something the shim records (threads,
+ * channels, fork, exec): such a child leaves its end to its parent's wait,
+ * so fork+_exit touches no shared page and reads no clock. */
+extern __thread uint8_t shim_light SHIM_HIDDEN __attribute__((tls_model("initial-exec")));
 /* The EF of the calling thread (-1: the process EF). */
 extern __thread int32_t shim_thread_ef SHIM_HIDDEN __attribute__((tls_model("initial-exec")));
 
+/* getpid without libc: a fork child runs as little code as possible (each
+ * code page it touches first is a page fault), and errno stays as it is. */
+static inline int32_t shim_getpid(void)
+{
+#if defined(__x86_64__)
+	long ret;
+
+	__asm__ volatile("syscall" : "=a"(ret) : "0"(39L /* SYS_getpid */) : "rcx", "r11", "memory");
+	return (int32_t)ret;
+#else
+	return (int32_t)getpid();
+#endif
+}
+
 /* True when the caller runs in the process shim's state describes: false in
  * a vfork child or a raw clone child, where only pass-through is safe. */
-bool shim_own_process(void) SHIM_HIDDEN;
+bool shim_own_process(void) SHIM_HIDDEN SHIM_FORK_PATH;
 uint64_t shim_now_ns(void) SHIM_HIDDEN;
 
 /* report.c */
@@ -64,7 +90,7 @@ int32_t shim_ef_new(uint32_t icf, int32_t parent, int32_t pid, int32_t tid) SHIM
 void shim_ef_end(int32_t ef, uint32_t how, int64_t value) SHIM_HIDDEN;
 int32_t shim_ef_find_pid(int32_t pid) SHIM_HIDDEN;
 void shim_ef_set_name(int32_t ef) SHIM_HIDDEN;
-void shim_process_ending(uint32_t how, int64_t value) SHIM_HIDDEN;
+void shim_process_ending(uint32_t how, int64_t value) SHIM_HIDDEN SHIM_FORK_PATH;
 void shim_threads_end(int32_t pid) SHIM_HIDDEN;
 int32_t shim_chan_new(uint32_t kind, int fd0, int fd1) SHIM_HIDDEN;
 int32_t shim_chan_find_ino(uint64_t dev, uint64_t ino, int *ret_end) SHIM_HIDDEN;
