@@ -27,3 +27,4 @@ xos_run_SOURCES += src/tools/xos-run-shim.c src/tools/xos-run-shim.h
 xos_run_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/shim -DXOS_SHIM_PATH=\"$(pkglibdir)/libxos-shim.so\"
 TESTS_ENVIRONMENT += XOS_SHIM=$(abs_builddir)/.libs/libxos-shim.so; export XOS_SHIM;
 include bench/local-shim.mk
+dist_man_MANS += man/man7/xos-shim.7

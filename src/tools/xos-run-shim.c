@@ -229,6 +229,38 @@ static int write_json(const char *file, const struct shim_area *a, int status)
 	return fclose(out) == 0 ? 0 : -errno;
 }
 
+/* EFs nobody reported the end of: a process that is gone (its parent did
+ * not wait for it, and it left that to its parent) ended in an unknown
+ * way; a thread of an ended process ended with it. */
+static void settle(struct shim_area *a)
+{
+	uint64_t t = now_ns() - a->t0_ns;
+
+	for (uint32_t i = 0; i < ef_count(a); i++) {
+		struct shim_ef *e = &a->ef[i];
+		uint32_t running = SHIM_END_RUNNING;
+
+		if (!atomic_load(&e->used) || e->icf != SHIM_ICF_PROCESS || atomic_load(&e->end) != SHIM_END_RUNNING)
+			continue;
+		if (e->pid > 0 && kill(e->pid, 0) < 0 && errno == ESRCH &&
+		    atomic_compare_exchange_strong(&e->end, &running, SHIM_END_UNKNOWN))
+			atomic_store(&e->end_ns, t);
+	}
+	for (uint32_t i = 0; i < ef_count(a); i++) {
+		struct shim_ef *e = &a->ef[i];
+		uint32_t running = SHIM_END_RUNNING;
+		int32_t p = e->parent;
+
+		while (ef_valid(a, p) && a->ef[p].icf == SHIM_ICF_THREAD)
+			p = a->ef[p].parent;
+		if (!atomic_load(&e->used) || e->icf != SHIM_ICF_THREAD || !ef_valid(a, p) ||
+		    atomic_load(&a->ef[p].end) == SHIM_END_RUNNING)
+			continue;
+		if (atomic_compare_exchange_strong(&e->end, &running, SHIM_END_WITH_PROCESS))
+			atomic_store(&e->end_ns, atomic_load(&a->ef[p].end_ns));
+	}
+}
+
 /* LD_PRELOAD with the shim first, keeping what the user preloads. */
 static int set_preload(const char *shim)
 {
@@ -310,6 +342,7 @@ int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_fi
 			atomic_store(&e->end_ns, now_ns() - a->t0_ns);
 		}
 	}
+	settle(a);
 	atomic_store(&a->root_status, status);
 	if (stats && !stats_file)
 		print_text(stderr, a);
