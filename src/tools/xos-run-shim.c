@@ -38,6 +38,57 @@ const char *xos_run_shim_path(void)
 	return access(XOS_SHIM_PATH, R_OK) == 0 ? XOS_SHIM_PATH : NULL;
 }
 
+/* The file execvp would run for @prog, in @buf (NULL if none). */
+static const char *find_program(const char *prog, char *buf, size_t len)
+{
+	const char *path = getenv("PATH"), *p;
+
+	if (strchr(prog, '/'))
+		return prog;
+	for (p = path ? path : "/bin:/usr/bin"; p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL) {
+		size_t dl = strchr(p, ':') ? (size_t)(strchr(p, ':') - p) : strlen(p);
+
+		if ((size_t)snprintf(buf, len, "%.*s%s%s", (int)dl, p, dl ? "/" : "", prog) < len &&
+		    access(buf, X_OK) == 0)
+			return buf;
+	}
+	return NULL;
+}
+
+static bool file_needs_asan(const char *file, int depth)
+{
+	char buf[4096];
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n > 2 && buf[0] == '#' && buf[1] == '!' && depth == 0 && memmem(buf, (size_t)n, "libtool", 7)) {
+		/* A libtool wrapper of the build tree: judge the real program. */
+		char real[4096];
+		const char *slash = strrchr(file, '/');
+		int dl = slash ? (int)(slash - file + 1) : 0;
+
+		snprintf(real, sizeof(real), "%.*s.libs/%s", dl, file, slash ? slash + 1 : file);
+		if (access(real, R_OK) == 0)
+			return file_needs_asan(real, 1);
+		snprintf(real, sizeof(real), "%.*s.libs/lt-%s", dl, file, slash ? slash + 1 : file);
+		return file_needs_asan(real, 1);
+	}
+	/* The dynamic string table of a program is near its start. */
+	return n > 4 && memcmp(buf, "\177ELF", 4) == 0 && memmem(buf, (size_t)n, "libasan.so", 10) != NULL;
+}
+
+bool xos_run_needs_asan(const char *prog)
+{
+	char path[4096];
+	const char *file = find_program(prog, path, sizeof(path));
+
+	return file && file_needs_asan(file, 0);
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;

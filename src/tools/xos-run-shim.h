@@ -8,6 +8,10 @@
 /* The shim to preload: $XOS_SHIM if set, else the installed one; NULL if absent. */
 const char *xos_run_shim_path(void);
 
+/* Is @prog linked with AddressSanitizer, whose runtime must be loaded
+ * before any preloaded library? */
+bool xos_run_needs_asan(const char *prog);
+
 /* Run @argv with @shim preloaded; returns the exit status for xos-run
  * (a fatal signal of the program is raised again in xos-run). */
 int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_file);

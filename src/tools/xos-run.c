@@ -209,6 +209,13 @@ int main(int argc, char **argv)
 	    (explain && setenv("XOS_EXPLAIN", "1", 1) < 0))
 		die("cannot set the environment: %s", strerror(errno));
 	shim = xos_run_shim_path();
+	if (shim && xos_run_needs_asan(argv[optind])) {
+		/* ASan insists on coming first: run it as it is, unmanaged. */
+		if (stats)
+			die("--stats: '%s' is built with AddressSanitizer, which cannot run with a preloaded shim",
+			    argv[optind]);
+		shim = NULL;
+	}
 	if (shim)
 		return xos_run_shim(argv + optind, shim, stats, stats_file);
 	if (stats)
