@@ -4,11 +4,11 @@
  * line (policy, forced ICF, explanations), or list the ICFs of this machine.
  *
  * The choices travel to the program in the environment (XOS_POLICY,
- * XOS_ICF, XOS_EXPLAIN).  When libxos-shim.so is found (installed, or
- * named by XOS_SHIM), xos-run preloads it so that a legacy program's
- * processes, threads, pipes and sockets become EFs and channels, waits for
- * the program and can report them (--stats); otherwise it execs the
- * program.  Either way the program's exit status is xos-run's.  Every
+ * XOS_ICF, XOS_CHAN, XOS_EXPLAIN).  When libxos-shim.so is found
+ * (installed, or named by XOS_SHIM), xos-run preloads it so that a legacy
+ * program's processes, threads, pipes and sockets become EFs and channels,
+ * waits for the program and can report them (--stats); otherwise it execs
+ * the program.  Either way the program's exit status is xos-run's.  Every
  * error is one line on stderr and exit status 2.
  */
 #include "config.h"
@@ -37,6 +37,7 @@ static const char usage_text[] =
 	"\n"
 	"  --policy=NAME   perf, isolation or balanced (default perf)\n"
 	"  --icf=NAME      run every EF in ICF NAME where its requirements allow\n"
+	"  --chan=NAME     carry every channel on mechanism NAME (ring, pipe, unix, tcp)\n"
 	"  --explain       print each decision of the runtime, and why, to stderr\n"
 	"  --stats[=FILE]  when the program ends, print its EFs and channels to stderr\n"
 	"                  (with FILE: write them to FILE as JSON)\n"
@@ -139,10 +140,11 @@ static void check_icf(const char *name)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_POLICY = 256, OPT_ICF, OPT_EXPLAIN, OPT_LIST, OPT_HELP, OPT_VERSION, OPT_STATS };
+	enum { OPT_POLICY = 256, OPT_ICF, OPT_CHAN, OPT_EXPLAIN, OPT_LIST, OPT_HELP, OPT_VERSION, OPT_STATS };
 	static const struct option options[] = {
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "icf", required_argument, NULL, OPT_ICF },
+		{ "chan", required_argument, NULL, OPT_CHAN },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		{ "stats", optional_argument, NULL, OPT_STATS },
 		{ "list-icfs", no_argument, NULL, OPT_LIST },
@@ -150,7 +152,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *policy = NULL, *icf = NULL, *stats_file = NULL, *shim;
+	const char *policy = NULL, *icf = NULL, *chan = NULL, *stats_file = NULL, *shim;
 	bool explain = false, list = false, stats = false;
 	int opt;
 
@@ -163,6 +165,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_ICF:
 			icf = optarg;
+			break;
+		case OPT_CHAN:
+			chan = optarg;
 			break;
 		case OPT_EXPLAIN:
 			explain = true;
@@ -192,6 +197,10 @@ int main(int argc, char **argv)
 	/* The library reads the same variables: validate against a clean slate. */
 	unsetenv("XOS_POLICY");
 	unsetenv("XOS_ICF");
+	unsetenv("XOS_CHAN");
+	if (chan && strcmp(chan, "ring") != 0 && strcmp(chan, "pipe") != 0 && strcmp(chan, "unix") != 0 &&
+	    strcmp(chan, "tcp") != 0)
+		die("unknown mechanism '%s' (expected ring, pipe, unix or tcp)", chan);
 	if (policy) {
 		int rc = xos_policy_set(policy);
 
@@ -206,6 +215,7 @@ int main(int argc, char **argv)
 		die("no program to run (see xos-run --help)");
 
 	if ((policy && setenv("XOS_POLICY", policy, 1) < 0) || (icf && setenv("XOS_ICF", icf, 1) < 0) ||
+	    (chan && setenv("XOS_CHAN", chan, 1) < 0) ||
 	    (explain && setenv("XOS_EXPLAIN", "1", 1) < 0))
 		die("cannot set the environment: %s", strerror(errno));
 	shim = xos_run_shim_path();
