@@ -2,11 +2,19 @@
 /*
  * The shim's private ring and its live switch back to the kernel.
  *
- * Written here because the channel layer (src/chan) had not landed when
- * the shim needed it; it is deliberately small: a byte-stream ring per
- * direction in the run's shared area, usable by every managed process
- * that holds an end (fork children inherit the mapping, exec'd managed
- * images map the same area and find their fds by inode).
+ * Why not the channel layer's ring (src/chan/ring.c): that ring is single
+ * producer, single consumer, with each end's cursors in its own process
+ * and a control socket per channel, and it sleeps on a timed futex.  A
+ * legacy fd is different: after fork any number of processes hold the
+ * same end and may read or write it, EOF and EPIPE depend on which of
+ * them still hold it (only the kernel knows), and a sleeping read must be
+ * interrupted or restarted by a signal exactly as the kernel would.  So
+ * this ring keeps every cursor in shared memory under per-direction locks
+ * (any number of readers and writers), leaves liveness and signals to the
+ * kernel object under the fd, and lives in the run's shared area so that
+ * a loopback TCP peer, which is not a fork relative, reaches it too.  It
+ * is kept small: a byte-stream ring per direction, in the run's shared
+ * area, usable by every managed process that holds an end.
  *
  * The kernel pipe or socket stays open under every fd: it carries bells
  * (one byte that wakes a reader sleeping in read()) and tells the ring
