@@ -97,6 +97,7 @@ struct shim_ring {
 	_Atomic uint32_t gen;   /* bumped on each reuse of the slot */
 	int32_t chan;
 	uint32_t ndirs;
+	_Atomic int32_t holders; /* fds, in all processes, that use the ring; 0: reusable */
 	struct shim_dir dir[2];
 };
 

@@ -132,6 +132,16 @@ static const char *search_path(const char *file, char *buf, size_t len)
 	return NULL;
 }
 
+/* After an exec that failed: this image goes on with its rings. */
+static void exec_failed(void)
+{
+	SHIM_ERRNO_SAVE;
+
+	if (shim.area && shim_own_process())
+		shim_fds_hold_all(1);
+	SHIM_ERRNO_RESTORE();
+}
+
 static void before_exec(const char *path, char *const envp[])
 {
 	SHIM_ERRNO_SAVE;
@@ -145,6 +155,8 @@ static void before_exec(const char *path, char *const envp[])
 		if (own)
 			shim_light = 0;
 		shim_fds_before_exec(target_managed(path, envp), !own, false);
+		if (own)
+			shim_fds_hold_all(-1); /* the new image counts what it keeps */
 	}
 	SHIM_ERRNO_RESTORE();
 }
@@ -152,13 +164,19 @@ static void before_exec(const char *path, char *const envp[])
 SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	before_exec(path, envp);
-	return REAL(execve)(path, argv, envp);
+	int rc = REAL(execve)(path, argv, envp);
+
+	exec_failed();
+	return rc;
 }
 
 SHIM_EXPORT int execv(const char *path, char *const argv[])
 {
 	before_exec(path, environ);
-	return REAL(execv)(path, argv);
+	int rc = REAL(execv)(path, argv);
+
+	exec_failed();
+	return rc;
 }
 
 SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
@@ -166,7 +184,10 @@ SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]
 	char buf[4096];
 
 	before_exec(search_path(file, buf, sizeof(buf)), envp);
-	return REAL(execvpe)(file, argv, envp);
+	int rc = REAL(execvpe)(file, argv, envp);
+
+	exec_failed();
+	return rc;
 }
 
 SHIM_EXPORT int execvp(const char *file, char *const argv[])
@@ -174,7 +195,10 @@ SHIM_EXPORT int execvp(const char *file, char *const argv[])
 	char buf[4096];
 
 	before_exec(search_path(file, buf, sizeof(buf)), environ);
-	return REAL(execvp)(file, argv);
+	int rc = REAL(execvp)(file, argv);
+
+	exec_failed();
+	return rc;
 }
 
 SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
@@ -183,7 +207,10 @@ SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	before_exec(path, envp);
-	return REAL(fexecve)(fd, argv, envp);
+	int rc = REAL(fexecve)(fd, argv, envp);
+
+	exec_failed();
+	return rc;
 }
 
 /* The execl family: collect the arguments on the stack, as glibc does. */

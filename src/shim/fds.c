@@ -66,6 +66,7 @@ static void fd_track(int fd, int32_t ch, int end, int32_t slot)
 	if (slot >= 0) {
 		f->ring = 1;
 		f->gen = atomic_load(&shim.area->ring[slot].gen);
+		shim_ring_hold(f, 1);
 	}
 	if (fd >= shim.fd_hi)
 		shim.fd_hi = fd + 1;
@@ -73,8 +74,11 @@ static void fd_track(int fd, int32_t ch, int end, int32_t slot)
 
 void shim_fd_forget(int fd)
 {
-	if (fd >= 0 && fd < SHIM_FD_MAX && shim_own_process())
+	if (fd >= 0 && fd < SHIM_FD_MAX && shim_own_process()) {
+		if (shim.fd[fd].ring)
+			shim_ring_hold(&shim.fd[fd], -1);
 		memset(&shim.fd[fd], 0, sizeof(shim.fd[fd]));
+	}
 }
 
 /* The fd is about to be used in a way the ring does not emulate. */
@@ -310,6 +314,8 @@ static void fd_copied(int oldfd, int newfd)
 		}
 		if (newfd < SHIM_FD_MAX && shim_own_process()) {
 			shim.fd[newfd] = *f;
+			if (f->ring)
+				shim_ring_hold(&shim.fd[newfd], 1);
 			if (newfd >= shim.fd_hi)
 				shim.fd_hi = newfd + 1;
 		}
@@ -874,6 +880,21 @@ void shim_fds_closing_all(void)
 	for (int fd = 0; fd < shim.fd_hi; fd++)
 		if (shim.fd[fd].chan && shim.fd[fd].ring)
 			shim_ring_closing(&shim.fd[fd]);
+	shim_fds_hold_all(-1);
+}
+
+void shim_fds_hold_all(int delta)
+{
+	if (delta < 0 && shim.holds_dropped)
+		return;
+	if (delta > 0 && shim.holds_dropped && !shim_own_process())
+		return;
+	shim.holds_dropped = false;
+	for (int fd = 0; fd < shim.fd_hi; fd++)
+		if (shim.fd[fd].chan && shim.fd[fd].ring)
+			shim_ring_hold(&shim.fd[fd], delta);
+	if (delta < 0)
+		shim.holds_dropped = true;
 }
 
 /* In a vfork child the table is the parent's: act only on fds that still

@@ -35,8 +35,11 @@ SHIM_EXPORT SHIM_FORK_PATH pid_t fork(void)
 	int32_t ef = -1;
 	pid_t pid;
 
-	if (shim.area && shim_own_process())
+	if (shim.area && shim_own_process()) {
 		ef = shim_ef_new(SHIM_ICF_PROCESS, shim_current_ef(), 0, 0);
+		if (shim.fd_hi)
+			shim_fds_hold_all(1); /* the child's copies of the fds */
+	}
 	pid = REAL(fork)();
 	if (pid == 0) {
 		/* The parent fills in the record: the child touches only its TLS. */
@@ -47,6 +50,13 @@ SHIM_EXPORT SHIM_FORK_PATH pid_t fork(void)
 			shim_light = 1;
 		}
 		return 0;
+	}
+	if (pid < 0 && shim.fd_hi && shim.area && shim_own_process()) {
+		int err = errno;
+
+		shim_fds_hold_all(-1);
+		shim.holds_dropped = false;
+		errno = err;
 	}
 	if (ef >= 0) {
 		if (pid < 0)
@@ -150,10 +160,16 @@ SHIM_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 	slot->arg = arg;
 	slot->flags = flags;
 	slot->ef = shim_ef_new((flags & CLONE_VM) ? SHIM_ICF_THREAD : SHIM_ICF_PROCESS, shim_current_ef(), 0, 0);
+	if (!(flags & (CLONE_VM | CLONE_FILES)) && shim.fd_hi)
+		shim_fds_hold_all(1);
 	rc = real_clone(clone_trampoline, stack, flags, slot, ptid, tls, ctid);
 	if (rc < 0) {
 		int err = errno;
 
+		if (!(flags & (CLONE_VM | CLONE_FILES)) && shim.fd_hi) {
+			shim_fds_hold_all(-1);
+			shim.holds_dropped = false;
+		}
 		if (slot->ef >= 0)
 			atomic_store(&shim.area->ef[slot->ef].used, 0);
 		atomic_store(&slot->busy, 0);

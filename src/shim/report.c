@@ -307,6 +307,7 @@ void shim_fds_rebuild(void)
 				if (atomic_load(&r->mode) != SHIM_RING_FREE && r->chan == ch) {
 					shim.fd[fd].ring = 1;
 					shim.fd[fd].gen = atomic_load(&r->gen);
+					shim_ring_hold(&shim.fd[fd], 1);
 				}
 			}
 		}

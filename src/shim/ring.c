@@ -133,17 +133,32 @@ static int write_dir(const struct shim_fd *f)
 	return f->end;
 }
 
+void shim_ring_hold(struct shim_fd *f, int delta)
+{
+	struct shim_ring *r;
+
+	if (delta < 0 && shim.holds_dropped)
+		return;
+	r = shim_ring_of(f);
+	if (r)
+		atomic_fetch_add(&r->holders, delta);
+}
+
+/* A ring is free when nobody holds it any more (whatever is left in it has
+ * no reader), or when it is back on the kernel with nothing left in it. */
 static bool ring_reclaimable(struct shim_ring *r)
 {
 	if (atomic_load(&r->mode) == SHIM_RING_FREE)
 		return true;
-	if (atomic_load(&r->mode) != SHIM_RING_KERNEL)
+	if (atomic_load(&r->mode) == SHIM_RING_LIVE && atomic_load(&r->holders) > 0)
 		return false;
 	for (uint32_t d = 0; d < r->ndirs; d++) {
 		struct shim_dir *D = &r->dir[d];
 
-		if (atomic_load(&D->head) != atomic_load(&D->tail) || atomic_load(&D->bells) ||
-		    atomic_load(&D->wlock) || atomic_load(&D->rlock) || atomic_load(&D->rwait) ||
+		if (atomic_load(&r->mode) == SHIM_RING_KERNEL &&
+		    (atomic_load(&D->head) != atomic_load(&D->tail) || atomic_load(&D->bells)))
+			return false;
+		if (atomic_load(&D->wlock) || atomic_load(&D->rlock) || atomic_load(&D->rwait) ||
 		    atomic_load(&D->wwait))
 			return false;
 	}
@@ -184,6 +199,7 @@ int32_t shim_ring_attach(int32_t chan, uint32_t ndirs)
 		}
 		r->chan = chan;
 		r->ndirs = ndirs;
+		atomic_store(&r->holders, 0);
 		atomic_fetch_add(&r->gen, 1);
 		a->chan[chan].ring = i;
 		atomic_fetch_add(&a->chan[chan].upgraded, 1);
@@ -254,8 +270,10 @@ static bool spin_until_changed(_Atomic uint64_t *word, uint64_t seen, struct shi
 
 static void clear_local(struct shim_fd *f)
 {
-	if (shim_own_process())
+	if (f->ring && shim_own_process()) {
+		shim_ring_hold(f, -1);
 		f->ring = 0;
+	}
 }
 
 /* What else the kernel holds right now, without blocking. */

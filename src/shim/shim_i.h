@@ -46,6 +46,7 @@ struct shim_state {
 	bool shared_file;        /* the area is xos-run's file: it survives exec */
 	bool perf;               /* --policy=perf: upgrade channels */
 	int fd_hi;               /* highest fd ever tracked + 1 */
+	bool holds_dropped;      /* this image let go of its rings (exit, exec) */
 	bool multi_cpu;          /* spinning is worth it */
 	char lib_path[512];      /* this library, to recognise it in LD_PRELOAD */
 	struct shim_fd fd[SHIM_FD_MAX];
@@ -117,6 +118,11 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len) 
 void shim_ring_downgrade(int fd, struct shim_fd *f, const char *why, bool kernel_view) SHIM_HIDDEN;
 /* A holder of @f is closing it (or exiting): tell the peers. */
 void shim_ring_closing(struct shim_fd *f) SHIM_HIDDEN;
+/* Count @f (delta +1) or stop counting it (-1) among the ring's holders. */
+void shim_ring_hold(struct shim_fd *f, int delta) SHIM_HIDDEN;
+/* Every ring fd of this process: hold once more (fork), let go (exit, exec),
+ * or hold again (a failed exec). */
+void shim_fds_hold_all(int delta) SHIM_HIDDEN;
 /* poll emulation: true when a read would not block without the kernel's help. */
 bool shim_ring_readable(struct shim_fd *f) SHIM_HIDDEN;
 

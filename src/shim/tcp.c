@@ -150,6 +150,7 @@ static void join(struct shim_fd *f, int32_t slot, int end)
 	f->end = (uint8_t)end;
 	f->gen = atomic_load(&shim.area->ring[slot].gen);
 	f->ring = 1;
+	shim_ring_hold(f, 1);
 }
 
 /* Pair under the area lock: a ring for both channels. */

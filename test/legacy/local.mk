@@ -16,6 +16,7 @@ legacy_programs = \
 	test/legacy/partial \
 	test/legacy/errno-kept \
 	test/legacy/downgrade \
+	test/legacy/many-pipes \
 	test/legacy/pingpong
 check_PROGRAMS += $(legacy_programs)
 legacy_cflags = $(XOS_CFLAGS) -pthread -Wno-unused-result
@@ -41,6 +42,8 @@ test_legacy_errno_kept_CFLAGS = $(legacy_cflags)
 test_legacy_errno_kept_LDFLAGS = -pthread
 test_legacy_downgrade_CFLAGS = $(legacy_cflags)
 test_legacy_downgrade_LDFLAGS = -pthread
+test_legacy_many_pipes_CFLAGS = $(legacy_cflags)
+test_legacy_many_pipes_LDFLAGS = -pthread
 test_legacy_pingpong_CFLAGS = $(legacy_cflags)
 test_legacy_pingpong_LDFLAGS = -pthread
 

@@ -46,7 +46,7 @@ same() {
 	done
 }
 
-for p in fork-tree threads vfork-exec fork-threaded raw-clone cloexec eintr pipe-eof partial errno-kept downgrade; do
+for p in fork-tree threads vfork-exec fork-threaded raw-clone cloexec eintr pipe-eof partial errno-kept downgrade many-pipes; do
 	same "$p" "$LEGACY_DIR/$p"
 done
 same "pingpong pipe" "$LEGACY_DIR/pingpong" pipe 2000 64
@@ -86,6 +86,9 @@ check "policy perf: the loopback TCP connection between parent and child pairs o
 "$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/downgrade" >/dev/null 2>&1
 check "downgrade: each channel upgraded then moved back, with its reason" \
 	'json "r=sorted(x[\"downgrade_reason\"] for x in d[\"channels\"]); assert all(x[\"upgraded\"]==1 and x[\"downgraded\"]==1 for x in d[\"channels\"]), d; assert r==sorted([\"poll\",\"poll\",\"dup onto stdin, stdout or stderr\",\"fdopen (stdio)\"]), r"'
+"$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/many-pipes" >/dev/null 2>&1
+check "200 pipes one after the other: each on a ring (rings nobody holds are reused)" \
+	'json "c=d[\"channels\"]; assert len(c)==200 and all(x[\"upgraded\"]==1 and x[\"ring_bytes\"]==1000 for x in c), [x for x in c if not x[\"upgraded\"]][:2]"'
 "$XOS_RUN" --stats -- "$LEGACY_DIR/pipe-eof" >/dev/null 2>"$tmp/text"
 check "--stats prints the tree and channels on stderr" \
 	'grep -q "^xos-run: execution flows (4)" "$tmp/text" && grep -q "killed by signal 13" "$tmp/text" && grep -q "^xos-run: channels (3)" "$tmp/text"'
