@@ -73,6 +73,8 @@ struct shim_dir {
 	_Atomic uint32_t rwait, wwait; /* sleeping readers / writers */
 	_Atomic uint32_t bells;       /* bell bytes sent through the kernel, not yet read */
 	_Atomic uint32_t reader_gone; /* hint: a read end was closed somewhere */
+	_Atomic uint32_t wcpu, rcpu;  /* CPU + 1 the last writer / reader ran on */
+	_Atomic uint32_t spin_ns;     /* adaptive spin budget before sleeping */
 	_Atomic uint64_t head, tail;  /* bytes written / read since the start */
 };
 

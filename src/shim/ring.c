@@ -30,6 +30,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdio.h>
@@ -40,7 +41,8 @@
 
 #include "shim_i.h"
 
-#define SPIN_NS 50000ull /* how long to spin before sleeping (2+ CPUs only) */
+#define SPIN_NS 50000u /* longest spin before sleeping (2+ CPUs only) */
+#define SPIN_MIN_NS 2000u
 
 static inline void cpu_relax(void)
 {
@@ -196,6 +198,9 @@ int32_t shim_ring_attach(int32_t chan, uint32_t ndirs)
 			atomic_store(&D->tail, 0);
 			atomic_store(&D->bells, 0);
 			atomic_store(&D->reader_gone, 0);
+			atomic_store(&D->wcpu, 0);
+			atomic_store(&D->rcpu, 0);
+			atomic_store(&D->spin_ns, SPIN_NS / 2);
 		}
 		r->chan = chan;
 		r->ndirs = ndirs;
@@ -251,21 +256,45 @@ static void drain_bells(int fd, const struct shim_fd *f, struct shim_dir *D)
 	(void)f;
 }
 
-static bool spin_until_changed(_Atomic uint64_t *word, uint64_t seen, struct shim_ring *r)
+/* Spin while the peer is likely to answer soon: never with one CPU or
+ * when the peer last ran on our CPU (it cannot run while we spin), and
+ * for a budget that grows when spinning pays and shrinks when it does not. */
+static bool spin_until_changed(_Atomic uint64_t *word, uint64_t seen, struct shim_ring *r, struct shim_dir *D,
+			       _Atomic uint32_t *peer_cpu)
 {
+	uint32_t budget = atomic_load_explicit(&D->spin_ns, memory_order_relaxed);
+	int cpu;
 	uint64_t t0;
 
 	if (!shim.multi_cpu)
 		return false;
+	cpu = sched_getcpu();
+	if (cpu >= 0 && atomic_load_explicit(peer_cpu, memory_order_relaxed) == (uint32_t)cpu + 1)
+		return false;
+	if (budget < SPIN_MIN_NS)
+		budget = SPIN_MIN_NS;
 	t0 = shim_now_ns();
 	for (unsigned i = 1;; i++) {
 		if (atomic_load_explicit(word, memory_order_acquire) != seen ||
-		    atomic_load(&r->mode) != SHIM_RING_LIVE)
+		    atomic_load(&r->mode) != SHIM_RING_LIVE) {
+			if (budget < SPIN_NS)
+				atomic_store_explicit(&D->spin_ns, budget + budget / 8 + 1, memory_order_relaxed);
 			return true;
+		}
 		cpu_relax();
-		if ((i & 63) == 0 && shim_now_ns() - t0 > SPIN_NS)
+		if ((i & 63) == 0 && shim_now_ns() - t0 > budget) {
+			atomic_store_explicit(&D->spin_ns, budget / 2, memory_order_relaxed);
 			return false;
+		}
 	}
+}
+
+static void note_cpu(_Atomic uint32_t *slot)
+{
+	int cpu = sched_getcpu();
+
+	if (cpu >= 0 && atomic_load_explicit(slot, memory_order_relaxed) != (uint32_t)cpu + 1)
+		atomic_store_explicit(slot, (uint32_t)cpu + 1, memory_order_relaxed);
 }
 
 static void clear_local(struct shim_fd *f)
@@ -323,6 +352,7 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 			memcpy((char *)buf + first, src, n - first);
 			atomic_store_explicit(&D->tail, tail + n, memory_order_release);
 			unlk(&D->rlock);
+			note_cpu(&D->rcpu);
 			if (atomic_load(&D->wwait))
 				wake(&D->rseq);
 			return (ssize_t)n;
@@ -338,7 +368,7 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 		unlk(&D->rlock);
 		if (flags & MSG_DONTWAIT)
 			return -EAGAIN;
-		if (spin_until_changed(&D->head, head, r))
+		if (spin_until_changed(&D->head, head, r, D, &D->wcpu))
 			continue;
 		atomic_fetch_add(&D->rwait, 1);
 		if (atomic_load(&D->head) != head || atomic_load(&r->mode) != SHIM_RING_LIVE) {
@@ -451,6 +481,7 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 			memcpy(dst + off, (const char *)buf + done, first);
 			memcpy(dst, (const char *)buf + done + first, n - first);
 			atomic_store_explicit(&D->head, head + n, memory_order_seq_cst);
+			note_cpu(&D->wcpu);
 			done += n;
 			atomic_fetch_add(&c->ring_bytes, n);
 			sleepers = atomic_load(&D->rwait);
@@ -465,7 +496,7 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 		/* Full: sleep without the lock, so a switch can proceed. */
 		seq = atomic_load(&D->rseq);
 		unlk(&D->wlock);
-		if (!spin_until_changed(&D->tail, tail, r)) {
+		if (!spin_until_changed(&D->tail, tail, r, D, &D->rcpu)) {
 			atomic_fetch_add(&D->wwait, 1);
 			seq = atomic_load(&D->rseq);
 			/* Signals as a pipe: with nothing written yet, an untimed
