@@ -8,6 +8,7 @@
 #ifndef XOS_SHIM_AREA_H
 #define XOS_SHIM_AREA_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -67,7 +68,7 @@ struct shim_chan {
  * EOF (writers gone) and signals (EINTR or SA_RESTART, as native).  A
  * sleeping writer waits on a futex without timeout, for the same reason. */
 struct shim_dir {
-	_Atomic uint32_t wlock, rlock; /* futex locks: 0 free, 1 held, 2 contended */
+	pthread_mutex_t wlock, rlock; /* process-shared, robust: a holder that dies frees them */
 	_Atomic uint32_t wseq;        /* bumped when data is published or the mode changes */
 	_Atomic uint32_t rseq;        /* bumped when space is freed or the mode changes */
 	_Atomic uint32_t rwait, wwait; /* sleeping readers / writers */
@@ -108,7 +109,7 @@ struct shim_area {
 	uint64_t size;
 	uint64_t t0_ns;
 	_Atomic uint32_t nef, nchan;
-	_Atomic uint32_t ring_lock;
+	pthread_mutex_t ring_lock;   /* ring slots and the TCP pairing table */
 	_Atomic int32_t root_status; /* written by xos-run */
 	uint64_t ring_off;           /* offset of the ring data */
 	_Atomic uint32_t listen_port[SHIM_MAX_LISTEN]; /* host order; 0: free */
@@ -125,9 +126,23 @@ static inline uint64_t shim_area_bytes(void)
 	return off + (uint64_t)SHIM_MAX_RING * 2 * SHIM_RING_SIZE;
 }
 
+/* A lock of the area: shared by processes, and robust, so that a process
+ * killed while holding it does not block the others forever. */
+static inline void shim_lock_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t attr;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(m, &attr);
+	pthread_mutexattr_destroy(&attr);
+}
+
 /* Fill a fresh area's header (the rest is zero). */
 static inline void shim_area_init(struct shim_area *a, uint64_t now_ns)
 {
+	shim_lock_init(&a->ring_lock);
 	a->magic = SHIM_AREA_MAGIC;
 	a->size = shim_area_bytes();
 	a->t0_ns = now_ns;

@@ -63,30 +63,30 @@ static long futex_wait(_Atomic uint32_t *word, uint32_t val, bool timed)
 	return syscall(SYS_futex, word, FUTEX_WAIT, val, timed ? &ts : NULL, NULL, 0);
 }
 
-static void lk(_Atomic uint32_t *l)
+static void lk(pthread_mutex_t *m)
 {
-	uint32_t c = 0;
-
-	if (atomic_compare_exchange_strong(l, &c, 1))
-		return;
-	for (int i = 0; i < 200; i++) {
-		c = 0;
-		if (atomic_compare_exchange_weak(l, &c, 1))
-			return;
-		cpu_relax();
-	}
-	if (c != 2)
-		c = atomic_exchange(l, 2);
-	while (c != 0) {
-		futex(l, FUTEX_WAIT, 2);
-		c = atomic_exchange(l, 2);
-	}
+	/* The last holder died inside: the ring is still consistent, because
+	 * cursors move only after the bytes are copied. */
+	if (pthread_mutex_lock(m) == EOWNERDEAD)
+		pthread_mutex_consistent(m);
 }
 
-static void unlk(_Atomic uint32_t *l)
+static void unlk(pthread_mutex_t *m)
 {
-	if (atomic_exchange(l, 0) == 2)
-		futex(l, FUTEX_WAKE, 1);
+	pthread_mutex_unlock(m);
+}
+
+static bool lock_free(pthread_mutex_t *m)
+{
+	int rc = pthread_mutex_trylock(m);
+
+	if (rc == EOWNERDEAD)
+		pthread_mutex_consistent(m);
+	if (rc == 0 || rc == EOWNERDEAD) {
+		pthread_mutex_unlock(m);
+		return true;
+	}
+	return false;
 }
 
 static char *dir_data(int32_t slot, int d)
@@ -160,7 +160,7 @@ static bool ring_reclaimable(struct shim_ring *r)
 		if (atomic_load(&r->mode) == SHIM_RING_KERNEL &&
 		    (atomic_load(&D->head) != atomic_load(&D->tail) || atomic_load(&D->bells)))
 			return false;
-		if (atomic_load(&D->wlock) || atomic_load(&D->rlock) || atomic_load(&D->rwait) ||
+		if (!lock_free(&D->wlock) || !lock_free(&D->rlock) || atomic_load(&D->rwait) ||
 		    atomic_load(&D->wwait))
 			return false;
 	}
@@ -194,6 +194,10 @@ int32_t shim_ring_attach(int32_t chan, uint32_t ndirs)
 		for (int d = 0; d < 2; d++) {
 			struct shim_dir *D = &r->dir[d];
 
+			if (atomic_load(&r->mode) == SHIM_RING_FREE) {
+				shim_lock_init(&D->wlock);
+				shim_lock_init(&D->rlock);
+			}
 			atomic_store(&D->head, 0);
 			atomic_store(&D->tail, 0);
 			atomic_store(&D->bells, 0);

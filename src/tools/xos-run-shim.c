@@ -31,11 +31,15 @@
 
 const char *xos_run_shim_path(void)
 {
+	static char abs[4096];
 	const char *p = getenv("XOS_SHIM");
 
-	if (p && *p)
-		return access(p, R_OK) == 0 ? p : NULL;
-	return access(XOS_SHIM_PATH, R_OK) == 0 ? XOS_SHIM_PATH : NULL;
+	if (!p || !*p)
+		p = XOS_SHIM_PATH;
+	/* The program may change directory before it execs: no relative path. */
+	if (access(p, R_OK) != 0 || !realpath(p, abs))
+		return NULL;
+	return abs;
 }
 
 /* The file execvp would run for @prog, in @buf (NULL if none). */
