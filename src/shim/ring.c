@@ -31,6 +31,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdio.h>
@@ -43,6 +44,7 @@
 
 #define SPIN_NS 50000u /* longest spin before sleeping (2+ CPUs only) */
 #define SPIN_MIN_NS 2000u
+#define WRITER_CHECK_NS 50000000L /* a full ring's writer checks its readers this often */
 
 static inline void cpu_relax(void)
 {
@@ -56,11 +58,31 @@ static long futex(_Atomic uint32_t *word, int op, uint32_t val)
 	return syscall(SYS_futex, word, op, val, NULL, NULL, 0);
 }
 
-static long futex_wait(_Atomic uint32_t *word, uint32_t val, bool timed)
+/* A writer's wait for space: timed, so that a reader killed without
+ * closing (SIGKILL) is noticed through the kernel object. */
+static long futex_wait(_Atomic uint32_t *word, uint32_t val)
 {
-	struct timespec ts = { 1, 0 };
+	struct timespec ts = { 0, WRITER_CHECK_NS };
 
-	return syscall(SYS_futex, word, FUTEX_WAIT, val, timed ? &ts : NULL, NULL, 0);
+	return syscall(SYS_futex, word, FUTEX_WAIT, val, &ts, NULL, 0);
+}
+
+/* A timed wait always fails with EINTR when a handler runs; a blocking
+ * pipe write that wrote nothing yet is restarted if the handler has
+ * SA_RESTART.  The handler that ran is not known here: restart only if
+ * every installed handler has SA_RESTART (a program with one that has not
+ * must expect EINTR from any blocking call). */
+static bool handlers_restart(void)
+{
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) != 0)
+			continue;
+		if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN && !(sa.sa_flags & SA_RESTART))
+			return false;
+	}
+	return true;
 }
 
 static void lk(pthread_mutex_t *m)
@@ -503,14 +525,17 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 		if (!spin_until_changed(&D->tail, tail, r, D, &D->rcpu)) {
 			atomic_fetch_add(&D->wwait, 1);
 			seq = atomic_load(&D->rseq);
-			/* Signals as a pipe: with nothing written yet, an untimed
-			 * wait is restarted under SA_RESTART and fails with EINTR
-			 * otherwise; once something is written, any handler cuts
-			 * the write short (a timed wait always returns EINTR). */
+			/* Signals as a pipe: once something is written, a handler
+			 * cuts the write short; before, it restarts it or fails
+			 * with EINTR (see handlers_restart). */
 			if (atomic_load(&D->tail) == tail && atomic_load(&r->mode) == SHIM_RING_LIVE &&
-			    !atomic_load(&D->reader_gone) && futex_wait(&D->rseq, seq, done > 0) < 0 && errno == EINTR) {
-				atomic_fetch_sub(&D->wwait, 1);
-				return done ? (ssize_t)done : -EINTR;
+			    !atomic_load(&D->reader_gone) && futex_wait(&D->rseq, seq) < 0) {
+				if (errno == EINTR && (done > 0 || !handlers_restart())) {
+					atomic_fetch_sub(&D->wwait, 1);
+					return done ? (ssize_t)done : -EINTR;
+				}
+				if (errno == ETIMEDOUT)
+					atomic_store(&D->reader_gone, 1); /* look at the kernel */
 			}
 			atomic_fetch_sub(&D->wwait, 1);
 		}
