@@ -91,7 +91,7 @@ check "200 pipes one after the other: each on a ring (rings nobody holds are reu
 	'json "c=d[\"channels\"]; assert len(c)==200 and all(x[\"upgraded\"]==1 and x[\"ring_bytes\"]==1000 for x in c), [x for x in c if not x[\"upgraded\"]][:2]"'
 "$XOS_RUN" --stats -- "$LEGACY_DIR/pipe-eof" >/dev/null 2>"$tmp/text"
 check "--stats prints the tree and channels on stderr" \
-	'grep -q "^xos-run: execution flows (4)" "$tmp/text" && grep -q "killed by signal 13" "$tmp/text" && grep -q "^xos-run: channels (3)" "$tmp/text"'
+	'grep -q "^xos-run: execution flows (6)" "$tmp/text" && grep -q "killed by signal 13" "$tmp/text" && grep -q "killed by signal 9" "$tmp/text" && grep -q "^xos-run: channels (5)" "$tmp/text"'
 sh -c '"$0" -- sh -c "kill -TERM \$\$"' "$XOS_RUN" 2>/dev/null; st=$?
 check "xos-run re-raises the program's fatal signal" '[ $st -eq 143 ]'
 
