@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,7 +104,13 @@ static uint64_t now_ns(void)
 
 static struct shim_area *area_create(char *path, size_t len)
 {
-	const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	struct statvfs vfs;
+	/* A file in memory, unless /dev/shm is too small for every ring to be
+	 * touched (a full tmpfs would kill the program with SIGBUS). */
+	const char *dir = access("/dev/shm", W_OK) == 0 && statvfs("/dev/shm", &vfs) == 0 &&
+				  (uint64_t)vfs.f_bavail * vfs.f_frsize >= 2 * shim_area_bytes()
+			  ? "/dev/shm"
+			  : "/tmp";
 	struct shim_area *a;
 	int fd;
 
