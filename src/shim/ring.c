@@ -490,7 +490,9 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 			atomic_store(&D->reader_gone, 0);
 			if (peer_reader_gone(fd, f)) {
 				unlk(&D->wlock);
-				/* Let the kernel say EPIPE (and raise SIGPIPE) as it would. */
+				/* Nobody reads the ring any more: from now on the kernel
+				 * answers, with EPIPE and SIGPIPE (or a reset) as natively. */
+				shim_ring_downgrade(fd, f, "the readers are gone", false);
 				return done ? (ssize_t)done : SHIM_USE_KERNEL;
 			}
 		}

@@ -17,6 +17,7 @@ legacy_programs = \
 	test/legacy/errno-kept \
 	test/legacy/downgrade \
 	test/legacy/many-pipes \
+	test/legacy/sock-eof \
 	test/legacy/pingpong
 check_PROGRAMS += $(legacy_programs)
 legacy_cflags = $(XOS_CFLAGS) -pthread -Wno-unused-result
@@ -44,6 +45,8 @@ test_legacy_downgrade_CFLAGS = $(legacy_cflags)
 test_legacy_downgrade_LDFLAGS = -pthread
 test_legacy_many_pipes_CFLAGS = $(legacy_cflags)
 test_legacy_many_pipes_LDFLAGS = -pthread
+test_legacy_sock_eof_CFLAGS = $(legacy_cflags)
+test_legacy_sock_eof_LDFLAGS = -pthread
 test_legacy_pingpong_CFLAGS = $(legacy_cflags)
 test_legacy_pingpong_LDFLAGS = -pthread
 

@@ -46,7 +46,7 @@ same() {
 	done
 }
 
-for p in fork-tree threads vfork-exec fork-threaded raw-clone cloexec eintr pipe-eof partial errno-kept downgrade many-pipes; do
+for p in fork-tree threads vfork-exec fork-threaded raw-clone cloexec eintr pipe-eof partial errno-kept downgrade many-pipes sock-eof; do
 	same "$p" "$LEGACY_DIR/$p"
 done
 same "pingpong pipe" "$LEGACY_DIR/pingpong" pipe 2000 64
