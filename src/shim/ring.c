@@ -316,6 +316,14 @@ static bool spin_until_changed(_Atomic uint64_t *word, uint64_t seen, struct shi
 	}
 }
 
+/* After sleeping @slept_ns: had the spin lasted that long, it would have
+ * caught the peer, so spin that long next time (within SPIN_NS). */
+static void note_sleep(struct shim_dir *D, uint64_t slept_ns)
+{
+	if (slept_ns < SPIN_NS && slept_ns + slept_ns / 2 > atomic_load_explicit(&D->spin_ns, memory_order_relaxed))
+		atomic_store_explicit(&D->spin_ns, (uint32_t)(slept_ns + slept_ns / 2), memory_order_relaxed);
+}
+
 static void note_cpu(_Atomic uint32_t *slot)
 {
 	int cpu = sched_getcpu();
@@ -356,7 +364,7 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 	if (len == 0)
 		return SHIM_USE_KERNEL;
 	for (;;) {
-		uint64_t head, tail;
+		uint64_t head, tail, t_sleep;
 		char b;
 		ssize_t k;
 
@@ -402,8 +410,11 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 			atomic_fetch_sub(&D->rwait, 1);
 			continue;
 		}
+		t_sleep = shim.multi_cpu ? shim_now_ns() : 0;
 		k = REAL(read)(fd, &b, 1);
 		atomic_fetch_sub(&D->rwait, 1);
+		if (t_sleep)
+			note_sleep(D, shim_now_ns() - t_sleep);
 		if (k == 1) {
 			uint32_t bells = atomic_load(&D->bells);
 
@@ -531,6 +542,8 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 			/* Signals as a pipe: once something is written, a handler
 			 * cuts the write short; before, it restarts it or fails
 			 * with EINTR (see handlers_restart). */
+			uint64_t t_sleep = shim.multi_cpu ? shim_now_ns() : 0;
+
 			if (atomic_load(&D->tail) == tail && atomic_load(&r->mode) == SHIM_RING_LIVE &&
 			    !atomic_load(&D->reader_gone) && futex_wait(&D->rseq, seq) < 0) {
 				if (errno == EINTR && (done > 0 || !handlers_restart())) {
@@ -540,6 +553,8 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 				if (errno == ETIMEDOUT)
 					atomic_store(&D->reader_gone, 1); /* look at the kernel */
 			}
+			if (t_sleep)
+				note_sleep(D, shim_now_ns() - t_sleep);
 			atomic_fetch_sub(&D->wwait, 1);
 		}
 		lk(&D->wlock);
