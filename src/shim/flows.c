@@ -184,17 +184,41 @@ SHIM_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 /* ---- threads -------------------------------------------------------------------- */
 
 struct thread_start {
+	_Atomic uint32_t busy; /* a pool slot in use (malloc'd ones: 2) */
 	void *(*fn)(void *);
 	void *arg;
 	int32_t ef, pid, self;
 };
 
+/* Start records come from a pool, not malloc: a free() in the new thread
+ * would make glibc give it a malloc arena and a tcache, which costs more
+ * than the whole shim when the thread itself never allocates. */
+#define THREAD_STARTS 256
+static struct thread_start thread_starts[THREAD_STARTS];
+
+static struct thread_start *thread_start_get(void)
+{
+	static _Atomic uint32_t next;
+
+	for (int n = 0; n < THREAD_STARTS; n++) {
+		struct thread_start *t = &thread_starts[atomic_fetch_add(&next, 1) % THREAD_STARTS];
+		uint32_t free_ = 0;
+
+		if (atomic_compare_exchange_strong(&t->busy, &free_, 1))
+			return t;
+	}
+	return NULL;
+}
+
 static void *thread_trampoline(void *p)
 {
-	struct thread_start st = *(struct thread_start *)p;
+	struct thread_start *t = p, st = *t;
 	void *ret;
 
-	free(p);
+	if (atomic_load(&t->busy) == 2)
+		free(t);
+	else
+		atomic_store(&t->busy, 0);
 	shim_pid = st.pid;
 	shim_self = st.self;
 	shim_thread_ef = st.ef;
@@ -209,10 +233,12 @@ static void *thread_trampoline(void *p)
 SHIM_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
 	SHIM_ERRNO_SAVE;
-	struct thread_start *st;
+	struct thread_start *st = shim.area ? thread_start_get() : NULL;
 	int rc;
 
-	if (!shim.area || !(st = malloc(sizeof(*st)))) {
+	if (shim.area && !st && (st = malloc(sizeof(*st))))
+		atomic_store(&st->busy, 2);
+	if (!st) {
 		SHIM_ERRNO_RESTORE();
 		return REAL(pthread_create)(thread, attr, fn, arg);
 	}
@@ -226,7 +252,10 @@ SHIM_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, vo
 	if (rc != 0) {
 		if (st->ef >= 0)
 			atomic_store(&shim.area->ef[st->ef].used, 0);
-		free(st);
+		if (atomic_load(&st->busy) == 2)
+			free(st);
+		else
+			atomic_store(&st->busy, 0);
 		SHIM_ERRNO_RESTORE();
 	}
 	return rc;
