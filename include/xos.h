@@ -10,5 +10,6 @@
 #include <xos/common.h>
 #include <xos/ef.h>
 #include <xos/chan.h>
+#include <xos/mutate.h>
 
 #endif /* XOS_H */

@@ -22,3 +22,17 @@ dist_man_MANS += \
 	man/man3/xos_policy_set.3 \
 	man/man7/xos-icf.7 \
 	man/man7/xos.7
+# mutate, dump, restore (issue 7)
+dist_man_MANS += \
+	man/man3/xos_aligned_alloc.3 \
+	man/man3/xos_calloc.3 \
+	man/man3/xos_ef_dump.3 \
+	man/man3/xos_ef_fd_attach.3 \
+	man/man3/xos_ef_fd_detach.3 \
+	man/man3/xos_ef_mutate.3 \
+	man/man3/xos_ef_restore.3 \
+	man/man3/xos_ef_yield.3 \
+	man/man3/xos_free.3 \
+	man/man3/xos_image_check.3 \
+	man/man3/xos_malloc.3 \
+	man/man3/xos_realloc.3

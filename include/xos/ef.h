@@ -44,10 +44,11 @@ struct xos_ef_attr {
 	const char *icfs;             /* acceptable ICFs, "thread,process"; NULL: any */
 	enum xos_isolation isolation; /* minimum isolation the EF needs */
 	enum xos_perf_hint perf;      /* what to optimise within that */
-	unsigned int flags;           /* none defined yet; must be 0 */
+	unsigned int flags;           /* XOS_EF_F_* (<xos/mutate.h>), or 0 */
 	struct xos_chan *const *chans; /* channels the EF will use: bound before it starts */
 	size_t nchans;
-	void *reserved[4];            /* must be NULL */
+	size_t domain_size;           /* with XOS_EF_F_DOMAIN: bytes reserved; 0: default */
+	void *reserved[3];            /* must be NULL */
 };
 
 /* How an EF ended, as reported by xos_ef_join(). */

@@ -121,7 +121,11 @@ struct xos_icf_ops {
 	 * to_pivot - turn @ic into a context of the pivot (process) ICF,
 	 * storing the new context in *@ret_ic; @ic is destroyed on success.
 	 * from_pivot - turn the process context @pivot_ic into one of this
-	 * ICF.  Any ICF with both can be mutated into any other with both.
+	 * ICF; @pivot_ic is waited for and destroyed (through the pivot's own
+	 * wait and destroy) on success.  Any ICF with both can be mutated into
+	 * any other with both.  Both are called on the creator's flow; the
+	 * move itself happens at the EF's next safe point, see
+	 * xos_ef_mutate(3) and src/runtime/mutate.c for the host's side.
 	 */
 	int (*to_pivot)(struct xos_ic *ic, struct xos_ic **ret_ic);
 	int (*from_pivot)(const struct xos_icf *icf, struct xos_ic *pivot_ic, struct xos_ic **ret_ic);

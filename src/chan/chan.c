@@ -756,7 +756,10 @@ static int tx_prepare(struct xos_chan *end)
 
 ssize_t xos_chan_send(struct xos_chan *end, const void *buf, size_t len)
 {
-	ssize_t rc = tx_prepare(end);
+	ssize_t rc;
+
+	xos__safe_point(); /* mutate/dump may happen here (xos_ef_yield) */
+	rc = tx_prepare(end);
 
 	if (rc < 0)
 		return rc;
@@ -973,7 +976,10 @@ static int rx_check(struct xos_chan *end)
 ssize_t xos_chan_recv(struct xos_chan *end, void *buf, size_t len)
 {
 	size_t got = 0;
-	int rc = rx_check(end);
+	int rc;
+
+	xos__safe_point(); /* mutate/dump may happen here (xos_ef_yield) */
+	rc = rx_check(end);
 
 	if (rc < 0)
 		return rc;

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,15 +24,13 @@
 
 #include "xos_i.h"
 
-struct process_result {
-	atomic_int done; /* set once status holds what xos_ic_run() returned */
-	int status;
-};
+#define process_result xos__ef_result /* done: set once status holds what xos_ic_run() returned */
 
 struct process_ic {
 	struct xos_ic ic;
 	pid_t pid;
 	struct process_result *result; /* MAP_SHARED with the child */
+	bool result_borrowed;          /* the EF's control page's (domain EFs) */
 };
 
 static int process_init(const struct xos_icf *icf, char *why, size_t why_len)
@@ -62,6 +61,24 @@ static _Noreturn void process_child(struct process_ic *p)
 	_exit(status & 0xff);
 }
 
+/* fork, on the host's stack when called from a domain EF (xos__on_host); the child never returns. */
+static int process_fork(void *arg)
+{
+	struct process_ic *p = arg;
+
+	/* Unflushed stdio buffers would otherwise be written by both processes. */
+	fflush(NULL);
+	p->pid = fork();
+	if (p->pid < 0)
+		return -errno;
+	if (p->pid == 0) {
+		/* A process EF sees no other EF's domain, only its own. */
+		xos__domains_drop_except(p->ic.ef->dom);
+		process_child(p);
+	}
+	return 0;
+}
+
 static int process_create(const struct xos_icf *icf, struct xos_ef *ef, struct xos_ic **ret_ic)
 {
 	struct process_ic *p = calloc(1, sizeof(*p));
@@ -71,29 +88,82 @@ static int process_create(const struct xos_icf *icf, struct xos_ef *ef, struct x
 		return -ENOMEM;
 	p->ic.icf = icf;
 	p->ic.ef = ef;
-	p->result = mmap(NULL, sizeof(*p->result), PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (p->result == MAP_FAILED) {
-		rc = -errno;
-		goto out_free;
+	if (ef->ctl) {
+		p->result = &ef->ctl->res;
+		p->result_borrowed = true;
+	} else {
+		p->result = mmap(NULL, sizeof(*p->result), PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (p->result == MAP_FAILED) {
+			rc = -errno;
+			goto out_free;
+		}
 	}
-	/* Unflushed stdio buffers would otherwise be written by both processes. */
-	fflush(NULL);
-	p->pid = fork();
-	if (p->pid < 0) {
-		rc = -errno;
+	/* Never fork on a domain stack (parent and child would share it): on the host's. */
+	rc = xos__on_host(process_fork, p);
+	if (rc < 0)
 		goto out_unmap;
-	}
-	if (p->pid == 0)
-		process_child(p);
+	/* The EF's domain is the child's now: keep only the reservation. */
+	if (ef->dom)
+		xos__domain_unmap(ef->dom);
 	*ret_ic = &p->ic;
 	return 0;
 
 out_unmap:
-	munmap(p->result, sizeof(*p->result));
+	if (!p->result_borrowed)
+		munmap(p->result, sizeof(*p->result));
 out_free:
 	free(p);
 	return rc;
+}
+
+int xos__process_adopt(struct xos_ef *ef, pid_t pid, struct xos_ic **ret_ic)
+{
+	struct process_ic *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p->ic.icf = &xos__icf_process;
+	p->ic.ef = ef;
+	p->pid = pid;
+	p->result = &ef->ctl->res;
+	p->result_borrowed = true;
+	*ret_ic = &p->ic;
+	return 0;
+}
+
+void xos__process_host_child(struct xos_ef *ef)
+{
+	struct process_ic *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		_exit(127);
+	p->ic.icf = &xos__icf_process;
+	p->ic.ef = ef;
+	p->pid = getpid();
+	p->result = &ef->ctl->res;
+	p->result_borrowed = true;
+	ef->ic = &p->ic;
+	if (ef->next_icf)
+		ef->icf = ef->next_icf;
+	process_child(p);
+}
+
+/* dump: the EF is parked by the core; its domain is read through the memfd. */
+static int process_dump(struct xos_ic *ic, int fd)
+{
+	return xos__image_write(ic->ef, fd);
+}
+
+/* restore: rebuild the domain from the image, resume the EF in a new child. */
+static int process_restore(const struct xos_icf *icf, struct xos_ef *ef, int fd,
+			   struct xos_ic **ret_ic)
+{
+	int rc = xos__image_read(ef, fd);
+
+	if (rc < 0)
+		return rc;
+	return process_create(icf, ef, ret_ic);
 }
 
 static int process_wait(struct xos_ic *ic, struct xos_ef_exit *ret_exit)
@@ -131,7 +201,8 @@ static void process_destroy(struct xos_ic *ic)
 {
 	struct process_ic *p = xos__container_of(ic, struct process_ic, ic);
 
-	munmap(p->result, sizeof(*p->result));
+	if (!p->result_borrowed)
+		munmap(p->result, sizeof(*p->result));
 	free(p);
 }
 
@@ -139,6 +210,8 @@ static const struct xos_icf_ops process_ops = {
 	.init = process_init,
 	.create = process_create,
 	.wait = process_wait,
+	.dump = process_dump,
+	.restore = process_restore,
 	.destroy = process_destroy,
 };
 

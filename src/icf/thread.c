@@ -7,6 +7,8 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,10 +90,114 @@ static void thread_destroy(struct xos_ic *ic)
 	free(xos__container_of(ic, struct thread_ic, ic));
 }
 
+/*
+ * to_pivot: ask the EF's thread to fork at the EF's next safe point (the
+ * thread does it on its own stack, see mutate.c); the child hosts the EF
+ * as a process, this thread ends.  Called on the creator's flow.
+ */
+static int thread_to_pivot(struct xos_ic *ic, struct xos_ic **ret_ic)
+{
+	struct thread_ic *t = xos__container_of(ic, struct thread_ic, ic);
+	struct xos_ef *ef = ic->ef;
+	int rc;
+
+	if (!ef->dom)
+		return -EOPNOTSUPP;
+	rc = xos__ef_request(ef, XOS_REQ_TO_PROCESS);
+	if (rc < 0)
+		return rc;
+	pthread_join(t->tid, NULL);
+	rc = xos__process_adopt(ef, (pid_t)atomic_load(&ef->ctl->pid), ret_ic);
+	if (rc < 0)
+		return rc;
+	/* Its channel ends went with the fork: this process forgets its copies. */
+	if (ef->nchans)
+		xos__chans_detach(ef->chans, ef->nchans);
+	free(t);
+	return 0;
+}
+
+/*
+ * from_pivot: map the EF's domain here (same memfd, same address), ask the
+ * process to hand its fds over and leave, take the fds, and resume the EF
+ * on a new thread.  The old process is reaped last, while the EF runs.
+ */
+static int thread_from_pivot(const struct xos_icf *icf, struct xos_ic *pivot_ic,
+			     struct xos_ic **ret_ic)
+{
+	struct xos_ef *ef = pivot_ic->ef;
+	struct xos__icf_node *pivot = ef->icf;
+	struct xos_ef_exit ex;
+	struct thread_ic *t;
+	int rc;
+
+	if (!ef->dom)
+		return -EOPNOTSUPP;
+	/*
+	 * A channel end's state (paths, buffers) lives in the runtime's memory,
+	 * not in the domain: what the process changed would not come back.
+	 */
+	if (ef->nchans)
+		return -EOPNOTSUPP;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	rc = xos__domain_map(ef->dom);
+	if (rc < 0)
+		goto out_free;
+	rc = xos__ef_request(ef, XOS_REQ_TO_THREAD);
+	if (rc < 0)
+		goto out_unmap;
+	rc = xos__ef_fds_receive(ef);
+	if (rc < 0)
+		xos__log_debug("ef %llu: fds not all handed over: %s",
+			       (unsigned long long)ef->id, strerror(-rc));
+	t->ic.icf = icf;
+	t->ic.ef = ef;
+	rc = pthread_create(&t->tid, NULL, thread_main, t);
+	if (rc) {
+		/* The EF is parked in its domain, its process gone: nowhere to run. */
+		free(t);
+		return -rc;
+	}
+	pivot->ops.wait(pivot_ic, &ex);
+	if (pivot->ops.destroy)
+		pivot->ops.destroy(pivot_ic);
+	*ret_ic = &t->ic;
+	return 0;
+
+out_unmap:
+	xos__domain_unmap(ef->dom);
+out_free:
+	free(t);
+	return rc;
+}
+
+/* dump: the EF is parked by the core; write its image. */
+static int thread_dump(struct xos_ic *ic, int fd)
+{
+	return xos__image_write(ic->ef, fd);
+}
+
+/* restore: rebuild the domain from the image, resume the EF on a new thread. */
+static int thread_restore(const struct xos_icf *icf, struct xos_ef *ef, int fd,
+			  struct xos_ic **ret_ic)
+{
+	int rc = xos__image_read(ef, fd);
+
+	if (rc < 0)
+		return rc;
+	return thread_create(icf, ef, ret_ic);
+}
+
 static const struct xos_icf_ops thread_ops = {
 	.init = thread_init,
 	.create = thread_create,
 	.wait = thread_wait,
+	.dump = thread_dump,
+	.restore = thread_restore,
+	.to_pivot = thread_to_pivot,
+	.from_pivot = thread_from_pivot,
 	.destroy = thread_destroy,
 };
 

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -128,7 +129,9 @@ static int attr_check(const struct xos_ef_attr *attr)
 		return -EINVAL;
 	if ((unsigned int)attr->perf > XOS_PERF_COMM)
 		return -EINVAL;
-	if (attr->flags)
+	if (attr->flags & ~(unsigned int)(XOS_EF_F_DOMAIN | XOS_EF_F_DOMAIN_MALLOC))
+		return -EINVAL;
+	if (attr->domain_size && !(attr->flags & (XOS_EF_F_DOMAIN | XOS_EF_F_DOMAIN_MALLOC)))
 		return -EINVAL;
 	for (size_t i = 0; i < XOS_ARRAY_SIZE(attr->reserved); i++)
 		if (attr->reserved[i])
@@ -212,6 +215,7 @@ int xos_ef_create(struct xos_ef **ret_ef, const struct xos_ef_attr *attr, xos_ef
 	if (!ef)
 		return -ENOMEM;
 	ef->magic = XOS_EF_MAGIC;
+	ef->ctl_sock[0] = ef->ctl_sock[1] = -1;
 	ef->id = next_id();
 	ef->parent_id = current_ef ? current_ef->id : 0;
 	if (attr->name)
@@ -254,10 +258,17 @@ int xos_ef_create(struct xos_ef **ret_ef, const struct xos_ef_attr *attr, xos_ef
 			goto out_put;
 	}
 
+	if (attr->flags & (XOS_EF_F_DOMAIN | XOS_EF_F_DOMAIN_MALLOC)) {
+		rc = xos__ef_domain_setup(ef, attr);
+		if (rc < 0)
+			goto out_put;
+	}
+
 	ef->owner_pid = getpid();
 	rc = node->ops.create(node->icf, ef, &ef->ic);
 	if (rc < 0) {
 		xos__log_debug("icf %s: create failed: %s", node->icf->name, strerror(-rc));
+		xos__ef_domain_release(ef);
 		goto out_put;
 	}
 	/* The ends now live in the EF's own process: this one forgets them. */
@@ -295,15 +306,22 @@ int xos_ic_run(struct xos_ic *ic)
 
 	if (node->ops.switch_in && node->ops.switch_in(ic) < 0) {
 		status = 127;
+	} else if (ef->dom) {
+		/* On the domain's stack; back here when it ends or leaves this flow. */
+		status = xos__domain_host(ic);
+		node = ef->icf;
+		if (node->ops.switch_out)
+			node->ops.switch_out(ic);
 	} else {
 		if (setjmp(ef->exit_jmp) == 0)
 			status = ef->fn(ef->arg);
 		else
 			status = ef->exit_status;
-		/* A mutate may have moved the EF: its period ends in its current IC. */
+		/* A mutate may have moved the EF: its period ends in its current IC
+		 * (ef->ic is still NULL when the EF ended before create() returned). */
 		node = ef->icf;
 		if (node->ops.switch_out)
-			node->ops.switch_out(ef->ic);
+			node->ops.switch_out(ef->ic ? ef->ic : ic);
 	}
 	current_ef = ef->prev_self;
 	return status;
@@ -315,6 +333,8 @@ int xos_ef_exit(int status)
 
 	if (!ef)
 		return -EPERM;
+	if (ef->dom)
+		xos__ef_domain_exit(ef, status);
 	ef->exit_status = status;
 	longjmp(ef->exit_jmp, 1);
 }
@@ -339,6 +359,7 @@ int xos_ef_join(struct xos_ef *ef, struct xos_ef_exit *ret_exit)
 		node->ops.destroy(ef->ic);
 	table_del(ef);
 	xos__icf_put(node);
+	xos__ef_domain_release(ef);
 	xos__free(ef->chans);
 	xos__free(ef->arg);
 	ef->magic = 0;
@@ -429,6 +450,7 @@ int xos__ef_mutate(struct xos_ef *ef, const char *target)
 	}
 
 	if (src != pivot) {
+		ef->next_icf = pivot;
 		rc = src->ops.to_pivot(ef->ic, &ic);
 		if (rc < 0)
 			goto out_put_pivot;
@@ -452,5 +474,65 @@ out_put_pivot:
 	xos__icf_put(pivot);
 out_put_dst:
 	xos__icf_put(dst);
+	return rc;
+}
+
+/* ---- restore: an EF from an image, in this process -------------------------------- */
+
+int xos_ef_restore(const char *path, struct xos_ef **ret_ef)
+{
+	struct xos__settings set;
+	struct xos__icf_node *node;
+	struct xos_ef *ef;
+	int fd, rc;
+
+	if (!path || !ret_ef)
+		return -EINVAL;
+	rc = xos__runtime_init();
+	if (rc < 0)
+		return rc;
+	/* The forced ICF (XOS_ICF, xos-run --icf) hosts it, else a thread. */
+	xos__settings_get(&set);
+	node = xos__icf_find(set.forced_icf[0] ? set.forced_icf : "thread");
+	if (!node)
+		return -ENOENT;
+	if (!node->ops.restore) {
+		rc = -EOPNOTSUPP;
+		goto out_put;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		goto out_put;
+	}
+	ef = xos__calloc(1, sizeof(*ef));
+	if (!ef) {
+		rc = -ENOMEM;
+		goto out_close;
+	}
+	ef->magic = XOS_EF_MAGIC;
+	ef->ctl_sock[0] = ef->ctl_sock[1] = -1;
+	ef->id = next_id();
+	ef->parent_id = current_ef ? current_ef->id : 0;
+	ef->icf = node;
+	ef->owner_pid = getpid();
+	rc = node->ops.restore(node->icf, ef, fd, &ef->ic);
+	if (rc < 0) {
+		xos__ef_domain_release(ef);
+		ef->magic = 0;
+		xos__free(ef);
+		goto out_close;
+	}
+	close(fd);
+	xos__explain("ef %llu \"%s\" restored from %s -> %s", (unsigned long long)ef->id, ef->name,
+		     path, node->icf->name);
+	table_add(ef);
+	*ret_ef = ef;
+	return 0;
+
+out_close:
+	close(fd);
+out_put:
+	xos__icf_put(node);
 	return rc;
 }

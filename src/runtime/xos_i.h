@@ -21,6 +21,7 @@
 #include <xos/common.h>
 #include <xos/ef.h>
 #include <xos/vic.h>
+#include <xos/mutate.h>
 
 #define XOS_HIDDEN __attribute__((visibility("hidden")))
 
@@ -154,6 +155,13 @@ struct xos_ef {
 	int exit_status;
 	struct xos_ef *prev_self;       /* the EF this flow ran before (nested run) */
 	struct xos_ef *tbl_prev, *tbl_next; /* table of live EFs */
+	/* mutate (mutate.c): NULL/-1 for EFs without a domain */
+	struct xos__domain *dom;        /* its memory domain, this process's view */
+	struct xos__ef_ctl *ctl;        /* MAP_SHARED between creator and every host */
+	int ctl_sock[2];                /* unix pair: fds travel [1] -> [0] on process->thread */
+	int *placeholders;              /* creator: /dev/null fds holding the EF's numbers */
+	size_t nplaceholders;
+	struct xos__icf_node *next_icf; /* where a mutate in progress takes it */
 };
 
 /* Live EFs created by this process. */
@@ -162,6 +170,129 @@ size_t xos__ef_count(void) XOS_HIDDEN;
 int xos__ef_dump(struct xos_ef *ef, int fd) XOS_HIDDEN;
 /* Move @ef to ICF @target through the pivot; -EOPNOTSUPP when a step is missing. */
 int xos__ef_mutate(struct xos_ef *ef, const char *target) XOS_HIDDEN;
+
+/* ---- memory domains (domain.c, domain_alloc.c) ------------------------- */
+#define XOS_DOMAIN_MAGIC 0x31646f6d2d736f78ull /* "xos-dom1" */
+#define XOS_DOMAIN_FDS 64
+#define XOS_DHEAP_BINS 128
+/* Domains live in this zone, so free() tells a domain pointer by one compare. */
+#define XOS_ZONE_LO ((uintptr_t)0x200000000000ull) /* above ASan's shadow */
+#define XOS_ZONE_HI ((uintptr_t)0x400000000000ull)
+
+/* A domain's heap: every byte of its state is inside the domain. */
+struct xos__dheap {
+	_Atomic int lock;         /* spin lock: process-shared, never held across a safe point */
+	uintptr_t lo, top, hi;    /* chunks in [lo, top); the untouched rest [top, hi) */
+	uintptr_t bins[XOS_DHEAP_BINS]; /* free lists, by size class */
+	uint64_t binmap[XOS_DHEAP_BINS / 64];
+	size_t in_use;
+};
+
+enum xos__dom_state { XOS_DOM_NEW = 0, XOS_DOM_RUNNING, XOS_DOM_PARKED, XOS_DOM_ENDED, XOS_DOM_CALL };
+enum { XOS_DOM_F_MALLOC = 1u << 0 };
+
+/* At the domain's base: everything that must move with the EF. */
+struct xos__domain_hdr {
+	uint64_t magic;
+	uint32_t version, flags;    /* XOS_DOM_F_* */
+	uintptr_t base;
+	size_t size;
+	uintptr_t stack_lo, stack_hi;
+	void *ef_sp;                /* the EF's saved context: registers pushed on its stack */
+	void **host_sp;             /* where to go when it yields or ends: set by each host */
+	uint32_t state;             /* enum xos__dom_state */
+	int exit_status;
+	xos_ef_fn fn;
+	void *arg;                  /* the argument's copy, in the heap */
+	uint64_t ef_id;
+	char name[XOS_EF_NAME_MAX];
+	int nfds;                   /* the EF's fd table: what moves on process->thread */
+	struct { int fd, cloexec; } fds[XOS_DOMAIN_FDS];
+	struct xos__dheap heap;
+};
+
+/* This process's view of a domain. */
+struct xos__domain {
+	struct xos__domain_hdr *hdr; /* == base; readable only while mapped */
+	uintptr_t base;
+	size_t size;
+	int memfd;
+	bool mapped;
+};
+
+/* Reserve a range and a memfd of @size bytes, map it, lay out header, stack and heap. */
+int xos__domain_new(size_t size, struct xos__domain **ret) XOS_HIDDEN;
+/* Rebuild a view of an existing memfd at @base (restore); the range must be free. */
+int xos__domain_adopt(uintptr_t base, size_t size, int memfd, struct xos__domain **ret) XOS_HIDDEN;
+int xos__domain_map(struct xos__domain *d) XOS_HIDDEN;
+/* Drop the mapping, keep the range reserved (PROT_NONE) for the EF's return. */
+int xos__domain_unmap(struct xos__domain *d) XOS_HIDDEN;
+void xos__domain_free(struct xos__domain *d) XOS_HIDDEN;
+/* The mapped domain of this process holding @p, or NULL. */
+struct xos__domain *xos__domain_of(const void *p) XOS_HIDDEN;
+/* In a fresh fork: unmap and close every domain but @keep (isolation of process EFs). */
+void xos__domains_drop_except(struct xos__domain *keep) XOS_HIDDEN;
+
+void xos__dheap_init(struct xos__dheap *h, uintptr_t lo, uintptr_t hi) XOS_HIDDEN;
+void *xos__dheap_malloc(struct xos__dheap *h, size_t size) XOS_HIDDEN;
+void *xos__dheap_memalign(struct xos__dheap *h, size_t align, size_t size) XOS_HIDDEN;
+void *xos__dheap_realloc(struct xos__dheap *h, void *p, size_t size) XOS_HIDDEN;
+void xos__dheap_free(struct xos__dheap *h, void *p) XOS_HIDDEN;
+size_t xos__dheap_usable(const void *p) XOS_HIDDEN;
+/* The heap plain malloc routes to on this flow (set by the host around the EF's run). */
+extern __thread struct xos__dheap *xos__route_heap XOS_HIDDEN;
+/* Is libxos's malloc the one the program calls (not ASan's, valgrind's...)? */
+bool xos__malloc_interposed(void) XOS_HIDDEN;
+
+/* ---- mutate (mutate.c) --------------------------------------------------- */
+enum xos__req { XOS_REQ_NONE = 0, XOS_REQ_PARK, XOS_REQ_TO_PROCESS, XOS_REQ_TO_THREAD };
+
+struct xos__ef_result {
+	_Atomic int done; /* set once status holds what the EF returned */
+	int status;
+};
+
+/* Shared (MAP_SHARED) by the creator and every host of one EF. */
+struct xos__ef_ctl {
+	_Atomic uint32_t request; /* enum xos__req: asked by the creator */
+	_Atomic uint32_t seq;     /* futex: a host bumps it when a request is done */
+	_Atomic uint32_t resume;  /* futex: the creator bumps it to release a parked EF */
+	_Atomic int32_t result;   /* of the last request */
+	_Atomic int32_t pid;      /* the new process host (to process) */
+	_Atomic int ended;        /* the EF has ended */
+	struct xos__ef_result res;
+};
+
+/* Set up domain, control page and socket of a new EF created with @attr. */
+int xos__ef_domain_setup(struct xos_ef *ef, const struct xos_ef_attr *attr) XOS_HIDDEN;
+void xos__ef_domain_release(struct xos_ef *ef) XOS_HIDDEN;
+/* Host side: run @ic's EF on its domain stack; returns its status when it ends. */
+int xos__domain_host(struct xos_ic *ic) XOS_HIDDEN;
+/* Creator side: ask @ef's host for @req at the next safe point, wait for it. */
+int xos__ef_request(struct xos_ef *ef, enum xos__req req) XOS_HIDDEN;
+/* Creator side: release an EF parked by XOS_REQ_PARK. */
+void xos__ef_release(struct xos_ef *ef) XOS_HIDDEN;
+/* Creator side, process->thread: take the fds the process host sent. */
+int xos__ef_fds_receive(struct xos_ef *ef) XOS_HIDDEN;
+/* EF side: end the calling domain EF (xos_ef_exit); a safe point. */
+_Noreturn void xos__ef_domain_exit(struct xos_ef *ef, int status) XOS_HIDDEN;
+void xos__safe_point(void) XOS_HIDDEN;
+/* Run @fn(@arg) on the host's own stack when called on a domain stack (fork), else here. */
+int xos__on_host(int (*fn)(void *), void *arg) XOS_HIDDEN;
+/* Status xos_ic_run() returns when the EF left the flow for another host. */
+#define XOS_IC_MOVED (-0x7fff)
+
+/* ---- images (dump.c) -------------------------------------------------------- */
+/* Write the image of the parked @ef to @fd (domain pages with data, layout, checksum). */
+int xos__image_write(struct xos_ef *ef, int fd) XOS_HIDDEN;
+/* Check the image in @fd and rebuild @ef's domain from it (a parked EF, ready to resume). */
+int xos__image_read(struct xos_ef *ef, int fd) XOS_HIDDEN;
+
+/* ---- process ICF internals (icf/process.c), for mutate --------------------- */
+/* Wrap the process @pid hosting @ef (forked at a safe point) in a process IC. */
+int xos__process_adopt(struct xos_ef *ef, pid_t pid, struct xos_ic **ret_ic) XOS_HIDDEN;
+/* In the child of a thread->process fork: host @ef here until it ends or leaves. */
+_Noreturn void xos__process_host_child(struct xos_ef *ef) XOS_HIDDEN;
 
 /* ---- channels (src/chan) ------------------------------------------------- */
 /* Bind each unbound channel of a new EF to a mechanism for (creator, ef) ICFs. */

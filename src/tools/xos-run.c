@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <unistd.h>
 
 #define XOS_USE_VERSION 1
@@ -33,6 +34,7 @@
 static const char usage_text[] =
 	"Usage: xos-run [OPTION]... [--] PROGRAM [ARG]...\n"
 	"       xos-run --list-icfs\n"
+	"       xos-run [OPTION]... --restore=FILE\n"
 	"Run PROGRAM with the xos runtime's choices set.\n"
 	"\n"
 	"  --policy=NAME   perf, isolation or balanced (default perf)\n"
@@ -42,6 +44,10 @@ static const char usage_text[] =
 	"  --stats[=FILE]  when the program ends, print its EFs and channels to stderr\n"
 	"                  (with FILE: write them to FILE as JSON)\n"
 	"  --list-icfs     list the ICFs of this machine and the mechanisms between them\n"
+	"  --fixed-layout  run PROGRAM without address randomisation, so that the EFs\n"
+	"                  it dumps can be restored (xos_ef_dump)\n"
+	"  --restore=FILE  continue the EF dumped in FILE, in a new process of the\n"
+	"                  binary that dumped it\n"
 	"  --help          print this help and exit\n"
 	"  --version       print the version and exit\n";
 
@@ -138,9 +144,47 @@ static void check_icf(const char *name)
 	die("unknown ICF '%s' (see xos-run --list-icfs)", name);
 }
 
+/* Why an image is refused, in words (xos_image_check's errors). */
+static const char *image_error(int rc)
+{
+	switch (rc) {
+	case -ENOEXEC: return "not an xos image";
+	case -EPROTONOSUPPORT: return "image format version not supported";
+	case -ENODATA: return "image is truncated";
+	case -EBADMSG: return "image is corrupted (checksum or structure)";
+	case -ESTALE: return "image was made by a different binary (build-id differs)";
+	case -EADDRINUSE: return "address layout of the image cannot be recreated here";
+	default: return strerror(-rc);
+	}
+}
+
+/*
+ * --restore: check the image, then run the binary that made it, without
+ * address randomisation, with XOS_RESTORE set: libxos restores the EF in
+ * that process before main and exits with the EF's status.
+ */
+static int run_restore(const char *file, const char *policy, const char *icf, bool explain)
+{
+	char exe[4096];
+	char *args[2] = { exe, NULL };
+	int rc = xos_image_check(file, exe, sizeof(exe));
+
+	if (rc < 0)
+		die("cannot restore %s: %s", file, image_error(rc));
+	if (setenv("XOS_RESTORE", file, 1) < 0 || (policy && setenv("XOS_POLICY", policy, 1) < 0) ||
+	    (icf && setenv("XOS_ICF", icf, 1) < 0) || (explain && setenv("XOS_EXPLAIN", "1", 1) < 0))
+		die("cannot set the environment: %s", strerror(errno));
+	if (personality((unsigned long)personality(0xffffffff) | ADDR_NO_RANDOMIZE) < 0)
+		die("cannot turn address randomisation off: %s", strerror(errno));
+	fflush(NULL);
+	execv(exe, args);
+	die("cannot run '%s': %s", exe, strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_POLICY = 256, OPT_ICF, OPT_CHAN, OPT_EXPLAIN, OPT_LIST, OPT_HELP, OPT_VERSION, OPT_STATS };
+	enum { OPT_POLICY = 256, OPT_ICF, OPT_CHAN, OPT_EXPLAIN, OPT_LIST, OPT_HELP, OPT_VERSION,
+	       OPT_FIXED, OPT_RESTORE, OPT_STATS };
 	static const struct option options[] = {
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "icf", required_argument, NULL, OPT_ICF },
@@ -150,10 +194,12 @@ int main(int argc, char **argv)
 		{ "list-icfs", no_argument, NULL, OPT_LIST },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "fixed-layout", no_argument, NULL, OPT_FIXED },
+		{ "restore", required_argument, NULL, OPT_RESTORE },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *policy = NULL, *icf = NULL, *chan = NULL, *stats_file = NULL, *shim;
-	bool explain = false, list = false, stats = false;
+	const char *policy = NULL, *icf = NULL, *chan = NULL, *restore = NULL, *stats_file = NULL, *shim;
+	bool explain = false, list = false, fixed = false, stats = false;
 	int opt;
 
 	opterr = 0;
@@ -180,6 +226,12 @@ int main(int argc, char **argv)
 			stats_file = optarg;
 			if (stats_file && !*stats_file)
 				die("--stats= needs a file name (see xos-run --help)");
+			break;
+		case OPT_FIXED:
+			fixed = true;
+			break;
+		case OPT_RESTORE:
+			restore = optarg;
 			break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
@@ -211,6 +263,11 @@ int main(int argc, char **argv)
 		check_icf(icf);
 	if (list)
 		return list_icfs();
+	if (restore) {
+		if (chan && setenv("XOS_CHAN", chan, 1) < 0)
+			die("cannot set the environment: %s", strerror(errno));
+		return run_restore(restore, policy, icf, explain);
+	}
 	if (optind >= argc)
 		die("no program to run (see xos-run --help)");
 
@@ -218,7 +275,14 @@ int main(int argc, char **argv)
 	    (chan && setenv("XOS_CHAN", chan, 1) < 0) ||
 	    (explain && setenv("XOS_EXPLAIN", "1", 1) < 0))
 		die("cannot set the environment: %s", strerror(errno));
+	if (fixed && personality((unsigned long)personality(0xffffffff) | ADDR_NO_RANDOMIZE) < 0)
+		die("cannot turn address randomisation off: %s", strerror(errno));
 	shim = xos_run_shim_path();
+	if (shim && fixed && !stats) {
+		/* An image dumped under the shim would carry its mappings, which
+		 * a restore (run without it) cannot recreate. */
+		shim = NULL;
+	}
 	if (shim && xos_run_needs_asan(argv[optind])) {
 		/* ASan insists on coming first: run it as it is, unmanaged. */
 		if (stats)

@@ -128,8 +128,12 @@ static void test_create_attr_out_of_range(void **state)
 	t_assert_create_fails(&attr, -EINVAL);
 
 	attr = default_attr();
-	attr.flags = 1;
+	attr.flags = 1u << 7; /* not an XOS_EF_F_* flag */
 	t_assert_create_fails(&attr, -EINVAL);
+	attr.flags = 0;
+	attr.domain_size = 1 << 20; /* a size without XOS_EF_F_DOMAIN */
+	t_assert_create_fails(&attr, -EINVAL);
+	attr.domain_size = 0;
 	attr.flags = 0x80000000u;
 	t_assert_create_fails(&attr, -EINVAL);
 

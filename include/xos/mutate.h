@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Memory domains, mutate, dump and restore.
+ *
+ * An EF created with XOS_EF_F_DOMAIN owns a memory domain: an address
+ * range reserved for it alone, backed by a memfd, holding its stack and
+ * its heap.  Its code runs on the domain's stack, so the EF can change
+ * hands: xos_ef_mutate() moves it between ICFs (thread <-> process, any
+ * ICF through the process pivot) while it runs, xos_ef_dump() writes it
+ * to a file that xos_ef_restore() (or xos-run --restore) continues in a
+ * new process of the same binary.
+ *
+ * The EF changes hands only at a safe point: xos_ef_yield(), and every
+ * xos_* call made on its flow that documents itself as one (xos_malloc
+ * and friends, xos_ef_fd_attach).  What moves: the domain (stack, heap
+ * of xos_malloc, and of plain malloc with XOS_EF_F_DOMAIN_MALLOC), the
+ * registers, and the fds the EF attached.  What does not: globals written
+ * after creation, __thread variables, fds it did not attach (see xos(7)).
+ *
+ * Every function returning int returns 0 on success and a negative errno
+ * on failure; errno is left untouched.
+ */
+#ifndef XOS_MUTATE_H
+#define XOS_MUTATE_H
+
+#include <stddef.h>
+
+#include <xos/common.h>
+#include <xos/ef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* struct xos_ef_attr.flags */
+enum {
+	XOS_EF_F_DOMAIN = 1u << 0,        /* own memory domain: mutable, dumpable */
+	XOS_EF_F_DOMAIN_MALLOC = 1u << 1, /* plus: plain malloc on its flow goes to the domain */
+};
+
+/* Default domain size when attr.domain_size is 0 and XOS_DOMAIN_SIZE is unset. */
+#define XOS_DOMAIN_SIZE_DEFAULT ((size_t)64 << 20)
+
+/* Move @ef to ICF @icf at its next safe point; waits until it runs there. */
+XOS_EXPORT int xos_ef_mutate(struct xos_ef *ef, const char *icf);
+
+/* A safe point: where the calling EF may be mutated, parked or dumped. */
+XOS_EXPORT int xos_ef_yield(void);
+
+/* Write @ef (domain, registers, fd table) to @path atomically, at its next safe point. */
+XOS_EXPORT int xos_ef_dump(struct xos_ef *ef, const char *path);
+
+/* Rebuild the EF dumped in @path in this process and let it continue; join it later. */
+XOS_EXPORT int xos_ef_restore(const char *path, struct xos_ef **ret_ef);
+
+/* Check image @path (format, checksum, binary); store the binary's path in @ret_exe. */
+XOS_EXPORT int xos_image_check(const char *path, char *ret_exe, size_t exe_len);
+
+/* The calling EF owns @fd: it moves with the EF (SCM_RIGHTS) at every mutate. */
+XOS_EXPORT int xos_ef_fd_attach(int fd);
+
+/* Stop moving @fd with the calling EF. */
+XOS_EXPORT int xos_ef_fd_detach(int fd);
+
+/* Allocate in the calling EF's domain (outside a domain EF: the C library's heap). */
+XOS_EXPORT void *xos_malloc(size_t size);
+XOS_EXPORT void *xos_calloc(size_t n, size_t size);
+XOS_EXPORT void *xos_realloc(void *p, size_t size);
+XOS_EXPORT void *xos_aligned_alloc(size_t alignment, size_t size);
+/* Free memory of any domain (by address) or of the C library; NULL is a no-op. */
+XOS_EXPORT void xos_free(void *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* XOS_MUTATE_H */

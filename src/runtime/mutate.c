@@ -1,0 +1,680 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Running an EF on its domain stack, safe points, and the moves of mutate.
+ *
+ * A host (the flow an ICF started: a thread, or a process's only thread)
+ * runs the EF by switching from its own stack to the EF's saved context on
+ * the domain stack.  The EF comes back to the host only at a safe point
+ * (when the creator asked for something) or when it ends; the host then
+ * does what was asked on its own stack, never on the domain's:
+ *  - PARK: report, wait until the creator releases it (dump);
+ *  - TO_PROCESS (a thread host): fork; the child becomes a process host
+ *    and resumes the EF; the parent drops its mapping and ends its thread;
+ *  - TO_THREAD (a process host): send the EF's fds over the control
+ *    socket (SCM_RIGHTS) and _exit; the creator maps the same memfd at the
+ *    same address and resumes the EF on a new thread.
+ * Everything the EF needs to go on (its saved context, where to go when it
+ * yields, its heap, its fd table) is in the domain, so each new host only
+ * sets the "where to go" pointer before switching in.  TLS changes on
+ * every hop: code on the EF's side re-reads it after each switch.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xos_i.h"
+
+#ifdef XOS_SANITIZE
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+/* ---- context switch (x86-64 System V): callee-saved registers on the stack ---- */
+
+/* Save the current context on its stack, store sp in *@save, continue at @to. */
+void xos__ctx_swap(void **save, void *to) XOS_HIDDEN;
+void xos__ctx_start(void) XOS_HIDDEN;
+
+#if defined(__x86_64__)
+__asm__(".text\n"
+	".globl xos__ctx_swap\n"
+	".hidden xos__ctx_swap\n"
+	".type xos__ctx_swap,@function\n"
+	"xos__ctx_swap:\n"
+	"	.cfi_startproc\n"
+	"	pushq %rbp\n"
+	"	pushq %rbx\n"
+	"	pushq %r12\n"
+	"	pushq %r13\n"
+	"	pushq %r14\n"
+	"	pushq %r15\n"
+	"	subq $16, %rsp\n"
+	"	stmxcsr 8(%rsp)\n"
+	"	fnstcw (%rsp)\n"
+	"	movq %rsp, (%rdi)\n"
+	"	movq %rsi, %rsp\n"
+	"	fldcw (%rsp)\n"
+	"	ldmxcsr 8(%rsp)\n"
+	"	addq $16, %rsp\n"
+	"	popq %r15\n"
+	"	popq %r14\n"
+	"	popq %r13\n"
+	"	popq %r12\n"
+	"	popq %rbx\n"
+	"	popq %rbp\n"
+	"	ret\n"
+	"	.cfi_endproc\n"
+	".size xos__ctx_swap, .-xos__ctx_swap\n"
+	/* First entry into a domain: r13 = function, r12 = its argument. */
+	".globl xos__ctx_start\n"
+	".hidden xos__ctx_start\n"
+	".type xos__ctx_start,@function\n"
+	"xos__ctx_start:\n"
+	"	movq %r12, %rdi\n"
+	"	andq $-16, %rsp\n"
+	"	callq *%r13\n"
+	"	ud2\n"
+	".size xos__ctx_start, .-xos__ctx_start\n");
+#define HAVE_CTX 1
+#else
+#define HAVE_CTX 0
+void xos__ctx_swap(void **save, void *to)
+{
+	(void)save, (void)to;
+	abort();
+}
+#endif
+
+/* The initial context of a domain: xos__ctx_swap into it calls @entry(@h) on its stack. */
+static void *ctx_init(struct xos__domain_hdr *h, void (*entry)(struct xos__domain_hdr *))
+{
+	uint64_t *f = (uint64_t *)(h->stack_hi & ~(uintptr_t)15) - 10;
+
+	f[0] = 0x037f;                     /* x87 control word: the ABI's default */
+	f[1] = 0x1f80;                     /* mxcsr: the ABI's default */
+	f[2] = f[3] = 0;                   /* r15, r14 */
+	f[4] = (uint64_t)(uintptr_t)entry; /* r13 */
+	f[5] = (uint64_t)(uintptr_t)h;     /* r12 */
+	f[6] = f[7] = 0;                   /* rbx, rbp */
+	f[8] = (uint64_t)(uintptr_t)xos__ctx_start;
+	f[9] = 0;
+	return f;
+}
+
+/* ---- sanitizer bookkeeping of the stack switches ------------------------------- */
+#ifdef XOS_SANITIZE
+static __thread const void *asan_host_bottom;
+static __thread size_t asan_host_size;
+
+static void to_ef_begin(void **fake, const struct xos__domain_hdr *h)
+{
+	__sanitizer_start_switch_fiber(fake, (const void *)h->stack_lo, h->stack_hi - h->stack_lo);
+}
+static void to_ef_end(void *fake)
+{
+	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
+}
+static void to_host_begin(void **fake)
+{
+	__sanitizer_start_switch_fiber(fake, asan_host_bottom, asan_host_size);
+}
+static void on_ef_arrived(void *fake)
+{
+	__sanitizer_finish_switch_fiber(fake, &asan_host_bottom, &asan_host_size);
+}
+#else
+static void to_ef_begin(void **fake, const struct xos__domain_hdr *h)
+{
+	(void)fake, (void)h;
+}
+static void to_ef_end(void *fake)
+{
+	(void)fake;
+}
+static void to_host_begin(void **fake)
+{
+	(void)fake;
+}
+static void on_ef_arrived(void *fake)
+{
+	(void)fake;
+}
+#endif
+
+/* ---- futexes in the shared control page ------------------------------------------ */
+
+static void futex_wait(_Atomic uint32_t *addr, uint32_t val, long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT, val, ms >= 0 ? &ts : NULL, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *addr)
+{
+	syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+/* Host: the request is done with @result; wake the creator. */
+static void ack(struct xos__ef_ctl *ctl, int result)
+{
+	atomic_store(&ctl->result, result);
+	atomic_fetch_add(&ctl->seq, 1);
+	futex_wake(&ctl->seq);
+}
+
+/* ---- the EF's side ----------------------------------------------------------------- */
+
+static bool on_domain_stack(const struct xos__domain_hdr *h)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+
+	return sp >= h->stack_lo && sp < h->stack_hi;
+}
+
+/* Leave the EF for its host; comes back when a host resumes it (maybe another one). */
+static void ef_to_host(struct xos__domain_hdr *h, uint32_t state)
+{
+	void *fake = NULL;
+
+	h->state = state;
+	to_host_begin(state == XOS_DOM_ENDED ? NULL : &fake);
+	xos__ctx_swap(&h->ef_sp, *h->host_sp);
+	on_ef_arrived(fake);
+}
+
+static _Noreturn void domain_entry(struct xos__domain_hdr *h)
+{
+	int status;
+
+	on_ef_arrived(NULL);
+	status = h->fn(h->arg);
+	h->exit_status = status;
+	ef_to_host(h, XOS_DOM_ENDED);
+	abort(); /* no host ever resumes an ended EF */
+}
+
+void xos__ef_domain_exit(struct xos_ef *ef, int status)
+{
+	struct xos__domain_hdr *h = ef->dom->hdr;
+
+	h->exit_status = status;
+	ef_to_host(h, XOS_DOM_ENDED);
+	abort();
+}
+
+/*
+ * A safe point: if the creator asked for something, park the EF in its
+ * domain and let the host act.  Nothing read before the switch is used
+ * after it: the EF may come back in another thread or process.
+ */
+void xos__safe_point(void)
+{
+	struct xos_ef *ef = xos_ef_self();
+	struct xos__domain_hdr *h;
+
+	if (!ef || !ef->dom || !ef->ctl)
+		return;
+	if (atomic_load_explicit(&ef->ctl->request, memory_order_acquire) == XOS_REQ_NONE)
+		return;
+	h = ef->dom->hdr;
+	if (!on_domain_stack(h))
+		return;
+	ef_to_host(h, XOS_DOM_PARKED);
+	__asm__ __volatile__("" ::: "memory");
+}
+
+/* A call the EF asked its host to make on the host's stack (same thread: TLS is fine). */
+static __thread int (*host_call_fn)(void *);
+static __thread void *host_call_arg;
+static __thread int host_call_ret;
+
+int xos__on_host(int (*fn)(void *), void *arg)
+{
+	struct xos_ef *ef = xos_ef_self();
+	struct xos__domain_hdr *h;
+
+	if (!ef || !ef->dom || !ef->dom->mapped || !on_domain_stack(ef->dom->hdr))
+		return fn(arg);
+	h = ef->dom->hdr;
+	host_call_fn = fn;
+	host_call_arg = arg;
+	ef_to_host(h, XOS_DOM_CALL);
+	__asm__ __volatile__("" ::: "memory");
+	return host_call_ret;
+}
+
+int xos_ef_yield(void)
+{
+	if (!xos_ef_self())
+		return -EPERM;
+	xos__safe_point();
+	return 0;
+}
+
+int xos_ef_fd_attach(int fd)
+{
+	struct xos_ef *ef = xos_ef_self();
+	struct xos__domain_hdr *h;
+	int flags;
+
+	if (!ef)
+		return -EPERM;
+	if (!ef->dom)
+		return -EOPNOTSUPP;
+	flags = fcntl(fd, F_GETFD);
+	if (fd < 0 || flags < 0)
+		return -EBADF;
+	h = ef->dom->hdr;
+	for (int i = 0; i < h->nfds; i++)
+		if (h->fds[i].fd == fd)
+			return -EEXIST;
+	if (h->nfds == XOS_DOMAIN_FDS)
+		return -ENOSPC;
+	h->fds[h->nfds].fd = fd;
+	h->fds[h->nfds].cloexec = !!(flags & FD_CLOEXEC);
+	h->nfds++;
+	return 0;
+}
+
+int xos_ef_fd_detach(int fd)
+{
+	struct xos_ef *ef = xos_ef_self();
+	struct xos__domain_hdr *h;
+
+	if (!ef)
+		return -EPERM;
+	if (!ef->dom)
+		return -EOPNOTSUPP;
+	h = ef->dom->hdr;
+	for (int i = 0; i < h->nfds; i++) {
+		if (h->fds[i].fd == fd) {
+			h->fds[i] = h->fds[--h->nfds];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* ---- setup and release (creator) --------------------------------------------------- */
+
+static size_t size_from_env(void)
+{
+	const char *s = secure_getenv("XOS_DOMAIN_SIZE");
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s)
+		return 0;
+	v = strtoull(s, &end, 10);
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; break;
+	case 'm': case 'M': v <<= 20; break;
+	case 'g': case 'G': v <<= 30; break;
+	default: break;
+	}
+	return (size_t)v;
+}
+
+int xos__ef_domain_setup(struct xos_ef *ef, const struct xos_ef_attr *attr)
+{
+	size_t size = attr->domain_size;
+	struct xos__domain_hdr *h;
+	int rc;
+
+	if (!HAVE_CTX)
+		return -EOPNOTSUPP;
+	if ((attr->flags & XOS_EF_F_DOMAIN_MALLOC) && !xos__malloc_interposed())
+		return -EOPNOTSUPP; /* another allocator (ASan, valgrind...) owns malloc */
+	if (!size)
+		size = size_from_env();
+	if (!size)
+		size = XOS_DOMAIN_SIZE_DEFAULT;
+	rc = xos__domain_new(size, &ef->dom);
+	if (rc < 0)
+		return rc;
+	h = ef->dom->hdr;
+	h->fn = ef->fn;
+	h->ef_id = ef->id;
+	snprintf(h->name, sizeof(h->name), "%s", ef->name);
+	if (attr->flags & XOS_EF_F_DOMAIN_MALLOC)
+		h->flags |= XOS_DOM_F_MALLOC;
+	/* The argument's copy lives in the domain: it moves with the EF. */
+	h->arg = NULL;
+	if (ef->arg_size) {
+		h->arg = xos__dheap_malloc(&h->heap, ef->arg_size);
+		if (!h->arg) {
+			rc = -ENOMEM;
+			goto out_domain;
+		}
+		memcpy(h->arg, ef->arg, ef->arg_size);
+	}
+	h->ef_sp = ctx_init(h, domain_entry);
+	h->state = XOS_DOM_NEW;
+
+	ef->ctl = mmap(NULL, sizeof(*ef->ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		       -1, 0);
+	if (ef->ctl == MAP_FAILED) {
+		rc = -errno;
+		ef->ctl = NULL;
+		goto out_domain;
+	}
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, ef->ctl_sock) < 0) {
+		rc = -errno;
+		goto out_ctl;
+	}
+	return 0;
+
+out_ctl:
+	munmap(ef->ctl, sizeof(*ef->ctl));
+	ef->ctl = NULL;
+out_domain:
+	xos__domain_free(ef->dom);
+	ef->dom = NULL;
+	return rc;
+}
+
+void xos__ef_domain_release(struct xos_ef *ef)
+{
+	if (ef->ctl) {
+		munmap(ef->ctl, sizeof(*ef->ctl));
+		ef->ctl = NULL;
+		close(ef->ctl_sock[0]);
+		close(ef->ctl_sock[1]);
+	}
+	for (size_t i = 0; i < ef->nplaceholders; i++)
+		close(ef->placeholders[i]);
+	xos__free(ef->placeholders);
+	ef->placeholders = NULL;
+	ef->nplaceholders = 0;
+	xos__domain_free(ef->dom);
+	ef->dom = NULL;
+}
+
+/* ---- requests (creator side) ------------------------------------------------------ */
+
+/* Is process @pid (a process host; 0: a thread host) gone or a zombie? */
+static bool host_dead(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+}
+
+int xos__ef_request(struct xos_ef *ef, enum xos__req req)
+{
+	struct xos__ef_ctl *ctl = ef->ctl;
+	uint32_t seq0 = atomic_load(&ctl->seq);
+	int rc;
+
+	if (atomic_load(&ctl->ended))
+		return -ESRCH;
+	atomic_store(&ctl->request, (uint32_t)req);
+	while (atomic_load(&ctl->seq) == seq0) {
+		futex_wait(&ctl->seq, seq0, 200);
+		/* A process host killed before its next safe point never answers. */
+		if (atomic_load(&ctl->seq) == seq0 && host_dead(atomic_load(&ctl->pid))) {
+			atomic_store(&ctl->request, XOS_REQ_NONE);
+			return -ESRCH;
+		}
+	}
+	rc = atomic_load(&ctl->result);
+	if (rc < 0)
+		atomic_store(&ctl->request, XOS_REQ_NONE);
+	return rc;
+}
+
+void xos__ef_release(struct xos_ef *ef)
+{
+	atomic_store(&ef->ctl->request, XOS_REQ_NONE);
+	atomic_fetch_add(&ef->ctl->resume, 1);
+	futex_wake(&ef->ctl->resume);
+}
+
+/* Message of a process host handing its EF's fds over. */
+struct fd_msg {
+	int n;
+	int fd[XOS_DOMAIN_FDS];
+	int cloexec[XOS_DOMAIN_FDS];
+};
+
+static void placeholder_forget(struct xos_ef *ef, int fd)
+{
+	for (size_t i = 0; i < ef->nplaceholders; i++) {
+		if (ef->placeholders[i] == fd) {
+			ef->placeholders[i] = ef->placeholders[--ef->nplaceholders];
+			return;
+		}
+	}
+}
+
+int xos__ef_fds_receive(struct xos_ef *ef)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * XOS_DOMAIN_FDS)];
+	struct fd_msg m;
+	struct iovec iov = { &m, sizeof(m) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	int *got = NULL, ngot = 0, rc = 0;
+	ssize_t len;
+
+	len = recvmsg(ef->ctl_sock[0], &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (len < 0)
+		return -errno;
+	if ((size_t)len < sizeof(int) || m.n < 0 || m.n > XOS_DOMAIN_FDS)
+		return -EPROTO;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			got = (int *)CMSG_DATA(cm);
+			ngot = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		}
+	}
+	if (ngot != m.n || (msg.msg_flags & MSG_CTRUNC))
+		rc = -EPROTO;
+	for (int i = 0; i < ngot; i++) {
+		int want = i < m.n ? m.fd[i] : -1;
+
+		if (rc == 0 && want >= 0) {
+			/* dup3 replaces the placeholder that kept the number free. */
+			if (dup3(got[i], want, m.cloexec[i] ? O_CLOEXEC : 0) < 0)
+				rc = -errno;
+			else
+				placeholder_forget(ef, want);
+		}
+		close(got[i]);
+	}
+	return rc;
+}
+
+/* ---- the host's side ----------------------------------------------------------------- */
+
+/* Keep @fd's number taken (by /dev/null) in this process while the EF is away. */
+static void placeholder_put(struct xos_ef *ef, int fd)
+{
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int *grown;
+
+	if (nul < 0)
+		return;
+	if (dup3(nul, fd, O_CLOEXEC) < 0) {
+		close(nul);
+		return;
+	}
+	close(nul);
+	grown = xos__malloc((ef->nplaceholders + 1) * sizeof(int));
+	if (!grown)
+		return;
+	if (ef->nplaceholders)
+		memcpy(grown, ef->placeholders, ef->nplaceholders * sizeof(int));
+	xos__free(ef->placeholders);
+	ef->placeholders = grown;
+	ef->placeholders[ef->nplaceholders++] = fd;
+}
+
+/* Thread host, TO_PROCESS: fork here, on the host's stack. */
+static int host_to_process(struct xos_ic *ic)
+{
+	struct xos_ef *ef = ic->ef;
+	struct xos__ef_ctl *ctl = ef->ctl;
+	int fds[XOS_DOMAIN_FDS], n;
+	pid_t pid;
+
+	/* Read everything needed from the domain before the fork: after it, the child owns it. */
+	n = ef->dom->hdr->nfds;
+	for (int i = 0; i < n; i++)
+		fds[i] = ef->dom->hdr->fds[i].fd;
+	atomic_store(&ctl->request, XOS_REQ_NONE);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		xos__domains_drop_except(ef->dom);
+		xos__process_host_child(ef);
+	}
+	if (pid < 0) {
+		ack(ctl, -errno);
+		return 0; /* the EF goes on here */
+	}
+	xos__domain_unmap(ef->dom);
+	for (int i = 0; i < n; i++)
+		placeholder_put(ef, fds[i]);
+	atomic_store(&ctl->pid, pid);
+	ack(ctl, 0);
+	return XOS_IC_MOVED;
+}
+
+/* Process host, TO_THREAD: hand the fds over and end this process. */
+static int host_to_thread(struct xos_ic *ic)
+{
+	struct xos_ef *ef = ic->ef;
+	struct xos__domain_hdr *h = ef->dom->hdr;
+	struct xos__ef_ctl *ctl = ef->ctl;
+	char cbuf[CMSG_SPACE(sizeof(int) * XOS_DOMAIN_FDS)];
+	struct fd_msg m = { .n = 0 };
+	struct iovec iov = { &m, sizeof(m) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	for (int i = 0; i < h->nfds && i < XOS_DOMAIN_FDS; i++) {
+		m.fd[m.n] = h->fds[i].fd;
+		m.cloexec[m.n] = h->fds[i].cloexec;
+		m.n++;
+	}
+	if (m.n) {
+		memset(cbuf, 0, sizeof(cbuf));
+		msg.msg_control = cbuf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)m.n);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)m.n);
+		memcpy(CMSG_DATA(cm), m.fd, sizeof(int) * (size_t)m.n);
+	}
+	atomic_store(&ctl->request, XOS_REQ_NONE);
+	if (sendmsg(ef->ctl_sock[1], &msg, MSG_NOSIGNAL) < 0) {
+		ack(ctl, -errno);
+		return 0; /* the EF goes on in this process */
+	}
+	fflush(NULL);
+	ack(ctl, 0);
+	/* The EF is the creator's again; this process touches nothing more. */
+	_exit(0);
+}
+
+/* Host, PARK: tell the creator, wait until it lets the EF go on. */
+static void host_park(struct xos__ef_ctl *ctl)
+{
+	uint32_t r0 = atomic_load(&ctl->resume);
+
+	ack(ctl, 0);
+	while (atomic_load(&ctl->resume) == r0)
+		futex_wait(&ctl->resume, r0, -1);
+}
+
+/* The host's saved context while it runs an EF: one EF at a time per flow. */
+static __thread void *host_saved_sp;
+
+int xos__domain_host(struct xos_ic *ic)
+{
+	struct xos_ef *ef = ic->ef;
+	struct xos__domain_hdr *h = ef->dom->hdr;
+	struct xos__ef_ctl *ctl = ef->ctl;
+	bool is_process = ic->icf->features & XOS_ICF_F_PIVOT;
+
+	/* Who hosts the EF now: lets the creator notice a process host that died. */
+	atomic_store(&ctl->pid, is_process ? (int32_t)getpid() : 0);
+	for (;;) {
+		void *fake = NULL;
+		uint32_t req;
+
+		h->host_sp = &host_saved_sp;
+		h->state = XOS_DOM_RUNNING;
+		xos__route_heap = (h->flags & XOS_DOM_F_MALLOC) ? &h->heap : NULL;
+		to_ef_begin(&fake, h);
+		xos__ctx_swap(&host_saved_sp, h->ef_sp);
+		to_ef_end(fake);
+		xos__route_heap = NULL;
+		__asm__ __volatile__("" ::: "memory");
+
+		if (h->state == XOS_DOM_CALL) {
+			/* A fork here leaves the child in fn: it never comes back. */
+			host_call_ret = host_call_fn(host_call_arg);
+			continue;
+		}
+		if (h->state == XOS_DOM_ENDED) {
+			int status = h->exit_status;
+
+			atomic_store(&ctl->ended, 1);
+			ack(ctl, -ESRCH);
+			return status;
+		}
+		req = atomic_load(&ctl->request);
+		if (req == XOS_REQ_PARK) {
+			host_park(ctl);
+		} else if (req == XOS_REQ_TO_PROCESS && !is_process) {
+			if (host_to_process(ic) == XOS_IC_MOVED)
+				return XOS_IC_MOVED;
+		} else if (req == XOS_REQ_TO_THREAD && is_process) {
+			host_to_thread(ic);
+		} else if (req != XOS_REQ_NONE) {
+			atomic_store(&ctl->request, XOS_REQ_NONE);
+			ack(ctl, -EINVAL);
+		}
+	}
+}
+
+/* ---- the public mutate ----------------------------------------------------------- */
+
+int xos_ef_mutate(struct xos_ef *ef, const char *icf)
+{
+	if (!ef || ef->magic != XOS_EF_MAGIC || !icf)
+		return -EINVAL;
+	if (ef->owner_pid != getpid() || ef == xos_ef_self())
+		return -EPERM;
+	if (!ef->dom)
+		return -EOPNOTSUPP;
+	return xos__ef_mutate(ef, icf);
+}
