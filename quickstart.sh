@@ -11,7 +11,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 PACKAGES="build-essential autoconf automake libtool pkg-config libjemalloc-dev \
 liburing-dev libcmocka-dev valgrind clang libclang-rt-14-dev gnuplot-nox \
-python3 xz-utils coreutils make"
+python3 xz-utils coreutils make socat"
 
 install_packages() {
 	missing=""

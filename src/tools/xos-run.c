@@ -4,8 +4,12 @@
  * line (policy, forced ICF, explanations), or list the ICFs of this machine.
  *
  * The choices travel to the program in the environment (XOS_POLICY,
- * XOS_ICF, XOS_CHAN, XOS_EXPLAIN) and xos-run execs it, so the program's exit status
- * is xos-run's.  Every error is one line on stderr and exit status 2.
+ * XOS_ICF, XOS_CHAN, XOS_EXPLAIN).  When libxos-shim.so is found
+ * (installed, or named by XOS_SHIM), xos-run preloads it so that a legacy
+ * program's processes, threads, pipes and sockets become EFs and channels,
+ * waits for the program and can report them (--stats); otherwise it execs
+ * the program.  Either way the program's exit status is xos-run's.  Every
+ * error is one line on stderr and exit status 2.
  */
 #include "config.h"
 
@@ -23,6 +27,8 @@
 #include <xos.h>
 #include <xos/vic.h>
 
+#include "xos-run-shim.h"
+
 #define EXIT_USAGE 2
 
 static const char usage_text[] =
@@ -35,6 +41,8 @@ static const char usage_text[] =
 	"  --icf=NAME      run every EF in ICF NAME where its requirements allow\n"
 	"  --chan=NAME     carry every channel on mechanism NAME (ring, pipe, unix, tcp)\n"
 	"  --explain       print each decision of the runtime, and why, to stderr\n"
+	"  --stats[=FILE]  when the program ends, print its EFs and channels to stderr\n"
+	"                  (with FILE: write them to FILE as JSON)\n"
 	"  --list-icfs     list the ICFs of this machine and the mechanisms between them\n"
 	"  --fixed-layout  run PROGRAM without address randomisation, so that the EFs\n"
 	"                  it dumps can be restored (xos_ef_dump)\n"
@@ -176,12 +184,13 @@ static int run_restore(const char *file, const char *policy, const char *icf, bo
 int main(int argc, char **argv)
 {
 	enum { OPT_POLICY = 256, OPT_ICF, OPT_CHAN, OPT_EXPLAIN, OPT_LIST, OPT_HELP, OPT_VERSION,
-	       OPT_FIXED, OPT_RESTORE };
+	       OPT_FIXED, OPT_RESTORE, OPT_STATS };
 	static const struct option options[] = {
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "icf", required_argument, NULL, OPT_ICF },
 		{ "chan", required_argument, NULL, OPT_CHAN },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
+		{ "stats", optional_argument, NULL, OPT_STATS },
 		{ "list-icfs", no_argument, NULL, OPT_LIST },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -189,8 +198,8 @@ int main(int argc, char **argv)
 		{ "restore", required_argument, NULL, OPT_RESTORE },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *policy = NULL, *icf = NULL, *chan = NULL, *restore = NULL;
-	bool explain = false, list = false, fixed = false;
+	const char *policy = NULL, *icf = NULL, *chan = NULL, *restore = NULL, *stats_file = NULL, *shim;
+	bool explain = false, list = false, fixed = false, stats = false;
 	int opt;
 
 	opterr = 0;
@@ -211,6 +220,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_LIST:
 			list = true;
+			break;
+		case OPT_STATS:
+			stats = true;
+			stats_file = optarg;
+			if (stats_file && !*stats_file)
+				die("--stats= needs a file name (see xos-run --help)");
 			break;
 		case OPT_FIXED:
 			fixed = true;
@@ -262,6 +277,23 @@ int main(int argc, char **argv)
 		die("cannot set the environment: %s", strerror(errno));
 	if (fixed && personality((unsigned long)personality(0xffffffff) | ADDR_NO_RANDOMIZE) < 0)
 		die("cannot turn address randomisation off: %s", strerror(errno));
+	shim = xos_run_shim_path();
+	if (shim && fixed && !stats) {
+		/* An image dumped under the shim would carry its mappings, which
+		 * a restore (run without it) cannot recreate. */
+		shim = NULL;
+	}
+	if (shim && xos_run_needs_asan(argv[optind])) {
+		/* ASan insists on coming first: run it as it is, unmanaged. */
+		if (stats)
+			die("--stats: '%s' is built with AddressSanitizer, which cannot run with a preloaded shim",
+			    argv[optind]);
+		shim = NULL;
+	}
+	if (shim)
+		return xos_run_shim(argv + optind, shim, stats, stats_file);
+	if (stats)
+		die("--stats needs libxos-shim.so, which is not installed (set XOS_SHIM to its path)");
 	fflush(NULL);
 	execvp(argv[optind], argv + optind);
 	fprintf(stderr, "xos-run: cannot run '%s': %s\n", argv[optind], strerror(errno));

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench-shim: what the legacy shim costs and what it buys, in one run.
+ *
+ *  (a) fork+exit+wait and pthread_create+join in a plain program, natively
+ *      and under xos-run with the shim preloaded (no policy: nothing is
+ *      upgraded), rounds interleaved; goal: ratio <= 1.05.
+ *  (b) test/legacy/pingpong over pipes: 8-byte round trip and a 1 GiB
+ *      stream, natively and under xos-run --policy=perf (rings); goals:
+ *      >= 20x lower round trip, >= 5x throughput.
+ *  (c) the same over a loopback TCP connection.
+ * (a) takes the best batch of each side over interleaved rounds (others'
+ * load on the shared machine only ever adds time); (b) and (c) the median
+ * of interleaved rounds.  Every ratio is against the native runs of the
+ * same invocation.
+ *
+ * Usage: bench-shim [ROUNDS]   (default 9; (b) and (c) run half as many)
+ * Environment: XOS_RUN, XOS_SHIM, PINGPONG (paths; defaults: the build tree).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCHES 8
+#define FORK_ITERS 100
+#define THREAD_ITERS 500
+#define PP_ROUNDS 20000
+#define PP_MIB 1024
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+/* The measured side: "fork_us X thread_us Y", each the best of BATCHES
+ * batches (the machine is shared: the best batch is the one least
+ * disturbed by others). */
+static int measure(void)
+{
+	double best_fork = 1e18, best_thread = 1e18;
+
+	for (int b = 0; b < BATCHES; b++) {
+		double t0 = now_us(), t1, t2;
+
+		for (int i = 0; i < FORK_ITERS; i++) {
+			pid_t pid = fork();
+			int st;
+
+			if (pid == 0)
+				_exit(0);
+			if (pid < 0 || waitpid(pid, &st, 0) != pid)
+				return 1;
+		}
+		t1 = now_us();
+		for (int i = 0; i < THREAD_ITERS; i++) {
+			pthread_t t;
+
+			if (pthread_create(&t, NULL, nothing, NULL) || pthread_join(t, NULL))
+				return 1;
+		}
+		t2 = now_us();
+		if ((t1 - t0) / FORK_ITERS < best_fork)
+			best_fork = (t1 - t0) / FORK_ITERS;
+		if ((t2 - t1) / THREAD_ITERS < best_thread)
+			best_thread = (t2 - t1) / THREAD_ITERS;
+	}
+	printf("fork_us %.3f thread_us %.3f\n", best_fork, best_thread);
+	return 0;
+}
+
+/* Run @argv, return its stdout+stderr in @buf; -1 on failure. */
+static int run(char *const argv[], char *buf, size_t len)
+{
+	int p[2], st;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		close(p[1]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while (got + 1 < len && (n = read(p[0], buf + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(p[0]);
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "bench-shim: %s failed: %s\n", argv[0], buf);
+		return -1;
+	}
+	return 0;
+}
+
+static double field(const char *buf, const char *key)
+{
+	const char *p = strstr(buf, key);
+
+	return p ? atof(p + strlen(key)) : -1.0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+int main(int argc, char **argv)
+{
+	int rounds = argc > 1 && argv[1][0] != '-' ? atoi(argv[1]) : 9;
+	char *xos_run = (char *)env_or("XOS_RUN", "./xos-run");
+	char *pingpong = (char *)env_or("PINGPONG", "./test/legacy/pingpong");
+	char self[4096], buf[4096];
+	double nf[32], sf[32], nt[32], st[32];
+	ssize_t n;
+
+	if (argc > 1 && strcmp(argv[1], "--measure") == 0)
+		return measure();
+	if (rounds < 1 || rounds > 32)
+		rounds = 5;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return 1;
+	self[n] = '\0';
+	if (!getenv("XOS_SHIM"))
+		setenv("XOS_SHIM", "./.libs/libxos-shim.so", 1);
+	unsetenv("XOS_POLICY");
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	/* (a) */
+	for (int r = 0; r < rounds; r++) {
+		char *native[] = { self, "--measure", NULL };
+		char *shim[] = { xos_run, "--", self, "--measure", NULL };
+
+		if (run(native, buf, sizeof(buf)))
+			return 1;
+		nf[r] = field(buf, "fork_us ");
+		nt[r] = field(buf, "thread_us ");
+		if (run(shim, buf, sizeof(buf)))
+			return 1;
+		sf[r] = field(buf, "fork_us ");
+		st[r] = field(buf, "thread_us ");
+	}
+	{
+		double a = median(nf, rounds), b = median(sf, rounds), c = median(nt, rounds), d = median(st, rounds);
+
+		/* best of the rounds: the sorted arrays start with it */
+		a = nf[0], b = sf[0], c = nt[0], d = st[0];
+
+		printf("figure: fork_exit_wait_native = %.2f us\n", a);
+		printf("figure: fork_exit_wait_shim = %.2f us\n", b);
+		printf("figure: fork_exit_wait_shim_ratio = %.3f x (goal <= 1.05)\n", b / a);
+		printf("figure: pthread_create_join_native = %.2f us\n", c);
+		printf("figure: pthread_create_join_shim = %.2f us\n", d);
+		printf("figure: pthread_create_join_shim_ratio = %.3f x (goal <= 1.05)\n", d / c);
+	}
+
+	/* (b) and (c) */
+	for (int k = 0; k < 2; k++) {
+		const char *kind = k == 0 ? "pipe" : "tcp";
+		char rounds_s[16], mib_s[16];
+		double nr[32], pr[32], nb[32], pb[32];
+
+		snprintf(rounds_s, sizeof(rounds_s), "%d", PP_ROUNDS);
+		snprintf(mib_s, sizeof(mib_s), "%d", PP_MIB);
+		for (int r = 0; r < (rounds + 1) / 2; r++) {
+			char *native[] = { pingpong, (char *)kind, rounds_s, mib_s, "-t", NULL };
+			char *perf[] = { xos_run, "--policy=perf", "--", pingpong, (char *)kind, rounds_s, mib_s, "-t", NULL };
+
+			if (run(native, buf, sizeof(buf)))
+				return 1;
+			nr[r] = field(buf, "rtt_us ");
+			nb[r] = field(buf, "throughput_gbs ");
+			if (run(perf, buf, sizeof(buf)))
+				return 1;
+			pr[r] = field(buf, "rtt_us ");
+			pb[r] = field(buf, "throughput_gbs ");
+		}
+		{
+			int m = (rounds + 1) / 2;
+			double a = median(nr, m), b = median(pr, m), c = median(nb, m), d = median(pb, m);
+
+			printf("figure: %s_rtt_native = %.3f us\n", kind, a);
+			printf("figure: %s_rtt_perf = %.3f us\n", kind, b);
+			printf("figure: %s_rtt_improvement = %.1f x lower (goal >= 20)\n", kind, a / b);
+			printf("figure: %s_stream_1GiB_native = %.3f GB/s\n", kind, c);
+			printf("figure: %s_stream_1GiB_perf = %.3f GB/s\n", kind, d);
+			printf("figure: %s_stream_improvement = %.1f x (goal >= 5)\n", kind, d / c);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The layout of a run's shared area, the one thing the shim and xos-run
+ * share: xos-run creates it (a file named by XOS_SHIM_AREA), every managed
+ * process maps it MAP_SHARED, and xos-run reads the records when the
+ * program ends.  Not installed; the layout is private to one build.
+ */
+#ifndef XOS_SHIM_AREA_H
+#define XOS_SHIM_AREA_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define SHIM_AREA_MAGIC 0x78736d6172656131ull /* "xsmarea1" */
+#define SHIM_MAX_EF 8192
+#define SHIM_MAX_CHAN 4096
+#define SHIM_MAX_RING 64
+#define SHIM_RING_SIZE (512u * 1024u) /* bytes per direction */
+#define SHIM_NAME_MAX 32
+
+enum shim_icf { SHIM_ICF_NONE = 0, SHIM_ICF_THREAD, SHIM_ICF_PROCESS };
+
+/* How an EF ended. */
+enum shim_end {
+	SHIM_END_RUNNING = 0,
+	SHIM_END_EXIT,      /* process: exit code in value */
+	SHIM_END_SIGNAL,    /* process: killed by signal value */
+	SHIM_END_RETURN,    /* thread: start routine returned value */
+	SHIM_END_PTHREAD_EXIT, /* thread: pthread_exit(value) */
+	SHIM_END_WITH_PROCESS, /* thread: its process ended first */
+	SHIM_END_UNKNOWN,   /* the process is gone, nobody saw how */
+};
+
+struct shim_ef {
+	_Atomic uint32_t used;  /* 0 free, 1 valid */
+	_Atomic uint32_t end;   /* enum shim_end */
+	uint32_t icf;           /* enum shim_icf */
+	int32_t parent;         /* EF index, -1: none (the program's root) */
+	int32_t pid, tid;
+	int64_t value;
+	uint64_t start_ns;
+	_Atomic uint64_t end_ns;
+	uint32_t execs;
+	_Atomic uint32_t threads; /* process: threads it created (0: nothing to end with it) */
+	char name[SHIM_NAME_MAX]; /* comm of the last image run */
+};
+
+enum shim_chan_kind { SHIM_CH_PIPE = 1, SHIM_CH_UNIX, SHIM_CH_UNIX_DGRAM, SHIM_CH_TCP, SHIM_CH_UDP, SHIM_CH_SOCKET };
+enum shim_mech { SHIM_MECH_NATIVE = 0, SHIM_MECH_RING };
+
+struct shim_chan {
+	_Atomic uint32_t used;
+	uint32_t kind;          /* enum shim_chan_kind */
+	int32_t creator;        /* EF index */
+	int32_t ring;           /* ring slot while upgraded, -1 never */
+	uint64_t dev, ino[2];   /* kernel object(s): pipe inode, or each socket end's inode */
+	uint64_t created_ns;
+	_Atomic uint64_t bytes_in, bytes_out;   /* read / written through the kernel */
+	_Atomic uint64_t ring_bytes;            /* written through the ring */
+	_Atomic uint32_t upgraded, downgraded;  /* counts of switches */
+	char why[48];           /* first downgrade reason */
+};
+
+/* One direction of a ring: a byte stream from writers to readers.  A
+ * sleeping reader blocks in a real read() of one byte on its kernel fd: the
+ * writer sends it a "bell" byte there, and the kernel still tells it about
+ * EOF (writers gone) and signals (EINTR or SA_RESTART, as native).  A
+ * sleeping writer waits on a futex without timeout, for the same reason. */
+struct shim_dir {
+	pthread_mutex_t wlock, rlock; /* process-shared, robust: a holder that dies frees them */
+	_Atomic uint32_t wseq;        /* bumped when data is published or the mode changes */
+	_Atomic uint32_t rseq;        /* bumped when space is freed or the mode changes */
+	_Atomic uint32_t rwait, wwait; /* sleeping readers / writers */
+	_Atomic uint32_t bells;       /* bell bytes sent through the kernel, not yet read */
+	_Atomic uint32_t reader_gone; /* hint: a read end was closed somewhere */
+	_Atomic uint32_t wcpu, rcpu;  /* CPU + 1 the last writer / reader ran on */
+	_Atomic uint32_t spin_ns;     /* adaptive spin budget before sleeping */
+	_Atomic uint64_t head, tail;  /* bytes written / read since the start */
+};
+
+/* Loopback TCP: listening ports of managed processes, and connections
+ * whose two ends meet here to agree on a ring before any byte moves. */
+#define SHIM_MAX_LISTEN 64
+#define SHIM_MAX_PAIR 256
+enum shim_pair_state { SHIM_PAIR_EMPTY = 0, SHIM_PAIR_WAITING, SHIM_PAIR_PAIRED, SHIM_PAIR_DEAD };
+
+struct shim_pair {
+	_Atomic uint32_t state;   /* enum shim_pair_state */
+	int32_t cchan, achan;     /* the connecting and the accepted socket's channels */
+	int32_t slot;             /* ring once paired */
+	uint64_t t_ns;            /* when the first side arrived */
+	uint8_t key[40];          /* client address+port, server address+port */
+};
+
+enum shim_ring_mode { SHIM_RING_FREE = 0, SHIM_RING_LIVE, SHIM_RING_KERNEL };
+
+struct shim_ring {
+	_Atomic uint32_t mode;  /* enum shim_ring_mode */
+	_Atomic uint32_t gen;   /* bumped on each reuse of the slot */
+	int32_t chan;
+	uint32_t ndirs;
+	_Atomic int32_t holders; /* fds, in all processes, that use the ring; 0: reusable */
+	struct shim_dir dir[2];
+};
+
+struct shim_area {
+	uint64_t magic;
+	uint64_t size;
+	uint64_t t0_ns;
+	_Atomic uint32_t nef, nchan;
+	pthread_mutex_t ring_lock;   /* ring slots and the TCP pairing table */
+	_Atomic int32_t root_status; /* written by xos-run */
+	uint64_t ring_off;           /* offset of the ring data */
+	_Atomic uint32_t listen_port[SHIM_MAX_LISTEN]; /* host order; 0: free */
+	struct shim_pair pair[SHIM_MAX_PAIR];
+	struct shim_ef ef[SHIM_MAX_EF];
+	struct shim_chan chan[SHIM_MAX_CHAN];
+	struct shim_ring ring[SHIM_MAX_RING];
+};
+
+static inline uint64_t shim_area_bytes(void)
+{
+	uint64_t off = (sizeof(struct shim_area) + 4095) & ~4095ull;
+
+	return off + (uint64_t)SHIM_MAX_RING * 2 * SHIM_RING_SIZE;
+}
+
+/* A lock of the area: shared by processes, and robust, so that a process
+ * killed while holding it does not block the others forever. */
+static inline void shim_lock_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t attr;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(m, &attr);
+	pthread_mutexattr_destroy(&attr);
+}
+
+/* Fill a fresh area's header (the rest is zero). */
+static inline void shim_area_init(struct shim_area *a, uint64_t now_ns)
+{
+	shim_lock_init(&a->ring_lock);
+	a->magic = SHIM_AREA_MAGIC;
+	a->size = shim_area_bytes();
+	a->t0_ns = now_ns;
+	a->ring_off = (sizeof(struct shim_area) + 4095) & ~4095ull;
+	atomic_store(&a->root_status, -1);
+}
+
+static inline const char *shim_chan_kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case SHIM_CH_PIPE: return "pipe";
+	case SHIM_CH_UNIX: return "unix";
+	case SHIM_CH_UNIX_DGRAM: return "unix-dgram";
+	case SHIM_CH_TCP: return "tcp";
+	case SHIM_CH_UDP: return "udp";
+	default: return "socket";
+	}
+}
+
+#endif /* XOS_SHIM_AREA_H */

@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * exec: the EF lives on in the new image (same pid, found again by
+ * init.c), and so do the channels of inherited fds if the new image is
+ * managed too: it maps the same area and finds its fds by inode.  An exec
+ * into a program the shim will not reach (statically linked, LD_PRELOAD
+ * or XOS_SHIM_AREA dropped from its environment, setuid) first moves
+ * every inherited channel back to the kernel, with every unread byte.
+ *
+ * Everything here may run in a vfork child: only stack memory, syscalls
+ * and the shared area; the per-process table is read, never written.
+ */
+#include "config.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shim_i.h"
+
+extern char **environ;
+
+static const char *env_get(char *const envp[], const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (strncmp(envp[i], name, n) == 0 && envp[i][n] == '=')
+			return envp[i] + n + 1;
+	return NULL;
+}
+
+/* Is @path a dynamically linked ELF (one with an interpreter)?  A "#!"
+ * script is judged by its interpreter, one level deep. */
+static bool runs_dynamic(const char *path, int depth)
+{
+	union {
+		Elf64_Ehdr eh;
+		char raw[256];
+	} u;
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool dyn = false;
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) != 0 || ((st.st_mode & (S_ISUID | S_ISGID)) && getuid() != 0)) {
+		REAL(close)(fd);
+		return false;
+	}
+	n = pread(fd, u.raw, sizeof(u.raw) - 1, 0);
+	if (n >= 2 && u.raw[0] == '#' && u.raw[1] == '!' && depth == 0) {
+		char *p = u.raw + 2, *e;
+
+		u.raw[n] = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		for (e = p; *e && *e != ' ' && *e != '\t' && *e != '\n'; e++)
+			;
+		*e = '\0';
+		REAL(close)(fd);
+		return *p && runs_dynamic(p, 1);
+	}
+	if (n >= (ssize_t)sizeof(Elf64_Ehdr) && memcmp(u.eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+	    u.eh.e_ident[EI_CLASS] == ELFCLASS64 && u.eh.e_phentsize == sizeof(Elf64_Phdr)) {
+		for (int i = 0; i < u.eh.e_phnum && i < 64; i++) {
+			Elf64_Phdr ph;
+
+			if (pread(fd, &ph, sizeof(ph), (off_t)(u.eh.e_phoff + (uint64_t)i * sizeof(ph))) != sizeof(ph))
+				break;
+			if (ph.p_type == PT_INTERP) {
+				dyn = true;
+				break;
+			}
+		}
+	}
+	REAL(close)(fd);
+	return dyn;
+}
+
+/* Will the program at @path, run with @envp, load this shim on this area? */
+static bool target_managed(const char *path, char *const envp[])
+{
+	const char *pre, *area, *base;
+
+	if (!shim.area || !shim.shared_file || !path)
+		return false;
+	pre = env_get(envp, "LD_PRELOAD");
+	area = env_get(envp, "XOS_SHIM_AREA");
+	base = strrchr(shim.lib_path, '/');
+	base = base ? base + 1 : shim.lib_path;
+	if (!pre || !area || !*base || !strstr(pre, base))
+		return false;
+	return runs_dynamic(path, 0);
+}
+
+/* The file execvp would run for @file, in @buf. */
+static const char *search_path(const char *file, char *buf, size_t len)
+{
+	const char *path, *p;
+
+	if (!file || strchr(file, '/'))
+		return file;
+	path = getenv("PATH");
+	if (!path)
+		path = "/bin:/usr/bin";
+	for (p = path;; p++) {
+		const char *e = strchr(p, ':');
+		size_t dl = e ? (size_t)(e - p) : strlen(p);
+
+		if (dl + strlen(file) + 2 <= len) {
+			if (dl) {
+				memcpy(buf, p, dl);
+				buf[dl] = '/';
+				strcpy(buf + dl + 1, file);
+			} else {
+				strcpy(buf, file);
+			}
+			if (access(buf, X_OK) == 0)
+				return buf;
+		}
+		if (!e)
+			break;
+		p = e;
+	}
+	return NULL;
+}
+
+/* After an exec that failed: this image goes on with its rings. */
+static void exec_failed(void)
+{
+	SHIM_ERRNO_SAVE;
+
+	if (shim.area && shim_own_process())
+		shim_fds_hold_all(1);
+	SHIM_ERRNO_RESTORE();
+}
+
+static void before_exec(const char *path, char *const envp[])
+{
+	SHIM_ERRNO_SAVE;
+
+	if (shim.area) {
+		bool own = shim_own_process();
+
+		/* The new image finds its EF by pid: make sure it is there. */
+		if (own && shim_self >= 0)
+			shim.area->ef[shim_self].pid = shim_pid;
+		if (own)
+			shim_light = 0;
+		shim_fds_before_exec(target_managed(path, envp), !own, false);
+		if (own)
+			shim_fds_hold_all(-1); /* the new image counts what it keeps */
+	}
+	SHIM_ERRNO_RESTORE();
+}
+
+SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	before_exec(path, envp);
+	int rc = REAL(execve)(path, argv, envp);
+
+	exec_failed();
+	return rc;
+}
+
+SHIM_EXPORT int execv(const char *path, char *const argv[])
+{
+	before_exec(path, environ);
+	int rc = REAL(execv)(path, argv);
+
+	exec_failed();
+	return rc;
+}
+
+SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	char buf[4096];
+
+	before_exec(search_path(file, buf, sizeof(buf)), envp);
+	int rc = REAL(execvpe)(file, argv, envp);
+
+	exec_failed();
+	return rc;
+}
+
+SHIM_EXPORT int execvp(const char *file, char *const argv[])
+{
+	char buf[4096];
+
+	before_exec(search_path(file, buf, sizeof(buf)), environ);
+	int rc = REAL(execvp)(file, argv);
+
+	exec_failed();
+	return rc;
+}
+
+SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	char path[40];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	before_exec(path, envp);
+	int rc = REAL(fexecve)(fd, argv, envp);
+
+	exec_failed();
+	return rc;
+}
+
+/* The execl family: collect the arguments on the stack, as glibc does. */
+#define EXECL_ARGS(first, ap, argv, envp_out)                                  \
+	size_t argc_ = 1;                                                      \
+	va_start(ap, first);                                                   \
+	while (va_arg(ap, const char *))                                       \
+		argc_++;                                                       \
+	va_end(ap);                                                            \
+	char *argv[argc_ + 1];                                                 \
+	argv[0] = (char *)(first);                                             \
+	va_start(ap, first);                                                   \
+	for (size_t i_ = 1; i_ <= argc_; i_++)                                 \
+		argv[i_] = va_arg(ap, char *);                                 \
+	envp_out;                                                              \
+	va_end(ap)
+
+SHIM_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	EXECL_ARGS(arg, ap, argv, (void)0);
+	return execv(path, argv);
+}
+
+SHIM_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+	EXECL_ARGS(arg, ap, argv, (void)0);
+	return execvp(file, argv);
+}
+
+SHIM_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	char **envp;
+	EXECL_ARGS(arg, ap, argv, envp = va_arg(ap, char **));
+	return execve(path, argv, envp);
+}
+
+/* posix_spawn: the child execs inside libc, out of our sight.  If it will
+ * not be managed, every channel it could inherit goes back to the kernel
+ * first, and the parent records the child's EF itself. */
+static int spawn(bool search, pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+		 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	char buf[4096];
+	const char *path = search ? search_path(file, buf, sizeof(buf)) : file;
+	bool managed = true;
+	pid_t child = 0;
+	int rc;
+
+	if (shim.area) {
+		SHIM_ERRNO_SAVE;
+		managed = target_managed(path, envp ? envp : environ);
+		shim_fds_before_exec(managed, false, true);
+		SHIM_ERRNO_RESTORE();
+	}
+	rc = search ? REAL(posix_spawnp)(&child, file, fa, attr, argv, envp)
+		    : REAL(posix_spawn)(&child, file, fa, attr, argv, envp);
+	if (rc == 0 && !managed && shim.area) {
+		SHIM_ERRNO_SAVE;
+		shim_ef_new(SHIM_ICF_PROCESS, shim_current_ef(), child, child);
+		SHIM_ERRNO_RESTORE();
+	}
+	if (rc == 0 && pid)
+		*pid = child;
+	return rc;
+}
+
+SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	return spawn(false, pid, path, fa, attr, argv, envp);
+}
+
+SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			     const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	return spawn(true, pid, file, fa, attr, argv, envp);
+}

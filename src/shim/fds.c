@@ -1,0 +1,935 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * File descriptors: every pipe and socket becomes a channel record, and
+ * the fd calls that move bytes or change what an fd is keep the record
+ * (and, under --policy=perf, the ring) in step with the kernel's fd table:
+ *
+ *  - pipe/pipe2/socketpair(AF_UNIX, SOCK_STREAM) make a channel; blocking
+ *    ones go on a ring under perf (both ends are born in a managed EF);
+ *  - read, write, readv, writev, recv and send calls go through the ring while the
+ *    channel is on one, and are counted otherwise;
+ *  - dup*, fcntl(F_DUPFD*), close, close_range follow the fd numbers;
+ *  - anything the ring does not emulate (poll, select, epoll, splice, tee,
+ *    vmsplice, sendfile, copy_file_range, ioctl, O_NONBLOCK, SCM_RIGHTS,
+ *    MSG_PEEK/MSG_OOB, addresses on recv/send, shutdown, an fd number
+ *    beyond the table) first moves the channel back to the kernel.
+ *
+ * Every interposer leaves errno as the real call leaves it.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shim_i.h"
+
+struct shim_fd *shim_fd_get(int fd)
+{
+	if (fd < 0 || fd >= SHIM_FD_MAX || !shim.fd[fd].chan)
+		return NULL;
+	return &shim.fd[fd];
+}
+
+/* The fd's entry, for a call that uses it. */
+static struct shim_fd *fd_use(int fd)
+{
+	return shim_fd_get(fd);
+}
+
+static struct shim_chan *chan(const struct shim_fd *f)
+{
+	return &shim.area->chan[f->chan - 1];
+}
+
+static void fd_track(int fd, int32_t ch, int end, int32_t slot)
+{
+	struct shim_fd *f;
+
+	if (fd < 0 || ch < 0 || !shim_own_process())
+		return;
+	if (fd >= SHIM_FD_MAX) {
+		/* Beyond the table: the fd is used natively, so no ring. */
+		return;
+	}
+	f = &shim.fd[fd];
+	f->chan = ch + 1;
+	f->end = (uint8_t)end;
+	f->ring = 0;
+	if (slot >= 0) {
+		f->ring = 1;
+		f->gen = atomic_load(&shim.area->ring[slot].gen);
+		shim_ring_hold(f, 1);
+	}
+	if (fd >= shim.fd_hi)
+		shim.fd_hi = fd + 1;
+}
+
+void shim_fd_forget(int fd)
+{
+	if (fd >= 0 && fd < SHIM_FD_MAX && shim_own_process()) {
+		if (shim.fd[fd].ring)
+			shim_ring_hold(&shim.fd[fd], -1);
+		memset(&shim.fd[fd], 0, sizeof(shim.fd[fd]));
+	}
+}
+
+/* The fd is about to be used in a way the ring does not emulate. */
+static void native_use(int fd, const char *why, bool kernel_view)
+{
+	struct shim_fd *f = fd_use(fd);
+
+	if (f && f->ring)
+		shim_ring_downgrade(fd, f, why, kernel_view);
+}
+
+static ssize_t ret_errno(ssize_t r)
+{
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+/* ---- making pipes and sockets --------------------------------------------------- */
+
+static void pipe_made(const int fds[2], int flags)
+{
+	SHIM_ERRNO_SAVE;
+	int32_t ch, slot = -1;
+
+	if (!shim.area || !shim_own_process())
+		goto out;
+	ch = shim_chan_new(SHIM_CH_PIPE, fds[0], fds[1]);
+	if (ch < 0)
+		goto out;
+	if (shim.perf && !(flags & (O_NONBLOCK | O_DIRECT)) && fds[0] < SHIM_FD_MAX && fds[1] < SHIM_FD_MAX)
+	{
+		shim_area_lock();
+		slot = shim_ring_attach(ch, 1);
+		shim_area_unlock();
+	}
+	fd_track(fds[0], ch, 0, slot);
+	fd_track(fds[1], ch, 1, slot);
+out:
+	SHIM_ERRNO_RESTORE();
+}
+
+SHIM_EXPORT int pipe(int fds[2])
+{
+	int rc = REAL(pipe)(fds);
+
+	if (rc == 0)
+		pipe_made(fds, 0);
+	return rc;
+}
+
+SHIM_EXPORT int pipe2(int fds[2], int flags)
+{
+	int rc = REAL(pipe2)(fds, flags);
+
+	if (rc == 0)
+		pipe_made(fds, flags);
+	return rc;
+}
+
+static uint32_t socket_kind(int domain, int type)
+{
+	type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (domain == AF_UNIX)
+		return type == SOCK_STREAM ? SHIM_CH_UNIX : SHIM_CH_UNIX_DGRAM;
+	if (domain == AF_INET || domain == AF_INET6) {
+		if (type == SOCK_STREAM)
+			return SHIM_CH_TCP;
+		if (type == SOCK_DGRAM)
+			return SHIM_CH_UDP;
+	}
+	return SHIM_CH_SOCKET;
+}
+
+SHIM_EXPORT int socket(int domain, int type, int protocol)
+{
+	int fd = REAL(socket)(domain, type, protocol);
+
+	if (fd >= 0 && shim.area && shim_own_process()) {
+		SHIM_ERRNO_SAVE;
+		fd_track(fd, shim_chan_new(socket_kind(domain, type), fd, -1), 0, -1);
+		SHIM_ERRNO_RESTORE();
+	}
+	return fd;
+}
+
+SHIM_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
+{
+	int rc = REAL(socketpair)(domain, type, protocol, sv);
+
+	if (rc == 0 && shim.area && shim_own_process()) {
+		SHIM_ERRNO_SAVE;
+		uint32_t kind = socket_kind(domain, type);
+		int32_t ch = shim_chan_new(kind, sv[0], sv[1]), slot = -1;
+
+		if (ch >= 0 && shim.perf && kind == SHIM_CH_UNIX && !(type & SOCK_NONBLOCK) &&
+		    sv[0] < SHIM_FD_MAX && sv[1] < SHIM_FD_MAX)
+		{
+			shim_area_lock();
+			slot = shim_ring_attach(ch, 2);
+			shim_area_unlock();
+		}
+		fd_track(sv[0], ch, 0, slot);
+		fd_track(sv[1], ch, 1, slot);
+		SHIM_ERRNO_RESTORE();
+	}
+	return rc;
+}
+
+static void accepted(int lfd, int fd)
+{
+	struct shim_fd *l = shim_fd_get(lfd);
+
+	if (fd < 0 || !shim.area || !shim_own_process())
+		return;
+	SHIM_ERRNO_SAVE;
+	fd_track(fd, shim_chan_new(l ? chan(l)->kind : SHIM_CH_SOCKET, fd, -1), 0, -1);
+	shim_tcp_accepted(fd, shim_fd_get(fd));
+	SHIM_ERRNO_RESTORE();
+}
+
+SHIM_EXPORT int listen(int fd, int backlog)
+{
+	int rc = REAL(listen)(fd, backlog);
+
+	if (rc == 0 && shim.perf && shim.area) {
+		SHIM_ERRNO_SAVE;
+		shim_tcp_listening(fd);
+		SHIM_ERRNO_RESTORE();
+	}
+	return rc;
+}
+
+SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	int entry = -1, rc;
+
+	if (shim.perf && shim.area && shim_own_process()) {
+		SHIM_ERRNO_SAVE;
+		entry = shim_tcp_connecting(fd, shim_fd_get(fd), addr, len);
+		SHIM_ERRNO_RESTORE();
+	}
+	rc = REAL(connect)(fd, addr, len);
+	if (entry >= 0) {
+		SHIM_ERRNO_SAVE;
+		shim_tcp_connected(fd, shim_fd_get(fd), entry, rc == 0);
+		SHIM_ERRNO_RESTORE();
+	}
+	return rc;
+}
+
+SHIM_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	int nfd = REAL(accept)(fd, addr, len);
+
+	accepted(fd, nfd);
+	return nfd;
+}
+
+SHIM_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	int nfd = REAL(accept4)(fd, addr, len, flags);
+
+	accepted(fd, nfd);
+	return nfd;
+}
+
+/* ---- fd numbers ----------------------------------------------------------------------- */
+
+static void fd_closed(int fd, struct shim_fd *copy)
+{
+	if (copy->chan && copy->ring)
+		shim_ring_closing(copy);
+}
+
+SHIM_EXPORT int close(int fd)
+{
+	struct shim_fd *f = shim_fd_get(fd), copy;
+	int rc;
+
+	if (!f)
+		return REAL(close)(fd);
+	copy = *f;
+	shim_fd_forget(fd);
+	rc = REAL(close)(fd);
+	SHIM_ERRNO_SAVE;
+	fd_closed(fd, &copy);
+	SHIM_ERRNO_RESTORE();
+	return rc;
+}
+
+SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+	int rc = REAL(close_range)(first, last, flags);
+
+	if (rc == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
+		SHIM_ERRNO_SAVE;
+		for (unsigned int fd = first; fd <= last && fd < (unsigned int)shim.fd_hi; fd++) {
+			struct shim_fd *f = shim_fd_get((int)fd), copy;
+
+			if (!f)
+				continue;
+			copy = *f;
+			shim_fd_forget((int)fd);
+			fd_closed((int)fd, &copy);
+		}
+		SHIM_ERRNO_RESTORE();
+	}
+	return rc;
+}
+
+/* @newfd now refers to what @oldfd refers to. */
+static void fd_copied(int oldfd, int newfd)
+{
+	struct shim_fd *f = shim_fd_get(oldfd), *g = shim_fd_get(newfd), copy;
+
+	if (newfd < 0 || oldfd == newfd)
+		return;
+	SHIM_ERRNO_SAVE;
+	if (g) {
+		copy = *g;
+		shim_fd_forget(newfd);
+		fd_closed(newfd, &copy);
+	}
+	if (f) {
+		if (newfd >= SHIM_FD_MAX) {
+			native_use(oldfd, "dup to an fd beyond the shim's table", true);
+		} else if (newfd <= 2 && f->ring) {
+			/* stdio reaches 0, 1 and 2 through libc-internal calls. */
+			native_use(oldfd, "dup onto stdin, stdout or stderr", true);
+		}
+		if (newfd < SHIM_FD_MAX && shim_own_process()) {
+			shim.fd[newfd] = *f;
+			if (f->ring)
+				shim_ring_hold(&shim.fd[newfd], 1);
+			if (newfd >= shim.fd_hi)
+				shim.fd_hi = newfd + 1;
+		}
+	}
+	SHIM_ERRNO_RESTORE();
+}
+
+SHIM_EXPORT int dup(int fd)
+{
+	int nfd = REAL(dup)(fd);
+
+	fd_copied(fd, nfd);
+	return nfd;
+}
+
+SHIM_EXPORT int dup2(int oldfd, int newfd)
+{
+	int rc = REAL(dup2)(oldfd, newfd);
+
+	if (rc >= 0)
+		fd_copied(oldfd, rc);
+	return rc;
+}
+
+SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	int rc = REAL(dup3)(oldfd, newfd, flags);
+
+	if (rc >= 0)
+		fd_copied(oldfd, rc);
+	return rc;
+}
+
+static int do_fcntl(int fd, int cmd, void *arg)
+{
+	int rc;
+
+	if (shim_fd_get(fd)) {
+		switch (cmd) {
+		case F_SETFL:
+			if ((long)arg & (O_NONBLOCK | O_ASYNC))
+				native_use(fd, "fcntl O_NONBLOCK/O_ASYNC", true);
+			break;
+		case F_SETOWN:
+		case F_SETOWN_EX:
+		case F_SETSIG:
+			native_use(fd, "fcntl signal-driven I/O", true);
+			break;
+		default:
+			break;
+		}
+	}
+	rc = REAL(fcntl)(fd, cmd, arg);
+	if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		fd_copied(fd, rc);
+	return rc;
+}
+
+SHIM_EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return do_fcntl(fd, cmd, arg);
+}
+
+SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return do_fcntl(fd, cmd, arg);
+}
+
+SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	native_use(fd, "ioctl", true);
+	return REAL(ioctl)(fd, req, arg);
+}
+
+/* ---- moving bytes ---------------------------------------------------------------------- */
+
+static void count(struct shim_fd *f, ssize_t n, bool out)
+{
+	if (n > 0 && f)
+		atomic_fetch_add(out ? &chan(f)->bytes_out : &chan(f)->bytes_in, (uint64_t)n);
+}
+
+/* Read through the ring if on one: > 0 or 0 (EOF) or -errno; SHIM_USE_KERNEL. */
+static ssize_t ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int flags)
+{
+	ssize_t r, total = 0;
+
+	if (!f || !f->ring)
+		return SHIM_USE_KERNEL;
+	do {
+		r = shim_ring_read(fd, f, (char *)buf + total, len - (size_t)total, flags & MSG_DONTWAIT);
+		if (r == SHIM_USE_KERNEL && total == 0)
+			return r;
+		if (r <= 0)
+			break;
+		total += r;
+	} while ((flags & MSG_WAITALL) && (size_t)total < len);
+	if (r < 0 && r != SHIM_USE_KERNEL && total == 0)
+		return r;
+	return total;
+}
+
+SHIM_EXPORT ssize_t read(int fd, void *buf, size_t len)
+{
+	struct shim_fd *f = fd_use(fd);
+	ssize_t r;
+
+	if (!f)
+		return REAL(read)(fd, buf, len);
+	if (f->ring) {
+		SHIM_ERRNO_SAVE;
+		r = ring_read(fd, f, buf, len, 0);
+		if (r != SHIM_USE_KERNEL)
+			return r >= 0 ? (SHIM_ERRNO_RESTORE(), r) : ret_errno(r);
+	}
+	r = REAL(read)(fd, buf, len);
+	count(f, r, false);
+	return r;
+}
+
+SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t len)
+{
+	struct shim_fd *f = fd_use(fd);
+	ssize_t r;
+
+	if (!f)
+		return REAL(write)(fd, buf, len);
+	if (f->ring) {
+		SHIM_ERRNO_SAVE;
+		r = shim_ring_write(fd, f, buf, len);
+		if (r != SHIM_USE_KERNEL)
+			return r >= 0 ? (SHIM_ERRNO_RESTORE(), r) : ret_errno(r);
+	}
+	r = REAL(write)(fd, buf, len);
+	count(f, r, true);
+	return r;
+}
+
+static bool recv_flags_emulated(int flags)
+{
+	return !(flags & ~(MSG_DONTWAIT | MSG_WAITALL | MSG_NOSIGNAL | MSG_CMSG_CLOEXEC));
+}
+
+SHIM_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
+{
+	struct shim_fd *f = fd_use(fd);
+	ssize_t r;
+
+	if (!f)
+		return REAL(recv)(fd, buf, len, flags);
+	if (f->ring) {
+		SHIM_ERRNO_SAVE;
+		if (recv_flags_emulated(flags)) {
+			r = ring_read(fd, f, buf, len, flags);
+			if (r != SHIM_USE_KERNEL)
+				return r >= 0 ? (SHIM_ERRNO_RESTORE(), r) : ret_errno(r);
+		} else {
+			shim_ring_downgrade(fd, f, "recv flags (MSG_PEEK, MSG_OOB...)", true);
+		}
+		SHIM_ERRNO_RESTORE();
+	}
+	r = REAL(recv)(fd, buf, len, flags);
+	count(f, r, false);
+	return r;
+}
+
+SHIM_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr, socklen_t *alen)
+{
+	struct shim_fd *f = fd_use(fd);
+	ssize_t r;
+
+	if (!f)
+		return REAL(recvfrom)(fd, buf, len, flags, addr, alen);
+	if (!addr)
+		return recv(fd, buf, len, flags);
+	native_use(fd, "recvfrom with an address", true);
+	r = REAL(recvfrom)(fd, buf, len, flags, addr, alen);
+	count(f, r, false);
+	return r;
+}
+
+SHIM_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
+{
+	struct shim_fd *f = fd_use(fd);
+	ssize_t r;
+
+	if (!f)
+		return REAL(send)(fd, buf, len, flags);
+	if (f->ring) {
+		SHIM_ERRNO_SAVE;
+		if (!(flags & ~(MSG_NOSIGNAL | MSG_MORE))) {
+			r = shim_ring_write(fd, f, buf, len);
+			if (r != SHIM_USE_KERNEL)
+				return r >= 0 ? (SHIM_ERRNO_RESTORE(), r) : ret_errno(r);
+		} else {
+			shim_ring_downgrade(fd, f, "send flags (MSG_DONTWAIT, MSG_OOB...)", false);
+		}
+		SHIM_ERRNO_RESTORE();
+	}
+	r = REAL(send)(fd, buf, len, flags);
+	count(f, r, true);
+	return r;
+}
+
+SHIM_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *addr,
+			   socklen_t alen)
+{
+	struct shim_fd *f = fd_use(fd);
+	ssize_t r;
+
+	if (!f)
+		return REAL(sendto)(fd, buf, len, flags, addr, alen);
+	if (!addr)
+		return send(fd, buf, len, flags);
+	native_use(fd, "sendto with an address", false);
+	r = REAL(sendto)(fd, buf, len, flags, addr, alen);
+	count(f, r, true);
+	return r;
+}
+
+static size_t iov_total(const struct iovec *iov, int n)
+{
+	size_t t = 0;
+
+	for (int i = 0; i < n; i++)
+		t += iov[i].iov_len;
+	return t;
+}
+
+/* Scatter a ring read: block for the first bytes, take what is there next. */
+static ssize_t ring_readv(int fd, struct shim_fd *f, const struct iovec *iov, int n, int flags)
+{
+	ssize_t total = 0;
+
+	for (int i = 0; i < n; i++) {
+		ssize_t r;
+
+		if (!iov[i].iov_len)
+			continue;
+		r = ring_read(fd, f, iov[i].iov_base, iov[i].iov_len, total ? (flags | MSG_DONTWAIT) & ~MSG_WAITALL : flags);
+		if (r == SHIM_USE_KERNEL)
+			return total ? total : r;
+		if (r < 0)
+			return total ? total : r;
+		total += r;
+		if ((size_t)r < iov[i].iov_len || r == 0)
+			break;
+	}
+	return total;
+}
+
+/* Gather a ring write: small ones in one piece (PIPE_BUF atomicity). */
+static ssize_t ring_writev(int fd, struct shim_fd *f, const struct iovec *iov, int n)
+{
+	size_t len = iov_total(iov, n);
+	ssize_t total = 0;
+
+	if (len <= PIPE_BUF) {
+		char buf[PIPE_BUF];
+		size_t off = 0;
+
+		for (int i = 0; i < n; i++) {
+			memcpy(buf + off, iov[i].iov_base, iov[i].iov_len);
+			off += iov[i].iov_len;
+		}
+		return shim_ring_write(fd, f, buf, len);
+	}
+	for (int i = 0; i < n; i++) {
+		ssize_t r;
+
+		if (!iov[i].iov_len)
+			continue;
+		r = shim_ring_write(fd, f, iov[i].iov_base, iov[i].iov_len);
+		if (r == SHIM_USE_KERNEL) {
+			if (!total)
+				return r;
+			r = REAL(write)(fd, iov[i].iov_base, iov[i].iov_len);
+			if (r < 0)
+				r = -errno;
+		}
+		if (r < 0)
+			return total ? total : r;
+		total += r;
+		if ((size_t)r < iov[i].iov_len)
+			break;
+	}
+	return total;
+}
+
+SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
+{
+	struct shim_fd *f = fd_use(fd);
+	ssize_t r;
+
+	if (!f)
+		return REAL(readv)(fd, iov, n);
+	if (f->ring && n > 0) {
+		SHIM_ERRNO_SAVE;
+		r = ring_readv(fd, f, iov, n, 0);
+		if (r != SHIM_USE_KERNEL)
+			return r >= 0 ? (SHIM_ERRNO_RESTORE(), r) : ret_errno(r);
+	}
+	r = REAL(readv)(fd, iov, n);
+	count(f, r, false);
+	return r;
+}
+
+SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
+{
+	struct shim_fd *f = fd_use(fd);
+	ssize_t r;
+
+	if (!f)
+		return REAL(writev)(fd, iov, n);
+	if (f->ring && n > 0 && n <= IOV_MAX) {
+		SHIM_ERRNO_SAVE;
+		r = ring_writev(fd, f, iov, n);
+		if (r != SHIM_USE_KERNEL)
+			return r >= 0 ? (SHIM_ERRNO_RESTORE(), r) : ret_errno(r);
+	}
+	r = REAL(writev)(fd, iov, n);
+	count(f, r, true);
+	return r;
+}
+
+/* fds passed with SCM_RIGHTS may land in an unmanaged process. */
+static void passing_fds(const struct msghdr *msg)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int pfd;
+
+			memcpy(&pfd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			native_use(pfd, "fd passed with SCM_RIGHTS", true);
+		}
+	}
+}
+
+SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	struct shim_fd *f = fd_use(fd);
+	ssize_t r;
+
+	if (!f)
+		return REAL(recvmsg)(fd, msg, flags);
+	if (f->ring && msg && !msg->msg_name && !msg->msg_control && recv_flags_emulated(flags)) {
+		SHIM_ERRNO_SAVE;
+		r = ring_readv(fd, f, msg->msg_iov, (int)msg->msg_iovlen, flags);
+		if (r != SHIM_USE_KERNEL) {
+			if (r >= 0)
+				msg->msg_flags = 0;
+			return r >= 0 ? (SHIM_ERRNO_RESTORE(), r) : ret_errno(r);
+		}
+	} else if (f->ring) {
+		native_use(fd, "recvmsg with an address or control data", true);
+	}
+	r = REAL(recvmsg)(fd, msg, flags);
+	count(f, r, false);
+	return r;
+}
+
+SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct shim_fd *f = fd_use(fd);
+	ssize_t r;
+
+	if (msg && msg->msg_control && msg->msg_controllen) {
+		SHIM_ERRNO_SAVE;
+		passing_fds(msg);
+		native_use(fd, "sendmsg with control data", false);
+		SHIM_ERRNO_RESTORE();
+	}
+	if (!f)
+		return REAL(sendmsg)(fd, msg, flags);
+	if (f->ring && msg && !msg->msg_name && !(flags & ~(MSG_NOSIGNAL | MSG_MORE)) && msg->msg_iovlen <= IOV_MAX) {
+		SHIM_ERRNO_SAVE;
+		r = ring_writev(fd, f, msg->msg_iov, (int)msg->msg_iovlen);
+		if (r != SHIM_USE_KERNEL)
+			return r >= 0 ? (SHIM_ERRNO_RESTORE(), r) : ret_errno(r);
+	} else if (f->ring) {
+		native_use(fd, "sendmsg with an address or flags", false);
+	}
+	r = REAL(sendmsg)(fd, msg, flags);
+	count(f, r, true);
+	return r;
+}
+
+SHIM_EXPORT int shutdown(int fd, int how)
+{
+	native_use(fd, "shutdown", how != SHUT_WR);
+	return REAL(shutdown)(fd, how);
+}
+
+/* ---- uses the ring does not emulate ---------------------------------------------------- */
+
+/* poll: channels go back to the kernel; bytes left in a ring that could not
+ * be handed to the kernel (a socket's) are reported readable here. */
+static int ring_ready(struct pollfd *fds, nfds_t n)
+{
+	int ready = 0;
+
+	for (nfds_t i = 0; i < n; i++) {
+		struct shim_fd *f = fd_use(fds[i].fd);
+
+		if (!f || !f->ring)
+			continue;
+		shim_ring_downgrade(fds[i].fd, f, "poll", true);
+		if ((fds[i].events & POLLIN) && shim_ring_readable(f))
+			ready++;
+	}
+	return ready;
+}
+
+static int ring_ready_fix(struct pollfd *fds, nfds_t n, int rc)
+{
+	if (rc < 0)
+		return rc;
+	for (nfds_t i = 0; i < n; i++) {
+		struct shim_fd *f = shim_fd_get(fds[i].fd);
+
+		if (f && f->ring && (fds[i].events & POLLIN) && shim_ring_readable(f)) {
+			if (!fds[i].revents)
+				rc++;
+			fds[i].revents |= POLLIN;
+		}
+	}
+	return rc;
+}
+
+SHIM_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	int ready, rc;
+
+	if (!shim.area)
+		return REAL(poll)(fds, n, timeout);
+	SHIM_ERRNO_SAVE;
+	ready = ring_ready(fds, n);
+	SHIM_ERRNO_RESTORE();
+	rc = REAL(poll)(fds, n, ready ? 0 : timeout);
+	return ready ? ring_ready_fix(fds, n, rc) : rc;
+}
+
+SHIM_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+{
+	static const struct timespec zero;
+	int ready, rc;
+
+	if (!shim.area)
+		return REAL(ppoll)(fds, n, ts, mask);
+	SHIM_ERRNO_SAVE;
+	ready = ring_ready(fds, n);
+	SHIM_ERRNO_RESTORE();
+	rc = REAL(ppoll)(fds, n, ready ? &zero : ts, mask);
+	return ready ? ring_ready_fix(fds, n, rc) : rc;
+}
+
+static void select_sets(int n, fd_set *r, fd_set *w, fd_set *e)
+{
+	if (!shim.area)
+		return;
+	SHIM_ERRNO_SAVE;
+	for (int fd = 0; fd < n && fd < shim.fd_hi && fd < FD_SETSIZE; fd++) {
+		if ((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) || (e && FD_ISSET(fd, e)))
+			native_use(fd, "select", true);
+	}
+	SHIM_ERRNO_RESTORE();
+}
+
+SHIM_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
+{
+	select_sets(n, r, w, e);
+	return REAL(select)(n, r, w, e, tv);
+}
+
+SHIM_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts, const sigset_t *mask)
+{
+	select_sets(n, r, w, e);
+	return REAL(pselect)(n, r, w, e, ts, mask);
+}
+
+SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	if (op != EPOLL_CTL_DEL) {
+		SHIM_ERRNO_SAVE;
+		native_use(fd, "epoll", true);
+		SHIM_ERRNO_RESTORE();
+	}
+	return REAL(epoll_ctl)(epfd, op, fd, ev);
+}
+
+static void two_native(int a, int b, const char *why)
+{
+	SHIM_ERRNO_SAVE;
+	native_use(a, why, true);
+	native_use(b, why, true);
+	SHIM_ERRNO_RESTORE();
+}
+
+SHIM_EXPORT ssize_t splice(int in, loff_t *oin, int out, loff_t *oout, size_t len, unsigned int flags)
+{
+	two_native(in, out, "splice");
+	return REAL(splice)(in, oin, out, oout, len, flags);
+}
+
+SHIM_EXPORT ssize_t tee(int in, int out, size_t len, unsigned int flags)
+{
+	two_native(in, out, "tee");
+	return REAL(tee)(in, out, len, flags);
+}
+
+SHIM_EXPORT ssize_t vmsplice(int fd, const struct iovec *iov, unsigned long n, unsigned int flags)
+{
+	two_native(fd, -1, "vmsplice");
+	return REAL(vmsplice)(fd, iov, n, flags);
+}
+
+SHIM_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t len)
+{
+	two_native(in, out, "sendfile");
+	return REAL(sendfile)(out, in, off, len);
+}
+
+SHIM_EXPORT ssize_t copy_file_range(int in, loff_t *oin, int out, loff_t *oout, size_t len, unsigned int flags)
+{
+	two_native(in, out, "copy_file_range");
+	return REAL(copy_file_range)(in, oin, out, oout, len, flags);
+}
+
+/* A FILE's reads and writes are libc-internal: the kernel must carry them. */
+SHIM_EXPORT FILE *fdopen(int fd, const char *mode)
+{
+	SHIM_ERRNO_SAVE;
+	native_use(fd, "fdopen (stdio)", true);
+	SHIM_ERRNO_RESTORE();
+	return REAL(fdopen)(fd, mode);
+}
+
+/* ---- process-wide ----------------------------------------------------------------------- */
+
+void shim_fds_closing_all(void)
+{
+	for (int fd = 0; fd < shim.fd_hi; fd++)
+		if (shim.fd[fd].chan && shim.fd[fd].ring)
+			shim_ring_closing(&shim.fd[fd]);
+	shim_fds_hold_all(-1);
+}
+
+void shim_fds_hold_all(int delta)
+{
+	if (delta < 0 && shim.holds_dropped)
+		return;
+	if (delta > 0 && shim.holds_dropped && !shim_own_process())
+		return;
+	shim.holds_dropped = false;
+	for (int fd = 0; fd < shim.fd_hi; fd++)
+		if (shim.fd[fd].chan && shim.fd[fd].ring)
+			shim_ring_hold(&shim.fd[fd], delta);
+	if (delta < 0)
+		shim.holds_dropped = true;
+}
+
+/* In a vfork child the table is the parent's: act only on fds that still
+ * are what the table says. */
+static bool fd_is(int fd, const struct shim_fd *f)
+{
+	struct stat st;
+	const struct shim_chan *c = chan(f);
+
+	return fstat(fd, &st) == 0 && (uint64_t)st.st_dev == c->dev &&
+	       ((uint64_t)st.st_ino == c->ino[0] || (uint64_t)st.st_ino == c->ino[1]);
+}
+
+void shim_fds_before_exec(bool target_managed, bool foreign, bool spawning)
+{
+	for (int fd = 0; fd < shim.fd_hi; fd++) {
+		struct shim_fd *f = &shim.fd[fd];
+
+		if (!f->chan || !f->ring)
+			continue;
+		if (foreign && !fd_is(fd, f))
+			continue;
+		if (!spawning && !foreign) {
+			int fl = REAL(fcntl)(fd, F_GETFD);
+
+			if (fl >= 0 && (fl & FD_CLOEXEC)) {
+				shim_ring_closing(f);
+				continue;
+			}
+		}
+		/* Even a managed image may reach the fd through stdio, whose
+		 * reads and writes are libc-internal calls the shim cannot see. */
+		shim_ring_downgrade(fd, f, spawning ? "spawn of another program" :
+					   target_managed ? "exec (the new image may use stdio)" :
+							    "exec into an unmanaged program",
+				    true);
+	}
+}

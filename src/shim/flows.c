@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Execution flows: every process and thread of the program becomes an EF
+ * record (ICF process or thread, parent, start, end, how it ended).
+ *
+ *  - fork: the child's record is made by the parent before the fork (an
+ *    atomic append, no malloc), the child only fills in its pid.
+ *  - vfork: a tail jump to the real vfork, so the child returns straight
+ *    to the program and shares nothing with the shim; the child is
+ *    recorded when its exec'd image starts (init.c).
+ *  - clone (glibc wrapper): the child's function runs through a trampoline
+ *    fed from a static slot table.  Raw syscall(SYS_clone) is not seen.
+ *  - pthread_create: a trampoline records the start routine's return;
+ *    pthread_exit records its value.
+ *  - exit, _exit, _Exit, return from main: the process records its code;
+ *    a parent's wait records the status the kernel reports (and is the only
+ *    one who learns about a fatal signal).
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shim_i.h"
+
+/* ---- fork and vfork ---------------------------------------------------------- */
+
+SHIM_EXPORT SHIM_FORK_PATH pid_t fork(void)
+{
+	int32_t ef = -1;
+	pid_t pid;
+
+	if (shim.area && shim_own_process()) {
+		ef = shim_ef_new(SHIM_ICF_PROCESS, shim_current_ef(), 0, 0);
+		if (shim.fd_hi)
+			shim_fds_hold_all(1); /* the child's copies of the fds */
+	}
+	pid = REAL(fork)();
+	if (pid == 0) {
+		/* The parent fills in the record: the child touches only its TLS. */
+		shim_pid = shim_getpid();
+		if (ef >= 0) {
+			shim_self = ef;
+			shim_thread_ef = -1;
+			shim_light = 1;
+		}
+		return 0;
+	}
+	if (pid < 0 && shim.fd_hi && shim.area && shim_own_process()) {
+		int err = errno;
+
+		shim_fds_hold_all(-1);
+		shim.holds_dropped = false;
+		errno = err;
+	}
+	if (ef >= 0) {
+		if (pid < 0)
+			atomic_store(&shim.area->ef[ef].used, 0);
+		else
+			shim.area->ef[ef].pid = shim.area->ef[ef].tid = pid;
+	}
+	return pid;
+}
+
+/* The real vfork until the constructor ran: fork has the same contract. */
+static pid_t vfork_fallback(void)
+{
+	return REAL(fork)();
+}
+void *shim_vfork_target SHIM_HIDDEN = (void *)vfork_fallback;
+
+#if defined(__x86_64__)
+/* A C wrapper's frame would be clobbered by the child: jump, do not call. */
+__asm__(".text\n"
+	".globl vfork\n"
+	".type vfork, @function\n"
+	"vfork:\n"
+	"\tjmp *shim_vfork_target(%rip)\n"
+	".size vfork, .-vfork\n");
+#else
+SHIM_EXPORT pid_t vfork(void)
+{
+	return fork();
+}
+#endif
+
+/* ---- clone (the glibc wrapper) ------------------------------------------------- */
+#define CLONE_SLOTS 64
+
+struct clone_slot {
+	_Atomic uint32_t busy;
+	int (*fn)(void *);
+	void *arg;
+	int32_t ef;
+	int flags;
+};
+static struct clone_slot clone_slots[CLONE_SLOTS];
+
+static int clone_trampoline(void *p)
+{
+	struct clone_slot *s = p;
+	int (*fn)(void *) = s->fn;
+	void *arg = s->arg;
+	int32_t ef = s->ef;
+	int flags = s->flags, rc;
+
+	atomic_store(&s->busy, 0);
+	if (!(flags & CLONE_VM)) {
+		shim_pid = (int32_t)syscall(SYS_getpid);
+		shim_self = ef;
+		shim_thread_ef = -1;
+	} else if (flags & CLONE_SETTLS) {
+		shim_thread_ef = ef;
+	}
+	if (ef >= 0) {
+		shim.area->ef[ef].pid = (int32_t)syscall(SYS_getpid);
+		shim.area->ef[ef].tid = (int32_t)syscall(SYS_gettid);
+	}
+	rc = fn(arg);
+	if (ef >= 0)
+		shim_ef_end(ef, (flags & CLONE_VM) ? SHIM_END_RETURN : SHIM_END_EXIT,
+			    (flags & CLONE_VM) ? rc : (rc & 0xff));
+	return rc;
+}
+
+SHIM_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	static int (*real_clone)(int (*)(void *), void *, int, void *, ...);
+	struct clone_slot *slot = NULL;
+	pid_t *ptid, *ctid;
+	void *tls;
+	va_list ap;
+	int rc;
+
+	va_start(ap, arg);
+	ptid = va_arg(ap, pid_t *);
+	tls = va_arg(ap, void *);
+	ctid = va_arg(ap, pid_t *);
+	va_end(ap);
+	if (!real_clone)
+		real_clone = (int (*)(int (*)(void *), void *, int, void *, ...))dlsym(RTLD_NEXT, "clone");
+	if (shim.area && fn && shim_own_process()) {
+		for (int i = 0; i < CLONE_SLOTS; i++) {
+			uint32_t free_ = 0;
+
+			if (atomic_compare_exchange_strong(&clone_slots[i].busy, &free_, 1)) {
+				slot = &clone_slots[i];
+				break;
+			}
+		}
+	}
+	if (!slot)
+		return real_clone(fn, stack, flags, arg, ptid, tls, ctid);
+	slot->fn = fn;
+	slot->arg = arg;
+	slot->flags = flags;
+	slot->ef = shim_ef_new((flags & CLONE_VM) ? SHIM_ICF_THREAD : SHIM_ICF_PROCESS, shim_current_ef(), 0, 0);
+	if (!(flags & (CLONE_VM | CLONE_FILES)) && shim.fd_hi)
+		shim_fds_hold_all(1);
+	rc = real_clone(clone_trampoline, stack, flags, slot, ptid, tls, ctid);
+	if (rc < 0) {
+		int err = errno;
+
+		if (!(flags & (CLONE_VM | CLONE_FILES)) && shim.fd_hi) {
+			shim_fds_hold_all(-1);
+			shim.holds_dropped = false;
+		}
+		if (slot->ef >= 0)
+			atomic_store(&shim.area->ef[slot->ef].used, 0);
+		atomic_store(&slot->busy, 0);
+		errno = err;
+	} else if (slot->ef >= 0) {
+		shim.area->ef[slot->ef].pid = (flags & CLONE_VM) ? shim_pid : rc;
+		shim.area->ef[slot->ef].tid = rc;
+	}
+	return rc;
+}
+
+/* ---- threads -------------------------------------------------------------------- */
+
+struct thread_start {
+	_Atomic uint32_t busy; /* a pool slot in use (malloc'd ones: 2) */
+	void *(*fn)(void *);
+	void *arg;
+	int32_t ef, pid, self;
+};
+
+/* Start records come from a pool, not malloc: a free() in the new thread
+ * would make glibc give it a malloc arena and a tcache, which costs more
+ * than the whole shim when the thread itself never allocates. */
+#define THREAD_STARTS 256
+static struct thread_start thread_starts[THREAD_STARTS];
+
+static struct thread_start *thread_start_get(void)
+{
+	static _Atomic uint32_t next;
+
+	for (int n = 0; n < THREAD_STARTS; n++) {
+		struct thread_start *t = &thread_starts[atomic_fetch_add(&next, 1) % THREAD_STARTS];
+		uint32_t free_ = 0;
+
+		if (atomic_compare_exchange_strong(&t->busy, &free_, 1))
+			return t;
+	}
+	return NULL;
+}
+
+static void *thread_trampoline(void *p)
+{
+	struct thread_start *t = p, st = *t;
+	void *ret;
+
+	if (atomic_load(&t->busy) == 2)
+		free(t);
+	else
+		atomic_store(&t->busy, 0);
+	shim_pid = st.pid;
+	shim_self = st.self;
+	shim_thread_ef = st.ef;
+	if (st.ef >= 0)
+		shim.area->ef[st.ef].tid = (int32_t)syscall(SYS_gettid);
+	ret = st.fn(st.arg);
+	if (st.ef >= 0)
+		shim_ef_end(st.ef, SHIM_END_RETURN, (int64_t)(intptr_t)ret);
+	return ret;
+}
+
+SHIM_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	SHIM_ERRNO_SAVE;
+	struct thread_start *st = shim.area ? thread_start_get() : NULL;
+	int rc;
+
+	if (shim.area && !st && (st = malloc(sizeof(*st))))
+		atomic_store(&st->busy, 2);
+	if (!st) {
+		SHIM_ERRNO_RESTORE();
+		return REAL(pthread_create)(thread, attr, fn, arg);
+	}
+	st->fn = fn;
+	st->arg = arg;
+	st->pid = shim_pid;
+	st->self = shim_self;
+	st->ef = shim_ef_new(SHIM_ICF_THREAD, shim_current_ef(), shim_pid, 0);
+	SHIM_ERRNO_RESTORE();
+	rc = REAL(pthread_create)(thread, attr, thread_trampoline, st);
+	if (rc != 0) {
+		if (st->ef >= 0)
+			atomic_store(&shim.area->ef[st->ef].used, 0);
+		if (atomic_load(&st->busy) == 2)
+			free(st);
+		else
+			atomic_store(&st->busy, 0);
+		SHIM_ERRNO_RESTORE();
+	}
+	return rc;
+}
+
+SHIM_EXPORT void pthread_exit(void *value)
+{
+	if (shim_thread_ef >= 0 && shim_own_process())
+		shim_ef_end(shim_thread_ef, SHIM_END_PTHREAD_EXIT, (int64_t)(intptr_t)value);
+	REAL(pthread_exit)(value);
+	__builtin_unreachable();
+}
+
+/* ---- process end --------------------------------------------------------------- */
+
+/* Nothing here sets errno (exit status goes to the area, hints to rings). */
+static SHIM_FORK_PATH void process_ending(int status)
+{
+	if (shim.area && shim_own_process()) {
+		shim_process_ending(SHIM_END_EXIT, status & 0xff);
+		if (shim.fd_hi)
+			shim_fds_closing_all();
+	}
+}
+
+SHIM_EXPORT SHIM_FORK_PATH void exit(int status)
+{
+	process_ending(status);
+	REAL(exit)(status);
+	__builtin_unreachable();
+}
+
+SHIM_EXPORT SHIM_FORK_PATH void _exit(int status)
+{
+	process_ending(status);
+	REAL(_exit)(status);
+	__builtin_unreachable();
+}
+
+SHIM_EXPORT void _Exit(int status)
+{
+	process_ending(status);
+	REAL(_Exit)(status);
+	__builtin_unreachable();
+}
+
+static int (*program_main)(int, char **, char **);
+
+/* main's return goes to libc's internal exit, which we do not see. */
+static int main_trampoline(int argc, char **argv, char **envp)
+{
+	int rc = program_main(argc, argv, envp);
+
+	process_ending(rc);
+	return rc;
+}
+
+int __libc_start_main(int (*main_fn)(int, char **, char **), int argc, char **argv, void (*init)(void),
+		      void (*fini)(void), void (*rtld_fini)(void), void *stack_end);
+
+SHIM_EXPORT int __libc_start_main(int (*main_fn)(int, char **, char **), int argc, char **argv,
+				  void (*init)(void), void (*fini)(void), void (*rtld_fini)(void), void *stack_end)
+{
+	program_main = main_fn;
+	return REAL(__libc_start_main)(main_trampoline, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+/* ---- wait: the parent learns how a child ended ----------------------------------- */
+
+static void reaped(pid_t pid, int status)
+{
+	int32_t ef;
+
+	if (pid <= 0 || !shim.area || !(WIFEXITED(status) || WIFSIGNALED(status)))
+		return;
+	ef = shim_ef_find_pid(pid);
+	if (ef < 0)
+		return;
+	if (atomic_load(&shim.area->ef[ef].threads))
+		shim_threads_end(pid);
+	if (WIFEXITED(status))
+		shim_ef_end(ef, SHIM_END_EXIT, WEXITSTATUS(status));
+	else
+		shim_ef_end(ef, SHIM_END_SIGNAL, WTERMSIG(status));
+}
+
+SHIM_EXPORT pid_t wait(int *wstatus)
+{
+	return waitpid(-1, wstatus, 0);
+}
+
+SHIM_EXPORT SHIM_FORK_PATH pid_t waitpid(pid_t pid, int *wstatus, int options)
+{
+	int st = 0;
+	pid_t rc = REAL(waitpid)(pid, &st, options);
+
+	if (rc > 0) {
+		SHIM_ERRNO_SAVE;
+		reaped(rc, st);
+		SHIM_ERRNO_RESTORE();
+	}
+	if (wstatus && rc > 0)
+		*wstatus = st;
+	return rc;
+}
+
+SHIM_EXPORT pid_t wait3(int *wstatus, int options, struct rusage *ru)
+{
+	return wait4(-1, wstatus, options, ru);
+}
+
+SHIM_EXPORT SHIM_FORK_PATH pid_t wait4(pid_t pid, int *wstatus, int options, struct rusage *ru)
+{
+	int st = 0;
+	pid_t rc = REAL(wait4)(pid, &st, options, ru);
+
+	if (rc > 0) {
+		SHIM_ERRNO_SAVE;
+		reaped(rc, st);
+		SHIM_ERRNO_RESTORE();
+	}
+	if (wstatus && rc > 0)
+		*wstatus = st;
+	return rc;
+}
+
+SHIM_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+	int rc = REAL(waitid)(idtype, id, info, options);
+
+	if (rc == 0 && info && info->si_pid > 0 && !(options & WNOWAIT)) {
+		SHIM_ERRNO_SAVE;
+		if (info->si_code == CLD_EXITED)
+			reaped(info->si_pid, W_EXITCODE(info->si_status, 0));
+		else if (info->si_code == CLD_KILLED || info->si_code == CLD_DUMPED)
+			reaped(info->si_pid, info->si_status & 0x7f);
+		SHIM_ERRNO_RESTORE();
+	}
+	return rc;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shim's start in each program image: resolve libc, map the run's
+ * shared area, find or make this process's EF (an exec keeps the EF of
+ * the process that called it; a process the shim did not see being born,
+ * such as a posix_spawn child, gets a new EF under its parent's), and
+ * learn which inherited fds are recorded channels.
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shim_i.h"
+
+static void find_own_path(void)
+{
+	Dl_info info;
+
+	if (dladdr((void *)find_own_path, &info) && info.dli_fname) {
+		size_t n = strlen(info.dli_fname);
+
+		if (n < sizeof(shim.lib_path))
+			memcpy(shim.lib_path, info.dli_fname, n + 1);
+	}
+}
+
+__attribute__((constructor)) static void shim_init(void)
+{
+	SHIM_ERRNO_SAVE;
+	const char *policy = secure_getenv("XOS_POLICY");
+	int32_t ef;
+	long ncpu;
+
+	shim_real_resolve();
+	find_own_path();
+	shim_pid = (int32_t)syscall(SYS_getpid);
+	shim.perf = policy && strcmp(policy, "perf") == 0;
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	shim.multi_cpu = ncpu > 1;
+	shim_area_attach();
+	if (!shim.area) {
+		shim.perf = false;
+		SHIM_ERRNO_RESTORE();
+		return;
+	}
+	ef = shim_ef_find_pid(shim_pid);
+	if (ef >= 0 && atomic_load(&shim.area->ef[ef].end) == SHIM_END_RUNNING) {
+		shim.area->ef[ef].execs++;
+	} else {
+		int32_t parent = shim_ef_find_pid((int32_t)getppid());
+
+		ef = shim_ef_new(SHIM_ICF_PROCESS, parent, shim_pid, shim_pid);
+	}
+	shim_self = ef;
+	shim_ef_set_name(ef);
+	shim_fds_rebuild();
+	SHIM_ERRNO_RESTORE();
+}

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The record of a program run: one shared area, mapped MAP_SHARED by every
+ * managed process, holding an EF record per thread and process and a
+ * channel record per pipe and socket.  Records are appended with an atomic
+ * counter and published with a release store of `used`, so any process,
+ * including a fork child or a signal handler, can add one without a lock
+ * or malloc.  xos-run creates the area as a file (XOS_SHIM_AREA) and reads
+ * it when the program ends; without it the shim keeps an anonymous shared
+ * area, which follows forks but not execs.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shim_i.h"
+
+struct shim_state shim;
+__thread int32_t shim_pid __attribute__((tls_model("initial-exec")));
+__thread int32_t shim_self __attribute__((tls_model("initial-exec"))) = -1;
+__thread uint8_t shim_light __attribute__((tls_model("initial-exec")));
+__thread int32_t shim_thread_ef __attribute__((tls_model("initial-exec"))) = -1;
+
+uint64_t shim_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+bool shim_own_process(void)
+{
+	return shim_getpid() == shim_pid;
+}
+
+int32_t shim_current_ef(void)
+{
+	return shim_thread_ef >= 0 ? shim_thread_ef : shim_self;
+}
+
+/* Map the area named by XOS_SHIM_AREA, or make a private one. */
+void shim_area_attach(void)
+{
+	const char *path = secure_getenv("XOS_SHIM_AREA");
+	struct shim_area *a = MAP_FAILED;
+	uint64_t size = shim_area_bytes();
+
+	shim.shared_file = false;
+	if (path && *path) {
+		int fd = open(path, O_RDWR | O_CLOEXEC);
+		struct stat st;
+
+		if (fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size >= size)
+			a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (fd >= 0)
+			REAL(close)(fd);
+		if (a != MAP_FAILED && a->magic != SHIM_AREA_MAGIC) {
+			munmap(a, size);
+			a = MAP_FAILED;
+		}
+		if (a != MAP_FAILED)
+			shim.shared_file = true;
+	}
+	if (a == MAP_FAILED) {
+		a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (a == MAP_FAILED)
+			return; /* run unmanaged: record nothing */
+		shim_area_init(a, shim_now_ns());
+	}
+	shim.area = a;
+}
+
+int32_t shim_ef_new(uint32_t icf, int32_t parent, int32_t pid, int32_t tid)
+{
+	struct shim_area *a = shim.area;
+	uint32_t i;
+	struct shim_ef *e;
+
+	if (!a)
+		return -1;
+	i = atomic_fetch_add(&a->nef, 1);
+	if (i >= SHIM_MAX_EF) {
+		atomic_fetch_sub(&a->nef, 1);
+		return -1;
+	}
+	e = &a->ef[i];
+	e->icf = icf;
+	e->parent = parent;
+	e->pid = pid;
+	e->tid = tid;
+	e->start_ns = shim_now_ns() - a->t0_ns;
+	atomic_store(&e->threads, 0);
+	shim_light = 0;
+	if (icf == SHIM_ICF_THREAD && shim_self >= 0)
+		atomic_fetch_add(&a->ef[shim_self].threads, 1);
+	atomic_store(&e->end, SHIM_END_RUNNING);
+	if (parent >= 0 && (uint32_t)parent < SHIM_MAX_EF)
+		memcpy(e->name, a->ef[parent].name, SHIM_NAME_MAX);
+	atomic_store_explicit(&e->used, 1, memory_order_release);
+	return (int32_t)i;
+}
+
+void shim_ef_end(int32_t ef, uint32_t how, int64_t value)
+{
+	struct shim_ef *e;
+	uint32_t running = SHIM_END_RUNNING;
+
+	if (!shim.area || ef < 0 || ef >= SHIM_MAX_EF)
+		return;
+	e = &shim.area->ef[ef];
+	/* The first report wins, except that what the parent's wait learned
+	 * (an exit code or a signal) overrides a guess. */
+	e->value = value;
+	if (!atomic_compare_exchange_strong(&e->end, &running, how)) {
+		if (how == SHIM_END_SIGNAL || (how == SHIM_END_EXIT && running == SHIM_END_UNKNOWN))
+			atomic_store(&e->end, how);
+		else
+			return;
+	}
+	atomic_store(&e->end_ns, shim_now_ns() - shim.area->t0_ns);
+}
+
+/* The newest process EF of @pid still running (or ended but unreaped). */
+int32_t shim_ef_find_pid(int32_t pid)
+{
+	struct shim_area *a = shim.area;
+	uint32_t n;
+
+	if (!a)
+		return -1;
+	n = atomic_load(&a->nef);
+	if (n > SHIM_MAX_EF)
+		n = SHIM_MAX_EF;
+	for (uint32_t i = n; i-- > 0;) {
+		struct shim_ef *e = &a->ef[i];
+
+		if (atomic_load_explicit(&e->used, memory_order_acquire) && e->icf == SHIM_ICF_PROCESS && e->pid == pid)
+			return (int32_t)i;
+	}
+	return -1;
+}
+
+void shim_ef_set_name(int32_t ef)
+{
+	char buf[SHIM_NAME_MAX] = "";
+	int fd;
+	ssize_t n;
+
+	if (!shim.area || ef < 0)
+		return;
+	fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = REAL(read)(fd, buf, sizeof(buf) - 1);
+	REAL(close)(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	memcpy(shim.area->ef[ef].name, buf, SHIM_NAME_MAX);
+}
+
+/* The process is ending (exit, _exit, return from main): record how, and
+ * end its threads that are still running. */
+void shim_threads_end(int32_t pid)
+{
+	struct shim_area *a = shim.area;
+	uint32_t n;
+
+	if (!a)
+		return;
+	n = atomic_load(&a->nef);
+	if (n > SHIM_MAX_EF)
+		n = SHIM_MAX_EF;
+	for (uint32_t i = 0; i < n; i++) {
+		struct shim_ef *e = &a->ef[i];
+
+		if (atomic_load(&e->used) && e->icf == SHIM_ICF_THREAD && e->pid == pid &&
+		    atomic_load(&e->end) == SHIM_END_RUNNING)
+			shim_ef_end((int32_t)i, SHIM_END_WITH_PROCESS, 0);
+	}
+}
+
+void shim_process_ending(uint32_t how, int64_t value)
+{
+	if (!shim.area || !shim_own_process() || shim_light)
+		return;
+	if (shim_self >= 0 && atomic_load(&shim.area->ef[shim_self].threads))
+		shim_threads_end(shim_pid);
+	if (shim_self >= 0)
+		shim_ef_end(shim_self, how, value);
+}
+
+/* ---- channels --------------------------------------------------------------- */
+
+static void fd_ino(int fd, uint64_t *dev, uint64_t *ino)
+{
+	struct stat st;
+
+	if (fd >= 0 && fstat(fd, &st) == 0) {
+		*dev = st.st_dev;
+		*ino = st.st_ino;
+	}
+}
+
+int32_t shim_chan_new(uint32_t kind, int fd0, int fd1)
+{
+	struct shim_area *a = shim.area;
+	struct shim_chan *c;
+	uint32_t i;
+
+	if (!a)
+		return -1;
+	i = atomic_fetch_add(&a->nchan, 1);
+	if (i >= SHIM_MAX_CHAN) {
+		atomic_fetch_sub(&a->nchan, 1);
+		return -1;
+	}
+	c = &a->chan[i];
+	c->kind = kind;
+	c->creator = shim_current_ef();
+	c->ring = -1;
+	fd_ino(fd0, &c->dev, &c->ino[0]);
+	if (kind == SHIM_CH_PIPE)
+		c->ino[1] = c->ino[0];
+	else
+		fd_ino(fd1, &c->dev, &c->ino[1]);
+	c->created_ns = shim_now_ns() - a->t0_ns;
+	shim_light = 0;
+	atomic_store_explicit(&c->used, 1, memory_order_release);
+	return (int32_t)i;
+}
+
+/* The newest channel whose kernel object is (@dev, @ino); *@ret_end: which end. */
+int32_t shim_chan_find_ino(uint64_t dev, uint64_t ino, int *ret_end)
+{
+	struct shim_area *a = shim.area;
+	uint32_t n;
+
+	if (!a)
+		return -1;
+	n = atomic_load(&a->nchan);
+	if (n > SHIM_MAX_CHAN)
+		n = SHIM_MAX_CHAN;
+	for (uint32_t i = n; i-- > 0;) {
+		struct shim_chan *c = &a->chan[i];
+
+		if (!atomic_load_explicit(&c->used, memory_order_acquire) || c->dev != dev)
+			continue;
+		if (c->ino[0] == ino || c->ino[1] == ino) {
+			*ret_end = c->ino[0] == ino ? 0 : 1;
+			return (int32_t)i;
+		}
+	}
+	return -1;
+}
+
+/* After exec: learn which inherited fds are recorded channels, so their
+ * bytes are counted and a channel on a ring stays on it. */
+void shim_fds_rebuild(void)
+{
+	char buf[4096];
+	int dir;
+	long n;
+
+	if (!shim.area)
+		return;
+	dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return;
+	while ((n = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+			struct stat st;
+			int fd = atoi(d->d_name), end = 0;
+			int32_t ch;
+
+			off += d->d_reclen;
+			if (d->d_name[0] < '0' || d->d_name[0] > '9' || fd == dir || fd >= SHIM_FD_MAX)
+				continue;
+			if (fstat(fd, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+				continue;
+			ch = shim_chan_find_ino(st.st_dev, st.st_ino, &end);
+			if (ch < 0)
+				continue;
+			if (shim.area->chan[ch].kind == SHIM_CH_PIPE) {
+				int fl = REAL(fcntl)(fd, F_GETFL);
+
+				end = (fl & O_ACCMODE) == O_WRONLY ? 1 : 0;
+			}
+			shim.fd[fd].chan = ch + 1;
+			shim.fd[fd].end = (uint8_t)end;
+			shim.fd[fd].ring = 0;
+			if (shim.area->chan[ch].ring >= 0) {
+				struct shim_ring *r = &shim.area->ring[shim.area->chan[ch].ring];
+
+				if (atomic_load(&r->mode) != SHIM_RING_FREE && r->chan == ch) {
+					shim.fd[fd].ring = 1;
+					shim.fd[fd].gen = atomic_load(&r->gen);
+					shim_ring_hold(&shim.fd[fd], 1);
+				}
+			}
+		}
+	}
+	REAL(close)(dir);
+}

@@ -1,0 +1,675 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shim's private ring and its live switch back to the kernel.
+ *
+ * Why not the channel layer's ring (src/chan/ring.c): that ring is single
+ * producer, single consumer, with each end's cursors in its own process
+ * and a control socket per channel, and it sleeps on a timed futex.  A
+ * legacy fd is different: after fork any number of processes hold the
+ * same end and may read or write it, EOF and EPIPE depend on which of
+ * them still hold it (only the kernel knows), and a sleeping read must be
+ * interrupted or restarted by a signal exactly as the kernel would.  So
+ * this ring keeps every cursor in shared memory under per-direction locks
+ * (any number of readers and writers), leaves liveness and signals to the
+ * kernel object under the fd, and lives in the run's shared area so that
+ * a loopback TCP peer, which is not a fork relative, reaches it too.  It
+ * is kept small: a byte-stream ring per direction, in the run's shared
+ * area, usable by every managed process that holds an end.
+ *
+ * The kernel pipe or socket stays open under every fd: it carries bells
+ * (one byte that wakes a reader sleeping in read()) and tells the ring
+ * about EOF, EPIPE and signals exactly as it would natively.  Modes:
+ *   LIVE    data goes through the ring;
+ *   KERNEL  writers write to the kernel; readers first drain what is left
+ *           in the ring (older bytes), then the bells, then read the kernel.
+ * Switching LIVE -> KERNEL holds every lock of the ring, so no byte is
+ * lost, duplicated or reordered.  When the kernel itself must see every
+ * unread byte (the reader execs an unmanaged program, polls, splices), the
+ * downgrade also pushes the ring's bytes into the kernel pipe.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shim_i.h"
+
+#define SPIN_NS 50000u /* longest spin before sleeping (2+ CPUs only) */
+#define SPIN_MIN_NS 2000u
+#define WRITER_CHECK_NS 73000000L /* a full ring's writer checks its readers this often */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static long futex(_Atomic uint32_t *word, int op, uint32_t val)
+{
+	return syscall(SYS_futex, word, op, val, NULL, NULL, 0);
+}
+
+/* A writer's wait for space: timed, so that a reader killed without
+ * closing (SIGKILL) is noticed through the kernel object. */
+static long futex_wait(_Atomic uint32_t *word, uint32_t val)
+{
+	struct timespec ts = { 0, WRITER_CHECK_NS };
+
+	return syscall(SYS_futex, word, FUTEX_WAIT, val, &ts, NULL, 0);
+}
+
+/* A timed wait always fails with EINTR when a handler runs; a blocking
+ * pipe write that wrote nothing yet is restarted if the handler has
+ * SA_RESTART.  The handler that ran is not known here: restart only if
+ * every installed handler has SA_RESTART (a program with one that has not
+ * must expect EINTR from any blocking call). */
+static bool handlers_restart(void)
+{
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) != 0)
+			continue;
+		if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN && !(sa.sa_flags & SA_RESTART))
+			return false;
+	}
+	return true;
+}
+
+static void lk(pthread_mutex_t *m)
+{
+	/* The last holder died inside: the ring is still consistent, because
+	 * cursors move only after the bytes are copied. */
+	if (pthread_mutex_lock(m) == EOWNERDEAD)
+		pthread_mutex_consistent(m);
+}
+
+static void unlk(pthread_mutex_t *m)
+{
+	pthread_mutex_unlock(m);
+}
+
+static bool lock_free(pthread_mutex_t *m)
+{
+	int rc = pthread_mutex_trylock(m);
+
+	if (rc == EOWNERDEAD)
+		pthread_mutex_consistent(m);
+	if (rc == 0 || rc == EOWNERDEAD) {
+		pthread_mutex_unlock(m);
+		return true;
+	}
+	return false;
+}
+
+static char *dir_data(int32_t slot, int d)
+{
+	return (char *)shim.area + shim.area->ring_off + ((uint64_t)slot * 2 + (uint64_t)d) * SHIM_RING_SIZE;
+}
+
+static struct shim_chan *chan_of(const struct shim_fd *f)
+{
+	return &shim.area->chan[f->chan - 1];
+}
+
+struct shim_ring *shim_ring_of(const struct shim_fd *f)
+{
+	struct shim_chan *c;
+	struct shim_ring *r;
+
+	if (!f->ring || !f->chan || !shim.area)
+		return NULL;
+	c = chan_of(f);
+	if (c->ring < 0 || c->ring >= SHIM_MAX_RING)
+		return NULL;
+	r = &shim.area->ring[c->ring];
+	if (atomic_load(&r->gen) != f->gen || atomic_load(&r->mode) == SHIM_RING_FREE)
+		return NULL;
+	return r;
+}
+
+static bool is_pipe(const struct shim_fd *f)
+{
+	return chan_of(f)->kind == SHIM_CH_PIPE;
+}
+
+/* The direction @f reads from / writes to; -1 if it cannot (pipe's other end). */
+static int read_dir(const struct shim_fd *f)
+{
+	if (is_pipe(f))
+		return f->end == 0 ? 0 : -1;
+	return 1 - f->end;
+}
+
+static int write_dir(const struct shim_fd *f)
+{
+	if (is_pipe(f))
+		return f->end == 1 ? 0 : -1;
+	return f->end;
+}
+
+void shim_ring_hold(struct shim_fd *f, int delta)
+{
+	struct shim_ring *r;
+
+	if (delta < 0 && shim.holds_dropped)
+		return;
+	r = shim_ring_of(f);
+	if (r)
+		atomic_fetch_add(&r->holders, delta);
+}
+
+/* A ring is free when nobody holds it any more (whatever is left in it has
+ * no reader), or when it is back on the kernel with nothing left in it. */
+static bool ring_reclaimable(struct shim_ring *r)
+{
+	if (atomic_load(&r->mode) == SHIM_RING_FREE)
+		return true;
+	if (atomic_load(&r->mode) == SHIM_RING_LIVE && atomic_load(&r->holders) > 0)
+		return false;
+	for (uint32_t d = 0; d < r->ndirs; d++) {
+		struct shim_dir *D = &r->dir[d];
+
+		if (atomic_load(&r->mode) == SHIM_RING_KERNEL &&
+		    (atomic_load(&D->head) != atomic_load(&D->tail) || atomic_load(&D->bells)))
+			return false;
+		if (!lock_free(&D->wlock) || !lock_free(&D->rlock) || atomic_load(&D->rwait) ||
+		    atomic_load(&D->wwait))
+			return false;
+	}
+	return true;
+}
+
+void shim_area_lock(void)
+{
+	lk(&shim.area->ring_lock);
+}
+
+void shim_area_unlock(void)
+{
+	unlk(&shim.area->ring_lock);
+}
+
+/* Put channel @chan on a free ring slot; returns the slot or -1.
+ * Called with the area lock held. */
+int32_t shim_ring_attach(int32_t chan, uint32_t ndirs)
+{
+	struct shim_area *a = shim.area;
+	int32_t slot = -1;
+
+	if (!a || chan < 0)
+		return -1;
+	for (int32_t i = 0; i < SHIM_MAX_RING; i++) {
+		struct shim_ring *r = &a->ring[i];
+
+		if (!ring_reclaimable(r))
+			continue;
+		for (int d = 0; d < 2; d++) {
+			struct shim_dir *D = &r->dir[d];
+
+			if (atomic_load(&r->mode) == SHIM_RING_FREE) {
+				shim_lock_init(&D->wlock);
+				shim_lock_init(&D->rlock);
+			}
+			atomic_store(&D->head, 0);
+			atomic_store(&D->tail, 0);
+			atomic_store(&D->bells, 0);
+			atomic_store(&D->reader_gone, 0);
+			atomic_store(&D->wcpu, 0);
+			atomic_store(&D->rcpu, 0);
+			atomic_store(&D->spin_ns, SPIN_NS / 2);
+		}
+		r->chan = chan;
+		r->ndirs = ndirs;
+		atomic_store(&r->holders, 0);
+		atomic_fetch_add(&r->gen, 1);
+		a->chan[chan].ring = i;
+		atomic_fetch_add(&a->chan[chan].upgraded, 1);
+		atomic_store(&r->mode, SHIM_RING_LIVE);
+		slot = i;
+		break;
+	}
+	return slot;
+}
+
+static void wake(_Atomic uint32_t *seq)
+{
+	atomic_fetch_add(seq, 1);
+	futex(seq, FUTEX_WAKE, INT_MAX);
+}
+
+/* One bell byte to a reader sleeping in read(): through the fd we write. */
+static void ring_bell(int fd, const struct shim_fd *f, struct shim_dir *D, uint32_t n)
+{
+	static const char bell[4];
+
+	if (n > sizeof(bell))
+		n = sizeof(bell);
+	atomic_fetch_add(&D->bells, n);
+	if (is_pipe(f)) {
+		if (REAL(write)(fd, bell, n) != (ssize_t)n)
+			atomic_fetch_sub(&D->bells, n);
+	} else if (REAL(send)(fd, bell, n, MSG_NOSIGNAL) != (ssize_t)n) {
+		atomic_fetch_sub(&D->bells, n);
+	}
+}
+
+/* Read and drop the bells queued in the kernel in front of any data, one
+ * at a time and never blocking: another reader may take one first. */
+static void drain_bells(int fd, const struct shim_fd *f, struct shim_dir *D)
+{
+	uint32_t n;
+
+	while ((n = atomic_load(&D->bells)) > 0) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		char sink;
+
+		if (REAL(poll)(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+			break;
+		if (REAL(read)(fd, &sink, 1) != 1)
+			break;
+		while (n && !atomic_compare_exchange_weak(&D->bells, &n, n - 1))
+			;
+	}
+	(void)f;
+}
+
+/* Spin while the peer is likely to answer soon: never with one CPU or
+ * when the peer last ran on our CPU (it cannot run while we spin), and
+ * for a budget that grows when spinning pays and shrinks when it does not. */
+static bool spin_until_changed(_Atomic uint64_t *word, uint64_t seen, struct shim_ring *r, struct shim_dir *D,
+			       _Atomic uint32_t *peer_cpu)
+{
+	uint32_t budget = atomic_load_explicit(&D->spin_ns, memory_order_relaxed);
+	int cpu;
+	uint64_t t0;
+
+	if (!shim.multi_cpu)
+		return false;
+	cpu = sched_getcpu();
+	if (cpu >= 0 && atomic_load_explicit(peer_cpu, memory_order_relaxed) == (uint32_t)cpu + 1)
+		return false;
+	if (budget < SPIN_MIN_NS)
+		budget = SPIN_MIN_NS;
+	t0 = shim_now_ns();
+	for (unsigned i = 1;; i++) {
+		if (atomic_load_explicit(word, memory_order_acquire) != seen ||
+		    atomic_load(&r->mode) != SHIM_RING_LIVE) {
+			if (budget < SPIN_NS)
+				atomic_store_explicit(&D->spin_ns, budget + budget / 8 + 1, memory_order_relaxed);
+			return true;
+		}
+		cpu_relax();
+		if ((i & 63) == 0 && shim_now_ns() - t0 > budget) {
+			atomic_store_explicit(&D->spin_ns, budget / 2, memory_order_relaxed);
+			return false;
+		}
+	}
+}
+
+/* After sleeping @slept_ns: had the spin lasted that long, it would have
+ * caught the peer, so spin that long next time (within SPIN_NS). */
+static void note_sleep(struct shim_dir *D, uint64_t slept_ns)
+{
+	if (slept_ns < SPIN_NS && slept_ns + slept_ns / 2 > atomic_load_explicit(&D->spin_ns, memory_order_relaxed))
+		atomic_store_explicit(&D->spin_ns, (uint32_t)(slept_ns + slept_ns / 2), memory_order_relaxed);
+}
+
+static void note_cpu(_Atomic uint32_t *slot)
+{
+	int cpu = sched_getcpu();
+
+	if (cpu >= 0 && atomic_load_explicit(slot, memory_order_relaxed) != (uint32_t)cpu + 1)
+		atomic_store_explicit(slot, (uint32_t)cpu + 1, memory_order_relaxed);
+}
+
+static void clear_local(struct shim_fd *f)
+{
+	if (f->ring && shim_own_process()) {
+		shim_ring_hold(f, -1);
+		f->ring = 0;
+	}
+}
+
+/* What else the kernel holds right now, without blocking. */
+static ssize_t more_from_kernel(int fd, char *buf, size_t len)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	if (!len || REAL(poll)(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+		return 0;
+	n = REAL(read)(fd, buf, len);
+	return n > 0 ? n : 0;
+}
+
+ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int flags)
+{
+	struct shim_ring *r = shim_ring_of(f);
+	struct shim_dir *D;
+	int d;
+
+	if (!r || (d = read_dir(f)) < 0 || (uint32_t)d >= r->ndirs)
+		return SHIM_USE_KERNEL;
+	D = &r->dir[d];
+	if (len == 0)
+		return SHIM_USE_KERNEL;
+	for (;;) {
+		uint64_t head, tail, t_sleep;
+		char b;
+		ssize_t k;
+
+		lk(&D->rlock);
+		if (atomic_load(&r->gen) != f->gen) {
+			unlk(&D->rlock);
+			clear_local(f);
+			return SHIM_USE_KERNEL;
+		}
+		head = atomic_load_explicit(&D->head, memory_order_acquire);
+		tail = atomic_load_explicit(&D->tail, memory_order_relaxed);
+		if (head != tail) {
+			size_t n = head - tail < len ? (size_t)(head - tail) : len;
+			size_t off = tail % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
+			const char *src = dir_data(f->chan ? chan_of(f)->ring : 0, d);
+
+			if (first > n)
+				first = n;
+			memcpy(buf, src + off, first);
+			memcpy((char *)buf + first, src, n - first);
+			atomic_store_explicit(&D->tail, tail + n, memory_order_release);
+			unlk(&D->rlock);
+			note_cpu(&D->rcpu);
+			if (atomic_load(&D->wwait))
+				wake(&D->rseq);
+			return (ssize_t)n;
+		}
+		if (atomic_load(&r->mode) != SHIM_RING_LIVE) {
+			/* Downgraded and drained: the bells are in front of the data. */
+			if (atomic_load(&D->bells))
+				drain_bells(fd, f, D);
+			unlk(&D->rlock);
+			clear_local(f);
+			return SHIM_USE_KERNEL;
+		}
+		unlk(&D->rlock);
+		if (flags & MSG_DONTWAIT)
+			return -EAGAIN;
+		if (spin_until_changed(&D->head, head, r, D, &D->wcpu))
+			continue;
+		atomic_fetch_add(&D->rwait, 1);
+		if (atomic_load(&D->head) != head || atomic_load(&r->mode) != SHIM_RING_LIVE) {
+			atomic_fetch_sub(&D->rwait, 1);
+			continue;
+		}
+		t_sleep = shim.multi_cpu ? shim_now_ns() : 0;
+		k = REAL(read)(fd, &b, 1);
+		atomic_fetch_sub(&D->rwait, 1);
+		if (t_sleep)
+			note_sleep(D, shim_now_ns() - t_sleep);
+		if (k == 1) {
+			uint32_t bells = atomic_load(&D->bells);
+
+			while (bells && !atomic_compare_exchange_weak(&D->bells, &bells, bells - 1))
+				;
+			if (bells)
+				continue;
+			/* Not a bell: someone wrote to the kernel directly (stdio,
+			 * an unmanaged process) or after a downgrade.  From now
+			 * on the kernel carries the channel. */
+			shim_ring_downgrade(fd, f, "bytes written to the kernel directly", false);
+			*(char *)buf = b;
+			return 1 + more_from_kernel(fd, (char *)buf + 1, len - 1);
+		}
+		if (k == 0) {
+			/* The kernel says EOF: data published before it comes first. */
+			if (atomic_load(&D->head) != atomic_load(&D->tail))
+				continue;
+			return 0;
+		}
+		return -errno;
+	}
+}
+
+static bool peer_reader_gone(int fd, const struct shim_fd *f)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	if (chan_of(f)->kind == SHIM_CH_TCP)
+		p.events |= POLLRDHUP; /* shutdown downgrades, so a FIN means closed */
+	if (REAL(poll)(&p, 1, 0) != 1)
+		return false;
+	if (is_pipe(f))
+		return (p.revents & POLLERR) != 0;
+	return (p.revents & (POLLHUP | POLLERR | POLLRDHUP)) != 0;
+}
+
+static ssize_t kernel_write_all(int fd, const struct shim_fd *f, const char *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t k = is_pipe(f) ? REAL(write)(fd, buf + done, len - done)
+				       : REAL(send)(fd, buf + done, len - done, 0);
+
+		if (k < 0)
+			return done ? (ssize_t)done : -errno;
+		done += (size_t)k;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
+{
+	struct shim_ring *r = shim_ring_of(f);
+	struct shim_chan *c;
+	struct shim_dir *D;
+	size_t done = 0;
+	int d;
+
+	if (!r || (d = write_dir(f)) < 0 || (uint32_t)d >= r->ndirs || len == 0)
+		return SHIM_USE_KERNEL;
+	D = &r->dir[d];
+	c = chan_of(f);
+	lk(&D->wlock);
+	for (;;) {
+		uint64_t head, tail, space;
+		uint32_t seq;
+
+		if (atomic_load(&r->gen) != f->gen || atomic_load(&r->mode) != SHIM_RING_LIVE) {
+			ssize_t k;
+
+			unlk(&D->wlock);
+			clear_local(f);
+			if (!done)
+				return SHIM_USE_KERNEL;
+			/* Switched in the middle: the rest follows on the kernel. */
+			k = kernel_write_all(fd, f, (const char *)buf + done, len - done);
+			if (k > 0)
+				atomic_fetch_add(&c->bytes_out, (uint64_t)k);
+			return k < 0 ? (ssize_t)done : (ssize_t)(done + (size_t)k);
+		}
+		if (atomic_load(&D->reader_gone)) {
+			atomic_store(&D->reader_gone, 0);
+			if (peer_reader_gone(fd, f)) {
+				unlk(&D->wlock);
+				/* Nobody reads the ring any more: from now on the kernel
+				 * answers, with EPIPE and SIGPIPE (or a reset) as natively. */
+				shim_ring_downgrade(fd, f, "the readers are gone", false);
+				return done ? (ssize_t)done : SHIM_USE_KERNEL;
+			}
+		}
+		head = atomic_load_explicit(&D->head, memory_order_relaxed);
+		tail = atomic_load_explicit(&D->tail, memory_order_acquire);
+		space = SHIM_RING_SIZE - (head - tail);
+		if (space >= len - done || (space > 0 && len > PIPE_BUF)) {
+			size_t n = space < len - done ? (size_t)space : len - done;
+			size_t off = head % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
+			char *dst = dir_data(c->ring, d);
+			uint32_t sleepers;
+
+			if (first > n)
+				first = n;
+			memcpy(dst + off, (const char *)buf + done, first);
+			memcpy(dst, (const char *)buf + done + first, n - first);
+			atomic_store_explicit(&D->head, head + n, memory_order_seq_cst);
+			note_cpu(&D->wcpu);
+			done += n;
+			atomic_fetch_add(&c->ring_bytes, n);
+			sleepers = atomic_load(&D->rwait);
+			if (sleepers)
+				ring_bell(fd, f, D, sleepers);
+			if (done == len) {
+				unlk(&D->wlock);
+				return (ssize_t)len;
+			}
+			continue;
+		}
+		/* Full: sleep without the lock, so a switch can proceed. */
+		seq = atomic_load(&D->rseq);
+		unlk(&D->wlock);
+		if (!spin_until_changed(&D->tail, tail, r, D, &D->rcpu)) {
+			atomic_fetch_add(&D->wwait, 1);
+			seq = atomic_load(&D->rseq);
+			/* Signals as a pipe: once something is written, a handler
+			 * cuts the write short; before, it restarts it or fails
+			 * with EINTR (see handlers_restart). */
+			uint64_t t_sleep = shim.multi_cpu ? shim_now_ns() : 0;
+
+			if (atomic_load(&D->tail) == tail && atomic_load(&r->mode) == SHIM_RING_LIVE &&
+			    !atomic_load(&D->reader_gone) && futex_wait(&D->rseq, seq) < 0) {
+				if (errno == EINTR && (done > 0 || !handlers_restart())) {
+					atomic_fetch_sub(&D->wwait, 1);
+					return done ? (ssize_t)done : -EINTR;
+				}
+				if (errno == ETIMEDOUT)
+					atomic_store(&D->reader_gone, 1); /* look at the kernel */
+			}
+			if (t_sleep)
+				note_sleep(D, shim_now_ns() - t_sleep);
+			atomic_fetch_sub(&D->wwait, 1);
+		}
+		lk(&D->wlock);
+	}
+}
+
+static void lock_all(struct shim_ring *r)
+{
+	for (uint32_t d = 0; d < r->ndirs; d++) {
+		lk(&r->dir[d].wlock);
+		lk(&r->dir[d].rlock);
+	}
+}
+
+static void unlock_all(struct shim_ring *r)
+{
+	for (uint32_t d = r->ndirs; d-- > 0;) {
+		unlk(&r->dir[d].rlock);
+		unlk(&r->dir[d].wlock);
+	}
+}
+
+/* Push every unread byte of pipe direction @D into the kernel pipe under
+ * read fd @fd.  Called with the ring's locks held and the bells drained,
+ * so the kernel pipe is empty: it is all or nothing. */
+static void pipe_flush(int fd, int32_t slot, struct shim_dir *D)
+{
+	uint64_t head = atomic_load(&D->head), tail = atomic_load(&D->tail);
+	size_t n = (size_t)(head - tail), off = tail % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
+	const char *src = dir_data(slot, 0);
+	char path[40];
+	struct iovec iov[2];
+	int wfd;
+	ssize_t k;
+
+	if (!n)
+		return;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	wfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (wfd < 0)
+		return;
+	if (REAL(fcntl)(wfd, F_GETPIPE_SZ) < (int)n)
+		REAL(fcntl)(wfd, F_SETPIPE_SZ, (int)SHIM_RING_SIZE);
+	if (REAL(fcntl)(wfd, F_GETPIPE_SZ) >= (int)n) {
+		if (first > n)
+			first = n;
+		iov[0] = (struct iovec){ (void *)(src + off), first };
+		iov[1] = (struct iovec){ (void *)src, n - first };
+		k = REAL(writev)(wfd, iov, 2);
+		if (k > 0)
+			atomic_store(&D->tail, tail + (uint64_t)k);
+	}
+	REAL(close)(wfd);
+}
+
+void shim_ring_downgrade(int fd, struct shim_fd *f, const char *why, bool kernel_view)
+{
+	SHIM_ERRNO_SAVE;
+	struct shim_ring *r = shim_ring_of(f);
+	struct shim_chan *c;
+	int d;
+
+	if (!r)
+		goto out;
+	c = chan_of(f);
+	lock_all(r);
+	if (atomic_load(&r->gen) != f->gen) {
+		unlock_all(r);
+		goto out;
+	}
+	if (atomic_load(&r->mode) == SHIM_RING_LIVE) {
+		atomic_store(&r->mode, SHIM_RING_KERNEL);
+		if (atomic_fetch_add(&c->downgraded, 1) == 0 && why)
+			snprintf(c->why, sizeof(c->why), "%s", why);
+	}
+	d = read_dir(f);
+	if (kernel_view && d >= 0 && (uint32_t)d < r->ndirs) {
+		struct shim_dir *D = &r->dir[d];
+
+		drain_bells(fd, f, D);
+		if (is_pipe(f))
+			pipe_flush(fd, c->ring, D);
+	}
+	unlock_all(r);
+	for (uint32_t i = 0; i < r->ndirs; i++) {
+		wake(&r->dir[i].rseq);
+		wake(&r->dir[i].wseq);
+	}
+	if (!shim_ring_readable(f) && atomic_load(&r->dir[d < 0 ? 0 : d].bells) == 0)
+		clear_local(f);
+out:
+	SHIM_ERRNO_RESTORE();
+}
+
+void shim_ring_closing(struct shim_fd *f)
+{
+	struct shim_ring *r = shim_ring_of(f);
+	int d;
+
+	if (!r)
+		return;
+	d = read_dir(f);
+	if (d >= 0 && (uint32_t)d < r->ndirs) {
+		atomic_store(&r->dir[d].reader_gone, 1);
+		if (atomic_load(&r->dir[d].wwait))
+			wake(&r->dir[d].rseq);
+	}
+}
+
+bool shim_ring_readable(struct shim_fd *f)
+{
+	struct shim_ring *r = shim_ring_of(f);
+	int d;
+
+	if (!r || (d = read_dir(f)) < 0 || (uint32_t)d >= r->ndirs)
+		return false;
+	return atomic_load(&r->dir[d].head) != atomic_load(&r->dir[d].tail);
+}

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to libxos-shim.so: the shared area every managed process of one
+ * program maps (EF records, channel records, rings), the per-process fd
+ * table, and the real libc functions.  Not installed.
+ *
+ * The shim does not link libxos: a legacy program must not run the
+ * runtime's constructors, and everything here must stay usable from a
+ * fork child, a vfork child and a signal handler.  So: no malloc on those
+ * paths, only atomics on the shared area, errno saved and restored by
+ * every interposer.
+ */
+#ifndef XOS_SHIM_I_H
+#define XOS_SHIM_I_H
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+#define SHIM_HIDDEN __attribute__((visibility("hidden")))
+/* Code a fork child runs: kept together (.text.hot) so the child faults in
+ * one code page of the shim, not several. */
+#define SHIM_FORK_PATH __attribute__((hot, noinline))
+
+#include "area.h"
+
+/* ---- per-process state --------------------------------------------------- */
+#define SHIM_FD_MAX 4096
+
+struct shim_fd {
+	int32_t chan;   /* channel index + 1; 0: untracked */
+	uint8_t end;    /* pipe: 0 read end, 1 write end; socketpair: end 0 or 1; tcp: 0 */
+	uint8_t ring;   /* 1 while this fd may use the ring */
+	uint16_t pad;
+	uint32_t gen;   /* ring generation seen when the fd joined it */
+};
+
+struct shim_state {
+	struct shim_area *area;  /* NULL: nothing recorded */
+	bool shared_file;        /* the area is xos-run's file: it survives exec */
+	bool perf;               /* --policy=perf: upgrade channels */
+	int fd_hi;               /* highest fd ever tracked + 1 */
+	bool holds_dropped;      /* this image let go of its rings (exit, exec) */
+	bool multi_cpu;          /* spinning is worth it */
+	char lib_path[512];      /* this library, to recognise it in LD_PRELOAD */
+	struct shim_fd fd[SHIM_FD_MAX];
+};
+
+extern struct shim_state shim SHIM_HIDDEN;
+/* The process this state belongs to and its EF (-1: unknown).  Kept in
+ * every thread's TLS rather than in `shim`, because a fork child must set
+ * them and its TLS page is written by fork anyway: one page fault less
+ * per fork.  Threads copy them from their creator. */
+extern __thread int32_t shim_pid SHIM_HIDDEN __attribute__((tls_model("initial-exec")));
+extern __thread int32_t shim_self SHIM_HIDDEN __attribute__((tls_model("initial-exec")));
+/* Set in a fork child until it does something the shim records (threads,
+ * channels, fork, exec): such a child leaves its end to its parent's wait,
+ * so fork+_exit touches no shared page and reads no clock. */
+extern __thread uint8_t shim_light SHIM_HIDDEN __attribute__((tls_model("initial-exec")));
+/* The EF of the calling thread (-1: the process EF). */
+extern __thread int32_t shim_thread_ef SHIM_HIDDEN __attribute__((tls_model("initial-exec")));
+
+/* getpid without libc: a fork child runs as little code as possible (each
+ * code page it touches first is a page fault), and errno stays as it is. */
+static inline int32_t shim_getpid(void)
+{
+#if defined(__x86_64__)
+	long ret;
+
+	__asm__ volatile("syscall" : "=a"(ret) : "0"(39L /* SYS_getpid */) : "rcx", "r11", "memory");
+	return (int32_t)ret;
+#else
+	return (int32_t)getpid();
+#endif
+}
+
+/* True when the caller runs in the process shim's state describes: false in
+ * a vfork child or a raw clone child, where only pass-through is safe. */
+bool shim_own_process(void) SHIM_HIDDEN SHIM_FORK_PATH;
+uint64_t shim_now_ns(void) SHIM_HIDDEN;
+
+/* report.c */
+void shim_area_attach(void) SHIM_HIDDEN;
+int32_t shim_ef_new(uint32_t icf, int32_t parent, int32_t pid, int32_t tid) SHIM_HIDDEN;
+void shim_ef_end(int32_t ef, uint32_t how, int64_t value) SHIM_HIDDEN;
+int32_t shim_ef_find_pid(int32_t pid) SHIM_HIDDEN;
+void shim_ef_set_name(int32_t ef) SHIM_HIDDEN;
+void shim_process_ending(uint32_t how, int64_t value) SHIM_HIDDEN SHIM_FORK_PATH;
+void shim_threads_end(int32_t pid) SHIM_HIDDEN;
+int32_t shim_chan_new(uint32_t kind, int fd0, int fd1) SHIM_HIDDEN;
+int32_t shim_chan_find_ino(uint64_t dev, uint64_t ino, int *ret_end) SHIM_HIDDEN;
+void shim_fds_rebuild(void) SHIM_HIDDEN;
+int32_t shim_current_ef(void) SHIM_HIDDEN;
+
+/* fds.c */
+struct shim_fd *shim_fd_get(int fd) SHIM_HIDDEN;
+void shim_fd_forget(int fd) SHIM_HIDDEN;
+void shim_fds_closing_all(void) SHIM_HIDDEN;
+/* Before an exec (or a spawn, where the caller keeps running): downgrade
+ * what an unmanaged image could reach; close-on-exec fds are closing. */
+void shim_fds_before_exec(bool target_managed, bool foreign, bool spawning) SHIM_HIDDEN;
+
+/* ring.c: the private ring and its live switch back to the kernel */
+struct shim_ring *shim_ring_of(const struct shim_fd *f) SHIM_HIDDEN;
+int32_t shim_ring_attach(int32_t chan, uint32_t ndirs) SHIM_HIDDEN;
+/* Byte I/O on a ring fd.  Return >= 0 bytes, -errno, or SHIM_USE_KERNEL. */
+#define SHIM_USE_KERNEL (-100000)
+ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int flags) SHIM_HIDDEN;
+ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len) SHIM_HIDDEN;
+/* Move the channel back to the kernel, losslessly.  @kernel_view: the
+ * kernel object must hold every unread byte afterwards (exec, poll...). */
+void shim_ring_downgrade(int fd, struct shim_fd *f, const char *why, bool kernel_view) SHIM_HIDDEN;
+/* A holder of @f is closing it (or exiting): tell the peers. */
+void shim_ring_closing(struct shim_fd *f) SHIM_HIDDEN;
+/* Count @f (delta +1) or stop counting it (-1) among the ring's holders. */
+void shim_ring_hold(struct shim_fd *f, int delta) SHIM_HIDDEN;
+/* Every ring fd of this process: hold once more (fork), let go (exit, exec),
+ * or hold again (a failed exec). */
+void shim_fds_hold_all(int delta) SHIM_HIDDEN;
+/* poll emulation: true when a read would not block without the kernel's help. */
+bool shim_ring_readable(struct shim_fd *f) SHIM_HIDDEN;
+
+/* tcp.c: loopback TCP connections between managed EFs */
+void shim_tcp_listening(int fd) SHIM_HIDDEN;
+/* Returns the pairing entry registered before the real connect, or -1. */
+int shim_tcp_connecting(int fd, struct shim_fd *f, const struct sockaddr *to, socklen_t tolen) SHIM_HIDDEN;
+void shim_tcp_connected(int fd, struct shim_fd *f, int entry, bool ok) SHIM_HIDDEN;
+void shim_tcp_accepted(int fd, struct shim_fd *f) SHIM_HIDDEN;
+void shim_area_lock(void) SHIM_HIDDEN;
+void shim_area_unlock(void) SHIM_HIDDEN;
+
+/* ---- the real libc functions (real.c) ----------------------------------- */
+#define SHIM_REAL_LIST(X) \
+	X(pid_t, fork, (void)) \
+	X(pid_t, vfork, (void)) \
+	X(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *)) \
+	X(void, pthread_exit, (void *)) \
+	X(void, exit, (int)) \
+	X(void, _exit, (int)) \
+	X(void, _Exit, (int)) \
+	X(pid_t, wait, (int *)) \
+	X(pid_t, waitpid, (pid_t, int *, int)) \
+	X(pid_t, wait3, (int *, int, struct rusage *)) \
+	X(pid_t, wait4, (pid_t, int *, int, struct rusage *)) \
+	X(int, waitid, (idtype_t, id_t, siginfo_t *, int)) \
+	X(int, execve, (const char *, char *const[], char *const[])) \
+	X(int, execv, (const char *, char *const[])) \
+	X(int, execvp, (const char *, char *const[])) \
+	X(int, execvpe, (const char *, char *const[], char *const[])) \
+	X(int, fexecve, (int, char *const[], char *const[])) \
+	X(int, posix_spawn, (pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *, char *const[], char *const[])) \
+	X(int, posix_spawnp, (pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *, char *const[], char *const[])) \
+	X(int, pipe, (int[2])) \
+	X(int, pipe2, (int[2], int)) \
+	X(int, socket, (int, int, int)) \
+	X(int, socketpair, (int, int, int, int[2])) \
+	X(int, close, (int)) \
+	X(int, close_range, (unsigned int, unsigned int, int)) \
+	X(int, dup, (int)) \
+	X(int, dup2, (int, int)) \
+	X(int, dup3, (int, int, int)) \
+	X(int, fcntl, (int, int, ...)) \
+	X(int, ioctl, (int, unsigned long, ...)) \
+	X(ssize_t, read, (int, void *, size_t)) \
+	X(ssize_t, write, (int, const void *, size_t)) \
+	X(ssize_t, readv, (int, const struct iovec *, int)) \
+	X(ssize_t, writev, (int, const struct iovec *, int)) \
+	X(ssize_t, recv, (int, void *, size_t, int)) \
+	X(ssize_t, send, (int, const void *, size_t, int)) \
+	X(ssize_t, recvfrom, (int, void *, size_t, int, struct sockaddr *, socklen_t *)) \
+	X(ssize_t, sendto, (int, const void *, size_t, int, const struct sockaddr *, socklen_t)) \
+	X(ssize_t, recvmsg, (int, struct msghdr *, int)) \
+	X(ssize_t, sendmsg, (int, const struct msghdr *, int)) \
+	X(int, shutdown, (int, int)) \
+	X(int, poll, (struct pollfd *, nfds_t, int)) \
+	X(int, ppoll, (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *)) \
+	X(int, select, (int, fd_set *, fd_set *, fd_set *, struct timeval *)) \
+	X(int, pselect, (int, fd_set *, fd_set *, fd_set *, const struct timespec *, const sigset_t *)) \
+	X(int, epoll_ctl, (int, int, int, struct epoll_event *)) \
+	X(ssize_t, splice, (int, loff_t *, int, loff_t *, size_t, unsigned int)) \
+	X(ssize_t, tee, (int, int, size_t, unsigned int)) \
+	X(ssize_t, vmsplice, (int, const struct iovec *, unsigned long, unsigned int)) \
+	X(ssize_t, sendfile, (int, int, off_t *, size_t)) \
+	X(ssize_t, copy_file_range, (int, loff_t *, int, loff_t *, size_t, unsigned int)) \
+	X(FILE *, fdopen, (int, const char *)) \
+	X(int, connect, (int, const struct sockaddr *, socklen_t)) \
+	X(int, listen, (int, int)) \
+	X(int, accept, (int, struct sockaddr *, socklen_t *)) \
+	X(int, accept4, (int, struct sockaddr *, socklen_t *, int)) \
+	X(int, __libc_start_main, (int (*)(int, char **, char **), int, char **, void (*)(void), void (*)(void), void (*)(void), void *))
+
+#include <poll.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+struct shim_real {
+#define SHIM_REAL_FIELD(ret, name, args) ret (*name) args;
+	SHIM_REAL_LIST(SHIM_REAL_FIELD)
+#undef SHIM_REAL_FIELD
+};
+extern struct shim_real shim_real SHIM_HIDDEN;
+void shim_real_resolve(void) SHIM_HIDDEN;
+
+/* The real function @name, resolved on first use if a constructor of
+ * another library calls us before ours ran. */
+#define REAL(name) (__builtin_expect(shim_real.name != NULL, 1) ? shim_real.name : (shim_real_resolve(), shim_real.name))
+
+/* Save errno on entry, restore it on every path that does not set it. */
+#define SHIM_ERRNO_SAVE int shim_saved_errno_ = errno
+#define SHIM_ERRNO_RESTORE() (errno = shim_saved_errno_)
+
+#endif /* XOS_SHIM_I_H */

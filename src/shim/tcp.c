@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Loopback TCP between two managed EFs of the program: the connecting and
+ * the accepting side meet in the area's pairing table, keyed by the
+ * connection's two addresses, and agree on a ring before either moves a
+ * byte, so no byte is ever on both paths:
+ *
+ *  - listen() on a loopback or wildcard address records the port;
+ *  - connect() to a recorded port registers the connection (WAITING)
+ *    before the real connect (binding the socket to a loopback port first
+ *    if it is unbound, so its address is known), so that accept() always
+ *    finds it; after the real connect it waits up to PAIR_WAIT_NS for
+ *    accept() to pair, then gives up (DEAD): connect returns a little
+ *    later, never differently;
+ *  - accept() pairs with a WAITING entry (PAIRED, a ring for both ends);
+ *    a connection it finds no entry for comes from an unmanaged client.
+ * Every change of state is made under the area lock, so the two sides
+ * always agree.
+ * The connecting end is end 0 of the ring (it writes direction 0), the
+ * accepted end is end 1.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim_i.h"
+
+#define PAIR_WAIT_NS 20000000ull /* connect waits this long for accept */
+#define PAIR_FRESH_NS 5000000000ull /* older registrations are stale */
+
+static bool loopback(const struct sockaddr_storage *ss, bool wildcard_ok)
+{
+	if (ss->ss_family == AF_INET) {
+		uint32_t a = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+
+		return (a >> 24) == 127 || (wildcard_ok && a == INADDR_ANY);
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) || (wildcard_ok && IN6_IS_ADDR_UNSPECIFIED(a)) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
+static uint16_t port_of(const struct sockaddr_storage *ss)
+{
+	return ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
+					      : ((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+/* 20 bytes naming one address: family, port, address. */
+static void addr_key(const struct sockaddr_storage *ss, uint8_t out[20])
+{
+	uint16_t port = port_of(ss);
+
+	memset(out, 0, 20);
+	out[0] = (uint8_t)ss->ss_family;
+	memcpy(out + 2, &port, 2);
+	if (ss->ss_family == AF_INET)
+		memcpy(out + 4, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	else
+		memcpy(out + 4, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+}
+
+static bool blocking(int fd)
+{
+	int fl = REAL(fcntl)(fd, F_GETFL);
+
+	return fl >= 0 && !(fl & O_NONBLOCK);
+}
+
+void shim_tcp_listening(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct shim_fd *f = shim_fd_get(fd);
+	uint16_t port;
+
+	if (!shim.area || !f || shim.area->chan[f->chan - 1].kind != SHIM_CH_TCP ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) || !loopback(&ss, true))
+		return;
+	port = port_of(&ss);
+	for (int i = 0; i < SHIM_MAX_LISTEN; i++)
+		if (atomic_load(&shim.area->listen_port[i]) == port)
+			return;
+	for (int i = 0; i < SHIM_MAX_LISTEN; i++) {
+		uint32_t free_ = 0;
+
+		if (atomic_compare_exchange_strong(&shim.area->listen_port[i], &free_, port))
+			return;
+	}
+}
+
+static bool port_listened(uint16_t port)
+{
+	for (int i = 0; i < SHIM_MAX_LISTEN; i++)
+		if (atomic_load(&shim.area->listen_port[i]) == port)
+			return true;
+	return false;
+}
+
+/* Both addresses of @fd's connection, client first. */
+static bool conn_key(int fd, bool client, uint8_t key[40])
+{
+	struct sockaddr_storage me, peer;
+	socklen_t l1 = sizeof(me), l2 = sizeof(peer);
+
+	if (getsockname(fd, (struct sockaddr *)&me, &l1) || getpeername(fd, (struct sockaddr *)&peer, &l2) ||
+	    !loopback(&peer, false))
+		return false;
+	addr_key(client ? &me : &peer, key);
+	addr_key(client ? &peer : &me, key + 20);
+	return true;
+}
+
+/* A free or stale entry to register in; area lock held. */
+static struct shim_pair *pair_slot(uint64_t now)
+{
+	for (int i = 0; i < SHIM_MAX_PAIR; i++) {
+		struct shim_pair *p = &shim.area->pair[i];
+		uint32_t st = atomic_load(&p->state);
+
+		if (st == SHIM_PAIR_EMPTY || st == SHIM_PAIR_DEAD || st == SHIM_PAIR_PAIRED || now - p->t_ns > PAIR_FRESH_NS)
+			return p;
+	}
+	return NULL;
+}
+
+static struct shim_pair *pair_find(const uint8_t key[40], uint32_t state, uint64_t now)
+{
+	for (int i = 0; i < SHIM_MAX_PAIR; i++) {
+		struct shim_pair *p = &shim.area->pair[i];
+
+		if (atomic_load(&p->state) == state && now - p->t_ns <= PAIR_FRESH_NS && memcmp(p->key, key, 40) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+static void join(struct shim_fd *f, int32_t slot, int end)
+{
+	if (slot < 0 || !shim_own_process())
+		return;
+	f->end = (uint8_t)end;
+	f->gen = atomic_load(&shim.area->ring[slot].gen);
+	f->ring = 1;
+	shim_ring_hold(f, 1);
+}
+
+/* Pair under the area lock: a ring for both channels. */
+static int32_t pair_up(struct shim_pair *p)
+{
+	int32_t slot = shim_ring_attach(p->cchan, 2);
+
+	if (slot < 0) {
+		atomic_store(&p->state, SHIM_PAIR_DEAD);
+		return -1;
+	}
+	shim.area->chan[p->achan].ring = slot;
+	atomic_fetch_add(&shim.area->chan[p->achan].upgraded, 1);
+	p->slot = slot;
+	atomic_store(&p->state, SHIM_PAIR_PAIRED);
+	return slot;
+}
+
+/* Before the real connect: register the connection if the server may pair. */
+int shim_tcp_connecting(int fd, struct shim_fd *f, const struct sockaddr *to, socklen_t tolen)
+{
+	struct sockaddr_storage dst, me;
+	socklen_t len = sizeof(me);
+	uint8_t key[40];
+	uint64_t now = shim_now_ns();
+	struct shim_pair *p;
+
+	if (!shim.perf || !f || shim.area->chan[f->chan - 1].kind != SHIM_CH_TCP || fd >= SHIM_FD_MAX || !to ||
+	    tolen > sizeof(dst) || !blocking(fd))
+		return -1;
+	memset(&dst, 0, sizeof(dst));
+	memcpy(&dst, to, tolen);
+	if ((dst.ss_family != AF_INET && dst.ss_family != AF_INET6) || !loopback(&dst, false) ||
+	    !port_listened(port_of(&dst)))
+		return -1;
+	if (getsockname(fd, (struct sockaddr *)&me, &len))
+		return -1;
+	if (port_of(&me) == 0) {
+		/* Bind where connect would: the loopback address, any port. */
+		memset(&me, 0, sizeof(me));
+		me.ss_family = dst.ss_family;
+		if (dst.ss_family == AF_INET)
+			((struct sockaddr_in *)&me)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		else
+			((struct sockaddr_in6 *)&me)->sin6_addr = in6addr_loopback;
+		if (bind(fd, (struct sockaddr *)&me, dst.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+									 : sizeof(struct sockaddr_in6)))
+			return -1;
+		len = sizeof(me);
+		if (getsockname(fd, (struct sockaddr *)&me, &len))
+			return -1;
+	}
+	addr_key(&me, key);
+	addr_key(&dst, key + 20);
+	shim_area_lock();
+	p = pair_slot(now);
+	if (p) {
+		memcpy(p->key, key, 40);
+		p->cchan = f->chan - 1;
+		p->achan = -1;
+		p->slot = -1;
+		p->t_ns = now;
+		atomic_store(&p->state, SHIM_PAIR_WAITING);
+	}
+	shim_area_unlock();
+	return p ? (int)(p - shim.area->pair) : -1;
+}
+
+/* After the real connect (@ok: it succeeded): wait for accept to pair. */
+void shim_tcp_connected(int fd, struct shim_fd *f, int entry, bool ok)
+{
+	struct shim_pair *p = &shim.area->pair[entry];
+	int32_t cchan = f ? f->chan - 1 : -1, slot = -1;
+	uint64_t t0 = shim_now_ns();
+
+	for (unsigned i = 0; ok; i++) {
+		if (atomic_load(&p->state) != SHIM_PAIR_WAITING || p->cchan != cchan)
+			break;
+		if (shim_now_ns() - t0 > PAIR_WAIT_NS)
+			break;
+		if (i > 100 || !shim.multi_cpu)
+			usleep(50);
+	}
+	shim_area_lock();
+	if (p->cchan == cchan) {
+		if (atomic_load(&p->state) == SHIM_PAIR_WAITING)
+			atomic_store(&p->state, SHIM_PAIR_DEAD);
+		else if (atomic_load(&p->state) == SHIM_PAIR_PAIRED)
+			slot = p->slot;
+	}
+	shim_area_unlock();
+	if (f && ok)
+		join(f, slot, 0);
+	(void)fd;
+}
+
+void shim_tcp_accepted(int fd, struct shim_fd *f)
+{
+	uint8_t key[40];
+	struct shim_pair *p;
+	int32_t slot = -1;
+
+	if (!shim.perf || !f || shim.area->chan[f->chan - 1].kind != SHIM_CH_TCP || fd >= SHIM_FD_MAX ||
+	    !blocking(fd) || !conn_key(fd, false, key))
+		return;
+	shim_area_lock();
+	p = pair_find(key, SHIM_PAIR_WAITING, shim_now_ns());
+	if (p) {
+		p->achan = f->chan - 1;
+		slot = pair_up(p);
+	}
+	shim_area_unlock();
+	join(f, slot, 1);
+}

@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xos-run's side of the legacy shim: create the run's shared area, start
+ * the program with libxos-shim.so preloaded, wait for it, and report the
+ * EF tree and channels the shim recorded (--stats: text on stderr;
+ * --stats=FILE: JSON).  The program's exit status becomes xos-run's; a
+ * fatal signal is raised again.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "area.h"
+#include "xos-run-shim.h"
+
+#ifndef XOS_SHIM_PATH
+#define XOS_SHIM_PATH "/usr/local/lib/xos/libxos-shim.so"
+#endif
+
+const char *xos_run_shim_path(void)
+{
+	static char abs[4096];
+	const char *p = getenv("XOS_SHIM");
+
+	if (!p || !*p)
+		p = XOS_SHIM_PATH;
+	/* The program may change directory before it execs: no relative path. */
+	if (access(p, R_OK) != 0 || !realpath(p, abs))
+		return NULL;
+	return abs;
+}
+
+/* The file execvp would run for @prog, in @buf (NULL if none). */
+static const char *find_program(const char *prog, char *buf, size_t len)
+{
+	const char *path = getenv("PATH"), *p;
+
+	if (strchr(prog, '/'))
+		return prog;
+	for (p = path ? path : "/bin:/usr/bin"; p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL) {
+		size_t dl = strchr(p, ':') ? (size_t)(strchr(p, ':') - p) : strlen(p);
+
+		if ((size_t)snprintf(buf, len, "%.*s%s%s", (int)dl, p, dl ? "/" : "", prog) < len &&
+		    access(buf, X_OK) == 0)
+			return buf;
+	}
+	return NULL;
+}
+
+static bool file_needs_asan(const char *file, int depth)
+{
+	char buf[4096];
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n > 2 && buf[0] == '#' && buf[1] == '!' && depth == 0 && memmem(buf, (size_t)n, "libtool", 7)) {
+		/* A libtool wrapper of the build tree: judge the real program. */
+		char real[4096];
+		const char *slash = strrchr(file, '/');
+		int dl = slash ? (int)(slash - file + 1) : 0;
+
+		snprintf(real, sizeof(real), "%.*s.libs/%s", dl, file, slash ? slash + 1 : file);
+		if (access(real, R_OK) == 0)
+			return file_needs_asan(real, 1);
+		snprintf(real, sizeof(real), "%.*s.libs/lt-%s", dl, file, slash ? slash + 1 : file);
+		return file_needs_asan(real, 1);
+	}
+	/* The dynamic string table of a program is near its start. */
+	return n > 4 && memcmp(buf, "\177ELF", 4) == 0 && memmem(buf, (size_t)n, "libasan.so", 10) != NULL;
+}
+
+bool xos_run_needs_asan(const char *prog)
+{
+	char path[4096];
+	const char *file = find_program(prog, path, sizeof(path));
+
+	return file && file_needs_asan(file, 0);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static struct shim_area *area_create(char *path, size_t len)
+{
+	struct statvfs vfs;
+	/* A file in memory, unless /dev/shm is too small for every ring to be
+	 * touched (a full tmpfs would kill the program with SIGBUS). */
+	const char *dir = access("/dev/shm", W_OK) == 0 && statvfs("/dev/shm", &vfs) == 0 &&
+				  (uint64_t)vfs.f_bavail * vfs.f_frsize >= 2 * shim_area_bytes()
+			  ? "/dev/shm"
+			  : "/tmp";
+	struct shim_area *a;
+	int fd;
+
+	snprintf(path, len, "%s/xos-shim-XXXXXX", dir);
+	fd = mkstemp(path);
+	if (fd < 0)
+		return NULL;
+	if (ftruncate(fd, (off_t)shim_area_bytes()) < 0) {
+		close(fd);
+		unlink(path);
+		return NULL;
+	}
+	a = mmap(NULL, shim_area_bytes(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (a == MAP_FAILED) {
+		unlink(path);
+		return NULL;
+	}
+	shim_area_init(a, now_ns());
+	return a;
+}
+
+static const char *icf_name(uint32_t icf)
+{
+	return icf == SHIM_ICF_THREAD ? "thread" : icf == SHIM_ICF_PROCESS ? "process" : "?";
+}
+
+static void end_text(const struct shim_ef *e, char *buf, size_t len)
+{
+	switch (atomic_load(&e->end)) {
+	case SHIM_END_RUNNING: snprintf(buf, len, "still running"); break;
+	case SHIM_END_EXIT: snprintf(buf, len, "exit %lld", (long long)e->value); break;
+	case SHIM_END_SIGNAL: snprintf(buf, len, "killed by signal %lld (%s)", (long long)e->value, strsignal((int)e->value)); break;
+	case SHIM_END_RETURN: snprintf(buf, len, "returned %#llx", (unsigned long long)e->value); break;
+	case SHIM_END_PTHREAD_EXIT: snprintf(buf, len, "pthread_exit %#llx", (unsigned long long)e->value); break;
+	case SHIM_END_WITH_PROCESS: snprintf(buf, len, "ended with its process"); break;
+	default: snprintf(buf, len, "ended, status unknown"); break;
+	}
+}
+
+static const char *end_key(uint32_t end)
+{
+	static const char *const keys[] = { "running", "exit", "signal", "return", "pthread_exit", "with_process", "unknown" };
+
+	return end < sizeof(keys) / sizeof(keys[0]) ? keys[end] : "unknown";
+}
+
+static uint32_t ef_count(const struct shim_area *a)
+{
+	uint32_t n = atomic_load(&a->nef);
+
+	return n > SHIM_MAX_EF ? SHIM_MAX_EF : n;
+}
+
+static uint32_t chan_count(const struct shim_area *a)
+{
+	uint32_t n = atomic_load(&a->nchan);
+
+	return n > SHIM_MAX_CHAN ? SHIM_MAX_CHAN : n;
+}
+
+static bool ef_valid(const struct shim_area *a, int32_t i)
+{
+	return i >= 0 && (uint32_t)i < ef_count(a) && atomic_load(&a->ef[i].used);
+}
+
+static void print_ef(FILE *out, const struct shim_area *a, int32_t i, int depth)
+{
+	const struct shim_ef *e = &a->ef[i];
+	char end[96];
+	double t0 = (double)e->start_ns / 1e9, t1 = (double)atomic_load(&e->end_ns) / 1e9;
+
+	end_text(e, end, sizeof(end));
+	fprintf(out, "  %*sef %-4d %-7s %s %-6d %-16s %8.3f-%-8.3f s  %s\n", depth * 2, "", i, icf_name(e->icf),
+		e->icf == SHIM_ICF_THREAD ? "tid" : "pid", e->icf == SHIM_ICF_THREAD ? e->tid : e->pid, e->name, t0,
+		atomic_load(&e->end) == SHIM_END_RUNNING ? 0.0 : t1, end);
+	if (depth > 64)
+		return;
+	for (uint32_t j = (uint32_t)i + 1; j < ef_count(a); j++)
+		if (atomic_load(&a->ef[j].used) && a->ef[j].parent == i)
+			print_ef(out, a, (int32_t)j, depth + 1);
+}
+
+static const char *mechanism(const struct shim_area *a, const struct shim_chan *c)
+{
+	if (c->ring >= 0 && c->ring < SHIM_MAX_RING && !atomic_load(&c->downgraded) &&
+	    atomic_load(&a->ring[c->ring].mode) == SHIM_RING_LIVE)
+		return "ring";
+	return shim_chan_kind_name(c->kind);
+}
+
+static void print_text(FILE *out, const struct shim_area *a)
+{
+	uint32_t nef = ef_count(a), nch = chan_count(a), shown = 0;
+
+	fprintf(out, "xos-run: execution flows (%u)\n", nef);
+	for (uint32_t i = 0; i < nef; i++) {
+		const struct shim_ef *e = &a->ef[i];
+
+		if (atomic_load(&e->used) && !ef_valid(a, e->parent))
+			print_ef(out, a, (int32_t)i, 0);
+	}
+	for (uint32_t i = 0; i < nch; i++)
+		shown += atomic_load(&a->chan[i].used) != 0;
+	fprintf(out, "xos-run: channels (%u)\n", shown);
+	for (uint32_t i = 0; i < nch; i++) {
+		const struct shim_chan *c = &a->chan[i];
+
+		if (!atomic_load(&c->used))
+			continue;
+		fprintf(out, "  chan %-4u %-10s by ef %-4d %-5s ring %llu B, kernel %llu B written %llu B read",
+			i, shim_chan_kind_name(c->kind), c->creator, mechanism(a, c),
+			(unsigned long long)atomic_load(&c->ring_bytes), (unsigned long long)atomic_load(&c->bytes_out),
+			(unsigned long long)atomic_load(&c->bytes_in));
+		if (atomic_load(&c->upgraded))
+			fprintf(out, ", upgraded to ring");
+		if (atomic_load(&c->downgraded))
+			fprintf(out, ", moved back to %s: %s", shim_chan_kind_name(c->kind), c->why);
+		fputc('\n', out);
+	}
+}
+
+static void json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(out, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(out, "\\u%04x", *s);
+		else
+			fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+static int write_json(const char *file, const struct shim_area *a, int status)
+{
+	FILE *out = fopen(file, "w");
+	uint32_t nef = ef_count(a), nch = chan_count(a);
+	bool first = true;
+
+	if (!out)
+		return -errno;
+	fprintf(out, "{\n  \"status\": {\"%s\": %d},\n  \"efs\": [\n",
+		WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	for (uint32_t i = 0; i < nef; i++) {
+		const struct shim_ef *e = &a->ef[i];
+
+		if (!atomic_load(&e->used))
+			continue;
+		fprintf(out, "%s    {\"id\": %u, \"icf\": \"%s\", \"parent\": %d, \"pid\": %d, \"tid\": %d, \"name\": ",
+			first ? "" : ",\n", i, icf_name(e->icf), ef_valid(a, e->parent) ? e->parent : -1, e->pid, e->tid);
+		json_str(out, e->name);
+		fprintf(out, ", \"start_s\": %.6f, \"end_s\": %.6f, \"end\": \"%s\", \"value\": %lld, \"execs\": %u}",
+			(double)e->start_ns / 1e9, (double)atomic_load(&e->end_ns) / 1e9, end_key(atomic_load(&e->end)),
+			(long long)e->value, e->execs);
+		first = false;
+	}
+	fprintf(out, "\n  ],\n  \"channels\": [\n");
+	first = true;
+	for (uint32_t i = 0; i < nch; i++) {
+		const struct shim_chan *c = &a->chan[i];
+
+		if (!atomic_load(&c->used))
+			continue;
+		fprintf(out, "%s    {\"id\": %u, \"kind\": \"%s\", \"creator\": %d, \"mechanism\": \"%s\", "
+			"\"ring_bytes\": %llu, \"kernel_bytes_written\": %llu, \"kernel_bytes_read\": %llu, "
+			"\"upgraded\": %u, \"downgraded\": %u, \"downgrade_reason\": ",
+			first ? "" : ",\n", i, shim_chan_kind_name(c->kind), c->creator, mechanism(a, c),
+			(unsigned long long)atomic_load(&c->ring_bytes), (unsigned long long)atomic_load(&c->bytes_out),
+			(unsigned long long)atomic_load(&c->bytes_in), atomic_load(&c->upgraded), atomic_load(&c->downgraded));
+		json_str(out, c->why);
+		fputc('}', out);
+		first = false;
+	}
+	fprintf(out, "\n  ]\n}\n");
+	return fclose(out) == 0 ? 0 : -errno;
+}
+
+/* EFs nobody reported the end of: a process that is gone (its parent did
+ * not wait for it, and it left that to its parent) ended in an unknown
+ * way; a thread of an ended process ended with it. */
+static void settle(struct shim_area *a)
+{
+	uint64_t t = now_ns() - a->t0_ns;
+
+	for (uint32_t i = 0; i < ef_count(a); i++) {
+		struct shim_ef *e = &a->ef[i];
+		uint32_t running = SHIM_END_RUNNING;
+
+		if (!atomic_load(&e->used) || e->icf != SHIM_ICF_PROCESS || atomic_load(&e->end) != SHIM_END_RUNNING)
+			continue;
+		if (e->pid > 0 && kill(e->pid, 0) < 0 && errno == ESRCH &&
+		    atomic_compare_exchange_strong(&e->end, &running, SHIM_END_UNKNOWN))
+			atomic_store(&e->end_ns, t);
+	}
+	for (uint32_t i = 0; i < ef_count(a); i++) {
+		struct shim_ef *e = &a->ef[i];
+		uint32_t running = SHIM_END_RUNNING;
+		int32_t p = e->parent;
+
+		while (ef_valid(a, p) && a->ef[p].icf == SHIM_ICF_THREAD)
+			p = a->ef[p].parent;
+		if (!atomic_load(&e->used) || e->icf != SHIM_ICF_THREAD || !ef_valid(a, p) ||
+		    atomic_load(&a->ef[p].end) == SHIM_END_RUNNING)
+			continue;
+		if (atomic_compare_exchange_strong(&e->end, &running, SHIM_END_WITH_PROCESS))
+			atomic_store(&e->end_ns, atomic_load(&a->ef[p].end_ns));
+	}
+}
+
+/* LD_PRELOAD with the shim first, keeping what the user preloads. */
+static int set_preload(const char *shim)
+{
+	const char *old = getenv("LD_PRELOAD");
+	size_t n = strlen(shim) + (old ? strlen(old) : 0) + 2;
+	char *v = malloc(n);
+	int rc;
+
+	if (!v)
+		return -1;
+	snprintf(v, n, "%s%s%s", shim, old && *old ? " " : "", old ? old : "");
+	rc = setenv("LD_PRELOAD", v, 1);
+	free(v);
+	return rc;
+}
+
+int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_file)
+{
+	char path[64];
+	struct shim_area *a = area_create(path, sizeof(path));
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+	int err_pipe[2], status = 0, child_errno = 0;
+	pid_t pid;
+
+	if (!a) {
+		fprintf(stderr, "xos-run: cannot create the shim's shared area: %s\n", strerror(errno));
+		return 2;
+	}
+	if (set_preload(shim) < 0 || setenv("XOS_SHIM_AREA", path, 1) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0) {
+		fprintf(stderr, "xos-run: cannot set up the program: %s\n", strerror(errno));
+		unlink(path);
+		return 2;
+	}
+	fflush(NULL);
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	pid = fork();
+	if (pid == 0) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGQUIT, &old_quit, NULL);
+		close(err_pipe[0]);
+		execvp(argv[0], argv);
+		child_errno = errno;
+		if (write(err_pipe[1], &child_errno, sizeof(child_errno)) < 0)
+			_exit(127);
+		_exit(child_errno == ENOENT ? 127 : 126);
+	}
+	close(err_pipe[1]);
+	if (pid < 0) {
+		fprintf(stderr, "xos-run: cannot start '%s': %s\n", argv[0], strerror(errno));
+		unlink(path);
+		return 2;
+	}
+	if (read(err_pipe[0], &child_errno, sizeof(child_errno)) != sizeof(child_errno))
+		child_errno = 0;
+	close(err_pipe[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	unlink(path);
+	if (child_errno) {
+		fprintf(stderr, "xos-run: cannot run '%s': %s\n", argv[0], strerror(child_errno));
+		return child_errno == ENOENT ? 127 : 126;
+	}
+
+	/* The root learned nothing from a parent's wait: we are its parent. */
+	for (uint32_t i = 0; i < ef_count(a); i++) {
+		struct shim_ef *e = &a->ef[i];
+		uint32_t running = SHIM_END_RUNNING;
+
+		if (!atomic_load(&e->used) || e->pid != pid || e->icf != SHIM_ICF_PROCESS)
+			continue;
+		if (WIFSIGNALED(status) || atomic_load(&e->end) == SHIM_END_RUNNING) {
+			e->value = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+			atomic_compare_exchange_strong(&e->end, &running, SHIM_END_EXIT);
+			if (WIFSIGNALED(status))
+				atomic_store(&e->end, SHIM_END_SIGNAL);
+			atomic_store(&e->end_ns, now_ns() - a->t0_ns);
+		}
+	}
+	settle(a);
+	atomic_store(&a->root_status, status);
+	if (stats && !stats_file)
+		print_text(stderr, a);
+	if (stats_file) {
+		int rc = write_json(stats_file, a, status);
+
+		if (rc < 0)
+			fprintf(stderr, "xos-run: cannot write %s: %s\n", stats_file, strerror(-rc));
+	}
+	munmap(a, shim_area_bytes());
+	if (WIFSIGNALED(status)) {
+		struct rlimit no_core = { 0, 0 };
+		int sig = WTERMSIG(status);
+
+		setrlimit(RLIMIT_CORE, &no_core);
+		signal(sig, SIG_DFL);
+		fflush(NULL);
+		raise(sig);
+		return 128 + sig;
+	}
+	return WEXITSTATUS(status);
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* xos-run's side of the legacy shim (xos-run-shim.c); private to xos-run. */
+#ifndef XOS_RUN_SHIM_H
+#define XOS_RUN_SHIM_H
+
+#include <stdbool.h>
+
+/* The shim to preload: $XOS_SHIM if set, else the installed one; NULL if absent. */
+const char *xos_run_shim_path(void);
+
+/* Is @prog linked with AddressSanitizer, whose runtime must be loaded
+ * before any preloaded library? */
+bool xos_run_needs_asan(const char *prog);
+
+/* Run @argv with @shim preloaded; returns the exit status for xos-run
+ * (a fatal signal of the program is raised again in xos-run). */
+int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_file);
+
+#endif

@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: MIT
+# Legacy programs (test/legacy): plain C programs that know nothing of xos,
+# run natively, under LD_PRELOAD=libxos-shim.so and under xos-run with and
+# without --policy=perf by run-legacy.sh, which wants the same output and
+# exit status every time.  Built without sanitizers: the shim is preloaded
+# into them, and ASan insists on being first.
+legacy_programs = \
+	test/legacy/fork-tree \
+	test/legacy/threads \
+	test/legacy/vfork-exec \
+	test/legacy/fork-threaded \
+	test/legacy/raw-clone \
+	test/legacy/cloexec \
+	test/legacy/eintr \
+	test/legacy/pipe-eof \
+	test/legacy/partial \
+	test/legacy/errno-kept \
+	test/legacy/downgrade \
+	test/legacy/many-pipes \
+	test/legacy/sock-eof \
+	test/legacy/pingpong
+check_PROGRAMS += $(legacy_programs)
+legacy_cflags = $(XOS_CFLAGS) -pthread -Wno-unused-result
+test_legacy_fork_tree_CFLAGS = $(legacy_cflags)
+test_legacy_fork_tree_LDFLAGS = -pthread
+test_legacy_threads_CFLAGS = $(legacy_cflags)
+test_legacy_threads_LDFLAGS = -pthread
+test_legacy_vfork_exec_CFLAGS = $(legacy_cflags)
+test_legacy_vfork_exec_LDFLAGS = -pthread
+test_legacy_fork_threaded_CFLAGS = $(legacy_cflags)
+test_legacy_fork_threaded_LDFLAGS = -pthread
+test_legacy_raw_clone_CFLAGS = $(legacy_cflags)
+test_legacy_raw_clone_LDFLAGS = -pthread
+test_legacy_cloexec_CFLAGS = $(legacy_cflags)
+test_legacy_cloexec_LDFLAGS = -pthread
+test_legacy_eintr_CFLAGS = $(legacy_cflags)
+test_legacy_eintr_LDFLAGS = -pthread
+test_legacy_pipe_eof_CFLAGS = $(legacy_cflags)
+test_legacy_pipe_eof_LDFLAGS = -pthread
+test_legacy_partial_CFLAGS = $(legacy_cflags)
+test_legacy_partial_LDFLAGS = -pthread
+test_legacy_errno_kept_CFLAGS = $(legacy_cflags)
+test_legacy_errno_kept_LDFLAGS = -pthread
+test_legacy_downgrade_CFLAGS = $(legacy_cflags)
+test_legacy_downgrade_LDFLAGS = -pthread
+test_legacy_many_pipes_CFLAGS = $(legacy_cflags)
+test_legacy_many_pipes_LDFLAGS = -pthread
+test_legacy_sock_eof_CFLAGS = $(legacy_cflags)
+test_legacy_sock_eof_LDFLAGS = -pthread
+test_legacy_pingpong_CFLAGS = $(legacy_cflags)
+test_legacy_pingpong_LDFLAGS = -pthread
+
+TESTS += test/legacy/run-legacy.sh test/legacy/real-programs.sh
+EXTRA_DIST += test/legacy/run-legacy.sh test/legacy/real-programs.sh test/legacy/static-hello.c
+TESTS_ENVIRONMENT += LEGACY_DIR=$(abs_builddir)/test/legacy LEGACY_SRC=$(abs_srcdir)/test/legacy CC="$(CC)"; export LEGACY_DIR LEGACY_SRC CC;

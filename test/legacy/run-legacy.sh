@@ -1,0 +1,99 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Description: each legacy program of test/legacy gives the same output and
+# exit status natively, under LD_PRELOAD=libxos-shim.so, under xos-run and
+# under xos-run --policy=perf (where its pipes and socketpairs go on rings
+# and come back to the kernel); xos-run --stats records the EF tree and the
+# channels as they happened.  A statically linked program is not managed
+# but runs the same.
+set -u
+XOS_RUN=${XOS_RUN:-./xos-run}
+XOS_SHIM=${XOS_SHIM:-./.libs/libxos-shim.so}
+LEGACY_DIR=${LEGACY_DIR:-./test/legacy}
+LEGACY_SRC=${LEGACY_SRC:-$(dirname "$0")}
+CC=${CC:-cc}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+unset XOS_POLICY XOS_ICF XOS_EXPLAIN
+
+ok() { pass=$((pass + 1)); echo "ok $pass - $1"; }
+bad() { fail=$((fail + 1)); echo "not ok - $1"; }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+
+if [ ! -r "$XOS_SHIM" ]; then
+	echo "SKIP: no libxos-shim.so at $XOS_SHIM"
+	exit 77
+fi
+export XOS_SHIM
+
+# same NAME PROG...: native run, then three managed runs, compared.
+same() {
+	name=$1; shift
+	timeout 60 "$@" >"$tmp/native" 2>&1; want=$?
+	for how in preload run perf; do
+		case $how in
+		preload) timeout 60 env LD_PRELOAD="$XOS_SHIM" "$@" >"$tmp/$how" 2>&1; got=$? ;;
+		run) timeout 60 "$XOS_RUN" -- "$@" >"$tmp/$how" 2>&1; got=$? ;;
+		perf) timeout 60 "$XOS_RUN" --policy=perf -- "$@" >"$tmp/$how" 2>&1; got=$? ;;
+		esac
+		if [ "$got" -eq "$want" ] && cmp -s "$tmp/native" "$tmp/$how"; then
+			ok "$name ($how): same output, exit $want"
+		else
+			bad "$name ($how): exit $got (native $want)"
+			diff "$tmp/native" "$tmp/$how" | head -n 20
+		fi
+	done
+}
+
+for p in fork-tree threads vfork-exec fork-threaded raw-clone cloexec eintr pipe-eof partial errno-kept downgrade many-pipes sock-eof; do
+	same "$p" "$LEGACY_DIR/$p"
+done
+same "pingpong pipe" "$LEGACY_DIR/pingpong" pipe 2000 64
+same "pingpong unix" "$LEGACY_DIR/pingpong" unix 2000 64
+same "pingpong tcp" "$LEGACY_DIR/pingpong" tcp 2000 64
+
+if "$CC" -static -o "$tmp/static-hello" "$LEGACY_SRC/static-hello.c" 2>"$tmp/cc.err"; then
+	same "static program" "$tmp/static-hello"
+else
+	echo "# cannot link statically here ($(head -n 1 "$tmp/cc.err")): static case skipped"
+fi
+
+# What --stats records.
+json() { python3 -c "import json,sys; d=json.load(open('$tmp/s.json')); $1"; }
+"$XOS_RUN" --stats="$tmp/s.json" -- "$LEGACY_DIR/fork-tree" >/dev/null 2>&1
+check "fork-tree: 15 process EFs in a tree of depth 3" \
+	'json "e=d[\"efs\"]; assert len(e)==15 and all(x[\"icf\"]==\"process\" for x in e); assert sum(1 for x in e if x[\"parent\"]==-1)==1"'
+check "fork-tree: the leaf killed by SIGKILL is recorded so, the others exit" \
+	'json "e=d[\"efs\"]; assert sum(1 for x in e if x[\"end\"]==\"signal\" and x[\"value\"]==9)==1; assert sum(1 for x in e if x[\"end\"]==\"exit\")==14"'
+"$XOS_RUN" --stats="$tmp/s.json" -- "$LEGACY_DIR/threads" >/dev/null 2>&1
+check "threads: 16 thread EFs, 8 under the process and 8 under them" \
+	'json "e=d[\"efs\"]; t=[x for x in e if x[\"icf\"]==\"thread\"]; assert len(t)==16; assert sum(1 for x in t if x[\"parent\"]==0)==8"'
+check "threads: pthread_exit and return values recorded" \
+	'json "t=[x for x in d[\"efs\"] if x[\"icf\"]==\"thread\"]; assert sum(1 for x in t if x[\"end\"]==\"pthread_exit\")==4; assert sum(1 for x in t if x[\"end\"]==\"return\")==12; assert any(x[\"value\"]==1003 for x in t)"'
+"$XOS_RUN" --stats="$tmp/s.json" -- "$LEGACY_DIR/vfork-exec" >/dev/null 2>&1
+check "vfork-exec: the exec'd echo and the spawned sh are EFs with their names" \
+	'json "n=[x[\"name\"] for x in d[\"efs\"]]; assert \"echo\" in n and \"sh\" in n"'
+"$XOS_RUN" --stats="$tmp/s.json" -- "$LEGACY_DIR/pingpong" pipe 100 1 >/dev/null 2>&1
+check "policy off: channels stay native and count kernel bytes" \
+	'json "c=d[\"channels\"]; assert len(c)==2 and all(x[\"mechanism\"]==\"pipe\" and x[\"upgraded\"]==0 for x in c); assert sum(x[\"kernel_bytes_written\"] for x in c)==1600+(1<<20)"'
+"$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/pingpong" pipe 100 1 >/dev/null 2>&1
+check "policy perf: both pipes on rings, every byte through them" \
+	'json "c=d[\"channels\"]; assert len(c)==2 and all(x[\"mechanism\"]==\"ring\" for x in c); assert sum(x[\"ring_bytes\"] for x in c)==1600+(1<<20)"'
+"$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/pingpong" tcp 100 1 >/dev/null 2>&1
+check "policy perf: the loopback TCP connection between parent and child pairs onto one ring" \
+	'json "c=[x for x in d[\"channels\"] if x[\"upgraded\"]]; assert len(c)==2 and all(x[\"kind\"]==\"tcp\" and x[\"mechanism\"]==\"ring\" for x in c); assert sum(x[\"ring_bytes\"] for x in c)==1600+(1<<20)"'
+"$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/downgrade" >/dev/null 2>&1
+check "downgrade: each channel upgraded then moved back, with its reason" \
+	'json "r=sorted(x[\"downgrade_reason\"] for x in d[\"channels\"]); assert all(x[\"upgraded\"]==1 and x[\"downgraded\"]==1 for x in d[\"channels\"]), d; assert r==sorted([\"poll\",\"poll\",\"dup onto stdin, stdout or stderr\",\"fdopen (stdio)\"]), r"'
+"$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/many-pipes" >/dev/null 2>&1
+check "200 pipes one after the other: each on a ring (rings nobody holds are reused)" \
+	'json "c=d[\"channels\"]; assert len(c)==200 and all(x[\"upgraded\"]==1 and x[\"ring_bytes\"]==1000 for x in c), [x for x in c if not x[\"upgraded\"]][:2]"'
+"$XOS_RUN" --stats -- "$LEGACY_DIR/pipe-eof" >/dev/null 2>"$tmp/text"
+check "--stats prints the tree and channels on stderr" \
+	'grep -q "^xos-run: execution flows (6)" "$tmp/text" && grep -q "killed by signal 13" "$tmp/text" && grep -q "killed by signal 9" "$tmp/text" && grep -q "^xos-run: channels (5)" "$tmp/text"'
+sh -c '"$0" -- sh -c "kill -TERM \$\$"' "$XOS_RUN" 2>/dev/null; st=$?
+check "xos-run re-raises the program's fatal signal" '[ $st -eq 143 ]'
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
