@@ -89,7 +89,7 @@ static void reg_del_locked(struct xos_chan *end)
 
 bool xos__chan_valid(const struct xos_chan *end)
 {
-	return end && end->magic == XOS_CHAN_MAGIC;
+	return end && end->magic == XOS_CHAN_MAGIC && !end->parked;
 }
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -627,6 +627,65 @@ void xos__chans_detach(struct xos_chan *const *ends, size_t n)
 		end_forget(end);
 	}
 	pthread_mutex_unlock(&reg_lock);
+}
+
+/*
+ * The ends an EF owns when it leaves for another process (mutate thread ->
+ * process): their descriptors and paths go, the struct stays at its
+ * address (the EF's code holds pointers to it) and the control block stays
+ * mapped, so the ends can be rebuilt here when the EF comes back.
+ */
+void xos__chans_park(struct xos_chan *const *ends, size_t n)
+{
+	pthread_mutex_lock(&reg_lock);
+	for (size_t i = 0; i < n; i++) {
+		struct xos_chan *end = ends[i];
+
+		if (!xos__chan_valid(end))
+			continue;
+		reg_del_locked(end);
+		end_release_local(end);
+		end->parked = true;
+	}
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* Free the parked ends among @ends (their EF ended elsewhere, or dropped them). */
+void xos__chans_drop_parked(struct xos_chan **ends, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct xos_chan *end = ends[i];
+
+		if (end && end->magic == XOS_CHAN_MAGIC && end->parked) {
+			end_free(end);
+			ends[i] = NULL;
+		}
+	}
+}
+
+/* A parked end whose state was rebuilt (handover.c) is live here again. */
+void xos__chan_unpark(struct xos_chan *end)
+{
+	end->parked = false;
+	reg_add(end);
+}
+
+/* Drop what a failed rebuild left on a parked end. */
+void xos__chan_release_local(struct xos_chan *end)
+{
+	end_release_local(end);
+}
+
+/* How many ends are alive in this process. */
+size_t xos__chans_live(void)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&reg_lock);
+	for (struct xos_chan *end = reg_head; end; end = end->reg_next)
+		n++;
+	pthread_mutex_unlock(&reg_lock);
+	return n;
 }
 
 /* ---- sending ------------------------------------------------------------------ */

@@ -369,6 +369,9 @@ int xos_ef_join(struct xos_ef *ef, struct xos_ef_exit *ret_exit)
 	if (node->ops.destroy)
 		node->ops.destroy(ef->ic);
 	table_del(ef);
+	/* Ended in another process: the ends kept for its return go now. */
+	if (ef->nchans && ef->dom && !(node->icf->features & XOS_ICF_F_SHARED_MEMORY))
+		xos__chans_drop_parked(ef->chans, ef->nchans);
 	xos__icf_put(node);
 	xos__ef_domain_release(ef);
 	xos__free(ef->options);
