@@ -190,6 +190,7 @@ struct xos_chan {
 	bool can_tx, can_rx, nonblock, stream;
 	bool tx_broken;        /* a send saw the reader gone: every later send is -EPIPE */
 	bool parked;           /* its EF lives in another process for now: kept for its return */
+	struct xos_chan *parked_next;
 	struct xos__chan_ctl *ctl;
 	struct xos_chan *peer; /* the other end while both live in this process */
 	struct xos__chan_path *paths, *tx, *rx;
@@ -249,6 +250,8 @@ void xos__chan_unlock(struct xos_chan *end) XOS_HIDDEN;
 int xos__chan_path_attach_fds(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id,
 			      int *fds, unsigned int nfds, struct xos__chan_path **ret) XOS_HIDDEN;
 void xos__chan_unpark(struct xos_chan *end) XOS_HIDDEN;
+struct xos_chan *xos__chan_parked_find(uint64_t addr) XOS_HIDDEN;
+bool xos__chan_here(const struct xos_chan *end, bool live) XOS_HIDDEN;
 void xos__chan_release_local(struct xos_chan *end) XOS_HIDDEN;
 size_t xos__chans_live(void) XOS_HIDDEN;
 

@@ -107,7 +107,7 @@ int xos__chans_handover_save(struct xos_ef *ef, struct xos__dheap *heap, void **
 	*ret_len = 0;
 	*ret_nfds = 0;
 	for (size_t i = 0; i < ef->nchans; i++) {
-		if (!xos__chan_valid(ef->chans[i]))
+		if (!xos__chan_here(ef->chans[i], true))
 			continue; /* closed in process form: the creator frees its struct */
 		rc = end_check(ef->chans[i], &size);
 		if (rc < 0)
@@ -129,7 +129,7 @@ int xos__chans_handover_save(struct xos_ef *ef, struct xos__dheap *heap, void **
 		struct xos_chan *end = ef->chans[i];
 		struct ho_end *he = (struct ho_end *)(void *)w;
 
-		if (!xos__chan_valid(end))
+		if (!xos__chan_here(end, true))
 			continue;
 		/* Take in paths the peer sent meanwhile: their fds are ours to hand over. */
 		if (xos__switch_pending(end) && (rc = xos__switch_poll(end)) < 0)
@@ -209,12 +209,10 @@ static int fd_take(int *fds, int nfds, int32_t idx)
 
 static struct xos_chan *parked_end(struct xos_ef *ef, uint64_t addr)
 {
-	for (size_t i = 0; i < ef->nchans; i++) {
-		struct xos_chan *end = ef->chans[i];
-
-		if ((uint64_t)(uintptr_t)end == addr && end->magic == XOS_CHAN_MAGIC && end->parked)
-			return end;
-	}
+	/* Only an end the EF owns, and parked here for its return. */
+	for (size_t i = 0; i < ef->nchans; i++)
+		if ((uint64_t)(uintptr_t)ef->chans[i] == addr)
+			return xos__chan_parked_find(addr);
 	return NULL;
 }
 

@@ -315,6 +315,8 @@ void xos__chans_detach(struct xos_chan *const *ends, size_t n) XOS_HIDDEN;
 /* Mutate: keep the EF's ends (struct, control block) for its return; drop their fds and paths. */
 void xos__chans_park(struct xos_chan *const *ends, size_t n) XOS_HIDDEN;
 void xos__chans_drop_parked(struct xos_chan **ends, size_t n) XOS_HIDDEN;
+/* After a mutate to @icf: record it per channel; switch live what the new pair does not serve. */
+void xos__chans_mutated(struct xos_chan *const *ends, size_t n, const char *icf) XOS_HIDDEN;
 /*
  * Mutate process -> thread (src/chan/handover.c).  In the process host:
  * write the state of the EF's live ends into a blob in the domain heap
