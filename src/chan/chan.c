@@ -91,7 +91,7 @@ static void reg_del_locked(struct xos_chan *end)
 
 bool xos__chan_valid(const struct xos_chan *end)
 {
-	return end && end->magic == XOS_CHAN_MAGIC;
+	return end && end->magic == XOS_CHAN_MAGIC && !end->parked;
 }
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -704,6 +704,120 @@ void xos__chans_detach(struct xos_chan *const *ends, size_t n)
 		end_forget(end);
 	}
 	pthread_mutex_unlock(&reg_lock);
+}
+
+/*
+ * The ends an EF owns when it leaves for another process (mutate thread ->
+ * process): their descriptors and paths go, the struct stays at its
+ * address (the EF's code holds pointers to it) and the control block stays
+ * mapped, so the ends can be rebuilt here when the EF comes back.  Parked
+ * ends are listed (under reg_lock) so that the EF's list of ends is only
+ * ever compared with, never read through: an end the EF closed is freed.
+ */
+static struct xos_chan *parked_head;
+
+static bool listed_locked(const struct xos_chan *head, const struct xos_chan *end, bool parked)
+{
+	for (const struct xos_chan *e = head; e; e = parked ? e->parked_next : e->reg_next)
+		if (e == end)
+			return true;
+	return false;
+}
+
+static void parked_del_locked(struct xos_chan *end)
+{
+	for (struct xos_chan **link = &parked_head; *link; link = &(*link)->parked_next) {
+		if (*link == end) {
+			*link = end->parked_next;
+			end->parked_next = NULL;
+			return;
+		}
+	}
+}
+
+void xos__chans_park(struct xos_chan *const *ends, size_t n)
+{
+	pthread_mutex_lock(&reg_lock);
+	for (size_t i = 0; i < n; i++) {
+		struct xos_chan *end = ends[i];
+
+		if (!end || !listed_locked(reg_head, end, false))
+			continue;
+		reg_del_locked(end);
+		end_release_local(end);
+		end->parked = true;
+		end->parked_next = parked_head;
+		parked_head = end;
+	}
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* Free the parked ends among @ends (their EF ended elsewhere, or dropped them). */
+void xos__chans_drop_parked(struct xos_chan **ends, size_t n)
+{
+	pthread_mutex_lock(&reg_lock);
+	for (size_t i = 0; i < n; i++) {
+		struct xos_chan *end = ends[i];
+
+		if (end && listed_locked(parked_head, end, true)) {
+			parked_del_locked(end);
+			end_free(end);
+			ends[i] = NULL;
+		}
+	}
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* The parked end at address @addr, or NULL. */
+struct xos_chan *xos__chan_parked_find(uint64_t addr)
+{
+	struct xos_chan *found = NULL;
+
+	pthread_mutex_lock(&reg_lock);
+	for (struct xos_chan *e = parked_head; e && !found; e = e->parked_next)
+		if ((uint64_t)(uintptr_t)e == addr)
+			found = e;
+	pthread_mutex_unlock(&reg_lock);
+	return found;
+}
+
+/* Is @end alive here (live: in use; else parked)?  Compares, never reads @end. */
+bool xos__chan_here(const struct xos_chan *end, bool live)
+{
+	bool here;
+
+	pthread_mutex_lock(&reg_lock);
+	here = listed_locked(live ? reg_head : parked_head, end, !live);
+	pthread_mutex_unlock(&reg_lock);
+	return here;
+}
+
+/* A parked end whose state was rebuilt (handover.c) is live here again. */
+void xos__chan_unpark(struct xos_chan *end)
+{
+	pthread_mutex_lock(&reg_lock);
+	parked_del_locked(end);
+	end->parked = false;
+	pthread_mutex_unlock(&reg_lock);
+	reg_add(end);
+}
+
+/* Drop what a failed rebuild left on a parked end. */
+void xos__chan_release_local(struct xos_chan *end)
+{
+	end_release_local(end);
+}
+
+/* How many ends are alive in this process. */
+size_t xos__chans_live(void)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&reg_lock);
+	for (struct xos_chan *end = reg_head; end; end = end->reg_next)
+		n++;
+	pthread_mutex_unlock(&reg_lock);
+	return n;
 }
 
 /* ---- sending ------------------------------------------------------------------ */

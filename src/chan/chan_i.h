@@ -33,6 +33,7 @@
 #include "xos_i.h"
 
 #define XOS_CHAN_MAX_FDS 4
+#define XOS_CHAN_MSTATE 8   /* words of a mechanism end's private state (handover) */
 #define XOS_CHAN_NAME_MAX 48
 #define XOS_CHAN_MECH_MAX 16
 #define XOS_CHAN_MAGIC 0x78636821u   /* "xch!" */
@@ -153,6 +154,17 @@ struct xos_chan_ops {
 	ssize_t (*read)(void *st, void *buf, size_t len, bool nonblock);
 	/* wait_writable - block until writev can make progress (or the peer is gone). */
 	int (*wait_writable)(void *st);
+
+	/*
+	 * Handing an end over to another process (mutate process -> thread).
+	 * handover_fds - the end's live descriptors in attach()'s order (-1
+	 * where attach() takes none); handover_save/load - the private state
+	 * attach() cannot rebuild from the descriptors (load validates it).
+	 * A mechanism without handover_fds cannot be handed over.
+	 */
+	int (*handover_fds)(void *st, int fds[XOS_CHAN_MAX_FDS], unsigned int *ret_nfds);
+	void (*handover_save)(void *st, uint64_t ms[XOS_CHAN_MSTATE]);
+	int (*handover_load)(void *st, const uint64_t ms[XOS_CHAN_MSTATE]);
 };
 
 /* One mechanism instance as one end sees it. */
@@ -183,6 +195,8 @@ struct xos_chan {
 	unsigned int users;    /* mp: flows of this process that hold this end */
 	bool tx_broken;        /* a send saw the reader gone: every later send is -EPIPE */
 	bool rx_broken;        /* the peer broke the protocol: every later read is -EPROTO */
+	bool parked;           /* its EF lives in another process for now: kept for its return */
+	struct xos_chan *parked_next;
 	struct xos__chan_ctl *ctl;
 	struct xos_chan *peer; /* the other end while both live in this process */
 	struct xos__chan_path *paths, *tx, *rx;
@@ -247,6 +261,15 @@ void xos__chan_mp_share(struct xos_chan *end, bool same_process) XOS_HIDDEN;
 /* Control lock (spins briefly; held only for non-blocking steps). */
 void xos__chan_lock(struct xos_chan *end) XOS_HIDDEN;
 void xos__chan_unlock(struct xos_chan *end) XOS_HIDDEN;
+
+/* Attach fds (owned from here) into a new path of @end, appended to its list. */
+int xos__chan_path_attach_fds(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id,
+			      int *fds, unsigned int nfds, struct xos__chan_path **ret) XOS_HIDDEN;
+void xos__chan_unpark(struct xos_chan *end) XOS_HIDDEN;
+struct xos_chan *xos__chan_parked_find(uint64_t addr) XOS_HIDDEN;
+bool xos__chan_here(const struct xos_chan *end, bool live) XOS_HIDDEN;
+void xos__chan_release_local(struct xos_chan *end) XOS_HIDDEN;
+size_t xos__chans_live(void) XOS_HIDDEN;
 
 /* ---- switch protocol (switch.c) ---------------------------------------- */
 /* Send @p's fds for the peer over the control socket. */

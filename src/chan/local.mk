@@ -9,7 +9,8 @@ libxos_core_la_SOURCES += \
 	src/chan/ring.c \
 	src/chan/pipe.c \
 	src/chan/unix.c \
-	src/chan/tcp.c
+	src/chan/tcp.c \
+	src/chan/handover.c
 
 if HAVE_CMOCKA
 chan_tests = \

@@ -87,6 +87,17 @@ static ssize_t pipe_writev(void *st, const struct iovec *iov, int iovcnt, bool n
 	return n;
 }
 
+/* attach() took { write end, read end }. */
+static int pipe_handover_fds(void *st, int fds[XOS_CHAN_MAX_FDS], unsigned int *ret_nfds)
+{
+	struct xos__fds_end *e = st;
+
+	fds[0] = e->wfd;
+	fds[1] = e->rfd;
+	*ret_nfds = 2;
+	return 0;
+}
+
 const struct xos_chan_ops xos__chan_pipe = {
 	.name = "pipe",
 	.kernel = true,
@@ -97,4 +108,5 @@ const struct xos_chan_ops xos__chan_pipe = {
 	.writev = pipe_writev,
 	.read = xos__fds_read,
 	.wait_writable = xos__fds_wait_writable,
+	.handover_fds = pipe_handover_fds,
 };

@@ -77,6 +77,7 @@ struct ring_end {
 	uint64_t size, max_msg;
 	uint8_t *map;
 	size_t map_len;
+	int memfd; /* kept to hand the end over (mutate) */
 	bool has_tx, has_rx, broken, reserved;
 	bool mp; /* several writers (each under the channel's writer lock) */
 	bool multi_cpu;
@@ -211,7 +212,7 @@ static int ring_attach(const struct xos__chan_params *p, const struct xos__chan_
 		free(r);
 		goto fail;
 	}
-	close(fds[0]);
+	r->memfd = fds[0];
 	r->has_tx = link->idx == 0 || p->dirs == 2;
 	r->has_rx = link->idx == 1 || p->dirs == 2;
 	/* End i writes direction i and reads direction !i. */
@@ -241,6 +242,7 @@ static void ring_detach(void *st)
 	if (r->has_rx)
 		close(r->rx.efd);
 	munmap(r->map, r->map_len);
+	close(r->memfd);
 	free(r);
 }
 
@@ -582,6 +584,61 @@ void *xos__ring_shared(void *st, size_t *ret_len)
 	return r->map;
 }
 
+/* ---- handover (mutate) ----------------------------------------------------------- */
+
+/* attach() took { memfd, eventfd of direction 0[, of direction 1] }. */
+static int ring_handover_fds(void *st, int fds[XOS_CHAN_MAX_FDS], unsigned int *ret_nfds)
+{
+	struct ring_end *r = st;
+	unsigned int dirs = (r->has_tx && r->has_rx) ? 2 : 1;
+
+	if (r->reserved)
+		return -EBUSY;
+	fds[0] = r->memfd;
+	fds[1] = fds[2] = -1;
+	if (r->has_tx)
+		fds[1 + (dirs == 2 ? r->link.idx : 0)] = r->tx.efd;
+	if (r->has_rx)
+		fds[1 + (dirs == 2 ? !r->link.idx : 0)] = r->rx.efd;
+	*ret_nfds = 1 + dirs;
+	return 0;
+}
+
+static void ring_handover_save(void *st, uint64_t ms[XOS_CHAN_MSTATE])
+{
+	struct ring_end *r = st;
+
+	ms[0] = r->tx.pos;
+	ms[1] = r->tx.rel;
+	ms[2] = r->rx.pos;
+	ms[3] = r->rx.rel;
+	ms[4] = r->tx.spin_ns;
+	ms[5] = r->rx.spin_ns;
+	ms[6] = r->broken;
+}
+
+/* The positions come from another process: only consistent ones are taken. */
+static int ring_handover_load(void *st, const uint64_t ms[XOS_CHAN_MSTATE])
+{
+	struct ring_end *r = st;
+
+	if ((ms[0] | ms[1] | ms[2] | ms[3]) & 7 || ms[0] - ms[1] > r->size || ms[2] - ms[3] > r->size)
+		return -EPROTO;
+	if (r->has_tx) {
+		r->tx.pos = ms[0];
+		r->tx.rel = ms[1];
+		r->tx.spin_ns = ms[4] <= SPIN_MAX_NS ? (uint32_t)ms[4] : SPIN_START_NS;
+	}
+	if (r->has_rx) {
+		r->rx.pos = ms[2];
+		r->rx.rel = ms[3];
+		r->rx.cur = 0;
+		r->rx.spin_ns = ms[5] <= SPIN_MAX_NS ? (uint32_t)ms[5] : SPIN_START_NS;
+	}
+	r->broken = ms[6] != 0;
+	return 0;
+}
+
 const struct xos_chan_ops xos__chan_ring = {
 	.name = "ring",
 	.kernel = false,
@@ -596,4 +653,7 @@ const struct xos_chan_ops xos__chan_ring = {
 	.rx_peek = ring_rx_peek,
 	.rx_advance = ring_rx_advance,
 	.rx_release = ring_rx_release,
+	.handover_fds = ring_handover_fds,
+	.handover_save = ring_handover_save,
+	.handover_load = ring_handover_load,
 };

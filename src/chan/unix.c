@@ -61,6 +61,16 @@ static ssize_t unix_writev(void *st, const struct iovec *iov, int iovcnt, bool n
 	return n < 0 ? -errno : n;
 }
 
+/* attach() took the one socket. */
+static int unix_handover_fds(void *st, int fds[XOS_CHAN_MAX_FDS], unsigned int *ret_nfds)
+{
+	struct xos__fds_end *e = st;
+
+	fds[0] = e->rfd >= 0 ? e->rfd : e->wfd;
+	*ret_nfds = 1;
+	return 0;
+}
+
 const struct xos_chan_ops xos__chan_unix = {
 	.name = "unix",
 	.kernel = true,
@@ -71,4 +81,5 @@ const struct xos_chan_ops xos__chan_unix = {
 	.writev = unix_writev,
 	.read = xos__fds_read,
 	.wait_writable = xos__fds_wait_writable,
+	.handover_fds = unix_handover_fds,
 };

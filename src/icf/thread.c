@@ -110,9 +110,13 @@ static int thread_to_pivot(struct xos_ic *ic, struct xos_ic **ret_ic)
 	rc = xos__process_adopt(ef, (pid_t)atomic_load(&ef->ctl->pid), ret_ic);
 	if (rc < 0)
 		return rc;
-	/* Its channel ends went with the fork: this process forgets its copies. */
+	/*
+	 * Its channel ends went with the fork: this process drops its copies'
+	 * descriptors but keeps each struct (the EF's code points at it) for
+	 * the EF's return (handover.c).
+	 */
 	if (ef->nchans)
-		xos__chans_detach(ef->chans, ef->nchans);
+		xos__chans_park(ef->chans, ef->nchans);
 	free(t);
 	return 0;
 }
@@ -133,12 +137,6 @@ static int thread_from_pivot(const struct xos_icf *icf, struct xos_ic *pivot_ic,
 
 	if (!ef->dom)
 		return -EOPNOTSUPP;
-	/*
-	 * A channel end's state (paths, buffers) lives in the runtime's memory,
-	 * not in the domain: what the process changed would not come back.
-	 */
-	if (ef->nchans)
-		return -EOPNOTSUPP;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
@@ -148,9 +146,10 @@ static int thread_from_pivot(const struct xos_icf *icf, struct xos_ic *pivot_ic,
 	rc = xos__ef_request(ef, XOS_REQ_TO_THREAD);
 	if (rc < 0)
 		goto out_unmap;
-	rc = xos__ef_fds_receive(ef);
+	/* The fds, and the channel ends rebuilt from their handed-over state. */
+	rc = xos__ef_fds_receive_chans(ef, true);
 	if (rc < 0)
-		xos__log_debug("ef %llu: fds not all handed over: %s",
+		xos__log_debug("ef %llu: fds or channel ends not all handed over: %s",
 			       (unsigned long long)ef->id, strerror(-rc));
 	t->ic.icf = icf;
 	t->ic.ef = ef;

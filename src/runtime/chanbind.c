@@ -213,3 +213,37 @@ int xos__chan_bind_default(struct xos_chan *end)
 			     xos_chan_name(end), own, own, ops->name, why);
 	return rc < 0 ? rc : 0;
 }
+
+/*
+ * After a mutate of the EF owning @ends to ICF @icf: record the new ICF in
+ * each channel's control block, and switch live a channel whose mechanism
+ * the new pair of ICFs does not serve.  The switch is started from the
+ * peer end when it lives in this process (the EF's own end is being run
+ * by the EF); the EF's end follows at its next channel call.
+ */
+void xos__chans_mutated(struct xos_chan *const *ends, size_t n, const char *icf)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct xos_chan *end = ends[i];
+		const struct xos_chan_ops *ops;
+		char peer_icf[32], why[512], cur[XOS_CHAN_MECH_MAX];
+		int rc = -EOPNOTSUPP;
+
+		if (!end || (!xos__chan_here(end, true) && !xos__chan_here(end, false)))
+			continue;
+		xos__chan_set_icf(end, icf);
+		if (!xos__chan_bound(end))
+			continue;
+		memcpy(cur, end->ctl->mech, sizeof(cur));
+		cur[sizeof(cur) - 1] = '\0';
+		xos__chan_peer_icf(end, peer_icf, sizeof(peer_icf));
+		if (serves(cur, peer_icf, icf))
+			continue;
+		ops = choose(peer_icf, icf, why, sizeof(why));
+		if (end->peer && xos__chan_valid(end->peer))
+			rc = xos_chan_switch(end->peer, ops->name);
+		xos__explain("chan \"%s\" (%s <-> %s, after a mutate): %s does not connect them, "
+			     "switched -> %s (%s): %s", end->name, peer_icf, icf, cur, ops->name,
+			     rc < 0 ? strerror(-rc) : "ok", why);
+	}
+}

@@ -281,9 +281,16 @@ int xos_ef_create(struct xos_ef **ret_ef, const struct xos_ef_attr *attr, xos_ef
 		xos__ef_domain_release(ef);
 		goto out_put;
 	}
-	/* The ends now live in the EF's own process: this one forgets them. */
-	if (ef->nchans && !(node->icf->features & XOS_ICF_F_SHARED_MEMORY))
-		xos__chans_detach(ef->chans, ef->nchans);
+	/*
+	 * The ends now live in the EF's own process: this one forgets them, or,
+	 * for an EF with a domain (it may come back by mutate), parks them.
+	 */
+	if (ef->nchans && !(node->icf->features & XOS_ICF_F_SHARED_MEMORY)) {
+		if (ef->dom)
+			xos__chans_park(ef->chans, ef->nchans);
+		else
+			xos__chans_detach(ef->chans, ef->nchans);
+	}
 	table_add(ef);
 	*ret_ef = ef;
 	return 0;
@@ -369,6 +376,9 @@ int xos_ef_join(struct xos_ef *ef, struct xos_ef_exit *ret_exit)
 	if (node->ops.destroy)
 		node->ops.destroy(ef->ic);
 	table_del(ef);
+	/* Ended in another process: the ends kept for its return go now. */
+	if (ef->nchans && ef->dom)
+		xos__chans_drop_parked(ef->chans, ef->nchans);
 	xos__icf_put(node);
 	xos__ef_domain_release(ef);
 	xos__free(ef->options);
@@ -482,6 +492,8 @@ int xos__ef_mutate(struct xos_ef *ef, const char *target)
 	}
 	xos__explain("ef %llu \"%s\" mutated %s -> %s", (unsigned long long)ef->id, ef->name,
 		     src->icf->name, dst->icf->name);
+	if (ef->nchans)
+		xos__chans_mutated(ef->chans, ef->nchans, dst->icf->name);
 out_put_pivot:
 	xos__icf_put(pivot);
 out_put_dst:

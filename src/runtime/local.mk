@@ -13,6 +13,11 @@ TESTS += test/integration/ef-mutate
 test_integration_ef_mutate_SOURCES = test/integration/ef-mutate.c
 test_integration_ef_mutate_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 test_integration_ef_mutate_LDADD = libxos.la $(CMOCKA_LIBS)
+check_PROGRAMS += test/integration/ef-mutate-chan
+TESTS += test/integration/ef-mutate-chan
+test_integration_ef_mutate_chan_SOURCES = test/integration/ef-mutate-chan.c
+test_integration_ef_mutate_chan_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+test_integration_ef_mutate_chan_LDADD = libxos.la $(CMOCKA_LIBS)
 endif
 
 # dump/restore across processes: a real binary (-no-install), driven by a script

@@ -459,7 +459,11 @@ struct fd_msg {
 	int n;
 	int fd[XOS_DOMAIN_FDS];
 	int cloexec[XOS_DOMAIN_FDS];
+	int nchan;            /* channel descriptors, after the n of the fd table */
+	uint64_t chan_blob;   /* their ends' state, in the domain heap (handover.c) */
+	uint64_t chan_len;
 };
+#define FD_MSG_MAX (XOS_DOMAIN_FDS + XOS_HANDOVER_FDS)
 
 static void placeholder_forget(struct xos_ef *ef, int fd)
 {
@@ -473,7 +477,12 @@ static void placeholder_forget(struct xos_ef *ef, int fd)
 
 int xos__ef_fds_receive(struct xos_ef *ef)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * XOS_DOMAIN_FDS)];
+	return xos__ef_fds_receive_chans(ef, false);
+}
+
+int xos__ef_fds_receive_chans(struct xos_ef *ef, bool chans)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * FD_MSG_MAX)];
 	struct fd_msg m;
 	struct iovec iov = { &m, sizeof(m) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
@@ -485,7 +494,8 @@ int xos__ef_fds_receive(struct xos_ef *ef)
 	len = recvmsg(ef->ctl_sock[0], &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (len < 0)
 		return -errno;
-	if ((size_t)len < sizeof(int) || m.n < 0 || m.n > XOS_DOMAIN_FDS)
+	if ((size_t)len < sizeof(m) || m.n < 0 || m.n > XOS_DOMAIN_FDS || m.nchan < 0 ||
+	    m.nchan > XOS_HANDOVER_FDS)
 		return -EPROTO;
 	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
@@ -493,8 +503,26 @@ int xos__ef_fds_receive(struct xos_ef *ef)
 			ngot = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
 		}
 	}
-	if (ngot != m.n || (msg.msg_flags & MSG_CTRUNC))
+	if (ngot != m.n + m.nchan || (msg.msg_flags & MSG_CTRUNC))
 		rc = -EPROTO;
+	/* The channel state must lie inside the domain (it comes from another process). */
+	if (rc == 0 && m.chan_len &&
+	    (m.chan_blob < ef->dom->base || m.chan_len > ef->dom->size ||
+	     m.chan_blob - ef->dom->base > ef->dom->size - m.chan_len))
+		rc = -EPROTO;
+	if (rc == 0 && (m.nchan || m.chan_len)) {
+		int crc = -EPROTO;
+
+		if (chans) {
+			crc = xos__chans_handover_load(ef, (const void *)(uintptr_t)m.chan_blob,
+						       (size_t)m.chan_len, got + m.n, m.nchan);
+			ngot = m.n; /* the channel fds are the ends' now, or closed */
+		}
+		if (m.chan_len)
+			xos__dheap_free(&ef->dom->hdr->heap, (void *)(uintptr_t)m.chan_blob);
+		if (crc < 0)
+			rc = crc;
+	}
 	for (int i = 0; i < ngot; i++) {
 		int want = i < m.n ? m.fd[i] : -1;
 
@@ -572,30 +600,48 @@ static int host_to_thread(struct xos_ic *ic)
 	struct xos_ef *ef = ic->ef;
 	struct xos__domain_hdr *h = ef->dom->hdr;
 	struct xos__ef_ctl *ctl = ef->ctl;
-	char cbuf[CMSG_SPACE(sizeof(int) * XOS_DOMAIN_FDS)];
+	char cbuf[CMSG_SPACE(sizeof(int) * FD_MSG_MAX)];
 	struct fd_msg m = { .n = 0 };
 	struct iovec iov = { &m, sizeof(m) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cm;
+	int all[FD_MSG_MAX], rc;
+	void *blob;
+	size_t blob_len;
 
 	for (int i = 0; i < h->nfds && i < XOS_DOMAIN_FDS; i++) {
 		m.fd[m.n] = h->fds[i].fd;
 		m.cloexec[m.n] = h->fds[i].cloexec;
+		all[m.n] = m.fd[m.n];
 		m.n++;
 	}
-	if (m.n) {
+	/* The channel ends' state goes through the domain, their fds with the others. */
+	rc = xos__chans_handover_save(ef, &h->heap, &blob, &blob_len, all + m.n, XOS_HANDOVER_FDS,
+				      &m.nchan);
+	atomic_store(&ctl->request, XOS_REQ_NONE);
+	if (rc < 0) {
+		ack(ctl, rc);
+		return 0; /* the EF goes on in this process */
+	}
+	m.chan_blob = (uint64_t)(uintptr_t)blob;
+	m.chan_len = blob_len;
+	if (m.n + m.nchan) {
+		size_t nall = (size_t)(m.n + m.nchan);
+
 		memset(cbuf, 0, sizeof(cbuf));
 		msg.msg_control = cbuf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)m.n);
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nall);
 		cm = CMSG_FIRSTHDR(&msg);
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)m.n);
-		memcpy(CMSG_DATA(cm), m.fd, sizeof(int) * (size_t)m.n);
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nall);
+		memcpy(CMSG_DATA(cm), all, sizeof(int) * nall);
 	}
-	atomic_store(&ctl->request, XOS_REQ_NONE);
 	if (sendmsg(ef->ctl_sock[1], &msg, MSG_NOSIGNAL) < 0) {
-		ack(ctl, -errno);
+		rc = -errno;
+		if (blob)
+			xos__dheap_free(&h->heap, blob);
+		ack(ctl, rc);
 		return 0; /* the EF goes on in this process */
 	}
 	fflush(NULL);

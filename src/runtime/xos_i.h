@@ -282,6 +282,8 @@ int xos__ef_request(struct xos_ef *ef, enum xos__req req) XOS_HIDDEN;
 void xos__ef_release(struct xos_ef *ef) XOS_HIDDEN;
 /* Creator side, process->thread: take the fds the process host sent. */
 int xos__ef_fds_receive(struct xos_ef *ef) XOS_HIDDEN;
+/* The same, and rebuild the EF's channel ends handed over with them (@chans; else refuse them). */
+int xos__ef_fds_receive_chans(struct xos_ef *ef, bool chans) XOS_HIDDEN;
 /* EF side: end the calling domain EF (xos_ef_exit); a safe point. */
 _Noreturn void xos__ef_domain_exit(struct xos_ef *ef, int status) XOS_HIDDEN;
 void xos__safe_point(void) XOS_HIDDEN;
@@ -310,6 +312,23 @@ int xos__chans_bind(struct xos_chan *const *chans, size_t n, const char *creator
 void xos__chans_forget_others(struct xos_chan *const *keep, size_t n) XOS_HIDDEN;
 /* In the creator, after handing @ends to an EF in another process: forget them here. */
 void xos__chans_detach(struct xos_chan *const *ends, size_t n) XOS_HIDDEN;
+/* Mutate: keep the EF's ends (struct, control block) for its return; drop their fds and paths. */
+void xos__chans_park(struct xos_chan *const *ends, size_t n) XOS_HIDDEN;
+void xos__chans_drop_parked(struct xos_chan **ends, size_t n) XOS_HIDDEN;
+/* After a mutate to @icf: record it per channel; switch live what the new pair does not serve. */
+void xos__chans_mutated(struct xos_chan *const *ends, size_t n, const char *icf) XOS_HIDDEN;
+/*
+ * Mutate process -> thread (src/chan/handover.c).  In the process host:
+ * write the state of the EF's live ends into a blob in the domain heap
+ * @heap and list the descriptors to hand over (@fds, at most @max).  In
+ * the creator: rebuild the parked ends from the blob and the received fds
+ * (all closed or owned by the ends on return).
+ */
+#define XOS_HANDOVER_FDS 128
+int xos__chans_handover_save(struct xos_ef *ef, struct xos__dheap *heap, void **ret_blob,
+			     size_t *ret_len, int *fds, int max, int *ret_nfds) XOS_HIDDEN;
+int xos__chans_handover_load(struct xos_ef *ef, const void *blob, size_t len, int *fds,
+			     int nfds) XOS_HIDDEN;
 
 /* Built-in ICFs (src/icf/). */
 extern const struct xos_icf xos__icf_thread XOS_HIDDEN;

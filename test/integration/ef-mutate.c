@@ -435,8 +435,6 @@ static void test_channel_across_mutate(void **state)
 
 		if (i == 20) {
 			assert_int_equal(xos_ef_mutate(ef, "process"), 0);
-			/* Its channel state would not come back: refused, it runs on. */
-			assert_int_equal(xos_ef_mutate(ef, "thread"), -EOPNOTSUPP);
 			assert_string_equal(xos_ef_icf(ef), "process");
 		}
 		assert_int_equal(xos_chan_send(ends[0], &m, sizeof(m)), sizeof(m));
