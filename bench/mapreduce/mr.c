@@ -1,0 +1,686 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The MapReduce runtime: record streams over channels or memory, and the
+ * two ways of running a job (EFs + channels, or the pthreads baseline).
+ *
+ * A stream is a sequence of messages.  A message starts with a header
+ * (kind, record count) and holds records, each an 8-byte length word and
+ * the record padded to 8 bytes, so records stay 8-byte aligned inside a
+ * message.  The last message of a stream has kind END: the reader knows a
+ * producer finished on purpose, whatever EOF rules the mechanism has.
+ * Everything read from a channel comes from another EF and is checked
+ * before use.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xos.h>
+
+#include "mr.h"
+
+#define MSG_DATA 0x4d524431u /* "MRD1" */
+#define MSG_END 0x4d524531u  /* "MRE1" */
+/* Preferred message size: large enough to amortise a commit, well under max_msg. */
+#define MSG_SIZE (256u << 10)
+#define CHAN_CAPACITY (4u << 20)
+#define CHAN_MAX_MSG (1u << 20)
+
+struct msg_hdr {
+	uint32_t kind;
+	uint32_t nrec;
+};
+
+struct rec_hdr {
+	uint64_t len;
+};
+
+/*
+ * Until the channel layer is in libxos, its functions are referenced weakly
+ * so that the suite builds and its pthreads and sequential variants run;
+ * the EF variant then refuses to run (mr_chan_available() says why).
+ */
+#pragma weak xos_chan_attr_init
+#pragma weak xos_chan_open
+#pragma weak xos_chan_close
+#pragma weak xos_chan_reserve
+#pragma weak xos_chan_commit
+#pragma weak xos_chan_peek
+#pragma weak xos_chan_consume
+#pragma weak xos_chan_release
+
+bool mr_chan_available(void)
+{
+	return xos_chan_attr_init && xos_chan_open && xos_chan_close && xos_chan_reserve &&
+	       xos_chan_commit && xos_chan_peek && xos_chan_consume && xos_chan_release;
+}
+
+static size_t pad8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+/* ---- memory chunks: the pthreads baseline's streams ------------------------ */
+
+struct chunk {
+	struct chunk *next;
+	size_t len;
+	_Alignas(8) unsigned char data[];
+};
+
+struct chunk_list {
+	struct chunk *head, *tail;
+};
+
+static void chunk_list_free(struct chunk_list *l)
+{
+	for (struct chunk *c = l->head, *n; c; c = n) {
+		n = c->next;
+		free(c);
+	}
+	l->head = l->tail = NULL;
+}
+
+/* ---- writers ----------------------------------------------------------------- */
+
+struct mr_writer {
+	struct xos_chan *chan;   /* EF mode */
+	struct chunk_list *list; /* pthread mode */
+	struct chunk *cur_chunk;
+	unsigned char *buf; /* current message, NULL when none */
+	size_t cap, used;
+	uint32_t nrec;
+	int err;
+};
+
+static void writer_init_chan(struct mr_writer *w, struct xos_chan *chan)
+{
+	memset(w, 0, sizeof(*w));
+	w->chan = chan;
+}
+
+static void writer_init_mem(struct mr_writer *w, struct chunk_list *list)
+{
+	memset(w, 0, sizeof(*w));
+	w->list = list;
+}
+
+/* Start a message with room for at least @need bytes after its header. */
+static int writer_begin(struct mr_writer *w, size_t need)
+{
+	size_t cap = sizeof(struct msg_hdr) + need;
+	void *buf;
+	int rc;
+
+	if (cap < MSG_SIZE)
+		cap = MSG_SIZE;
+	if (w->chan) {
+		rc = xos_chan_reserve(w->chan, cap, &buf);
+		if (rc < 0)
+			return rc;
+	} else {
+		struct chunk *c = malloc(sizeof(*c) + cap);
+
+		if (!c)
+			return -ENOMEM;
+		c->next = NULL;
+		c->len = 0;
+		w->cur_chunk = c;
+		buf = c->data;
+	}
+	w->buf = buf;
+	w->cap = cap;
+	w->used = sizeof(struct msg_hdr);
+	w->nrec = 0;
+	return 0;
+}
+
+/* Publish the current message (if any) with @kind. */
+static int writer_end(struct mr_writer *w, uint32_t kind)
+{
+	struct msg_hdr h = { .kind = kind, .nrec = w->nrec };
+	int rc = 0;
+
+	if (!w->buf)
+		return 0;
+	memcpy(w->buf, &h, sizeof(h));
+	if (w->chan) {
+		rc = xos_chan_commit(w->chan, w->used);
+	} else {
+		struct chunk *c = w->cur_chunk;
+
+		c->len = w->used;
+		if (w->list->tail)
+			w->list->tail->next = c;
+		else
+			w->list->head = c;
+		w->list->tail = c;
+		w->cur_chunk = NULL;
+	}
+	w->buf = NULL;
+	return rc;
+}
+
+void *mr_put(struct mr_writer *w, size_t len)
+{
+	size_t need = sizeof(struct rec_hdr) + pad8(len);
+	struct rec_hdr rh = { .len = len };
+	unsigned char *rec;
+	int rc;
+
+	if (w->err)
+		return NULL;
+	if (len > MR_REC_MAX) {
+		w->err = -EMSGSIZE;
+		return NULL;
+	}
+	if (w->buf && w->used + need > w->cap) {
+		rc = writer_end(w, MSG_DATA);
+		if (rc < 0)
+			goto fail;
+	}
+	if (!w->buf) {
+		rc = writer_begin(w, need);
+		if (rc < 0)
+			goto fail;
+	}
+	rec = w->buf + w->used;
+	memcpy(rec, &rh, sizeof(rh));
+	w->used += need;
+	w->nrec++;
+	return rec + sizeof(rh);
+fail:
+	w->err = rc;
+	return NULL;
+}
+
+int mr_write(struct mr_writer *w, const void *rec, size_t len)
+{
+	void *p = mr_put(w, len);
+
+	if (!p)
+		return w->err;
+	memcpy(p, rec, len);
+	return 0;
+}
+
+/* Flush, then mark the end of the stream. */
+static int writer_finish(struct mr_writer *w)
+{
+	int rc;
+
+	if (w->err)
+		return w->err;
+	rc = writer_end(w, MSG_DATA);
+	if (rc == 0)
+		rc = writer_begin(w, 0);
+	if (rc == 0)
+		rc = writer_end(w, MSG_END);
+	if (rc < 0)
+		w->err = rc;
+	return rc;
+}
+
+/* ---- readers ------------------------------------------------------------------- */
+
+struct mr_reader {
+	int nsrc, src;                 /* sources, and the one being read */
+	struct xos_chan **chans;       /* EF mode */
+	struct chunk_list **lists;     /* pthread mode */
+	struct chunk *chunk;           /* pthread mode: current chunk */
+	const unsigned char *msg;      /* current message (aligned) */
+	size_t msg_len, off;
+	uint32_t left;                 /* records left in the message */
+	int peeked;                    /* a channel message awaits consume+release */
+	unsigned char *bounce;         /* aligned copy of a misaligned message */
+	size_t bounce_cap;
+	int err;
+};
+
+static void reader_drop_msg(struct mr_reader *r)
+{
+	if (r->peeked) {
+		int rc = xos_chan_consume(r->chans[r->src], r->msg_len);
+
+		if (rc == 0)
+			rc = xos_chan_release(r->chans[r->src]);
+		if (rc < 0 && !r->err)
+			r->err = rc;
+		r->peeked = 0;
+	}
+	r->msg = NULL;
+}
+
+/* Make the next message of the current source current; 1 if one, 0 at the source's end. */
+static int reader_next_msg(struct mr_reader *r)
+{
+	struct msg_hdr h;
+	const void *p;
+	ssize_t n;
+
+	reader_drop_msg(r);
+	if (r->chans) {
+		n = xos_chan_peek(r->chans[r->src], &p);
+		if (n < 0) {
+			r->err = (int)n;
+			return -1;
+		}
+		if (n == 0) { /* EOF before END: the producer died */
+			r->err = -EPIPE;
+			return -1;
+		}
+		r->peeked = 1;
+		r->msg_len = (size_t)n;
+		if ((uintptr_t)p % 8) {
+			if (r->bounce_cap < (size_t)n) {
+				free(r->bounce);
+				r->bounce = malloc((size_t)n);
+				r->bounce_cap = r->bounce ? (size_t)n : 0;
+				if (!r->bounce) {
+					r->err = -ENOMEM;
+					return -1;
+				}
+			}
+			memcpy(r->bounce, p, (size_t)n);
+			p = r->bounce;
+		}
+		r->msg = p;
+	} else {
+		struct chunk *c = r->chunk ? r->chunk->next : r->lists[r->src]->head;
+
+		if (!c) /* a thread that failed before its END */
+			return r->err = -EPIPE, -1;
+		r->chunk = c;
+		r->msg = c->data;
+		r->msg_len = c->len;
+	}
+	if (r->msg_len < sizeof(h)) {
+		r->err = -EBADMSG;
+		return -1;
+	}
+	memcpy(&h, r->msg, sizeof(h));
+	if (h.kind == MSG_END)
+		return 0;
+	if (h.kind != MSG_DATA) {
+		r->err = -EBADMSG;
+		return -1;
+	}
+	r->off = sizeof(h);
+	r->left = h.nrec;
+	return 1;
+}
+
+const void *mr_get(struct mr_reader *r, size_t *ret_len)
+{
+	struct rec_hdr rh;
+	const unsigned char *rec;
+
+	while (!r->err && r->src < r->nsrc) {
+		if (r->msg && r->left) {
+			if (r->msg_len - r->off < sizeof(rh))
+				break;
+			memcpy(&rh, r->msg + r->off, sizeof(rh));
+			if (rh.len > MR_REC_MAX ||
+			    r->msg_len - r->off - sizeof(rh) < pad8(rh.len))
+				break;
+			rec = r->msg + r->off + sizeof(rh);
+			r->off += sizeof(rh) + pad8(rh.len);
+			r->left--;
+			*ret_len = rh.len;
+			return rec;
+		}
+		int rc = reader_next_msg(r);
+
+		if (rc < 0)
+			return NULL;
+		if (rc == 0) { /* END: on to the next producer */
+			reader_drop_msg(r);
+			r->src++;
+			r->chunk = NULL;
+		}
+	}
+	if (!r->err && r->src < r->nsrc)
+		r->err = -EBADMSG; /* a record overran its message */
+	return NULL;
+}
+
+int mr_reader_error(const struct mr_reader *r)
+{
+	return r->err;
+}
+
+static void reader_done(struct mr_reader *r)
+{
+	if (r->chans && r->src < r->nsrc)
+		reader_drop_msg(r);
+	free(r->bounce);
+	r->bounce = NULL;
+}
+
+/* Read every remaining record of @r into the spec's merge. */
+static int merge_all(const struct mr_spec *spec, struct mr_reader *r, void *result)
+{
+	const void *rec;
+	size_t len;
+	int rc = 0;
+
+	while ((rec = mr_get(r, &len)))
+		if (rc == 0)
+			rc = spec->merge(result, rec, len);
+	return r->err ? r->err : rc;
+}
+
+/* ---- EF mode -------------------------------------------------------------------- */
+
+struct map_arg {
+	const struct mr_spec *spec;
+	int nparts;
+	struct xos_chan *out[MR_MAX_PARTS];
+	_Alignas(8) unsigned char task[]; /* spec->task_size bytes */
+};
+
+struct reduce_arg {
+	const struct mr_spec *spec;
+	int part, nmap;
+	struct xos_chan *in[MR_MAX_MAPS];
+	struct xos_chan *out;
+};
+
+static int map_ef(void *arg)
+{
+	struct map_arg *a = arg;
+	struct mr_writer w[MR_MAX_PARTS], *wp[MR_MAX_PARTS];
+	int rc;
+
+	for (int p = 0; p < a->nparts; p++) {
+		writer_init_chan(&w[p], a->out[p]);
+		wp[p] = &w[p];
+	}
+	rc = a->spec->map(a->task, wp, a->nparts);
+	for (int p = 0; p < a->nparts; p++) {
+		int frc = rc < 0 ? -ECANCELED : writer_finish(&w[p]);
+
+		if (rc == 0 && frc < 0)
+			rc = frc;
+		xos_chan_close(a->out[p]);
+	}
+	return rc < 0 ? 1 : 0;
+}
+
+static int reduce_ef(void *arg)
+{
+	struct reduce_arg *a = arg;
+	struct mr_reader r = { .nsrc = a->nmap, .chans = a->in };
+	struct mr_writer w;
+	int rc;
+
+	writer_init_chan(&w, a->out);
+	rc = a->spec->reduce(a->part, &r, &w);
+	if (rc == 0 && r.err)
+		rc = r.err;
+	if (rc == 0)
+		rc = writer_finish(&w);
+	reader_done(&r);
+	for (int m = 0; m < a->nmap; m++)
+		xos_chan_close(a->in[m]);
+	xos_chan_close(a->out);
+	return rc < 0 ? 1 : 0;
+}
+
+static int chan_open(struct xos_chan *ends[2], const char *job, const char *what, int a, int b)
+{
+	struct xos_chan_attr attr;
+	char name[64];
+
+	xos_chan_attr_init(&attr);
+	snprintf(name, sizeof(name), "%s.%s%d.%d", job, what, a, b);
+	attr.name = name;
+	attr.capacity = CHAN_CAPACITY;
+	attr.max_msg = CHAN_MAX_MSG;
+	return xos_chan_open(ends, &attr);
+}
+
+static int ef_start(struct xos_ef **ret, const char *name, struct xos_chan **chans, size_t nchans,
+		    xos_ef_fn fn, const void *arg, size_t arg_size)
+{
+	struct xos_ef_attr attr;
+
+	xos_ef_attr_init(&attr);
+	attr.name = name;
+	attr.chans = chans;
+	attr.nchans = nchans;
+	return xos_ef_create(ret, &attr, fn, arg, arg_size);
+}
+
+static int run_ef(const struct mr_spec *spec, const unsigned char *tasks, void *result)
+{
+	const int M = spec->nmap, R = spec->nreduce, P = R ? R : 1;
+	struct xos_chan *mc[MR_MAX_MAPS][MR_MAX_PARTS][2] = { 0 }; /* map -> reduce (or master) */
+	struct xos_chan *rc_[MR_MAX_PARTS][2] = { 0 };              /* reduce -> master */
+	struct xos_ef *maps[MR_MAX_MAPS] = { 0 }, *reds[MR_MAX_PARTS] = { 0 };
+	struct xos_chan *master_in[MR_MAX_MAPS > MR_MAX_PARTS ? MR_MAX_MAPS : MR_MAX_PARTS];
+	size_t arg_size = sizeof(struct map_arg) + spec->task_size;
+	struct map_arg *ma = calloc(1, arg_size);
+	struct mr_reader r = { 0 };
+	char name[64];
+	int rc = 0, nin;
+
+	if (!ma)
+		return -ENOMEM;
+	for (int m = 0; m < M && rc == 0; m++)
+		for (int p = 0; p < P && rc == 0; p++)
+			rc = chan_open(mc[m][p], spec->name, "m", m, p);
+	for (int p = 0; p < R && rc == 0; p++)
+		rc = chan_open(rc_[p], spec->name, "r", p, 0);
+	if (rc < 0)
+		goto out;
+
+	/* Reducers first, so they wait on their inputs while the maps run. */
+	for (int p = 0; p < R && rc == 0; p++) {
+		struct reduce_arg ra = { .spec = spec, .part = p, .nmap = M, .out = rc_[p][0] };
+		struct xos_chan *ends[MR_MAX_MAPS + 1];
+
+		for (int m = 0; m < M; m++)
+			ends[m] = ra.in[m] = mc[m][p][1];
+		ends[M] = rc_[p][0];
+		snprintf(name, sizeof(name), "%s.reduce%d", spec->name, p);
+		rc = ef_start(&reds[p], name, ends, (size_t)M + 1, reduce_ef, &ra, sizeof(ra));
+	}
+	for (int m = 0; m < M && rc == 0; m++) {
+		ma->spec = spec;
+		ma->nparts = P;
+		for (int p = 0; p < P; p++)
+			ma->out[p] = mc[m][p][0];
+		memcpy(ma->task, tasks + (size_t)m * spec->task_size, spec->task_size);
+		snprintf(name, sizeof(name), "%s.map%d", spec->name, m);
+		rc = ef_start(&maps[m], name, ma->out, (size_t)P, map_ef, ma, arg_size);
+	}
+
+	if (rc == 0) {
+		nin = R ? R : M;
+		for (int i = 0; i < nin; i++)
+			master_in[i] = R ? rc_[i][1] : mc[i][0][1];
+		r.nsrc = nin;
+		r.chans = master_in;
+		rc = merge_all(spec, &r, result);
+		reader_done(&r);
+		for (int i = 0; i < nin; i++)
+			xos_chan_close(master_in[i]);
+		if (R)
+			for (int i = 0; i < R; i++)
+				rc_[i][1] = NULL;
+		else
+			for (int i = 0; i < M; i++)
+				mc[i][0][1] = NULL;
+	}
+
+out:
+	/* Join whatever started; a worker that failed makes the job fail. */
+	for (int m = 0; m < M; m++) {
+		struct xos_ef_exit ex;
+
+		if (!maps[m])
+			continue;
+		if (xos_ef_join(maps[m], &ex) < 0 || ex.how != XOS_EF_EXITED || ex.status)
+			rc = rc ? rc : -ECHILD;
+	}
+	for (int p = 0; p < R; p++) {
+		struct xos_ef_exit ex;
+
+		if (!reds[p])
+			continue;
+		if (xos_ef_join(reds[p], &ex) < 0 || ex.how != XOS_EF_EXITED || ex.status)
+			rc = rc ? rc : -ECHILD;
+	}
+	/* Ends never handed to an EF are still ours to close. */
+	for (int m = 0; m < M; m++)
+		for (int p = 0; p < P; p++) {
+			if (!maps[m] && mc[m][p][0])
+				xos_chan_close(mc[m][p][0]);
+			if ((R ? !reds[p] : 1) && mc[m][p][1])
+				xos_chan_close(mc[m][p][1]);
+		}
+	for (int p = 0; p < R; p++) {
+		if (!reds[p] && rc_[p][0])
+			xos_chan_close(rc_[p][0]);
+		if (rc_[p][1])
+			xos_chan_close(rc_[p][1]);
+	}
+	free(ma);
+	return rc;
+}
+
+/* ---- pthread mode (the baseline) --------------------------------------------------- */
+
+struct pmap_arg {
+	const struct mr_spec *spec;
+	const void *task;
+	int nparts;
+	struct chunk_list *out; /* nparts lists */
+	int rc;
+};
+
+struct preduce_arg {
+	const struct mr_spec *spec;
+	int part, nmap;
+	struct chunk_list *in[MR_MAX_MAPS];
+	struct chunk_list *out;
+	int rc;
+};
+
+static void *pmap_thread(void *arg)
+{
+	struct pmap_arg *a = arg;
+	struct mr_writer w[MR_MAX_PARTS], *wp[MR_MAX_PARTS];
+
+	for (int p = 0; p < a->nparts; p++) {
+		writer_init_mem(&w[p], &a->out[p]);
+		wp[p] = &w[p];
+	}
+	a->rc = a->spec->map(a->task, wp, a->nparts);
+	for (int p = 0; p < a->nparts; p++) {
+		int frc = a->rc < 0 ? 0 : writer_finish(&w[p]);
+
+		if (a->rc == 0 && frc < 0)
+			a->rc = frc;
+		free(w[p].cur_chunk);
+	}
+	return NULL;
+}
+
+static void *preduce_thread(void *arg)
+{
+	struct preduce_arg *a = arg;
+	struct mr_reader r = { .nsrc = a->nmap, .lists = a->in };
+	struct mr_writer w;
+
+	writer_init_mem(&w, a->out);
+	a->rc = a->spec->reduce(a->part, &r, &w);
+	if (a->rc == 0 && r.err)
+		a->rc = r.err;
+	if (a->rc == 0)
+		a->rc = writer_finish(&w);
+	free(w.cur_chunk);
+	reader_done(&r);
+	return NULL;
+}
+
+static int run_pthread(const struct mr_spec *spec, const unsigned char *tasks, void *result)
+{
+	const int M = spec->nmap, R = spec->nreduce, P = R ? R : 1;
+	struct chunk_list (*mq)[MR_MAX_PARTS] = calloc(MR_MAX_MAPS, sizeof(*mq));
+	struct chunk_list rq[MR_MAX_PARTS] = { 0 };
+	struct chunk_list *master_in[MR_MAX_MAPS];
+	struct pmap_arg ma[MR_MAX_MAPS];
+	struct preduce_arg ra[MR_MAX_PARTS];
+	pthread_t tid[MR_MAX_MAPS];
+	struct mr_reader r = { 0 };
+	int rc = 0, started;
+
+	if (!mq)
+		return -ENOMEM;
+	for (started = 0; started < M; started++) {
+		ma[started] = (struct pmap_arg){ .spec = spec, .nparts = P, .out = mq[started],
+						 .task = tasks + (size_t)started * spec->task_size };
+		if (pthread_create(&tid[started], NULL, pmap_thread, &ma[started])) {
+			rc = -EAGAIN;
+			break;
+		}
+	}
+	for (int m = 0; m < started; m++) {
+		pthread_join(tid[m], NULL);
+		if (ma[m].rc && !rc)
+			rc = ma[m].rc;
+	}
+	if (rc == 0 && R) {
+		for (started = 0; started < R; started++) {
+			ra[started] = (struct preduce_arg){ .spec = spec, .part = started, .nmap = M,
+							    .out = &rq[started] };
+			for (int m = 0; m < M; m++)
+				ra[started].in[m] = &mq[m][started];
+			if (pthread_create(&tid[started], NULL, preduce_thread, &ra[started])) {
+				rc = -EAGAIN;
+				break;
+			}
+		}
+		for (int p = 0; p < started; p++) {
+			pthread_join(tid[p], NULL);
+			if (ra[p].rc && !rc)
+				rc = ra[p].rc;
+		}
+	}
+	if (rc == 0) {
+		r.nsrc = R ? R : M;
+		for (int i = 0; i < r.nsrc; i++)
+			master_in[i] = R ? &rq[i] : &mq[i][0];
+		r.lists = master_in;
+		rc = merge_all(spec, &r, result);
+		reader_done(&r);
+	}
+	for (int m = 0; m < M; m++)
+		for (int p = 0; p < P; p++)
+			chunk_list_free(&mq[m][p]);
+	for (int p = 0; p < R; p++)
+		chunk_list_free(&rq[p]);
+	free(mq);
+	return rc;
+}
+
+int mr_run(enum mr_mode mode, const struct mr_spec *spec, const void *tasks, void *result)
+{
+	if (!spec || !tasks || spec->nmap < 1 || spec->nmap > MR_MAX_MAPS || spec->nreduce < 0 ||
+	    spec->nreduce > MR_MAX_PARTS || !spec->map || !spec->merge ||
+	    (spec->nreduce && !spec->reduce))
+		return -EINVAL;
+	switch (mode) {
+	case MR_EF:
+		if (!mr_chan_available())
+			return -EOPNOTSUPP;
+		return run_ef(spec, tasks, result);
+	case MR_PTHREAD:
+		return run_pthread(spec, tasks, result);
+	default:
+		return -EINVAL;
+	}
+}
