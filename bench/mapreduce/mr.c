@@ -24,6 +24,7 @@
 #define MSG_END 0x4d524531u  /* "MRE1" */
 /* Preferred message size: large enough to amortise a commit, well under max_msg. */
 #define MSG_SIZE (256u << 10)
+#define MSG_FIRST (16u << 10)
 #define CHAN_CAPACITY (4u << 20)
 #define CHAN_MAX_MSG (1u << 20)
 
@@ -90,6 +91,7 @@ struct mr_writer {
 	struct chunk *cur_chunk;
 	unsigned char *buf; /* current message, NULL when none */
 	size_t cap, used;
+	size_t next_cap; /* size of the next message */
 	uint32_t nrec;
 	int err;
 };
@@ -106,15 +108,24 @@ static void writer_init_mem(struct mr_writer *w, struct chunk_list *list)
 	w->list = list;
 }
 
-/* Start a message with room for at least @need bytes after its header. */
-static int writer_begin(struct mr_writer *w, size_t need)
+/*
+ * Start a message with room for at least @need bytes after its header.
+ * Messages start small and double up to MSG_SIZE, so a writer with little
+ * to say (or the END mark, @exact) claims little channel space or memory.
+ */
+static int writer_begin(struct mr_writer *w, size_t need, bool exact)
 {
 	size_t cap = sizeof(struct msg_hdr) + need;
 	void *buf;
 	int rc;
 
-	if (cap < MSG_SIZE)
-		cap = MSG_SIZE;
+	if (!exact) {
+		w->next_cap = w->next_cap ? w->next_cap : MSG_FIRST;
+		if (cap < w->next_cap)
+			cap = w->next_cap;
+		if (w->next_cap < MSG_SIZE)
+			w->next_cap *= 2;
+	}
 	if (w->chan) {
 		rc = xos_chan_reserve(w->chan, cap, &buf);
 		if (rc < 0)
@@ -181,7 +192,7 @@ void *mr_put(struct mr_writer *w, size_t len)
 			goto fail;
 	}
 	if (!w->buf) {
-		rc = writer_begin(w, need);
+		rc = writer_begin(w, need, false);
 		if (rc < 0)
 			goto fail;
 	}
@@ -214,7 +225,7 @@ static int writer_finish(struct mr_writer *w)
 		return w->err;
 	rc = writer_end(w, MSG_DATA);
 	if (rc == 0)
-		rc = writer_begin(w, 0);
+		rc = writer_begin(w, 0, true);
 	if (rc == 0)
 		rc = writer_end(w, MSG_END);
 	if (rc < 0)
