@@ -202,7 +202,7 @@ def plot(rat, a, png):
     tmp = tempfile.mkdtemp(prefix="mr-plot-")
     dat = os.path.join(tmp, "ratios.dat")
     with open(dat, "w") as f:
-        f.write("app " + " ".join(ef) + "\n")
+        f.write("# app " + " ".join(ef) + "\n")
         for app in apps:
             f.write(app + " " +
                     " ".join(f"{rat[app][v]:.4f}" if v in rat[app] else "NaN" for v in ef) + "\n")
@@ -226,6 +226,7 @@ set xtics nomirror
 set arrow from graph 0, first 1.0 to graph 1, first 1.0 nohead lw 2 dt 2 lc rgb "black" front
 set arrow from graph 0, first 1.10 to graph 1, first 1.10 nohead lw 1 dt 3 lc rgb "#1f77b4" front
 set arrow from graph 0, first 1.25 to graph 1, first 1.25 nohead lw 1 dt 3 lc rgb "#d62728" front
+set label "goals: thread/ring 1.10 (blue dots), process/ring 1.25 (red dots)" at graph 0.01, graph 0.97 left front
 plot """ + ", \\\n     ".join(
         f'"{dat}" using {i + 2}:xtic(1) title "{v.replace("_", " / ")}" lc rgb "{colors[i % 8]}"'
         for i, v in enumerate(ef)) + "\n"
