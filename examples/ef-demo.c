@@ -8,6 +8,7 @@
  * each EF changes — and the parser's crash is always contained, because no
  * policy may put an EF that needs memory isolation in a thread.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,10 +37,11 @@ struct record {
 static int parse_record(void *arg)
 {
 	const struct record *rec = arg;
-	volatile int *field = NULL;
+	/* A bad record sends the parser through a bogus pointer, like a field of NULL. */
+	volatile int *field = (volatile int *)(uintptr_t)16;
 
 	if (strncmp(rec->text, "ok:", 3) != 0)
-		return *field; /* malformed input: the parser dereferences NULL */
+		return *field; /* malformed input: the parser faults */
 	return atoi(rec->text + 3);
 }
 

@@ -293,61 +293,72 @@ static const struct xos_icf *const fakes[] = {
 
 /*
  * EFs started by wait_gate() tell the test they run (started), then live
- * until the test opens the gate.  Live EFs are tracked so that a failing
+ * until the test opens their own gate (one per EF: a shared one could wake
+ * another EF than the one joined).  Live EFs are tracked so that a failing
  * test's teardown can still release and join them before the reset.
  */
-static sem_t gate, started;
+static sem_t gates[8], started;
 static struct xos_ef *live[8];
 
 static int wait_gate(void *arg)
 {
-	(void)arg;
+	size_t slot = *(const size_t *)arg;
+
 	sem_post(&started);
-	while (sem_wait(&gate) < 0 && errno == EINTR)
+	while (sem_wait(&gates[slot]) < 0 && errno == EINTR)
 		;
 	return 42;
 }
 
-static struct xos_ef *start_in(const char *icf, xos_ef_fn fn)
+static struct xos_ef *start_in_arg(const char *icf, xos_ef_fn fn, const void *arg, size_t size)
 {
 	struct xos_ef_attr attr;
 	struct xos_ef *ef = NULL;
 
 	xos_ef_attr_init(&attr);
 	attr.icf = icf;
-	t_assert_rc(xos_ef_create(&ef, &attr, fn, NULL, 0), 0);
+	t_assert_rc(xos_ef_create(&ef, &attr, fn, arg, size), 0);
 	t_assert_str(xos_ef_icf(ef), icf);
 	return ef;
+}
+
+static struct xos_ef *start_in(const char *icf, xos_ef_fn fn)
+{
+	return start_in_arg(icf, fn, NULL, 0);
 }
 
 /* Start an EF in @icf that lives until finish_waiting(). */
 static struct xos_ef *start_waiting(const char *icf)
 {
-	struct xos_ef *ef = start_in(icf, wait_gate);
+	struct xos_ef *ef;
 	size_t i;
 
 	for (i = 0; i < XOS_ARRAY_SIZE(live) && live[i]; i++)
 		;
 	assert_true(i < XOS_ARRAY_SIZE(live));
+	ef = start_in_arg(icf, wait_gate, &i, sizeof(i));
 	live[i] = ef;
 	while (sem_wait(&started) < 0 && errno == EINTR)
 		;
 	return ef;
 }
 
-static void forget(struct xos_ef *ef)
+/* Forget @ef and open its gate. */
+static void release(struct xos_ef *ef)
 {
-	for (size_t i = 0; i < XOS_ARRAY_SIZE(live); i++)
-		if (live[i] == ef)
+	for (size_t i = 0; i < XOS_ARRAY_SIZE(live); i++) {
+		if (live[i] == ef) {
 			live[i] = NULL;
+			assert_int_equal(sem_post(&gates[i]), 0);
+		}
+	}
 }
 
 static void finish_waiting(struct xos_ef *ef)
 {
 	struct xos_ef_exit ex = { 0 };
 
-	forget(ef);
-	assert_int_equal(sem_post(&gate), 0);
+	release(ef);
 	t_assert_rc(xos_ef_join(ef, &ex), 0);
 	t_assert_int(ex.how, XOS_EF_EXITED);
 	t_assert_int(ex.status, 42);
@@ -382,7 +393,10 @@ static int setup_with(bool with_pivot)
 		if (xos_icf_register(fakes[i]) < 0)
 			return -1;
 	}
-	if (sem_init(&gate, 0, 0) < 0 || sem_init(&started, 0, 0) < 0)
+	for (size_t i = 0; i < XOS_ARRAY_SIZE(gates); i++)
+		if (sem_init(&gates[i], 0, 0) < 0)
+			return -1;
+	if (sem_init(&started, 0, 0) < 0)
 		return -1;
 	memset(live, 0, sizeof(live));
 	log_clear();
@@ -416,7 +430,7 @@ static int teardown(void **state)
 	(void)state;
 	for (size_t i = 0; i < XOS_ARRAY_SIZE(live); i++) {
 		if (live[i]) {
-			sem_post(&gate);
+			sem_post(&gates[i]);
 			xos_ef_join(live[i], NULL);
 			live[i] = NULL;
 		}
@@ -430,7 +444,8 @@ static int teardown(void **state)
 			rc = -1;
 		}
 	}
-	sem_destroy(&gate);
+	for (size_t i = 0; i < XOS_ARRAY_SIZE(gates); i++)
+		sem_destroy(&gates[i]);
 	sem_destroy(&started);
 	xos__runtime_reset();
 	return rc;
