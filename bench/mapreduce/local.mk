@@ -47,3 +47,12 @@ bench-mapreduce: $(mr_programs)
 	  --table $(builddir)/bench/mapreduce/results.txt
 bench: bench-mapreduce
 .PHONY: bench-mapreduce
+
+# The library's own test: record streams in both modes, failures propagate.
+if HAVE_CMOCKA
+check_PROGRAMS += bench/mapreduce/mr-lib-test
+TESTS += bench/mapreduce/mr-lib-test
+bench_mapreduce_mr_lib_test_SOURCES = bench/mapreduce/mr-lib-test.c
+bench_mapreduce_mr_lib_test_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+bench_mapreduce_mr_lib_test_LDADD = bench/mapreduce/libmr.la libxos.la $(CMOCKA_LIBS)
+endif
