@@ -52,6 +52,7 @@ bench: bench-mapreduce
 if HAVE_CMOCKA
 check_PROGRAMS += bench/mapreduce/mr-lib-test
 TESTS += bench/mapreduce/mr-lib-test
+valgrind_tests += bench/mapreduce/mr-lib-test
 bench_mapreduce_mr_lib_test_SOURCES = bench/mapreduce/mr-lib-test.c
 bench_mapreduce_mr_lib_test_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 bench_mapreduce_mr_lib_test_LDADD = bench/mapreduce/libmr.la libxos.la $(CMOCKA_LIBS)
