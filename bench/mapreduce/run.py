@@ -41,7 +41,7 @@ def parse_args():
     p.add_argument("--variants", default="pthread,ef",
                    help="pthread, ef (all ICF x mechanism) or ICF_MECH names")
     p.add_argument("--rounds", type=int, default=None,
-                   help="interleaved rounds per variant (default 3 large, 1 small)")
+                   help="interleaved rounds per variant (default 5 large, 1 small)")
     p.add_argument("--reps", type=int, default=None,
                    help="timed runs inside each launch, after one warm-up (default 1)")
     p.add_argument("--data", help="input directory to use and keep (default: a temp dir)")
@@ -67,7 +67,7 @@ def parse_args():
             p.error(f"unknown variant {v}")
     a.variants = variants
     large = a.size == "large"
-    a.rounds = a.rounds or (3 if large else 1)
+    a.rounds = a.rounds or (5 if large else 1)
     a.reps = a.reps or 1
     a.timeout = a.timeout or (300.0 if large else 60.0)
     return a
