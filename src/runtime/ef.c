@@ -241,6 +241,13 @@ int xos_ef_create(struct xos_ef **ret_ef, const struct xos_ef_attr *attr, xos_ef
 		     node->icf->name, why);
 
 	if (attr->nchans) {
+		ef->chans = xos__calloc(attr->nchans, sizeof(*ef->chans));
+		if (!ef->chans) {
+			rc = -ENOMEM;
+			goto out_put;
+		}
+		memcpy(ef->chans, attr->chans, attr->nchans * sizeof(*ef->chans));
+		ef->nchans = attr->nchans;
 		rc = xos__chans_bind(attr->chans, attr->nchans, icf_name_of(current_ef),
 				     node->icf->name);
 		if (rc < 0)
@@ -253,6 +260,9 @@ int xos_ef_create(struct xos_ef **ret_ef, const struct xos_ef_attr *attr, xos_ef
 		xos__log_debug("icf %s: create failed: %s", node->icf->name, strerror(-rc));
 		goto out_put;
 	}
+	/* The ends now live in the EF's own process: this one forgets them. */
+	if (ef->nchans && !(node->icf->features & XOS_ICF_F_SHARED_MEMORY))
+		xos__chans_detach(ef->chans, ef->nchans);
 	table_add(ef);
 	*ret_ef = ef;
 	return 0;
@@ -260,6 +270,7 @@ int xos_ef_create(struct xos_ef **ret_ef, const struct xos_ef_attr *attr, xos_ef
 out_put:
 	xos__icf_put(node);
 out_free:
+	xos__free(ef->chans);
 	xos__free(ef->arg);
 	ef->magic = 0;
 	xos__free(ef);
@@ -276,6 +287,9 @@ int xos_ic_run(struct xos_ic *ic)
 		return -EINVAL;
 	ef = ic->ef;
 	node = ef->icf;
+	/* A new process owns only the EF's channel ends; the others are forgotten here. */
+	if (!(node->icf->features & XOS_ICF_F_SHARED_MEMORY) && ef->owner_pid != getpid())
+		xos__chans_forget_others(ef->chans, ef->nchans);
 	ef->prev_self = current_ef;
 	current_ef = ef;
 
@@ -325,6 +339,7 @@ int xos_ef_join(struct xos_ef *ef, struct xos_ef_exit *ret_exit)
 		node->ops.destroy(ef->ic);
 	table_del(ef);
 	xos__icf_put(node);
+	xos__free(ef->chans);
 	xos__free(ef->arg);
 	ef->magic = 0;
 	xos__free(ef);

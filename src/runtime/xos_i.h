@@ -147,6 +147,8 @@ struct xos_ef {
 	void *arg;                      /* private copy, freed at join */
 	size_t arg_size;
 	pid_t owner_pid;                /* process allowed to join */
+	struct xos_chan **chans;        /* channel ends the EF owns (attr.chans), copied */
+	size_t nchans;
 	/* set on the EF's own flow while it runs */
 	jmp_buf exit_jmp;
 	int exit_status;
@@ -165,6 +167,10 @@ int xos__ef_mutate(struct xos_ef *ef, const char *target) XOS_HIDDEN;
 /* Bind each unbound channel of a new EF to a mechanism for (creator, ef) ICFs. */
 int xos__chans_bind(struct xos_chan *const *chans, size_t n, const char *creator_icf,
 		    const char *ef_icf) XOS_HIDDEN;
+/* In a new process hosting an EF: forget every end but @keep[0..n), without closing them. */
+void xos__chans_forget_others(struct xos_chan *const *keep, size_t n) XOS_HIDDEN;
+/* In the creator, after handing @ends to an EF in another process: forget them here. */
+void xos__chans_detach(struct xos_chan *const *ends, size_t n) XOS_HIDDEN;
 
 /* Built-in ICFs (src/icf/). */
 extern const struct xos_icf xos__icf_thread XOS_HIDDEN;

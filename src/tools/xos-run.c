@@ -4,7 +4,7 @@
  * line (policy, forced ICF, explanations), or list the ICFs of this machine.
  *
  * The choices travel to the program in the environment (XOS_POLICY,
- * XOS_ICF, XOS_EXPLAIN) and xos-run execs it, so the program's exit status
+ * XOS_ICF, XOS_CHAN, XOS_EXPLAIN) and xos-run execs it, so the program's exit status
  * is xos-run's.  Every error is one line on stderr and exit status 2.
  */
 #include "config.h"
@@ -31,6 +31,7 @@ static const char usage_text[] =
 	"\n"
 	"  --policy=NAME   perf, isolation or balanced (default perf)\n"
 	"  --icf=NAME      run every EF in ICF NAME where its requirements allow\n"
+	"  --chan=NAME     carry every channel on mechanism NAME (ring, pipe, unix, tcp)\n"
 	"  --explain       print each decision of the runtime, and why, to stderr\n"
 	"  --list-icfs     list the ICFs of this machine and the mechanisms between them\n"
 	"  --help          print this help and exit\n"
@@ -131,17 +132,18 @@ static void check_icf(const char *name)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_POLICY = 256, OPT_ICF, OPT_EXPLAIN, OPT_LIST, OPT_HELP, OPT_VERSION };
+	enum { OPT_POLICY = 256, OPT_ICF, OPT_CHAN, OPT_EXPLAIN, OPT_LIST, OPT_HELP, OPT_VERSION };
 	static const struct option options[] = {
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "icf", required_argument, NULL, OPT_ICF },
+		{ "chan", required_argument, NULL, OPT_CHAN },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		{ "list-icfs", no_argument, NULL, OPT_LIST },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *policy = NULL, *icf = NULL;
+	const char *policy = NULL, *icf = NULL, *chan = NULL;
 	bool explain = false, list = false;
 	int opt;
 
@@ -154,6 +156,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_ICF:
 			icf = optarg;
+			break;
+		case OPT_CHAN:
+			chan = optarg;
 			break;
 		case OPT_EXPLAIN:
 			explain = true;
@@ -177,6 +182,10 @@ int main(int argc, char **argv)
 	/* The library reads the same variables: validate against a clean slate. */
 	unsetenv("XOS_POLICY");
 	unsetenv("XOS_ICF");
+	unsetenv("XOS_CHAN");
+	if (chan && strcmp(chan, "ring") != 0 && strcmp(chan, "pipe") != 0 && strcmp(chan, "unix") != 0 &&
+	    strcmp(chan, "tcp") != 0)
+		die("unknown mechanism '%s' (expected ring, pipe, unix or tcp)", chan);
 	if (policy) {
 		int rc = xos_policy_set(policy);
 
@@ -191,6 +200,7 @@ int main(int argc, char **argv)
 		die("no program to run (see xos-run --help)");
 
 	if ((policy && setenv("XOS_POLICY", policy, 1) < 0) || (icf && setenv("XOS_ICF", icf, 1) < 0) ||
+	    (chan && setenv("XOS_CHAN", chan, 1) < 0) ||
 	    (explain && setenv("XOS_EXPLAIN", "1", 1) < 0))
 		die("cannot set the environment: %s", strerror(errno));
 	fflush(NULL);

@@ -1,0 +1,1193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The generic channel layer: ends, framing, message and stream semantics,
+ * blocking and non-blocking operation, the pollable descriptor, zero-copy
+ * emulation for byte-stream mechanisms, close/EOF/EPIPE, statistics, and
+ * the bookkeeping of which ends live in this process (forget/detach when
+ * an EF moves to another process).
+ *
+ * An end is used by one flow of control at a time.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "chan_i.h"
+
+static const struct xos_chan_ops *const mechanisms[] = {
+	&xos__chan_ring,
+	&xos__chan_pipe,
+	&xos__chan_unix,
+	&xos__chan_tcp,
+};
+
+const struct xos_chan_ops *xos__chan_ops_find(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < XOS_ARRAY_SIZE(mechanisms); i++)
+		if (strcmp(mechanisms[i]->name, name) == 0)
+			return mechanisms[i];
+	return NULL;
+}
+
+/* ---- the ends alive in this process ------------------------------------- */
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct xos_chan *reg_head;
+static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
+
+static void reg_prefork(void)
+{
+	pthread_mutex_lock(&reg_lock);
+}
+
+static void reg_postfork(void)
+{
+	pthread_mutex_unlock(&reg_lock);
+}
+
+static void reg_atfork(void)
+{
+	pthread_atfork(reg_prefork, reg_postfork, reg_postfork);
+}
+
+static void reg_add(struct xos_chan *end)
+{
+	pthread_once(&reg_once, reg_atfork);
+	pthread_mutex_lock(&reg_lock);
+	end->reg_prev = NULL;
+	end->reg_next = reg_head;
+	if (reg_head)
+		reg_head->reg_prev = end;
+	reg_head = end;
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* Caller holds reg_lock. */
+static void reg_del_locked(struct xos_chan *end)
+{
+	if (end->reg_prev)
+		end->reg_prev->reg_next = end->reg_next;
+	else if (reg_head == end)
+		reg_head = end->reg_next;
+	if (end->reg_next)
+		end->reg_next->reg_prev = end->reg_prev;
+	end->reg_prev = end->reg_next = NULL;
+}
+
+bool xos__chan_valid(const struct xos_chan *end)
+{
+	return end && end->magic == XOS_CHAN_MAGIC;
+}
+
+/* ---- small helpers ------------------------------------------------------ */
+
+void xos__close_fds(int *fds, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
+bool xos__chan_peer_gone(const struct xos__chan_link *link)
+{
+	struct pollfd pfd = { .fd = link->ctl_sock, .events = POLLRDHUP };
+
+	if (atomic_load_explicit(&link->ctl->closed[!link->idx], memory_order_acquire))
+		return true;
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLRDHUP | POLLERR)))
+		return true;
+	return false;
+}
+
+int xos__chan_wait_fd(const struct xos__chan_link *link, int fd, short events)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = fd, .events = events },
+		{ .fd = link->ctl_sock, .events = POLLRDHUP },
+	};
+
+	for (;;) {
+		int rc = poll(pfd, 2, -1);
+
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (pfd[0].revents)
+			return 0;
+		if (pfd[1].revents & (POLLHUP | POLLRDHUP | POLLERR))
+			return -EPIPE;
+	}
+}
+
+static size_t round_pow2(size_t v)
+{
+	size_t p = XOS_CHAN_CAP_MIN;
+
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+void xos__chan_lock(struct xos_chan *end)
+{
+	uint32_t want = 0;
+	unsigned int spins = 0;
+
+	while (!atomic_compare_exchange_weak_explicit(&end->ctl->lock, &want, 1u + (uint32_t)end->idx,
+						      memory_order_acquire, memory_order_relaxed)) {
+		want = 0;
+		if (++spins > 64)
+			sched_yield();
+	}
+}
+
+void xos__chan_unlock(struct xos_chan *end)
+{
+	atomic_store_explicit(&end->ctl->lock, 0, memory_order_release);
+}
+
+/* ---- paths ---------------------------------------------------------------- */
+
+static void path_free(struct xos__chan_path *p)
+{
+	if (p->st)
+		p->ops->detach(p->st);
+	free(p->rbuf);
+	free(p->rbuf_old);
+	free(p->stage);
+	free(p->pend);
+	free(p);
+}
+
+/* Wrap the state of an attached mechanism end into a path of @end. */
+static int path_wrap(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id, void *st,
+		     struct xos__chan_path **ret)
+{
+	struct xos__chan_path *p = calloc(1, sizeof(*p));
+
+	if (!p) {
+		ops->detach(st);
+		return -ENOMEM;
+	}
+	p->id = id;
+	p->ops = ops;
+	p->st = st;
+	p->tx_left = !end->can_tx;
+	p->rx_left = !end->can_rx;
+	if (!ops->tx_reserve) {
+		p->stage_len = XOS_FRAME_HDR + end->params.max_msg;
+		p->stage = malloc(p->stage_len);
+		p->pend = malloc(p->stage_len);
+		if (!p->pend) {
+			path_free(p);
+			return -ENOMEM;
+		}
+		if (end->can_rx) {
+			p->rcap = 2 * (XOS_FRAME_HDR + end->params.max_msg) + 65536;
+			p->rbuf = malloc(p->rcap);
+		}
+		if (!p->stage || (end->can_rx && !p->rbuf)) {
+			path_free(p);
+			return -ENOMEM;
+		}
+	}
+	/* Keep the list in arrival order: the switch protocol follows it. */
+	{
+		struct xos__chan_path **tail = &end->paths;
+
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = p;
+	}
+	*ret = p;
+	return 0;
+}
+
+/* Attach this end's side of fds (owned by us from here) into a new path. */
+static int path_attach(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id, int *fds,
+		       unsigned int nfds, struct xos__chan_path **ret)
+{
+	void *st = NULL;
+	int rc = ops->attach(&end->params, &end->link, fds, nfds, &st);
+
+	if (rc < 0)
+		return rc;
+	return path_wrap(end, ops, id, st, ret);
+}
+
+int xos__chan_path_attach_fds(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id,
+			      int *fds, unsigned int nfds, struct xos__chan_path **ret) XOS_HIDDEN;
+int xos__chan_path_attach_fds(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id,
+			      int *fds, unsigned int nfds, struct xos__chan_path **ret)
+{
+	return path_attach(end, ops, id, fds, nfds, ret);
+}
+
+int xos__chan_path_new(struct xos_chan *end, const struct xos_chan_ops *ops, struct xos__chan_path **ret)
+{
+	int fds[2][XOS_CHAN_MAX_FDS];
+	unsigned int nfds = 0;
+	uint64_t id;
+	int rc;
+
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < XOS_CHAN_MAX_FDS; j++)
+			fds[i][j] = -1;
+	rc = ops->make(&end->params, fds, &nfds);
+	if (rc < 0)
+		return rc;
+	id = atomic_fetch_add(&end->ctl->next_id, 1) + 1;
+	rc = path_attach(end, ops, id, fds[end->idx], nfds, ret);
+	if (rc < 0) {
+		xos__close_fds(fds[!end->idx], nfds);
+		return rc;
+	}
+	rc = xos__switch_send_path(end, ops, id, fds[!end->idx], nfds);
+	xos__close_fds(fds[!end->idx], nfds);
+	if (rc < 0)
+		return rc; /* the path stays listed, unused; freed with the end */
+	snprintf(end->ctl->mech, sizeof(end->ctl->mech), "%s", ops->name);
+	atomic_fetch_add_explicit(&end->ctl->sent[!end->idx], 1, memory_order_release);
+	end->stats.switches += end->tx || end->rx;
+	return 0;
+}
+
+void xos__chan_paths_gc(struct xos_chan *end)
+{
+	struct xos__chan_path **link = &end->paths;
+
+	if (end->unreleased)
+		return;
+	while (*link) {
+		struct xos__chan_path *p = *link;
+
+		if (p->tx_left && p->rx_left && p != end->tx && p != end->rx) {
+			*link = p->next;
+			path_free(p);
+		} else {
+			link = &p->next;
+		}
+	}
+}
+
+/* ---- poll ----------------------------------------------------------------- */
+
+void xos__chan_rx_adopted(struct xos_chan *end)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fd;
+
+	if (end->epfd < 0 || !end->rx)
+		return;
+	fd = end->rx->ops->rx_fd(end->rx->st);
+	if (end->ep_rx_fd >= 0 && end->ep_rx_fd != fd)
+		epoll_ctl(end->epfd, EPOLL_CTL_DEL, end->ep_rx_fd, NULL);
+	if (end->ep_rx_fd != fd) {
+		ev.data.fd = fd;
+		epoll_ctl(end->epfd, EPOLL_CTL_ADD, fd, &ev);
+		end->ep_rx_fd = fd;
+	}
+	if (end->ep_ctl_in) {
+		/* From now on the control socket only says whether the peer is gone. */
+		ev.events = EPOLLRDHUP;
+		ev.data.fd = end->link.ctl_sock;
+		epoll_ctl(end->epfd, EPOLL_CTL_MOD, end->link.ctl_sock, &ev);
+		end->ep_ctl_in = false;
+	}
+	if (end->rx->ops->poll_arm)
+		end->rx->ops->poll_arm(end->rx->st);
+}
+
+/* ---- binding --------------------------------------------------------------- */
+
+bool xos__chan_bound(const struct xos_chan *end)
+{
+	return atomic_load_explicit(&end->ctl->bound, memory_order_acquire) != 0;
+}
+
+/* Take the first path if the peer bound the channel. */
+static int adopt_pending(struct xos_chan *end)
+{
+	if (xos__switch_pending(end))
+		return xos__switch_poll(end);
+	return 0;
+}
+
+int xos__chan_bind_to(struct xos_chan *end, const struct xos_chan_ops *ops)
+{
+	struct xos__chan_path *p;
+	int rc = 0;
+
+	xos__chan_lock(end);
+	if (!xos__chan_bound(end)) {
+		rc = xos__chan_path_new(end, ops, &p);
+		if (rc == 0) {
+			if (end->can_tx)
+				end->tx = p;
+			if (end->can_rx) {
+				end->rx = p;
+				xos__chan_rx_adopted(end);
+			}
+			atomic_store_explicit(&end->ctl->bound, 1, memory_order_release);
+		}
+	}
+	xos__chan_unlock(end);
+	if (rc < 0)
+		return rc;
+	return adopt_pending(end);
+}
+
+void xos__chan_set_icf(struct xos_chan *end, const char *icf)
+{
+	snprintf(end->ctl->icf[end->idx], sizeof(end->ctl->icf[0]), "%s", icf);
+}
+
+void xos__chan_peer_icf(const struct xos_chan *end, char *buf, size_t len)
+{
+	char tmp[sizeof(end->ctl->icf[0])];
+
+	memcpy(tmp, end->ctl->icf[!end->idx], sizeof(tmp));
+	tmp[sizeof(tmp) - 1] = '\0';
+	snprintf(buf, len, "%s", tmp);
+}
+
+/* Used before any binding: bind between this end's ICF and itself (XOS_CHAN or policy). */
+int xos__chan_bind_default(struct xos_chan *end) XOS_HIDDEN;
+
+/* Make sure the end has a path for @tx (or rx). */
+static int ensure_path(struct xos_chan *end, bool tx)
+{
+	int rc;
+
+	if (xos__switch_pending(end)) {
+		rc = xos__switch_poll(end);
+		if (rc < 0)
+			return rc;
+	}
+	if (tx ? end->tx != NULL : end->rx != NULL)
+		return 0;
+	if (!xos__chan_bound(end)) {
+		rc = xos__chan_bind_default(end);
+		if (rc < 0)
+			return rc;
+	}
+	rc = adopt_pending(end);
+	if (rc < 0)
+		return rc;
+	return (tx ? end->tx != NULL : end->rx != NULL) ? 0 : -EIO;
+}
+
+static int stream_flush(struct xos__chan_path *p, bool nonblock);
+
+/* ---- open / close ----------------------------------------------------------- */
+
+void xos_chan_attr_init(struct xos_chan_attr *attr)
+{
+	if (attr)
+		*attr = (struct xos_chan_attr){ 0 };
+}
+
+static void end_release_local(struct xos_chan *end)
+{
+	while (end->paths) {
+		struct xos__chan_path *p = end->paths;
+
+		end->paths = p->next;
+		path_free(p);
+	}
+	end->tx = end->rx = NULL;
+	if (end->epfd >= 0)
+		close(end->epfd);
+	end->epfd = -1;
+	if (end->link.ctl_sock >= 0)
+		close(end->link.ctl_sock);
+	end->link.ctl_sock = -1;
+}
+
+/* Free the end's memory; the control block stays mapped while the peer struct uses it. */
+static void end_free(struct xos_chan *end)
+{
+	struct xos_chan *peer = end->peer;
+
+	if (peer && peer->magic == XOS_CHAN_MAGIC && peer->peer == end) {
+		peer->peer = NULL; /* the peer unmaps the control block when it goes */
+	} else {
+		munmap(end->ctl, sizeof(*end->ctl));
+	}
+	end->magic = 0;
+	free(end);
+}
+
+/* A forgotten end: its descriptors are closed here, its peer is not told. */
+static void end_forget(struct xos_chan *end)
+{
+	end_release_local(end);
+	end_free(end);
+}
+
+static int read_forced(const char **ret)
+{
+	const char *v = secure_getenv("XOS_CHAN");
+
+	*ret = NULL;
+	if (!v || !*v)
+		return 0;
+	if (!xos__chan_ops_find(v))
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static const char *creator_icf_name(void)
+{
+	struct xos_ef *self = xos_ef_self();
+
+	return self ? xos_ef_icf(self) : "process";
+}
+
+int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr)
+{
+	static const struct xos_chan_attr defaults;
+	const struct xos_chan_ops *forced = NULL;
+	const char *env;
+	struct xos__chan_ctl *ctl;
+	struct xos_chan *ends[2] = { NULL, NULL };
+	int sv[2], rc;
+
+	if (!ret_ends)
+		return -EINVAL;
+	if (!attr)
+		attr = &defaults;
+	if (attr->flags & ~(unsigned int)(XOS_CHAN_F_BIDIR | XOS_CHAN_F_STREAM | XOS_CHAN_F_NONBLOCK |
+					  XOS_CHAN_F_MULTI_PRODUCER))
+		return -EINVAL;
+	for (size_t i = 0; i < XOS_ARRAY_SIZE(attr->reserved); i++)
+		if (attr->reserved[i])
+			return -EINVAL;
+	if (attr->capacity && (attr->capacity < XOS_CHAN_CAP_MIN || attr->capacity > XOS_CHAN_CAP_MAX))
+		return -EINVAL;
+	if (attr->name && strlen(attr->name) >= XOS_CHAN_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (attr->mechanism) {
+		forced = xos__chan_ops_find(attr->mechanism);
+		if (!forced)
+			return -ENOENT;
+	}
+	if (attr->flags & XOS_CHAN_F_MULTI_PRODUCER)
+		return -EOPNOTSUPP;
+	rc = xos__runtime_init();
+	if (rc < 0)
+		return rc;
+	if (!forced) {
+		rc = read_forced(&env);
+		if (rc < 0)
+			return rc;
+		forced = xos__chan_ops_find(env);
+	}
+
+	ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (ctl == MAP_FAILED)
+		return -errno;
+	ctl->magic = XOS_CHAN_MAGIC;
+	ctl->cpu[0] = ctl->cpu[1] = -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		rc = -errno;
+		munmap(ctl, sizeof(*ctl));
+		return rc;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct xos_chan *e = calloc(1, sizeof(*e));
+
+		if (!e) {
+			free(ends[0]);
+			close(sv[0]);
+			close(sv[1]);
+			munmap(ctl, sizeof(*ctl));
+			return -ENOMEM;
+		}
+		ends[i] = e;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct xos_chan *e = ends[i];
+		size_t cap = round_pow2(attr->capacity ? attr->capacity : XOS_CHAN_CAP_DEFAULT);
+
+		e->magic = XOS_CHAN_MAGIC;
+		e->idx = i;
+		e->ctl = ctl;
+		e->link = (struct xos__chan_link){ .ctl = ctl, .idx = i, .ctl_sock = sv[i] };
+		e->params = (struct xos__chan_params){
+			.flags = attr->flags,
+			.dirs = (attr->flags & XOS_CHAN_F_BIDIR) ? 2 : 1,
+			.capacity = cap,
+			.max_msg = attr->max_msg ? attr->max_msg : cap / 4,
+		};
+		snprintf(e->name, sizeof(e->name), "%s", attr->name ? attr->name : "chan");
+		e->can_tx = i == 0 || (attr->flags & XOS_CHAN_F_BIDIR);
+		e->can_rx = i == 1 || (attr->flags & XOS_CHAN_F_BIDIR);
+		e->nonblock = attr->flags & XOS_CHAN_F_NONBLOCK;
+		e->stream = attr->flags & XOS_CHAN_F_STREAM;
+		e->epfd = e->ep_rx_fd = -1;
+		e->peer = ends[!i];
+		snprintf(ctl->icf[i], sizeof(ctl->icf[i]), "%s", creator_icf_name());
+	}
+	if (ends[0]->params.max_msg > ends[0]->params.capacity / 4) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	if (forced) {
+		rc = xos__chan_bind_to(ends[0], forced);
+		if (rc < 0)
+			goto fail;
+		xos__explain("chan \"%s\" (%s <-> %s, at open) -> %s: forced (%s=%s)", ends[0]->name,
+			     creator_icf_name(), creator_icf_name(), forced->name,
+			     attr->mechanism ? "attr.mechanism" : "XOS_CHAN", forced->name);
+	}
+	reg_add(ends[0]);
+	reg_add(ends[1]);
+	ret_ends[0] = ends[0];
+	ret_ends[1] = ends[1];
+	return 0;
+fail:
+	end_release_local(ends[0]);
+	end_release_local(ends[1]);
+	free(ends[0]);
+	free(ends[1]);
+	munmap(ctl, sizeof(*ctl));
+	return rc;
+}
+
+int xos_chan_close(struct xos_chan *end)
+{
+	if (!xos__chan_valid(end))
+		return -EINVAL;
+	/* What a non-blocking send left half-way goes out before the EOF. */
+	if (end->tx && end->tx->pend_len)
+		(void)stream_flush(end->tx, false);
+	atomic_store_explicit(&end->ctl->closed[end->idx], 1, memory_order_release);
+	for (struct xos__chan_path *p = end->paths; p; p = p->next)
+		if (p->ops->closing)
+			p->ops->closing(p->st);
+	pthread_mutex_lock(&reg_lock);
+	reg_del_locked(end);
+	pthread_mutex_unlock(&reg_lock);
+	end_release_local(end);
+	end_free(end);
+	return 0;
+}
+
+static bool in_list(struct xos_chan *const *list, size_t n, const struct xos_chan *end)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == end)
+			return true;
+	return false;
+}
+
+void xos__chans_forget_others(struct xos_chan *const *keep, size_t n)
+{
+	struct xos_chan *end, *next;
+
+	pthread_mutex_lock(&reg_lock);
+	for (end = reg_head; end; end = next) {
+		next = end->reg_next;
+		if (in_list(keep, n, end))
+			continue;
+		reg_del_locked(end);
+		end_forget(end);
+	}
+	pthread_mutex_unlock(&reg_lock);
+}
+
+void xos__chans_detach(struct xos_chan *const *ends, size_t n)
+{
+	pthread_mutex_lock(&reg_lock);
+	for (size_t i = 0; i < n; i++) {
+		struct xos_chan *end = ends[i];
+
+		if (!xos__chan_valid(end))
+			continue;
+		reg_del_locked(end);
+		end_forget(end);
+	}
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* ---- sending ------------------------------------------------------------------ */
+
+/*
+ * Push out the rest of a frame a non-blocking send left behind.  Returns
+ * 0 when nothing is pending any more, -EAGAIN (only if @nonblock) or -errno.
+ */
+static int stream_flush(struct xos__chan_path *p, bool nonblock)
+{
+	while (p->pend_len > p->pend_off) {
+		struct iovec iov = { p->pend + p->pend_off, p->pend_len - p->pend_off };
+		ssize_t w = p->ops->writev(p->st, &iov, 1, true);
+
+		if (w == -EAGAIN) {
+			int rc;
+
+			if (nonblock)
+				return -EAGAIN;
+			rc = p->ops->wait_writable(p->st);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		if (w < 0)
+			return (int)w;
+		p->pend_off += (size_t)w;
+	}
+	p->pend_off = p->pend_len = 0;
+	return 0;
+}
+
+/*
+ * Write one frame (all of @iov) on a stream path.  A frame once started
+ * is finished: when a non-blocking write stops half-way, the rest is kept
+ * and pushed out before the next frame (or by close or a switch).
+ */
+static ssize_t stream_write_frame(struct xos__chan_path *p, struct iovec *iov, int n, size_t total,
+				  bool nonblock)
+{
+	size_t done = 0;
+	int rc = stream_flush(p, nonblock);
+
+	if (rc < 0)
+		return rc;
+	while (done < total) {
+		ssize_t w = p->ops->writev(p->st, iov, n, true);
+
+		if (w == -EAGAIN) {
+			if (done == 0 && nonblock)
+				return -EAGAIN;
+			if (nonblock && total - done <= p->stage_len) {
+				size_t off = 0;
+
+				for (int i = 0; i < n; i++) {
+					memcpy(p->pend + off, iov[i].iov_base, iov[i].iov_len);
+					off += iov[i].iov_len;
+				}
+				p->pend_off = 0;
+				p->pend_len = off;
+				return (ssize_t)total;
+			}
+			rc = p->ops->wait_writable(p->st);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		if (w < 0)
+			return w;
+		done += (size_t)w;
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return (ssize_t)total;
+}
+
+ssize_t xos__chan_tx_frame(struct xos_chan *end, uint32_t type, const void *buf, size_t len,
+			   bool nonblock)
+{
+	struct xos__chan_path *p = end->tx;
+	ssize_t rc;
+
+	if (p->ops->writev) {
+		struct xos__frame_hdr h = { .len = (uint32_t)len, .type = type };
+		struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)buf, len } };
+
+		rc = stream_write_frame(p, iov, len ? 2 : 1, sizeof(h) + len, nonblock);
+		return rc < 0 ? rc : (ssize_t)len;
+	} else {
+		void *dst;
+
+		rc = p->ops->tx_reserve(p->st, len, &dst, nonblock);
+		if (rc < 0)
+			return rc;
+		memcpy(dst, buf, len);
+		rc = p->ops->tx_commit(p->st, len, type);
+		return rc < 0 ? rc : (ssize_t)len;
+	}
+}
+
+static int tx_prepare(struct xos_chan *end)
+{
+	int rc;
+
+	if (!xos__chan_valid(end))
+		return -EINVAL;
+	if (!end->can_tx)
+		return -EBADF;
+	if (end->reserved)
+		return -EBUSY;
+	if (!end->tx || xos__switch_pending(end)) {
+		rc = ensure_path(end, true);
+		if (rc < 0)
+			return rc;
+	}
+	if (end->tx_broken || atomic_load_explicit(&end->ctl->closed[!end->idx], memory_order_relaxed))
+		return -EPIPE;
+	return 0;
+}
+
+ssize_t xos_chan_send(struct xos_chan *end, const void *buf, size_t len)
+{
+	ssize_t rc = tx_prepare(end);
+
+	if (rc < 0)
+		return rc;
+	if (!buf && len)
+		return -EINVAL;
+	if (len > end->params.max_msg)
+		return -EMSGSIZE;
+	if (len == 0 && end->stream)
+		return 0;
+	rc = xos__chan_tx_frame(end, XOS_FRAME_DATA, buf, len, end->nonblock);
+	if (rc < 0) {
+		end->tx_broken |= rc == -EPIPE;
+		return rc;
+	}
+	end->tx_seq++;
+	end->stats.msgs_sent++;
+	end->stats.bytes_sent += len;
+	return rc;
+}
+
+int xos_chan_reserve(struct xos_chan *end, size_t len, void **ret_buf)
+{
+	struct xos__chan_path *p;
+	int rc = tx_prepare(end);
+
+	if (rc < 0)
+		return rc;
+	if (!ret_buf || len == 0)
+		return -EINVAL;
+	if (len > end->params.max_msg)
+		return -EMSGSIZE;
+	p = end->tx;
+	if (p->ops->tx_reserve) {
+		rc = p->ops->tx_reserve(p->st, len, ret_buf, end->nonblock);
+		if (rc < 0) {
+			end->tx_broken |= rc == -EPIPE;
+			return rc;
+		}
+	} else {
+		*ret_buf = p->stage + XOS_FRAME_HDR;
+	}
+	end->reserved = true;
+	end->resv_len = len;
+	return 0;
+}
+
+int xos_chan_commit(struct xos_chan *end, size_t len)
+{
+	struct xos__chan_path *p;
+	ssize_t rc;
+
+	if (!xos__chan_valid(end))
+		return -EINVAL;
+	if (!end->reserved)
+		return -EINVAL;
+	if (len > end->resv_len)
+		return -EINVAL;
+	p = end->tx;
+	end->reserved = false;
+	if (len == 0) {
+		if (p->ops->tx_commit)
+			p->ops->tx_commit(p->st, 0, 0);
+		return 0;
+	}
+	if (p->ops->tx_commit) {
+		rc = p->ops->tx_commit(p->st, len, XOS_FRAME_DATA);
+	} else {
+		struct xos__frame_hdr h = { .len = (uint32_t)len, .type = XOS_FRAME_DATA };
+		struct iovec iov[1] = { { p->stage, XOS_FRAME_HDR + len } };
+
+		memcpy(p->stage, &h, sizeof(h));
+		rc = stream_write_frame(p, iov, 1, XOS_FRAME_HDR + len, false);
+	}
+	if (rc < 0) {
+		end->tx_broken |= rc == -EPIPE;
+		return (int)rc;
+	}
+	end->tx_seq++;
+	end->stats.msgs_sent++;
+	end->stats.bytes_sent += len;
+	return 0;
+}
+
+/* ---- receiving ------------------------------------------------------------------ */
+
+/* The frame at the cursor of a stream path: 1, 0 at EOF, -errno. */
+static int stream_peek(struct xos_chan *end, struct xos__chan_path *p, struct xos__chan_frame *f,
+		       bool nonblock)
+{
+	for (;;) {
+		size_t have = p->rend - p->rstart;
+		ssize_t n;
+
+		if (have >= XOS_FRAME_HDR) {
+			struct xos__frame_hdr h;
+
+			memcpy(&h, p->rbuf + p->rstart, sizeof(h));
+			if ((h.type != XOS_FRAME_DATA && h.type != XOS_FRAME_SWITCH) ||
+			    h.len > end->params.max_msg)
+				return -EPROTO;
+			if (have >= XOS_FRAME_HDR + h.len) {
+				f->data = p->rbuf + p->rstart + XOS_FRAME_HDR;
+				f->len = h.len;
+				f->type = h.type;
+				p->rcur = XOS_FRAME_HDR + h.len;
+				return 1;
+			}
+		}
+		if (p->rend == p->rcap) {
+			if (p->rstart == 0)
+				return -EPROTO; /* a whole buffer and no complete frame: cannot be */
+			if (p->rrel == p->rstart) {
+				memmove(p->rbuf, p->rbuf + p->rstart, have);
+			} else {
+				/* Consumed frames are still in use: move the rest to a new buffer. */
+				uint8_t *nb;
+
+				if (p->rbuf_old)
+					return -ENOBUFS; /* release what you consumed */
+				nb = malloc(p->rcap);
+				if (!nb)
+					return -ENOMEM;
+				memcpy(nb, p->rbuf + p->rstart, have);
+				p->rbuf_old = p->rbuf;
+				p->rbuf = nb;
+			}
+			p->rrel = p->rstart = 0;
+			p->rend = have;
+		}
+		n = p->ops->read(p->st, p->rbuf + p->rend, p->rcap - p->rend, nonblock);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return 0; /* EOF; a frame cut by a dying writer was never sent */
+		p->rend += (size_t)n;
+	}
+}
+
+static int path_peek(struct xos_chan *end, struct xos__chan_path *p, struct xos__chan_frame *f,
+		     bool nonblock)
+{
+	if (p->ops->rx_peek)
+		return p->ops->rx_peek(p->st, f, nonblock);
+	return stream_peek(end, p, f, nonblock);
+}
+
+static void path_advance(struct xos__chan_path *p)
+{
+	if (p->ops->rx_advance) {
+		p->ops->rx_advance(p->st);
+	} else {
+		p->rstart += p->rcur;
+		p->rcur = 0;
+	}
+}
+
+int xos__chan_path_release(struct xos__chan_path *p) XOS_HIDDEN;
+int xos__chan_path_release(struct xos__chan_path *p)
+{
+	if (p->ops->rx_release)
+		return p->ops->rx_release(p->st);
+	p->rrel = p->rstart;
+	if (p->rrel == p->rend)
+		p->rrel = p->rstart = p->rend = 0;
+	free(p->rbuf_old);
+	p->rbuf_old = NULL;
+	return 0;
+}
+
+void xos__chan_path_advance(struct xos__chan_path *p) XOS_HIDDEN;
+void xos__chan_path_advance(struct xos__chan_path *p)
+{
+	path_advance(p);
+}
+
+/* The next DATA frame at the end's cursor, following switch markers: 1, 0 at EOF, -errno. */
+static int rx_next(struct xos_chan *end, bool nonblock)
+{
+	int rc;
+
+	if (end->peeked)
+		return 1;
+	for (;;) {
+		if (!end->rx || xos__switch_pending(end)) {
+			rc = ensure_path(end, false);
+			if (rc < 0)
+				return rc;
+		}
+		rc = path_peek(end, end->rx, &end->view, nonblock);
+		if (rc <= 0)
+			return rc;
+		if (end->view.type == XOS_FRAME_DATA) {
+			end->peeked = true;
+			end->view_off = 0;
+			return 1;
+		}
+		if (end->view.type != XOS_FRAME_SWITCH)
+			return -EPROTO;
+		rc = xos__switch_rx_marker(end, &end->view);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+static int rx_check(struct xos_chan *end)
+{
+	if (!xos__chan_valid(end))
+		return -EINVAL;
+	if (!end->can_rx)
+		return -EBADF;
+	return 0;
+}
+
+ssize_t xos_chan_recv(struct xos_chan *end, void *buf, size_t len)
+{
+	size_t got = 0;
+	int rc = rx_check(end);
+
+	if (rc < 0)
+		return rc;
+	if (!buf && len)
+		return -EINVAL;
+	for (;;) {
+		size_t n;
+
+		rc = rx_next(end, end->nonblock || got > 0);
+		if (rc <= 0) {
+			if (got > 0)
+				break;
+			return rc;
+		}
+		n = end->view.len - end->view_off;
+		if (!end->stream) {
+			if (n > len)
+				return -EMSGSIZE;
+			memcpy(buf, end->view.data, n);
+			got = n;
+		} else {
+			if (n > len - got)
+				n = len - got;
+			memcpy((char *)buf + got, end->view.data + end->view_off, n);
+			got += n;
+			end->view_off += n;
+			end->stats.bytes_received += n;
+			if (end->view_off < end->view.len)
+				break;
+		}
+		path_advance(end->rx);
+		end->peeked = false;
+		end->rx_seq++;
+		end->stats.msgs_received++;
+		if (!end->unreleased) {
+			xos__chan_path_release(end->rx);
+			if (end->paths != end->rx || end->rx->next)
+				xos__chan_paths_gc(end);
+		}
+		if (!end->stream) {
+			end->stats.bytes_received += got;
+			break;
+		}
+		if (got == len)
+			break;
+	}
+	return (ssize_t)got;
+}
+
+ssize_t xos_chan_peek(struct xos_chan *end, const void **ret_buf)
+{
+	int rc = rx_check(end);
+
+	if (rc < 0)
+		return rc;
+	if (!ret_buf)
+		return -EINVAL;
+	rc = rx_next(end, end->nonblock);
+	if (rc <= 0)
+		return rc;
+	*ret_buf = end->view.data + end->view_off;
+	return (ssize_t)(end->view.len - end->view_off);
+}
+
+int xos_chan_consume(struct xos_chan *end, size_t len)
+{
+	int rc = rx_check(end);
+	size_t left;
+
+	if (rc < 0)
+		return rc;
+	if (!end->peeked)
+		return -EINVAL;
+	left = end->view.len - end->view_off;
+	if (len > left || (!end->stream && len != left) || len == 0)
+		return -EINVAL;
+	end->view_off += len;
+	end->stats.bytes_received += len;
+	if (end->view_off < end->view.len)
+		return 0;
+	path_advance(end->rx);
+	end->unreleased += end->view.len + XOS_FRAME_HDR;
+	end->peeked = false;
+	end->rx_seq++;
+	end->stats.msgs_received++;
+	return 0;
+}
+
+int xos_chan_release(struct xos_chan *end)
+{
+	int rc = rx_check(end);
+
+	if (rc < 0)
+		return rc;
+	for (struct xos__chan_path *p = end->paths; p; p = p->next)
+		if (!p->rx_left || p == end->rx)
+			xos__chan_path_release(p);
+	end->unreleased = 0;
+	xos__chan_paths_gc(end);
+	return 0;
+}
+
+/* ---- poll, modes, getters -------------------------------------------------------- */
+
+int xos_chan_fd(struct xos_chan *end)
+{
+	struct epoll_event ev;
+	int rc = rx_check(end);
+
+	if (rc < 0)
+		return rc;
+	if (end->epfd >= 0)
+		return end->epfd;
+	end->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (end->epfd < 0)
+		return -errno;
+	/* Until a path exists, the control socket says when one arrives. */
+	ev.events = EPOLLIN | EPOLLRDHUP;
+	ev.data.fd = end->link.ctl_sock;
+	if (epoll_ctl(end->epfd, EPOLL_CTL_ADD, end->link.ctl_sock, &ev) < 0) {
+		rc = -errno;
+		close(end->epfd);
+		end->epfd = -1;
+		return rc;
+	}
+	end->ep_ctl_in = true;
+	if (end->rx)
+		xos__chan_rx_adopted(end);
+	return end->epfd;
+}
+
+int xos_chan_set_nonblock(struct xos_chan *end, bool nonblock)
+{
+	if (!xos__chan_valid(end))
+		return -EINVAL;
+	end->nonblock = nonblock;
+	return 0;
+}
+
+const char *xos_chan_mechanism(const struct xos_chan *end)
+{
+	const struct xos_chan_ops *ops;
+	char name[XOS_CHAN_MECH_MAX];
+
+	if (!xos__chan_valid(end))
+		return "";
+	if (end->tx)
+		return end->tx->ops->name;
+	if (end->rx)
+		return end->rx->ops->name;
+	if (!xos__chan_bound(end))
+		return "";
+	memcpy(name, end->ctl->mech, sizeof(name));
+	name[sizeof(name) - 1] = '\0';
+	ops = xos__chan_ops_find(name);
+	return ops ? ops->name : "";
+}
+
+const char *xos_chan_name(const struct xos_chan *end)
+{
+	return xos__chan_valid(end) ? end->name : "";
+}
+
+int xos_chan_stats(const struct xos_chan *end, struct xos_chan_stats *ret_stats)
+{
+	if (!xos__chan_valid(end) || !ret_stats)
+		return -EINVAL;
+	*ret_stats = end->stats;
+	return 0;
+}
+
+int xos_chan_switch(struct xos_chan *end, const char *mechanism)
+{
+	const struct xos_chan_ops *ops;
+	struct xos__chan_path *p;
+	int rc;
+
+	if (!xos__chan_valid(end) || !mechanism)
+		return -EINVAL;
+	ops = xos__chan_ops_find(mechanism);
+	if (!ops)
+		return -ENOENT;
+	if (end->reserved || end->peeked)
+		return -EBUSY;
+	if (!xos__chan_bound(end)) {
+		rc = xos__chan_bind_to(end, ops);
+		if (rc == 0)
+			xos__explain("chan \"%s\" -> %s: xos_chan_switch() before any traffic", end->name,
+				     ops->name);
+		return rc;
+	}
+	/* Take in what the peer sent first, so both ends agree on the order of paths. */
+	for (;;) {
+		rc = xos__switch_poll(end);
+		if (rc < 0)
+			return rc;
+		xos__chan_lock(end);
+		if (!xos__switch_pending(end))
+			break;
+		xos__chan_unlock(end);
+	}
+	rc = xos__chan_path_new(end, ops, &p);
+	xos__chan_unlock(end);
+	if (rc < 0)
+		return rc;
+	if (end->can_tx) {
+		rc = xos__switch_tx_to(end, p);
+		if (rc < 0)
+			return rc;
+	}
+	if (!end->rx && end->can_rx) {
+		end->rx = p;
+		xos__chan_rx_adopted(end);
+	}
+	xos__explain("chan \"%s\" switched to %s (xos_chan_switch)", end->name, ops->name);
+	return 0;
+}

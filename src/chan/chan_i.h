@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the channel layer: what the generic layer (chan.c), the
+ * switch protocol (switch.c) and the mechanisms (ring.c, pipe.c, unix.c,
+ * tcp.c) share.  Not installed.
+ *
+ * A channel is two ends.  Each end owns a small control block shared by
+ * both ends (a memfd mapping: closed flags, switch counters, the ICF of
+ * each end) and one side of a control socketpair, over which a new
+ * mechanism instance's file descriptors travel during a live switch.
+ *
+ * A mechanism instance ("path") is a set of file descriptors made in one
+ * process by ops->make(); each end attaches its side (ops->attach()), so
+ * a path survives fork and can be handed to another process with
+ * SCM_RIGHTS.  Data moves in frames: an 8-byte header (length, type) and
+ * a payload.  A frame-native mechanism (the ring) implements the frame
+ * members; a byte-stream mechanism (pipe, unix, tcp) implements writev and
+ * read, and the generic layer frames the stream and emulates zero-copy
+ * with staging buffers.
+ */
+#ifndef XOS_CHAN_I_H
+#define XOS_CHAN_I_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <xos/chan.h>
+
+#include "xos_i.h"
+
+#define XOS_CHAN_MAX_FDS 4
+#define XOS_CHAN_NAME_MAX 48
+#define XOS_CHAN_MECH_MAX 16
+#define XOS_CHAN_MAGIC 0x78636821u   /* "xch!" */
+#define XOS_CHAN_CAP_DEFAULT (1u << 20)
+#define XOS_CHAN_CAP_MIN 4096u
+#define XOS_CHAN_CAP_MAX (1u << 30)
+
+/* Frame types.  A PAD frame fills a ring's tail so no frame wraps. */
+enum { XOS_FRAME_DATA = 1, XOS_FRAME_SWITCH = 2, XOS_FRAME_PAD = 3 };
+
+struct xos__frame_hdr {
+	uint32_t len;  /* payload bytes */
+	uint32_t type; /* XOS_FRAME_* */
+};
+#define XOS_FRAME_HDR sizeof(struct xos__frame_hdr)
+
+/* Payload of a SWITCH frame: "my next frame is on path @target; I sent @seq data frames before this one". */
+struct xos__switch_marker {
+	uint64_t target;
+	uint64_t seq;
+};
+
+/* What a path is made for; sent with a path's fds, so validated by the receiver. */
+struct xos__chan_params {
+	uint32_t flags;     /* XOS_CHAN_F_* */
+	uint32_t dirs;      /* 1: end 0 -> end 1 only; 2: both ways */
+	uint64_t capacity;  /* bytes per direction, power of two */
+	uint64_t max_msg;   /* largest payload */
+};
+
+/* The control block, shared by both ends (and so never trusted for memory safety). */
+struct xos__chan_ctl {
+	uint32_t magic;
+	_Atomic uint32_t closed[2];    /* end i was closed (not: forgotten) */
+	_Atomic uint32_t lock;         /* serialises bind and switch initiation */
+	_Atomic uint32_t bound;        /* a first path exists */
+	_Atomic uint32_t sent[2];      /* paths sent to end i over the control socket */
+	_Atomic uint64_t next_id;      /* path ids */
+	_Atomic int32_t cpu[2];        /* CPU each end last waited on; -1 unknown */
+	char mech[XOS_CHAN_MECH_MAX];  /* mechanism of the newest path (for unbound-yet ends) */
+	char icf[2][32];               /* ICF hosting each end, for binding decisions */
+};
+
+/* What a mechanism's end needs to know about its channel. */
+struct xos__chan_link {
+	struct xos__chan_ctl *ctl;
+	int idx;      /* 0 or 1 */
+	int ctl_sock; /* POLLHUP here = the peer's process is gone */
+};
+
+/* One frame as seen by a reader, in place. */
+struct xos__chan_frame {
+	const uint8_t *data;
+	uint32_t len;
+	uint32_t type;
+};
+
+/*
+ * struct xos_chan_ops - one mechanism.
+ *
+ * Every member takes the per-end state returned by attach().  A mechanism
+ * provides either the frame members (tx_reserve..rx_release) or the stream
+ * members (writev, read); the generic layer uses whichever is there.
+ * Members return 0 (or a count) or a negative errno; -EPROTO means the
+ * peer broke the protocol (corrupted shared state), -EPIPE that the peer
+ * is gone, -EAGAIN that a non-blocking call would block.
+ */
+struct xos_chan_ops {
+	const char *name; /* "ring", "pipe", ... */
+	bool kernel;      /* the kernel moves the bytes: the peers share no memory */
+
+	/*
+	 * make - create an instance for @p: store end i's descriptors in
+	 * fds[i][0..*ret_nfds).  Called in one process; both sides' fds can
+	 * then be inherited or passed with SCM_RIGHTS.
+	 */
+	int (*make)(const struct xos__chan_params *p, int fds[2][XOS_CHAN_MAX_FDS], unsigned int *ret_nfds);
+
+	/*
+	 * attach - build end @link->idx's state from its @nfds descriptors.
+	 * Takes ownership of the fds on success and on failure.  Must
+	 * validate everything it reads (the fds may come from the peer).
+	 */
+	int (*attach)(const struct xos__chan_params *p, const struct xos__chan_link *link,
+		      int *fds, unsigned int nfds, void **ret_st);
+
+	/* detach - free the end's state and close its fds; never signals the peer. */
+	void (*detach)(void *st);
+
+	/* closing - the end is being closed: wake a peer that waits (ring). Optional. */
+	void (*closing)(void *st);
+
+	/* rx_fd - a descriptor readable when a frame (or EOF) may be there. */
+	int (*rx_fd)(void *st);
+
+	/* poll_arm - xos_chan_fd() is in use: make rx_fd level-triggered. Optional. */
+	void (*poll_arm)(void *st);
+
+	/* Frame members (frame-native mechanisms). */
+	/* tx_reserve - space for a frame of @len payload bytes; blocks unless @nonblock. */
+	int (*tx_reserve)(void *st, size_t len, void **ret_buf, bool nonblock);
+	/* tx_commit - publish the reserved frame with @len bytes and @type (len 0 + DATA type 0: cancel). */
+	int (*tx_commit)(void *st, size_t len, uint32_t type);
+	/* rx_peek - the frame at the read cursor: 1, 0 at EOF, or -errno. */
+	int (*rx_peek)(void *st, struct xos__chan_frame *ret, bool nonblock);
+	/* rx_advance - move the cursor past the frame rx_peek returned. */
+	void (*rx_advance)(void *st);
+	/* rx_release - give the space of every frame advanced over back to the writer. */
+	int (*rx_release)(void *st);
+
+	/* Stream members (byte-stream mechanisms). */
+	/* writev - write some bytes; -EAGAIN when none could be written and @nonblock. */
+	ssize_t (*writev)(void *st, const struct iovec *iov, int iovcnt, bool nonblock);
+	/* read - read up to @len bytes; 0 at EOF; blocks unless @nonblock. */
+	ssize_t (*read)(void *st, void *buf, size_t len, bool nonblock);
+	/* wait_writable - block until writev can make progress (or the peer is gone). */
+	int (*wait_writable)(void *st);
+};
+
+/* One mechanism instance as one end sees it. */
+struct xos__chan_path {
+	struct xos__chan_path *next;
+	uint64_t id;
+	const struct xos_chan_ops *ops;
+	void *st;
+	bool tx_left, rx_left; /* this end no longer writes / reads it (or never did) */
+	/* stream adapter: received bytes, [rrel, rstart) consumed, [rstart, rend) not yet */
+	uint8_t *rbuf;
+	size_t rcap, rrel, rstart, rend, rcur;
+	uint8_t *rbuf_old; /* replaced while frames in it were consumed, not released */
+	uint8_t *stage; /* reserve/commit staging: header + max_msg */
+	size_t stage_len;
+	uint8_t *pend;  /* rest of a frame a non-blocking write could not finish */
+	size_t pend_off, pend_len;
+};
+
+struct xos_chan {
+	uint32_t magic;
+	int idx;
+	struct xos__chan_link link;
+	struct xos__chan_params params;
+	char name[XOS_CHAN_NAME_MAX];
+	bool can_tx, can_rx, nonblock, stream;
+	bool tx_broken;        /* a send saw the reader gone: every later send is -EPIPE */
+	struct xos__chan_ctl *ctl;
+	struct xos_chan *peer; /* the other end while both live in this process */
+	struct xos__chan_path *paths, *tx, *rx;
+	uint32_t recv_paths;   /* paths received over the control socket */
+	uint64_t tx_seq, rx_seq; /* data frames sent / read, for the switch agreement */
+	/* zero-copy state */
+	bool reserved;
+	size_t resv_len;
+	bool peeked;           /* view below is the frame at the cursor */
+	struct xos__chan_frame view;
+	size_t view_off;       /* stream mode: bytes of the frame already consumed */
+	size_t unreleased;     /* bytes consumed but not released */
+	/* poll */
+	int epfd;
+	int ep_rx_fd;          /* the path fd in epfd, or -1 */
+	bool ep_ctl_in;        /* ctl_sock is in epfd for EPOLLIN (no rx path yet) */
+	struct xos_chan_stats stats;
+	struct xos_chan *reg_prev, *reg_next; /* ends alive in this process */
+};
+
+/* ---- mechanisms ------------------------------------------------------- */
+extern const struct xos_chan_ops xos__chan_ring XOS_HIDDEN;
+extern const struct xos_chan_ops xos__chan_pipe XOS_HIDDEN;
+extern const struct xos_chan_ops xos__chan_unix XOS_HIDDEN;
+extern const struct xos_chan_ops xos__chan_tcp XOS_HIDDEN;
+
+/* The mechanism called @name, or NULL. */
+const struct xos_chan_ops *xos__chan_ops_find(const char *name) XOS_HIDDEN;
+
+/* ---- generic layer (chan.c) -------------------------------------------- */
+/* Is @end a live end of this process? */
+bool xos__chan_valid(const struct xos_chan *end) XOS_HIDDEN;
+/* Make a path for @ops, attach this end's side, send the peer's side over the control socket. */
+int xos__chan_path_new(struct xos_chan *end, const struct xos_chan_ops *ops,
+		       struct xos__chan_path **ret) XOS_HIDDEN;
+/* Write one frame on the end's tx path (blocking when @nonblock is false). */
+ssize_t xos__chan_tx_frame(struct xos_chan *end, uint32_t type, const void *buf, size_t len,
+			   bool nonblock) XOS_HIDDEN;
+/* Follow the end's epoll set to its (new) rx path. */
+void xos__chan_rx_adopted(struct xos_chan *end) XOS_HIDDEN;
+/* Free paths this end has left in both directions (nothing unreleased on them). */
+void xos__chan_paths_gc(struct xos_chan *end) XOS_HIDDEN;
+/* Bind an unbound channel to @ops now (both ends still in this process). */
+int xos__chan_bind_to(struct xos_chan *end, const struct xos_chan_ops *ops) XOS_HIDDEN;
+/* Record that end @end now lives in ICF @icf. */
+void xos__chan_set_icf(struct xos_chan *end, const char *icf) XOS_HIDDEN;
+/* The ICF recorded for the end's peer (copied into @buf). */
+void xos__chan_peer_icf(const struct xos_chan *end, char *buf, size_t len) XOS_HIDDEN;
+/* Is the channel of @end bound? */
+bool xos__chan_bound(const struct xos_chan *end) XOS_HIDDEN;
+
+/* Control lock (spins briefly; held only for non-blocking steps). */
+void xos__chan_lock(struct xos_chan *end) XOS_HIDDEN;
+void xos__chan_unlock(struct xos_chan *end) XOS_HIDDEN;
+
+/* ---- switch protocol (switch.c) ---------------------------------------- */
+/* Send @p's fds for the peer over the control socket. */
+int xos__switch_send_path(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id,
+			  int *fds, unsigned int nfds) XOS_HIDDEN;
+/* Take in every path the peer has sent; a writer moves its tx to each (marker on the old). */
+int xos__switch_poll(struct xos_chan *end) XOS_HIDDEN;
+/* The reader met a SWITCH frame @f on its rx path: check the count, move to the target. */
+int xos__switch_rx_marker(struct xos_chan *end, const struct xos__chan_frame *f) XOS_HIDDEN;
+/* Move the end's tx to @path, leaving a marker on the old one. */
+int xos__switch_tx_to(struct xos_chan *end, struct xos__chan_path *path) XOS_HIDDEN;
+/* Cheap check: has the peer sent a path not taken in yet? */
+static inline bool xos__switch_pending(const struct xos_chan *end)
+{
+	return atomic_load_explicit(&end->ctl->sent[end->idx], memory_order_acquire) != end->recv_paths;
+}
+
+/* ---- helpers shared by mechanisms ----------------------------------------- */
+/* Is the peer of @link closed or its process gone? (one poll(2) on the control socket) */
+bool xos__chan_peer_gone(const struct xos__chan_link *link) XOS_HIDDEN;
+/* Wait for @fd to be ready for @events; polls the peer's liveness too. */
+int xos__chan_wait_fd(const struct xos__chan_link *link, int fd, short events) XOS_HIDDEN;
+void xos__close_fds(int *fds, unsigned int n) XOS_HIDDEN;
+
+#endif /* XOS_CHAN_I_H */

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by the descriptor-based byte-stream mechanisms (fdstream.c). */
+#ifndef XOS_CHAN_FDSTREAM_H
+#define XOS_CHAN_FDSTREAM_H
+
+#include "chan_i.h"
+
+struct xos__fds_end {
+	struct xos__chan_link link;
+	int rfd, wfd; /* -1 when the end does not read / write */
+};
+
+int xos__fds_attach(const struct xos__chan_link *link, int rfd, int wfd, void **ret_st) XOS_HIDDEN;
+void xos__fds_detach(void *st) XOS_HIDDEN;
+int xos__fds_rx_fd(void *st) XOS_HIDDEN;
+ssize_t xos__fds_read(void *st, void *buf, size_t len, bool nonblock) XOS_HIDDEN;
+int xos__fds_wait_writable(void *st) XOS_HIDDEN;
+
+#endif

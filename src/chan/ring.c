@@ -1,0 +1,572 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ring mechanism: a single-producer single-consumer ring of frames
+ * per direction, in a memfd mapping shared by both ends, so it works
+ * unchanged between threads and between processes.
+ *
+ * Layout of the memfd: for each direction d, one page of indices and
+ * futex words (struct ring_dir) followed by the data area of
+ * @capacity bytes.  Frames are 8-byte aligned and never wrap: a PAD
+ * frame fills the end of the area when the next frame does not fit.
+ * head and tail are free-running byte counters.
+ *
+ * Waiting: spin for an adaptive few tens of microseconds (never when the
+ * peer last ran on our CPU or only one CPU is usable), then sleep on a
+ * futex (shared, not FUTEX_PRIVATE, so it works across processes) with a
+ * timeout, to notice a peer that died: its control socket then hangs up.
+ * The eventfd of a direction is signalled only while the reader asked for
+ * it (a sleeping or polling reader), so the fast path makes no syscall.
+ *
+ * The peer is never trusted: head, tail and every frame header read from
+ * the shared area are validated before use; a violation returns -EPROTO,
+ * and the end stays broken.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chan_i.h"
+
+#define RING_PAGE 4096u
+#define SPIN_MAX_NS 100000u
+#define SPIN_MIN_NS 2000u
+#define SPIN_START_NS 50000u
+#define DEAD_CHECK_NS 20000000L /* futex timeout: how often a sleeper checks its peer */
+
+/* The shared indices of one direction; each group on its own cache line. */
+struct ring_dir {
+	_Atomic uint64_t head; /* written by the writer */
+	uint8_t pad0[56];
+	_Atomic uint64_t tail; /* written by the reader */
+	uint8_t pad1[56];
+	_Atomic uint32_t rx_waiting; /* reader sleeps or polls: signal it */
+	_Atomic uint32_t rx_futex;
+	_Atomic uint32_t poll_armed; /* reader uses the eventfd */
+	uint8_t pad2[52];
+	_Atomic uint32_t tx_waiting; /* writer sleeps: wake it on release */
+	_Atomic uint32_t tx_futex;
+};
+
+struct ring_side {
+	struct ring_dir *d;
+	uint8_t *data;
+	uint64_t pos;  /* tx: published head; rx: read cursor */
+	uint64_t rel;  /* tx: last tail seen; rx: released up to */
+	uint64_t resv; /* tx: where the reserved frame starts */
+	uint64_t cur;  /* rx: size of the frame rx_peek returned */
+	uint32_t spin_ns;
+	int efd;
+};
+
+struct ring_end {
+	struct xos__chan_link link;
+	uint64_t size, max_msg;
+	uint8_t *map;
+	size_t map_len;
+	bool has_tx, has_rx, broken, reserved;
+	bool multi_cpu;
+	struct ring_side tx, rx;
+};
+
+static size_t map_size(const struct xos__chan_params *p)
+{
+	return (size_t)p->dirs * (RING_PAGE + p->capacity);
+}
+
+static long futex(_Atomic uint32_t *w, int op, uint32_t val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, (uint32_t *)w, op, val, ts, NULL, 0);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static int ring_make(const struct xos__chan_params *p, int fds[2][XOS_CHAN_MAX_FDS], unsigned int *ret_nfds)
+{
+	int memfd, efd[2] = { -1, -1 };
+	unsigned int n = 1 + p->dirs;
+
+	memfd = memfd_create("xos-ring", MFD_CLOEXEC);
+	if (memfd < 0)
+		return -errno;
+	if (ftruncate(memfd, (off_t)map_size(p)) < 0)
+		goto fail;
+	for (unsigned int d = 0; d < p->dirs; d++) {
+		efd[d] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (efd[d] < 0)
+			goto fail;
+	}
+	/* Each end gets its own descriptors, so each can close independently. */
+	fds[0][0] = memfd;
+	fds[1][0] = fcntl(memfd, F_DUPFD_CLOEXEC, 0);
+	for (unsigned int d = 0; d < p->dirs; d++) {
+		fds[0][1 + d] = efd[d];
+		fds[1][1 + d] = fcntl(efd[d], F_DUPFD_CLOEXEC, 0);
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		if (fds[1][i] < 0) {
+			int rc = -errno;
+
+			xos__close_fds(fds[0], n);
+			xos__close_fds(fds[1], n);
+			return rc;
+		}
+	}
+	*ret_nfds = n;
+	return 0;
+fail: {
+	int rc = -errno;
+
+	close(memfd);
+	for (int d = 0; d < 2; d++)
+		if (efd[d] >= 0)
+			close(efd[d]);
+	return rc;
+}
+}
+
+static void side_init(struct ring_end *r, struct ring_side *s, unsigned int dir, int efd)
+{
+	uint8_t *base = r->map + (size_t)dir * (RING_PAGE + r->size);
+
+	s->d = (struct ring_dir *)(void *)base;
+	s->data = base + RING_PAGE;
+	s->efd = efd;
+	s->spin_ns = SPIN_START_NS;
+	/* A path may be attached after traffic (never: paths start empty), so start at 0. */
+	s->pos = s->rel = 0;
+}
+
+static bool several_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return false;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) < 2)
+		return false;
+	return true;
+}
+
+static int ring_attach(const struct xos__chan_params *p, const struct xos__chan_link *link, int *fds,
+		       unsigned int nfds, void **ret_st)
+{
+	struct ring_end *r;
+	struct stat stb;
+	int rc;
+
+	if (p->dirs < 1 || p->dirs > 2 || nfds != 1 + p->dirs || p->capacity < XOS_CHAN_CAP_MIN ||
+	    p->capacity > XOS_CHAN_CAP_MAX || (p->capacity & (p->capacity - 1)) ||
+	    p->max_msg > p->capacity / 4) {
+		rc = -EPROTO;
+		goto fail;
+	}
+	/* The memfd may come from the peer: its size must be what we map. */
+	if (fstat(fds[0], &stb) < 0 || !S_ISREG(stb.st_mode) || (uint64_t)stb.st_size != map_size(p)) {
+		rc = -EPROTO;
+		goto fail;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	r->link = *link;
+	r->size = p->capacity;
+	r->max_msg = p->max_msg;
+	r->map_len = map_size(p);
+	r->map = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+	if (r->map == MAP_FAILED) {
+		rc = -errno;
+		free(r);
+		goto fail;
+	}
+	close(fds[0]);
+	r->has_tx = link->idx == 0 || p->dirs == 2;
+	r->has_rx = link->idx == 1 || p->dirs == 2;
+	/* End i writes direction i and reads direction !i. */
+	if (r->has_tx)
+		side_init(r, &r->tx, (unsigned int)link->idx, fds[1 + link->idx]);
+	else if (p->dirs == 2)
+		close(fds[1 + link->idx]);
+	if (r->has_rx)
+		side_init(r, &r->rx, (unsigned int)!link->idx, fds[1 + !link->idx]);
+	else if (p->dirs == 2)
+		close(fds[1 + !link->idx]);
+	r->multi_cpu = several_cpus();
+	*ret_st = r;
+	return 0;
+fail:
+	xos__close_fds(fds, nfds);
+	return rc;
+}
+
+static void ring_detach(void *st)
+{
+	struct ring_end *r = st;
+
+	if (r->has_tx)
+		close(r->tx.efd);
+	if (r->has_rx)
+		close(r->rx.efd);
+	munmap(r->map, r->map_len);
+	free(r);
+}
+
+static void wake(_Atomic uint32_t *futex_word)
+{
+	atomic_fetch_add_explicit(futex_word, 1, memory_order_release);
+	futex(futex_word, FUTEX_WAKE, INT_MAX, NULL);
+}
+
+static void ring_closing(void *st)
+{
+	struct ring_end *r = st;
+	uint64_t one = 1;
+
+	if (r->has_tx) {
+		wake(&r->tx.d->rx_futex);
+		if (write(r->tx.efd, &one, sizeof(one)) < 0) {
+			/* the counter is saturated: the reader is awake anyway */
+		}
+	}
+	if (r->has_rx)
+		wake(&r->rx.d->tx_futex);
+}
+
+static int ring_rx_fd(void *st)
+{
+	struct ring_end *r = st;
+
+	return r->has_rx ? r->rx.efd : -1;
+}
+
+static void ring_poll_arm(void *st)
+{
+	struct ring_end *r = st;
+	uint64_t one = 1;
+
+	if (!r->has_rx)
+		return;
+	atomic_store(&r->rx.d->poll_armed, 1);
+	atomic_store(&r->rx.d->rx_waiting, 1);
+	/* Data already there: readable now. */
+	if (atomic_load(&r->rx.d->head) != r->rx.pos && write(r->rx.efd, &one, sizeof(one)) < 0) {
+		/* saturated: readable anyway */
+	}
+}
+
+/* Should we spin before sleeping? Not when the peer last ran on our CPU. */
+static bool may_spin(struct ring_end *r)
+{
+	int cpu;
+
+	if (!r->multi_cpu)
+		return false;
+	cpu = sched_getcpu();
+	atomic_store_explicit(&r->link.ctl->cpu[r->link.idx], cpu, memory_order_relaxed);
+	return cpu < 0 || atomic_load_explicit(&r->link.ctl->cpu[!r->link.idx], memory_order_relaxed) != cpu;
+}
+
+/*
+ * Wait until @ready(r) or the peer is gone.  @waiting/@futex_word are the
+ * flag the other side checks and the word it bumps.  Returns 0 when ready
+ * (or maybe ready), -EPIPE when the peer is gone.
+ */
+static int ring_wait(struct ring_end *r, struct ring_side *s, bool (*ready)(struct ring_end *),
+		     _Atomic uint32_t *waiting, _Atomic uint32_t *futex_word)
+{
+	static const struct timespec dead_check = { 0, DEAD_CHECK_NS };
+
+	if (may_spin(r)) {
+		uint64_t t0 = now_ns();
+
+		for (unsigned int i = 1;; i++) {
+			if (ready(r)) {
+				if (s->spin_ns < SPIN_MAX_NS)
+					s->spin_ns *= 2;
+				if (s->spin_ns > SPIN_MAX_NS)
+					s->spin_ns = SPIN_MAX_NS;
+				return 0;
+			}
+			cpu_relax();
+			if ((i & 63) == 0 && now_ns() - t0 > s->spin_ns)
+				break;
+		}
+		if (s->spin_ns > SPIN_MIN_NS)
+			s->spin_ns /= 2;
+	}
+	for (;;) {
+		uint32_t v = atomic_load_explicit(futex_word, memory_order_acquire);
+		long rc;
+
+		atomic_store_explicit(waiting, 1, memory_order_relaxed);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (ready(r))
+			return 0;
+		rc = futex(futex_word, FUTEX_WAIT, v, &dead_check);
+		if (ready(r))
+			return 0;
+		if (rc < 0 && errno == ETIMEDOUT && xos__chan_peer_gone(&r->link))
+			return -EPIPE;
+		if (atomic_load_explicit(&r->link.ctl->closed[!r->link.idx], memory_order_acquire))
+			return -EPIPE;
+	}
+}
+
+/* ---- writer ------------------------------------------------------------------ */
+
+static uint64_t frame_size(uint64_t len)
+{
+	return XOS_FRAME_HDR + ((len + 7) & ~(uint64_t)7);
+}
+
+/* Read and check the reader's tail. */
+static int tx_refresh(struct ring_end *r)
+{
+	uint64_t tail = atomic_load_explicit(&r->tx.d->tail, memory_order_acquire);
+
+	if (r->tx.pos - tail > r->size || (int64_t)(tail - r->tx.rel) < 0 || (tail & 7)) {
+		r->broken = true;
+		return -EPROTO;
+	}
+	r->tx.rel = tail;
+	return 0;
+}
+
+static bool tx_has_room(struct ring_end *r)
+{
+	uint64_t tail = atomic_load_explicit(&r->tx.d->tail, memory_order_acquire);
+
+	/* Bogus values end the wait; tx_refresh reports them. */
+	if (r->tx.pos - tail > r->size)
+		return true;
+	return r->size - (r->tx.pos - tail) >= r->tx.resv ||
+	       atomic_load_explicit(&r->link.ctl->closed[!r->link.idx], memory_order_relaxed);
+}
+
+static int ring_tx_reserve(void *st, size_t len, void **ret_buf, bool nonblock)
+{
+	struct ring_end *r = st;
+	struct ring_side *s = &r->tx;
+	uint64_t need = frame_size(len), off = s->pos & (r->size - 1), contig = r->size - off;
+	uint64_t pad = contig < need ? contig : 0;
+	int rc;
+
+	if (r->broken)
+		return -EPROTO;
+	if (len > r->max_msg)
+		return -EMSGSIZE;
+	for (;;) {
+		rc = tx_refresh(r);
+		if (rc < 0)
+			return rc;
+		if (r->size - (s->pos - s->rel) >= pad + need)
+			break;
+		if (atomic_load_explicit(&r->link.ctl->closed[!r->link.idx], memory_order_acquire))
+			return -EPIPE;
+		if (nonblock)
+			return -EAGAIN;
+		s->resv = pad + need; /* what tx_has_room waits for */
+		rc = ring_wait(r, s, tx_has_room, &s->d->tx_waiting, &s->d->tx_futex);
+		if (rc < 0)
+			return rc;
+	}
+	if (pad) {
+		struct xos__frame_hdr h = { .len = (uint32_t)(pad - XOS_FRAME_HDR), .type = XOS_FRAME_PAD };
+
+		memcpy(s->data + off, &h, sizeof(h));
+	}
+	s->resv = s->pos + pad;
+	r->reserved = true;
+	*ret_buf = s->data + (s->resv & (r->size - 1)) + XOS_FRAME_HDR;
+	return 0;
+}
+
+static int ring_tx_commit(void *st, size_t len, uint32_t type)
+{
+	struct ring_end *r = st;
+	struct ring_side *s = &r->tx;
+	struct xos__frame_hdr h = { .len = (uint32_t)len, .type = type };
+	uint64_t one = 1;
+
+	if (!r->reserved)
+		return -EINVAL;
+	r->reserved = false;
+	if (type == 0)
+		return 0; /* cancelled: the PAD, if any, was never published */
+	memcpy(s->data + (s->resv & (r->size - 1)), &h, sizeof(h));
+	s->pos = s->resv + frame_size(len);
+	atomic_store_explicit(&s->d->head, s->pos, memory_order_release);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&s->d->rx_waiting, memory_order_relaxed)) {
+		atomic_store_explicit(&s->d->rx_waiting, 0, memory_order_relaxed);
+		wake(&s->d->rx_futex);
+		if (atomic_load_explicit(&s->d->poll_armed, memory_order_relaxed) &&
+		    write(s->efd, &one, sizeof(one)) < 0) {
+			/* saturated counter: readable anyway */
+		}
+	}
+	return 0;
+}
+
+/* ---- reader ------------------------------------------------------------------- */
+
+static bool rx_has_data(struct ring_end *r)
+{
+	return atomic_load_explicit(&r->rx.d->head, memory_order_acquire) != r->rx.pos ||
+	       atomic_load_explicit(&r->link.ctl->closed[!r->link.idx], memory_order_relaxed);
+}
+
+static void drain_efd(int efd)
+{
+	uint64_t v;
+
+	if (read(efd, &v, sizeof(v)) < 0) {
+		/* empty: nothing to drain */
+	}
+}
+
+static int ring_rx_peek(void *st, struct xos__chan_frame *f, bool nonblock)
+{
+	struct ring_end *r = st;
+	struct ring_side *s = &r->rx;
+	int rc;
+
+	if (r->broken)
+		return -EPROTO;
+	for (;;) {
+		uint64_t head = atomic_load_explicit(&s->d->head, memory_order_acquire);
+		uint64_t avail = head - s->pos, off, room;
+		struct xos__frame_hdr h;
+
+		if (head - s->rel > r->size || avail > r->size || (head & 7))
+			goto corrupt;
+		if (avail == 0) {
+			if (atomic_load_explicit(&r->link.ctl->closed[!r->link.idx], memory_order_acquire)) {
+				if (atomic_load_explicit(&s->d->head, memory_order_acquire) != head)
+					continue;
+				return 0;
+			}
+			if (nonblock) {
+				if (atomic_load_explicit(&s->d->poll_armed, memory_order_relaxed))
+					drain_efd(s->efd);
+				atomic_store_explicit(&s->d->rx_waiting, 1, memory_order_relaxed);
+				atomic_thread_fence(memory_order_seq_cst);
+				if (atomic_load_explicit(&s->d->head, memory_order_acquire) != head)
+					continue;
+				if (xos__chan_peer_gone(&r->link)) {
+					if (atomic_load_explicit(&s->d->head, memory_order_acquire) != head)
+						continue;
+					return 0;
+				}
+				return -EAGAIN;
+			}
+			rc = ring_wait(r, s, rx_has_data, &s->d->rx_waiting, &s->d->rx_futex);
+			if (rc == -EPIPE) {
+				/* The writer is gone: what it published is still ours to read. */
+				if (atomic_load_explicit(&s->d->head, memory_order_acquire) != head)
+					continue;
+				return 0;
+			}
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		off = s->pos & (r->size - 1);
+		room = r->size - off;
+		/* One copy of the header: the peer may change it under us. */
+		memcpy(&h, (const void *)(s->data + off), sizeof(h));
+		if (h.type == XOS_FRAME_PAD) {
+			if (h.len != room - XOS_FRAME_HDR || room > avail)
+				goto corrupt;
+			s->pos += room;
+			continue;
+		}
+		if ((h.type != XOS_FRAME_DATA && h.type != XOS_FRAME_SWITCH) || h.len > r->max_msg ||
+		    frame_size(h.len) > room || frame_size(h.len) > avail)
+			goto corrupt;
+		f->data = s->data + off + XOS_FRAME_HDR;
+		f->len = h.len;
+		f->type = h.type;
+		s->cur = frame_size(h.len);
+		return 1;
+	}
+corrupt:
+	r->broken = true;
+	return -EPROTO;
+}
+
+static void ring_rx_advance(void *st)
+{
+	struct ring_end *r = st;
+
+	r->rx.pos += r->rx.cur;
+	r->rx.cur = 0;
+}
+
+static int ring_rx_release(void *st)
+{
+	struct ring_end *r = st;
+	struct ring_side *s = &r->rx;
+
+	if (s->rel == s->pos)
+		return 0;
+	s->rel = s->pos;
+	atomic_store_explicit(&s->d->tail, s->pos, memory_order_release);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&s->d->tx_waiting, memory_order_relaxed)) {
+		atomic_store_explicit(&s->d->tx_waiting, 0, memory_order_relaxed);
+		wake(&s->d->tx_futex);
+	}
+	return 0;
+}
+
+/* For tests and the fuzzer: the shared mapping of a ring end. */
+void *xos__ring_shared(void *st, size_t *ret_len) XOS_HIDDEN;
+void *xos__ring_shared(void *st, size_t *ret_len)
+{
+	struct ring_end *r = st;
+
+	*ret_len = r->map_len;
+	return r->map;
+}
+
+const struct xos_chan_ops xos__chan_ring = {
+	.name = "ring",
+	.kernel = false,
+	.make = ring_make,
+	.attach = ring_attach,
+	.detach = ring_detach,
+	.closing = ring_closing,
+	.rx_fd = ring_rx_fd,
+	.poll_arm = ring_poll_arm,
+	.tx_reserve = ring_tx_reserve,
+	.tx_commit = ring_tx_commit,
+	.rx_peek = ring_rx_peek,
+	.rx_advance = ring_rx_advance,
+	.rx_release = ring_rx_release,
+};

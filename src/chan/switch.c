@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The live switch protocol: moving a channel to a new mechanism instance
+ * (a "path") while both ends send, without losing, duplicating or
+ * reordering a byte.
+ *
+ * 1. The initiating end makes the new path, attaches its own side and
+ *    sends the peer's side (descriptors with SCM_RIGHTS, plus the path's
+ *    id and mechanism) over the channel's control socket, then bumps the
+ *    peer's counter ctl->sent[peer] in the control block.  These steps
+ *    run under the control block's lock, after the initiator has taken in
+ *    every path the peer sent before: both ends see paths in one order.
+ * 2. Each writer moves its direction to a new path by writing a SWITCH
+ *    frame on the old path, carrying the new path's id and the number of
+ *    data frames it wrote so far, then writing only on the new path.  The
+ *    initiator does this at once; the peer at its next call of any
+ *    channel function (one atomic load notices the counter).
+ * 3. Each reader reads the old path up to the SWITCH frame, checks that
+ *    it has read exactly the announced number of frames (-EPROTO
+ *    otherwise), and continues on the named path, taking it from the
+ *    control socket if it has not yet.
+ * A path is freed by an end once it left it in both directions and
+ * released everything it read from it.
+ */
+#include "config.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "chan_i.h"
+
+int xos__chan_path_attach_fds(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id,
+			      int *fds, unsigned int nfds, struct xos__chan_path **ret) XOS_HIDDEN;
+int xos__chan_path_release(struct xos__chan_path *p) XOS_HIDDEN;
+void xos__chan_path_advance(struct xos__chan_path *p) XOS_HIDDEN;
+
+#define PATH_MSG_MAGIC 0x78707468u /* "xpth" */
+
+/* What travels on the control socket with a path's descriptors. */
+struct path_msg {
+	uint32_t magic;
+	uint32_t nfds;    /* slots, some of them may be absent (-1) */
+	uint32_t present; /* bit i: slot i travels in SCM_RIGHTS */
+	uint32_t unused;
+	uint64_t id;
+	char mech[XOS_CHAN_MECH_MAX];
+};
+
+int xos__switch_send_path(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id,
+			  int *fds, unsigned int nfds)
+{
+	struct path_msg m = { .magic = PATH_MSG_MAGIC, .nfds = nfds, .id = id };
+	int sent[XOS_CHAN_MAX_FDS];
+	unsigned int nsent = 0;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * XOS_CHAN_MAX_FDS)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { &m, sizeof(m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if (nfds > XOS_CHAN_MAX_FDS)
+		return -EINVAL;
+	snprintf(m.mech, sizeof(m.mech), "%s", ops->name);
+	memset(&u, 0, sizeof(u));
+	for (unsigned int i = 0; i < nfds; i++) {
+		if (fds[i] >= 0) {
+			m.present |= 1u << i;
+			sent[nsent++] = fds[i];
+		}
+	}
+	if (nsent) {
+		mh.msg_control = u.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nsent);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nsent);
+		memcpy(CMSG_DATA(c), sent, sizeof(int) * nsent);
+	}
+	do {
+		n = sendmsg(end->link.ctl_sock, &mh, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EPIPE || errno == ECONNRESET ? -EPIPE : -errno;
+	return n == (ssize_t)sizeof(m) ? 0 : -EIO;
+}
+
+/* Receive one path from the control socket (blocking: the sender wrote it before telling us). */
+static int recv_path(struct xos_chan *end, struct xos__chan_path **ret)
+{
+	struct path_msg m;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * XOS_CHAN_MAX_FDS)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { &m, sizeof(m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	int got[XOS_CHAN_MAX_FDS], fds[XOS_CHAN_MAX_FDS];
+	unsigned int ngot = 0, k = 0;
+	const struct xos_chan_ops *ops;
+	struct cmsghdr *c;
+	ssize_t n;
+
+	do {
+		n = recvmsg(end->link.ctl_sock, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			unsigned int cnt = (unsigned int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+
+			for (unsigned int i = 0; i < cnt; i++) {
+				int fd;
+
+				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				if (ngot < XOS_CHAN_MAX_FDS)
+					got[ngot++] = fd;
+				else
+					close(fd);
+			}
+		}
+	}
+	if (n == 0) {
+		xos__close_fds(got, ngot);
+		return -EPIPE;
+	}
+	m.mech[sizeof(m.mech) - 1] = '\0';
+	ops = xos__chan_ops_find(m.mech);
+	if (n != (ssize_t)sizeof(m) || m.magic != PATH_MSG_MAGIC || m.nfds > XOS_CHAN_MAX_FDS ||
+	    (unsigned int)__builtin_popcount(m.present) != ngot || (m.present >> m.nfds) || !ops ||
+	    (mh.msg_flags & MSG_CTRUNC)) {
+		xos__close_fds(got, ngot);
+		return -EPROTO;
+	}
+	for (unsigned int i = 0; i < m.nfds; i++)
+		fds[i] = (m.present & (1u << i)) ? got[k++] : -1;
+	return xos__chan_path_attach_fds(end, ops, m.id, fds, m.nfds, ret);
+}
+
+int xos__switch_tx_to(struct xos_chan *end, struct xos__chan_path *path)
+{
+	struct xos__switch_marker mk = { .target = path->id, .seq = end->tx_seq };
+	ssize_t rc;
+
+	if (!end->tx) {
+		end->tx = path;
+		return 0;
+	}
+	if (end->tx == path)
+		return 0;
+	rc = xos__chan_tx_frame(end, XOS_FRAME_SWITCH, &mk, sizeof(mk), false);
+	if (rc < 0)
+		return (int)rc;
+	end->tx->tx_left = true;
+	end->tx = path;
+	xos__chan_paths_gc(end);
+	return 0;
+}
+
+int xos__switch_poll(struct xos_chan *end)
+{
+	while (xos__switch_pending(end)) {
+		struct xos__chan_path *p;
+		int rc = recv_path(end, &p);
+
+		if (rc < 0)
+			return rc;
+		end->recv_paths++;
+		if (end->tx || end->rx)
+			end->stats.switches++;
+		if (end->can_tx) {
+			rc = xos__switch_tx_to(end, p);
+			if (rc < 0)
+				return rc;
+		}
+		if (end->can_rx && !end->rx) {
+			end->rx = p;
+			xos__chan_rx_adopted(end);
+		}
+	}
+	return 0;
+}
+
+static struct xos__chan_path *find_path(struct xos_chan *end, uint64_t id)
+{
+	for (struct xos__chan_path *p = end->paths; p; p = p->next)
+		if (p->id == id)
+			return p;
+	return NULL;
+}
+
+int xos__switch_rx_marker(struct xos_chan *end, const struct xos__chan_frame *f)
+{
+	struct xos__switch_marker mk;
+	struct xos__chan_path *old = end->rx, *next;
+	int rc;
+
+	if (f->len != sizeof(mk))
+		return -EPROTO;
+	memcpy(&mk, f->data, sizeof(mk));
+	if (mk.seq != end->rx_seq || mk.target == old->id)
+		return -EPROTO;
+	next = find_path(end, mk.target);
+	while (!next) {
+		/* The writer sent the path before the marker: it is on the control socket. */
+		struct xos__chan_path *p;
+
+		if (!xos__switch_pending(end)) {
+			/* Written by a peer that then died before counting it? Wait briefly. */
+			struct pollfd pfd = { .fd = end->link.ctl_sock, .events = POLLIN };
+
+			if (poll(&pfd, 1, 1000) != 1)
+				return -EPROTO;
+		}
+		rc = recv_path(end, &p);
+		if (rc < 0)
+			return rc;
+		end->recv_paths++;
+		end->stats.switches++;
+		if (end->can_tx) {
+			rc = xos__switch_tx_to(end, p);
+			if (rc < 0)
+				return rc;
+		}
+		next = find_path(end, mk.target);
+	}
+	if (next->rx_left)
+		return -EPROTO; /* a path is read once, in order */
+	xos__chan_path_advance(old);
+	xos__chan_path_release(old);
+	old->rx_left = true;
+	end->rx = next;
+	xos__chan_rx_adopted(end);
+	xos__chan_paths_gc(end);
+	return 0;
+}

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Description: the channel API's contract on one thread: argument
+ * checks (negative errno, errno untouched), attributes, names, the
+ * mechanism getter before and after binding, message boundaries and
+ * truncation, stream mode, zero-copy calls out of order, statistics.
+ */
+#include "chan-test.h"
+
+static void test_args(void **state)
+{
+	struct xos_chan_attr attr;
+	struct xos_chan *ends[2];
+	char c;
+
+	(void)state;
+	errno = 7777;
+	assert_int_equal(xos_chan_open(NULL, NULL), -EINVAL);
+	xos_chan_attr_init(&attr);
+	attr.flags = 1u << 20;
+	assert_int_equal(xos_chan_open(ends, &attr), -EINVAL);
+	xos_chan_attr_init(&attr);
+	attr.mechanism = "carrier-pigeon";
+	assert_int_equal(xos_chan_open(ends, &attr), -ENOENT);
+	xos_chan_attr_init(&attr);
+	attr.capacity = 100;
+	assert_int_equal(xos_chan_open(ends, &attr), -EINVAL);
+	xos_chan_attr_init(&attr);
+	attr.reserved[0] = &attr;
+	assert_int_equal(xos_chan_open(ends, &attr), -EINVAL);
+	assert_int_equal(xos_chan_send(NULL, &c, 1), -EINVAL);
+	assert_int_equal(xos_chan_recv(NULL, &c, 1), -EINVAL);
+	assert_int_equal(xos_chan_close(NULL), -EINVAL);
+	assert_int_equal(xos_chan_fd(NULL), -EINVAL);
+	assert_int_equal(xos_chan_switch(NULL, "ring"), -EINVAL);
+	assert_string_equal(xos_chan_mechanism(NULL), "");
+	assert_string_equal(xos_chan_name(NULL), "");
+	assert_int_equal(errno, 7777);
+
+	xos_chan_attr_init(&attr);
+	attr.name = "api";
+	assert_int_equal(xos_chan_open(ends, &attr), 0);
+	assert_string_equal(xos_chan_name(ends[0]), "api");
+	assert_string_equal(xos_chan_mechanism(ends[0]), ""); /* unbound */
+	/* unidirectional: end 1 cannot send, end 0 cannot receive */
+	assert_int_equal(xos_chan_send(ends[1], &c, 1), -EBADF);
+	assert_int_equal(xos_chan_recv(ends[0], &c, 1), -EBADF);
+	assert_int_equal(xos_chan_fd(ends[0]), -EBADF);
+	assert_int_equal(xos_chan_switch(ends[0], "warp"), -ENOENT);
+	assert_int_equal(xos_chan_commit(ends[0], 1), -EINVAL);
+	assert_int_equal(xos_chan_consume(ends[1], 1), -EINVAL);
+	assert_int_equal(xos_chan_close(ends[0]), 0);
+	assert_int_equal(xos_chan_close(ends[1]), 0);
+	assert_int_equal(errno, 7777);
+}
+
+static void test_messages_one_thread(void **state)
+{
+	(void)state;
+	for (int m = 0; m < NMECHS; m++) {
+		struct xos_chan *ends[2];
+		struct xos_chan_stats st;
+		char buf[64];
+		const void *view;
+		void *dst;
+
+		t_open(ends, mechs[m], XOS_CHAN_F_NONBLOCK, 0);
+		assert_string_equal(xos_chan_mechanism(ends[0]), mechs[m]);
+		assert_int_equal(xos_chan_recv(ends[1], buf, sizeof(buf)), -EAGAIN);
+		assert_int_equal(xos_chan_send(ends[0], "hello", 5), 5);
+		assert_int_equal(xos_chan_send(ends[0], "", 0), 0); /* an empty message */
+		assert_int_equal(xos_chan_send(ends[0], "world!", 6), 6);
+		assert_int_equal(xos_chan_reserve(ends[0], 10, &dst), 0);
+		assert_int_equal(xos_chan_send(ends[0], "x", 1), -EBUSY); /* reservation open */
+		memcpy(dst, "zero-copy!", 10);
+		assert_int_equal(xos_chan_commit(ends[0], 9), 0);
+		assert_int_equal(xos_chan_reserve(ends[0], 4, &dst), 0);
+		assert_int_equal(xos_chan_commit(ends[0], 0), 0); /* given back */
+
+		/* boundaries kept; a short buffer is refused, the message stays */
+		assert_int_equal(xos_chan_recv(ends[1], buf, 3), -EMSGSIZE);
+		assert_int_equal(xos_chan_recv(ends[1], buf, sizeof(buf)), 5);
+		assert_memory_equal(buf, "hello", 5);
+		assert_int_equal(xos_chan_recv(ends[1], buf, sizeof(buf)), 0 + 0); /* empty message */
+		assert_int_equal(xos_chan_peek(ends[1], &view), 6);
+		assert_memory_equal(view, "world!", 6);
+		assert_int_equal(xos_chan_consume(ends[1], 3), -EINVAL); /* whole messages */
+		assert_int_equal(xos_chan_consume(ends[1], 6), 0);
+		assert_int_equal(xos_chan_release(ends[1]), 0);
+		assert_int_equal(xos_chan_recv(ends[1], buf, sizeof(buf)), 9);
+		assert_memory_equal(buf, "zero-copy", 9);
+		assert_int_equal(xos_chan_recv(ends[1], buf, sizeof(buf)), -EAGAIN);
+
+		assert_int_equal(xos_chan_stats(ends[0], &st), 0);
+		assert_int_equal(st.msgs_sent, 4);
+		assert_int_equal(st.bytes_sent, 20);
+		assert_int_equal(xos_chan_stats(ends[1], &st), 0);
+		assert_int_equal(st.msgs_received, 4);
+		assert_int_equal(st.bytes_received, 20);
+
+		assert_int_equal(xos_chan_close(ends[0]), 0);
+		assert_int_equal(xos_chan_recv(ends[1], buf, sizeof(buf)), 0);
+		assert_int_equal(xos_chan_close(ends[1]), 0);
+	}
+}
+
+static void test_stream_one_thread(void **state)
+{
+	(void)state;
+	for (int m = 0; m < NMECHS; m++) {
+		struct xos_chan *ends[2];
+		char buf[64] = { 0 };
+		const void *view;
+
+		t_open(ends, mechs[m], XOS_CHAN_F_STREAM | XOS_CHAN_F_BIDIR, 0);
+		assert_int_equal(xos_chan_send(ends[0], "abc", 3), 3);
+		assert_int_equal(xos_chan_send(ends[0], "defgh", 5), 5);
+		assert_int_equal(xos_chan_recv(ends[1], buf, 2), 2);
+		assert_memory_equal(buf, "ab", 2);
+		assert_int_equal(xos_chan_recv(ends[1], buf, sizeof(buf)), 6); /* across frames */
+		assert_memory_equal(buf, "cdefgh", 6);
+		assert_int_equal(xos_chan_send(ends[1], "back", 4), 4);
+		assert_int_equal(xos_chan_peek(ends[0], &view), 4);
+		assert_int_equal(xos_chan_consume(ends[0], 1), 0); /* partial, in stream mode */
+		assert_int_equal(xos_chan_peek(ends[0], &view), 3);
+		assert_memory_equal(view, "ack", 3);
+		assert_int_equal(xos_chan_consume(ends[0], 3), 0);
+		assert_int_equal(xos_chan_release(ends[0]), 0);
+		assert_int_equal(xos_chan_close(ends[1]), 0);
+		assert_int_equal(xos_chan_recv(ends[0], buf, sizeof(buf)), 0);
+		assert_int_equal(xos_chan_send(ends[0], "x", 1), -EPIPE);
+		assert_int_equal(xos_chan_close(ends[0]), 0);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_args),
+		cmocka_unit_test(test_messages_one_thread),
+		cmocka_unit_test(test_stream_one_thread),
+	};
+
+	unsetenv("XOS_CHAN");
+	alarm(60);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
