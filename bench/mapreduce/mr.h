@@ -128,9 +128,11 @@ struct mr_bench {
 /*
  * The command line every application binary shares:
  *   APP gen DIR small|large
- *   APP run seq|pthread|ef DIR OUT [REPS]
+ *   APP run seq|pthread|ef|pair DIR OUT [REPS]
  * `run` does one warm-up run and REPS (default 1) timed runs, writes the
- * result of the last one to OUT and prints `time_ms = MEDIAN`.
+ * result of the last one to OUT and prints `time_ms = MEDIAN`.  `pair`
+ * alternates the EF variant with the pthreads baseline in one process and
+ * also prints each repetition's ratio (see mr_util.c).
  */
 int mr_main(const struct mr_bench *bench, int argc, char **argv);
 

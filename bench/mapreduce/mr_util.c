@@ -132,19 +132,67 @@ static int usage(const char *app)
 {
 	fprintf(stderr,
 		"usage: %s gen DIR small|large\n"
-		"       %s run seq|pthread|ef DIR OUT [REPS]\n"
-		"  ef: the ICF and channel mechanism come from XOS_ICF / XOS_CHAN (or xos-run)\n",
+		"       %s run seq|pthread|ef|pair DIR OUT [REPS]\n"
+		"  ef: the ICF and channel mechanism come from XOS_ICF / XOS_CHAN (or xos-run)\n"
+		"  pair: ef and pthread alternately, OUT and OUT.pthread, per-run ratios\n",
 		app, app);
 	return 2;
 }
 
+/* Run @mode once, timed; the result replaces *@result. */
+static int run_once(const struct mr_bench *b, enum mr_mode mode, const char *dir, void **result,
+		    double *ret_ms)
+{
+	double t0;
+	int rc;
+
+	if (*result)
+		b->free(*result);
+	*result = NULL;
+	t0 = now_ms();
+	rc = b->run(mode, dir, result);
+	*ret_ms = now_ms() - t0;
+	if (rc < 0)
+		fprintf(stderr, "%s: run %s failed: %s\n", b->name,
+			mode == MR_EF ? "ef" : mode == MR_PTHREAD ? "pthread" : "seq", strerror(-rc));
+	return rc;
+}
+
+static int write_result(const struct mr_bench *b, const void *result, const char *path)
+{
+	FILE *out = fopen(path, "w");
+
+	if (!out) {
+		fprintf(stderr, "%s: %s: %s\n", b->name, path, strerror(errno));
+		return -1;
+	}
+	b->print(result, out);
+	if (fclose(out)) {
+		fprintf(stderr, "%s: %s: write failed\n", b->name, path);
+		return -1;
+	}
+	return 0;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(v[0]), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * `run pair`: the EF variant and the pthreads baseline alternately in one
+ * process (the order flips every repetition), so that both see the same
+ * machine load; prints both medians and every per-repetition ratio.  The
+ * EF result goes to OUT, the baseline's to OUT.pthread.
+ */
 static int cmd_run(const struct mr_bench *b, int argc, char **argv)
 {
 	enum mr_mode mode;
-	double times[64];
-	void *result = NULL;
-	int reps = argc > 5 ? atoi(argv[5]) : 1, rc;
-	FILE *out;
+	double ef_ms[64], base_ms[64], ratio[64];
+	void *result = NULL, *base = NULL;
+	int reps = argc > 5 ? atoi(argv[5]) : 1, pair = 0, rc = 0;
+	char base_path[MR_PATH_MAX + 16];
 
 	if (!strcmp(argv[2], "seq"))
 		mode = MR_SEQ;
@@ -152,6 +200,8 @@ static int cmd_run(const struct mr_bench *b, int argc, char **argv)
 		mode = MR_PTHREAD;
 	else if (!strcmp(argv[2], "ef"))
 		mode = MR_EF;
+	else if (!strcmp(argv[2], "pair"))
+		mode = MR_EF, pair = 1;
 	else
 		return usage(argv[0]);
 	if (reps < 1 || reps > 64)
@@ -163,35 +213,45 @@ static int cmd_run(const struct mr_bench *b, int argc, char **argv)
 		return 77;
 	}
 
-	/* One untimed run first: page cache, allocator and runtime warm up. */
-	for (int i = -1; i < reps; i++) {
-		double t0 = now_ms();
+	/* One untimed run first (i = -1): page cache, allocator and runtime warm up. */
+	for (int i = -1; i < reps && rc == 0; i++) {
+		double t;
 
-		if (result)
-			b->free(result);
-		result = NULL;
-		rc = b->run(mode, argv[3], &result);
-		if (rc < 0) {
-			fprintf(stderr, "%s: run %s failed: %s\n", b->name, argv[2], strerror(-rc));
-			return 1;
+		if (pair && i % 2 == 0)
+			rc = run_once(b, MR_PTHREAD, argv[3], &base, &base_ms[i < 0 ? 0 : i]);
+		if (rc == 0)
+			rc = run_once(b, mode, argv[3], &result, &t);
+		if (rc == 0 && pair && i % 2 != 0)
+			rc = run_once(b, MR_PTHREAD, argv[3], &base, &base_ms[i < 0 ? 0 : i]);
+		if (rc == 0 && i >= 0) {
+			ef_ms[i] = t;
+			if (pair)
+				ratio[i] = t / base_ms[i];
 		}
-		if (i >= 0)
-			times[i] = now_ms() - t0;
 	}
-	out = fopen(argv[4], "w");
-	if (!out) {
-		fprintf(stderr, "%s: %s: %s\n", b->name, argv[4], strerror(errno));
+	if (rc == 0 && write_result(b, result, argv[4]) < 0)
+		rc = -EIO;
+	if (rc == 0 && pair) {
+		snprintf(base_path, sizeof(base_path), "%s.pthread", argv[4]);
+		if (write_result(b, base, base_path) < 0)
+			rc = -EIO;
+	}
+	if (result)
 		b->free(result);
+	if (base)
+		b->free(base);
+	if (rc < 0)
 		return 1;
+	if (pair) {
+		printf("ratios =");
+		for (int i = 0; i < reps; i++)
+			printf(" %.4f", ratio[i]);
+		printf("\nbase_times_ms =");
+		for (int i = 0; i < reps; i++)
+			printf(" %.3f", base_ms[i]);
+		printf("\nbase_ms = %.3f\n", median(base_ms, reps));
 	}
-	b->print(result, out);
-	b->free(result);
-	if (fclose(out)) {
-		fprintf(stderr, "%s: %s: write failed\n", b->name, argv[4]);
-		return 1;
-	}
-	qsort(times, (size_t)reps, sizeof(times[0]), cmp_double);
-	printf("time_ms = %.3f\n", times[reps / 2]);
+	printf("time_ms = %.3f\n", median(ef_ms, reps));
 	return 0;
 }
 

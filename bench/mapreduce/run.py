@@ -41,9 +41,10 @@ def parse_args():
     p.add_argument("--variants", default="pthread,ef",
                    help="pthread, ef (all ICF x mechanism) or ICF_MECH names")
     p.add_argument("--rounds", type=int, default=None,
-                   help="interleaved rounds per variant (default 5 large, 1 small)")
+                   help="launches per variant, in rotating order (default 1)")
     p.add_argument("--reps", type=int, default=None,
-                   help="timed runs inside each launch, after one warm-up (default 1)")
+                   help="timed repetitions inside each launch, after one warm-up "
+                        "(default 5 for large benchmarks, else 1)")
     p.add_argument("--data", help="input directory to use and keep (default: a temp dir)")
     p.add_argument("--table", help="also write the table to this file")
     p.add_argument("--plot", help="draw the ratios into this PNG with gnuplot")
@@ -67,14 +68,18 @@ def parse_args():
             p.error(f"unknown variant {v}")
     a.variants = variants
     large = a.size == "large"
-    a.rounds = a.rounds or (5 if large else 1)
-    a.reps = a.reps or 1
+    a.rounds = a.rounds or 1
+    a.reps = a.reps or (5 if large and not a.check else 1)
     a.timeout = a.timeout or (300.0 if large else 60.0)
     return a
 
 
 def launch(binary, mode, data, out, reps, env_extra, timeout):
-    """Run one variant once; returns (status, time_ms or None, message)."""
+    """Run one variant once; returns (status, {key: values} or None, message).
+
+    The binary prints `time_ms = X` and, in pair mode, `ratios = ...` and
+    `base_times_ms = ...` (one value per repetition).
+    """
     env = dict(os.environ)
     env.pop("XOS_ICF", None)
     env.pop("XOS_CHAN", None)
@@ -89,10 +94,17 @@ def launch(binary, mode, data, out, reps, env_extra, timeout):
         return "skip", None, text.splitlines()[-1] if text else "skipped"
     if r.returncode != 0:
         return "fail", None, f"exit {r.returncode}: {text[-400:]}"
+    vals = {}
     for line in r.stdout.splitlines():
-        if line.startswith("time_ms = "):
-            return "ok", float(line.split("=")[1]), ""
-    return "fail", None, f"no time_ms line in: {text[-200:]}"
+        if " = " in line:
+            k, v = line.split(" = ", 1)
+            try:
+                vals[k.strip()] = [float(x) for x in v.split()]
+            except ValueError:
+                pass
+    if "time_ms" not in vals:
+        return "fail", None, f"no time_ms line in: {text[-200:]}"
+    return "ok", vals, ""
 
 
 def variant_env(v):
@@ -108,34 +120,46 @@ def same_file(a, b):
 
 
 def run_app(app, a, data, log):
+    """{variant: (status, [times or ratios], message)} for one application.
+
+    Check mode launches each variant alone and keeps its times.  Bench mode
+    launches each EF variant in pair mode (EF and pthreads alternately in
+    one process, so both see the same load) and keeps the per-repetition
+    ratios; the pthreads entry then collects the baseline's times.
+    """
     binary = os.path.join(a.bin, app)
     if not os.access(binary, os.X_OK):
         log(f"{app}: no binary {binary}")
-        return {v: ("fail", [], "no binary") for v in a.variants}
+        return {v: ("fail", [], "no binary") for v in a.variants}, False
     r = subprocess.run([binary, "gen", data, a.size], capture_output=True, text=True)
     if r.returncode != 0:
         msg = f"gen failed: {(r.stdout + r.stderr).strip()}"
         log(f"{app}: {msg}")
-        return {v: ("fail", [], msg) for v in a.variants}
+        return {v: ("fail", [], msg) for v in a.variants}, False
     ref = os.path.join(data, f"{app}.seq.out")
-    st, t, msg = launch(binary, "seq", data, ref, 1, {}, a.timeout)
+    st, vals, msg = launch(binary, "seq", data, ref, 1, {}, a.timeout)
     if st != "ok":
         log(f"{app}: sequential reference failed: {msg}")
-        return {v: ("fail", [], "no reference") for v in a.variants}
-    log(f"{app}: sequential reference {t:.1f} ms")
+        return {v: ("fail", [], "no reference") for v in a.variants}, False
+    log(f"{app}: sequential reference {vals['time_ms'][0]:.1f} ms")
 
+    paired = not a.check and any(v != "pthread" for v in a.variants)
     res = {v: ["ok", [], ""] for v in a.variants}
     seen_skips = set()
     for rnd in range(a.rounds):
         k = rnd % len(a.variants)
         for v in a.variants[k:] + a.variants[:k]:
-            if res[v][0] != "ok":
-                continue  # a failed or skipped variant is not retried
+            if res[v][0] != "ok" or (paired and v == "pthread"):
+                continue  # failed or skipped variants are not retried
             mode, env = variant_env(v)
+            if paired:
+                mode = "pair"
             out = os.path.join(data, f"{app}.{v}.out")
-            st, t, msg = launch(binary, mode, data, out, a.reps, env, a.timeout)
-            if st == "ok" and not same_file(out, ref):
-                st, msg = "fail", f"output differs from the sequential reference ({out})"
+            st, vals, msg = launch(binary, mode, data, out, a.reps, env, a.timeout)
+            if st == "ok":
+                for o in [out] + ([out + ".pthread"] if paired else []):
+                    if not same_file(o, ref):
+                        st, msg = "fail", f"output differs from the sequential reference ({o})"
             if st == "skip":
                 msg = msg.split("SKIP: ", 1)[-1]
             if st != "ok":
@@ -145,13 +169,20 @@ def run_app(app, a, data, log):
                 if st == "skip":
                     seen_skips.add(msg)
                 continue
-            res[v][1].append(t)
-            if a.check:
-                log(f"{app} {v}: ok ({t:.1f} ms)")
-    return {v: tuple(x) for v, x in res.items()}
+            if paired:
+                res[v][1] += vals["ratios"]
+                if "pthread" in res:
+                    res["pthread"][1] += vals["base_times_ms"]
+                log(f"{app} {v}: ratio {statistics.median(vals['ratios']):.3f} "
+                    f"(ef {vals['time_ms'][0]:.1f} ms, pthread {vals['base_ms'][0]:.1f} ms)")
+            else:
+                res[v][1] += vals["time_ms"]
+                if a.check:
+                    log(f"{app} {v}: ok ({vals['time_ms'][0]:.1f} ms)")
+    return {v: tuple(x) for v, x in res.items()}, paired
 
 
-def fmt_table(results, a):
+def fmt_table(results, paired, a):
     ef = [v for v in a.variants if v != "pthread"]
     head = ["app", "pthread_ms"] + ef
     rows = []
@@ -166,7 +197,9 @@ def fmt_table(results, a):
             row.append(r.get("pthread", ("-",))[0])
         for v in ef:
             st, times, _ = r[v]
-            if st == "ok" and times and base:
+            if st == "ok" and times and paired[app]:
+                row.append(f"{statistics.median(times):.2f}")
+            elif st == "ok" and times and base:
                 row.append(f"{statistics.median(times) / base:.2f}")
             elif st == "ok" and times:
                 row.append(f"{statistics.median(times):.1f}ms")
@@ -180,16 +213,17 @@ def fmt_table(results, a):
     return "\n".join(lines)
 
 
-def ratios(results, a):
+def ratios(results, paired, a):
     """{app: {variant: ratio}} for variants measured next to a baseline."""
     out = {}
     for app in a.apps:
         r = results[app]
-        if "pthread" not in r or r["pthread"][0] != "ok" or not r["pthread"][1]:
+        if not paired[app] and ("pthread" not in r or r["pthread"][0] != "ok"
+                                     or not r["pthread"][1]):
             continue
-        base = statistics.median(r["pthread"][1])
-        out[app] = {v: statistics.median(t) / base
-                    for v, (st, t, _) in r.items() if v != "pthread" and st == "ok" and t}
+        base = 1.0 if paired[app] else statistics.median(r["pthread"][1])
+        out[app] = {v: statistics.median(t) / base for v, (st, t, _) in r.items()
+                    if v != "pthread" and st == "ok" and t}
     return out
 
 
@@ -247,10 +281,10 @@ def main():
     log = lambda s: print(s, flush=True)
     data = a.data or tempfile.mkdtemp(prefix="xos-mr-")
     os.makedirs(data, exist_ok=True)
-    results = {}
+    results, paired = {}, {}
     try:
         for app in a.apps:
-            results[app] = run_app(app, a, data, log)
+            results[app], paired[app] = run_app(app, a, data, log)
             # Large inputs are hundreds of MB: drop each app's before the next.
             if not a.data:
                 for f in os.listdir(data):
@@ -260,14 +294,14 @@ def main():
             shutil.rmtree(data, ignore_errors=True)
 
     statuses = [st for r in results.values() for st, _, _ in r.values()]
-    table = fmt_table(results, a)
+    table = fmt_table(results, paired, a)
     print()
     print(table)
     skipped = sorted({m for r in results.values() for st, _, m in r.values() if st == "skip"})
     for m in skipped:
         print(f"skipped: {m}")
     if not a.check:
-        rat = ratios(results, a)
+        rat = ratios(results, paired, a)
         for app in a.apps:
             for v in a.variants:
                 if v != "pthread" and v in rat.get(app, {}):
@@ -278,8 +312,9 @@ def main():
         if a.table:
             with open(a.table, "w") as f:
                 f.write(f"# {' '.join(sys.argv)}\n")
-                f.write(f"# {a.size} inputs, median of {a.rounds} rounds x {a.reps} runs; "
-                        "cells: time / pthreads time of the same run\n")
+                f.write(f"# {a.size} inputs; cells: median over {a.rounds} launch(es) x {a.reps} "
+                        "repetitions of (EF variant time / pthreads time), the two run\n"
+                        "# alternately in the same process; pthread_ms: median baseline time\n")
                 f.write(table + "\n")
                 for m in skipped:
                     f.write(f"skipped: {m}\n")
