@@ -2,8 +2,9 @@
 /*
  * kmeans: K-means clustering of integer points in D dimensions.
  *
- * One MapReduce job per iteration, as in Phoenix: the current centroids
- * travel by value in every map task; a map assigns each point of its range
+ * One MapReduce round per iteration, as in Phoenix, in one session (the
+ * EFs live across iterations): the current centroids travel by value in
+ * every map task; a map assigns each point of its range
  * to the nearest centroid (ties: the lowest index) and writes, per
  * cluster, the point count and coordinate sums to partition cluster % P;
  * the reducer of a cluster adds them and writes the new centroid (integer
@@ -173,6 +174,7 @@ static int km_run(enum mr_mode mode, const char *dir, void **ret_result)
 		.nreduce = mr_nreduce(2),
 	};
 	char path[MR_PATH_MAX];
+	struct mr_session *session = NULL;
 	struct mr_file f = { 0 };
 	size_t n;
 	int rc = -ENOMEM;
@@ -191,8 +193,12 @@ static int km_run(enum mr_mode mode, const char *dir, void **ret_result)
 	}
 	/* The first K points seed the centroids. */
 	memcpy(s->cent, f.data, sizeof(s->cent));
-	if (mode != MR_SEQ)
+	if (mode != MR_SEQ) {
 		mr_file_unmap(&f); /* the maps map it themselves */
+		rc = mr_session_start(mode, &spec, &session);
+		if (rc < 0)
+			goto fail;
+	}
 	for (s->iterations = 1; s->iterations <= MAX_ITER; s->iterations++) {
 		memcpy(s->next, s->cent, sizeof(s->cent)); /* empty clusters stay put */
 		memset(s->size, 0, sizeof(s->size));
@@ -205,7 +211,7 @@ static int km_run(enum mr_mode mode, const char *dir, void **ret_result)
 				tasks[m].count = n * (uint64_t)(m + 1) / spec.nmap - tasks[m].first;
 				memcpy(tasks[m].cent, s->cent, sizeof(s->cent));
 			}
-			rc = mr_run(mode, &spec, tasks, s);
+			rc = mr_session_round(session, tasks, s);
 			if (rc < 0)
 				goto fail;
 		}
@@ -215,11 +221,19 @@ static int km_run(enum mr_mode mode, const char *dir, void **ret_result)
 	}
 	if (s->iterations > MAX_ITER)
 		s->iterations = MAX_ITER;
+	if (session) {
+		rc = mr_session_end(session);
+		session = NULL;
+		if (rc < 0)
+			goto fail;
+	}
 	mr_file_unmap(&f);
 	free(tasks);
 	*ret_result = s;
 	return 0;
 fail:
+	if (session)
+		mr_session_end(session); /* the round's error is the one reported */
 	mr_file_unmap(&f);
 	free(tasks);
 	free(s);

@@ -22,6 +22,8 @@
 
 #define MSG_DATA 0x4d524431u /* "MRD1" */
 #define MSG_END 0x4d524531u  /* "MRE1" */
+#define MSG_TASK 0x4d525431u /* "MRT1": master -> map, one task of a round */
+#define MSG_QUIT 0x4d525131u /* "MRQ1": no more rounds */
 /* Preferred message size: large enough to amortise a commit, well under max_msg. */
 #define MSG_SIZE (256u << 10)
 #define MSG_FIRST (16u << 10)
@@ -263,7 +265,10 @@ static void reader_drop_msg(struct mr_reader *r)
 	r->msg = NULL;
 }
 
-/* Make the next message of the current source current; 1 if one, 0 at the source's end. */
+/*
+ * Make the next message of the current source current; 1 if it holds
+ * records, 0 at the source's END, 2 at its QUIT (no more rounds).
+ */
 static int reader_next_msg(struct mr_reader *r)
 {
 	struct msg_hdr h;
@@ -313,6 +318,8 @@ static int reader_next_msg(struct mr_reader *r)
 	memcpy(&h, r->msg, sizeof(h));
 	if (h.kind == MSG_END)
 		return 0;
+	if (h.kind == MSG_QUIT)
+		return 2;
 	if (h.kind != MSG_DATA) {
 		r->err = -EBADMSG;
 		return -1;
@@ -345,6 +352,10 @@ const void *mr_get(struct mr_reader *r, size_t *ret_len)
 
 		if (rc < 0)
 			return NULL;
+		if (rc == 2) { /* QUIT inside a round */
+			r->err = -EBADMSG;
+			return NULL;
+		}
 		if (rc == 0) { /* END: on to the next producer */
 			reader_drop_msg(r);
 			r->src++;
@@ -382,13 +393,34 @@ static int merge_all(const struct mr_spec *spec, struct mr_reader *r, void *resu
 	return r->err ? r->err : rc;
 }
 
-/* ---- EF mode -------------------------------------------------------------------- */
+/* ---- EF mode: a session of persistent map and reduce EFs ------------------------------ */
+
+/*
+ * The EFs of a session live across rounds (kmeans runs one round per
+ * iteration), so an iterative job pays for EF and channel creation once.
+ * Each round, the master sends every map EF its task (a TASK message on
+ * the map's own input channel); maps write their partitions, each ended
+ * by END; reducers read one round (every map's END), reduce, and end their
+ * output with END.  At the end the master sends QUIT to the maps, which
+ * pass it on to the reducers.
+ */
+struct mr_session {
+	const struct mr_spec *spec;
+	enum mr_mode mode;
+	int broken; /* a round failed: the EFs are being torn down */
+	struct xos_chan *tc[MR_MAX_MAPS][2];               /* master -> map: tasks */
+	struct xos_chan *mc[MR_MAX_MAPS][MR_MAX_PARTS][2]; /* map -> reduce (or master) */
+	struct xos_chan *rc[MR_MAX_PARTS][2];              /* reduce -> master */
+	struct xos_ef *maps[MR_MAX_MAPS], *reds[MR_MAX_PARTS];
+	struct xos_chan *master_in[MR_MAX_MAPS];           /* what the master merges from */
+	int nin;
+};
 
 struct map_arg {
 	const struct mr_spec *spec;
-	int nparts;
+	int nparts, forward_quit;
+	struct xos_chan *in;
 	struct xos_chan *out[MR_MAX_PARTS];
-	_Alignas(8) unsigned char task[]; /* spec->task_size bytes */
 };
 
 struct reduce_arg {
@@ -398,25 +430,101 @@ struct reduce_arg {
 	struct xos_chan *out;
 };
 
+/* Send a message of @kind with @len payload bytes copied from @payload. */
+static int send_msg(struct xos_chan *c, uint32_t kind, const void *payload, size_t len)
+{
+	struct msg_hdr h = { .kind = kind };
+	void *buf;
+	int rc = xos_chan_reserve(c, sizeof(h) + len, &buf);
+
+	if (rc < 0)
+		return rc;
+	memcpy(buf, &h, sizeof(h));
+	if (len)
+		memcpy((char *)buf + sizeof(h), payload, len);
+	return xos_chan_commit(c, sizeof(h) + len);
+}
+
+/* Wait for the next task: 1 with it copied to @task, 0 on QUIT, -errno otherwise. */
+static int map_next_task(struct map_arg *a, void *task)
+{
+	struct msg_hdr h;
+	const void *p;
+	ssize_t n = xos_chan_peek(a->in, &p);
+	int rc;
+
+	if (n <= 0)
+		return n ? (int)n : -EPIPE; /* EOF: the master gave up */
+	if ((size_t)n < sizeof(h)) {
+		rc = -EBADMSG;
+	} else {
+		memcpy(&h, p, sizeof(h));
+		if (h.kind == MSG_QUIT)
+			rc = 0;
+		else if (h.kind == MSG_TASK && (size_t)n == sizeof(h) + a->spec->task_size)
+			rc = 1, memcpy(task, (const char *)p + sizeof(h), a->spec->task_size);
+		else
+			rc = -EBADMSG;
+	}
+	if (xos_chan_consume(a->in, (size_t)n) < 0 || xos_chan_release(a->in) < 0)
+		rc = rc < 0 ? rc : -EIO;
+	return rc;
+}
+
 static int map_ef(void *arg)
 {
 	struct map_arg *a = arg;
 	struct mr_writer w[MR_MAX_PARTS], *wp[MR_MAX_PARTS];
-	int rc;
+	void *task = malloc(a->spec->task_size ? a->spec->task_size : 1);
+	int rc = task ? 0 : -ENOMEM;
 
-	for (int p = 0; p < a->nparts; p++) {
-		writer_init_chan(&w[p], a->out[p]);
-		wp[p] = &w[p];
+	while (rc == 0 && (rc = map_next_task(a, task)) == 1) {
+		for (int p = 0; p < a->nparts; p++) {
+			writer_init_chan(&w[p], a->out[p]);
+			wp[p] = &w[p];
+		}
+		rc = a->spec->map(task, wp, a->nparts);
+		for (int p = 0; p < a->nparts && rc == 0; p++)
+			rc = writer_finish(&w[p]);
 	}
-	rc = a->spec->map(a->task, wp, a->nparts);
+	/* QUIT (rc 0): tell the reducers; anything else: closing says enough. */
 	for (int p = 0; p < a->nparts; p++) {
-		int frc = rc < 0 ? -ECANCELED : writer_finish(&w[p]);
-
-		if (rc == 0 && frc < 0)
-			rc = frc;
+		if (rc == 0 && a->forward_quit)
+			rc = send_msg(a->out[p], MSG_QUIT, NULL, 0);
 		xos_chan_close(a->out[p]);
 	}
+	xos_chan_close(a->in);
+	free(task);
 	return rc < 0 ? 1 : 0;
+}
+
+/*
+ * Start a reducer's round: 1 when a round begins (the first message of
+ * map 0 is already taken in), 0 when every map sent QUIT, -errno.
+ */
+static int reader_round_begin(struct mr_reader *r)
+{
+	int rc;
+
+	r->src = 0;
+	r->msg = NULL;
+	r->left = 0;
+	rc = reader_next_msg(r);
+	if (rc == 0) { /* map 0 wrote nothing this round */
+		reader_drop_msg(r);
+		r->src++;
+		return 1;
+	}
+	if (rc != 2)
+		return rc < 0 ? rc : 1;
+	for (;;) {
+		reader_drop_msg(r);
+		if (++r->src == r->nsrc)
+			return 0;
+		rc = reader_next_msg(r);
+		if (rc != 2)
+			return rc < 0 ? rc : -EBADMSG;
+	}
 }
 
 static int reduce_ef(void *arg)
@@ -426,12 +534,20 @@ static int reduce_ef(void *arg)
 	struct mr_writer w;
 	int rc;
 
-	writer_init_chan(&w, a->out);
-	rc = a->spec->reduce(a->part, &r, &w);
+	while ((rc = reader_round_begin(&r)) == 1) {
+		writer_init_chan(&w, a->out);
+		rc = a->spec->reduce(a->part, &r, &w);
+		if (rc == 0 && r.err)
+			rc = r.err;
+		if (rc == 0 && r.src != r.nsrc)
+			rc = -EBADMSG; /* the reducer stopped reading early */
+		if (rc == 0)
+			rc = writer_finish(&w);
+		if (rc < 0)
+			break;
+	}
 	if (rc == 0 && r.err)
 		rc = r.err;
-	if (rc == 0)
-		rc = writer_finish(&w);
 	reader_done(&r);
 	for (int m = 0; m < a->nmap; m++)
 		xos_chan_close(a->in[m]);
@@ -464,101 +580,126 @@ static int ef_start(struct xos_ef **ret, const char *name, struct xos_chan **cha
 	return xos_ef_create(ret, &attr, fn, arg, arg_size);
 }
 
-static int run_ef(const struct mr_spec *spec, const unsigned char *tasks, void *result)
+/* Close the master's ends, join every EF; 0 if all of them ended well. */
+static int session_teardown(struct mr_session *s)
 {
-	const int M = spec->nmap, R = spec->nreduce, P = R ? R : 1;
-	struct xos_chan *mc[MR_MAX_MAPS][MR_MAX_PARTS][2] = { 0 }; /* map -> reduce (or master) */
-	struct xos_chan *rc_[MR_MAX_PARTS][2] = { 0 };              /* reduce -> master */
-	struct xos_ef *maps[MR_MAX_MAPS] = { 0 }, *reds[MR_MAX_PARTS] = { 0 };
-	struct xos_chan *master_in[MR_MAX_MAPS > MR_MAX_PARTS ? MR_MAX_MAPS : MR_MAX_PARTS];
-	size_t arg_size = sizeof(struct map_arg) + spec->task_size;
-	struct map_arg *ma = calloc(1, arg_size);
-	struct mr_reader r = { 0 };
-	char name[64];
-	int rc = 0, nin;
+	const int M = s->spec->nmap, R = s->spec->nreduce, P = R ? R : 1;
+	int rc = 0;
 
-	if (!ma)
-		return -ENOMEM;
-	for (int m = 0; m < M && rc == 0; m++)
-		for (int p = 0; p < P && rc == 0; p++)
-			rc = chan_open(mc[m][p], spec->name, "m", m, p);
-	for (int p = 0; p < R && rc == 0; p++)
-		rc = chan_open(rc_[p], spec->name, "r", p, 0);
-	if (rc < 0)
-		goto out;
-
-	/* Reducers first, so they wait on their inputs while the maps run. */
-	for (int p = 0; p < R && rc == 0; p++) {
-		struct reduce_arg ra = { .spec = spec, .part = p, .nmap = M, .out = rc_[p][0] };
-		struct xos_chan *ends[MR_MAX_MAPS + 1];
-
-		for (int m = 0; m < M; m++)
-			ends[m] = ra.in[m] = mc[m][p][1];
-		ends[M] = rc_[p][0];
-		snprintf(name, sizeof(name), "%s.reduce%d", spec->name, p);
-		rc = ef_start(&reds[p], name, ends, (size_t)M + 1, reduce_ef, &ra, sizeof(ra));
-	}
-	for (int m = 0; m < M && rc == 0; m++) {
-		ma->spec = spec;
-		ma->nparts = P;
-		for (int p = 0; p < P; p++)
-			ma->out[p] = mc[m][p][0];
-		memcpy(ma->task, tasks + (size_t)m * spec->task_size, spec->task_size);
-		snprintf(name, sizeof(name), "%s.map%d", spec->name, m);
-		rc = ef_start(&maps[m], name, ma->out, (size_t)P, map_ef, ma, arg_size);
-	}
-
-	if (rc == 0) {
-		nin = R ? R : M;
-		for (int i = 0; i < nin; i++)
-			master_in[i] = R ? rc_[i][1] : mc[i][0][1];
-		r.nsrc = nin;
-		r.chans = master_in;
-		rc = merge_all(spec, &r, result);
-		reader_done(&r);
-		for (int i = 0; i < nin; i++)
-			xos_chan_close(master_in[i]);
-		if (R)
-			for (int i = 0; i < R; i++)
-				rc_[i][1] = NULL;
-		else
-			for (int i = 0; i < M; i++)
-				mc[i][0][1] = NULL;
-	}
-
-out:
-	/* Join whatever started; a worker that failed makes the job fail. */
+	/* Without QUIT, closing the task channels makes the maps give up. */
+	for (int m = 0; m < M; m++)
+		if (s->tc[m][0])
+			xos_chan_close(s->tc[m][0]);
+	/* The master's inputs: an EF blocked writing to one gets EPIPE. */
+	for (int i = 0; i < s->nin; i++)
+		xos_chan_close(s->master_in[i]);
 	for (int m = 0; m < M; m++) {
 		struct xos_ef_exit ex;
 
-		if (!maps[m])
-			continue;
-		if (xos_ef_join(maps[m], &ex) < 0 || ex.how != XOS_EF_EXITED || ex.status)
-			rc = rc ? rc : -ECHILD;
+		if (s->maps[m] && (xos_ef_join(s->maps[m], &ex) < 0 || ex.how != XOS_EF_EXITED ||
+				   ex.status))
+			rc = -ECHILD;
 	}
 	for (int p = 0; p < R; p++) {
 		struct xos_ef_exit ex;
 
-		if (!reds[p])
-			continue;
-		if (xos_ef_join(reds[p], &ex) < 0 || ex.how != XOS_EF_EXITED || ex.status)
-			rc = rc ? rc : -ECHILD;
+		if (s->reds[p] && (xos_ef_join(s->reds[p], &ex) < 0 || ex.how != XOS_EF_EXITED ||
+				   ex.status))
+			rc = -ECHILD;
 	}
-	/* Ends never handed to an EF are still ours to close. */
-	for (int m = 0; m < M; m++)
+	/* Ends never handed to an EF are still the master's to close. */
+	for (int m = 0; m < M; m++) {
+		if (!s->maps[m] && s->tc[m][1])
+			xos_chan_close(s->tc[m][1]);
 		for (int p = 0; p < P; p++) {
-			if (!maps[m] && mc[m][p][0])
-				xos_chan_close(mc[m][p][0]);
-			if ((R ? !reds[p] : 1) && mc[m][p][1])
-				xos_chan_close(mc[m][p][1]);
+			if (!s->maps[m] && s->mc[m][p][0])
+				xos_chan_close(s->mc[m][p][0]);
+			if (R && !s->reds[p] && s->mc[m][p][1])
+				xos_chan_close(s->mc[m][p][1]);
 		}
-	for (int p = 0; p < R; p++) {
-		if (!reds[p] && rc_[p][0])
-			xos_chan_close(rc_[p][0]);
-		if (rc_[p][1])
-			xos_chan_close(rc_[p][1]);
 	}
-	free(ma);
+	for (int p = 0; p < R; p++)
+		if (!s->reds[p] && s->rc[p][0])
+			xos_chan_close(s->rc[p][0]);
+	return rc;
+}
+
+static int session_start_ef(struct mr_session *s)
+{
+	const struct mr_spec *spec = s->spec;
+	const int M = spec->nmap, R = spec->nreduce, P = R ? R : 1;
+	char name[64];
+	int rc = 0;
+
+	for (int m = 0; m < M && rc == 0; m++) {
+		rc = chan_open(s->tc[m], spec->name, "t", m, 0);
+		for (int p = 0; p < P && rc == 0; p++)
+			rc = chan_open(s->mc[m][p], spec->name, "m", m, p);
+	}
+	for (int p = 0; p < R && rc == 0; p++)
+		rc = chan_open(s->rc[p], spec->name, "r", p, 0);
+	/* The master's inputs are its own from the start: teardown closes them. */
+	s->nin = R ? R : M;
+	for (int i = 0; i < s->nin; i++)
+		s->master_in[i] = R ? s->rc[i][1] : s->mc[i][0][1];
+	if (rc < 0)
+		goto fail;
+
+	for (int p = 0; p < R && rc == 0; p++) {
+		struct reduce_arg ra = { .spec = spec, .part = p, .nmap = M, .out = s->rc[p][0] };
+		struct xos_chan *ends[MR_MAX_MAPS + 1];
+
+		for (int m = 0; m < M; m++)
+			ends[m] = ra.in[m] = s->mc[m][p][1];
+		ends[M] = s->rc[p][0];
+		snprintf(name, sizeof(name), "%s.reduce%d", spec->name, p);
+		rc = ef_start(&s->reds[p], name, ends, (size_t)M + 1, reduce_ef, &ra, sizeof(ra));
+	}
+	for (int m = 0; m < M && rc == 0; m++) {
+		struct map_arg ma = { .spec = spec, .nparts = P, .forward_quit = R > 0,
+				      .in = s->tc[m][1] };
+		struct xos_chan *ends[MR_MAX_PARTS + 1];
+
+		for (int p = 0; p < P; p++)
+			ends[p] = ma.out[p] = s->mc[m][p][0];
+		ends[P] = s->tc[m][1];
+		snprintf(name, sizeof(name), "%s.map%d", spec->name, m);
+		rc = ef_start(&s->maps[m], name, ends, (size_t)P + 1, map_ef, &ma, sizeof(ma));
+	}
+	if (rc == 0)
+		return 0;
+fail:
+	s->broken = 1;
+	session_teardown(s);
+	return rc;
+}
+
+static int session_round_ef(struct mr_session *s, const unsigned char *tasks, void *result)
+{
+	const struct mr_spec *spec = s->spec;
+	struct mr_reader r = { .nsrc = s->nin, .chans = s->master_in };
+	int rc = 0;
+
+	for (int m = 0; m < spec->nmap && rc == 0; m++)
+		rc = send_msg(s->tc[m][0], MSG_TASK, tasks + (size_t)m * spec->task_size,
+			      spec->task_size);
+	if (rc == 0)
+		rc = merge_all(spec, &r, result);
+	reader_done(&r);
+	if (rc < 0)
+		s->broken = 1;
+	return rc;
+}
+
+static int session_end_ef(struct mr_session *s)
+{
+	int rc = 0;
+
+	if (!s->broken)
+		for (int m = 0; m < s->spec->nmap && rc == 0; m++)
+			rc = send_msg(s->tc[m][0], MSG_QUIT, NULL, 0);
+	if (session_teardown(s) < 0 && rc == 0)
+		rc = -ECHILD;
 	return rc;
 }
 
@@ -678,20 +819,74 @@ static int run_pthread(const struct mr_spec *spec, const unsigned char *tasks, v
 	return rc;
 }
 
+static int spec_check(enum mr_mode mode, const struct mr_spec *spec)
+{
+	if (!spec || spec->nmap < 1 || spec->nmap > MR_MAX_MAPS || spec->nreduce < 0 ||
+	    spec->nreduce > MR_MAX_PARTS || !spec->map || !spec->merge ||
+	    (spec->nreduce && !spec->reduce) || (mode != MR_EF && mode != MR_PTHREAD))
+		return -EINVAL;
+	if (mode == MR_EF && !mr_chan_available())
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+int mr_session_start(enum mr_mode mode, const struct mr_spec *spec, struct mr_session **ret)
+{
+	struct mr_session *s;
+	int rc = spec_check(mode, spec);
+
+	if (rc < 0)
+		return rc;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->spec = spec;
+	s->mode = mode;
+	if (mode == MR_EF) {
+		rc = session_start_ef(s);
+		if (rc < 0) {
+			free(s);
+			return rc;
+		}
+	}
+	*ret = s;
+	return 0;
+}
+
+int mr_session_round(struct mr_session *s, const void *tasks, void *result)
+{
+	if (!s || !tasks)
+		return -EINVAL;
+	if (s->broken)
+		return -EPIPE;
+	if (s->mode == MR_PTHREAD)
+		return run_pthread(s->spec, tasks, result);
+	return session_round_ef(s, tasks, result);
+}
+
+int mr_session_end(struct mr_session *s)
+{
+	int rc = 0;
+
+	if (!s)
+		return -EINVAL;
+	if (s->mode == MR_EF)
+		rc = session_end_ef(s);
+	free(s);
+	return rc;
+}
+
 int mr_run(enum mr_mode mode, const struct mr_spec *spec, const void *tasks, void *result)
 {
-	if (!spec || !tasks || spec->nmap < 1 || spec->nmap > MR_MAX_MAPS || spec->nreduce < 0 ||
-	    spec->nreduce > MR_MAX_PARTS || !spec->map || !spec->merge ||
-	    (spec->nreduce && !spec->reduce))
+	struct mr_session *s;
+	int rc, erc;
+
+	if (!tasks)
 		return -EINVAL;
-	switch (mode) {
-	case MR_EF:
-		if (!mr_chan_available())
-			return -EOPNOTSUPP;
-		return run_ef(spec, tasks, result);
-	case MR_PTHREAD:
-		return run_pthread(spec, tasks, result);
-	default:
-		return -EINVAL;
-	}
+	rc = mr_session_start(mode, spec, &s);
+	if (rc < 0)
+		return rc;
+	rc = mr_session_round(s, tasks, result);
+	erc = mr_session_end(s);
+	return rc < 0 ? rc : erc;
 }

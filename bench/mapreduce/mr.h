@@ -72,6 +72,18 @@ struct mr_spec {
  */
 int mr_run(enum mr_mode mode, const struct mr_spec *spec, const void *tasks, void *result);
 
+/*
+ * The same job run for several rounds (an iterative algorithm): in EF
+ * mode the map and reduce EFs and their channels are made once, at start,
+ * and each round only sends them new tasks.  A failed round leaves the
+ * session broken: later rounds fail, end still joins every EF.
+ */
+struct mr_session;
+int mr_session_start(enum mr_mode mode, const struct mr_spec *spec, struct mr_session **ret);
+int mr_session_round(struct mr_session *s, const void *tasks, void *result);
+/* Stop the EFs and free @s; -errno if one of them failed. */
+int mr_session_end(struct mr_session *s);
+
 /* Whether this libxos has the channel layer the EF variant needs. */
 bool mr_chan_available(void);
 
