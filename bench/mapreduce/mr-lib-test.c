@@ -4,7 +4,8 @@
  * the EF mode under every ICF x mechanism: records of many sizes (up to
  * MR_REC_MAX, crossing message boundaries) arrive intact, complete and in
  * each mapper's order at the right reducer; a failing map, an oversized
- * record and a bad spec make the job fail instead of producing a result.
+ * record and a bad spec make the job fail instead of producing a result;
+ * a session carries several rounds through the same EFs.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -131,25 +132,42 @@ static const struct mr_spec spec = {
 	.merge = test_merge,
 };
 
-static void roundtrip(enum mr_mode mode)
+/* One round of @nrec records per map, through @s (or a one-shot job when NULL). */
+static void roundtrip_n(enum mr_mode mode, struct mr_session *s, uint32_t nrec)
 {
 	struct task tasks[NMAP];
 	struct summary total[NRED] = { 0 };
 	uint64_t want_rec[NRED] = { 0 }, want_bytes[NRED] = { 0 };
 
 	for (uint32_t m = 0; m < NMAP; m++) {
-		tasks[m] = (struct task){ .map = m, .nrec = NREC };
-		for (uint32_t i = 0; i < NREC; i++) {
+		tasks[m] = (struct task){ .map = m, .nrec = nrec };
+		for (uint32_t i = 0; i < nrec; i++) {
 			want_rec[i % NRED]++;
 			want_bytes[i % NRED] += rec_len(i);
 		}
 	}
-	assert_int_equal(mr_run(mode, &spec, tasks, total), 0);
+	if (s)
+		assert_int_equal(mr_session_round(s, tasks, total), 0);
+	else
+		assert_int_equal(mr_run(mode, &spec, tasks, total), 0);
 	for (int p = 0; p < NRED; p++) {
 		assert_int_equal(total[p].bad, 0);
 		assert_int_equal(total[p].nrec, want_rec[p]);
 		assert_int_equal(total[p].bytes, want_bytes[p]);
 	}
+}
+
+static void roundtrip(enum mr_mode mode)
+{
+	struct mr_session *s;
+
+	roundtrip_n(mode, NULL, NREC);
+	/* Rounds of different sizes, one of them empty, through the same EFs. */
+	assert_int_equal(mr_session_start(mode, &spec, &s), 0);
+	roundtrip_n(mode, s, 100);
+	roundtrip_n(mode, s, 0);
+	roundtrip_n(mode, s, NREC);
+	assert_int_equal(mr_session_end(s), 0);
 }
 
 static void failures(enum mr_mode mode)
