@@ -253,7 +253,7 @@ static void km_print(const void *result, FILE *out)
 /* Points scattered around K hidden centres, in a 0..65535 cube. */
 static int km_gen(const char *dir, int large)
 {
-	size_t n = large ? (1u << 20) : 4096;
+	size_t n = large ? (1u << 19) : 4096;
 	struct point *p = malloc(n * sizeof(*p));
 	int32_t centre[K][D];
 	uint64_t rng = 0x5eed0005;

@@ -130,21 +130,22 @@ def run_app(app, a, data, log):
     binary = os.path.join(a.bin, app)
     if not os.access(binary, os.X_OK):
         log(f"{app}: no binary {binary}")
-        return {v: ("fail", [], "no binary") for v in a.variants}, False
+        return {v: ("fail", [], "no binary") for v in a.variants}, False, {}
     r = subprocess.run([binary, "gen", data, a.size], capture_output=True, text=True)
     if r.returncode != 0:
         msg = f"gen failed: {(r.stdout + r.stderr).strip()}"
         log(f"{app}: {msg}")
-        return {v: ("fail", [], msg) for v in a.variants}, False
+        return {v: ("fail", [], msg) for v in a.variants}, False, {}
     ref = os.path.join(data, f"{app}.seq.out")
     st, vals, msg = launch(binary, "seq", data, ref, 1, {}, a.timeout)
     if st != "ok":
         log(f"{app}: sequential reference failed: {msg}")
-        return {v: ("fail", [], "no reference") for v in a.variants}, False
+        return {v: ("fail", [], "no reference") for v in a.variants}, False, {}
     log(f"{app}: sequential reference {vals['time_ms'][0]:.1f} ms")
 
     paired = not a.check and any(v != "pthread" for v in a.variants)
     res = {v: ["ok", [], ""] for v in a.variants}
+    best = {v: [] for v in a.variants}
     seen_skips = set()
     for rnd in range(a.rounds):
         k = rnd % len(a.variants)
@@ -171,6 +172,7 @@ def run_app(app, a, data, log):
                 continue
             if paired:
                 res[v][1] += vals["ratios"]
+                best[v] += vals.get("best_ratio", [])
                 if "pthread" in res:
                     res["pthread"][1] += vals["base_times_ms"]
                 log(f"{app} {v}: ratio {statistics.median(vals['ratios']):.3f} "
@@ -179,7 +181,7 @@ def run_app(app, a, data, log):
                 res[v][1] += vals["time_ms"]
                 if a.check:
                     log(f"{app} {v}: ok ({vals['time_ms'][0]:.1f} ms)")
-    return {v: tuple(x) for v, x in res.items()}, paired
+    return {v: tuple(x) for v, x in res.items()}, paired, best
 
 
 def fmt_table(results, paired, a):
@@ -206,6 +208,19 @@ def fmt_table(results, paired, a):
             else:
                 row.append(st)
         rows.append(row)
+    w = [max(len(x[i]) for x in [head] + rows) for i in range(len(head))]
+    lines = ["  ".join(c.rjust(w[i]) if i else c.ljust(w[i]) for i, c in enumerate(x))
+             for x in [head] + rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def fmt_best(best, a):
+    """Ratios of the best (least disturbed) EF run to the best baseline run."""
+    ef = [v for v in a.variants if v != "pthread"]
+    rows = [[app] + [f"{statistics.median(best[app][v]):.2f}" if best[app].get(v) else "-"
+                     for v in ef] for app in a.apps]
+    head = ["app (best/best)"] + ef
     w = [max(len(x[i]) for x in [head] + rows) for i in range(len(head))]
     lines = ["  ".join(c.rjust(w[i]) if i else c.ljust(w[i]) for i, c in enumerate(x))
              for x in [head] + rows]
@@ -281,10 +296,10 @@ def main():
     log = lambda s: print(s, flush=True)
     data = a.data or tempfile.mkdtemp(prefix="xos-mr-")
     os.makedirs(data, exist_ok=True)
-    results, paired = {}, {}
+    results, paired, best = {}, {}, {}
     try:
         for app in a.apps:
-            results[app], paired[app] = run_app(app, a, data, log)
+            results[app], paired[app], best[app] = run_app(app, a, data, log)
             # Large inputs are hundreds of MB: drop each app's before the next.
             if not a.data:
                 for f in os.listdir(data):
@@ -301,6 +316,10 @@ def main():
     for m in skipped:
         print(f"skipped: {m}")
     if not a.check:
+        best_table = fmt_best(best, a) if any(paired.values()) else ""
+        if best_table:
+            print()
+            print(best_table)
         rat = ratios(results, paired, a)
         for app in a.apps:
             for v in a.variants:
@@ -316,6 +335,9 @@ def main():
                         "repetitions of (EF variant time / pthreads time), the two run\n"
                         "# alternately in the same process; pthread_ms: median baseline time\n")
                 f.write(table + "\n")
+                if best_table:
+                    f.write("\n# the same runs, best EF time / best pthreads time (machine load "
+                            "only adds time):\n" + best_table + "\n")
                 for m in skipped:
                     f.write(f"skipped: {m}\n")
         if a.plot:
