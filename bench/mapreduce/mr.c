@@ -200,6 +200,8 @@ void *mr_put(struct mr_writer *w, size_t len)
 	}
 	rec = w->buf + w->used;
 	memcpy(rec, &rh, sizeof(rh));
+	/* The padding goes to another EF too: never let it carry stale memory. */
+	memset(rec + sizeof(rh) + len, 0, pad8(len) - len);
 	w->used += need;
 	w->nrec++;
 	return rec + sizeof(rh);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -139,19 +140,34 @@ static int usage(const char *app)
 	return 2;
 }
 
-/* Run @mode once, timed; the result replaces *@result. */
-static int run_once(const struct mr_bench *b, enum mr_mode mode, const char *dir, void **result,
-		    double *ret_ms)
+/* CPU time of this process and of its reaped children (process EFs), in ms. */
+static double cpu_ms(void)
 {
-	double t0;
+	struct rusage self, kids;
+
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
+	return (self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec +
+		kids.ru_stime.tv_sec) * 1e3 +
+	       (self.ru_utime.tv_usec + self.ru_stime.tv_usec + kids.ru_utime.tv_usec +
+		kids.ru_stime.tv_usec) / 1e3;
+}
+
+/* Run @mode once, timed (wall, and CPU into *@ret_cpu); the result replaces *@result. */
+static int run_once(const struct mr_bench *b, enum mr_mode mode, const char *dir, void **result,
+		    double *ret_ms, double *ret_cpu)
+{
+	double t0, c0;
 	int rc;
 
 	if (*result)
 		b->free(*result);
 	*result = NULL;
+	c0 = cpu_ms();
 	t0 = now_ms();
 	rc = b->run(mode, dir, result);
 	*ret_ms = now_ms() - t0;
+	*ret_cpu = cpu_ms() - c0;
 	if (rc < 0)
 		fprintf(stderr, "%s: run %s failed: %s\n", b->name,
 			mode == MR_EF ? "ef" : mode == MR_PTHREAD ? "pthread" : "seq", strerror(-rc));
@@ -198,7 +214,7 @@ static double median(double *v, int n)
 static int cmd_run(const struct mr_bench *b, int argc, char **argv)
 {
 	enum mr_mode mode;
-	double ef_ms[64], base_ms[64], ratio[64];
+	double ef_ms[64], base_ms[64], ratio[64], cpu_ratio[64], ef_cpu = 0, base_cpu = 0;
 	void *result = NULL, *base = NULL;
 	int reps = argc > 5 ? atoi(argv[5]) : 1, pair = 0, rc = 0;
 	char base_path[MR_PATH_MAX + 16];
@@ -226,16 +242,20 @@ static int cmd_run(const struct mr_bench *b, int argc, char **argv)
 	for (int i = -1; i < reps && rc == 0; i++) {
 		double t;
 
+		double *bt = &base_ms[i < 0 ? 0 : i];
+
 		if (pair && i % 2 == 0)
-			rc = run_once(b, MR_PTHREAD, argv[3], &base, &base_ms[i < 0 ? 0 : i]);
+			rc = run_once(b, MR_PTHREAD, argv[3], &base, bt, &base_cpu);
 		if (rc == 0)
-			rc = run_once(b, mode, argv[3], &result, &t);
+			rc = run_once(b, mode, argv[3], &result, &t, &ef_cpu);
 		if (rc == 0 && pair && i % 2 != 0)
-			rc = run_once(b, MR_PTHREAD, argv[3], &base, &base_ms[i < 0 ? 0 : i]);
+			rc = run_once(b, MR_PTHREAD, argv[3], &base, bt, &base_cpu);
 		if (rc == 0 && i >= 0) {
 			ef_ms[i] = t;
-			if (pair)
-				ratio[i] = t / base_ms[i];
+			if (pair) {
+				ratio[i] = t / *bt;
+				cpu_ratio[i] = base_cpu > 0 ? ef_cpu / base_cpu : 0;
+			}
 		}
 	}
 	if (rc == 0 && write_result(b, result, argv[4]) < 0)
@@ -261,6 +281,8 @@ static int cmd_run(const struct mr_bench *b, int argc, char **argv)
 		printf("\nbase_ms = %.3f\n", median(base_ms, reps));
 		/* Load from elsewhere only adds time: the best runs are the least disturbed. */
 		printf("best_ratio = %.4f\n", min_of(ef_ms, reps) / min_of(base_ms, reps));
+		/* CPU time spent (all EFs included): the work each variant adds, whatever the load. */
+		printf("cpu_ratio = %.4f\n", median(cpu_ratio, reps));
 	}
 	printf("time_ms = %.3f\n", median(ef_ms, reps));
 	return 0;

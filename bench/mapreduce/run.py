@@ -145,7 +145,7 @@ def run_app(app, a, data, log):
 
     paired = not a.check and any(v != "pthread" for v in a.variants)
     res = {v: ["ok", [], ""] for v in a.variants}
-    best = {v: [] for v in a.variants}
+    best = {k: {v: [] for v in a.variants} for k in EXTRA_TABLES}
     seen_skips = set()
     for rnd in range(a.rounds):
         k = rnd % len(a.variants)
@@ -172,7 +172,8 @@ def run_app(app, a, data, log):
                 continue
             if paired:
                 res[v][1] += vals["ratios"]
-                best[v] += vals.get("best_ratio", [])
+                for k in EXTRA_TABLES:
+                    best[k][v] += vals.get(k, [])
                 if "pthread" in res:
                     res["pthread"][1] += vals["base_times_ms"]
                 log(f"{app} {v}: ratio {statistics.median(vals['ratios']):.3f} "
@@ -215,12 +216,21 @@ def fmt_table(results, paired, a):
     return "\n".join(lines)
 
 
-def fmt_best(best, a):
-    """Ratios of the best (least disturbed) EF run to the best baseline run."""
+# Secondary tables of pair mode: {key printed by the binary: (column title, description)}.
+EXTRA_TABLES = {
+    "best_ratio": ("app (best/best)", "best EF time / best pthreads time (machine load only "
+                   "adds time)"),
+    "cpu_ratio": ("app (cpu/cpu)", "CPU time of the EF variant (every EF included) / CPU time "
+                  "of the pthreads baseline: the work a variant adds, whatever the load"),
+}
+
+
+def fmt_best(best, kind, a):
+    """A secondary table of pair mode (see EXTRA_TABLES)."""
     ef = [v for v in a.variants if v != "pthread"]
-    rows = [[app] + [f"{statistics.median(best[app][v]):.2f}" if best[app].get(v) else "-"
-                     for v in ef] for app in a.apps]
-    head = ["app (best/best)"] + ef
+    rows = [[app] + [f"{statistics.median(best[app][kind][v]):.2f}"
+                     if best[app].get(kind, {}).get(v) else "-" for v in ef] for app in a.apps]
+    head = [EXTRA_TABLES[kind][0]] + ef
     w = [max(len(x[i]) for x in [head] + rows) for i in range(len(head))]
     lines = ["  ".join(c.rjust(w[i]) if i else c.ljust(w[i]) for i, c in enumerate(x))
              for x in [head] + rows]
@@ -316,10 +326,10 @@ def main():
     for m in skipped:
         print(f"skipped: {m}")
     if not a.check:
-        best_table = fmt_best(best, a) if any(paired.values()) else ""
-        if best_table:
+        extra = [(k, fmt_best(best, k, a)) for k in EXTRA_TABLES] if any(paired.values()) else []
+        for _, t in extra:
             print()
-            print(best_table)
+            print(t)
         rat = ratios(results, paired, a)
         for app in a.apps:
             for v in a.variants:
@@ -335,9 +345,8 @@ def main():
                         "repetitions of (EF variant time / pthreads time), the two run\n"
                         "# alternately in the same process; pthread_ms: median baseline time\n")
                 f.write(table + "\n")
-                if best_table:
-                    f.write("\n# the same runs, best EF time / best pthreads time (machine load "
-                            "only adds time):\n" + best_table + "\n")
+                for k, t in extra:
+                    f.write(f"\n# the same runs, {EXTRA_TABLES[k][1]}:\n{t}\n")
                 for m in skipped:
                     f.write(f"skipped: {m}\n")
         if a.plot:
