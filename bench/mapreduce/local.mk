@@ -37,7 +37,7 @@ bench_mapreduce_matrix_multiply_LDADD = $(mr_ldadd)
 # skips (77) only while libxos lacks the channel layer.
 TESTS += bench/mapreduce/mr-check-pthread.sh bench/mapreduce/mr-check-ef.sh
 EXTRA_DIST += bench/mapreduce/run.py bench/mapreduce/mr-check-pthread.sh \
-	bench/mapreduce/mr-check-ef.sh
+	bench/mapreduce/mr-check-ef.sh bench/mapreduce/results.txt bench/mapreduce/results.png
 TESTS_ENVIRONMENT += MR_BIN=$(abs_builddir)/bench/mapreduce MR_RUN=$(abs_srcdir)/bench/mapreduce/run.py; export MR_BIN MR_RUN;
 
 # make bench-mapreduce: the large inputs, timed, the figure lines, the plot.
