@@ -1,0 +1,10 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Description: every MapReduce application on its small input under the
+# pthreads baseline,
+# each output compared with the sequential reference.
+# Exit 77 (skip) only when the EF variant cannot run at all (no channel layer).
+set -u
+bin=${MR_BIN:-bench/mapreduce}
+run=${MR_RUN:-$(dirname "$0")/run.py}
+exec python3 "$run" --check --size small --variants pthread --bin "$bin"
