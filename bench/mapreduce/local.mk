@@ -33,8 +33,7 @@ bench_mapreduce_matrix_multiply_SOURCES = bench/mapreduce/matrix_multiply.c
 bench_mapreduce_matrix_multiply_LDADD = $(mr_ldadd)
 
 # make check: every application on the small inputs, every variant, against
-# the sequential reference.  The pthreads test always runs; the EF test
-# skips (77) only while libxos lacks the channel layer.
+# the sequential reference.
 TESTS += bench/mapreduce/mr-check-pthread.sh bench/mapreduce/mr-check-ef.sh
 EXTRA_DIST += bench/mapreduce/run.py bench/mapreduce/mr-check-pthread.sh \
 	bench/mapreduce/mr-check-ef.sh bench/mapreduce/results.txt bench/mapreduce/results.png

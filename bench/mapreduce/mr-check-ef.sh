@@ -3,7 +3,6 @@
 # Description: every MapReduce application on its small input under the
 # EF variant (thread and process ICF x ring, pipe, unix, tcp),
 # each output compared with the sequential reference.
-# Exit 77 (skip) only when the EF variant cannot run at all (no channel layer).
 set -u
 bin=${MR_BIN:-bench/mapreduce}
 run=${MR_RUN:-$(dirname "$0")/run.py}

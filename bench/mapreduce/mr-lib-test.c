@@ -206,8 +206,6 @@ static const char *const mechs[] = { "ring", "pipe", "unix", "tcp" };
 static void test_ef_roundtrip(void **state)
 {
 	(void)state;
-	if (!mr_chan_available())
-		skip(); /* this libxos has no channel layer yet */
 	for (int i = 0; i < 2; i++)
 		for (int m = 0; m < 4; m++) {
 			print_message("ef roundtrip: %s / %s\n", icfs[i], mechs[m]);
@@ -222,8 +220,6 @@ static void test_ef_roundtrip(void **state)
 static void test_ef_failures(void **state)
 {
 	(void)state;
-	if (!mr_chan_available())
-		skip();
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(xos_icf_force(icfs[i]), 0);
 		failures(MR_EF);

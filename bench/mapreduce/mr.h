@@ -84,9 +84,6 @@ int mr_session_round(struct mr_session *s, const void *tasks, void *result);
 /* Stop the EFs and free @s; -errno if one of them failed. */
 int mr_session_end(struct mr_session *s);
 
-/* Whether this libxos has the channel layer the EF variant needs. */
-bool mr_chan_available(void);
-
 /* ---- helpers the applications share ------------------------------------- */
 
 /* A read-only mapping of a whole input file. */

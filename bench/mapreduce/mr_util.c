@@ -231,12 +231,6 @@ static int cmd_run(const struct mr_bench *b, int argc, char **argv)
 		return usage(argv[0]);
 	if (reps < 1 || reps > 64)
 		return usage(argv[0]);
-	if (mode == MR_EF && !mr_chan_available()) {
-		/* 77: the test harness's "skipped", with the reason. */
-		printf("%s: SKIP: this libxos has no channel layer yet (xos_chan_*): "
-		       "the EF variant cannot run\n", b->name);
-		return 77;
-	}
 
 	/* One untimed run first (i = -1): page cache, allocator and runtime warm up. */
 	for (int i = -1; i < reps && rc == 0; i++) {

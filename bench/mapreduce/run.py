@@ -13,8 +13,8 @@ time ratios to the pthreads baseline of the same run (medians), one
 PNG of grouped bars with gnuplot.
 
 Exit status: 0 when every run matched the reference, 1 when one failed,
-77 when nothing could run but skipped (the EF variant without a channel
-layer), 2 on usage errors.
+77 when every run exited 77 (an application may refuse a variant this
+machine cannot run), 2 on usage errors.
 """
 import argparse
 import os
