@@ -21,7 +21,7 @@
  * zero-copy operation (reserved, peeked, consumed but not released), an
  * end whose pollable descriptor (xos_chan_fd) is in use, an end the EF
  * opened in process form; -EOPNOTSUPP for a mechanism without handover
- * (tcp).  The blob comes from another process: the creator checks every
+ * (every mechanism built in has one).  The blob comes from another process: the creator checks every
  * count, length and index before use.
  */
 #include "config.h"

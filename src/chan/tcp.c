@@ -7,7 +7,10 @@
  *
  * An io_uring instance belongs to the process that made it: each end
  * makes its own lazily, and again after a fork (a process EF inherits
- * the end, not the ring).
+ * the end, not the ring).  Every send and receive waits for its own
+ * completion, so between calls nothing is in flight: handing an end over
+ * (mutate process -> thread) is handing over its socket, and the
+ * receiving side makes a ring of its own on first use.
  */
 #include "config.h"
 
@@ -231,6 +234,14 @@ static int tcp_wait_writable(void *st)
 	return xos__chan_wait_fd(&t->link, t->sock, POLLOUT);
 }
 
+/* attach() took the one socket; no request is in flight between calls. */
+static int tcp_handover_fds(void *st, int fds[XOS_CHAN_MAX_FDS], unsigned int *ret_nfds)
+{
+	fds[0] = ((struct tcp_end *)st)->sock;
+	*ret_nfds = 1;
+	return 0;
+}
+
 const struct xos_chan_ops xos__chan_tcp = {
 	.name = "tcp",
 	.kernel = true,
@@ -241,4 +252,5 @@ const struct xos_chan_ops xos__chan_tcp = {
 	.writev = tcp_writev,
 	.read = tcp_read,
 	.wait_writable = tcp_wait_writable,
+	.handover_fds = tcp_handover_fds,
 };

@@ -412,6 +412,7 @@ static int filter_install(const struct filter *f)
 	X(READONLY, "read-only view: remounting / read-only, recursively")   \
 	X(WRITABLE, "sandbox.rw: making a path writable again")                            \
 	X(TMP, "private /tmp: mounting a tmpfs")                                           \
+	X(TMP_RW, "sandbox.rw: carrying a path under /tmp into the private /tmp")          \
 	X(DEV, "private /dev: null, zero, full, random, urandom, shm")                     \
 	X(LOOPBACK, "network namespace: bringing lo up")                                   \
 	X(FORK_INIT, "pid namespace: forking its init")                                    \
@@ -636,6 +637,97 @@ static int dev_minimal(const char *tmpopts)
 	return 0;
 }
 
+/* Whether @path is /tmp or under it (a sandbox.rw path the private /tmp would hide). */
+static bool under_tmp(const char *path, size_t len)
+{
+	return len >= 4 && memcmp(path, "/tmp", 4) == 0 && (len == 4 || path[4] == '/');
+}
+
+/* Make @path's parents (mode 0755) and @path itself: a directory if @dir, else an empty file. */
+static int mkdir_under(const char *path, bool dir)
+{
+	char buf[XOS_EF_OPTIONS_MAX];
+	size_t len = strlen(path);
+	int fd;
+
+	if (len >= sizeof(buf))
+		return errno = ENAMETOOLONG, -1;
+	memcpy(buf, path, len + 1);
+	for (char *s = buf + 1; *s; s++)
+		if (*s == '/') {
+			*s = '\0';
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				return -1;
+			*s = '/';
+		}
+	if (dir)
+		return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
+	fd = open(buf, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/*
+ * sandbox.rw paths under /tmp (or /tmp itself) would be hidden by the
+ * private /tmp: each is held by an O_PATH descriptor before the tmpfs
+ * covers it (tmp_hold), then its mount point is made in the tmpfs and
+ * the held path is bound there through /proc/self/fd (tmp_carry), after
+ * /dev was staged in the tmpfs, so the host's /tmp never sees the staging.
+ */
+struct tmp_held {
+	int fd[16];
+	int n;
+};
+
+static int tmp_hold(const char *rw, struct tmp_held *h)
+{
+	char path[XOS_EF_OPTIONS_MAX];
+
+	h->n = 0;
+	for (const char *p = rw; *p; p += *p == ':') {
+		size_t len = strcspn(p, ":");
+
+		if (under_tmp(p, len)) {
+			snprintf(path, sizeof(path), "%.*s", (int)len, p);
+			if (h->n == (int)XOS_ARRAY_SIZE(h->fd))
+				return -E2BIG;
+			h->fd[h->n] = open(path, O_PATH | O_CLOEXEC);
+			if (h->fd[h->n] < 0)
+				return -errno;
+			h->n++;
+		}
+		p += len;
+	}
+	return 0;
+}
+
+static int tmp_carry(const char *rw, struct tmp_held *h)
+{
+	char path[XOS_EF_OPTIONS_MAX], from[64];
+	int i = 0;
+
+	for (const char *p = rw; *p; p += *p == ':') {
+		size_t len = strcspn(p, ":");
+		struct stat st;
+
+		if (under_tmp(p, len)) {
+			snprintf(path, sizeof(path), "%.*s", (int)len, p);
+			snprintf(from, sizeof(from), "/proc/self/fd/%d", h->fd[i]);
+			/* /tmp itself: not recursive, or the copy brings the tmpfs now mounted on it. */
+			if (fstat(h->fd[i], &st) < 0 || mkdir_under(path, S_ISDIR(st.st_mode)) < 0 ||
+			    mount(from, path, "none", MS_BIND | (len == 4 ? 0 : MS_REC), NULL) < 0)
+				return -errno;
+			close(h->fd[i++]);
+		}
+		p += len;
+	}
+	h->n = 0;
+	return 0;
+}
+
+
 /* Namespaces, id map, file system view and network of the outer process. */
 static void outer_setup(struct sandbox_ic *s)
 {
@@ -647,6 +739,7 @@ static void outer_setup(struct sandbox_ic *s)
 		{ CLONE_NEWIPC, STEP_IPCNS }, { CLONE_NEWUTS, STEP_UTSNS },
 	};
 	char tmpopts[64], path[XOS_EF_OPTIONS_MAX];
+	struct tmp_held held;
 	struct ifreq ifr = { 0 };
 	int rc, fd;
 
@@ -686,10 +779,14 @@ static void outer_setup(struct sandbox_ic *s)
 			setup_fail(s, STEP_WRITABLE, -rc);
 	}
 	snprintf(tmpopts, sizeof(tmpopts), "size=%llu,mode=1777", s->conf.tmp);
+	if ((rc = tmp_hold(s->conf.rw, &held)) < 0)
+		setup_fail(s, STEP_TMP_RW, -rc);
 	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmpopts) < 0)
 		setup_fail(s, STEP_TMP, errno);
 	if ((rc = dev_minimal(tmpopts)) < 0)
 		setup_fail(s, STEP_DEV, -rc);
+	if ((rc = tmp_carry(s->conf.rw, &held)) < 0)
+		setup_fail(s, STEP_TMP_RW, -rc);
 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)

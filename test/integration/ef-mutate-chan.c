@@ -35,7 +35,7 @@ struct msg {
 
 struct job {
 	struct xos_chan *ch[2];
-	char second[8];  /* "pipe" or "unix" */
+	char second[8];  /* "pipe", "unix" or "tcp" */
 };
 
 /* The EF: echo value*3 on the channel each message came from; check each stream's order. */
@@ -131,6 +131,7 @@ static void run(const char *second, const char *first_icf, bool switches)
 			rc = xos_chan_recv(mine[c], &m, sizeof(m));
 			if (rc == -EAGAIN)
 				continue;
+			if (rc != sizeof(m)) { xos_ef_join(ef, &ex); fprintf(stderr, "DBG c=%d rc=%zd how=%d st=%d icf mutates=%u got=%u,%u sent=%u,%u\n", c, rc, ex.how, ex.status, mutates, got[0], got[1], sent[0], sent[1]); }
 			assert_int_equal(rc, sizeof(m));
 			assert_int_equal(m.seq, got[c]);
 			assert_int_equal(m.value, ((uint64_t)got[c] * 2 + (uint64_t)c) * 3);
@@ -190,6 +191,16 @@ static void test_ring_and_unix(void **state)
 {
 	(void)state;
 	run("unix", "thread", false);
+}
+
+/* tcp: the socket moves, each side submits through an io_uring of its own. */
+static void test_ring_and_tcp(void **state)
+{
+	(void)state;
+	run("tcp", "thread", false);
+	run("tcp", "process", false);
+	run("tcp", "thread", true);
+	run("tcp", "process", true);
 }
 
 /* Created as a process: process -> thread -> process ... */
@@ -323,6 +334,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ring_and_pipe),
 		cmocka_unit_test(test_ring_and_unix),
+		cmocka_unit_test(test_ring_and_tcp),
 		cmocka_unit_test(test_from_process),
 		cmocka_unit_test(test_with_live_switches),
 		cmocka_unit_test(test_closed_in_process),

@@ -58,7 +58,11 @@ static void make_paths(struct paths *p)
 	char cwd[PATH_MAX];
 	int fd;
 
+	/* The host directory must be outside /tmp, which the sandbox replaces
+	 * (a build tree may well be under /tmp). */
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	if (!strcmp(cwd, "/tmp") || !strncmp(cwd, "/tmp/", 5))
+		snprintf(cwd, sizeof(cwd), "/var/tmp");
 	snprintf(p->dir, sizeof(p->dir), "%s/sandbox-view.XXXXXX", cwd);
 	assert_non_null(mkdtemp(p->dir));
 	snprintf(p->file, sizeof(p->file), "%s/file", p->dir);
@@ -173,6 +177,43 @@ static void test_rw_option_widens_view(void **state)
 	drop_paths(&p);
 }
 
+/* A writable host directory under /tmp is carried into the private /tmp; the rest stays private. */
+static int write_in_tmp_dir(void *arg)
+{
+	const struct paths *p = arg;
+	char created[PATH_MAX + 16];
+
+	if (access(p->tmp, F_OK) == 0 || errno != ENOENT)
+		return 1; /* other host files in /tmp stay invisible */
+	snprintf(created, sizeof(created), "%s/new-file", p->dir);
+	return write_in_dir(arg) ?: access(created, F_OK) == 0 ? 0 : 2;
+}
+
+static void test_rw_under_tmp(void **state)
+{
+	char options[PATH_MAX + 32], created[PATH_MAX + 16];
+	struct paths p;
+
+	(void)state;
+	make_paths(&p);
+	drop_paths(&p);
+	snprintf(p.dir, sizeof(p.dir), "/tmp/xos-sandbox-rw.XXXXXX");
+	assert_non_null(mkdtemp(p.dir));
+	snprintf(p.tmp, sizeof(p.tmp), "/tmp/xos-sandbox-host.XXXXXX");
+	close(mkstemp(p.tmp));
+	snprintf(p.file, sizeof(p.file), "%s/file", p.dir);
+	snprintf(options, sizeof(options), "sandbox.rw=%s", p.dir);
+	t_assert_exit(t_sandbox_run(options, write_in_tmp_dir, &p, sizeof(p)), XOS_EF_EXITED, 0);
+	snprintf(created, sizeof(created), "%s/new-file", p.dir);
+	file_is(created, "from the sandbox");
+	/* sandbox.rw=/tmp: the host's /tmp itself, its files visible. */
+	unlink(created);
+	t_assert_exit(t_sandbox_run("sandbox.rw=/tmp", write_in_tmp_dir, &p, sizeof(p)), XOS_EF_EXITED, 1);
+	t_assert_exit(t_sandbox_run("sandbox.rw=/tmp", write_in_dir, &p, sizeof(p)), XOS_EF_EXITED, 0);
+	file_is(created, "from the sandbox");
+	drop_paths(&p);
+}
+
 /* Only harmless devices: the host's others (kernel log, disks) are not there. */
 static int check_dev(void *arg)
 {
@@ -251,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_view_read_only),
 		cmocka_unit_test(test_private_tmp),
 		cmocka_unit_test(test_rw_option_widens_view),
+		cmocka_unit_test(test_rw_under_tmp),
 		cmocka_unit_test(test_own_dev),
 		cmocka_unit_test(test_own_pid_namespace),
 	};
