@@ -131,7 +131,6 @@ static void run(const char *second, const char *first_icf, bool switches)
 			rc = xos_chan_recv(mine[c], &m, sizeof(m));
 			if (rc == -EAGAIN)
 				continue;
-			if (rc != sizeof(m)) { xos_ef_join(ef, &ex); fprintf(stderr, "DBG c=%d rc=%zd how=%d st=%d icf mutates=%u got=%u,%u sent=%u,%u\n", c, rc, ex.how, ex.status, mutates, got[0], got[1], sent[0], sent[1]); }
 			assert_int_equal(rc, sizeof(m));
 			assert_int_equal(m.seq, got[c]);
 			assert_int_equal(m.value, ((uint64_t)got[c] * 2 + (uint64_t)c) * 3);
