@@ -109,6 +109,12 @@ int xos__chans_handover_save(struct xos_ef *ef, struct xos__dheap *heap, void **
 	for (size_t i = 0; i < ef->nchans; i++) {
 		if (!xos__chan_here(ef->chans[i], true))
 			continue; /* closed in process form: the creator frees its struct */
+		/*
+		 * Take in paths the peer sent meanwhile (their fds are ours to hand
+		 * over) before sizing the blob: a path taken in later would not fit.
+		 */
+		if (xos__switch_pending(ef->chans[i]) && (rc = xos__switch_poll(ef->chans[i])) < 0)
+			return rc;
 		rc = end_check(ef->chans[i], &size);
 		if (rc < 0)
 			return rc;
@@ -131,9 +137,6 @@ int xos__chans_handover_save(struct xos_ef *ef, struct xos__dheap *heap, void **
 
 		if (!xos__chan_here(end, true))
 			continue;
-		/* Take in paths the peer sent meanwhile: their fds are ours to hand over. */
-		if (xos__switch_pending(end) && (rc = xos__switch_poll(end)) < 0)
-			goto fail;
 		w += sizeof(*he);
 		he->addr = (uint64_t)(uintptr_t)end;
 		he->ctl_fd = fd_add(end->link.ctl_sock, fds, max, &n);
