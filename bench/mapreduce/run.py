@@ -44,7 +44,8 @@ def parse_args():
                    help="launches per variant, in rotating order (default 1)")
     p.add_argument("--reps", type=int, default=None,
                    help="timed repetitions inside each launch, after one warm-up "
-                        "(default 5 for large benchmarks, else 1)")
+                        "(default for large benchmarks: enough for about a second of "
+                        "runs, 5 to 31; else 1)")
     p.add_argument("--data", help="input directory to use and keep (default: a temp dir)")
     p.add_argument("--table", help="also write the table to this file")
     p.add_argument("--plot", help="draw the ratios into this PNG with gnuplot")
@@ -69,7 +70,8 @@ def parse_args():
     a.variants = variants
     large = a.size == "large"
     a.rounds = a.rounds or 1
-    a.reps = a.reps or (5 if large and not a.check else 1)
+    a.auto_reps = a.reps is None and large and not a.check
+    a.reps = a.reps or 1
     a.timeout = a.timeout or (300.0 if large else 60.0)
     return a
 
@@ -142,6 +144,11 @@ def run_app(app, a, data, log):
         log(f"{app}: sequential reference failed: {msg}")
         return {v: ("fail", [], "no reference") for v in a.variants}, False, {}
     log(f"{app}: sequential reference {vals['time_ms'][0]:.1f} ms")
+    reps = a.reps
+    if a.auto_reps:
+        # Short applications get more repetitions: a median over ~1 s of
+        # runs (the parallel run takes about half the sequential time).
+        reps = max(5, min(31, int(2000.0 / max(vals["time_ms"][0], 1.0)) + 1))
 
     paired = not a.check and any(v != "pthread" for v in a.variants)
     res = {v: ["ok", [], ""] for v in a.variants}
@@ -156,7 +163,7 @@ def run_app(app, a, data, log):
             if paired:
                 mode = "pair"
             out = os.path.join(data, f"{app}.{v}.out")
-            st, vals, msg = launch(binary, mode, data, out, a.reps, env, a.timeout)
+            st, vals, msg = launch(binary, mode, data, out, reps, env, a.timeout)
             if st == "ok":
                 for o in [out] + ([out + ".pthread"] if paired else []):
                     if not same_file(o, ref):
@@ -341,7 +348,8 @@ def main():
         if a.table:
             with open(a.table, "w") as f:
                 f.write(f"# {' '.join(sys.argv)}\n")
-                f.write(f"# {a.size} inputs; cells: median over {a.rounds} launch(es) x {a.reps} "
+                reps = "5 to 31 (about a second of runs)" if a.auto_reps else str(a.reps)
+                f.write(f"# {a.size} inputs; cells: median over {a.rounds} launch(es) x {reps} "
                         "repetitions of (EF variant time / pthreads time), the two run\n"
                         "# alternately in the same process; pthread_ms: median baseline time\n")
                 f.write(table + "\n")

@@ -167,15 +167,12 @@ static void side_init(struct ring_end *r, struct ring_side *s, unsigned int dir,
 	s->pos = s->rel = 0;
 }
 
+/* One syscall (sysconf's count of online CPUs reads a /sys file each time). */
 static bool several_cpus(void)
 {
 	cpu_set_t set;
 
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
-		return false;
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) < 2)
-		return false;
-	return true;
+	return sched_getaffinity(0, sizeof(set), &set) != 0 || CPU_COUNT(&set) >= 2;
 }
 
 static int ring_attach(const struct xos__chan_params *p, const struct xos__chan_link *link, int *fds,
