@@ -208,7 +208,7 @@ static void bench_dump(int reps)
 	struct shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 				 -1, 0);
 	struct bench_arg a = { .touch = (size_t)100 << 20, .sh = sh };
-	uint64_t vd[16], vr[16], vmemcpy[16];
+	uint64_t vd[16], vr[16], vmemcpy[16], vfill[16];
 	struct xos_ef_attr attr;
 	struct xos_ef_exit ex;
 	struct xos_ef *ef;
@@ -259,17 +259,36 @@ static void bench_dump(int reps)
 			memcpy(dst, src, a.touch);
 			vmemcpy[i] = now_ns() - t0;
 		}
+		/*
+		 * The floor of any dump or restore of this design: filling a
+		 * fresh shmem file (the image on tmpfs, or the restored
+		 * domain's memfd) with the same bytes.  Here that is page
+		 * allocation, not copying.
+		 */
+		for (int i = 0; i < reps; i++) {
+			int fd = memfd_create("bench-fill", MFD_CLOEXEC);
+			uint64_t t0 = now_ns();
+
+			for (size_t o = 0; fd >= 0 && o < a.touch; o += (size_t)1 << 20)
+				if (pwrite(fd, src + o, (size_t)1 << 20, (off_t)o) != (ssize_t)1 << 20)
+					break;
+			vfill[i] = now_ns() - t0;
+			if (fd >= 0)
+				close(fd);
+		}
 		free(src);
 		free(dst);
 	}
 	{
 		double d = median_us(vd, reps) / 1000, r = median_us(vr, reps) / 1000,
-		       m = median_us(vmemcpy, reps) / 1000;
+		       m = median_us(vmemcpy, reps) / 1000, f = median_us(vfill, reps) / 1000;
 
 		printf("figure: memcpy_100MiB = %.1f ms\n", m);
+		printf("figure: shmem_fill_100MiB = %.1f ms (writing a fresh memfd: what dump and restore each must do)\n", f);
 		printf("figure: dump_100MiB = %.1f ms (%s)\n", d, dir);
 		printf("figure: restore_100MiB = %.1f ms\n", r);
-		printf("figure: dump_restore_100MiB = %.1f ms (%.1fx memcpy)\n", d + r, (d + r) / m);
+		printf("figure: dump_restore_100MiB = %.1f ms (%.1fx memcpy, %.2fx two shmem fills; goal < 90 ms)\n",
+		       d + r, (d + r) / m, (d + r) / (2 * f));
 	}
 	munmap(sh, sizeof(*sh));
 	return;

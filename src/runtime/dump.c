@@ -328,9 +328,13 @@ int xos__image_write(struct xos_ef *ef, int fd)
 		total += ext[i].len;
 	hdr.file_size = total;
 
-	/* Through a small buffer that stays hot: read from the memfd, hash, write. */
-	buf = xos__malloc(CHUNK);
-	if (!buf) {
+	/*
+	 * Chunk by chunk, so each is still in cache when written after its
+	 * hash: straight from the domain where this process maps it (one copy
+	 * fewer), else read from the memfd into a small buffer.
+	 */
+	buf = d->mapped ? NULL : xos__malloc(CHUNK);
+	if (!d->mapped && !buf) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -345,11 +349,14 @@ int xos__image_write(struct xos_ef *ef, int fd)
 		for (uint64_t o = 0; o < ext[i].len && !rc; o += CHUNK) {
 			size_t len = ext[i].len - o < CHUNK ? (size_t)(ext[i].len - o) : CHUNK;
 
-			rc = read_at(d->memfd, buf, len, (off_t)(ext[i].off + o));
-			if (rc)
+			const unsigned char *src = buf;
+
+			if (d->mapped)
+				src = (const unsigned char *)(uintptr_t)(d->base + ext[i].off + o);
+			else if ((rc = read_at(d->memfd, buf, len, (off_t)(ext[i].off + o))) != 0)
 				break;
-			acc = fold(acc, buf, len);
-			rc = write_all(fd, buf, len);
+			acc = fold(acc, src, len);
+			rc = write_all(fd, src, len);
 		}
 	}
 	xos__free(buf);
