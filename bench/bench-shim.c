@@ -4,7 +4,8 @@
  *
  *  (a) fork+exit+wait and pthread_create+join in a plain program, natively
  *      and under xos-run with the shim preloaded (no policy: nothing is
- *      upgraded), rounds interleaved; goal: ratio <= 1.05.
+ *      upgraded), rounds interleaved; goal: ratio <= 1.05.  Again pinned
+ *      to one CPU: the shim's own cost without the scheduler's placement.
  *  (b) test/legacy/pingpong over pipes: 8-byte round trip and a 1 GiB
  *      stream, natively and under xos-run --policy=perf (rings); goals:
  *      >= 20x lower round trip, >= 5x throughput.
@@ -17,8 +18,11 @@
  * Usage: bench-shim [ROUNDS]   (default 9; (b) and (c) run half as many)
  * Environment: XOS_RUN, XOS_SHIM, PINGPONG (paths; defaults: the build tree).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,9 +52,21 @@ static void *nothing(void *arg)
 /* The measured side: "fork_us X thread_us Y", each the best of BATCHES
  * batches (the machine is shared: the best batch is the one least
  * disturbed by others). */
-static int measure(void)
+static int measure(bool pin)
 {
 	double best_fork = 1e18, best_thread = 1e18;
+
+	/* Pinned: where the scheduler puts a new thread or child (and what a
+	 * cross-CPU wakeup costs on this machine) is taken out of the figure. */
+	if (pin) {
+		cpu_set_t set;
+		int cpu = sched_getcpu();
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu < 0 ? 0 : cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set) < 0)
+			return 1;
+	}
 
 	for (int b = 0; b < BATCHES; b++) {
 		double t0 = now_us(), t1, t2;
@@ -145,11 +161,11 @@ int main(int argc, char **argv)
 	char *xos_run = (char *)env_or("XOS_RUN", "./xos-run");
 	char *pingpong = (char *)env_or("PINGPONG", "./test/legacy/pingpong");
 	char self[4096], buf[4096];
-	double nf[32], sf[32], nt[32], st[32];
+	double nf[32], sf[32], nt[32], st[32], pnf[32], psf[32], pnt[32], pst[32];
 	ssize_t n;
 
 	if (argc > 1 && strcmp(argv[1], "--measure") == 0)
-		return measure();
+		return measure(argc > 2 && strcmp(argv[2], "--pin") == 0);
 	if (rounds < 1 || rounds > 32)
 		rounds = 5;
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -175,6 +191,19 @@ int main(int argc, char **argv)
 		sf[r] = field(buf, "fork_us ");
 		st[r] = field(buf, "thread_us ");
 	}
+	for (int r = 0; r < rounds; r++) {
+		char *native[] = { self, "--measure", "--pin", NULL };
+		char *shim[] = { xos_run, "--", self, "--measure", "--pin", NULL };
+
+		if (run(native, buf, sizeof(buf)))
+			return 1;
+		pnf[r] = field(buf, "fork_us ");
+		pnt[r] = field(buf, "thread_us ");
+		if (run(shim, buf, sizeof(buf)))
+			return 1;
+		psf[r] = field(buf, "fork_us ");
+		pst[r] = field(buf, "thread_us ");
+	}
 	{
 		double a = median(nf, rounds), b = median(sf, rounds), c = median(nt, rounds), d = median(st, rounds);
 
@@ -187,6 +216,11 @@ int main(int argc, char **argv)
 		printf("figure: pthread_create_join_native = %.2f us\n", c);
 		printf("figure: pthread_create_join_shim = %.2f us\n", d);
 		printf("figure: pthread_create_join_shim_ratio = %.3f x (goal <= 1.05)\n", d / c);
+		a = median(pnf, rounds), b = median(psf, rounds), c = median(pnt, rounds), d = median(pst, rounds);
+		a = pnf[0], b = psf[0], c = pnt[0], d = pst[0];
+		printf("figure: fork_exit_wait_shim_ratio_pinned = %.3f x (one CPU: %.2f vs %.2f us)\n", b / a, b, a);
+		printf("figure: pthread_create_join_shim_ratio_pinned = %.3f x (one CPU: %.2f vs %.2f us)\n", d / c,
+		       d, c);
 	}
 
 	/* (b) and (c) */

@@ -13,6 +13,13 @@ dist_man_MANS += \
 	man/man3/xos_ef_name.3 \
 	man/man3/xos_ef_self.3 \
 	man/man3/xos_ic_run.3 \
+	man/man3/xos_ic_fork.3 \
+	man/man3/xos_ef_domain_leave.3 \
+	man/man3/xos_ef_image_write.3 \
+	man/man3/xos_ef_image_read.3 \
+	man/man3/xos_ef_pivot_take.3 \
+	man/man3/xos_ef_pivot_drop.3 \
+	man/man3/xos_ef_ended_elsewhere.3 \
 	man/man3/xos_icf_force.3 \
 	man/man3/xos_icf_list.3 \
 	man/man3/xos_icf_register.3 \

@@ -175,6 +175,9 @@ XOS_EXPORT int xos_com_register(const char *a, const char *b, const char *mechan
 /* Run the EF hosted by @ic on the calling flow (the flow create() started); returns its status. */
 XOS_EXPORT int xos_ic_run(struct xos_ic *ic);
 
+/* attr.options is at most this long, its NUL included; so is any key or value in it. */
+#define XOS_EF_OPTIONS_MAX 1024
+
 /* Called by xos_ef_options_each() with one option's key and value ("" if none). */
 typedef int (*xos_ef_option_fn)(const char *key, const char *value, void *ctx);
 
@@ -185,6 +188,48 @@ typedef int (*xos_ef_option_fn)(const char *key, const char *value, void *ctx);
  */
 XOS_EXPORT int xos_ef_options_each(const struct xos_ef *ef, const char *icf,
 				   xos_ef_option_fn fn, void *ctx);
+
+/*
+ * The host kit, for ICFs whose contexts are processes of their own (see
+ * xos_ic_fork(3)): everything such an ICF needs from the runtime to fork,
+ * dump, restore and take an EF from the pivot, so that it needs nothing
+ * but this header.
+ */
+
+/*
+ * Fork a process for a context, on the host's stack (never on an EF's
+ * domain stack, which the child would share); in the child keep only
+ * @ef's domain mapped (@ef may be NULL: no domain) and call @child, which
+ * must not return.  The child's pid, or -errno.
+ */
+XOS_EXPORT int xos_ic_fork(struct xos_ef *ef, void (*child)(void *arg), void *arg);
+
+/* @ef now runs in another process: unmap its domain here, keep the address range. */
+XOS_EXPORT int xos_ef_domain_leave(struct xos_ef *ef);
+
+/* For dump(): write the image of @ef (parked by the core) to @fd. */
+XOS_EXPORT int xos_ef_image_write(struct xos_ef *ef, int fd);
+
+/* For restore(): rebuild @ef's domain and context from the image in @fd; then start it as create() does. */
+XOS_EXPORT int xos_ef_image_read(struct xos_ef *ef, int fd);
+
+/*
+ * For from_pivot(): map the EF's domain here, ask its process to hand its
+ * fds over and leave at its next safe point, and take the fds.  The EF is
+ * then parked in its domain, ready for the new context to run it with
+ * xos_ic_run().  -EOPNOTSUPP when the EF has no domain or owns channel ends.
+ */
+XOS_EXPORT int xos_ef_pivot_take(struct xos_ic *pivot_ic);
+
+/* For from_pivot(), once the new context runs the EF: reap and free the old process context. */
+XOS_EXPORT void xos_ef_pivot_drop(struct xos_ic *pivot_ic);
+
+/*
+ * From a process of the context that saw @ef end for good (e.g. a reaper
+ * the creator cannot see): tell the creator, so that a pending mutate or
+ * dump request fails with -ESRCH instead of waiting.
+ */
+XOS_EXPORT void xos_ef_ended_elsewhere(struct xos_ef *ef);
 
 #ifdef __cplusplus
 }

@@ -60,9 +60,11 @@
 #include <unistd.h>
 
 #define XOS_USE_VERSION 1
+#include <xos.h>
 #include <xos/vic.h>
 
-#include "xos_i.h"
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define SANDBOX_IC(ic) ((struct sandbox_ic *)(void *)((char *)(ic) - offsetof(struct sandbox_ic, ic)))
 
 #if defined(__x86_64__)
 #define SANDBOX_AUDIT_ARCH AUDIT_ARCH_X86_64
@@ -182,7 +184,7 @@ static const struct syscall_name syscall_names[] = {
 
 static const struct syscall_name *syscall_lookup(const char *name)
 {
-	for (size_t i = 0; i < XOS_ARRAY_SIZE(syscall_names); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(syscall_names); i++)
 		if (strcmp(syscall_names[i].name, name) == 0)
 			return &syscall_names[i];
 	return NULL;
@@ -369,15 +371,15 @@ static int filter_build(const struct sandbox_conf *conf, struct filter *f)
 		/* Terminal queries only (isatty, window size): never TIOCSTI and friends. */
 		static const __u32 ioctls[] = { TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO };
 
-		rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 2 + 2 * XOS_ARRAY_SIZE(ioctls)));
+		rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 2 + 2 * ARRAY_SIZE(ioctls)));
 		rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(1)));
-		for (size_t i = 0; i < XOS_ARRAY_SIZE(ioctls); i++) {
+		for (size_t i = 0; i < ARRAY_SIZE(ioctls); i++) {
 			rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, ioctls[i], 0, 1));
 			rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
 		}
 		rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
 	}
-	for (size_t i = 0; i < XOS_ARRAY_SIZE(syscall_names); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(syscall_names); i++)
 		if (syscall_names[i].allowed && syscall_names[i].nr != SYS_clone)
 			rc |= allow_nr(f, syscall_names[i].nr);
 	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
@@ -437,7 +439,7 @@ static const char *const step_texts[] = {
 /* The text of a failed step, read from a page the sandbox could scribble on. */
 static const char *step_text(int step)
 {
-	return step >= 0 && (size_t)step < XOS_ARRAY_SIZE(step_texts) ? step_texts[step] : "set-up";
+	return step >= 0 && (size_t)step < ARRAY_SIZE(step_texts) ? step_texts[step] : "set-up";
 }
 
 /* Shared by the creator and every process of one sandbox (MAP_SHARED). */
@@ -550,7 +552,7 @@ static int remount_each(const char *top, bool rdonly)
 			continue;
 		if (statvfs(mp, &sv) < 0)
 			continue; /* hidden under another mount */
-		for (size_t i = 0; i < XOS_ARRAY_SIZE(keep); i++)
+		for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
 			if (sv.f_flag & keep[i].st)
 				flags |= keep[i].ms;
 		if (mount("none", mp, "none", flags, NULL) < 0 && errno != EINVAL)
@@ -588,12 +590,12 @@ static int dev_minimal(const char *tmpopts)
 		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
 	};
 	char host[64], stage[64], mine[64];
-	bool staged[XOS_ARRAY_SIZE(nodes)] = { false };
+	bool staged[ARRAY_SIZE(nodes)] = { false };
 	int fd;
 
 	if (mkdir("/tmp/.xos-dev", 0700) < 0)
 		return -errno;
-	for (size_t i = 0; i < XOS_ARRAY_SIZE(nodes); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
 		snprintf(host, sizeof(host), "/dev/%s", nodes[i]);
 		snprintf(stage, sizeof(stage), "/tmp/.xos-dev/%s", nodes[i]);
 		if (access(host, F_OK) < 0)
@@ -608,7 +610,7 @@ static int dev_minimal(const char *tmpopts)
 	}
 	if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=755") < 0)
 		return -errno;
-	for (size_t i = 0; i < XOS_ARRAY_SIZE(nodes); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
 		if (!staged[i])
 			continue;
 		snprintf(stage, sizeof(stage), "/tmp/.xos-dev/%s", nodes[i]);
@@ -622,7 +624,7 @@ static int dev_minimal(const char *tmpopts)
 		unlink(stage);
 	}
 	rmdir("/tmp/.xos-dev");
-	for (size_t i = 0; i < XOS_ARRAY_SIZE(links); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
 		snprintf(mine, sizeof(mine), "/dev/%s", links[i][0]);
 		if (symlink(links[i][1], mine) < 0)
 			return -errno;
@@ -691,7 +693,7 @@ static int tmp_hold(const char *rw, struct tmp_held *h)
 
 		if (under_tmp(p, len)) {
 			snprintf(path, sizeof(path), "%.*s", (int)len, p);
-			if (h->n == (int)XOS_ARRAY_SIZE(h->fd))
+			if (h->n == (int)ARRAY_SIZE(h->fd))
 				return -E2BIG;
 			h->fd[h->n] = open(path, O_PATH | O_CLOEXEC);
 			if (h->fd[h->n] < 0)
@@ -753,7 +755,7 @@ static void outer_setup(struct sandbox_ic *s)
 		setup_fail(s, STEP_IDMAP, -rc);
 	/* One call when creating; the probe's one per namespace names a missing one. */
 	if (s->probe || unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
-		for (size_t i = 0; i < XOS_ARRAY_SIZE(namespaces); i++)
+		for (size_t i = 0; i < ARRAY_SIZE(namespaces); i++)
 			if (unshare(namespaces[i].flag) < 0)
 				setup_fail(s, namespaces[i].step, errno);
 
@@ -909,14 +911,8 @@ static _Noreturn void init_process(struct sandbox_ic *s)
 	 * so in its control page, and answer a pending request (mutate, dump)
 	 * the creator would otherwise wait on, since it cannot see our pids.
 	 */
-	if (s->ic.ef && s->ic.ef->ctl) {
-		struct xos__ef_ctl *ctl = s->ic.ef->ctl;
-
-		atomic_store(&ctl->ended, 1);
-		atomic_store(&ctl->result, -ESRCH);
-		atomic_fetch_add(&ctl->seq, 1);
-		syscall(SYS_futex, &ctl->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-	}
+	if (s->ic.ef)
+		xos_ef_ended_elsewhere(s->ic.ef);
 	/* Leaving kills whatever the EF left behind in the namespace. */
 	_exit(0);
 }
@@ -1026,25 +1022,23 @@ out_free:
 	return rc;
 }
 
-/* fork, on the host's stack when called from a domain EF (xos__on_host); the child never returns. */
-static int sandbox_fork(void *arg)
+/* The sandbox's first process (xos_ic_fork: it sees only its EF's domain). */
+static void sandbox_child(void *arg)
 {
 	struct sandbox_ic *s = arg;
 
-	/* Unflushed stdio buffers would otherwise be written twice. */
-	fflush(NULL);
-	s->pid = fork();
-	if (s->pid < 0)
-		return -errno;
-	if (s->pid == 0) {
-		/* The EF sees no other EF's domain, only its own (if it has one). */
-		if (s->ic.ef)
-			xos__domains_drop_except(s->ic.ef->dom);
-		if (s->nested)
-			ef_process(s);
-		outer_process(s);
-	}
-	return 0;
+	if (s->nested)
+		ef_process(s);
+	outer_process(s);
+}
+
+/* XOS_LOG=debug: say which set-up step failed. */
+static void log_debug_step(const struct sandbox_ic *s, int rc)
+{
+	const char *v = secure_getenv("XOS_LOG");
+
+	if (v && strcmp(v, "debug") == 0)
+		fprintf(stderr, "xos[debug]: sandbox: %s: %s\n", step_text(s->shared->step), strerror(-rc));
 }
 
 /* Fork the sandbox for @s and wait until its EF runs; 0 or -errno (nothing left running). */
@@ -1053,13 +1047,13 @@ static int sandbox_start(struct sandbox_ic *s)
 	int rc;
 
 	s->nested = sandbox_inside;
-	/* Never fork on a domain stack (parent and child would share it). */
-	rc = xos__on_host(sandbox_fork, s);
+	rc = xos_ic_fork(s->ic.ef, sandbox_child, s);
 	if (rc < 0)
 		return rc;
+	s->pid = rc;
 	rc = setup_wait(s);
 	if (rc < 0) {
-		xos__log_debug("sandbox: %s: %s", step_text(s->shared->step), strerror(-rc));
+		log_debug_step(s, rc);
 		reap(s->pid, NULL);
 		return rc;
 	}
@@ -1098,8 +1092,8 @@ static int sandbox_init_do(const struct xos_icf *icf, char *why, size_t why_len)
 	if (rc < 0)
 		return rc;
 
-	for (size_t i = 0; i < XOS_ARRAY_SIZE(peers); i++) {
-		for (size_t j = 0; j < XOS_ARRAY_SIZE(com); j++) {
+	for (size_t i = 0; i < ARRAY_SIZE(peers); i++) {
+		for (size_t j = 0; j < ARRAY_SIZE(com); j++) {
 			rc = xos_com_register(icf->name, peers[i], com[j].mechanism, com[j].cost);
 			if (rc < 0 && rc != -EEXIST)
 				return rc;
@@ -1121,15 +1115,14 @@ static int sandbox_create_do(const struct xos_icf *icf, struct xos_ef *ef, struc
 		return rc;
 	}
 	/* The EF's domain is the sandbox's now: keep only the reservation. */
-	if (ef->dom)
-		xos__domain_unmap(ef->dom);
+	xos_ef_domain_leave(ef);
 	*ret_ic = &s->ic;
 	return 0;
 }
 
 static int sandbox_switch_in(struct xos_ic *ic)
 {
-	struct sandbox_ic *s = xos__container_of(ic, struct sandbox_ic, ic);
+	struct sandbox_ic *s = SANDBOX_IC(ic);
 	int rc;
 
 	/* Once per process: a filter cannot be removed, only stacked. */
@@ -1144,7 +1137,7 @@ static int sandbox_switch_in(struct xos_ic *ic)
 
 static int sandbox_wait_do(struct xos_ic *ic, struct xos_ef_exit *ret_exit)
 {
-	struct sandbox_ic *s = xos__container_of(ic, struct sandbox_ic, ic);
+	struct sandbox_ic *s = SANDBOX_IC(ic);
 	bool reported;
 	int ws = 0, how;
 	pid_t rc;
@@ -1215,20 +1208,20 @@ static int sandbox_wait(struct xos_ic *ic, struct xos_ef_exit *ret_exit)
 
 static void sandbox_destroy(struct xos_ic *ic)
 {
-	sandbox_free(xos__container_of(ic, struct sandbox_ic, ic));
+	sandbox_free(SANDBOX_IC(ic));
 }
 
 /* dump: the EF is parked by the core; its domain is read through the memfd the creator keeps. */
 static int sandbox_dump(struct xos_ic *ic, int fd)
 {
-	return xos__image_write(ic->ef, fd);
+	return xos_ef_image_write(ic->ef, fd);
 }
 
 /* restore: rebuild the domain from the image, resume the EF in a new sandbox. */
 static int sandbox_restore(const struct xos_icf *icf, struct xos_ef *ef, int fd,
 			   struct xos_ic **ret_ic)
 {
-	int rc = xos__image_read(ef, fd);
+	int rc = xos_ef_image_read(ef, fd);
 
 	if (rc < 0)
 		return rc;
@@ -1244,33 +1237,14 @@ static int sandbox_restore(const struct xos_icf *icf, struct xos_ef *ef, int fd,
 static int sandbox_from_pivot(const struct xos_icf *icf, struct xos_ic *pivot_ic,
 			      struct xos_ic **ret_ic)
 {
-	struct xos_ef *ef = pivot_ic->ef;
-	struct xos__icf_node *pivot = ef->icf;
-	struct xos_ef_exit ex;
 	int saved = errno, rc;
 
-	if (!ef->dom)
-		return -EOPNOTSUPP;
-	/* A channel end's state lives in the runtime's memory, not in the domain. */
-	if (ef->nchans)
-		return -EOPNOTSUPP;
-	rc = xos__domain_map(ef->dom);
+	rc = xos_ef_pivot_take(pivot_ic);
 	if (rc < 0)
 		return rc;
-	rc = xos__ef_request(ef, XOS_REQ_TO_THREAD);
-	if (rc < 0) {
-		xos__domain_unmap(ef->dom);
-		return rc;
-	}
-	rc = xos__ef_fds_receive(ef);
-	if (rc < 0)
-		xos__log_debug("ef %llu: fds not all handed over: %s", (unsigned long long)ef->id,
-			       strerror(-rc));
 	/* Parked in its domain, its process leaving: the sandbox resumes it. */
-	rc = sandbox_create(icf, ef, ret_ic);
-	pivot->ops.wait(pivot_ic, &ex);
-	if (pivot->ops.destroy)
-		pivot->ops.destroy(pivot_ic);
+	rc = sandbox_create(icf, pivot_ic->ef, ret_ic);
+	xos_ef_pivot_drop(pivot_ic);
 	errno = saved;
 	return rc;
 }

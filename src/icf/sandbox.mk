@@ -2,7 +2,7 @@
 # The sandbox ICF (src/icf/sandbox.c), its tests, benchmark and pages, and the
 # EF options it reads through the VIC (src/runtime/options.c).
 # Included from Makefile.am.
-libxos_core_la_SOURCES += src/icf/sandbox.c src/runtime/options.c
+libxos_core_la_SOURCES += src/icf/sandbox.c src/runtime/options.c src/runtime/hostkit.c
 
 # ---- integration tests: only <xos.h> (and <xos/vic.h> for feature bits) ----------
 if HAVE_CMOCKA

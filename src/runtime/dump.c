@@ -68,6 +68,17 @@ struct img_ext {
 	uint64_t off, len;
 };
 
+#if defined(__SANITIZE_ADDRESS__)
+#define XOS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define XOS_ASAN 1
+#endif
+#endif
+#ifndef XOS_ASAN
+#define XOS_ASAN 0
+#endif
+
 /* ---- checksum: four independent multiply-rotate lanes, then a final mix ---- */
 
 #define K1 0x9e6c63d0676a9a99ull
@@ -291,6 +302,8 @@ int xos__image_write(struct xos_ef *ef, int fd)
 	unsigned char *buf;
 	uint64_t acc = 0, total;
 	int rc, n;
+	/* AddressSanitizer still marks the EF's old frames on its domain stack: go through the memfd. */
+	bool direct = d && d->mapped && !XOS_ASAN;
 
 	if (!d)
 		return -EOPNOTSUPP;
@@ -333,8 +346,8 @@ int xos__image_write(struct xos_ef *ef, int fd)
 	 * hash: straight from the domain where this process maps it (one copy
 	 * fewer), else read from the memfd into a small buffer.
 	 */
-	buf = d->mapped ? NULL : xos__malloc(CHUNK);
-	if (!d->mapped && !buf) {
+	buf = direct ? NULL : xos__malloc(CHUNK);
+	if (!direct && !buf) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -351,7 +364,7 @@ int xos__image_write(struct xos_ef *ef, int fd)
 
 			const unsigned char *src = buf;
 
-			if (d->mapped)
+			if (direct)
 				src = (const unsigned char *)(uintptr_t)(d->base + ext[i].off + o);
 			else if ((rc = read_at(d->memfd, buf, len, (off_t)(ext[i].off + o))) != 0)
 				break;

@@ -168,7 +168,6 @@ struct xos_ef {
 };
 
 /* ---- EF options (options.c) ---------------------------------------------- */
-#define XOS_EF_OPTIONS_MAX 1024
 /* Is @options (attr.options) well formed?  NULL is. */
 bool xos__options_valid(const char *options) XOS_HIDDEN;
 

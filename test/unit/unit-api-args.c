@@ -451,6 +451,53 @@ static void test_ic_run_invalid(void **state)
 	t_assert_ptr(xos_ef_self(), NULL);
 }
 
+/* ---- the host kit (<xos/vic.h>) ----------------------------------------------------------- */
+
+static void never(void *arg)
+{
+	(void)arg;
+	_exit(99);
+}
+
+static void test_host_kit_invalid(void **state)
+{
+	unsigned char garbage[sizeof(struct xos_ef)];
+	struct xos_ef *bad = (struct xos_ef *)garbage;
+	struct xos_ic ic = { .icf = &xos__icf_thread, .ef = NULL };
+
+	(void)state;
+	memset(garbage, 0xa5, sizeof(garbage));
+	t_assert_rc_errno(xos_ic_fork(NULL, NULL, NULL), -EINVAL);
+	t_assert_rc_errno(xos_ic_fork(bad, never, NULL), -EINVAL);
+	t_assert_rc_errno(xos_ef_domain_leave(NULL), -EINVAL);
+	t_assert_rc_errno(xos_ef_domain_leave(bad), -EINVAL);
+	t_assert_rc_errno(xos_ef_image_write(NULL, 1), -EINVAL);
+	t_assert_rc_errno(xos_ef_image_write(bad, 1), -EINVAL);
+	t_assert_rc_errno(xos_ef_image_read(NULL, 0), -EINVAL);
+	t_assert_rc_errno(xos_ef_image_read(bad, 0), -EINVAL);
+	t_assert_rc_errno(xos_ef_pivot_take(NULL), -EINVAL);
+	t_assert_rc_errno(xos_ef_pivot_take(&ic), -EINVAL);
+	ic.ef = bad;
+	t_assert_rc_errno(xos_ef_pivot_take(&ic), -EINVAL);
+	/* The void ones ignore what they cannot use. */
+	xos_ef_pivot_drop(NULL);
+	xos_ef_pivot_drop(&ic);
+	xos_ef_ended_elsewhere(NULL);
+	xos_ef_ended_elsewhere(bad);
+}
+
+/* xos_ic_fork without an EF: a child that runs the callback and never returns here. */
+static void test_host_kit_fork(void **state)
+{
+	int ws = 0, pid;
+
+	(void)state;
+	pid = xos_ic_fork(NULL, never, NULL);
+	t_assert_rc(pid > 0, 1);
+	t_assert_rc(waitpid(pid, &ws, 0), pid);
+	t_assert_rc(WIFEXITED(ws) && WEXITSTATUS(ws) == 99, 1);
+}
+
 /* ---- names and accessors --------------------------------------------------------------- */
 
 static void test_isolation_name(void **state)
@@ -527,6 +574,8 @@ int main(void)
 		T(test_policy_set),
 		T(test_icf_force),
 		T(test_ic_run_invalid),
+		T(test_host_kit_invalid),
+		T(test_host_kit_fork),
 		T(test_isolation_name),
 		T(test_accessors_invalid),
 		T(test_accessors_valid),

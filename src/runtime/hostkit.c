@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The host kit: what an ICF whose contexts are processes of their own
+ * needs from the runtime to fork safely, dump, restore and take an EF from
+ * the pivot, without reaching into the runtime's structures (the way a
+ * file system uses the VFS's generic helpers).  The sandbox ICF is written
+ * against it and <xos/vic.h> only; see xos_ic_fork(3).
+ */
+#include "config.h"
+
+#include <linux/futex.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "xos_i.h"
+
+static bool ef_valid(const struct xos_ef *ef)
+{
+	return ef && ef->magic == XOS_EF_MAGIC;
+}
+
+struct fork_call {
+	struct xos_ef *ef;
+	void (*child)(void *arg);
+	void *arg;
+	pid_t pid;
+};
+
+/* On the host's stack: the child must not share a domain stack with its parent. */
+static int fork_on_host(void *p)
+{
+	/* A copy in this (private) frame: @p may lie on a domain stack, shared after fork. */
+	struct fork_call c = *(struct fork_call *)p;
+	pid_t pid;
+
+	fflush(NULL); /* unflushed stdio would be written twice */
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		/* The child sees no other EF's domain, only its own (if it has one). */
+		if (c.ef)
+			xos__domains_drop_except(c.ef->dom);
+		c.child(c.arg);
+		_exit(127);
+	}
+	((struct fork_call *)p)->pid = pid;
+	return 0;
+}
+
+int xos_ic_fork(struct xos_ef *ef, void (*child)(void *arg), void *arg)
+{
+	struct fork_call c = { ef, child, arg, -1 };
+	int rc;
+
+	if (!child || (ef && !ef_valid(ef)))
+		return -EINVAL;
+	rc = xos__on_host(fork_on_host, &c);
+	return rc < 0 ? rc : (int)c.pid;
+}
+
+int xos_ef_domain_leave(struct xos_ef *ef)
+{
+	if (!ef_valid(ef))
+		return -EINVAL;
+	return ef->dom ? xos__domain_unmap(ef->dom) : 0;
+}
+
+int xos_ef_image_write(struct xos_ef *ef, int fd)
+{
+	if (!ef_valid(ef) || fd < 0)
+		return -EINVAL;
+	return xos__image_write(ef, fd);
+}
+
+int xos_ef_image_read(struct xos_ef *ef, int fd)
+{
+	if (!ef_valid(ef) || fd < 0)
+		return -EINVAL;
+	return xos__image_read(ef, fd);
+}
+
+int xos_ef_pivot_take(struct xos_ic *pivot_ic)
+{
+	struct xos_ef *ef;
+	int rc;
+
+	if (!pivot_ic || !ef_valid(pivot_ic->ef) || pivot_ic->ef->ic != pivot_ic)
+		return -EINVAL;
+	ef = pivot_ic->ef;
+	if (!ef->dom)
+		return -EOPNOTSUPP;
+	/* A channel end's state lives in the runtime's memory, not in the domain. */
+	if (ef->nchans)
+		return -EOPNOTSUPP;
+	rc = xos__domain_map(ef->dom);
+	if (rc < 0)
+		return rc;
+	rc = xos__ef_request(ef, XOS_REQ_TO_THREAD);
+	if (rc < 0) {
+		xos__domain_unmap(ef->dom);
+		return rc;
+	}
+	/* The process has left its domain: whatever fds came, the EF goes on. */
+	rc = xos__ef_fds_receive(ef);
+	if (rc < 0)
+		xos__log_debug("ef %llu: fds not all handed over: %s", (unsigned long long)ef->id,
+			       strerror(-rc));
+	return 0;
+}
+
+void xos_ef_pivot_drop(struct xos_ic *pivot_ic)
+{
+	struct xos__icf_node *pivot;
+	struct xos_ef_exit ex;
+
+	if (!pivot_ic || !ef_valid(pivot_ic->ef))
+		return;
+	pivot = pivot_ic->ef->icf;
+	pivot->ops.wait(pivot_ic, &ex);
+	if (pivot->ops.destroy)
+		pivot->ops.destroy(pivot_ic);
+}
+
+void xos_ef_ended_elsewhere(struct xos_ef *ef)
+{
+	struct xos__ef_ctl *ctl;
+
+	if (!ef_valid(ef) || !ef->ctl)
+		return;
+	ctl = ef->ctl;
+	atomic_store(&ctl->ended, 1);
+	atomic_store(&ctl->result, -ESRCH);
+	atomic_fetch_add(&ctl->seq, 1);
+	syscall(SYS_futex, &ctl->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
