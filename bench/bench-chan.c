@@ -39,31 +39,12 @@
 
 #include <xos.h>
 
+#include "bench.h"
+
 #define MSG 65536
 #define MAX_ROUNDS 15
 
 static int rounds = 3;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
 
 static void die(const char *what, long rc)
 {
@@ -183,11 +164,11 @@ static double chan_rtt(const char *mech, const char *icf, long iters)
 	ef = start(icf, echo_ef, &j);
 	for (long i = 0; i < iters + warm; i++) {
 		if (i == warm)
-			t0 = now_s();
+			t0 = bench_now_s();
 		if (xos_chan_send(ends[0], buf, 8) != 8 || xos_chan_recv(ends[0], buf, 8) != 8)
 			die("round trip", EIO);
 	}
-	t0 = now_s() - t0;
+	t0 = bench_now_s() - t0;
 	xos_chan_close(ends[0]);
 	join_ok(ef);
 	return t0 / (double)iters * 1e6;
@@ -206,11 +187,11 @@ static double chan_stream(const char *mech, const char *icf, long msgs)
 
 	open_chan(ends, mech, 0);
 	j = (struct job){ ends[0], msgs };
-	t0 = now_s();
+	t0 = bench_now_s();
 	ef = start(icf, stream_ef, &j);
 	while ((n = xos_chan_recv(ends[1], buf, MSG)) == MSG)
 		got++;
-	t0 = now_s() - t0;
+	t0 = bench_now_s() - t0;
 	if (n != 0 || got != msgs)
 		die("stream", EIO);
 	xos_chan_close(ends[1]);
@@ -233,7 +214,7 @@ static double chan_stream_zc(const char *mech, const char *icf, long msgs)
 
 	open_chan(ends, mech, 0);
 	j = (struct job){ ends[0], msgs };
-	t0 = now_s();
+	t0 = bench_now_s();
 	ef = start(icf, stream_zc_ef, &j);
 	while ((n = xos_chan_peek(ends[1], &view)) == MSG) {
 		const uint64_t *w = view;
@@ -245,7 +226,7 @@ static double chan_stream_zc(const char *mech, const char *icf, long msgs)
 		xos_chan_release(ends[1]);
 		got++;
 	}
-	t0 = now_s() - t0;
+	t0 = bench_now_s() - t0;
 	if (n != 0 || got != msgs || sum == 0)
 		die("zero-copy stream", EIO);
 	xos_chan_close(ends[1]);
@@ -398,11 +379,11 @@ static double raw_rtt(enum raw_kind k, bool process, long iters)
 	pid = raw_spawn(process, &j, &tid, mine);
 	for (long i = 0; i < j.iters; i++) {
 		if (i == iters / 10)
-			t0 = now_s();
+			t0 = bench_now_s();
 		if (write_full(mine[1], buf, 8) < 0 || read_full(mine[0], buf, 8) < 0)
 			die("raw round trip", EIO);
 	}
-	t0 = now_s() - t0;
+	t0 = bench_now_s() - t0;
 	raw_close(mine);
 	raw_reap(pid, tid);
 	return t0 / (double)iters * 1e6;
@@ -415,14 +396,14 @@ static double raw_stream(enum raw_kind k, bool process, long msgs)
 	pthread_t tid;
 	pid_t pid;
 	char *buf = malloc(MSG);
-	double t0 = now_s();
+	double t0 = bench_now_s();
 
 	raw_make(k, mine, j.fds);
 	pid = raw_spawn(process, &j, &tid, mine);
 	for (long i = 0; i < msgs; i++)
 		if (read_full(mine[0], buf, MSG) < 0)
 			die("raw stream", EIO);
-	t0 = now_s() - t0;
+	t0 = bench_now_s() - t0;
 	raw_close(mine);
 	raw_reap(pid, tid);
 	free(buf);
@@ -437,12 +418,12 @@ static double memcpy_rate(void)
 
 	memset(a, 1, MSG);
 	memset(b, 2, MSG);
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (long i = 0; i < n; i++) {
 		memcpy(i & 1 ? a : b, i & 1 ? b : a, MSG);
 		__asm__ volatile("" ::: "memory");
 	}
-	t0 = now_s() - t0;
+	t0 = bench_now_s() - t0;
 	free(a);
 	free(b);
 	return (double)n * MSG / t0 / 1e9;
@@ -476,19 +457,19 @@ int main(int argc, char **argv)
 
 	for (int r = 0; r < rounds; r++)
 		samples[r] = memcpy_rate();
-	mcpy = median(samples, rounds);
+	mcpy = bench_median(samples, rounds);
 	figure("memcpy_64k", mcpy, "GB/s");
 
 	for (int p = 0; p < 2; p++) {
 		for (int k = 0; k < 3; k++) {
 			for (int r = 0; r < rounds; r++)
 				samples[r] = raw_rtt((enum raw_kind)k, p == 1, 3000);
-			raw_rtt_v[k][p] = median(samples, rounds);
+			raw_rtt_v[k][p] = bench_median(samples, rounds);
 			snprintf(name, sizeof(name), "raw_%s_rtt_%s", raw_names[k], pairs[p]);
 			figure(name, raw_rtt_v[k][p], "us");
 			for (int r = 0; r < rounds; r++)
 				samples[r] = raw_stream((enum raw_kind)k, p == 1, 4000);
-			raw_gbs[k][p] = median(samples, rounds);
+			raw_gbs[k][p] = bench_median(samples, rounds);
 			snprintf(name, sizeof(name), "raw_%s_stream_%s", raw_names[k], pairs[p]);
 			figure(name, raw_gbs[k][p], "GB/s");
 		}
@@ -497,18 +478,18 @@ int main(int argc, char **argv)
 
 			for (int r = 0; r < rounds; r++)
 				samples[r] = chan_rtt(mechs[m], pairs[p], ring ? 200000 : 3000);
-			rtt[m][p] = median(samples, rounds);
+			rtt[m][p] = bench_median(samples, rounds);
 			snprintf(name, sizeof(name), "%s_rtt_%s", mechs[m], pairs[p]);
 			figure(name, rtt[m][p], "us");
 			for (int r = 0; r < rounds; r++)
 				samples[r] = chan_stream(mechs[m], pairs[p], ring ? 40000 : 4000);
-			gbs[m][p] = median(samples, rounds);
+			gbs[m][p] = bench_median(samples, rounds);
 			snprintf(name, sizeof(name), "%s_stream_%s", mechs[m], pairs[p]);
 			figure(name, gbs[m][p], "GB/s");
 			if (ring) {
 				for (int r = 0; r < rounds; r++)
 					samples[r] = chan_stream_zc(mechs[m], pairs[p], 40000);
-				zc[p] = median(samples, rounds);
+				zc[p] = bench_median(samples, rounds);
 				snprintf(name, sizeof(name), "ring_stream_zero_copy_%s", pairs[p]);
 				figure(name, zc[p], "GB/s");
 			}

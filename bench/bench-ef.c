@@ -21,16 +21,10 @@
 
 #include <xos.h>
 
+#include "bench.h"
+
 #define THREAD_ITERS 2000
 #define FORK_ITERS 300
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 static void *raw_thread(void *arg)
 {
@@ -45,7 +39,7 @@ static int empty_ef(void *arg)
 
 static double round_pthread(void)
 {
-	double t0 = now_us();
+	double t0 = bench_now_us();
 
 	for (int i = 0; i < THREAD_ITERS; i++) {
 		pthread_t t;
@@ -53,12 +47,12 @@ static double round_pthread(void)
 		if (pthread_create(&t, NULL, raw_thread, NULL) || pthread_join(t, NULL))
 			abort();
 	}
-	return (now_us() - t0) / THREAD_ITERS;
+	return (bench_now_us() - t0) / THREAD_ITERS;
 }
 
 static double round_fork(void)
 {
-	double t0 = now_us();
+	double t0 = bench_now_us();
 
 	for (int i = 0; i < FORK_ITERS; i++) {
 		pid_t pid = fork();
@@ -70,7 +64,7 @@ static double round_fork(void)
 		if (waitpid(pid, NULL, 0) != pid)
 			abort();
 	}
-	return (now_us() - t0) / FORK_ITERS;
+	return (bench_now_us() - t0) / FORK_ITERS;
 }
 
 static double round_xos(const char *icf, int iters)
@@ -80,7 +74,7 @@ static double round_xos(const char *icf, int iters)
 
 	xos_ef_attr_init(&attr);
 	attr.icf = icf;
-	t0 = now_us();
+	t0 = bench_now_us();
 	for (int i = 0; i < iters; i++) {
 		struct xos_ef *ef;
 		struct xos_ef_exit ex;
@@ -91,20 +85,7 @@ static double round_xos(const char *icf, int iters)
 			exit(1);
 		}
 	}
-	return (now_us() - t0) / iters;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	return (bench_now_us() - t0) / iters;
 }
 
 int main(int argc, char **argv)
@@ -140,8 +121,8 @@ int main(int argc, char **argv)
 			fk[r] = round_fork();
 		}
 	}
-	double mpt = median(pt, rounds), mxt = median(xt, rounds);
-	double mfk = median(fk, rounds), mxp = median(xp, rounds);
+	double mpt = bench_median(pt, rounds), mxt = bench_median(xt, rounds);
+	double mfk = bench_median(fk, rounds), mxp = bench_median(xp, rounds);
 
 	printf("figure: raw_pthread_create_join = %.2f us\n", mpt);
 	printf("figure: xos_thread_create_join = %.2f us\n", mxt);

@@ -27,6 +27,8 @@
 
 #include <xos.h>
 
+#include "bench.h"
+
 struct shared {
 	_Atomic int ready, stop;
 	_Atomic uint64_t hops;
@@ -38,14 +40,6 @@ struct bench_arg {
 	size_t touch;
 	struct shared *sh; /* MAP_SHARED: seen by the creator whatever hosts the EF */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -76,7 +70,7 @@ static int spinner(void *arg)
 		xos_ef_yield();
 		if (gettid() != last) {
 			last = gettid();
-			atomic_store(&sh->resumed_ns, now_ns());
+			atomic_store(&sh->resumed_ns, bench_now_ns());
 			atomic_fetch_add(&sh->hops, 1);
 		}
 	}
@@ -103,11 +97,11 @@ static double fork_baseline(size_t touch, int reps)
 	}
 	memset(mem, 0x5a, touch);
 	for (int i = 0; i < reps; i++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = bench_now_ns();
 		pid_t pid = fork();
 
 		if (pid == 0) {
-			atomic_store(&sh->child_ns, now_ns());
+			atomic_store(&sh->child_ns, bench_now_ns());
 			_exit(0);
 		}
 		waitpid(pid, NULL, 0);
@@ -142,19 +136,19 @@ static void bench_size(const char *label, size_t dom, int reps)
 	while (!atomic_load(&sh->ready))
 		usleep(100);
 	for (int i = 0; i < reps; i++) {
-		uint64_t hops = atomic_load(&sh->hops), t0 = now_ns();
+		uint64_t hops = atomic_load(&sh->hops), t0 = bench_now_ns();
 
 		if ((rc = xos_ef_mutate(ef, "process")) < 0)
 			goto fail;
-		call_p[i] = now_ns() - t0;
+		call_p[i] = bench_now_ns() - t0;
 		wait_hop(sh, hops);
 		to_p[i] = atomic_load(&sh->resumed_ns) - t0;
 
 		hops = atomic_load(&sh->hops);
-		t0 = now_ns();
+		t0 = bench_now_ns();
 		if ((rc = xos_ef_mutate(ef, "thread")) < 0)
 			goto fail;
-		call_t[i] = now_ns() - t0;
+		call_t[i] = bench_now_ns() - t0;
 		wait_hop(sh, hops);
 		to_t[i] = atomic_load(&sh->resumed_ns) - t0;
 	}
@@ -229,18 +223,18 @@ static void bench_dump(int reps)
 			goto fail;
 		while (!atomic_load(&sh->ready))
 			usleep(100);
-		t0 = now_ns();
+		t0 = bench_now_ns();
 		if ((rc = xos_ef_dump(ef, path)) < 0)
 			goto fail;
-		vd[i] = now_ns() - t0;
+		vd[i] = bench_now_ns() - t0;
 		atomic_store(&sh->stop, 1);
 		xos_ef_join(ef, &ex);
 
 		atomic_store(&sh->stop, 0);
-		t0 = now_ns();
+		t0 = bench_now_ns();
 		if ((rc = xos_ef_restore(path, &ef)) < 0)
 			goto fail;
-		vr[i] = now_ns() - t0;
+		vr[i] = bench_now_ns() - t0;
 		atomic_store(&sh->stop, 1);
 		xos_ef_join(ef, &ex);
 		if (ex.status != 0)
@@ -254,10 +248,10 @@ static void bench_dump(int reps)
 		memset(src, 1, a.touch);
 		memset(dst, 2, a.touch);
 		for (int i = 0; i < reps; i++) {
-			uint64_t t0 = now_ns();
+			uint64_t t0 = bench_now_ns();
 
 			memcpy(dst, src, a.touch);
-			vmemcpy[i] = now_ns() - t0;
+			vmemcpy[i] = bench_now_ns() - t0;
 		}
 		/*
 		 * The floor of any dump or restore of this design: filling a
@@ -267,12 +261,12 @@ static void bench_dump(int reps)
 		 */
 		for (int i = 0; i < reps; i++) {
 			int fd = memfd_create("bench-fill", MFD_CLOEXEC);
-			uint64_t t0 = now_ns();
+			uint64_t t0 = bench_now_ns();
 
 			for (size_t o = 0; fd >= 0 && o < a.touch; o += (size_t)1 << 20)
 				if (pwrite(fd, src + o, (size_t)1 << 20, (off_t)o) != (ssize_t)1 << 20)
 					break;
-			vfill[i] = now_ns() - t0;
+			vfill[i] = bench_now_ns() - t0;
 			if (fd >= 0)
 				close(fd);
 		}

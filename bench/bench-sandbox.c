@@ -24,16 +24,10 @@
 
 #include <xos.h>
 
+#include "bench.h"
+
 #define CREATE_ITERS 100
 #define RTT_ITERS 2000
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 static int empty_ef(void *arg)
 {
@@ -74,16 +68,16 @@ static void join(struct xos_ef *ef, int want)
 
 static double round_create(const char *icf)
 {
-	double t0 = now_us();
+	double t0 = bench_now_us();
 
 	for (int i = 0; i < CREATE_ITERS; i++)
 		join(start(icf, empty_ef, NULL, 0), 0);
-	return (now_us() - t0) / CREATE_ITERS;
+	return (bench_now_us() - t0) / CREATE_ITERS;
 }
 
 static double round_fork(void)
 {
-	double t0 = now_us();
+	double t0 = bench_now_us();
 
 	for (int i = 0; i < CREATE_ITERS; i++) {
 		pid_t pid = fork();
@@ -95,7 +89,7 @@ static double round_fork(void)
 		if (waitpid(pid, NULL, 0) != pid)
 			die("waitpid", errno);
 	}
-	return (now_us() - t0) / CREATE_ITERS;
+	return (bench_now_us() - t0) / CREATE_ITERS;
 }
 
 struct pipes {
@@ -129,7 +123,7 @@ static double round_rtt(const char *icf)
 	ef = start(icf, echo, &p, sizeof(p));
 	close(to[0]);
 	close(from[1]);
-	t0 = now_us();
+	t0 = bench_now_us();
 	for (uint64_t i = 0; i < RTT_ITERS; i++) {
 		uint64_t v;
 
@@ -137,7 +131,7 @@ static double round_rtt(const char *icf)
 		    v != i)
 			die("round trip", EIO);
 	}
-	t0 = (now_us() - t0) / RTT_ITERS;
+	t0 = (bench_now_us() - t0) / RTT_ITERS;
 	close(to[1]);
 	join(ef, 0);
 	close(from[0]);
@@ -179,7 +173,7 @@ static double round_chan(const char *icf, const char *mech)
 	rc = xos_ef_create(&ef, &attr, chan_echo, &ends[1], sizeof(ends[1]));
 	if (rc < 0)
 		die(icf, rc);
-	t0 = now_us();
+	t0 = bench_now_us();
 	for (uint64_t i = 0; i < RTT_ITERS; i++) {
 		uint64_t v;
 
@@ -187,23 +181,10 @@ static double round_chan(const char *icf, const char *mech)
 		    xos_chan_recv(ends[0], &v, sizeof(v)) != sizeof(v) || v != i)
 			die("channel round trip", EIO);
 	}
-	t0 = (now_us() - t0) / RTT_ITERS;
+	t0 = (bench_now_us() - t0) / RTT_ITERS;
 	xos_chan_close(ends[0]);
 	join(ef, 0);
 	return t0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static int sandbox_available(void)
@@ -251,7 +232,7 @@ int main(int argc, char **argv)
 		}
 	}
 	for (int k = 0; k < N; k++)
-		m[k] = median(t[k], rounds);
+		m[k] = bench_median(t[k], rounds);
 
 	printf("figure: fork_exit_wait = %.1f us\n", m[FORK]);
 	printf("figure: process_ef_create_join = %.1f us\n", m[P_CREATE]);

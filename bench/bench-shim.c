@@ -30,19 +30,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 #define BATCHES 8
 #define FORK_ITERS 100
 #define THREAD_ITERS 500
 #define PP_ROUNDS 20000
 #define PP_MIB 1024
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
 
 static void *nothing(void *arg)
 {
@@ -69,7 +63,7 @@ static int measure(bool pin)
 	}
 
 	for (int b = 0; b < BATCHES; b++) {
-		double t0 = now_us(), t1, t2;
+		double t0 = bench_now_us(), t1, t2;
 
 		for (int i = 0; i < FORK_ITERS; i++) {
 			pid_t pid = fork();
@@ -80,14 +74,14 @@ static int measure(bool pin)
 			if (pid < 0 || waitpid(pid, &st, 0) != pid)
 				return 1;
 		}
-		t1 = now_us();
+		t1 = bench_now_us();
 		for (int i = 0; i < THREAD_ITERS; i++) {
 			pthread_t t;
 
 			if (pthread_create(&t, NULL, nothing, NULL) || pthread_join(t, NULL))
 				return 1;
 		}
-		t2 = now_us();
+		t2 = bench_now_us();
 		if ((t1 - t0) / FORK_ITERS < best_fork)
 			best_fork = (t1 - t0) / FORK_ITERS;
 		if ((t2 - t1) / THREAD_ITERS < best_thread)
@@ -133,19 +127,6 @@ static double field(const char *buf, const char *key)
 	const char *p = strstr(buf, key);
 
 	return p ? atof(p + strlen(key)) : -1.0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
 }
 
 static const char *env_or(const char *name, const char *def)
@@ -205,7 +186,7 @@ int main(int argc, char **argv)
 		pst[r] = field(buf, "thread_us ");
 	}
 	{
-		double a = median(nf, rounds), b = median(sf, rounds), c = median(nt, rounds), d = median(st, rounds);
+		double a = bench_median(nf, rounds), b = bench_median(sf, rounds), c = bench_median(nt, rounds), d = bench_median(st, rounds);
 
 		/* best of the rounds: the sorted arrays start with it */
 		a = nf[0], b = sf[0], c = nt[0], d = st[0];
@@ -216,7 +197,7 @@ int main(int argc, char **argv)
 		printf("figure: pthread_create_join_native = %.2f us\n", c);
 		printf("figure: pthread_create_join_shim = %.2f us\n", d);
 		printf("figure: pthread_create_join_shim_ratio = %.3f x (goal <= 1.05)\n", d / c);
-		a = median(pnf, rounds), b = median(psf, rounds), c = median(pnt, rounds), d = median(pst, rounds);
+		a = bench_median(pnf, rounds), b = bench_median(psf, rounds), c = bench_median(pnt, rounds), d = bench_median(pst, rounds);
 		a = pnf[0], b = psf[0], c = pnt[0], d = pst[0];
 		printf("figure: fork_exit_wait_shim_ratio_pinned = %.3f x (one CPU: %.2f vs %.2f us)\n", b / a, b, a);
 		printf("figure: pthread_create_join_shim_ratio_pinned = %.3f x (one CPU: %.2f vs %.2f us)\n", d / c,
@@ -246,7 +227,7 @@ int main(int argc, char **argv)
 		}
 		{
 			int m = (rounds + 1) / 2;
-			double a = median(nr, m), b = median(pr, m), c = median(nb, m), d = median(pb, m);
+			double a = bench_median(nr, m), b = bench_median(pr, m), c = bench_median(nb, m), d = bench_median(pb, m);
 
 			printf("figure: %s_rtt_native = %.3f us\n", kind, a);
 			printf("figure: %s_rtt_perf = %.3f us\n", kind, b);

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # bench-shim (included from src/shim/local.mk): `make bench-shim`.
 noinst_PROGRAMS += bench/bench-shim
-bench_bench_shim_SOURCES = bench/bench-shim.c
+bench_bench_shim_SOURCES = bench/bench-shim.c bench/bench.h
 bench_bench_shim_CFLAGS = $(XOS_CFLAGS) -pthread
 bench_bench_shim_LDFLAGS = -pthread
 

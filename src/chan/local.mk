@@ -70,7 +70,7 @@ CLEANFILES += fuzz/fuzz-ring
 
 # ---- benchmark: `make bench-chan` prints figure: lines ----
 noinst_PROGRAMS += bench/bench-chan
-bench_bench_chan_SOURCES = bench/bench-chan.c
+bench_bench_chan_SOURCES = bench/bench-chan.c bench/bench.h
 bench_bench_chan_LDADD = libxos.la
 bench-chan: bench/bench-chan
 	$(builddir)/bench/bench-chan

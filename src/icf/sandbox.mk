@@ -53,7 +53,7 @@ endif
 
 # ---- benchmark: `make bench-sandbox` (also part of `make bench`) -----------------
 noinst_PROGRAMS += bench/bench-sandbox
-bench_bench_sandbox_SOURCES = bench/bench-sandbox.c
+bench_bench_sandbox_SOURCES = bench/bench-sandbox.c bench/bench.h
 bench_bench_sandbox_LDADD = libxos.la
 
 bench-sandbox: bench/bench-sandbox

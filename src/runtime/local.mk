@@ -38,7 +38,7 @@ test_integration_ef_restore_other_LDFLAGS = $(AM_LDFLAGS) -no-install
 
 # ---- bench-mutate: mutate latency, dump+restore time, against fork/memcpy ----
 noinst_PROGRAMS += bench/bench-mutate
-bench_bench_mutate_SOURCES = bench/bench-mutate.c
+bench_bench_mutate_SOURCES = bench/bench-mutate.c bench/bench.h
 bench_bench_mutate_LDADD = libxos.la
 
 bench-mutate: bench/bench-mutate
