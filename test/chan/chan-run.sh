@@ -9,10 +9,7 @@ XOS_RUN=${XOS_RUN:-./xos-run}
 CHAN_DEMO=${CHAN_DEMO:-./examples/chan-demo}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok $pass - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+. "$(dirname "$0")/../checks.sh"
 unset XOS_POLICY XOS_ICF XOS_EXPLAIN XOS_CHAN
 
 for mech in ring pipe unix tcp; do
@@ -33,5 +30,4 @@ check "one line per channel decision" '[ "$(grep -c "^xos: chan " "$tmp/err")" -
 check "--chan=warp: exit 2, one line" '[ $st -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "^xos-run: unknown mechanism" "$tmp/err"'
 XOS_CHAN=warp "$CHAN_DEMO" >"$tmp/out" 2>"$tmp/err"; st=$?
 check "a bad XOS_CHAN makes open fail, not guess" '[ $st -ne 0 ] && grep -q "Invalid argument" "$tmp/err"'
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+checks_done

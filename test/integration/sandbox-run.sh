@@ -11,11 +11,7 @@ XOS_RUN=${XOS_RUN:-./xos-run}
 DEMO=${DEMO:-./examples/ef-demo}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); echo "ok $pass - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+. "$(dirname "$0")/../checks.sh"
 
 unset XOS_POLICY XOS_ICF XOS_EXPLAIN XOS_CHAN
 
@@ -44,5 +40,4 @@ check "isolation policy: workers stay in processes" '[ "$(grep -c "^worker. *ran
 check "isolation policy: says why not the sandbox" \
 	'grep -q "sandbox (restricted, and the EF asks only for isolation none)" "$tmp/err"'
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+checks_done

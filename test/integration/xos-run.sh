@@ -9,11 +9,7 @@ XOS_RUN=${XOS_RUN:-./xos-run}
 DEMO=${DEMO:-./examples/ef-demo}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); echo "ok $pass - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+. "$(dirname "$0")/../checks.sh"
 
 unset XOS_POLICY XOS_ICF XOS_EXPLAIN
 
@@ -73,5 +69,4 @@ check "no explanation without --explain" '! "$XOS_RUN" -- "$DEMO" 2>&1 >/dev/nul
 XOS_POLICY=fastest "$DEMO" >/dev/null 2>"$tmp/err"; st=$?
 check "a bad XOS_POLICY makes EF creation fail, not guess" '[ $st -ne 0 ] && grep -q "Invalid argument" "$tmp/err"'
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+checks_done

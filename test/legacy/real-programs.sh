@@ -13,13 +13,10 @@ MB=${REAL_MB:-100}
 tmp=$(mktemp -d)
 server=
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$tmp"' EXIT
-pass=0 fail=0
+. "$(dirname "$0")/../checks.sh"
 unset XOS_POLICY XOS_ICF XOS_EXPLAIN
 export XOS_SHIM
 PY=/usr/bin/python3
-
-ok() { pass=$((pass + 1)); echo "ok $pass - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
 
 if [ ! -r "$XOS_SHIM" ]; then
 	echo "SKIP: no libxos-shim.so at $XOS_SHIM"
@@ -135,5 +132,4 @@ else
 	diff "$tmp/srv.native" "$tmp/srv.perf"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+checks_done

@@ -14,12 +14,8 @@ LEGACY_SRC=${LEGACY_SRC:-$(dirname "$0")}
 CC=${CC:-cc}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
+. "$(dirname "$0")/../checks.sh"
 unset XOS_POLICY XOS_ICF XOS_EXPLAIN
-
-ok() { pass=$((pass + 1)); echo "ok $pass - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 
 if [ ! -r "$XOS_SHIM" ]; then
 	echo "SKIP: no libxos-shim.so at $XOS_SHIM"
@@ -95,5 +91,4 @@ check "--stats prints the tree and channels on stderr" \
 sh -c '"$0" -- sh -c "kill -TERM \$\$"' "$XOS_RUN" 2>/dev/null; st=$?
 check "xos-run re-raises the program's fatal signal" '[ $st -eq 143 ]'
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+checks_done
