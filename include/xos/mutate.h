@@ -56,6 +56,9 @@ XOS_EXPORT int xos_ef_restore(const char *path, struct xos_ef **ret_ef);
 /* Check image @path (format, checksum, binary); store the binary's path in @ret_exe. */
 XOS_EXPORT int xos_image_check(const char *path, char *ret_exe, size_t exe_len);
 
+/* Why an image was refused, in words, for an error of xos_image_check() or xos_ef_restore(). */
+XOS_EXPORT const char *xos_image_error(int err);
+
 /* The calling EF owns @fd: it moves with the EF (SCM_RIGHTS) at every mutate. */
 XOS_EXPORT int xos_ef_fd_attach(int fd);
 

@@ -723,16 +723,16 @@ int xos_ef_dump(struct xos_ef *ef, const char *path)
 
 /* ---- xos-run --restore: the program's process continues a dumped EF ------------- */
 
-static const char *image_error(int rc)
+const char *xos_image_error(int err)
 {
-	switch (rc) {
+	switch (err) {
 	case -ENOEXEC: return "not an xos image";
 	case -EPROTONOSUPPORT: return "image format version not supported";
 	case -ENODATA: return "image is truncated";
 	case -EBADMSG: return "image is corrupted (checksum or structure)";
 	case -ESTALE: return "image was made by a different binary (build-id differs)";
 	case -EADDRINUSE: return "address layout of the image cannot be recreated here";
-	default: return strerror(-rc);
+	default: return strerror(err < 0 ? -err : err);
 	}
 }
 
@@ -755,7 +755,7 @@ __attribute__((constructor)) static void restore_from_environment(void)
 	unsetenv("XOS_RESTORE");
 	rc = xos_ef_restore(path, &ef);
 	if (rc < 0) {
-		fprintf(stderr, "xos-run: cannot restore %s: %s\n", path, image_error(rc));
+		fprintf(stderr, "xos-run: cannot restore %s: %s\n", path, xos_image_error(rc));
 		exit(1);
 	}
 	rc = xos_ef_join(ef, &ex);

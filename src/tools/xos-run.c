@@ -144,20 +144,6 @@ static void check_icf(const char *name)
 	die("unknown ICF '%s' (see xos-run --list-icfs)", name);
 }
 
-/* Why an image is refused, in words (xos_image_check's errors). */
-static const char *image_error(int rc)
-{
-	switch (rc) {
-	case -ENOEXEC: return "not an xos image";
-	case -EPROTONOSUPPORT: return "image format version not supported";
-	case -ENODATA: return "image is truncated";
-	case -EBADMSG: return "image is corrupted (checksum or structure)";
-	case -ESTALE: return "image was made by a different binary (build-id differs)";
-	case -EADDRINUSE: return "address layout of the image cannot be recreated here";
-	default: return strerror(-rc);
-	}
-}
-
 /*
  * --restore: check the image, then run the binary that made it, without
  * address randomisation, with XOS_RESTORE set: libxos restores the EF in
@@ -170,7 +156,7 @@ static int run_restore(const char *file, const char *policy, const char *icf, bo
 	int rc = xos_image_check(file, exe, sizeof(exe));
 
 	if (rc < 0)
-		die("cannot restore %s: %s", file, image_error(rc));
+		die("cannot restore %s: %s", file, xos_image_error(rc));
 	if (setenv("XOS_RESTORE", file, 1) < 0 || (policy && setenv("XOS_POLICY", policy, 1) < 0) ||
 	    (icf && setenv("XOS_ICF", icf, 1) < 0) || (explain && setenv("XOS_EXPLAIN", "1", 1) < 0))
 		die("cannot set the environment: %s", strerror(errno));

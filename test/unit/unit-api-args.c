@@ -498,6 +498,16 @@ static void test_host_kit_fork(void **state)
 	t_assert_rc(WIFEXITED(ws) && WEXITSTATUS(ws) == 99, 1);
 }
 
+/* ---- xos_image_error (<xos/mutate.h>) ---------------------------------------------------- */
+
+static void test_image_error(void **state)
+{
+	(void)state;
+	assert_non_null(strstr(xos_image_error(-ESTALE), "different binary"));
+	assert_string_equal(xos_image_error(ENODATA), xos_image_error(-ENODATA));
+	assert_string_equal(xos_image_error(-ENOENT), strerror(ENOENT));
+}
+
 /* ---- names and accessors --------------------------------------------------------------- */
 
 static void test_isolation_name(void **state)
@@ -576,6 +586,7 @@ int main(void)
 		T(test_ic_run_invalid),
 		T(test_host_kit_invalid),
 		T(test_host_kit_fork),
+		T(test_image_error),
 		T(test_isolation_name),
 		T(test_accessors_invalid),
 		T(test_accessors_valid),
