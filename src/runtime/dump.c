@@ -725,6 +725,8 @@ int xos_ef_dump(struct xos_ef *ef, const char *path)
 
 const char *xos_image_error(int err)
 {
+	if (err > 0)
+		err = -err; /* either sign: an errno value or a return code */
 	switch (err) {
 	case -ENOEXEC: return "not an xos image";
 	case -EPROTONOSUPPORT: return "image format version not supported";
@@ -732,7 +734,7 @@ const char *xos_image_error(int err)
 	case -EBADMSG: return "image is corrupted (checksum or structure)";
 	case -ESTALE: return "image was made by a different binary (build-id differs)";
 	case -EADDRINUSE: return "address layout of the image cannot be recreated here";
-	default: return strerror(err < 0 ? -err : err);
+	default: return strerror(-err);
 	}
 }
 
