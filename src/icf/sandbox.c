@@ -639,10 +639,27 @@ static int dev_minimal(const char *tmpopts)
 	return 0;
 }
 
-/* Whether @path is /tmp or under it (a sandbox.rw path the private /tmp would hide). */
-static bool under_tmp(const char *path, size_t len)
+/*
+ * The next path of a ':'-separated sandbox.rw list at @p, copied to @buf
+ * (conf_option checked the list: absolute, each fits); where the one after
+ * starts, or NULL at the end.
+ */
+static const char *rw_next(const char *p, char *buf, size_t size)
 {
-	return len >= 4 && memcmp(path, "/tmp", 4) == 0 && (len == 4 || path[4] == '/');
+	size_t len;
+
+	if (!*p)
+		return NULL;
+	len = strcspn(p, ":");
+	snprintf(buf, size, "%.*s", (int)len, p);
+	p += len;
+	return p + (*p == ':');
+}
+
+/* Whether @path is /tmp or under it (a sandbox.rw path the private /tmp would hide). */
+static bool under_tmp(const char *path)
+{
+	return strncmp(path, "/tmp", 4) == 0 && (path[4] == '\0' || path[4] == '/');
 }
 
 /* Make @path's parents (mode 0755) and @path itself: a directory if @dir, else an empty file. */
@@ -688,19 +705,15 @@ static int tmp_hold(const char *rw, struct tmp_held *h)
 	char path[XOS_EF_OPTIONS_MAX];
 
 	h->n = 0;
-	for (const char *p = rw; *p; p += *p == ':') {
-		size_t len = strcspn(p, ":");
-
-		if (under_tmp(p, len)) {
-			snprintf(path, sizeof(path), "%.*s", (int)len, p);
-			if (h->n == (int)ARRAY_SIZE(h->fd))
-				return -E2BIG;
-			h->fd[h->n] = open(path, O_PATH | O_CLOEXEC);
-			if (h->fd[h->n] < 0)
-				return -errno;
-			h->n++;
-		}
-		p += len;
+	for (const char *p = rw; (p = rw_next(p, path, sizeof(path)));) {
+		if (!under_tmp(path))
+			continue;
+		if (h->n == (int)ARRAY_SIZE(h->fd))
+			return -E2BIG;
+		h->fd[h->n] = open(path, O_PATH | O_CLOEXEC);
+		if (h->fd[h->n] < 0)
+			return -errno;
+		h->n++;
 	}
 	return 0;
 }
@@ -710,25 +723,21 @@ static int tmp_carry(const char *rw, struct tmp_held *h)
 	char path[XOS_EF_OPTIONS_MAX], from[64];
 	int i = 0;
 
-	for (const char *p = rw; *p; p += *p == ':') {
-		size_t len = strcspn(p, ":");
+	for (const char *p = rw; (p = rw_next(p, path, sizeof(path)));) {
 		struct stat st;
 
-		if (under_tmp(p, len)) {
-			snprintf(path, sizeof(path), "%.*s", (int)len, p);
-			snprintf(from, sizeof(from), "/proc/self/fd/%d", h->fd[i]);
-			/* /tmp itself: not recursive, or the copy brings the tmpfs now mounted on it. */
-			if (fstat(h->fd[i], &st) < 0 || mkdir_under(path, S_ISDIR(st.st_mode)) < 0 ||
-			    mount(from, path, "none", MS_BIND | (len == 4 ? 0 : MS_REC), NULL) < 0)
-				return -errno;
-			close(h->fd[i++]);
-		}
-		p += len;
+		if (!under_tmp(path))
+			continue;
+		snprintf(from, sizeof(from), "/proc/self/fd/%d", h->fd[i]);
+		/* /tmp itself: not recursive, or the copy brings the tmpfs now mounted on it. */
+		if (fstat(h->fd[i], &st) < 0 || mkdir_under(path, S_ISDIR(st.st_mode)) < 0 ||
+		    mount(from, path, "none", MS_BIND | (path[4] ? MS_REC : 0), NULL) < 0)
+			return -errno;
+		close(h->fd[i++]);
 	}
 	h->n = 0;
 	return 0;
 }
-
 
 /* Namespaces, id map, file system view and network of the outer process. */
 static void outer_setup(struct sandbox_ic *s)
@@ -762,24 +771,14 @@ static void outer_setup(struct sandbox_ic *s)
 	/* Nothing done below may propagate back to the host. */
 	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
 		setup_fail(s, STEP_PRIVATE, errno);
-	for (const char *p = s->conf.rw; *p; p += *p == ':') {
-		size_t len = strcspn(p, ":");
-
-		snprintf(path, sizeof(path), "%.*s", (int)len, p);
-		p += len;
+	for (const char *p = s->conf.rw; (p = rw_next(p, path, sizeof(path)));)
 		if (mount(path, path, "none", MS_BIND | MS_REC, NULL) < 0)
 			setup_fail(s, STEP_BIND_RW, errno);
-	}
 	if ((rc = view_set_rdonly("/", true)) < 0)
 		setup_fail(s, STEP_READONLY, -rc);
-	for (const char *p = s->conf.rw; *p; p += *p == ':') {
-		size_t len = strcspn(p, ":");
-
-		snprintf(path, sizeof(path), "%.*s", (int)len, p);
-		p += len;
+	for (const char *p = s->conf.rw; (p = rw_next(p, path, sizeof(path)));)
 		if ((rc = view_set_rdonly(path, false)) < 0)
 			setup_fail(s, STEP_WRITABLE, -rc);
-	}
 	snprintf(tmpopts, sizeof(tmpopts), "size=%llu,mode=1777", s->conf.tmp);
 	if ((rc = tmp_hold(s->conf.rw, &held)) < 0)
 		setup_fail(s, STEP_TMP_RW, -rc);
