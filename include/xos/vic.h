@@ -204,7 +204,7 @@ XOS_EXPORT int xos_ef_options_each(const struct xos_ef *ef, const char *icf,
  */
 XOS_EXPORT int xos_ic_fork(struct xos_ef *ef, void (*child)(void *arg), void *arg);
 
-/* @ef now runs in another process: unmap its domain here, keep the address range. */
+/* @ef now runs in another process: unmap its domain here (keeping the range), park its channel ends. */
 XOS_EXPORT int xos_ef_domain_leave(struct xos_ef *ef);
 
 /* For dump(): write the image of @ef (parked by the core) to @fd. */
@@ -215,9 +215,9 @@ XOS_EXPORT int xos_ef_image_read(struct xos_ef *ef, int fd);
 
 /*
  * For from_pivot(): map the EF's domain here, ask its process to hand its
- * fds over and leave at its next safe point, and take the fds.  The EF is
- * then parked in its domain, ready for the new context to run it with
- * xos_ic_run().  -EOPNOTSUPP when the EF has no domain or owns channel ends.
+ * fds and channel ends over and leave at its next safe point, and take
+ * them.  The EF is then parked in its domain, ready for the new context to
+ * run it with xos_ic_run().  -EOPNOTSUPP when the EF has no domain.
  */
 XOS_EXPORT int xos_ef_pivot_take(struct xos_ic *pivot_ic);
 

@@ -1228,10 +1228,10 @@ static int sandbox_restore(const struct xos_icf *icf, struct xos_ef *ef, int fd,
 }
 
 /*
- * from_pivot: map the EF's domain here, ask its process to hand the fds
- * over and leave (at the EF's next safe point), take the fds, and resume
- * the EF in a new sandbox, which inherits both.  The old process is
- * reaped last.  One way only: there is no to_pivot (see xos-icf-sandbox(7)).
+ * from_pivot: take the EF from its process (domain, fds and channel ends
+ * come here) and resume it in a new sandbox, which inherits them all.  The
+ * old process is reaped last.  One way only: there is no to_pivot (see
+ * xos-icf-sandbox(7)).
  */
 static int sandbox_from_pivot(const struct xos_icf *icf, struct xos_ic *pivot_ic,
 			      struct xos_ic **ret_ic)

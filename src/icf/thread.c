@@ -122,54 +122,23 @@ static int thread_to_pivot(struct xos_ic *ic, struct xos_ic **ret_ic)
 }
 
 /*
- * from_pivot: map the EF's domain here (same memfd, same address), ask the
- * process to hand its fds over and leave, take the fds, and resume the EF
- * on a new thread.  The old process is reaped last, while the EF runs.
+ * from_pivot: take the EF from its process (xos_ef_pivot_take: its domain
+ * mapped here at the same address, its fds and channel ends handed over)
+ * and resume it on a new thread.  The old process is reaped last, while the
+ * EF runs.
  */
 static int thread_from_pivot(const struct xos_icf *icf, struct xos_ic *pivot_ic,
 			     struct xos_ic **ret_ic)
 {
-	struct xos_ef *ef = pivot_ic->ef;
-	struct xos__icf_node *pivot = ef->icf;
-	struct xos_ef_exit ex;
-	struct thread_ic *t;
-	int rc;
+	int rc = xos_ef_pivot_take(pivot_ic);
 
-	if (!ef->dom)
-		return -EOPNOTSUPP;
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return -ENOMEM;
-	rc = xos__domain_map(ef->dom);
 	if (rc < 0)
-		goto out_free;
-	rc = xos__ef_request(ef, XOS_REQ_TO_THREAD);
+		return rc;
+	rc = thread_create(icf, pivot_ic->ef, ret_ic);
 	if (rc < 0)
-		goto out_unmap;
-	/* The fds, and the channel ends rebuilt from their handed-over state. */
-	rc = xos__ef_fds_receive_chans(ef, true);
-	if (rc < 0)
-		xos__log_debug("ef %llu: fds or channel ends not all handed over: %s",
-			       (unsigned long long)ef->id, strerror(-rc));
-	t->ic.icf = icf;
-	t->ic.ef = ef;
-	rc = pthread_create(&t->tid, NULL, thread_main, t);
-	if (rc) {
-		/* The EF is parked in its domain, its process gone: nowhere to run. */
-		free(t);
-		return -rc;
-	}
-	pivot->ops.wait(pivot_ic, &ex);
-	if (pivot->ops.destroy)
-		pivot->ops.destroy(pivot_ic);
-	*ret_ic = &t->ic;
+		return rc; /* the EF is parked in its domain, its process gone: nowhere to run */
+	xos_ef_pivot_drop(pivot_ic);
 	return 0;
-
-out_unmap:
-	xos__domain_unmap(ef->dom);
-out_free:
-	free(t);
-	return rc;
 }
 
 /* dump: the EF is parked by the core; write its image. */

@@ -67,7 +67,12 @@ int xos_ef_domain_leave(struct xos_ef *ef)
 {
 	if (!ef_valid(ef))
 		return -EINVAL;
-	return ef->dom ? xos__domain_unmap(ef->dom) : 0;
+	if (!ef->dom)
+		return 0;
+	/* Its channel ends went with it; their structs wait here for its return. */
+	if (ef->nchans)
+		xos__chans_park(ef->chans, ef->nchans);
+	return xos__domain_unmap(ef->dom);
 }
 
 int xos_ef_image_write(struct xos_ef *ef, int fd)
@@ -94,9 +99,6 @@ int xos_ef_pivot_take(struct xos_ic *pivot_ic)
 	ef = pivot_ic->ef;
 	if (!ef->dom)
 		return -EOPNOTSUPP;
-	/* A channel end's state lives in the runtime's memory, not in the domain. */
-	if (ef->nchans)
-		return -EOPNOTSUPP;
 	rc = xos__domain_map(ef->dom);
 	if (rc < 0)
 		return rc;
@@ -105,11 +107,11 @@ int xos_ef_pivot_take(struct xos_ic *pivot_ic)
 		xos__domain_unmap(ef->dom);
 		return rc;
 	}
-	/* The process has left its domain: whatever fds came, the EF goes on. */
-	rc = xos__ef_fds_receive(ef);
+	/* The process has left its domain: whatever fds and channel ends came, the EF goes on. */
+	rc = xos__ef_fds_receive_chans(ef, true);
 	if (rc < 0)
-		xos__log_debug("ef %llu: fds not all handed over: %s", (unsigned long long)ef->id,
-			       strerror(-rc));
+		xos__log_debug("ef %llu: fds or channel ends not all handed over: %s",
+			       (unsigned long long)ef->id, strerror(-rc));
 	return 0;
 }
 

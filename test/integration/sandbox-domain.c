@@ -136,6 +136,101 @@ static void test_mutate_into_sandbox(void **state)
 	}
 }
 
+/* Echo value+1 on each of two channels until each sends 0; report where it ended. */
+struct echo_job {
+	struct xos_chan *ch[2];
+};
+
+static int echo_two(void *arg)
+{
+	const struct echo_job *j = arg;
+	uint64_t expect[2] = { 1, 1 };
+	int done = 0;
+
+	while (done < 2) {
+		int idle = 1;
+
+		for (int c = 0; c < 2; c++) {
+			uint64_t v;
+			ssize_t rc = xos_chan_recv(j->ch[c], &v, sizeof(v));
+
+			if (rc == -EAGAIN || (rc == 0 && expect[c] == 0))
+				continue;
+			if (rc != (ssize_t)sizeof(v))
+				return 10 + c;
+			idle = 0;
+			if (v == 0) {
+				done++;
+				expect[c] = 0;
+				continue;
+			}
+			if (v != expect[c]++)
+				return 20 + c; /* lost or reordered */
+			v += 1000;
+			while ((rc = xos_chan_send(j->ch[c], &v, sizeof(v))) == -EAGAIN)
+				xos_ef_yield();
+			if (rc != (ssize_t)sizeof(v))
+				return 30 + c;
+		}
+		if (idle)
+			xos_ef_yield();
+	}
+	return getpid() == 2 ? 0 : 40; /* pid 2: it ended in the sandbox */
+}
+
+/* Its channel ends move with it into the sandbox: a ring and a pipe, mid-stream, nothing lost. */
+static void test_mutate_into_sandbox_with_channels(void **state)
+{
+	static const char *const mech[2] = { "ring", "pipe" };
+	struct xos_chan *a[2], *b[2], *mine[2], *owned[2];
+	struct xos_chan_attr cattr;
+	struct xos_ef_attr attr;
+	struct xos_ef_exit ex;
+	struct echo_job job;
+	struct xos_ef *ef;
+	uint64_t sent[2] = { 0, 0 };
+
+	(void)state;
+	xos_chan_attr_init(&cattr);
+	cattr.flags = XOS_CHAN_F_BIDIR;
+	cattr.mechanism = mech[0];
+	assert_int_equal(xos_chan_open(a, &cattr), 0);
+	cattr.mechanism = mech[1];
+	assert_int_equal(xos_chan_open(b, &cattr), 0);
+	mine[0] = a[0], mine[1] = b[0];
+	owned[0] = job.ch[0] = a[1];
+	owned[1] = job.ch[1] = b[1];
+	assert_int_equal(xos_chan_set_nonblock(a[1], true), 0);
+	assert_int_equal(xos_chan_set_nonblock(b[1], true), 0);
+	xos_ef_attr_init(&attr);
+	attr.icf = "process";
+	attr.flags = XOS_EF_F_DOMAIN;
+	attr.chans = owned;
+	attr.nchans = 2;
+	assert_int_equal(xos_ef_create(&ef, &attr, echo_two, &job, sizeof(job)), 0);
+	for (int round = 0; round < 300; round++) {
+		if (round == 100)
+			assert_int_equal(xos_ef_mutate(ef, "sandbox"), 0);
+		for (int c = 0; c < 2; c++) {
+			uint64_t v = ++sent[c];
+
+			assert_int_equal(xos_chan_send(mine[c], &v, sizeof(v)), sizeof(v));
+			assert_int_equal(xos_chan_recv(mine[c], &v, sizeof(v)), sizeof(v));
+			assert_true(v == sent[c] + 1000);
+		}
+	}
+	assert_string_equal(xos_ef_icf(ef), "sandbox");
+	for (int c = 0; c < 2; c++) {
+		uint64_t end = 0;
+
+		assert_int_equal(xos_chan_send(mine[c], &end, sizeof(end)), sizeof(end));
+	}
+	assert_int_equal(xos_ef_join(ef, &ex), 0);
+	t_assert_exit(ex, XOS_EF_EXITED, 0);
+	xos_chan_close(a[0]);
+	xos_chan_close(b[0]);
+}
+
 static void test_mutate_out_refused(void **state)
 {
 	static const char *const to[] = { "process", "thread" };
@@ -213,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_domain_ef_in_sandbox),
 		cmocka_unit_test(test_domain_ef_creates_sandboxes),
 		cmocka_unit_test(test_mutate_into_sandbox),
+		cmocka_unit_test(test_mutate_into_sandbox_with_channels),
 		cmocka_unit_test(test_mutate_out_refused),
 		cmocka_unit_test(test_dump),
 		cmocka_unit_test(test_request_to_dead_ef),
