@@ -5,7 +5,8 @@
  * with xos_ef_yield); a domain EF in a thread creates sandboxed EFs (the
  * fork happens on its host's stack, not on the domain's); an EF in a
  * process or a thread is mutated into the sandbox (from_pivot): it goes on
- * confined (pid 2, read-only view) with the fd it attached; mutate out of
+ * confined (pid 2, read-only view) with the fd it attached and its
+ * channel ends (a ring and a pipe, every message in order); mutate out of
  * the sandbox is refused with -EOPNOTSUPP (no to_pivot) and the EF goes on
  * where it was; a sandboxed EF is dumped while it runs; a request to a
  * sandboxed EF that died fails with -ESRCH instead of waiting for ever.
