@@ -61,22 +61,10 @@ static _Noreturn void process_child(struct process_ic *p)
 	_exit(status & 0xff);
 }
 
-/* fork, on the host's stack when called from a domain EF (xos__on_host); the child never returns. */
-static int process_fork(void *arg)
+/* The child of xos_ic_fork (it sees only its EF's domain). */
+static void process_start(void *arg)
 {
-	struct process_ic *p = arg;
-
-	/* Unflushed stdio buffers would otherwise be written by both processes. */
-	fflush(NULL);
-	p->pid = fork();
-	if (p->pid < 0)
-		return -errno;
-	if (p->pid == 0) {
-		/* A process EF sees no other EF's domain, only its own. */
-		xos__domains_drop_except(p->ic.ef->dom);
-		process_child(p);
-	}
-	return 0;
+	process_child(arg);
 }
 
 static int process_create(const struct xos_icf *icf, struct xos_ef *ef, struct xos_ic **ret_ic)
@@ -99,13 +87,12 @@ static int process_create(const struct xos_icf *icf, struct xos_ef *ef, struct x
 			goto out_free;
 		}
 	}
-	/* Never fork on a domain stack (parent and child would share it): on the host's. */
-	rc = xos__on_host(process_fork, p);
+	rc = xos_ic_fork(ef, process_start, p);
 	if (rc < 0)
 		goto out_unmap;
+	p->pid = rc;
 	/* The EF's domain is the child's now: keep only the reservation. */
-	if (ef->dom)
-		xos__domain_unmap(ef->dom);
+	xos_ef_domain_leave(ef);
 	*ret_ic = &p->ic;
 	return 0;
 
