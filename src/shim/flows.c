@@ -347,19 +347,10 @@ SHIM_EXPORT pid_t wait(int *wstatus)
 	return waitpid(-1, wstatus, 0);
 }
 
+/* The kernel's waitpid is wait4 without usage: one interposer does both. */
 SHIM_EXPORT SHIM_FORK_PATH pid_t waitpid(pid_t pid, int *wstatus, int options)
 {
-	int st = 0;
-	pid_t rc = REAL(waitpid)(pid, &st, options);
-
-	if (rc > 0) {
-		SHIM_ERRNO_SAVE;
-		reaped(rc, st);
-		SHIM_ERRNO_RESTORE();
-	}
-	if (wstatus && rc > 0)
-		*wstatus = st;
-	return rc;
+	return wait4(pid, wstatus, options, NULL);
 }
 
 SHIM_EXPORT pid_t wait3(int *wstatus, int options, struct rusage *ru)

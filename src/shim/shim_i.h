@@ -145,7 +145,6 @@ void shim_area_unlock(void) SHIM_HIDDEN;
 	X(void, _exit, (int)) \
 	X(void, _Exit, (int)) \
 	X(pid_t, wait, (int *)) \
-	X(pid_t, waitpid, (pid_t, int *, int)) \
 	X(pid_t, wait3, (int *, int, struct rusage *)) \
 	X(pid_t, wait4, (pid_t, int *, int, struct rusage *)) \
 	X(int, waitid, (idtype_t, id_t, siginfo_t *, int)) \
