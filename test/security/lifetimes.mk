@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: MIT
+# test/security: attacks on lifetimes, each a small program asserting the attack
+# is stopped.  Included from Makefile.am.
