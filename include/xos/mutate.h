@@ -53,8 +53,15 @@ XOS_EXPORT int xos_ef_dump(struct xos_ef *ef, const char *path);
 /* Rebuild the EF dumped in @path in this process and let it continue; join it later. */
 XOS_EXPORT int xos_ef_restore(const char *path, struct xos_ef **ret_ef);
 
-/* Check image @path (format, checksum, binary); store the binary's path in @ret_exe. */
+/*
+ * Check image @path (file owner and mode, format, bounds, checksum, and the
+ * MAC when XOS_IMAGE_KEY_FILE is set); store the path the image records for
+ * the dumping binary in @ret_exe: for messages only, never run it.
+ */
 XOS_EXPORT int xos_image_check(const char *path, char *ret_exe, size_t exe_len);
+
+/* Check image @path as xos_image_check() does, and that the binary open at @exe_fd made it. */
+XOS_EXPORT int xos_image_match(const char *path, int exe_fd);
 
 /* Why an image was refused, in words, for an error of xos_image_check() or xos_ef_restore(). */
 XOS_EXPORT const char *xos_image_error(int err);

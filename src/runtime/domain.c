@@ -171,6 +171,8 @@ int xos__domain_new(size_t size, struct xos__domain **ret)
 	uintptr_t base = 0;
 	int memfd, rc;
 
+	if (size > XOS__DOMAIN_SIZE_MAX)
+		return -E2BIG; /* no image could hold it: restore refuses larger domains */
 	size = round_up(size, ps);
 	hdr_size = round_up(sizeof(*h), ps);
 	stack_size = round_up(size / 8, ps);

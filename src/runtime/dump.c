@@ -1,23 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * EF images: dump a parked EF to a file, check an image, rebuild the EF.
+ * EF images: dump a parked EF to a file, rebuild the EF from one.
  *
- * An image is, in this order:
- *   struct img_hdr     magic, version, file size, checksum, the binary's
- *                      build-id and path, the domain's address and size
- *   struct img_map[]   the executable mappings of the dumping process
- *                      (binary and libraries): restore needs them at the
- *                      same addresses, since the EF's stack and heap hold
- *                      return addresses and function pointers
- *   struct img_ext[]   the extents of the domain's memfd that hold data
- *                      (SEEK_DATA/SEEK_HOLE: untouched pages are skipped)
- *   data               those extents, back to back
- * The checksum (a 64-bit hash of our own, four lanes) covers everything,
- * the header with its checksum field zero included.  Written to a
- * temporary file, fsync'ed, renamed over the target, directory fsync'ed:
- * a reader sees the old image or the new one, never half of one.
- * The registers are in the domain (pushed on the EF's stack at its safe
- * point), so they need no section of their own.
+ * The format and every check of what is read are in image.c (image_i.h).
+ * The checksum (and, with a key, the HMAC-SHA256) covers everything.
+ * Written to a temporary file, fsync'ed, renamed over the target,
+ * directory fsync'ed: a reader sees the old image or the new one, never
+ * half of one.  The registers are in the domain (pushed on the EF's stack
+ * at its safe point), so they need no section of their own.
+ *
+ * A restore happens only in the running program: the image's build-id
+ * must be that of /proc/self/exe.  The path of the dumping binary the
+ * image records is for messages; nothing opens or runs it.
  */
 #include "config.h"
 
@@ -34,39 +28,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "xos_i.h"
+#include "image_i.h"
 
-#define IMG_MAGIC "XOSIMG\r\n"
-#define IMG_VERSION 1u
-#define IMG_MAPS_MAX 256
-#define IMG_EXTENTS_MAX (1u << 20)
-#define CHUNK ((size_t)256 << 10) /* stays in L2: hash and copy hit the cache */
-
-struct img_hdr {
-	char magic[8];
-	uint32_t version;
-	uint32_t hdr_size;
-	uint64_t file_size;
-	uint64_t checksum;
-	uint32_t build_id_len;
-	uint8_t build_id[64];
-	char exe[1024];
-	uint64_t dom_base, dom_size;
-	uint32_t nmaps, nextents;
-	uint32_t personality;
-	uint32_t pad;
-	uint64_t ef_id;
-	char name[XOS_EF_NAME_MAX];
-};
-
-struct img_map {
-	uint64_t start, end, offset;
-	char path[512];
-};
-
-struct img_ext {
-	uint64_t off, len;
-};
+#define CHUNK XOS__IMAGE_CHUNK /* stays in L2: hash and copy hit the cache */
 
 #if defined(__SANITIZE_ADDRESS__)
 #define XOS_ASAN 1
@@ -79,66 +43,14 @@ struct img_ext {
 #define XOS_ASAN 0
 #endif
 
-/* ---- checksum: four independent multiply-rotate lanes, then a final mix ---- */
-
-#define K1 0x9e6c63d0676a9a99ull
-#define K2 0xc2b2ae3d27d4eb4full
-#define K3 0x165667b19e3779f9ull
-
-static inline uint64_t rotl(uint64_t x, int r)
-{
-	return (x << r) | (x >> (64 - r));
-}
-
-/* Eight independent lanes of xor-multiply-shift: memory-bound on hot data. */
-static uint64_t hash64(const void *buf, size_t len, uint64_t seed)
-{
-	const unsigned char *p = buf;
-	uint64_t v[8], h, w;
-	size_t i = 0;
-
-	for (int k = 0; k < 8; k++)
-		v[k] = seed + K3 * (uint64_t)(k + 1);
-	for (; i + 64 <= len; i += 64) {
-		uint64_t x[8];
-
-		memcpy(x, p + i, 64);
-		for (int k = 0; k < 8; k++) {
-			v[k] = (v[k] ^ x[k]) * K1;
-			v[k] ^= v[k] >> 29;
-		}
-	}
-	h = len * K2;
-	for (int k = 0; k < 8; k++)
-		h = rotl(h ^ (v[k] * K2), 27) * K1;
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&w, p + i, 8);
-		h = rotl(h ^ (w * K2), 27) * K1 + K3;
-	}
-	for (; i < len; i++)
-		h = rotl(h ^ (p[i] * K3), 11) * K1;
-	h ^= h >> 33;
-	h *= K2;
-	h ^= h >> 29;
-	return h;
-}
-
-/* Fold the hash of one more section into @acc. */
-static uint64_t fold(uint64_t acc, const void *buf, size_t len)
-{
-	return rotl(acc, 5) ^ hash64(buf, len, acc);
-}
-
 /* ---- what the image records about the process ---------------------------------- */
 
-/* The GNU build-id note of the ELF file @path; its length, or a negative errno. */
-static int build_id_of(const char *path, uint8_t *id, size_t max)
+/* The GNU build-id note of the ELF file open at @fd; its length, or a negative errno. */
+static int build_id_fd(int fd, uint8_t *id, size_t max)
 {
 	Elf64_Ehdr eh;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -ENOENT;
+	int rc = -ENOENT;
 
-	if (fd < 0)
-		return -errno;
 	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
 	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > 256) {
@@ -176,6 +88,17 @@ static int build_id_of(const char *path, uint8_t *id, size_t max)
 		}
 	}
 out:
+	return rc;
+}
+
+/* The build-id of the running program (its own inode, whatever its path now names). */
+static int build_id_self(uint8_t *id, size_t max)
+{
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = build_id_fd(fd, id, max);
 	close(fd);
 	return rc;
 }
@@ -296,29 +219,40 @@ static int data_extents(int memfd, size_t size, struct img_ext **ret, uint32_t *
 int xos__image_write(struct xos_ef *ef, int fd)
 {
 	struct xos__domain *d = ef->dom;
+	struct xos__image_key *key;
+	struct xos__image_sum sum;
 	struct img_map *maps;
 	struct img_ext *ext = NULL;
 	struct img_hdr hdr;
 	unsigned char *buf;
-	uint64_t acc = 0, total;
+	uint64_t total;
 	int rc, n;
 	/* AddressSanitizer still marks the EF's old frames on its domain stack: go through the memfd. */
 	bool direct = d && d->mapped && !XOS_ASAN;
 
 	if (!d)
 		return -EOPNOTSUPP;
+	if (d->size > XOS__DOMAIN_SIZE_MAX)
+		return -EFBIG;
 	maps = xos__calloc(IMG_MAPS_MAX, sizeof(*maps));
-	if (!maps)
-		return -ENOMEM;
+	key = xos__malloc(sizeof(*key));
+	if (!maps || !key) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = xos__image_key_load(key);
+	if (rc < 0)
+		goto out;
 	memset(&hdr, 0, sizeof(hdr));
 	memcpy(hdr.magic, IMG_MAGIC, 8);
 	hdr.version = IMG_VERSION;
 	hdr.hdr_size = sizeof(hdr);
+	hdr.flags = key->set ? IMG_F_KEYED : 0;
 	if (readlink("/proc/self/exe", hdr.exe, sizeof(hdr.exe) - 1) < 0) {
 		rc = -errno;
 		goto out;
 	}
-	rc = build_id_of("/proc/self/exe", hdr.build_id, sizeof(hdr.build_id));
+	rc = build_id_self(hdr.build_id, sizeof(hdr.build_id));
 	if (rc < 0)
 		goto out;
 	hdr.build_id_len = (uint32_t)rc;
@@ -351,9 +285,8 @@ int xos__image_write(struct xos_ef *ef, int fd)
 		rc = -ENOMEM;
 		goto out;
 	}
+	xos__image_sum_begin(&sum, key, &hdr, maps, ext);
 	rc = write_all(fd, &hdr, sizeof(hdr));
-	acc = fold(acc, maps, hdr.nmaps * sizeof(*maps));
-	acc = fold(acc, ext, hdr.nextents * sizeof(*ext));
 	if (!rc)
 		rc = write_all(fd, maps, hdr.nmaps * sizeof(*maps));
 	if (!rc)
@@ -368,17 +301,20 @@ int xos__image_write(struct xos_ef *ef, int fd)
 				src = (const unsigned char *)(uintptr_t)(d->base + ext[i].off + o);
 			else if ((rc = read_at(d->memfd, buf, len, (off_t)(ext[i].off + o))) != 0)
 				break;
-			acc = fold(acc, src, len);
+			xos__image_sum_data(&sum, src, len);
 			rc = write_all(fd, src, len);
 		}
 	}
 	xos__free(buf);
 	if (rc)
 		goto out;
-	hdr.checksum = acc ^ hash64(&hdr, sizeof(hdr), acc);
+	xos__image_sum_seal(&sum, &hdr);
 	if (pwrite(fd, &hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
 		rc = -EIO;
 out:
+	if (key)
+		memset(key, 0, sizeof(*key));
+	xos__free(key);
 	xos__free(ext);
 	xos__free(maps);
 	return rc;
@@ -386,149 +322,75 @@ out:
 
 /* ---- reading --------------------------------------------------------------------- */
 
-/* Header and tables of the image in @fd, checked for shape (not yet the checksum). */
-static int read_tables(int fd, struct img_hdr *hdr, struct img_map **ret_maps,
-		       struct img_ext **ret_ext)
-{
-	struct img_map *maps = NULL;
-	struct img_ext *ext = NULL;
-	struct stat st;
-	uint64_t data = 0;
-	int rc;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	rc = read_at(fd, hdr, sizeof(*hdr), 0);
-	if (rc == -ENODATA && st.st_size >= 8) {
-		char magic[8];
-
-		if (read_at(fd, magic, 8, 0) == 0 && memcmp(magic, IMG_MAGIC, 8) == 0)
-			return -ENODATA; /* ours, cut short */
-		return -ENOEXEC;
-	}
-	if (rc < 0)
-		return rc == -ENODATA ? -ENOEXEC : rc;
-	if (memcmp(hdr->magic, IMG_MAGIC, 8) != 0)
-		return -ENOEXEC;
-	if (hdr->version != IMG_VERSION || hdr->hdr_size != sizeof(*hdr))
-		return -EPROTONOSUPPORT;
-	if ((uint64_t)st.st_size < hdr->file_size)
-		return -ENODATA;
-	if ((uint64_t)st.st_size > hdr->file_size || hdr->nmaps > IMG_MAPS_MAX ||
-	    hdr->nextents > IMG_EXTENTS_MAX || hdr->build_id_len > sizeof(hdr->build_id) ||
-	    memchr(hdr->exe, 0, sizeof(hdr->exe)) == NULL)
-		return -EBADMSG;
-	maps = xos__calloc(hdr->nmaps + 1, sizeof(*maps));
-	ext = xos__calloc(hdr->nextents + 1, sizeof(*ext));
-	if (!maps || !ext) {
-		rc = -ENOMEM;
-		goto fail;
-	}
-	rc = read_at(fd, maps, hdr->nmaps * sizeof(*maps), sizeof(*hdr));
-	if (!rc)
-		rc = read_at(fd, ext, hdr->nextents * sizeof(*ext),
-			     (off_t)(sizeof(*hdr) + hdr->nmaps * sizeof(*maps)));
-	if (rc)
-		goto fail;
-	for (uint32_t i = 0; i < hdr->nextents; i++) {
-		if (ext[i].off > hdr->dom_size || ext[i].len > hdr->dom_size - ext[i].off) {
-			rc = -EBADMSG;
-			goto fail;
-		}
-		data += ext[i].len;
-	}
-	if (sizeof(*hdr) + hdr->nmaps * sizeof(*maps) + hdr->nextents * sizeof(*ext) + data !=
-	    hdr->file_size) {
-		rc = -EBADMSG;
-		goto fail;
-	}
-	*ret_maps = maps;
-	*ret_ext = ext;
-	return 0;
-fail:
-	xos__free(maps);
-	xos__free(ext);
-	return rc;
-}
-
-static uint64_t header_sum(const struct img_hdr *hdr, uint64_t acc)
-{
-	struct img_hdr h = *hdr;
-
-	h.checksum = 0;
-	return acc ^ hash64(&h, sizeof(h), acc);
-}
-
-/* Hash the data of the image in @fd (for a check without restoring). */
-static int verify_file(int fd, const struct img_hdr *hdr, const struct img_map *maps,
-		       const struct img_ext *ext)
-{
-	uint64_t acc = 0, data = 0;
-	off_t at = (off_t)(sizeof(*hdr) + hdr->nmaps * sizeof(*maps) + hdr->nextents * sizeof(*ext));
-	const unsigned char *p;
-
-	for (uint32_t i = 0; i < hdr->nextents; i++)
-		data += ext[i].len;
-	acc = fold(acc, maps, hdr->nmaps * sizeof(*maps));
-	acc = fold(acc, ext, hdr->nextents * sizeof(*ext));
-	if (data) {
-		p = mmap(NULL, (size_t)hdr->file_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (p == MAP_FAILED)
-			return -errno;
-		for (uint32_t i = 0; i < hdr->nextents; i++) {
-			for (uint64_t o = 0; o < ext[i].len; o += CHUNK) {
-				size_t len = ext[i].len - o < CHUNK ? (size_t)(ext[i].len - o) : CHUNK;
-
-				acc = fold(acc, p + at, len);
-				at += (off_t)len;
-			}
-		}
-		munmap((void *)p, (size_t)hdr->file_size);
-	}
-	return header_sum(hdr, acc) == hdr->checksum ? 0 : -EBADMSG;
-}
-
-/* Is this the binary that wrote the image? */
-static int same_binary(const struct img_hdr *hdr, const char *exe)
+/* Was the image made by the binary open at @exe_fd? */
+static int same_binary(const struct img_hdr *hdr, int exe_fd)
 {
 	uint8_t id[64];
-	int len = build_id_of(exe, id, sizeof(id));
+	int len = exe_fd >= 0 ? build_id_fd(exe_fd, id, sizeof(id)) : build_id_self(id, sizeof(id));
 
-	if (len == -ENOENT && access(exe, F_OK) < 0)
-		return -ENOENT;
 	if (len < 0 || (uint32_t)len != hdr->build_id_len ||
-	    memcmp(id, hdr->build_id, (size_t)len) != 0)
+	    !xos__equal_ct(id, hdr->build_id, (size_t)len))
 		return -ESTALE;
 	return 0;
 }
 
-int xos_image_check(const char *path, char *ret_exe, size_t exe_len)
+/* Open, load and verify image @path with the key of the environment; then match @exe_fd. */
+static int check_image(const char *path, int exe_fd, char *ret_exe, size_t exe_len)
 {
-	struct img_map *maps = NULL;
-	struct img_ext *ext = NULL;
-	struct img_hdr hdr;
+	struct xos__image_key *key;
+	struct xos__image img;
 	int fd, rc;
 
-	if (!path || (!ret_exe && exe_len))
-		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	rc = read_tables(fd, &hdr, &maps, &ext);
-	if (rc == 0)
-		rc = verify_file(fd, &hdr, maps, ext);
-	if (rc == 0)
-		rc = same_binary(&hdr, hdr.exe);
+	key = xos__malloc(sizeof(*key));
+	if (!key)
+		return -ENOMEM;
+	rc = xos__image_key_load(key);
+	if (rc < 0)
+		goto out_key;
+	rc = xos__image_open(path, S_IWGRP | S_IWOTH, &fd);
+	if (rc < 0)
+		goto out_key;
+	rc = xos__image_load(fd, &img);
+	if (rc < 0)
+		goto out_close;
+	rc = xos__image_verify(fd, &img, key);
+	if (rc == 0 && exe_fd >= 0)
+		rc = same_binary(&img.hdr, exe_fd);
 	if (rc == 0 && ret_exe) {
-		if (strlen(hdr.exe) >= exe_len)
+		size_t len = strlen(img.hdr.exe);
+
+		if (len >= exe_len)
 			rc = -ENAMETOOLONG;
 		else
-			memcpy(ret_exe, hdr.exe, strlen(hdr.exe) + 1);
+			memcpy(ret_exe, img.hdr.exe, len + 1);
 	}
-	xos__free(maps);
-	xos__free(ext);
+	xos__image_release(&img);
+out_close:
 	close(fd);
+out_key:
+	memset(key, 0, sizeof(*key));
+	xos__free(key);
 	return rc;
+}
+
+int xos_image_check(const char *path, char *ret_exe, size_t exe_len)
+{
+	if (!path || !*path || (!ret_exe && exe_len))
+		return -EINVAL;
+	return check_image(path, -1, ret_exe, exe_len);
+}
+
+int xos_image_match(const char *path, int exe_fd)
+{
+	struct stat st;
+
+	if (!path || !*path || exe_fd < 0)
+		return -EINVAL;
+	if (fstat(exe_fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	return check_image(path, exe_fd, NULL, 0);
 }
 
 /* Are the binary and libraries of the image where they were? */
@@ -556,37 +418,51 @@ static int same_layout(const struct img_hdr *hdr, const struct img_map *maps)
 	return n < 0 ? n : rc;
 }
 
+/* Is the chunk all zero?  Then the fresh memfd already reads so: keep it sparse. */
+static bool all_zero(const unsigned char *p, size_t len)
+{
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
 int xos__image_read(struct xos_ef *ef, int fd)
 {
-	struct img_map *maps = NULL;
-	struct img_ext *ext = NULL;
+	struct xos__image_key *key;
+	struct xos__image_sum sum;
+	struct xos__image img;
 	struct xos__domain *d = NULL;
 	struct xos__domain_hdr *h;
-	struct img_hdr hdr;
 	unsigned char *buf;
-	uint64_t acc = 0;
-	off_t at;
+	uint64_t at;
 	int memfd = -1, rc;
 
-	rc = read_tables(fd, &hdr, &maps, &ext);
+	key = xos__malloc(sizeof(*key));
+	if (!key)
+		return -ENOMEM;
+	rc = xos__image_key_load(key);
 	if (rc < 0)
-		return rc;
-	rc = same_binary(&hdr, "/proc/self/exe");
+		goto out_key;
+	rc = xos__image_load(fd, &img);
+	if (rc < 0)
+		goto out_key;
+	/* Key mismatches are known from the header: fail before reading any data. */
+	if (key->set && !(img.hdr.flags & IMG_F_KEYED))
+		rc = -EKEYREJECTED;
+	else if (!key->set && (img.hdr.flags & IMG_F_KEYED))
+		rc = -ENOKEY;
+	/* Only into the running program: its build-id, its layout. */
 	if (rc == 0)
-		rc = same_layout(&hdr, maps);
+		rc = same_binary(&img.hdr, -1);
+	if (rc == 0)
+		rc = same_layout(&img.hdr, img.maps);
 	if (rc < 0)
 		goto out;
-	if (hdr.dom_base < XOS_ZONE_LO || hdr.dom_base >= XOS_ZONE_HI || hdr.dom_size > XOS_ZONE_HI ||
-	    hdr.dom_base + hdr.dom_size > XOS_ZONE_HI) {
-		rc = -EBADMSG;
-		goto out;
-	}
+	/* Bounded by image_load (XOS__DOMAIN_SIZE_MAX), and sparse until written. */
 	memfd = memfd_create("xos-domain", MFD_CLOEXEC);
-	if (memfd < 0 || ftruncate(memfd, (off_t)hdr.dom_size) < 0) {
+	if (memfd < 0 || ftruncate(memfd, (off_t)img.hdr.dom_size) < 0) {
 		rc = -errno;
 		goto out;
 	}
-	rc = xos__domain_adopt(hdr.dom_base, hdr.dom_size, memfd, &d);
+	rc = xos__domain_adopt(img.hdr.dom_base, img.hdr.dom_size, memfd, &d);
 	if (rc < 0)
 		goto out;
 	memfd = -1; /* the domain's now */
@@ -597,29 +473,31 @@ int xos__image_read(struct xos_ef *ef, int fd)
 		rc = -ENOMEM;
 		goto out;
 	}
-	acc = fold(acc, maps, hdr.nmaps * sizeof(*maps));
-	acc = fold(acc, ext, hdr.nextents * sizeof(*ext));
-	at = (off_t)(sizeof(hdr) + hdr.nmaps * sizeof(*maps) + hdr.nextents * sizeof(*ext));
-	for (uint32_t i = 0; i < hdr.nextents && !rc; i++) {
-		for (uint64_t o = 0; o < ext[i].len && !rc; o += CHUNK) {
-			size_t len = ext[i].len - o < CHUNK ? (size_t)(ext[i].len - o) : CHUNK;
+	xos__image_sum_begin(&sum, key, &img.hdr, img.maps, img.ext);
+	at = img.data_at;
+	for (uint32_t i = 0; i < img.hdr.nextents && !rc; i++) {
+		for (uint64_t o = 0; o < img.ext[i].len && !rc; o += CHUNK) {
+			size_t len = img.ext[i].len - o < CHUNK ? (size_t)(img.ext[i].len - o) : CHUNK;
 
-			rc = read_at(fd, buf, len, at);
+			rc = read_at(fd, buf, len, (off_t)at);
 			if (rc)
 				break;
-			acc = fold(acc, buf, len);
-			if (pwrite(d->memfd, buf, len, (off_t)(ext[i].off + o)) != (ssize_t)len)
+			xos__image_sum_data(&sum, buf, len);
+			if (!all_zero(buf, len) &&
+			    pwrite(d->memfd, buf, len, (off_t)(img.ext[i].off + o)) != (ssize_t)len)
 				rc = -EIO;
-			at += (off_t)len;
+			at += len;
 		}
 	}
 	xos__free(buf);
-	if (rc == 0 && header_sum(&hdr, acc) != hdr.checksum)
-		rc = -EBADMSG;
+	if (rc == -ENODATA)
+		rc = -EBADMSG; /* shrunk under us */
+	if (rc == 0)
+		rc = xos__image_sum_check(&sum, &img.hdr, key);
+	/* Authentic or not, nothing of the header is used before it is checked. */
 	h = d->hdr;
-	if (rc == 0 && (h->magic != XOS_DOMAIN_MAGIC || h->base != d->base || h->size != d->size ||
-			h->state != XOS_DOM_PARKED))
-		rc = -EBADMSG;
+	if (rc == 0)
+		rc = xos__image_domain_check(h, &img);
 	if (rc < 0)
 		goto out;
 	/* The stack guard, now that the header says where it is. */
@@ -641,7 +519,7 @@ int xos__image_read(struct xos_ef *ef, int fd)
 		goto out_detach;
 	}
 	/* Attached fds are not in the image: their numbers read EOF (/dev/null) where free. */
-	for (int i = 0; i < h->nfds && i < XOS_DOMAIN_FDS; i++) {
+	for (int i = 0; i < h->nfds; i++) {
 		if (fcntl(h->fds[i].fd, F_GETFD) >= 0)
 			continue;
 		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -664,8 +542,10 @@ out:
 		xos__domain_free(d);
 	if (memfd >= 0)
 		close(memfd);
-	xos__free(maps);
-	xos__free(ext);
+	xos__image_release(&img);
+out_key:
+	memset(key, 0, sizeof(*key));
+	xos__free(key);
 	return rc;
 }
 
@@ -732,8 +612,16 @@ const char *xos_image_error(int err)
 	case -EPROTONOSUPPORT: return "image format version not supported";
 	case -ENODATA: return "image is truncated";
 	case -EBADMSG: return "image is corrupted (checksum or structure)";
+	case -EFBIG: return "image claims a domain larger than the limit (1 GiB)";
 	case -ESTALE: return "image was made by a different binary (build-id differs)";
 	case -EADDRINUSE: return "address layout of the image cannot be recreated here";
+	case -EMEDIUMTYPE: return "image is not a regular file";
+	case -ELOOP: return "image path is a symbolic link";
+	case -EPERM: return "image file is not owned by you or root, or group or others can write it";
+	case -ENOKEY: return "image is keyed: give its key (XOS_IMAGE_KEY_FILE, --key-file)";
+	case -EKEYREJECTED: return "image is not authenticated by the key (missing or wrong MAC)";
+	case -EKEYREVOKED:
+		return "key file unusable (a regular file of yours or root's, 1 to 4096 bytes, no group/other permissions)";
 	default: return strerror(-err);
 	}
 }
@@ -745,7 +633,7 @@ const char *xos_image_error(int err)
  */
 __attribute__((constructor)) static void restore_from_environment(void)
 {
-	const char *env = getenv("XOS_RESTORE");
+	const char *env = secure_getenv("XOS_RESTORE");
 	struct xos_ef_exit ex = { 0 };
 	struct xos_ef *ef;
 	char path[4096];

@@ -11,9 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include "xos_i.h"
+#include "image_i.h"
 
 #define XOS_EF_ARG_MAX (256u << 20)
 #define MAX_ICFS 32
@@ -524,11 +525,10 @@ int xos_ef_restore(const char *path, struct xos_ef **ret_ef)
 		rc = -EOPNOTSUPP;
 		goto out_put;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
+	/* A regular file of the caller or root that others cannot write (image.c). */
+	rc = xos__image_open(path, S_IWGRP | S_IWOTH, &fd);
+	if (rc < 0)
 		goto out_put;
-	}
 	ef = xos__calloc(1, sizeof(*ef));
 	if (!ef) {
 		rc = -ENOMEM;

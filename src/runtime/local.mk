@@ -4,7 +4,10 @@ libxos_core_la_SOURCES += \
 	src/runtime/domain.c \
 	src/runtime/domain_alloc.c \
 	src/runtime/mutate.c \
-	src/runtime/dump.c
+	src/runtime/dump.c \
+	src/runtime/image.c \
+	src/runtime/image_i.h \
+	src/runtime/sha256.c
 xosinclude_HEADERS += include/xos/mutate.h
 
 if HAVE_CMOCKA

@@ -291,11 +291,33 @@ int xos__on_host(int (*fn)(void *), void *arg) XOS_HIDDEN;
 /* Status xos_ic_run() returns when the EF left the flow for another host. */
 #define XOS_IC_MOVED (-0x7fff)
 
-/* ---- images (dump.c) -------------------------------------------------------- */
+/* ---- images (dump.c, image.c) ----------------------------------------------- */
+/* The largest domain: bounds what an image may claim (and so what a restore allocates). */
+#define XOS__DOMAIN_SIZE_MAX ((size_t)1 << 30)
 /* Write the image of the parked @ef to @fd (domain pages with data, layout, checksum). */
 int xos__image_write(struct xos_ef *ef, int fd) XOS_HIDDEN;
 /* Check the image in @fd and rebuild @ef's domain from it (a parked EF, ready to resume). */
 int xos__image_read(struct xos_ef *ef, int fd) XOS_HIDDEN;
+
+/* ---- SHA-256 and HMAC-SHA256 (sha256.c): the MAC of keyed images ------------ */
+#define XOS__SHA256_LEN 32
+struct xos__sha256 {
+	uint32_t h[8];
+	uint64_t len;
+	size_t used;
+	unsigned char buf[64];
+};
+struct xos__hmac_sha256 {
+	struct xos__sha256 inner, outer;
+};
+void xos__sha256_init(struct xos__sha256 *s) XOS_HIDDEN;
+void xos__sha256_update(struct xos__sha256 *s, const void *data, size_t len) XOS_HIDDEN;
+void xos__sha256_final(struct xos__sha256 *s, uint8_t out[XOS__SHA256_LEN]) XOS_HIDDEN;
+void xos__hmac_sha256_init(struct xos__hmac_sha256 *m, const void *key, size_t len) XOS_HIDDEN;
+void xos__hmac_sha256_update(struct xos__hmac_sha256 *m, const void *data, size_t len) XOS_HIDDEN;
+void xos__hmac_sha256_final(struct xos__hmac_sha256 *m, uint8_t out[XOS__SHA256_LEN]) XOS_HIDDEN;
+/* Equal or not in a time that depends on @len only. */
+bool xos__equal_ct(const void *a, const void *b, size_t len) XOS_HIDDEN;
 
 /* ---- process ICF internals (icf/process.c), for mutate --------------------- */
 /* Wrap the process @pid hosting @ef (forked at a safe point) in a process IC. */

@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/personality.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define XOS_USE_VERSION 1
@@ -34,7 +36,7 @@
 static const char usage_text[] =
 	"Usage: xos-run [OPTION]... [--] PROGRAM [ARG]...\n"
 	"       xos-run --list-icfs\n"
-	"       xos-run [OPTION]... --restore=FILE\n"
+	"       xos-run [OPTION]... --restore=FILE [--] PROGRAM\n"
 	"Run PROGRAM with the xos runtime's choices set.\n"
 	"\n"
 	"  --policy=NAME   perf, isolation or balanced (default perf)\n"
@@ -46,8 +48,10 @@ static const char usage_text[] =
 	"  --list-icfs     list the ICFs of this machine and the mechanisms between them\n"
 	"  --fixed-layout  run PROGRAM without address randomisation, so that the EFs\n"
 	"                  it dumps can be restored (xos_ef_dump)\n"
-	"  --restore=FILE  continue the EF dumped in FILE, in a new process of the\n"
-	"                  binary that dumped it\n"
+	"  --restore=FILE  continue the EF dumped in FILE in a new process of PROGRAM,\n"
+	"                  which must be the binary that dumped it (no arguments)\n"
+	"  --key-file=PATH images are MAC'ed (dump) and must be (restore) under the key\n"
+	"                  in PATH (sets XOS_IMAGE_KEY_FILE)\n"
 	"  --help          print this help and exit\n"
 	"  --version       print the version and exit\n";
 
@@ -145,32 +149,59 @@ static void check_icf(const char *name)
 }
 
 /*
- * --restore: check the image, then run the binary that made it, without
- * address randomisation, with XOS_RESTORE set: libxos restores the EF in
- * that process before main and exits with the EF's status.
+ * --restore: run PROGRAM, the binary the user names (never a path read
+ * from the image), after checking that it made the image: it is opened
+ * once, its build-id checked against the image through that fd, and that
+ * same file is executed (fexecve), without address randomisation, with
+ * XOS_RESTORE set: libxos restores the EF in that process before main and
+ * exits with the EF's status.
  */
-static int run_restore(const char *file, const char *policy, const char *icf, bool explain)
+static int run_restore(const char *file, const char *program, const char *policy, const char *icf,
+		       bool explain)
 {
-	char exe[4096];
-	char *args[2] = { exe, NULL };
-	int rc = xos_image_check(file, exe, sizeof(exe));
+	char *args[2] = { (char *)program, NULL };
+	struct stat st;
+	int fd, rc;
 
+	/* O_NONBLOCK: a FIFO named as PROGRAM must not hang us. */
+	fd = open(program, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		die("cannot open '%s': %s", program, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		die("'%s' is not a regular file", program);
+	rc = xos_image_match(file, fd);
 	if (rc < 0)
-		die("cannot restore %s: %s", file, xos_image_error(rc));
+		die("cannot restore %s into %s: %s", file, program, xos_image_error(rc));
 	if (setenv("XOS_RESTORE", file, 1) < 0 || (policy && setenv("XOS_POLICY", policy, 1) < 0) ||
 	    (icf && setenv("XOS_ICF", icf, 1) < 0) || (explain && setenv("XOS_EXPLAIN", "1", 1) < 0))
 		die("cannot set the environment: %s", strerror(errno));
 	if (personality((unsigned long)personality(0xffffffff) | ADDR_NO_RANDOMIZE) < 0)
 		die("cannot turn address randomisation off: %s", strerror(errno));
 	fflush(NULL);
-	execv(exe, args);
-	die("cannot run '%s': %s", exe, strerror(errno));
+	fexecve(fd, args, environ);
+	die("cannot run '%s': %s", program, strerror(errno));
+}
+
+/* --key-file: a regular file of the caller (or root) with no group/other permissions. */
+static void check_key_file(const char *path)
+{
+	struct stat st;
+
+	if (!*path)
+		die("--key-file= needs a file name (see xos-run --help)");
+	if (stat(path, &st) < 0)
+		die("key file '%s': %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode) || (st.st_uid != geteuid() && st.st_uid != 0) ||
+	    (st.st_mode & 077) || st.st_size < 1 || st.st_size > 4096)
+		die("key file '%s': %s", path, xos_image_error(-EKEYREVOKED));
+	if (setenv("XOS_IMAGE_KEY_FILE", path, 1) < 0)
+		die("cannot set the environment: %s", strerror(errno));
 }
 
 int main(int argc, char **argv)
 {
 	enum { OPT_POLICY = 256, OPT_ICF, OPT_CHAN, OPT_EXPLAIN, OPT_LIST, OPT_HELP, OPT_VERSION,
-	       OPT_FIXED, OPT_RESTORE, OPT_STATS };
+	       OPT_FIXED, OPT_RESTORE, OPT_STATS, OPT_KEY_FILE };
 	static const struct option options[] = {
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "icf", required_argument, NULL, OPT_ICF },
@@ -182,9 +213,11 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "fixed-layout", no_argument, NULL, OPT_FIXED },
 		{ "restore", required_argument, NULL, OPT_RESTORE },
+		{ "key-file", required_argument, NULL, OPT_KEY_FILE },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *policy = NULL, *icf = NULL, *chan = NULL, *restore = NULL, *stats_file = NULL, *shim;
+	const char *key_file = NULL;
 	bool explain = false, list = false, fixed = false, stats = false;
 	int opt;
 
@@ -218,6 +251,11 @@ int main(int argc, char **argv)
 			break;
 		case OPT_RESTORE:
 			restore = optarg;
+			if (!*restore)
+				die("--restore= needs a file name (see xos-run --help)");
+			break;
+		case OPT_KEY_FILE:
+			key_file = optarg;
 			break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
@@ -247,12 +285,22 @@ int main(int argc, char **argv)
 	}
 	if (icf)
 		check_icf(icf);
+	if (key_file)
+		check_key_file(key_file);
+	/* --restore is an action of its own: the EF continues where it was dumped. */
+	if (restore && (list || stats || fixed))
+		die("--restore cannot be combined with %s",
+		    list ? "--list-icfs" : stats ? "--stats" : "--fixed-layout");
 	if (list)
 		return list_icfs();
 	if (restore) {
+		if (optind >= argc)
+			die("--restore needs the program that dumped the image: xos-run --restore=FILE PROGRAM");
+		if (optind + 1 < argc)
+			die("--restore takes no program arguments (the EF continues where it was dumped)");
 		if (chan && setenv("XOS_CHAN", chan, 1) < 0)
 			die("cannot set the environment: %s", strerror(errno));
-		return run_restore(restore, policy, icf, explain);
+		return run_restore(restore, argv[optind], policy, icf, explain);
 	}
 	if (optind >= argc)
 		die("no program to run (see xos-run --help)");

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Description: dump an EF in one process, restore it in another with
-# xos-run --restore, same result; corrupted, truncated, foreign-binary,
+# xos-run --restore IMAGE PROGRAM, same result; corrupted, truncated, foreign-binary,
 # non-image and unrecreatable-layout images are refused with one line on
 # stderr and a non-zero exit status.
 set -u
@@ -20,14 +20,14 @@ out=$("$XOS_RUN" --fixed-layout -- "$RESTORE_PROG" dump "$tmp/img")
 [ -s "$tmp/img" ] || { bad "no image written"; exit 1; }
 ls "$tmp" | grep -q tmp && bad "temporary file left behind"
 
-got=$("$XOS_RUN" --restore "$tmp/img" 2>"$tmp/err"); status=$?
+got=$("$XOS_RUN" --restore "$tmp/img" "$RESTORE_PROG" 2>"$tmp/err"); status=$?
 [ "$got" = "$expected" ] || bad "restored EF printed '$got', want '$expected' ($(cat "$tmp/err"))"
 [ "$status" -eq "$want_status" ] || bad "restored status $status, want $want_status"
 say "restored: $got (status $status)"
 
-# refuse IMAGE WORDS: xos-run --restore IMAGE fails with one line matching WORDS
+# refuse IMAGE WORDS [PROGRAM]: xos-run --restore IMAGE PROGRAM fails with one line matching WORDS
 refuse() {
-	"$XOS_RUN" --restore "$1" >"$tmp/out" 2>"$tmp/err"; st=$?
+	"$XOS_RUN" --restore "$1" "${3:-$RESTORE_PROG}" >"$tmp/out" 2>"$tmp/err"; st=$?
 	lines=$(wc -l <"$tmp/err")
 	if [ "$st" -eq 0 ] || [ "$lines" -ne 1 ] || ! grep -q "$2" "$tmp/err" || [ -s "$tmp/out" ]; then
 		bad "$1: status $st, stderr: $(cat "$tmp/err"), want one line with '$2'"
@@ -55,7 +55,7 @@ cp "$RESTORE_PROG" "$tmp/prog"
 "$XOS_RUN" --fixed-layout -- "$tmp/prog" dump "$tmp/img2" >/dev/null
 [ -s "$tmp/img2" ] || bad "dump with a copy"
 cp "$XOS_DEMO_BIN" "$tmp/prog"
-refuse "$tmp/img2" "different binary"
+refuse "$tmp/img2" "different binary" "$tmp/prog"
 
 # An image made with address randomisation on cannot be laid out again.
 if [ "$(cat /proc/sys/kernel/randomize_va_space 2>/dev/null || echo 0)" != 0 ]; then

@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * EF images, the reader's side of trust: opening an image or a key file,
+ * bounding the header and tables against the file's real size, the
+ * checksum and the keyed MAC, and the check of the domain header an
+ * image brings.  Format: image_i.h.
+ *
+ * Trust model.  An image is the EF's whole state: its stack holds return
+ * addresses, its heap function pointers.  Whoever can write an image can
+ * therefore make the restored EF do anything the restoring program's code
+ * can do, so an image is trusted exactly as much as whoever could write
+ * it: it must be a regular file of the caller (or root) that group and
+ * others cannot write, and with a key set (XOS_IMAGE_KEY_FILE) it must
+ * carry an HMAC-SHA256 under that key.  What an image can never do is
+ * choose the code: it is restored only into the running program (same
+ * build-id), never into a binary it names.  Malformed images give an
+ * error, never a crash or an allocation larger than the limits.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image_i.h"
+
+/* ---- checksum: eight independent multiply-shift lanes, then a final mix ---- */
+
+#define K1 0x9e6c63d0676a9a99ull
+#define K2 0xc2b2ae3d27d4eb4full
+#define K3 0x165667b19e3779f9ull
+
+static inline uint64_t rotl(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+/* Not a MAC: it finds damage, not forgery (the key's MAC does that). */
+static uint64_t hash64(const void *buf, size_t len, uint64_t seed)
+{
+	const unsigned char *p = buf;
+	uint64_t v[8], h, w;
+	size_t i = 0;
+
+	for (int k = 0; k < 8; k++)
+		v[k] = seed + K3 * (uint64_t)(k + 1);
+	for (; i + 64 <= len; i += 64) {
+		uint64_t x[8];
+
+		memcpy(x, p + i, 64);
+		for (int k = 0; k < 8; k++) {
+			v[k] = (v[k] ^ x[k]) * K1;
+			v[k] ^= v[k] >> 29;
+		}
+	}
+	h = len * K2;
+	for (int k = 0; k < 8; k++)
+		h = rotl(h ^ (v[k] * K2), 27) * K1;
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = rotl(h ^ (w * K2), 27) * K1 + K3;
+	}
+	for (; i < len; i++)
+		h = rotl(h ^ (p[i] * K3), 11) * K1;
+	h ^= h >> 33;
+	h *= K2;
+	h ^= h >> 29;
+	return h;
+}
+
+/* Fold the hash of one more section into @acc. */
+static uint64_t fold(uint64_t acc, const void *buf, size_t len)
+{
+	return rotl(acc, 5) ^ hash64(buf, len, acc);
+}
+
+/* ---- opening files that must not be trusted blindly ------------------------------ */
+
+int xos__image_open(const char *path, mode_t bad_mode, int *ret_fd)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (!path || !*path || !ret_fd)
+		return -EINVAL;
+	/* O_NONBLOCK: a FIFO must not hang us in open(); O_NOFOLLOW: no last-moment symlink. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out_close;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = -EMEDIUMTYPE;
+		goto out_close;
+	}
+	if ((st.st_uid != geteuid() && st.st_uid != 0) || (st.st_mode & bad_mode)) {
+		rc = -EPERM;
+		goto out_close;
+	}
+	if (fcntl(fd, F_SETFL, 0) < 0) {
+		rc = -errno;
+		goto out_close;
+	}
+	*ret_fd = fd;
+	return 0;
+
+out_close:
+	close(fd);
+	return rc;
+}
+
+int xos__image_key_load(struct xos__image_key *key)
+{
+	const char *path = secure_getenv(IMG_KEY_ENV);
+	struct stat st;
+	ssize_t n;
+	int fd, rc;
+
+	memset(key, 0, sizeof(*key));
+	if (!path || !*path)
+		return 0;
+	/* A key others can read is no secret: no group or other bits at all. */
+	rc = xos__image_open(path, S_IRWXG | S_IRWXO, &fd);
+	if (rc < 0)
+		return rc == -EINVAL || rc == -EPERM || rc == -EMEDIUMTYPE || rc == -ELOOP ? -EKEYREVOKED : rc;
+	if (fstat(fd, &st) < 0 || st.st_size < 1 || st.st_size > IMG_KEY_MAX) {
+		close(fd);
+		return -EKEYREVOKED;
+	}
+	n = pread(fd, key->key, (size_t)st.st_size, 0);
+	close(fd);
+	if (n != st.st_size) {
+		memset(key, 0, sizeof(*key));
+		return -EKEYREVOKED;
+	}
+	key->len = (size_t)n;
+	key->set = true;
+	return 0;
+}
+
+/* ---- header and tables ----------------------------------------------------------- */
+
+static int read_at(int fd, void *buf, size_t len, off_t off)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t r = pread(fd, p, len, off);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return -ENODATA;
+		p += r;
+		len -= (size_t)r;
+		off += r;
+	}
+	return 0;
+}
+
+static bool has_nul(const char *s, size_t len)
+{
+	return memchr(s, 0, len) != NULL;
+}
+
+/* The header alone: every field bounded before any of them sizes anything. */
+static int check_header(const struct img_hdr *hdr, uint64_t file_size)
+{
+	uint64_t page = 4096, tables;
+
+	if (memcmp(hdr->magic, IMG_MAGIC, 8) != 0)
+		return -ENOEXEC;
+	if (hdr->version != IMG_VERSION || hdr->hdr_size != sizeof(*hdr))
+		return -EPROTONOSUPPORT;
+	if (file_size < hdr->file_size)
+		return -ENODATA;
+	if (file_size > hdr->file_size)
+		return -EBADMSG;
+	if (hdr->build_id_len == 0 || hdr->build_id_len > sizeof(hdr->build_id) ||
+	    (hdr->flags & ~IMG_F_KEYED) || !has_nul(hdr->exe, sizeof(hdr->exe)) ||
+	    !has_nul(hdr->name, sizeof(hdr->name)) || hdr->nmaps > IMG_MAPS_MAX ||
+	    hdr->nextents > IMG_EXTENTS_MAX)
+		return -EBADMSG;
+	if (hdr->dom_size > XOS__DOMAIN_SIZE_MAX)
+		return -EFBIG;
+	if (hdr->dom_size < 4 * page || hdr->dom_size % page || hdr->dom_base % page ||
+	    hdr->dom_base < XOS_ZONE_LO || hdr->dom_base >= XOS_ZONE_HI ||
+	    hdr->dom_size > XOS_ZONE_HI - hdr->dom_base)
+		return -EBADMSG;
+	/* The counts are bounded above, so this cannot overflow. */
+	tables = sizeof(*hdr) + (uint64_t)hdr->nmaps * sizeof(struct img_map) +
+		 (uint64_t)hdr->nextents * sizeof(struct img_ext);
+	if (tables > hdr->file_size || hdr->file_size - tables > hdr->dom_size)
+		return -EBADMSG;
+	return 0;
+}
+
+int xos__image_load(int fd, struct xos__image *img)
+{
+	struct img_hdr *hdr = &img->hdr;
+	struct stat st;
+	uint64_t data = 0, end = 0;
+	int rc;
+
+	memset(img, 0, sizeof(*img));
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EMEDIUMTYPE;
+	rc = read_at(fd, hdr, sizeof(*hdr), 0);
+	if (rc == -ENODATA) {
+		char magic[8];
+
+		if (st.st_size >= 8 && read_at(fd, magic, 8, 0) == 0 && memcmp(magic, IMG_MAGIC, 8) == 0)
+			return -ENODATA; /* ours, cut short */
+		return -ENOEXEC;
+	}
+	if (rc < 0)
+		return rc;
+	rc = check_header(hdr, (uint64_t)st.st_size);
+	if (rc < 0)
+		return rc;
+	img->maps = xos__calloc(hdr->nmaps + 1, sizeof(*img->maps));
+	img->ext = xos__calloc(hdr->nextents + 1, sizeof(*img->ext));
+	if (!img->maps || !img->ext) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = read_at(fd, img->maps, hdr->nmaps * sizeof(*img->maps), sizeof(*hdr));
+	img->data_at = sizeof(*hdr) + hdr->nmaps * sizeof(*img->maps);
+	if (!rc)
+		rc = read_at(fd, img->ext, hdr->nextents * sizeof(*img->ext), (off_t)img->data_at);
+	img->data_at += hdr->nextents * sizeof(*img->ext);
+	if (rc)
+		goto fail;
+	rc = -EBADMSG;
+	for (uint32_t i = 0; i < hdr->nmaps; i++) {
+		const struct img_map *m = &img->maps[i];
+
+		if (m->start >= m->end || !has_nul(m->path, sizeof(m->path)) || m->path[0] != '/')
+			goto fail;
+	}
+	/* Sorted, disjoint, inside the domain: their sum is at most the domain's size. */
+	for (uint32_t i = 0; i < hdr->nextents; i++) {
+		const struct img_ext *e = &img->ext[i];
+
+		if (e->len == 0 || e->off < end || e->off > hdr->dom_size ||
+		    e->len > hdr->dom_size - e->off)
+			goto fail;
+		end = e->off + e->len;
+		data += e->len;
+	}
+	if (img->data_at + data != hdr->file_size)
+		goto fail;
+	img->data_len = data;
+	return 0;
+
+fail:
+	xos__image_release(img);
+	return rc;
+}
+
+void xos__image_release(struct xos__image *img)
+{
+	xos__free(img->maps);
+	xos__free(img->ext);
+	img->maps = NULL;
+	img->ext = NULL;
+}
+
+/* ---- integrity --------------------------------------------------------------------- */
+
+void xos__image_sum_begin(struct xos__image_sum *s, const struct xos__image_key *key,
+			  const struct img_hdr *hdr, const struct img_map *maps,
+			  const struct img_ext *ext)
+{
+	s->acc = 0;
+	s->keyed = key && key->set;
+	if (s->keyed) {
+		/* The MAC covers the header with its checksum and MAC fields zero. */
+		struct img_hdr h = *hdr;
+
+		h.checksum = 0;
+		memset(h.mac, 0, sizeof(h.mac));
+		xos__hmac_sha256_init(&s->mac, key->key, key->len);
+		xos__hmac_sha256_update(&s->mac, &h, sizeof(h));
+		xos__hmac_sha256_update(&s->mac, maps, hdr->nmaps * sizeof(*maps));
+		xos__hmac_sha256_update(&s->mac, ext, hdr->nextents * sizeof(*ext));
+	}
+	s->acc = fold(s->acc, maps, hdr->nmaps * sizeof(*maps));
+	s->acc = fold(s->acc, ext, hdr->nextents * sizeof(*ext));
+}
+
+void xos__image_sum_data(struct xos__image_sum *s, const void *buf, size_t len)
+{
+	s->acc = fold(s->acc, buf, len);
+	if (s->keyed)
+		xos__hmac_sha256_update(&s->mac, buf, len);
+}
+
+/* The checksum covers the header (MAC included) with its checksum field zero. */
+static uint64_t header_sum(const struct img_hdr *hdr, uint64_t acc)
+{
+	struct img_hdr h = *hdr;
+
+	h.checksum = 0;
+	return acc ^ hash64(&h, sizeof(h), acc);
+}
+
+void xos__image_sum_seal(struct xos__image_sum *s, struct img_hdr *hdr)
+{
+	memset(hdr->mac, 0, sizeof(hdr->mac));
+	if (s->keyed)
+		xos__hmac_sha256_final(&s->mac, hdr->mac);
+	hdr->checksum = header_sum(hdr, s->acc);
+}
+
+int xos__image_sum_check(struct xos__image_sum *s, const struct img_hdr *hdr,
+			 const struct xos__image_key *key)
+{
+	uint8_t mac[XOS__SHA256_LEN];
+	bool ok;
+
+	if (header_sum(hdr, s->acc) != hdr->checksum)
+		return -EBADMSG;
+	if (!key || !key->set)
+		return (hdr->flags & IMG_F_KEYED) ? -ENOKEY : 0;
+	if (!(hdr->flags & IMG_F_KEYED) || !s->keyed)
+		return -EKEYREJECTED;
+	xos__hmac_sha256_final(&s->mac, mac);
+	ok = xos__equal_ct(mac, hdr->mac, sizeof(mac));
+	memset(mac, 0, sizeof(mac));
+	return ok ? 0 : -EKEYREJECTED;
+}
+
+int xos__image_verify(int fd, const struct xos__image *img, const struct xos__image_key *key)
+{
+	struct xos__image_sum s;
+	unsigned char *buf;
+	uint64_t at = img->data_at;
+	int rc = 0;
+
+	/* Unkeyed images to a keyed reader fail without reading their data. */
+	if (key && key->set && !(img->hdr.flags & IMG_F_KEYED))
+		return -EKEYREJECTED;
+	buf = xos__malloc(XOS__IMAGE_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	xos__image_sum_begin(&s, key, &img->hdr, img->maps, img->ext);
+	for (uint32_t i = 0; i < img->hdr.nextents && !rc; i++) {
+		for (uint64_t o = 0; o < img->ext[i].len && !rc; o += XOS__IMAGE_CHUNK) {
+			size_t len = img->ext[i].len - o < XOS__IMAGE_CHUNK ? (size_t)(img->ext[i].len - o)
+									    : XOS__IMAGE_CHUNK;
+
+			rc = read_at(fd, buf, len, (off_t)at);
+			if (!rc)
+				xos__image_sum_data(&s, buf, len);
+			at += len;
+		}
+	}
+	xos__free(buf);
+	if (rc)
+		return rc == -ENODATA ? -EBADMSG : rc; /* shrunk under us */
+	return xos__image_sum_check(&s, &img->hdr, key);
+}
+
+/* ---- the domain header the image brings ------------------------------------------ */
+
+/* Is [lo, lo+len) inside one executable mapping the image recorded (and restore verified)? */
+static bool in_exec_map(const struct xos__image *img, uint64_t addr)
+{
+	for (uint32_t i = 0; i < img->hdr.nmaps; i++)
+		if (addr >= img->maps[i].start && addr < img->maps[i].end)
+			return true;
+	return false;
+}
+
+/* The saved context at ef_sp: x87 cw, mxcsr, r15..rbx, rbp, return address, pad (mutate.c). */
+#define CTX_WORDS 10
+#define CTX_RIP 8
+
+int xos__image_domain_check(const struct xos__domain_hdr *h, const struct xos__image *img)
+{
+	uint64_t base = img->hdr.dom_base, size = img->hdr.dom_size, page = 4096;
+	uint64_t hdr_end = base + (sizeof(*h) + page - 1) / page * page;
+	uint64_t sp = (uint64_t)(uintptr_t)h->ef_sp, rip;
+	const struct xos__dheap *heap = &h->heap;
+
+	if (h->magic != XOS_DOMAIN_MAGIC || h->version != 1 || h->base != base || h->size != size ||
+	    h->state != XOS_DOM_PARKED || (h->flags & ~(uint32_t)XOS_DOM_F_MALLOC) ||
+	    !has_nul(h->name, sizeof(h->name)))
+		return -EBADMSG;
+	/* Stack: page-aligned, at the top, above header and guard page. */
+	if (h->stack_hi != base + size || h->stack_lo % page || h->stack_lo < hdr_end + page ||
+	    h->stack_lo >= h->stack_hi)
+		return -EBADMSG;
+	/* Saved context: inside the stack, resuming in the program's own code. */
+	if (sp % 8 || sp < h->stack_lo || sp > h->stack_hi - CTX_WORDS * 8)
+		return -EBADMSG;
+	memcpy(&rip, (const void *)(uintptr_t)(sp + CTX_RIP * 8), sizeof(rip));
+	if (!in_exec_map(img, rip) || !in_exec_map(img, (uint64_t)(uintptr_t)h->fn))
+		return -EBADMSG;
+	/* Heap between header and guard page, its cursor within it, its bins inside it. */
+	if (heap->lock != 0 || heap->lo != hdr_end || heap->hi != h->stack_lo - page || heap->top < heap->lo ||
+	    heap->top > heap->hi || heap->in_use > heap->hi - heap->lo)
+		return -EBADMSG;
+	for (size_t i = 0; i < XOS_DHEAP_BINS; i++)
+		if (heap->bins[i] && (heap->bins[i] < heap->lo || heap->bins[i] >= heap->top))
+			return -EBADMSG;
+	if (h->arg && ((uintptr_t)h->arg < heap->lo || (uintptr_t)h->arg >= heap->top))
+		return -EBADMSG;
+	if (h->nfds < 0 || h->nfds > XOS_DOMAIN_FDS)
+		return -EBADMSG;
+	for (int i = 0; i < h->nfds; i++)
+		if (h->fds[i].fd < 0 || h->fds[i].fd >= (1 << 20))
+			return -EBADMSG;
+	return 0;
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to libxos: the EF image format and its reader's checks
+ * (image.c), shared by the dumper/restorer (dump.c) and the fuzzer
+ * (test/security/fuzz-image.c).
+ *
+ * An image is, in this order:
+ *   struct img_hdr     magic, version, file size, checksum, MAC, the
+ *                      dumping binary's build-id (and its path, for
+ *                      messages only), the domain's address and size
+ *   struct img_map[]   the executable mappings of the dumping process
+ *   struct img_ext[]   the extents of the domain's memfd that hold data,
+ *                      sorted, not overlapping
+ *   data               those extents, back to back
+ * Nothing in it is trusted before it is checked: every count and size is
+ * bounded and checked against the file's real size (fstat) before any
+ * allocation, and the path of the binary is never opened or run.
+ */
+#ifndef XOS_IMAGE_I_H
+#define XOS_IMAGE_I_H
+
+#include "xos_i.h"
+
+#define IMG_MAGIC "XOSIMG\r\n"
+#define IMG_VERSION 2u
+#define IMG_MAPS_MAX 256
+/* Worst case: every other page of the largest domain holds data. */
+#define IMG_EXTENTS_MAX ((uint32_t)(XOS__DOMAIN_SIZE_MAX / 4096 / 2 + 1))
+#define IMG_F_KEYED 1u /* mac is HMAC-SHA256 under the image key */
+#define IMG_KEY_MAX 4096
+#define IMG_KEY_ENV "XOS_IMAGE_KEY_FILE"
+
+struct img_hdr {
+	char magic[8];
+	uint32_t version;
+	uint32_t hdr_size;
+	uint64_t file_size;
+	uint64_t checksum;
+	uint32_t build_id_len;
+	uint32_t flags; /* IMG_F_* */
+	uint8_t build_id[64];
+	uint8_t mac[XOS__SHA256_LEN];
+	char exe[1024]; /* where the dumping binary was: for messages, never opened */
+	uint64_t dom_base, dom_size;
+	uint32_t nmaps, nextents;
+	uint32_t personality;
+	uint32_t pad;
+	uint64_t ef_id;
+	char name[XOS_EF_NAME_MAX];
+};
+
+struct img_map {
+	uint64_t start, end, offset;
+	char path[512];
+};
+
+struct img_ext {
+	uint64_t off, len;
+};
+
+/* An image's header and tables, checked for shape and size. */
+struct xos__image {
+	struct img_hdr hdr;
+	struct img_map *maps;
+	struct img_ext *ext;
+	uint64_t data_at;  /* file offset of the first extent's bytes */
+	uint64_t data_len; /* sum of the extents' lengths */
+};
+
+/* The image key (XOS_IMAGE_KEY_FILE), if one is set. */
+struct xos__image_key {
+	bool set;
+	size_t len;
+	uint8_t key[IMG_KEY_MAX];
+};
+
+/* Running integrity of an image: the checksum, and the MAC when keyed. */
+struct xos__image_sum {
+	uint64_t acc;
+	bool keyed;
+	struct xos__hmac_sha256 mac;
+};
+
+/*
+ * Open @path for reading an image or a key: never blocks (O_NONBLOCK,
+ * dropped once the file is known regular), never follows a final
+ * symlink; refuses what is not a regular file (-EMEDIUMTYPE), what is
+ * owned by neither the caller nor root or has any of the @bad_mode bits
+ * (-EPERM).
+ */
+int xos__image_open(const char *path, mode_t bad_mode, int *ret_fd) XOS_HIDDEN;
+/* Read the key named by XOS_IMAGE_KEY_FILE into @key (key->set false when unset). */
+int xos__image_key_load(struct xos__image_key *key) XOS_HIDDEN;
+/* Read and check the header and tables of the image in @fd. */
+int xos__image_load(int fd, struct xos__image *img) XOS_HIDDEN;
+void xos__image_release(struct xos__image *img) XOS_HIDDEN;
+
+/* Integrity: begin over header and tables, feed the data in order, then seal or check. */
+void xos__image_sum_begin(struct xos__image_sum *s, const struct xos__image_key *key,
+			  const struct img_hdr *hdr, const struct img_map *maps,
+			  const struct img_ext *ext) XOS_HIDDEN;
+void xos__image_sum_data(struct xos__image_sum *s, const void *buf, size_t len) XOS_HIDDEN;
+/* Writer: store the MAC (when keyed) and the checksum in @hdr. */
+void xos__image_sum_seal(struct xos__image_sum *s, struct img_hdr *hdr) XOS_HIDDEN;
+/* Reader: 0, -EBADMSG (checksum), -EKEYREJECTED (MAC missing or wrong), -ENOKEY (keyed, no key). */
+int xos__image_sum_check(struct xos__image_sum *s, const struct img_hdr *hdr,
+			 const struct xos__image_key *key) XOS_HIDDEN;
+/* Check the integrity of the whole image in @fd (reads its data once). */
+int xos__image_verify(int fd, const struct xos__image *img, const struct xos__image_key *key) XOS_HIDDEN;
+
+/*
+ * Check the domain header the image restored (@h, at @img's domain base)
+ * before anything uses it: magic, state, stack, saved context, heap, fd
+ * table, and that the saved context resumes in one of @img's executable
+ * mappings.  -EBADMSG when it is not a parked EF's header.
+ */
+int xos__image_domain_check(const struct xos__domain_hdr *h, const struct xos__image *img) XOS_HIDDEN;
+
+/* The chunk size of reads and hashing: stays in L2. */
+#define XOS__IMAGE_CHUNK ((size_t)256 << 10)
+
+#endif /* XOS_IMAGE_I_H */
