@@ -47,3 +47,18 @@ test_unit_unit_sha256_SOURCES = test/unit/unit-sha256.c test/unit/unit.h
 test_unit_unit_sha256_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 test_unit_unit_sha256_LDADD = libxos-core.la $(CMOCKA_LIBS)
 endif
+
+# ---- libFuzzer harness for the image reader: `make fuzz-image [FUZZ_SECONDS=N]` ----
+# (FUZZ_SECONDS and FUZZ_CC come from src/chan/local.mk, like fuzz-ring)
+EXTRA_DIST += test/security/fuzz-image.c
+fuzz/fuzz-image: $(srcdir)/test/security/fuzz-image.c $(srcdir)/src/runtime/image.c \
+		$(srcdir)/src/runtime/sha256.c $(srcdir)/src/runtime/image_i.h $(srcdir)/src/runtime/xos_i.h
+	@mkdir -p fuzz
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -I$(top_srcdir)/include -I$(top_srcdir)/src/runtime -I$(top_builddir) \
+	  -o $@ $(srcdir)/test/security/fuzz-image.c $(srcdir)/src/runtime/image.c $(srcdir)/src/runtime/sha256.c
+fuzz-image: fuzz/fuzz-image
+	@mkdir -p fuzz/image-corpus
+	./fuzz/fuzz-image -max_len=65536 -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz/image-corpus
+CLEANFILES += fuzz/fuzz-image
+.PHONY: fuzz-image
