@@ -35,6 +35,7 @@ dist_man_MANS += \
 	man/man3/xos_calloc.3 \
 	man/man3/xos_ef_dump.3 \
 	man/man3/xos_image_error.3 \
+	man/man3/xos_image_match.3 \
 	man/man3/xos_ef_fd_attach.3 \
 	man/man3/xos_ef_fd_detach.3 \
 	man/man3/xos_ef_mutate.3 \
