@@ -406,7 +406,9 @@ static int same_layout(const struct img_hdr *hdr, const struct img_map *maps)
 		bool found = false;
 
 		for (int j = 0; j < n && !found; j++)
-			found = now[j].start == maps[i].start && now[j].offset == maps[i].offset &&
+			/* The whole range: the resume checks trust these bounds (image.c). */
+			found = now[j].start == maps[i].start && now[j].end == maps[i].end &&
+				now[j].offset == maps[i].offset &&
 				strncmp(now[j].path, maps[i].path, sizeof(now[j].path)) == 0;
 		if (!found) {
 			xos__log_debug("restore: %s not at %#llx", maps[i].path,
