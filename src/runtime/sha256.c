@@ -2,12 +2,19 @@
 /*
  * SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104): the MAC of keyed EF
  * images.  Written from the standards' text; checked against their test
- * vectors by test/unit/unit-sha256.c.  Plain C: images are only MAC'ed
- * when a key is set, so speed matters less than having no dependency.
+ * vectors by test/unit/unit-sha256.c.  Plain C, plus the x86 SHA
+ * extensions where the CPU has them (about five times faster: a keyed
+ * image is hashed whole on every dump and restore).
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 #include "xos_i.h"
 
@@ -50,6 +57,82 @@ static void compress(uint32_t h[8], const unsigned char *p)
 	h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += k;
 }
 
+#if defined(__x86_64__)
+/*
+ * The same compression with SHA-NI: the state lives as ABEF/CDGH halves;
+ * each sha256rnds2 does two rounds, the message schedule is msg1 (w[t-16]
+ * + s0(w[t-15])), plus w[t-7], then msg2 (+ s1(w[t-2])), four words at a time.
+ */
+__attribute__((target("sha,sse4.1,ssse3"))) static void compress_ni(uint32_t h[8], const unsigned char *p)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bll, 0x0405060700010203ll);
+	__m128i abef, cdgh, t, save_abef, save_cdgh, w[4];
+
+	t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)h), 0xb1);       /* B A D C */
+	cdgh = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(h + 4)), 0x1b); /* H G F E */
+	abef = _mm_alignr_epi8(t, cdgh, 8);
+	cdgh = _mm_blend_epi16(cdgh, t, 0xf0);
+	save_abef = abef;
+	save_cdgh = cdgh;
+	for (int g = 0; g < 16; g++) {
+		__m128i m;
+
+		if (g < 4) {
+			w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)), bswap);
+		} else {
+			m = _mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]);
+			m = _mm_add_epi32(m, _mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4));
+			w[g & 3] = _mm_sha256msg2_epu32(m, w[(g + 3) & 3]);
+		}
+		m = _mm_add_epi32(w[g & 3], _mm_loadu_si128((const __m128i *)(K + 4 * g)));
+		cdgh = _mm_sha256rnds2_epu32(cdgh, abef, m);
+		abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(m, 0x0e));
+	}
+	abef = _mm_add_epi32(abef, save_abef);
+	cdgh = _mm_add_epi32(cdgh, save_cdgh);
+	t = _mm_shuffle_epi32(abef, 0x1b);    /* F E B A */
+	cdgh = _mm_shuffle_epi32(cdgh, 0xb1); /* D C H G */
+	_mm_storeu_si128((__m128i *)h, _mm_blend_epi16(t, cdgh, 0xf0));
+	_mm_storeu_si128((__m128i *)(h + 4), _mm_alignr_epi8(cdgh, t, 8));
+}
+
+static bool have_sha_ni(void)
+{
+	static int known; /* 0 unknown, 1 no, 2 yes */
+	unsigned int a, b, c, d;
+
+	if (!known) {
+		bool yes = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_1) && (c & bit_SSSE3) &&
+			   __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA);
+
+		known = yes ? 2 : 1;
+	}
+	return known == 2;
+}
+
+/* XOS_SHA256_PLAIN=1 forces the plain C code (the unit test compares both). */
+static void compress_blocks(uint32_t h[8], const unsigned char *p, size_t blocks)
+{
+	static int plain = -1;
+
+	if (plain < 0)
+		plain = secure_getenv("XOS_SHA256_PLAIN") != NULL;
+	if (!plain && have_sha_ni()) {
+		for (size_t i = 0; i < blocks; i++)
+			compress_ni(h, p + 64 * i);
+		return;
+	}
+	for (size_t i = 0; i < blocks; i++)
+		compress(h, p + 64 * i);
+}
+#else
+static void compress_blocks(uint32_t h[8], const unsigned char *p, size_t blocks)
+{
+	for (size_t i = 0; i < blocks; i++)
+		compress(h, p + 64 * i);
+}
+#endif
+
 void xos__sha256_init(struct xos__sha256 *s)
 {
 	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -74,11 +157,12 @@ void xos__sha256_update(struct xos__sha256 *s, const void *data, size_t len)
 		len -= take;
 		if (s->used < 64)
 			return;
-		compress(s->h, s->buf);
+		compress_blocks(s->h, s->buf, 1);
 		s->used = 0;
 	}
-	for (; len >= 64; p += 64, len -= 64)
-		compress(s->h, p);
+	compress_blocks(s->h, p, len / 64);
+	p += len / 64 * 64;
+	len %= 64;
 	memcpy(s->buf, p, len);
 	s->used = len;
 }
