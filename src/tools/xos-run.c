@@ -182,14 +182,14 @@ static int run_restore(const char *file, const char *program, const char *policy
 	die("cannot run '%s': %s", program, strerror(errno));
 }
 
-/* --key-file: a regular file of the caller (or root) with no group/other permissions. */
+/* --key-file: a regular file (not a symlink) of the caller or root, no group/other permissions. */
 static void check_key_file(const char *path)
 {
 	struct stat st;
 
 	if (!*path)
 		die("--key-file= needs a file name (see xos-run --help)");
-	if (stat(path, &st) < 0)
+	if (lstat(path, &st) < 0) /* as libxos opens it: O_NOFOLLOW */
 		die("key file '%s': %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode) || (st.st_uid != geteuid() && st.st_uid != 0) ||
 	    (st.st_mode & 077) || st.st_size < 1 || st.st_size > 4096)

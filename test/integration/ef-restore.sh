@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Description: dump an EF in one process, restore it in another with
-# xos-run --restore IMAGE PROGRAM, same result; corrupted, truncated, foreign-binary,
+# xos-run --restore IMAGE PROGRAM, same result (also under --key-file); corrupted, truncated, foreign-binary,
 # non-image and unrecreatable-layout images are refused with one line on
 # stderr and a non-zero exit status.
 set -u
@@ -49,6 +49,18 @@ head -c 100 "$tmp/img" >"$tmp/stub"
 refuse "$tmp/stub" "truncated"
 head -c 5000 /dev/urandom >"$tmp/noise"
 refuse "$tmp/noise" "not an xos image"
+
+# Keyed: dumped and restored under --key-file; refused without the key or under another.
+(umask 077; printf 'restore-test-key' >"$tmp/key"; printf 'another-key' >"$tmp/key2")
+out=$("$XOS_RUN" --fixed-layout --key-file="$tmp/key" -- "$RESTORE_PROG" dump "$tmp/imgk")
+[ -s "$tmp/imgk" ] || bad "no keyed image written"
+got=$("$XOS_RUN" --key-file="$tmp/key" --restore "$tmp/imgk" "$RESTORE_PROG" 2>"$tmp/err")
+[ "$got" = "$expected" ] || bad "keyed restore printed '$got', want '$expected' ($(cat "$tmp/err"))"
+refuse "$tmp/imgk" "keyed"
+"$XOS_RUN" --key-file="$tmp/key2" --restore "$tmp/imgk" "$RESTORE_PROG" >/dev/null 2>"$tmp/err" &&
+	bad "keyed image restored under another key"
+grep -q "not authenticated" "$tmp/err" || bad "another key: $(cat "$tmp/err")"
+XOS_IMAGE_KEY_FILE="$tmp/key" refuse "$tmp/img" "not authenticated"
 
 # An image of a binary that has since been replaced by another one.
 cp "$RESTORE_PROG" "$tmp/prog"

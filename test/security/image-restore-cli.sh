@@ -35,4 +35,7 @@ usage_error "$XOS_RUN" --restore="$tmp/img" -- /bin/true -c 'echo ran'
 usage_error "$XOS_RUN" --restore=
 usage_error "$XOS_RUN" --key-file="$tmp/key" --restore="$tmp/img" /bin/true
 usage_error "$XOS_RUN" --key-file="$tmp/missing" -- /bin/true
+chmod 600 "$tmp/key"
+ln -s "$tmp/key" "$tmp/key-link"
+usage_error "$XOS_RUN" --key-file="$tmp/key-link" -- /bin/true
 exit $fail
