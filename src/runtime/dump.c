@@ -446,11 +446,8 @@ int xos__image_read(struct xos_ef *ef, int fd)
 	rc = xos__image_load(fd, &img);
 	if (rc < 0)
 		goto out_key;
-	/* Key mismatches are known from the header: fail before reading any data. */
-	if (key->set && !(img.hdr.flags & IMG_F_KEYED))
-		rc = -EKEYREJECTED;
-	else if (!key->set && (img.hdr.flags & IMG_F_KEYED))
-		rc = -ENOKEY;
+	/* Key mismatches are known from header and tables: fail before reading any data. */
+	rc = xos__image_key_check(&img, key);
 	/* Only into the running program: its build-id, its layout. */
 	if (rc == 0)
 		rc = same_binary(&img.hdr, -1);

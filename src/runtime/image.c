@@ -278,22 +278,34 @@ void xos__image_release(struct xos__image *img)
 
 /* ---- integrity --------------------------------------------------------------------- */
 
+/* The MACs cover the header with its checksum and MAC fields zero. */
+static void mac_header(struct xos__hmac_sha256 *m, const struct xos__image_key *key,
+		       const struct img_hdr *hdr, const struct img_map *maps, const struct img_ext *ext)
+{
+	struct img_hdr h = *hdr;
+
+	h.checksum = 0;
+	memset(h.mac, 0, sizeof(h.mac));
+	memset(h.tables_mac, 0, sizeof(h.tables_mac));
+	xos__hmac_sha256_init(m, key->key, key->len);
+	xos__hmac_sha256_update(m, &h, sizeof(h));
+	xos__hmac_sha256_update(m, maps, hdr->nmaps * sizeof(*maps));
+	xos__hmac_sha256_update(m, ext, hdr->nextents * sizeof(*ext));
+}
+
 void xos__image_sum_begin(struct xos__image_sum *s, const struct xos__image_key *key,
 			  const struct img_hdr *hdr, const struct img_map *maps,
 			  const struct img_ext *ext)
 {
 	s->acc = 0;
 	s->keyed = key && key->set;
+	memset(s->tables_mac, 0, sizeof(s->tables_mac));
 	if (s->keyed) {
-		/* The MAC covers the header with its checksum and MAC fields zero. */
-		struct img_hdr h = *hdr;
+		struct xos__hmac_sha256 t;
 
-		h.checksum = 0;
-		memset(h.mac, 0, sizeof(h.mac));
-		xos__hmac_sha256_init(&s->mac, key->key, key->len);
-		xos__hmac_sha256_update(&s->mac, &h, sizeof(h));
-		xos__hmac_sha256_update(&s->mac, maps, hdr->nmaps * sizeof(*maps));
-		xos__hmac_sha256_update(&s->mac, ext, hdr->nextents * sizeof(*ext));
+		mac_header(&t, key, hdr, maps, ext);
+		xos__hmac_sha256_final(&t, s->tables_mac);
+		mac_header(&s->mac, key, hdr, maps, ext);
 	}
 	s->acc = fold(s->acc, maps, hdr->nmaps * sizeof(*maps));
 	s->acc = fold(s->acc, ext, hdr->nextents * sizeof(*ext));
@@ -318,6 +330,7 @@ static uint64_t header_sum(const struct img_hdr *hdr, uint64_t acc)
 void xos__image_sum_seal(struct xos__image_sum *s, struct img_hdr *hdr)
 {
 	memset(hdr->mac, 0, sizeof(hdr->mac));
+	memcpy(hdr->tables_mac, s->tables_mac, sizeof(hdr->tables_mac));
 	if (s->keyed)
 		xos__hmac_sha256_final(&s->mac, hdr->mac);
 	hdr->checksum = header_sum(hdr, s->acc);
@@ -341,16 +354,34 @@ int xos__image_sum_check(struct xos__image_sum *s, const struct img_hdr *hdr,
 	return ok ? 0 : -EKEYREJECTED;
 }
 
+int xos__image_key_check(const struct xos__image *img, const struct xos__image_key *key)
+{
+	struct xos__hmac_sha256 m;
+	uint8_t mac[XOS__SHA256_LEN];
+	bool ok;
+
+	if (!key || !key->set)
+		return (img->hdr.flags & IMG_F_KEYED) ? -ENOKEY : 0;
+	if (!(img->hdr.flags & IMG_F_KEYED))
+		return -EKEYREJECTED;
+	mac_header(&m, key, &img->hdr, img->maps, img->ext);
+	xos__hmac_sha256_final(&m, mac);
+	ok = xos__equal_ct(mac, img->hdr.tables_mac, sizeof(mac));
+	memset(mac, 0, sizeof(mac));
+	return ok ? 0 : -EKEYREJECTED;
+}
+
 int xos__image_verify(int fd, const struct xos__image *img, const struct xos__image_key *key)
 {
 	struct xos__image_sum s;
 	unsigned char *buf;
 	uint64_t at = img->data_at;
-	int rc = 0;
+	int rc;
 
-	/* Unkeyed images to a keyed reader fail without reading their data. */
-	if (key && key->set && !(img->hdr.flags & IMG_F_KEYED))
-		return -EKEYREJECTED;
+	/* A key mismatch fails without reading any data. */
+	rc = xos__image_key_check(img, key);
+	if (rc < 0)
+		return rc;
 	buf = xos__malloc(XOS__IMAGE_CHUNK);
 	if (!buf)
 		return -ENOMEM;

@@ -39,7 +39,8 @@ struct img_hdr {
 	uint32_t build_id_len;
 	uint32_t flags; /* IMG_F_* */
 	uint8_t build_id[64];
-	uint8_t mac[XOS__SHA256_LEN];
+	uint8_t mac[XOS__SHA256_LEN];        /* HMAC of everything (keyed images) */
+	uint8_t tables_mac[XOS__SHA256_LEN]; /* HMAC of header and tables: checked before any data */
 	char exe[1024]; /* where the dumping binary was: for messages, never opened */
 	uint64_t dom_base, dom_size;
 	uint32_t nmaps, nextents;
@@ -79,6 +80,7 @@ struct xos__image_sum {
 	uint64_t acc;
 	bool keyed;
 	struct xos__hmac_sha256 mac;
+	uint8_t tables_mac[XOS__SHA256_LEN];
 };
 
 /*
@@ -105,6 +107,13 @@ void xos__image_sum_seal(struct xos__image_sum *s, struct img_hdr *hdr) XOS_HIDD
 /* Reader: 0, -EBADMSG (checksum), -EKEYREJECTED (MAC missing or wrong), -ENOKEY (keyed, no key). */
 int xos__image_sum_check(struct xos__image_sum *s, const struct img_hdr *hdr,
 			 const struct xos__image_key *key) XOS_HIDDEN;
+/*
+ * Before reading any data: does the key agree with the image?  0, or
+ * -EKEYREJECTED (no MAC, or a header/table MAC that is not the key's),
+ * -ENOKEY (keyed image, no key).  Makes a forged keyed image fail at once,
+ * whatever size it claims.
+ */
+int xos__image_key_check(const struct xos__image *img, const struct xos__image_key *key) XOS_HIDDEN;
 /* Check the integrity of the whole image in @fd (reads its data once). */
 int xos__image_verify(int fd, const struct xos__image *img, const struct xos__image_key *key) XOS_HIDDEN;
 
