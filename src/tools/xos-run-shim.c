@@ -247,14 +247,18 @@ static void json_str(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-static int write_json(const char *file, const struct shim_area *a, int status)
+static int write_json(int fd, const struct shim_area *a, int status)
 {
-	FILE *out = fopen(file, "w");
+	FILE *out = fdopen(fd, "w");
 	uint32_t nef = ef_count(a), nch = chan_count(a);
 	bool first = true;
 
-	if (!out)
-		return -errno;
+	if (!out) {
+		int err = errno;
+
+		close(fd);
+		return -err;
+	}
 	fprintf(out, "{\n  \"status\": {\"%s\": %d},\n  \"efs\": [\n",
 		WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	for (uint32_t i = 0; i < nef; i++) {
@@ -339,7 +343,7 @@ static int set_preload(const char *shim)
 	return rc;
 }
 
-int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_file)
+int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_file, int stats_fd)
 {
 	char path[64];
 	struct shim_area *a = area_create(path, sizeof(path));
@@ -409,7 +413,7 @@ int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_fi
 	if (stats && !stats_file)
 		print_text(stderr, a);
 	if (stats_file) {
-		int rc = write_json(stats_file, a, status);
+		int rc = write_json(stats_fd, a, status);
 
 		if (rc < 0)
 			fprintf(stderr, "xos-run: cannot write %s: %s\n", stats_file, strerror(-rc));
