@@ -63,6 +63,7 @@ static void fd_track(int fd, int32_t ch, int end, int32_t slot)
 	f->chan = ch + 1;
 	f->end = (uint8_t)end;
 	f->ring = 0;
+	f->broken = 0;
 	if (slot >= 0) {
 		f->ring = 1;
 		f->gen = atomic_load(&shim.area->ring[slot].gen);

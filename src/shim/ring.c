@@ -26,6 +26,13 @@
  * lost, duplicated or reordered.  When the kernel itself must see every
  * unread byte (the reader execs an unmanaged program, polls, splices), the
  * downgrade also pushes the ring's bytes into the kernel pipe.
+ *
+ * Every process of the run can write the area, so nothing read from it is
+ * trusted with memory: the slot is checked against the table, the data
+ * offset is a constant of the build, and the cursors are validated as the
+ * channel ring validates its own (written - read within the capacity,
+ * neither going back) before any copy.  A violation breaks the ring: each
+ * end then fails with EIO, since its bytes can no longer be trusted.
  */
 #include "config.h"
 
@@ -111,9 +118,58 @@ static bool lock_free(pthread_mutex_t *m)
 	return false;
 }
 
+/* Direction @d's bytes of ring @slot (both checked by the callers). */
 static char *dir_data(int32_t slot, int d)
 {
-	return (char *)shim.area + shim.area->ring_off + ((uint64_t)slot * 2 + (uint64_t)d) * SHIM_RING_SIZE;
+	return (char *)shim.area + shim_ring_data_off() + ((uint64_t)slot * 2 + (uint64_t)d) * SHIM_RING_SIZE;
+}
+
+/* @r is an element of the area's table: shim_ring_of checked the index. */
+static int32_t slot_of(const struct shim_ring *r)
+{
+	return (int32_t)(r - shim.area->ring);
+}
+
+/* At most the two directions a ring has, whatever the area says. */
+static uint32_t ndirs_of(const struct shim_ring *r)
+{
+	uint32_t n = r->ndirs;
+
+	return n > 2 ? 2 : n;
+}
+
+/* The cursors this process saw last, per ring, direction and side (0: read
+ * under the read lock, 1: written under the write lock).  Each entry is
+ * used under its lock only, so the cursors seen through it never go back. */
+static struct {
+	uint32_t gen;
+	uint64_t head, tail;
+} cursors_seen[SHIM_MAX_RING][2][2];
+
+/* Are @head and @tail, read from direction @d of @r under the @side lock,
+ * possible?  Bytes unread within the capacity (which also catches a head
+ * behind the tail), the capacity within the slot, and neither cursor going
+ * back since this process last looked at this generation of the ring. */
+static bool cursors_ok(const struct shim_ring *r, int d, int side, uint64_t head, uint64_t tail, uint32_t cap)
+{
+	uint32_t gen = atomic_load(&r->gen);
+	__typeof__(cursors_seen[0][0][0]) *s = &cursors_seen[slot_of(r)][d][side];
+
+	if (cap == 0 || cap > SHIM_RING_SIZE || head - tail > cap)
+		return false;
+	if (s->gen == gen && (head < s->head || tail < s->tail))
+		return false;
+	s->gen = gen;
+	s->head = head;
+	s->tail = tail;
+	return true;
+}
+
+/* This process moved a cursor to @head / @tail (after cursors_ok). */
+static void cursors_moved(const struct shim_ring *r, int d, int side, uint64_t head, uint64_t tail)
+{
+	cursors_seen[slot_of(r)][d][side].head = head;
+	cursors_seen[slot_of(r)][d][side].tail = tail;
 }
 
 static struct shim_chan *chan_of(const struct shim_fd *f)
@@ -123,18 +179,55 @@ static struct shim_chan *chan_of(const struct shim_fd *f)
 
 struct shim_ring *shim_ring_of(const struct shim_fd *f)
 {
-	struct shim_chan *c;
 	struct shim_ring *r;
+	int32_t slot;
 
 	if (!f->ring || !f->chan || !shim.area)
 		return NULL;
-	c = chan_of(f);
-	if (c->ring < 0 || c->ring >= SHIM_MAX_RING)
+	/* Read once: another process may change it between check and use. */
+	slot = atomic_load((_Atomic int32_t *)&chan_of(f)->ring);
+	if (slot < 0 || slot >= SHIM_MAX_RING)
 		return NULL;
-	r = &shim.area->ring[c->ring];
+	r = &shim.area->ring[slot];
 	if (atomic_load(&r->gen) != f->gen || atomic_load(&r->mode) == SHIM_RING_FREE)
 		return NULL;
 	return r;
+}
+
+static void wake(_Atomic uint32_t *seq);
+static void ring_bell(int fd, const struct shim_fd *f, struct shim_dir *D, uint32_t n);
+
+/* Every fd of this process on channel @chan fails from now on. */
+static void break_local(int32_t chan)
+{
+	for (int fd = 0; fd < shim.fd_hi && fd < SHIM_FD_MAX; fd++)
+		if (shim.fd[fd].chan == chan && shim.fd[fd].ring)
+			shim.fd[fd].broken = 1;
+}
+
+/* The ring's shared state is impossible: declare it broken for every
+ * process (they fail with EIO on their next use; sleepers are woken to see
+ * it) and return -EIO.  Called without the ring's locks. */
+static ssize_t ring_broken(int fd, struct shim_fd *f, struct shim_ring *r, const char *why)
+{
+	struct shim_chan *c = chan_of(f);
+	uint32_t mode = atomic_exchange(&r->mode, SHIM_RING_BROKEN);
+
+	break_local(f->chan);
+	if (mode != SHIM_RING_BROKEN) {
+		atomic_fetch_add(&c->downgraded, 1);
+		snprintf(c->why, sizeof(c->why), "ring corrupted: %s", why);
+	}
+	for (uint32_t i = 0; i < ndirs_of(r); i++) {
+		struct shim_dir *D = &r->dir[i];
+
+		wake(&D->rseq);
+		wake(&D->wseq);
+		/* A reader asleep in read() on the kernel object wakes on a byte. */
+		if (atomic_load(&D->rwait))
+			ring_bell(fd, f, D, 1);
+	}
+	return -EIO;
 }
 
 static bool is_pipe(const struct shim_fd *f)
@@ -174,9 +267,12 @@ static bool ring_reclaimable(struct shim_ring *r)
 {
 	if (atomic_load(&r->mode) == SHIM_RING_FREE)
 		return true;
+	/* A broken ring is never reused: its holders must keep failing. */
+	if (atomic_load(&r->mode) == SHIM_RING_BROKEN)
+		return false;
 	if (atomic_load(&r->mode) == SHIM_RING_LIVE && atomic_load(&r->holders) > 0)
 		return false;
-	for (uint32_t d = 0; d < r->ndirs; d++) {
+	for (uint32_t d = 0; d < ndirs_of(r); d++) {
 		struct shim_dir *D = &r->dir[d];
 
 		if (atomic_load(&r->mode) == SHIM_RING_KERNEL &&
@@ -227,6 +323,8 @@ int32_t shim_ring_attach(int32_t chan, uint32_t ndirs)
 			atomic_store(&D->wcpu, 0);
 			atomic_store(&D->rcpu, 0);
 			atomic_store(&D->spin_ns, SPIN_NS / 2);
+			atomic_store(&D->cap, SHIM_RING_SIZE);
+			memset(&cursors_seen[i][d], 0, sizeof(cursors_seen[i][d]));
 		}
 		r->chan = chan;
 		r->ndirs = ndirs;
@@ -300,6 +398,8 @@ static bool spin_until_changed(_Atomic uint64_t *word, uint64_t seen, struct shi
 		return false;
 	if (budget < SPIN_MIN_NS)
 		budget = SPIN_MIN_NS;
+	if (budget > SPIN_NS)
+		budget = SPIN_NS;
 	t0 = shim_now_ns();
 	for (unsigned i = 1;; i++) {
 		if (atomic_load_explicit(word, memory_order_acquire) != seen ||
@@ -354,11 +454,14 @@ static ssize_t more_from_kernel(int fd, char *buf, size_t len)
 
 ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int flags)
 {
-	struct shim_ring *r = shim_ring_of(f);
+	struct shim_ring *r;
 	struct shim_dir *D;
 	int d;
 
-	if (!r || (d = read_dir(f)) < 0 || (uint32_t)d >= r->ndirs)
+	if (f->broken)
+		return -EIO;
+	r = shim_ring_of(f);
+	if (!r || (d = read_dir(f)) < 0 || (uint32_t)d >= ndirs_of(r))
 		return SHIM_USE_KERNEL;
 	D = &r->dir[d];
 	if (len == 0)
@@ -374,18 +477,28 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 			clear_local(f);
 			return SHIM_USE_KERNEL;
 		}
+		if (atomic_load(&r->mode) == SHIM_RING_BROKEN) {
+			unlk(&D->rlock);
+			break_local(f->chan);
+			return -EIO;
+		}
 		head = atomic_load_explicit(&D->head, memory_order_acquire);
 		tail = atomic_load_explicit(&D->tail, memory_order_relaxed);
+		if (!cursors_ok(r, d, 0, head, tail, atomic_load(&D->cap))) {
+			unlk(&D->rlock);
+			return ring_broken(fd, f, r, "read cursors");
+		}
 		if (head != tail) {
 			size_t n = head - tail < len ? (size_t)(head - tail) : len;
 			size_t off = tail % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
-			const char *src = dir_data(f->chan ? chan_of(f)->ring : 0, d);
+			const char *src = dir_data(slot_of(r), d);
 
 			if (first > n)
 				first = n;
 			memcpy(buf, src + off, first);
 			memcpy((char *)buf + first, src, n - first);
 			atomic_store_explicit(&D->tail, tail + n, memory_order_release);
+			cursors_moved(r, d, 0, head, tail + n);
 			unlk(&D->rlock);
 			note_cpu(&D->rcpu);
 			if (atomic_load(&D->wwait))
@@ -469,21 +582,29 @@ static ssize_t kernel_write_all(int fd, const struct shim_fd *f, const char *buf
 
 ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 {
-	struct shim_ring *r = shim_ring_of(f);
+	struct shim_ring *r;
 	struct shim_chan *c;
 	struct shim_dir *D;
 	size_t done = 0;
 	int d;
 
-	if (!r || (d = write_dir(f)) < 0 || (uint32_t)d >= r->ndirs || len == 0)
+	if (f->broken)
+		return -EIO;
+	r = shim_ring_of(f);
+	if (!r || (d = write_dir(f)) < 0 || (uint32_t)d >= ndirs_of(r) || len == 0)
 		return SHIM_USE_KERNEL;
 	D = &r->dir[d];
 	c = chan_of(f);
 	lk(&D->wlock);
 	for (;;) {
 		uint64_t head, tail, space;
-		uint32_t seq;
+		uint32_t seq, cap;
 
+		if (atomic_load(&r->mode) == SHIM_RING_BROKEN) {
+			unlk(&D->wlock);
+			break_local(f->chan);
+			return done ? (ssize_t)done : -EIO;
+		}
 		if (atomic_load(&r->gen) != f->gen || atomic_load(&r->mode) != SHIM_RING_LIVE) {
 			ssize_t k;
 
@@ -509,11 +630,19 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 		}
 		head = atomic_load_explicit(&D->head, memory_order_relaxed);
 		tail = atomic_load_explicit(&D->tail, memory_order_acquire);
-		space = SHIM_RING_SIZE - (head - tail);
+		cap = atomic_load(&D->cap);
+		if (!cursors_ok(r, d, 1, head, tail, cap)) {
+			ssize_t e;
+
+			unlk(&D->wlock);
+			e = ring_broken(fd, f, r, "write cursors");
+			return done ? (ssize_t)done : e;
+		}
+		space = cap - (head - tail);
 		if (space >= len - done || (space > 0 && len > PIPE_BUF)) {
 			size_t n = space < len - done ? (size_t)space : len - done;
 			size_t off = head % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
-			char *dst = dir_data(c->ring, d);
+			char *dst = dir_data(slot_of(r), d);
 			uint32_t sleepers;
 
 			if (first > n)
@@ -521,6 +650,7 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 			memcpy(dst + off, (const char *)buf + done, first);
 			memcpy(dst, (const char *)buf + done + first, n - first);
 			atomic_store_explicit(&D->head, head + n, memory_order_seq_cst);
+			cursors_moved(r, d, 1, head + n, tail);
 			note_cpu(&D->wcpu);
 			done += n;
 			atomic_fetch_add(&c->ring_bytes, n);
@@ -563,7 +693,7 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 
 static void lock_all(struct shim_ring *r)
 {
-	for (uint32_t d = 0; d < r->ndirs; d++) {
+	for (uint32_t d = 0; d < ndirs_of(r); d++) {
 		lk(&r->dir[d].wlock);
 		lk(&r->dir[d].rlock);
 	}
@@ -571,7 +701,7 @@ static void lock_all(struct shim_ring *r)
 
 static void unlock_all(struct shim_ring *r)
 {
-	for (uint32_t d = r->ndirs; d-- > 0;) {
+	for (uint32_t d = ndirs_of(r); d-- > 0;) {
 		unlk(&r->dir[d].rlock);
 		unlk(&r->dir[d].wlock);
 	}
@@ -580,17 +710,17 @@ static void unlock_all(struct shim_ring *r)
 /* Push every unread byte of pipe direction @D into the kernel pipe under
  * read fd @fd.  Called with the ring's locks held and the bells drained,
  * so the kernel pipe is empty: it is all or nothing. */
-static void pipe_flush(int fd, int32_t slot, struct shim_dir *D)
+static void pipe_flush(int fd, const struct shim_ring *r, struct shim_dir *D)
 {
 	uint64_t head = atomic_load(&D->head), tail = atomic_load(&D->tail);
 	size_t n = (size_t)(head - tail), off = tail % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
-	const char *src = dir_data(slot, 0);
+	const char *src = dir_data(slot_of(r), 0);
 	char path[40];
 	struct iovec iov[2];
 	int wfd;
 	ssize_t k;
 
-	if (!n)
+	if (!n || !cursors_ok(r, 0, 0, head, tail, atomic_load(&D->cap)))
 		return;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	wfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
@@ -617,11 +747,11 @@ void shim_ring_downgrade(int fd, struct shim_fd *f, const char *why, bool kernel
 	struct shim_chan *c;
 	int d;
 
-	if (!r)
+	if (!r || f->broken)
 		goto out;
 	c = chan_of(f);
 	lock_all(r);
-	if (atomic_load(&r->gen) != f->gen) {
+	if (atomic_load(&r->gen) != f->gen || atomic_load(&r->mode) == SHIM_RING_BROKEN) {
 		unlock_all(r);
 		goto out;
 	}
@@ -631,15 +761,15 @@ void shim_ring_downgrade(int fd, struct shim_fd *f, const char *why, bool kernel
 			snprintf(c->why, sizeof(c->why), "%s", why);
 	}
 	d = read_dir(f);
-	if (kernel_view && d >= 0 && (uint32_t)d < r->ndirs) {
+	if (kernel_view && d >= 0 && (uint32_t)d < ndirs_of(r)) {
 		struct shim_dir *D = &r->dir[d];
 
 		drain_bells(fd, f, D);
 		if (is_pipe(f))
-			pipe_flush(fd, c->ring, D);
+			pipe_flush(fd, r, D);
 	}
 	unlock_all(r);
-	for (uint32_t i = 0; i < r->ndirs; i++) {
+	for (uint32_t i = 0; i < ndirs_of(r); i++) {
 		wake(&r->dir[i].rseq);
 		wake(&r->dir[i].wseq);
 	}
@@ -657,7 +787,7 @@ void shim_ring_closing(struct shim_fd *f)
 	if (!r)
 		return;
 	d = read_dir(f);
-	if (d >= 0 && (uint32_t)d < r->ndirs) {
+	if (d >= 0 && (uint32_t)d < ndirs_of(r)) {
 		atomic_store(&r->dir[d].reader_gone, 1);
 		if (atomic_load(&r->dir[d].wwait))
 			wake(&r->dir[d].rseq);
@@ -669,7 +799,7 @@ bool shim_ring_readable(struct shim_fd *f)
 	struct shim_ring *r = shim_ring_of(f);
 	int d;
 
-	if (!r || (d = read_dir(f)) < 0 || (uint32_t)d >= r->ndirs)
+	if (!r || f->broken || (d = read_dir(f)) < 0 || (uint32_t)d >= ndirs_of(r))
 		return false;
 	return atomic_load(&r->dir[d].head) != atomic_load(&r->dir[d].tail);
 }

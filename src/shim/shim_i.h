@@ -37,7 +37,8 @@ struct shim_fd {
 	int32_t chan;   /* channel index + 1; 0: untracked */
 	uint8_t end;    /* pipe: 0 read end, 1 write end; socketpair: end 0 or 1; tcp: 0 */
 	uint8_t ring;   /* 1 while this fd may use the ring */
-	uint16_t pad;
+	uint8_t broken; /* the ring's shared state was found corrupted: EIO */
+	uint8_t pad;
 	uint32_t gen;   /* ring generation seen when the fd joined it */
 };
 
