@@ -29,3 +29,7 @@ fuzz-shim-ring: fuzz/fuzz-shim-ring
 	./fuzz/fuzz-shim-ring -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz/shim-ring-corpus
 CLEANFILES += fuzz/fuzz-shim-ring
 .PHONY: fuzz-shim-ring
+
+# The shim's area never outlives xos-run, nor does the program (signals, SIGKILL).
+TESTS += test/security/shim-area-lifetime.sh
+EXTRA_DIST += test/security/shim-area-lifetime.sh
