@@ -18,6 +18,11 @@
 #define SHIM_MAX_RING 64
 #define SHIM_RING_SIZE (512u * 1024u) /* bytes per direction */
 #define SHIM_NAME_MAX 32
+/* A pipe on a ring blocks its writers where the kernel pipe would: the ring
+ * keeps the kernel's account of the pipe's page buffers (fs/pipe.c), up to
+ * this many (the ring's size in pages; a larger pipe stays in the kernel). */
+#define SHIM_PIPE_PAGE 4096u
+#define SHIM_PIPE_SLOTS (SHIM_RING_SIZE / SHIM_PIPE_PAGE)
 
 enum shim_icf { SHIM_ICF_NONE = 0, SHIM_ICF_THREAD, SHIM_ICF_PROCESS };
 
@@ -78,6 +83,13 @@ struct shim_dir {
 	_Atomic uint32_t spin_ns;     /* adaptive spin budget before sleeping */
 	_Atomic uint32_t cap;         /* bytes a writer may have unread before it blocks */
 	_Atomic uint64_t head, tail;  /* bytes written / read since the start */
+	/* Pipes: the kernel's page buffers as they would be, under wlock.
+	 * Buffer i (btail <= i < bhead, modulo SHIM_PIPE_SLOTS) holds stream
+	 * bytes [bend - blen, bend); it is free once tail reaches bend. */
+	uint32_t slots;               /* the pipe's size in pages (0: a socket) */
+	uint32_t bhead, btail;
+	uint16_t blen[SHIM_PIPE_SLOTS];
+	uint64_t bend[SHIM_PIPE_SLOTS];
 };
 
 /* Loopback TCP: listening ports of managed processes, and connections

@@ -43,6 +43,7 @@
 #include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -297,7 +298,7 @@ void shim_area_unlock(void)
 
 /* Put channel @chan on a free ring slot; returns the slot or -1.
  * Called with the area lock held. */
-int32_t shim_ring_attach(int32_t chan, uint32_t ndirs)
+int32_t shim_ring_attach(int32_t chan, uint32_t ndirs, uint32_t pipe_slots)
 {
 	struct shim_area *a = shim.area;
 	int32_t slot = -1;
@@ -323,7 +324,9 @@ int32_t shim_ring_attach(int32_t chan, uint32_t ndirs)
 			atomic_store(&D->wcpu, 0);
 			atomic_store(&D->rcpu, 0);
 			atomic_store(&D->spin_ns, SPIN_NS / 2);
-			atomic_store(&D->cap, SHIM_RING_SIZE);
+			atomic_store(&D->cap, pipe_slots ? pipe_slots * SHIM_PIPE_PAGE : SHIM_RING_SIZE);
+			D->slots = pipe_slots;
+			D->bhead = D->btail = 0;
 			memset(&cursors_seen[i][d], 0, sizeof(cursors_seen[i][d]));
 		}
 		r->chan = chan;
@@ -552,6 +555,53 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 	}
 }
 
+/* Pipes: drop the page buffers the readers emptied (they are behind @tail);
+ * false if the account is impossible (a corrupted area). */
+static bool pages_settle(struct shim_dir *D, uint64_t tail)
+{
+	if (D->slots == 0 || D->slots > SHIM_PIPE_SLOTS || D->bhead - D->btail > D->slots)
+		return false;
+	while (D->btail != D->bhead && D->bend[D->btail % SHIM_PIPE_SLOTS] <= tail)
+		D->btail++;
+	return true;
+}
+
+/*
+ * How many of the @left bytes still to write (of a write of @len) the
+ * kernel pipe would take now, by its rules (fs/pipe.c pipe_write): at the
+ * call's first try only, the part of the write beyond whole pages joins
+ * the last buffer if the pipe is not empty and it fits in that page; the
+ * rest takes a new page buffer per 4 KiB while buffers are free.  So a
+ * write of at most PIPE_BUF bytes goes in whole or waits.  Records the
+ * buffers taken, for bytes starting at stream position @head.
+ */
+static size_t pages_take(struct shim_dir *D, uint64_t head, size_t len, size_t left, bool first_try)
+{
+	size_t chars = len & (SHIM_PIPE_PAGE - 1), taken = 0;
+	uint32_t used = D->bhead - D->btail;
+
+	if (first_try && chars && used > 0) {
+		uint32_t last = (D->bhead - 1) % SHIM_PIPE_SLOTS;
+
+		if (D->blen[last] + chars <= SHIM_PIPE_PAGE) {
+			D->blen[last] = (uint16_t)(D->blen[last] + chars);
+			D->bend[last] += chars;
+			taken = chars;
+		}
+	}
+	while (taken < left && used < D->slots) {
+		size_t n = left - taken < SHIM_PIPE_PAGE ? left - taken : SHIM_PIPE_PAGE;
+		uint32_t i = D->bhead % SHIM_PIPE_SLOTS;
+
+		D->blen[i] = (uint16_t)n;
+		D->bend[i] = head + taken + n;
+		D->bhead++;
+		used++;
+		taken += n;
+	}
+	return taken;
+}
+
 static bool peer_reader_gone(int fd, const struct shim_fd *f)
 {
 	struct pollfd p = { .fd = fd, .events = POLLOUT };
@@ -596,7 +646,7 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 	D = &r->dir[d];
 	c = chan_of(f);
 	lk(&D->wlock);
-	for (;;) {
+	for (bool first_try = true;; first_try = false) {
 		uint64_t head, tail, space;
 		uint32_t seq, cap;
 
@@ -639,6 +689,16 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 			return done ? (ssize_t)done : e;
 		}
 		space = cap - (head - tail);
+		if (D->slots) {
+			/* A pipe: what its page buffers would take. */
+			if (!pages_settle(D, tail)) {
+				unlk(&D->wlock);
+				return done ? (ssize_t)done : ring_broken(fd, f, r, "pipe buffers");
+			}
+			space = pages_take(D, head, len, len - done, first_try);
+			if (space > cap - (head - tail))
+				space = cap - (head - tail);
+		}
 		if (space >= len - done || (space > 0 && len > PIPE_BUF)) {
 			size_t n = space < len - done ? (size_t)space : len - done;
 			size_t off = head % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
@@ -707,37 +767,129 @@ static void unlock_all(struct shim_ring *r)
 	}
 }
 
-/* Push every unread byte of pipe direction @D into the kernel pipe under
- * read fd @fd.  Called with the ring's locks held and the bells drained,
- * so the kernel pipe is empty: it is all or nothing. */
+/* Copy stream bytes [@from, @to) of direction @D of @r into @iov (two
+ * pieces where the ring wraps); returns the pieces used. */
+static int ring_iov(const struct shim_ring *r, uint64_t from, uint64_t to, struct iovec *iov)
+{
+	const char *src = dir_data(slot_of(r), 0);
+	size_t n = (size_t)(to - from), off = from % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
+
+	if (first >= n) {
+		iov[0] = (struct iovec){ (void *)(src + off), n };
+		return 1;
+	}
+	iov[0] = (struct iovec){ (void *)(src + off), first };
+	iov[1] = (struct iovec){ (void *)src, n - first };
+	return 2;
+}
+
+/*
+ * Push every unread byte of pipe direction @D into the kernel pipe that
+ * @fd (either end) is part of, buffer by buffer as the kernel would hold
+ * them, so that from now on the kernel blocks and fails writers (EAGAIN)
+ * exactly where it would have.  A first buffer partly read is rebuilt as
+ * written, then its read part read back (only when no reader sleeps in
+ * the kernel: it would take those bytes).  Called with the ring's locks
+ * held and the bells drained, so the kernel pipe is empty; it is sized as
+ * the ring, so everything fits.
+ */
 static void pipe_flush(int fd, const struct shim_ring *r, struct shim_dir *D)
 {
-	uint64_t head = atomic_load(&D->head), tail = atomic_load(&D->tail);
-	size_t n = (size_t)(head - tail), off = tail % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
-	const char *src = dir_data(slot_of(r), 0);
-	char path[40];
-	struct iovec iov[2];
-	int wfd;
-	ssize_t k;
+	static const char zeros[SHIM_PIPE_PAGE];
+	uint64_t head = atomic_load(&D->head), tail = atomic_load(&D->tail), done = tail;
+	char path[40], sink[SHIM_PIPE_PAGE];
+	int wfd, rfd = -1, avail = 0;
 
-	if (!n || !cursors_ok(r, 0, 0, head, tail, atomic_load(&D->cap)))
+	if (head == tail || !cursors_ok(r, 0, 0, head, tail, atomic_load(&D->cap)) || !pages_settle(D, tail))
 		return;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	wfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (wfd < 0)
 		return;
-	if (REAL(fcntl)(wfd, F_GETPIPE_SZ) < (int)n)
-		REAL(fcntl)(wfd, F_SETPIPE_SZ, (int)SHIM_RING_SIZE);
-	if (REAL(fcntl)(wfd, F_GETPIPE_SZ) >= (int)n) {
-		if (first > n)
-			first = n;
-		iov[0] = (struct iovec){ (void *)(src + off), first };
-		iov[1] = (struct iovec){ (void *)src, n - first };
-		k = REAL(writev)(wfd, iov, 2);
-		if (k > 0)
-			atomic_store(&D->tail, tail + (uint64_t)k);
+	if (REAL(ioctl)(wfd, FIONREAD, &avail) < 0 || avail != 0 ||
+	    REAL(fcntl)(wfd, F_GETPIPE_SZ) < (int)(D->slots * SHIM_PIPE_PAGE))
+		goto out_close;
+	for (uint32_t b = D->btail; b != D->bhead && done < head; b++) {
+		uint32_t i = b % SHIM_PIPE_SLOTS;
+		uint64_t start = D->bend[i] - D->blen[i], to = D->bend[i] < head ? D->bend[i] : head;
+		size_t junk = 0;
+		struct iovec iov[3];
+		int n = 0;
+		ssize_t k;
+
+		if (start < done && b == D->btail && done - start <= SHIM_PIPE_PAGE && !atomic_load(&D->rwait) &&
+		    (rfd >= 0 || (rfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) >= 0)) {
+			junk = (size_t)(done - start);
+			iov[n++] = (struct iovec){ (void *)zeros, junk };
+		}
+		if (to <= done)
+			continue;
+		n += ring_iov(r, done, to, iov + n);
+		k = REAL(writev)(wfd, iov, n);
+		if (k < (ssize_t)junk || (junk && REAL(read)(rfd, sink, junk) != (ssize_t)junk))
+			break;
+		done += (uint64_t)k - junk;
+		if (done != to)
+			break;
 	}
+	/* What could not go (never, unless something else wrote the pipe):
+	 * the same way as one block. */
+	if (done < head) {
+		struct iovec iov[2];
+		ssize_t k = REAL(writev)(wfd, iov, ring_iov(r, done, head, iov));
+
+		if (k > 0)
+			done += (uint64_t)k;
+	}
+	atomic_store(&D->tail, done);
+out_close:
+	if (rfd >= 0)
+		REAL(close)(rfd);
 	REAL(close)(wfd);
+}
+
+/* fcntl(F_SETPIPE_SZ) on a pipe on a ring: the kernel sizes its pipe (and
+ * says EPERM, EINVAL as natively), the ring takes the new size, or says
+ * EBUSY if its unread bytes need more buffers, as the kernel would.  A
+ * size beyond the ring's moves the pipe back to the kernel. */
+int shim_ring_pipe_size(int fd, struct shim_fd *f, int size)
+{
+	struct shim_ring *r = shim_ring_of(f);
+	struct shim_dir *D;
+	int rc, old;
+
+	if (f->broken)
+		return -EIO;
+	if (!r || !is_pipe(f) || ndirs_of(r) < 1)
+		return SHIM_USE_KERNEL;
+	D = &r->dir[0];
+	lock_all(r);
+	if (atomic_load(&r->gen) != f->gen || atomic_load(&r->mode) != SHIM_RING_LIVE || !D->slots) {
+		unlock_all(r);
+		return SHIM_USE_KERNEL;
+	}
+	if (!pages_settle(D, atomic_load(&D->tail))) {
+		unlock_all(r);
+		return ring_broken(fd, f, r, "pipe buffers");
+	}
+	old = REAL(fcntl)(fd, F_GETPIPE_SZ);
+	rc = REAL(fcntl)(fd, F_SETPIPE_SZ, size);
+	if (rc < 0) {
+		rc = -errno;
+	} else if ((uint32_t)rc / SHIM_PIPE_PAGE < D->bhead - D->btail) {
+		REAL(fcntl)(fd, F_SETPIPE_SZ, old);
+		rc = -EBUSY;
+	} else if ((uint32_t)rc > SHIM_RING_SIZE || rc % SHIM_PIPE_PAGE) {
+		unlock_all(r);
+		shim_ring_downgrade(fd, f, "F_SETPIPE_SZ beyond the ring", true);
+		return rc;
+	} else {
+		D->slots = (uint32_t)rc / SHIM_PIPE_PAGE;
+		atomic_store(&D->cap, D->slots * SHIM_PIPE_PAGE);
+	}
+	unlock_all(r);
+	wake(&D->rseq); /* writers waiting for room may have it now */
+	return rc;
 }
 
 void shim_ring_downgrade(int fd, struct shim_fd *f, const char *why, bool kernel_view)
@@ -761,12 +913,25 @@ void shim_ring_downgrade(int fd, struct shim_fd *f, const char *why, bool kernel
 			snprintf(c->why, sizeof(c->why), "%s", why);
 	}
 	d = read_dir(f);
-	if (kernel_view && d >= 0 && (uint32_t)d < ndirs_of(r)) {
-		struct shim_dir *D = &r->dir[d];
+	if (kernel_view && is_pipe(f) && ndirs_of(r) >= 1) {
+		/* Either end: the kernel pipe takes the unread bytes, so that it
+		 * accounts for them (O_NONBLOCK writers, FIONREAD, poll...). */
+		struct shim_dir *D = &r->dir[0];
+		int rfd = fd;
+		char path[40];
 
-		drain_bells(fd, f, D);
-		if (is_pipe(f))
+		if (d < 0) {
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+			rfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		}
+		if (rfd >= 0) {
+			drain_bells(rfd, f, D);
 			pipe_flush(fd, r, D);
+			if (rfd != fd)
+				REAL(close)(rfd);
+		}
+	} else if (kernel_view && d >= 0 && (uint32_t)d < ndirs_of(r)) {
+		drain_bells(fd, f, &r->dir[d]);
 	}
 	unlock_all(r);
 	for (uint32_t i = 0; i < ndirs_of(r); i++) {

@@ -109,7 +109,10 @@ void shim_fds_before_exec(bool target_managed, bool foreign, bool spawning) SHIM
 
 /* ring.c: the private ring and its live switch back to the kernel */
 struct shim_ring *shim_ring_of(const struct shim_fd *f) SHIM_HIDDEN;
-int32_t shim_ring_attach(int32_t chan, uint32_t ndirs) SHIM_HIDDEN;
+/* @pipe_slots: the pipe's size in pages (0: a socket). */
+int32_t shim_ring_attach(int32_t chan, uint32_t ndirs, uint32_t pipe_slots) SHIM_HIDDEN;
+/* fcntl F_SETPIPE_SZ on a pipe fd on a ring: the kernel's answer, kept by the ring. */
+int shim_ring_pipe_size(int fd, struct shim_fd *f, int size) SHIM_HIDDEN;
 /* Byte I/O on a ring fd.  Return >= 0 bytes, -errno, or SHIM_USE_KERNEL. */
 #define SHIM_USE_KERNEL (-100000)
 ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int flags) SHIM_HIDDEN;

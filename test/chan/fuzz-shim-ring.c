@@ -110,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&a->chan[0], 0, sizeof(a->chan[0]));
 	a->chan[0].kind = SHIM_CH_PIPE;
 	atomic_store(&a->chan[0].used, 1);
-	slot = shim_ring_attach(0, 1);
+	slot = shim_ring_attach(0, 1, 16);
 	if (slot != 0)
 		abort();
 	fr = &shim.fd[rfd];

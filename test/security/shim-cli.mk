@@ -33,3 +33,10 @@ CLEANFILES += fuzz/fuzz-shim-ring
 # The shim's area never outlives xos-run, nor does the program (signals, SIGKILL).
 TESTS += test/security/shim-area-lifetime.sh
 EXTRA_DIST += test/security/shim-area-lifetime.sh
+
+# A pipe on a ring holds what the kernel pipe holds (natively and under the
+# shim identical).  A plain program, like the legacy ones.
+check_PROGRAMS += test/security/shim-pipe-capacity
+TESTS += test/security/shim-pipe-capacity
+test_security_shim_pipe_capacity_SOURCES = test/security/shim-pipe-capacity.c
+test_security_shim_pipe_capacity_CFLAGS = $(XOS_CFLAGS) -Wno-unused-result
