@@ -4,9 +4,11 @@
  * a hostile shared area.  Each input puts a pipe on a fresh ring slot,
  * then runs a script that interleaves the pipe's own reads and writes with
  * pokes of everything another process of the run could write: the
- * cursors, the capacity, the mode, the generation, the slot index of the
- * channel, the direction count, the bell count and the data offset, plus
- * downgrades.  Every data byte outside the one direction the pipe may use
+ * cursors, the capacity, the pipe's page-buffer account, the mode, the
+ * generation, the slot index of the channel, the direction count, the bell
+ * count and the data offset, plus downgrades and F_SETPIPE_SZ.  ring.c is
+ * included, so that the harness can ask pages_take() whether a write would
+ * block (it must not: nobody else runs).  Every data byte outside the one direction the pipe may use
  * is PROT_NONE, so a copy outside the slot faults; ASan/UBSan catch the
  * rest.  A read must return at most what was asked, -EIO once the ring is
  * broken, -EAGAIN, or fall back to the kernel.
@@ -24,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "shim_i.h"
+#include "../../src/shim/ring.c"
 
 struct shim_state shim;
 __thread int32_t shim_pid, shim_self = -1, shim_thread_ef = -1;
@@ -107,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a->ring_off = shim_ring_data_off();
 	while (read(rfd, sink, sizeof(sink)) > 0)
 		;
+	fcntl(wfd, F_SETPIPE_SZ, 65536);
 	memset(&a->chan[0], 0, sizeof(a->chan[0]));
 	a->chan[0].kind = SHIM_CH_PIPE;
 	atomic_store(&a->chan[0].used, 1);
@@ -121,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (n > 0) {
 		uint8_t op = (uint8_t)take(&in, &n, 1);
 
-		switch (op % 14) {
+		switch (op % 17) {
 		case 0: { /* read, never sleeping */
 			size_t len = (size_t)take(&in, &n, 3) % sizeof(buf);
 			ssize_t k = shim_ring_read(rfd, fr, buf, len, MSG_DONTWAIT);
@@ -138,6 +141,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			if (h - t <= cap && cap <= SHIM_RING_SIZE && len > cap - (h - t))
 				len = cap - (h - t);
+			/* A pipe's account may take less: shrink to what it takes
+			 * whole (a smaller write may merge differently). */
+			for (int tries = 0; len && D->slots && tries < 4; tries++) {
+				static struct shim_dir sim;
+				size_t got;
+
+				memcpy(&sim, D, sizeof(sim));
+				if (!pages_settle(&sim, t))
+					break;
+				got = pages_take(&sim, h, len, len, true);
+				if (got == len)
+					break;
+				len = tries == 3 ? 0 : got;
+			}
 			if (!len || atomic_load(&D->reader_gone))
 				break;
 			k = shim_ring_write(wfd, fw, buf, len);
@@ -156,6 +173,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 10: r->ndirs = (uint32_t)take(&in, &n, 4); break;
 		case 11: atomic_store(&D->bells, (uint32_t)take(&in, &n, 1) % 8); break;
 		case 12: a->ring_off = take(&in, &n, 8); break;
+		case 13: { /* the page-buffer account */
+			uint32_t i = (uint32_t)take(&in, &n, 1);
+
+			switch (take(&in, &n, 1) % 5) {
+			case 0: D->slots = (uint32_t)take(&in, &n, 2); break;
+			case 1: D->bhead += (uint32_t)(int8_t)take(&in, &n, 1); break;
+			case 2: D->btail += (uint32_t)(int8_t)take(&in, &n, 1); break;
+			case 3: D->blen[i % SHIM_PIPE_SLOTS] = (uint16_t)take(&in, &n, 2); break;
+			default: D->bend[i % SHIM_PIPE_SLOTS] += (uint64_t)(int16_t)take(&in, &n, 2); break;
+			}
+			break;
+		}
+		case 14: { /* F_SETPIPE_SZ from either end */
+			static const int sizes[] = { 4096, 8192, 16384, 65536, 262144, 524288, 1 << 20, 3000, 0, -1 };
+			uint8_t v = (uint8_t)take(&in, &n, 1);
+			struct shim_fd *f = v & 1 ? fw : fr;
+			int rc = shim_ring_pipe_size(v & 1 ? wfd : rfd, f, sizes[(v >> 1) % 10]);
+
+			if (rc == SHIM_USE_KERNEL)
+				rc = fcntl(v & 1 ? wfd : rfd, F_SETPIPE_SZ, sizes[(v >> 1) % 10]);
+			break;
+		}
+		case 15: atomic_store(&D->rwait, (uint32_t)take(&in, &n, 1) % 2); break;
 		default: /* a downgrade from either end, or a poll's question */
 			switch (take(&in, &n, 1) % 3) {
 			case 0: shim_ring_downgrade(rfd, fr, "fuzz", true); break;
