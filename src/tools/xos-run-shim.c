@@ -317,8 +317,11 @@ static void print_text(FILE *out, const struct shim_area *a)
 			(unsigned long long)atomic_load(&c->bytes_in));
 		if (atomic_load(&c->upgraded))
 			fprintf(out, ", upgraded to ring");
-		if (atomic_load(&c->downgraded))
-			fprintf(out, ", moved back to %s: %s", shim_chan_kind_name(c->kind), c->why);
+		if (c->ring >= 0 && c->ring < SHIM_MAX_RING && atomic_load(&a->ring[c->ring].mode) == SHIM_RING_BROKEN &&
+		    a->ring[c->ring].chan == (int32_t)i)
+			fprintf(out, ", broken (its ends fail with EIO): %.*s", (int)sizeof(c->why), c->why);
+		else if (atomic_load(&c->downgraded))
+			fprintf(out, ", moved back to %s: %.*s", shim_chan_kind_name(c->kind), (int)sizeof(c->why), c->why);
 		fputc('\n', out);
 	}
 }
