@@ -40,3 +40,4 @@ check_PROGRAMS += test/security/shim-pipe-capacity
 TESTS += test/security/shim-pipe-capacity
 test_security_shim_pipe_capacity_SOURCES = test/security/shim-pipe-capacity.c
 test_security_shim_pipe_capacity_CFLAGS = $(XOS_CFLAGS) -Wno-unused-result
+test_security_shim_pipe_capacity_LDFLAGS = -pthread
