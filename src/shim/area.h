@@ -18,6 +18,11 @@
 #define SHIM_MAX_RING 64
 #define SHIM_RING_SIZE (512u * 1024u) /* bytes per direction */
 #define SHIM_NAME_MAX 32
+/* A pipe on a ring blocks its writers where the kernel pipe would: the ring
+ * keeps the kernel's account of the pipe's page buffers (fs/pipe.c), up to
+ * this many (the ring's size in pages; a larger pipe stays in the kernel). */
+#define SHIM_PIPE_PAGE 4096u
+#define SHIM_PIPE_SLOTS (SHIM_RING_SIZE / SHIM_PIPE_PAGE)
 
 enum shim_icf { SHIM_ICF_NONE = 0, SHIM_ICF_THREAD, SHIM_ICF_PROCESS };
 
@@ -76,7 +81,15 @@ struct shim_dir {
 	_Atomic uint32_t reader_gone; /* hint: a read end was closed somewhere */
 	_Atomic uint32_t wcpu, rcpu;  /* CPU + 1 the last writer / reader ran on */
 	_Atomic uint32_t spin_ns;     /* adaptive spin budget before sleeping */
+	_Atomic uint32_t cap;         /* bytes a writer may have unread before it blocks */
 	_Atomic uint64_t head, tail;  /* bytes written / read since the start */
+	/* Pipes: the kernel's page buffers as they would be, under wlock.
+	 * Buffer i (btail <= i < bhead, modulo SHIM_PIPE_SLOTS) holds stream
+	 * bytes [bend - blen, bend); it is free once tail reaches bend. */
+	uint32_t slots;               /* the pipe's size in pages (0: a socket) */
+	uint32_t bhead, btail;
+	uint16_t blen[SHIM_PIPE_SLOTS];
+	uint64_t bend[SHIM_PIPE_SLOTS];
 };
 
 /* Loopback TCP: listening ports of managed processes, and connections
@@ -93,7 +106,10 @@ struct shim_pair {
 	uint8_t key[40];          /* client address+port, server address+port */
 };
 
-enum shim_ring_mode { SHIM_RING_FREE = 0, SHIM_RING_LIVE, SHIM_RING_KERNEL };
+/* BROKEN: a process found the ring's shared state impossible (cursors out
+ * of bounds or going back): its bytes cannot be trusted, every end fails
+ * with EIO. */
+enum shim_ring_mode { SHIM_RING_FREE = 0, SHIM_RING_LIVE, SHIM_RING_KERNEL, SHIM_RING_BROKEN };
 
 struct shim_ring {
 	_Atomic uint32_t mode;  /* enum shim_ring_mode */
@@ -119,11 +135,16 @@ struct shim_area {
 	struct shim_ring ring[SHIM_MAX_RING];
 };
 
+/* Where the ring data starts: a constant of the build, never read back
+ * from the area (which any process of the run can write). */
+static inline uint64_t shim_ring_data_off(void)
+{
+	return (sizeof(struct shim_area) + 4095) & ~4095ull;
+}
+
 static inline uint64_t shim_area_bytes(void)
 {
-	uint64_t off = (sizeof(struct shim_area) + 4095) & ~4095ull;
-
-	return off + (uint64_t)SHIM_MAX_RING * 2 * SHIM_RING_SIZE;
+	return shim_ring_data_off() + (uint64_t)SHIM_MAX_RING * 2 * SHIM_RING_SIZE;
 }
 
 /* A lock of the area: shared by processes, and robust, so that a process
@@ -146,7 +167,7 @@ static inline void shim_area_init(struct shim_area *a, uint64_t now_ns)
 	a->magic = SHIM_AREA_MAGIC;
 	a->size = shim_area_bytes();
 	a->t0_ns = now_ns;
-	a->ring_off = (sizeof(struct shim_area) + 4095) & ~4095ull;
+	a->ring_off = shim_ring_data_off();
 	atomic_store(&a->root_status, -1);
 }
 

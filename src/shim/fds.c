@@ -63,6 +63,7 @@ static void fd_track(int fd, int32_t ch, int end, int32_t slot)
 	f->chan = ch + 1;
 	f->end = (uint8_t)end;
 	f->ring = 0;
+	f->broken = 0;
 	if (slot >= 0) {
 		f->ring = 1;
 		f->gen = atomic_load(&shim.area->ring[slot].gen);
@@ -113,9 +114,15 @@ static void pipe_made(const int fds[2], int flags)
 		goto out;
 	if (shim.perf && !(flags & (O_NONBLOCK | O_DIRECT)) && fds[0] < SHIM_FD_MAX && fds[1] < SHIM_FD_MAX)
 	{
-		shim_area_lock();
-		slot = shim_ring_attach(ch, 1);
-		shim_area_unlock();
+		/* The ring blocks where this pipe would (its size in pages). */
+		int size = REAL(fcntl)(fds[1], F_GETPIPE_SZ);
+
+		if (size > 0 && size % SHIM_PIPE_PAGE == 0 && (uint32_t)size <= SHIM_RING_SIZE &&
+		    sysconf(_SC_PAGESIZE) == SHIM_PIPE_PAGE) {
+			shim_area_lock();
+			slot = shim_ring_attach(ch, 1, (uint32_t)size / SHIM_PIPE_PAGE);
+			shim_area_unlock();
+		}
 	}
 	fd_track(fds[0], ch, 0, slot);
 	fd_track(fds[1], ch, 1, slot);
@@ -180,7 +187,7 @@ SHIM_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 		    sv[0] < SHIM_FD_MAX && sv[1] < SHIM_FD_MAX)
 		{
 			shim_area_lock();
-			slot = shim_ring_attach(ch, 2);
+			slot = shim_ring_attach(ch, 2, 0);
 			shim_area_unlock();
 		}
 		fd_track(sv[0], ch, 0, slot);
@@ -353,6 +360,11 @@ static int do_fcntl(int fd, int cmd, void *arg)
 {
 	int rc;
 
+	if (cmd == F_SETPIPE_SZ && shim_fd_get(fd) && shim_fd_get(fd)->ring) {
+		rc = shim_ring_pipe_size(fd, shim_fd_get(fd), (int)(long)arg);
+		if (rc != SHIM_USE_KERNEL)
+			return rc < 0 ? (int)ret_errno(rc) : rc;
+	}
 	if (shim_fd_get(fd)) {
 		switch (cmd) {
 		case F_SETFL:

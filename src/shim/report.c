@@ -301,7 +301,7 @@ void shim_fds_rebuild(void)
 			shim.fd[fd].chan = ch + 1;
 			shim.fd[fd].end = (uint8_t)end;
 			shim.fd[fd].ring = 0;
-			if (shim.area->chan[ch].ring >= 0) {
+			if (shim.area->chan[ch].ring >= 0 && shim.area->chan[ch].ring < SHIM_MAX_RING) {
 				struct shim_ring *r = &shim.area->ring[shim.area->chan[ch].ring];
 
 				if (atomic_load(&r->mode) != SHIM_RING_FREE && r->chan == ch) {

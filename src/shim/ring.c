@@ -26,6 +26,13 @@
  * lost, duplicated or reordered.  When the kernel itself must see every
  * unread byte (the reader execs an unmanaged program, polls, splices), the
  * downgrade also pushes the ring's bytes into the kernel pipe.
+ *
+ * Every process of the run can write the area, so nothing read from it is
+ * trusted with memory: the slot is checked against the table, the data
+ * offset is a constant of the build, and the cursors are validated as the
+ * channel ring validates its own (written - read within the capacity,
+ * neither going back) before any copy.  A violation breaks the ring: each
+ * end then fails with EIO, since its bytes can no longer be trusted.
  */
 #include "config.h"
 
@@ -36,6 +43,7 @@
 #include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,9 +119,58 @@ static bool lock_free(pthread_mutex_t *m)
 	return false;
 }
 
+/* Direction @d's bytes of ring @slot (both checked by the callers). */
 static char *dir_data(int32_t slot, int d)
 {
-	return (char *)shim.area + shim.area->ring_off + ((uint64_t)slot * 2 + (uint64_t)d) * SHIM_RING_SIZE;
+	return (char *)shim.area + shim_ring_data_off() + ((uint64_t)slot * 2 + (uint64_t)d) * SHIM_RING_SIZE;
+}
+
+/* @r is an element of the area's table: shim_ring_of checked the index. */
+static int32_t slot_of(const struct shim_ring *r)
+{
+	return (int32_t)(r - shim.area->ring);
+}
+
+/* At most the two directions a ring has, whatever the area says. */
+static uint32_t ndirs_of(const struct shim_ring *r)
+{
+	uint32_t n = r->ndirs;
+
+	return n > 2 ? 2 : n;
+}
+
+/* The cursors this process saw last, per ring, direction and side (0: read
+ * under the read lock, 1: written under the write lock).  Each entry is
+ * used under its lock only, so the cursors seen through it never go back. */
+static struct {
+	uint32_t gen;
+	uint64_t head, tail;
+} cursors_seen[SHIM_MAX_RING][2][2];
+
+/* Are @head and @tail, read from direction @d of @r under the @side lock,
+ * possible?  Bytes unread within the capacity (which also catches a head
+ * behind the tail), the capacity within the slot, and neither cursor going
+ * back since this process last looked at this generation of the ring. */
+static bool cursors_ok(const struct shim_ring *r, int d, int side, uint64_t head, uint64_t tail, uint32_t cap)
+{
+	uint32_t gen = atomic_load(&r->gen);
+	__typeof__(cursors_seen[0][0][0]) *s = &cursors_seen[slot_of(r)][d][side];
+
+	if (cap == 0 || cap > SHIM_RING_SIZE || head - tail > cap)
+		return false;
+	if (s->gen == gen && (head < s->head || tail < s->tail))
+		return false;
+	s->gen = gen;
+	s->head = head;
+	s->tail = tail;
+	return true;
+}
+
+/* This process moved a cursor to @head / @tail (after cursors_ok). */
+static void cursors_moved(const struct shim_ring *r, int d, int side, uint64_t head, uint64_t tail)
+{
+	cursors_seen[slot_of(r)][d][side].head = head;
+	cursors_seen[slot_of(r)][d][side].tail = tail;
 }
 
 static struct shim_chan *chan_of(const struct shim_fd *f)
@@ -123,18 +180,55 @@ static struct shim_chan *chan_of(const struct shim_fd *f)
 
 struct shim_ring *shim_ring_of(const struct shim_fd *f)
 {
-	struct shim_chan *c;
 	struct shim_ring *r;
+	int32_t slot;
 
 	if (!f->ring || !f->chan || !shim.area)
 		return NULL;
-	c = chan_of(f);
-	if (c->ring < 0 || c->ring >= SHIM_MAX_RING)
+	/* Read once: another process may change it between check and use. */
+	slot = atomic_load((_Atomic int32_t *)&chan_of(f)->ring);
+	if (slot < 0 || slot >= SHIM_MAX_RING)
 		return NULL;
-	r = &shim.area->ring[c->ring];
+	r = &shim.area->ring[slot];
 	if (atomic_load(&r->gen) != f->gen || atomic_load(&r->mode) == SHIM_RING_FREE)
 		return NULL;
 	return r;
+}
+
+static void wake(_Atomic uint32_t *seq);
+static void ring_bell(int fd, const struct shim_fd *f, struct shim_dir *D, uint32_t n);
+
+/* Every fd of this process on channel @chan fails from now on. */
+static void break_local(int32_t chan)
+{
+	for (int fd = 0; fd < shim.fd_hi && fd < SHIM_FD_MAX; fd++)
+		if (shim.fd[fd].chan == chan && shim.fd[fd].ring)
+			shim.fd[fd].broken = 1;
+}
+
+/* The ring's shared state is impossible: declare it broken for every
+ * process (they fail with EIO on their next use; sleepers are woken to see
+ * it) and return -EIO.  Called without the ring's locks. */
+static ssize_t ring_broken(int fd, struct shim_fd *f, struct shim_ring *r, const char *why)
+{
+	struct shim_chan *c = chan_of(f);
+	uint32_t mode = atomic_exchange(&r->mode, SHIM_RING_BROKEN);
+
+	break_local(f->chan);
+	if (mode != SHIM_RING_BROKEN) {
+		atomic_fetch_add(&c->downgraded, 1);
+		snprintf(c->why, sizeof(c->why), "ring corrupted: %s", why);
+	}
+	for (uint32_t i = 0; i < ndirs_of(r); i++) {
+		struct shim_dir *D = &r->dir[i];
+
+		wake(&D->rseq);
+		wake(&D->wseq);
+		/* A reader asleep in read() on the kernel object wakes on a byte. */
+		if (atomic_load(&D->rwait))
+			ring_bell(fd, f, D, 1);
+	}
+	return -EIO;
 }
 
 static bool is_pipe(const struct shim_fd *f)
@@ -174,9 +268,12 @@ static bool ring_reclaimable(struct shim_ring *r)
 {
 	if (atomic_load(&r->mode) == SHIM_RING_FREE)
 		return true;
+	/* A broken ring is never reused: its holders must keep failing. */
+	if (atomic_load(&r->mode) == SHIM_RING_BROKEN)
+		return false;
 	if (atomic_load(&r->mode) == SHIM_RING_LIVE && atomic_load(&r->holders) > 0)
 		return false;
-	for (uint32_t d = 0; d < r->ndirs; d++) {
+	for (uint32_t d = 0; d < ndirs_of(r); d++) {
 		struct shim_dir *D = &r->dir[d];
 
 		if (atomic_load(&r->mode) == SHIM_RING_KERNEL &&
@@ -201,7 +298,7 @@ void shim_area_unlock(void)
 
 /* Put channel @chan on a free ring slot; returns the slot or -1.
  * Called with the area lock held. */
-int32_t shim_ring_attach(int32_t chan, uint32_t ndirs)
+int32_t shim_ring_attach(int32_t chan, uint32_t ndirs, uint32_t pipe_slots)
 {
 	struct shim_area *a = shim.area;
 	int32_t slot = -1;
@@ -227,6 +324,10 @@ int32_t shim_ring_attach(int32_t chan, uint32_t ndirs)
 			atomic_store(&D->wcpu, 0);
 			atomic_store(&D->rcpu, 0);
 			atomic_store(&D->spin_ns, SPIN_NS / 2);
+			atomic_store(&D->cap, pipe_slots ? pipe_slots * SHIM_PIPE_PAGE : SHIM_RING_SIZE);
+			D->slots = pipe_slots;
+			D->bhead = D->btail = 0;
+			memset(&cursors_seen[i][d], 0, sizeof(cursors_seen[i][d]));
 		}
 		r->chan = chan;
 		r->ndirs = ndirs;
@@ -300,6 +401,8 @@ static bool spin_until_changed(_Atomic uint64_t *word, uint64_t seen, struct shi
 		return false;
 	if (budget < SPIN_MIN_NS)
 		budget = SPIN_MIN_NS;
+	if (budget > SPIN_NS)
+		budget = SPIN_NS;
 	t0 = shim_now_ns();
 	for (unsigned i = 1;; i++) {
 		if (atomic_load_explicit(word, memory_order_acquire) != seen ||
@@ -354,11 +457,14 @@ static ssize_t more_from_kernel(int fd, char *buf, size_t len)
 
 ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int flags)
 {
-	struct shim_ring *r = shim_ring_of(f);
+	struct shim_ring *r;
 	struct shim_dir *D;
 	int d;
 
-	if (!r || (d = read_dir(f)) < 0 || (uint32_t)d >= r->ndirs)
+	if (f->broken)
+		return -EIO;
+	r = shim_ring_of(f);
+	if (!r || (d = read_dir(f)) < 0 || (uint32_t)d >= ndirs_of(r))
 		return SHIM_USE_KERNEL;
 	D = &r->dir[d];
 	if (len == 0)
@@ -374,18 +480,28 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 			clear_local(f);
 			return SHIM_USE_KERNEL;
 		}
+		if (atomic_load(&r->mode) == SHIM_RING_BROKEN) {
+			unlk(&D->rlock);
+			break_local(f->chan);
+			return -EIO;
+		}
 		head = atomic_load_explicit(&D->head, memory_order_acquire);
 		tail = atomic_load_explicit(&D->tail, memory_order_relaxed);
+		if (!cursors_ok(r, d, 0, head, tail, atomic_load(&D->cap))) {
+			unlk(&D->rlock);
+			return ring_broken(fd, f, r, "read cursors");
+		}
 		if (head != tail) {
 			size_t n = head - tail < len ? (size_t)(head - tail) : len;
 			size_t off = tail % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
-			const char *src = dir_data(f->chan ? chan_of(f)->ring : 0, d);
+			const char *src = dir_data(slot_of(r), d);
 
 			if (first > n)
 				first = n;
 			memcpy(buf, src + off, first);
 			memcpy((char *)buf + first, src, n - first);
 			atomic_store_explicit(&D->tail, tail + n, memory_order_release);
+			cursors_moved(r, d, 0, head, tail + n);
 			unlk(&D->rlock);
 			note_cpu(&D->rcpu);
 			if (atomic_load(&D->wwait))
@@ -439,6 +555,53 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 	}
 }
 
+/* Pipes: drop the page buffers the readers emptied (they are behind @tail);
+ * false if the account is impossible (a corrupted area). */
+static bool pages_settle(struct shim_dir *D, uint64_t tail)
+{
+	if (D->slots == 0 || D->slots > SHIM_PIPE_SLOTS || D->bhead - D->btail > D->slots)
+		return false;
+	while (D->btail != D->bhead && D->bend[D->btail % SHIM_PIPE_SLOTS] <= tail)
+		D->btail++;
+	return true;
+}
+
+/*
+ * How many of the @left bytes still to write (of a write of @len) the
+ * kernel pipe would take now, by its rules (fs/pipe.c pipe_write): at the
+ * call's first try only, the part of the write beyond whole pages joins
+ * the last buffer if the pipe is not empty and it fits in that page; the
+ * rest takes a new page buffer per 4 KiB while buffers are free.  So a
+ * write of at most PIPE_BUF bytes goes in whole or waits.  Records the
+ * buffers taken, for bytes starting at stream position @head.
+ */
+static size_t pages_take(struct shim_dir *D, uint64_t head, size_t len, size_t left, bool first_try)
+{
+	size_t chars = len & (SHIM_PIPE_PAGE - 1), taken = 0;
+	uint32_t used = D->bhead - D->btail;
+
+	if (first_try && chars && used > 0) {
+		uint32_t last = (D->bhead - 1) % SHIM_PIPE_SLOTS;
+
+		if (D->blen[last] + chars <= SHIM_PIPE_PAGE) {
+			D->blen[last] = (uint16_t)(D->blen[last] + chars);
+			D->bend[last] += chars;
+			taken = chars;
+		}
+	}
+	while (taken < left && used < D->slots) {
+		size_t n = left - taken < SHIM_PIPE_PAGE ? left - taken : SHIM_PIPE_PAGE;
+		uint32_t i = D->bhead % SHIM_PIPE_SLOTS;
+
+		D->blen[i] = (uint16_t)n;
+		D->bend[i] = head + taken + n;
+		D->bhead++;
+		used++;
+		taken += n;
+	}
+	return taken;
+}
+
 static bool peer_reader_gone(int fd, const struct shim_fd *f)
 {
 	struct pollfd p = { .fd = fd, .events = POLLOUT };
@@ -469,21 +632,29 @@ static ssize_t kernel_write_all(int fd, const struct shim_fd *f, const char *buf
 
 ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 {
-	struct shim_ring *r = shim_ring_of(f);
+	struct shim_ring *r;
 	struct shim_chan *c;
 	struct shim_dir *D;
 	size_t done = 0;
 	int d;
 
-	if (!r || (d = write_dir(f)) < 0 || (uint32_t)d >= r->ndirs || len == 0)
+	if (f->broken)
+		return -EIO;
+	r = shim_ring_of(f);
+	if (!r || (d = write_dir(f)) < 0 || (uint32_t)d >= ndirs_of(r) || len == 0)
 		return SHIM_USE_KERNEL;
 	D = &r->dir[d];
 	c = chan_of(f);
 	lk(&D->wlock);
-	for (;;) {
+	for (bool first_try = true;; first_try = false) {
 		uint64_t head, tail, space;
-		uint32_t seq;
+		uint32_t seq, cap;
 
+		if (atomic_load(&r->mode) == SHIM_RING_BROKEN) {
+			unlk(&D->wlock);
+			break_local(f->chan);
+			return done ? (ssize_t)done : -EIO;
+		}
 		if (atomic_load(&r->gen) != f->gen || atomic_load(&r->mode) != SHIM_RING_LIVE) {
 			ssize_t k;
 
@@ -509,11 +680,29 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 		}
 		head = atomic_load_explicit(&D->head, memory_order_relaxed);
 		tail = atomic_load_explicit(&D->tail, memory_order_acquire);
-		space = SHIM_RING_SIZE - (head - tail);
+		cap = atomic_load(&D->cap);
+		if (!cursors_ok(r, d, 1, head, tail, cap)) {
+			ssize_t e;
+
+			unlk(&D->wlock);
+			e = ring_broken(fd, f, r, "write cursors");
+			return done ? (ssize_t)done : e;
+		}
+		space = cap - (head - tail);
+		if (D->slots) {
+			/* A pipe: what its page buffers would take. */
+			if (!pages_settle(D, tail)) {
+				unlk(&D->wlock);
+				return done ? (ssize_t)done : ring_broken(fd, f, r, "pipe buffers");
+			}
+			space = pages_take(D, head, len, len - done, first_try);
+			if (space > cap - (head - tail))
+				space = cap - (head - tail);
+		}
 		if (space >= len - done || (space > 0 && len > PIPE_BUF)) {
 			size_t n = space < len - done ? (size_t)space : len - done;
 			size_t off = head % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
-			char *dst = dir_data(c->ring, d);
+			char *dst = dir_data(slot_of(r), d);
 			uint32_t sleepers;
 
 			if (first > n)
@@ -521,6 +710,7 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 			memcpy(dst + off, (const char *)buf + done, first);
 			memcpy(dst, (const char *)buf + done + first, n - first);
 			atomic_store_explicit(&D->head, head + n, memory_order_seq_cst);
+			cursors_moved(r, d, 1, head + n, tail);
 			note_cpu(&D->wcpu);
 			done += n;
 			atomic_fetch_add(&c->ring_bytes, n);
@@ -563,7 +753,7 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 
 static void lock_all(struct shim_ring *r)
 {
-	for (uint32_t d = 0; d < r->ndirs; d++) {
+	for (uint32_t d = 0; d < ndirs_of(r); d++) {
 		lk(&r->dir[d].wlock);
 		lk(&r->dir[d].rlock);
 	}
@@ -571,43 +761,135 @@ static void lock_all(struct shim_ring *r)
 
 static void unlock_all(struct shim_ring *r)
 {
-	for (uint32_t d = r->ndirs; d-- > 0;) {
+	for (uint32_t d = ndirs_of(r); d-- > 0;) {
 		unlk(&r->dir[d].rlock);
 		unlk(&r->dir[d].wlock);
 	}
 }
 
-/* Push every unread byte of pipe direction @D into the kernel pipe under
- * read fd @fd.  Called with the ring's locks held and the bells drained,
- * so the kernel pipe is empty: it is all or nothing. */
-static void pipe_flush(int fd, int32_t slot, struct shim_dir *D)
+/* Copy stream bytes [@from, @to) of direction @D of @r into @iov (two
+ * pieces where the ring wraps); returns the pieces used. */
+static int ring_iov(const struct shim_ring *r, uint64_t from, uint64_t to, struct iovec *iov)
 {
-	uint64_t head = atomic_load(&D->head), tail = atomic_load(&D->tail);
-	size_t n = (size_t)(head - tail), off = tail % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
-	const char *src = dir_data(slot, 0);
-	char path[40];
-	struct iovec iov[2];
-	int wfd;
-	ssize_t k;
+	const char *src = dir_data(slot_of(r), 0);
+	size_t n = (size_t)(to - from), off = from % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
 
-	if (!n)
+	if (first >= n) {
+		iov[0] = (struct iovec){ (void *)(src + off), n };
+		return 1;
+	}
+	iov[0] = (struct iovec){ (void *)(src + off), first };
+	iov[1] = (struct iovec){ (void *)src, n - first };
+	return 2;
+}
+
+/*
+ * Push every unread byte of pipe direction @D into the kernel pipe that
+ * @fd (either end) is part of, buffer by buffer as the kernel would hold
+ * them, so that from now on the kernel blocks and fails writers (EAGAIN)
+ * exactly where it would have.  A first buffer partly read is rebuilt as
+ * written, then its read part read back (only when no reader sleeps in
+ * the kernel: it would take those bytes).  Called with the ring's locks
+ * held and the bells drained, so the kernel pipe is empty; it is sized as
+ * the ring, so everything fits.
+ */
+static void pipe_flush(int fd, const struct shim_ring *r, struct shim_dir *D)
+{
+	static const char zeros[SHIM_PIPE_PAGE];
+	uint64_t head = atomic_load(&D->head), tail = atomic_load(&D->tail), done = tail;
+	char path[40], sink[SHIM_PIPE_PAGE];
+	int wfd, rfd = -1, avail = 0;
+
+	if (head == tail || !cursors_ok(r, 0, 0, head, tail, atomic_load(&D->cap)) || !pages_settle(D, tail))
 		return;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	wfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (wfd < 0)
 		return;
-	if (REAL(fcntl)(wfd, F_GETPIPE_SZ) < (int)n)
-		REAL(fcntl)(wfd, F_SETPIPE_SZ, (int)SHIM_RING_SIZE);
-	if (REAL(fcntl)(wfd, F_GETPIPE_SZ) >= (int)n) {
-		if (first > n)
-			first = n;
-		iov[0] = (struct iovec){ (void *)(src + off), first };
-		iov[1] = (struct iovec){ (void *)src, n - first };
-		k = REAL(writev)(wfd, iov, 2);
-		if (k > 0)
-			atomic_store(&D->tail, tail + (uint64_t)k);
+	if (REAL(ioctl)(wfd, FIONREAD, &avail) < 0 || avail != 0 ||
+	    REAL(fcntl)(wfd, F_GETPIPE_SZ) < (int)(D->slots * SHIM_PIPE_PAGE))
+		goto out_close;
+	for (uint32_t b = D->btail; b != D->bhead && done < head; b++) {
+		uint32_t i = b % SHIM_PIPE_SLOTS;
+		uint64_t start = D->bend[i] - D->blen[i], to = D->bend[i] < head ? D->bend[i] : head;
+		size_t junk = 0;
+		struct iovec iov[3];
+		int n = 0;
+		ssize_t k;
+
+		if (start < done && b == D->btail && done - start <= SHIM_PIPE_PAGE && !atomic_load(&D->rwait) &&
+		    (rfd >= 0 || (rfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) >= 0)) {
+			junk = (size_t)(done - start);
+			iov[n++] = (struct iovec){ (void *)zeros, junk };
+		}
+		if (to <= done)
+			continue;
+		n += ring_iov(r, done, to, iov + n);
+		k = REAL(writev)(wfd, iov, n);
+		if (k < (ssize_t)junk || (junk && REAL(read)(rfd, sink, junk) != (ssize_t)junk))
+			break;
+		done += (uint64_t)k - junk;
+		if (done != to)
+			break;
 	}
+	/* What could not go (never, unless something else wrote the pipe):
+	 * the same way as one block. */
+	if (done < head) {
+		struct iovec iov[2];
+		ssize_t k = REAL(writev)(wfd, iov, ring_iov(r, done, head, iov));
+
+		if (k > 0)
+			done += (uint64_t)k;
+	}
+	atomic_store(&D->tail, done);
+out_close:
+	if (rfd >= 0)
+		REAL(close)(rfd);
 	REAL(close)(wfd);
+}
+
+/* fcntl(F_SETPIPE_SZ) on a pipe on a ring: the kernel sizes its pipe (and
+ * says EPERM, EINVAL as natively), the ring takes the new size, or says
+ * EBUSY if its unread bytes need more buffers, as the kernel would.  A
+ * size beyond the ring's moves the pipe back to the kernel. */
+int shim_ring_pipe_size(int fd, struct shim_fd *f, int size)
+{
+	struct shim_ring *r = shim_ring_of(f);
+	struct shim_dir *D;
+	int rc, old;
+
+	if (f->broken)
+		return -EIO;
+	if (!r || !is_pipe(f) || ndirs_of(r) < 1)
+		return SHIM_USE_KERNEL;
+	D = &r->dir[0];
+	lock_all(r);
+	if (atomic_load(&r->gen) != f->gen || atomic_load(&r->mode) != SHIM_RING_LIVE || !D->slots) {
+		unlock_all(r);
+		return SHIM_USE_KERNEL;
+	}
+	if (!pages_settle(D, atomic_load(&D->tail))) {
+		unlock_all(r);
+		return ring_broken(fd, f, r, "pipe buffers");
+	}
+	old = REAL(fcntl)(fd, F_GETPIPE_SZ);
+	rc = REAL(fcntl)(fd, F_SETPIPE_SZ, size);
+	if (rc < 0) {
+		rc = -errno;
+	} else if ((uint32_t)rc / SHIM_PIPE_PAGE < D->bhead - D->btail) {
+		REAL(fcntl)(fd, F_SETPIPE_SZ, old);
+		rc = -EBUSY;
+	} else if ((uint32_t)rc > SHIM_RING_SIZE || rc % SHIM_PIPE_PAGE) {
+		unlock_all(r);
+		shim_ring_downgrade(fd, f, "F_SETPIPE_SZ beyond the ring", true);
+		return rc;
+	} else {
+		D->slots = (uint32_t)rc / SHIM_PIPE_PAGE;
+		atomic_store(&D->cap, D->slots * SHIM_PIPE_PAGE);
+	}
+	unlock_all(r);
+	wake(&D->rseq); /* writers waiting for room may have it now */
+	return rc;
 }
 
 void shim_ring_downgrade(int fd, struct shim_fd *f, const char *why, bool kernel_view)
@@ -617,11 +899,11 @@ void shim_ring_downgrade(int fd, struct shim_fd *f, const char *why, bool kernel
 	struct shim_chan *c;
 	int d;
 
-	if (!r)
+	if (!r || f->broken)
 		goto out;
 	c = chan_of(f);
 	lock_all(r);
-	if (atomic_load(&r->gen) != f->gen) {
+	if (atomic_load(&r->gen) != f->gen || atomic_load(&r->mode) == SHIM_RING_BROKEN) {
 		unlock_all(r);
 		goto out;
 	}
@@ -631,15 +913,28 @@ void shim_ring_downgrade(int fd, struct shim_fd *f, const char *why, bool kernel
 			snprintf(c->why, sizeof(c->why), "%s", why);
 	}
 	d = read_dir(f);
-	if (kernel_view && d >= 0 && (uint32_t)d < r->ndirs) {
-		struct shim_dir *D = &r->dir[d];
+	if (kernel_view && is_pipe(f) && ndirs_of(r) >= 1) {
+		/* Either end: the kernel pipe takes the unread bytes, so that it
+		 * accounts for them (O_NONBLOCK writers, FIONREAD, poll...). */
+		struct shim_dir *D = &r->dir[0];
+		int rfd = fd;
+		char path[40];
 
-		drain_bells(fd, f, D);
-		if (is_pipe(f))
-			pipe_flush(fd, c->ring, D);
+		if (d < 0) {
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+			rfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		}
+		if (rfd >= 0) {
+			drain_bells(rfd, f, D);
+			pipe_flush(fd, r, D);
+			if (rfd != fd)
+				REAL(close)(rfd);
+		}
+	} else if (kernel_view && d >= 0 && (uint32_t)d < ndirs_of(r)) {
+		drain_bells(fd, f, &r->dir[d]);
 	}
 	unlock_all(r);
-	for (uint32_t i = 0; i < r->ndirs; i++) {
+	for (uint32_t i = 0; i < ndirs_of(r); i++) {
 		wake(&r->dir[i].rseq);
 		wake(&r->dir[i].wseq);
 	}
@@ -657,7 +952,7 @@ void shim_ring_closing(struct shim_fd *f)
 	if (!r)
 		return;
 	d = read_dir(f);
-	if (d >= 0 && (uint32_t)d < r->ndirs) {
+	if (d >= 0 && (uint32_t)d < ndirs_of(r)) {
 		atomic_store(&r->dir[d].reader_gone, 1);
 		if (atomic_load(&r->dir[d].wwait))
 			wake(&r->dir[d].rseq);
@@ -669,7 +964,7 @@ bool shim_ring_readable(struct shim_fd *f)
 	struct shim_ring *r = shim_ring_of(f);
 	int d;
 
-	if (!r || (d = read_dir(f)) < 0 || (uint32_t)d >= r->ndirs)
+	if (!r || f->broken || (d = read_dir(f)) < 0 || (uint32_t)d >= ndirs_of(r))
 		return false;
 	return atomic_load(&r->dir[d].head) != atomic_load(&r->dir[d].tail);
 }

@@ -37,7 +37,8 @@ struct shim_fd {
 	int32_t chan;   /* channel index + 1; 0: untracked */
 	uint8_t end;    /* pipe: 0 read end, 1 write end; socketpair: end 0 or 1; tcp: 0 */
 	uint8_t ring;   /* 1 while this fd may use the ring */
-	uint16_t pad;
+	uint8_t broken; /* the ring's shared state was found corrupted: EIO */
+	uint8_t pad;
 	uint32_t gen;   /* ring generation seen when the fd joined it */
 };
 
@@ -108,7 +109,10 @@ void shim_fds_before_exec(bool target_managed, bool foreign, bool spawning) SHIM
 
 /* ring.c: the private ring and its live switch back to the kernel */
 struct shim_ring *shim_ring_of(const struct shim_fd *f) SHIM_HIDDEN;
-int32_t shim_ring_attach(int32_t chan, uint32_t ndirs) SHIM_HIDDEN;
+/* @pipe_slots: the pipe's size in pages (0: a socket). */
+int32_t shim_ring_attach(int32_t chan, uint32_t ndirs, uint32_t pipe_slots) SHIM_HIDDEN;
+/* fcntl F_SETPIPE_SZ on a pipe fd on a ring: the kernel's answer, kept by the ring. */
+int shim_ring_pipe_size(int fd, struct shim_fd *f, int size) SHIM_HIDDEN;
 /* Byte I/O on a ring fd.  Return >= 0 bytes, -errno, or SHIM_USE_KERNEL. */
 #define SHIM_USE_KERNEL (-100000)
 ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int flags) SHIM_HIDDEN;

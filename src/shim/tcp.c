@@ -156,7 +156,7 @@ static void join(struct shim_fd *f, int32_t slot, int end)
 /* Pair under the area lock: a ring for both channels. */
 static int32_t pair_up(struct shim_pair *p)
 {
-	int32_t slot = shim_ring_attach(p->cchan, 2);
+	int32_t slot = shim_ring_attach(p->cchan, 2, 0);
 
 	if (slot < 0) {
 		atomic_store(&p->state, SHIM_PAIR_DEAD);

@@ -5,9 +5,17 @@
  * EF tree and channels the shim recorded (--stats: text on stderr;
  * --stats=FILE: JSON).  The program's exit status becomes xos-run's; a
  * fatal signal is raised again.
+ *
+ * The area's file is removed on every ending of xos-run: normal exit and
+ * errors remove it; SIGTERM, SIGHUP, SIGINT and SIGQUIT sent to xos-run are
+ * forwarded to the program, which xos-run then waits for as usual; and
+ * while a run lives it holds an flock on its area, so the next xos-run
+ * removes the areas whose runs are gone (SIGKILL), whatever their pid.  The
+ * program gets SIGKILL if xos-run dies first (PR_SET_PDEATHSIG).
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -102,6 +112,54 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Does @name in @dir still name the file open as @fd? */
+static bool same_file(int dir, const char *name, int fd)
+{
+	struct stat a, b;
+
+	return fstatat(dir, name, &a, AT_SYMLINK_NOFOLLOW) == 0 && fstat(fd, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+/* Remove from @dir the areas of runs that are gone: ours (same owner), and
+ * not locked, since a live xos-run holds an flock on its area until it
+ * ends and the kernel drops it when it dies, SIGKILL included. */
+static void reclaim_stale(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		int fd;
+
+		const char *p = e->d_name + 9;
+
+		/* Only names this xos-run makes (xos-shim-PID-XXXXXX): the runs
+		 * that hold their lock.  An older xos-run took no lock. */
+		if (strncmp(e->d_name, "xos-shim-", 9) != 0 || *p < '0' || *p > '9')
+			continue;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (*p != '-')
+			continue;
+		/* No symlink, no blocking open of a FIFO someone planted. */
+		fd = openat(dirfd(d), e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+		    flock(fd, LOCK_EX | LOCK_NB) == 0 && same_file(dirfd(d), e->d_name, fd))
+			unlinkat(dirfd(d), e->d_name, 0);
+		close(fd);
+	}
+	closedir(d);
+}
+
+/* The area's file, open and flock'ed while the run lives. */
+static int area_fd = -1;
+
 static struct shim_area *area_create(char *path, size_t len)
 {
 	struct statvfs vfs;
@@ -112,26 +170,58 @@ static struct shim_area *area_create(char *path, size_t len)
 			  ? "/dev/shm"
 			  : "/tmp";
 	struct shim_area *a;
-	int fd;
+	int fd = -1;
 
-	snprintf(path, len, "%s/xos-shim-XXXXXX", dir);
-	fd = mkstemp(path);
-	if (fd < 0)
-		return NULL;
-	if (ftruncate(fd, (off_t)shim_area_bytes()) < 0) {
-		close(fd);
-		unlink(path);
+	reclaim_stale("/dev/shm");
+	reclaim_stale("/tmp");
+	for (int tries = 0; fd < 0 && tries < 8; tries++) {
+		snprintf(path, len, "%s/xos-shim-%d-XXXXXX", dir, (int)getpid());
+		fd = mkstemp(path);
+		if (fd < 0)
+			return NULL;
+		/* Locked, then still ours: another xos-run's reclaim may have
+		 * found it unlocked in between and removed it. */
+		if (flock(fd, LOCK_EX) < 0 || !same_file(AT_FDCWD, path, fd)) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0) {
+		errno = EAGAIN;
 		return NULL;
 	}
+	if (ftruncate(fd, (off_t)shim_area_bytes()) < 0)
+		goto out_unlink;
 	a = mmap(NULL, shim_area_bytes(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (a == MAP_FAILED) {
-		unlink(path);
-		return NULL;
-	}
+	if (a == MAP_FAILED)
+		goto out_unlink;
 	shim_area_init(a, now_ns());
+	area_fd = fd;
 	return a;
+out_unlink:
+	unlink(path);
+	close(fd);
+	return NULL;
 }
+
+/* The program, while xos-run waits for it (0: none). */
+static volatile sig_atomic_t child_pid;
+
+/* A termination signal sent to xos-run goes to the program; xos-run ends
+ * when it does, removing the area.  One from the terminal (si_code
+ * SI_KERNEL) reached the program's process group already. */
+static void forward_signal(int sig, siginfo_t *si, void *ctx)
+{
+	int saved = errno;
+
+	(void)ctx;
+	if (child_pid > 0 && si->si_code != SI_KERNEL)
+		kill(child_pid, sig);
+	errno = saved;
+}
+
+static const int forwarded[] = { SIGTERM, SIGHUP, SIGINT, SIGQUIT };
+#define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
 
 static const char *icf_name(uint32_t icf)
 {
@@ -227,8 +317,11 @@ static void print_text(FILE *out, const struct shim_area *a)
 			(unsigned long long)atomic_load(&c->bytes_in));
 		if (atomic_load(&c->upgraded))
 			fprintf(out, ", upgraded to ring");
-		if (atomic_load(&c->downgraded))
-			fprintf(out, ", moved back to %s: %s", shim_chan_kind_name(c->kind), c->why);
+		if (c->ring >= 0 && c->ring < SHIM_MAX_RING && atomic_load(&a->ring[c->ring].mode) == SHIM_RING_BROKEN &&
+		    a->ring[c->ring].chan == (int32_t)i)
+			fprintf(out, ", broken (its ends fail with EIO): %.*s", (int)sizeof(c->why), c->why);
+		else if (atomic_load(&c->downgraded))
+			fprintf(out, ", moved back to %s: %.*s", shim_chan_kind_name(c->kind), (int)sizeof(c->why), c->why);
 		fputc('\n', out);
 	}
 }
@@ -247,14 +340,18 @@ static void json_str(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-static int write_json(const char *file, const struct shim_area *a, int status)
+static int write_json(int fd, const struct shim_area *a, int status)
 {
-	FILE *out = fopen(file, "w");
+	FILE *out = fdopen(fd, "w");
 	uint32_t nef = ef_count(a), nch = chan_count(a);
 	bool first = true;
 
-	if (!out)
-		return -errno;
+	if (!out) {
+		int err = errno;
+
+		close(fd);
+		return -err;
+	}
 	fprintf(out, "{\n  \"status\": {\"%s\": %d},\n  \"efs\": [\n",
 		WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	for (uint32_t i = 0; i < nef; i++) {
@@ -339,13 +436,15 @@ static int set_preload(const char *shim)
 	return rc;
 }
 
-int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_file)
+int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_file, int stats_fd)
 {
 	char path[64];
 	struct shim_area *a = area_create(path, sizeof(path));
-	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+	struct sigaction fwd = { .sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART };
+	struct sigaction old[NFORWARDED];
+	sigset_t block, saved_mask;
 	int err_pipe[2], status = 0, child_errno = 0;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	if (!a) {
 		fprintf(stderr, "xos-run: cannot create the shim's shared area: %s\n", strerror(errno));
@@ -357,12 +456,26 @@ int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_fi
 		return 2;
 	}
 	fflush(NULL);
-	sigaction(SIGINT, &ign, &old_int);
-	sigaction(SIGQUIT, &ign, &old_quit);
+	/* Blocked across fork: the handlers see child_pid set, and the child
+	 * gets its dispositions back before any can run. */
+	sigemptyset(&block);
+	sigfillset(&fwd.sa_mask);
+	for (size_t i = 0; i < NFORWARDED; i++) {
+		sigaddset(&block, forwarded[i]);
+		sigaction(forwarded[i], NULL, &old[i]);
+		/* Ignored when xos-run started (nohup, background): stays so. */
+		if (old[i].sa_handler != SIG_IGN)
+			sigaction(forwarded[i], &fwd, NULL);
+	}
+	sigprocmask(SIG_BLOCK, &block, &saved_mask);
 	pid = fork();
 	if (pid == 0) {
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGQUIT, &old_quit, NULL);
+		for (size_t i = 0; i < NFORWARDED; i++)
+			sigaction(forwarded[i], &old[i], NULL);
+		/* xos-run killed (SIGKILL) cannot forward: the program goes too. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(127);
+		sigprocmask(SIG_SETMASK, &saved_mask, NULL);
 		close(err_pipe[0]);
 		execvp(argv[0], argv);
 		child_errno = errno;
@@ -371,6 +484,9 @@ int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_fi
 		_exit(child_errno == ENOENT ? 127 : 126);
 	}
 	close(err_pipe[1]);
+	if (pid > 0)
+		child_pid = pid;
+	sigprocmask(SIG_SETMASK, &saved_mask, NULL);
 	if (pid < 0) {
 		fprintf(stderr, "xos-run: cannot start '%s': %s\n", argv[0], strerror(errno));
 		unlink(path);
@@ -381,9 +497,11 @@ int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_fi
 	close(err_pipe[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGQUIT, &old_quit, NULL);
+	child_pid = 0;
+	for (size_t i = 0; i < NFORWARDED; i++)
+		sigaction(forwarded[i], &old[i], NULL);
 	unlink(path);
+	close(area_fd);
 	if (child_errno) {
 		fprintf(stderr, "xos-run: cannot run '%s': %s\n", argv[0], strerror(child_errno));
 		return child_errno == ENOENT ? 127 : 126;
@@ -409,7 +527,7 @@ int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_fi
 	if (stats && !stats_file)
 		print_text(stderr, a);
 	if (stats_file) {
-		int rc = write_json(stats_file, a, status);
+		int rc = write_json(stats_fd, a, status);
 
 		if (rc < 0)
 			fprintf(stderr, "xos-run: cannot write %s: %s\n", stats_file, strerror(-rc));

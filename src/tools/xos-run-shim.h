@@ -13,7 +13,8 @@ const char *xos_run_shim_path(void);
 bool xos_run_needs_asan(const char *prog);
 
 /* Run @argv with @shim preloaded; returns the exit status for xos-run
- * (a fatal signal of the program is raised again in xos-run). */
-int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_file);
+ * (a fatal signal of the program is raised again in xos-run).  With
+ * @stats_file, @stats_fd is that file, already open for writing. */
+int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_file, int stats_fd);
 
 #endif

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -198,6 +199,30 @@ static void check_key_file(const char *path)
 		die("cannot set the environment: %s", strerror(errno));
 }
 
+/* One action per invocation: an option or argument the chosen action would
+ * not use is an error, never silently dropped. */
+static void check_actions(bool list, const char *restore, bool stats, int nargs, char **args)
+{
+	if (list && restore)
+		die("--list-icfs and --restore are separate actions (see xos-run --help)");
+	if (list && nargs > 0)
+		die("--list-icfs takes no program (see xos-run --help)");
+	if (list && stats)
+		die("--stats applies to a program run, not to --list-icfs");
+	/* --restore's own rules (exactly one PROGRAM, no --stats) are checked where it runs. */
+}
+
+/* --stats=FILE: opened (created, truncated) before the program runs, so that
+ * a file that cannot be written is an error before anything happens. */
+static int open_stats(const char *file)
+{
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0666);
+
+	if (fd < 0)
+		die("--stats: cannot open %s: %s", file, strerror(errno));
+	return fd;
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_POLICY = 256, OPT_ICF, OPT_CHAN, OPT_EXPLAIN, OPT_LIST, OPT_HELP, OPT_VERSION,
@@ -219,7 +244,7 @@ int main(int argc, char **argv)
 	const char *policy = NULL, *icf = NULL, *chan = NULL, *restore = NULL, *stats_file = NULL, *shim;
 	const char *key_file = NULL;
 	bool explain = false, list = false, fixed = false, stats = false;
-	int opt;
+	int opt, stats_fd = -1;
 
 	opterr = 0;
 	/* '+': stop at the first non-option, the program to run. */
@@ -264,11 +289,15 @@ int main(int argc, char **argv)
 			printf("xos-run (xos) %s\n", PACKAGE_VERSION);
 			return 0;
 		default:
+			if (optopt >= OPT_POLICY && strchr(argv[optind - 1], '='))
+				die("option '%.*s' takes no value (see xos-run --help)",
+				    (int)(strchr(argv[optind - 1], '=') - argv[optind - 1]), argv[optind - 1]);
 			if (optopt >= OPT_POLICY)
 				die("option '%s' needs a value (see xos-run --help)", argv[optind - 1]);
 			die("unknown option '%s' (see xos-run --help)", argv[optind - 1]);
 		}
 	}
+	check_actions(list, restore, stats, argc - optind, argv + optind);
 
 	/* The library reads the same variables: validate against a clean slate. */
 	unsetenv("XOS_POLICY");
@@ -324,8 +353,10 @@ int main(int argc, char **argv)
 			    argv[optind]);
 		shim = NULL;
 	}
+	if (shim && stats_file)
+		stats_fd = open_stats(stats_file);
 	if (shim)
-		return xos_run_shim(argv + optind, shim, stats, stats_file);
+		return xos_run_shim(argv + optind, shim, stats, stats_file, stats_fd);
 	if (stats)
 		die("--stats needs libxos-shim.so, which is not installed (set XOS_SHIM to its path)");
 	fflush(NULL);
