@@ -1,3 +1,12 @@
 # SPDX-License-Identifier: MIT
 # test/security: attacks on lifetimes, each a small program asserting the attack
 # is stopped.  Included from Makefile.am.
+
+# A peer dies or turns hostile holding a channel's control lock.  It knows the
+# control block's layout (it is in its own memory): chan_i.h, libxos-core.
+lifetimes_tests = test/security/lifetimes-chan-lock
+check_PROGRAMS += $(lifetimes_tests)
+TESTS += $(lifetimes_tests)
+
+test_security_lifetimes_chan_lock_SOURCES = test/security/lifetimes-chan-lock.c
+test_security_lifetimes_chan_lock_LDADD = libxos-core.la
