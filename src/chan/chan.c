@@ -53,14 +53,52 @@ static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct xos_chan *reg_head;
 static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
 
+/*
+ * Multi-producer ends handed to EFs of this process: one "hold" per EF
+ * that counts as a user of the end (struct xos_chan.users), dropped when
+ * that EF closes it, closed for it when it ends.  Lock order: reg_lock,
+ * then hold_lock.
+ */
+struct mp_hold {
+	struct mp_hold *next;
+	uint64_t ef_id;
+	struct xos_chan *end;
+};
+
+static pthread_mutex_t hold_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mp_hold *holds;
+
 static void reg_prefork(void)
 {
 	pthread_mutex_lock(&reg_lock);
+	pthread_mutex_lock(&hold_lock);
 }
 
 static void reg_postfork(void)
 {
+	pthread_mutex_unlock(&hold_lock);
 	pthread_mutex_unlock(&reg_lock);
+}
+
+/* Remove one hold of EF @ef_id on @end (any EF's if @ef_id is 0, every one if @all). */
+static bool hold_drop(uint64_t ef_id, const struct xos_chan *end, bool all)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&hold_lock);
+	for (struct mp_hold **l = &holds; *l;) {
+		struct mp_hold *h = *l;
+
+		if (h->end == end && (!ef_id || h->ef_id == ef_id) && (all || !found)) {
+			*l = h->next;
+			free(h);
+			found = true;
+		} else {
+			l = &h->next;
+		}
+	}
+	pthread_mutex_unlock(&hold_lock);
+	return found;
 }
 
 static void reg_atfork(void)
@@ -639,6 +677,8 @@ static void end_free(struct xos_chan *end)
 {
 	struct xos_chan *peer = end->peer;
 
+	if (end->mp)
+		hold_drop(0, end, true);
 	if (peer && peer->magic == XOS_CHAN_MAGIC && peer->peer == end) {
 		peer->peer = NULL; /* the peer unmaps the control block when it goes */
 	} else {
@@ -795,6 +835,8 @@ int xos_chan_close(struct xos_chan *end)
 
 	if (!xos__chan_valid(end))
 		return -EINVAL;
+	if (end->mp && xos_ef_self())
+		hold_drop(xos_ef_id(xos_ef_self()), end, false); /* its EF closed it: nothing to do at its end */
 	if (end->mp) {
 		/* Other flows of this process still use this end: only count it. */
 		xos__chan_mp_lock(end);
@@ -862,6 +904,95 @@ void xos__chans_detach(struct xos_chan *const *ends, size_t n)
 		end_forget(end);
 	}
 	pthread_mutex_unlock(&reg_lock);
+}
+
+static bool listed_locked(const struct xos_chan *head, const struct xos_chan *end, bool parked);
+
+void xos__chans_hand(struct xos_chan *const *ends, size_t n, uint64_t ef_id)
+{
+	pthread_mutex_lock(&reg_lock);
+	for (size_t i = 0; i < n; i++) {
+		struct xos_chan *end = ends[i];
+		struct mp_hold *h;
+
+		if (!xos__chan_valid(end))
+			continue;
+		if (!end->mp) {
+			end->owner_ef = ef_id;
+			continue;
+		}
+		/* A multi-producer end is shared: the EF holds one of its users. */
+		if (!ef_id || !(h = malloc(sizeof(*h))))
+			continue; /* without memory: the EF must close it itself */
+		*h = (struct mp_hold){ .ef_id = ef_id, .end = end };
+		pthread_mutex_lock(&hold_lock);
+		h->next = holds;
+		holds = h;
+		pthread_mutex_unlock(&hold_lock);
+	}
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* Undo xos__chans_hand(@ends, @ef_id) for an EF that was never made. */
+void xos__chans_unhand(struct xos_chan *const *ends, size_t n, uint64_t ef_id, uint64_t back_to)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!xos__chan_valid(ends[i]))
+			continue;
+		if (ends[i]->mp)
+			hold_drop(ef_id, ends[i], false);
+		else
+			ends[i]->owner_ef = back_to;
+	}
+}
+
+/* The next end EF @ef_id left open here (its hold dropped), or NULL. */
+static struct xos_chan *owned_next(uint64_t ef_id)
+{
+	struct xos_chan *end;
+
+	pthread_mutex_lock(&reg_lock);
+	for (end = reg_head; end; end = end->reg_next)
+		if (!end->mp && end->owner_ef == ef_id)
+			break;
+	if (!end) {
+		pthread_mutex_lock(&hold_lock);
+		for (struct mp_hold **l = &holds; *l; l = &(*l)->next) {
+			struct mp_hold *h = *l;
+
+			if (h->ef_id == ef_id && listed_locked(reg_head, h->end, false)) {
+				end = h->end;
+				*l = h->next;
+				free(h);
+				break;
+			}
+		}
+		pthread_mutex_unlock(&hold_lock);
+	}
+	pthread_mutex_unlock(&reg_lock);
+	return end;
+}
+
+/*
+ * An EF that ends without closing the ends it was given would leave its
+ * peers waiting forever where its flow goes on (a thread): close them as
+ * its process's exit would.  One at a time, as xos_chan_close() takes
+ * reg_lock itself.
+ */
+void xos__chans_close_owned(uint64_t ef_id)
+{
+	struct xos_chan *end;
+
+	if (!ef_id)
+		return;
+	while ((end = owned_next(ef_id)) != NULL) {
+		if (end->reserved)
+			(void)xos_chan_commit(end, 0); /* a reservation it never committed: cancelled */
+		xos__log_debug("chan \"%s\": end %d closed at the end of EF %llu", end->name, end->idx,
+			       (unsigned long long)ef_id);
+		end->owner_ef = 0;
+		xos_chan_close(end);
+	}
 }
 
 /*

@@ -314,6 +314,13 @@ void xos__chans_detach(struct xos_chan *const *ends, size_t n) XOS_HIDDEN;
 /* Mutate: keep the EF's ends (struct, control block) for its return; drop their fds and paths. */
 void xos__chans_park(struct xos_chan *const *ends, size_t n) XOS_HIDDEN;
 void xos__chans_drop_parked(struct xos_chan **ends, size_t n) XOS_HIDDEN;
+/* @ends now belong to EF @ef_id (0: to the program); multi-producer ends stay shared. */
+void xos__chans_hand(struct xos_chan *const *ends, size_t n, uint64_t ef_id) XOS_HIDDEN;
+/* Undo that for an EF that was never made: @ends belong to @back_to again. */
+void xos__chans_unhand(struct xos_chan *const *ends, size_t n, uint64_t ef_id,
+		       uint64_t back_to) XOS_HIDDEN;
+/* EF @ef_id ended in this process: close the ends handed to it that it left open. */
+void xos__chans_close_owned(uint64_t ef_id) XOS_HIDDEN;
 /* After a mutate to @icf: record it per channel; switch live what the new pair does not serve. */
 void xos__chans_mutated(struct xos_chan *const *ends, size_t n, const char *icf) XOS_HIDDEN;
 /*
