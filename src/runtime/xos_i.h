@@ -303,6 +303,15 @@ int xos__process_adopt(struct xos_ef *ef, pid_t pid, struct xos_ic **ret_ic) XOS
 /* In the child of a thread->process fork: host @ef here until it ends or leaves. */
 _Noreturn void xos__process_host_child(struct xos_ef *ef) XOS_HIDDEN;
 
+/* ---- lifelines (lifeline.c) ------------------------------------------------ */
+/* Is the calling thread its process's main thread?  Asked before a fork. */
+bool xos__lifeline_forker_main(void) XOS_HIDDEN;
+/*
+ * In a child just forked by process @parent: die with it (SIGKILL).
+ * @forker_main: the fork was made by @parent's main thread.
+ */
+void xos__lifeline_arm(pid_t parent, bool forker_main) XOS_HIDDEN;
+
 /* ---- channels (src/chan) ------------------------------------------------- */
 /* Bind each unbound channel of a new EF to a mechanism for (creator, ef) ICFs. */
 int xos__chans_bind(struct xos_chan *const *chans, size_t n, const char *creator_icf,
