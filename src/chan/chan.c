@@ -212,8 +212,10 @@ static size_t round_pow2(size_t v)
 #define CTL_LOCK_PID_MASK ((1u << CTL_LOCK_GEN_SHIFT) - 1)
 #define CTL_LOCK_DEAD CTL_LOCK_GEN_MASK
 #define CTL_LOCK_SPINS 256
+#ifndef CTL_LOCK_TIMEOUT_NS /* the fuzzer shortens both */
 #define CTL_LOCK_TICK_NS (5 * 1000 * 1000)        /* liveness checks while asleep */
 #define CTL_LOCK_TIMEOUT_NS (2000ull * 1000 * 1000) /* a live holder that never lets go */
+#endif
 
 static _Atomic uint32_t lock_gen;
 
