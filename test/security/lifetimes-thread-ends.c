@@ -4,15 +4,16 @@
  * was given (it returns, or calls xos_ef_exit()) must not leave its peers
  * waiting forever: a process EF's exit closes its ends, and the runtime
  * does the same at a thread EF's end.
- *  1. writer thread EF returns after one message: the reader EF (thread,
- *     then process) reads it, then gets end of file;
- *  2. the same with xos_ef_exit() from a nested call;
- *  3. a reader thread EF returns without closing: the writer's next send
+ *  1-2. a writer thread EF returns after one message: the reader EF
+ *     (thread, then process) reads it, then gets end of file;
+ *  3-4. the same when the writer calls xos_ef_exit() from a nested call;
+ *  5. a reader thread EF returns without closing: the writer's next send
  *     gets -EPIPE;
- *  4. multi-producer: two writer thread EFs share end 0, one closes it,
+ *  6. multi-producer: two writer thread EFs share end 0, one closes it,
  *     the other returns without closing; main closes its own use: the
- *     reader gets both messages, then end of file.
- * Before the fix the readers of 1, 2 and 4 blocked forever (the watchdog
+ *     reader gets both messages, then end of file;
+ *  7. as 1, the writer running on its own memory domain (XOS_EF_F_DOMAIN).
+ * Before the fix the readers of 1-4, 6 and 7 blocked forever (the watchdog
  * fails the test) and the send of 3 succeeded.
  */
 #include <errno.h>
@@ -37,7 +38,7 @@ static int failures;
 
 struct job {
 	struct xos_chan *end;
-	int how; /* writer: 0 return, 1 xos_ef_exit() deep down */
+	int how; /* writer: 0 return, 1 xos_ef_exit() deep down, 2 return from a domain */
 };
 
 static void leave(void)
@@ -85,6 +86,8 @@ static struct xos_ef *start(const char *icf, xos_ef_fn fn, struct xos_chan **end
 
 	xos_ef_attr_init(&attr);
 	attr.icf = icf;
+	if (how == 2)
+		attr.flags = XOS_EF_F_DOMAIN; /* runs on its domain's stack, may mutate */
 	attr.chans = end;
 	attr.nchans = 1;
 	rc = xos_ef_create(&ef, &attr, fn, &j, sizeof(j));
@@ -117,7 +120,8 @@ static void test_writer_leaves(const char *reader_icf, int how, int num)
 	got = join(r);
 	CHECK(got == 1, "%s reader: %d messages then EOF, want 1 (status %d)", reader_icf, got, got);
 	printf("ok %d - thread writer %s, %s reader sees EOF\n", num,
-	       how ? "calls xos_ef_exit()" : "returns", reader_icf);
+	       how == 1 ? "calls xos_ef_exit()" : how == 2 ? "with a domain returns" : "returns",
+	       reader_icf);
 }
 
 static int quitter(void *p)
@@ -198,12 +202,13 @@ int main(void)
 	setvbuf(stdout, NULL, _IONBF, 0);
 	unsetenv("XOS_ICF");
 	alarm(20); /* a reader blocked forever is the bug: SIGALRM fails the test */
-	printf("1..6\n");
+	printf("1..7\n");
 	test_writer_leaves("thread", 0, 1);
 	test_writer_leaves("process", 0, 2);
 	test_writer_leaves("thread", 1, 3);
 	test_writer_leaves("process", 1, 4);
 	test_reader_leaves();
 	test_multi_producer();
+	test_writer_leaves("thread", 2, 7);
 	return failures ? 1 : 0;
 }
