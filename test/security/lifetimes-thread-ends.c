@@ -14,7 +14,7 @@
  *     reader gets both messages, then end of file;
  *  7. as 1, the writer running on its own memory domain (XOS_EF_F_DOMAIN).
  * Before the fix the readers of 1-4, 6 and 7 blocked forever (the watchdog
- * fails the test) and the send of 3 succeeded.
+ * fails the test) and the send of 5 succeeded.
  */
 #include <errno.h>
 #include <signal.h>
