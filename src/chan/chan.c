@@ -219,6 +219,8 @@ static size_t round_pow2(size_t v)
 
 static _Atomic uint32_t lock_gen;
 
+#define MP_WORD_PAGE 4096u
+
 /* This process's pid namespace (the inode of /proc/self/ns/pid), 0 if unknown; cached per pid. */
 static uint64_t pidns_self(void)
 {
@@ -362,14 +364,16 @@ void xos__chan_unlock(struct xos_chan *end)
 }
 
 /*
- * A futex mutex in the control block (0 free, 1 held, 2 held with
- * waiters), shared, so it serialises writers in every process.  A writer
- * that dies holding it blocks the others: multi-producer writers trust
- * each other.
+ * A futex mutex (0 free, 1 held, 2 held with waiters) on a shared page of
+ * end 0's own, inherited by every writing process and unmapped by every
+ * other (an end forgotten in a new process goes with its page), so it
+ * serialises writers in every process while the reader, which shares only
+ * the control block, cannot take it from them.  A writer that dies holding
+ * it blocks the others: multi-producer writers trust each other.
  */
 void xos__chan_mp_lock(struct xos_chan *end)
 {
-	_Atomic uint32_t *w = &end->ctl->mp_lock;
+	_Atomic uint32_t *w = end->mp_word;
 	uint32_t c = 0;
 
 	if (atomic_compare_exchange_strong_explicit(w, &c, 1, memory_order_acquire, memory_order_relaxed))
@@ -384,7 +388,7 @@ void xos__chan_mp_lock(struct xos_chan *end)
 
 void xos__chan_mp_unlock(struct xos_chan *end)
 {
-	_Atomic uint32_t *w = &end->ctl->mp_lock;
+	_Atomic uint32_t *w = end->mp_word;
 
 	if (atomic_exchange_explicit(w, 0, memory_order_release) == 2)
 		syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE, 1, NULL, NULL, 0);
@@ -681,6 +685,8 @@ static void end_free(struct xos_chan *end)
 
 	if (end->mp)
 		hold_drop(0, end, true);
+	if (end->mp_word)
+		munmap((void *)end->mp_word, MP_WORD_PAGE);
 	if (peer && peer->magic == XOS_CHAN_MAGIC && peer->peer == end) {
 		peer->peer = NULL; /* the peer unmaps the control block when it goes */
 	} else {
@@ -809,6 +815,16 @@ int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr
 		rc = -EINVAL;
 		goto fail;
 	}
+	if (ends[0]->mp) {
+		/* The writers' lock, on a page of its own: the reader's process never maps it. */
+		void *w = mmap(NULL, MP_WORD_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		if (w == MAP_FAILED) {
+			rc = -errno;
+			goto fail;
+		}
+		ends[0]->mp_word = w;
+	}
 	if (forced) {
 		rc = xos__chan_bind_to(ends[0], forced);
 		if (rc < 0)
@@ -825,6 +841,8 @@ int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr
 fail:
 	end_release_local(ends[0]);
 	end_release_local(ends[1]);
+	if (ends[0]->mp_word)
+		munmap((void *)ends[0]->mp_word, MP_WORD_PAGE);
 	free(ends[0]);
 	free(ends[1]);
 	munmap(ctl, sizeof(*ctl));

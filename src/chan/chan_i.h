@@ -78,7 +78,6 @@ struct xos__chan_ctl {
 	_Atomic uint64_t lock_ns[2];   /* pid namespace of end i's last lock holder (0: unknown) */
 	/* Written often: kept off the line every call reads. */
 	_Alignas(64) _Atomic int32_t cpu[2]; /* CPU each end last waited on; -1 unknown */
-	_Alignas(64) _Atomic uint32_t mp_lock; /* multi-producer: futex mutex around a send */
 };
 
 /* What a mechanism's end needs to know about its channel. */
@@ -193,6 +192,7 @@ struct xos_chan {
 	char name[XOS_CHAN_NAME_MAX];
 	bool can_tx, can_rx, nonblock, stream;
 	bool mp;               /* end 0 of a multi-producer channel */
+	_Atomic uint32_t *mp_word; /* mp: the writers' send lock, off the control block (chan.c) */
 	unsigned int users;    /* mp: flows of this process that hold this end */
 	bool tx_broken;        /* a send saw the reader gone: every later send is -EPIPE */
 	bool rx_broken;        /* the peer broke the protocol: every later read is -EPROTO */

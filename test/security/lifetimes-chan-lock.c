@@ -12,8 +12,12 @@
  *  3. a live holder that never lets go, and a forged lock word naming no
  *     process: the switch gives up with -ETIMEDOUT within the documented
  *     bound (2 s), and once that holder is killed, -EPIPE.
- * Before the lock had an owner, each case spun forever (the watchdog
- * fails the test).
+ *  5. the reader of a multi-producer channel scribbles over its whole
+ *     control page (where the writers' send lock used to be): the writers'
+ *     next send fails (-EPIPE or -EPROTO) instead of blocking forever.
+ * Before the lock had an owner, cases 1-4 spun forever, and before the
+ * writers' lock left the control page, case 5 blocked (the watchdog fails
+ * the test).
  */
 #include "config.h"
 
@@ -212,16 +216,77 @@ static void test_hostile_holder(uint32_t forged, const char *what, int num)
 	printf("ok %d - %s: bounded\n", num, what);
 }
 
+/* ---- 5: a hostile reader and the writers' send lock ----------------------------- */
+
+static int scribbler_ef(void *p)
+{
+	struct holder_arg *a = p;
+	pid_t pid = getpid();
+
+	/* The whole page the control block is on: every lock and counter in it. */
+	memset((void *)a->end->ctl, 0xff, 4096);
+	if (write(a->report_fd, &pid, sizeof(pid)) != sizeof(pid))
+		return 1;
+	for (;;)
+		pause();
+}
+
+static void test_mp_hostile_reader(void)
+{
+	struct xos_chan_attr cattr;
+	struct xos_chan *ends[2];
+	struct xos_ef_attr attr;
+	struct xos_ef_exit ex;
+	struct holder_arg a;
+	struct xos_ef *ef;
+	int fds[2], rc;
+	double t0;
+	pid_t pid;
+	char c;
+
+	xos_chan_attr_init(&cattr);
+	cattr.mechanism = "ring";
+	cattr.flags = XOS_CHAN_F_MULTI_PRODUCER;
+	if (xos_chan_open(ends, &cattr) < 0 || pipe(fds) < 0)
+		exit(99);
+	if (xos_chan_send(ends[0], "x", 1) != 1 || xos_chan_recv(ends[1], &c, 1) != 1)
+		exit(99);
+	a = (struct holder_arg){ .end = ends[1], .report_fd = fds[1] };
+	xos_ef_attr_init(&attr);
+	attr.icf = "process";
+	attr.chans = &ends[1];
+	attr.nchans = 1;
+	rc = xos_ef_create(&ef, &attr, scribbler_ef, &a, sizeof(a));
+	CHECK(rc == 0, "xos_ef_create(process) = %d", rc);
+	if (rc < 0)
+		return;
+	if (read(fds[0], &pid, sizeof(pid)) != sizeof(pid))
+		exit(99);
+	t0 = now_s();
+	rc = (int)xos_chan_send(ends[0], "y", 1);
+	CHECK(rc == -EPIPE || rc == -EPROTO, "send after the reader scribbled = %d, want -EPIPE or -EPROTO",
+	      rc);
+	CHECK(now_s() - t0 < 2.0, "the send returned after %.3f s, want < 2 s", now_s() - t0);
+	kill(pid, SIGKILL);
+	rc = xos_ef_join(ef, &ex);
+	CHECK(rc == 0 && ex.how == XOS_EF_KILLED, "join = %d, how %d", rc, (int)ex.how);
+	xos_chan_close(ends[0]);
+	close(fds[0]);
+	close(fds[1]);
+	printf("ok 5 - a hostile reader cannot take the multi-producer writers' lock\n");
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
 	unsetenv("XOS_CHAN");
 	alarm(WATCHDOG_S); /* a hang is the bug: SIGALRM fails the test */
-	printf("1..4\n");
+	printf("1..5\n");
 	test_process_ef_killed();
 	test_forked_copy_killed();
 	test_hostile_holder(0, "a live holder that never lets go", 3);
 	/* A word naming no process (pid 0) of the peer's end: no owner to ask. */
 	test_hostile_holder(CTL_LOCK_WORD_FORGED, "a forged lock word", 4);
+	test_mp_hostile_reader();
 	return failures ? 1 : 0;
 }
