@@ -10,7 +10,7 @@
  * (send, recv, peek/consume/release, reserve/commit, switch, mechanism,
  * fd, stats) interleaved with more pokes into the page.
  * Input layout: a flags byte (mechanism, bidirectional, stream, forge
- * before the first message), a length byte and that many bytes of page
+ * before the first message, multi-producer), a length byte and that many bytes of page
  * image, then the script, one opcode byte per step.
  * Every call must return a value in range or -errno, never crash, leak
  * memory (LeakSanitizer) or descriptors, or hang (libFuzzer -timeout).
@@ -166,6 +166,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	attr.capacity = 65536; /* small sends never fill it: a writer here never waits for its own reader */
 	attr.flags = XOS_CHAN_F_NONBLOCK | ((flags & 4) ? XOS_CHAN_F_BIDIR : 0) |
 		     ((flags & 8) ? XOS_CHAN_F_STREAM : 0);
+	if ((flags & 32) && !(flags & 4))
+		attr.flags |= XOS_CHAN_F_MULTI_PRODUCER; /* its writers' lock is off the page */
 	default_mech = xos__chan_ops_find(mechs[flags & 3]);
 	if (!(flags & 16))
 		attr.mechanism = mechs[flags & 3];
