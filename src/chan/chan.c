@@ -20,6 +20,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -50,14 +53,52 @@ static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct xos_chan *reg_head;
 static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
 
+/*
+ * Multi-producer ends handed to EFs of this process: one "hold" per EF
+ * that counts as a user of the end (struct xos_chan.users), dropped when
+ * that EF closes it, closed for it when it ends.  Lock order: reg_lock,
+ * then hold_lock.
+ */
+struct mp_hold {
+	struct mp_hold *next;
+	uint64_t ef_id;
+	struct xos_chan *end;
+};
+
+static pthread_mutex_t hold_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mp_hold *holds;
+
 static void reg_prefork(void)
 {
 	pthread_mutex_lock(&reg_lock);
+	pthread_mutex_lock(&hold_lock);
 }
 
 static void reg_postfork(void)
 {
+	pthread_mutex_unlock(&hold_lock);
 	pthread_mutex_unlock(&reg_lock);
+}
+
+/* Remove one hold of EF @ef_id on @end (any EF's if @ef_id is 0, every one if @all). */
+static bool hold_drop(uint64_t ef_id, const struct xos_chan *end, bool all)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&hold_lock);
+	for (struct mp_hold **l = &holds; *l;) {
+		struct mp_hold *h = *l;
+
+		if (h->end == end && (!ef_id || h->ef_id == ef_id) && (all || !found)) {
+			*l = h->next;
+			free(h);
+			found = true;
+		} else {
+			l = &h->next;
+		}
+	}
+	pthread_mutex_unlock(&hold_lock);
+	return found;
 }
 
 static void reg_atfork(void)
@@ -147,33 +188,192 @@ static size_t round_pow2(size_t v)
 	return p;
 }
 
-void xos__chan_lock(struct xos_chan *end)
+/*
+ * The control lock is owner-tagged, so that a holder that dies (or never
+ * lets go) cannot wedge the other end.  The word says who holds it:
+ *
+ *   bit 31     a waiter sleeps on the word (unlock wakes it)
+ *   bit 30     the holder's end (0 or 1)
+ *   bits 22-29 a generation, bumped per acquisition in each process, so a
+ *              recycled pid is not taken for the holder that died
+ *   bits 0-21  the holder's process id (pid_max is at most 2^22), 0: none
+ *
+ * 0 is free; CTL_LOCK_DEAD (no pid, every generation bit) marks a channel
+ * whose holder died: every later lock fails with -EPIPE at once.  The
+ * holder also writes its pid namespace into ctl->lock_ns[end] before it
+ * takes the word, so a waiter only trusts the pid when it names a process
+ * of its own namespace.  Everything here reads shared memory and so
+ * treats any value as possible.
+ */
+#define CTL_LOCK_WAITERS (1u << 31)
+#define CTL_LOCK_IDX (1u << 30)
+#define CTL_LOCK_GEN_SHIFT 22
+#define CTL_LOCK_GEN_MASK (0xffu << CTL_LOCK_GEN_SHIFT)
+#define CTL_LOCK_PID_MASK ((1u << CTL_LOCK_GEN_SHIFT) - 1)
+#define CTL_LOCK_DEAD CTL_LOCK_GEN_MASK
+#define CTL_LOCK_SPINS 256
+#ifndef CTL_LOCK_TIMEOUT_NS /* the fuzzer shortens both */
+#define CTL_LOCK_TICK_NS (5 * 1000 * 1000)        /* liveness checks while asleep */
+#define CTL_LOCK_TIMEOUT_NS (2000ull * 1000 * 1000) /* a live holder that never lets go */
+#endif
+
+static _Atomic uint32_t lock_gen;
+
+#define MP_WORD_PAGE 4096u
+
+/* This process's pid namespace (the inode of /proc/self/ns/pid), 0 if unknown; cached per pid. */
+static uint64_t pidns_self(void)
 {
-	uint32_t want = 0;
+	static _Atomic uint64_t cached; /* pid << 40 | (ino & 2^40-1) */
+	uint64_t c = atomic_load_explicit(&cached, memory_order_relaxed);
+	uint64_t pid = (uint64_t)getpid();
+	struct stat st;
+
+	if (c && c >> 40 == pid)
+		return c & ((1ull << 40) - 1);
+	if (stat("/proc/self/ns/pid", &st) < 0)
+		return 0;
+	c = pid << 40 | ((uint64_t)st.st_ino & ((1ull << 40) - 1));
+	atomic_store_explicit(&cached, c, memory_order_relaxed);
+	return c & ((1ull << 40) - 1);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Is process @pid (of our namespace) gone?  A zombie is gone: it holds nothing any more. */
+static bool pid_gone(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the command name may hold anything but not after its ')' */
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/* Is the holder recorded in lock word @w gone (so it will never unlock)? */
+static bool holder_gone(struct xos_chan *end, uint32_t w)
+{
+	int hidx = (w & CTL_LOCK_IDX) ? 1 : 0;
+	pid_t pid = (pid_t)(w & CTL_LOCK_PID_MASK);
+	uint64_t ns;
+
+	/* The peer end's holder: its process closing the control socket says it died. */
+	if (hidx != end->idx && xos__chan_peer_gone(&end->link))
+		return true;
+	if (pid == 0)
+		return false; /* forged: no owner to ask; the deadline decides */
+	ns = atomic_load_explicit(&end->ctl->lock_ns[hidx], memory_order_acquire);
+	if (!ns || ns != pidns_self())
+		return false; /* a pid of another namespace means nothing here */
+	if (pid == getpid())
+		return false; /* another flow of this process */
+	return pid_gone(pid);
+}
+
+/*
+ * Mark the channel broken after its lock holder died: the word becomes
+ * CTL_LOCK_DEAD (only if it still names that holder), and a dead peer end
+ * counts as closed, so this end's readers see EOF and its writers -EPIPE.
+ */
+static void holder_buried(struct xos_chan *end, uint32_t w)
+{
+	uint32_t want = w;
+	int hidx = (w & CTL_LOCK_IDX) ? 1 : 0;
+
+	if (!atomic_compare_exchange_strong(&end->ctl->lock, &want, CTL_LOCK_DEAD) &&
+	    want != CTL_LOCK_DEAD)
+		return; /* it moved on: not dead after all */
+	if (hidx != end->idx)
+		atomic_store_explicit(&end->ctl->closed[hidx], 1, memory_order_release);
+	syscall(SYS_futex, (uint32_t *)&end->ctl->lock, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+int xos__chan_lock(struct xos_chan *end)
+{
+	_Atomic uint32_t *lw = &end->ctl->lock;
+	pid_t pid = getpid();
+	uint32_t gen = (atomic_fetch_add_explicit(&lock_gen, 1, memory_order_relaxed) % 255u) + 1u;
+	uint32_t me = (end->idx ? CTL_LOCK_IDX : 0) | gen << CTL_LOCK_GEN_SHIFT |
+		      ((uint32_t)pid & CTL_LOCK_PID_MASK);
+	uint64_t deadline = 0;
 	unsigned int spins = 0;
 
-	while (!atomic_compare_exchange_weak_explicit(&end->ctl->lock, &want, 1u + (uint32_t)end->idx,
-						      memory_order_acquire, memory_order_relaxed)) {
-		want = 0;
-		if (++spins > 64)
-			sched_yield();
+	if (pid <= 0 || (uint32_t)pid > CTL_LOCK_PID_MASK)
+		me = (me & ~CTL_LOCK_PID_MASK); /* cannot be named: never judged dead by pid */
+	if ((me & ~CTL_LOCK_IDX) == CTL_LOCK_DEAD)
+		me ^= 1u << CTL_LOCK_GEN_SHIFT; /* never looks like the dead mark */
+	atomic_store_explicit(&end->ctl->lock_ns[end->idx], pidns_self(), memory_order_release);
+	for (;;) {
+		uint32_t w = 0;
+		struct timespec tick = { 0, CTL_LOCK_TICK_NS };
+		uint64_t now;
+
+		if (atomic_compare_exchange_weak_explicit(lw, &w, me, memory_order_acquire,
+							  memory_order_relaxed))
+			return 0;
+		if (w == CTL_LOCK_DEAD)
+			return -EPIPE;
+		if (++spins < CTL_LOCK_SPINS) {
+			if (spins > 64)
+				sched_yield();
+			continue;
+		}
+		/* Held for long: sleep on the word, waking now and then to ask whether the holder lives. */
+		now = mono_ns();
+		if (!deadline)
+			deadline = now + CTL_LOCK_TIMEOUT_NS;
+		if (w == 0)
+			continue;
+		if (holder_gone(end, w)) {
+			holder_buried(end, w);
+			return -EPIPE;
+		}
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		if (!(w & CTL_LOCK_WAITERS) &&
+		    !atomic_compare_exchange_strong(lw, &w, w | CTL_LOCK_WAITERS))
+			continue;
+		syscall(SYS_futex, (uint32_t *)lw, FUTEX_WAIT, w | CTL_LOCK_WAITERS, &tick, NULL, 0);
 	}
 }
 
 void xos__chan_unlock(struct xos_chan *end)
 {
-	atomic_store_explicit(&end->ctl->lock, 0, memory_order_release);
+	uint32_t w = atomic_exchange_explicit(&end->ctl->lock, 0, memory_order_release);
+
+	if (w & CTL_LOCK_WAITERS)
+		syscall(SYS_futex, (uint32_t *)&end->ctl->lock, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
 /*
- * A futex mutex in the control block (0 free, 1 held, 2 held with
- * waiters), shared, so it serialises writers in every process.  A writer
- * that dies holding it blocks the others: multi-producer writers trust
- * each other.
+ * A futex mutex (0 free, 1 held, 2 held with waiters) on a shared page of
+ * end 0's own, inherited by every writing process and unmapped by every
+ * other (an end forgotten in a new process goes with its page), so it
+ * serialises writers in every process while the reader, which shares only
+ * the control block, cannot take it from them.  A writer that dies holding
+ * it blocks the others: multi-producer writers trust each other.
  */
 void xos__chan_mp_lock(struct xos_chan *end)
 {
-	_Atomic uint32_t *w = &end->ctl->mp_lock;
+	_Atomic uint32_t *w = end->mp_word;
 	uint32_t c = 0;
 
 	if (atomic_compare_exchange_strong_explicit(w, &c, 1, memory_order_acquire, memory_order_relaxed))
@@ -188,7 +388,7 @@ void xos__chan_mp_lock(struct xos_chan *end)
 
 void xos__chan_mp_unlock(struct xos_chan *end)
 {
-	_Atomic uint32_t *w = &end->ctl->mp_lock;
+	_Atomic uint32_t *w = end->mp_word;
 
 	if (atomic_exchange_explicit(w, 0, memory_order_release) == 2)
 		syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE, 1, NULL, NULL, 0);
@@ -388,7 +588,9 @@ int xos__chan_bind_to(struct xos_chan *end, const struct xos_chan_ops *ops)
 	struct xos__chan_path *p;
 	int rc = 0, bound_here = 0;
 
-	xos__chan_lock(end);
+	rc = xos__chan_lock(end);
+	if (rc < 0)
+		return rc;
 	if (!xos__chan_bound(end)) {
 		rc = xos__chan_path_new(end, ops, &p);
 		if (rc == 0) {
@@ -481,6 +683,10 @@ static void end_free(struct xos_chan *end)
 {
 	struct xos_chan *peer = end->peer;
 
+	if (end->mp)
+		hold_drop(0, end, true);
+	if (end->mp_word)
+		munmap((void *)end->mp_word, MP_WORD_PAGE);
 	if (peer && peer->magic == XOS_CHAN_MAGIC && peer->peer == end) {
 		peer->peer = NULL; /* the peer unmaps the control block when it goes */
 	} else {
@@ -609,6 +815,16 @@ int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr
 		rc = -EINVAL;
 		goto fail;
 	}
+	if (ends[0]->mp) {
+		/* The writers' lock, on a page of its own: the reader's process never maps it. */
+		void *w = mmap(NULL, MP_WORD_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		if (w == MAP_FAILED) {
+			rc = -errno;
+			goto fail;
+		}
+		ends[0]->mp_word = w;
+	}
 	if (forced) {
 		rc = xos__chan_bind_to(ends[0], forced);
 		if (rc < 0)
@@ -625,6 +841,8 @@ int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr
 fail:
 	end_release_local(ends[0]);
 	end_release_local(ends[1]);
+	if (ends[0]->mp_word)
+		munmap((void *)ends[0]->mp_word, MP_WORD_PAGE);
 	free(ends[0]);
 	free(ends[1]);
 	munmap(ctl, sizeof(*ctl));
@@ -637,6 +855,8 @@ int xos_chan_close(struct xos_chan *end)
 
 	if (!xos__chan_valid(end))
 		return -EINVAL;
+	if (end->mp && xos_ef_self())
+		hold_drop(xos_ef_id(xos_ef_self()), end, false); /* its EF closed it: nothing to do at its end */
 	if (end->mp) {
 		/* Other flows of this process still use this end: only count it. */
 		xos__chan_mp_lock(end);
@@ -704,6 +924,95 @@ void xos__chans_detach(struct xos_chan *const *ends, size_t n)
 		end_forget(end);
 	}
 	pthread_mutex_unlock(&reg_lock);
+}
+
+static bool listed_locked(const struct xos_chan *head, const struct xos_chan *end, bool parked);
+
+void xos__chans_hand(struct xos_chan *const *ends, size_t n, uint64_t ef_id)
+{
+	pthread_mutex_lock(&reg_lock);
+	for (size_t i = 0; i < n; i++) {
+		struct xos_chan *end = ends[i];
+		struct mp_hold *h;
+
+		if (!xos__chan_valid(end))
+			continue;
+		if (!end->mp) {
+			end->owner_ef = ef_id;
+			continue;
+		}
+		/* A multi-producer end is shared: the EF holds one of its users. */
+		if (!ef_id || !(h = malloc(sizeof(*h))))
+			continue; /* without memory: the EF must close it itself */
+		*h = (struct mp_hold){ .ef_id = ef_id, .end = end };
+		pthread_mutex_lock(&hold_lock);
+		h->next = holds;
+		holds = h;
+		pthread_mutex_unlock(&hold_lock);
+	}
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* Undo xos__chans_hand(@ends, @ef_id) for an EF that was never made. */
+void xos__chans_unhand(struct xos_chan *const *ends, size_t n, uint64_t ef_id, uint64_t back_to)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!xos__chan_valid(ends[i]))
+			continue;
+		if (ends[i]->mp)
+			hold_drop(ef_id, ends[i], false);
+		else
+			ends[i]->owner_ef = back_to;
+	}
+}
+
+/* The next end EF @ef_id left open here (its hold dropped), or NULL. */
+static struct xos_chan *owned_next(uint64_t ef_id)
+{
+	struct xos_chan *end;
+
+	pthread_mutex_lock(&reg_lock);
+	for (end = reg_head; end; end = end->reg_next)
+		if (!end->mp && end->owner_ef == ef_id)
+			break;
+	if (!end) {
+		pthread_mutex_lock(&hold_lock);
+		for (struct mp_hold **l = &holds; *l; l = &(*l)->next) {
+			struct mp_hold *h = *l;
+
+			if (h->ef_id == ef_id && listed_locked(reg_head, h->end, false)) {
+				end = h->end;
+				*l = h->next;
+				free(h);
+				break;
+			}
+		}
+		pthread_mutex_unlock(&hold_lock);
+	}
+	pthread_mutex_unlock(&reg_lock);
+	return end;
+}
+
+/*
+ * An EF that ends without closing the ends it was given would leave its
+ * peers waiting forever where its flow goes on (a thread): close them as
+ * its process's exit would.  One at a time, as xos_chan_close() takes
+ * reg_lock itself.
+ */
+void xos__chans_close_owned(uint64_t ef_id)
+{
+	struct xos_chan *end;
+
+	if (!ef_id)
+		return;
+	while ((end = owned_next(ef_id)) != NULL) {
+		if (end->reserved)
+			(void)xos_chan_commit(end, 0); /* a reservation it never committed: cancelled */
+		xos__log_debug("chan \"%s\": end %d closed at the end of EF %llu", end->name, end->idx,
+			       (unsigned long long)ef_id);
+		end->owner_ef = 0;
+		xos_chan_close(end);
+	}
 }
 
 /*
@@ -1439,7 +1748,9 @@ int xos__chan_switch_to(struct xos_chan *end, const struct xos_chan_ops *ops)
 		rc = xos__switch_poll(end);
 		if (rc < 0)
 			return rc;
-		xos__chan_lock(end);
+		rc = xos__chan_lock(end);
+		if (rc < 0)
+			return rc;
 		if (!xos__switch_pending(end))
 			break;
 		xos__chan_unlock(end);

@@ -68,16 +68,16 @@ struct xos__chan_params {
 struct xos__chan_ctl {
 	uint32_t magic;
 	_Atomic uint32_t closed[2];    /* end i was closed (not: forgotten) */
-	_Atomic uint32_t lock;         /* serialises bind and switch initiation */
+	_Atomic uint32_t lock;         /* serialises bind and switch initiation; owner-tagged (chan.c) */
 	_Atomic uint32_t bound;        /* a first path exists */
 	_Atomic uint32_t sent[2];      /* paths sent to end i over the control socket */
 	_Atomic uint64_t next_id;      /* path ids */
 	_Atomic uint32_t writers;      /* multi-producer: processes holding end 0 */
 	char mech[XOS_CHAN_MECH_MAX];  /* mechanism of the newest path (for unbound-yet ends) */
 	char icf[2][32];               /* ICF hosting each end, for binding decisions */
+	_Atomic uint64_t lock_ns[2];   /* pid namespace of end i's last lock holder (0: unknown) */
 	/* Written often: kept off the line every call reads. */
 	_Alignas(64) _Atomic int32_t cpu[2]; /* CPU each end last waited on; -1 unknown */
-	_Alignas(64) _Atomic uint32_t mp_lock; /* multi-producer: futex mutex around a send */
 };
 
 /* What a mechanism's end needs to know about its channel. */
@@ -192,10 +192,12 @@ struct xos_chan {
 	char name[XOS_CHAN_NAME_MAX];
 	bool can_tx, can_rx, nonblock, stream;
 	bool mp;               /* end 0 of a multi-producer channel */
+	_Atomic uint32_t *mp_word; /* mp: the writers' send lock, off the control block (chan.c) */
 	unsigned int users;    /* mp: flows of this process that hold this end */
 	bool tx_broken;        /* a send saw the reader gone: every later send is -EPIPE */
 	bool rx_broken;        /* the peer broke the protocol: every later read is -EPROTO */
 	bool parked;           /* its EF lives in another process for now: kept for its return */
+	uint64_t owner_ef;     /* id of the EF it was handed to (attr.chans); 0: the program's */
 	struct xos_chan *parked_next;
 	struct xos__chan_ctl *ctl;
 	struct xos_chan *peer; /* the other end while both live in this process */
@@ -258,8 +260,13 @@ void xos__chan_mp_unlock(struct xos_chan *end) XOS_HIDDEN;
 /* Multi-producer: one more flow (same process) or process will hold end 0. */
 void xos__chan_mp_share(struct xos_chan *end, bool same_process) XOS_HIDDEN;
 
-/* Control lock (spins briefly; held only for non-blocking steps). */
-void xos__chan_lock(struct xos_chan *end) XOS_HIDDEN;
+/*
+ * Control lock (spins briefly, then sleeps; held only for non-blocking
+ * steps).  0, -EPIPE when its holder died (the channel is broken from
+ * then on; a dead peer end counts as closed), or -ETIMEDOUT when a live
+ * holder kept it for longer than any honest step takes (2 s).
+ */
+int xos__chan_lock(struct xos_chan *end) XOS_HIDDEN;
 void xos__chan_unlock(struct xos_chan *end) XOS_HIDDEN;
 
 /* Attach fds (owned from here) into a new path of @end, appended to its list. */

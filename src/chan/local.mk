@@ -68,6 +68,25 @@ fuzz-ring: fuzz/fuzz-ring
 CLEANFILES += fuzz/fuzz-ring
 .PHONY: fuzz-ring
 
+# ---- libFuzzer harness for the control page: `make fuzz-ctl [FUZZ_SECONDS=N]` ----
+# The whole channel layer, the runtime stubbed out; the waits a lying peer
+# can cause (a promised path, a held lock) shortened so each input is quick.
+fuzz_ctl_srcs = $(srcdir)/test/chan/fuzz-ctl.c $(srcdir)/src/chan/chan.c $(srcdir)/src/chan/switch.c \
+	$(srcdir)/src/chan/fdstream.c $(srcdir)/src/chan/ring.c $(srcdir)/src/chan/pipe.c \
+	$(srcdir)/src/chan/unix.c $(srcdir)/src/chan/tcp.c
+EXTRA_DIST += test/chan/fuzz-ctl.c
+fuzz/fuzz-ctl: $(fuzz_ctl_srcs) $(srcdir)/src/chan/chan_i.h $(srcdir)/src/chan/fdstream.h
+	@mkdir -p fuzz
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -DCTL_LOCK_TIMEOUT_NS=200000ull -DCTL_LOCK_TICK_NS=100000 -DXOS_PATH_WAIT_MS=1 \
+	  -DXOS_MARKER_WAIT_MS=1 -I$(top_srcdir)/include -I$(top_srcdir)/src/runtime -I$(top_builddir) \
+	  -o $@ $(fuzz_ctl_srcs) $(LIBURING_LIBS) -pthread
+fuzz-ctl: fuzz/fuzz-ctl
+	@mkdir -p fuzz/ctl-corpus
+	./fuzz/fuzz-ctl -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 fuzz/ctl-corpus
+CLEANFILES += fuzz/fuzz-ctl
+.PHONY: fuzz-ctl
+
 # ---- benchmark: `make bench-chan` prints figure: lines ----
 noinst_PROGRAMS += bench/bench-chan
 bench_bench_chan_SOURCES = bench/bench-chan.c bench/bench.h

@@ -40,6 +40,14 @@ void xos__chan_path_advance(struct xos__chan_path *p) XOS_HIDDEN;
 
 #define PATH_MSG_MAGIC 0x78707468u /* "xpth" */
 
+/* How long a path the peer promised may take to arrive (the fuzzer shortens them). */
+#ifndef XOS_PATH_WAIT_MS
+#define XOS_PATH_WAIT_MS 500
+#endif
+#ifndef XOS_MARKER_WAIT_MS
+#define XOS_MARKER_WAIT_MS 100
+#endif
+
 /* What travels on the control socket with a path's descriptors. */
 struct path_msg {
 	uint32_t magic;
@@ -114,7 +122,7 @@ static int recv_path(struct xos_chan *end, struct xos__chan_path **ret)
 	 * The peer bumped our counter after sending, so the message is there;
 	 * a peer that bumps it and sends nothing must not hang us.
 	 */
-	if (poll(&pfd, 1, 500) != 1)
+	if (poll(&pfd, 1, XOS_PATH_WAIT_MS) != 1)
 		return -EPROTO;
 	do {
 		n = recvmsg(end->link.ctl_sock, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL | MSG_DONTWAIT);
@@ -225,7 +233,7 @@ int xos__switch_rx_marker(struct xos_chan *end, const struct xos__chan_frame *f)
 			/* Written by a peer that then died before counting it? Wait briefly. */
 			struct pollfd pfd = { .fd = end->link.ctl_sock, .events = POLLIN };
 
-			if (poll(&pfd, 1, 100) != 1)
+			if (poll(&pfd, 1, XOS_MARKER_WAIT_MS) != 1)
 				return -EPROTO;
 		}
 		rc = recv_path(end, &p);

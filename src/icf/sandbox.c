@@ -23,7 +23,8 @@
  * in a page the EF unmaps before it runs.  When the init dies, the kernel
  * kills the rest of the namespace, and when the outer process dies the
  * init gets SIGKILL (PR_SET_PDEATHSIG), so no crash leaves the joiner
- * waiting.  Set-up failures are reported through the same page before the
+ * waiting; the outer process itself dies with the creator (xos_ic_fork()
+ * ties it), so a killed program leaves no sandbox behind.  Set-up failures are reported through the same page before the
  * EF starts, so create() fails cleanly instead.
  *
  * A sandboxed EF that creates a sandboxed EF cannot unshare again (the
@@ -897,6 +898,8 @@ static _Noreturn void init_process(struct sandbox_ic *s)
 		ef_process(s);
 	/* The EF holds what it inherited; a copy here would keep its peers from seeing EOF. */
 	close_range(0, ~0u, 0);
+	/* Again, after any credential change of the set-up: init's death ends the namespace. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* Orphans of the EF land here too: reap them until the EF itself ends. */
 	do {
 		pid = waitpid(-1, &ws, __WALL);
@@ -918,11 +921,18 @@ static _Noreturn void init_process(struct sandbox_ic *s)
 
 static _Noreturn void outer_process(struct sandbox_ic *s)
 {
-	pid_t init, pid;
-	int ws = 0;
+	pid_t init, pid, creator = getppid();
+	int ws = 0, lifeline = 0;
 
 	signal(SIGCHLD, SIG_DFL); /* the creator may ignore it: we must reap */
+	/* xos_ic_fork() tied us to the creator; a credential change in the set-up unties us. */
+	prctl(PR_GET_PDEATHSIG, &lifeline);
 	outer_setup(s);
+	if (lifeline) {
+		prctl(PR_SET_PDEATHSIG, lifeline);
+		if (getppid() != creator)
+			_exit(0);
+	}
 	init = fork();
 	if (init < 0)
 		setup_fail(s, STEP_FORK_INIT, errno);

@@ -267,6 +267,8 @@ int xos_ef_create(struct xos_ef **ret_ef, const struct xos_ef_attr *attr, xos_ef
 				     node->icf->name);
 		if (rc < 0)
 			goto out_put;
+		/* The EF's from now on: closed at its end if it leaves them open. */
+		xos__chans_hand(ef->chans, ef->nchans, ef->id);
 	}
 
 	if (attr->flags & (XOS_EF_F_DOMAIN | XOS_EF_F_DOMAIN_MALLOC)) {
@@ -280,6 +282,7 @@ int xos_ef_create(struct xos_ef **ret_ef, const struct xos_ef_attr *attr, xos_ef
 	if (rc < 0) {
 		xos__log_debug("icf %s: create failed: %s", node->icf->name, strerror(-rc));
 		xos__ef_domain_release(ef);
+		xos__chans_unhand(ef->chans, ef->nchans, ef->id, current_ef ? current_ef->id : 0);
 		goto out_put;
 	}
 	/*
@@ -342,6 +345,9 @@ int xos_ic_run(struct xos_ic *ic)
 		if (node->ops.switch_out)
 			node->ops.switch_out(ef->ic ? ef->ic : ic);
 	}
+	/* Ended here (not moved on): its peers must not wait for ends it left open. */
+	if (status != XOS_IC_MOVED && ef->nchans)
+		xos__chans_close_owned(ef->id);
 	current_ef = ef->prev_self;
 	return status;
 }

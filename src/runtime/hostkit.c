@@ -35,13 +35,16 @@ static int fork_on_host(void *p)
 {
 	/* A copy in this (private) frame: @p may lie on a domain stack, shared after fork. */
 	struct fork_call c = *(struct fork_call *)p;
-	pid_t pid;
+	pid_t pid, parent = getpid();
+	bool forker_main = xos__lifeline_forker_main();
 
 	fflush(NULL); /* unflushed stdio would be written twice */
 	pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
+		/* Dies with its creator, whatever it runs (a sandbox's outer chains it on). */
+		xos__lifeline_arm(parent, forker_main);
 		/* The child sees no other EF's domain, only its own (if it has one). */
 		if (c.ef)
 			xos__domains_drop_except(c.ef->dom);

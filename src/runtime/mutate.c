@@ -569,7 +569,7 @@ static int host_to_process(struct xos_ic *ic)
 	struct xos_ef *ef = ic->ef;
 	struct xos__ef_ctl *ctl = ef->ctl;
 	int fds[XOS_DOMAIN_FDS], n;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	/* Read everything needed from the domain before the fork: after it, the child owns it. */
 	n = ef->dom->hdr->nfds;
@@ -579,6 +579,8 @@ static int host_to_process(struct xos_ic *ic)
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
+		/* This thread ends as soon as the child runs: not the main thread's line. */
+		xos__lifeline_arm(parent, false);
 		xos__domains_drop_except(ef->dom);
 		xos__process_host_child(ef);
 	}

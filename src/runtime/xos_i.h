@@ -325,6 +325,15 @@ int xos__process_adopt(struct xos_ef *ef, pid_t pid, struct xos_ic **ret_ic) XOS
 /* In the child of a thread->process fork: host @ef here until it ends or leaves. */
 _Noreturn void xos__process_host_child(struct xos_ef *ef) XOS_HIDDEN;
 
+/* ---- lifelines (lifeline.c) ------------------------------------------------ */
+/* Is the calling thread its process's main thread?  Asked before a fork. */
+bool xos__lifeline_forker_main(void) XOS_HIDDEN;
+/*
+ * In a child just forked by process @parent: die with it (SIGKILL).
+ * @forker_main: the fork was made by @parent's main thread.
+ */
+void xos__lifeline_arm(pid_t parent, bool forker_main) XOS_HIDDEN;
+
 /* ---- channels (src/chan) ------------------------------------------------- */
 /* Bind each unbound channel of a new EF to a mechanism for (creator, ef) ICFs. */
 int xos__chans_bind(struct xos_chan *const *chans, size_t n, const char *creator_icf,
@@ -336,6 +345,13 @@ void xos__chans_detach(struct xos_chan *const *ends, size_t n) XOS_HIDDEN;
 /* Mutate: keep the EF's ends (struct, control block) for its return; drop their fds and paths. */
 void xos__chans_park(struct xos_chan *const *ends, size_t n) XOS_HIDDEN;
 void xos__chans_drop_parked(struct xos_chan **ends, size_t n) XOS_HIDDEN;
+/* @ends now belong to EF @ef_id (0: to the program); multi-producer ends stay shared. */
+void xos__chans_hand(struct xos_chan *const *ends, size_t n, uint64_t ef_id) XOS_HIDDEN;
+/* Undo that for an EF that was never made: @ends belong to @back_to again. */
+void xos__chans_unhand(struct xos_chan *const *ends, size_t n, uint64_t ef_id,
+		       uint64_t back_to) XOS_HIDDEN;
+/* EF @ef_id ended in this process: close the ends handed to it that it left open. */
+void xos__chans_close_owned(uint64_t ef_id) XOS_HIDDEN;
 /* After a mutate to @icf: record it per channel; switch live what the new pair does not serve. */
 void xos__chans_mutated(struct xos_chan *const *ends, size_t n, const char *icf) XOS_HIDDEN;
 /*
