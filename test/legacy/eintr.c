@@ -60,23 +60,29 @@ static void case_read(int flags, const char *name)
 static void case_write(int flags, const char *name)
 {
 	static char big[1 << 20];
-	int p[2], st;
+	int p[2], go[2], st;
 	ssize_t n, total = 0;
 	pid_t pid;
+	char c = 0;
 
 	pipe(p);
+	pipe(go);
 	handler(flags);
 	pid = fork();
 	if (pid == 0) {
 		char buf[65536];
 
 		close(p[1]);
-		usleep(300000);
+		close(go[1]);
+		/* Drain only once the first write has returned: on a loaded
+		 * machine a timed start raced the alarm and let it complete. */
+		read(go[0], &c, 1);
 		while (read(p[0], buf, sizeof(buf)) > 0)
 			;
 		_exit(0);
 	}
 	close(p[0]);
+	close(go[0]);
 	hits = 0;
 	ualarm(100000, 0);
 	errno = 0;
@@ -88,6 +94,8 @@ static void case_write(int flags, const char *name)
 	       (int)hits);
 	if (n > 0)
 		total = n;
+	write(go[1], &c, 1);
+	close(go[1]);
 	while (total < (ssize_t)sizeof(big) && (n = write(p[1], big + total, sizeof(big) - (size_t)total)) != 0) {
 		if (n < 0 && errno != EINTR)
 			break;
