@@ -40,7 +40,6 @@ check "libxos-shim.so installed in $pkglibdir" '[ -r "$shim" ]'
 soname=$(readelf -d "$lib" 2>/dev/null | sed -n 's/.*soname: \[\(.*\)\]/\1/p')
 check "libxos.so -> $soname, in $libdir" '[ -n "$soname" ] && [ -r "$ROOT$libdir/$soname" ]'
 check "headers installed in $includedir" '[ -r "$ROOT$includedir/xos.h" ] && [ -r "$ROOT$includedir/xos/ef.h" ]'
-check "no libtool archive installed" '! ls "$ROOT$libdir"/libxos.la "$ROOT$pkglibdir"/*.la >/dev/null 2>&1'
 
 # ---- an EF program against the installed headers, via pkg-config ----
 cflags=$(pkg-config --cflags xos 2>"$tmp/pc.err") && libs=$(pkg-config --libs xos 2>>"$tmp/pc.err"); st=$?
