@@ -63,4 +63,6 @@ for f in $(grep -v '^XOS_' "$tmp/names"); do
 done
 check "every exported function has an installed man page" '[ ! -s "$tmp/nopage" ]'
 [ -s "$tmp/nopage" ] && sed 's/^/#   no man page man\/man3\/NAME.3 in dist_man_MANS: /' "$tmp/nopage"
+[ "$fail" -eq 0 ] || echo "# to export a function: its name in src/libxos.map (the node of the next
+# release), ' NAME@NODE VERSION' in $symbols, and man/man3/NAME.3 in dist_man_MANS"
 checks_done
