@@ -11,11 +11,12 @@ cd "$(dirname "$0")"
 top=$(pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 
+# groff-base: make installcheck (in distcheck) formats every installed man page.
 PACKAGES="build-essential autoconf automake libtool pkg-config libjemalloc-dev \
 liburing-dev libcmocka-dev valgrind clang libclang-rt-14-dev gnuplot-nox \
-python3 xz-utils coreutils make socat"
+python3 xz-utils coreutils make socat groff-base"
 # Only for `package`: building, linting and checking the .debs.
-PACKAGES_DEB="debhelper devscripts lintian dpkg-dev fakeroot man-db groff-base"
+PACKAGES_DEB="debhelper devscripts lintian dpkg-dev fakeroot man-db"
 
 install_packages() {
 	missing=""
