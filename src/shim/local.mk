@@ -19,6 +19,7 @@ libxos_shim_la_LDFLAGS = -module -avoid-version -no-undefined -pthread -Wl,-z,no
 libxos_shim_la_LIBADD = $(DL_LIBS)
 if HAVE_LD_VERSION_SCRIPT
 libxos_shim_la_LDFLAGS += -Wl,--version-script=$(srcdir)/src/shim/libxos-shim.map
+EXTRA_libxos_shim_la_DEPENDENCIES = $(srcdir)/src/shim/libxos-shim.map
 endif
 EXTRA_DIST += src/shim/libxos-shim.map
 

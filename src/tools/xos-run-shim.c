@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,20 +38,75 @@
 #include "xos-run-shim.h"
 
 #ifndef XOS_SHIM_PATH
-#define XOS_SHIM_PATH "/usr/local/lib/xos/libxos-shim.so"
+#error "XOS_SHIM_PATH: the installed shim, $(pkglibdir)/libxos-shim.so (set by the Makefile)"
 #endif
 
+/* @p, absolute (the program may change directory before it execs), in
+ * @abs; NULL if it is not a readable file. */
+static const char *usable(const char *p, char *abs)
+{
+	struct stat st;
+
+	if (access(p, R_OK) != 0 || !realpath(p, abs) || stat(abs, &st) != 0)
+		return NULL;
+	if (!S_ISREG(st.st_mode)) {
+		errno = 0;
+		return NULL;
+	}
+	return abs;
+}
+
+/* The build tree's shim when this xos-run is the build tree's: libtool
+ * runs the real binary from .libs/ (as xos-run or lt-xos-run), where the
+ * shim is built too.  An installed xos-run is never in a .libs/. */
+static const char *build_tree_shim(char *abs)
+{
+	char exe[PATH_MAX], cand[PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	/* .libs/xos-run, or an xos-run linked without libtool's wrapper. */
+	if (slash - exe >= 6 && strcmp(slash - 6, "/.libs") == 0)
+		snprintf(cand, sizeof(cand), "%s/libxos-shim.so", exe);
+	else
+		snprintf(cand, sizeof(cand), "%s/.libs/libxos-shim.so", exe);
+	return usable(cand, abs);
+}
+
+/*
+ * The shim to preload: $XOS_SHIM if set (and it must be usable: a shim
+ * asked for and not found is an error, exit 2), else the build tree's if
+ * this is the build tree's xos-run, else the one installed with it in
+ * $(pkglibdir).  NULL if none: the caller refuses what needs the shim
+ * (--stats), and with --explain says that the program runs unmanaged.
+ */
 const char *xos_run_shim_path(void)
 {
-	static char abs[4096];
-	const char *p = getenv("XOS_SHIM");
+	static char abs[PATH_MAX];
+	const char *env = getenv("XOS_SHIM"), *p;
 
-	if (!p || !*p)
-		p = XOS_SHIM_PATH;
-	/* The program may change directory before it execs: no relative path. */
-	if (access(p, R_OK) != 0 || !realpath(p, abs))
-		return NULL;
-	return abs;
+	if (env && *env) {
+		if (!usable(env, abs)) {
+			fprintf(stderr, "xos-run: XOS_SHIM=%s: %s\n", env,
+				errno ? strerror(errno) : "not a regular file");
+			exit(2);
+		}
+		return abs;
+	}
+	p = build_tree_shim(abs);
+	if (!p)
+		p = usable(XOS_SHIM_PATH, abs);
+	if (!p && getenv("XOS_EXPLAIN"))
+		fprintf(stderr, "xos-run: no libxos-shim.so (not at %s, XOS_SHIM unset): "
+			"the program runs unmanaged\n", XOS_SHIM_PATH);
+	return p;
 }
 
 /* The file execvp would run for @prog, in @buf (NULL if none). */

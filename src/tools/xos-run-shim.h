@@ -5,7 +5,8 @@
 
 #include <stdbool.h>
 
-/* The shim to preload: $XOS_SHIM if set, else the installed one; NULL if absent. */
+/* The shim to preload: $XOS_SHIM if set (exit 2 if unusable), else the
+ * build tree's when run from it, else the installed one; NULL if none. */
 const char *xos_run_shim_path(void);
 
 /* Is @prog linked with AddressSanitizer, whose runtime must be loaded
