@@ -36,9 +36,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/futex.h>
 #include <linux/seccomp.h>
+#include <linux/securebits.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -419,8 +421,10 @@ static int filter_install(const struct filter *f)
 	X(LOOPBACK, "network namespace: bringing lo up")                                   \
 	X(FORK_INIT, "pid namespace: forking its init")                                    \
 	X(PROC, "pid namespace: mounting its /proc")                                       \
+	X(MASK, "/proc: masking the kernel's files and knobs")                             \
 	X(FORK_EF, "forking the EF process")                                               \
 	X(RLIMIT, "resource limits: setrlimit")                                            \
+	X(CAPS, "capabilities: dropping every one")                                        \
 	X(KILL_PROCESS, "seccomp: SECCOMP_RET_KILL_PROCESS")                               \
 	X(NNP_SECCOMP, "seccomp: no_new_privs and SECCOMP_SET_MODE_FILTER")
 
@@ -801,6 +805,78 @@ static void outer_setup(struct sandbox_ic *s)
 	close(fd);
 }
 
+/*
+ * The PID namespace's /proc shows the host kernel's global files, and uid 0
+ * is the host's root: without this, the EF could write global sysctls
+ * (core_pattern runs a command of its choosing as host root).  As
+ * container runtimes do: the knobs read-only, the kernel's memory, symbols,
+ * keys and timers hidden behind /dev/null or an empty read-only tmpfs.
+ * The EF, which holds no capability, cannot undo a mount.
+ */
+static int proc_mask(void)
+{
+	static const char *const rdonly[] = {
+		"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs",
+	};
+	static const char *const files[] = {
+		"/proc/kcore", "/proc/kallsyms", "/proc/kmsg", "/proc/keys", "/proc/key-users",
+		"/proc/timer_list", "/proc/sched_debug", "/proc/latency_stats", "/proc/kpagecount",
+		"/proc/kpageflags", "/proc/kpagecgroup", "/proc/vmallocinfo",
+	};
+	static const char *const dirs[] = {
+		"/proc/acpi", "/proc/asound", "/proc/scsi", "/proc/driver", "/sys/firmware",
+		"/sys/devices/virtual/powercap",
+	};
+	const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	struct stat st;
+
+	for (size_t i = 0; i < ARRAY_SIZE(rdonly); i++) {
+		if (lstat(rdonly[i], &st) < 0)
+			continue; /* not in this kernel */
+		if (mount(rdonly[i], rdonly[i], NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    mount(NULL, rdonly[i], NULL, MS_REMOUNT | MS_BIND | ro, NULL) < 0)
+			return -errno;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		if (lstat(files[i], &st) == 0 && mount("/dev/null", files[i], NULL, MS_BIND, NULL) < 0)
+			return -errno;
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+		if (lstat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode) &&
+		    mount("tmpfs", dirs[i], "tmpfs", ro, "size=4k,nr_inodes=1,mode=555") < 0)
+			return -errno;
+	return 0;
+}
+
+/*
+ * Drop every capability of this process for good.  uid 0 inside is uid 0
+ * outside (the id map), so what stops root-inside from acting as root
+ * outside is having no capability at all: not in the effective,
+ * permitted, inheritable or ambient sets, not in the bounding set (so no
+ * execve can bring one back), with the securebits that would give root
+ * capabilities on execve or setuid locked off.  Needs CAP_SETPCAP, which
+ * a process has in the namespace it made until this runs.
+ */
+static int caps_drop_all(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { { 0 } };
+	const unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+				   SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+				   SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+
+	if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
+		return -errno;
+	/* PR_CAPBSET_READ fails past the last capability this kernel knows. */
+	for (unsigned long cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			return -errno;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		return -errno;
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -errno;
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0;
+}
+
 /* Set @resource to @cur/@max, never above what the process inherited (a nested sandbox). */
 static int limit_set(int resource, rlim_t cur, rlim_t max)
 {
@@ -855,6 +931,9 @@ static _Noreturn void ef_process(struct sandbox_ic *s)
 	rc = limits_apply(&s->conf);
 	if (rc < 0)
 		setup_fail(s, STEP_RLIMIT, -rc);
+	/* Nested: the process it forks from has none left to drop. */
+	if (!s->nested && (rc = caps_drop_all()) < 0)
+		setup_fail(s, STEP_CAPS, -rc);
 	sandbox_inside = true;
 	if (s->probe) {
 		/* init(): can this kernel kill a whole process, and take our filter? */
@@ -881,12 +960,14 @@ static _Noreturn void ef_process(struct sandbox_ic *s)
 static _Noreturn void init_process(struct sandbox_ic *s)
 {
 	pid_t ef, pid;
-	int ws = 0;
+	int ws = 0, rc;
 
 	/* If the outer process dies, so does the namespace. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		setup_fail(s, STEP_PROC, errno);
+	if ((rc = proc_mask()) < 0)
+		setup_fail(s, STEP_MASK, -rc);
 	/* The probe tests the EF's last steps here: one process fewer at start-up. */
 	if (s->probe)
 		ef_process(s);
