@@ -400,6 +400,38 @@ static int filter_install(const struct filter *f)
 	return 0;
 }
 
+/*
+ * The init's own filter, once the EF is forked: it only reaps, writes the
+ * verdict page, wakes futexes and exits, so anything else (open, exec,
+ * mount, sockets, ptrace...) kills it.  Should the EF ever get code into
+ * it, that code could do nothing else either.
+ */
+static int init_filter_build(struct filter *f)
+{
+	static const long allowed[] = {
+		SYS_wait4, SYS_waitid, SYS_futex, SYS_exit, SYS_exit_group, SYS_rt_sigreturn,
+		SYS_rt_sigprocmask, SYS_rt_sigaction, SYS_restart_syscall, SYS_close,
+		SYS_close_range, SYS_mmap, SYS_munmap, SYS_mprotect, SYS_madvise, SYS_brk,
+		SYS_getpid, SYS_gettid, SYS_clock_gettime, SYS_clock_nanosleep, SYS_nanosleep,
+		SYS_sched_yield, SYS_write, /* it holds no descriptor: for a sanitizer's report */
+	};
+	int rc = 0;
+
+	f->len = 0;
+#ifndef SANDBOX_AUDIT_ARCH
+	return -EOPNOTSUPP;
+#else
+	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
+	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SANDBOX_AUDIT_ARCH, 1, 0));
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+	for (size_t i = 0; i < ARRAY_SIZE(allowed); i++)
+		rc |= allow_nr(f, allowed[i]);
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+	return rc < 0 ? -E2BIG : 0;
+#endif
+}
+
 /* ---- the contexts -------------------------------------------------------------- */
 
 /* Set-up steps, in order; a failing one is reported with its text. */
@@ -423,6 +455,7 @@ static int filter_install(const struct filter *f)
 	X(PROC, "pid namespace: mounting its /proc")                                       \
 	X(MASK, "/proc: masking the kernel's files and knobs")                             \
 	X(FORK_EF, "forking the EF process")                                               \
+	X(INIT, "pid namespace: making its init non-dumpable, capability-less, filtered")  \
 	X(RLIMIT, "resource limits: setrlimit")                                            \
 	X(CAPS, "capabilities: dropping every one")                                        \
 	X(KILL_PROCESS, "seccomp: SECCOMP_RET_KILL_PROCESS")                               \
@@ -456,8 +489,9 @@ struct sandbox_shared {
 
 /* Written by the init only; the EF unmaps it before it runs. */
 struct sandbox_verdict {
-	atomic_int how; /* 0 until the EF ended; then XOS_EF_EXITED or XOS_EF_KILLED */
-	int status;     /* exit code or signal */
+	atomic_int how;   /* 0 until the EF ended; then XOS_EF_EXITED or XOS_EF_KILLED */
+	int status;       /* exit code or signal */
+	atomic_int armed; /* 0 until the init is hardened; then 1, or -errno */
 };
 
 struct sandbox_ic {
@@ -956,6 +990,36 @@ static _Noreturn void ef_process(struct sandbox_ic *s)
 	_exit(status & 0xff);
 }
 
+/*
+ * The init, once its EF is forked: no capability, no descriptor, its own
+ * filter.  It is non-dumpable already (before the fork), so the EF cannot
+ * open /proc/1/mem, ptrace it or use process_vm_writev on it, and the
+ * verdict page, which only the init maps, tells the joiner the truth.
+ */
+static int init_harden(void)
+{
+	struct filter f;
+	int rc;
+
+	close_range(0, ~0u, 0);
+	rc = caps_drop_all();
+	if (rc < 0)
+		return rc;
+	rc = init_filter_build(&f);
+	return rc < 0 ? rc : filter_install(&f);
+}
+
+/* In the EF's process, first: wait until the init is hardened. */
+static void init_wait_armed(struct sandbox_ic *s)
+{
+	int v;
+
+	while ((v = atomic_load(&s->verdict->armed)) == 0)
+		syscall(SYS_futex, &s->verdict->armed, FUTEX_WAIT, 0, NULL, NULL, 0);
+	if (v < 0)
+		setup_fail(s, STEP_INIT, -v);
+}
+
 /* pid 1 of the new PID namespace: start the EF, reap, report how it ended. */
 static _Noreturn void init_process(struct sandbox_ic *s)
 {
@@ -971,13 +1035,22 @@ static _Noreturn void init_process(struct sandbox_ic *s)
 	/* The probe tests the EF's last steps here: one process fewer at start-up. */
 	if (s->probe)
 		ef_process(s);
+	/* Non-dumpable from before the EF exists: it never sees an init it could ptrace. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		setup_fail(s, STEP_INIT, errno);
 	ef = fork();
 	if (ef < 0)
 		setup_fail(s, STEP_FORK_EF, errno);
-	if (ef == 0)
+	if (ef == 0) {
+		/* The EF itself stays dumpable, as in a process (core dumps, host debuggers). */
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+		init_wait_armed(s);
 		ef_process(s);
+	}
 	/* The EF holds what it inherited; a copy here would keep its peers from seeing EOF. */
-	close_range(0, ~0u, 0);
+	rc = init_harden();
+	atomic_store(&s->verdict->armed, rc < 0 ? rc : 1);
+	futex_wake_all(&s->verdict->armed);
 	/* Orphans of the EF land here too: reap them until the EF itself ends. */
 	do {
 		pid = waitpid(-1, &ws, __WALL);

@@ -6,7 +6,8 @@
 # it got through, 77 when this machine cannot make sandboxes.
 sandbox_privilege_tests = \
 	test/security/sandbox-sysctl \
-	test/security/sandbox-mount
+	test/security/sandbox-mount \
+	test/security/sandbox-init
 check_PROGRAMS += $(sandbox_privilege_tests)
 TESTS += $(sandbox_privilege_tests)
 
@@ -15,3 +16,6 @@ test_security_sandbox_sysctl_LDADD = libxos.la
 
 test_security_sandbox_mount_SOURCES = test/security/sandbox-mount.c test/security/priv-helpers.h
 test_security_sandbox_mount_LDADD = libxos.la
+
+test_security_sandbox_init_SOURCES = test/security/sandbox-init.c test/security/priv-helpers.h
+test_security_sandbox_init_LDADD = libxos.la
