@@ -81,6 +81,8 @@
 #define DEFAULT_TMP (64ull << 20) /* size of the private /tmp */
 #define EXTRA_MAX 64              /* syscalls a sandbox.allow may add */
 #define FILTER_MAX 512            /* BPF instructions */
+#define KEEP_MAX 512              /* descriptors an EF may be given (stdio included) */
+#define FDS_MAX 64                /* of them, named in sandbox.fds */
 
 struct sandbox_conf {
 	unsigned long long mem;    /* bytes; 0: unlimited */
@@ -90,6 +92,8 @@ struct sandbox_conf {
 	long extra[EXTRA_MAX];     /* syscalls added to the allow-list */
 	size_t nextra;
 	char rw[XOS_EF_OPTIONS_MAX]; /* ':'-separated paths left writable */
+	int fds[FDS_MAX];            /* creator's descriptors the EF is given (sandbox.fds) */
+	size_t nfds;
 };
 
 /* ---- the system calls the filter knows by name ---------------------------------- */
@@ -256,6 +260,33 @@ static int add_syscalls(struct sandbox_conf *conf, const char *list)
 	return 0;
 }
 
+/* "3:4:7": descriptors of the creator the EF is given, besides stdio and its channels. */
+static int add_fds(struct sandbox_conf *conf, const char *list)
+{
+	char num[16];
+
+	if (!*list)
+		return -EINVAL;
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ":");
+		unsigned long long v;
+
+		if (len == 0 || len >= sizeof(num))
+			return -EINVAL;
+		memcpy(num, p, len);
+		num[len] = '\0';
+		if (parse_amount(num, false, &v) < 0 || v > INT_MAX)
+			return -EINVAL;
+		if (conf->nfds == FDS_MAX)
+			return -E2BIG;
+		conf->fds[conf->nfds++] = (int)v;
+		p += len;
+		if (*p == ':')
+			p++;
+	}
+	return 0;
+}
+
 static int conf_option(const char *key, const char *value, void *ctx)
 {
 	struct sandbox_conf *conf = ctx;
@@ -276,6 +307,8 @@ static int conf_option(const char *key, const char *value, void *ctx)
 	}
 	if (strcmp(key, "allow") == 0)
 		return add_syscalls(conf, value);
+	if (strcmp(key, "fds") == 0)
+		return add_fds(conf, value);
 	if (strcmp(key, "rw") == 0) {
 		/* Absolute paths only: the view is set up from the root. */
 		for (const char *p = value; *p; p += strcspn(p, ":"), p += *p == ':')
@@ -456,6 +489,7 @@ static int init_filter_build(struct filter *f)
 	X(MASK, "/proc: masking the kernel's files and knobs")                             \
 	X(FORK_EF, "forking the EF process")                                               \
 	X(INIT, "pid namespace: making its init non-dumpable, capability-less, filtered")  \
+	X(FDS, "descriptors: closing all but stdio and the EF's own")                     \
 	X(RLIMIT, "resource limits: setrlimit")                                            \
 	X(CAPS, "capabilities: dropping every one")                                        \
 	X(KILL_PROCESS, "seccomp: SECCOMP_RET_KILL_PROCESS")                               \
@@ -954,6 +988,44 @@ static int limits_apply(const struct sandbox_conf *conf)
 	return limit_set(RLIMIT_NOFILE, conf->nofile, conf->nofile);
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The EF gets standard input, output and error and what it was given (the
+ * descriptors named in sandbox.fds, its channel ends, its attached fds,
+ * its domain), nothing else the creator held: no host file it opened, no
+ * sibling EF's control socket or channel, no runtime pipe.  Everything
+ * between the kept ones is closed.
+ */
+static int fds_keep_only(struct sandbox_ic *s)
+{
+	int keep[KEEP_MAX] = { 0, 1, 2 }, n = 3, rc;
+	unsigned int from = 0;
+
+	for (size_t i = 0; i < s->conf.nfds; i++)
+		keep[n++] = s->conf.fds[i];
+	if (s->ic.ef) {
+		rc = xos_ef_fds_owned(s->ic.ef, keep + n, ARRAY_SIZE(keep) - (size_t)n);
+		if (rc < 0)
+			return rc;
+		n += rc;
+	}
+	qsort(keep, (size_t)n, sizeof(keep[0]), cmp_int);
+	for (int i = 0; i < n; i++) {
+		if (keep[i] < 0 || (unsigned int)keep[i] < from)
+			continue;
+		if ((unsigned int)keep[i] > from && close_range(from, (unsigned int)keep[i] - 1, 0) < 0)
+			return -errno;
+		from = (unsigned int)keep[i] + 1;
+	}
+	return close_range(from, ~0u, 0) < 0 ? -errno : 0;
+}
+
 /* The EF's own process: limits, then the EF (switch_in adds the filter). */
 static _Noreturn void ef_process(struct sandbox_ic *s)
 {
@@ -962,6 +1034,9 @@ static _Noreturn void ef_process(struct sandbox_ic *s)
 	if (s->verdict)
 		munmap(s->verdict, sizeof(*s->verdict));
 	s->verdict = NULL;
+	rc = fds_keep_only(s);
+	if (rc < 0)
+		setup_fail(s, STEP_FDS, -rc);
 	rc = limits_apply(&s->conf);
 	if (rc < 0)
 		setup_fail(s, STEP_RLIMIT, -rc);
