@@ -39,6 +39,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/futex.h>
+#include <linux/landlock.h>
 #include <linux/seccomp.h>
 #include <linux/securebits.h>
 #include <net/if.h>
@@ -491,6 +492,7 @@ static int init_filter_build(struct filter *f)
 	X(INIT, "pid namespace: making its init non-dumpable, capability-less, filtered")  \
 	X(FDS, "descriptors: closing all but stdio and the EF's own")                     \
 	X(RLIMIT, "resource limits: setrlimit")                                            \
+	X(LANDLOCK, "landlock: restricting writes by path")                                \
 	X(CAPS, "capabilities: dropping every one")                                        \
 	X(KILL_PROCESS, "seccomp: SECCOMP_RET_KILL_PROCESS")                               \
 	X(NNP_SECCOMP, "seccomp: no_new_privs and SECCOMP_SET_MODE_FILTER")
@@ -1002,15 +1004,17 @@ static int cmp_int(const void *a, const void *b)
  * sibling EF's control socket or channel, no runtime pipe.  Everything
  * between the kept ones is closed.
  */
-static int fds_keep_only(struct sandbox_ic *s)
+static int fds_keep_only(struct sandbox_ic *s, int keep[KEEP_MAX], int *ret_n)
 {
-	int keep[KEEP_MAX] = { 0, 1, 2 }, n = 3, rc;
+	int n = 3, rc;
 	unsigned int from = 0;
+
+	keep[0] = 0, keep[1] = 1, keep[2] = 2;
 
 	for (size_t i = 0; i < s->conf.nfds; i++)
 		keep[n++] = s->conf.fds[i];
 	if (s->ic.ef) {
-		rc = xos_ef_fds_owned(s->ic.ef, keep + n, ARRAY_SIZE(keep) - (size_t)n);
+		rc = xos_ef_fds_owned(s->ic.ef, keep + n, KEEP_MAX - (size_t)n);
 		if (rc < 0)
 			return rc;
 		n += rc;
@@ -1023,23 +1027,131 @@ static int fds_keep_only(struct sandbox_ic *s)
 			return -errno;
 		from = (unsigned int)keep[i] + 1;
 	}
+	*ret_n = n;
 	return close_range(from, ~0u, 0) < 0 ? -errno : 0;
+}
+
+/* Older headers: the rights of Landlock ABI 2 and 3 (the kernel says which it has). */
+#ifndef LANDLOCK_ACCESS_FS_REFER
+#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+
+/* Write-type rights of Landlock ABI @abi: what the EF's ruleset restricts. */
+static __u64 landlock_write_rights(int abi)
+{
+	__u64 r = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR |
+		  LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
+		  LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
+		  LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |
+		  LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM;
+
+	if (abi >= 2)
+		r |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		r |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	return r;
+}
+
+/* The rights that apply to a file that is not a directory. */
+#define LANDLOCK_FILE_RIGHTS (LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE)
+
+/* Allow @rights (narrowed to file rights for a non-directory) beneath what @fd names. */
+static int landlock_allow_fd(int ruleset, int fd, __u64 rights)
+{
+	struct landlock_path_beneath_attr pb = { .parent_fd = fd };
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	pb.allowed_access = S_ISDIR(st.st_mode) ? rights : rights & LANDLOCK_FILE_RIGHTS;
+	if (!pb.allowed_access)
+		return 0;
+	return syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0 ? -errno : 0;
+}
+
+static int landlock_allow_path(int ruleset, const char *path, __u64 rights)
+{
+	int fd = open(path, O_PATH | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	rc = landlock_allow_fd(ruleset, fd, rights);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Re-opening a descriptor through /proc/self/fd/N (or /proc/self/exe,
+ * /dev/stdin...) reaches the host's file on the host's writable mount, not
+ * through the read-only view.  A Landlock ruleset makes the EF's writes by
+ * path possible only in the private /tmp and /dev/shm, the harmless
+ * devices, the sandbox.rw paths, and the very files it holds open for
+ * writing: a descriptor opened read-only cannot be re-opened for writing
+ * (nor truncated, nor a directory's held descriptor used to create or
+ * remove entries).  Returns 1 when applied, 0 when this kernel has no
+ * Landlock (see xos-icf-sandbox(7) for what is left then), or -errno.
+ */
+static int landlock_apply(const struct sandbox_conf *conf, const int *keep, int nkeep)
+{
+	static const char *const writable[] = { "/tmp", "/dev/shm" };
+	static const char *const devices[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+					       "/dev/urandom" };
+	struct landlock_ruleset_attr ra = { 0 };
+	char path[XOS_EF_OPTIONS_MAX];
+	int abi, rs, rc = 0;
+	__u64 rights;
+
+	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 1)
+		return errno == ENOSYS || errno == EOPNOTSUPP || abi == 0 ? 0 : -errno;
+	rights = landlock_write_rights(abi);
+	ra.handled_access_fs = rights;
+	rs = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra.handled_access_fs), 0);
+	if (rs < 0)
+		return -errno;
+	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(writable); i++)
+		rc = landlock_allow_path(rs, writable[i], rights);
+	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(devices); i++)
+		rc = landlock_allow_path(rs, devices[i], rights);
+	for (const char *p = conf->rw; rc == 0 && (p = rw_next(p, path, sizeof(path)));)
+		rc = landlock_allow_path(rs, path, rights);
+	for (int i = 0; rc == 0 && i < nkeep; i++) {
+		int fl = fcntl(keep[i], F_GETFL);
+
+		/* Held open for writing: re-opening it for writing gives nothing new. */
+		if (fl < 0 || (fl & O_PATH) || (fl & O_ACCMODE) == O_RDONLY)
+			continue;
+		rc = landlock_allow_fd(rs, keep[i], rights);
+		if (rc == -EBADFD || rc == -EBADF)
+			rc = 0; /* a pipe, socket or memfd: not reached by path */
+	}
+	if (rc == 0 && (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+			syscall(SYS_landlock_restrict_self, rs, 0) < 0))
+		rc = -errno;
+	close(rs);
+	return rc < 0 ? rc : 1;
 }
 
 /* The EF's own process: limits, then the EF (switch_in adds the filter). */
 static _Noreturn void ef_process(struct sandbox_ic *s)
 {
-	int rc, status;
+	int rc, status, keep[KEEP_MAX], nkeep = 0;
 
 	if (s->verdict)
 		munmap(s->verdict, sizeof(*s->verdict));
 	s->verdict = NULL;
-	rc = fds_keep_only(s);
+	rc = fds_keep_only(s, keep, &nkeep);
 	if (rc < 0)
 		setup_fail(s, STEP_FDS, -rc);
 	rc = limits_apply(&s->conf);
 	if (rc < 0)
 		setup_fail(s, STEP_RLIMIT, -rc);
+	/* Nested: the inherited ruleset applies (and the filter forbids Landlock's calls). */
+	if (!s->nested && (rc = landlock_apply(&s->conf, keep, nkeep)) < 0)
+		setup_fail(s, STEP_LANDLOCK, -rc);
 	/* Nested: the process it forks from has none left to drop. */
 	if (!s->nested && (rc = caps_drop_all()) < 0)
 		setup_fail(s, STEP_CAPS, -rc);

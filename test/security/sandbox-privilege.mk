@@ -11,7 +11,8 @@ sandbox_privilege_tests = \
 	test/security/sandbox-sysctl \
 	test/security/sandbox-mount \
 	test/security/sandbox-init \
-	test/security/sandbox-fds
+	test/security/sandbox-fds \
+	test/security/sandbox-reopen
 check_PROGRAMS += $(sandbox_privilege_tests)
 TESTS += $(sandbox_privilege_tests)
 
@@ -26,3 +27,6 @@ test_security_sandbox_init_LDADD = libxos.la
 
 test_security_sandbox_fds_SOURCES = test/security/sandbox-fds.c test/security/priv-helpers.h
 test_security_sandbox_fds_LDADD = libxos.la
+
+test_security_sandbox_reopen_SOURCES = test/security/sandbox-reopen.c test/security/priv-helpers.h
+test_security_sandbox_reopen_LDADD = libxos.la
