@@ -12,10 +12,14 @@
  *
  *   creator --fork--> outer: unshare every namespace, id map root->root,
  *                            read-only view, private /tmp, lo up
- *                      --fork--> init (pid 1): mounts its /proc, reaps
- *                                 --fork--> EF (pid 2): rlimits, then
- *                                           xos_ic_run(); switch_in sets
- *                                           no_new_privs and the filter
+ *                      --fork--> init (pid 1): mounts and masks its /proc,
+ *                                 non-dumpable; once the EF is forked: no
+ *                                 fds, no capabilities, its own filter; reaps
+ *                                 --fork--> EF (pid 2): waits for the init
+ *                                           to be armed; only its own fds,
+ *                                           rlimits, Landlock, no
+ *                                           capabilities, then xos_ic_run();
+ *                                           switch_in sets the filter
  *
  * How the EF ended travels in MAP_SHARED pages made before the first fork:
  * the EF writes its int status (as the process ICF does) and the init,
