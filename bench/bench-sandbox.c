@@ -41,7 +41,9 @@ static void die(const char *what, int rc)
 	exit(1);
 }
 
-static struct xos_ef *start(const char *icf, xos_ef_fn fn, const void *arg, size_t size)
+/* @options: "sandbox.fds=..." names the descriptors a sandboxed EF is given. */
+static struct xos_ef *start(const char *icf, const char *options, xos_ef_fn fn, const void *arg,
+			    size_t size)
 {
 	struct xos_ef_attr attr;
 	struct xos_ef *ef;
@@ -49,6 +51,7 @@ static struct xos_ef *start(const char *icf, xos_ef_fn fn, const void *arg, size
 
 	xos_ef_attr_init(&attr);
 	attr.icf = icf;
+	attr.options = options;
 	rc = xos_ef_create(&ef, &attr, fn, arg, size);
 	if (rc < 0)
 		die(icf, rc);
@@ -71,7 +74,7 @@ static double round_create(const char *icf)
 	double t0 = bench_now_us();
 
 	for (int i = 0; i < CREATE_ITERS; i++)
-		join(start(icf, empty_ef, NULL, 0), 0);
+		join(start(icf, NULL, empty_ef, NULL, 0), 0);
 	return (bench_now_us() - t0) / CREATE_ITERS;
 }
 
@@ -113,6 +116,7 @@ static int echo(void *arg)
 static double round_rtt(const char *icf)
 {
 	int to[2], from[2];
+	char options[64];
 	struct pipes p;
 	struct xos_ef *ef;
 	double t0;
@@ -120,7 +124,8 @@ static double round_rtt(const char *icf)
 	if (pipe(to) < 0 || pipe(from) < 0)
 		die("pipe", errno);
 	p = (struct pipes){ .in = to[0], .out = from[1], .peer_in = to[1], .peer_out = from[0] };
-	ef = start(icf, echo, &p, sizeof(p));
+	snprintf(options, sizeof(options), "sandbox.fds=%d:%d", p.in, p.out);
+	ef = start(icf, options, echo, &p, sizeof(p));
 	close(to[0]);
 	close(from[1]);
 	t0 = bench_now_us();

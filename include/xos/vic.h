@@ -231,6 +231,15 @@ XOS_EXPORT void xos_ef_pivot_drop(struct xos_ic *pivot_ic);
  */
 XOS_EXPORT void xos_ef_ended_elsewhere(struct xos_ef *ef);
 
+/*
+ * In the EF's own new process, before xos_ic_run(): store in @fds (room
+ * for @max) the descriptors that belong to @ef there (its channel ends',
+ * its attached ones, its domain's memfd), so that the ICF can close every
+ * other one the creator happened to hold.  The count, or -errno (-ENOSPC:
+ * more than @max).  Standard input, output and error are not listed.
+ */
+XOS_EXPORT int xos_ef_fds_owned(const struct xos_ef *ef, int *fds, size_t max);
+
 #ifdef __cplusplus
 }
 #endif

@@ -912,6 +912,44 @@ void xos__chans_forget_others(struct xos_chan *const *keep, size_t n)
 	pthread_mutex_unlock(&reg_lock);
 }
 
+static int fds_add(int *fds, size_t max, size_t *n, int fd)
+{
+	if (fd < 0)
+		return 0;
+	if (*n == max)
+		return -ENOSPC;
+	fds[(*n)++] = fd;
+	return 0;
+}
+
+int xos__chans_fds(struct xos_chan *const *ends, size_t n, int *fds, size_t max)
+{
+	size_t k = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct xos_chan *end = ends[i];
+
+		if (!xos__chan_valid(end))
+			continue;
+		rc = fds_add(fds, max, &k, end->link.ctl_sock);
+		if (rc == 0)
+			rc = fds_add(fds, max, &k, end->epfd);
+		for (struct xos__chan_path *p = end->paths; p && rc == 0; p = p->next) {
+			int pf[XOS_CHAN_MAX_FDS];
+			unsigned int pn = 0;
+
+			/* Every mechanism lists its live descriptors for hand-over. */
+			if (!p->ops->handover_fds)
+				return -EOPNOTSUPP;
+			rc = p->ops->handover_fds(p->st, pf, &pn);
+			for (unsigned int j = 0; rc == 0 && j < pn && j < XOS_CHAN_MAX_FDS; j++)
+				rc = fds_add(fds, max, &k, pf[j]);
+		}
+	}
+	return rc < 0 ? rc : (int)k;
+}
+
 void xos__chans_detach(struct xos_chan *const *ends, size_t n)
 {
 	pthread_mutex_lock(&reg_lock);

@@ -12,10 +12,14 @@
  *
  *   creator --fork--> outer: unshare every namespace, id map root->root,
  *                            read-only view, private /tmp, lo up
- *                      --fork--> init (pid 1): mounts its /proc, reaps
- *                                 --fork--> EF (pid 2): rlimits, then
- *                                           xos_ic_run(); switch_in sets
- *                                           no_new_privs and the filter
+ *                      --fork--> init (pid 1): mounts and masks its /proc,
+ *                                 non-dumpable; once the EF is forked: no
+ *                                 fds, no capabilities, its own filter; reaps
+ *                                 --fork--> EF (pid 2): waits for the init
+ *                                           to be armed; only its own fds,
+ *                                           rlimits, Landlock, no
+ *                                           capabilities, then xos_ic_run();
+ *                                           switch_in sets the filter
  *
  * How the EF ended travels in MAP_SHARED pages made before the first fork:
  * the EF writes its int status (as the process ICF does) and the init,
@@ -37,9 +41,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/futex.h>
+#include <linux/landlock.h>
 #include <linux/seccomp.h>
+#include <linux/securebits.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -80,6 +87,8 @@
 #define DEFAULT_TMP (64ull << 20) /* size of the private /tmp */
 #define EXTRA_MAX 64              /* syscalls a sandbox.allow may add */
 #define FILTER_MAX 512            /* BPF instructions */
+#define KEEP_MAX 512              /* descriptors an EF may be given (stdio included) */
+#define FDS_MAX 64                /* of them, named in sandbox.fds */
 
 struct sandbox_conf {
 	unsigned long long mem;    /* bytes; 0: unlimited */
@@ -89,6 +98,8 @@ struct sandbox_conf {
 	long extra[EXTRA_MAX];     /* syscalls added to the allow-list */
 	size_t nextra;
 	char rw[XOS_EF_OPTIONS_MAX]; /* ':'-separated paths left writable */
+	int fds[FDS_MAX];            /* creator's descriptors the EF is given (sandbox.fds) */
+	size_t nfds;
 };
 
 /* ---- the system calls the filter knows by name ---------------------------------- */
@@ -255,6 +266,33 @@ static int add_syscalls(struct sandbox_conf *conf, const char *list)
 	return 0;
 }
 
+/* "3:4:7": descriptors of the creator the EF is given, besides stdio and its channels. */
+static int add_fds(struct sandbox_conf *conf, const char *list)
+{
+	char num[16];
+
+	if (!*list)
+		return -EINVAL;
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ":");
+		unsigned long long v;
+
+		if (len == 0 || len >= sizeof(num))
+			return -EINVAL;
+		memcpy(num, p, len);
+		num[len] = '\0';
+		if (parse_amount(num, false, &v) < 0 || v > INT_MAX)
+			return -EINVAL;
+		if (conf->nfds == FDS_MAX)
+			return -E2BIG;
+		conf->fds[conf->nfds++] = (int)v;
+		p += len;
+		if (*p == ':')
+			p++;
+	}
+	return 0;
+}
+
 static int conf_option(const char *key, const char *value, void *ctx)
 {
 	struct sandbox_conf *conf = ctx;
@@ -275,6 +313,8 @@ static int conf_option(const char *key, const char *value, void *ctx)
 	}
 	if (strcmp(key, "allow") == 0)
 		return add_syscalls(conf, value);
+	if (strcmp(key, "fds") == 0)
+		return add_fds(conf, value);
 	if (strcmp(key, "rw") == 0) {
 		/* Absolute paths only: the view is set up from the root. */
 		for (const char *p = value; *p; p += strcspn(p, ":"), p += *p == ':')
@@ -399,6 +439,38 @@ static int filter_install(const struct filter *f)
 	return 0;
 }
 
+/*
+ * The init's own filter, once the EF is forked: it only reaps, writes the
+ * verdict page, wakes futexes and exits, so anything else (open, exec,
+ * mount, sockets, ptrace...) kills it.  Should the EF ever get code into
+ * it, that code could do nothing else either.
+ */
+static int init_filter_build(struct filter *f)
+{
+	static const long allowed[] = {
+		SYS_wait4, SYS_waitid, SYS_futex, SYS_exit, SYS_exit_group, SYS_rt_sigreturn,
+		SYS_rt_sigprocmask, SYS_rt_sigaction, SYS_restart_syscall, SYS_close,
+		SYS_close_range, SYS_mmap, SYS_munmap, SYS_mprotect, SYS_madvise, SYS_brk,
+		SYS_getpid, SYS_gettid, SYS_clock_gettime, SYS_clock_nanosleep, SYS_nanosleep,
+		SYS_sched_yield, SYS_write, /* it holds no descriptor: for a sanitizer's report */
+	};
+	int rc = 0;
+
+	f->len = 0;
+#ifndef SANDBOX_AUDIT_ARCH
+	return -EOPNOTSUPP;
+#else
+	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
+	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SANDBOX_AUDIT_ARCH, 1, 0));
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+	for (size_t i = 0; i < ARRAY_SIZE(allowed); i++)
+		rc |= allow_nr(f, allowed[i]);
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+	return rc < 0 ? -E2BIG : 0;
+#endif
+}
+
 /* ---- the contexts -------------------------------------------------------------- */
 
 /* Set-up steps, in order; a failing one is reported with its text. */
@@ -420,8 +492,13 @@ static int filter_install(const struct filter *f)
 	X(LOOPBACK, "network namespace: bringing lo up")                                   \
 	X(FORK_INIT, "pid namespace: forking its init")                                    \
 	X(PROC, "pid namespace: mounting its /proc")                                       \
+	X(MASK, "/proc: masking the kernel's files and knobs")                             \
 	X(FORK_EF, "forking the EF process")                                               \
+	X(INIT, "pid namespace: making its init non-dumpable, capability-less, filtered")  \
+	X(FDS, "descriptors: closing all but stdio and the EF's own")                     \
 	X(RLIMIT, "resource limits: setrlimit")                                            \
+	X(LANDLOCK, "landlock: restricting writes by path")                                \
+	X(CAPS, "capabilities: dropping every one")                                        \
 	X(KILL_PROCESS, "seccomp: SECCOMP_RET_KILL_PROCESS")                               \
 	X(NNP_SECCOMP, "seccomp: no_new_privs and SECCOMP_SET_MODE_FILTER")
 
@@ -453,8 +530,9 @@ struct sandbox_shared {
 
 /* Written by the init only; the EF unmaps it before it runs. */
 struct sandbox_verdict {
-	atomic_int how; /* 0 until the EF ended; then XOS_EF_EXITED or XOS_EF_KILLED */
-	int status;     /* exit code or signal */
+	atomic_int how;   /* 0 until the EF ended; then XOS_EF_EXITED or XOS_EF_KILLED */
+	int status;       /* exit code or signal */
+	atomic_int armed; /* 0 until the init is hardened; then 1, or -errno */
 };
 
 struct sandbox_ic {
@@ -802,6 +880,78 @@ static void outer_setup(struct sandbox_ic *s)
 	close(fd);
 }
 
+/*
+ * The PID namespace's /proc shows the host kernel's global files, and uid 0
+ * is the host's root: without this, the EF could write global sysctls
+ * (core_pattern runs a command of its choosing as host root).  As
+ * container runtimes do: the knobs read-only, the kernel's memory, symbols,
+ * keys and timers hidden behind /dev/null or an empty read-only tmpfs.
+ * The EF, which holds no capability, cannot undo a mount.
+ */
+static int proc_mask(void)
+{
+	static const char *const rdonly[] = {
+		"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs",
+	};
+	static const char *const files[] = {
+		"/proc/kcore", "/proc/kallsyms", "/proc/kmsg", "/proc/keys", "/proc/key-users",
+		"/proc/timer_list", "/proc/sched_debug", "/proc/latency_stats", "/proc/kpagecount",
+		"/proc/kpageflags", "/proc/kpagecgroup", "/proc/vmallocinfo",
+	};
+	static const char *const dirs[] = {
+		"/proc/acpi", "/proc/asound", "/proc/scsi", "/proc/driver", "/sys/firmware",
+		"/sys/devices/virtual/powercap",
+	};
+	const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	struct stat st;
+
+	for (size_t i = 0; i < ARRAY_SIZE(rdonly); i++) {
+		if (lstat(rdonly[i], &st) < 0)
+			continue; /* not in this kernel */
+		if (mount(rdonly[i], rdonly[i], NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    mount(NULL, rdonly[i], NULL, MS_REMOUNT | MS_BIND | ro, NULL) < 0)
+			return -errno;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		if (lstat(files[i], &st) == 0 && mount("/dev/null", files[i], NULL, MS_BIND, NULL) < 0)
+			return -errno;
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+		if (lstat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode) &&
+		    mount("tmpfs", dirs[i], "tmpfs", ro, "size=4k,nr_inodes=1,mode=555") < 0)
+			return -errno;
+	return 0;
+}
+
+/*
+ * Drop every capability of this process for good.  uid 0 inside is uid 0
+ * outside (the id map), so what stops root-inside from acting as root
+ * outside is having no capability at all: not in the effective,
+ * permitted, inheritable or ambient sets, not in the bounding set (so no
+ * execve can bring one back), with the securebits that would give root
+ * capabilities on execve or setuid locked off.  Needs CAP_SETPCAP, which
+ * a process has in the namespace it made until this runs.
+ */
+static int caps_drop_all(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { { 0 } };
+	const unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+				   SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+				   SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+
+	if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
+		return -errno;
+	/* PR_CAPBSET_READ fails past the last capability this kernel knows. */
+	for (unsigned long cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			return -errno;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		return -errno;
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -errno;
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0;
+}
+
 /* Set @resource to @cur/@max, never above what the process inherited (a nested sandbox). */
 static int limit_set(int resource, rlim_t cur, rlim_t max)
 {
@@ -845,17 +995,171 @@ static int limits_apply(const struct sandbox_conf *conf)
 	return limit_set(RLIMIT_NOFILE, conf->nofile, conf->nofile);
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The EF gets standard input, output and error and what it was given (the
+ * descriptors named in sandbox.fds, its channel ends, its attached fds,
+ * its domain), nothing else the creator held: no host file it opened, no
+ * sibling EF's control socket or channel, no runtime pipe.  Everything
+ * between the kept ones is closed.
+ */
+static int fds_keep_only(struct sandbox_ic *s, int keep[KEEP_MAX], int *ret_n)
+{
+	int n = 3, rc;
+	unsigned int from = 0;
+
+	keep[0] = 0, keep[1] = 1, keep[2] = 2;
+
+	for (size_t i = 0; i < s->conf.nfds; i++)
+		keep[n++] = s->conf.fds[i];
+	if (s->ic.ef) {
+		rc = xos_ef_fds_owned(s->ic.ef, keep + n, KEEP_MAX - (size_t)n);
+		if (rc < 0)
+			return rc;
+		n += rc;
+	}
+	qsort(keep, (size_t)n, sizeof(keep[0]), cmp_int);
+	for (int i = 0; i < n; i++) {
+		if (keep[i] < 0 || (unsigned int)keep[i] < from)
+			continue;
+		if ((unsigned int)keep[i] > from && close_range(from, (unsigned int)keep[i] - 1, 0) < 0)
+			return -errno;
+		from = (unsigned int)keep[i] + 1;
+	}
+	*ret_n = n;
+	return close_range(from, ~0u, 0) < 0 ? -errno : 0;
+}
+
+/* Older headers: the rights of Landlock ABI 2 and 3 (the kernel says which it has). */
+#ifndef LANDLOCK_ACCESS_FS_REFER
+#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+
+/* Write-type rights of Landlock ABI @abi: what the EF's ruleset restricts. */
+static __u64 landlock_write_rights(int abi)
+{
+	__u64 r = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR |
+		  LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
+		  LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
+		  LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |
+		  LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM;
+
+	if (abi >= 2)
+		r |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		r |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	return r;
+}
+
+/* The rights that apply to a file that is not a directory. */
+#define LANDLOCK_FILE_RIGHTS (LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE)
+
+/* Allow @rights (narrowed to file rights for a non-directory) beneath what @fd names. */
+static int landlock_allow_fd(int ruleset, int fd, __u64 rights)
+{
+	struct landlock_path_beneath_attr pb = { .parent_fd = fd };
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	pb.allowed_access = S_ISDIR(st.st_mode) ? rights : rights & LANDLOCK_FILE_RIGHTS;
+	if (!pb.allowed_access)
+		return 0;
+	return syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0 ? -errno : 0;
+}
+
+static int landlock_allow_path(int ruleset, const char *path, __u64 rights)
+{
+	int fd = open(path, O_PATH | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	rc = landlock_allow_fd(ruleset, fd, rights);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Re-opening a descriptor through /proc/self/fd/N (or /proc/self/exe,
+ * /dev/stdin...) reaches the host's file on the host's writable mount, not
+ * through the read-only view.  A Landlock ruleset makes the EF's writes by
+ * path possible only in the private /tmp and /dev/shm, the harmless
+ * devices, the sandbox.rw paths, and the very files it holds open for
+ * writing: a descriptor opened read-only cannot be re-opened for writing
+ * (nor truncated, nor a directory's held descriptor used to create or
+ * remove entries).  Returns 1 when applied, 0 when this kernel has no
+ * Landlock (see xos-icf-sandbox(7) for what is left then), or -errno.
+ */
+static int landlock_apply(const struct sandbox_conf *conf, const int *keep, int nkeep)
+{
+	static const char *const writable[] = { "/tmp", "/dev/shm" };
+	static const char *const devices[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+					       "/dev/urandom" };
+	struct landlock_ruleset_attr ra = { 0 };
+	char path[XOS_EF_OPTIONS_MAX];
+	int abi, rs, rc = 0;
+	__u64 rights;
+
+	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 1)
+		return errno == ENOSYS || errno == EOPNOTSUPP || abi == 0 ? 0 : -errno;
+	rights = landlock_write_rights(abi);
+	ra.handled_access_fs = rights;
+	rs = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra.handled_access_fs), 0);
+	if (rs < 0)
+		return -errno;
+	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(writable); i++)
+		rc = landlock_allow_path(rs, writable[i], rights);
+	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(devices); i++)
+		rc = landlock_allow_path(rs, devices[i], rights);
+	for (const char *p = conf->rw; rc == 0 && (p = rw_next(p, path, sizeof(path)));)
+		rc = landlock_allow_path(rs, path, rights);
+	for (int i = 0; rc == 0 && i < nkeep; i++) {
+		int fl = fcntl(keep[i], F_GETFL);
+
+		/* Held open for writing: re-opening it for writing gives nothing new. */
+		if (fl < 0 || (fl & O_PATH) || (fl & O_ACCMODE) == O_RDONLY)
+			continue;
+		rc = landlock_allow_fd(rs, keep[i], rights);
+		if (rc == -EBADFD || rc == -EBADF)
+			rc = 0; /* a pipe, socket or memfd: not reached by path */
+	}
+	if (rc == 0 && (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+			syscall(SYS_landlock_restrict_self, rs, 0) < 0))
+		rc = -errno;
+	close(rs);
+	return rc < 0 ? rc : 1;
+}
+
 /* The EF's own process: limits, then the EF (switch_in adds the filter). */
 static _Noreturn void ef_process(struct sandbox_ic *s)
 {
-	int rc, status;
+	int rc, status, keep[KEEP_MAX], nkeep = 0;
 
 	if (s->verdict)
 		munmap(s->verdict, sizeof(*s->verdict));
 	s->verdict = NULL;
+	rc = fds_keep_only(s, keep, &nkeep);
+	if (rc < 0)
+		setup_fail(s, STEP_FDS, -rc);
 	rc = limits_apply(&s->conf);
 	if (rc < 0)
 		setup_fail(s, STEP_RLIMIT, -rc);
+	/* Nested: the inherited ruleset applies (and the filter forbids Landlock's calls). */
+	if (!s->nested && (rc = landlock_apply(&s->conf, keep, nkeep)) < 0)
+		setup_fail(s, STEP_LANDLOCK, -rc);
+	/* Nested: the process it forks from has none left to drop. */
+	if (!s->nested && (rc = caps_drop_all()) < 0)
+		setup_fail(s, STEP_CAPS, -rc);
 	sandbox_inside = true;
 	if (s->probe) {
 		/* init(): can this kernel kill a whole process, and take our filter? */
@@ -878,28 +1182,69 @@ static _Noreturn void ef_process(struct sandbox_ic *s)
 	_exit(status & 0xff);
 }
 
+/*
+ * The init, once its EF is forked: no capability, no descriptor, its own
+ * filter.  It is non-dumpable already (before the fork), so the EF cannot
+ * open /proc/1/mem, ptrace it or use process_vm_writev on it, and the
+ * verdict page, which only the init maps, tells the joiner the truth.
+ */
+static int init_harden(void)
+{
+	struct filter f;
+	int rc;
+
+	close_range(0, ~0u, 0);
+	rc = caps_drop_all();
+	if (rc < 0)
+		return rc;
+	rc = init_filter_build(&f);
+	return rc < 0 ? rc : filter_install(&f);
+}
+
+/* In the EF's process, first: wait until the init is hardened. */
+static void init_wait_armed(struct sandbox_ic *s)
+{
+	int v;
+
+	while ((v = atomic_load(&s->verdict->armed)) == 0)
+		syscall(SYS_futex, &s->verdict->armed, FUTEX_WAIT, 0, NULL, NULL, 0);
+	if (v < 0)
+		setup_fail(s, STEP_INIT, -v);
+}
+
 /* pid 1 of the new PID namespace: start the EF, reap, report how it ended. */
 static _Noreturn void init_process(struct sandbox_ic *s)
 {
 	pid_t ef, pid;
-	int ws = 0;
+	int ws = 0, rc;
 
 	/* If the outer process dies, so does the namespace. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		setup_fail(s, STEP_PROC, errno);
+	if ((rc = proc_mask()) < 0)
+		setup_fail(s, STEP_MASK, -rc);
 	/* The probe tests the EF's last steps here: one process fewer at start-up. */
 	if (s->probe)
 		ef_process(s);
+	/* Non-dumpable from before the EF exists: it never sees an init it could ptrace. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		setup_fail(s, STEP_INIT, errno);
 	ef = fork();
 	if (ef < 0)
 		setup_fail(s, STEP_FORK_EF, errno);
-	if (ef == 0)
+	if (ef == 0) {
+		/* The EF itself stays dumpable, as in a process (core dumps, host debuggers). */
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+		init_wait_armed(s);
 		ef_process(s);
+	}
 	/* The EF holds what it inherited; a copy here would keep its peers from seeing EOF. */
-	close_range(0, ~0u, 0);
 	/* Again, after any credential change of the set-up: init's death ends the namespace. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	rc = init_harden();
+	atomic_store(&s->verdict->armed, rc < 0 ? rc : 1);
+	futex_wake_all(&s->verdict->armed);
 	/* Orphans of the EF land here too: reap them until the EF itself ends. */
 	do {
 		pid = waitpid(-1, &ws, __WALL);

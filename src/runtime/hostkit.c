@@ -143,3 +143,32 @@ void xos_ef_ended_elsewhere(struct xos_ef *ef)
 	atomic_fetch_add(&ctl->seq, 1);
 	syscall(SYS_futex, &ctl->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
+
+int xos_ef_fds_owned(const struct xos_ef *ef, int *fds, size_t max)
+{
+	size_t n = 0;
+	int rc;
+
+	if (!ef_valid(ef) || (!fds && max))
+		return -EINVAL;
+	if (ef->dom) {
+		const struct xos__domain_hdr *h = ef->dom->hdr;
+
+		/* The domain's own memfd: the EF's memory, nothing more. */
+		if (ef->dom->memfd >= 0) {
+			if (n == max)
+				return -ENOSPC;
+			fds[n++] = ef->dom->memfd;
+		}
+		/* Its attached fds (xos_ef_fd_attach): the table is in the EF's memory, so bounded. */
+		for (int i = 0; ef->dom->mapped && i < h->nfds && i < XOS_DOMAIN_FDS; i++) {
+			if (h->fds[i].fd < 0)
+				continue;
+			if (n == max)
+				return -ENOSPC;
+			fds[n++] = h->fds[i].fd;
+		}
+	}
+	rc = xos__chans_fds(ef->chans, ef->nchans, fds + n, max - n);
+	return rc < 0 ? rc : (int)n + rc;
+}

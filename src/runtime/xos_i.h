@@ -340,6 +340,8 @@ int xos__chans_bind(struct xos_chan *const *chans, size_t n, const char *creator
 		    const char *ef_icf) XOS_HIDDEN;
 /* In a new process hosting an EF: forget every end but @keep[0..n), without closing them. */
 void xos__chans_forget_others(struct xos_chan *const *keep, size_t n) XOS_HIDDEN;
+/* The descriptors @ends hold in this process (control sockets, poll and path fds): count or -errno. */
+int xos__chans_fds(struct xos_chan *const *ends, size_t n, int *fds, size_t max) XOS_HIDDEN;
 /* In the creator, after handing @ends to an EF in another process: forget them here. */
 void xos__chans_detach(struct xos_chan *const *ends, size_t n) XOS_HIDDEN;
 /* Mutate: keep the EF's ends (struct, control block) for its return; drop their fds and paths. */

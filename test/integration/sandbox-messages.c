@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Description: a sandboxed EF still talks.  Over descriptors it inherits
- * from its creator (a pair of pipes; a unix socket pair with
+ * Description: a sandboxed EF still talks.  Over descriptors it is given
+ * by its creator (sandbox.fds: a pair of pipes; a unix socket pair with
  * sendmsg/recvmsg), it answers a thousand requests in order, then sees
  * EOF when the creator closes its end.  The same echo EF runs in a
  * process for comparison.
@@ -63,6 +63,7 @@ static void converse(const char *icf, int datagram)
 	struct xos_ef *ef;
 	struct fds f = { .datagram = datagram };
 	int to_ef[2], from_ef[2];
+	char options[64];
 
 	if (datagram) {
 		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, to_ef), 0);
@@ -83,6 +84,9 @@ static void converse(const char *icf, int datagram)
 	}
 	xos_ef_attr_init(&attr);
 	attr.icf = icf;
+	/* A sandbox keeps only the descriptors it is given by name (a process, all). */
+	snprintf(options, sizeof(options), "sandbox.fds=%d:%d", f.in, f.out);
+	attr.options = options;
 	assert_int_equal(xos_ef_create(&ef, &attr, echo, &f, sizeof(f)), 0);
 	if (datagram) {
 		close(to_ef[1]);

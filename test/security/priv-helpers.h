@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers of the sandbox-privilege attack tests (test/security/sandbox-*.c):
+ * each test is an attacker's program using only <xos.h>; its EF tries the
+ * attack from inside a sandbox and reports, in its exit status, which steps
+ * were NOT stopped (one bit each).  Exit codes: 0 pass, 1 fail, 77 skip.
+ */
+#ifndef XOS_TEST_PRIV_HELPERS_H
+#define XOS_TEST_PRIV_HELPERS_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xos.h>
+
+#define T_PASS 0
+#define T_FAIL 1
+#define T_SKIP 77
+
+/* Exit 77 unless the sandbox ICF is available on this machine. */
+static inline void t_require_sandbox(void)
+{
+	struct xos_icf_info infos[16];
+	int n = xos_icf_list(infos, 16);
+
+	unsetenv("XOS_ICF");
+	unsetenv("XOS_POLICY");
+	for (int i = 0; i < n && i < 16; i++) {
+		if (strcmp(infos[i].name, "sandbox") != 0)
+			continue;
+		if (infos[i].available)
+			return;
+		printf("# SKIP sandbox ICF unavailable here: %s\n", infos[i].reason);
+		exit(T_SKIP);
+	}
+	printf("# SKIP sandbox ICF not registered\n");
+	exit(T_SKIP);
+}
+
+/* Inside the EF: say which attack step got through (stdout is inherited). */
+static inline void t_say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+}
+
+/* Run fn(arg) in a sandbox with @options (and @chans) to its end; exit 1 if it cannot start. */
+static inline struct xos_ef_exit t_sandbox_run_chans(const char *options, struct xos_chan *const *chans,
+						     size_t nchans, xos_ef_fn fn, const void *arg,
+						     size_t size)
+{
+	struct xos_ef_attr attr;
+	struct xos_ef_exit ex = { 0 };
+	struct xos_ef *ef;
+	int rc;
+
+	xos_ef_attr_init(&attr);
+	attr.icf = "sandbox";
+	attr.options = options;
+	attr.chans = chans;
+	attr.nchans = nchans;
+	rc = xos_ef_create(&ef, &attr, fn, arg, size);
+	if (rc < 0) {
+		printf("not ok: xos_ef_create(sandbox, \"%s\"): %s\n", options ? options : "",
+		       strerror(-rc));
+		exit(T_FAIL);
+	}
+	rc = xos_ef_join(ef, &ex);
+	if (rc < 0) {
+		printf("not ok: xos_ef_join: %s\n", strerror(-rc));
+		exit(T_FAIL);
+	}
+	return ex;
+}
+
+static inline struct xos_ef_exit t_sandbox_run(const char *options, xos_ef_fn fn, const void *arg,
+					       size_t size)
+{
+	return t_sandbox_run_chans(options, NULL, 0, fn, arg, size);
+}
+
+/* The EF must have exited with 0 (every step stopped); 1 otherwise. */
+static inline int t_expect_stopped(const char *what, struct xos_ef_exit ex)
+{
+	if (ex.how == XOS_EF_EXITED && ex.status == 0) {
+		printf("ok: %s stopped\n", what);
+		return 0;
+	}
+	printf("not ok: %s: EF %s %d\n", what, ex.how == XOS_EF_KILLED ? "killed by signal" : "exited",
+	       ex.status);
+	return 1;
+}
+
+#endif /* XOS_TEST_PRIV_HELPERS_H */

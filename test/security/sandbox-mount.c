@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Attack: root inside the sandbox undoes the sandbox with mount(2).  Even
+ * with mount and umount2 on the EF's allow-list (sandbox.allow), the kernel
+ * itself must refuse: remounting the read-only view or the read-only
+ * /proc/sys writable, unmounting the masks, mounting a fresh /proc (whose
+ * /proc/sys would be writable) or a tmpfs.  The EF must hold no capability
+ * at all (effective, permitted, bounding, ambient) and run with
+ * no_new_privs.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "priv-helpers.h"
+
+static int attempt(int rc, const char *what)
+{
+	if (rc < 0)
+		return 0;
+	t_say("  EF could %s\n", what);
+	return 1;
+}
+
+/* 1 if /proc/self/status says @field is not @want. */
+static int status_field_not(const char *field, const char *want)
+{
+	char line[256];
+	size_t len = strlen(field);
+	FILE *f = fopen("/proc/self/status", "re");
+	int bad = 1;
+
+	if (!f)
+		return 1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, field, len) != 0 || line[len] != ':')
+			continue;
+		bad = strstr(line + len + 1, want) == NULL;
+		if (bad)
+			t_say("  EF has %s", line);
+	}
+	fclose(f);
+	return bad;
+}
+
+static int attacker(void *arg)
+{
+	int through = 0;
+
+	(void)arg;
+	through |= attempt(mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND, NULL), "remount / writable") << 0;
+	through |= attempt(mount(NULL, "/proc/sys", NULL, MS_REMOUNT | MS_BIND, NULL),
+			   "remount /proc/sys writable") << 1;
+	through |= attempt(umount2("/proc/sys", MNT_DETACH), "unmount /proc/sys") << 2;
+	mkdir("/tmp/p", 0700);
+	through |= attempt(mount("proc", "/tmp/p", "proc", 0, NULL), "mount a new /proc") << 3;
+	through |= attempt(mount("tmpfs", "/tmp/p", "tmpfs", 0, NULL), "mount a tmpfs") << 4;
+	through |= status_field_not("CapEff", "0000000000000000") << 5;
+	through |= status_field_not("CapPrm", "0000000000000000") << 5;
+	through |= status_field_not("CapBnd", "0000000000000000") << 5;
+	through |= status_field_not("CapAmb", "0000000000000000") << 5;
+	through |= status_field_not("NoNewPrivs", "1") << 6;
+	return through;
+}
+
+int main(void)
+{
+	t_require_sandbox();
+	return t_expect_stopped("mount and remount from a sandbox allowed mount(2)",
+				t_sandbox_run("sandbox.allow=mount:umount2", attacker, NULL, 0)) ?
+		       T_FAIL : T_PASS;
+}
