@@ -68,14 +68,21 @@ struct mp_hold {
 static pthread_mutex_t hold_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mp_hold *holds;
 
+/* The two ends of a pair made in this process point at each other: the
+ * link is cut under this lock, so two EFs closing the two ends at once
+ * never read a freed peer.  Taken last. */
+static pthread_mutex_t peer_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void reg_prefork(void)
 {
 	pthread_mutex_lock(&reg_lock);
 	pthread_mutex_lock(&hold_lock);
+	pthread_mutex_lock(&peer_lock);
 }
 
 static void reg_postfork(void)
 {
+	pthread_mutex_unlock(&peer_lock);
 	pthread_mutex_unlock(&hold_lock);
 	pthread_mutex_unlock(&reg_lock);
 }
@@ -681,18 +688,23 @@ static void end_release_local(struct xos_chan *end)
 /* Free the end's memory; the control block stays mapped while the peer struct uses it. */
 static void end_free(struct xos_chan *end)
 {
-	struct xos_chan *peer = end->peer;
+	struct xos_chan *peer;
+	bool last;
 
 	if (end->mp)
 		hold_drop(0, end, true);
 	if (end->mp_word)
 		munmap((void *)end->mp_word, MP_WORD_PAGE);
-	if (peer && peer->magic == XOS_CHAN_MAGIC && peer->peer == end) {
+	pthread_mutex_lock(&peer_lock);
+	peer = end->peer;
+	last = !(peer && peer->magic == XOS_CHAN_MAGIC && peer->peer == end);
+	if (!last)
 		peer->peer = NULL; /* the peer unmaps the control block when it goes */
-	} else {
-		munmap(end->ctl, sizeof(*end->ctl));
-	}
+	end->peer = NULL;
 	end->magic = 0;
+	pthread_mutex_unlock(&peer_lock);
+	if (last)
+		munmap(end->ctl, sizeof(*end->ctl));
 	free(end);
 }
 
