@@ -63,6 +63,8 @@
 #include <xos.h>
 #include <xos/vic.h>
 
+#include "sandbox_cgroup.h"
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define SANDBOX_IC(ic) ((struct sandbox_ic *)(void *)((char *)(ic) - offsetof(struct sandbox_ic, ic)))
 
@@ -76,6 +78,7 @@
 
 #define DEFAULT_MEM (1ull << 30)  /* address space beyond what the EF starts with */
 #define DEFAULT_NOFILE 256
+#define DEFAULT_PIDS 1024         /* processes and threads of the EF tree */
 #define DEFAULT_TMP (64ull << 20) /* size of the private /tmp */
 #define EXTRA_MAX 64              /* syscalls a sandbox.allow may add */
 #define FILTER_MAX 512            /* BPF instructions */
@@ -84,6 +87,7 @@ struct sandbox_conf {
 	unsigned long long mem;    /* bytes; 0: unlimited */
 	unsigned long long cpu;    /* seconds of CPU time; 0: unlimited */
 	unsigned long long nofile; /* descriptors */
+	unsigned long long pids;   /* processes and threads of the tree; 0: unlimited */
 	unsigned long long tmp;    /* bytes of private /tmp */
 	long extra[EXTRA_MAX];     /* syscalls added to the allow-list */
 	size_t nextra;
@@ -267,6 +271,8 @@ static int conf_option(const char *key, const char *value, void *ctx)
 
 		return rc < 0 ? rc : conf->nofile < 4 ? -EINVAL : 0;
 	}
+	if (strcmp(key, "pids") == 0)
+		return parse_amount(value, false, &conf->pids);
 	if (strcmp(key, "tmp") == 0) {
 		int rc = parse_amount(value, true, &conf->tmp);
 
@@ -420,6 +426,7 @@ static int filter_install(const struct filter *f)
 	X(FORK_INIT, "pid namespace: forking its init")                                    \
 	X(PROC, "pid namespace: mounting its /proc")                                       \
 	X(FORK_EF, "forking the EF process")                                               \
+	X(CGROUP, "cgroups: joining the sandbox's cgroups")                                \
 	X(RLIMIT, "resource limits: setrlimit")                                            \
 	X(KILL_PROCESS, "seccomp: SECCOMP_RET_KILL_PROCESS")                               \
 	X(NNP_SECCOMP, "seccomp: no_new_privs and SECCOMP_SET_MODE_FILTER")
@@ -466,6 +473,7 @@ struct sandbox_ic {
 	struct sandbox_verdict *verdict;
 	struct sandbox_conf conf;
 	struct filter filter;
+	struct sbx_cgroup cg; /* limits of the whole tree (none when nested) */
 };
 
 /* Set in every process that runs inside a sandbox (inherited by its forks). */
@@ -815,9 +823,17 @@ static int limit_set(int resource, rlim_t cur, rlim_t max)
 	return setrlimit(resource, &rl) < 0 ? -errno : 0;
 }
 
-static int limits_apply(const struct sandbox_conf *conf)
+/* rlimits, for each process; the ones a cgroup does not enforce for the tree. */
+static int limits_apply(const struct sandbox_conf *conf, const struct sbx_cgroup *cg)
 {
 	int rc;
+
+	if (conf->pids && !cg->by_cgroup[SBX_PIDS]) {
+		/* Processes of this uid in the sandbox's user namespace: outer, init, the EF tree. */
+		rc = limit_set(RLIMIT_NPROC, conf->pids + 2, conf->pids + 2);
+		if (rc < 0)
+			return rc;
+	}
 
 	if (conf->mem) {
 		/* RLIMIT_AS counts every mapping: allow conf->mem beyond what the
@@ -852,7 +868,7 @@ static _Noreturn void ef_process(struct sandbox_ic *s)
 	if (s->verdict)
 		munmap(s->verdict, sizeof(*s->verdict));
 	s->verdict = NULL;
-	rc = limits_apply(&s->conf);
+	rc = limits_apply(&s->conf, &s->cg);
 	if (rc < 0)
 		setup_fail(s, STEP_RLIMIT, -rc);
 	sandbox_inside = true;
@@ -921,20 +937,23 @@ static _Noreturn void outer_process(struct sandbox_ic *s)
 	pid_t init, pid;
 	int ws = 0;
 
+	bool over;
+
 	signal(SIGCHLD, SIG_DFL); /* the creator may ignore it: we must reap */
 	outer_setup(s);
 	init = fork();
 	if (init < 0)
 		setup_fail(s, STEP_FORK_INIT, errno);
-	if (init == 0)
+	if (init == 0) {
+		sbx_cgroup_forget(&s->cg); /* the usage descriptor is the outer's only */
 		init_process(s);
-	close_range(0, ~0u, 0);
-	do {
-		pid = waitpid(init, &ws, __WALL);
-	} while (pid < 0 && errno == EINTR);
+	}
+	sbx_cgroup_close_others(&s->cg);
+	/* Waits, and ends the tree at its CPU budget (sandbox.cpu). */
+	pid = sbx_cgroup_wait(&s->cg, init, &ws, &over);
 	/* An init that died before its EF's end (killed from outside) is the EF's death too. */
 	if (pid == init && WIFSIGNALED(ws) && !atomic_load(&s->verdict->how)) {
-		s->verdict->status = WTERMSIG(ws);
+		s->verdict->status = over ? SIGXCPU : WTERMSIG(ws);
 		atomic_store(&s->verdict->how, XOS_EF_KILLED);
 	}
 	_exit(0);
@@ -982,6 +1001,7 @@ static void sandbox_free(struct sandbox_ic *s)
 		munmap(s->shared, sizeof(*s->shared));
 	if (s->verdict)
 		munmap(s->verdict, sizeof(*s->verdict));
+	sbx_cgroup_remove(&s->cg);
 	free(s);
 }
 
@@ -994,7 +1014,9 @@ static int sandbox_new(const struct xos_icf *icf, struct xos_ef *ef, struct sand
 		return -ENOMEM;
 	s->ic.icf = icf;
 	s->ic.ef = ef;
-	s->conf = (struct sandbox_conf){ .mem = DEFAULT_MEM, .nofile = DEFAULT_NOFILE, .tmp = DEFAULT_TMP };
+	s->cg.usage_fd = -1;
+	s->conf = (struct sandbox_conf){ .mem = DEFAULT_MEM, .nofile = DEFAULT_NOFILE, .tmp = DEFAULT_TMP,
+					 .pids = DEFAULT_PIDS };
 	if (ef) {
 		rc = xos_ef_options_each(ef, icf->name, conf_option, &s->conf);
 		if (rc < 0)
@@ -1026,8 +1048,13 @@ static void sandbox_child(void *arg)
 {
 	struct sandbox_ic *s = arg;
 
+	int rc;
+
 	if (s->nested)
 		ef_process(s);
+	/* First: every process the sandbox makes is then counted. */
+	if ((rc = sbx_cgroup_enter(&s->cg)) < 0)
+		setup_fail(s, STEP_CGROUP, -rc);
 	outer_process(s);
 }
 
@@ -1046,6 +1073,12 @@ static int sandbox_start(struct sandbox_ic *s)
 	int rc;
 
 	s->nested = sandbox_inside;
+	/* Inside a sandbox there is no cgroup to make: the outer one counts this EF too. */
+	if (!s->nested) {
+		rc = sbx_cgroup_create(&s->cg, s->conf.mem, s->conf.cpu, s->conf.pids);
+		if (rc < 0)
+			return rc;
+	}
 	rc = xos_ic_fork(s->ic.ef, sandbox_child, s);
 	if (rc < 0)
 		return rc;
@@ -1059,6 +1092,10 @@ static int sandbox_start(struct sandbox_ic *s)
 	return 0;
 }
 
+/* What xos-run --list-icfs shows: which mechanism enforces the limits here. */
+#define DESCRIPTION "process in its own namespaces, seccomp allow-list"
+static char sandbox_description[256] = DESCRIPTION "; limits: rlimit";
+
 static int sandbox_init_do(const struct xos_icf *icf, char *why, size_t why_len)
 {
 	static const char *const peers[] = { "sandbox", "process", "thread" };
@@ -1067,6 +1104,7 @@ static int sandbox_init_do(const struct xos_icf *icf, char *why, size_t why_len)
 		const char *mechanism;
 		unsigned int cost;
 	} com[] = { { "ring", 200 }, { "unix", 55000 }, { "pipe", 60000 } };
+	char limits_how[160];
 	struct sandbox_ic *s;
 	int rc;
 
@@ -1075,6 +1113,9 @@ static int sandbox_init_do(const struct xos_icf *icf, char *why, size_t why_len)
 		snprintf(why, why_len, "already inside a sandbox");
 		return -EPERM;
 	}
+	sbx_cgroup_probe(limits_how, sizeof(limits_how));
+	snprintf(sandbox_description, sizeof(sandbox_description), "%s; limits: %s", DESCRIPTION,
+		 limits_how);
 	rc = sandbox_new(icf, NULL, &s);
 	if (rc < 0) {
 		snprintf(why, why_len, "seccomp filter: %s", strerror(-rc));
@@ -1261,7 +1302,7 @@ static const struct xos_icf_ops sandbox_ops = {
 
 const struct xos_icf xos__icf_sandbox = {
 	.name = "sandbox",
-	.description = "process in its own namespaces, seccomp allow-list, rlimits",
+	.description = sandbox_description,
 	.isolation = XOS_ISO_SYSCALLS,
 	.features = XOS_ICF_F_OWN_FDS | XOS_ICF_F_CRASH_CONTAINED | XOS_ICF_F_RESTRICTED,
 	.create_cost = 1000000, /* ~6-7x the process ICF (bench-sandbox) */
