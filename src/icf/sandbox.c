@@ -147,8 +147,11 @@ static const struct syscall_name syscall_names[] = {
 	SC(prlimit64, true), SC(getrlimit, true), SC(setrlimit, true), /* only lower: no CAP_SYS_RESOURCE */
 	SC(prctl, true), SC(seccomp, true), /* a filter can only be narrowed */
 	SC(clone, true), /* checked: no namespace flags */
+	SC(socketpair, true), /* checked: AF_UNIX stream or seqpacket (channel switches) */
 	/* Known by name, allowed only when an EF option asks. */
-	SC(socket, false), SC(socketpair, false), SC(connect, false), SC(bind, false),
+	SC(socket, false), /* checked when allowed: AF_INET and AF_INET6 only */
+	SC(mknodat, false), /* checked when allowed: no device nodes */
+	SC(connect, false), SC(bind, false),
 	SC(listen, false), SC(accept, false), SC(accept4, false), SC(setsockopt, false),
 	SC(execve, false), SC(execveat, false), SC(ioctl, false), SC(clone3, false),
 	SC(ptrace, false), SC(process_vm_readv, false), SC(process_vm_writev, false),
@@ -156,7 +159,7 @@ static const struct syscall_name syscall_names[] = {
 	SC(pivot_root, false), SC(chroot, false), SC(bpf, false), SC(perf_event_open, false),
 	SC(io_uring_setup, false), SC(io_uring_enter, false), SC(io_uring_register, false),
 	SC(fchmod, false), SC(fchmodat, false), SC(fchown, false), SC(fchownat, false),
-	SC(linkat, false), SC(symlinkat, false), SC(mknodat, false), SC(utimensat, false),
+	SC(linkat, false), SC(symlinkat, false), SC(utimensat, false),
 	SC(sethostname, false), SC(setuid, false), SC(setgid, false), SC(setsid, false),
 	SC(setpgid, false), SC(flock, false), SC(fallocate, false), SC(sendfile, false),
 	SC(splice, false), SC(tee, false), SC(copy_file_range, false), SC(inotify_init1, false),
@@ -185,6 +188,35 @@ static const struct syscall_name syscall_names[] = {
 	SC(ioperm, false), SC(modify_ldt, false), SC(uselib, false), SC(sysfs, false),
 #endif
 };
+
+/*
+ * Never allowed, whatever sandbox.allow says: each is a known way out of
+ * a container or around this filter.  io_uring runs operations no filter
+ * sees; ptrace and process_vm_* reach the unfiltered init; keyrings are
+ * not namespaced; open_by_handle_at opens any inode of a mounted file
+ * system by number (CVE "shocker"); unshare/setns make or enter
+ * namespaces; bpf, perf_event_open and userfaultfd are the kernel
+ * exploitation staples; the rest change the host itself.
+ */
+static const long syscall_never[] = {
+	SYS_io_uring_setup, SYS_io_uring_enter, SYS_io_uring_register, SYS_ptrace,
+	SYS_process_vm_readv, SYS_process_vm_writev, SYS_keyctl, SYS_add_key, SYS_request_key,
+	SYS_open_by_handle_at, SYS_name_to_handle_at, SYS_unshare, SYS_setns, SYS_bpf,
+	SYS_perf_event_open, SYS_userfaultfd, SYS_kexec_load, SYS_init_module, SYS_finit_module,
+	SYS_delete_module, SYS_reboot, SYS_swapon, SYS_swapoff, SYS_acct, SYS_pivot_root,
+	SYS_fsopen, SYS_fsmount, SYS_move_mount, SYS_open_tree, SYS_mount_setattr,
+#ifdef __x86_64__
+	SYS_iopl, SYS_ioperm, SYS_modify_ldt, SYS_uselib,
+#endif
+};
+
+static bool syscall_is_never(long nr)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(syscall_never); i++)
+		if (syscall_never[i] == nr)
+			return true;
+	return false;
+}
 
 static const struct syscall_name *syscall_lookup(const char *name)
 {
@@ -248,6 +280,8 @@ static int add_syscalls(struct sandbox_conf *conf, const char *list)
 				return -EINVAL;
 			nr = sc->nr;
 		}
+		if (syscall_is_never(nr))
+			return -EPERM;
 		if (conf->nextra == EXTRA_MAX)
 			return -E2BIG;
 		conf->extra[conf->nextra++] = nr;
@@ -337,11 +371,85 @@ static int allow_nr(struct filter *f, long nr)
 }
 
 /*
- * Build the allow-list: wrong architecture (or the x32 ABI) kills; clone
- * with a namespace flag kills; clone3, whose flags a filter cannot read,
- * fails with ENOSYS so libc falls back to clone; the default list plus
- * conf->extra are allowed; anything else kills the whole EF process with
- * SIGSYS.
+ * @nr allowed when its 32-bit argument @arg, masked with @mask, is one of
+ * @ok (@nok values); otherwise it fails with @err.
+ */
+static int allow_arg_in(struct filter *f, long nr, int arg, __u32 mask, const __u32 *ok, size_t nok,
+			int err)
+{
+	int rc = emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, (__u32)nr, 0, (__u8)(nok + 4)));
+
+	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(arg)));
+	rc |= emit(f, STMT(BPF_ALU | BPF_AND | BPF_K, mask));
+	for (size_t i = 0; i < nok; i++)
+		rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, ok[i], (__u8)(nok - i), 0));
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (__u32)err));
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	return rc;
+}
+
+/*
+ * The calls allowed only for some arguments: not plain allow_nr() ones.
+ *  socket      AF_INET/AF_INET6 only: the sandbox's own network stack.  An
+ *              AF_UNIX socket reaches host sockets by path on the read-only
+ *              view (a socket file ignores read-only mounts).
+ *  socketpair  AF_UNIX stream or seqpacket: what channels switch over.  A
+ *              datagram socket could send to a host socket by path.
+ *  setsockopt  SOL_SOCKET level only, unless sandbox.allow names it.
+ *  mknod(at)   no character or block device nodes.
+ *  clone       no namespace flags (else unshare in disguise).
+ */
+static bool syscall_checked(long nr)
+{
+	return nr == SYS_socket || nr == SYS_socketpair || nr == SYS_mknodat || nr == SYS_clone
+#ifdef __x86_64__
+	       || nr == SYS_mknod
+#endif
+		;
+}
+
+static int filter_checked(const struct sandbox_conf *conf, struct filter *f)
+{
+	static const __u32 inet[] = { AF_INET, AF_INET6 }, unix_only[] = { AF_UNIX };
+	static const __u32 nodev[] = { S_IFREG, S_IFIFO, S_IFSOCK, 0 }, sol_socket[] = { SOL_SOCKET };
+	int rc = 0;
+
+	if (extra_has(conf, SYS_socket))
+		rc |= allow_arg_in(f, SYS_socket, 0, ~0u, inet, ARRAY_SIZE(inet), EAFNOSUPPORT);
+	/* socketpair: family, then type (without SOCK_NONBLOCK/SOCK_CLOEXEC). */
+	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socketpair, 0, 9));
+	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(0)));
+	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, unix_only[0], 1, 0));
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAFNOSUPPORT));
+	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(1)));
+	rc |= emit(f, STMT(BPF_ALU | BPF_AND | BPF_K, 0xf));
+	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_STREAM, 2, 0));
+	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_SEQPACKET, 1, 0));
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPROTONOSUPPORT));
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	/* SOL_SOCKET options (buffer sizes of a channel's socketpair) unless all are asked for. */
+	if (!extra_has(conf, SYS_setsockopt))
+		rc |= allow_arg_in(f, SYS_setsockopt, 1, ~0u, sol_socket, ARRAY_SIZE(sol_socket), EPERM);
+	if (extra_has(conf, SYS_mknodat))
+		rc |= allow_arg_in(f, SYS_mknodat, 2, S_IFMT, nodev, ARRAY_SIZE(nodev), EPERM);
+#ifdef __x86_64__
+	if (extra_has(conf, SYS_mknod))
+		rc |= allow_arg_in(f, SYS_mknod, 1, S_IFMT, nodev, ARRAY_SIZE(nodev), EPERM);
+#endif
+	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 4));
+	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(0)));
+	rc |= emit(f, JUMP(BPF_JMP | BPF_JSET | BPF_K, NS_CLONE_FLAGS, 0, 1));
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	return rc;
+}
+
+/*
+ * Build the allow-list: another architecture (i386 through int 0x80) or
+ * the x32 ABI kills; the calls checked by argument (above) next; clone3,
+ * whose flags a filter cannot read, fails with ENOSYS so libc falls back
+ * to clone; the default list plus conf->extra are allowed; anything else
+ * kills the whole EF process with SIGSYS.
  */
 static int filter_build(const struct sandbox_conf *conf, struct filter *f)
 {
@@ -360,15 +468,10 @@ static int filter_build(const struct sandbox_conf *conf, struct filter *f)
 	rc |= emit(f, JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000 /* __X32_SYSCALL_BIT */, 0, 1));
 	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
 #endif
+	rc |= filter_checked(conf, f);
 	for (size_t i = 0; i < conf->nextra; i++)
-		rc |= allow_nr(f, conf->extra[i]);
-	if (!extra_has(conf, SYS_clone)) {
-		rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 4));
-		rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(0)));
-		rc |= emit(f, JUMP(BPF_JMP | BPF_JSET | BPF_K, NS_CLONE_FLAGS, 0, 1));
-		rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
-		rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-	}
+		if (!syscall_checked(conf->extra[i]))
+			rc |= allow_nr(f, conf->extra[i]);
 	if (!extra_has(conf, SYS_clone3)) {
 		rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1));
 		rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS));
@@ -386,7 +489,7 @@ static int filter_build(const struct sandbox_conf *conf, struct filter *f)
 		rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(syscall_names); i++)
-		if (syscall_names[i].allowed && syscall_names[i].nr != SYS_clone)
+		if (syscall_names[i].allowed && !syscall_checked(syscall_names[i].nr))
 			rc |= allow_nr(f, syscall_names[i].nr);
 	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
 	return rc < 0 ? -E2BIG : 0;

@@ -68,4 +68,52 @@ static inline const char *la_how(struct xos_ef_exit ex)
 	return buf;
 }
 
+/* xos_ef_create() with @options: 0 or -errno (the EF, if any, joined). */
+static inline int la_try_create(const char *options, xos_ef_fn fn)
+{
+	struct xos_ef_attr attr;
+	struct xos_ef *ef = NULL;
+	int rc;
+
+	xos_ef_attr_init(&attr);
+	attr.icf = "sandbox";
+	attr.options = options;
+	rc = xos_ef_create(&ef, &attr, fn, NULL, 0);
+	if (rc == 0)
+		xos_ef_join(ef, NULL);
+	return rc;
+}
+
+static int la_fail_count;
+
+/* The attack in fn(arg) under @options must end the EF by SIGSYS. */
+static inline void la_expect_sigsys(const char *what, const char *options, xos_ef_fn fn, const void *arg,
+				    size_t size)
+{
+	struct xos_ef_exit ex = la_run(options, fn, arg, size);
+
+	if (ex.how == XOS_EF_KILLED && ex.status == SIGSYS) {
+		printf("ok: %s: killed by SIGSYS\n", what);
+		return;
+	}
+	printf("FAIL: %s: EF %s, want killed by SIGSYS\n", what, la_how(ex));
+	la_fail_count++;
+}
+
+/* Asking for @call in sandbox.allow must be refused with -EPERM. */
+static inline void la_expect_refused(const char *call, xos_ef_fn fn)
+{
+	char options[128];
+	int rc;
+
+	snprintf(options, sizeof(options), "sandbox.allow=%s", call);
+	rc = la_try_create(options, fn);
+	if (rc == -EPERM) {
+		printf("ok: %s: refused\n", options);
+		return;
+	}
+	printf("FAIL: %s: xos_ef_create = %d (%s), want -EPERM\n", options, rc, strerror(-rc));
+	la_fail_count++;
+}
+
 #endif /* XOS_TEST_LIMITS_ATTACK_H */
