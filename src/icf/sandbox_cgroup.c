@@ -21,6 +21,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -193,6 +194,35 @@ static bool v2_enable(const char *base, const char *controller)
 	return write_text(base, "cgroup.subtree_control", plus) == 0;
 }
 
+/*
+ * Remove the empty cgroups of creators that died without removing theirs
+ * (killed before they joined their EFs): "xos-sandbox.PID.N" with no PID.
+ */
+static void reclaim_stale(const char *base)
+{
+	char path[SBX_CG_PATH + 64];
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir(base);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		long pid;
+
+		if (sscanf(de->d_name, "xos-sandbox.%ld.", &pid) != 1 || pid <= 0)
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
+		/* A minute old at least: a creator in another PID namespace may be joining it. */
+		if (stat(path, &st) < 0 || st.st_mtime > time(NULL) - 60)
+			continue;
+		rmdir(path); /* EBUSY while processes remain: left alone */
+	}
+	closedir(d);
+}
+
 void sbx_cgroup_probe(char *desc, size_t len)
 {
 	char v2[SBX_CG_PATH];
@@ -215,6 +245,9 @@ void sbx_cgroup_probe(char *desc, size_t len)
 			p->version = 1;
 		}
 	}
+	for (int r = 0; r < SBX_NRES; r++)
+		if (places[r].version)
+			reclaim_stale(places[r].base);
 	if (!desc || !len)
 		return;
 	desc[0] = '\0';
