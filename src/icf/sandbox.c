@@ -204,6 +204,7 @@ static const long syscall_never[] = {
 	SYS_open_by_handle_at, SYS_name_to_handle_at, SYS_unshare, SYS_setns, SYS_bpf,
 	SYS_perf_event_open, SYS_userfaultfd, SYS_kexec_load, SYS_init_module, SYS_finit_module,
 	SYS_delete_module, SYS_reboot, SYS_swapon, SYS_swapoff, SYS_acct, SYS_pivot_root,
+	SYS_mount, SYS_umount2, /* would undo the read-only view */
 	SYS_fsopen, SYS_fsmount, SYS_move_mount, SYS_open_tree, SYS_mount_setattr,
 #ifdef __x86_64__
 	SYS_iopl, SYS_ioperm, SYS_modify_ldt, SYS_uselib,

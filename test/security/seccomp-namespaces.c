@@ -4,8 +4,8 @@
  * capabilities over what it creates: the usual first step of a kernel
  * exploit) or enter others with setns.  Stopped: unshare, setns and clone
  * with a namespace flag kill the EF (SIGSYS), even with sandbox.allow=clone
- * (which used to lift the flag check); sandbox.allow cannot add unshare
- * or setns (-EPERM).
+ * (which used to lift the flag check); sandbox.allow cannot add unshare,
+ * setns, or mount (which would remount the view read-write) (-EPERM).
  */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -48,5 +48,6 @@ int main(void)
 			 clone_userns, NULL, 0);
 	la_expect_refused("unshare", new_userns);
 	la_expect_refused("setns", enter_ns);
+	la_expect_refused("mount:umount2", enter_ns);
 	return la_fail_count ? 1 : 0;
 }
