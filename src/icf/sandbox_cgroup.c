@@ -225,8 +225,11 @@ static void reclaim_stale(const char *base)
 
 void sbx_cgroup_probe(char *desc, size_t len)
 {
+	/* XOS_SANDBOX_CGROUP=off: rlimits only (what a machine without cgroups gets). */
+	const char *knob = secure_getenv("XOS_SANDBOX_CGROUP");
+	bool off = knob && strcmp(knob, "off") == 0;
 	char v2[SBX_CG_PATH];
-	bool v2_ok = find_base(NULL, v2, sizeof(v2)) == 0 && can_mkdir(v2);
+	bool v2_ok = !off && find_base(NULL, v2, sizeof(v2)) == 0 && can_mkdir(v2);
 	size_t used = 0;
 	int n = 0;
 
@@ -241,7 +244,8 @@ void sbx_cgroup_probe(char *desc, size_t len)
 		if (v2_ok && (r == SBX_CPU || v2_enable(v2, res_name[r]))) {
 			p->version = 2;
 			snprintf(p->base, sizeof(p->base), "%s", v2);
-		} else if (find_base(v1_controller[r], p->base, sizeof(p->base)) == 0 && can_mkdir(p->base)) {
+		} else if (!off && find_base(v1_controller[r], p->base, sizeof(p->base)) == 0 &&
+			   can_mkdir(p->base)) {
 			p->version = 1;
 		}
 	}
@@ -265,7 +269,7 @@ void sbx_cgroup_probe(char *desc, size_t len)
 		used += (size_t)snprintf(desc + used, len - used, "memory: address space, shmem not counted%s",
 					 !places[SBX_PIDS].version || !places[SBX_CPU].version ? "; " : "");
 	if (!places[SBX_PIDS].version && used < len)
-		used += (size_t)snprintf(desc + used, len - used, "pids: per uid%s",
+		used += (size_t)snprintf(desc + used, len - used, "pids: RLIMIT_NPROC, not for host root%s",
 					 !places[SBX_CPU].version ? "; " : "");
 	if (!places[SBX_CPU].version && used < len)
 		used += (size_t)snprintf(desc + used, len - used, "cpu: per process");

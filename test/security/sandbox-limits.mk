@@ -65,3 +65,7 @@ test_security_seccomp_namespaces_LDADD = libxos.la
 
 test_security_seccomp_kernel_attack_SOURCES = test/security/seccomp-kernel-attack.c test/security/limits-attack.h
 test_security_seccomp_kernel_attack_LDADD = libxos.la
+
+# The rlimit fallback (XOS_SANDBOX_CGROUP=off) and what --list-icfs says about it.
+TESTS += test/security/limits-fallback.sh
+EXTRA_DIST += test/security/limits-fallback.sh
