@@ -933,7 +933,7 @@ static int limits_apply(const struct sandbox_conf *conf, const struct sbx_cgroup
 	int rc;
 
 	if (conf->pids && !cg->by_cgroup[SBX_PIDS]) {
-		/* Processes of this uid in the sandbox's user namespace: outer, init, the EF tree. */
+		/* Processes of this user (outer, init, the EF tree); the kernel exempts host root. */
 		rc = limit_set(RLIMIT_NPROC, conf->pids + 2, conf->pids + 2);
 		if (rc < 0)
 			return rc;
