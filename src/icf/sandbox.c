@@ -71,6 +71,8 @@
 #include <xos.h>
 #include <xos/vic.h>
 
+#include "sandbox_cgroup.h"
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define SANDBOX_IC(ic) ((struct sandbox_ic *)(void *)((char *)(ic) - offsetof(struct sandbox_ic, ic)))
 
@@ -84,6 +86,7 @@
 
 #define DEFAULT_MEM (1ull << 30)  /* address space beyond what the EF starts with */
 #define DEFAULT_NOFILE 256
+#define DEFAULT_PIDS 1024         /* processes and threads of the EF tree */
 #define DEFAULT_TMP (64ull << 20) /* size of the private /tmp */
 #define EXTRA_MAX 64              /* syscalls a sandbox.allow may add */
 #define FILTER_MAX 512            /* BPF instructions */
@@ -94,6 +97,7 @@ struct sandbox_conf {
 	unsigned long long mem;    /* bytes; 0: unlimited */
 	unsigned long long cpu;    /* seconds of CPU time; 0: unlimited */
 	unsigned long long nofile; /* descriptors */
+	unsigned long long pids;   /* processes and threads of the tree; 0: unlimited */
 	unsigned long long tmp;    /* bytes of private /tmp */
 	long extra[EXTRA_MAX];     /* syscalls added to the allow-list */
 	size_t nextra;
@@ -155,8 +159,11 @@ static const struct syscall_name syscall_names[] = {
 	SC(prlimit64, true), SC(getrlimit, true), SC(setrlimit, true), /* only lower: no CAP_SYS_RESOURCE */
 	SC(prctl, true), SC(seccomp, true), /* a filter can only be narrowed */
 	SC(clone, true), /* checked: no namespace flags */
+	SC(socketpair, true), /* checked: AF_UNIX stream or seqpacket (channel switches) */
 	/* Known by name, allowed only when an EF option asks. */
-	SC(socket, false), SC(socketpair, false), SC(connect, false), SC(bind, false),
+	SC(socket, false), /* checked when allowed: AF_INET and AF_INET6 only */
+	SC(mknodat, false), /* checked when allowed: no device nodes */
+	SC(connect, false), SC(bind, false),
 	SC(listen, false), SC(accept, false), SC(accept4, false), SC(setsockopt, false),
 	SC(execve, false), SC(execveat, false), SC(ioctl, false), SC(clone3, false),
 	SC(ptrace, false), SC(process_vm_readv, false), SC(process_vm_writev, false),
@@ -164,7 +171,7 @@ static const struct syscall_name syscall_names[] = {
 	SC(pivot_root, false), SC(chroot, false), SC(bpf, false), SC(perf_event_open, false),
 	SC(io_uring_setup, false), SC(io_uring_enter, false), SC(io_uring_register, false),
 	SC(fchmod, false), SC(fchmodat, false), SC(fchown, false), SC(fchownat, false),
-	SC(linkat, false), SC(symlinkat, false), SC(mknodat, false), SC(utimensat, false),
+	SC(linkat, false), SC(symlinkat, false), SC(utimensat, false),
 	SC(sethostname, false), SC(setuid, false), SC(setgid, false), SC(setsid, false),
 	SC(setpgid, false), SC(flock, false), SC(fallocate, false), SC(sendfile, false),
 	SC(splice, false), SC(tee, false), SC(copy_file_range, false), SC(inotify_init1, false),
@@ -193,6 +200,36 @@ static const struct syscall_name syscall_names[] = {
 	SC(ioperm, false), SC(modify_ldt, false), SC(uselib, false), SC(sysfs, false),
 #endif
 };
+
+/*
+ * Never allowed, whatever sandbox.allow says: each is a known way out of
+ * a container or around this filter.  io_uring runs operations no filter
+ * sees; ptrace and process_vm_* reach the unfiltered init; keyrings are
+ * not namespaced; open_by_handle_at opens any inode of a mounted file
+ * system by number (CVE "shocker"); unshare/setns make or enter
+ * namespaces; bpf, perf_event_open and userfaultfd are the kernel
+ * exploitation staples; the rest change the host itself.
+ */
+static const long syscall_never[] = {
+	SYS_io_uring_setup, SYS_io_uring_enter, SYS_io_uring_register, SYS_ptrace,
+	SYS_process_vm_readv, SYS_process_vm_writev, SYS_keyctl, SYS_add_key, SYS_request_key,
+	SYS_open_by_handle_at, SYS_name_to_handle_at, SYS_unshare, SYS_setns, SYS_bpf,
+	SYS_perf_event_open, SYS_userfaultfd, SYS_kexec_load, SYS_init_module, SYS_finit_module,
+	SYS_delete_module, SYS_reboot, SYS_swapon, SYS_swapoff, SYS_acct, SYS_pivot_root,
+	SYS_mount, SYS_umount2, /* would undo the read-only view */
+	SYS_fsopen, SYS_fsmount, SYS_move_mount, SYS_open_tree, SYS_mount_setattr,
+#ifdef __x86_64__
+	SYS_iopl, SYS_ioperm, SYS_modify_ldt, SYS_uselib,
+#endif
+};
+
+static bool syscall_is_never(long nr)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(syscall_never); i++)
+		if (syscall_never[i] == nr)
+			return true;
+	return false;
+}
 
 static const struct syscall_name *syscall_lookup(const char *name)
 {
@@ -256,6 +293,8 @@ static int add_syscalls(struct sandbox_conf *conf, const char *list)
 				return -EINVAL;
 			nr = sc->nr;
 		}
+		if (syscall_is_never(nr))
+			return -EPERM;
 		if (conf->nextra == EXTRA_MAX)
 			return -E2BIG;
 		conf->extra[conf->nextra++] = nr;
@@ -306,6 +345,8 @@ static int conf_option(const char *key, const char *value, void *ctx)
 
 		return rc < 0 ? rc : conf->nofile < 4 ? -EINVAL : 0;
 	}
+	if (strcmp(key, "pids") == 0)
+		return parse_amount(value, false, &conf->pids);
 	if (strcmp(key, "tmp") == 0) {
 		int rc = parse_amount(value, true, &conf->tmp);
 
@@ -372,11 +413,85 @@ static int allow_nr(struct filter *f, long nr)
 }
 
 /*
- * Build the allow-list: wrong architecture (or the x32 ABI) kills; clone
- * with a namespace flag kills; clone3, whose flags a filter cannot read,
- * fails with ENOSYS so libc falls back to clone; the default list plus
- * conf->extra are allowed; anything else kills the whole EF process with
- * SIGSYS.
+ * @nr allowed when its 32-bit argument @arg, masked with @mask, is one of
+ * @ok (@nok values); otherwise it fails with @err.
+ */
+static int allow_arg_in(struct filter *f, long nr, int arg, __u32 mask, const __u32 *ok, size_t nok,
+			int err)
+{
+	int rc = emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, (__u32)nr, 0, (__u8)(nok + 4)));
+
+	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(arg)));
+	rc |= emit(f, STMT(BPF_ALU | BPF_AND | BPF_K, mask));
+	for (size_t i = 0; i < nok; i++)
+		rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, ok[i], (__u8)(nok - i), 0));
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (__u32)err));
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	return rc;
+}
+
+/*
+ * The calls allowed only for some arguments: not plain allow_nr() ones.
+ *  socket      AF_INET/AF_INET6 only: the sandbox's own network stack.  An
+ *              AF_UNIX socket reaches host sockets by path on the read-only
+ *              view (a socket file ignores read-only mounts).
+ *  socketpair  AF_UNIX stream or seqpacket: what channels switch over.  A
+ *              datagram socket could send to a host socket by path.
+ *  setsockopt  SOL_SOCKET level only, unless sandbox.allow names it.
+ *  mknod(at)   no character or block device nodes.
+ *  clone       no namespace flags (else unshare in disguise).
+ */
+static bool syscall_checked(long nr)
+{
+	return nr == SYS_socket || nr == SYS_socketpair || nr == SYS_mknodat || nr == SYS_clone
+#ifdef __x86_64__
+	       || nr == SYS_mknod
+#endif
+		;
+}
+
+static int filter_checked(const struct sandbox_conf *conf, struct filter *f)
+{
+	static const __u32 inet[] = { AF_INET, AF_INET6 }, unix_only[] = { AF_UNIX };
+	static const __u32 nodev[] = { S_IFREG, S_IFIFO, S_IFSOCK, 0 }, sol_socket[] = { SOL_SOCKET };
+	int rc = 0;
+
+	if (extra_has(conf, SYS_socket))
+		rc |= allow_arg_in(f, SYS_socket, 0, ~0u, inet, ARRAY_SIZE(inet), EAFNOSUPPORT);
+	/* socketpair: family, then type (without SOCK_NONBLOCK/SOCK_CLOEXEC). */
+	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socketpair, 0, 9));
+	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(0)));
+	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, unix_only[0], 1, 0));
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAFNOSUPPORT));
+	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(1)));
+	rc |= emit(f, STMT(BPF_ALU | BPF_AND | BPF_K, 0xf));
+	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_STREAM, 2, 0));
+	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_SEQPACKET, 1, 0));
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPROTONOSUPPORT));
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	/* SOL_SOCKET options (buffer sizes of a channel's socketpair) unless all are asked for. */
+	if (!extra_has(conf, SYS_setsockopt))
+		rc |= allow_arg_in(f, SYS_setsockopt, 1, ~0u, sol_socket, ARRAY_SIZE(sol_socket), EPERM);
+	if (extra_has(conf, SYS_mknodat))
+		rc |= allow_arg_in(f, SYS_mknodat, 2, S_IFMT, nodev, ARRAY_SIZE(nodev), EPERM);
+#ifdef __x86_64__
+	if (extra_has(conf, SYS_mknod))
+		rc |= allow_arg_in(f, SYS_mknod, 1, S_IFMT, nodev, ARRAY_SIZE(nodev), EPERM);
+#endif
+	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 4));
+	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(0)));
+	rc |= emit(f, JUMP(BPF_JMP | BPF_JSET | BPF_K, NS_CLONE_FLAGS, 0, 1));
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	return rc;
+}
+
+/*
+ * Build the allow-list: another architecture (i386 through int 0x80) or
+ * the x32 ABI kills; the calls checked by argument (above) next; clone3,
+ * whose flags a filter cannot read, fails with ENOSYS so libc falls back
+ * to clone; the default list plus conf->extra are allowed; anything else
+ * kills the whole EF process with SIGSYS.
  */
 static int filter_build(const struct sandbox_conf *conf, struct filter *f)
 {
@@ -395,15 +510,10 @@ static int filter_build(const struct sandbox_conf *conf, struct filter *f)
 	rc |= emit(f, JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000 /* __X32_SYSCALL_BIT */, 0, 1));
 	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
 #endif
+	rc |= filter_checked(conf, f);
 	for (size_t i = 0; i < conf->nextra; i++)
-		rc |= allow_nr(f, conf->extra[i]);
-	if (!extra_has(conf, SYS_clone)) {
-		rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 4));
-		rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(0)));
-		rc |= emit(f, JUMP(BPF_JMP | BPF_JSET | BPF_K, NS_CLONE_FLAGS, 0, 1));
-		rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
-		rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-	}
+		if (!syscall_checked(conf->extra[i]))
+			rc |= allow_nr(f, conf->extra[i]);
 	if (!extra_has(conf, SYS_clone3)) {
 		rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1));
 		rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS));
@@ -421,7 +531,7 @@ static int filter_build(const struct sandbox_conf *conf, struct filter *f)
 		rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(syscall_names); i++)
-		if (syscall_names[i].allowed && syscall_names[i].nr != SYS_clone)
+		if (syscall_names[i].allowed && !syscall_checked(syscall_names[i].nr))
 			rc |= allow_nr(f, syscall_names[i].nr);
 	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
 	return rc < 0 ? -E2BIG : 0;
@@ -496,6 +606,7 @@ static int init_filter_build(struct filter *f)
 	X(FORK_EF, "forking the EF process")                                               \
 	X(INIT, "pid namespace: making its init non-dumpable, capability-less, filtered")  \
 	X(FDS, "descriptors: closing all but stdio and the EF's own")                     \
+	X(CGROUP, "cgroups: joining the sandbox's cgroups")                                \
 	X(RLIMIT, "resource limits: setrlimit")                                            \
 	X(LANDLOCK, "landlock: restricting writes by path")                                \
 	X(CAPS, "capabilities: dropping every one")                                        \
@@ -545,6 +656,7 @@ struct sandbox_ic {
 	struct sandbox_verdict *verdict;
 	struct sandbox_conf conf;
 	struct filter filter;
+	struct sbx_cgroup cg; /* limits of the whole tree (none when nested) */
 };
 
 /* Set in every process that runs inside a sandbox (inherited by its forks). */
@@ -966,9 +1078,17 @@ static int limit_set(int resource, rlim_t cur, rlim_t max)
 	return setrlimit(resource, &rl) < 0 ? -errno : 0;
 }
 
-static int limits_apply(const struct sandbox_conf *conf)
+/* rlimits, for each process; the ones a cgroup does not enforce for the tree. */
+static int limits_apply(const struct sandbox_conf *conf, const struct sbx_cgroup *cg)
 {
 	int rc;
+
+	if (conf->pids && !cg->by_cgroup[SBX_PIDS]) {
+		/* Processes of this user (outer, init, the EF tree); the kernel exempts host root. */
+		rc = limit_set(RLIMIT_NPROC, conf->pids + 2, conf->pids + 2);
+		if (rc < 0)
+			return rc;
+	}
 
 	if (conf->mem) {
 		/* RLIMIT_AS counts every mapping: allow conf->mem beyond what the
@@ -1151,7 +1271,7 @@ static _Noreturn void ef_process(struct sandbox_ic *s)
 	rc = fds_keep_only(s, keep, &nkeep);
 	if (rc < 0)
 		setup_fail(s, STEP_FDS, -rc);
-	rc = limits_apply(&s->conf);
+	rc = limits_apply(&s->conf, &s->cg);
 	if (rc < 0)
 		setup_fail(s, STEP_RLIMIT, -rc);
 	/* Nested: the inherited ruleset applies (and the filter forbids Landlock's calls). */
@@ -1268,6 +1388,7 @@ static _Noreturn void outer_process(struct sandbox_ic *s)
 {
 	pid_t init, pid, creator = getppid();
 	int ws = 0, lifeline = 0;
+	bool over;
 
 	signal(SIGCHLD, SIG_DFL); /* the creator may ignore it: we must reap */
 	/* xos_ic_fork() tied us to the creator; a credential change in the set-up unties us. */
@@ -1281,15 +1402,16 @@ static _Noreturn void outer_process(struct sandbox_ic *s)
 	init = fork();
 	if (init < 0)
 		setup_fail(s, STEP_FORK_INIT, errno);
-	if (init == 0)
+	if (init == 0) {
+		sbx_cgroup_forget(&s->cg); /* the usage descriptor is the outer's only */
 		init_process(s);
-	close_range(0, ~0u, 0);
-	do {
-		pid = waitpid(init, &ws, __WALL);
-	} while (pid < 0 && errno == EINTR);
+	}
+	sbx_cgroup_close_others(&s->cg);
+	/* Waits, and ends the tree at its CPU budget (sandbox.cpu). */
+	pid = sbx_cgroup_wait(&s->cg, init, &ws, &over);
 	/* An init that died before its EF's end (killed from outside) is the EF's death too. */
 	if (pid == init && WIFSIGNALED(ws) && !atomic_load(&s->verdict->how)) {
-		s->verdict->status = WTERMSIG(ws);
+		s->verdict->status = over ? SIGXCPU : WTERMSIG(ws);
 		atomic_store(&s->verdict->how, XOS_EF_KILLED);
 	}
 	_exit(0);
@@ -1337,6 +1459,7 @@ static void sandbox_free(struct sandbox_ic *s)
 		munmap(s->shared, sizeof(*s->shared));
 	if (s->verdict)
 		munmap(s->verdict, sizeof(*s->verdict));
+	sbx_cgroup_remove(&s->cg);
 	free(s);
 }
 
@@ -1349,7 +1472,9 @@ static int sandbox_new(const struct xos_icf *icf, struct xos_ef *ef, struct sand
 		return -ENOMEM;
 	s->ic.icf = icf;
 	s->ic.ef = ef;
-	s->conf = (struct sandbox_conf){ .mem = DEFAULT_MEM, .nofile = DEFAULT_NOFILE, .tmp = DEFAULT_TMP };
+	s->cg.usage_fd = -1;
+	s->conf = (struct sandbox_conf){ .mem = DEFAULT_MEM, .nofile = DEFAULT_NOFILE, .tmp = DEFAULT_TMP,
+					 .pids = DEFAULT_PIDS };
 	if (ef) {
 		rc = xos_ef_options_each(ef, icf->name, conf_option, &s->conf);
 		if (rc < 0)
@@ -1381,8 +1506,13 @@ static void sandbox_child(void *arg)
 {
 	struct sandbox_ic *s = arg;
 
+	int rc;
+
 	if (s->nested)
 		ef_process(s);
+	/* First: every process the sandbox makes is then counted. */
+	if ((rc = sbx_cgroup_enter(&s->cg)) < 0)
+		setup_fail(s, STEP_CGROUP, -rc);
 	outer_process(s);
 }
 
@@ -1401,6 +1531,12 @@ static int sandbox_start(struct sandbox_ic *s)
 	int rc;
 
 	s->nested = sandbox_inside;
+	/* Inside a sandbox there is no cgroup to make: the outer one counts this EF too. */
+	if (!s->nested) {
+		rc = sbx_cgroup_create(&s->cg, s->conf.mem, s->conf.cpu, s->conf.pids);
+		if (rc < 0)
+			return rc;
+	}
 	rc = xos_ic_fork(s->ic.ef, sandbox_child, s);
 	if (rc < 0)
 		return rc;
@@ -1414,6 +1550,10 @@ static int sandbox_start(struct sandbox_ic *s)
 	return 0;
 }
 
+/* What xos-run --list-icfs shows: which mechanism enforces the limits here. */
+#define DESCRIPTION "process in its own namespaces, seccomp allow-list"
+static char sandbox_description[256] = DESCRIPTION "; limits: rlimit";
+
 static int sandbox_init_do(const struct xos_icf *icf, char *why, size_t why_len)
 {
 	static const char *const peers[] = { "sandbox", "process", "thread" };
@@ -1422,6 +1562,7 @@ static int sandbox_init_do(const struct xos_icf *icf, char *why, size_t why_len)
 		const char *mechanism;
 		unsigned int cost;
 	} com[] = { { "ring", 200 }, { "unix", 55000 }, { "pipe", 60000 } };
+	char limits_how[160];
 	struct sandbox_ic *s;
 	int rc;
 
@@ -1430,6 +1571,9 @@ static int sandbox_init_do(const struct xos_icf *icf, char *why, size_t why_len)
 		snprintf(why, why_len, "already inside a sandbox");
 		return -EPERM;
 	}
+	sbx_cgroup_probe(limits_how, sizeof(limits_how));
+	snprintf(sandbox_description, sizeof(sandbox_description), "%s; limits: %s", DESCRIPTION,
+		 limits_how);
 	rc = sandbox_new(icf, NULL, &s);
 	if (rc < 0) {
 		snprintf(why, why_len, "seccomp filter: %s", strerror(-rc));
@@ -1616,7 +1760,7 @@ static const struct xos_icf_ops sandbox_ops = {
 
 const struct xos_icf xos__icf_sandbox = {
 	.name = "sandbox",
-	.description = "process in its own namespaces, seccomp allow-list, rlimits",
+	.description = sandbox_description,
 	.isolation = XOS_ISO_SYSCALLS,
 	.features = XOS_ICF_F_OWN_FDS | XOS_ICF_F_CRASH_CONTAINED | XOS_ICF_F_RESTRICTED,
 	.create_cost = 1000000, /* ~6-7x the process ICF (bench-sandbox) */

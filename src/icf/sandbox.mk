@@ -3,6 +3,7 @@
 # EF options it reads through the VIC (src/runtime/options.c).
 # Included from Makefile.am.
 libxos_core_la_SOURCES += src/icf/sandbox.c src/runtime/options.c src/runtime/hostkit.c
+libxos_core_la_SOURCES += src/icf/sandbox_cgroup.c src/icf/sandbox_cgroup.h
 
 # ---- integration tests: only <xos.h> (and <xos/vic.h> for feature bits) ----------
 if HAVE_CMOCKA

@@ -7,7 +7,9 @@
  * call runs.  What the list allows works: threads (clone3 answers ENOSYS
  * so libc falls back to clone), child EFs in threads, processes and
  * nested sandboxes (whose forbidden calls are reported to the sandboxed
- * parent), no_new_privs is set, and sandbox.allow widens the list.
+ * parent), no_new_privs is set, and sandbox.allow widens the list, but
+ * socket() only for AF_INET/AF_INET6; socketpair() is allowed by default
+ * for AF_UNIX stream and seqpacket only.
  */
 #define _GNU_SOURCE /* unshare, CLONE_NEW* */
 #include <fcntl.h>
@@ -143,9 +145,22 @@ static int make_socket(void *arg)
 	int fds[2];
 
 	(void)arg;
-	if (socket(AF_UNIX, SOCK_DGRAM, 0) < 0)
+	if (socket(AF_INET, SOCK_DGRAM, 0) < 0)
 		return 1;
 	return socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0 ? 0 : 2;
+}
+
+/* socket() is never allowed, and socketpair() always, outside these families and types. */
+static int make_unix_socket(void *arg)
+{
+	int fds[2];
+
+	(void)arg;
+	if (socket(AF_UNIX, SOCK_STREAM, 0) >= 0 || errno != EAFNOSUPPORT)
+		return 1;
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, fds) == 0 || errno != EPROTONOSUPPORT)
+		return 2;
+	return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) == 0 ? 0 : 3;
 }
 
 static void test_allow_option_widens(void **state)
@@ -161,7 +176,11 @@ static void test_allow_option_widens(void **state)
 			 (int)SYS_socketpair);
 		t_assert_exit(t_sandbox_run(options, make_socket, NULL, 0), XOS_EF_EXITED, 0);
 	}
-	t_assert_exit(t_sandbox_run("sandbox.allow=socket", make_socket, NULL, 0),
+	/* socketpair() needs no option: channel switches use it. */
+	t_assert_exit(t_sandbox_run("sandbox.allow=socket", make_socket, NULL, 0), XOS_EF_EXITED, 0);
+	t_assert_exit(t_sandbox_run("sandbox.allow=socket", make_unix_socket, NULL, 0), XOS_EF_EXITED, 0);
+	/* Nor does socket() with AF_INET get allowed by socketpair. */
+	t_assert_exit(t_sandbox_run("sandbox.allow=socketpair", make_socket, NULL, 0),
 		      XOS_EF_KILLED, SIGSYS);
 }
 
