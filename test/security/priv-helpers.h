@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #include <xos.h>
@@ -83,6 +84,28 @@ static inline struct xos_ef_exit t_sandbox_run(const char *options, xos_ef_fn fn
 					       size_t size)
 {
 	return t_sandbox_run_chans(options, NULL, 0, fn, arg, size);
+}
+
+/* The sandbox must refuse to be created with @options (-EPERM): 0 if so, 1 otherwise. */
+static inline int t_sandbox_refused(const char *options, xos_ef_fn fn)
+{
+	struct xos_ef_attr attr;
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	int rc;
+
+	xos_ef_attr_init(&attr);
+	attr.icf = "sandbox";
+	attr.options = options;
+	rc = xos_ef_create(&ef, &attr, fn, NULL, 0);
+	if (rc == -EPERM) {
+		printf("ok: \"%s\" refused (-EPERM)\n", options);
+		return 0;
+	}
+	if (rc == 0)
+		xos_ef_join(ef, &ex);
+	printf("not ok: \"%s\" gave %s (want -EPERM)\n", options, rc ? strerror(-rc) : "a sandbox");
+	return 1;
 }
 
 /* The EF must have exited with 0 (every step stopped); 1 otherwise. */
