@@ -43,6 +43,7 @@ test_security_image_forged_key_LDFLAGS = $(AM_LDFLAGS) -no-install
 if HAVE_CMOCKA
 check_PROGRAMS += test/unit/unit-sha256
 TESTS += test/unit/unit-sha256
+valgrind_tests += test/unit/unit-sha256
 test_unit_unit_sha256_SOURCES = test/unit/unit-sha256.c test/unit/unit.h
 test_unit_unit_sha256_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 test_unit_unit_sha256_LDADD = libxos-core.la $(CMOCKA_LIBS)

@@ -120,7 +120,8 @@ int main(int argc, char **argv)
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	if (rc == 0 && !getenv("XOS_SHA256_PLAIN")) {
 		setenv("XOS_SHA256_PLAIN", "1", 1);
-		execv("/proc/self/exe", argv);
+		/* argv[0], not /proc/self/exe: under valgrind that is valgrind's launcher. */
+		execv(argv[0], argv);
 		return 1;
 	}
 	return rc;
