@@ -51,6 +51,7 @@
 #include "shim_i.h"
 
 #define SPIN_NS 50000u /* longest spin before sleeping (2+ CPUs only) */
+#define COPY_PIECE 16384u /* bytes copied between two cursor updates */
 #define SPIN_MIN_NS 2000u
 #define WRITER_CHECK_NS 73000000L /* a full ring's writer checks its readers this often */
 
@@ -193,6 +194,15 @@ struct shim_ring *shim_ring_of(const struct shim_fd *f)
 	if (atomic_load(&r->gen) != f->gen || atomic_load(&r->mode) == SHIM_RING_FREE)
 		return NULL;
 	return r;
+}
+
+/* Bytes copied between two cursor updates.  A pipe holds only 64 KiB
+ * (as the kernel's), so its two sides must overlap their copies to
+ * stream: 16 KiB pieces made a 1 GiB stream 1.5x faster.  A socket's ring
+ * is larger and streams faster in one piece (fewer shared-line updates). */
+static size_t copy_piece(const struct shim_dir *D)
+{
+	return D->slots ? COPY_PIECE : SIZE_MAX;
 }
 
 static void wake(_Atomic uint32_t *seq);
@@ -493,19 +503,26 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 		}
 		if (head != tail) {
 			size_t n = head - tail < len ? (size_t)(head - tail) : len;
-			size_t off = tail % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
 			const char *src = dir_data(slot_of(r), d);
+			size_t most = copy_piece(D);
 
-			if (first > n)
-				first = n;
-			memcpy(buf, src + off, first);
-			memcpy((char *)buf + first, src, n - first);
-			atomic_store_explicit(&D->tail, tail + n, memory_order_release);
-			cursors_moved(r, d, 0, head, tail + n);
+			/* A pipe in pieces, each handed back at once: a writer waiting
+			 * for room (a pipe holds only 64 KiB) refills while we copy. */
+			for (size_t got = 0, piece; got < n; got += piece) {
+				size_t off = (tail + got) % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
+
+				piece = n - got < most ? n - got : most;
+				if (first > piece)
+					first = piece;
+				memcpy((char *)buf + got, src + off, first);
+				memcpy((char *)buf + got + first, src, piece - first);
+				atomic_store_explicit(&D->tail, tail + got + piece, memory_order_release);
+				cursors_moved(r, d, 0, head, tail + got + piece);
+				if (atomic_load(&D->wwait))
+					wake(&D->rseq);
+			}
 			unlk(&D->rlock);
 			note_cpu(&D->rcpu);
-			if (atomic_load(&D->wwait))
-				wake(&D->rseq);
 			return (ssize_t)n;
 		}
 		if (atomic_load(&r->mode) != SHIM_RING_LIVE) {
@@ -701,22 +718,29 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 		}
 		if (space >= len - done || (space > 0 && len > PIPE_BUF)) {
 			size_t n = space < len - done ? (size_t)space : len - done;
-			size_t off = head % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
 			char *dst = dir_data(slot_of(r), d);
-			uint32_t sleepers;
+			size_t most = copy_piece(D);
 
-			if (first > n)
-				first = n;
-			memcpy(dst + off, (const char *)buf + done, first);
-			memcpy(dst, (const char *)buf + done + first, n - first);
-			atomic_store_explicit(&D->head, head + n, memory_order_seq_cst);
-			cursors_moved(r, d, 1, head + n, tail);
+			/* A pipe in pieces, each published at once, so the reader
+			 * copies out while we copy in (see the reader). */
+			for (size_t put = 0, k; put < n; put += k) {
+				size_t off = (head + put) % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
+				uint32_t sleepers;
+
+				k = n - put < most ? n - put : most;
+				if (first > k)
+					first = k;
+				memcpy(dst + off, (const char *)buf + done + put, first);
+				memcpy(dst, (const char *)buf + done + put + first, k - first);
+				atomic_store_explicit(&D->head, head + put + k, memory_order_seq_cst);
+				cursors_moved(r, d, 1, head + put + k, tail);
+				sleepers = atomic_load(&D->rwait);
+				if (sleepers)
+					ring_bell(fd, f, D, sleepers);
+			}
 			note_cpu(&D->wcpu);
 			done += n;
 			atomic_fetch_add(&c->ring_bytes, n);
-			sleepers = atomic_load(&D->rwait);
-			if (sleepers)
-				ring_bell(fd, f, D, sleepers);
 			if (done == len) {
 				unlk(&D->wlock);
 				return (ssize_t)len;
