@@ -80,7 +80,7 @@ static int fork_loop(double secs)
 	unsigned long n = 0;
 
 	while (bench_now_s() < end) {
-		for (int i = 0; i < 16; i++) {
+		{
 			pid_t pid = fork();
 
 			if (pid < 0)
