@@ -60,6 +60,11 @@ static int forked_lookup(pid_t pid, int32_t *ef)
 		return 0;
 	}
 	*ef = (int32_t)(uint32_t)v;
+	/* A child inherits its parent's notes (clearing them would cost it a
+	 * copy-on-write fault per fork): a record is trusted only if it still
+	 * names @pid. */
+	if (*ef >= 0 && ((uint32_t)*ef >= SHIM_MAX_EF || shim.area->ef[*ef].pid != pid))
+		return 0;
 	return 1;
 }
 
@@ -77,9 +82,6 @@ SHIM_EXPORT SHIM_FORK_PATH pid_t fork(void)
 	if (pid == 0) {
 		/* The parent fills in the record: the child touches only its TLS. */
 		shim_pid = shim_getpid();
-		/* The parent's children are not this process's. */
-		for (int i = 0; i < FORKED_SLOTS; i++)
-			atomic_store_explicit(&forked[i], 0, memory_order_relaxed);
 		if (ef >= 0) {
 			shim_self = ef;
 			shim_thread_ef = -1;
