@@ -101,6 +101,8 @@ int xos_com_list(const char *a, const char *b, struct xos_com_info *infos, size_
 	rc = xos__runtime_init();
 	if (rc < 0)
 		return rc;
+	/* Lazily probed ICFs register their mechanisms when probed. */
+	xos__icf_probe_all();
 
 	pthread_mutex_lock(&com_lock);
 	all = xos__malloc((com_len ? com_len : 1) * sizeof(*all));

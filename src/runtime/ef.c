@@ -173,16 +173,36 @@ static int choose_icf(const struct xos_ef_attr *attr, struct xos__icf_node **ret
 
 	xos__settings_get(&set);
 	n = xos__icf_snapshot(nodes, MAX_ICFS);
-	for (size_t i = 0; i < n; i++) {
-		cands[i] = (struct xos__candidate){
-			.icf = nodes[i]->icf,
-			.available = nodes[i]->available,
-			.reason = nodes[i]->reason,
-			.com_mech = NULL,
-		};
-		cands[i].com_cost = xos__com_best(creator, nodes[i]->icf->name, &cands[i].com_mech);
+	/* --explain names every candidate's state: it needs them all probed. */
+	if (xos__explaining())
+		for (size_t i = 0; i < n; i++)
+			xos__icf_probe(nodes[i]);
+	/*
+	 * An unprobed ICF is judged at its best (available, channels free).
+	 * If the policy picks it, it is probed and the choice made again:
+	 * an ICF the policy could never pick (the sandbox under perf, while
+	 * a thread or process can host the EF) is never probed, and the
+	 * choice is the one a fully probed registry would give.
+	 */
+	for (;;) {
+		for (size_t i = 0; i < n; i++) {
+			bool known = xos__icf_probed(nodes[i]);
+
+			cands[i] = (struct xos__candidate){
+				.icf = nodes[i]->icf,
+				.available = known ? nodes[i]->available : true,
+				.reason = nodes[i]->reason,
+				.com_mech = NULL,
+			};
+			cands[i].com_cost = known ? xos__com_best(creator, nodes[i]->icf->name,
+								  &cands[i].com_mech) :
+						    0;
+		}
+		rc = xos__policy_choose(&set, attr, cands, n, &chosen, why, why_len);
+		if (rc < 0 || xos__icf_probed(nodes[chosen]))
+			break;
+		xos__icf_probe(nodes[chosen]);
 	}
-	rc = xos__policy_choose(&set, attr, cands, n, &chosen, why, why_len);
 	if (rc == 0) {
 		xos__icf_get(nodes[chosen]);
 		*ret_node = nodes[chosen];
@@ -436,7 +456,7 @@ static struct xos__icf_node *pivot_find(void)
 	size_t n = xos__icf_snapshot(nodes, MAX_ICFS);
 
 	for (size_t i = 0; i < n; i++) {
-		if (!pivot && (nodes[i]->icf->features & XOS_ICF_F_PIVOT) && nodes[i]->available) {
+		if (!pivot && (nodes[i]->icf->features & XOS_ICF_F_PIVOT) && xos__icf_probe(nodes[i])) {
 			pivot = nodes[i];
 			continue; /* keep this reference */
 		}
@@ -464,7 +484,7 @@ int xos__ef_mutate(struct xos_ef *ef, const char *target)
 	src = ef->icf;
 	if (dst == src)
 		goto out_put_dst;
-	if (!dst->available) {
+	if (!xos__icf_probe(dst)) {
 		rc = -ENODEV;
 		goto out_put_dst;
 	}
@@ -527,6 +547,7 @@ int xos_ef_restore(const char *path, struct xos_ef **ret_ef)
 	node = xos__icf_find(set.forced_icf[0] ? set.forced_icf : "thread");
 	if (!node)
 		return -ENOENT;
+	xos__icf_probe(node); /* its mechanisms, as at registration before */
 	if (!node->ops.restore) {
 		rc = -EOPNOTSUPP;
 		goto out_put;

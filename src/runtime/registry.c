@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The ICF registry: the VIC's list of isolation context factories, as the
- * VFS keeps its list of file system types.  Registering runs the ICF's
- * init() probe; an ICF that is unavailable here stays listed with its
- * reason (the paper's get_ICFs() answers from this list).
+ * VFS keeps its list of file system types.  The ICF's init() probe runs
+ * when a decision first needs its availability (a listing, a named or
+ * forced ICF, a policy choice it could win), not at registration: the
+ * sandbox's probe builds a throwaway sandbox, milliseconds that a program
+ * which never considers it should not pay at start-up.  An ICF that is
+ * unavailable here stays listed with its reason (the paper's get_ICFs()
+ * answers from this list).
  *
  * Nodes carry a reference count: one per EF the ICF hosts and one per
  * in-flight snapshot, so an ICF cannot be unregistered from under an EF.
@@ -11,6 +15,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,22 +23,35 @@
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct xos__icf_node *registry_head;
+/* Serialises probes.  Recursive: an init() may list ICFs (which probes). */
+static pthread_mutex_t probe_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+static _Atomic unsigned int probes_run;
 
 static void registry_prefork(void)
 {
+	pthread_mutex_lock(&probe_lock);
 	pthread_mutex_lock(&registry_lock);
 }
 
 static void registry_postfork(void)
 {
 	pthread_mutex_unlock(&registry_lock);
+	pthread_mutex_unlock(&probe_lock);
+}
+
+/* The child's thread is not the recursive lock's owner (another tid): a
+ * fresh lock.  A probe's own child (the sandbox's) never probes again. */
+static void registry_postfork_child(void)
+{
+	pthread_mutex_unlock(&registry_lock);
+	probe_lock = (pthread_mutex_t)PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 }
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void registry_atfork(void)
 {
-	pthread_atfork(registry_prefork, registry_postfork, registry_postfork);
+	pthread_atfork(registry_prefork, registry_postfork, registry_postfork_child);
 }
 
 bool xos__name_valid(const char *name)
@@ -80,7 +98,7 @@ static int descriptor_check(const struct xos_icf *icf)
 }
 
 
-int xos__icf_register_builtin(const struct xos_icf *icf)
+int xos__icf_register_builtin(const struct xos_icf *icf, bool lazy)
 {
 	struct xos__icf_node *node, **tail;
 	int rc;
@@ -102,20 +120,12 @@ int xos__icf_register_builtin(const struct xos_icf *icf)
 	node->icf = icf;
 	memcpy(&node->ops, icf->ops, icf->ops_size);
 
-	/* Probe outside the lock: init() may register mechanisms or list ICFs. */
+	atomic_init(&node->probe, node->ops.init ? XOS__UNPROBED : XOS__PROBED);
 	node->available = true;
-	if (node->ops.init) {
-		rc = node->ops.init(icf, node->reason, sizeof(node->reason));
-		if (rc < 0) {
-			node->available = false;
-			if (!node->reason[0])
-				snprintf(node->reason, sizeof(node->reason), "%s", strerror(-rc));
-			xos__log_debug("icf %s unavailable: %s", icf->name, node->reason);
-		}
-	}
-	node->reason[sizeof(node->reason) - 1] = '\0';
-	if (node->available)
-		node->reason[0] = '\0';
+	/* Lazy: probed on first need (xos__icf_probe).  Otherwise now, before
+	 * it is listed, as xos_icf_register() documents. */
+	if (!lazy)
+		xos__icf_probe(node);
 
 	pthread_mutex_lock(&registry_lock);
 	if (find_locked(icf->name)) {
@@ -127,8 +137,60 @@ int xos__icf_register_builtin(const struct xos_icf *icf)
 		;
 	*tail = node;
 	pthread_mutex_unlock(&registry_lock);
-	xos__log_debug("icf %s registered (%s)", icf->name, node->available ? "available" : node->reason);
+	xos__log_debug("icf %s registered", icf->name);
 	return 0;
+}
+
+bool xos__icf_probed(const struct xos__icf_node *node)
+{
+	return atomic_load_explicit(&node->probe, memory_order_acquire) == XOS__PROBED;
+}
+
+bool xos__icf_probe(struct xos__icf_node *node)
+{
+	int rc;
+
+	if (xos__icf_probed(node))
+		return node->available;
+	pthread_mutex_lock(&probe_lock);
+	if (atomic_load(&node->probe) != XOS__UNPROBED) {
+		/* Done meanwhile, or this thread's own init() asking: available so far. */
+		pthread_mutex_unlock(&probe_lock);
+		return node->available;
+	}
+	atomic_store(&node->probe, XOS__PROBING);
+	/* Outside registry_lock: init() may register mechanisms or list ICFs. */
+	rc = node->ops.init(node->icf, node->reason, sizeof(node->reason));
+	atomic_fetch_add(&probes_run, 1);
+	node->reason[sizeof(node->reason) - 1] = '\0';
+	if (rc < 0) {
+		if (!node->reason[0])
+			snprintf(node->reason, sizeof(node->reason), "%s", strerror(-rc));
+		node->available = false;
+		xos__log_debug("icf %s unavailable: %s", node->icf->name, node->reason);
+	} else {
+		node->reason[0] = '\0';
+		xos__log_debug("icf %s probed: available", node->icf->name);
+	}
+	atomic_store_explicit(&node->probe, XOS__PROBED, memory_order_release);
+	pthread_mutex_unlock(&probe_lock);
+	return node->available;
+}
+
+void xos__icf_probe_all(void)
+{
+	struct xos__icf_node *nodes[64];
+	size_t m = xos__icf_snapshot(nodes, 64);
+
+	for (size_t i = 0; i < m; i++) {
+		xos__icf_probe(nodes[i]);
+		xos__icf_put(nodes[i]);
+	}
+}
+
+unsigned int xos__icf_probe_count(void)
+{
+	return atomic_load(&probes_run);
 }
 
 int xos_icf_register(const struct xos_icf *icf)
@@ -140,7 +202,7 @@ int xos_icf_register(const struct xos_icf *icf)
 	rc = xos__runtime_init();
 	if (rc < 0)
 		return rc;
-	return xos__icf_register_builtin(icf);
+	return xos__icf_register_builtin(icf, false);
 }
 
 int xos_icf_unregister(const struct xos_icf *icf)
@@ -218,6 +280,8 @@ int xos_icf_list(struct xos_icf_info *infos, size_t n)
 	rc = xos__runtime_init();
 	if (rc < 0)
 		return rc;
+	/* A listing tells the truth: every ICF is probed first. */
+	xos__icf_probe_all();
 	pthread_mutex_lock(&registry_lock);
 	for (struct xos__icf_node *node = registry_head; node; node = node->next, count++) {
 		if (count >= n)

@@ -18,10 +18,13 @@
 #include "xos_i.h"
 
 /* Adding a built-in ICF: its file in src/icf/ and one line here. */
-static const struct xos_icf *const builtin_icfs[] = {
-	&xos__icf_thread,
-	&xos__icf_process,
-	&xos__icf_sandbox,
+static const struct {
+	const struct xos_icf *icf;
+	bool lazy; /* probe on first need: the sandbox's probe takes ms */
+} builtin_icfs[] = {
+	{ &xos__icf_thread, false },
+	{ &xos__icf_process, false },
+	{ &xos__icf_sandbox, true },
 };
 
 size_t xos__builtin_count(void)
@@ -58,7 +61,7 @@ static int forcible(const char *name)
 	node = xos__icf_find(name);
 	if (!node)
 		return -ENOENT;
-	if (!node->available)
+	if (!xos__icf_probe(node))
 		rc = -ENODEV;
 	xos__icf_put(node);
 	return rc;
@@ -104,7 +107,7 @@ int xos__runtime_init(void)
 		xos__log_configure();
 		init_rc = 0;
 		for (size_t i = 0; i < XOS_ARRAY_SIZE(builtin_icfs); i++) {
-			rc = xos__icf_register_builtin(builtin_icfs[i]);
+			rc = xos__icf_register_builtin(builtin_icfs[i].icf, builtin_icfs[i].lazy);
 			if (rc < 0 && rc != -EBUSY && init_rc == 0)
 				init_rc = rc;
 		}

@@ -58,8 +58,9 @@ void xos__log_configure(void) XOS_HIDDEN;
 struct xos__icf_node {
 	const struct xos_icf *icf;
 	struct xos_icf_ops ops; /* copy, NULL-padded to this library's size */
-	bool available;
+	bool available; /* meaningful once probe is XOS__PROBED (xos__icf_probe) */
 	char reason[XOS_REASON_MAX];
+	_Atomic int probe; /* enum xos__probe_state */
 	unsigned long refs; /* EFs it hosts + snapshots in flight; blocks unregister */
 	struct xos__icf_node *next;
 };
@@ -71,9 +72,20 @@ size_t xos__icf_snapshot(struct xos__icf_node **nodes, size_t max) XOS_HIDDEN;
 void xos__icf_get(struct xos__icf_node *node) XOS_HIDDEN;
 void xos__icf_put(struct xos__icf_node *node) XOS_HIDDEN;
 /* xos_icf_register() minus the runtime initialisation (for the built-ins). */
-int xos__icf_register_builtin(const struct xos_icf *icf) XOS_HIDDEN;
+int xos__icf_register_builtin(const struct xos_icf *icf, bool lazy) XOS_HIDDEN;
 /* Drop every registration (tests only). */
 void xos__icf_reset(void) XOS_HIDDEN;
+/* ICFs are probed (init()) on first need, not at registration: a sandbox
+ * probe costs milliseconds and most runs never consider the sandbox. */
+enum xos__probe_state { XOS__UNPROBED = 0, XOS__PROBING, XOS__PROBED };
+/* Probe @node once; returns node->available (true while its own init runs). */
+bool xos__icf_probe(struct xos__icf_node *node) XOS_HIDDEN;
+/* Has @node been probed?  (An unprobed node is judged optimistically.) */
+bool xos__icf_probed(const struct xos__icf_node *node) XOS_HIDDEN;
+/* Number of init() probes this process ran (--explain/tests). */
+unsigned int xos__icf_probe_count(void) XOS_HIDDEN;
+/* Probe every registered ICF (listings). */
+void xos__icf_probe_all(void) XOS_HIDDEN;
 bool xos__name_valid(const char *name) XOS_HIDDEN;
 
 /* ---- register_com table (com.c) ------------------------------------------- */

@@ -30,6 +30,44 @@
 
 /* ---- fork and vfork ---------------------------------------------------------- */
 
+/*
+ * The children this process forked, pid -> EF record (or none: the table
+ * was full), so that wait() finds a child's record without scanning the
+ * area's EF table (8,192 records, the full scan for every child once the
+ * table is full).  Direct-mapped, one 64-bit word per slot, lossy: a miss
+ * falls back to the scan.
+ */
+#define FORKED_SLOTS 256
+#define FORKED_NONE (-2)
+static _Atomic uint64_t forked[FORKED_SLOTS];
+
+static void forked_note(pid_t pid, int32_t ef)
+{
+	atomic_store_explicit(&forked[(uint32_t)pid % FORKED_SLOTS],
+			      (uint64_t)(uint32_t)pid << 32 | (uint32_t)ef, memory_order_relaxed);
+}
+
+/* The record of child @pid as noted at fork: 1 and *ef (maybe FORKED_NONE), or 0: unknown. */
+static int forked_lookup(pid_t pid, int32_t *ef)
+{
+	uint64_t v = atomic_exchange_explicit(&forked[(uint32_t)pid % FORKED_SLOTS], 0,
+					      memory_order_relaxed);
+
+	if (v >> 32 != (uint32_t)pid) {
+		if (v)
+			atomic_store_explicit(&forked[(uint32_t)pid % FORKED_SLOTS], v,
+					      memory_order_relaxed);
+		return 0;
+	}
+	*ef = (int32_t)(uint32_t)v;
+	/* A child inherits its parent's notes (clearing them would cost it a
+	 * copy-on-write fault per fork): a record is trusted only if it still
+	 * names @pid. */
+	if (*ef >= 0 && ((uint32_t)*ef >= SHIM_MAX_EF || shim.area->ef[*ef].pid != pid))
+		return 0;
+	return 1;
+}
+
 SHIM_EXPORT SHIM_FORK_PATH pid_t fork(void)
 {
 	int32_t ef = -1;
@@ -64,6 +102,8 @@ SHIM_EXPORT SHIM_FORK_PATH pid_t fork(void)
 		else
 			shim.area->ef[ef].pid = shim.area->ef[ef].tid = pid;
 	}
+	if (pid > 0 && shim.area)
+		forked_note(pid, ef >= 0 ? ef : FORKED_NONE);
 	return pid;
 }
 
@@ -331,7 +371,8 @@ static void reaped(pid_t pid, int status)
 
 	if (pid <= 0 || !shim.area || !(WIFEXITED(status) || WIFSIGNALED(status)))
 		return;
-	ef = shim_ef_find_pid(pid);
+	if (!forked_lookup(pid, &ef))
+		ef = shim_ef_find_pid(pid);
 	if (ef < 0)
 		return;
 	if (atomic_load(&shim.area->ef[ef].threads))

@@ -236,7 +236,7 @@ static void test_register_duplicate_ebusy(void **state)
 	t_assert_rc(xos_icf_register(&fake_a), -EBUSY);
 	t_assert_rc(xos_icf_register(&fake_a_again), -EBUSY);
 	t_assert_rc(xos_icf_register(&fake_thread), -EBUSY);
-	t_assert_rc(xos__icf_register_builtin(&fake_a), -EBUSY);
+	t_assert_rc(xos__icf_register_builtin(&fake_a, false), -EBUSY);
 	t_assert_int(init_calls, 0);
 	t_assert_int(list_count(), NBUILTIN + 1);
 }
@@ -297,14 +297,14 @@ static void test_register_invalid_descriptors(void **state)
 	before = list_count();
 	init_calls = 0;
 	t_assert_rc(xos_icf_register(NULL), -EINVAL);
-	t_assert_rc(xos__icf_register_builtin(NULL), -EINVAL);
+	t_assert_rc(xos__icf_register_builtin(NULL, false), -EINVAL);
 	for (size_t i = 0; i < XOS_ARRAY_SIZE(bad); i++) {
 		int rc = xos_icf_register(&bad[i].icf);
 
 		if (rc != -EINVAL)
 			fail_msg("descriptor with %s: register = %d (%s), want -EINVAL", bad[i].what,
 				 rc, t_errname(rc));
-		rc = xos__icf_register_builtin(&bad[i].icf);
+		rc = xos__icf_register_builtin(&bad[i].icf, false);
 		if (rc != -EINVAL)
 			fail_msg("descriptor with %s: register_builtin = %d (%s), want -EINVAL",
 				 bad[i].what, rc, t_errname(rc));

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench-startup: what xos-run adds to a program's start, and what the shim
+ * adds to a fork.
+ *
+ *  - start-up: `xos-run --policy=perf -- /bin/true` against `/bin/true`,
+ *    in alternating rounds (A B A B ...) so that a change of the machine's
+ *    load hits both; each round runs each command BATCH times.  Reported:
+ *    the median of the per-round ratios and of the per-round differences,
+ *    with the 10th-90th percentile spread.
+ *  - fork13-style throughput: fork, _exit, wait in a loop for a fixed time,
+ *    natively, under LD_PRELOAD=libxos-shim.so and under xos-run; rounds
+ *    alternate the three; ratios are per round, then the median.
+ *
+ * The machine may be shared: the load average is printed with the figures.
+ * Environment: XOS_RUN (the xos-run binary), XOS_SHIM (libxos-shim.so),
+ * BENCH_ROUNDS (default 21), BENCH_FORK_SECONDS (default 0.5).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define BATCH 5
+#define MAX_ROUNDS 200
+
+/* Run @argv (with @preload as LD_PRELOAD, or none) and wait; its stdout to @out_fd, or /dev/null. */
+static int run(char *const argv[], const char *preload, int out_fd)
+{
+	pid_t pid = fork();
+	int ws;
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (out_fd >= 0)
+			dup2(out_fd, 1);
+		if (preload)
+			setenv("LD_PRELOAD", preload, 1);
+		else
+			unsetenv("LD_PRELOAD");
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &ws, 0) < 0)
+		return -errno;
+	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+/* Mean wall time of BATCH runs, in us. */
+static double batch_us(char *const argv[])
+{
+	double t0 = bench_now_us();
+
+	for (int i = 0; i < BATCH; i++)
+		if (run(argv, NULL, -1) != 0) {
+			fprintf(stderr, "bench-startup: %s failed\n", argv[0]);
+			exit(1);
+		}
+	return (bench_now_us() - t0) / BATCH;
+}
+
+static double pct(double *v, int n, double p)
+{
+	qsort(v, (size_t)n, sizeof(*v), bench_cmp_double);
+	return v[(int)(p * (n - 1) + 0.5)];
+}
+
+/* The fork13-style loop, in this process: forks completed in @secs. */
+static int fork_loop(double secs)
+{
+	double end = bench_now_s() + secs;
+	unsigned long n = 0;
+
+	while (bench_now_s() < end) {
+		{
+			pid_t pid = fork();
+
+			if (pid < 0)
+				return 1;
+			if (pid == 0)
+				_exit(0);
+			if (waitpid(pid, NULL, 0) != pid)
+				return 1;
+			n++;
+		}
+	}
+	printf("%lu\n", n);
+	return 0;
+}
+
+/* Forks per second of `self --fork-loop secs` run as @argv (preloaded or not). */
+static double forks_per_s(char *const argv[], const char *preload, double secs)
+{
+	char buf[64] = "";
+	int p[2];
+	ssize_t got;
+
+	if (pipe(p) < 0)
+		return 0;
+	if (run(argv, preload, p[1]) != 0) {
+		fprintf(stderr, "bench-startup: fork loop failed\n");
+		exit(1);
+	}
+	close(p[1]);
+	got = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	if (got <= 0)
+		return 0;
+	buf[got] = '\0';
+	return strtod(buf, NULL) / secs;
+}
+
+int main(int argc, char **argv)
+{
+	const char *xos_run = getenv("XOS_RUN"), *shim = getenv("XOS_SHIM");
+	const char *r = getenv("BENCH_ROUNDS"), *fs = getenv("BENCH_FORK_SECONDS");
+	int rounds = r ? atoi(r) : 21;
+	double secs = fs ? strtod(fs, NULL) : 0.5;
+	static double ratio[MAX_ROUNDS], diff[MAX_ROUNDS], a_us[MAX_ROUNDS], b_us[MAX_ROUNDS];
+	static double pre[MAX_ROUNDS], run_r[MAX_ROUNDS];
+	char self[4096], secs_s[32], load[128] = "?";
+	FILE *f;
+
+	if (argc == 3 && strcmp(argv[1], "--fork-loop") == 0)
+		return fork_loop(strtod(argv[2], NULL));
+	if (!xos_run || !shim) {
+		fprintf(stderr, "bench-startup: set XOS_RUN and XOS_SHIM (make bench-startup does)\n");
+		return 2;
+	}
+	if (rounds < 3 || rounds > MAX_ROUNDS || secs <= 0) {
+		fprintf(stderr, "bench-startup: BENCH_ROUNDS must be 3..%d, BENCH_FORK_SECONDS > 0\n", MAX_ROUNDS);
+		return 2;
+	}
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (len <= 0)
+		return 1;
+	self[len] = '\0';
+	snprintf(secs_s, sizeof(secs_s), "%g", secs);
+	f = fopen("/proc/loadavg", "r");
+	if (f) {
+		if (fgets(load, sizeof(load), f))
+			load[strcspn(load, "\n")] = '\0';
+		fclose(f);
+	}
+	printf("bench-startup: %d rounds, load average at start: %s, %ld CPUs\n", rounds, load,
+	       sysconf(_SC_NPROCESSORS_ONLN));
+
+	/* ---- start-up ---- */
+	{
+		char *a[] = { (char *)xos_run, "--policy=perf", "--", "/bin/true", NULL };
+		char *b[] = { "/bin/true", NULL };
+
+		for (int i = 0; i < rounds; i++) {
+			a_us[i] = batch_us(a);
+			b_us[i] = batch_us(b);
+			ratio[i] = a_us[i] / b_us[i];
+			diff[i] = a_us[i] - b_us[i];
+		}
+		printf("figure: startup_true_native = %.0f us\n", bench_median(b_us, rounds));
+		printf("figure: startup_true_xos_run = %.0f us\n", bench_median(a_us, rounds));
+		printf("figure: startup_xos_run_extra = %.0f us (p10 %.0f, p90 %.0f; goal <= 1000)\n",
+		       bench_median(diff, rounds), pct(diff, rounds, 0.1), pct(diff, rounds, 0.9));
+		printf("figure: startup_xos_run_ratio = %.2f x (p10 %.2f, p90 %.2f)\n", bench_median(ratio, rounds),
+		       pct(ratio, rounds, 0.1), pct(ratio, rounds, 0.9));
+	}
+
+	/* ---- fork13-style throughput ---- */
+	{
+		char *native[] = { self, "--fork-loop", secs_s, NULL };
+		char *managed[] = { (char *)xos_run, "--policy=perf", "--", self, "--fork-loop", secs_s, NULL };
+		int n = rounds / 3 < 3 ? 3 : rounds / 3;
+		double nat[MAX_ROUNDS];
+
+		for (int i = 0; i < n; i++) {
+			double x = forks_per_s(native, NULL, secs);
+			double y = forks_per_s(native, shim, secs);
+			double z = forks_per_s(managed, NULL, secs);
+
+			nat[i] = x;
+			pre[i] = y / x;
+			run_r[i] = z / x;
+		}
+		printf("figure: fork13_native = %.0f forks/s\n", bench_median(nat, n));
+		printf("figure: fork13_preload_ratio = %.3f x (p10 %.3f, p90 %.3f; goal >= 0.95)\n",
+		       bench_median(pre, n), pct(pre, n, 0.1), pct(pre, n, 0.9));
+		printf("figure: fork13_xos_run_ratio = %.3f x (p10 %.3f, p90 %.3f; goal >= 0.95)\n",
+		       bench_median(run_r, n), pct(run_r, n, 0.1), pct(run_r, n, 0.9));
+	}
+	f = fopen("/proc/loadavg", "r");
+	if (f) {
+		if (fgets(load, sizeof(load), f))
+			load[strcspn(load, "\n")] = '\0';
+		fclose(f);
+		printf("bench-startup: load average at end: %s\n", load);
+	}
+	return 0;
+}
