@@ -152,27 +152,6 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-static int read_at(int fd, void *buf, size_t len, off_t off)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t r = pread(fd, p, len, off);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			return -ENODATA;
-		p += r;
-		len -= (size_t)r;
-		off += r;
-	}
-	return 0;
-}
-
 /* The data extents of @memfd within [0, size). */
 static int data_extents(int memfd, size_t size, struct img_ext **ret, uint32_t *ret_n)
 {
@@ -299,7 +278,7 @@ int xos__image_write(struct xos_ef *ef, int fd)
 
 			if (direct)
 				src = (const unsigned char *)(uintptr_t)(d->base + ext[i].off + o);
-			else if ((rc = read_at(d->memfd, buf, len, (off_t)(ext[i].off + o))) != 0)
+			else if ((rc = xos__image_read_at(d->memfd, buf, len, (off_t)(ext[i].off + o))) != 0)
 				break;
 			xos__image_sum_data(&sum, src, len);
 			rc = write_all(fd, src, len);
@@ -353,7 +332,7 @@ static int check_image(const char *path, int exe_fd, char *ret_exe, size_t exe_l
 	rc = xos__image_load(fd, &img);
 	if (rc < 0)
 		goto out_close;
-	rc = xos__image_verify(fd, &img, key);
+	rc = xos__image_read_data(fd, &img, key, NULL, NULL);
 	if (rc == 0 && exe_fd >= 0)
 		rc = same_binary(&img.hdr, exe_fd);
 	if (rc == 0 && ret_exe) {
@@ -420,21 +399,24 @@ static int same_layout(const struct img_hdr *hdr, const struct img_map *maps)
 	return n < 0 ? n : rc;
 }
 
-/* Is the chunk all zero?  Then the fresh memfd already reads so: keep it sparse. */
-static bool all_zero(const unsigned char *p, size_t len)
+/* Write a chunk of the image into the domain's memfd; an all-zero chunk
+ * is skipped, as the fresh memfd already reads so (it stays sparse). */
+static int domain_fill(void *arg, uint64_t off, const void *buf, size_t len)
 {
-	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+	const unsigned char *p = buf;
+	int memfd = *(const int *)arg;
+
+	if (len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0))
+		return 0;
+	return pwrite(memfd, buf, len, (off_t)off) == (ssize_t)len ? 0 : -EIO;
 }
 
 int xos__image_read(struct xos_ef *ef, int fd)
 {
 	struct xos__image_key *key;
-	struct xos__image_sum sum;
 	struct xos__image img;
 	struct xos__domain *d = NULL;
 	struct xos__domain_hdr *h;
-	unsigned char *buf;
-	uint64_t at;
 	int memfd = -1, rc;
 
 	key = xos__malloc(sizeof(*key));
@@ -466,33 +448,7 @@ int xos__image_read(struct xos_ef *ef, int fd)
 		goto out;
 	memfd = -1; /* the domain's now */
 
-	/* Through a small buffer that stays hot: read the image, hash, write the memfd. */
-	buf = xos__malloc(CHUNK);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	xos__image_sum_begin(&sum, key, &img.hdr, img.maps, img.ext);
-	at = img.data_at;
-	for (uint32_t i = 0; i < img.hdr.nextents && !rc; i++) {
-		for (uint64_t o = 0; o < img.ext[i].len && !rc; o += CHUNK) {
-			size_t len = img.ext[i].len - o < CHUNK ? (size_t)(img.ext[i].len - o) : CHUNK;
-
-			rc = read_at(fd, buf, len, (off_t)at);
-			if (rc)
-				break;
-			xos__image_sum_data(&sum, buf, len);
-			if (!all_zero(buf, len) &&
-			    pwrite(d->memfd, buf, len, (off_t)(img.ext[i].off + o)) != (ssize_t)len)
-				rc = -EIO;
-			at += len;
-		}
-	}
-	xos__free(buf);
-	if (rc == -ENODATA)
-		rc = -EBADMSG; /* shrunk under us */
-	if (rc == 0)
-		rc = xos__image_sum_check(&sum, &img.hdr, key);
+	rc = xos__image_read_data(fd, &img, key, domain_fill, &d->memfd);
 	/* Authentic or not, nothing of the header is used before it is checked. */
 	h = d->hdr;
 	if (rc == 0)

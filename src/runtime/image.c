@@ -145,7 +145,7 @@ int xos__image_key_load(struct xos__image_key *key)
 
 /* ---- header and tables ----------------------------------------------------------- */
 
-static int read_at(int fd, void *buf, size_t len, off_t off)
+int xos__image_read_at(int fd, void *buf, size_t len, off_t off)
 {
 	char *p = buf;
 
@@ -215,11 +215,11 @@ int xos__image_load(int fd, struct xos__image *img)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -EMEDIUMTYPE;
-	rc = read_at(fd, hdr, sizeof(*hdr), 0);
+	rc = xos__image_read_at(fd, hdr, sizeof(*hdr), 0);
 	if (rc == -ENODATA) {
 		char magic[8];
 
-		if (st.st_size >= 8 && read_at(fd, magic, 8, 0) == 0 && memcmp(magic, IMG_MAGIC, 8) == 0)
+		if (st.st_size >= 8 && xos__image_read_at(fd, magic, 8, 0) == 0 && memcmp(magic, IMG_MAGIC, 8) == 0)
 			return -ENODATA; /* ours, cut short */
 		return -ENOEXEC;
 	}
@@ -234,10 +234,10 @@ int xos__image_load(int fd, struct xos__image *img)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	rc = read_at(fd, img->maps, hdr->nmaps * sizeof(*img->maps), sizeof(*hdr));
+	rc = xos__image_read_at(fd, img->maps, hdr->nmaps * sizeof(*img->maps), sizeof(*hdr));
 	img->data_at = sizeof(*hdr) + hdr->nmaps * sizeof(*img->maps);
 	if (!rc)
-		rc = read_at(fd, img->ext, hdr->nextents * sizeof(*img->ext), (off_t)img->data_at);
+		rc = xos__image_read_at(fd, img->ext, hdr->nextents * sizeof(*img->ext), (off_t)img->data_at);
 	img->data_at += hdr->nextents * sizeof(*img->ext);
 	if (rc)
 		goto fail;
@@ -371,7 +371,8 @@ int xos__image_key_check(const struct xos__image *img, const struct xos__image_k
 	return ok ? 0 : -EKEYREJECTED;
 }
 
-int xos__image_verify(int fd, const struct xos__image *img, const struct xos__image_key *key)
+int xos__image_read_data(int fd, const struct xos__image *img, const struct xos__image_key *key,
+			 int (*use)(void *arg, uint64_t off, const void *buf, size_t len), void *arg)
 {
 	struct xos__image_sum s;
 	unsigned char *buf;
@@ -382,6 +383,7 @@ int xos__image_verify(int fd, const struct xos__image *img, const struct xos__im
 	rc = xos__image_key_check(img, key);
 	if (rc < 0)
 		return rc;
+	/* Through a small buffer that stays hot: read, hash, hand over. */
 	buf = xos__malloc(XOS__IMAGE_CHUNK);
 	if (!buf)
 		return -ENOMEM;
@@ -391,9 +393,11 @@ int xos__image_verify(int fd, const struct xos__image *img, const struct xos__im
 			size_t len = img->ext[i].len - o < XOS__IMAGE_CHUNK ? (size_t)(img->ext[i].len - o)
 									    : XOS__IMAGE_CHUNK;
 
-			rc = read_at(fd, buf, len, (off_t)at);
+			rc = xos__image_read_at(fd, buf, len, (off_t)at);
 			if (!rc)
 				xos__image_sum_data(&s, buf, len);
+			if (!rc && use)
+				rc = use(arg, img->ext[i].off + o, buf, len);
 			at += len;
 		}
 	}

@@ -91,6 +91,8 @@ struct xos__image_sum {
  * (-EPERM).
  */
 int xos__image_open(const char *path, mode_t bad_mode, int *ret_fd) XOS_HIDDEN;
+/* pread() of exactly @len bytes at @off: 0, -ENODATA at end of file, or -errno. */
+int xos__image_read_at(int fd, void *buf, size_t len, off_t off) XOS_HIDDEN;
 /* Read the key named by XOS_IMAGE_KEY_FILE into @key (key->set false when unset). */
 int xos__image_key_load(struct xos__image_key *key) XOS_HIDDEN;
 /* Read and check the header and tables of the image in @fd. */
@@ -114,8 +116,15 @@ int xos__image_sum_check(struct xos__image_sum *s, const struct img_hdr *hdr,
  * whatever size it claims.
  */
 int xos__image_key_check(const struct xos__image *img, const struct xos__image_key *key) XOS_HIDDEN;
-/* Check the integrity of the whole image in @fd (reads its data once). */
-int xos__image_verify(int fd, const struct xos__image *img, const struct xos__image_key *key) XOS_HIDDEN;
+/*
+ * Read the image's data once, in order, checking key and integrity: each
+ * chunk is hashed, then handed to @use (if not NULL) with its offset in
+ * the domain.  0 only if every chunk was read, used and the sum matches;
+ * -EBADMSG for a file that ends early.  @use sees unauthenticated bytes:
+ * nothing it writes may be trusted before this returns 0.
+ */
+int xos__image_read_data(int fd, const struct xos__image *img, const struct xos__image_key *key,
+			 int (*use)(void *arg, uint64_t off, const void *buf, size_t len), void *arg) XOS_HIDDEN;
 
 /*
  * Check the domain header the image restored (@h, at @img's domain base)

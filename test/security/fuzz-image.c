@@ -124,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc > 0)
 		abort();
 	if (rc == 0) {
-		rc = xos__image_verify(fd, &img, &key);
+		rc = xos__image_read_data(fd, &img, &key, NULL, NULL);
 		if (rc > 0)
 			abort();
 		if (rc == 0)
