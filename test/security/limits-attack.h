@@ -17,39 +17,24 @@
 
 #include <xos.h>
 
+#include "../sandbox-require.h"
+
 static inline void la_require_sandbox(void)
 {
-	struct xos_icf_info infos[16];
-	int n = xos_icf_list(infos, 16);
-
 	/* An attack that works may also hang the joiner (a traced init): fail, not hang. */
 	alarm(60);
-
-	for (int i = 0; i < n && i < 16; i++) {
-		if (strcmp(infos[i].name, "sandbox") != 0)
-			continue;
-		if (infos[i].available)
-			return;
-		printf("# SKIP sandbox ICF unavailable here: %s\n", infos[i].reason);
-		exit(77);
-	}
-	printf("# SKIP sandbox ICF not registered\n");
-	exit(77);
+	t_sandbox_require();
 }
 
 /* Run fn(arg) in the sandbox with @options; exit 1 if it cannot even start. */
 static inline struct xos_ef_exit la_run(const char *options, xos_ef_fn fn, const void *arg, size_t size)
 {
-	struct xos_ef_attr attr;
 	struct xos_ef_exit ex = { 0 };
-	struct xos_ef *ef = NULL;
+	struct xos_ef *ef;
 	int rc;
 
-	xos_ef_attr_init(&attr);
-	attr.icf = "sandbox";
-	attr.options = options;
-	rc = xos_ef_create(&ef, &attr, fn, arg, size);
-	if (rc < 0) {
+	ef = t_sandbox_start(options, fn, arg, size, &rc);
+	if (!ef) {
 		printf("FAIL: xos_ef_create(sandbox, \"%s\") = %s\n", options ? options : "", strerror(-rc));
 		exit(1);
 	}

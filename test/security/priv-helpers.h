@@ -16,29 +16,11 @@
 
 #include <xos.h>
 
+#include "../sandbox-require.h"
+
 #define T_PASS 0
 #define T_FAIL 1
 #define T_SKIP 77
-
-/* Exit 77 unless the sandbox ICF is available on this machine. */
-static inline void t_require_sandbox(void)
-{
-	struct xos_icf_info infos[16];
-	int n = xos_icf_list(infos, 16);
-
-	unsetenv("XOS_ICF");
-	unsetenv("XOS_POLICY");
-	for (int i = 0; i < n && i < 16; i++) {
-		if (strcmp(infos[i].name, "sandbox") != 0)
-			continue;
-		if (infos[i].available)
-			return;
-		printf("# SKIP sandbox ICF unavailable here: %s\n", infos[i].reason);
-		exit(T_SKIP);
-	}
-	printf("# SKIP sandbox ICF not registered\n");
-	exit(T_SKIP);
-}
 
 /* Inside the EF: say which attack step got through (stdout is inherited). */
 static inline void t_say(const char *fmt, ...)
@@ -56,18 +38,12 @@ static inline struct xos_ef_exit t_sandbox_run_chans(const char *options, struct
 						     size_t nchans, xos_ef_fn fn, const void *arg,
 						     size_t size)
 {
-	struct xos_ef_attr attr;
 	struct xos_ef_exit ex = { 0 };
 	struct xos_ef *ef;
 	int rc;
 
-	xos_ef_attr_init(&attr);
-	attr.icf = "sandbox";
-	attr.options = options;
-	attr.chans = chans;
-	attr.nchans = nchans;
-	rc = xos_ef_create(&ef, &attr, fn, arg, size);
-	if (rc < 0) {
+	ef = t_sandbox_start_chans(options, chans, nchans, fn, arg, size, &rc);
+	if (!ef) {
 		printf("not ok: xos_ef_create(sandbox, \"%s\"): %s\n", options ? options : "",
 		       strerror(-rc));
 		exit(T_FAIL);
@@ -89,20 +65,16 @@ static inline struct xos_ef_exit t_sandbox_run(const char *options, xos_ef_fn fn
 /* The sandbox must refuse to be created with @options (-EPERM): 0 if so, 1 otherwise. */
 static inline int t_sandbox_refused(const char *options, xos_ef_fn fn)
 {
-	struct xos_ef_attr attr;
 	struct xos_ef_exit ex;
 	struct xos_ef *ef;
 	int rc;
 
-	xos_ef_attr_init(&attr);
-	attr.icf = "sandbox";
-	attr.options = options;
-	rc = xos_ef_create(&ef, &attr, fn, NULL, 0);
+	ef = t_sandbox_start(options, fn, NULL, 0, &rc);
 	if (rc == -EPERM) {
 		printf("ok: \"%s\" refused (-EPERM)\n", options);
 		return 0;
 	}
-	if (rc == 0)
+	if (ef)
 		xos_ef_join(ef, &ex);
 	printf("not ok: \"%s\" gave %s (want -EPERM)\n", options, rc ? strerror(-rc) : "a sandbox");
 	return 1;

@@ -114,7 +114,7 @@ int main(void)
 	char buf[8];
 	int pipefd[2], file, rc, failed;
 
-	t_require_sandbox();
+	t_sandbox_require();
 	/* A host file and a pipe the creator holds for itself. */
 	file = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (file < 0 || pipe(pipefd) < 0) {

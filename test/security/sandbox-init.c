@@ -68,7 +68,7 @@ int main(void)
 {
 	struct xos_ef_exit ex;
 
-	t_require_sandbox();
+	t_sandbox_require();
 	if (t_sandbox_refused("sandbox.allow=ptrace:process_vm_writev:process_vm_readv", attacker))
 		return T_FAIL;
 	ex = t_sandbox_run(NULL, attacker, NULL, 0);

@@ -81,7 +81,7 @@ int main(void)
 	struct xos_ef_exit ex;
 	int bad = 0;
 
-	t_require_sandbox();
+	t_sandbox_require();
 	bad |= t_sandbox_refused("sandbox.allow=mount:umount2", mounter);
 	bad |= t_expect_stopped("capabilities and no_new_privs of the EF", t_sandbox_run(NULL, privileges, NULL, 0));
 	ex = t_sandbox_run(NULL, mounter, NULL, 0);

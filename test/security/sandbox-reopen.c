@@ -98,7 +98,7 @@ int main(void)
 	struct given g;
 	int failed;
 
-	t_require_sandbox();
+	t_sandbox_require();
 	/* In the current directory: a host file system, writable outside the sandbox. */
 	if (!mkdtemp(dir)) {
 		printf("not ok: mkdtemp: %s\n", strerror(errno));

@@ -101,7 +101,7 @@ int main(void)
 	char before[256], after[256], burst[32];
 	int failed = 0;
 
-	t_require_sandbox();
+	t_sandbox_require();
 	if (read_text(CORE_PATTERN, k.core_pattern, sizeof(k.core_pattern)) < 0 ||
 	    read_text(BURST, burst, sizeof(burst)) < 0) {
 		printf("# SKIP no /proc/sys/kernel here\n");
