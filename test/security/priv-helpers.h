@@ -33,6 +33,27 @@ static inline void t_say(const char *fmt, ...)
 	fflush(stdout);
 }
 
+/* 1 if the @status file's line @field does not hold @want (and says so, as @who's). */
+static inline int t_status_not(const char *status, const char *who, const char *field, const char *want)
+{
+	char line[256];
+	size_t len = strlen(field);
+	FILE *f = fopen(status, "re");
+	int bad = 1;
+
+	if (!f)
+		return 1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, field, len) != 0 || line[len] != ':')
+			continue;
+		bad = strstr(line + len + 1, want) == NULL;
+		if (bad)
+			t_say("  %s has %s", who, line);
+	}
+	fclose(f);
+	return bad;
+}
+
 /* Run fn(arg) in a sandbox with @options (and @chans) to its end; exit 1 if it cannot start. */
 static inline struct xos_ef_exit t_sandbox_run_chans(const char *options, struct xos_chan *const *chans,
 						     size_t nchans, xos_ef_fn fn, const void *arg,

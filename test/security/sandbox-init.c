@@ -23,27 +23,6 @@
 
 #include "priv-helpers.h"
 
-/* 1 if pid 1's /proc/1/status line @field does not hold @want. */
-static int init_status_not(const char *field, const char *want)
-{
-	char line[256];
-	size_t len = strlen(field);
-	FILE *f = fopen("/proc/1/status", "re");
-	int bad = 1;
-
-	if (!f)
-		return 1;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, field, len) != 0 || line[len] != ':')
-			continue;
-		bad = strstr(line + len + 1, want) == NULL;
-		if (bad)
-			t_say("  the init has %s", line);
-	}
-	fclose(f);
-	return bad;
-}
-
 static int attacker(void *arg)
 {
 	int through = 0, fd;
@@ -55,8 +34,8 @@ static int attacker(void *arg)
 		through |= 1;
 		close(fd);
 	}
-	through |= init_status_not("Seccomp", "2") << 3;
-	through |= init_status_not("CapEff", "0000000000000000") << 4;
+	through |= t_status_not("/proc/1/status", "the init", "Seccomp", "2") << 3;
+	through |= t_status_not("/proc/1/status", "the init", "CapEff", "0000000000000000") << 4;
 	if (through)
 		return through;
 	/* Stopped everywhere: end in a way the joiner must report as it is. */

@@ -27,27 +27,6 @@ static int attempt(int rc, const char *what)
 	return 1;
 }
 
-/* 1 if /proc/self/status says @field is not @want. */
-static int status_field_not(const char *field, const char *want)
-{
-	char line[256];
-	size_t len = strlen(field);
-	FILE *f = fopen("/proc/self/status", "re");
-	int bad = 1;
-
-	if (!f)
-		return 1;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, field, len) != 0 || line[len] != ':')
-			continue;
-		bad = strstr(line + len + 1, want) == NULL;
-		if (bad)
-			t_say("  EF has %s", line);
-	}
-	fclose(f);
-	return bad;
-}
-
 static int mounter(void *arg)
 {
 	int through = 0;
@@ -68,11 +47,11 @@ static int privileges(void *arg)
 	int through = 0;
 
 	(void)arg;
-	through |= status_field_not("CapEff", "0000000000000000") << 5;
-	through |= status_field_not("CapPrm", "0000000000000000") << 5;
-	through |= status_field_not("CapBnd", "0000000000000000") << 5;
-	through |= status_field_not("CapAmb", "0000000000000000") << 5;
-	through |= status_field_not("NoNewPrivs", "1") << 6;
+	through |= t_status_not("/proc/self/status", "the EF", "CapEff", "0000000000000000") << 5;
+	through |= t_status_not("/proc/self/status", "the EF", "CapPrm", "0000000000000000") << 5;
+	through |= t_status_not("/proc/self/status", "the EF", "CapBnd", "0000000000000000") << 5;
+	through |= t_status_not("/proc/self/status", "the EF", "CapAmb", "0000000000000000") << 5;
+	through |= t_status_not("/proc/self/status", "the EF", "NoNewPrivs", "1") << 6;
 	return through;
 }
 
