@@ -29,7 +29,7 @@ dist_man_MANS += \
 	man/man3/xos_policy_set.3 \
 	man/man7/xos-icf.7 \
 	man/man7/xos.7
-# mutate, dump, restore (issue 7)
+# mutate, dump, restore: moving an EF between ICFs and through an image
 dist_man_MANS += \
 	man/man3/xos_aligned_alloc.3 \
 	man/man3/xos_calloc.3 \
