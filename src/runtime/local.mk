@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Memory domains, mutate, dump and restore: the EF memory an EF takes between ICFs and into an image.  Included from Makefile.am.
+# Memory domains (an EF's stack and heap in a memfd), mutate, dump and restore.  Included from Makefile.am.
 libxos_core_la_SOURCES += \
 	src/runtime/domain.c \
 	src/runtime/domain_alloc.c \
