@@ -13,7 +13,15 @@
  *    accept() to pair, then gives up (DEAD): connect returns a little
  *    later, never differently;
  *  - accept() pairs with a WAITING entry (PAIRED, a ring for both ends);
- *    a connection it finds no entry for comes from an unmanaged client.
+ *    a connection it finds no entry for comes from an unmanaged client;
+ *  - a non-blocking connect returns at once: the client's fd stays
+ *    pending, and its first use that moves bytes (or asks about them)
+ *    settles it: PAIRED joins the ring, still WAITING waits up to
+ *    PAIR_WAIT_NS for accept as a blocking connect would, then DEAD.
+ *    Until then its fd moves no byte, so no byte is on both paths.
+ * Entries live in a hash table (open addressing, SHIM_PAIR_PROBE places
+ * from the key's hash), so pairing costs the same with 10,000
+ * connections as with one.
  * Every change of state is made under the area lock, so the two sides
  * always agree.
  * The connecting end is end 0 of the ring (it writes direction 0), the
@@ -75,6 +83,16 @@ static bool blocking(int fd)
 	return fl >= 0 && !(fl & O_NONBLOCK);
 }
 
+/* Where a connection's entry is looked for first (FNV-1a of its key). */
+static uint32_t key_hash(const uint8_t key[40])
+{
+	uint32_t h = 2166136261u;
+
+	for (int i = 0; i < 40; i++)
+		h = (h ^ key[i]) * 16777619u;
+	return h;
+}
+
 void shim_tcp_listening(int fd)
 {
 	struct sockaddr_storage ss;
@@ -120,10 +138,10 @@ static bool conn_key(int fd, bool client, uint8_t key[40])
 }
 
 /* A free or stale entry to register in; area lock held. */
-static struct shim_pair *pair_slot(uint64_t now)
+static struct shim_pair *pair_slot(const uint8_t key[40], uint64_t now)
 {
-	for (int i = 0; i < SHIM_MAX_PAIR; i++) {
-		struct shim_pair *p = &shim.area->pair[i];
+	for (uint32_t k = 0, h = key_hash(key); k < SHIM_PAIR_PROBE; k++) {
+		struct shim_pair *p = &shim.area->pair[(h + k) % SHIM_MAX_PAIR];
 		uint32_t st = atomic_load(&p->state);
 
 		if (st == SHIM_PAIR_EMPTY || st == SHIM_PAIR_DEAD || st == SHIM_PAIR_PAIRED || now - p->t_ns > PAIR_FRESH_NS)
@@ -134,8 +152,8 @@ static struct shim_pair *pair_slot(uint64_t now)
 
 static struct shim_pair *pair_find(const uint8_t key[40], uint32_t state, uint64_t now)
 {
-	for (int i = 0; i < SHIM_MAX_PAIR; i++) {
-		struct shim_pair *p = &shim.area->pair[i];
+	for (uint32_t k = 0, h = key_hash(key); k < SHIM_PAIR_PROBE; k++) {
+		struct shim_pair *p = &shim.area->pair[(h + k) % SHIM_MAX_PAIR];
 
 		if (atomic_load(&p->state) == state && now - p->t_ns <= PAIR_FRESH_NS && memcmp(p->key, key, 40) == 0)
 			return p;
@@ -179,7 +197,7 @@ int shim_tcp_connecting(int fd, struct shim_fd *f, const struct sockaddr *to, so
 	struct shim_pair *p;
 
 	if (!shim.perf || !f || shim.area->chan[f->chan - 1].kind != SHIM_CH_TCP || fd >= SHIM_FD_MAX || !to ||
-	    tolen > sizeof(dst) || !blocking(fd))
+	    tolen > sizeof(dst) || f->ring || f->pair)
 		return -1;
 	memset(&dst, 0, sizeof(dst));
 	memcpy(&dst, to, tolen);
@@ -206,7 +224,7 @@ int shim_tcp_connecting(int fd, struct shim_fd *f, const struct sockaddr *to, so
 	addr_key(&me, key);
 	addr_key(&dst, key + 20);
 	shim_area_lock();
-	p = pair_slot(now);
+	p = pair_slot(key, now);
 	if (p) {
 		memcpy(p->key, key, 40);
 		p->cchan = f->chan - 1;
@@ -219,14 +237,15 @@ int shim_tcp_connecting(int fd, struct shim_fd *f, const struct sockaddr *to, so
 	return p ? (int)(p - shim.area->pair) : -1;
 }
 
-/* After the real connect (@ok: it succeeded): wait for accept to pair. */
-void shim_tcp_connected(int fd, struct shim_fd *f, int entry, bool ok)
+/* Wait for accept to pair @entry (@wait: up to PAIR_WAIT_NS), then settle
+ * it: the ring's slot if paired, else -1 (DEAD: the connection stays TCP). */
+static int32_t pair_settle(int entry, int32_t cchan, bool wait)
 {
 	struct shim_pair *p = &shim.area->pair[entry];
-	int32_t cchan = f ? f->chan - 1 : -1, slot = -1;
+	int32_t slot = -1;
 	uint64_t t0 = shim_now_ns();
 
-	for (unsigned i = 0; ok; i++) {
+	for (unsigned i = 0; wait; i++) {
 		if (atomic_load(&p->state) != SHIM_PAIR_WAITING || p->cchan != cchan)
 			break;
 		if (shim_now_ns() - t0 > PAIR_WAIT_NS)
@@ -242,8 +261,42 @@ void shim_tcp_connected(int fd, struct shim_fd *f, int entry, bool ok)
 			slot = p->slot;
 	}
 	shim_area_unlock();
+	return slot;
+}
+
+/* After the real connect (@ok: it succeeded or is in progress). */
+void shim_tcp_connected(int fd, struct shim_fd *f, int entry, bool ok)
+{
+	int32_t cchan = f ? f->chan - 1 : -1, slot;
+
+	if (entry < 0 || entry >= SHIM_MAX_PAIR)
+		return;
+	if (ok && f && !blocking(fd) && shim_own_process()) {
+		/* Non-blocking: settled by the fd's first use. */
+		f->pair = entry + 1;
+		return;
+	}
+	slot = pair_settle(entry, cchan, ok);
 	if (f && ok)
 		join(f, slot, 0);
+}
+
+void shim_tcp_settle(int fd, struct shim_fd *f, bool wait)
+{
+	int entry = f->pair - 1;
+	int32_t slot;
+	struct shim_pair *p;
+
+	if (entry < 0 || entry >= SHIM_MAX_PAIR || !shim.area) {
+		f->pair = 0;
+		return;
+	}
+	p = &shim.area->pair[entry];
+	if (!wait && atomic_load(&p->state) == SHIM_PAIR_WAITING && p->cchan == f->chan - 1)
+		return;
+	f->pair = 0;
+	slot = pair_settle(entry, f->chan - 1, wait);
+	join(f, slot, 0);
 	(void)fd;
 }
 
@@ -254,7 +307,7 @@ void shim_tcp_accepted(int fd, struct shim_fd *f)
 	int32_t slot = -1;
 
 	if (!shim.perf || !f || shim.area->chan[f->chan - 1].kind != SHIM_CH_TCP || fd >= SHIM_FD_MAX ||
-	    !blocking(fd) || !conn_key(fd, false, key))
+	    !conn_key(fd, false, key))
 		return;
 	shim_area_lock();
 	p = pair_find(key, SHIM_PAIR_WAITING, shim_now_ns());

@@ -219,10 +219,12 @@ static int area_fd = -1;
 static struct shim_area *area_create(char *path, size_t len)
 {
 	struct statvfs vfs;
-	/* A file in memory, unless /dev/shm is too small for every ring to be
-	 * touched (a full tmpfs would kill the program with SIGBUS). */
+	/* A file in memory, unless /dev/shm is too small for the records and
+	 * the rings' whole budget to be touched (a full tmpfs would kill the
+	 * program with SIGBUS).  The file is sparse: its length is the address
+	 * space of every ring slot at its largest, far more than the budget. */
 	const char *dir = access("/dev/shm", W_OK) == 0 && statvfs("/dev/shm", &vfs) == 0 &&
-				  (uint64_t)vfs.f_bavail * vfs.f_frsize >= 2 * shim_area_bytes()
+				  (uint64_t)vfs.f_bavail * vfs.f_frsize >= 2 * (shim_ring_data_off() + SHIM_RING_BUDGET)
 			  ? "/dev/shm"
 			  : "/tmp";
 	struct shim_area *a;
