@@ -43,7 +43,9 @@ struct shim_fd *shim_fd_get(int fd)
 }
 
 /* The fd's entry, for a call that uses it: a non-blocking connect's fd
- * learns first whether it is on a ring. */
+ * learns first whether it is on a ring (waiting for the accept if need
+ * be: a poll on it must not sleep in the kernel while the server's
+ * answer goes to a ring). */
 static struct shim_fd *fd_use(int fd)
 {
 	struct shim_fd *f = shim_fd_get(fd);
@@ -94,14 +96,10 @@ void shim_fd_forget(int fd)
 	}
 }
 
-/* The fd is about to be used in a way the ring does not emulate.  A
- * pending connection not paired yet stays so (it is on TCP for now). */
+/* The fd is about to be used in a way the ring does not emulate. */
 static void native_use(int fd, const char *why, bool kernel_view)
 {
-	struct shim_fd *f = shim_fd_get(fd);
-
-	if (f && f->pair)
-		shim_tcp_settle(fd, f, false);
+	struct shim_fd *f = fd_use(fd);
 
 	if (f && f->ring)
 		shim_ring_downgrade(fd, f, why, kernel_view);

@@ -574,9 +574,9 @@ static bool kernel_eof(int fd, const struct shim_fd *f, struct shim_dir *D)
 
 /*
  * @flags: MSG_DONTWAIT (never sleep), MSG_PEEK (copy without consuming),
- * MSG_WAITALL with MSG_PEEK (wait until @len bytes are there, or end of
- * file, as the kernel's stream sockets do; a consuming MSG_WAITALL is the
- * caller's loop).  End of file: the kernel's, or a half close recorded in
+ * MSG_WAITALL with MSG_PEEK (on TCP, wait until @len bytes are there, or
+ * end of file, as the kernel does; AF_UNIX peeks what is there; a
+ * consuming MSG_WAITALL is the caller's loop).  End of file: the kernel's, or a half close recorded in
  * the ring (the peer shut writing, or this socket shut reading), once the
  * bytes published before it are read.
  */
@@ -584,7 +584,7 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 {
 	struct shim_ring *r;
 	struct shim_dir *D;
-	bool peek = flags & MSG_PEEK, all = peek && (flags & MSG_WAITALL), eof = false;
+	bool peek = flags & MSG_PEEK, eof = false, all;
 	int d;
 
 	if (f->broken)
@@ -595,6 +595,8 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 	D = &r->dir[d];
 	if (len == 0)
 		return SHIM_USE_KERNEL;
+	/* AF_UNIX peeks return what is there, MSG_WAITALL or not. */
+	all = peek && (flags & MSG_WAITALL) && chan_of(f)->kind == SHIM_CH_TCP;
 	for (;;) {
 		uint64_t head, tail, t_sleep;
 		char b;

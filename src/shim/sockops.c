@@ -28,14 +28,14 @@
 #include "shim_i.h"
 
 /* The fd's entry; a non-blocking connect's fd learns first whether it is
- * on a ring (@wait: as its first use that moves bytes). */
-static struct shim_fd *sock_fd(int fd, bool wait)
+ * on a ring. */
+static struct shim_fd *sock_fd(int fd)
 {
 	struct shim_fd *f = shim_fd_get(fd);
 
 	if (f && f->pair) {
 		SHIM_ERRNO_SAVE;
-		shim_tcp_settle(fd, f, wait);
+		shim_tcp_settle(fd, f, true);
 		SHIM_ERRNO_RESTORE();
 	}
 	return f;
@@ -53,7 +53,7 @@ SHIM_EXPORT int shutdown(int fd, int how)
 
 	if (!shim.area)
 		return REAL(shutdown)(fd, how);
-	f = sock_fd(fd, true);
+	f = sock_fd(fd);
 	rc = REAL(shutdown)(fd, how);
 	if (rc == 0 && ring_socket(f))
 		shim_ring_shutdown(f, how);
@@ -89,7 +89,7 @@ SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_end(ap);
 	if (!shim.area)
 		return REAL(ioctl)(fd, req, arg);
-	f = sock_fd(fd, req == FIONREAD || req == SIOCOUTQ);
+	f = sock_fd(fd);
 	if (ring_socket(f)) {
 		if (req == FIONREAD)
 			return ring_count(fd, f, req, arg, false);
