@@ -558,18 +558,24 @@ static ssize_t more_from_kernel(int fd, char *buf, size_t len)
 	return n > 0 ? n : 0;
 }
 
-/* A non-blocking read found the ring empty: has the peer's socket gone
- * (end of file) rather than gone quiet?  The kernel socket knows; bells
- * left in front of its end of file are dropped first. */
-static bool kernel_eof(int fd, const struct shim_fd *f, struct shim_dir *D)
+/* A non-blocking read found the ring empty: what does the kernel socket
+ * hold?  0: end of file (the peer's socket is gone), 1: bytes written to
+ * it directly (not bells), -1: nothing.  Bells left in front are dropped
+ * first; one counted after the look was sent before it (writers count a
+ * bell before sending it), so a byte seen with none counted is data. */
+static int kernel_peek(int fd, const struct shim_fd *f, struct shim_dir *D)
 {
 	char b;
+	ssize_t k;
 
 	if (is_pipe(f))
-		return false;
+		return -1;
 	if (atomic_load(&D->bells))
 		drain_bells(fd, f, D);
-	return REAL(recv)(fd, &b, 1, MSG_DONTWAIT | MSG_PEEK) == 0;
+	k = REAL(recv)(fd, &b, 1, MSG_DONTWAIT | MSG_PEEK);
+	if (k == 1 && atomic_load(&D->bells) == 0)
+		return 1;
+	return k == 0 ? 0 : -1;
 }
 
 /*
@@ -671,10 +677,16 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 		if (eof)
 			return 0;
 		if (flags & MSG_DONTWAIT) {
-			if (!kernel_eof(fd, f, D))
+			switch (kernel_peek(fd, f, D)) {
+			case 0:
+				eof = true;
+				continue;
+			case 1:
+				shim_ring_downgrade(fd, f, "bytes written to the kernel directly", false);
+				return SHIM_USE_KERNEL;
+			default:
 				return -EAGAIN;
-			eof = true;
-			continue;
+			}
 		}
 		if (spin_until_changed(&D->head, head, r, D, &D->wcpu))
 			continue;
