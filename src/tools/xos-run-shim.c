@@ -250,7 +250,9 @@ static struct shim_area *area_create(char *path, size_t len)
 	}
 	if (ftruncate(fd, (off_t)shim_area_bytes()) < 0)
 		goto out_unlink;
-	a = mmap(NULL, shim_area_bytes(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* The records only: xos-run never reads the rings' data, whose
+	 * address space (every slot at its largest) is far larger. */
+	a = mmap(NULL, shim_ring_data_off(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (a == MAP_FAILED)
 		goto out_unlink;
 	shim_area_init(a, now_ns());
@@ -590,7 +592,7 @@ int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_fi
 		if (rc < 0)
 			fprintf(stderr, "xos-run: cannot write %s: %s\n", stats_file, strerror(-rc));
 	}
-	munmap(a, shim_area_bytes());
+	munmap(a, shim_ring_data_off());
 	if (WIFSIGNALED(status)) {
 		struct rlimit no_core = { 0, 0 };
 		int sig = WTERMSIG(status);
