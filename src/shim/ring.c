@@ -631,6 +631,12 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 			const char *src = dir_data(slot_of(r), d);
 			size_t most = copy_piece(D), size = dir_size(r, d);
 
+			/* Read again after the check: zero if changed to nonsense. */
+			if (!size) {
+				unlk(&D->rlock);
+				return ring_broken(fd, f, r, "ring size");
+			}
+
 			/* A pipe in pieces, each handed back at once: a writer waiting
 			 * for room (a pipe holds only 64 KiB) refills while we copy. */
 			for (size_t got = 0, piece; peek && got < n; got += piece) {
@@ -984,6 +990,11 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 			char *dst = dir_data(slot_of(r), d);
 			size_t most = copy_piece(D), size = dir_size(r, d);
 
+			if (!size) {
+				unlk(&D->wlock);
+				return done ? (ssize_t)done : ring_broken(fd, f, r, "ring size");
+			}
+
 			/* A pipe in pieces, each published at once, so the reader
 			 * copies out while we copy in (see the reader). */
 			for (size_t put = 0, k; put < n; put += k) {
@@ -1061,6 +1072,8 @@ static int ring_iov(const struct shim_ring *r, uint64_t from, uint64_t to, struc
 	const char *src = dir_data(slot_of(r), 0);
 	size_t size = dir_size(r, 0), n = (size_t)(to - from), off = from & (size - 1), first = size - off;
 
+	if (!size || n > size)
+		return 0; /* changed to nonsense since it was checked: nothing to copy */
 	if (first >= n) {
 		iov[0] = (struct iovec){ (void *)(src + off), n };
 		return 1;
