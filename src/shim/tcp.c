@@ -257,8 +257,17 @@ static int32_t pair_settle(int entry, int32_t cchan, bool wait)
 	if (p->cchan == cchan) {
 		if (atomic_load(&p->state) == SHIM_PAIR_WAITING)
 			atomic_store(&p->state, SHIM_PAIR_DEAD);
-		else if (atomic_load(&p->state) == SHIM_PAIR_PAIRED)
-			slot = p->slot;
+	}
+	/* The ring the server paired the client's channel with, read from the
+	 * channel: a paired entry is free for the next connection at once, so
+	 * a non-blocking client settling late (or a forked copy of its fd)
+	 * may find it reused. */
+	if (cchan >= 0 && cchan < SHIM_MAX_CHAN) {
+		int32_t r = atomic_load((_Atomic int32_t *)&shim.area->chan[cchan].ring);
+
+		if (r >= 0 && r < SHIM_MAX_RING && shim.area->ring[r].chan == cchan &&
+		    atomic_load(&shim.area->ring[r].mode) != SHIM_RING_FREE)
+			slot = r;
 	}
 	shim_area_unlock();
 	return slot;
@@ -287,6 +296,9 @@ void shim_tcp_settle(int fd, struct shim_fd *f, bool wait)
 	int32_t slot;
 	struct shim_pair *p;
 
+	/* A vfork child shares its parent's table: leave it as it is. */
+	if (!shim_own_process())
+		return;
 	if (entry < 0 || entry >= SHIM_MAX_PAIR || !shim.area) {
 		f->pair = 0;
 		return;
