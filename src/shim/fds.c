@@ -287,6 +287,16 @@ SHIM_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags
 
 static void fd_closed(int fd, struct shim_fd *copy)
 {
+	if (copy->chan && copy->pair) {
+		/* Never used: settle now, so that a server already paired
+		 * hears of the close (its writes then fail as natively). */
+		shim_tcp_settle(fd, copy, false);
+		if (copy->ring) {
+			shim_ring_closing(copy);
+			shim_ring_hold(copy, -1);
+		}
+		return;
+	}
 	if (copy->chan && copy->ring)
 		shim_ring_closing(copy);
 }
@@ -330,10 +340,11 @@ SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 /* @newfd now refers to what @oldfd refers to. */
 static void fd_copied(int oldfd, int newfd)
 {
-	struct shim_fd *f = shim_fd_get(oldfd), *g = shim_fd_get(newfd), copy;
+	struct shim_fd *f, *g = shim_fd_get(newfd), copy;
 
 	if (newfd < 0 || oldfd == newfd)
 		return;
+	f = fd_use(oldfd);
 	SHIM_ERRNO_SAVE;
 	if (g) {
 		copy = *g;
@@ -924,6 +935,9 @@ SHIM_EXPORT FILE *fdopen(int fd, const char *mode)
 void shim_fds_closing_all(void)
 {
 	for (int fd = 0; fd < shim.fd_hi; fd++)
+		if (shim.fd[fd].chan && shim.fd[fd].pair)
+			shim_tcp_settle(fd, &shim.fd[fd], false);
+	for (int fd = 0; fd < shim.fd_hi; fd++)
 		if (shim.fd[fd].chan && shim.fd[fd].ring)
 			shim_ring_closing(&shim.fd[fd]);
 	shim_fds_hold_all(-1);
@@ -959,6 +973,8 @@ void shim_fds_before_exec(bool target_managed, bool foreign, bool spawning)
 	for (int fd = 0; fd < shim.fd_hi; fd++) {
 		struct shim_fd *f = &shim.fd[fd];
 
+		if (f->chan && f->pair)
+			shim_tcp_settle(fd, f, true);
 		if (!f->chan || !f->ring)
 			continue;
 		if (foreign && !fd_is(fd, f))

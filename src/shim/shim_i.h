@@ -147,9 +147,10 @@ void shim_tcp_listening(int fd) SHIM_HIDDEN;
 int shim_tcp_connecting(int fd, struct shim_fd *f, const struct sockaddr *to, socklen_t tolen) SHIM_HIDDEN;
 void shim_tcp_connected(int fd, struct shim_fd *f, int entry, bool ok) SHIM_HIDDEN;
 void shim_tcp_accepted(int fd, struct shim_fd *f) SHIM_HIDDEN;
-/* A non-blocking connect's fd (f->pair set) joins its ring if the server
- * accepted it; @wait: wait for that accept as a blocking connect would.
- * Called before any use of the fd that moves bytes or asks about them. */
+/* A connecting fd (f->pair set) joins its ring if the server accepted it;
+ * @wait: wait for that accept up to 20 ms, else decide now (not accepted:
+ * the connection stays TCP).  Called before any use of the fd that moves
+ * bytes, asks about them or hands the fd on, and when it is closed. */
 void shim_tcp_settle(int fd, struct shim_fd *f, bool wait) SHIM_HIDDEN;
 void shim_area_lock(void) SHIM_HIDDEN;
 void shim_area_unlock(void) SHIM_HIDDEN;

@@ -9,16 +9,15 @@
  *  - connect() to a recorded port registers the connection (WAITING)
  *    before the real connect (binding the socket to a loopback port first
  *    if it is unbound, so its address is known), so that accept() always
- *    finds it; after the real connect it waits up to PAIR_WAIT_NS for
- *    accept() to pair, then gives up (DEAD): connect returns a little
- *    later, never differently;
+ *    finds it;
  *  - accept() pairs with a WAITING entry (PAIRED, a ring for both ends);
  *    a connection it finds no entry for comes from an unmanaged client;
- *  - a non-blocking connect returns at once: the client's fd stays
- *    pending, and its first use that moves bytes (or asks about them)
- *    settles it: PAIRED joins the ring, still WAITING waits up to
- *    PAIR_WAIT_NS for accept as a blocking connect would, then DEAD.
- *    Until then its fd moves no byte, so no byte is on both paths.
+ *  - connect returns as natively (blocking or not): the client's fd stays
+ *    pending, and its first use that moves bytes, asks about them, or
+ *    hands the fd on (dup onto stdio, exec, SCM_RIGHTS) settles it:
+ *    PAIRED joins the ring, still WAITING waits up to PAIR_WAIT_NS for
+ *    accept(), then gives up (DEAD) and the connection stays TCP.  Until
+ *    then its fd moves no byte, so no byte is on both paths.
  * Entries live in a hash table (open addressing, SHIM_PAIR_PROBE places
  * from the key's hash), so pairing costs the same with 10,000
  * connections as with one.
@@ -74,13 +73,6 @@ static void addr_key(const struct sockaddr_storage *ss, uint8_t out[20])
 		memcpy(out + 4, &((const struct sockaddr_in *)ss)->sin_addr, 4);
 	else
 		memcpy(out + 4, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
-}
-
-static bool blocking(int fd)
-{
-	int fl = REAL(fcntl)(fd, F_GETFL);
-
-	return fl >= 0 && !(fl & O_NONBLOCK);
 }
 
 /* Where a connection's entry is looked for first (FNV-1a of its key). */
@@ -280,8 +272,9 @@ void shim_tcp_connected(int fd, struct shim_fd *f, int entry, bool ok)
 
 	if (entry < 0 || entry >= SHIM_MAX_PAIR)
 		return;
-	if (ok && f && !blocking(fd) && shim_own_process()) {
-		/* Non-blocking: settled by the fd's first use. */
+	if (ok && f && shim_own_process()) {
+		/* Settled by the fd's first use: a client opening many
+		 * connections before using any does not wait for each accept. */
 		f->pair = entry + 1;
 		return;
 	}
@@ -294,7 +287,6 @@ void shim_tcp_settle(int fd, struct shim_fd *f, bool wait)
 {
 	int entry = f->pair - 1;
 	int32_t slot;
-	struct shim_pair *p;
 
 	/* A vfork child shares its parent's table: leave it as it is. */
 	if (!shim_own_process())
@@ -303,9 +295,6 @@ void shim_tcp_settle(int fd, struct shim_fd *f, bool wait)
 		f->pair = 0;
 		return;
 	}
-	p = &shim.area->pair[entry];
-	if (!wait && atomic_load(&p->state) == SHIM_PAIR_WAITING && p->cchan == f->chan - 1)
-		return;
 	f->pair = 0;
 	slot = pair_settle(entry, f->chan - 1, wait);
 	join(f, slot, 0);

@@ -92,7 +92,7 @@ int main(int argc, char **argv)
 		}
 	}
 	fds = calloc((size_t)n, sizeof(int));
-	l = t_listen(&addr, 128);
+	l = t_listen(&addr, SOMAXCONN); /* a full queue drops SYNs: 1 s retries */
 	if (!fds || pipe(to_parent) || pipe(to_child))
 		return 81;
 	pid = fork();
