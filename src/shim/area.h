@@ -14,9 +14,19 @@
 
 #define SHIM_AREA_MAGIC 0x78736d6172656131ull /* "xsmarea1" */
 #define SHIM_MAX_EF 8192
-#define SHIM_MAX_CHAN 4096
-#define SHIM_MAX_RING 64
-#define SHIM_RING_SIZE (512u * 1024u) /* bytes per direction */
+/* Enough for both ends of 10,000 connections and then some. */
+#define SHIM_MAX_CHAN 32768
+/* Ring slots: each has SHIM_RING_SIZE bytes of address space per
+ * direction in the (sparse) area, but a socket's ring starts at
+ * SHIM_RING_MIN bytes per direction and doubles when a writer needs more
+ * room, so an idle connection's ring touches two pages.  The bytes rings
+ * use in all are kept within the area's ring_budget (at most
+ * SHIM_RING_BUDGET): past it, new channels stay native and full rings stop
+ * growing (their writers wait, as on a full socket buffer). */
+#define SHIM_MAX_RING 16384
+#define SHIM_RING_SIZE (512u * 1024u) /* most bytes per direction */
+#define SHIM_RING_MIN 4096u           /* a socket ring's first size per direction */
+#define SHIM_RING_BUDGET (1ull << 30)
 #define SHIM_NAME_MAX 32
 /* A pipe on a ring blocks its writers where the kernel pipe would: the ring
  * keeps the kernel's account of the pipe's page buffers (fs/pipe.c), up to
@@ -94,8 +104,9 @@ struct shim_dir {
 
 /* Loopback TCP: listening ports of managed processes, and connections
  * whose two ends meet here to agree on a ring before any byte moves. */
-#define SHIM_MAX_LISTEN 64
-#define SHIM_MAX_PAIR 256
+#define SHIM_MAX_LISTEN 1024
+#define SHIM_MAX_PAIR 16384
+#define SHIM_PAIR_PROBE 64 /* a connection's entry is this close to its hash */
 enum shim_pair_state { SHIM_PAIR_EMPTY = 0, SHIM_PAIR_WAITING, SHIM_PAIR_PAIRED, SHIM_PAIR_DEAD };
 
 struct shim_pair {
@@ -117,8 +128,17 @@ struct shim_ring {
 	int32_t chan;
 	uint32_t ndirs;
 	_Atomic int32_t holders; /* fds, in all processes, that use the ring; 0: reusable */
+	_Atomic int32_t ends[2]; /* the same, per end */
+	/* Bytes of ring data per direction: a power of two from SHIM_RING_MIN
+	 * to SHIM_RING_SIZE; changed under both locks of the direction. */
+	_Atomic uint32_t size[2];
+	/* Half closes of a socket (shutdown): SHIM_SHUT_WR << d, the writers
+	 * of direction d shut it; SHIM_SHUT_RD << d, its readers did. */
+	_Atomic uint32_t shut;
 	struct shim_dir dir[2];
 };
+#define SHIM_SHUT_WR 1u
+#define SHIM_SHUT_RD 4u
 
 struct shim_area {
 	uint64_t magic;
@@ -128,6 +148,10 @@ struct shim_area {
 	pthread_mutex_t ring_lock;   /* ring slots and the TCP pairing table */
 	_Atomic int32_t root_status; /* written by xos-run */
 	uint64_t ring_off;           /* offset of the ring data */
+	uint64_t ring_budget;        /* bytes of ring data a run may use */
+	_Atomic uint64_t ring_used;  /* bytes of ring data in use (slots' sizes) */
+	_Atomic uint32_t ring_next;  /* where the search for a free slot starts */
+	_Atomic uint32_t ring_peak;  /* slots ever used */
 	_Atomic uint32_t listen_port[SHIM_MAX_LISTEN]; /* host order; 0: free */
 	struct shim_pair pair[SHIM_MAX_PAIR];
 	struct shim_ef ef[SHIM_MAX_EF];
@@ -168,6 +192,7 @@ static inline void shim_area_init(struct shim_area *a, uint64_t now_ns)
 	a->size = shim_area_bytes();
 	a->t0_ns = now_ns;
 	a->ring_off = shim_ring_data_off();
+	a->ring_budget = SHIM_RING_BUDGET;
 	atomic_store(&a->root_status, -1);
 }
 

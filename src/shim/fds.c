@@ -5,13 +5,17 @@
  * (and, under --policy=perf, the ring) in step with the kernel's fd table:
  *
  *  - pipe/pipe2/socketpair(AF_UNIX, SOCK_STREAM) make a channel; blocking
- *    ones go on a ring under perf (both ends are born in a managed EF);
+ *    pipes and every such socketpair go on a ring under perf (both ends
+ *    are born in a managed EF);
  *  - read, write, readv, writev, recv and send calls go through the ring while the
  *    channel is on one, and are counted otherwise;
  *  - dup*, fcntl(F_DUPFD*), close, close_range follow the fd numbers;
+ *  - a socket on a ring may be non-blocking (its reads say EAGAIN as the
+ *    kernel would; a write the ring has no room for moves it back);
+ *    shutdown, MSG_PEEK, FIONREAD and SIOCOUTQ are answered in sockops.c;
  *  - anything the ring does not emulate (poll, select, epoll, splice, tee,
- *    vmsplice, sendfile, copy_file_range, ioctl, O_NONBLOCK, SCM_RIGHTS,
- *    MSG_PEEK/MSG_OOB, addresses on recv/send, shutdown, an fd number
+ *    vmsplice, sendfile, copy_file_range, other ioctls, a pipe's
+ *    O_NONBLOCK, SCM_RIGHTS, MSG_OOB, addresses on recv/send, an fd number
  *    beyond the table) first moves the channel back to the kernel.
  *
  * Every interposer leaves errno as the real call leaves it.
@@ -38,10 +42,20 @@ struct shim_fd *shim_fd_get(int fd)
 	return &shim.fd[fd];
 }
 
-/* The fd's entry, for a call that uses it. */
+/* The fd's entry, for a call that uses it: a non-blocking connect's fd
+ * learns first whether it is on a ring (waiting for the accept if need
+ * be: a poll on it must not sleep in the kernel while the server's
+ * answer goes to a ring). */
 static struct shim_fd *fd_use(int fd)
 {
-	return shim_fd_get(fd);
+	struct shim_fd *f = shim_fd_get(fd);
+
+	if (f && f->pair) {
+		SHIM_ERRNO_SAVE;
+		shim_tcp_settle(fd, f, true);
+		SHIM_ERRNO_RESTORE();
+	}
+	return f;
 }
 
 static struct shim_chan *chan(const struct shim_fd *f)
@@ -91,6 +105,15 @@ static void native_use(int fd, const char *why, bool kernel_view)
 		shim_ring_downgrade(fd, f, why, kernel_view);
 }
 
+/* Record the O_NONBLOCK a new fd starts with. */
+static void fd_nonblock(int fd, int on)
+{
+	struct shim_fd *f = shim_fd_get(fd);
+
+	if (f && shim_own_process())
+		f->nonblock = on != 0;
+}
+
 static ssize_t ret_errno(ssize_t r)
 {
 	if (r < 0) {
@@ -126,6 +149,8 @@ static void pipe_made(const int fds[2], int flags)
 	}
 	fd_track(fds[0], ch, 0, slot);
 	fd_track(fds[1], ch, 1, slot);
+	fd_nonblock(fds[0], flags & O_NONBLOCK);
+	fd_nonblock(fds[1], flags & O_NONBLOCK);
 out:
 	SHIM_ERRNO_RESTORE();
 }
@@ -169,6 +194,7 @@ SHIM_EXPORT int socket(int domain, int type, int protocol)
 	if (fd >= 0 && shim.area && shim_own_process()) {
 		SHIM_ERRNO_SAVE;
 		fd_track(fd, shim_chan_new(socket_kind(domain, type), fd, -1), 0, -1);
+		fd_nonblock(fd, type & SOCK_NONBLOCK);
 		SHIM_ERRNO_RESTORE();
 	}
 	return fd;
@@ -183,8 +209,7 @@ SHIM_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 		uint32_t kind = socket_kind(domain, type);
 		int32_t ch = shim_chan_new(kind, sv[0], sv[1]), slot = -1;
 
-		if (ch >= 0 && shim.perf && kind == SHIM_CH_UNIX && !(type & SOCK_NONBLOCK) &&
-		    sv[0] < SHIM_FD_MAX && sv[1] < SHIM_FD_MAX)
+		if (ch >= 0 && shim.perf && kind == SHIM_CH_UNIX && sv[0] < SHIM_FD_MAX && sv[1] < SHIM_FD_MAX)
 		{
 			shim_area_lock();
 			slot = shim_ring_attach(ch, 2, 0);
@@ -192,12 +217,14 @@ SHIM_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 		}
 		fd_track(sv[0], ch, 0, slot);
 		fd_track(sv[1], ch, 1, slot);
+		fd_nonblock(sv[0], type & SOCK_NONBLOCK);
+		fd_nonblock(sv[1], type & SOCK_NONBLOCK);
 		SHIM_ERRNO_RESTORE();
 	}
 	return rc;
 }
 
-static void accepted(int lfd, int fd)
+static void accepted(int lfd, int fd, int flags)
 {
 	struct shim_fd *l = shim_fd_get(lfd);
 
@@ -205,6 +232,7 @@ static void accepted(int lfd, int fd)
 		return;
 	SHIM_ERRNO_SAVE;
 	fd_track(fd, shim_chan_new(l ? chan(l)->kind : SHIM_CH_SOCKET, fd, -1), 0, -1);
+	fd_nonblock(fd, flags & SOCK_NONBLOCK);
 	shim_tcp_accepted(fd, shim_fd_get(fd));
 	SHIM_ERRNO_RESTORE();
 }
@@ -233,7 +261,7 @@ SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	rc = REAL(connect)(fd, addr, len);
 	if (entry >= 0) {
 		SHIM_ERRNO_SAVE;
-		shim_tcp_connected(fd, shim_fd_get(fd), entry, rc == 0);
+		shim_tcp_connected(fd, shim_fd_get(fd), entry, rc == 0 || shim_saved_errno_ == EINPROGRESS);
 		SHIM_ERRNO_RESTORE();
 	}
 	return rc;
@@ -243,7 +271,7 @@ SHIM_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	int nfd = REAL(accept)(fd, addr, len);
 
-	accepted(fd, nfd);
+	accepted(fd, nfd, 0);
 	return nfd;
 }
 
@@ -251,7 +279,7 @@ SHIM_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags
 {
 	int nfd = REAL(accept4)(fd, addr, len, flags);
 
-	accepted(fd, nfd);
+	accepted(fd, nfd, flags);
 	return nfd;
 }
 
@@ -259,6 +287,16 @@ SHIM_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags
 
 static void fd_closed(int fd, struct shim_fd *copy)
 {
+	if (copy->chan && copy->pair) {
+		/* Never used: settle now, so that a server already paired
+		 * hears of the close (its writes then fail as natively). */
+		shim_tcp_settle(fd, copy, false);
+		if (copy->ring) {
+			shim_ring_closing(copy);
+			shim_ring_hold(copy, -1);
+		}
+		return;
+	}
 	if (copy->chan && copy->ring)
 		shim_ring_closing(copy);
 }
@@ -302,10 +340,11 @@ SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 /* @newfd now refers to what @oldfd refers to. */
 static void fd_copied(int oldfd, int newfd)
 {
-	struct shim_fd *f = shim_fd_get(oldfd), *g = shim_fd_get(newfd), copy;
+	struct shim_fd *f, *g = shim_fd_get(newfd), copy;
 
 	if (newfd < 0 || oldfd == newfd)
 		return;
+	f = fd_use(oldfd);
 	SHIM_ERRNO_SAVE;
 	if (g) {
 		copy = *g;
@@ -368,7 +407,10 @@ static int do_fcntl(int fd, int cmd, void *arg)
 	if (shim_fd_get(fd)) {
 		switch (cmd) {
 		case F_SETFL:
-			if ((long)arg & (O_NONBLOCK | O_ASYNC))
+			/* A socket's ring answers non-blocking calls; a pipe's
+			 * does not yet. */
+			if (((long)arg & O_ASYNC) ||
+			    (((long)arg & O_NONBLOCK) && chan(shim_fd_get(fd))->kind == SHIM_CH_PIPE))
 				native_use(fd, "fcntl O_NONBLOCK/O_ASYNC", true);
 			break;
 		case F_SETOWN:
@@ -383,6 +425,8 @@ static int do_fcntl(int fd, int cmd, void *arg)
 	rc = REAL(fcntl)(fd, cmd, arg);
 	if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
 		fd_copied(fd, rc);
+	if (rc >= 0 && cmd == F_SETFL)
+		fd_nonblock(fd, (int)((long)arg & O_NONBLOCK));
 	return rc;
 }
 
@@ -408,18 +452,6 @@ SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
 	return do_fcntl(fd, cmd, arg);
 }
 
-SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, req);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	native_use(fd, "ioctl", true);
-	return REAL(ioctl)(fd, req, arg);
-}
-
 /* ---- moving bytes ---------------------------------------------------------------------- */
 
 static void count(struct shim_fd *f, ssize_t n, bool out)
@@ -435,17 +467,32 @@ static ssize_t ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int f
 
 	if (!f || !f->ring)
 		return SHIM_USE_KERNEL;
+	if (f->nonblock)
+		flags |= MSG_DONTWAIT;
 	do {
-		r = shim_ring_read(fd, f, (char *)buf + total, len - (size_t)total, flags & MSG_DONTWAIT);
+		r = shim_ring_read(fd, f, (char *)buf + total, len - (size_t)total,
+				   flags & (MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL));
 		if (r == SHIM_USE_KERNEL && total == 0)
 			return r;
 		if (r <= 0)
 			break;
 		total += r;
-	} while ((flags & MSG_WAITALL) && (size_t)total < len);
+	} while ((flags & MSG_WAITALL) && !(flags & MSG_PEEK) && (size_t)total < len);
 	if (r < 0 && r != SHIM_USE_KERNEL && total == 0)
 		return r;
 	return total;
+}
+
+/* A write that must not block (O_NONBLOCK, MSG_DONTWAIT) goes on the ring
+ * if it has room, else the channel moves back and the kernel answers. */
+static bool ring_may_write(int fd, struct shim_fd *f, size_t len, int flags)
+{
+	if (!f->nonblock && !(flags & MSG_DONTWAIT))
+		return true;
+	if (shim_ring_room(f, len))
+		return true;
+	shim_ring_downgrade(fd, f, "non-blocking write, ring full", false);
+	return false;
 }
 
 SHIM_EXPORT ssize_t read(int fd, void *buf, size_t len)
@@ -473,7 +520,7 @@ SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 
 	if (!f)
 		return REAL(write)(fd, buf, len);
-	if (f->ring) {
+	if (f->ring && ring_may_write(fd, f, len, 0)) {
 		SHIM_ERRNO_SAVE;
 		r = shim_ring_write(fd, f, buf, len);
 		if (r != SHIM_USE_KERNEL)
@@ -486,8 +533,9 @@ SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 
 static bool recv_flags_emulated(int flags)
 {
-	return !(flags & ~(MSG_DONTWAIT | MSG_WAITALL | MSG_NOSIGNAL | MSG_CMSG_CLOEXEC));
+	return !(flags & ~(MSG_DONTWAIT | MSG_WAITALL | MSG_PEEK | MSG_NOSIGNAL | MSG_CMSG_CLOEXEC));
 }
+
 
 SHIM_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
@@ -536,12 +584,14 @@ SHIM_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 		return REAL(send)(fd, buf, len, flags);
 	if (f->ring) {
 		SHIM_ERRNO_SAVE;
-		if (!(flags & ~(MSG_NOSIGNAL | MSG_MORE))) {
-			r = shim_ring_write(fd, f, buf, len);
-			if (r != SHIM_USE_KERNEL)
-				return r >= 0 ? (SHIM_ERRNO_RESTORE(), r) : ret_errno(r);
+		if (!(flags & ~(MSG_NOSIGNAL | MSG_MORE | MSG_DONTWAIT))) {
+			if (ring_may_write(fd, f, len, flags)) {
+				r = shim_ring_write(fd, f, buf, len);
+				if (r != SHIM_USE_KERNEL)
+					return r >= 0 ? (SHIM_ERRNO_RESTORE(), r) : ret_errno(r);
+			}
 		} else {
-			shim_ring_downgrade(fd, f, "send flags (MSG_DONTWAIT, MSG_OOB...)", false);
+			shim_ring_downgrade(fd, f, "send flags (MSG_OOB...)", false);
 		}
 		SHIM_ERRNO_RESTORE();
 	}
@@ -660,7 +710,7 @@ SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 
 	if (!f)
 		return REAL(writev)(fd, iov, n);
-	if (f->ring && n > 0 && n <= IOV_MAX) {
+	if (f->ring && n > 0 && n <= IOV_MAX && ring_may_write(fd, f, iov_total(iov, n), 0)) {
 		SHIM_ERRNO_SAVE;
 		r = ring_writev(fd, f, iov, n);
 		if (r != SHIM_USE_KERNEL)
@@ -722,7 +772,8 @@ SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	}
 	if (!f)
 		return REAL(sendmsg)(fd, msg, flags);
-	if (f->ring && msg && !msg->msg_name && !(flags & ~(MSG_NOSIGNAL | MSG_MORE)) && msg->msg_iovlen <= IOV_MAX) {
+	if (f->ring && msg && !msg->msg_name && !(flags & ~(MSG_NOSIGNAL | MSG_MORE | MSG_DONTWAIT)) &&
+	    msg->msg_iovlen <= IOV_MAX && ring_may_write(fd, f, iov_total(msg->msg_iov, (int)msg->msg_iovlen), flags)) {
 		SHIM_ERRNO_SAVE;
 		r = ring_writev(fd, f, msg->msg_iov, (int)msg->msg_iovlen);
 		if (r != SHIM_USE_KERNEL)
@@ -733,12 +784,6 @@ SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	r = REAL(sendmsg)(fd, msg, flags);
 	count(f, r, true);
 	return r;
-}
-
-SHIM_EXPORT int shutdown(int fd, int how)
-{
-	native_use(fd, "shutdown", how != SHUT_WR);
-	return REAL(shutdown)(fd, how);
 }
 
 /* ---- uses the ring does not emulate ---------------------------------------------------- */
@@ -890,6 +935,9 @@ SHIM_EXPORT FILE *fdopen(int fd, const char *mode)
 void shim_fds_closing_all(void)
 {
 	for (int fd = 0; fd < shim.fd_hi; fd++)
+		if (shim.fd[fd].chan && shim.fd[fd].pair)
+			shim_tcp_settle(fd, &shim.fd[fd], false);
+	for (int fd = 0; fd < shim.fd_hi; fd++)
 		if (shim.fd[fd].chan && shim.fd[fd].ring)
 			shim_ring_closing(&shim.fd[fd]);
 	shim_fds_hold_all(-1);
@@ -925,6 +973,8 @@ void shim_fds_before_exec(bool target_managed, bool foreign, bool spawning)
 	for (int fd = 0; fd < shim.fd_hi; fd++) {
 		struct shim_fd *f = &shim.fd[fd];
 
+		if (f->chan && f->pair)
+			shim_tcp_settle(fd, f, true);
 		if (!f->chan || !f->ring)
 			continue;
 		if (foreign && !fd_is(fd, f))

@@ -13,7 +13,8 @@ libxos_shim_la_SOURCES = \
 	src/shim/exec.c \
 	src/shim/fds.c \
 	src/shim/ring.c \
-	src/shim/tcp.c
+	src/shim/tcp.c \
+	src/shim/sockops.c
 libxos_shim_la_CFLAGS = $(XOS_CFLAGS) -pthread
 libxos_shim_la_LDFLAGS = -module -avoid-version -no-undefined -pthread -Wl,-z,now
 libxos_shim_la_LIBADD = $(DL_LIBS)

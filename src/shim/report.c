@@ -301,6 +301,9 @@ void shim_fds_rebuild(void)
 			shim.fd[fd].chan = ch + 1;
 			shim.fd[fd].end = (uint8_t)end;
 			shim.fd[fd].ring = 0;
+			shim.fd[fd].pair = 0;
+			/* A failed F_GETFL (-1) has O_PATH set too: not O_NONBLOCK. */
+			shim.fd[fd].nonblock = (REAL(fcntl)(fd, F_GETFL) & (O_NONBLOCK | O_PATH)) == O_NONBLOCK;
 			if (shim.area->chan[ch].ring >= 0 && shim.area->chan[ch].ring < SHIM_MAX_RING) {
 				struct shim_ring *r = &shim.area->ring[shim.area->chan[ch].ring];
 

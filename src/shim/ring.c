@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -148,16 +149,28 @@ static struct {
 	uint64_t head, tail;
 } cursors_seen[SHIM_MAX_RING][2][2];
 
+/* Direction @d's size as the area says, if possible (a power of two
+ * within the slot), else 0.  Stable under either lock of the direction. */
+static uint32_t dir_size(const struct shim_ring *r, int d)
+{
+	uint32_t size = atomic_load(&r->size[d]);
+
+	if (size < SHIM_RING_MIN || size > SHIM_RING_SIZE || (size & (size - 1)))
+		return 0;
+	return size;
+}
+
 /* Are @head and @tail, read from direction @d of @r under the @side lock,
  * possible?  Bytes unread within the capacity (which also catches a head
- * behind the tail), the capacity within the slot, and neither cursor going
- * back since this process last looked at this generation of the ring. */
+ * behind the tail), the capacity within the direction's size, that within
+ * the slot, and neither cursor going back since this process last looked
+ * at this generation of the ring. */
 static bool cursors_ok(const struct shim_ring *r, int d, int side, uint64_t head, uint64_t tail, uint32_t cap)
 {
-	uint32_t gen = atomic_load(&r->gen);
+	uint32_t gen = atomic_load(&r->gen), size = dir_size(r, d);
 	__typeof__(cursors_seen[0][0][0]) *s = &cursors_seen[slot_of(r)][d][side];
 
-	if (cap == 0 || cap > SHIM_RING_SIZE || head - tail > cap)
+	if (cap == 0 || size == 0 || cap > size || head - tail > cap)
 		return false;
 	if (s->gen == gen && (head < s->head || tail < s->tail))
 		return false;
@@ -268,8 +281,10 @@ void shim_ring_hold(struct shim_fd *f, int delta)
 	if (delta < 0 && shim.holds_dropped)
 		return;
 	r = shim_ring_of(f);
-	if (r)
+	if (r) {
 		atomic_fetch_add(&r->holders, delta);
+		atomic_fetch_add(&r->ends[f->end & 1], delta);
+	}
 }
 
 /* A ring is free when nobody holds it any more (whatever is left in it has
@@ -306,20 +321,92 @@ void shim_area_unlock(void)
 	unlk(&shim.area->ring_lock);
 }
 
-/* Put channel @chan on a free ring slot; returns the slot or -1.
- * Called with the area lock held. */
+/* The area's budget for ring data, never more than the build allows. */
+static uint64_t ring_budget(void)
+{
+	uint64_t b = shim.area->ring_budget;
+
+	return b > SHIM_RING_BUDGET ? SHIM_RING_BUDGET : b;
+}
+
+/* Take @bytes more of the budget (false: it has no room). */
+static bool budget_take(uint64_t bytes)
+{
+	uint64_t used = atomic_fetch_add(&shim.area->ring_used, bytes);
+
+	if (used + bytes > ring_budget()) {
+		atomic_fetch_sub(&shim.area->ring_used, bytes);
+		return false;
+	}
+	return true;
+}
+
+static void budget_give(uint64_t bytes)
+{
+	uint64_t used = atomic_load(&shim.area->ring_used);
+
+	/* Never below zero, whatever a process of the run wrote there. */
+	while (!atomic_compare_exchange_weak(&shim.area->ring_used, &used, used > bytes ? used - bytes : 0))
+		;
+}
+
+/* The first size of a direction: a pipe's whole capacity (it holds what
+ * the kernel pipe would), a socket's smallest ring. */
+static uint32_t first_size(uint32_t pipe_slots)
+{
+	uint32_t size = SHIM_RING_MIN;
+
+	while (size < pipe_slots * SHIM_PIPE_PAGE && size < SHIM_RING_SIZE)
+		size *= 2;
+	return size;
+}
+
+/* A slot taken for a new channel: the pages its last user grew into go
+ * back to the system (and to the budget) before its first size is taken. */
+static bool slot_reset(struct shim_ring *r, int32_t slot, uint32_t ndirs, uint32_t size)
+{
+	for (int d = 0; d < 2; d++) {
+		uint32_t old = atomic_load(&r->size[d]);
+
+		if (!old)
+			continue;
+		if (dir_size(r, d) == 0)
+			old = SHIM_RING_SIZE;
+		if (old > SHIM_RING_MIN)
+			madvise(dir_data(slot, d) + SHIM_RING_MIN, old - SHIM_RING_MIN, MADV_REMOVE);
+		budget_give(old);
+		atomic_store(&r->size[d], 0);
+	}
+	if (!budget_take((uint64_t)size * ndirs))
+		return false;
+	for (uint32_t d = 0; d < ndirs; d++)
+		atomic_store(&r->size[d], size);
+	return true;
+}
+
+/* Put channel @chan on a free ring slot; returns the slot or -1 (none
+ * free, or the budget is spent).  Called with the area lock held. */
 int32_t shim_ring_attach(int32_t chan, uint32_t ndirs, uint32_t pipe_slots)
 {
 	struct shim_area *a = shim.area;
 	int32_t slot = -1;
+	uint32_t start, size = first_size(pipe_slots);
 
-	if (!a || chan < 0)
+	if (!a || chan < 0 || ndirs < 1 || ndirs > 2)
 		return -1;
-	for (int32_t i = 0; i < SHIM_MAX_RING; i++) {
+	if (atomic_load(&a->ring_used) + (uint64_t)size * ndirs > ring_budget())
+		return -1;
+	/* From where the last search ended: slots in use are skipped in one
+	 * look each, and fresh ones are taken in order. */
+	start = atomic_load(&a->ring_next) % SHIM_MAX_RING;
+	for (int32_t k = 0; k < SHIM_MAX_RING; k++) {
+		int32_t i = (int32_t)((start + (uint32_t)k) % SHIM_MAX_RING);
 		struct shim_ring *r = &a->ring[i];
 
 		if (!ring_reclaimable(r))
 			continue;
+		if (!slot_reset(r, i, ndirs, size))
+			return -1;
 		for (int d = 0; d < 2; d++) {
 			struct shim_dir *D = &r->dir[d];
 
@@ -334,7 +421,7 @@ int32_t shim_ring_attach(int32_t chan, uint32_t ndirs, uint32_t pipe_slots)
 			atomic_store(&D->wcpu, 0);
 			atomic_store(&D->rcpu, 0);
 			atomic_store(&D->spin_ns, SPIN_NS / 2);
-			atomic_store(&D->cap, pipe_slots ? pipe_slots * SHIM_PIPE_PAGE : SHIM_RING_SIZE);
+			atomic_store(&D->cap, pipe_slots ? pipe_slots * SHIM_PIPE_PAGE : size);
 			D->slots = pipe_slots;
 			D->bhead = D->btail = 0;
 			memset(&cursors_seen[i][d], 0, sizeof(cursors_seen[i][d]));
@@ -342,7 +429,13 @@ int32_t shim_ring_attach(int32_t chan, uint32_t ndirs, uint32_t pipe_slots)
 		r->chan = chan;
 		r->ndirs = ndirs;
 		atomic_store(&r->holders, 0);
+		atomic_store(&r->ends[0], 0);
+		atomic_store(&r->ends[1], 0);
+		atomic_store(&r->shut, 0);
 		atomic_fetch_add(&r->gen, 1);
+		atomic_store(&a->ring_next, (uint32_t)i + 1);
+		if ((uint32_t)i + 1 > atomic_load(&a->ring_peak))
+			atomic_store(&a->ring_peak, (uint32_t)i + 1);
 		a->chan[chan].ring = i;
 		atomic_fetch_add(&a->chan[chan].upgraded, 1);
 		atomic_store(&r->mode, SHIM_RING_LIVE);
@@ -465,10 +558,39 @@ static ssize_t more_from_kernel(int fd, char *buf, size_t len)
 	return n > 0 ? n : 0;
 }
 
+/* A non-blocking read found the ring empty: what does the kernel socket
+ * hold?  0: end of file (the peer's socket is gone), 1: bytes written to
+ * it directly (not bells), -1: nothing.  Bells left in front are dropped
+ * first; one counted after the look was sent before it (writers count a
+ * bell before sending it), so a byte seen with none counted is data. */
+static int kernel_peek(int fd, const struct shim_fd *f, struct shim_dir *D)
+{
+	char b;
+	ssize_t k;
+
+	if (is_pipe(f))
+		return -1;
+	if (atomic_load(&D->bells))
+		drain_bells(fd, f, D);
+	k = REAL(recv)(fd, &b, 1, MSG_DONTWAIT | MSG_PEEK);
+	if (k == 1 && atomic_load(&D->bells) == 0)
+		return 1;
+	return k == 0 ? 0 : -1;
+}
+
+/*
+ * @flags: MSG_DONTWAIT (never sleep), MSG_PEEK (copy without consuming),
+ * MSG_WAITALL with MSG_PEEK (on TCP, wait until @len bytes are there, or
+ * end of file, as the kernel does; AF_UNIX peeks what is there; a
+ * consuming MSG_WAITALL is the caller's loop).  End of file: the kernel's, or a half close recorded in
+ * the ring (the peer shut writing, or this socket shut reading), once the
+ * bytes published before it are read.
+ */
 ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int flags)
 {
 	struct shim_ring *r;
 	struct shim_dir *D;
+	bool peek = flags & MSG_PEEK, eof = false, all;
 	int d;
 
 	if (f->broken)
@@ -479,6 +601,8 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 	D = &r->dir[d];
 	if (len == 0)
 		return SHIM_USE_KERNEL;
+	/* AF_UNIX peeks return what is there, MSG_WAITALL or not. */
+	all = peek && (flags & MSG_WAITALL) && chan_of(f)->kind == SHIM_CH_TCP;
 	for (;;) {
 		uint64_t head, tail, t_sleep;
 		char b;
@@ -501,15 +625,31 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 			unlk(&D->rlock);
 			return ring_broken(fd, f, r, "read cursors");
 		}
-		if (head != tail) {
+		if (head != tail && (!all || eof || (flags & MSG_DONTWAIT) || head - tail >= len ||
+				     head - tail >= atomic_load(&D->cap))) {
 			size_t n = head - tail < len ? (size_t)(head - tail) : len;
 			const char *src = dir_data(slot_of(r), d);
-			size_t most = copy_piece(D);
+			size_t most = copy_piece(D), size = dir_size(r, d);
+
+			/* Read again after the check: zero if changed to nonsense. */
+			if (!size) {
+				unlk(&D->rlock);
+				return ring_broken(fd, f, r, "ring size");
+			}
 
 			/* A pipe in pieces, each handed back at once: a writer waiting
 			 * for room (a pipe holds only 64 KiB) refills while we copy. */
-			for (size_t got = 0, piece; got < n; got += piece) {
-				size_t off = (tail + got) % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
+			for (size_t got = 0, piece; peek && got < n; got += piece) {
+				size_t off = (tail + got) & (size - 1), first = size - off;
+
+				piece = n - got < size ? n - got : size;
+				if (first > piece)
+					first = piece;
+				memcpy((char *)buf + got, src + off, first);
+				memcpy((char *)buf + got + first, src, piece - first);
+			}
+			for (size_t got = 0, piece; !peek && got < n; got += piece) {
+				size_t off = (tail + got) & (size - 1), first = size - off;
 
 				piece = n - got < most ? n - got : most;
 				if (first > piece)
@@ -533,9 +673,27 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 			clear_local(f);
 			return SHIM_USE_KERNEL;
 		}
+		if (!eof && (atomic_load(&r->shut) & ((SHIM_SHUT_WR | SHIM_SHUT_RD) << d))) {
+			/* Look again: bytes published before the shutdown come first. */
+			unlk(&D->rlock);
+			eof = true;
+			continue;
+		}
 		unlk(&D->rlock);
-		if (flags & MSG_DONTWAIT)
-			return -EAGAIN;
+		if (eof)
+			return 0;
+		if (flags & MSG_DONTWAIT) {
+			switch (kernel_peek(fd, f, D)) {
+			case 0:
+				eof = true;
+				continue;
+			case 1:
+				shim_ring_downgrade(fd, f, "bytes written to the kernel directly", false);
+				return SHIM_USE_KERNEL;
+			default:
+				return -EAGAIN;
+			}
+		}
 		if (spin_until_changed(&D->head, head, r, D, &D->wcpu))
 			continue;
 		atomic_fetch_add(&D->rwait, 1);
@@ -564,9 +722,8 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 		}
 		if (k == 0) {
 			/* The kernel says EOF: data published before it comes first. */
-			if (atomic_load(&D->head) != atomic_load(&D->tail))
-				continue;
-			return 0;
+			eof = true;
+			continue;
 		}
 		return -errno;
 	}
@@ -619,17 +776,120 @@ static size_t pages_take(struct shim_dir *D, uint64_t head, size_t len, size_t l
 	return taken;
 }
 
-static bool peer_reader_gone(int fd, const struct shim_fd *f)
-{
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
+/*
+ * Grow direction @d of @r so that @want more bytes fit after the @head
+ * unread ones, doubling its size up to SHIM_RING_SIZE while the budget
+ * allows; true if it grew.  Called with the write lock; takes the read
+ * lock, so no reader copies while the bytes move.  The unread bytes keep
+ * their stream positions: position p lives at p mod size, and since the
+ * new size is a multiple of the old, a byte either stays where it is or
+ * moves to the part of the slot the old size did not use, so no move
+ * overwrites a byte still to move.
+ */
+static uint32_t dir_resize(struct shim_ring *r, int d, uint64_t head, uint64_t tail, uint32_t size);
 
-	if (chan_of(f)->kind == SHIM_CH_TCP)
-		p.events |= POLLRDHUP; /* shutdown downgrades, so a FIN means closed */
+static bool dir_grow(struct shim_ring *r, int d, uint64_t head, size_t want)
+{
+	struct shim_dir *D = &r->dir[d];
+	uint32_t old = dir_size(r, d), size;
+	uint64_t tail;
+
+	if (!old || old >= SHIM_RING_SIZE)
+		return false;
+	lk(&D->rlock);
+	tail = atomic_load(&D->tail);
+	if (head - tail > old) {
+		unlk(&D->rlock);
+		return false; /* a reader saw impossible cursors: it breaks the ring */
+	}
+	for (size = old * 2; size < SHIM_RING_SIZE && size - (head - tail) < want; size *= 2)
+		;
+	size = dir_resize(r, d, head, tail, size);
+	unlk(&D->rlock);
+	return size > old;
+}
+
+/* Resize direction @d (both its locks held) to @size or, if the budget
+ * has no room for that, to the largest power of two between it and the
+ * present size that fits; returns the size it has now. */
+static uint32_t dir_resize(struct shim_ring *r, int d, uint64_t head, uint64_t tail, uint32_t size)
+{
+	struct shim_dir *D = &r->dir[d];
+	char *data = dir_data(slot_of(r), d);
+	uint32_t old = dir_size(r, d);
+
+	if (!old || size <= old || size > SHIM_RING_SIZE || head - tail > old)
+		return old;
+	while (size > old && !budget_take(size - old))
+		size /= 2;
+	if (size == old)
+		return old;
+	for (uint64_t p = tail; p < head;) {
+		size_t o = p & (old - 1), n = p & (size - 1), run = head - p;
+
+		if (run > old - o)
+			run = old - o;
+		if (run > size - n)
+			run = size - n;
+		if (o != n)
+			memcpy(data + n, data + o, run);
+		p += run;
+	}
+	atomic_store(&r->size[d], size);
+	if (!D->slots)
+		atomic_store(&D->cap, size);
+	return size;
+}
+
+bool shim_ring_room(struct shim_fd *f, size_t len)
+{
+	struct shim_ring *r = shim_ring_of(f);
+	struct shim_dir *D;
+	uint64_t head, tail;
+	uint32_t cap;
+	bool room;
+	int d;
+
+	if (!r || f->broken || (d = write_dir(f)) < 0 || (uint32_t)d >= ndirs_of(r))
+		return false;
+	D = &r->dir[d];
+	lk(&D->wlock);
+	head = atomic_load(&D->head);
+	tail = atomic_load(&D->tail);
+	cap = atomic_load(&D->cap);
+	room = head - tail <= cap && cap - (head - tail) >= len;
+	if (!room && !D->slots && head - tail <= cap && dir_grow(r, d, head, len))
+		room = atomic_load(&D->cap) - (head - atomic_load(&D->tail)) >= len;
+	unlk(&D->wlock);
+	return room;
+}
+
+/* Writing direction @d is refused by the kernel: this socket was shut
+ * for writing, or (AF_UNIX, where the kernel tells the peer) its peer
+ * shut it for reading.  A TCP peer that shut reading still takes bytes. */
+static bool write_shut(const struct shim_ring *r, int d, const struct shim_fd *f)
+{
+	uint32_t shut = atomic_load(&r->shut);
+
+	return (shut & (SHIM_SHUT_WR << d)) ||
+	       ((shut & (SHIM_SHUT_RD << d)) && chan_of(f)->kind != SHIM_CH_TCP);
+}
+
+static bool peer_reader_gone(int fd, const struct shim_fd *f, const struct shim_ring *r)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT | POLLRDHUP };
+
 	if (REAL(poll)(&p, 1, 0) != 1)
 		return false;
 	if (is_pipe(f))
 		return (p.revents & POLLERR) != 0;
-	return (p.revents & (POLLHUP | POLLERR | POLLRDHUP)) != 0;
+	if (p.revents & (POLLHUP | POLLERR))
+		return true;
+	/* The peer's half close (a FIN on TCP) means it is gone unless it
+	 * only shut writing and still holds its end. */
+	if (!(p.revents & POLLRDHUP))
+		return false;
+	return !(atomic_load(&r->shut) & (SHIM_SHUT_WR << (1 - f->end))) || atomic_load(&r->ends[1 - (f->end & 1)]) <= 0;
 }
 
 static ssize_t kernel_write_all(int fd, const struct shim_fd *f, const char *buf, size_t len)
@@ -685,9 +945,14 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 				atomic_fetch_add(&c->bytes_out, (uint64_t)k);
 			return k < 0 ? (ssize_t)done : (ssize_t)(done + (size_t)k);
 		}
+		if (write_shut(r, d, f)) {
+			/* The kernel answers: EPIPE and SIGPIPE as natively. */
+			unlk(&D->wlock);
+			return done ? (ssize_t)done : SHIM_USE_KERNEL;
+		}
 		if (atomic_load(&D->reader_gone)) {
 			atomic_store(&D->reader_gone, 0);
-			if (peer_reader_gone(fd, f)) {
+			if (peer_reader_gone(fd, f, r)) {
 				unlk(&D->wlock);
 				/* Nobody reads the ring any more: from now on the kernel
 				 * answers, with EPIPE and SIGPIPE (or a reset) as natively. */
@@ -706,6 +971,10 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 			return done ? (ssize_t)done : e;
 		}
 		space = cap - (head - tail);
+		if (!D->slots && space < len - done && dir_grow(r, d, head, len - done)) {
+			cap = atomic_load(&D->cap);
+			space = cap - (head - tail);
+		}
 		if (D->slots) {
 			/* A pipe: what its page buffers would take. */
 			if (!pages_settle(D, tail)) {
@@ -719,12 +988,17 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 		if (space >= len - done || (space > 0 && len > PIPE_BUF)) {
 			size_t n = space < len - done ? (size_t)space : len - done;
 			char *dst = dir_data(slot_of(r), d);
-			size_t most = copy_piece(D);
+			size_t most = copy_piece(D), size = dir_size(r, d);
+
+			if (!size) {
+				unlk(&D->wlock);
+				return done ? (ssize_t)done : ring_broken(fd, f, r, "ring size");
+			}
 
 			/* A pipe in pieces, each published at once, so the reader
 			 * copies out while we copy in (see the reader). */
 			for (size_t put = 0, k; put < n; put += k) {
-				size_t off = (head + put) % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
+				size_t off = (head + put) & (size - 1), first = size - off;
 				uint32_t sleepers;
 
 				k = n - put < most ? n - put : most;
@@ -796,8 +1070,10 @@ static void unlock_all(struct shim_ring *r)
 static int ring_iov(const struct shim_ring *r, uint64_t from, uint64_t to, struct iovec *iov)
 {
 	const char *src = dir_data(slot_of(r), 0);
-	size_t n = (size_t)(to - from), off = from % SHIM_RING_SIZE, first = SHIM_RING_SIZE - off;
+	size_t size = dir_size(r, 0), n = (size_t)(to - from), off = from & (size - 1), first = size - off;
 
+	if (!size || n > size)
+		return 0; /* changed to nonsense since it was checked: nothing to copy */
 	if (first >= n) {
 		iov[0] = (struct iovec){ (void *)(src + off), n };
 		return 1;
@@ -903,7 +1179,9 @@ int shim_ring_pipe_size(int fd, struct shim_fd *f, int size)
 	} else if ((uint32_t)rc / SHIM_PIPE_PAGE < D->bhead - D->btail) {
 		REAL(fcntl)(fd, F_SETPIPE_SZ, old);
 		rc = -EBUSY;
-	} else if ((uint32_t)rc > SHIM_RING_SIZE || rc % SHIM_PIPE_PAGE) {
+	} else if ((uint32_t)rc > SHIM_RING_SIZE || rc % SHIM_PIPE_PAGE ||
+		   dir_resize(r, 0, atomic_load(&D->head), atomic_load(&D->tail), first_size((uint32_t)rc / SHIM_PIPE_PAGE)) <
+			   (uint32_t)rc) {
 		unlock_all(r);
 		shim_ring_downgrade(fd, f, "F_SETPIPE_SZ beyond the ring", true);
 		return rc;
@@ -981,6 +1259,49 @@ void shim_ring_closing(struct shim_fd *f)
 		if (atomic_load(&r->dir[d].wwait))
 			wake(&r->dir[d].rseq);
 	}
+}
+
+void shim_ring_shutdown(struct shim_fd *f, int how)
+{
+	struct shim_ring *r = shim_ring_of(f);
+	uint32_t bits = 0;
+	int rd, wr;
+
+	if (!r || f->broken || is_pipe(f))
+		return;
+	rd = read_dir(f);
+	wr = write_dir(f);
+	if (how == SHUT_RD || how == SHUT_RDWR)
+		bits |= SHIM_SHUT_RD << rd;
+	if (how == SHUT_WR || how == SHUT_RDWR)
+		bits |= SHIM_SHUT_WR << wr;
+	atomic_fetch_or(&r->shut, bits);
+	/* Writers waiting for room look again (a peer that shut reading
+	 * refuses them on AF_UNIX); readers see the end of file. */
+	for (uint32_t d = 0; d < ndirs_of(r); d++) {
+		wake(&r->dir[d].rseq);
+		wake(&r->dir[d].wseq);
+	}
+}
+
+int64_t shim_ring_unread(struct shim_fd *f, bool outq)
+{
+	struct shim_ring *r = shim_ring_of(f);
+	struct shim_dir *D;
+	uint64_t head, tail;
+	int d;
+
+	if (!r || f->broken || atomic_load(&r->mode) != SHIM_RING_LIVE)
+		return -1;
+	d = outq ? write_dir(f) : read_dir(f);
+	if (d < 0 || (uint32_t)d >= ndirs_of(r))
+		return -1;
+	D = &r->dir[d];
+	tail = atomic_load(&D->tail);
+	head = atomic_load(&D->head);
+	if (head - tail > SHIM_RING_SIZE)
+		return -1; /* impossible: the next read or write breaks the ring */
+	return (int64_t)(head - tail);
 }
 
 bool shim_ring_readable(struct shim_fd *f)

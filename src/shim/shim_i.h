@@ -31,15 +31,19 @@
 #include "area.h"
 
 /* ---- per-process state --------------------------------------------------- */
-#define SHIM_FD_MAX 4096
+/* Enough for a server holding 10,000 connections and a client holding
+ * the other ends in one process (the table is touched only as far as the
+ * highest fd used). */
+#define SHIM_FD_MAX 65536
 
 struct shim_fd {
 	int32_t chan;   /* channel index + 1; 0: untracked */
 	uint8_t end;    /* pipe: 0 read end, 1 write end; socketpair: end 0 or 1; tcp: 0 */
 	uint8_t ring;   /* 1 while this fd may use the ring */
 	uint8_t broken; /* the ring's shared state was found corrupted: EIO */
-	uint8_t pad;
+	uint8_t nonblock; /* O_NONBLOCK, as last set through this fd */
 	uint32_t gen;   /* ring generation seen when the fd joined it */
+	int32_t pair;   /* pairing entry + 1 of a non-blocking connect not yet settled */
 };
 
 struct shim_state {
@@ -129,6 +133,13 @@ void shim_ring_hold(struct shim_fd *f, int delta) SHIM_HIDDEN;
 void shim_fds_hold_all(int delta) SHIM_HIDDEN;
 /* poll emulation: true when a read would not block without the kernel's help. */
 bool shim_ring_readable(struct shim_fd *f) SHIM_HIDDEN;
+/* A write of @len bytes would not block: the ring has (or grew to) room. */
+bool shim_ring_room(struct shim_fd *f, size_t len) SHIM_HIDDEN;
+/* shutdown(2) done on the kernel socket: record the half close. */
+void shim_ring_shutdown(struct shim_fd *f, int how) SHIM_HIDDEN;
+/* Unread bytes this end would read (FIONREAD) or its peer has not read
+ * yet (SIOCOUTQ on AF_UNIX); -1: the ring does not know. */
+int64_t shim_ring_unread(struct shim_fd *f, bool outq) SHIM_HIDDEN;
 
 /* tcp.c: loopback TCP connections between managed EFs */
 void shim_tcp_listening(int fd) SHIM_HIDDEN;
@@ -136,6 +147,11 @@ void shim_tcp_listening(int fd) SHIM_HIDDEN;
 int shim_tcp_connecting(int fd, struct shim_fd *f, const struct sockaddr *to, socklen_t tolen) SHIM_HIDDEN;
 void shim_tcp_connected(int fd, struct shim_fd *f, int entry, bool ok) SHIM_HIDDEN;
 void shim_tcp_accepted(int fd, struct shim_fd *f) SHIM_HIDDEN;
+/* A connecting fd (f->pair set) joins its ring if the server accepted it;
+ * @wait: wait for that accept up to 20 ms, else decide now (not accepted:
+ * the connection stays TCP).  Called before any use of the fd that moves
+ * bytes, asks about them or hands the fd on, and when it is closed. */
+void shim_tcp_settle(int fd, struct shim_fd *f, bool wait) SHIM_HIDDEN;
 void shim_area_lock(void) SHIM_HIDDEN;
 void shim_area_unlock(void) SHIM_HIDDEN;
 

@@ -9,11 +9,18 @@
  *  - connect() to a recorded port registers the connection (WAITING)
  *    before the real connect (binding the socket to a loopback port first
  *    if it is unbound, so its address is known), so that accept() always
- *    finds it; after the real connect it waits up to PAIR_WAIT_NS for
- *    accept() to pair, then gives up (DEAD): connect returns a little
- *    later, never differently;
+ *    finds it;
  *  - accept() pairs with a WAITING entry (PAIRED, a ring for both ends);
- *    a connection it finds no entry for comes from an unmanaged client.
+ *    a connection it finds no entry for comes from an unmanaged client;
+ *  - connect returns as natively (blocking or not): the client's fd stays
+ *    pending, and its first use that moves bytes, asks about them, or
+ *    hands the fd on (dup onto stdio, exec, SCM_RIGHTS) settles it:
+ *    PAIRED joins the ring, still WAITING waits up to PAIR_WAIT_NS for
+ *    accept(), then gives up (DEAD) and the connection stays TCP.  Until
+ *    then its fd moves no byte, so no byte is on both paths.
+ * Entries live in a hash table (open addressing, SHIM_PAIR_PROBE places
+ * from the key's hash), so pairing costs the same with 10,000
+ * connections as with one.
  * Every change of state is made under the area lock, so the two sides
  * always agree.
  * The connecting end is end 0 of the ring (it writes direction 0), the
@@ -68,11 +75,14 @@ static void addr_key(const struct sockaddr_storage *ss, uint8_t out[20])
 		memcpy(out + 4, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
 }
 
-static bool blocking(int fd)
+/* Where a connection's entry is looked for first (FNV-1a of its key). */
+static uint32_t key_hash(const uint8_t key[40])
 {
-	int fl = REAL(fcntl)(fd, F_GETFL);
+	uint32_t h = 2166136261u;
 
-	return fl >= 0 && !(fl & O_NONBLOCK);
+	for (int i = 0; i < 40; i++)
+		h = (h ^ key[i]) * 16777619u;
+	return h;
 }
 
 void shim_tcp_listening(int fd)
@@ -120,10 +130,10 @@ static bool conn_key(int fd, bool client, uint8_t key[40])
 }
 
 /* A free or stale entry to register in; area lock held. */
-static struct shim_pair *pair_slot(uint64_t now)
+static struct shim_pair *pair_slot(const uint8_t key[40], uint64_t now)
 {
-	for (int i = 0; i < SHIM_MAX_PAIR; i++) {
-		struct shim_pair *p = &shim.area->pair[i];
+	for (uint32_t k = 0, h = key_hash(key); k < SHIM_PAIR_PROBE; k++) {
+		struct shim_pair *p = &shim.area->pair[(h + k) % SHIM_MAX_PAIR];
 		uint32_t st = atomic_load(&p->state);
 
 		if (st == SHIM_PAIR_EMPTY || st == SHIM_PAIR_DEAD || st == SHIM_PAIR_PAIRED || now - p->t_ns > PAIR_FRESH_NS)
@@ -134,8 +144,8 @@ static struct shim_pair *pair_slot(uint64_t now)
 
 static struct shim_pair *pair_find(const uint8_t key[40], uint32_t state, uint64_t now)
 {
-	for (int i = 0; i < SHIM_MAX_PAIR; i++) {
-		struct shim_pair *p = &shim.area->pair[i];
+	for (uint32_t k = 0, h = key_hash(key); k < SHIM_PAIR_PROBE; k++) {
+		struct shim_pair *p = &shim.area->pair[(h + k) % SHIM_MAX_PAIR];
 
 		if (atomic_load(&p->state) == state && now - p->t_ns <= PAIR_FRESH_NS && memcmp(p->key, key, 40) == 0)
 			return p;
@@ -179,7 +189,7 @@ int shim_tcp_connecting(int fd, struct shim_fd *f, const struct sockaddr *to, so
 	struct shim_pair *p;
 
 	if (!shim.perf || !f || shim.area->chan[f->chan - 1].kind != SHIM_CH_TCP || fd >= SHIM_FD_MAX || !to ||
-	    tolen > sizeof(dst) || !blocking(fd))
+	    tolen > sizeof(dst) || f->ring || f->pair)
 		return -1;
 	memset(&dst, 0, sizeof(dst));
 	memcpy(&dst, to, tolen);
@@ -206,7 +216,7 @@ int shim_tcp_connecting(int fd, struct shim_fd *f, const struct sockaddr *to, so
 	addr_key(&me, key);
 	addr_key(&dst, key + 20);
 	shim_area_lock();
-	p = pair_slot(now);
+	p = pair_slot(key, now);
 	if (p) {
 		memcpy(p->key, key, 40);
 		p->cchan = f->chan - 1;
@@ -219,14 +229,15 @@ int shim_tcp_connecting(int fd, struct shim_fd *f, const struct sockaddr *to, so
 	return p ? (int)(p - shim.area->pair) : -1;
 }
 
-/* After the real connect (@ok: it succeeded): wait for accept to pair. */
-void shim_tcp_connected(int fd, struct shim_fd *f, int entry, bool ok)
+/* Wait for accept to pair @entry (@wait: up to PAIR_WAIT_NS), then settle
+ * it: the ring's slot if paired, else -1 (DEAD: the connection stays TCP). */
+static int32_t pair_settle(int entry, int32_t cchan, bool wait)
 {
 	struct shim_pair *p = &shim.area->pair[entry];
-	int32_t cchan = f ? f->chan - 1 : -1, slot = -1;
+	int32_t slot = -1;
 	uint64_t t0 = shim_now_ns();
 
-	for (unsigned i = 0; ok; i++) {
+	for (unsigned i = 0; wait; i++) {
 		if (atomic_load(&p->state) != SHIM_PAIR_WAITING || p->cchan != cchan)
 			break;
 		if (shim_now_ns() - t0 > PAIR_WAIT_NS)
@@ -238,12 +249,55 @@ void shim_tcp_connected(int fd, struct shim_fd *f, int entry, bool ok)
 	if (p->cchan == cchan) {
 		if (atomic_load(&p->state) == SHIM_PAIR_WAITING)
 			atomic_store(&p->state, SHIM_PAIR_DEAD);
-		else if (atomic_load(&p->state) == SHIM_PAIR_PAIRED)
-			slot = p->slot;
+	}
+	/* The ring the server paired the client's channel with, read from the
+	 * channel: a paired entry is free for the next connection at once, so
+	 * a non-blocking client settling late (or a forked copy of its fd)
+	 * may find it reused. */
+	if (cchan >= 0 && cchan < SHIM_MAX_CHAN) {
+		int32_t r = atomic_load((_Atomic int32_t *)&shim.area->chan[cchan].ring);
+
+		if (r >= 0 && r < SHIM_MAX_RING && shim.area->ring[r].chan == cchan &&
+		    atomic_load(&shim.area->ring[r].mode) != SHIM_RING_FREE)
+			slot = r;
 	}
 	shim_area_unlock();
+	return slot;
+}
+
+/* After the real connect (@ok: it succeeded or is in progress). */
+void shim_tcp_connected(int fd, struct shim_fd *f, int entry, bool ok)
+{
+	int32_t cchan = f ? f->chan - 1 : -1, slot;
+
+	if (entry < 0 || entry >= SHIM_MAX_PAIR)
+		return;
+	if (ok && f && shim_own_process()) {
+		/* Settled by the fd's first use: a client opening many
+		 * connections before using any does not wait for each accept. */
+		f->pair = entry + 1;
+		return;
+	}
+	slot = pair_settle(entry, cchan, ok);
 	if (f && ok)
 		join(f, slot, 0);
+}
+
+void shim_tcp_settle(int fd, struct shim_fd *f, bool wait)
+{
+	int entry = f->pair - 1;
+	int32_t slot;
+
+	/* A vfork child shares its parent's table: leave it as it is. */
+	if (!shim_own_process())
+		return;
+	if (entry < 0 || entry >= SHIM_MAX_PAIR || !shim.area) {
+		f->pair = 0;
+		return;
+	}
+	f->pair = 0;
+	slot = pair_settle(entry, f->chan - 1, wait);
+	join(f, slot, 0);
 	(void)fd;
 }
 
@@ -254,7 +308,7 @@ void shim_tcp_accepted(int fd, struct shim_fd *f)
 	int32_t slot = -1;
 
 	if (!shim.perf || !f || shim.area->chan[f->chan - 1].kind != SHIM_CH_TCP || fd >= SHIM_FD_MAX ||
-	    !blocking(fd) || !conn_key(fd, false, key))
+	    !conn_key(fd, false, key))
 		return;
 	shim_area_lock();
 	p = pair_find(key, SHIM_PAIR_WAITING, shim_now_ns());

@@ -219,10 +219,12 @@ static int area_fd = -1;
 static struct shim_area *area_create(char *path, size_t len)
 {
 	struct statvfs vfs;
-	/* A file in memory, unless /dev/shm is too small for every ring to be
-	 * touched (a full tmpfs would kill the program with SIGBUS). */
+	/* A file in memory, unless /dev/shm is too small for the records and
+	 * the rings' whole budget to be touched (a full tmpfs would kill the
+	 * program with SIGBUS).  The file is sparse: its length is the address
+	 * space of every ring slot at its largest, far more than the budget. */
 	const char *dir = access("/dev/shm", W_OK) == 0 && statvfs("/dev/shm", &vfs) == 0 &&
-				  (uint64_t)vfs.f_bavail * vfs.f_frsize >= 2 * shim_area_bytes()
+				  (uint64_t)vfs.f_bavail * vfs.f_frsize >= 2 * (shim_ring_data_off() + SHIM_RING_BUDGET)
 			  ? "/dev/shm"
 			  : "/tmp";
 	struct shim_area *a;
@@ -248,7 +250,9 @@ static struct shim_area *area_create(char *path, size_t len)
 	}
 	if (ftruncate(fd, (off_t)shim_area_bytes()) < 0)
 		goto out_unlink;
-	a = mmap(NULL, shim_area_bytes(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* The records only: xos-run never reads the rings' data, whose
+	 * address space (every slot at its largest) is far larger. */
+	a = mmap(NULL, shim_ring_data_off(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (a == MAP_FAILED)
 		goto out_unlink;
 	shim_area_init(a, now_ns());
@@ -588,7 +592,7 @@ int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_fi
 		if (rc < 0)
 			fprintf(stderr, "xos-run: cannot write %s: %s\n", stats_file, strerror(-rc));
 	}
-	munmap(a, shim_area_bytes());
+	munmap(a, shim_ring_data_off());
 	if (WIFSIGNALED(status)) {
 		struct rlimit no_core = { 0, 0 };
 		int sig = WTERMSIG(status);

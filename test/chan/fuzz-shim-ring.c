@@ -6,7 +6,8 @@
  * pokes of everything another process of the run could write: the
  * cursors, the capacity, the pipe's page-buffer account, the mode, the
  * generation, the slot index of the channel, the direction count, the bell
- * count and the data offset, plus downgrades and F_SETPIPE_SZ.  ring.c is
+ * count, the data offset, the direction's size (rings grow by doubling)
+ * and the half-close bits, plus downgrades and F_SETPIPE_SZ.  ring.c is
  * included, so that the harness can ask pages_take() whether a write would
  * block (it must not: nobody else runs).  Every data byte outside the one direction the pipe may use
  * is PROT_NONE, so a copy outside the slot faults; ASan/UBSan catch the
@@ -107,6 +108,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		atomic_store(&r->gen, gen);
 	}
 	a->ring_off = shim_ring_data_off();
+	atomic_store(&a->ring_used, 0);
+	atomic_store(&a->ring_next, 0);
 	while (read(rfd, sink, sizeof(sink)) > 0)
 		;
 	fcntl(wfd, F_SETPIPE_SZ, 65536);
@@ -124,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (n > 0) {
 		uint8_t op = (uint8_t)take(&in, &n, 1);
 
-		switch (op % 17) {
+		switch (op % 19) {
 		case 0: { /* read, never sleeping */
 			size_t len = (size_t)take(&in, &n, 3) % sizeof(buf);
 			ssize_t k = shim_ring_read(rfd, fr, buf, len, MSG_DONTWAIT);
@@ -139,7 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint32_t cap = atomic_load(&D->cap);
 			ssize_t k;
 
-			if (h - t <= cap && cap <= SHIM_RING_SIZE && len > cap - (h - t))
+			if (h - t <= cap && cap <= atomic_load(&r->size[0]) && len > cap - (h - t))
 				len = cap - (h - t);
 			/* A pipe's account may take less: shrink to what it takes
 			 * whole (a smaller write may merge differently). */
@@ -196,6 +199,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 15: atomic_store(&D->rwait, (uint32_t)take(&in, &n, 1) % 2); break;
+		case 16: { /* the size: any value, or a power of two around it */
+			uint32_t v = (uint32_t)take(&in, &n, 4);
+
+			atomic_store(&r->size[0], v & 1 ? v : 1u << (v >> 1) % 24);
+			break;
+		}
+		case 17: atomic_store(&r->shut, (uint32_t)take(&in, &n, 1)); break;
 		default: /* a downgrade from either end, or a poll's question */
 			switch (take(&in, &n, 1) % 3) {
 			case 0: shim_ring_downgrade(rfd, fr, "fuzz", true); break;

@@ -18,7 +18,12 @@ legacy_programs = \
 	test/legacy/downgrade \
 	test/legacy/many-pipes \
 	test/legacy/sock-eof \
-	test/legacy/pingpong
+	test/legacy/pingpong \
+	test/legacy/sock-shutdown \
+	test/legacy/sock-peek \
+	test/legacy/sockopts \
+	test/legacy/nb-connect \
+	test/legacy/conn-10k
 check_PROGRAMS += $(legacy_programs)
 legacy_cflags = $(XOS_CFLAGS) -pthread -Wno-unused-result
 test_legacy_fork_tree_CFLAGS = $(legacy_cflags)
@@ -49,7 +54,23 @@ test_legacy_sock_eof_CFLAGS = $(legacy_cflags)
 test_legacy_sock_eof_LDFLAGS = -pthread
 test_legacy_pingpong_CFLAGS = $(legacy_cflags)
 test_legacy_pingpong_LDFLAGS = -pthread
+# Socket operations on connections the shim keeps on rings, and many of them.
+test_legacy_sock_shutdown_SOURCES = test/legacy/sock-shutdown.c test/legacy/sock-pairs.h
+test_legacy_sock_shutdown_CFLAGS = $(legacy_cflags)
+test_legacy_sock_shutdown_LDFLAGS = -pthread
+test_legacy_sock_peek_SOURCES = test/legacy/sock-peek.c test/legacy/sock-pairs.h
+test_legacy_sock_peek_CFLAGS = $(legacy_cflags)
+test_legacy_sock_peek_LDFLAGS = -pthread
+test_legacy_sockopts_SOURCES = test/legacy/sockopts.c test/legacy/sock-pairs.h
+test_legacy_sockopts_CFLAGS = $(legacy_cflags)
+test_legacy_sockopts_LDFLAGS = -pthread
+test_legacy_nb_connect_SOURCES = test/legacy/nb-connect.c test/legacy/sock-pairs.h
+test_legacy_nb_connect_CFLAGS = $(legacy_cflags)
+test_legacy_nb_connect_LDFLAGS = -pthread
+test_legacy_conn_10k_SOURCES = test/legacy/conn-10k.c test/legacy/sock-pairs.h
+test_legacy_conn_10k_CFLAGS = $(legacy_cflags)
+test_legacy_conn_10k_LDFLAGS = -pthread
 
-TESTS += test/legacy/run-legacy.sh test/legacy/real-programs.sh
-EXTRA_DIST += test/legacy/run-legacy.sh test/legacy/real-programs.sh test/legacy/static-hello.c
+TESTS += test/legacy/run-legacy.sh test/legacy/real-programs.sh test/legacy/sock-ring.sh
+EXTRA_DIST += test/legacy/run-legacy.sh test/legacy/real-programs.sh test/legacy/sock-ring.sh test/legacy/static-hello.c
 TESTS_ENVIRONMENT += LEGACY_DIR=$(abs_builddir)/test/legacy LEGACY_SRC=$(abs_srcdir)/test/legacy CC="$(CC)"; export LEGACY_DIR LEGACY_SRC CC;

@@ -15,6 +15,14 @@ test_security_shim_ring_forge_SOURCES = test/security/shim-ring-forge.c
 test_security_shim_ring_forge_CFLAGS = $(XOS_CFLAGS) -pthread -I$(top_srcdir)/src/shim
 test_security_shim_ring_forge_LDFLAGS = -pthread
 
+# The rings' memory budget, lowered and raised by a process of the run:
+# channels past it stay native and work; the build's budget is the most.
+check_PROGRAMS += test/security/shim-ring-budget
+TESTS += test/security/shim-ring-budget
+test_security_shim_ring_budget_SOURCES = test/security/shim-ring-budget.c
+test_security_shim_ring_budget_CFLAGS = $(XOS_CFLAGS) -pthread -I$(top_srcdir)/src/shim
+test_security_shim_ring_budget_LDFLAGS = -pthread
+
 # ---- libFuzzer harness for the shim's ring fed a hostile shared area:
 # `make fuzz-shim-ring [FUZZ_SECONDS=N]` (FUZZ_SECONDS, FUZZ_CC: src/chan/local.mk) ----
 EXTRA_DIST += test/chan/fuzz-shim-ring.c
