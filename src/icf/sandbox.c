@@ -124,7 +124,10 @@ struct syscall_name {
  * key management, BPF, perf, and anything not listed.
  */
 static const struct syscall_name syscall_names[] = {
-	SC(read, true), SC(write, true), SC(readv, true), SC(writev, true),
+	/* First what channels and I/O loops call most: the filter tests in this order. */
+	SC(read, true), SC(write, true), SC(recvmsg, true), SC(sendmsg, true), SC(recvfrom, true),
+	SC(sendto, true), SC(futex, true), SC(ppoll, true), SC(epoll_pwait, true),
+	SC(readv, true), SC(writev, true),
 	SC(pread64, true), SC(pwrite64, true), SC(preadv, true), SC(pwritev, true),
 	SC(preadv2, true), SC(pwritev2, true), /* pipe channels: RWF_NOWAIT per call */
 	SC(close, true), SC(close_range, true), SC(dup, true), SC(dup3, true), SC(fcntl, true),
@@ -133,7 +136,7 @@ static const struct syscall_name syscall_names[] = {
 	SC(faccessat2, true), SC(getcwd, true), SC(chdir, true), SC(fchdir, true),
 	SC(unlinkat, true), SC(mkdirat, true), SC(renameat2, true), SC(ftruncate, true),
 	SC(fsync, true), SC(fdatasync, true), SC(umask, true), SC(statfs, true), SC(fstatfs, true),
-	SC(futex, true), SC(set_robust_list, true), SC(get_robust_list, true),
+	SC(set_robust_list, true), SC(get_robust_list, true),
 	SC(set_tid_address, true), SC(rseq, true), SC(membarrier, true),
 	SC(mmap, true), SC(munmap, true), SC(mprotect, true), SC(mremap, true),
 	SC(madvise, true), SC(brk, true), SC(mincore, true), SC(memfd_create, true),
@@ -141,9 +144,8 @@ static const struct syscall_name syscall_names[] = {
 	SC(clock_gettime, true), SC(clock_getres, true), SC(clock_nanosleep, true),
 	SC(nanosleep, true), SC(gettimeofday, true), SC(getitimer, true), SC(setitimer, true),
 	SC(timerfd_create, true), SC(timerfd_settime, true), SC(timerfd_gettime, true),
-	SC(ppoll, true), SC(pselect6, true), SC(epoll_create1, true), SC(epoll_ctl, true),
-	SC(epoll_pwait, true), SC(epoll_pwait2, true), SC(eventfd2, true), SC(pipe2, true),
-	SC(sendmsg, true), SC(recvmsg, true), SC(sendto, true), SC(recvfrom, true),
+	SC(pselect6, true), SC(epoll_create1, true), SC(epoll_ctl, true),
+	SC(epoll_pwait2, true), SC(eventfd2, true), SC(pipe2, true),
 	SC(sendmmsg, true), SC(recvmmsg, true), SC(shutdown, true), SC(getsockopt, true),
 	SC(getsockname, true), SC(getpeername, true),
 	SC(rt_sigreturn, true), SC(rt_sigprocmask, true), SC(rt_sigaction, true),
@@ -488,10 +490,13 @@ static int filter_checked(const struct sandbox_conf *conf, struct filter *f)
 
 /*
  * Build the allow-list: another architecture (i386 through int 0x80) or
- * the x32 ABI kills; the calls checked by argument (above) next; clone3,
- * whose flags a filter cannot read, fails with ENOSYS so libc falls back
- * to clone; the default list plus conf->extra are allowed; anything else
- * kills the whole EF process with SIGSYS.
+ * the x32 ABI kills; the default list is allowed, in its order (hot calls
+ * first: on kernels without the seccomp action cache every call runs the
+ * filter up to its match); then the calls checked by argument (above);
+ * clone3, whose flags a filter cannot read, fails with ENOSYS so libc
+ * falls back to clone; conf->extra is allowed; anything else kills the
+ * whole EF process with SIGSYS.  No number is in two of these groups, so
+ * their order changes no verdict.
  */
 static int filter_build(const struct sandbox_conf *conf, struct filter *f)
 {
@@ -510,6 +515,9 @@ static int filter_build(const struct sandbox_conf *conf, struct filter *f)
 	rc |= emit(f, JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000 /* __X32_SYSCALL_BIT */, 0, 1));
 	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
 #endif
+	for (size_t i = 0; i < ARRAY_SIZE(syscall_names); i++)
+		if (syscall_names[i].allowed && !syscall_checked(syscall_names[i].nr))
+			rc |= allow_nr(f, syscall_names[i].nr);
 	rc |= filter_checked(conf, f);
 	for (size_t i = 0; i < conf->nextra; i++)
 		if (!syscall_checked(conf->extra[i]))
@@ -530,9 +538,6 @@ static int filter_build(const struct sandbox_conf *conf, struct filter *f)
 		}
 		rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(syscall_names); i++)
-		if (syscall_names[i].allowed && !syscall_checked(syscall_names[i].nr))
-			rc |= allow_nr(f, syscall_names[i].nr);
 	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
 	return rc < 0 ? -E2BIG : 0;
 #endif
@@ -600,6 +605,7 @@ static int init_filter_build(struct filter *f)
 	X(TMP_RW, "sandbox.rw: carrying a path under /tmp into the private /tmp")          \
 	X(DEV, "private /dev: null, zero, full, random, urandom, shm")                     \
 	X(LOOPBACK, "network namespace: bringing lo up")                                   \
+	X(BOUND, "capabilities: emptying the bounding set, locking the securebits")        \
 	X(FORK_INIT, "pid namespace: forking its init")                                    \
 	X(PROC, "pid namespace: mounting its /proc")                                       \
 	X(MASK, "/proc: masking the kernel's files and knobs")                             \
@@ -1015,50 +1021,73 @@ static int proc_mask(void)
 		"/sys/devices/virtual/powercap",
 	};
 	const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-	struct stat st;
 
+	/* No lstat first: a path this kernel lacks fails its mount with ENOENT (but not the source). */
+	if (access("/dev/null", F_OK) < 0)
+		return -errno;
 	for (size_t i = 0; i < ARRAY_SIZE(rdonly); i++) {
-		if (lstat(rdonly[i], &st) < 0)
-			continue; /* not in this kernel */
-		if (mount(rdonly[i], rdonly[i], NULL, MS_BIND | MS_REC, NULL) < 0 ||
-		    mount(NULL, rdonly[i], NULL, MS_REMOUNT | MS_BIND | ro, NULL) < 0)
+		if (mount(rdonly[i], rdonly[i], NULL, MS_BIND | MS_REC, NULL) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return -errno;
+		}
+		if (mount(NULL, rdonly[i], NULL, MS_REMOUNT | MS_BIND | ro, NULL) < 0)
 			return -errno;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
-		if (lstat(files[i], &st) == 0 && mount("/dev/null", files[i], NULL, MS_BIND, NULL) < 0)
+		if (mount("/dev/null", files[i], NULL, MS_BIND, NULL) < 0 && errno != ENOENT)
 			return -errno;
+	/* A tmpfs only covers a directory (ENOTDIR otherwise: nothing to hide there). */
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
-		if (lstat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode) &&
-		    mount("tmpfs", dirs[i], "tmpfs", ro, "size=4k,nr_inodes=1,mode=555") < 0)
+		if (mount("tmpfs", dirs[i], "tmpfs", ro, "size=4k,nr_inodes=1,mode=555") < 0 &&
+		    errno != ENOENT && errno != ENOTDIR)
 			return -errno;
 	return 0;
 }
 
 /*
- * Drop every capability of this process for good.  uid 0 inside is uid 0
- * outside (the id map), so what stops root-inside from acting as root
- * outside is having no capability at all: not in the effective,
- * permitted, inheritable or ambient sets, not in the bounding set (so no
- * execve can bring one back), with the securebits that would give root
- * capabilities on execve or setuid locked off.  Needs CAP_SETPCAP, which
- * a process has in the namespace it made until this runs.
+ * uid 0 inside is uid 0 outside (the id map), so what stops root-inside
+ * from acting as root outside is having no capability at all: not in the
+ * effective, permitted, inheritable or ambient sets, not in the bounding
+ * set (so no execve can bring one back), with the securebits that would
+ * give root capabilities on execve or setuid locked off.
+ *
+ * The bounding set, the securebits and the ambient set are inherited by
+ * fork, so the outer process clears them once, after its own set-up and
+ * before it forks the init (caps_bound_all); the init and the EF then
+ * only empty their own sets (caps_drop_all).  Both need CAP_SETPCAP, which
+ * a process has in the namespace it made until caps_drop_all runs.
  */
-static int caps_drop_all(void)
+static int caps_bound_all(void)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = { { 0 } };
 	const unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
 				   SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
 				   SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
 
 	if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
 		return -errno;
-	/* PR_CAPBSET_READ fails past the last capability this kernel knows. */
-	for (unsigned long cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
-			return -errno;
+	/* EINVAL past the last capability this kernel knows: one call per capability. */
+	for (unsigned long cap = 0;; cap++) {
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
+			continue;
+		if (errno == EINVAL && cap > 0)
+			break;
+		return -errno;
+	}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		return -errno;
+	return 0;
+}
+
+/* Drop every capability of this process for good (its bounding set is already empty). */
+static int caps_drop_all(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { { 0 } };
+
+	/* Had the outer process not emptied it, nothing would be dropped for good: refuse. */
+	if (prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != 0)
+		return -EPERM;
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return -errno;
 	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0;
@@ -1213,17 +1242,20 @@ static int landlock_allow_path(int ruleset, const char *path, __u64 rights)
  * /dev/stdin...) reaches the host's file on the host's writable mount, not
  * through the read-only view.  A Landlock ruleset makes the EF's writes by
  * path possible only in the private /tmp and /dev/shm, the harmless
- * devices, the sandbox.rw paths, and the very files it holds open for
- * writing: a descriptor opened read-only cannot be re-opened for writing
+ * devices of the private /dev, the sandbox.rw paths, and the very files
+ * it holds open for writing: a descriptor opened read-only cannot be re-opened for writing
  * (nor truncated, nor a directory's held descriptor used to create or
  * remove entries).  Returns 1 when applied, 0 when this kernel has no
  * Landlock (see xos-icf-sandbox(7) for what is left then), or -errno.
  */
 static int landlock_apply(const struct sandbox_conf *conf, const int *keep, int nkeep)
 {
-	static const char *const writable[] = { "/tmp", "/dev/shm" };
-	static const char *const devices[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
-					       "/dev/urandom" };
+	/*
+	 * The private /dev is a read-only tmpfs: beneath it, only the harmless
+	 * devices bound there and its own /dev/shm can be written, so one rule
+	 * covers them all (its links to /proc/self/fd resolve elsewhere).
+	 */
+	static const char *const writable[] = { "/tmp", "/dev" };
 	struct landlock_ruleset_attr ra = { 0 };
 	char path[XOS_EF_OPTIONS_MAX];
 	int abi, rs, rc = 0;
@@ -1239,8 +1271,6 @@ static int landlock_apply(const struct sandbox_conf *conf, const int *keep, int 
 		return -errno;
 	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(writable); i++)
 		rc = landlock_allow_path(rs, writable[i], rights);
-	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(devices); i++)
-		rc = landlock_allow_path(rs, devices[i], rights);
 	for (const char *p = conf->rw; rc == 0 && (p = rw_next(p, path, sizeof(path)));)
 		rc = landlock_allow_path(rs, path, rights);
 	for (int i = 0; rc == 0 && i < nkeep; i++) {
@@ -1260,14 +1290,17 @@ static int landlock_apply(const struct sandbox_conf *conf, const int *keep, int 
 	return rc < 0 ? rc : 1;
 }
 
-/* The EF's own process: limits, then the EF (switch_in adds the filter). */
-static _Noreturn void ef_process(struct sandbox_ic *s)
+static void init_wait_armed(struct sandbox_ic *s);
+
+/*
+ * The EF's own process: limits, then the EF (switch_in adds the filter).
+ * @after_init: forked by the init, which hardens itself meanwhile; no code
+ * of the EF runs before it is done.
+ */
+static _Noreturn void ef_process(struct sandbox_ic *s, bool after_init)
 {
 	int rc, status, keep[KEEP_MAX], nkeep = 0;
 
-	if (s->verdict)
-		munmap(s->verdict, sizeof(*s->verdict));
-	s->verdict = NULL;
 	rc = fds_keep_only(s, keep, &nkeep);
 	if (rc < 0)
 		setup_fail(s, STEP_FDS, -rc);
@@ -1280,6 +1313,11 @@ static _Noreturn void ef_process(struct sandbox_ic *s)
 	/* Nested: the process it forks from has none left to drop. */
 	if (!s->nested && (rc = caps_drop_all()) < 0)
 		setup_fail(s, STEP_CAPS, -rc);
+	if (after_init)
+		init_wait_armed(s);
+	if (s->verdict)
+		munmap(s->verdict, sizeof(*s->verdict));
+	s->verdict = NULL;
 	sandbox_inside = true;
 	if (s->probe) {
 		/* init(): can this kernel kill a whole process, and take our filter? */
@@ -1321,7 +1359,7 @@ static int init_harden(void)
 	return rc < 0 ? rc : filter_install(&f);
 }
 
-/* In the EF's process, first: wait until the init is hardened. */
+/* In the EF's process, before the EF runs: wait until the init is hardened. */
 static void init_wait_armed(struct sandbox_ic *s)
 {
 	int v;
@@ -1346,7 +1384,7 @@ static _Noreturn void init_process(struct sandbox_ic *s)
 		setup_fail(s, STEP_MASK, -rc);
 	/* The probe tests the EF's last steps here: one process fewer at start-up. */
 	if (s->probe)
-		ef_process(s);
+		ef_process(s, false);
 	/* Non-dumpable from before the EF exists: it never sees an init it could ptrace. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		setup_fail(s, STEP_INIT, errno);
@@ -1356,8 +1394,7 @@ static _Noreturn void init_process(struct sandbox_ic *s)
 	if (ef == 0) {
 		/* The EF itself stays dumpable, as in a process (core dumps, host debuggers). */
 		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-		init_wait_armed(s);
-		ef_process(s);
+		ef_process(s, true);
 	}
 	/* The EF holds what it inherited; a copy here would keep its peers from seeing EOF. */
 	/* Again, after any credential change of the set-up: init's death ends the namespace. */
@@ -1387,13 +1424,15 @@ static _Noreturn void init_process(struct sandbox_ic *s)
 static _Noreturn void outer_process(struct sandbox_ic *s)
 {
 	pid_t init, pid, creator = getppid();
-	int ws = 0, lifeline = 0;
+	int ws = 0, lifeline = 0, rc;
 	bool over;
 
 	signal(SIGCHLD, SIG_DFL); /* the creator may ignore it: we must reap */
 	/* xos_ic_fork() tied us to the creator; a credential change in the set-up unties us. */
 	prctl(PR_GET_PDEATHSIG, &lifeline);
 	outer_setup(s);
+	if ((rc = caps_bound_all()) < 0)
+		setup_fail(s, STEP_BOUND, -rc);
 	if (lifeline) {
 		prctl(PR_SET_PDEATHSIG, lifeline);
 		if (getppid() != creator)
@@ -1509,7 +1548,7 @@ static void sandbox_child(void *arg)
 	int rc;
 
 	if (s->nested)
-		ef_process(s);
+		ef_process(s, false);
 	/* First: every process the sandbox makes is then counted. */
 	if ((rc = sbx_cgroup_enter(&s->cg)) < 0)
 		setup_fail(s, STEP_CGROUP, -rc);
