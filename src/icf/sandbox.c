@@ -11,15 +11,18 @@
  * raise() its own death:
  *
  *   creator --fork--> outer: unshare every namespace, id map root->root,
- *                            read-only view, private /tmp, lo up
- *                      --fork--> init (pid 1): mounts and masks its /proc,
- *                                 non-dumpable; once the EF is forked: no
- *                                 fds, no capabilities, its own filter; reaps
- *                                 --fork--> EF (pid 2): waits for the init
- *                                           to be armed; only its own fds,
+ *                            read-only view, private /tmp, lo up; empty
+ *                            bounding set, locked securebits
+ *                      --fork--> init (pid 1): mounts its /proc,
+ *                                 non-dumpable; once the EF is forked: masks
+ *                                 /proc, no fds, no capabilities, its own
+ *                                 filter ("armed"); reaps
+ *                                 --fork--> EF (pid 2): only its own fds,
  *                                           rlimits, Landlock, no
- *                                           capabilities, then xos_ic_run();
- *                                           switch_in sets the filter
+ *                                           capabilities; waits for the
+ *                                           init to be armed, then
+ *                                           xos_ic_run(); switch_in sets
+ *                                           the filter
  *
  * How the EF ended travels in MAP_SHARED pages made before the first fork:
  * the EF writes its int status (as the process ICF does) and the init,
@@ -1294,8 +1297,8 @@ static void init_wait_armed(struct sandbox_ic *s);
 
 /*
  * The EF's own process: limits, then the EF (switch_in adds the filter).
- * @after_init: forked by the init, which hardens itself meanwhile; no code
- * of the EF runs before it is done.
+ * @after_init: forked by the init, which masks /proc and hardens itself
+ * meanwhile; no code of the EF runs before it is done.
  */
 static _Noreturn void ef_process(struct sandbox_ic *s, bool after_init)
 {
@@ -1380,11 +1383,12 @@ static _Noreturn void init_process(struct sandbox_ic *s)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		setup_fail(s, STEP_PROC, errno);
-	if ((rc = proc_mask()) < 0)
-		setup_fail(s, STEP_MASK, -rc);
-	/* The probe tests the EF's last steps here: one process fewer at start-up. */
-	if (s->probe)
+	/* The probe tests the masks and the EF's last steps here: one process fewer at start-up. */
+	if (s->probe) {
+		if ((rc = proc_mask()) < 0)
+			setup_fail(s, STEP_MASK, -rc);
 		ef_process(s, false);
+	}
 	/* Non-dumpable from before the EF exists: it never sees an init it could ptrace. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		setup_fail(s, STEP_INIT, errno);
@@ -1399,6 +1403,13 @@ static _Noreturn void init_process(struct sandbox_ic *s)
 	/* The EF holds what it inherited; a copy here would keep its peers from seeing EOF. */
 	/* Again, after any credential change of the set-up: init's death ends the namespace. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/*
+	 * The masks, while the EF sets itself up: it runs none of its code
+	 * before the init is armed.  A failure here ends the init, and with it
+	 * the namespace, the EF included.
+	 */
+	if ((rc = proc_mask()) < 0)
+		setup_fail(s, STEP_MASK, -rc);
 	rc = init_harden();
 	atomic_store(&s->verdict->armed, rc < 0 ? rc : 1);
 	futex_wake_all(&s->verdict->armed);
