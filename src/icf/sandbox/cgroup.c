@@ -36,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sandbox_cgroup.h"
+#include "cgroup.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

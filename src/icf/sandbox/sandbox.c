@@ -3,7 +3,10 @@
  * The sandbox ICF: an EF in a process inside new user, PID, mount,
  * network, IPC and UTS namespaces, under a seccomp-bpf allow-list, with no
  * new privileges and resource limits.  Written against <xos/vic.h> and the
- * EF options only, as a third party would write an ICF.
+ * EF options only, as a third party would write an ICF.  This file: the
+ * ICF and its processes; the seccomp filters are in seccomp.c, the view
+ * (mounts, /proc masks, Landlock) in view.c, the limits by cgroups in
+ * cgroup.c.
  *
  * Three processes per EF, because a new PID namespace only takes the
  * children of the process that unshared it, and its first process (its
@@ -74,175 +77,11 @@
 #include <xos.h>
 #include <xos/vic.h>
 
-#include "sandbox_cgroup.h"
+#include "cgroup.h"
+#include "sandbox_i.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define SANDBOX_IC(ic) ((struct sandbox_ic *)(void *)((char *)(ic) - offsetof(struct sandbox_ic, ic)))
 
-#if defined(__x86_64__)
-#define SANDBOX_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define SANDBOX_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#endif
-
-/* ---- defaults and settings (EF options "sandbox.KEY=VALUE") -------------------- */
-
-#define DEFAULT_MEM (1ull << 30)  /* address space beyond what the EF starts with */
-#define DEFAULT_NOFILE 256
-#define DEFAULT_PIDS 1024         /* processes and threads of the EF tree */
-#define DEFAULT_TMP (64ull << 20) /* size of the private /tmp */
-#define EXTRA_MAX 64              /* syscalls a sandbox.allow may add */
-#define FILTER_MAX 512            /* BPF instructions */
-#define KEEP_MAX 512              /* descriptors an EF may be given (stdio included) */
-#define FDS_MAX 64                /* of them, named in sandbox.fds */
-
-struct sandbox_conf {
-	unsigned long long mem;    /* bytes; 0: unlimited */
-	unsigned long long cpu;    /* seconds of CPU time; 0: unlimited */
-	unsigned long long nofile; /* descriptors */
-	unsigned long long pids;   /* processes and threads of the tree; 0: unlimited */
-	unsigned long long tmp;    /* bytes of private /tmp */
-	long extra[EXTRA_MAX];     /* syscalls added to the allow-list */
-	size_t nextra;
-	char rw[XOS_EF_OPTIONS_MAX]; /* ':'-separated paths left writable */
-	int fds[FDS_MAX];            /* creator's descriptors the EF is given (sandbox.fds) */
-	size_t nfds;
-};
-
-/* ---- the system calls the filter knows by name ---------------------------------- */
-
-struct syscall_name {
-	const char *name;
-	long nr;
-	bool allowed; /* in the default allow-list */
-};
-
-#define SC(name, dflt) { #name, SYS_##name, dflt }
-
-/*
- * Default: what computing and channel I/O need (memory, time, futexes,
- * polling, reads and writes on descriptors the EF holds, signals to
- * itself), reading the read-only view, and files in the private /tmp.
- * Not by default: sockets, exec, ptrace, mount, namespaces, module and
- * key management, BPF, perf, and anything not listed.
- */
-static const struct syscall_name syscall_names[] = {
-	/* First what channels and I/O loops call most: the filter tests in this order. */
-	SC(read, true), SC(write, true), SC(recvmsg, true), SC(sendmsg, true), SC(recvfrom, true),
-	SC(sendto, true), SC(futex, true), SC(ppoll, true), SC(epoll_pwait, true),
-	SC(readv, true), SC(writev, true),
-	SC(pread64, true), SC(pwrite64, true), SC(preadv, true), SC(pwritev, true),
-	SC(preadv2, true), SC(pwritev2, true), /* pipe channels: RWF_NOWAIT per call */
-	SC(close, true), SC(close_range, true), SC(dup, true), SC(dup3, true), SC(fcntl, true),
-	SC(lseek, true), SC(fstat, true), SC(newfstatat, true), SC(statx, true),
-	SC(openat, true), SC(getdents64, true), SC(readlinkat, true), SC(faccessat, true),
-	SC(faccessat2, true), SC(getcwd, true), SC(chdir, true), SC(fchdir, true),
-	SC(unlinkat, true), SC(mkdirat, true), SC(renameat2, true), SC(ftruncate, true),
-	SC(fsync, true), SC(fdatasync, true), SC(umask, true), SC(statfs, true), SC(fstatfs, true),
-	SC(set_robust_list, true), SC(get_robust_list, true),
-	SC(set_tid_address, true), SC(rseq, true), SC(membarrier, true),
-	SC(mmap, true), SC(munmap, true), SC(mprotect, true), SC(mremap, true),
-	SC(madvise, true), SC(brk, true), SC(mincore, true), SC(memfd_create, true),
-	SC(exit, true), SC(exit_group, true), SC(wait4, true), SC(waitid, true),
-	SC(clock_gettime, true), SC(clock_getres, true), SC(clock_nanosleep, true),
-	SC(nanosleep, true), SC(gettimeofday, true), SC(getitimer, true), SC(setitimer, true),
-	SC(timerfd_create, true), SC(timerfd_settime, true), SC(timerfd_gettime, true),
-	SC(pselect6, true), SC(epoll_create1, true), SC(epoll_ctl, true),
-	SC(epoll_pwait2, true), SC(eventfd2, true), SC(pipe2, true),
-	SC(sendmmsg, true), SC(recvmmsg, true), SC(shutdown, true), SC(getsockopt, true),
-	SC(getsockname, true), SC(getpeername, true),
-	SC(rt_sigreturn, true), SC(rt_sigprocmask, true), SC(rt_sigaction, true),
-	SC(rt_sigpending, true), SC(rt_sigtimedwait, true), SC(rt_sigsuspend, true),
-	SC(sigaltstack, true), SC(restart_syscall, true),
-	SC(kill, true), SC(tgkill, true), SC(tkill, true), /* the PID namespace bounds them */
-	SC(getpid, true), SC(gettid, true), SC(getppid, true), SC(getuid, true),
-	SC(geteuid, true), SC(getgid, true), SC(getegid, true), SC(getgroups, true),
-	SC(getresuid, true), SC(getresgid, true), SC(getpgid, true), SC(getsid, true),
-	SC(sched_yield, true), SC(sched_getaffinity, true), SC(sched_setaffinity, true),
-	SC(sched_getparam, true), SC(sched_getscheduler, true), SC(getpriority, true),
-	SC(getrandom, true), SC(uname, true), SC(getrusage, true), SC(times, true),
-	SC(prlimit64, true), SC(getrlimit, true), SC(setrlimit, true), /* only lower: no CAP_SYS_RESOURCE */
-	SC(prctl, true), SC(seccomp, true), /* a filter can only be narrowed */
-	SC(clone, true), /* checked: no namespace flags */
-	SC(socketpair, true), /* checked: AF_UNIX stream or seqpacket (channel switches) */
-	/* Known by name, allowed only when an EF option asks. */
-	SC(socket, false), /* checked when allowed: AF_INET and AF_INET6 only */
-	SC(mknodat, false), /* checked when allowed: no device nodes */
-	SC(connect, false), SC(bind, false),
-	SC(listen, false), SC(accept, false), SC(accept4, false), SC(setsockopt, false),
-	SC(execve, false), SC(execveat, false), SC(ioctl, false), SC(clone3, false),
-	SC(ptrace, false), SC(process_vm_readv, false), SC(process_vm_writev, false),
-	SC(mount, false), SC(umount2, false), SC(unshare, false), SC(setns, false),
-	SC(pivot_root, false), SC(chroot, false), SC(bpf, false), SC(perf_event_open, false),
-	SC(io_uring_setup, false), SC(io_uring_enter, false), SC(io_uring_register, false),
-	SC(fchmod, false), SC(fchmodat, false), SC(fchown, false), SC(fchownat, false),
-	SC(linkat, false), SC(symlinkat, false), SC(utimensat, false),
-	SC(sethostname, false), SC(setuid, false), SC(setgid, false), SC(setsid, false),
-	SC(setpgid, false), SC(flock, false), SC(fallocate, false), SC(sendfile, false),
-	SC(splice, false), SC(tee, false), SC(copy_file_range, false), SC(inotify_init1, false),
-	SC(inotify_add_watch, false), SC(inotify_rm_watch, false), SC(signalfd4, false),
-	SC(pidfd_open, false), SC(pidfd_send_signal, false), SC(pidfd_getfd, false),
-	SC(userfaultfd, false), SC(keyctl, false), SC(add_key, false), SC(request_key, false),
-	SC(mlock, false), SC(munlock, false), SC(msync, false), SC(shmget, false),
-	SC(shmat, false), SC(shmdt, false), SC(shmctl, false), SC(semget, false),
-	SC(semop, false), SC(semctl, false), SC(msgget, false), SC(msgsnd, false),
-	SC(msgrcv, false), SC(msgctl, false), SC(mq_open, false), SC(reboot, false),
-	SC(init_module, false), SC(finit_module, false), SC(delete_module, false),
-	SC(kexec_load, false), SC(swapon, false), SC(swapoff, false), SC(acct, false),
-	SC(settimeofday, false), SC(clock_settime, false), SC(adjtimex, false),
-	SC(name_to_handle_at, false), SC(open_by_handle_at, false), SC(fanotify_init, false),
-	SC(move_mount, false), SC(open_tree, false), SC(fsopen, false), SC(fsmount, false),
-	SC(mount_setattr, false), SC(sync, false), SC(syncfs, false), SC(vmsplice, false),
-#ifdef __x86_64__
-	/* Legacy x86-64 entry points glibc or older code may still use. */
-	SC(open, true), SC(stat, true), SC(lstat, true), SC(access, true), SC(readlink, true),
-	SC(poll, true), SC(select, true), SC(epoll_create, true), SC(epoll_wait, true),
-	SC(eventfd, true), SC(pipe, true), SC(dup2, true), SC(unlink, true), SC(mkdir, true),
-	SC(rmdir, true), SC(rename, true), SC(time, true), SC(alarm, true), SC(pause, true),
-	SC(arch_prctl, true), SC(getpgrp, true),
-	SC(fork, false), SC(vfork, false), SC(creat, false), SC(link, false), SC(symlink, false),
-	SC(chmod, false), SC(chown, false), SC(lchown, false), SC(mknod, false), SC(iopl, false),
-	SC(ioperm, false), SC(modify_ldt, false), SC(uselib, false), SC(sysfs, false),
-#endif
-};
-
-/*
- * Never allowed, whatever sandbox.allow says: each is a known way out of
- * a container or around this filter.  io_uring runs operations no filter
- * sees; ptrace and process_vm_* reach the unfiltered init; keyrings are
- * not namespaced; open_by_handle_at opens any inode of a mounted file
- * system by number (CVE "shocker"); unshare/setns make or enter
- * namespaces; bpf, perf_event_open and userfaultfd are the kernel
- * exploitation staples; the rest change the host itself.
- */
-static const long syscall_never[] = {
-	SYS_io_uring_setup, SYS_io_uring_enter, SYS_io_uring_register, SYS_ptrace,
-	SYS_process_vm_readv, SYS_process_vm_writev, SYS_keyctl, SYS_add_key, SYS_request_key,
-	SYS_open_by_handle_at, SYS_name_to_handle_at, SYS_unshare, SYS_setns, SYS_bpf,
-	SYS_perf_event_open, SYS_userfaultfd, SYS_kexec_load, SYS_init_module, SYS_finit_module,
-	SYS_delete_module, SYS_reboot, SYS_swapon, SYS_swapoff, SYS_acct, SYS_pivot_root,
-	SYS_mount, SYS_umount2, /* would undo the read-only view */
-	SYS_fsopen, SYS_fsmount, SYS_move_mount, SYS_open_tree, SYS_mount_setattr,
-#ifdef __x86_64__
-	SYS_iopl, SYS_ioperm, SYS_modify_ldt, SYS_uselib,
-#endif
-};
-
-static bool syscall_is_never(long nr)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(syscall_never); i++)
-		if (syscall_never[i] == nr)
-			return true;
-	return false;
-}
-
-static const struct syscall_name *syscall_lookup(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(syscall_names); i++)
-		if (strcmp(syscall_names[i].name, name) == 0)
-			return &syscall_names[i];
-	return NULL;
-}
 
 /* ---- option parsing -------------------------------------------------------- */
 
@@ -279,7 +118,6 @@ static int add_syscalls(struct sandbox_conf *conf, const char *list)
 
 	while (*p) {
 		size_t len = strcspn(p, ":");
-		const struct syscall_name *sc;
 		long nr;
 
 		if (len == 0 || len >= sizeof(name))
@@ -292,13 +130,10 @@ static int add_syscalls(struct sandbox_conf *conf, const char *list)
 			if (parse_amount(name, false, &v) < 0 || v > 4095)
 				return -EINVAL;
 			nr = (long)v;
-		} else {
-			sc = syscall_lookup(name);
-			if (!sc)
-				return -EINVAL;
-			nr = sc->nr;
+		} else if (sbx_syscall_lookup(name, &nr) < 0) {
+			return -EINVAL;
 		}
-		if (syscall_is_never(nr))
+		if (sbx_syscall_never(nr))
 			return -EPERM;
 		if (conf->nextra == EXTRA_MAX)
 			return -E2BIG;
@@ -372,221 +207,6 @@ static int conf_option(const char *key, const char *value, void *ctx)
 		return 0;
 	}
 	return -EINVAL;
-}
-
-/* ---- the seccomp filter ------------------------------------------------------ */
-
-struct filter {
-	struct sock_filter insn[FILTER_MAX];
-	unsigned short len;
-};
-
-static int emit(struct filter *f, struct sock_filter insn)
-{
-	if (f->len == FILTER_MAX)
-		return -E2BIG;
-	f->insn[f->len++] = insn;
-	return 0;
-}
-
-#define STMT(code, k) ((struct sock_filter)BPF_STMT(code, k))
-#define JUMP(code, k, jt, jf) ((struct sock_filter)BPF_JUMP(code, k, jt, jf))
-
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define ARG_LOW(n) (offsetof(struct seccomp_data, args[n]))
-#else
-#define ARG_LOW(n) (offsetof(struct seccomp_data, args[n]) + 4)
-#endif
-
-#define NS_CLONE_FLAGS                                                                   \
-	(CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |         \
-	 CLONE_NEWUTS | CLONE_NEWCGROUP | 0x00000080 /* CLONE_NEWTIME */)
-
-static bool extra_has(const struct sandbox_conf *conf, long nr)
-{
-	for (size_t i = 0; i < conf->nextra; i++)
-		if (conf->extra[i] == nr)
-			return true;
-	return false;
-}
-
-static int allow_nr(struct filter *f, long nr)
-{
-	int rc = emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, (__u32)nr, 0, 1));
-
-	return rc < 0 ? rc : emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-}
-
-/*
- * @nr allowed when its 32-bit argument @arg, masked with @mask, is one of
- * @ok (@nok values); otherwise it fails with @err.
- */
-static int allow_arg_in(struct filter *f, long nr, int arg, __u32 mask, const __u32 *ok, size_t nok,
-			int err)
-{
-	int rc = emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, (__u32)nr, 0, (__u8)(nok + 4)));
-
-	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(arg)));
-	rc |= emit(f, STMT(BPF_ALU | BPF_AND | BPF_K, mask));
-	for (size_t i = 0; i < nok; i++)
-		rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, ok[i], (__u8)(nok - i), 0));
-	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (__u32)err));
-	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-	return rc;
-}
-
-/*
- * The calls allowed only for some arguments: not plain allow_nr() ones.
- *  socket      AF_INET/AF_INET6 only: the sandbox's own network stack.  An
- *              AF_UNIX socket reaches host sockets by path on the read-only
- *              view (a socket file ignores read-only mounts).
- *  socketpair  AF_UNIX stream or seqpacket: what channels switch over.  A
- *              datagram socket could send to a host socket by path.
- *  setsockopt  SOL_SOCKET level only, unless sandbox.allow names it.
- *  mknod(at)   no character or block device nodes.
- *  clone       no namespace flags (else unshare in disguise).
- */
-static bool syscall_checked(long nr)
-{
-	return nr == SYS_socket || nr == SYS_socketpair || nr == SYS_mknodat || nr == SYS_clone
-#ifdef __x86_64__
-	       || nr == SYS_mknod
-#endif
-		;
-}
-
-static int filter_checked(const struct sandbox_conf *conf, struct filter *f)
-{
-	static const __u32 inet[] = { AF_INET, AF_INET6 }, unix_only[] = { AF_UNIX };
-	static const __u32 nodev[] = { S_IFREG, S_IFIFO, S_IFSOCK, 0 }, sol_socket[] = { SOL_SOCKET };
-	int rc = 0;
-
-	if (extra_has(conf, SYS_socket))
-		rc |= allow_arg_in(f, SYS_socket, 0, ~0u, inet, ARRAY_SIZE(inet), EAFNOSUPPORT);
-	/* socketpair: family, then type (without SOCK_NONBLOCK/SOCK_CLOEXEC). */
-	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socketpair, 0, 9));
-	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(0)));
-	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, unix_only[0], 1, 0));
-	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAFNOSUPPORT));
-	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(1)));
-	rc |= emit(f, STMT(BPF_ALU | BPF_AND | BPF_K, 0xf));
-	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_STREAM, 2, 0));
-	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_SEQPACKET, 1, 0));
-	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPROTONOSUPPORT));
-	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-	/* SOL_SOCKET options (buffer sizes of a channel's socketpair) unless all are asked for. */
-	if (!extra_has(conf, SYS_setsockopt))
-		rc |= allow_arg_in(f, SYS_setsockopt, 1, ~0u, sol_socket, ARRAY_SIZE(sol_socket), EPERM);
-	if (extra_has(conf, SYS_mknodat))
-		rc |= allow_arg_in(f, SYS_mknodat, 2, S_IFMT, nodev, ARRAY_SIZE(nodev), EPERM);
-#ifdef __x86_64__
-	if (extra_has(conf, SYS_mknod))
-		rc |= allow_arg_in(f, SYS_mknod, 1, S_IFMT, nodev, ARRAY_SIZE(nodev), EPERM);
-#endif
-	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 4));
-	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(0)));
-	rc |= emit(f, JUMP(BPF_JMP | BPF_JSET | BPF_K, NS_CLONE_FLAGS, 0, 1));
-	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
-	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-	return rc;
-}
-
-/*
- * Build the allow-list: another architecture (i386 through int 0x80) or
- * the x32 ABI kills; the default list is allowed, in its order (hot calls
- * first: on kernels without the seccomp action cache every call runs the
- * filter up to its match); then the calls checked by argument (above);
- * clone3, whose flags a filter cannot read, fails with ENOSYS so libc
- * falls back to clone; conf->extra is allowed; anything else kills the
- * whole EF process with SIGSYS.  No number is in two of these groups, so
- * their order changes no verdict.
- */
-static int filter_build(const struct sandbox_conf *conf, struct filter *f)
-{
-	int rc = 0;
-
-	f->len = 0;
-#ifndef SANDBOX_AUDIT_ARCH
-	(void)conf;
-	return -EOPNOTSUPP;
-#else
-	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
-	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SANDBOX_AUDIT_ARCH, 1, 0));
-	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
-	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
-#ifdef __x86_64__
-	rc |= emit(f, JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000 /* __X32_SYSCALL_BIT */, 0, 1));
-	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
-#endif
-	for (size_t i = 0; i < ARRAY_SIZE(syscall_names); i++)
-		if (syscall_names[i].allowed && !syscall_checked(syscall_names[i].nr))
-			rc |= allow_nr(f, syscall_names[i].nr);
-	rc |= filter_checked(conf, f);
-	for (size_t i = 0; i < conf->nextra; i++)
-		if (!syscall_checked(conf->extra[i]))
-			rc |= allow_nr(f, conf->extra[i]);
-	if (!extra_has(conf, SYS_clone3)) {
-		rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1));
-		rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS));
-	}
-	if (!extra_has(conf, SYS_ioctl)) {
-		/* Terminal queries only (isatty, window size): never TIOCSTI and friends. */
-		static const __u32 ioctls[] = { TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO };
-
-		rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 2 + 2 * ARRAY_SIZE(ioctls)));
-		rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(1)));
-		for (size_t i = 0; i < ARRAY_SIZE(ioctls); i++) {
-			rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, ioctls[i], 0, 1));
-			rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-		}
-		rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
-	}
-	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
-	return rc < 0 ? -E2BIG : 0;
-#endif
-}
-
-static int filter_install(const struct filter *f)
-{
-	struct sock_fprog prog = { .len = f->len, .filter = (struct sock_filter *)f->insn };
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -errno;
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
-		return -errno;
-	return 0;
-}
-
-/*
- * The init's own filter, once the EF is forked: it only reaps, writes the
- * verdict page, wakes futexes and exits, so anything else (open, exec,
- * mount, sockets, ptrace...) kills it.  Should the EF ever get code into
- * it, that code could do nothing else either.
- */
-static int init_filter_build(struct filter *f)
-{
-	static const long allowed[] = {
-		SYS_wait4, SYS_waitid, SYS_futex, SYS_exit, SYS_exit_group, SYS_rt_sigreturn,
-		SYS_rt_sigprocmask, SYS_rt_sigaction, SYS_restart_syscall, SYS_close,
-		SYS_close_range, SYS_mmap, SYS_munmap, SYS_mprotect, SYS_madvise, SYS_brk,
-		SYS_getpid, SYS_gettid, SYS_clock_gettime, SYS_clock_nanosleep, SYS_nanosleep,
-		SYS_sched_yield, SYS_write, /* it holds no descriptor: for a sanitizer's report */
-	};
-	int rc = 0;
-
-	f->len = 0;
-#ifndef SANDBOX_AUDIT_ARCH
-	return -EOPNOTSUPP;
-#else
-	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
-	rc |= emit(f, JUMP(BPF_JMP | BPF_JEQ | BPF_K, SANDBOX_AUDIT_ARCH, 1, 0));
-	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
-	rc |= emit(f, STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
-	for (size_t i = 0; i < ARRAY_SIZE(allowed); i++)
-		rc |= allow_nr(f, allowed[i]);
-	rc |= emit(f, STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
-	return rc < 0 ? -E2BIG : 0;
-#endif
 }
 
 /* ---- the contexts -------------------------------------------------------------- */
@@ -664,7 +284,7 @@ struct sandbox_ic {
 	struct sandbox_shared *shared;
 	struct sandbox_verdict *verdict;
 	struct sandbox_conf conf;
-	struct filter filter;
+	struct sbx_filter filter;
 	struct sbx_cgroup cg; /* limits of the whole tree (none when nested) */
 };
 
@@ -702,243 +322,6 @@ static int write_file(const char *path, const char *text)
 	return (int)n;
 }
 
-/* Undo mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape(char *s)
-{
-	char *out = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*out++ = *s;
-		}
-	}
-	*out = '\0';
-}
-
-/*
- * Kernels (and tools such as valgrind) without mount_setattr(2): set or
- * clear read-only on every mount at or under @top with one bind remount
- * each, keeping the flags the kernel would refuse to drop.
- */
-static int remount_each(const char *top, bool rdonly)
-{
-	static const struct {
-		unsigned long st, ms;
-	} keep[] = {
-		{ ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV }, { ST_NOEXEC, MS_NOEXEC },
-		{ ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
-	};
-	size_t toplen = strlen(top);
-	char line[4096], mp[4096];
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	int rc = 0;
-
-	if (!f)
-		return -errno;
-	while (rc == 0 && fgets(line, sizeof(line), f)) {
-		unsigned long flags = MS_REMOUNT | MS_BIND | (rdonly ? MS_RDONLY : 0);
-		struct statvfs sv;
-
-		/* id parent major:minor root mount-point ... */
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
-			continue;
-		unescape(mp);
-		if (strcmp(top, "/") != 0 &&
-		    (strncmp(mp, top, toplen) != 0 || (mp[toplen] && mp[toplen] != '/')))
-			continue;
-		if (statvfs(mp, &sv) < 0)
-			continue; /* hidden under another mount */
-		for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
-			if (sv.f_flag & keep[i].st)
-				flags |= keep[i].ms;
-		if (mount("none", mp, "none", flags, NULL) < 0 && errno != EINVAL)
-			rc = -errno;
-	}
-	fclose(f);
-	return rc;
-}
-
-/* Make the mounts at and under @path read-only (or writable again). */
-static int view_set_rdonly(const char *path, bool rdonly)
-{
-	struct mount_attr attr = { .attr_set = rdonly ? MOUNT_ATTR_RDONLY : 0,
-				   .attr_clr = rdonly ? 0 : MOUNT_ATTR_RDONLY };
-
-	if (mount_setattr(AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof(attr)) == 0)
-		return 0;
-	if (errno != ENOSYS)
-		return -errno;
-	return remount_each(path, rdonly);
-}
-
-/*
- * A /dev of the sandbox's own: the host's would let an EF open any device
- * its DAC rights allow (a read-only mount does not stop writes to device
- * nodes).  The harmless nodes are bind-mounted from the host's /dev,
- * staged in the private /tmp while a tmpfs covers /dev; then /dev is made
- * read-only, but for its own private shm.
- */
-static int dev_minimal(const char *tmpopts)
-{
-	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom" };
-	static const char *const links[][2] = {
-		{ "fd", "/proc/self/fd" },       { "stdin", "/proc/self/fd/0" },
-		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
-	};
-	char host[64], stage[64], mine[64];
-	bool staged[ARRAY_SIZE(nodes)] = { false };
-	int fd;
-
-	if (mkdir("/tmp/.xos-dev", 0700) < 0)
-		return -errno;
-	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
-		snprintf(host, sizeof(host), "/dev/%s", nodes[i]);
-		snprintf(stage, sizeof(stage), "/tmp/.xos-dev/%s", nodes[i]);
-		if (access(host, F_OK) < 0)
-			continue;
-		fd = open(stage, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return -errno;
-		close(fd);
-		if (mount(host, stage, "none", MS_BIND, NULL) < 0)
-			return -errno;
-		staged[i] = true;
-	}
-	if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=755") < 0)
-		return -errno;
-	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
-		if (!staged[i])
-			continue;
-		snprintf(stage, sizeof(stage), "/tmp/.xos-dev/%s", nodes[i]);
-		snprintf(mine, sizeof(mine), "/dev/%s", nodes[i]);
-		fd = open(mine, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return -errno;
-		close(fd);
-		if (mount(stage, mine, "none", MS_MOVE, NULL) < 0)
-			return -errno;
-		unlink(stage);
-	}
-	rmdir("/tmp/.xos-dev");
-	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
-		snprintf(mine, sizeof(mine), "/dev/%s", links[i][0]);
-		if (symlink(links[i][1], mine) < 0)
-			return -errno;
-	}
-	/* POSIX shared memory lives in /dev/shm. */
-	if (mkdir("/dev/shm", 01777) < 0 || chmod("/dev/shm", 01777) < 0)
-		return -errno;
-	if (mount("none", "/dev", "none", MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0)
-		return -errno;
-	if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, tmpopts) < 0)
-		return -errno;
-	return 0;
-}
-
-/*
- * The next path of a ':'-separated sandbox.rw list at @p, copied to @buf
- * (conf_option checked the list: absolute, each fits); where the one after
- * starts, or NULL at the end.
- */
-static const char *rw_next(const char *p, char *buf, size_t size)
-{
-	size_t len;
-
-	if (!*p)
-		return NULL;
-	len = strcspn(p, ":");
-	snprintf(buf, size, "%.*s", (int)len, p);
-	p += len;
-	return p + (*p == ':');
-}
-
-/* Whether @path is /tmp or under it (a sandbox.rw path the private /tmp would hide). */
-static bool under_tmp(const char *path)
-{
-	return strncmp(path, "/tmp", 4) == 0 && (path[4] == '\0' || path[4] == '/');
-}
-
-/* Make @path's parents (mode 0755) and @path itself: a directory if @dir, else an empty file. */
-static int mkdir_under(const char *path, bool dir)
-{
-	char buf[XOS_EF_OPTIONS_MAX];
-	size_t len = strlen(path);
-	int fd;
-
-	if (len >= sizeof(buf))
-		return errno = ENAMETOOLONG, -1;
-	memcpy(buf, path, len + 1);
-	for (char *s = buf + 1; *s; s++)
-		if (*s == '/') {
-			*s = '\0';
-			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-				return -1;
-			*s = '/';
-		}
-	if (dir)
-		return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-	fd = open(buf, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -1;
-	close(fd);
-	return 0;
-}
-
-/*
- * sandbox.rw paths under /tmp (or /tmp itself) would be hidden by the
- * private /tmp: each is held by an O_PATH descriptor before the tmpfs
- * covers it (tmp_hold), then its mount point is made in the tmpfs and
- * the held path is bound there through /proc/self/fd (tmp_carry), after
- * /dev was staged in the tmpfs, so the host's /tmp never sees the staging.
- */
-struct tmp_held {
-	int fd[16];
-	int n;
-};
-
-static int tmp_hold(const char *rw, struct tmp_held *h)
-{
-	char path[XOS_EF_OPTIONS_MAX];
-
-	h->n = 0;
-	for (const char *p = rw; (p = rw_next(p, path, sizeof(path)));) {
-		if (!under_tmp(path))
-			continue;
-		if (h->n == (int)ARRAY_SIZE(h->fd))
-			return -E2BIG;
-		h->fd[h->n] = open(path, O_PATH | O_CLOEXEC);
-		if (h->fd[h->n] < 0)
-			return -errno;
-		h->n++;
-	}
-	return 0;
-}
-
-static int tmp_carry(const char *rw, struct tmp_held *h)
-{
-	char path[XOS_EF_OPTIONS_MAX], from[64];
-	int i = 0;
-
-	for (const char *p = rw; (p = rw_next(p, path, sizeof(path)));) {
-		struct stat st;
-
-		if (!under_tmp(path))
-			continue;
-		snprintf(from, sizeof(from), "/proc/self/fd/%d", h->fd[i]);
-		/* /tmp itself: not recursive, or the copy brings the tmpfs now mounted on it. */
-		if (fstat(h->fd[i], &st) < 0 || mkdir_under(path, S_ISDIR(st.st_mode)) < 0 ||
-		    mount(from, path, "none", MS_BIND | (path[4] ? MS_REC : 0), NULL) < 0)
-			return -errno;
-		close(h->fd[i++]);
-	}
-	h->n = 0;
-	return 0;
-}
-
 /* Namespaces, id map, file system view and network of the outer process. */
 static void outer_setup(struct sandbox_ic *s)
 {
@@ -950,7 +333,7 @@ static void outer_setup(struct sandbox_ic *s)
 		{ CLONE_NEWIPC, STEP_IPCNS }, { CLONE_NEWUTS, STEP_UTSNS },
 	};
 	char tmpopts[64], path[XOS_EF_OPTIONS_MAX];
-	struct tmp_held held;
+	struct sbx_tmp_held held;
 	struct ifreq ifr = { 0 };
 	int rc, fd;
 
@@ -971,22 +354,22 @@ static void outer_setup(struct sandbox_ic *s)
 	/* Nothing done below may propagate back to the host. */
 	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
 		setup_fail(s, STEP_PRIVATE, errno);
-	for (const char *p = s->conf.rw; (p = rw_next(p, path, sizeof(path)));)
+	for (const char *p = s->conf.rw; (p = sbx_rw_next(p, path, sizeof(path)));)
 		if (mount(path, path, "none", MS_BIND | MS_REC, NULL) < 0)
 			setup_fail(s, STEP_BIND_RW, errno);
-	if ((rc = view_set_rdonly("/", true)) < 0)
+	if ((rc = sbx_view_set_rdonly("/", true)) < 0)
 		setup_fail(s, STEP_READONLY, -rc);
-	for (const char *p = s->conf.rw; (p = rw_next(p, path, sizeof(path)));)
-		if ((rc = view_set_rdonly(path, false)) < 0)
+	for (const char *p = s->conf.rw; (p = sbx_rw_next(p, path, sizeof(path)));)
+		if ((rc = sbx_view_set_rdonly(path, false)) < 0)
 			setup_fail(s, STEP_WRITABLE, -rc);
 	snprintf(tmpopts, sizeof(tmpopts), "size=%llu,mode=1777", s->conf.tmp);
-	if ((rc = tmp_hold(s->conf.rw, &held)) < 0)
+	if ((rc = sbx_tmp_hold(s->conf.rw, &held)) < 0)
 		setup_fail(s, STEP_TMP_RW, -rc);
 	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmpopts) < 0)
 		setup_fail(s, STEP_TMP, errno);
-	if ((rc = dev_minimal(tmpopts)) < 0)
+	if ((rc = sbx_dev_minimal(tmpopts)) < 0)
 		setup_fail(s, STEP_DEV, -rc);
-	if ((rc = tmp_carry(s->conf.rw, &held)) < 0)
+	if ((rc = sbx_tmp_carry(s->conf.rw, &held)) < 0)
 		setup_fail(s, STEP_TMP_RW, -rc);
 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -999,53 +382,6 @@ static void outer_setup(struct sandbox_ic *s)
 	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
 		setup_fail(s, STEP_LOOPBACK, errno);
 	close(fd);
-}
-
-/*
- * The PID namespace's /proc shows the host kernel's global files, and uid 0
- * is the host's root: without this, the EF could write global sysctls
- * (core_pattern runs a command of its choosing as host root).  As
- * container runtimes do: the knobs read-only, the kernel's memory, symbols,
- * keys and timers hidden behind /dev/null or an empty read-only tmpfs.
- * The EF, which holds no capability, cannot undo a mount.
- */
-static int proc_mask(void)
-{
-	static const char *const rdonly[] = {
-		"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs",
-	};
-	static const char *const files[] = {
-		"/proc/kcore", "/proc/kallsyms", "/proc/kmsg", "/proc/keys", "/proc/key-users",
-		"/proc/timer_list", "/proc/sched_debug", "/proc/latency_stats", "/proc/kpagecount",
-		"/proc/kpageflags", "/proc/kpagecgroup", "/proc/vmallocinfo",
-	};
-	static const char *const dirs[] = {
-		"/proc/acpi", "/proc/asound", "/proc/scsi", "/proc/driver", "/sys/firmware",
-		"/sys/devices/virtual/powercap",
-	};
-	const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-
-	/* No lstat first: a path this kernel lacks fails its mount with ENOENT (but not the source). */
-	if (access("/dev/null", F_OK) < 0)
-		return -errno;
-	for (size_t i = 0; i < ARRAY_SIZE(rdonly); i++) {
-		if (mount(rdonly[i], rdonly[i], NULL, MS_BIND | MS_REC, NULL) < 0) {
-			if (errno == ENOENT)
-				continue;
-			return -errno;
-		}
-		if (mount(NULL, rdonly[i], NULL, MS_REMOUNT | MS_BIND | ro, NULL) < 0)
-			return -errno;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
-		if (mount("/dev/null", files[i], NULL, MS_BIND, NULL) < 0 && errno != ENOENT)
-			return -errno;
-	/* A tmpfs only covers a directory (ENOTDIR otherwise: nothing to hide there). */
-	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
-		if (mount("tmpfs", dirs[i], "tmpfs", ro, "size=4k,nr_inodes=1,mode=555") < 0 &&
-		    errno != ENOENT && errno != ENOTDIR)
-			return -errno;
-	return 0;
 }
 
 /*
@@ -1188,111 +524,6 @@ static int fds_keep_only(struct sandbox_ic *s, int keep[KEEP_MAX], int *ret_n)
 	return close_range(from, ~0u, 0) < 0 ? -errno : 0;
 }
 
-/* Older headers: the rights of Landlock ABI 2 and 3 (the kernel says which it has). */
-#ifndef LANDLOCK_ACCESS_FS_REFER
-#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
-#endif
-#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
-#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
-#endif
-
-/* Write-type rights of Landlock ABI @abi: what the EF's ruleset restricts. */
-static __u64 landlock_write_rights(int abi)
-{
-	__u64 r = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR |
-		  LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
-		  LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
-		  LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |
-		  LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM;
-
-	if (abi >= 2)
-		r |= LANDLOCK_ACCESS_FS_REFER;
-	if (abi >= 3)
-		r |= LANDLOCK_ACCESS_FS_TRUNCATE;
-	return r;
-}
-
-/* The rights that apply to a file that is not a directory. */
-#define LANDLOCK_FILE_RIGHTS (LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE)
-
-/* Allow @rights (narrowed to file rights for a non-directory) beneath what @fd names. */
-static int landlock_allow_fd(int ruleset, int fd, __u64 rights)
-{
-	struct landlock_path_beneath_attr pb = { .parent_fd = fd };
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	pb.allowed_access = S_ISDIR(st.st_mode) ? rights : rights & LANDLOCK_FILE_RIGHTS;
-	if (!pb.allowed_access)
-		return 0;
-	return syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0 ? -errno : 0;
-}
-
-static int landlock_allow_path(int ruleset, const char *path, __u64 rights)
-{
-	int fd = open(path, O_PATH | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	rc = landlock_allow_fd(ruleset, fd, rights);
-	close(fd);
-	return rc;
-}
-
-/*
- * Re-opening a descriptor through /proc/self/fd/N (or /proc/self/exe,
- * /dev/stdin...) reaches the host's file on the host's writable mount, not
- * through the read-only view.  A Landlock ruleset makes the EF's writes by
- * path possible only in the private /tmp and /dev/shm, the harmless
- * devices of the private /dev, the sandbox.rw paths, and the very files
- * it holds open for writing: a descriptor opened read-only cannot be re-opened for writing
- * (nor truncated, nor a directory's held descriptor used to create or
- * remove entries).  Returns 1 when applied, 0 when this kernel has no
- * Landlock (see xos-icf-sandbox(7) for what is left then), or -errno.
- */
-static int landlock_apply(const struct sandbox_conf *conf, const int *keep, int nkeep)
-{
-	/*
-	 * The private /dev is a read-only tmpfs: beneath it, only the harmless
-	 * devices bound there and its own /dev/shm can be written, so one rule
-	 * covers them all (its links to /proc/self/fd resolve elsewhere).
-	 */
-	static const char *const writable[] = { "/tmp", "/dev" };
-	struct landlock_ruleset_attr ra = { 0 };
-	char path[XOS_EF_OPTIONS_MAX];
-	int abi, rs, rc = 0;
-	__u64 rights;
-
-	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-	if (abi < 1)
-		return errno == ENOSYS || errno == EOPNOTSUPP || abi == 0 ? 0 : -errno;
-	rights = landlock_write_rights(abi);
-	ra.handled_access_fs = rights;
-	rs = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra.handled_access_fs), 0);
-	if (rs < 0)
-		return -errno;
-	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(writable); i++)
-		rc = landlock_allow_path(rs, writable[i], rights);
-	for (const char *p = conf->rw; rc == 0 && (p = rw_next(p, path, sizeof(path)));)
-		rc = landlock_allow_path(rs, path, rights);
-	for (int i = 0; rc == 0 && i < nkeep; i++) {
-		int fl = fcntl(keep[i], F_GETFL);
-
-		/* Held open for writing: re-opening it for writing gives nothing new. */
-		if (fl < 0 || (fl & O_PATH) || (fl & O_ACCMODE) == O_RDONLY)
-			continue;
-		rc = landlock_allow_fd(rs, keep[i], rights);
-		if (rc == -EBADFD || rc == -EBADF)
-			rc = 0; /* a pipe, socket or memfd: not reached by path */
-	}
-	if (rc == 0 && (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-			syscall(SYS_landlock_restrict_self, rs, 0) < 0))
-		rc = -errno;
-	close(rs);
-	return rc < 0 ? rc : 1;
-}
-
 static void init_wait_armed(struct sandbox_ic *s);
 
 /*
@@ -1311,7 +542,7 @@ static _Noreturn void ef_process(struct sandbox_ic *s, bool after_init)
 	if (rc < 0)
 		setup_fail(s, STEP_RLIMIT, -rc);
 	/* Nested: the inherited ruleset applies (and the filter forbids Landlock's calls). */
-	if (!s->nested && (rc = landlock_apply(&s->conf, keep, nkeep)) < 0)
+	if (!s->nested && (rc = sbx_landlock_apply(&s->conf, keep, nkeep)) < 0)
 		setup_fail(s, STEP_LANDLOCK, -rc);
 	/* Nested: the process it forks from has none left to drop. */
 	if (!s->nested && (rc = caps_drop_all()) < 0)
@@ -1328,7 +559,7 @@ static _Noreturn void ef_process(struct sandbox_ic *s, bool after_init)
 
 		if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) < 0)
 			setup_fail(s, STEP_KILL_PROCESS, errno);
-		rc = filter_install(&s->filter);
+		rc = sbx_filter_install(&s->filter);
 		if (rc < 0)
 			setup_fail(s, STEP_NNP_SECCOMP, -rc);
 		setup_report(s->shared, 1);
@@ -1351,15 +582,15 @@ static _Noreturn void ef_process(struct sandbox_ic *s, bool after_init)
  */
 static int init_harden(void)
 {
-	struct filter f;
+	struct sbx_filter f;
 	int rc;
 
 	close_range(0, ~0u, 0);
 	rc = caps_drop_all();
 	if (rc < 0)
 		return rc;
-	rc = init_filter_build(&f);
-	return rc < 0 ? rc : filter_install(&f);
+	rc = sbx_init_filter_build(&f);
+	return rc < 0 ? rc : sbx_filter_install(&f);
 }
 
 /* In the EF's process, before the EF runs: wait until the init is hardened. */
@@ -1385,7 +616,7 @@ static _Noreturn void init_process(struct sandbox_ic *s)
 		setup_fail(s, STEP_PROC, errno);
 	/* The probe tests the masks and the EF's last steps here: one process fewer at start-up. */
 	if (s->probe) {
-		if ((rc = proc_mask()) < 0)
+		if ((rc = sbx_proc_mask()) < 0)
 			setup_fail(s, STEP_MASK, -rc);
 		ef_process(s, false);
 	}
@@ -1408,7 +639,7 @@ static _Noreturn void init_process(struct sandbox_ic *s)
 	 * before the init is armed.  A failure here ends the init, and with it
 	 * the namespace, the EF included.
 	 */
-	if ((rc = proc_mask()) < 0)
+	if ((rc = sbx_proc_mask()) < 0)
 		setup_fail(s, STEP_MASK, -rc);
 	rc = init_harden();
 	atomic_store(&s->verdict->armed, rc < 0 ? rc : 1);
@@ -1530,7 +761,7 @@ static int sandbox_new(const struct xos_icf *icf, struct xos_ef *ef, struct sand
 		if (rc < 0)
 			goto out_free;
 	}
-	rc = filter_build(&s->conf, &s->filter);
+	rc = sbx_filter_build(&s->conf, &s->filter);
 	if (rc < 0)
 		goto out_free;
 	s->shared = mmap(NULL, sizeof(*s->shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -1676,7 +907,7 @@ static int sandbox_switch_in(struct xos_ic *ic)
 	/* Once per process: a filter cannot be removed, only stacked. */
 	if (s->filtered == getpid())
 		return 0;
-	rc = filter_install(&s->filter);
+	rc = sbx_filter_install(&s->filter);
 	if (rc < 0)
 		return rc;
 	s->filtered = getpid();

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The sandbox ICF's limits for a whole EF tree, by the kernel's cgroups
- * (src/icf/sandbox_cgroup.c).  Internal to the sandbox ICF.
+ * (src/icf/sandbox/cgroup.c).  Internal to the sandbox ICF.
  *
  * Order of use: sbx_cgroup_probe() once (registration); per sandbox,
  * sbx_cgroup_create() in the creator, sbx_cgroup_enter() first thing in
