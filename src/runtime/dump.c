@@ -469,7 +469,9 @@ int xos__image_read(struct xos_ef *ef, int fd)
 		rc = -errno;
 		goto out_detach;
 	}
-	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, ef->ctl_sock) < 0) {
+	/* Seqpacket, not datagram: the EF's process holds both ends, and a datagram
+	 * socket, even of a pair, sends to any host socket sendto() names by path. */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ef->ctl_sock) < 0) {
 		rc = -errno;
 		goto out_detach;
 	}

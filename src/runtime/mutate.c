@@ -368,7 +368,9 @@ int xos__ef_domain_setup(struct xos_ef *ef, const struct xos_ef_attr *attr)
 		ef->ctl = NULL;
 		goto out_domain;
 	}
-	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, ef->ctl_sock) < 0) {
+	/* Seqpacket, not datagram: the EF's process holds both ends, and a datagram
+	 * socket, even of a pair, sends to any host socket sendto() names by path. */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ef->ctl_sock) < 0) {
 		rc = -errno;
 		goto out_ctl;
 	}

@@ -23,6 +23,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -36,40 +37,80 @@
  * area's EF table (8,192 records, the full scan for every child once the
  * table is full).  Direct-mapped, one 64-bit word per slot, lossy: a miss
  * falls back to the scan.
+ *
+ * The table is a MAP_SHARED page: the parent notes a child right after
+ * fork(), and a private page, which the child still shares, would cost a
+ * copy-on-write fault per fork.  Its children share it too, so a note
+ * also names the process that made it (child pid, parent pid, record):
+ * a process trusts only its own.
  */
 #define FORKED_SLOTS 256
-#define FORKED_NONE (-2)
-static _Atomic uint64_t forked[FORKED_SLOTS];
+#define FORKED_PID_BITS 22 /* pid_max is at most 2^22 */
+#define FORKED_PID_MASK ((1ull << FORKED_PID_BITS) - 1)
+#define FORKED_EF_MASK 0xfffffull
+#define FORKED_NONE ((int32_t)FORKED_EF_MASK)
+static _Atomic(_Atomic uint64_t *) forked;
 
-static void forked_note(pid_t pid, int32_t ef)
+/* The table, mapped on the first fork (before it: nothing to share yet); NULL if it cannot be. */
+static _Atomic uint64_t *forked_table(void)
 {
-	atomic_store_explicit(&forked[(uint32_t)pid % FORKED_SLOTS],
-			      (uint64_t)(uint32_t)pid << 32 | (uint32_t)ef, memory_order_relaxed);
+	_Atomic uint64_t *t = atomic_load_explicit(&forked, memory_order_acquire), *none = NULL;
+	void *m;
+
+	if (t)
+		return t;
+	m = mmap(NULL, FORKED_SLOTS * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	if (!atomic_compare_exchange_strong(&forked, &none, (_Atomic uint64_t *)m)) {
+		munmap(m, FORKED_SLOTS * sizeof(uint64_t));
+		return none;
+	}
+	return m;
+}
+
+static uint64_t forked_word(pid_t child, pid_t parent, int32_t ef)
+{
+	return ((uint64_t)child & FORKED_PID_MASK) << 42 | ((uint64_t)parent & FORKED_PID_MASK) << 20 |
+	       ((uint64_t)(uint32_t)ef & FORKED_EF_MASK);
+}
+
+static void forked_note(_Atomic uint64_t *t, pid_t pid, int32_t ef)
+{
+	if (!t || (uint64_t)pid > FORKED_PID_MASK || (uint64_t)shim_pid > FORKED_PID_MASK)
+		return;
+	atomic_store_explicit(&t[(uint32_t)pid % FORKED_SLOTS], forked_word(pid, shim_pid, ef),
+			      memory_order_relaxed);
 }
 
 /* The record of child @pid as noted at fork: 1 and *ef (maybe FORKED_NONE), or 0: unknown. */
 static int forked_lookup(pid_t pid, int32_t *ef)
 {
-	uint64_t v = atomic_exchange_explicit(&forked[(uint32_t)pid % FORKED_SLOTS], 0,
-					      memory_order_relaxed);
+	_Atomic uint64_t *t = atomic_load_explicit(&forked, memory_order_acquire);
+	uint64_t v, mine;
 
-	if (v >> 32 != (uint32_t)pid) {
+	if (!t || pid <= 0 || (uint64_t)pid > FORKED_PID_MASK || shim_pid <= 0)
+		return 0;
+	mine = forked_word(pid, shim_pid, 0) & ~FORKED_EF_MASK;
+	v = atomic_exchange_explicit(&t[(uint32_t)pid % FORKED_SLOTS], 0, memory_order_relaxed);
+	if ((v & ~FORKED_EF_MASK) != mine) {
 		if (v)
-			atomic_store_explicit(&forked[(uint32_t)pid % FORKED_SLOTS], v,
-					      memory_order_relaxed);
+			atomic_store_explicit(&t[(uint32_t)pid % FORKED_SLOTS], v, memory_order_relaxed);
 		return 0;
 	}
-	*ef = (int32_t)(uint32_t)v;
-	/* A child inherits its parent's notes (clearing them would cost it a
-	 * copy-on-write fault per fork): a record is trusted only if it still
-	 * names @pid. */
-	if (*ef >= 0 && ((uint32_t)*ef >= SHIM_MAX_EF || shim.area->ef[*ef].pid != pid))
+	*ef = (int32_t)(v & FORKED_EF_MASK);
+	/* Any process of the run can write the page: a record is trusted only if it names @pid. */
+	if (*ef != FORKED_NONE && ((uint32_t)*ef >= SHIM_MAX_EF || shim.area->ef[*ef].pid != pid))
 		return 0;
+	if (*ef == FORKED_NONE)
+		*ef = -1;
 	return 1;
 }
 
 SHIM_EXPORT SHIM_FORK_PATH pid_t fork(void)
 {
+	_Atomic uint64_t *notes = shim.area ? forked_table() : NULL;
 	int32_t ef = -1;
 	pid_t pid;
 
@@ -102,8 +143,8 @@ SHIM_EXPORT SHIM_FORK_PATH pid_t fork(void)
 		else
 			shim.area->ef[ef].pid = shim.area->ef[ef].tid = pid;
 	}
-	if (pid > 0 && shim.area)
-		forked_note(pid, ef >= 0 ? ef : FORKED_NONE);
+	if (pid > 0)
+		forked_note(notes, pid, ef >= 0 ? ef : FORKED_NONE);
 	return pid;
 }
 

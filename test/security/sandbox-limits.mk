@@ -2,7 +2,7 @@
 # test/security: attacks on sandbox-limits, each a small program asserting the attack
 # is stopped.  Included from Makefile.am.
 
-# Limits that count the whole EF tree (src/icf/sandbox_cgroup.c): shmem,
+# Limits that count the whole EF tree (src/icf/sandbox/cgroup.c): shmem,
 # CPU of every process, process count.
 limits_attacks = \
 	test/security/limits-memfd \
@@ -20,7 +20,7 @@ test_security_limits_cpu_tree_LDADD = libxos.la
 test_security_limits_fork_bomb_SOURCES = test/security/limits-fork-bomb.c test/security/limits-attack.h
 test_security_limits_fork_bomb_LDADD = libxos.la
 
-# The seccomp filter's argument checks and never-allowed calls (src/icf/sandbox.c):
+# The seccomp filter's argument checks and never-allowed calls (src/icf/sandbox/seccomp.c):
 # one program per public container-escape class.
 seccomp_attacks = \
 	test/security/seccomp-unix-connect \

@@ -12,7 +12,8 @@ sandbox_privilege_tests = \
 	test/security/sandbox-mount \
 	test/security/sandbox-init \
 	test/security/sandbox-fds \
-	test/security/sandbox-reopen
+	test/security/sandbox-reopen \
+	test/security/sandbox-ctl-dgram
 check_PROGRAMS += $(sandbox_privilege_tests)
 TESTS += $(sandbox_privilege_tests)
 
@@ -30,3 +31,6 @@ test_security_sandbox_fds_LDADD = libxos.la
 
 test_security_sandbox_reopen_SOURCES = test/security/sandbox-reopen.c test/security/priv-helpers.h
 test_security_sandbox_reopen_LDADD = libxos.la
+
+test_security_sandbox_ctl_dgram_SOURCES = test/security/sandbox-ctl-dgram.c test/security/priv-helpers.h
+test_security_sandbox_ctl_dgram_LDADD = libxos.la

@@ -36,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sandbox_cgroup.h"
+#include "cgroup.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -301,6 +301,7 @@ static int dir_for(struct sbx_cgroup *cg, enum sbx_resource res, const char *nam
 	if (mkdir(path, 0755) < 0)
 		return -errno;
 	memcpy(cg->dir[free_slot], path, sizeof(path));
+	cg->v1[free_slot] = places[res].version == 1;
 	return free_slot;
 }
 
@@ -369,8 +370,14 @@ int sbx_cgroup_enter(struct sbx_cgroup *cg)
 
 	if (!cg)
 		return -EINVAL;
+	/*
+	 * v1: "tasks" moves just this thread, which is the whole process here,
+	 * and so spares the kernel the global lock (and RCU grace period) a
+	 * whole-process move takes; v2 has only cgroup.procs for that.
+	 */
 	for (int i = 0; i < SBX_CG_DIRS; i++)
-		if (cg->dir[i][0] && (rc = write_text(cg->dir[i], "cgroup.procs", "0")) < 0)
+		if (cg->dir[i][0] &&
+		    (rc = write_text(cg->dir[i], cg->v1[i] ? "tasks" : "cgroup.procs", "0")) < 0)
 			return rc;
 	if (!cg->cpu_budget_ns)
 		return 0;

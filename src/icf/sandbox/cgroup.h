@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The sandbox ICF's limits for a whole EF tree, by the kernel's cgroups
- * (src/icf/sandbox_cgroup.c).  Internal to the sandbox ICF.
+ * (src/icf/sandbox/cgroup.c).  Internal to the sandbox ICF.
  *
  * Order of use: sbx_cgroup_probe() once (registration); per sandbox,
  * sbx_cgroup_create() in the creator, sbx_cgroup_enter() first thing in
@@ -22,6 +22,7 @@ enum sbx_resource { SBX_MEM, SBX_PIDS, SBX_CPU, SBX_NRES };
 
 struct sbx_cgroup {
 	char dir[SBX_CG_DIRS][SBX_CG_PATH]; /* made by create(); "" if unused */
+	bool v1[SBX_CG_DIRS];                /* dir[i] is in a v1 hierarchy */
 	bool by_cgroup[SBX_NRES];           /* which limits a cgroup enforces here */
 	int cpu_dir;                        /* the dir[] whose usage counts */
 	int usage_fd;                       /* CPU usage of the tree (-1: none) */

@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: MIT
-# The sandbox ICF (src/icf/sandbox.c), its tests, benchmark and pages, and the
-# EF options it reads through the VIC (src/runtime/options.c).
-# Included from Makefile.am.
-libxos_core_la_SOURCES += src/icf/sandbox.c src/runtime/options.c src/runtime/hostkit.c
-libxos_core_la_SOURCES += src/icf/sandbox_cgroup.c src/icf/sandbox_cgroup.h
+# The sandbox ICF (src/icf/sandbox/: the ICF and its processes, the seccomp
+# filters, the view and its masks and Landlock, the limits by cgroups), its
+# tests, benchmark and pages, and the EF options it reads through the VIC
+# (src/runtime/options.c).  Included from Makefile.am.
+libxos_core_la_SOURCES += src/icf/sandbox/sandbox.c src/icf/sandbox/sandbox_i.h \
+	src/icf/sandbox/seccomp.c src/icf/sandbox/view.c \
+	src/icf/sandbox/cgroup.c src/icf/sandbox/cgroup.h
+libxos_core_la_SOURCES += src/runtime/options.c src/runtime/hostkit.c
 
 # ---- integration tests: only <xos.h> (and <xos/vic.h> for feature bits) ----------
 if HAVE_CMOCKA
