@@ -59,6 +59,9 @@ struct shim_ef {
 	uint32_t execs;
 	_Atomic uint32_t threads; /* process: threads it created (0: nothing to end with it) */
 	char name[SHIM_NAME_MAX]; /* comm of the last image run */
+	/* fds (bit n: fd n < 64) whose ring holds the exec'ing image passes
+	 * to its managed successor, which counts them instead of adding its own. */
+	_Atomic uint64_t held_fds;
 };
 
 enum shim_chan_kind { SHIM_CH_PIPE = 1, SHIM_CH_UNIX, SHIM_CH_UNIX_DGRAM, SHIM_CH_TCP, SHIM_CH_UDP, SHIM_CH_SOCKET };

@@ -354,7 +354,7 @@ static void fd_copied(int oldfd, int newfd)
 	if (f) {
 		if (newfd >= SHIM_FD_MAX) {
 			native_use(oldfd, "dup to an fd beyond the shim's table", true);
-		} else if (newfd <= 2 && f->ring) {
+		} else if (newfd <= 2 && f->ring && !shim_stdio_serve(newfd)) {
 			/* stdio reaches 0, 1 and 2 through libc-internal calls. */
 			native_use(oldfd, "dup onto stdin, stdout or stderr", true);
 		}
@@ -945,13 +945,19 @@ void shim_fds_closing_all(void)
 
 void shim_fds_hold_all(int delta)
 {
+	shim_fds_hold_all_except(delta, 0);
+}
+
+void shim_fds_hold_all_except(int delta, uint64_t keep)
+{
 	if (delta < 0 && shim.holds_dropped)
 		return;
 	if (delta > 0 && shim.holds_dropped && !shim_own_process())
 		return;
 	shim.holds_dropped = false;
 	for (int fd = 0; fd < shim.fd_hi; fd++)
-		if (shim.fd[fd].chan && shim.fd[fd].ring)
+		if (shim.fd[fd].chan && shim.fd[fd].ring &&
+		    !(fd < SHIM_EXEC_KEEP_FDS && (keep >> fd & 1)))
 			shim_ring_hold(&shim.fd[fd], delta);
 	if (delta < 0)
 		shim.holds_dropped = true;
@@ -968,8 +974,10 @@ static bool fd_is(int fd, const struct shim_fd *f)
 	       ((uint64_t)st.st_ino == c->ino[0] || (uint64_t)st.st_ino == c->ino[1]);
 }
 
-void shim_fds_before_exec(bool target_managed, bool foreign, bool spawning)
+uint64_t shim_fds_before_exec(bool target_managed, bool foreign, bool spawning)
 {
+	uint64_t keep = 0;
+
 	for (int fd = 0; fd < shim.fd_hi; fd++) {
 		struct shim_fd *f = &shim.fd[fd];
 
@@ -987,11 +995,17 @@ void shim_fds_before_exec(bool target_managed, bool foreign, bool spawning)
 				continue;
 			}
 		}
-		/* Even a managed image may reach the fd through stdio, whose
-		 * reads and writes are libc-internal calls the shim cannot see. */
+		/* A managed image finds the fd again by inode and serves its
+		 * stdio through the shim (stdio.c); its ring holds pass to it. */
+		if (target_managed && !foreign && !spawning && fd < SHIM_EXEC_KEEP_FDS) {
+			keep |= 1ull << fd;
+			continue;
+		}
 		shim_ring_downgrade(fd, f, spawning ? "spawn of another program" :
-					   target_managed ? "exec (the new image may use stdio)" :
+					   foreign ? "exec from a vfork child" :
+					   target_managed ? "exec with the fd beyond the first 64" :
 							    "exec into an unmanaged program",
 				    true);
 	}
+	return keep;
 }

@@ -12,6 +12,7 @@ libxos_shim_la_SOURCES = \
 	src/shim/flows.c \
 	src/shim/exec.c \
 	src/shim/fds.c \
+	src/shim/stdio.c \
 	src/shim/ring.c \
 	src/shim/tcp.c \
 	src/shim/sockops.c

@@ -270,11 +270,15 @@ int32_t shim_chan_find_ino(uint64_t dev, uint64_t ino, int *ret_end)
 void shim_fds_rebuild(void)
 {
 	char buf[4096];
+	uint64_t held = 0;
 	int dir;
 	long n;
 
 	if (!shim.area)
 		return;
+	/* Rings whose holds the exec'ing image passed on: already counted. */
+	if (shim_self >= 0 && shim_self < SHIM_MAX_EF)
+		held = atomic_exchange(&shim.area->ef[shim_self].held_fds, 0);
 	dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return;
@@ -310,7 +314,8 @@ void shim_fds_rebuild(void)
 				if (atomic_load(&r->mode) != SHIM_RING_FREE && r->chan == ch) {
 					shim.fd[fd].ring = 1;
 					shim.fd[fd].gen = atomic_load(&r->gen);
-					shim_ring_hold(&shim.fd[fd], 1);
+					if (!(fd < SHIM_EXEC_KEEP_FDS && (held >> fd & 1)))
+						shim_ring_hold(&shim.fd[fd], 1);
 				}
 			}
 		}

@@ -344,10 +344,12 @@ static void print_ef(FILE *out, const struct shim_area *a, int32_t i, int depth)
 			print_ef(out, a, (int32_t)j, depth + 1);
 }
 
+/* A channel that went on a ring and never left it ended there, even if its
+ * ring slot has carried another channel since. */
 static const char *mechanism(const struct shim_area *a, const struct shim_chan *c)
 {
-	if (c->ring >= 0 && c->ring < SHIM_MAX_RING && !atomic_load(&c->downgraded) &&
-	    atomic_load(&a->ring[c->ring].mode) == SHIM_RING_LIVE)
+	(void)a;
+	if (c->ring >= 0 && c->ring < SHIM_MAX_RING && atomic_load(&c->upgraded) && !atomic_load(&c->downgraded))
 		return "ring";
 	return shim_chan_kind_name(c->kind);
 }
