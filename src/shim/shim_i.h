@@ -99,6 +99,8 @@ void shim_ef_set_name(int32_t ef) SHIM_HIDDEN;
 void shim_process_ending(uint32_t how, int64_t value) SHIM_HIDDEN SHIM_FORK_PATH;
 void shim_threads_end(int32_t pid) SHIM_HIDDEN;
 int32_t shim_chan_new(uint32_t kind, int fd0, int fd1) SHIM_HIDDEN;
+/* Record why channel @ch was not put on a ring when it was made. */
+void shim_chan_native(int32_t ch, const char *why) SHIM_HIDDEN;
 int32_t shim_chan_find_ino(uint64_t dev, uint64_t ino, int *ret_end) SHIM_HIDDEN;
 void shim_fds_rebuild(void) SHIM_HIDDEN;
 int32_t shim_current_ef(void) SHIM_HIDDEN;

@@ -354,6 +354,27 @@ static const char *mechanism(const struct shim_area *a, const struct shim_chan *
 	return shim_chan_kind_name(c->kind);
 }
 
+/* Past the tables' budget the shim counts, and says so. */
+static void print_unrecorded(FILE *out, const struct shim_area *a)
+{
+	uint64_t efs = atomic_load(&a->ef_unrecorded), total = 0;
+
+	for (uint32_t k = 0; k < 8; k++)
+		total += atomic_load(&a->chan_unrecorded[k]);
+	if (total) {
+		fprintf(out, "xos-run: %llu more channels past the table's %u were not recorded (never on a ring, bytes not counted):",
+			(unsigned long long)total, (unsigned)SHIM_MAX_CHAN);
+		for (uint32_t k = 0; k < 8; k++)
+			if (atomic_load(&a->chan_unrecorded[k]))
+				fprintf(out, " %llu %s", (unsigned long long)atomic_load(&a->chan_unrecorded[k]),
+					shim_chan_kind_name(k));
+		fputc('\n', out);
+	}
+	if (efs)
+		fprintf(out, "xos-run: %llu more execution flows past the table's %u were not recorded\n",
+			(unsigned long long)efs, (unsigned)SHIM_MAX_EF);
+}
+
 static void print_text(FILE *out, const struct shim_area *a)
 {
 	uint32_t nef = ef_count(a), nch = chan_count(a), shown = 0;
@@ -384,8 +405,11 @@ static void print_text(FILE *out, const struct shim_area *a)
 			fprintf(out, ", broken (its ends fail with EIO): %.*s", (int)sizeof(c->why), c->why);
 		else if (atomic_load(&c->downgraded))
 			fprintf(out, ", moved back to %s: %.*s", shim_chan_kind_name(c->kind), (int)sizeof(c->why), c->why);
+		else if (!atomic_load(&c->upgraded))
+			fprintf(out, ", never on a ring: %.*s", (int)sizeof(c->why), c->why[0] ? c->why : "unknown");
 		fputc('\n', out);
 	}
+	print_unrecorded(out, a);
 }
 
 static void json_str(FILE *out, const char *s)
@@ -406,6 +430,7 @@ static int write_json(int fd, const struct shim_area *a, int status)
 {
 	FILE *out = fdopen(fd, "w");
 	uint32_t nef = ef_count(a), nch = chan_count(a);
+	char why[sizeof(a->chan[0].why) + 1];
 	bool first = true;
 
 	if (!out) {
@@ -442,11 +467,27 @@ static int write_json(int fd, const struct shim_area *a, int status)
 			first ? "" : ",\n", i, shim_chan_kind_name(c->kind), c->creator, mechanism(a, c),
 			(unsigned long long)atomic_load(&c->ring_bytes), (unsigned long long)atomic_load(&c->bytes_out),
 			(unsigned long long)atomic_load(&c->bytes_in), atomic_load(&c->upgraded), atomic_load(&c->downgraded));
-		json_str(out, c->why);
+		memcpy(why, c->why, sizeof(c->why));
+		why[sizeof(c->why)] = '\0';
+		json_str(out, atomic_load(&c->downgraded) ? why : "");
+		/* The first reason it was not, or stopped being, on a ring. */
+		fprintf(out, ", \"reason\": ");
+		json_str(out, atomic_load(&c->downgraded) || !atomic_load(&c->upgraded) ? (why[0] ? why : "unknown") : "");
 		fputc('}', out);
 		first = false;
 	}
-	fprintf(out, "\n  ]\n}\n");
+	fprintf(out, "\n  ],\n  \"unrecorded\": {\"efs\": %llu, \"channels\": {",
+		(unsigned long long)atomic_load(&a->ef_unrecorded));
+	first = true;
+	for (uint32_t k = 1; k < 8; k++) {
+		if (!atomic_load(&a->chan_unrecorded[k]) && !(k == SHIM_CH_SOCKET && atomic_load(&a->chan_unrecorded[0])))
+			continue;
+		fprintf(out, "%s\"%s\": %llu", first ? "" : ", ", shim_chan_kind_name(k),
+			(unsigned long long)(atomic_load(&a->chan_unrecorded[k]) +
+					     (k == SHIM_CH_SOCKET ? atomic_load(&a->chan_unrecorded[0]) : 0)));
+		first = false;
+	}
+	fprintf(out, "}}\n}\n");
 	return fclose(out) == 0 ? 0 : -errno;
 }
 

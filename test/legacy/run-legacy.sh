@@ -71,8 +71,8 @@ check "threads: pthread_exit and return values recorded" \
 check "vfork-exec: the exec'd echo and the spawned sh are EFs with their names" \
 	'json "n=[x[\"name\"] for x in d[\"efs\"]]; assert \"echo\" in n and \"sh\" in n"'
 "$XOS_RUN" --stats="$tmp/s.json" -- "$LEGACY_DIR/pingpong" pipe 100 1 >/dev/null 2>&1
-check "policy off: channels stay native and count kernel bytes" \
-	'json "c=d[\"channels\"]; assert len(c)==2 and all(x[\"mechanism\"]==\"pipe\" and x[\"upgraded\"]==0 for x in c); assert sum(x[\"kernel_bytes_written\"] for x in c)==1600+(1<<20)"'
+check "policy off: channels stay native, count kernel bytes and say why" \
+	'json "c=d[\"channels\"]; assert len(c)==2 and all(x[\"mechanism\"]==\"pipe\" and x[\"upgraded\"]==0 and x[\"reason\"]==\"the policy is not perf\" for x in c), c; assert sum(x[\"kernel_bytes_written\"] for x in c)==1600+(1<<20)"'
 "$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/pingpong" pipe 100 1 >/dev/null 2>&1
 check "policy perf: both pipes on rings, every byte through them" \
 	'json "c=d[\"channels\"]; assert len(c)==2 and all(x[\"mechanism\"]==\"ring\" for x in c); assert sum(x[\"ring_bytes\"] for x in c)==1600+(1<<20)"'
@@ -88,6 +88,12 @@ check "stdio-pipe: printf, fgets and fread on a pipe dup'ed onto 0/1 and exec'd 
 "$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/many-pipes" >/dev/null 2>&1
 check "200 pipes one after the other: each on a ring (rings nobody holds are reused)" \
 	'json "c=d[\"channels\"]; assert len(c)==200 and all(x[\"upgraded\"]==1 and x[\"ring_bytes\"]==1000 for x in c), [x for x in c if not x[\"upgraded\"]][:2]"'
+"$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- python3 -c 'import os
+for i in range(5000):
+    r, w = os.pipe(); os.close(r); os.close(w)
+os.pipe2(os.O_NONBLOCK)' >/dev/null 2>&1
+check "past the channel table: a full table, then counted by kind and said so" \
+	'json "c=d[\"channels\"]; u=d[\"unrecorded\"][\"channels\"]; assert len(c)>=4096 and u.get(\"pipe\",0)+len(c)>=5001, (len(c), u); assert all(x[\"reason\"] or x[\"mechanism\"]==\"ring\" for x in c)"'
 "$XOS_RUN" --stats -- "$LEGACY_DIR/pipe-eof" >/dev/null 2>"$tmp/text"
 check "--stats prints the tree and channels on stderr" \
 	'grep -q "^xos-run: execution flows (6)" "$tmp/text" && grep -q "killed by signal 13" "$tmp/text" && grep -q "killed by signal 9" "$tmp/text" && grep -q "^xos-run: channels (5)" "$tmp/text"'
