@@ -85,7 +85,7 @@ static const char *build_tree_shim(char *abs)
  * asked for and not found is an error, exit 2), else the build tree's if
  * this is the build tree's xos-run, else the one installed with it in
  * $(pkglibdir).  NULL if none: the caller refuses what needs the shim
- * (--stats), and with --explain says that the program runs unmanaged.
+ * (--stats), and otherwise says that the program runs unmanaged.
  */
 const char *xos_run_shim_path(void)
 {
@@ -103,10 +103,12 @@ const char *xos_run_shim_path(void)
 	p = build_tree_shim(abs);
 	if (!p)
 		p = usable(XOS_SHIM_PATH, abs);
-	if (!p && getenv("XOS_EXPLAIN"))
-		fprintf(stderr, "xos-run: no libxos-shim.so (not at %s, XOS_SHIM unset): "
-			"the program runs unmanaged\n", XOS_SHIM_PATH);
 	return p;
+}
+
+const char *xos_run_shim_installed(void)
+{
+	return XOS_SHIM_PATH;
 }
 
 /* The file execvp would run for @prog, in @buf (NULL if none). */
