@@ -23,3 +23,15 @@ bench-startup: bench/bench-startup libxos-shim.la xos-run
 	$(builddir)/bench/bench-startup
 bench: bench-startup
 .PHONY: bench-startup
+
+# bench-pipelines: Debian tools in pipelines, fork-exec loops and start-up,
+# natively and under xos-run --policy=perf in alternating rounds.
+noinst_PROGRAMS += bench/bench-pipelines
+bench_bench_pipelines_SOURCES = bench/bench-pipelines.c bench/bench.h
+bench_bench_pipelines_CFLAGS = $(XOS_CFLAGS)
+
+bench-pipelines: bench/bench-pipelines libxos-shim.la xos-run
+	XOS_RUN=$(abs_builddir)/xos-run XOS_SHIM=$(abs_builddir)/.libs/libxos-shim.so \
+	$(builddir)/bench/bench-pipelines
+bench: bench-pipelines
+.PHONY: bench-pipelines
