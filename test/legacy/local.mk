@@ -72,6 +72,8 @@ test_legacy_conn_10k_SOURCES = test/legacy/conn-10k.c test/legacy/sock-pairs.h
 test_legacy_conn_10k_CFLAGS = $(legacy_cflags)
 test_legacy_conn_10k_LDFLAGS = -pthread
 test_legacy_stdio_pipe_CFLAGS = $(legacy_cflags)
+# Its own LDFLAGS: AM_LDFLAGS would link the sanitizers, which refuse a preloaded shim.
+test_legacy_stdio_pipe_LDFLAGS = -pthread
 
 TESTS += test/legacy/run-legacy.sh test/legacy/real-programs.sh test/legacy/sock-ring.sh
 EXTRA_DIST += test/legacy/run-legacy.sh test/legacy/real-programs.sh test/legacy/sock-ring.sh test/legacy/static-hello.c
