@@ -573,7 +573,10 @@ int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_fi
 			sigaction(forwarded[i], &fwd, NULL);
 	}
 	sigprocmask(SIG_BLOCK, &block, &saved_mask);
-	pid = fork();
+	/* vfork: no copy of xos-run's page tables and no copy-on-write fault
+	 * in either process; the child only makes system calls until it execs
+	 * (its signal dispositions are its own: no CLONE_SIGHAND). */
+	pid = vfork();
 	if (pid == 0) {
 		for (size_t i = 0; i < NFORWARDED; i++)
 			sigaction(forwarded[i], &old[i], NULL);
