@@ -24,7 +24,8 @@ legacy_programs = \
 	test/legacy/sockopts \
 	test/legacy/nb-connect \
 	test/legacy/conn-10k \
-	test/legacy/stdio-pipe
+	test/legacy/stdio-pipe \
+	test/legacy/wide-pipe
 check_PROGRAMS += $(legacy_programs)
 legacy_cflags = $(XOS_CFLAGS) -pthread -Wno-unused-result
 test_legacy_fork_tree_CFLAGS = $(legacy_cflags)
@@ -74,6 +75,8 @@ test_legacy_conn_10k_LDFLAGS = -pthread
 test_legacy_stdio_pipe_CFLAGS = $(legacy_cflags)
 # Its own LDFLAGS: AM_LDFLAGS would link the sanitizers, which refuse a preloaded shim.
 test_legacy_stdio_pipe_LDFLAGS = -pthread
+test_legacy_wide_pipe_CFLAGS = $(legacy_cflags)
+test_legacy_wide_pipe_LDFLAGS = -pthread
 
 TESTS += test/legacy/run-legacy.sh test/legacy/real-programs.sh test/legacy/sock-ring.sh
 EXTRA_DIST += test/legacy/run-legacy.sh test/legacy/real-programs.sh test/legacy/sock-ring.sh test/legacy/static-hello.c

@@ -42,7 +42,7 @@ same() {
 	done
 }
 
-for p in fork-tree threads vfork-exec fork-threaded raw-clone cloexec eintr pipe-eof partial errno-kept downgrade many-pipes sock-eof stdio-pipe; do
+for p in fork-tree threads vfork-exec fork-threaded raw-clone cloexec eintr pipe-eof partial errno-kept downgrade many-pipes sock-eof stdio-pipe wide-pipe; do
 	same "$p" "$LEGACY_DIR/$p"
 done
 same "pingpong pipe" "$LEGACY_DIR/pingpong" pipe 2000 64
@@ -94,6 +94,9 @@ for i in range(5000):
 os.pipe2(os.O_NONBLOCK)' >/dev/null 2>&1
 check "past the channel table: a full table, then counted by kind and said so" \
 	'json "c=d[\"channels\"]; u=d[\"unrecorded\"][\"channels\"]; assert len(c)>=4096 and u.get(\"pipe\",0)+len(c)>=5001, (len(c), u); assert all(x[\"reason\"] or x[\"mechanism\"]==\"ring\" for x in c)"'
+"$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/wide-pipe" >/dev/null 2>&1
+check "wide-pipe: a wide-stdio program's stdout pipe goes back to the kernel at the dup, and says so" \
+	'json "c=d[\"channels\"]; assert len(c)==1 and c[0][\"reason\"]==\"dup onto stdin, stdout or stderr\" and c[0][\"ring_bytes\"]==0, c"'
 "$XOS_RUN" --stats -- "$LEGACY_DIR/pipe-eof" >/dev/null 2>"$tmp/text"
 check "--stats prints the tree and channels on stderr" \
 	'grep -q "^xos-run: execution flows (6)" "$tmp/text" && grep -q "killed by signal 13" "$tmp/text" && grep -q "killed by signal 9" "$tmp/text" && grep -q "^xos-run: channels (5)" "$tmp/text"'
