@@ -162,9 +162,6 @@ static void before_exec(const char *path, char *const envp[])
 			shim.area->ef[shim_self].pid = shim_pid;
 		if (own)
 			shim_light = 0;
-		/* What stdio still buffers goes out before the image does. */
-		if (own && shim.fd_hi)
-			shim_stdio_flush();
 		keep = shim_fds_before_exec(target_managed(path, envp), !own, false);
 		if (own) {
 			/* The rings kept stay held through the exec (a peer that

@@ -364,8 +364,6 @@ static SHIM_FORK_PATH void process_ending(int status)
 
 SHIM_EXPORT SHIM_FORK_PATH void exit(int status)
 {
-	if (shim.fd_hi)
-		shim_stdio_flush();
 	process_ending(status);
 	REAL(exit)(status);
 	__builtin_unreachable();
@@ -392,8 +390,6 @@ static int main_trampoline(int argc, char **argv, char **envp)
 {
 	int rc = program_main(argc, argv, envp);
 
-	if (shim.fd_hi)
-		shim_stdio_flush();
 	process_ending(rc);
 	return rc;
 }

@@ -120,7 +120,6 @@ uint64_t shim_fds_before_exec(bool target_managed, bool foreign, bool spawning) 
  * write, so that fd 0, 1 or 2 can stay on a ring.  False: this image's
  * stdio would reach the fd behind the shim's back. */
 bool shim_stdio_serve(int fd) SHIM_HIDDEN;
-void shim_stdio_flush(void) SHIM_HIDDEN;
 
 /* ring.c: the private ring and its live switch back to the kernel */
 struct shim_ring *shim_ring_of(const struct shim_fd *f) SHIM_HIDDEN;

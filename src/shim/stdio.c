@@ -5,9 +5,10 @@
  * printf reaches the kernel fd directly).  So a ring on fd 0, 1 or 2 is
  * kept only once this image's stdin, stdout or stderr is a stream the
  * shim serves: a fopencookie(3) stream whose reads and writes call the
- * interposed read() and write() on the same fd number, buffered as glibc
- * buffers a pipe (st_blksize bytes; stderr unbuffered), with fileno()
- * still the fd.  The stream is swapped in only while the old one holds no
+ * interposed read() and write() on the same fd number, buffered as the
+ * stream it replaces was (unbuffered, line or fully buffered, its buffer's
+ * size; else st_blksize bytes, as glibc for a pipe), with fileno() still
+ * the fd.  The stream is swapped in only while the old one holds no
  * unread input or unwritten output, and only into a program that does not
  * use wide-character stdio (a cookie stream cannot be wide-oriented):
  * otherwise the caller moves the channel back to the kernel as before.
@@ -27,8 +28,15 @@
 #include "shim_i.h"
 
 #undef fread_unlocked
+/* glibc's libio.h flags, stable since glibc 2.0. */
+#ifndef _IO_UNBUFFERED
+#define _IO_UNBUFFERED 0x0002
+#endif
 #ifndef _IO_IN_BACKUP
-#define _IO_IN_BACKUP 0x0100 /* glibc's libio.h: reading an ungetc backup area */
+#define _IO_IN_BACKUP 0x0100 /* reading an ungetc backup area */
+#endif
+#ifndef _IO_LINE_BUF
+#define _IO_LINE_BUF 0x0200
 #endif
 
 struct served {
@@ -161,14 +169,18 @@ bool shim_stdio_serve(int fd)
 	if (!fp)
 		return false;
 	fp->_fileno = fd; /* fileno(), and fclose() closing the fd */
-	if (fd == 2) {
+	/* Buffered as the old stream was set to (setvbuf, or stderr's
+	 * default), else as glibc would choose for this fd: st_blksize. */
+	if (old->_flags & _IO_UNBUFFERED) {
 		setvbuf(fp, NULL, _IONBF, 0);
 	} else {
-		if (fstat(fd, &st) == 0 && st.st_blksize > 0 && st.st_blksize <= (1 << 20))
+		if (old->_IO_buf_base && old->_IO_buf_end > old->_IO_buf_base)
+			size = (size_t)(old->_IO_buf_end - old->_IO_buf_base);
+		else if (fstat(fd, &st) == 0 && st.st_blksize > 0 && st.st_blksize <= (1 << 20))
 			size = (size_t)st.st_blksize;
 		buf = malloc(size);
 		if (buf)
-			setvbuf(fp, buf, _IOFBF, size);
+			setvbuf(fp, buf, (old->_flags & _IO_LINE_BUF) ? _IOLBF : _IOFBF, size);
 	}
 	served[fd].fp = fp; /* the old buffer may still be a reopened stream's */
 	served[fd].closed = false;
@@ -177,13 +189,13 @@ bool shim_stdio_serve(int fd)
 	return true;
 }
 
-/* Before the process lets go of its rings: what stdio still buffers. */
-void shim_stdio_flush(void)
-{
-	for (int fd = 1; fd <= 2; fd++)
-		if (served[fd].fp && *std_stream(fd) == served[fd].fp)
-			fflush(served[fd].fp);
-}
+/*
+ * At exit, libc flushes these streams after the atexit handlers, as it
+ * would its own, so after the shim let go of its rings (exit, return from
+ * main): those writes still reach the ring, which the reader holds (a
+ * ring nobody holds is free, and a write that finds it reused goes to the
+ * kernel pipe, which then has no reader either).
+ */
 
 /*
  * fread on a served stdin reads as glibc's file streams do: what the

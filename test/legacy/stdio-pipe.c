@@ -26,6 +26,11 @@ static void writer(void)
 	}
 	printf("end of printf, seq follows\n");
 	fflush(stdout);
+	/* stdout is line-buffered (set before the fork, kept across the
+	 * dup2): no newline, so still in the buffer at the exec, and lost
+	 * there as natively; the line before went out at its newline. */
+	printf("flushed by its newline\n");
+	printf("never flushed");
 	execl("/usr/bin/seq", "seq", "1", "200000", (char *)NULL);
 	_exit(127);
 }
