@@ -89,11 +89,11 @@ check "stdio-pipe: printf, fgets and fread on a pipe dup'ed onto 0/1 and exec'd 
 check "200 pipes one after the other: each on a ring (rings nobody holds are reused)" \
 	'json "c=d[\"channels\"]; assert len(c)==200 and all(x[\"upgraded\"]==1 and x[\"ring_bytes\"]==1000 for x in c), [x for x in c if not x[\"upgraded\"]][:2]"'
 "$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- python3 -c 'import os
-for i in range(5000):
+for i in range(33000):
     r, w = os.pipe(); os.close(r); os.close(w)
 os.pipe2(os.O_NONBLOCK)' >/dev/null 2>&1
 check "past the channel table: a full table, then counted by kind and said so" \
-	'json "c=d[\"channels\"]; u=d[\"unrecorded\"][\"channels\"]; assert len(c)>=4096 and u.get(\"pipe\",0)+len(c)>=5001, (len(c), u); assert all(x[\"reason\"] or x[\"mechanism\"]==\"ring\" for x in c)"'
+	'json "c=d[\"channels\"]; u=d[\"unrecorded\"][\"channels\"]; assert len(c)==32768 and u.get(\"pipe\",0)>0 and u[\"pipe\"]+len(c)>=33001, (len(c), u); assert all(x[\"reason\"] or x[\"mechanism\"]==\"ring\" for x in c)"'
 "$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/wide-pipe" >/dev/null 2>&1
 check "wide-pipe: a wide-stdio program's stdout pipe goes back to the kernel at the dup, and says so" \
 	'json "c=d[\"channels\"]; assert len(c)==1 and c[0][\"reason\"]==\"dup onto stdin, stdout or stderr\" and c[0][\"ring_bytes\"]==0, c"'
