@@ -59,6 +59,9 @@ struct shim_ef {
 	uint32_t execs;
 	_Atomic uint32_t threads; /* process: threads it created (0: nothing to end with it) */
 	char name[SHIM_NAME_MAX]; /* comm of the last image run */
+	/* fds (bit n: fd n < 64) whose ring holds the exec'ing image passes
+	 * to its managed successor, which counts them instead of adding its own. */
+	_Atomic uint64_t held_fds;
 };
 
 enum shim_chan_kind { SHIM_CH_PIPE = 1, SHIM_CH_UNIX, SHIM_CH_UNIX_DGRAM, SHIM_CH_TCP, SHIM_CH_UDP, SHIM_CH_SOCKET };
@@ -74,7 +77,7 @@ struct shim_chan {
 	_Atomic uint64_t bytes_in, bytes_out;   /* read / written through the kernel */
 	_Atomic uint64_t ring_bytes;            /* written through the ring */
 	_Atomic uint32_t upgraded, downgraded;  /* counts of switches */
-	char why[48];           /* first downgrade reason */
+	char why[48];           /* first downgrade reason, or why it never went on a ring */
 };
 
 /* One direction of a ring: a byte stream from writers to readers.  A
@@ -152,6 +155,10 @@ struct shim_area {
 	_Atomic uint64_t ring_used;  /* bytes of ring data in use (slots' sizes) */
 	_Atomic uint32_t ring_next;  /* where the search for a free slot starts */
 	_Atomic uint32_t ring_peak;  /* slots ever used */
+	/* Made after the table was full, by kind (enum shim_chan_kind): not
+	 * recorded, never on a ring, their bytes not counted. */
+	_Atomic uint64_t chan_unrecorded[8];
+	_Atomic uint64_t ef_unrecorded;
 	_Atomic uint32_t listen_port[SHIM_MAX_LISTEN]; /* host order; 0: free */
 	struct shim_pair pair[SHIM_MAX_PAIR];
 	struct shim_ef ef[SHIM_MAX_EF];

@@ -132,13 +132,20 @@ static const char *search_path(const char *file, char *buf, size_t len)
 	return NULL;
 }
 
+/* The fds whose ring holds pass to the new image (own process only). */
+static uint64_t exec_kept;
+
 /* After an exec that failed: this image goes on with its rings. */
 static void exec_failed(void)
 {
 	SHIM_ERRNO_SAVE;
 
-	if (shim.area && shim_own_process())
-		shim_fds_hold_all(1);
+	if (shim.area && shim_own_process()) {
+		if (shim_self >= 0)
+			atomic_store(&shim.area->ef[shim_self].held_fds, 0);
+		shim_fds_hold_all_except(1, exec_kept);
+		exec_kept = 0;
+	}
 	SHIM_ERRNO_RESTORE();
 }
 
@@ -148,15 +155,25 @@ static void before_exec(const char *path, char *const envp[])
 
 	if (shim.area) {
 		bool own = shim_own_process();
+		uint64_t keep;
 
 		/* The new image finds its EF by pid: make sure it is there. */
 		if (own && shim_self >= 0)
 			shim.area->ef[shim_self].pid = shim_pid;
 		if (own)
 			shim_light = 0;
-		shim_fds_before_exec(target_managed(path, envp), !own, false);
-		if (own)
-			shim_fds_hold_all(-1); /* the new image counts what it keeps */
+		keep = shim_fds_before_exec(target_managed(path, envp), !own, false);
+		if (own) {
+			/* The rings kept stay held through the exec (a peer that
+			 * closes its end meanwhile must not free them); the new
+			 * image counts the others again. */
+			if (shim_self < 0)
+				keep = 0;
+			else
+				atomic_store(&shim.area->ef[shim_self].held_fds, keep);
+			exec_kept = keep;
+			shim_fds_hold_all_except(-1, keep);
+		}
 	}
 	SHIM_ERRNO_RESTORE();
 }

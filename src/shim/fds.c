@@ -135,8 +135,15 @@ static void pipe_made(const int fds[2], int flags)
 	ch = shim_chan_new(SHIM_CH_PIPE, fds[0], fds[1]);
 	if (ch < 0)
 		goto out;
-	if (shim.perf && !(flags & (O_NONBLOCK | O_DIRECT)) && fds[0] < SHIM_FD_MAX && fds[1] < SHIM_FD_MAX)
-	{
+	if (!shim.perf) {
+		shim_chan_native(ch, "the policy is not perf");
+	} else if (flags & O_NONBLOCK) {
+		shim_chan_native(ch, "made O_NONBLOCK");
+	} else if (flags & O_DIRECT) {
+		shim_chan_native(ch, "a packet pipe (O_DIRECT)");
+	} else if (fds[0] >= SHIM_FD_MAX || fds[1] >= SHIM_FD_MAX) {
+		shim_chan_native(ch, "an fd beyond the shim's table");
+	} else {
 		/* The ring blocks where this pipe would (its size in pages). */
 		int size = REAL(fcntl)(fds[1], F_GETPIPE_SZ);
 
@@ -145,6 +152,10 @@ static void pipe_made(const int fds[2], int flags)
 			shim_area_lock();
 			slot = shim_ring_attach(ch, 1, (uint32_t)size / SHIM_PIPE_PAGE);
 			shim_area_unlock();
+			if (slot < 0)
+				shim_chan_native(ch, "no ring free (slots or memory budget)");
+		} else {
+			shim_chan_native(ch, "a pipe size the ring cannot keep");
 		}
 	}
 	fd_track(fds[0], ch, 0, slot);
@@ -193,7 +204,13 @@ SHIM_EXPORT int socket(int domain, int type, int protocol)
 
 	if (fd >= 0 && shim.area && shim_own_process()) {
 		SHIM_ERRNO_SAVE;
-		fd_track(fd, shim_chan_new(socket_kind(domain, type), fd, -1), 0, -1);
+		uint32_t kind = socket_kind(domain, type);
+		int32_t ch = shim_chan_new(kind, fd, -1);
+
+		shim_chan_native(ch, !shim.perf ? "the policy is not perf"
+				     : kind == SHIM_CH_TCP ? "not a loopback connection between managed EFs"
+							   : "only stream sockets between managed EFs go on rings");
+		fd_track(fd, ch, 0, -1);
 		fd_nonblock(fd, type & SOCK_NONBLOCK);
 		SHIM_ERRNO_RESTORE();
 	}
@@ -215,6 +232,11 @@ SHIM_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 			slot = shim_ring_attach(ch, 2, 0);
 			shim_area_unlock();
 		}
+		if (slot < 0)
+			shim_chan_native(ch, !shim.perf ? "the policy is not perf"
+					     : kind != SHIM_CH_UNIX ? "not a stream socketpair"
+					     : sv[0] >= SHIM_FD_MAX || sv[1] >= SHIM_FD_MAX ? "an fd beyond the shim's table"
+											      : "no ring free (slots or memory budget)");
 		fd_track(sv[0], ch, 0, slot);
 		fd_track(sv[1], ch, 1, slot);
 		fd_nonblock(sv[0], type & SOCK_NONBLOCK);
@@ -231,9 +253,12 @@ static void accepted(int lfd, int fd, int flags)
 	if (fd < 0 || !shim.area || !shim_own_process())
 		return;
 	SHIM_ERRNO_SAVE;
-	fd_track(fd, shim_chan_new(l ? chan(l)->kind : SHIM_CH_SOCKET, fd, -1), 0, -1);
+	int32_t ch = shim_chan_new(l ? chan(l)->kind : SHIM_CH_SOCKET, fd, -1);
+
+	fd_track(fd, ch, 0, -1);
 	fd_nonblock(fd, flags & SOCK_NONBLOCK);
 	shim_tcp_accepted(fd, shim_fd_get(fd));
+	shim_chan_native(ch, !shim.perf ? "the policy is not perf" : "not a loopback connection between managed EFs");
 	SHIM_ERRNO_RESTORE();
 }
 
@@ -354,7 +379,7 @@ static void fd_copied(int oldfd, int newfd)
 	if (f) {
 		if (newfd >= SHIM_FD_MAX) {
 			native_use(oldfd, "dup to an fd beyond the shim's table", true);
-		} else if (newfd <= 2 && f->ring) {
+		} else if (newfd <= 2 && f->ring && !shim_stdio_serve(newfd)) {
 			/* stdio reaches 0, 1 and 2 through libc-internal calls. */
 			native_use(oldfd, "dup onto stdin, stdout or stderr", true);
 		}
@@ -945,13 +970,19 @@ void shim_fds_closing_all(void)
 
 void shim_fds_hold_all(int delta)
 {
+	shim_fds_hold_all_except(delta, 0);
+}
+
+void shim_fds_hold_all_except(int delta, uint64_t keep)
+{
 	if (delta < 0 && shim.holds_dropped)
 		return;
 	if (delta > 0 && shim.holds_dropped && !shim_own_process())
 		return;
 	shim.holds_dropped = false;
 	for (int fd = 0; fd < shim.fd_hi; fd++)
-		if (shim.fd[fd].chan && shim.fd[fd].ring)
+		if (shim.fd[fd].chan && shim.fd[fd].ring &&
+		    !(fd < SHIM_EXEC_KEEP_FDS && (keep >> fd & 1)))
 			shim_ring_hold(&shim.fd[fd], delta);
 	if (delta < 0)
 		shim.holds_dropped = true;
@@ -968,8 +999,10 @@ static bool fd_is(int fd, const struct shim_fd *f)
 	       ((uint64_t)st.st_ino == c->ino[0] || (uint64_t)st.st_ino == c->ino[1]);
 }
 
-void shim_fds_before_exec(bool target_managed, bool foreign, bool spawning)
+uint64_t shim_fds_before_exec(bool target_managed, bool foreign, bool spawning)
 {
+	uint64_t keep = 0;
+
 	for (int fd = 0; fd < shim.fd_hi; fd++) {
 		struct shim_fd *f = &shim.fd[fd];
 
@@ -987,11 +1020,17 @@ void shim_fds_before_exec(bool target_managed, bool foreign, bool spawning)
 				continue;
 			}
 		}
-		/* Even a managed image may reach the fd through stdio, whose
-		 * reads and writes are libc-internal calls the shim cannot see. */
+		/* A managed image finds the fd again by inode and serves its
+		 * stdio through the shim (stdio.c); its ring holds pass to it. */
+		if (target_managed && !foreign && !spawning && fd < SHIM_EXEC_KEEP_FDS) {
+			keep |= 1ull << fd;
+			continue;
+		}
 		shim_ring_downgrade(fd, f, spawning ? "spawn of another program" :
-					   target_managed ? "exec (the new image may use stdio)" :
+					   foreign ? "exec from a vfork child" :
+					   target_managed ? "exec with the fd beyond the first 64" :
 							    "exec into an unmanaged program",
 				    true);
 	}
+	return keep;
 }

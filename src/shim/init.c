@@ -58,5 +58,12 @@ __attribute__((constructor)) static void shim_init(void)
 	shim_self = ef;
 	shim_ef_set_name(ef);
 	shim_fds_rebuild();
+	/* A ring inherited on 0, 1 or 2 stays only if stdio is served. */
+	for (int fd = 0; fd <= 2; fd++) {
+		struct shim_fd *f = shim_fd_get(fd);
+
+		if (f && f->ring && !shim_stdio_serve(fd))
+			shim_ring_downgrade(fd, f, "exec into a program using wide stdio", true);
+	}
 	SHIM_ERRNO_RESTORE();
 }

@@ -12,6 +12,7 @@ libxos_shim_la_SOURCES = \
 	src/shim/flows.c \
 	src/shim/exec.c \
 	src/shim/fds.c \
+	src/shim/stdio.c \
 	src/shim/ring.c \
 	src/shim/tcp.c \
 	src/shim/sockops.c
@@ -26,7 +27,8 @@ EXTRA_DIST += src/shim/libxos-shim.map
 
 # xos-run runs legacy programs under the shim and reports what it recorded.
 xos_run_SOURCES += src/tools/xos-run-shim.c src/tools/xos-run-shim.h
-xos_run_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/shim -DXOS_SHIM_PATH=\"$(pkglibdir)/libxos-shim.so\"
+xos_run_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/shim -DXOS_SHIM_PATH=\"$(pkglibdir)/libxos-shim.so\" \
+	-DXOS_LIBDIR=\"$(libdir)\"
 TESTS_ENVIRONMENT += XOS_SHIM=$(abs_builddir)/.libs/libxos-shim.so; export XOS_SHIM;
 include bench/local-shim.mk
 dist_man_MANS += man/man7/xos-shim.7

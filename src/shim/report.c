@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,7 @@ int32_t shim_ef_new(uint32_t icf, int32_t parent, int32_t pid, int32_t tid)
 	i = atomic_fetch_add(&a->nef, 1);
 	if (i >= SHIM_MAX_EF) {
 		atomic_fetch_sub(&a->nef, 1);
+		atomic_fetch_add(&a->ef_unrecorded, 1);
 		return -1;
 	}
 	e = &a->ef[i];
@@ -224,6 +226,7 @@ int32_t shim_chan_new(uint32_t kind, int fd0, int fd1)
 	i = atomic_fetch_add(&a->nchan, 1);
 	if (i >= SHIM_MAX_CHAN) {
 		atomic_fetch_sub(&a->nchan, 1);
+		atomic_fetch_add(&a->chan_unrecorded[kind < 8 ? kind : 0], 1);
 		return -1;
 	}
 	c = &a->chan[i];
@@ -239,6 +242,18 @@ int32_t shim_chan_new(uint32_t kind, int fd0, int fd1)
 	shim_light = 0;
 	atomic_store_explicit(&c->used, 1, memory_order_release);
 	return (int32_t)i;
+}
+
+/* Channel @ch stays on its kernel mechanism from birth, because @why. */
+void shim_chan_native(int32_t ch, const char *why)
+{
+	struct shim_chan *c;
+
+	if (!shim.area || ch < 0 || ch >= SHIM_MAX_CHAN)
+		return;
+	c = &shim.area->chan[ch];
+	if (!atomic_load(&c->upgraded) && !c->why[0])
+		snprintf(c->why, sizeof(c->why), "%s", why);
 }
 
 /* The newest channel whose kernel object is (@dev, @ino); *@ret_end: which end. */
@@ -270,11 +285,15 @@ int32_t shim_chan_find_ino(uint64_t dev, uint64_t ino, int *ret_end)
 void shim_fds_rebuild(void)
 {
 	char buf[4096];
+	uint64_t held = 0;
 	int dir;
 	long n;
 
 	if (!shim.area)
 		return;
+	/* Rings whose holds the exec'ing image passed on: already counted. */
+	if (shim_self >= 0 && shim_self < SHIM_MAX_EF)
+		held = atomic_exchange(&shim.area->ef[shim_self].held_fds, 0);
 	dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return;
@@ -310,7 +329,8 @@ void shim_fds_rebuild(void)
 				if (atomic_load(&r->mode) != SHIM_RING_FREE && r->chan == ch) {
 					shim.fd[fd].ring = 1;
 					shim.fd[fd].gen = atomic_load(&r->gen);
-					shim_ring_hold(&shim.fd[fd], 1);
+					if (!(fd < SHIM_EXEC_KEEP_FDS && (held >> fd & 1)))
+						shim_ring_hold(&shim.fd[fd], 1);
 				}
 			}
 		}

@@ -99,6 +99,8 @@ void shim_ef_set_name(int32_t ef) SHIM_HIDDEN;
 void shim_process_ending(uint32_t how, int64_t value) SHIM_HIDDEN SHIM_FORK_PATH;
 void shim_threads_end(int32_t pid) SHIM_HIDDEN;
 int32_t shim_chan_new(uint32_t kind, int fd0, int fd1) SHIM_HIDDEN;
+/* Record why channel @ch was not put on a ring when it was made. */
+void shim_chan_native(int32_t ch, const char *why) SHIM_HIDDEN;
 int32_t shim_chan_find_ino(uint64_t dev, uint64_t ino, int *ret_end) SHIM_HIDDEN;
 void shim_fds_rebuild(void) SHIM_HIDDEN;
 int32_t shim_current_ef(void) SHIM_HIDDEN;
@@ -108,8 +110,16 @@ struct shim_fd *shim_fd_get(int fd) SHIM_HIDDEN;
 void shim_fd_forget(int fd) SHIM_HIDDEN;
 void shim_fds_closing_all(void) SHIM_HIDDEN;
 /* Before an exec (or a spawn, where the caller keeps running): downgrade
- * what an unmanaged image could reach; close-on-exec fds are closing. */
-void shim_fds_before_exec(bool target_managed, bool foreign, bool spawning) SHIM_HIDDEN;
+ * what an unmanaged image could reach; close-on-exec fds are closing.
+ * Returns the fds (bit n: fd n) whose rings a managed new image keeps. */
+uint64_t shim_fds_before_exec(bool target_managed, bool foreign, bool spawning) SHIM_HIDDEN;
+/* Fds below this many can keep their ring through an exec. */
+#define SHIM_EXEC_KEEP_FDS 64
+
+/* stdio.c: stdin, stdout or stderr served through the interposed read and
+ * write, so that fd 0, 1 or 2 can stay on a ring.  False: this image's
+ * stdio would reach the fd behind the shim's back. */
+bool shim_stdio_serve(int fd) SHIM_HIDDEN;
 
 /* ring.c: the private ring and its live switch back to the kernel */
 struct shim_ring *shim_ring_of(const struct shim_fd *f) SHIM_HIDDEN;
@@ -131,6 +141,8 @@ void shim_ring_hold(struct shim_fd *f, int delta) SHIM_HIDDEN;
 /* Every ring fd of this process: hold once more (fork), let go (exit, exec),
  * or hold again (a failed exec). */
 void shim_fds_hold_all(int delta) SHIM_HIDDEN;
+/* The same, leaving out the fds in @keep (bit n: fd n). */
+void shim_fds_hold_all_except(int delta, uint64_t keep) SHIM_HIDDEN;
 /* poll emulation: true when a read would not block without the kernel's help. */
 bool shim_ring_readable(struct shim_fd *f) SHIM_HIDDEN;
 /* A write of @len bytes would not block: the ring has (or grew to) room. */

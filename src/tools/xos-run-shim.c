@@ -85,7 +85,7 @@ static const char *build_tree_shim(char *abs)
  * asked for and not found is an error, exit 2), else the build tree's if
  * this is the build tree's xos-run, else the one installed with it in
  * $(pkglibdir).  NULL if none: the caller refuses what needs the shim
- * (--stats), and with --explain says that the program runs unmanaged.
+ * (--stats), and otherwise says that the program runs unmanaged.
  */
 const char *xos_run_shim_path(void)
 {
@@ -103,10 +103,12 @@ const char *xos_run_shim_path(void)
 	p = build_tree_shim(abs);
 	if (!p)
 		p = usable(XOS_SHIM_PATH, abs);
-	if (!p && getenv("XOS_EXPLAIN"))
-		fprintf(stderr, "xos-run: no libxos-shim.so (not at %s, XOS_SHIM unset): "
-			"the program runs unmanaged\n", XOS_SHIM_PATH);
 	return p;
+}
+
+const char *xos_run_shim_installed(void)
+{
+	return XOS_SHIM_PATH;
 }
 
 /* The file execvp would run for @prog, in @buf (NULL if none). */
@@ -344,12 +346,35 @@ static void print_ef(FILE *out, const struct shim_area *a, int32_t i, int depth)
 			print_ef(out, a, (int32_t)j, depth + 1);
 }
 
+/* A channel that went on a ring and never left it ended there, even if its
+ * ring slot has carried another channel since. */
 static const char *mechanism(const struct shim_area *a, const struct shim_chan *c)
 {
-	if (c->ring >= 0 && c->ring < SHIM_MAX_RING && !atomic_load(&c->downgraded) &&
-	    atomic_load(&a->ring[c->ring].mode) == SHIM_RING_LIVE)
+	(void)a;
+	if (c->ring >= 0 && c->ring < SHIM_MAX_RING && atomic_load(&c->upgraded) && !atomic_load(&c->downgraded))
 		return "ring";
 	return shim_chan_kind_name(c->kind);
+}
+
+/* Past the tables' budget the shim counts, and says so. */
+static void print_unrecorded(FILE *out, const struct shim_area *a)
+{
+	uint64_t efs = atomic_load(&a->ef_unrecorded), total = 0;
+
+	for (uint32_t k = 0; k < 8; k++)
+		total += atomic_load(&a->chan_unrecorded[k]);
+	if (total) {
+		fprintf(out, "xos-run: %llu more channels past the table's %u were not recorded (never on a ring, bytes not counted):",
+			(unsigned long long)total, (unsigned)SHIM_MAX_CHAN);
+		for (uint32_t k = 0; k < 8; k++)
+			if (atomic_load(&a->chan_unrecorded[k]))
+				fprintf(out, " %llu %s", (unsigned long long)atomic_load(&a->chan_unrecorded[k]),
+					shim_chan_kind_name(k));
+		fputc('\n', out);
+	}
+	if (efs)
+		fprintf(out, "xos-run: %llu more execution flows past the table's %u were not recorded\n",
+			(unsigned long long)efs, (unsigned)SHIM_MAX_EF);
 }
 
 static void print_text(FILE *out, const struct shim_area *a)
@@ -382,8 +407,11 @@ static void print_text(FILE *out, const struct shim_area *a)
 			fprintf(out, ", broken (its ends fail with EIO): %.*s", (int)sizeof(c->why), c->why);
 		else if (atomic_load(&c->downgraded))
 			fprintf(out, ", moved back to %s: %.*s", shim_chan_kind_name(c->kind), (int)sizeof(c->why), c->why);
+		else if (!atomic_load(&c->upgraded))
+			fprintf(out, ", never on a ring: %.*s", (int)sizeof(c->why), c->why[0] ? c->why : "unknown");
 		fputc('\n', out);
 	}
+	print_unrecorded(out, a);
 }
 
 static void json_str(FILE *out, const char *s)
@@ -404,6 +432,7 @@ static int write_json(int fd, const struct shim_area *a, int status)
 {
 	FILE *out = fdopen(fd, "w");
 	uint32_t nef = ef_count(a), nch = chan_count(a);
+	char why[sizeof(a->chan[0].why) + 1];
 	bool first = true;
 
 	if (!out) {
@@ -440,11 +469,27 @@ static int write_json(int fd, const struct shim_area *a, int status)
 			first ? "" : ",\n", i, shim_chan_kind_name(c->kind), c->creator, mechanism(a, c),
 			(unsigned long long)atomic_load(&c->ring_bytes), (unsigned long long)atomic_load(&c->bytes_out),
 			(unsigned long long)atomic_load(&c->bytes_in), atomic_load(&c->upgraded), atomic_load(&c->downgraded));
-		json_str(out, c->why);
+		memcpy(why, c->why, sizeof(c->why));
+		why[sizeof(c->why)] = '\0';
+		json_str(out, atomic_load(&c->downgraded) ? why : "");
+		/* The first reason it was not, or stopped being, on a ring. */
+		fprintf(out, ", \"reason\": ");
+		json_str(out, atomic_load(&c->downgraded) || !atomic_load(&c->upgraded) ? (why[0] ? why : "unknown") : "");
 		fputc('}', out);
 		first = false;
 	}
-	fprintf(out, "\n  ]\n}\n");
+	fprintf(out, "\n  ],\n  \"unrecorded\": {\"efs\": %llu, \"channels\": {",
+		(unsigned long long)atomic_load(&a->ef_unrecorded));
+	first = true;
+	for (uint32_t k = 1; k < 8; k++) {
+		if (!atomic_load(&a->chan_unrecorded[k]) && !(k == SHIM_CH_SOCKET && atomic_load(&a->chan_unrecorded[0])))
+			continue;
+		fprintf(out, "%s\"%s\": %llu", first ? "" : ", ", shim_chan_kind_name(k),
+			(unsigned long long)(atomic_load(&a->chan_unrecorded[k]) +
+					     (k == SHIM_CH_SOCKET ? atomic_load(&a->chan_unrecorded[0]) : 0)));
+		first = false;
+	}
+	fprintf(out, "}}\n}\n");
 	return fclose(out) == 0 ? 0 : -errno;
 }
 
@@ -528,7 +573,10 @@ int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_fi
 			sigaction(forwarded[i], &fwd, NULL);
 	}
 	sigprocmask(SIG_BLOCK, &block, &saved_mask);
-	pid = fork();
+	/* vfork: no copy of xos-run's page tables and no copy-on-write fault
+	 * in either process; the child only makes system calls until it execs
+	 * (its signal dispositions are its own: no CLONE_SIGHAND). */
+	pid = vfork();
 	if (pid == 0) {
 		for (size_t i = 0; i < NFORWARDED; i++)
 			sigaction(forwarded[i], &old[i], NULL);

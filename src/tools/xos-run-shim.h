@@ -9,6 +9,9 @@
  * build tree's when run from it, else the installed one; NULL if none. */
 const char *xos_run_shim_path(void);
 
+/* Where the installed shim would be. */
+const char *xos_run_shim_installed(void);
+
 /* Is @prog linked with AddressSanitizer, whose runtime must be loaded
  * before any preloaded library? */
 bool xos_run_needs_asan(const char *prog);

@@ -26,10 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define XOS_USE_VERSION 1
-#include <xos.h>
-#include <xos/vic.h>
-
+#include "xos-run-lib.h"
 #include "xos-run-shim.h"
 
 #define EXIT_USAGE 2
@@ -98,7 +95,7 @@ static int list_icfs(void)
 {
 	struct xos_icf_info icfs[32];
 	struct xos_com_info com[64];
-	int n = xos_icf_list(icfs, 32), m;
+	int n = xos_run_lib()->xos_icf_list(icfs, 32), m;
 
 	if (n < 0)
 		die("cannot list ICFs: %s", strerror(-n));
@@ -111,12 +108,12 @@ static int list_icfs(void)
 		feature_names(icfs[i].features, features, sizeof(features));
 		printf("%-10s %-11s %-9s %-36s %s\n", icfs[i].name,
 		       icfs[i].available ? "available" : "unavailable",
-		       xos_isolation_name(icfs[i].isolation), features, icfs[i].description);
+		       xos_run_lib()->xos_isolation_name(icfs[i].isolation), features, icfs[i].description);
 		if (!icfs[i].available)
 			printf("%-10s   reason: %s\n", "", icfs[i].reason);
 	}
 
-	m = xos_com_list(NULL, NULL, com, 64);
+	m = xos_run_lib()->xos_com_list(NULL, NULL, com, 64);
 	if (m < 0)
 		die("cannot list mechanisms: %s", strerror(-m));
 	if (m > 64)
@@ -135,7 +132,7 @@ static int list_icfs(void)
 static void check_icf(const char *name)
 {
 	struct xos_icf_info icfs[32];
-	int n = xos_icf_list(icfs, 32);
+	int n = xos_run_lib()->xos_icf_list(icfs, 32);
 
 	if (n < 0)
 		die("cannot list ICFs: %s", strerror(-n));
@@ -170,9 +167,9 @@ static int run_restore(const char *file, const char *program, const char *policy
 		die("cannot open '%s': %s", program, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		die("'%s' is not a regular file", program);
-	rc = xos_image_match(file, fd);
+	rc = xos_run_lib()->xos_image_match(file, fd);
 	if (rc < 0)
-		die("cannot restore %s into %s: %s", file, program, xos_image_error(rc));
+		die("cannot restore %s into %s: %s", file, program, xos_run_lib()->xos_image_error(rc));
 	if (setenv("XOS_RESTORE", file, 1) < 0 || (policy && setenv("XOS_POLICY", policy, 1) < 0) ||
 	    (icf && setenv("XOS_ICF", icf, 1) < 0) || (explain && setenv("XOS_EXPLAIN", "1", 1) < 0))
 		die("cannot set the environment: %s", strerror(errno));
@@ -194,7 +191,7 @@ static void check_key_file(const char *path)
 		die("key file '%s': %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode) || (st.st_uid != geteuid() && st.st_uid != 0) ||
 	    (st.st_mode & 077) || st.st_size < 1 || st.st_size > 4096)
-		die("key file '%s': %s", path, xos_image_error(-EKEYREVOKED));
+		die("key file '%s': %s", path, xos_run_lib()->xos_image_error(-EKEYREVOKED));
 	if (setenv("XOS_IMAGE_KEY_FILE", path, 1) < 0)
 		die("cannot set the environment: %s", strerror(errno));
 }
@@ -243,9 +240,10 @@ int main(int argc, char **argv)
 	};
 	const char *policy = NULL, *icf = NULL, *chan = NULL, *restore = NULL, *stats_file = NULL, *shim;
 	const char *key_file = NULL;
-	bool explain = false, list = false, fixed = false, stats = false;
+	bool explain = false, list = false, fixed = false, stats = false, found_shim;
 	int opt, stats_fd = -1;
 
+	xos_run_lib_init(argv);
 	opterr = 0;
 	/* '+': stop at the first non-option, the program to run. */
 	while ((opt = getopt_long(argc, argv, "+", options, NULL)) != -1) {
@@ -306,12 +304,10 @@ int main(int argc, char **argv)
 	if (chan && strcmp(chan, "ring") != 0 && strcmp(chan, "pipe") != 0 && strcmp(chan, "unix") != 0 &&
 	    strcmp(chan, "tcp") != 0)
 		die("unknown mechanism '%s' (expected ring, pipe, unix or tcp)", chan);
-	if (policy) {
-		int rc = xos_policy_set(policy);
-
-		if (rc < 0)
-			die("unknown policy '%s' (expected perf, isolation or balanced)", policy);
-	}
+	/* The names of the runtime's XOS_POLICY_MAP, checked without loading it. */
+	if (policy && strcmp(policy, "perf") != 0 && strcmp(policy, "isolation") != 0 &&
+	    strcmp(policy, "balanced") != 0)
+		die("unknown policy '%s' (expected perf, isolation or balanced)", policy);
 	if (icf)
 		check_icf(icf);
 	if (key_file)
@@ -341,6 +337,7 @@ int main(int argc, char **argv)
 	if (fixed && personality((unsigned long)personality(0xffffffff) | ADDR_NO_RANDOMIZE) < 0)
 		die("cannot turn address randomisation off: %s", strerror(errno));
 	shim = xos_run_shim_path();
+	found_shim = shim != NULL;
 	if (shim && fixed && !stats) {
 		/* An image dumped under the shim would carry its mappings, which
 		 * a restore (run without it) cannot recreate. */
@@ -359,6 +356,9 @@ int main(int argc, char **argv)
 		return xos_run_shim(argv + optind, shim, stats, stats_file, stats_fd);
 	if (stats)
 		die("--stats needs libxos-shim.so, which is not installed (set XOS_SHIM to its path)");
+	if (!found_shim)
+		fprintf(stderr, "xos-run: no libxos-shim.so (not at %s, XOS_SHIM unset): "
+			"the program runs unmanaged\n", xos_run_shim_installed());
 	fflush(NULL);
 	execvp(argv[optind], argv + optind);
 	fprintf(stderr, "xos-run: cannot run '%s': %s\n", argv[optind], strerror(errno));

@@ -5,8 +5,8 @@
 # XOS_SHIM unset, from any directory; XOS_SHIM names another one, and a
 # XOS_SHIM that is not a readable file is one line and exit status 2; an
 # xos-run away from its build tree and its installed shim refuses --stats
-# (one line, exit 2) and says under --explain that the program runs
-# unmanaged.  (The installed xos-run and shim: make installcheck.)
+# (one line, exit 2) and otherwise says that the program runs
+# unmanaged, with or without --explain.  (The installed xos-run and shim: make installcheck.)
 set -u
 XOS_RUN=${XOS_RUN:-./xos-run}
 abs_run=$(cd "$(dirname "$XOS_RUN")" && pwd)/$(basename "$XOS_RUN")
@@ -36,6 +36,8 @@ done
 # The real binary, moved out of the build tree (libxos still from it).
 real=$builddir/.libs/xos-run
 [ -x "$real" ] || real=$builddir/.libs/lt-xos-run
+# xos-run links no libtool library: the build tree's is the binary itself.
+[ -x "$real" ] || { head -c 4 "$abs_run" | grep -q ELF && real=$abs_run; }
 installed=$(strings "$real" 2>/dev/null | grep '^/.*/libxos-shim\.so$' | head -n 1)
 if [ -x "$real" ] && [ -n "$installed" ] && [ ! -e "$installed" ]; then
 	mkdir "$tmp/bin" && cp "$real" "$tmp/bin/xos-run"
@@ -47,6 +49,9 @@ if [ -x "$real" ] && [ -n "$installed" ] && [ ! -e "$installed" ]; then
 		"$tmp/bin/xos-run" --explain -- true >"$tmp/out" 2>"$tmp/err"; st=$?
 	check "no shim anywhere: --explain says it runs unmanaged, at $installed" \
 		'[ $st -eq 0 ] && grep -q "^xos-run: no libxos-shim.so (not at $installed.*unmanaged" "$tmp/err"'
+	"$tmp/bin/xos-run" -- true >"$tmp/out" 2>"$tmp/err"; st=$?
+	check "no shim anywhere: a plain run says so too, in one line" \
+		'[ $st -eq 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "^xos-run: no libxos-shim.so (not at $installed.*unmanaged" "$tmp/err"'
 else
 	echo "# skipped the no-shim cases: the installed shim ${installed:-?} exists, or no real binary"
 fi

@@ -23,7 +23,9 @@ legacy_programs = \
 	test/legacy/sock-peek \
 	test/legacy/sockopts \
 	test/legacy/nb-connect \
-	test/legacy/conn-10k
+	test/legacy/conn-10k \
+	test/legacy/stdio-pipe \
+	test/legacy/wide-pipe
 check_PROGRAMS += $(legacy_programs)
 legacy_cflags = $(XOS_CFLAGS) -pthread -Wno-unused-result
 test_legacy_fork_tree_CFLAGS = $(legacy_cflags)
@@ -70,6 +72,11 @@ test_legacy_nb_connect_LDFLAGS = -pthread
 test_legacy_conn_10k_SOURCES = test/legacy/conn-10k.c test/legacy/sock-pairs.h
 test_legacy_conn_10k_CFLAGS = $(legacy_cflags)
 test_legacy_conn_10k_LDFLAGS = -pthread
+test_legacy_stdio_pipe_CFLAGS = $(legacy_cflags)
+# Its own LDFLAGS: AM_LDFLAGS would link the sanitizers, which refuse a preloaded shim.
+test_legacy_stdio_pipe_LDFLAGS = -pthread
+test_legacy_wide_pipe_CFLAGS = $(legacy_cflags)
+test_legacy_wide_pipe_LDFLAGS = -pthread
 
 TESTS += test/legacy/run-legacy.sh test/legacy/real-programs.sh test/legacy/sock-ring.sh
 EXTRA_DIST += test/legacy/run-legacy.sh test/legacy/real-programs.sh test/legacy/sock-ring.sh test/legacy/static-hello.c

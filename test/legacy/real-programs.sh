@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: MIT
 # Description: real Debian programs, not written here, run under
 # xos-run --policy=perf with the same output and exit status as natively:
-# make -j2 on a generated project, sort --parallel=2 of ~100 MB, an xz -T2
-# round trip, a python3 multiprocessing pool, a multi-stage shell pipeline,
-# and a forking server (socat ...,fork) answering clients on loopback.
+# make -j2 on a generated project (whose recipes pipe), sort --parallel=2
+# of ~100 MB, an xz -T2 round trip, xz and gzip in a pipeline, a python3
+# multiprocessing pool, a 5-stage shell pipeline on ~100 MB and a sorting
+# one, and a forking server (socat ...,fork) answering clients on loopback.
+# Where pipes are dup'ed onto stdin/stdout and exec'ed (shells, make), the
+# bytes must go through rings: --stats' ring byte counts are asserted.
 # REAL_MB sets the size of the generated data (default 100).
 set -u
 XOS_RUN=${XOS_RUN:-./xos-run}
@@ -47,6 +50,23 @@ same() {
 	fi
 }
 
+# rings NAME FRACTION: in the last run's --stats, pipes carried bytes and
+# at least FRACTION of what went through pipes went through rings.
+rings() {
+	if r=$($PY -c "
+import json, sys
+d = json.load(open('$tmp/stats.json'))
+p = [c for c in d['channels'] if c['kind'] == 'pipe']
+ring = sum(c['ring_bytes'] for c in p)
+kern = sum(c['kernel_bytes_written'] for c in p)
+print(ring, 'B through rings,', kern, 'B through the kernel,', sum(1 for c in p if c['mechanism'] == 'ring'), 'of', len(p), 'pipes on rings')
+sys.exit(0 if ring > 0 and ring >= $2 * (ring + kern) else 1)"); then
+		ok "$1: $r"
+	else
+		bad "$1: $r"
+	fi
+}
+
 # Deterministic data: $MB MB of numbers from a linear congruential generator.
 awk -v n=$((MB * 1024 * 1024 / 11)) 'BEGIN { x = 12345; for (i = 0; i < n; i++) { x = (x * 1103515245 + 12345) % 2147483648; print x } }' >"$tmp/data"
 head -c 2000000 "$tmp/data" >"$tmp/small"
@@ -68,21 +88,31 @@ done
 cat >"$tmp/proj/Makefile" <<'MK'
 SRCS := $(wildcard *.c)
 OBJS := $(SRCS:.c=.o)
-prog: $(OBJS)
+prog: $(OBJS) sums.txt
 	$(CC) -o $@ $(OBJS)
+sums.txt: $(SRCS)
+	cat $(SRCS) | tr a-z A-Z | sort | cksum > $@
 %.o: %.c
 	$(CC) -O1 -c -o $@ $<
 clean:
-	rm -f prog *.o
+	rm -f prog *.o sums.txt
 .PHONY: clean
 MK
-same "make -j2" "cd '$tmp/proj' && make -s clean && make -s -j2 && ./prog"
+same "make -j2" "cd '$tmp/proj' && make -s clean && make -s -j2 && ./prog; cat sums.txt"
+rings "make -j2: the recipe's pipeline went through rings" 0.9
 
 # 2. sort --parallel=2 with little memory, so it merges temporary files.
 same "sort --parallel=2 of $MB MB" "sort --parallel=2 -S 32M -T '$tmp' -n '$tmp/data' | cksum"
 
 # 3. xz -T2 round trip.
 same "xz -T2 round trip" "xz -T2 -1 -c '$tmp/data' > '$tmp/data.xz' && cksum < '$tmp/data.xz' && xz -T2 -d -c '$tmp/data.xz' | cmp - '$tmp/data' && echo round-trip-ok"
+
+# 3b. xz and gzip in one pipeline.
+head -c 20000000 "$tmp/data" >"$tmp/d20"
+same "xz | xz -d | gzip | gzip -d pipeline" "xz -T2 -1 -c '$tmp/d20' | xz -d | gzip -1 | gzip -d | cksum"
+# xz sets O_NONBLOCK on its stdin and stdout (it polls them), which moves
+# those pipes back to the kernel: only gzip's are sure to stay on rings.
+rings "xz/gzip pipeline: gzip's pipes went through rings" 0.3
 
 # 4. python3 multiprocessing pool.
 cat >"$tmp/pool.py" <<'PY'
@@ -100,8 +130,11 @@ if __name__ == "__main__":
 PY
 same "python3 multiprocessing pool" "$PY '$tmp/pool.py'"
 
-# 5. a multi-stage shell pipeline.
+# 5. shell pipelines: 5 stages on the $MB MB, and one that sorts.
+same "5-stage pipeline on $MB MB" "cat '$tmp/data' | tr 0-9 a-j | cut -c1-3 | grep -v '^a' | cksum"
+rings "5-stage pipeline: its pipes went through rings" 0.9
 same "shell pipeline" "cat '$tmp/small' | tr 0-9 a-j | sed 's/a/A/g' | sort | uniq -c | sort -k1,1nr -k2 | head -n 5; cut -c1-3 '$tmp/small' | sort -u | wc -l | tr -d ' '"
+rings "sorting pipeline: its pipes went through rings" 0.9
 
 # 6. a forking server (socat forks a child per connection, which runs tr)
 # answering clients on loopback; the server is stopped with SIGTERM.

@@ -42,7 +42,7 @@ same() {
 	done
 }
 
-for p in fork-tree threads vfork-exec fork-threaded raw-clone cloexec eintr pipe-eof partial errno-kept downgrade many-pipes sock-eof; do
+for p in fork-tree threads vfork-exec fork-threaded raw-clone cloexec eintr pipe-eof partial errno-kept downgrade many-pipes sock-eof stdio-pipe wide-pipe; do
 	same "$p" "$LEGACY_DIR/$p"
 done
 same "pingpong pipe" "$LEGACY_DIR/pingpong" pipe 2000 64
@@ -71,8 +71,8 @@ check "threads: pthread_exit and return values recorded" \
 check "vfork-exec: the exec'd echo and the spawned sh are EFs with their names" \
 	'json "n=[x[\"name\"] for x in d[\"efs\"]]; assert \"echo\" in n and \"sh\" in n"'
 "$XOS_RUN" --stats="$tmp/s.json" -- "$LEGACY_DIR/pingpong" pipe 100 1 >/dev/null 2>&1
-check "policy off: channels stay native and count kernel bytes" \
-	'json "c=d[\"channels\"]; assert len(c)==2 and all(x[\"mechanism\"]==\"pipe\" and x[\"upgraded\"]==0 for x in c); assert sum(x[\"kernel_bytes_written\"] for x in c)==1600+(1<<20)"'
+check "policy off: channels stay native, count kernel bytes and say why" \
+	'json "c=d[\"channels\"]; assert len(c)==2 and all(x[\"mechanism\"]==\"pipe\" and x[\"upgraded\"]==0 and x[\"reason\"]==\"the policy is not perf\" for x in c), c; assert sum(x[\"kernel_bytes_written\"] for x in c)==1600+(1<<20)"'
 "$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/pingpong" pipe 100 1 >/dev/null 2>&1
 check "policy perf: both pipes on rings, every byte through them" \
 	'json "c=d[\"channels\"]; assert len(c)==2 and all(x[\"mechanism\"]==\"ring\" for x in c); assert sum(x[\"ring_bytes\"] for x in c)==1600+(1<<20)"'
@@ -80,11 +80,23 @@ check "policy perf: both pipes on rings, every byte through them" \
 check "policy perf: the loopback TCP connection between parent and child pairs onto one ring" \
 	'json "c=[x for x in d[\"channels\"] if x[\"upgraded\"]]; assert len(c)==2 and all(x[\"kind\"]==\"tcp\" and x[\"mechanism\"]==\"ring\" for x in c); assert sum(x[\"ring_bytes\"] for x in c)==1600+(1<<20)"'
 "$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/downgrade" >/dev/null 2>&1
-check "downgrade: each channel upgraded then moved back, with its reason" \
-	'json "r=sorted(x[\"downgrade_reason\"] for x in d[\"channels\"]); assert all(x[\"upgraded\"]==1 and x[\"downgraded\"]==1 for x in d[\"channels\"]), d; assert r==sorted([\"poll\",\"poll\",\"dup onto stdin, stdout or stderr\",\"fdopen (stdio)\"]), r"'
+check "downgrade: poll and fdopen move channels back, with the reason; dup onto stdin + exec keeps the ring" \
+	'json "c=d[\"channels\"]; r=sorted(x[\"downgrade_reason\"] for x in c if x[\"downgraded\"]); assert all(x[\"upgraded\"]==1 for x in c), c; assert r==sorted([\"poll\",\"poll\",\"fdopen (stdio)\"]), r; k=[x for x in c if not x[\"downgraded\"]]; assert len(k)==1 and k[0][\"mechanism\"]==\"ring\" and k[0][\"ring_bytes\"]>0 and k[0][\"kernel_bytes_written\"]==0, k"'
+"$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/stdio-pipe" >/dev/null 2>&1
+check "stdio-pipe: printf, fgets and fread on a pipe dup'ed onto 0/1 and exec'd stay on its ring" \
+	'json "c=d[\"channels\"]; assert len(c)==1 and c[0][\"mechanism\"]==\"ring\" and c[0][\"downgraded\"]==0, c; assert c[0][\"ring_bytes\"]==3000*18+12*17+27+23+1288895 and c[0][\"kernel_bytes_written\"]==0, c"'
 "$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/many-pipes" >/dev/null 2>&1
 check "200 pipes one after the other: each on a ring (rings nobody holds are reused)" \
 	'json "c=d[\"channels\"]; assert len(c)==200 and all(x[\"upgraded\"]==1 and x[\"ring_bytes\"]==1000 for x in c), [x for x in c if not x[\"upgraded\"]][:2]"'
+"$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- python3 -c 'import os
+for i in range(33000):
+    r, w = os.pipe(); os.close(r); os.close(w)
+os.pipe2(os.O_NONBLOCK)' >/dev/null 2>&1
+check "past the channel table: a full table, then counted by kind and said so" \
+	'json "c=d[\"channels\"]; u=d[\"unrecorded\"][\"channels\"]; assert len(c)==32768 and u.get(\"pipe\",0)>0 and u[\"pipe\"]+len(c)>=33001, (len(c), u); assert all(x[\"reason\"] or x[\"mechanism\"]==\"ring\" for x in c)"'
+"$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/wide-pipe" >/dev/null 2>&1
+check "wide-pipe: a wide-stdio program's stdout pipe goes back to the kernel at the dup, and says so" \
+	'json "c=d[\"channels\"]; assert len(c)==1 and c[0][\"reason\"]==\"dup onto stdin, stdout or stderr\" and c[0][\"ring_bytes\"]==0, c"'
 "$XOS_RUN" --stats -- "$LEGACY_DIR/pipe-eof" >/dev/null 2>"$tmp/text"
 check "--stats prints the tree and channels on stderr" \
 	'grep -q "^xos-run: execution flows (6)" "$tmp/text" && grep -q "killed by signal 13" "$tmp/text" && grep -q "killed by signal 9" "$tmp/text" && grep -q "^xos-run: channels (5)" "$tmp/text"'

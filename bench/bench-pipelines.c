@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench-pipelines: Debian's own tools in the patterns shells and build
+ * tools use, natively and under `xos-run --policy=perf`, in the same run.
+ *
+ *  - stream:   a two-stage stream of BENCH_STREAM_MB MiB (default 1024):
+ *              head -c N /dev/zero | md5sum
+ *  - text:     a 5-stage text pipeline on generated text (BENCH_TEXT_MB,
+ *              default 20): tr | sort | uniq -c | sort -rn | head
+ *  - spawn:    fork + exec /bin/true + wait, BENCH_SPAWNS times (default 200)
+ *  - fork13:   fork + _exit + wait for BENCH_FORK_SECONDS (default 1),
+ *              forks per second (higher is better), plus page faults per
+ *              fork (the children's minor faults, a counter)
+ *  - true:     `xos-run -- /bin/true` against `/bin/true`, 5 runs a round
+ *
+ * Each round runs native then perf (A B A B ...), so that a change of the
+ * machine's load hits both; per case the median of the per-round ratios
+ * perf/native of the wall time (of the throughput for fork13) is printed
+ * with its min-max spread, and the ratio of CPU time (user + system of
+ * every process, from wait4), which a shared machine disturbs less.
+ * The load average is printed with the figures.
+ *
+ * Environment: XOS_RUN (xos-run), XOS_SHIM (libxos-shim.so), BENCH_ROUNDS
+ * (default 5), and the sizes above.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define MAX_ROUNDS 64
+
+struct sample {
+	double wall_s, cpu_s;
+};
+
+static double tv_s(struct timeval tv)
+{
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+/* Run @argv, stdout to @out_fd (or /dev/null); its wall and CPU time. */
+static int run(char *const argv[], int out_fd, struct sample *s)
+{
+	struct rusage ru;
+	double t0 = bench_now_s();
+	pid_t pid = fork();
+	int ws;
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (out_fd < 0)
+			out_fd = open("/dev/null", O_WRONLY);
+		dup2(out_fd, 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (wait4(pid, &ws, 0, &ru) < 0)
+		return -errno;
+	/* wait4's usage covers the child only; its descendants are reaped by
+	 * it and counted in its children's usage, which wait4 includes. */
+	s->wall_s = bench_now_s() - t0;
+	s->cpu_s = tv_s(ru.ru_utime) + tv_s(ru.ru_stime);
+	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+static double pick(double *v, int n, double p)
+{
+	qsort(v, (size_t)n, sizeof(*v), bench_cmp_double);
+	return v[(int)(p * (n - 1) + 0.5)];
+}
+
+/* fork + _exit + wait for @secs: "forks faults-per-fork" on stdout. */
+static int fork_loop(double secs)
+{
+	double end = bench_now_s() + secs;
+	unsigned long n = 0;
+	struct rusage ru;
+
+	while (bench_now_s() < end) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return 1;
+		if (pid == 0)
+			_exit(0);
+		if (waitpid(pid, NULL, 0) != pid)
+			return 1;
+		n++;
+	}
+	getrusage(RUSAGE_CHILDREN, &ru);
+	printf("%lu %.2f\n", n, n ? (double)ru.ru_minflt / (double)n : 0.0);
+	return 0;
+}
+
+/* fork + exec /bin/true + wait, @n times. */
+static int spawn_loop(long n)
+{
+	for (long i = 0; i < n; i++) {
+		pid_t pid = fork();
+		int ws;
+
+		if (pid < 0)
+			return 1;
+		if (pid == 0) {
+			execl("/bin/true", "true", (char *)NULL);
+			_exit(127);
+		}
+		if (waitpid(pid, &ws, 0) != pid || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+struct bench_case {
+	const char *name;
+	char *argv[8];  /* native command; under perf: xos-run --policy=perf -- argv */
+	bool rate;      /* fork13: the command prints forks, higher is better */
+	int repeat;     /* runs per round (short commands) */
+};
+
+static char xos_run[4096], self[4096], fork_secs[32], spawns[32], stream_cmd[256], text_cmd[512];
+
+static void perf_argv(char *const in[], char *out[])
+{
+	int i = 0;
+
+	out[i++] = xos_run;
+	out[i++] = "--policy=perf";
+	out[i++] = "--";
+	for (int k = 0; in[k]; k++)
+		out[i++] = in[k];
+	out[i] = NULL;
+}
+
+/* One measurement: wall and CPU seconds (or forks/s and faults per fork). */
+static void measure(const struct bench_case *c, bool perf, struct sample *s, double *faults)
+{
+	char *argv[16];
+	struct sample one = { 0, 0 };
+	char buf[128] = "";
+	int p[2] = { -1, -1 };
+
+	if (perf)
+		perf_argv(c->argv, argv);
+	else
+		memcpy(argv, c->argv, sizeof(c->argv));
+	s->wall_s = s->cpu_s = 0;
+	if (c->rate && pipe(p) < 0)
+		exit(1);
+	for (int k = 0; k < c->repeat; k++) {
+		if (run(argv, p[1], &one) != 0) {
+			fprintf(stderr, "bench-pipelines: %s (%s) failed\n", c->name, perf ? "perf" : "native");
+			exit(1);
+		}
+		s->wall_s += one.wall_s;
+		s->cpu_s += one.cpu_s;
+	}
+	if (c->rate) {
+		ssize_t got;
+		double forks = 0;
+
+		close(p[1]);
+		got = read(p[0], buf, sizeof(buf) - 1);
+		close(p[0]);
+		buf[got > 0 ? got : 0] = '\0';
+		sscanf(buf, "%lf %lf", &forks, faults);
+		s->wall_s = forks / strtod(fork_secs, NULL); /* forks per second */
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *xr = getenv("XOS_RUN"), *shim = getenv("XOS_SHIM"), *r = getenv("BENCH_ROUNDS");
+	const char *smb = getenv("BENCH_STREAM_MB"), *tmb = getenv("BENCH_TEXT_MB");
+	const char *fs = getenv("BENCH_FORK_SECONDS"), *sp = getenv("BENCH_SPAWNS");
+	int rounds = r ? atoi(r) : 5;
+	char text[] = "/tmp/bench-pipelines-XXXXXX", load[128] = "?";
+	static double wall[MAX_ROUNDS], cpu[MAX_ROUNDS];
+	FILE *f;
+	ssize_t n;
+
+	if (argc == 3 && strcmp(argv[1], "--fork-loop") == 0)
+		return fork_loop(strtod(argv[2], NULL));
+	if (argc == 3 && strcmp(argv[1], "--spawn-loop") == 0)
+		return spawn_loop(atol(argv[2]));
+	if (!xr || !shim) {
+		fprintf(stderr, "bench-pipelines: set XOS_RUN and XOS_SHIM (make bench-pipelines does)\n");
+		return 2;
+	}
+	if (rounds < 1 || rounds > MAX_ROUNDS) {
+		fprintf(stderr, "bench-pipelines: BENCH_ROUNDS must be 1..%d\n", MAX_ROUNDS);
+		return 2;
+	}
+	snprintf(xos_run, sizeof(xos_run), "%s", xr);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return 1;
+	self[n] = '\0';
+	snprintf(fork_secs, sizeof(fork_secs), "%s", fs ? fs : "1");
+	snprintf(spawns, sizeof(spawns), "%s", sp ? sp : "200");
+	snprintf(stream_cmd, sizeof(stream_cmd), "head -c %lld /dev/zero | md5sum",
+		 (long long)(smb ? atol(smb) : 1024) << 20);
+
+	/* The text: words from a linear congruential generator. */
+	{
+		int fd = mkstemp(text);
+		long long want = (long long)(tmb ? atol(tmb) : 20) << 20, have = 0;
+		unsigned x = 12345;
+
+		if (fd < 0 || !(f = fdopen(fd, "w")))
+			return 1;
+		while (have < want) {
+			x = x * 1103515245u + 12345u;
+			have += fprintf(f, "word%u %u\n", (x >> 16) % 5000, x % 977);
+		}
+		fclose(f);
+	}
+	snprintf(text_cmd, sizeof(text_cmd), "tr a-z A-Z < %s | sort | uniq -c | sort -rn | head -n 3", text);
+
+	struct bench_case cases[] = {
+		{ "stream", { "/bin/sh", "-c", stream_cmd, NULL }, false, 1 },
+		{ "text5", { "/bin/sh", "-c", text_cmd, NULL }, false, 1 },
+		{ "spawn", { self, "--spawn-loop", spawns, NULL }, false, 1 },
+		{ "fork13", { self, "--fork-loop", fork_secs, NULL }, true, 1 },
+		{ "true", { "/bin/true", NULL }, false, 5 },
+	};
+
+	if ((f = fopen("/proc/loadavg", "r"))) {
+		if (fgets(load, sizeof(load), f))
+			load[strcspn(load, "\n")] = '\0';
+		fclose(f);
+	}
+	printf("bench-pipelines: %d rounds, native then --policy=perf in each, load average at start: %s\n", rounds,
+	       load);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		double faults_n = 0, faults_p = 0, nat_wall = 0, per_wall = 0;
+
+		for (int i = 0; i < rounds; i++) {
+			struct sample a, b;
+
+			measure(&cases[c], false, &a, &faults_n);
+			measure(&cases[c], true, &b, &faults_p);
+			/* fork13's "wall" is a rate: perf/native either way. */
+			wall[i] = b.wall_s / a.wall_s;
+			cpu[i] = a.cpu_s > 0 ? b.cpu_s / a.cpu_s : 0;
+			nat_wall += a.wall_s / rounds;
+			per_wall += b.wall_s / rounds;
+		}
+		if (cases[c].rate) {
+			printf("figure: %s_native = %.0f forks/s (%.2f faults/fork)\n", cases[c].name, nat_wall, faults_n);
+			printf("figure: %s_perf = %.0f forks/s (%.2f faults/fork)\n", cases[c].name, per_wall, faults_p);
+			printf("figure: %s_throughput_ratio = %.3f x (min %.3f, max %.3f; goal >= 0.95)\n", cases[c].name,
+			       pick(wall, rounds, 0.5), pick(wall, rounds, 0), pick(wall, rounds, 1));
+		} else {
+			printf("figure: %s_native = %.4f s, perf = %.4f s (per round, mean)\n", cases[c].name, nat_wall,
+			       per_wall);
+			printf("figure: %s_speedup = %.3f x (native/perf wall; min %.3f, max %.3f)\n", cases[c].name,
+			       1 / pick(wall, rounds, 0.5), 1 / pick(wall, rounds, 1), 1 / pick(wall, rounds, 0));
+			printf("figure: %s_cpu_ratio = %.3f x (perf/native CPU time; min %.3f, max %.3f)\n",
+			       cases[c].name, pick(cpu, rounds, 0.5), pick(cpu, rounds, 0), pick(cpu, rounds, 1));
+		}
+		fflush(stdout);
+	}
+	if ((f = fopen("/proc/loadavg", "r"))) {
+		if (fgets(load, sizeof(load), f))
+			load[strcspn(load, "\n")] = '\0';
+		fclose(f);
+	}
+	printf("bench-pipelines: load average at end: %s\n", load);
+	unlink(text);
+	return 0;
+}
