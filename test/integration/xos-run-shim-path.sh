@@ -34,10 +34,15 @@ for bad in /nonexistent/libxos-shim.so "$tmp"; do
 done
 
 # The real binary, moved out of the build tree (libxos still from it).
-real=$builddir/.libs/xos-run
-[ -x "$real" ] || real=$builddir/.libs/lt-xos-run
-# xos-run links no libtool library: the build tree's is the binary itself.
-[ -x "$real" ] || { head -c 4 "$abs_run" | grep -q ELF && real=$abs_run; }
+# xos-run links no libtool library: the build tree's is the binary itself
+# (a .libs/xos-run left by an older build is stale, so look at it only when
+# xos-run is a libtool wrapper).
+if head -c 4 "$abs_run" | grep -q ELF; then
+	real=$abs_run
+else
+	real=$builddir/.libs/xos-run
+	[ -x "$real" ] || real=$builddir/.libs/lt-xos-run
+fi
 installed=$(strings "$real" 2>/dev/null | grep '^/.*/libxos-shim\.so$' | head -n 1)
 if [ -x "$real" ] && [ -n "$installed" ] && [ ! -e "$installed" ]; then
 	mkdir "$tmp/bin" && cp "$real" "$tmp/bin/xos-run"
