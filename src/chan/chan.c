@@ -47,6 +47,13 @@ const struct xos_chan_ops *xos__chan_ops_find(const char *name)
 	return NULL;
 }
 
+int xos__chan_mech_kernel(const char *name)
+{
+	const struct xos_chan_ops *ops = xos__chan_ops_find(name);
+
+	return ops ? ops->kernel : -ENOENT;
+}
+
 /* ---- the ends alive in this process ------------------------------------- */
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -481,8 +488,6 @@ static int path_attach(struct xos_chan *end, const struct xos_chan_ops *ops, uin
 }
 
 int xos__chan_path_attach_fds(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id,
-			      int *fds, unsigned int nfds, struct xos__chan_path **ret) XOS_HIDDEN;
-int xos__chan_path_attach_fds(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id,
 			      int *fds, unsigned int nfds, struct xos__chan_path **ret)
 {
 	return path_attach(end, ops, id, fds, nfds, ret);
@@ -618,6 +623,43 @@ int xos__chan_bind_to(struct xos_chan *end, const struct xos_chan_ops *ops)
 	return rc < 0 ? rc : bound_here;
 }
 
+int xos__chan_bind(struct xos_chan *end, const char *mech)
+{
+	const struct xos_chan_ops *ops = xos__chan_ops_find(mech);
+
+	return ops ? xos__chan_bind_to(end, ops) : -ENOENT;
+}
+
+int xos__chan_switch(struct xos_chan *end, const char *mech)
+{
+	const struct xos_chan_ops *ops = xos__chan_ops_find(mech);
+
+	return ops ? xos__chan_switch_to(end, ops) : -ENOENT;
+}
+
+void xos__chan_mech_newest(const struct xos_chan *end, char *buf, size_t len)
+{
+	char tmp[sizeof(end->ctl->mech)];
+
+	if (!xos__chan_bound(end)) {
+		snprintf(buf, len, "%s", "");
+		return;
+	}
+	memcpy(tmp, end->ctl->mech, sizeof(tmp));
+	tmp[sizeof(tmp) - 1] = '\0';
+	snprintf(buf, len, "%s", tmp);
+}
+
+const char *xos__chan_name(const struct xos_chan *end)
+{
+	return end->name;
+}
+
+struct xos_chan *xos__chan_peer_here(const struct xos_chan *end)
+{
+	return end->peer && xos__chan_valid(end->peer) ? end->peer : NULL;
+}
+
 void xos__chan_set_icf(struct xos_chan *end, const char *icf)
 {
 	snprintf(end->ctl->icf[end->idx], sizeof(end->ctl->icf[0]), "%s", icf);
@@ -632,9 +674,6 @@ void xos__chan_peer_icf(const struct xos_chan *end, char *buf, size_t len)
 	snprintf(buf, len, "%s", tmp);
 }
 
-/* Used before any binding: bind between this end's ICF and itself (XOS_CHAN or policy). */
-int xos__chan_bind_default(struct xos_chan *end) XOS_HIDDEN;
-
 /* Make sure the end has a path for @tx (or rx). */
 static int ensure_path(struct xos_chan *end, bool tx)
 {
@@ -648,7 +687,11 @@ static int ensure_path(struct xos_chan *end, bool tx)
 	if (tx ? end->tx != NULL : end->rx != NULL)
 		return 0;
 	if (!xos__chan_bound(end)) {
-		rc = xos__chan_bind_default(end);
+		/* Used before any binding: the host binds it between this end's ICF and itself. */
+		if (xos__chan_host->bind_default)
+			rc = xos__chan_host->bind_default(end);
+		else
+			rc = xos__chan_bind_to(end, &xos__chan_ring);
 		if (rc < 0)
 			return rc;
 	}
@@ -715,24 +758,11 @@ static void end_forget(struct xos_chan *end)
 	end_free(end);
 }
 
+/* The mechanism the operator forces on every channel (the host knows), or NULL. */
 static int read_forced(const char **ret)
 {
-	const char *v = secure_getenv("XOS_CHAN");
-
 	*ret = NULL;
-	if (!v || !*v)
-		return 0;
-	if (!xos__chan_ops_find(v))
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
-static const char *creator_icf_name(void)
-{
-	struct xos_ef *self = xos_ef_self();
-
-	return self ? xos_ef_icf(self) : "process";
+	return xos__chan_host->forced_mech ? xos__chan_host->forced_mech(ret) : 0;
 }
 
 int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr)
@@ -765,7 +795,7 @@ int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr
 	}
 	if ((attr->flags & XOS_CHAN_F_MULTI_PRODUCER) && (attr->flags & XOS_CHAN_F_BIDIR))
 		return -EINVAL; /* several producers, but one consumer */
-	rc = xos__runtime_init();
+	rc = xos__chan_host->init ? xos__chan_host->init() : 0;
 	if (rc < 0)
 		return rc;
 	if (!forced) {
@@ -821,7 +851,7 @@ int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr
 		e->users = 1;
 		e->epfd = e->ep_rx_fd = -1;
 		e->peer = ends[!i];
-		snprintf(ctl->icf[i], sizeof(ctl->icf[i]), "%s", creator_icf_name());
+		snprintf(ctl->icf[i], sizeof(ctl->icf[i]), "%s", xos__chan_host_icf());
 	}
 	if (ends[0]->params.max_msg > ends[0]->params.capacity / 4) {
 		rc = -EINVAL;
@@ -841,9 +871,9 @@ int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr
 		rc = xos__chan_bind_to(ends[0], forced);
 		if (rc < 0)
 			goto fail;
-		xos__explain("chan \"%s\" (%s <-> %s, at open) -> %s: forced (%s=%s)", ends[0]->name,
-			     creator_icf_name(), creator_icf_name(), forced->name,
-			     attr->mechanism ? "attr.mechanism" : "XOS_CHAN", forced->name);
+		xos__chan_log(XOS__CHAN_LOG_EXPLAIN, "chan \"%s\" (%s <-> %s, at open) -> %s: forced (%s=%s)",
+			      ends[0]->name, xos__chan_host_icf(), xos__chan_host_icf(), forced->name,
+			      attr->mechanism ? "attr.mechanism" : "XOS_CHAN", forced->name);
 	}
 	reg_add(ends[0]);
 	reg_add(ends[1]);
@@ -867,8 +897,12 @@ int xos_chan_close(struct xos_chan *end)
 
 	if (!xos__chan_valid(end))
 		return -EINVAL;
-	if (end->mp && xos_ef_self())
-		hold_drop(xos_ef_id(xos_ef_self()), end, false); /* its EF closed it: nothing to do at its end */
+	if (end->mp && xos__chan_host->ef_id) {
+		uint64_t ef_id = xos__chan_host->ef_id();
+
+		if (ef_id)
+			hold_drop(ef_id, end, false); /* its EF closed it: nothing to do at its end */
+	}
 	if (end->mp) {
 		/* Other flows of this process still use this end: only count it. */
 		xos__chan_mp_lock(end);
@@ -1058,8 +1092,8 @@ void xos__chans_close_owned(uint64_t ef_id)
 	while ((end = owned_next(ef_id)) != NULL) {
 		if (end->reserved)
 			(void)xos_chan_commit(end, 0); /* a reservation it never committed: cancelled */
-		xos__log_debug("chan \"%s\": end %d closed at the end of EF %llu", end->name, end->idx,
-			       (unsigned long long)ef_id);
+		xos__chan_log(XOS__CHAN_LOG_DEBUG, "chan \"%s\": end %d closed at the end of EF %llu",
+			      end->name, end->idx, (unsigned long long)ef_id);
 		end->owner_ef = 0;
 		xos_chan_close(end);
 	}
@@ -1312,7 +1346,8 @@ ssize_t xos_chan_send(struct xos_chan *end, const void *buf, size_t len)
 
 	if (!xos__chan_valid(end))
 		return -EINVAL;
-	xos__safe_point(); /* mutate/dump may happen here (xos_ef_yield) */
+	if (xos__chan_host->safe_point)
+		xos__chan_host->safe_point(); /* mutate/dump may happen here (xos_ef_yield) */
 	if (!end->mp)
 		return chan_send(end, buf, len);
 	xos__chan_mp_lock(end);
@@ -1515,7 +1550,6 @@ static void path_advance(struct xos__chan_path *p)
 	}
 }
 
-int xos__chan_path_release(struct xos__chan_path *p) XOS_HIDDEN;
 int xos__chan_path_release(struct xos__chan_path *p)
 {
 	if (p->ops->rx_release)
@@ -1528,7 +1562,6 @@ int xos__chan_path_release(struct xos__chan_path *p)
 	return 0;
 }
 
-void xos__chan_path_advance(struct xos__chan_path *p) XOS_HIDDEN;
 void xos__chan_path_advance(struct xos__chan_path *p)
 {
 	path_advance(p);
@@ -1590,7 +1623,8 @@ ssize_t xos_chan_recv(struct xos_chan *end, void *buf, size_t len)
 	size_t got = 0;
 	int rc;
 
-	xos__safe_point(); /* mutate/dump may happen here (xos_ef_yield) */
+	if (xos__chan_host->safe_point)
+		xos__chan_host->safe_point(); /* mutate/dump may happen here (xos_ef_yield) */
 	rc = rx_check(end);
 
 	if (rc < 0)
@@ -1775,8 +1809,8 @@ int xos_chan_switch(struct xos_chan *end, const char *mechanism)
 		return -ENOENT;
 	rc = xos__chan_switch_to(end, ops);
 	if (rc >= 0)
-		xos__explain("chan \"%s\" -> %s: xos_chan_switch() by end %d", end->name, ops->name,
-			     end->idx);
+		xos__chan_log(XOS__CHAN_LOG_EXPLAIN, "chan \"%s\" -> %s: xos_chan_switch() by end %d",
+			      end->name, ops->name, end->idx);
 	return rc;
 }
 

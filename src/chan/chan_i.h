@@ -21,6 +21,7 @@
 #ifndef XOS_CHAN_I_H
 #define XOS_CHAN_I_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,7 +31,11 @@
 
 #include <xos/chan.h>
 
-#include "xos_i.h"
+#include "chan_host.h"
+
+#ifndef XOS_ARRAY_SIZE
+#define XOS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
 
 #define XOS_CHAN_MAX_FDS 4
 #define XOS_CHAN_MSTATE 8   /* words of a mechanism end's private state (handover) */
@@ -229,8 +234,6 @@ extern const struct xos_chan_ops xos__chan_tcp XOS_HIDDEN;
 const struct xos_chan_ops *xos__chan_ops_find(const char *name) XOS_HIDDEN;
 
 /* ---- generic layer (chan.c) -------------------------------------------- */
-/* Is @end a live end of this process? */
-bool xos__chan_valid(const struct xos_chan *end) XOS_HIDDEN;
 /* Make a path for @ops, attach this end's side, send the peer's side over the control socket. */
 int xos__chan_path_new(struct xos_chan *end, const struct xos_chan_ops *ops,
 		       struct xos__chan_path **ret) XOS_HIDDEN;
@@ -243,22 +246,12 @@ void xos__chan_rx_adopted(struct xos_chan *end) XOS_HIDDEN;
 void xos__chan_paths_gc(struct xos_chan *end) XOS_HIDDEN;
 /* Bind an unbound channel to @ops now: 1 if this call bound it, 0 if it was, -errno. */
 int xos__chan_bind_to(struct xos_chan *end, const struct xos_chan_ops *ops) XOS_HIDDEN;
-/* xos_chan_switch() without the explanation (the runtime gives its own). */
+/* Switch the channel of @end to @ops (binds it when unbound). */
 int xos__chan_switch_to(struct xos_chan *end, const struct xos_chan_ops *ops) XOS_HIDDEN;
-/* Record that end @end now lives in ICF @icf. */
-void xos__chan_set_icf(struct xos_chan *end, const char *icf) XOS_HIDDEN;
-/* The ICF recorded for the end's peer (copied into @buf). */
-void xos__chan_peer_icf(const struct xos_chan *end, char *buf, size_t len) XOS_HIDDEN;
-/* Take in every path the peer sent to @end. */
-int xos__chan_adopt(struct xos_chan *end) XOS_HIDDEN;
-/* Is the channel of @end bound? */
-bool xos__chan_bound(const struct xos_chan *end) XOS_HIDDEN;
 
 /* Multi-producer: serialise senders of end 0 across threads and processes. */
 void xos__chan_mp_lock(struct xos_chan *end) XOS_HIDDEN;
 void xos__chan_mp_unlock(struct xos_chan *end) XOS_HIDDEN;
-/* Multi-producer: one more flow (same process) or process will hold end 0. */
-void xos__chan_mp_share(struct xos_chan *end, bool same_process) XOS_HIDDEN;
 
 /*
  * Control lock (spins briefly, then sleeps; held only for non-blocking
@@ -272,11 +265,30 @@ void xos__chan_unlock(struct xos_chan *end) XOS_HIDDEN;
 /* Attach fds (owned from here) into a new path of @end, appended to its list. */
 int xos__chan_path_attach_fds(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id,
 			      int *fds, unsigned int nfds, struct xos__chan_path **ret) XOS_HIDDEN;
+/* A parked end whose state was rebuilt (handover.c) is live here again. */
 void xos__chan_unpark(struct xos_chan *end) XOS_HIDDEN;
+/* The parked end at address @addr, or NULL. */
 struct xos_chan *xos__chan_parked_find(uint64_t addr) XOS_HIDDEN;
-bool xos__chan_here(const struct xos_chan *end, bool live) XOS_HIDDEN;
+/* Drop what a failed rebuild left on a parked end. */
 void xos__chan_release_local(struct xos_chan *end) XOS_HIDDEN;
+/* How many ends are alive in this process. */
 size_t xos__chans_live(void) XOS_HIDDEN;
+/* Give the space of every frame advanced over on @p back to the writer. */
+int xos__chan_path_release(struct xos__chan_path *p) XOS_HIDDEN;
+/* Move @p's read cursor past the frame at it. */
+void xos__chan_path_advance(struct xos__chan_path *p) XOS_HIDDEN;
+
+/* ---- the host (host.c) ------------------------------------------------------ */
+/* The installed host callbacks (never NULL: an empty table when none). */
+extern const struct xos__chan_host *xos__chan_host XOS_HIDDEN;
+/* The calling flow's ICF, through the host. */
+const char *xos__chan_host_icf(void) XOS_HIDDEN;
+/* One log line of @kind, through the host. */
+void xos__chan_log(enum xos__chan_log kind, const char *fmt, ...) XOS_HIDDEN
+	__attribute__((format(printf, 2, 3)));
+
+/* The shared mapping of a ring end (tests and fuzzers forge its contents). */
+void *xos__ring_shared(void *st, size_t *ret_len) XOS_HIDDEN;
 
 /* ---- switch protocol (switch.c) ---------------------------------------- */
 /* Send @p's fds for the peer over the control socket. */

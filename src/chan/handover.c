@@ -95,8 +95,8 @@ static int fd_add(int fd, int *fds, int max, int *n)
 	return (*n)++;
 }
 
-int xos__chans_handover_save(struct xos_ef *ef, struct xos__dheap *heap, void **ret_blob,
-			     size_t *ret_len, int *fds, int max, int *ret_nfds)
+int xos__chan_handover_save(struct xos_chan *const *ends, size_t nends, const struct xos__chan_alloc *a,
+			    void **ret_blob, size_t *ret_len, int *fds, int max, int *ret_nfds)
 {
 	size_t size = sizeof(struct ho_hdr), live = 0;
 	struct ho_hdr *hdr;
@@ -106,16 +106,16 @@ int xos__chans_handover_save(struct xos_ef *ef, struct xos__dheap *heap, void **
 	*ret_blob = NULL;
 	*ret_len = 0;
 	*ret_nfds = 0;
-	for (size_t i = 0; i < ef->nchans; i++) {
-		if (!xos__chan_here(ef->chans[i], true))
+	for (size_t i = 0; i < nends; i++) {
+		if (!xos__chan_here(ends[i], true))
 			continue; /* closed in process form: the creator frees its struct */
 		/*
 		 * Take in paths the peer sent meanwhile (their fds are ours to hand
 		 * over) before sizing the blob: a path taken in later would not fit.
 		 */
-		if (xos__switch_pending(ef->chans[i]) && (rc = xos__switch_poll(ef->chans[i])) < 0)
+		if (xos__switch_pending(ends[i]) && (rc = xos__switch_poll(ends[i])) < 0)
 			return rc;
-		rc = end_check(ef->chans[i], &size);
+		rc = end_check(ends[i], &size);
 		if (rc < 0)
 			return rc;
 		live++;
@@ -125,14 +125,14 @@ int xos__chans_handover_save(struct xos_ef *ef, struct xos__dheap *heap, void **
 		return -EBUSY;
 	if (!live)
 		return 0;
-	hdr = xos__dheap_malloc(heap, size);
+	hdr = a->alloc(a->ctx, size);
 	if (!hdr)
 		return -ENOMEM;
 	memset(hdr, 0, size);
 	hdr->magic = HANDOVER_MAGIC;
 	w = (uint8_t *)(hdr + 1);
-	for (size_t i = 0; i < ef->nchans; i++) {
-		struct xos_chan *end = ef->chans[i];
+	for (size_t i = 0; i < nends; i++) {
+		struct xos_chan *end = ends[i];
 		struct ho_end *he = (struct ho_end *)(void *)w;
 
 		if (!xos__chan_here(end, true))
@@ -192,7 +192,7 @@ int xos__chans_handover_save(struct xos_ef *ef, struct xos__dheap *heap, void **
 	*ret_nfds = n;
 	return 0;
 fail:
-	xos__dheap_free(heap, hdr);
+	a->free(a->ctx, hdr);
 	return rc;
 }
 
@@ -210,11 +210,11 @@ static int fd_take(int *fds, int nfds, int32_t idx)
 	return fd;
 }
 
-static struct xos_chan *parked_end(struct xos_ef *ef, uint64_t addr)
+static struct xos_chan *parked_end(struct xos_chan **ends, size_t nends, uint64_t addr)
 {
 	/* Only an end the EF owns, and parked here for its return. */
-	for (size_t i = 0; i < ef->nchans; i++)
-		if ((uint64_t)(uintptr_t)ef->chans[i] == addr)
+	for (size_t i = 0; i < nends; i++)
+		if ((uint64_t)(uintptr_t)ends[i] == addr)
 			return xos__chan_parked_find(addr);
 	return NULL;
 }
@@ -267,7 +267,8 @@ static int path_load(struct xos_chan *end, const struct ho_path *hp, const uint8
 	return 0;
 }
 
-int xos__chans_handover_load(struct xos_ef *ef, const void *blob, size_t len, int *fds, int nfds)
+int xos__chan_handover_load(struct xos_chan **ends, size_t nends, const void *blob, size_t len,
+			    int *fds, int nfds)
 {
 	const uint8_t *r = blob, *lim = r + len;
 	const struct ho_hdr *hdr = blob;
@@ -289,7 +290,7 @@ int xos__chans_handover_load(struct xos_ef *ef, const void *blob, size_t len, in
 			}
 			memcpy(&he, r, sizeof(he));
 			r += sizeof(he);
-			end = parked_end(ef, he.addr);
+			end = parked_end(ends, nends, he.addr);
 			if (!end || he.npaths > HANDOVER_MAX_PATHS) {
 				rc = -EPROTO;
 				break;
@@ -332,7 +333,7 @@ int xos__chans_handover_load(struct xos_ef *ef, const void *blob, size_t len, in
 out:
 	/* Ends the EF closed in process form; after a failure the rest stay parked. */
 	if (rc == 0)
-		xos__chans_drop_parked(ef->chans, ef->nchans);
+		xos__chans_drop_parked(ends, nends);
 	for (int i = 0; i < nfds; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

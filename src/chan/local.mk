@@ -1,7 +1,12 @@
 # SPDX-License-Identifier: MIT
 # The channel layer (src/chan), its tests, benchmark and fuzzer.  Included from Makefile.am.
-libxos_core_la_SOURCES += \
+# A library of its own, built without the runtime's headers on the include
+# path: the layer below the runtime reaches it only through chan_host.h.
+noinst_LTLIBRARIES += libxos-chan.la
+libxos_chan_la_SOURCES = \
+	src/chan/chan_host.h \
 	src/chan/chan_i.h \
+	src/chan/host.c \
 	src/chan/chan.c \
 	src/chan/switch.c \
 	src/chan/fdstream.h \
@@ -11,6 +16,10 @@ libxos_core_la_SOURCES += \
 	src/chan/unix.c \
 	src/chan/tcp.c \
 	src/chan/handover.c
+libxos_chan_la_CPPFLAGS = -I$(top_srcdir)/include -I$(top_builddir)
+libxos_chan_la_CFLAGS = $(AM_CFLAGS) $(LIBURING_CFLAGS)
+libxos_chan_la_LIBADD = $(LIBURING_LIBS)
+libxos_core_la_LIBADD += libxos-chan.la
 
 if HAVE_CMOCKA
 chan_tests = \
@@ -60,7 +69,7 @@ EXTRA_DIST += test/chan/fuzz-ring.c
 fuzz/fuzz-ring: $(srcdir)/test/chan/fuzz-ring.c $(srcdir)/src/chan/ring.c $(srcdir)/src/chan/chan_i.h
 	@mkdir -p fuzz
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -I$(top_srcdir)/include -I$(top_srcdir)/src/runtime -I$(top_builddir) \
+	  -I$(top_srcdir)/include -I$(top_builddir) \
 	  -o $@ $(srcdir)/test/chan/fuzz-ring.c $(srcdir)/src/chan/ring.c
 fuzz-ring: fuzz/fuzz-ring
 	@mkdir -p fuzz/ring-corpus
@@ -71,15 +80,15 @@ CLEANFILES += fuzz/fuzz-ring
 # ---- libFuzzer harness for the control page: `make fuzz-ctl [FUZZ_SECONDS=N]` ----
 # The whole channel layer, the runtime stubbed out; the waits a lying peer
 # can cause (a promised path, a held lock) shortened so each input is quick.
-fuzz_ctl_srcs = $(srcdir)/test/chan/fuzz-ctl.c $(srcdir)/src/chan/chan.c $(srcdir)/src/chan/switch.c \
+fuzz_ctl_srcs = $(srcdir)/test/chan/fuzz-ctl.c $(srcdir)/src/chan/host.c $(srcdir)/src/chan/chan.c $(srcdir)/src/chan/switch.c \
 	$(srcdir)/src/chan/fdstream.c $(srcdir)/src/chan/ring.c $(srcdir)/src/chan/pipe.c \
 	$(srcdir)/src/chan/unix.c $(srcdir)/src/chan/tcp.c
 EXTRA_DIST += test/chan/fuzz-ctl.c
-fuzz/fuzz-ctl: $(fuzz_ctl_srcs) $(srcdir)/src/chan/chan_i.h $(srcdir)/src/chan/fdstream.h
+fuzz/fuzz-ctl: $(fuzz_ctl_srcs) $(srcdir)/src/chan/chan_i.h $(srcdir)/src/chan/chan_host.h $(srcdir)/src/chan/fdstream.h
 	@mkdir -p fuzz
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -DCTL_LOCK_TIMEOUT_NS=200000ull -DCTL_LOCK_TICK_NS=100000 -DXOS_PATH_WAIT_MS=1 \
-	  -DXOS_MARKER_WAIT_MS=1 -I$(top_srcdir)/include -I$(top_srcdir)/src/runtime -I$(top_builddir) \
+	  -DXOS_MARKER_WAIT_MS=1 -I$(top_srcdir)/include -I$(top_builddir) \
 	  -o $@ $(fuzz_ctl_srcs) $(LIBURING_LIBS) -pthread
 fuzz-ctl: fuzz/fuzz-ctl
 	@mkdir -p fuzz/ctl-corpus

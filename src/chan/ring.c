@@ -572,7 +572,6 @@ static int ring_rx_release(void *st)
 }
 
 /* For tests and the fuzzer: the shared mapping of a ring end. */
-void *xos__ring_shared(void *st, size_t *ret_len) XOS_HIDDEN;
 void *xos__ring_shared(void *st, size_t *ret_len)
 {
 	struct ring_end *r = st;

@@ -33,11 +33,6 @@
 
 #include "chan_i.h"
 
-int xos__chan_path_attach_fds(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id,
-			      int *fds, unsigned int nfds, struct xos__chan_path **ret) XOS_HIDDEN;
-int xos__chan_path_release(struct xos__chan_path *p) XOS_HIDDEN;
-void xos__chan_path_advance(struct xos__chan_path *p) XOS_HIDDEN;
-
 #define PATH_MSG_MAGIC 0x78707468u /* "xpth" */
 
 /* How long a path the peer promised may take to arrive (the fuzzer shortens them). */

@@ -23,6 +23,8 @@
 #include <xos/vic.h>
 #include <xos/mutate.h>
 
+#include "../chan/chan_host.h"
+
 #define XOS_HIDDEN __attribute__((visibility("hidden")))
 
 #define xos__container_of(ptr, type, member) \
@@ -346,36 +348,16 @@ bool xos__lifeline_forker_main(void) XOS_HIDDEN;
  */
 void xos__lifeline_arm(pid_t parent, bool forker_main) XOS_HIDDEN;
 
-/* ---- channels (src/chan) ------------------------------------------------- */
+/* ---- channels (src/chan below, chanbind.c here) ------------------------------ */
 /* Bind each unbound channel of a new EF to a mechanism for (creator, ef) ICFs. */
 int xos__chans_bind(struct xos_chan *const *chans, size_t n, const char *creator_icf,
 		    const char *ef_icf) XOS_HIDDEN;
-/* In a new process hosting an EF: forget every end but @keep[0..n), without closing them. */
-void xos__chans_forget_others(struct xos_chan *const *keep, size_t n) XOS_HIDDEN;
-/* The descriptors @ends hold in this process (control sockets, poll and path fds): count or -errno. */
-int xos__chans_fds(struct xos_chan *const *ends, size_t n, int *fds, size_t max) XOS_HIDDEN;
-/* In the creator, after handing @ends to an EF in another process: forget them here. */
-void xos__chans_detach(struct xos_chan *const *ends, size_t n) XOS_HIDDEN;
-/* Mutate: keep the EF's ends (struct, control block) for its return; drop their fds and paths. */
-void xos__chans_park(struct xos_chan *const *ends, size_t n) XOS_HIDDEN;
-void xos__chans_drop_parked(struct xos_chan **ends, size_t n) XOS_HIDDEN;
-/* @ends now belong to EF @ef_id (0: to the program); multi-producer ends stay shared. */
-void xos__chans_hand(struct xos_chan *const *ends, size_t n, uint64_t ef_id) XOS_HIDDEN;
-/* Undo that for an EF that was never made: @ends belong to @back_to again. */
-void xos__chans_unhand(struct xos_chan *const *ends, size_t n, uint64_t ef_id,
-		       uint64_t back_to) XOS_HIDDEN;
-/* EF @ef_id ended in this process: close the ends handed to it that it left open. */
-void xos__chans_close_owned(uint64_t ef_id) XOS_HIDDEN;
 /* After a mutate to @icf: record it per channel; switch live what the new pair does not serve. */
 void xos__chans_mutated(struct xos_chan *const *ends, size_t n, const char *icf) XOS_HIDDEN;
 /*
- * Mutate process -> thread (src/chan/handover.c).  In the process host:
- * write the state of the EF's live ends into a blob in the domain heap
- * @heap and list the descriptors to hand over (@fds, at most @max).  In
- * the creator: rebuild the parked ends from the blob and the received fds
- * (all closed or owned by the ends on return).
+ * Mutate process -> thread: xos__chan_handover_save/load for the ends of
+ * @ef, the blob in the domain heap @heap.
  */
-#define XOS_HANDOVER_FDS 128
 int xos__chans_handover_save(struct xos_ef *ef, struct xos__dheap *heap, void **ret_blob,
 			     size_t *ret_len, int *fds, int max, int *ret_nfds) XOS_HIDDEN;
 int xos__chans_handover_load(struct xos_ef *ef, const void *blob, size_t len, int *fds,

@@ -28,44 +28,17 @@
 
 #include "../../src/chan/chan_i.h"
 
-/* What the channel layer needs from the runtime: nothing runs in an EF here. */
+/* The channel layer's host: nothing runs in an EF here; unbound channels bind to the input's pick. */
 static const struct xos_chan_ops *default_mech = &xos__chan_ring;
 
-int xos__runtime_init(void)
-{
-	return 0;
-}
-void xos__safe_point(void)
-{
-}
-void xos__explain(const char *fmt, ...)
-{
-	(void)fmt;
-}
-void xos__log_debug(const char *fmt, ...)
-{
-	(void)fmt;
-}
-struct xos_ef *xos_ef_self(void)
-{
-	return NULL;
-}
-const char *xos_ef_icf(const struct xos_ef *ef)
-{
-	(void)ef;
-	return "";
-}
-uint64_t xos_ef_id(const struct xos_ef *ef)
-{
-	(void)ef;
-	return 0;
-}
-int xos__chan_bind_default(struct xos_chan *end)
+static int bind_default(struct xos_chan *end)
 {
 	int rc = xos__chan_bind_to(end, default_mech);
 
 	return rc < 0 ? rc : 0;
 }
+
+static const struct xos__chan_host fuzz_host = { .bind_default = bind_default };
 
 static const char *const mechs[] = { "ring", "pipe", "unix", "ring" };
 
@@ -168,6 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		     ((flags & 8) ? XOS_CHAN_F_STREAM : 0);
 	if ((flags & 32) && !(flags & 4))
 		attr.flags |= XOS_CHAN_F_MULTI_PRODUCER; /* its writers' lock is off the page */
+	xos__chan_host_set(&fuzz_host);
 	default_mech = xos__chan_ops_find(mechs[flags & 3]);
 	if (!(flags & 16))
 		attr.mechanism = mechs[flags & 3];
