@@ -122,3 +122,13 @@ dist_man_MANS += \
 	man/man3/xos_chan_set_nonblock.3 \
 	man/man3/xos_chan_stats.3 \
 	man/man3/xos_chan_switch.3
+
+# ---- the layering: `make check-layers` (also part of make check) ----
+TESTS += test/chan/check-layers.sh
+EXTRA_DIST += test/chan/check-layers.sh
+TESTS_ENVIRONMENT += LAYERS_SRCDIR=$(abs_top_srcdir) LAYERS_BUILDDIR=$(abs_top_builddir) \
+	LAYERS_NM='$(NM)' LAYERS_CC='$(CC)'; export LAYERS_SRCDIR LAYERS_BUILDDIR LAYERS_NM LAYERS_CC;
+check-layers: libxos.la
+	LAYERS_SRCDIR=$(abs_top_srcdir) LAYERS_BUILDDIR=$(abs_top_builddir) LAYERS_NM='$(NM)' \
+	  LAYERS_CC='$(CC)' $(SHELL) $(srcdir)/test/chan/check-layers.sh
+.PHONY: check-layers
