@@ -33,6 +33,14 @@ TESTS += $(chan_tests)
 # the quick ones also run under valgrind (make check-valgrind)
 valgrind_tests += test/chan/chan-api test/chan/chan-bind test/chan/chan-corrupt
 
+# The layer alone: its library, a stub host, no runtime.
+check_PROGRAMS += test/chan/chan-alone
+TESTS += test/chan/chan-alone
+test_chan_chan_alone_SOURCES = test/chan/chan-alone.c
+test_chan_chan_alone_CPPFLAGS = -I$(top_srcdir)/include -I$(top_builddir)
+test_chan_chan_alone_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+test_chan_chan_alone_LDADD = libxos-chan.la $(CMOCKA_LIBS)
+
 test_chan_chan_api_SOURCES = test/chan/chan-api.c test/chan/chan-test.h
 test_chan_chan_api_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 test_chan_chan_api_LDADD = libxos.la $(CMOCKA_LIBS)
