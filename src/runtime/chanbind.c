@@ -7,14 +7,7 @@
  * of its ends is created, before the EF's ICF makes the context, so that
  * the mechanism's descriptors exist before any fork.  The mechanism comes
  * from the register_com table for the pair (ICF of the peer end, ICF of
- * the new EF) and the policy:
- *
- *   perf       the cheapest registered mechanism
- *   balanced   a kernel-mediated mechanism (pipe, unix, tcp) when both
- *              ends are in ICFs that isolate memory (the EFs chose to
- *              distrust each other); else the cheapest
- *   isolation  a kernel-mediated mechanism when either end is in an ICF
- *              that isolates memory; else the cheapest
+ * the new EF) and the policy (xos__policy_choose_mech, policy.c).
  *
  * XOS_CHAN=name forces a mechanism everywhere.  An end used before any
  * binding binds as (own ICF, own ICF).  When a bound channel's end moves
@@ -43,12 +36,52 @@ static enum xos_isolation icf_isolation(const char *name)
 	return iso;
 }
 
-/* XOS_CHAN, when it names a mechanism; else NULL. */
-static const char *forced_mechanism(void)
+/*
+ * XOS_CHAN, read in this one place: 0 and *@ret NULL when unset, 0 and the
+ * mechanism it names, -EINVAL when it names none the channel layer has.
+ * Read at each decision, as a program may set it between channels.
+ */
+static int forced_chan(const char **ret)
 {
 	const char *v = secure_getenv("XOS_CHAN");
 
-	return v && xos__chan_mech_kernel(v) >= 0 ? v : NULL;
+	*ret = NULL;
+	if (!v || !*v)
+		return 0;
+	if (xos__chan_mech_kernel(v) < 0)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* The standing choices, with the forced mechanism. */
+static void settings_get(struct xos__settings *set)
+{
+	const char *forced;
+
+	xos__settings_get(set);
+	set->forced_mech = forced_chan(&forced) == 0 ? forced : NULL;
+}
+
+/* The mechanisms registered between @a and @b, cheapest first: how many (at most MAX_COM). */
+static size_t com_cands(const char *a, const char *b, struct xos__mech_cand cands[MAX_COM])
+{
+	struct xos_com_info infos[MAX_COM];
+	int n = xos_com_list(a, b, infos, MAX_COM);
+
+	if (n < 0)
+		n = 0;
+	if (n > MAX_COM)
+		n = MAX_COM;
+	for (int i = 0; i < n; i++) {
+		int kernel = xos__chan_mech_kernel(infos[i].mechanism);
+
+		cands[i] = (struct xos__mech_cand){
+			.name = infos[i].mechanism, .cost = infos[i].cost,
+			.known = kernel >= 0, .kernel = kernel > 0,
+		};
+	}
+	return (size_t)n;
 }
 
 /*
@@ -57,83 +90,31 @@ static const char *forced_mechanism(void)
  */
 static const char *choose(const char *a, const char *b, char *why, size_t len)
 {
-	struct xos_com_info infos[MAX_COM];
+	struct xos__mech_cand cands[MAX_COM];
 	struct xos__settings set;
-	const char *pick = NULL, *forced = forced_mechanism();
-	bool mem_a, mem_b, distrust;
-	const char *rule;
-	size_t used;
-	int n;
+	struct xos__chan_pair pair = { .a = a, .b = b };
+	size_t n = 0;
 
-	if (forced) {
-		snprintf(why, len, "forced (XOS_CHAN=%s)", forced);
-		return forced;
+	settings_get(&set);
+	if (!set.forced_mech) {
+		pair.iso_a = icf_isolation(a);
+		pair.iso_b = icf_isolation(b);
+		n = com_cands(a, b, cands);
 	}
-	xos__settings_get(&set);
-	mem_a = icf_isolation(a) >= XOS_ISO_MEMORY;
-	mem_b = icf_isolation(b) >= XOS_ISO_MEMORY;
-	switch (set.policy) {
-	case XOS_POLICY_ISOLATION:
-		distrust = mem_a || mem_b;
-		rule = distrust ? "an end isolates memory: kernel-mediated" : "no end isolates memory: cheapest";
-		break;
-	case XOS_POLICY_BALANCED:
-		distrust = mem_a && mem_b;
-		rule = distrust ? "both ends isolate memory: kernel-mediated" : "cheapest";
-		break;
-	default:
-		distrust = false;
-		rule = "cheapest";
-		break;
-	}
-	n = xos_com_list(a, b, infos, MAX_COM);
-	if (n > MAX_COM)
-		n = MAX_COM;
-	for (int i = 0; i < n && !pick; i++) {
-		int kernel = xos__chan_mech_kernel(infos[i].mechanism);
-
-		if (kernel >= 0 && (!distrust || kernel))
-			pick = infos[i].mechanism;
-	}
-	if (!pick) {
-		for (int i = 0; i < n && !pick; i++)
-			if (xos__chan_mech_kernel(infos[i].mechanism) >= 0)
-				pick = infos[i].mechanism;
-		if (pick)
-			rule = "no kernel-mediated mechanism registered: cheapest";
-	}
-	if (!pick) {
-		snprintf(why, len, "no mechanism registered between %s and %s: ring by default", a, b);
-		return "ring";
-	}
-	snprintf(why, len, "policy %s: %s", xos__policy_name(set.policy), rule);
-	used = strlen(why);
-	for (int i = 0; i < n && used + 1 < len; i++) {
-		bool chosen = strcmp(infos[i].mechanism, pick) == 0;
-
-		snprintf(why + used, len - used, "%s%s%s %u", i ? ", " : " (cost: ", chosen ? "*" : "",
-			 infos[i].mechanism, infos[i].cost);
-		used = strlen(why);
-	}
-	if (n && used + 1 < len)
-		snprintf(why + used, len - used, ")");
-	return pick;
+	return xos__policy_choose_mech(&set, &pair, cands, n, why, len);
 }
 
 /* Is @mech registered between @a and @b (or forced)? */
 static bool serves(const char *mech, const char *a, const char *b)
 {
-	struct xos_com_info infos[MAX_COM];
-	const char *forced = forced_mechanism();
-	int n;
+	struct xos__mech_cand cands[MAX_COM];
+	struct xos__settings set;
+	size_t n = 0;
 
-	if (forced)
-		return strcmp(forced, mech) == 0;
-	n = xos_com_list(a, b, infos, MAX_COM);
-	for (int i = 0; i < n && i < MAX_COM; i++)
-		if (strcmp(infos[i].mechanism, mech) == 0)
-			return true;
-	return n <= 0; /* nothing registered: whatever carries it serves */
+	settings_get(&set);
+	if (!set.forced_mech)
+		n = com_cands(a, b, cands);
+	return xos__policy_mech_serves(&set, mech, cands, n);
 }
 
 static bool icf_shares_memory(const char *name)
@@ -291,19 +272,6 @@ static uint64_t own_ef_id(void)
 	return self ? xos_ef_id(self) : 0;
 }
 
-static int forced_mech(const char **ret)
-{
-	const char *v = secure_getenv("XOS_CHAN");
-
-	*ret = NULL;
-	if (!v || !*v)
-		return 0;
-	if (xos__chan_mech_kernel(v) < 0)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
 static void chan_log(enum xos__chan_log kind, const char *fmt, va_list ap)
 {
 	char line[1024];
@@ -322,7 +290,7 @@ static const struct xos__chan_host runtime_host = {
 	.safe_point = xos__safe_point,
 	.icf_name = own_icf,
 	.ef_id = own_ef_id,
-	.forced_mech = forced_mech,
+	.forced_mech = forced_chan,
 	.bind_default = bind_default,
 	.log = chan_log,
 };

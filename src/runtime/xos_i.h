@@ -124,6 +124,7 @@ struct xos__candidate {
 struct xos__settings {
 	enum xos__policy policy;
 	char forced_icf[32]; /* XOS_ICF / xos_icf_force(), or "" */
+	const char *forced_mech; /* XOS_CHAN when it names a mechanism, else NULL (chanbind.c) */
 };
 
 /*
@@ -136,6 +137,32 @@ struct xos__settings {
 int xos__policy_choose(const struct xos__settings *set, const struct xos_ef_attr *attr,
 		       const struct xos__candidate *cands, size_t n, size_t *ret_index,
 		       char *why, size_t why_len) XOS_HIDDEN;
+/* A channel between an end in ICF @a and one in ICF @b, and what each ICF isolates. */
+struct xos__chan_pair {
+	const char *a, *b;
+	enum xos_isolation iso_a, iso_b;
+};
+
+/* One mechanism registered between a channel's two ICFs, as the mechanism choice sees it. */
+struct xos__mech_cand {
+	const char *name;
+	unsigned int cost;
+	bool known;  /* the channel layer has a mechanism of that name */
+	bool kernel; /* the kernel moves its bytes: the peers share no memory */
+};
+
+/*
+ * Choose the mechanism for a channel @pair among @cands (cheapest first,
+ * as xos_com_list() returns them), with a one-line reason in @why.  Pure;
+ * never fails: with nothing usable, "ring".  The name returned is one of
+ * @cands' names, @set->forced_mech or a literal.
+ */
+const char *xos__policy_choose_mech(const struct xos__settings *set, const struct xos__chan_pair *pair,
+				    const struct xos__mech_cand *cands, size_t n, char *why,
+				    size_t why_len) XOS_HIDDEN;
+/* Does @mech, the mechanism a channel is on, still serve a pair with @cands registered? */
+bool xos__policy_mech_serves(const struct xos__settings *set, const char *mech,
+			     const struct xos__mech_cand *cands, size_t n) XOS_HIDDEN;
 /* Does the comma-separated list @set name @icf?  NULL or "" means any. */
 bool xos__icf_in_set(const char *set, const char *icf) XOS_HIDDEN;
 
