@@ -30,28 +30,11 @@
 
 #include "chan_i.h"
 
-static const struct xos_chan_ops *const mechanisms[] = {
-	&xos__chan_ring,
-	&xos__chan_pipe,
-	&xos__chan_unix,
-	&xos__chan_tcp,
-};
-
-const struct xos_chan_ops *xos__chan_ops_find(const char *name)
-{
-	if (!name)
-		return NULL;
-	for (size_t i = 0; i < XOS_ARRAY_SIZE(mechanisms); i++)
-		if (strcmp(mechanisms[i]->name, name) == 0)
-			return mechanisms[i];
-	return NULL;
-}
-
 int xos__chan_mech_kernel(const char *name)
 {
-	const struct xos_chan_ops *ops = xos__chan_ops_find(name);
+	const struct xos__mech *m = xos__mech_find(name);
 
-	return ops ? ops->kernel : -ENOENT;
+	return m ? m->kernel : -ENOENT;
 }
 
 /* ---- the ends alive in this process ------------------------------------- */
@@ -157,39 +140,6 @@ void xos__close_fds(int *fds, unsigned int n)
 		if (fds[i] >= 0)
 			close(fds[i]);
 		fds[i] = -1;
-	}
-}
-
-bool xos__chan_peer_gone(const struct xos__chan_link *link)
-{
-	struct pollfd pfd = { .fd = link->ctl_sock, .events = POLLRDHUP };
-
-	if (atomic_load_explicit(&link->ctl->closed[!link->idx], memory_order_acquire))
-		return true;
-	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLRDHUP | POLLERR)))
-		return true;
-	return false;
-}
-
-int xos__chan_wait_fd(const struct xos__chan_link *link, int fd, short events)
-{
-	struct pollfd pfd[2] = {
-		{ .fd = fd, .events = events },
-		{ .fd = link->ctl_sock, .events = POLLRDHUP },
-	};
-
-	for (;;) {
-		int rc = poll(pfd, 2, -1);
-
-		if (rc < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (pfd[0].revents)
-			return 0;
-		if (pfd[1].revents & (POLLHUP | POLLRDHUP | POLLERR))
-			return -EPIPE;
 	}
 }
 
@@ -424,6 +374,8 @@ static void path_free(struct xos__chan_path *p)
 {
 	if (p->st)
 		p->ops->detach(p->st);
+	if (p->mech)
+		xos__mech_put(p->mech);
 	free(p->rbuf);
 	free(p->rbuf_old);
 	free(p->stage);
@@ -432,9 +384,10 @@ static void path_free(struct xos__chan_path *p)
 }
 
 /* Wrap the state of an attached mechanism end into a path of @end. */
-static int path_wrap(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id, void *st,
+static int path_wrap(struct xos_chan *end, const struct xos__mech *m, uint64_t id, void *st,
 		     struct xos__chan_path **ret)
 {
+	const struct xos_mech_ops *ops = &m->ops;
 	struct xos__chan_path *p = calloc(1, sizeof(*p));
 
 	if (!p) {
@@ -442,7 +395,9 @@ static int path_wrap(struct xos_chan *end, const struct xos_chan_ops *ops, uint6
 		return -ENOMEM;
 	}
 	p->id = id;
+	p->mech = m;
 	p->ops = ops;
+	xos__mech_get(m);
 	p->st = st;
 	p->tx_left = !end->can_tx;
 	p->rx_left = !end->can_rx;
@@ -476,47 +431,47 @@ static int path_wrap(struct xos_chan *end, const struct xos_chan_ops *ops, uint6
 }
 
 /* Attach this end's side of fds (owned by us from here) into a new path. */
-static int path_attach(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id, int *fds,
+static int path_attach(struct xos_chan *end, const struct xos__mech *m, uint64_t id, int *fds,
 		       unsigned int nfds, struct xos__chan_path **ret)
 {
 	void *st = NULL;
-	int rc = ops->attach(&end->params, &end->link, fds, nfds, &st);
+	int rc = m->ops.attach(&end->params, &end->link, fds, nfds, &st);
 
 	if (rc < 0)
 		return rc;
-	return path_wrap(end, ops, id, st, ret);
+	return path_wrap(end, m, id, st, ret);
 }
 
-int xos__chan_path_attach_fds(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id,
+int xos__chan_path_attach_fds(struct xos_chan *end, const struct xos__mech *m, uint64_t id,
 			      int *fds, unsigned int nfds, struct xos__chan_path **ret)
 {
-	return path_attach(end, ops, id, fds, nfds, ret);
+	return path_attach(end, m, id, fds, nfds, ret);
 }
 
-int xos__chan_path_new(struct xos_chan *end, const struct xos_chan_ops *ops, struct xos__chan_path **ret)
+int xos__chan_path_new(struct xos_chan *end, const struct xos__mech *m, struct xos__chan_path **ret)
 {
-	int fds[2][XOS_CHAN_MAX_FDS];
+	int fds[2][XOS_MECH_MAX_FDS];
 	unsigned int nfds = 0;
 	uint64_t id;
 	int rc;
 
 	for (int i = 0; i < 2; i++)
-		for (int j = 0; j < XOS_CHAN_MAX_FDS; j++)
+		for (int j = 0; j < XOS_MECH_MAX_FDS; j++)
 			fds[i][j] = -1;
-	rc = ops->make(&end->params, fds, &nfds);
+	rc = m->ops.make(&end->params, fds, &nfds);
 	if (rc < 0)
 		return rc;
 	id = atomic_fetch_add(&end->ctl->next_id, 1) + 1;
-	rc = path_attach(end, ops, id, fds[end->idx], nfds, ret);
+	rc = path_attach(end, m, id, fds[end->idx], nfds, ret);
 	if (rc < 0) {
 		xos__close_fds(fds[!end->idx], nfds);
 		return rc;
 	}
-	rc = xos__switch_send_path(end, ops, id, fds[!end->idx], nfds);
+	rc = xos__switch_send_path(end, m, id, fds[!end->idx], nfds);
 	xos__close_fds(fds[!end->idx], nfds);
 	if (rc < 0)
 		return rc; /* the path stays listed, unused; freed with the end */
-	snprintf(end->ctl->mech, sizeof(end->ctl->mech), "%s", ops->name);
+	snprintf(end->ctl->mech, sizeof(end->ctl->mech), "%s", m->name);
 	atomic_fetch_add_explicit(&end->ctl->sent[!end->idx], 1, memory_order_release);
 	end->stats.switches += end->tx || end->rx;
 	return 0;
@@ -595,7 +550,7 @@ int xos__chan_adopt(struct xos_chan *end)
 	return rc;
 }
 
-int xos__chan_bind_to(struct xos_chan *end, const struct xos_chan_ops *ops)
+int xos__chan_bind_to(struct xos_chan *end, const struct xos__mech *m)
 {
 	struct xos__chan_path *p;
 	int rc = 0, bound_here = 0;
@@ -604,7 +559,7 @@ int xos__chan_bind_to(struct xos_chan *end, const struct xos_chan_ops *ops)
 	if (rc < 0)
 		return rc;
 	if (!xos__chan_bound(end)) {
-		rc = xos__chan_path_new(end, ops, &p);
+		rc = xos__chan_path_new(end, m, &p);
 		if (rc == 0) {
 			if (end->can_tx)
 				end->tx = p;
@@ -625,16 +580,16 @@ int xos__chan_bind_to(struct xos_chan *end, const struct xos_chan_ops *ops)
 
 int xos__chan_bind(struct xos_chan *end, const char *mech)
 {
-	const struct xos_chan_ops *ops = xos__chan_ops_find(mech);
+	const struct xos__mech *m = xos__mech_find(mech);
 
-	return ops ? xos__chan_bind_to(end, ops) : -ENOENT;
+	return m ? xos__chan_bind_to(end, m) : -ENOENT;
 }
 
 int xos__chan_switch(struct xos_chan *end, const char *mech)
 {
-	const struct xos_chan_ops *ops = xos__chan_ops_find(mech);
+	const struct xos__mech *m = xos__mech_find(mech);
 
-	return ops ? xos__chan_switch_to(end, ops) : -ENOENT;
+	return m ? xos__chan_switch_to(end, m) : -ENOENT;
 }
 
 void xos__chan_mech_newest(const struct xos_chan *end, char *buf, size_t len)
@@ -691,7 +646,7 @@ static int ensure_path(struct xos_chan *end, bool tx)
 		if (xos__chan_host->bind_default)
 			rc = xos__chan_host->bind_default(end);
 		else
-			rc = xos__chan_bind_to(end, &xos__chan_ring);
+			rc = xos__chan_bind(end, "ring");
 		if (rc < 0)
 			return rc;
 	}
@@ -768,7 +723,7 @@ static int read_forced(const char **ret)
 int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr)
 {
 	static const struct xos_chan_attr defaults;
-	const struct xos_chan_ops *forced = NULL;
+	const struct xos__mech *forced = NULL;
 	const char *env;
 	struct xos__chan_ctl *ctl;
 	struct xos_chan *ends[2] = { NULL, NULL };
@@ -788,21 +743,22 @@ int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr
 		return -EINVAL;
 	if (attr->name && strlen(attr->name) >= XOS_CHAN_NAME_MAX)
 		return -ENAMETOOLONG;
+	/* The host registers the mechanisms: before any is looked up. */
+	rc = xos__chan_host->init ? xos__chan_host->init() : 0;
+	if (rc < 0)
+		return rc;
 	if (attr->mechanism) {
-		forced = xos__chan_ops_find(attr->mechanism);
+		forced = xos__mech_find(attr->mechanism);
 		if (!forced)
 			return -ENOENT;
 	}
 	if ((attr->flags & XOS_CHAN_F_MULTI_PRODUCER) && (attr->flags & XOS_CHAN_F_BIDIR))
 		return -EINVAL; /* several producers, but one consumer */
-	rc = xos__chan_host->init ? xos__chan_host->init() : 0;
-	if (rc < 0)
-		return rc;
 	if (!forced) {
 		rc = read_forced(&env);
 		if (rc < 0)
 			return rc;
-		forced = xos__chan_ops_find(env);
+		forced = xos__mech_find(env);
 	}
 
 	ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -835,8 +791,8 @@ int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr
 		e->magic = XOS_CHAN_MAGIC;
 		e->idx = i;
 		e->ctl = ctl;
-		e->link = (struct xos__chan_link){ .ctl = ctl, .idx = i, .ctl_sock = sv[i] };
-		e->params = (struct xos__chan_params){
+		e->link = (struct xos_mech_link){ .ctl = ctl, .idx = i, .ctl_sock = sv[i] };
+		e->params = (struct xos_mech_params){
 			.flags = attr->flags,
 			.dirs = (attr->flags & XOS_CHAN_F_BIDIR) ? 2 : 1,
 			.capacity = cap,
@@ -982,14 +938,14 @@ int xos__chans_fds(struct xos_chan *const *ends, size_t n, int *fds, size_t max)
 		if (rc == 0)
 			rc = fds_add(fds, max, &k, end->epfd);
 		for (struct xos__chan_path *p = end->paths; p && rc == 0; p = p->next) {
-			int pf[XOS_CHAN_MAX_FDS];
+			int pf[XOS_MECH_MAX_FDS];
 			unsigned int pn = 0;
 
 			/* Every mechanism lists its live descriptors for hand-over. */
 			if (!p->ops->handover_fds)
 				return -EOPNOTSUPP;
 			rc = p->ops->handover_fds(p->st, pf, &pn);
-			for (unsigned int j = 0; rc == 0 && j < pn && j < XOS_CHAN_MAX_FDS; j++)
+			for (unsigned int j = 0; rc == 0 && j < pn && j < XOS_MECH_MAX_FDS; j++)
 				rc = fds_add(fds, max, &k, pf[j]);
 		}
 	}
@@ -1480,7 +1436,7 @@ static int chan_commit(struct xos_chan *end, size_t len)
 /* ---- receiving ------------------------------------------------------------------ */
 
 /* The frame at the cursor of a stream path: 1, 0 at EOF, -errno. */
-static int stream_peek(struct xos_chan *end, struct xos__chan_path *p, struct xos__chan_frame *f,
+static int stream_peek(struct xos_chan *end, struct xos__chan_path *p, struct xos_mech_frame *f,
 		       bool nonblock)
 {
 	for (;;) {
@@ -1532,7 +1488,7 @@ static int stream_peek(struct xos_chan *end, struct xos__chan_path *p, struct xo
 	}
 }
 
-static int path_peek(struct xos_chan *end, struct xos__chan_path *p, struct xos__chan_frame *f,
+static int path_peek(struct xos_chan *end, struct xos__chan_path *p, struct xos_mech_frame *f,
 		     bool nonblock)
 {
 	if (p->ops->rx_peek)
@@ -1767,21 +1723,21 @@ int xos_chan_set_nonblock(struct xos_chan *end, bool nonblock)
 
 const char *xos_chan_mechanism(const struct xos_chan *end)
 {
-	const struct xos_chan_ops *ops;
+	const struct xos__mech *m;
 	char name[XOS_CHAN_MECH_MAX];
 
 	if (!xos__chan_valid(end))
 		return "";
 	if (end->tx)
-		return end->tx->ops->name;
+		return end->tx->mech->name;
 	if (end->rx)
-		return end->rx->ops->name;
+		return end->rx->mech->name;
 	if (!xos__chan_bound(end))
 		return "";
 	memcpy(name, end->ctl->mech, sizeof(name));
 	name[sizeof(name) - 1] = '\0';
-	ops = xos__chan_ops_find(name);
-	return ops ? ops->name : "";
+	m = xos__mech_find(name);
+	return m ? m->name : "";
 }
 
 const char *xos_chan_name(const struct xos_chan *end)
@@ -1799,22 +1755,22 @@ int xos_chan_stats(const struct xos_chan *end, struct xos_chan_stats *ret_stats)
 
 int xos_chan_switch(struct xos_chan *end, const char *mechanism)
 {
-	const struct xos_chan_ops *ops;
+	const struct xos__mech *m;
 	int rc;
 
 	if (!xos__chan_valid(end) || !mechanism)
 		return -EINVAL;
-	ops = xos__chan_ops_find(mechanism);
-	if (!ops)
+	m = xos__mech_find(mechanism);
+	if (!m)
 		return -ENOENT;
-	rc = xos__chan_switch_to(end, ops);
+	rc = xos__chan_switch_to(end, m);
 	if (rc >= 0)
 		xos__chan_log(XOS__CHAN_LOG_EXPLAIN, "chan \"%s\" -> %s: xos_chan_switch() by end %d",
-			      end->name, ops->name, end->idx);
+			      end->name, m->name, end->idx);
 	return rc;
 }
 
-int xos__chan_switch_to(struct xos_chan *end, const struct xos_chan_ops *ops)
+int xos__chan_switch_to(struct xos_chan *end, const struct xos__mech *m)
 {
 	struct xos__chan_path *p;
 	int rc;
@@ -1824,7 +1780,7 @@ int xos__chan_switch_to(struct xos_chan *end, const struct xos_chan_ops *ops)
 	if (end->params.flags & XOS_CHAN_F_MULTI_PRODUCER && xos__chan_bound(end))
 		return -EOPNOTSUPP; /* the writers' copies cannot all be told */
 	if (!xos__chan_bound(end)) {
-		rc = xos__chan_bind_to(end, ops);
+		rc = xos__chan_bind_to(end, m);
 		return rc < 0 ? rc : 0;
 	}
 	/* Take in what the peer sent first, so both ends agree on the order of paths. */
@@ -1839,7 +1795,7 @@ int xos__chan_switch_to(struct xos_chan *end, const struct xos_chan_ops *ops)
 			break;
 		xos__chan_unlock(end);
 	}
-	rc = xos__chan_path_new(end, ops, &p);
+	rc = xos__chan_path_new(end, m, &p);
 	xos__chan_unlock(end);
 	if (rc < 0)
 		return rc;

@@ -55,6 +55,8 @@ struct xos__chan_host {
 	int (*bind_default)(struct xos_chan *end);
 	/* log - one line of kind @kind. */
 	void (*log)(enum xos__chan_log kind, const char *fmt, va_list ap);
+	/* mech_registered - @mech was registered (after the built-ins): connect what it can. */
+	void (*mech_registered)(const struct xos_mech *mech);
 };
 
 /* Install @host (NULL: none); it must outlive every channel call. */
@@ -68,6 +70,17 @@ struct xos__chan_alloc {
 };
 
 /* ---- mechanisms -------------------------------------------------------------- */
+
+/* The mechanisms built in, for the runtime's table of built-ins. */
+struct xos_mech;
+extern const struct xos_mech xos__mech_ring XOS_HIDDEN;
+extern const struct xos_mech xos__mech_pipe XOS_HIDDEN;
+extern const struct xos_mech xos__mech_unix XOS_HIDDEN;
+extern const struct xos_mech xos__mech_tcp XOS_HIDDEN;
+/* xos_mech_register() without the host's init (the runtime's own init registers the built-ins). */
+int xos__mech_register(const struct xos_mech *mech) XOS_HIDDEN;
+/* xos_mech_list() without the host's init (for the host's own init). */
+int xos__mech_list(const struct xos_mech **mechs, size_t n) XOS_HIDDEN;
 
 /* Does a mechanism called @name exist?  1 kernel-mediated, 0 shared memory, -ENOENT none. */
 int xos__chan_mech_kernel(const char *name) XOS_HIDDEN;

@@ -56,8 +56,8 @@ struct ho_path {
 	char mech[XOS_CHAN_MECH_MAX];
 	uint8_t tx_left, rx_left, is_tx, is_rx;
 	uint32_t nfds;
-	int32_t fd[XOS_CHAN_MAX_FDS]; /* index in the handed-over fds, or -1 */
-	uint64_t ms[XOS_CHAN_MSTATE];
+	int32_t fd[XOS_MECH_MAX_FDS]; /* index in the handed-over fds, or -1 */
+	uint64_t ms[XOS_MECH_MSTATE];
 	uint64_t rlen, plen;          /* then rlen received bytes, plen unsent bytes (8-aligned) */
 };
 
@@ -148,7 +148,7 @@ int xos__chan_handover_save(struct xos_chan *const *ends, size_t nends, const st
 		he->stats = end->stats;
 		for (struct xos__chan_path *p = end->paths; p; p = p->next) {
 			struct ho_path *hp = (struct ho_path *)(void *)w;
-			int pf[XOS_CHAN_MAX_FDS] = { -1, -1, -1, -1 };
+			int pf[XOS_MECH_MAX_FDS] = { -1, -1, -1, -1 };
 			unsigned int nf = 0;
 
 			w += sizeof(*hp);
@@ -157,13 +157,13 @@ int xos__chan_handover_save(struct xos_chan *const *ends, size_t nends, const st
 			if (rc < 0)
 				goto fail;
 			hp->id = p->id;
-			snprintf(hp->mech, sizeof(hp->mech), "%s", p->ops->name);
+			snprintf(hp->mech, sizeof(hp->mech), "%s", p->mech->name);
 			hp->tx_left = p->tx_left;
 			hp->rx_left = p->rx_left;
 			hp->is_tx = p == end->tx;
 			hp->is_rx = p == end->rx;
 			hp->nfds = nf;
-			for (unsigned int k = 0; k < XOS_CHAN_MAX_FDS; k++) {
+			for (unsigned int k = 0; k < XOS_MECH_MAX_FDS; k++) {
 				hp->fd[k] = k < nf ? fd_add(pf[k], fds, max, &n) : -1;
 				if (hp->fd[k] == -2) {
 					rc = -EMFILE;
@@ -223,23 +223,23 @@ static struct xos_chan *parked_end(struct xos_chan **ends, size_t nends, uint64_
 static int path_load(struct xos_chan *end, const struct ho_path *hp, const uint8_t *data, int *fds,
 		     int nfds)
 {
-	const struct xos_chan_ops *ops;
+	const struct xos__mech *m;
 	struct xos__chan_path *p;
 	char mech[XOS_CHAN_MECH_MAX];
-	int pf[XOS_CHAN_MAX_FDS];
+	int pf[XOS_MECH_MAX_FDS];
 	int rc;
 
 	memcpy(mech, hp->mech, sizeof(mech));
 	mech[sizeof(mech) - 1] = '\0';
-	ops = xos__chan_ops_find(mech);
-	for (unsigned int k = 0; k < XOS_CHAN_MAX_FDS; k++)
+	m = xos__mech_find(mech);
+	for (unsigned int k = 0; k < XOS_MECH_MAX_FDS; k++)
 		pf[k] = fd_take(fds, nfds, hp->fd[k]);
-	if (!ops || !ops->handover_fds || hp->nfds > XOS_CHAN_MAX_FDS) {
-		xos__close_fds(pf, XOS_CHAN_MAX_FDS);
+	if (!m || !m->ops.handover_fds || hp->nfds > XOS_MECH_MAX_FDS) {
+		xos__close_fds(pf, XOS_MECH_MAX_FDS);
 		return -EPROTO;
 	}
-	xos__close_fds(pf + hp->nfds, XOS_CHAN_MAX_FDS - hp->nfds);
-	rc = xos__chan_path_attach_fds(end, ops, hp->id, pf, hp->nfds, &p);
+	xos__close_fds(pf + hp->nfds, XOS_MECH_MAX_FDS - hp->nfds);
+	rc = xos__chan_path_attach_fds(end, m, hp->id, pf, hp->nfds, &p);
 	if (rc < 0)
 		return rc;
 	p->tx_left = hp->tx_left || !end->can_tx;
@@ -248,7 +248,7 @@ static int path_load(struct xos_chan *end, const struct ho_path *hp, const uint8
 		end->tx = p;
 	if (hp->is_rx && end->can_rx)
 		end->rx = p;
-	if (ops->handover_load && (rc = ops->handover_load(p->st, hp->ms)) < 0)
+	if (m->ops.handover_load && (rc = m->ops.handover_load(p->st, hp->ms)) < 0)
 		return rc;
 	if (hp->rlen) {
 		if (!p->rbuf || hp->rlen > p->rcap)

@@ -7,6 +7,7 @@ libxos_chan_la_SOURCES = \
 	src/chan/chan_host.h \
 	src/chan/chan_i.h \
 	src/chan/host.c \
+	src/chan/mech.c \
 	src/chan/chan.c \
 	src/chan/switch.c \
 	src/chan/fdstream.h \
@@ -74,7 +75,8 @@ TESTS_ENVIRONMENT += CHAN_DEMO=$(abs_builddir)/examples/chan-demo; export CHAN_D
 FUZZ_SECONDS = 60
 FUZZ_CC = clang
 EXTRA_DIST += test/chan/fuzz-ring.c
-fuzz/fuzz-ring: $(srcdir)/test/chan/fuzz-ring.c $(srcdir)/src/chan/ring.c $(srcdir)/src/chan/chan_i.h
+fuzz/fuzz-ring: $(srcdir)/test/chan/fuzz-ring.c $(srcdir)/src/chan/ring.c $(srcdir)/src/chan/chan_i.h \
+		$(srcdir)/include/xos/vic.h
 	@mkdir -p fuzz
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -I$(top_srcdir)/include -I$(top_builddir) \
@@ -88,7 +90,7 @@ CLEANFILES += fuzz/fuzz-ring
 # ---- libFuzzer harness for the control page: `make fuzz-ctl [FUZZ_SECONDS=N]` ----
 # The whole channel layer, the runtime stubbed out; the waits a lying peer
 # can cause (a promised path, a held lock) shortened so each input is quick.
-fuzz_ctl_srcs = $(srcdir)/test/chan/fuzz-ctl.c $(srcdir)/src/chan/host.c $(srcdir)/src/chan/chan.c $(srcdir)/src/chan/switch.c \
+fuzz_ctl_srcs = $(srcdir)/test/chan/fuzz-ctl.c $(srcdir)/src/chan/host.c $(srcdir)/src/chan/mech.c $(srcdir)/src/chan/chan.c $(srcdir)/src/chan/switch.c \
 	$(srcdir)/src/chan/fdstream.c $(srcdir)/src/chan/ring.c $(srcdir)/src/chan/pipe.c \
 	$(srcdir)/src/chan/unix.c $(srcdir)/src/chan/tcp.c
 EXTRA_DIST += test/chan/fuzz-ctl.c
@@ -129,7 +131,12 @@ dist_man_MANS += \
 	man/man3/xos_chan_send.3 \
 	man/man3/xos_chan_set_nonblock.3 \
 	man/man3/xos_chan_stats.3 \
-	man/man3/xos_chan_switch.3
+	man/man3/xos_chan_switch.3 \
+	man/man3/xos_mech_list.3 \
+	man/man3/xos_mech_peer_gone.3 \
+	man/man3/xos_mech_register.3 \
+	man/man3/xos_mech_unregister.3 \
+	man/man3/xos_mech_wait_fd.3
 
 # ---- the layering: `make check-layers` (also part of make check) ----
 TESTS += test/chan/check-layers.sh

@@ -293,6 +293,7 @@ static const struct xos__chan_host runtime_host = {
 	.forced_mech = forced_chan,
 	.bind_default = bind_default,
 	.log = chan_log,
+	.mech_registered = xos__com_connect_mech,
 };
 
 /*

@@ -171,6 +171,7 @@ bool xos__icf_probe(struct xos__icf_node *node)
 	} else {
 		node->reason[0] = '\0';
 		xos__log_debug("icf %s probed: available", node->icf->name);
+		xos__com_connect_icf(node->icf);
 	}
 	atomic_store_explicit(&node->probe, XOS__PROBED, memory_order_release);
 	pthread_mutex_unlock(&probe_lock);

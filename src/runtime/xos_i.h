@@ -94,6 +94,10 @@ bool xos__name_valid(const char *name) XOS_HIDDEN;
 /* Cheapest cost of any mechanism between @a and @b; UINT_MAX if none. */
 unsigned int xos__com_best(const char *a, const char *b, const char **ret_mechanism) XOS_HIDDEN;
 void xos__com_reset(void) XOS_HIDDEN;
+/* @icf was probed available: register every mechanism between it, itself and every available ICF. */
+void xos__com_connect_icf(const struct xos_icf *icf) XOS_HIDDEN;
+/* @mech was registered: register it between every pair of available ICFs that lets it through. */
+void xos__com_connect_mech(const struct xos_mech *mech) XOS_HIDDEN;
 
 /* ---- policy (policy.c) -------------------------------------------------- */
 #define XOS_POLICY_MAP(X) \
