@@ -147,3 +147,9 @@ check-layers: libxos.la
 	LAYERS_SRCDIR=$(abs_top_srcdir) LAYERS_BUILDDIR=$(abs_top_builddir) LAYERS_NM='$(NM)' \
 	  LAYERS_CC='$(CC)' $(SHELL) $(srcdir)/test/chan/check-layers.sh
 .PHONY: check-layers
+
+# ---- a mechanism from outside libxos, on <xos/vic.h> only: built and run by make check ----
+check_PROGRAMS += examples/mech-loop
+TESTS += examples/mech-loop
+examples_mech_loop_SOURCES = examples/mech-loop.c
+examples_mech_loop_LDADD = libxos.la
