@@ -154,7 +154,35 @@ const struct xos__mech *xos__mech_find(const char *name) XOS_HIDDEN;
 void xos__mech_get(const struct xos__mech *m) XOS_HIDDEN;
 void xos__mech_put(const struct xos__mech *m) XOS_HIDDEN;
 
-/* ---- generic layer (chan.c) -------------------------------------------- */
+/* The page of a multi-producer end 0's writers' lock (chan.c, ends.c). */
+#define MP_WORD_PAGE 4096u
+
+/* ---- ends of this process (ends.c) ------------------------------------------ */
+/* List @end among the live ends of this process / take it off the list. */
+void xos__chan_reg_add(struct xos_chan *end) XOS_HIDDEN;
+void xos__chan_reg_del(struct xos_chan *end) XOS_HIDDEN;
+/* Remove one hold of EF @ef_id on multi-producer @end (any EF's if 0, every one if @all). */
+bool xos__chan_hold_drop(uint64_t ef_id, const struct xos_chan *end, bool all) XOS_HIDDEN;
+/* Free the end's memory; the control block stays mapped while the peer struct uses it. */
+void xos__chan_end_free(struct xos_chan *end) XOS_HIDDEN;
+
+/* ---- byte-stream framing (stream.c) ------------------------------------------ */
+/* Push out the rest of a frame a non-blocking send left: 0, -EAGAIN (only if @nonblock), -errno. */
+int xos__stream_flush(struct xos__chan_path *p, bool nonblock) XOS_HIDDEN;
+/* Write one frame, all of @iov (@n entries, @total bytes), on stream path @p. */
+ssize_t xos__stream_write_frame(struct xos__chan_path *p, struct iovec *iov, int n, size_t total,
+				bool nonblock) XOS_HIDDEN;
+/* The frame at the cursor of stream path @p of @end: 1, 0 at EOF, -errno. */
+int xos__stream_peek(struct xos_chan *end, struct xos__chan_path *p, struct xos_mech_frame *f,
+		     bool nonblock) XOS_HIDDEN;
+
+/* ---- binding and paths (bind.c) ---------------------------------------------- */
+/* Make sure the end has a path for @tx (or rx): 0 or -errno. */
+int xos__chan_ensure_path(struct xos_chan *end, bool tx) XOS_HIDDEN;
+/* Detach and free path @p. */
+void xos__chan_path_free(struct xos__chan_path *p) XOS_HIDDEN;
+
+/* ---- the channel API (chan.c) and what the other files share ------------------- */
 /* Make a path for @ops, attach this end's side, send the peer's side over the control socket. */
 int xos__chan_path_new(struct xos_chan *end, const struct xos__mech *m,
 		       struct xos__chan_path **ret) XOS_HIDDEN;
@@ -190,7 +218,7 @@ int xos__chan_path_attach_fds(struct xos_chan *end, const struct xos__mech *m, u
 void xos__chan_unpark(struct xos_chan *end) XOS_HIDDEN;
 /* The parked end at address @addr, or NULL. */
 struct xos_chan *xos__chan_parked_find(uint64_t addr) XOS_HIDDEN;
-/* Drop what a failed rebuild left on a parked end. */
+/* Drop an end's paths and descriptors here (a failed rebuild, a park, a close). */
 void xos__chan_release_local(struct xos_chan *end) XOS_HIDDEN;
 /* How many ends are alive in this process. */
 size_t xos__chans_live(void) XOS_HIDDEN;

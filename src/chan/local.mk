@@ -9,6 +9,9 @@ libxos_chan_la_SOURCES = \
 	src/chan/host.c \
 	src/chan/mech.c \
 	src/chan/chan.c \
+	src/chan/ends.c \
+	src/chan/bind.c \
+	src/chan/stream.c \
 	src/chan/switch.c \
 	src/chan/fdstream.h \
 	src/chan/fdstream.c \
@@ -90,7 +93,8 @@ CLEANFILES += fuzz/fuzz-ring
 # ---- libFuzzer harness for the control page: `make fuzz-ctl [FUZZ_SECONDS=N]` ----
 # The whole channel layer, the runtime stubbed out; the waits a lying peer
 # can cause (a promised path, a held lock) shortened so each input is quick.
-fuzz_ctl_srcs = $(srcdir)/test/chan/fuzz-ctl.c $(srcdir)/src/chan/host.c $(srcdir)/src/chan/mech.c $(srcdir)/src/chan/chan.c $(srcdir)/src/chan/switch.c \
+fuzz_ctl_srcs = $(srcdir)/test/chan/fuzz-ctl.c $(srcdir)/src/chan/host.c $(srcdir)/src/chan/mech.c $(srcdir)/src/chan/chan.c \
+	$(srcdir)/src/chan/ends.c $(srcdir)/src/chan/bind.c $(srcdir)/src/chan/stream.c $(srcdir)/src/chan/switch.c \
 	$(srcdir)/src/chan/fdstream.c $(srcdir)/src/chan/ring.c $(srcdir)/src/chan/pipe.c \
 	$(srcdir)/src/chan/unix.c $(srcdir)/src/chan/tcp.c
 EXTRA_DIST += test/chan/fuzz-ctl.c

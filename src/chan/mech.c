@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "chan_i.h"
 
@@ -171,6 +172,15 @@ int xos__mech_list(const struct xos_mech **mechs, size_t n)
 }
 
 /* ---- helpers for mechanisms ------------------------------------------------------ */
+
+void xos__close_fds(int *fds, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
 
 bool xos__chan_peer_gone(const struct xos_mech_link *link)
 {
