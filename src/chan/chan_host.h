@@ -71,6 +71,9 @@ struct xos__chan_alloc {
 
 /* ---- mechanisms -------------------------------------------------------------- */
 
+/* Is @name a registrable name: 1 to @max characters of [a-z0-9_-]?  (ICFs and mechanisms) */
+bool xos__name_ok(const char *name, size_t max) XOS_HIDDEN;
+
 /* The mechanisms built in, for the runtime's table of built-ins. */
 struct xos_mech;
 extern const struct xos_mech xos__mech_ring XOS_HIDDEN;

@@ -23,8 +23,7 @@
 static pthread_mutex_t mech_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct xos__mech *mech_head; /* every node ever made, registration order */
 
-/* [a-z0-9_-]+, short enough for a channel's control block. */
-static bool name_valid(const char *name)
+bool xos__name_ok(const char *name, size_t max)
 {
 	size_t len = 0;
 
@@ -35,7 +34,7 @@ static bool name_valid(const char *name)
 
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
 			return false;
-		if (len + 1 >= XOS_CHAN_MECH_MAX)
+		if (len >= max)
 			return false;
 	}
 	return len > 0;
@@ -77,7 +76,7 @@ int xos__mech_register(const struct xos_mech *mech)
 	const struct xos_mech_ops *ops;
 	struct xos__mech *m, **tail;
 
-	if (!mech || !name_valid(mech->name) || !mech->ops ||
+	if (!mech || !xos__name_ok(mech->name, XOS_CHAN_MECH_MAX - 1) || !mech->ops ||
 	    mech->ops_size < offsetof(struct xos_mech_ops, rx_fd) + sizeof(mech->ops->rx_fd) ||
 	    mech->ops_size > sizeof(struct xos_mech_ops) || (mech->flags & ~XOS_MECH_F_KERNEL))
 		return -EINVAL;
