@@ -16,7 +16,7 @@ tmp=$(mktemp -d) || exit 99
 trap 'rm -rf "$tmp"' EXIT
 
 # 1. Includes: no src/chan file names a header that lives in src/runtime or src/icf.
-for h in "$srcdir"/src/runtime/*.h "$srcdir"/src/icf/*.h; do
+for h in "$srcdir"/src/runtime/*.h "$srcdir"/src/icf/*.h "$srcdir"/src/icf/*/*.h; do
 	[ -e "$h" ] && basename "$h"
 done | sort -u >"$tmp/upper.h"
 grep -Hn '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$srcdir"/src/chan/*.c "$srcdir"/src/chan/*.h |
