@@ -24,10 +24,15 @@
 #error "this <xos/vic.h> only knows VIC interface version 1"
 #endif
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #include <xos/common.h>
 #include <xos/ef.h>
+#include <xos/chan.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -53,6 +58,24 @@ enum {
 #define XOS_ICF_F_ENUM_(name, bit, str) XOS_ICF_F_##name = 1u << (bit),
 	XOS_ICF_FEATURE_MAP(XOS_ICF_F_ENUM_)
 #undef XOS_ICF_F_ENUM_
+};
+
+/*
+ * What crosses an ICF's boundary, between an EF in one of its contexts
+ * and the world outside: also bits of struct xos_icf.features.  A
+ * mechanism names the crossings it needs (struct xos_mech.needs); the
+ * runtime registers it between two ICFs that both offer them, so no ICF
+ * lists mechanisms itself.
+ */
+#define XOS_ICF_CROSS_MAP(X)                                                          \
+	X(MAPS_SHARED, 8, "maps-shared")   /* can map shared memory it is handed (a memfd) */ \
+	X(INHERITS_FDS, 9, "inherits-fds") /* receives descriptors from its creator */    \
+	X(NETWORK, 10, "network")          /* has the host's network */
+
+enum {
+#define XOS_ICF_X_ENUM_(name, bit, str) XOS_ICF_X_##name = 1u << (bit),
+	XOS_ICF_CROSS_MAP(XOS_ICF_X_ENUM_)
+#undef XOS_ICF_X_ENUM_
 };
 
 struct xos_icf;
@@ -154,7 +177,7 @@ struct xos_icf {
 	const char *name;             /* unique, [a-z0-9_-]+ */
 	const char *description;      /* one line, for --list-icfs */
 	enum xos_isolation isolation; /* what its contexts isolate */
-	unsigned int features;        /* XOS_ICF_F_* */
+	unsigned int features;        /* XOS_ICF_F_* and XOS_ICF_X_* (what crosses its boundary) */
 	unsigned int create_cost;     /* typical create+join, in ns; guides policy */
 	const struct xos_icf_ops *ops;
 	size_t ops_size;              /* sizeof(struct xos_icf_ops) you built with */
@@ -239,6 +262,148 @@ XOS_EXPORT void xos_ef_ended_elsewhere(struct xos_ef *ef);
  * more than @max).  Standard input, output and error are not listed.
  */
 XOS_EXPORT int xos_ef_fds_owned(const struct xos_ef *ef, int *fds, size_t max);
+
+/*
+ * Mechanisms: how a channel moves bytes between its two ends.  Like an
+ * ICF, a mechanism is a descriptor with a name and a table of
+ * operations, registered with xos_mech_register(); the channel layer
+ * knows no more about it than this table says.
+ *
+ * An instance of a mechanism (a "path") is a set of file descriptors
+ * made in one process by make(); each end attaches its side with
+ * attach(), so a path survives fork and can be handed to another process
+ * with SCM_RIGHTS.  Data moves in frames (a length, a type, a payload).
+ * A frame-native mechanism (the ring) implements the frame members; a
+ * byte-stream mechanism (pipe, unix, tcp) implements writev, read and
+ * wait_writable, and the channel layer frames the stream itself.
+ */
+#define XOS_MECH_MAX_FDS 4 /* descriptors of one end of a path */
+#define XOS_MECH_MSTATE 8  /* words of private state an end hands over */
+
+/* What a path is made for.  Sent with a path's descriptors: validate it. */
+struct xos_mech_params {
+	uint32_t flags;    /* XOS_CHAN_F_* of the channel */
+	uint32_t dirs;     /* 1: end 0 -> end 1 only; 2: both ways */
+	uint64_t capacity; /* bytes per direction, a power of two */
+	uint64_t max_msg;  /* the largest payload */
+};
+
+struct xos__chan_ctl; /* private to libxos */
+
+/* What an end of a path knows of its channel. */
+struct xos_mech_link {
+	struct xos__chan_ctl *ctl; /* the channel's control block: pass it on, do not read it */
+	int idx;                   /* this end: 0 or 1 */
+	int ctl_sock;              /* POLLHUP here: the peer's process is gone */
+};
+
+/* One frame as a reader sees it, in place. */
+struct xos_mech_frame {
+	const uint8_t *data;
+	uint32_t len;
+	uint32_t type; /* what tx_commit() was given */
+};
+
+/*
+ * struct xos_mech_ops - what a mechanism can do.
+ *
+ * Every member but make, attach, detach and rx_fd is optional; a
+ * mechanism has either the frame members or the stream members.  Every
+ * member after attach takes the per-end state attach() returned.
+ * Members return 0 (or a count) or a negative errno: -EPROTO when the
+ * peer broke the protocol (corrupt shared state), -EPIPE when the peer is
+ * gone, -EAGAIN when a non-blocking call would block.  An end is used by
+ * one flow at a time.
+ */
+struct xos_mech_ops {
+	/*
+	 * make - create an instance for @p: store end i's descriptors in
+	 * fds[i][0..*ret_nfds).  Called in one process; both sides' fds can
+	 * then be inherited or passed with SCM_RIGHTS.
+	 */
+	int (*make)(const struct xos_mech_params *p, int fds[2][XOS_MECH_MAX_FDS], unsigned int *ret_nfds);
+	/*
+	 * attach - build end @link->idx's state from its @nfds descriptors.
+	 * Takes ownership of the fds on success and on failure.  Must
+	 * validate everything it reads: the fds may come from the peer.
+	 */
+	int (*attach)(const struct xos_mech_params *p, const struct xos_mech_link *link, int *fds,
+		      unsigned int nfds, void **ret_st);
+	/* detach - free the end's state and close its fds; never signals the peer. */
+	void (*detach)(void *st);
+	/* closing - the end is being closed: wake a peer that waits.  Optional. */
+	void (*closing)(void *st);
+	/* rx_fd - a descriptor readable when a frame (or EOF) may be there. */
+	int (*rx_fd)(void *st);
+	/* poll_arm - xos_chan_fd() is in use: make rx_fd level-triggered.  Optional. */
+	void (*poll_arm)(void *st);
+
+	/* Frame members. */
+	/* tx_reserve - space for a frame of @len payload bytes; blocks unless @nonblock. */
+	int (*tx_reserve)(void *st, size_t len, void **ret_buf, bool nonblock);
+	/* tx_commit - publish the reserved frame with @len bytes and @type (@len 0 and @type 0: cancel). */
+	int (*tx_commit)(void *st, size_t len, uint32_t type);
+	/* rx_peek - the frame at the read cursor: 1, 0 at EOF, or -errno. */
+	int (*rx_peek)(void *st, struct xos_mech_frame *ret, bool nonblock);
+	/* rx_advance - move the cursor past the frame rx_peek returned. */
+	void (*rx_advance)(void *st);
+	/* rx_release - give the space of every frame advanced over back to the writer. */
+	int (*rx_release)(void *st);
+
+	/* Stream members. */
+	/* writev - write some bytes; -EAGAIN when none could be written and @nonblock. */
+	ssize_t (*writev)(void *st, const struct iovec *iov, int iovcnt, bool nonblock);
+	/* read - read up to @len bytes; 0 at EOF; blocks unless @nonblock. */
+	ssize_t (*read)(void *st, void *buf, size_t len, bool nonblock);
+	/* wait_writable - block until writev can make progress (or the peer is gone). */
+	int (*wait_writable)(void *st);
+
+	/*
+	 * Handing an end over to another process (mutate process -> thread).
+	 * handover_fds - the end's live descriptors in attach()'s order (-1
+	 * where attach() takes none); handover_save/load - the private state
+	 * attach() cannot rebuild from the descriptors (load validates it).
+	 * Without handover_fds an end cannot be handed over.
+	 */
+	int (*handover_fds)(void *st, int fds[XOS_MECH_MAX_FDS], unsigned int *ret_nfds);
+	void (*handover_save)(void *st, uint64_t ms[XOS_MECH_MSTATE]);
+	int (*handover_load)(void *st, const uint64_t ms[XOS_MECH_MSTATE]);
+};
+
+/* XOS_MECH_F_KERNEL: the kernel moves the bytes, so the two EFs share no memory. */
+#define XOS_MECH_F_KERNEL (1u << 0)
+
+/*
+ * struct xos_mech - a mechanism, as registered.
+ * Must stay valid and unchanged while registered and while a channel uses it.
+ */
+struct xos_mech {
+	const char *name;        /* unique, [a-z0-9_-]+, at most 15 characters */
+	const char *description; /* one line, for --list-mechs */
+	unsigned int flags;      /* XOS_MECH_F_* */
+	unsigned int needs;      /* XOS_ICF_X_* both ICFs must offer for it to connect them */
+	unsigned int cost;       /* relative cost (ns of an 8-byte round trip); guides policy */
+	const struct xos_mech_ops *ops;
+	size_t ops_size;         /* sizeof(struct xos_mech_ops) you built with */
+};
+
+/* Fill .ops and .ops_size of a struct xos_mech initialiser from an ops table. */
+#define XOS_MECH_OPS(table) .ops = &(table), .ops_size = sizeof(table)
+
+/* Register @mech; -EBUSY if the name is taken.  Connects every pair of ICFs offering its needs. */
+XOS_EXPORT int xos_mech_register(const struct xos_mech *mech);
+
+/* Unregister @mech; -EINVAL if not registered, -EBUSY while a channel end uses it. */
+XOS_EXPORT int xos_mech_unregister(const struct xos_mech *mech);
+
+/* Store up to @n registered mechanisms in @mechs, in registration order; returns how many there are. */
+XOS_EXPORT int xos_mech_list(const struct xos_mech **mechs, size_t n);
+
+/* For mechanisms: is the peer of @link closed or its process gone?  (never blocks) */
+XOS_EXPORT bool xos_mech_peer_gone(const struct xos_mech_link *link);
+
+/* For mechanisms: wait for @fd to be ready for @events, or the peer to go (-EPIPE); 0 or -errno. */
+XOS_EXPORT int xos_mech_wait_fd(const struct xos_mech_link *link, int fd, short events);
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,7 @@
 #ifndef XOS_CHAN_I_H
 #define XOS_CHAN_I_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,12 +29,18 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#ifndef XOS_USE_VERSION
+#define XOS_USE_VERSION 1
+#endif
 #include <xos/chan.h>
+#include <xos/vic.h>
 
-#include "xos_i.h"
+#include "chan_host.h"
 
-#define XOS_CHAN_MAX_FDS 4
-#define XOS_CHAN_MSTATE 8   /* words of a mechanism end's private state (handover) */
+#ifndef XOS_ARRAY_SIZE
+#define XOS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
 #define XOS_CHAN_NAME_MAX 48
 #define XOS_CHAN_MECH_MAX 16
 #define XOS_CHAN_MAGIC 0x78636821u   /* "xch!" */
@@ -56,14 +63,6 @@ struct xos__switch_marker {
 	uint64_t seq;
 };
 
-/* What a path is made for; sent with a path's fds, so validated by the receiver. */
-struct xos__chan_params {
-	uint32_t flags;     /* XOS_CHAN_F_* */
-	uint32_t dirs;      /* 1: end 0 -> end 1 only; 2: both ways */
-	uint64_t capacity;  /* bytes per direction, power of two */
-	uint64_t max_msg;   /* largest payload */
-};
-
 /* The control block, shared by both ends (and so never trusted for memory safety). */
 struct xos__chan_ctl {
 	uint32_t magic;
@@ -80,98 +79,12 @@ struct xos__chan_ctl {
 	_Alignas(64) _Atomic int32_t cpu[2]; /* CPU each end last waited on; -1 unknown */
 };
 
-/* What a mechanism's end needs to know about its channel. */
-struct xos__chan_link {
-	struct xos__chan_ctl *ctl;
-	int idx;      /* 0 or 1 */
-	int ctl_sock; /* POLLHUP here = the peer's process is gone */
-};
-
-/* One frame as seen by a reader, in place. */
-struct xos__chan_frame {
-	const uint8_t *data;
-	uint32_t len;
-	uint32_t type;
-};
-
-/*
- * struct xos_chan_ops - one mechanism.
- *
- * Every member takes the per-end state returned by attach().  A mechanism
- * provides either the frame members (tx_reserve..rx_release) or the stream
- * members (writev, read); the generic layer uses whichever is there.
- * Members return 0 (or a count) or a negative errno; -EPROTO means the
- * peer broke the protocol (corrupted shared state), -EPIPE that the peer
- * is gone, -EAGAIN that a non-blocking call would block.
- */
-struct xos_chan_ops {
-	const char *name; /* "ring", "pipe", ... */
-	bool kernel;      /* the kernel moves the bytes: the peers share no memory */
-
-	/*
-	 * make - create an instance for @p: store end i's descriptors in
-	 * fds[i][0..*ret_nfds).  Called in one process; both sides' fds can
-	 * then be inherited or passed with SCM_RIGHTS.
-	 */
-	int (*make)(const struct xos__chan_params *p, int fds[2][XOS_CHAN_MAX_FDS], unsigned int *ret_nfds);
-
-	/*
-	 * attach - build end @link->idx's state from its @nfds descriptors.
-	 * Takes ownership of the fds on success and on failure.  Must
-	 * validate everything it reads (the fds may come from the peer).
-	 */
-	int (*attach)(const struct xos__chan_params *p, const struct xos__chan_link *link,
-		      int *fds, unsigned int nfds, void **ret_st);
-
-	/* detach - free the end's state and close its fds; never signals the peer. */
-	void (*detach)(void *st);
-
-	/* closing - the end is being closed: wake a peer that waits (ring). Optional. */
-	void (*closing)(void *st);
-
-	/* rx_fd - a descriptor readable when a frame (or EOF) may be there. */
-	int (*rx_fd)(void *st);
-
-	/* poll_arm - xos_chan_fd() is in use: make rx_fd level-triggered. Optional. */
-	void (*poll_arm)(void *st);
-
-	/* Frame members (frame-native mechanisms). */
-	/* tx_reserve - space for a frame of @len payload bytes; blocks unless @nonblock. */
-	int (*tx_reserve)(void *st, size_t len, void **ret_buf, bool nonblock);
-	/* tx_commit - publish the reserved frame with @len bytes and @type (len 0 + DATA type 0: cancel). */
-	int (*tx_commit)(void *st, size_t len, uint32_t type);
-	/* rx_peek - the frame at the read cursor: 1, 0 at EOF, or -errno. */
-	int (*rx_peek)(void *st, struct xos__chan_frame *ret, bool nonblock);
-	/* rx_advance - move the cursor past the frame rx_peek returned. */
-	void (*rx_advance)(void *st);
-	/* rx_release - give the space of every frame advanced over back to the writer. */
-	int (*rx_release)(void *st);
-
-	/* Stream members (byte-stream mechanisms). */
-	/* writev - write some bytes; -EAGAIN when none could be written and @nonblock. */
-	ssize_t (*writev)(void *st, const struct iovec *iov, int iovcnt, bool nonblock);
-	/* read - read up to @len bytes; 0 at EOF; blocks unless @nonblock. */
-	ssize_t (*read)(void *st, void *buf, size_t len, bool nonblock);
-	/* wait_writable - block until writev can make progress (or the peer is gone). */
-	int (*wait_writable)(void *st);
-
-	/*
-	 * Handing an end over to another process (mutate process -> thread).
-	 * handover_fds - the end's live descriptors in attach()'s order (-1
-	 * where attach() takes none); handover_save/load - the private state
-	 * attach() cannot rebuild from the descriptors (load validates it).
-	 * A mechanism without handover_fds cannot be handed over.
-	 */
-	int (*handover_fds)(void *st, int fds[XOS_CHAN_MAX_FDS], unsigned int *ret_nfds);
-	void (*handover_save)(void *st, uint64_t ms[XOS_CHAN_MSTATE]);
-	int (*handover_load)(void *st, const uint64_t ms[XOS_CHAN_MSTATE]);
-};
-
 /* One mechanism instance as one end sees it. */
 struct xos__chan_path {
 	struct xos__chan_path *next;
 	uint64_t id;
-	const struct xos_chan_ops *ops;
+	const struct xos__mech *mech; /* holds a reference on it */
+	const struct xos_mech_ops *ops; /* &mech->ops */
 	void *st;
 	bool tx_left, rx_left; /* this end no longer writes / reads it (or never did) */
 	/* stream adapter: received bytes, [rrel, rstart) consumed, [rstart, rend) not yet */
@@ -187,8 +100,8 @@ struct xos__chan_path {
 struct xos_chan {
 	uint32_t magic;
 	int idx;
-	struct xos__chan_link link;
-	struct xos__chan_params params;
+	struct xos_mech_link link;
+	struct xos_mech_params params;
 	char name[XOS_CHAN_NAME_MAX];
 	bool can_tx, can_rx, nonblock, stream;
 	bool mp;               /* end 0 of a multi-producer channel */
@@ -208,7 +121,7 @@ struct xos_chan {
 	bool reserved;
 	size_t resv_len;
 	bool peeked;           /* view below is the frame at the cursor */
-	struct xos__chan_frame view;
+	struct xos_mech_frame view;
 	size_t view_off;       /* stream mode: bytes of the frame already consumed */
 	size_t unreleased;     /* bytes consumed but not released */
 	/* poll */
@@ -219,20 +132,59 @@ struct xos_chan {
 	struct xos_chan *reg_prev, *reg_next; /* ends alive in this process */
 };
 
-/* ---- mechanisms ------------------------------------------------------- */
-extern const struct xos_chan_ops xos__chan_ring XOS_HIDDEN;
-extern const struct xos_chan_ops xos__chan_pipe XOS_HIDDEN;
-extern const struct xos_chan_ops xos__chan_unix XOS_HIDDEN;
-extern const struct xos_chan_ops xos__chan_tcp XOS_HIDDEN;
+/* ---- mechanisms (mech.c) ------------------------------------------------ */
+/* A registered mechanism: the author's descriptor and what the registry keeps. */
+struct xos__mech {
+	const struct xos_mech *desc;
+	struct xos_mech_ops ops; /* copy, NULL-padded to this library's size */
+	const char *name;
+	bool kernel;             /* XOS_MECH_F_KERNEL */
+	_Atomic unsigned long paths; /* paths using it: blocks unregister */
+	struct xos__mech *next;
+};
 
-/* The mechanism called @name, or NULL. */
-const struct xos_chan_ops *xos__chan_ops_find(const char *name) XOS_HIDDEN;
+extern const struct xos_mech_ops xos__chan_ring XOS_HIDDEN;
+extern const struct xos_mech_ops xos__chan_pipe XOS_HIDDEN;
+extern const struct xos_mech_ops xos__chan_unix XOS_HIDDEN;
+extern const struct xos_mech_ops xos__chan_tcp XOS_HIDDEN;
 
-/* ---- generic layer (chan.c) -------------------------------------------- */
-/* Is @end a live end of this process? */
-bool xos__chan_valid(const struct xos_chan *end) XOS_HIDDEN;
+/* The registered mechanism called @name, or NULL. */
+const struct xos__mech *xos__mech_find(const char *name) XOS_HIDDEN;
+/* A path starts / stops using @m. */
+void xos__mech_get(const struct xos__mech *m) XOS_HIDDEN;
+void xos__mech_put(const struct xos__mech *m) XOS_HIDDEN;
+
+/* The page of a multi-producer end 0's writers' lock (chan.c, ends.c). */
+#define MP_WORD_PAGE 4096u
+
+/* ---- ends of this process (ends.c) ------------------------------------------ */
+/* List @end among the live ends of this process / take it off the list. */
+void xos__chan_reg_add(struct xos_chan *end) XOS_HIDDEN;
+void xos__chan_reg_del(struct xos_chan *end) XOS_HIDDEN;
+/* Remove one hold of EF @ef_id on multi-producer @end (any EF's if 0, every one if @all). */
+bool xos__chan_hold_drop(uint64_t ef_id, const struct xos_chan *end, bool all) XOS_HIDDEN;
+/* Free the end's memory; the control block stays mapped while the peer struct uses it. */
+void xos__chan_end_free(struct xos_chan *end) XOS_HIDDEN;
+
+/* ---- byte-stream framing (stream.c) ------------------------------------------ */
+/* Push out the rest of a frame a non-blocking send left: 0, -EAGAIN (only if @nonblock), -errno. */
+int xos__stream_flush(struct xos__chan_path *p, bool nonblock) XOS_HIDDEN;
+/* Write one frame, all of @iov (@n entries, @total bytes), on stream path @p. */
+ssize_t xos__stream_write_frame(struct xos__chan_path *p, struct iovec *iov, int n, size_t total,
+				bool nonblock) XOS_HIDDEN;
+/* The frame at the cursor of stream path @p of @end: 1, 0 at EOF, -errno. */
+int xos__stream_peek(struct xos_chan *end, struct xos__chan_path *p, struct xos_mech_frame *f,
+		     bool nonblock) XOS_HIDDEN;
+
+/* ---- binding and paths (bind.c) ---------------------------------------------- */
+/* Make sure the end has a path for @tx (or rx): 0 or -errno. */
+int xos__chan_ensure_path(struct xos_chan *end, bool tx) XOS_HIDDEN;
+/* Detach and free path @p. */
+void xos__chan_path_free(struct xos__chan_path *p) XOS_HIDDEN;
+
+/* ---- the channel API (chan.c) and what the other files share ------------------- */
 /* Make a path for @ops, attach this end's side, send the peer's side over the control socket. */
-int xos__chan_path_new(struct xos_chan *end, const struct xos_chan_ops *ops,
+int xos__chan_path_new(struct xos_chan *end, const struct xos__mech *m,
 		       struct xos__chan_path **ret) XOS_HIDDEN;
 /* Write one frame on the end's tx path (blocking when @nonblock is false). */
 ssize_t xos__chan_tx_frame(struct xos_chan *end, uint32_t type, const void *buf, size_t len,
@@ -242,23 +194,13 @@ void xos__chan_rx_adopted(struct xos_chan *end) XOS_HIDDEN;
 /* Free paths this end has left in both directions (nothing unreleased on them). */
 void xos__chan_paths_gc(struct xos_chan *end) XOS_HIDDEN;
 /* Bind an unbound channel to @ops now: 1 if this call bound it, 0 if it was, -errno. */
-int xos__chan_bind_to(struct xos_chan *end, const struct xos_chan_ops *ops) XOS_HIDDEN;
-/* xos_chan_switch() without the explanation (the runtime gives its own). */
-int xos__chan_switch_to(struct xos_chan *end, const struct xos_chan_ops *ops) XOS_HIDDEN;
-/* Record that end @end now lives in ICF @icf. */
-void xos__chan_set_icf(struct xos_chan *end, const char *icf) XOS_HIDDEN;
-/* The ICF recorded for the end's peer (copied into @buf). */
-void xos__chan_peer_icf(const struct xos_chan *end, char *buf, size_t len) XOS_HIDDEN;
-/* Take in every path the peer sent to @end. */
-int xos__chan_adopt(struct xos_chan *end) XOS_HIDDEN;
-/* Is the channel of @end bound? */
-bool xos__chan_bound(const struct xos_chan *end) XOS_HIDDEN;
+int xos__chan_bind_to(struct xos_chan *end, const struct xos__mech *m) XOS_HIDDEN;
+/* Switch the channel of @end to @ops (binds it when unbound). */
+int xos__chan_switch_to(struct xos_chan *end, const struct xos__mech *m) XOS_HIDDEN;
 
 /* Multi-producer: serialise senders of end 0 across threads and processes. */
 void xos__chan_mp_lock(struct xos_chan *end) XOS_HIDDEN;
 void xos__chan_mp_unlock(struct xos_chan *end) XOS_HIDDEN;
-/* Multi-producer: one more flow (same process) or process will hold end 0. */
-void xos__chan_mp_share(struct xos_chan *end, bool same_process) XOS_HIDDEN;
 
 /*
  * Control lock (spins briefly, then sleeps; held only for non-blocking
@@ -270,22 +212,41 @@ int xos__chan_lock(struct xos_chan *end) XOS_HIDDEN;
 void xos__chan_unlock(struct xos_chan *end) XOS_HIDDEN;
 
 /* Attach fds (owned from here) into a new path of @end, appended to its list. */
-int xos__chan_path_attach_fds(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id,
+int xos__chan_path_attach_fds(struct xos_chan *end, const struct xos__mech *m, uint64_t id,
 			      int *fds, unsigned int nfds, struct xos__chan_path **ret) XOS_HIDDEN;
+/* A parked end whose state was rebuilt (handover.c) is live here again. */
 void xos__chan_unpark(struct xos_chan *end) XOS_HIDDEN;
+/* The parked end at address @addr, or NULL. */
 struct xos_chan *xos__chan_parked_find(uint64_t addr) XOS_HIDDEN;
-bool xos__chan_here(const struct xos_chan *end, bool live) XOS_HIDDEN;
+/* Drop an end's paths and descriptors here (a failed rebuild, a park, a close). */
 void xos__chan_release_local(struct xos_chan *end) XOS_HIDDEN;
+/* How many ends are alive in this process. */
 size_t xos__chans_live(void) XOS_HIDDEN;
+/* Give the space of every frame advanced over on @p back to the writer. */
+int xos__chan_path_release(struct xos__chan_path *p) XOS_HIDDEN;
+/* Move @p's read cursor past the frame at it. */
+void xos__chan_path_advance(struct xos__chan_path *p) XOS_HIDDEN;
+
+/* ---- the host (host.c) ------------------------------------------------------ */
+/* The installed host callbacks (never NULL: an empty table when none). */
+extern const struct xos__chan_host *xos__chan_host XOS_HIDDEN;
+/* The calling flow's ICF, through the host. */
+const char *xos__chan_host_icf(void) XOS_HIDDEN;
+/* One log line of @kind, through the host. */
+void xos__chan_log(enum xos__chan_log kind, const char *fmt, ...) XOS_HIDDEN
+	__attribute__((format(printf, 2, 3)));
+
+/* The shared mapping of a ring end (tests and fuzzers forge its contents). */
+void *xos__ring_shared(void *st, size_t *ret_len) XOS_HIDDEN;
 
 /* ---- switch protocol (switch.c) ---------------------------------------- */
 /* Send @p's fds for the peer over the control socket. */
-int xos__switch_send_path(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id,
+int xos__switch_send_path(struct xos_chan *end, const struct xos__mech *mech, uint64_t id,
 			  int *fds, unsigned int nfds) XOS_HIDDEN;
 /* Take in every path the peer has sent; a writer moves its tx to each (marker on the old). */
 int xos__switch_poll(struct xos_chan *end) XOS_HIDDEN;
 /* The reader met a SWITCH frame @f on its rx path: check the count, move to the target. */
-int xos__switch_rx_marker(struct xos_chan *end, const struct xos__chan_frame *f) XOS_HIDDEN;
+int xos__switch_rx_marker(struct xos_chan *end, const struct xos_mech_frame *f) XOS_HIDDEN;
 /* Move the end's tx to @path, leaving a marker on the old one. */
 int xos__switch_tx_to(struct xos_chan *end, struct xos__chan_path *path) XOS_HIDDEN;
 /* Cheap check: has the peer sent a path not taken in yet? */
@@ -296,9 +257,9 @@ static inline bool xos__switch_pending(const struct xos_chan *end)
 
 /* ---- helpers shared by mechanisms ----------------------------------------- */
 /* Is the peer of @link closed or its process gone? (one poll(2) on the control socket) */
-bool xos__chan_peer_gone(const struct xos__chan_link *link) XOS_HIDDEN;
+bool xos__chan_peer_gone(const struct xos_mech_link *link) XOS_HIDDEN;
 /* Wait for @fd to be ready for @events; polls the peer's liveness too. */
-int xos__chan_wait_fd(const struct xos__chan_link *link, int fd, short events) XOS_HIDDEN;
+int xos__chan_wait_fd(const struct xos_mech_link *link, int fd, short events) XOS_HIDDEN;
 void xos__close_fds(int *fds, unsigned int n) XOS_HIDDEN;
 
 #endif /* XOS_CHAN_I_H */

@@ -45,7 +45,7 @@ bool xos__fds_pipe_nowait(void)
 	return pipe_nowait;
 }
 
-int xos__fds_attach(const struct xos__chan_link *link, int rfd, int wfd, bool sock, void **ret_st)
+int xos__fds_attach(const struct xos_mech_link *link, int rfd, int wfd, bool sock, void **ret_st)
 {
 	struct xos__fds_end *e = calloc(1, sizeof(*e));
 	int flags = 0;

@@ -6,13 +6,13 @@
 #include "chan_i.h"
 
 struct xos__fds_end {
-	struct xos__chan_link link;
+	struct xos_mech_link link;
 	int rfd, wfd; /* -1 when the end does not read / write */
 	bool sock;    /* sockets: MSG_DONTWAIT per call */
 	bool nowait;  /* pipes: RWF_NOWAIT per call; else the fds are O_NONBLOCK */
 };
 
-int xos__fds_attach(const struct xos__chan_link *link, int rfd, int wfd, bool sock, void **ret_st) XOS_HIDDEN;
+int xos__fds_attach(const struct xos_mech_link *link, int rfd, int wfd, bool sock, void **ret_st) XOS_HIDDEN;
 /* Pipes: does this kernel take RWF_NOWAIT on them? (probed once) */
 bool xos__fds_pipe_nowait(void) XOS_HIDDEN;
 void xos__fds_detach(void *st) XOS_HIDDEN;

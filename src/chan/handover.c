@@ -56,8 +56,8 @@ struct ho_path {
 	char mech[XOS_CHAN_MECH_MAX];
 	uint8_t tx_left, rx_left, is_tx, is_rx;
 	uint32_t nfds;
-	int32_t fd[XOS_CHAN_MAX_FDS]; /* index in the handed-over fds, or -1 */
-	uint64_t ms[XOS_CHAN_MSTATE];
+	int32_t fd[XOS_MECH_MAX_FDS]; /* index in the handed-over fds, or -1 */
+	uint64_t ms[XOS_MECH_MSTATE];
 	uint64_t rlen, plen;          /* then rlen received bytes, plen unsent bytes (8-aligned) */
 };
 
@@ -95,8 +95,8 @@ static int fd_add(int fd, int *fds, int max, int *n)
 	return (*n)++;
 }
 
-int xos__chans_handover_save(struct xos_ef *ef, struct xos__dheap *heap, void **ret_blob,
-			     size_t *ret_len, int *fds, int max, int *ret_nfds)
+int xos__chan_handover_save(struct xos_chan *const *ends, size_t nends, const struct xos__chan_alloc *a,
+			    void **ret_blob, size_t *ret_len, int *fds, int max, int *ret_nfds)
 {
 	size_t size = sizeof(struct ho_hdr), live = 0;
 	struct ho_hdr *hdr;
@@ -106,16 +106,16 @@ int xos__chans_handover_save(struct xos_ef *ef, struct xos__dheap *heap, void **
 	*ret_blob = NULL;
 	*ret_len = 0;
 	*ret_nfds = 0;
-	for (size_t i = 0; i < ef->nchans; i++) {
-		if (!xos__chan_here(ef->chans[i], true))
+	for (size_t i = 0; i < nends; i++) {
+		if (!xos__chan_here(ends[i], true))
 			continue; /* closed in process form: the creator frees its struct */
 		/*
 		 * Take in paths the peer sent meanwhile (their fds are ours to hand
 		 * over) before sizing the blob: a path taken in later would not fit.
 		 */
-		if (xos__switch_pending(ef->chans[i]) && (rc = xos__switch_poll(ef->chans[i])) < 0)
+		if (xos__switch_pending(ends[i]) && (rc = xos__switch_poll(ends[i])) < 0)
 			return rc;
-		rc = end_check(ef->chans[i], &size);
+		rc = end_check(ends[i], &size);
 		if (rc < 0)
 			return rc;
 		live++;
@@ -125,14 +125,14 @@ int xos__chans_handover_save(struct xos_ef *ef, struct xos__dheap *heap, void **
 		return -EBUSY;
 	if (!live)
 		return 0;
-	hdr = xos__dheap_malloc(heap, size);
+	hdr = a->alloc(a->ctx, size);
 	if (!hdr)
 		return -ENOMEM;
 	memset(hdr, 0, size);
 	hdr->magic = HANDOVER_MAGIC;
 	w = (uint8_t *)(hdr + 1);
-	for (size_t i = 0; i < ef->nchans; i++) {
-		struct xos_chan *end = ef->chans[i];
+	for (size_t i = 0; i < nends; i++) {
+		struct xos_chan *end = ends[i];
 		struct ho_end *he = (struct ho_end *)(void *)w;
 
 		if (!xos__chan_here(end, true))
@@ -148,7 +148,7 @@ int xos__chans_handover_save(struct xos_ef *ef, struct xos__dheap *heap, void **
 		he->stats = end->stats;
 		for (struct xos__chan_path *p = end->paths; p; p = p->next) {
 			struct ho_path *hp = (struct ho_path *)(void *)w;
-			int pf[XOS_CHAN_MAX_FDS] = { -1, -1, -1, -1 };
+			int pf[XOS_MECH_MAX_FDS] = { -1, -1, -1, -1 };
 			unsigned int nf = 0;
 
 			w += sizeof(*hp);
@@ -157,13 +157,13 @@ int xos__chans_handover_save(struct xos_ef *ef, struct xos__dheap *heap, void **
 			if (rc < 0)
 				goto fail;
 			hp->id = p->id;
-			snprintf(hp->mech, sizeof(hp->mech), "%s", p->ops->name);
+			snprintf(hp->mech, sizeof(hp->mech), "%s", p->mech->name);
 			hp->tx_left = p->tx_left;
 			hp->rx_left = p->rx_left;
 			hp->is_tx = p == end->tx;
 			hp->is_rx = p == end->rx;
 			hp->nfds = nf;
-			for (unsigned int k = 0; k < XOS_CHAN_MAX_FDS; k++) {
+			for (unsigned int k = 0; k < XOS_MECH_MAX_FDS; k++) {
 				hp->fd[k] = k < nf ? fd_add(pf[k], fds, max, &n) : -1;
 				if (hp->fd[k] == -2) {
 					rc = -EMFILE;
@@ -192,7 +192,7 @@ int xos__chans_handover_save(struct xos_ef *ef, struct xos__dheap *heap, void **
 	*ret_nfds = n;
 	return 0;
 fail:
-	xos__dheap_free(heap, hdr);
+	a->free(a->ctx, hdr);
 	return rc;
 }
 
@@ -210,11 +210,11 @@ static int fd_take(int *fds, int nfds, int32_t idx)
 	return fd;
 }
 
-static struct xos_chan *parked_end(struct xos_ef *ef, uint64_t addr)
+static struct xos_chan *parked_end(struct xos_chan **ends, size_t nends, uint64_t addr)
 {
 	/* Only an end the EF owns, and parked here for its return. */
-	for (size_t i = 0; i < ef->nchans; i++)
-		if ((uint64_t)(uintptr_t)ef->chans[i] == addr)
+	for (size_t i = 0; i < nends; i++)
+		if ((uint64_t)(uintptr_t)ends[i] == addr)
 			return xos__chan_parked_find(addr);
 	return NULL;
 }
@@ -223,23 +223,23 @@ static struct xos_chan *parked_end(struct xos_ef *ef, uint64_t addr)
 static int path_load(struct xos_chan *end, const struct ho_path *hp, const uint8_t *data, int *fds,
 		     int nfds)
 {
-	const struct xos_chan_ops *ops;
+	const struct xos__mech *m;
 	struct xos__chan_path *p;
 	char mech[XOS_CHAN_MECH_MAX];
-	int pf[XOS_CHAN_MAX_FDS];
+	int pf[XOS_MECH_MAX_FDS];
 	int rc;
 
 	memcpy(mech, hp->mech, sizeof(mech));
 	mech[sizeof(mech) - 1] = '\0';
-	ops = xos__chan_ops_find(mech);
-	for (unsigned int k = 0; k < XOS_CHAN_MAX_FDS; k++)
+	m = xos__mech_find(mech);
+	for (unsigned int k = 0; k < XOS_MECH_MAX_FDS; k++)
 		pf[k] = fd_take(fds, nfds, hp->fd[k]);
-	if (!ops || !ops->handover_fds || hp->nfds > XOS_CHAN_MAX_FDS) {
-		xos__close_fds(pf, XOS_CHAN_MAX_FDS);
+	if (!m || !m->ops.handover_fds || hp->nfds > XOS_MECH_MAX_FDS) {
+		xos__close_fds(pf, XOS_MECH_MAX_FDS);
 		return -EPROTO;
 	}
-	xos__close_fds(pf + hp->nfds, XOS_CHAN_MAX_FDS - hp->nfds);
-	rc = xos__chan_path_attach_fds(end, ops, hp->id, pf, hp->nfds, &p);
+	xos__close_fds(pf + hp->nfds, XOS_MECH_MAX_FDS - hp->nfds);
+	rc = xos__chan_path_attach_fds(end, m, hp->id, pf, hp->nfds, &p);
 	if (rc < 0)
 		return rc;
 	p->tx_left = hp->tx_left || !end->can_tx;
@@ -248,7 +248,7 @@ static int path_load(struct xos_chan *end, const struct ho_path *hp, const uint8
 		end->tx = p;
 	if (hp->is_rx && end->can_rx)
 		end->rx = p;
-	if (ops->handover_load && (rc = ops->handover_load(p->st, hp->ms)) < 0)
+	if (m->ops.handover_load && (rc = m->ops.handover_load(p->st, hp->ms)) < 0)
 		return rc;
 	if (hp->rlen) {
 		if (!p->rbuf || hp->rlen > p->rcap)
@@ -267,7 +267,8 @@ static int path_load(struct xos_chan *end, const struct ho_path *hp, const uint8
 	return 0;
 }
 
-int xos__chans_handover_load(struct xos_ef *ef, const void *blob, size_t len, int *fds, int nfds)
+int xos__chan_handover_load(struct xos_chan **ends, size_t nends, const void *blob, size_t len,
+			    int *fds, int nfds)
 {
 	const uint8_t *r = blob, *lim = r + len;
 	const struct ho_hdr *hdr = blob;
@@ -289,7 +290,7 @@ int xos__chans_handover_load(struct xos_ef *ef, const void *blob, size_t len, in
 			}
 			memcpy(&he, r, sizeof(he));
 			r += sizeof(he);
-			end = parked_end(ef, he.addr);
+			end = parked_end(ends, nends, he.addr);
 			if (!end || he.npaths > HANDOVER_MAX_PATHS) {
 				rc = -EPROTO;
 				break;
@@ -332,7 +333,7 @@ int xos__chans_handover_load(struct xos_ef *ef, const void *blob, size_t len, in
 out:
 	/* Ends the EF closed in process form; after a failure the rest stay parked. */
 	if (rc == 0)
-		xos__chans_drop_parked(ef->chans, ef->nchans);
+		xos__chans_drop_parked(ends, nends);
 	for (int i = 0; i < nfds; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

@@ -1,8 +1,17 @@
 # SPDX-License-Identifier: MIT
 # The channel layer (src/chan), its tests, benchmark and fuzzer.  Included from Makefile.am.
-libxos_core_la_SOURCES += \
+# A library of its own, built without the runtime's headers on the include
+# path: the layer below the runtime reaches it only through chan_host.h.
+noinst_LTLIBRARIES += libxos-chan.la
+libxos_chan_la_SOURCES = \
+	src/chan/chan_host.h \
 	src/chan/chan_i.h \
+	src/chan/host.c \
+	src/chan/mech.c \
 	src/chan/chan.c \
+	src/chan/ends.c \
+	src/chan/bind.c \
+	src/chan/stream.c \
 	src/chan/switch.c \
 	src/chan/fdstream.h \
 	src/chan/fdstream.c \
@@ -11,6 +20,10 @@ libxos_core_la_SOURCES += \
 	src/chan/unix.c \
 	src/chan/tcp.c \
 	src/chan/handover.c
+libxos_chan_la_CPPFLAGS = -I$(top_srcdir)/include -I$(top_builddir)
+libxos_chan_la_CFLAGS = $(AM_CFLAGS) $(LIBURING_CFLAGS)
+libxos_chan_la_LIBADD = $(LIBURING_LIBS)
+libxos_core_la_LIBADD += libxos-chan.la
 
 if HAVE_CMOCKA
 chan_tests = \
@@ -23,6 +36,14 @@ check_PROGRAMS += $(chan_tests)
 TESTS += $(chan_tests)
 # the quick ones also run under valgrind (make check-valgrind)
 valgrind_tests += test/chan/chan-api test/chan/chan-bind test/chan/chan-corrupt
+
+# The layer alone: its library, a stub host, no runtime.
+check_PROGRAMS += test/chan/chan-alone
+TESTS += test/chan/chan-alone
+test_chan_chan_alone_SOURCES = test/chan/chan-alone.c
+test_chan_chan_alone_CPPFLAGS = -I$(top_srcdir)/include -I$(top_builddir)
+test_chan_chan_alone_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+test_chan_chan_alone_LDADD = libxos-chan.la $(CMOCKA_LIBS)
 
 test_chan_chan_api_SOURCES = test/chan/chan-api.c test/chan/chan-test.h
 test_chan_chan_api_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
@@ -57,10 +78,11 @@ TESTS_ENVIRONMENT += CHAN_DEMO=$(abs_builddir)/examples/chan-demo; export CHAN_D
 FUZZ_SECONDS = 60
 FUZZ_CC = clang
 EXTRA_DIST += test/chan/fuzz-ring.c
-fuzz/fuzz-ring: $(srcdir)/test/chan/fuzz-ring.c $(srcdir)/src/chan/ring.c $(srcdir)/src/chan/chan_i.h
+fuzz/fuzz-ring: $(srcdir)/test/chan/fuzz-ring.c $(srcdir)/src/chan/ring.c $(srcdir)/src/chan/chan_i.h \
+		$(srcdir)/include/xos/vic.h
 	@mkdir -p fuzz
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -I$(top_srcdir)/include -I$(top_srcdir)/src/runtime -I$(top_builddir) \
+	  -I$(top_srcdir)/include -I$(top_builddir) \
 	  -o $@ $(srcdir)/test/chan/fuzz-ring.c $(srcdir)/src/chan/ring.c
 fuzz-ring: fuzz/fuzz-ring
 	@mkdir -p fuzz/ring-corpus
@@ -71,15 +93,16 @@ CLEANFILES += fuzz/fuzz-ring
 # ---- libFuzzer harness for the control page: `make fuzz-ctl [FUZZ_SECONDS=N]` ----
 # The whole channel layer, the runtime stubbed out; the waits a lying peer
 # can cause (a promised path, a held lock) shortened so each input is quick.
-fuzz_ctl_srcs = $(srcdir)/test/chan/fuzz-ctl.c $(srcdir)/src/chan/chan.c $(srcdir)/src/chan/switch.c \
+fuzz_ctl_srcs = $(srcdir)/test/chan/fuzz-ctl.c $(srcdir)/src/chan/host.c $(srcdir)/src/chan/mech.c $(srcdir)/src/chan/chan.c \
+	$(srcdir)/src/chan/ends.c $(srcdir)/src/chan/bind.c $(srcdir)/src/chan/stream.c $(srcdir)/src/chan/switch.c \
 	$(srcdir)/src/chan/fdstream.c $(srcdir)/src/chan/ring.c $(srcdir)/src/chan/pipe.c \
 	$(srcdir)/src/chan/unix.c $(srcdir)/src/chan/tcp.c
 EXTRA_DIST += test/chan/fuzz-ctl.c
-fuzz/fuzz-ctl: $(fuzz_ctl_srcs) $(srcdir)/src/chan/chan_i.h $(srcdir)/src/chan/fdstream.h
+fuzz/fuzz-ctl: $(fuzz_ctl_srcs) $(srcdir)/src/chan/chan_i.h $(srcdir)/src/chan/chan_host.h $(srcdir)/src/chan/fdstream.h
 	@mkdir -p fuzz
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -DCTL_LOCK_TIMEOUT_NS=200000ull -DCTL_LOCK_TICK_NS=100000 -DXOS_PATH_WAIT_MS=1 \
-	  -DXOS_MARKER_WAIT_MS=1 -I$(top_srcdir)/include -I$(top_srcdir)/src/runtime -I$(top_builddir) \
+	  -DXOS_MARKER_WAIT_MS=1 -I$(top_srcdir)/include -I$(top_builddir) \
 	  -o $@ $(fuzz_ctl_srcs) $(LIBURING_LIBS) -pthread
 fuzz-ctl: fuzz/fuzz-ctl
 	@mkdir -p fuzz/ctl-corpus
@@ -112,4 +135,25 @@ dist_man_MANS += \
 	man/man3/xos_chan_send.3 \
 	man/man3/xos_chan_set_nonblock.3 \
 	man/man3/xos_chan_stats.3 \
-	man/man3/xos_chan_switch.3
+	man/man3/xos_chan_switch.3 \
+	man/man3/xos_mech_list.3 \
+	man/man3/xos_mech_peer_gone.3 \
+	man/man3/xos_mech_register.3 \
+	man/man3/xos_mech_unregister.3 \
+	man/man3/xos_mech_wait_fd.3
+
+# ---- the layering: `make check-layers` (also part of make check) ----
+TESTS += test/chan/check-layers.sh
+EXTRA_DIST += test/chan/check-layers.sh
+TESTS_ENVIRONMENT += LAYERS_SRCDIR=$(abs_top_srcdir) LAYERS_BUILDDIR=$(abs_top_builddir) \
+	LAYERS_NM='$(NM)' LAYERS_CC='$(CC)'; export LAYERS_SRCDIR LAYERS_BUILDDIR LAYERS_NM LAYERS_CC;
+check-layers: libxos.la
+	LAYERS_SRCDIR=$(abs_top_srcdir) LAYERS_BUILDDIR=$(abs_top_builddir) LAYERS_NM='$(NM)' \
+	  LAYERS_CC='$(CC)' $(SHELL) $(srcdir)/test/chan/check-layers.sh
+.PHONY: check-layers
+
+# ---- a mechanism from outside libxos, on <xos/vic.h> only: built and run by make check ----
+check_PROGRAMS += examples/mech-loop
+TESTS += examples/mech-loop
+examples_mech_loop_SOURCES = examples/mech-loop.c
+examples_mech_loop_LDADD = libxos.la

@@ -17,7 +17,7 @@
 #include "chan_i.h"
 #include "fdstream.h"
 
-static int pipe_make(const struct xos__chan_params *p, int fds[2][XOS_CHAN_MAX_FDS], unsigned int *ret_nfds)
+static int pipe_make(const struct xos_mech_params *p, int fds[2][XOS_MECH_MAX_FDS], unsigned int *ret_nfds)
 {
 	int pp[2][2] = { { -1, -1 }, { -1, -1 } };
 
@@ -43,7 +43,7 @@ static int pipe_make(const struct xos__chan_params *p, int fds[2][XOS_CHAN_MAX_F
 	return 0;
 }
 
-static int pipe_attach(const struct xos__chan_params *p, const struct xos__chan_link *link, int *fds,
+static int pipe_attach(const struct xos_mech_params *p, const struct xos_mech_link *link, int *fds,
 		       unsigned int nfds, void **ret_st)
 {
 	bool tx = link->idx == 0 || p->dirs == 2, rx = link->idx == 1 || p->dirs == 2;
@@ -88,7 +88,7 @@ static ssize_t pipe_writev(void *st, const struct iovec *iov, int iovcnt, bool n
 }
 
 /* attach() took { write end, read end }. */
-static int pipe_handover_fds(void *st, int fds[XOS_CHAN_MAX_FDS], unsigned int *ret_nfds)
+static int pipe_handover_fds(void *st, int fds[XOS_MECH_MAX_FDS], unsigned int *ret_nfds)
 {
 	struct xos__fds_end *e = st;
 
@@ -98,9 +98,7 @@ static int pipe_handover_fds(void *st, int fds[XOS_CHAN_MAX_FDS], unsigned int *
 	return 0;
 }
 
-const struct xos_chan_ops xos__chan_pipe = {
-	.name = "pipe",
-	.kernel = true,
+const struct xos_mech_ops xos__chan_pipe = {
 	.make = pipe_make,
 	.attach = pipe_attach,
 	.detach = xos__fds_detach,
@@ -109,4 +107,13 @@ const struct xos_chan_ops xos__chan_pipe = {
 	.read = xos__fds_read,
 	.wait_writable = xos__fds_wait_writable,
 	.handover_fds = pipe_handover_fds,
+};
+
+const struct xos_mech xos__mech_pipe = {
+	.name = "pipe",
+	.description = "a pipe per direction",
+	.flags = XOS_MECH_F_KERNEL,
+	.needs = XOS_ICF_X_INHERITS_FDS,
+	.cost = 60000, /* rough ns of an 8-byte round trip on the reference machine */
+	XOS_MECH_OPS(xos__chan_pipe),
 };

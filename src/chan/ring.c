@@ -73,7 +73,7 @@ struct ring_side {
 };
 
 struct ring_end {
-	struct xos__chan_link link;
+	struct xos_mech_link link;
 	uint64_t size, max_msg;
 	uint8_t *map;
 	size_t map_len;
@@ -84,7 +84,7 @@ struct ring_end {
 	struct ring_side tx, rx;
 };
 
-static size_t map_size(const struct xos__chan_params *p)
+static size_t map_size(const struct xos_mech_params *p)
 {
 	return (size_t)p->dirs * (RING_PAGE + p->capacity);
 }
@@ -109,7 +109,7 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static int ring_make(const struct xos__chan_params *p, int fds[2][XOS_CHAN_MAX_FDS], unsigned int *ret_nfds)
+static int ring_make(const struct xos_mech_params *p, int fds[2][XOS_MECH_MAX_FDS], unsigned int *ret_nfds)
 {
 	int memfd, efd[2] = { -1, -1 };
 	unsigned int n = 1 + p->dirs;
@@ -175,7 +175,7 @@ static bool several_cpus(void)
 	return sched_getaffinity(0, sizeof(set), &set) != 0 || CPU_COUNT(&set) >= 2;
 }
 
-static int ring_attach(const struct xos__chan_params *p, const struct xos__chan_link *link, int *fds,
+static int ring_attach(const struct xos_mech_params *p, const struct xos_mech_link *link, int *fds,
 		       unsigned int nfds, void **ret_st)
 {
 	struct ring_end *r;
@@ -476,7 +476,7 @@ static void drain_efd(int efd)
 	}
 }
 
-static int ring_rx_peek(void *st, struct xos__chan_frame *f, bool nonblock)
+static int ring_rx_peek(void *st, struct xos_mech_frame *f, bool nonblock)
 {
 	struct ring_end *r = st;
 	struct ring_side *s = &r->rx;
@@ -572,7 +572,6 @@ static int ring_rx_release(void *st)
 }
 
 /* For tests and the fuzzer: the shared mapping of a ring end. */
-void *xos__ring_shared(void *st, size_t *ret_len) XOS_HIDDEN;
 void *xos__ring_shared(void *st, size_t *ret_len)
 {
 	struct ring_end *r = st;
@@ -584,7 +583,7 @@ void *xos__ring_shared(void *st, size_t *ret_len)
 /* ---- handover (mutate) ----------------------------------------------------------- */
 
 /* attach() took { memfd, eventfd of direction 0[, of direction 1] }. */
-static int ring_handover_fds(void *st, int fds[XOS_CHAN_MAX_FDS], unsigned int *ret_nfds)
+static int ring_handover_fds(void *st, int fds[XOS_MECH_MAX_FDS], unsigned int *ret_nfds)
 {
 	struct ring_end *r = st;
 	unsigned int dirs = (r->has_tx && r->has_rx) ? 2 : 1;
@@ -601,7 +600,7 @@ static int ring_handover_fds(void *st, int fds[XOS_CHAN_MAX_FDS], unsigned int *
 	return 0;
 }
 
-static void ring_handover_save(void *st, uint64_t ms[XOS_CHAN_MSTATE])
+static void ring_handover_save(void *st, uint64_t ms[XOS_MECH_MSTATE])
 {
 	struct ring_end *r = st;
 
@@ -615,7 +614,7 @@ static void ring_handover_save(void *st, uint64_t ms[XOS_CHAN_MSTATE])
 }
 
 /* The positions come from another process: only consistent ones are taken. */
-static int ring_handover_load(void *st, const uint64_t ms[XOS_CHAN_MSTATE])
+static int ring_handover_load(void *st, const uint64_t ms[XOS_MECH_MSTATE])
 {
 	struct ring_end *r = st;
 
@@ -636,9 +635,7 @@ static int ring_handover_load(void *st, const uint64_t ms[XOS_CHAN_MSTATE])
 	return 0;
 }
 
-const struct xos_chan_ops xos__chan_ring = {
-	.name = "ring",
-	.kernel = false,
+const struct xos_mech_ops xos__chan_ring = {
 	.make = ring_make,
 	.attach = ring_attach,
 	.detach = ring_detach,
@@ -653,4 +650,13 @@ const struct xos_chan_ops xos__chan_ring = {
 	.handover_fds = ring_handover_fds,
 	.handover_save = ring_handover_save,
 	.handover_load = ring_handover_load,
+};
+
+const struct xos_mech xos__mech_ring = {
+	.name = "ring",
+	.description = "shared-memory ring in a memfd, futex doorbells, adaptive spin",
+	.flags = 0,
+	.needs = XOS_ICF_X_MAPS_SHARED | XOS_ICF_X_INHERITS_FDS,
+	.cost = 200, /* rough ns of an 8-byte round trip on the reference machine */
+	XOS_MECH_OPS(xos__chan_ring),
 };

@@ -33,11 +33,6 @@
 
 #include "chan_i.h"
 
-int xos__chan_path_attach_fds(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id,
-			      int *fds, unsigned int nfds, struct xos__chan_path **ret) XOS_HIDDEN;
-int xos__chan_path_release(struct xos__chan_path *p) XOS_HIDDEN;
-void xos__chan_path_advance(struct xos__chan_path *p) XOS_HIDDEN;
-
 #define PATH_MSG_MAGIC 0x78707468u /* "xpth" */
 
 /* How long a path the peer promised may take to arrive (the fuzzer shortens them). */
@@ -58,14 +53,14 @@ struct path_msg {
 	char mech[XOS_CHAN_MECH_MAX];
 };
 
-int xos__switch_send_path(struct xos_chan *end, const struct xos_chan_ops *ops, uint64_t id,
+int xos__switch_send_path(struct xos_chan *end, const struct xos__mech *mech, uint64_t id,
 			  int *fds, unsigned int nfds)
 {
 	struct path_msg m = { .magic = PATH_MSG_MAGIC, .nfds = nfds, .id = id };
-	int sent[XOS_CHAN_MAX_FDS];
+	int sent[XOS_MECH_MAX_FDS];
 	unsigned int nsent = 0;
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * XOS_CHAN_MAX_FDS)];
+		char buf[CMSG_SPACE(sizeof(int) * XOS_MECH_MAX_FDS)];
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = { &m, sizeof(m) };
@@ -73,9 +68,9 @@ int xos__switch_send_path(struct xos_chan *end, const struct xos_chan_ops *ops, 
 	struct cmsghdr *c;
 	ssize_t n;
 
-	if (nfds > XOS_CHAN_MAX_FDS)
+	if (nfds > XOS_MECH_MAX_FDS)
 		return -EINVAL;
-	snprintf(m.mech, sizeof(m.mech), "%s", ops->name);
+	snprintf(m.mech, sizeof(m.mech), "%s", mech->name);
 	memset(&u, 0, sizeof(u));
 	for (unsigned int i = 0; i < nfds; i++) {
 		if (fds[i] >= 0) {
@@ -105,15 +100,15 @@ static int recv_path(struct xos_chan *end, struct xos__chan_path **ret)
 {
 	struct path_msg m;
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * XOS_CHAN_MAX_FDS)];
+		char buf[CMSG_SPACE(sizeof(int) * XOS_MECH_MAX_FDS)];
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = { &m, sizeof(m) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
 			     .msg_controllen = sizeof(u.buf) };
-	int got[XOS_CHAN_MAX_FDS], fds[XOS_CHAN_MAX_FDS];
+	int got[XOS_MECH_MAX_FDS], fds[XOS_MECH_MAX_FDS];
 	unsigned int ngot = 0, k = 0;
-	const struct xos_chan_ops *ops;
+	const struct xos__mech *mech;
 	struct cmsghdr *c;
 	struct pollfd pfd = { .fd = end->link.ctl_sock, .events = POLLIN };
 	ssize_t n;
@@ -137,7 +132,7 @@ static int recv_path(struct xos_chan *end, struct xos__chan_path **ret)
 				int fd;
 
 				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-				if (ngot < XOS_CHAN_MAX_FDS)
+				if (ngot < XOS_MECH_MAX_FDS)
 					got[ngot++] = fd;
 				else
 					close(fd);
@@ -149,16 +144,16 @@ static int recv_path(struct xos_chan *end, struct xos__chan_path **ret)
 		return -EPIPE;
 	}
 	m.mech[sizeof(m.mech) - 1] = '\0';
-	ops = xos__chan_ops_find(m.mech);
-	if (n != (ssize_t)sizeof(m) || m.magic != PATH_MSG_MAGIC || m.nfds > XOS_CHAN_MAX_FDS ||
-	    (unsigned int)__builtin_popcount(m.present) != ngot || (m.present >> m.nfds) || !ops ||
+	mech = xos__mech_find(m.mech);
+	if (n != (ssize_t)sizeof(m) || m.magic != PATH_MSG_MAGIC || m.nfds > XOS_MECH_MAX_FDS ||
+	    (unsigned int)__builtin_popcount(m.present) != ngot || (m.present >> m.nfds) || !mech ||
 	    (mh.msg_flags & MSG_CTRUNC)) {
 		xos__close_fds(got, ngot);
 		return -EPROTO;
 	}
 	for (unsigned int i = 0; i < m.nfds; i++)
 		fds[i] = (m.present & (1u << i)) ? got[k++] : -1;
-	return xos__chan_path_attach_fds(end, ops, m.id, fds, m.nfds, ret);
+	return xos__chan_path_attach_fds(end, mech, m.id, fds, m.nfds, ret);
 }
 
 int xos__switch_tx_to(struct xos_chan *end, struct xos__chan_path *path)
@@ -213,7 +208,7 @@ static struct xos__chan_path *find_path(struct xos_chan *end, uint64_t id)
 	return NULL;
 }
 
-int xos__switch_rx_marker(struct xos_chan *end, const struct xos__chan_frame *f)
+int xos__switch_rx_marker(struct xos_chan *end, const struct xos_mech_frame *f)
 {
 	struct xos__switch_marker mk;
 	struct xos__chan_path *old = end->rx, *next;

@@ -37,7 +37,7 @@
 #endif
 
 struct tcp_end {
-	struct xos__chan_link link;
+	struct xos_mech_link link;
 	int sock;
 	bool tx, rx;
 	struct io_uring ring;
@@ -58,7 +58,7 @@ static void fork_hook(void)
 	pthread_atfork(NULL, NULL, fork_child);
 }
 
-static int tcp_make(const struct xos__chan_params *p, int fds[2][XOS_CHAN_MAX_FDS], unsigned int *ret_nfds)
+static int tcp_make(const struct xos_mech_params *p, int fds[2][XOS_MECH_MAX_FDS], unsigned int *ret_nfds)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t alen = sizeof(a);
@@ -102,7 +102,7 @@ fail:
 	return rc;
 }
 
-static int tcp_attach(const struct xos__chan_params *p, const struct xos__chan_link *link, int *fds,
+static int tcp_attach(const struct xos_mech_params *p, const struct xos_mech_link *link, int *fds,
 		      unsigned int nfds, void **ret_st)
 {
 	struct tcp_end *t;
@@ -235,16 +235,14 @@ static int tcp_wait_writable(void *st)
 }
 
 /* attach() took the one socket; no request is in flight between calls. */
-static int tcp_handover_fds(void *st, int fds[XOS_CHAN_MAX_FDS], unsigned int *ret_nfds)
+static int tcp_handover_fds(void *st, int fds[XOS_MECH_MAX_FDS], unsigned int *ret_nfds)
 {
 	fds[0] = ((struct tcp_end *)st)->sock;
 	*ret_nfds = 1;
 	return 0;
 }
 
-const struct xos_chan_ops xos__chan_tcp = {
-	.name = "tcp",
-	.kernel = true,
+const struct xos_mech_ops xos__chan_tcp = {
 	.make = tcp_make,
 	.attach = tcp_attach,
 	.detach = tcp_detach,
@@ -253,4 +251,13 @@ const struct xos_chan_ops xos__chan_tcp = {
 	.read = tcp_read,
 	.wait_writable = tcp_wait_writable,
 	.handover_fds = tcp_handover_fds,
+};
+
+const struct xos_mech xos__mech_tcp = {
+	.name = "tcp",
+	.description = "loopback TCP connection through io_uring",
+	.flags = XOS_MECH_F_KERNEL,
+	.needs = XOS_ICF_X_INHERITS_FDS | XOS_ICF_X_NETWORK,
+	.cost = 70000, /* rough ns of an 8-byte round trip on the reference machine */
+	XOS_MECH_OPS(xos__chan_tcp),
 };

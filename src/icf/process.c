@@ -35,18 +35,8 @@ struct process_ic {
 
 static int process_init(const struct xos_icf *icf, char *why, size_t why_len)
 {
-	static const struct {
-		const char *mechanism;
-		unsigned int cost;
-	} com[] = { { "ring", 200 }, { "unix", 55000 }, { "pipe", 60000 }, { "tcp", 70000 } };
-
-	(void)why, (void)why_len;
-	for (size_t i = 0; i < sizeof(com) / sizeof(com[0]); i++) {
-		int rc = xos_com_register(icf->name, icf->name, com[i].mechanism, com[i].cost);
-
-		if (rc < 0 && rc != -EEXIST)
-			return rc;
-	}
+	/* Nothing to probe: every mechanism follows from .features (the XOS_ICF_X_* crossings). */
+	(void)icf, (void)why, (void)why_len;
 	return 0;
 }
 
@@ -206,7 +196,8 @@ const struct xos_icf xos__icf_process = {
 	.name = "process",
 	.description = "forked child process (the pivot)",
 	.isolation = XOS_ISO_MEMORY,
-	.features = XOS_ICF_F_OWN_FDS | XOS_ICF_F_CRASH_CONTAINED | XOS_ICF_F_PIVOT,
+	.features = XOS_ICF_F_OWN_FDS | XOS_ICF_F_CRASH_CONTAINED | XOS_ICF_F_PIVOT |
+		    XOS_ICF_X_MAPS_SHARED | XOS_ICF_X_INHERITS_FDS | XOS_ICF_X_NETWORK,
 	.create_cost = 150000,
 	XOS_ICF_OPS(process_ops),
 };

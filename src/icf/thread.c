@@ -32,25 +32,8 @@ static void *thread_main(void *arg)
 
 static int thread_init(const struct xos_icf *icf, char *why, size_t why_len)
 {
-	/* Mechanisms between two threads, or a thread and a process (the pivot).
-	 * Costs: rough ns of an 8-byte round trip on the reference machine. */
-	static const struct {
-		const char *peer, *mechanism;
-		unsigned int cost;
-	} com[] = {
-		{ "thread", "ring", 200 },     { "thread", "unix", 55000 },
-		{ "thread", "pipe", 60000 },   { "thread", "tcp", 70000 },
-		{ "process", "ring", 200 },    { "process", "unix", 55000 },
-		{ "process", "pipe", 60000 },  { "process", "tcp", 70000 },
-	};
-
-	(void)why, (void)why_len;
-	for (size_t i = 0; i < sizeof(com) / sizeof(com[0]); i++) {
-		int rc = xos_com_register(icf->name, com[i].peer, com[i].mechanism, com[i].cost);
-
-		if (rc < 0 && rc != -EEXIST)
-			return rc;
-	}
+	/* Nothing to probe: every mechanism follows from .features (the XOS_ICF_X_* crossings). */
+	(void)icf, (void)why, (void)why_len;
 	return 0;
 }
 
@@ -173,7 +156,8 @@ const struct xos_icf xos__icf_thread = {
 	.name = "thread",
 	.description = "POSIX thread in the creator's process",
 	.isolation = XOS_ISO_NONE,
-	.features = XOS_ICF_F_SHARED_MEMORY,
+	.features = XOS_ICF_F_SHARED_MEMORY | XOS_ICF_X_MAPS_SHARED | XOS_ICF_X_INHERITS_FDS |
+		    XOS_ICF_X_NETWORK,
 	.create_cost = 20000,
 	XOS_ICF_OPS(thread_ops),
 };

@@ -7,14 +7,7 @@
  * of its ends is created, before the EF's ICF makes the context, so that
  * the mechanism's descriptors exist before any fork.  The mechanism comes
  * from the register_com table for the pair (ICF of the peer end, ICF of
- * the new EF) and the policy:
- *
- *   perf       the cheapest registered mechanism
- *   balanced   a kernel-mediated mechanism (pipe, unix, tcp) when both
- *              ends are in ICFs that isolate memory (the EFs chose to
- *              distrust each other); else the cheapest
- *   isolation  a kernel-mediated mechanism when either end is in an ICF
- *              that isolates memory; else the cheapest
+ * the new EF) and the policy (xos__policy_choose_mech, policy.c).
  *
  * XOS_CHAN=name forces a mechanism everywhere.  An end used before any
  * binding binds as (own ICF, own ICF).  When a bound channel's end moves
@@ -28,7 +21,6 @@
 #include <string.h>
 
 #include "xos_i.h"
-#include "../chan/chan_i.h"
 
 #define MAX_COM 32
 
@@ -44,93 +36,85 @@ static enum xos_isolation icf_isolation(const char *name)
 	return iso;
 }
 
-static const struct xos_chan_ops *forced_mechanism(void)
+/*
+ * XOS_CHAN, read in this one place: 0 and *@ret NULL when unset, 0 and the
+ * mechanism it names, -EINVAL when it names none the channel layer has.
+ * Read at each decision, as a program may set it between channels.
+ */
+static int forced_chan(const char **ret)
 {
-	return xos__chan_ops_find(secure_getenv("XOS_CHAN"));
+	const char *v = secure_getenv("XOS_CHAN");
+
+	*ret = NULL;
+	if (!v || !*v)
+		return 0;
+	if (xos__chan_mech_kernel(v) < 0)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* The standing choices, with the forced mechanism. */
+static void settings_get(struct xos__settings *set)
+{
+	const char *forced;
+
+	xos__settings_get(set);
+	set->forced_mech = forced_chan(&forced) == 0 ? forced : NULL;
+}
+
+/* The mechanisms registered between @a and @b, cheapest first: how many (at most MAX_COM). */
+static size_t com_cands(const char *a, const char *b, struct xos__mech_cand cands[MAX_COM])
+{
+	struct xos_com_info infos[MAX_COM];
+	int n = xos_com_list(a, b, infos, MAX_COM);
+
+	if (n < 0)
+		n = 0;
+	if (n > MAX_COM)
+		n = MAX_COM;
+	for (int i = 0; i < n; i++) {
+		int kernel = xos__chan_mech_kernel(infos[i].mechanism);
+
+		cands[i] = (struct xos__mech_cand){
+			.name = infos[i].mechanism, .cost = infos[i].cost,
+			.known = kernel >= 0, .kernel = kernel > 0,
+		};
+	}
+	return (size_t)n;
 }
 
 /*
  * Choose the mechanism for a channel between ICFs @a and @b; a one-line
  * reason in @why.  Never fails: with nothing registered, the ring.
  */
-static const struct xos_chan_ops *choose(const char *a, const char *b, char *why, size_t len)
+static const char *choose(const char *a, const char *b, char *why, size_t len)
 {
-	struct xos_com_info infos[MAX_COM];
+	struct xos__mech_cand cands[MAX_COM];
 	struct xos__settings set;
-	const struct xos_chan_ops *pick = NULL, *forced = forced_mechanism();
-	bool mem_a, mem_b, distrust;
-	const char *rule;
-	size_t used;
-	int n;
+	struct xos__chan_pair pair = { .a = a, .b = b };
+	size_t n = 0;
 
-	if (forced) {
-		snprintf(why, len, "forced (XOS_CHAN=%s)", forced->name);
-		return forced;
+	settings_get(&set);
+	if (!set.forced_mech) {
+		pair.iso_a = icf_isolation(a);
+		pair.iso_b = icf_isolation(b);
+		n = com_cands(a, b, cands);
 	}
-	xos__settings_get(&set);
-	mem_a = icf_isolation(a) >= XOS_ISO_MEMORY;
-	mem_b = icf_isolation(b) >= XOS_ISO_MEMORY;
-	switch (set.policy) {
-	case XOS_POLICY_ISOLATION:
-		distrust = mem_a || mem_b;
-		rule = distrust ? "an end isolates memory: kernel-mediated" : "no end isolates memory: cheapest";
-		break;
-	case XOS_POLICY_BALANCED:
-		distrust = mem_a && mem_b;
-		rule = distrust ? "both ends isolate memory: kernel-mediated" : "cheapest";
-		break;
-	default:
-		distrust = false;
-		rule = "cheapest";
-		break;
-	}
-	n = xos_com_list(a, b, infos, MAX_COM);
-	if (n > MAX_COM)
-		n = MAX_COM;
-	for (int i = 0; i < n && !pick; i++) {
-		const struct xos_chan_ops *ops = xos__chan_ops_find(infos[i].mechanism);
-
-		if (ops && (!distrust || ops->kernel))
-			pick = ops;
-	}
-	if (!pick) {
-		for (int i = 0; i < n && !pick; i++)
-			pick = xos__chan_ops_find(infos[i].mechanism);
-		if (pick)
-			rule = "no kernel-mediated mechanism registered: cheapest";
-	}
-	if (!pick) {
-		snprintf(why, len, "no mechanism registered between %s and %s: ring by default", a, b);
-		return &xos__chan_ring;
-	}
-	snprintf(why, len, "policy %s: %s", xos__policy_name(set.policy), rule);
-	used = strlen(why);
-	for (int i = 0; i < n && used + 1 < len; i++) {
-		bool chosen = strcmp(infos[i].mechanism, pick->name) == 0;
-
-		snprintf(why + used, len - used, "%s%s%s %u", i ? ", " : " (cost: ", chosen ? "*" : "",
-			 infos[i].mechanism, infos[i].cost);
-		used = strlen(why);
-	}
-	if (n && used + 1 < len)
-		snprintf(why + used, len - used, ")");
-	return pick;
+	return xos__policy_choose_mech(&set, &pair, cands, n, why, len);
 }
 
 /* Is @mech registered between @a and @b (or forced)? */
 static bool serves(const char *mech, const char *a, const char *b)
 {
-	struct xos_com_info infos[MAX_COM];
-	const struct xos_chan_ops *forced = forced_mechanism();
-	int n;
+	struct xos__mech_cand cands[MAX_COM];
+	struct xos__settings set;
+	size_t n = 0;
 
-	if (forced)
-		return strcmp(forced->name, mech) == 0;
-	n = xos_com_list(a, b, infos, MAX_COM);
-	for (int i = 0; i < n && i < MAX_COM; i++)
-		if (strcmp(infos[i].mechanism, mech) == 0)
-			return true;
-	return n <= 0; /* nothing registered: whatever carries it serves */
+	settings_get(&set);
+	if (!set.forced_mech)
+		n = com_cands(a, b, cands);
+	return xos__policy_mech_serves(&set, mech, cands, n);
 }
 
 static bool icf_shares_memory(const char *name)
@@ -148,8 +132,7 @@ static bool icf_shares_memory(const char *name)
 static int bind_one(struct xos_chan *end, const char *ef_icf)
 {
 	char peer_icf[32], why[512];
-	const struct xos_chan_ops *ops;
-	const char *cur;
+	const char *mech, *cur;
 	int rc;
 
 	if (!xos__chan_valid(end))
@@ -159,14 +142,14 @@ static int bind_one(struct xos_chan *end, const char *ef_icf)
 	xos__chan_peer_icf(end, peer_icf, sizeof(peer_icf));
 	xos__chan_set_icf(end, ef_icf);
 	if (!xos__chan_bound(end)) {
-		ops = choose(peer_icf, ef_icf, why, sizeof(why));
-		rc = xos__chan_bind_to(end, ops);
+		mech = choose(peer_icf, ef_icf, why, sizeof(why));
+		rc = xos__chan_bind(end, mech);
 		if (rc < 0)
 			return rc;
 		if (rc == 0)
 			return xos__chan_adopt(end);
 		xos__explain("chan \"%s\" (%s <-> %s) -> %s: %s", xos_chan_name(end), peer_icf, ef_icf,
-			     ops->name, why);
+			     mech, why);
 		return 0;
 	}
 	/* Take in a path the peer sent before this end moves (no copy must race for it). */
@@ -176,10 +159,10 @@ static int bind_one(struct xos_chan *end, const char *ef_icf)
 	cur = xos_chan_mechanism(end);
 	if (serves(cur, peer_icf, ef_icf))
 		return 0;
-	ops = choose(peer_icf, ef_icf, why, sizeof(why));
-	rc = xos__chan_switch_to(end, ops);
+	mech = choose(peer_icf, ef_icf, why, sizeof(why));
+	rc = xos__chan_switch(end, mech);
 	xos__explain("chan \"%s\" (%s <-> %s): %s does not connect them, switched -> %s (%s): %s",
-		     xos_chan_name(end), peer_icf, ef_icf, cur, ops->name, rc < 0 ? strerror(-rc) : "ok",
+		     xos_chan_name(end), peer_icf, ef_icf, cur, mech, rc < 0 ? strerror(-rc) : "ok",
 		     why);
 	return rc < 0 ? rc : 0;
 }
@@ -197,20 +180,26 @@ int xos__chans_bind(struct xos_chan *const *chans, size_t n, const char *creator
 	return 0;
 }
 
-int xos__chan_bind_default(struct xos_chan *end) XOS_HIDDEN;
-int xos__chan_bind_default(struct xos_chan *end)
+/* The ICF of the calling flow's EF ("process" outside any EF). */
+static const char *own_icf(void)
 {
 	struct xos_ef *self = xos_ef_self();
-	const char *own = self ? xos_ef_icf(self) : "process";
-	const struct xos_chan_ops *ops;
+
+	return self ? xos_ef_icf(self) : "process";
+}
+
+/* An end used before any binding: bind between this end's ICF and itself (XOS_CHAN or policy). */
+static int bind_default(struct xos_chan *end)
+{
+	const char *own = own_icf(), *mech;
 	char why[512];
 	int rc;
 
-	ops = choose(own, own, why, sizeof(why));
-	rc = xos__chan_bind_to(end, ops);
+	mech = choose(own, own, why, sizeof(why));
+	rc = xos__chan_bind(end, mech);
 	if (rc == 1)
 		xos__explain("chan \"%s\" (%s <-> %s, used before any EF took an end) -> %s: %s",
-			     xos_chan_name(end), own, own, ops->name, why);
+			     xos_chan_name(end), own, own, mech, why);
 	return rc < 0 ? rc : 0;
 }
 
@@ -225,8 +214,9 @@ void xos__chans_mutated(struct xos_chan *const *ends, size_t n, const char *icf)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct xos_chan *end = ends[i];
-		const struct xos_chan_ops *ops;
-		char peer_icf[32], why[512], cur[XOS_CHAN_MECH_MAX];
+		struct xos_chan *peer;
+		const char *mech;
+		char peer_icf[32], why[512], cur[32];
 		int rc = -EOPNOTSUPP;
 
 		if (!end || (!xos__chan_here(end, true) && !xos__chan_here(end, false)))
@@ -234,16 +224,84 @@ void xos__chans_mutated(struct xos_chan *const *ends, size_t n, const char *icf)
 		xos__chan_set_icf(end, icf);
 		if (!xos__chan_bound(end))
 			continue;
-		memcpy(cur, end->ctl->mech, sizeof(cur));
-		cur[sizeof(cur) - 1] = '\0';
+		xos__chan_mech_newest(end, cur, sizeof(cur));
 		xos__chan_peer_icf(end, peer_icf, sizeof(peer_icf));
 		if (serves(cur, peer_icf, icf))
 			continue;
-		ops = choose(peer_icf, icf, why, sizeof(why));
-		if (end->peer && xos__chan_valid(end->peer))
-			rc = xos_chan_switch(end->peer, ops->name);
+		mech = choose(peer_icf, icf, why, sizeof(why));
+		peer = xos__chan_peer_here(end);
+		if (peer)
+			rc = xos_chan_switch(peer, mech);
 		xos__explain("chan \"%s\" (%s <-> %s, after a mutate): %s does not connect them, "
-			     "switched -> %s (%s): %s", end->name, peer_icf, icf, cur, ops->name,
+			     "switched -> %s (%s): %s", xos__chan_name(end), peer_icf, icf, cur, mech,
 			     rc < 0 ? strerror(-rc) : "ok", why);
 	}
+}
+
+/* ---- mutate process -> thread: the EF's ends, the blob in its domain heap ---- */
+
+static void *heap_alloc(void *ctx, size_t size)
+{
+	return xos__dheap_malloc(ctx, size);
+}
+
+static void heap_free(void *ctx, void *p)
+{
+	xos__dheap_free(ctx, p);
+}
+
+int xos__chans_handover_save(struct xos_ef *ef, struct xos__dheap *heap, void **ret_blob,
+			     size_t *ret_len, int *fds, int max, int *ret_nfds)
+{
+	const struct xos__chan_alloc a = { .alloc = heap_alloc, .free = heap_free, .ctx = heap };
+
+	return xos__chan_handover_save(ef->chans, ef->nchans, &a, ret_blob, ret_len, fds, max, ret_nfds);
+}
+
+int xos__chans_handover_load(struct xos_ef *ef, const void *blob, size_t len, int *fds, int nfds)
+{
+	return xos__chan_handover_load(ef->chans, ef->nchans, blob, len, fds, nfds);
+}
+
+/* ---- the runtime as the channel layer's host ------------------------------------ */
+
+static uint64_t own_ef_id(void)
+{
+	struct xos_ef *self = xos_ef_self();
+
+	return self ? xos_ef_id(self) : 0;
+}
+
+static void chan_log(enum xos__chan_log kind, const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	if (kind == XOS__CHAN_LOG_EXPLAIN && !xos__explaining())
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (kind == XOS__CHAN_LOG_EXPLAIN)
+		xos__explain("%s", line);
+	else
+		xos__log_debug("%s", line);
+}
+
+static const struct xos__chan_host runtime_host = {
+	.init = xos__runtime_init,
+	.safe_point = xos__safe_point,
+	.icf_name = own_icf,
+	.ef_id = own_ef_id,
+	.forced_mech = forced_chan,
+	.bind_default = bind_default,
+	.log = chan_log,
+	.mech_registered = xos__com_connect_mech,
+};
+
+/*
+ * A channel call can be the first thing a program asks of libxos, so the
+ * host is in place when the library is loaded.  Storing one pointer is
+ * all this does: no allocation, no environment, nothing that could fail.
+ */
+__attribute__((constructor)) static void chans_host_install(void)
+{
+	xos__chan_host_set(&runtime_host);
 }

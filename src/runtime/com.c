@@ -2,8 +2,12 @@
 /*
  * The register_com table: which mechanisms can carry a channel between an
  * EF in an IC of kind a and one in an IC of kind b, and at what relative
- * cost.  ICFs fill it from their init(); the channel layer and the policy
- * read it.  Nothing else in xos hard-codes which mechanism fits which pair.
+ * cost.  The runtime fills it from what each ICF lets cross its boundary
+ * (XOS_ICF_X_*) and what each mechanism needs (struct xos_mech.needs):
+ * when an ICF is probed available, and when a mechanism is registered.
+ * An ICF may add entries of its own from its init().  The channel layer
+ * and the policy read it.  Nothing else in xos hard-codes which
+ * mechanism fits which pair.
  *
  * Pairs are unordered: (thread, process) and (process, thread) are one.
  */
@@ -155,5 +159,68 @@ void xos__com_reset(void)
 
 		xos__free(e);
 		e = next;
+	}
+}
+
+/* ---- entries that follow from the ICFs' crossings and the mechanisms' needs ---- */
+
+#define CONNECT_MAX 64
+
+static unsigned int crossings(const struct xos_icf *icf)
+{
+	return icf->features & (XOS_ICF_X_MAPS_SHARED | XOS_ICF_X_INHERITS_FDS | XOS_ICF_X_NETWORK);
+}
+
+/* Register @m between @a and @b if both let through what it needs. */
+static void connect_pair(const struct xos_icf *a, const struct xos_icf *b, const struct xos_mech *m)
+{
+	int rc;
+
+	if (m->needs & ~(crossings(a) & crossings(b)))
+		return;
+	rc = xos_com_register(a->name, b->name, m->name, m->cost);
+	if (rc < 0 && rc != -EEXIST)
+		xos__log_debug("register_com %s <-> %s %s: %s", a->name, b->name, m->name, strerror(-rc));
+}
+
+/* Every other ICF that is probed and available (a reference on each). */
+static size_t available_others(const struct xos_icf *self, struct xos__icf_node **nodes, size_t max)
+{
+	size_t n = xos__icf_snapshot(nodes, max), k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (nodes[i]->icf != self && xos__icf_probed(nodes[i]) && nodes[i]->available)
+			nodes[k++] = nodes[i];
+		else
+			xos__icf_put(nodes[i]);
+	}
+	return k;
+}
+
+void xos__com_connect_icf(const struct xos_icf *icf)
+{
+	const struct xos_mech *mechs[CONNECT_MAX];
+	struct xos__icf_node *nodes[CONNECT_MAX];
+	int nm = xos__mech_list(mechs, CONNECT_MAX);
+	size_t n = available_others(icf, nodes, CONNECT_MAX);
+
+	for (int j = 0; j < nm && j < CONNECT_MAX; j++) {
+		connect_pair(icf, icf, mechs[j]);
+		for (size_t i = 0; i < n; i++)
+			connect_pair(icf, nodes[i]->icf, mechs[j]);
+	}
+	for (size_t i = 0; i < n; i++)
+		xos__icf_put(nodes[i]);
+}
+
+void xos__com_connect_mech(const struct xos_mech *mech)
+{
+	struct xos__icf_node *nodes[CONNECT_MAX];
+	size_t n = available_others(NULL, nodes, CONNECT_MAX);
+
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = i; k < n; k++)
+			connect_pair(nodes[i]->icf, nodes[k]->icf, mech);
+		xos__icf_put(nodes[i]);
 	}
 }

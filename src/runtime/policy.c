@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The policy: which ICF hosts a new EF.
+ * The policy: which ICF hosts a new EF, and which mechanism carries a
+ * channel between two ICFs (at the end of this file).
  *
  * Four inputs, as in the paper (section 2.3): the developer's requirements
  * (acceptable ICFs, minimum isolation, a performance hint), which ICFs are
@@ -21,7 +22,8 @@
  *
  * "Cheapest" is creation cost first, then channel cost; with the hint
  * XOS_PERF_COMM it is channel cost first.  This file is pure: it decides
- * from its arguments only, so every combination is unit-tested.
+ * from its arguments only, so every combination is unit-tested
+ * (unit-policy.c, unit-policy-mech.c).
  */
 #include "config.h"
 
@@ -311,4 +313,83 @@ int xos__policy_choose(const struct xos__settings *set, const struct xos_ef_attr
 	append_others(why, why_len, cands, n, best, attr);
 	*ret_index = best;
 	return 0;
+}
+
+/*
+ * The mechanism of a channel between ICFs a and b, from the mechanisms
+ * registered between them (register_com, cheapest first):
+ *
+ *   perf       the cheapest
+ *   balanced   a kernel-mediated one (pipe, unix, tcp) when both ICFs
+ *              isolate memory (the EFs chose to distrust each other);
+ *              else the cheapest
+ *   isolation  a kernel-mediated one when either ICF isolates memory;
+ *              else the cheapest
+ *
+ * A mechanism the channel layer does not have is skipped; with none left,
+ * the ring.  A forced mechanism (XOS_CHAN) wins over everything.
+ */
+const char *xos__policy_choose_mech(const struct xos__settings *set, const struct xos__chan_pair *pair,
+				    const struct xos__mech_cand *cands, size_t n, char *why, size_t why_len)
+{
+	const char *pick = NULL, *rule;
+	bool distrust;
+	size_t used;
+
+	if (set->forced_mech) {
+		snprintf(why, why_len, "forced (XOS_CHAN=%s)", set->forced_mech);
+		return set->forced_mech;
+	}
+	switch (set->policy) {
+	case XOS_POLICY_ISOLATION:
+		distrust = pair->iso_a >= XOS_ISO_MEMORY || pair->iso_b >= XOS_ISO_MEMORY;
+		rule = distrust ? "an end isolates memory: kernel-mediated" : "no end isolates memory: cheapest";
+		break;
+	case XOS_POLICY_BALANCED:
+		distrust = pair->iso_a >= XOS_ISO_MEMORY && pair->iso_b >= XOS_ISO_MEMORY;
+		rule = distrust ? "both ends isolate memory: kernel-mediated" : "cheapest";
+		break;
+	default:
+		distrust = false;
+		rule = "cheapest";
+		break;
+	}
+	for (size_t i = 0; i < n && !pick; i++)
+		if (cands[i].known && (!distrust || cands[i].kernel))
+			pick = cands[i].name;
+	if (!pick) {
+		for (size_t i = 0; i < n && !pick; i++)
+			if (cands[i].known)
+				pick = cands[i].name;
+		if (pick)
+			rule = "no kernel-mediated mechanism registered: cheapest";
+	}
+	if (!pick) {
+		snprintf(why, why_len, "no mechanism registered between %s and %s: ring by default",
+			 pair->a, pair->b);
+		return "ring";
+	}
+	snprintf(why, why_len, "policy %s: %s", xos__policy_name(set->policy), rule);
+	used = strlen(why);
+	for (size_t i = 0; i < n && used + 1 < why_len; i++) {
+		bool chosen = strcmp(cands[i].name, pick) == 0;
+
+		snprintf(why + used, why_len - used, "%s%s%s %u", i ? ", " : " (cost: ", chosen ? "*" : "",
+			 cands[i].name, cands[i].cost);
+		used = strlen(why);
+	}
+	if (n && used + 1 < why_len)
+		snprintf(why + used, why_len - used, ")");
+	return pick;
+}
+
+bool xos__policy_mech_serves(const struct xos__settings *set, const char *mech,
+			     const struct xos__mech_cand *cands, size_t n)
+{
+	if (set->forced_mech)
+		return strcmp(set->forced_mech, mech) == 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(cands[i].name, mech) == 0)
+			return true;
+	return n == 0; /* nothing registered: whatever carries it serves */
 }

@@ -56,19 +56,7 @@ static void registry_atfork(void)
 
 bool xos__name_valid(const char *name)
 {
-	size_t len = 0;
-
-	if (!name)
-		return false;
-	for (; name[len]; len++) {
-		char c = name[len];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-			return false;
-		if (len >= 31)
-			return false;
-	}
-	return len > 0;
+	return xos__name_ok(name, 31);
 }
 
 /* Caller holds registry_lock. */
@@ -171,6 +159,7 @@ bool xos__icf_probe(struct xos__icf_node *node)
 	} else {
 		node->reason[0] = '\0';
 		xos__log_debug("icf %s probed: available", node->icf->name);
+		xos__com_connect_icf(node->icf);
 	}
 	atomic_store_explicit(&node->probe, XOS__PROBED, memory_order_release);
 	pthread_mutex_unlock(&probe_lock);

@@ -2,10 +2,11 @@
 /*
  * Runtime start-up and standing settings.
  *
- * The first call into libxos registers the built-in ICFs (in this order:
- * the order is the tie-break of the policy) and reads the operator's
- * choices from the environment: XOS_POLICY, XOS_ICF, XOS_EXPLAIN, XOS_LOG.
- * Built-ins register from this explicit table, not from constructors, so
+ * The first call into libxos registers the built-in mechanisms, then the
+ * built-in ICFs (in this order: the order is the tie-break of the policy)
+ * and reads the operator's choices from the environment: XOS_POLICY,
+ * XOS_ICF, XOS_EXPLAIN, XOS_LOG.  Built-ins register from these explicit
+ * tables, not from constructors, so
  * that nothing runs before the program asks (the shim relies on this).
  */
 #include "config.h"
@@ -25,6 +26,14 @@ static const struct {
 	{ &xos__icf_thread, false },
 	{ &xos__icf_process, false },
 	{ &xos__icf_sandbox, true },
+};
+
+/* Adding a built-in mechanism: its file in src/chan/ and one line here. */
+static const struct xos_mech *const builtin_mechs[] = {
+	&xos__mech_ring,
+	&xos__mech_pipe,
+	&xos__mech_unix,
+	&xos__mech_tcp,
 };
 
 size_t xos__builtin_count(void)
@@ -106,6 +115,12 @@ int xos__runtime_init(void)
 	if (!initialised) {
 		xos__log_configure();
 		init_rc = 0;
+		/* Mechanisms first: each ICF is connected to the others as it is probed. */
+		for (size_t i = 0; i < XOS_ARRAY_SIZE(builtin_mechs); i++) {
+			rc = xos__mech_register(builtin_mechs[i]);
+			if (rc < 0 && rc != -EBUSY && init_rc == 0)
+				init_rc = rc;
+		}
 		for (size_t i = 0; i < XOS_ARRAY_SIZE(builtin_icfs); i++) {
 			rc = xos__icf_register_builtin(builtin_icfs[i].icf, builtin_icfs[i].lazy);
 			if (rc < 0 && rc != -EBUSY && init_rc == 0)

@@ -23,6 +23,8 @@
 #include <xos/vic.h>
 #include <xos/mutate.h>
 
+#include "../chan/chan_host.h"
+
 #define XOS_HIDDEN __attribute__((visibility("hidden")))
 
 #define xos__container_of(ptr, type, member) \
@@ -92,6 +94,10 @@ bool xos__name_valid(const char *name) XOS_HIDDEN;
 /* Cheapest cost of any mechanism between @a and @b; UINT_MAX if none. */
 unsigned int xos__com_best(const char *a, const char *b, const char **ret_mechanism) XOS_HIDDEN;
 void xos__com_reset(void) XOS_HIDDEN;
+/* @icf was probed available: register every mechanism between it, itself and every available ICF. */
+void xos__com_connect_icf(const struct xos_icf *icf) XOS_HIDDEN;
+/* @mech was registered: register it between every pair of available ICFs that lets it through. */
+void xos__com_connect_mech(const struct xos_mech *mech) XOS_HIDDEN;
 
 /* ---- policy (policy.c) -------------------------------------------------- */
 #define XOS_POLICY_MAP(X) \
@@ -122,6 +128,7 @@ struct xos__candidate {
 struct xos__settings {
 	enum xos__policy policy;
 	char forced_icf[32]; /* XOS_ICF / xos_icf_force(), or "" */
+	const char *forced_mech; /* XOS_CHAN when it names a mechanism, else NULL (chanbind.c) */
 };
 
 /*
@@ -134,6 +141,32 @@ struct xos__settings {
 int xos__policy_choose(const struct xos__settings *set, const struct xos_ef_attr *attr,
 		       const struct xos__candidate *cands, size_t n, size_t *ret_index,
 		       char *why, size_t why_len) XOS_HIDDEN;
+/* A channel between an end in ICF @a and one in ICF @b, and what each ICF isolates. */
+struct xos__chan_pair {
+	const char *a, *b;
+	enum xos_isolation iso_a, iso_b;
+};
+
+/* One mechanism registered between a channel's two ICFs, as the mechanism choice sees it. */
+struct xos__mech_cand {
+	const char *name;
+	unsigned int cost;
+	bool known;  /* the channel layer has a mechanism of that name */
+	bool kernel; /* the kernel moves its bytes: the peers share no memory */
+};
+
+/*
+ * Choose the mechanism for a channel @pair among @cands (cheapest first,
+ * as xos_com_list() returns them), with a one-line reason in @why.  Pure;
+ * never fails: with nothing usable, "ring".  The name returned is one of
+ * @cands' names, @set->forced_mech or a literal.
+ */
+const char *xos__policy_choose_mech(const struct xos__settings *set, const struct xos__chan_pair *pair,
+				    const struct xos__mech_cand *cands, size_t n, char *why,
+				    size_t why_len) XOS_HIDDEN;
+/* Does @mech, the mechanism a channel is on, still serve a pair with @cands registered? */
+bool xos__policy_mech_serves(const struct xos__settings *set, const char *mech,
+			     const struct xos__mech_cand *cands, size_t n) XOS_HIDDEN;
 /* Does the comma-separated list @set name @icf?  NULL or "" means any. */
 bool xos__icf_in_set(const char *set, const char *icf) XOS_HIDDEN;
 
@@ -346,36 +379,16 @@ bool xos__lifeline_forker_main(void) XOS_HIDDEN;
  */
 void xos__lifeline_arm(pid_t parent, bool forker_main) XOS_HIDDEN;
 
-/* ---- channels (src/chan) ------------------------------------------------- */
+/* ---- channels (src/chan below, chanbind.c here) ------------------------------ */
 /* Bind each unbound channel of a new EF to a mechanism for (creator, ef) ICFs. */
 int xos__chans_bind(struct xos_chan *const *chans, size_t n, const char *creator_icf,
 		    const char *ef_icf) XOS_HIDDEN;
-/* In a new process hosting an EF: forget every end but @keep[0..n), without closing them. */
-void xos__chans_forget_others(struct xos_chan *const *keep, size_t n) XOS_HIDDEN;
-/* The descriptors @ends hold in this process (control sockets, poll and path fds): count or -errno. */
-int xos__chans_fds(struct xos_chan *const *ends, size_t n, int *fds, size_t max) XOS_HIDDEN;
-/* In the creator, after handing @ends to an EF in another process: forget them here. */
-void xos__chans_detach(struct xos_chan *const *ends, size_t n) XOS_HIDDEN;
-/* Mutate: keep the EF's ends (struct, control block) for its return; drop their fds and paths. */
-void xos__chans_park(struct xos_chan *const *ends, size_t n) XOS_HIDDEN;
-void xos__chans_drop_parked(struct xos_chan **ends, size_t n) XOS_HIDDEN;
-/* @ends now belong to EF @ef_id (0: to the program); multi-producer ends stay shared. */
-void xos__chans_hand(struct xos_chan *const *ends, size_t n, uint64_t ef_id) XOS_HIDDEN;
-/* Undo that for an EF that was never made: @ends belong to @back_to again. */
-void xos__chans_unhand(struct xos_chan *const *ends, size_t n, uint64_t ef_id,
-		       uint64_t back_to) XOS_HIDDEN;
-/* EF @ef_id ended in this process: close the ends handed to it that it left open. */
-void xos__chans_close_owned(uint64_t ef_id) XOS_HIDDEN;
 /* After a mutate to @icf: record it per channel; switch live what the new pair does not serve. */
 void xos__chans_mutated(struct xos_chan *const *ends, size_t n, const char *icf) XOS_HIDDEN;
 /*
- * Mutate process -> thread (src/chan/handover.c).  In the process host:
- * write the state of the EF's live ends into a blob in the domain heap
- * @heap and list the descriptors to hand over (@fds, at most @max).  In
- * the creator: rebuild the parked ends from the blob and the received fds
- * (all closed or owned by the ends on return).
+ * Mutate process -> thread: xos__chan_handover_save/load for the ends of
+ * @ef, the blob in the domain heap @heap.
  */
-#define XOS_HANDOVER_FDS 128
 int xos__chans_handover_save(struct xos_ef *ef, struct xos__dheap *heap, void **ret_blob,
 			     size_t *ret_len, int *fds, int max, int *ret_nfds) XOS_HIDDEN;
 int xos__chans_handover_load(struct xos_ef *ef, const void *blob, size_t len, int *fds,

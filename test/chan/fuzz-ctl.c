@@ -28,44 +28,28 @@
 
 #include "../../src/chan/chan_i.h"
 
-/* What the channel layer needs from the runtime: nothing runs in an EF here. */
-static const struct xos_chan_ops *default_mech = &xos__chan_ring;
+/* The channel layer's host: nothing runs in an EF here; unbound channels bind to the input's pick. */
+static const char *default_mech = "ring";
 
-int xos__runtime_init(void)
+static int fuzz_init(void)
 {
+	static const struct xos_mech *const builtin[] = {
+		&xos__mech_ring, &xos__mech_pipe, &xos__mech_unix, &xos__mech_tcp,
+	};
+
+	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
+		(void)xos__mech_register(builtin[i]); /* -EBUSY from the second input on */
 	return 0;
 }
-void xos__safe_point(void)
+
+static int bind_default(struct xos_chan *end)
 {
-}
-void xos__explain(const char *fmt, ...)
-{
-	(void)fmt;
-}
-void xos__log_debug(const char *fmt, ...)
-{
-	(void)fmt;
-}
-struct xos_ef *xos_ef_self(void)
-{
-	return NULL;
-}
-const char *xos_ef_icf(const struct xos_ef *ef)
-{
-	(void)ef;
-	return "";
-}
-uint64_t xos_ef_id(const struct xos_ef *ef)
-{
-	(void)ef;
-	return 0;
-}
-int xos__chan_bind_default(struct xos_chan *end)
-{
-	int rc = xos__chan_bind_to(end, default_mech);
+	int rc = xos__chan_bind(end, default_mech);
 
 	return rc < 0 ? rc : 0;
 }
+
+static const struct xos__chan_host fuzz_host = { .init = fuzz_init, .bind_default = bind_default };
 
 static const char *const mechs[] = { "ring", "pipe", "unix", "ring" };
 
@@ -168,7 +152,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		     ((flags & 8) ? XOS_CHAN_F_STREAM : 0);
 	if ((flags & 32) && !(flags & 4))
 		attr.flags |= XOS_CHAN_F_MULTI_PRODUCER; /* its writers' lock is off the page */
-	default_mech = xos__chan_ops_find(mechs[flags & 3]);
+	xos__chan_host_set(&fuzz_host);
+	default_mech = mechs[flags & 3];
 	if (!(flags & 16))
 		attr.mechanism = mechs[flags & 3];
 	if (xos_chan_open(ends, &attr) < 0)

@@ -39,7 +39,7 @@ void xos__close_fds(int *fds, unsigned int n)
 
 static int peer_gone;
 
-bool xos__chan_peer_gone(const struct xos__chan_link *link)
+bool xos__chan_peer_gone(const struct xos_mech_link *link)
 {
 	(void)link;
 	return peer_gone;
@@ -61,11 +61,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct xos__chan_ctl ctl;
-	const struct xos__chan_params p = { .flags = 0, .dirs = 1, .capacity = CAP, .max_msg = CAP / 4 };
-	struct xos__chan_link link = { .ctl = &ctl, .idx = 1, .ctl_sock = -1 };
-	int fds[2][XOS_CHAN_MAX_FDS] = { { -1, -1, -1, -1 }, { -1, -1, -1, -1 } };
+	const struct xos_mech_params p = { .flags = 0, .dirs = 1, .capacity = CAP, .max_msg = CAP / 4 };
+	struct xos_mech_link link = { .ctl = &ctl, .idx = 1, .ctl_sock = -1 };
+	int fds[2][XOS_MECH_MAX_FDS] = { { -1, -1, -1, -1 }, { -1, -1, -1, -1 } };
 	unsigned int nfds;
-	const struct xos_chan_ops *ops = &xos__chan_ring;
+	const struct xos_mech_ops *ops = &xos__chan_ring;
 	void *st;
 	uint8_t *map, *area;
 	_Atomic uint64_t *head;
@@ -97,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (int steps = 0; n > 0 && steps < 4096; steps++) {
 		uint8_t op = (uint8_t)take(&in, &n, 1);
-		struct xos__chan_frame f;
+		struct xos_mech_frame f;
 		int rc;
 
 		switch (op % 6) {

@@ -837,12 +837,6 @@ static char sandbox_description[256] = DESCRIPTION "; limits: rlimit";
 
 static int sandbox_init_do(const struct xos_icf *icf, char *why, size_t why_len)
 {
-	static const char *const peers[] = { "sandbox", "process", "thread" };
-	/* Inherited memfd (ring), inherited pipe or socket pair: never the host's network. */
-	static const struct {
-		const char *mechanism;
-		unsigned int cost;
-	} com[] = { { "ring", 200 }, { "unix", 55000 }, { "pipe", 60000 } };
 	char limits_how[160];
 	struct sandbox_ic *s;
 	int rc;
@@ -868,17 +862,7 @@ static int sandbox_init_do(const struct xos_icf *icf, char *why, size_t why_len)
 	else
 		snprintf(why, why_len, "%s: %s", step_text(s->shared->step), strerror(-rc));
 	sandbox_free(s);
-	if (rc < 0)
-		return rc;
-
-	for (size_t i = 0; i < ARRAY_SIZE(peers); i++) {
-		for (size_t j = 0; j < ARRAY_SIZE(com); j++) {
-			rc = xos_com_register(icf->name, peers[i], com[j].mechanism, com[j].cost);
-			if (rc < 0 && rc != -EEXIST)
-				return rc;
-		}
-	}
-	return 0;
+	return rc;
 }
 
 static int sandbox_create_do(const struct xos_icf *icf, struct xos_ef *ef, struct xos_ic **ret_ic)
@@ -1043,7 +1027,9 @@ const struct xos_icf xos__icf_sandbox = {
 	.name = "sandbox",
 	.description = sandbox_description,
 	.isolation = XOS_ISO_SYSCALLS,
-	.features = XOS_ICF_F_OWN_FDS | XOS_ICF_F_CRASH_CONTAINED | XOS_ICF_F_RESTRICTED,
+	/* An inherited memfd (ring), pipe or socket pair crosses; never the host's network. */
+	.features = XOS_ICF_F_OWN_FDS | XOS_ICF_F_CRASH_CONTAINED | XOS_ICF_F_RESTRICTED |
+		    XOS_ICF_X_MAPS_SHARED | XOS_ICF_X_INHERITS_FDS,
 	.create_cost = 1000000, /* ~6-7x the process ICF (bench-sandbox) */
 	XOS_ICF_OPS(sandbox_ops),
 };

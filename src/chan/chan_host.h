@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to libxos: the channel layer as the layer above it (the
+ * runtime) sees it.  Not installed.
+ *
+ * The channel layer sits below the runtime and never calls it by name.
+ * What it needs from above (initialisation, the safe point of the calling
+ * EF, which ICF the caller runs in, how to bind a channel nobody bound,
+ * a log) comes through one table of host callbacks, installed by the
+ * runtime with xos__chan_host_set() before any channel call.  Everything
+ * else in this header is what the runtime may call: binding a channel to
+ * a mechanism, switching it, and the bookkeeping of which ends live in
+ * this process (park, forget, detach, hand over) when an EF moves.  The
+ * layer's own internals are in chan_i.h.
+ */
+#ifndef XOS_CHAN_HOST_H
+#define XOS_CHAN_HOST_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xos/chan.h>
+
+#ifndef XOS_HIDDEN
+#define XOS_HIDDEN __attribute__((visibility("hidden")))
+#endif
+
+/* ---- what the layer needs from its host ------------------------------------ */
+
+enum xos__chan_log { XOS__CHAN_LOG_DEBUG = 1, XOS__CHAN_LOG_EXPLAIN = 2 };
+
+/*
+ * struct xos__chan_host - the host's callbacks.  Every member may be NULL
+ * (then: nothing to initialise, no safe point, ICF "process", EF id 0,
+ * bind to the ring, no log, nothing forced).
+ */
+struct xos__chan_host {
+	/* init - before the first channel opens; 0 or -errno (the open fails with it). */
+	int (*init)(void);
+	/* safe_point - at every send and receive: the caller's EF may be moved here. */
+	void (*safe_point)(void);
+	/* icf_name - the ICF hosting the calling flow ("process" outside any EF). */
+	const char *(*icf_name)(void);
+	/* ef_id - the id of the calling flow's EF, 0 outside any EF. */
+	uint64_t (*ef_id)(void);
+	/*
+	 * forced_mech - the mechanism the operator forces on every channel:
+	 * 0 and *@ret NULL when none, 0 and a name, or -EINVAL when the
+	 * operator named none the layer knows.
+	 */
+	int (*forced_mech)(const char **ret);
+	/* bind_default - bind @end, used before any EF took one of its ends; 0 or -errno. */
+	int (*bind_default)(struct xos_chan *end);
+	/* log - one line of kind @kind. */
+	void (*log)(enum xos__chan_log kind, const char *fmt, va_list ap);
+	/* mech_registered - @mech was registered (after the built-ins): connect what it can. */
+	void (*mech_registered)(const struct xos_mech *mech);
+};
+
+/* Install @host (NULL: none); it must outlive every channel call. */
+void xos__chan_host_set(const struct xos__chan_host *host) XOS_HIDDEN;
+
+/* An allocator the layer writes a hand-over blob with (the EF's domain heap). */
+struct xos__chan_alloc {
+	void *(*alloc)(void *ctx, size_t size);
+	void (*free)(void *ctx, void *p);
+	void *ctx;
+};
+
+/* ---- mechanisms -------------------------------------------------------------- */
+
+/* Is @name a registrable name: 1 to @max characters of [a-z0-9_-]?  (ICFs and mechanisms) */
+bool xos__name_ok(const char *name, size_t max) XOS_HIDDEN;
+
+/* The mechanisms built in, for the runtime's table of built-ins. */
+struct xos_mech;
+extern const struct xos_mech xos__mech_ring XOS_HIDDEN;
+extern const struct xos_mech xos__mech_pipe XOS_HIDDEN;
+extern const struct xos_mech xos__mech_unix XOS_HIDDEN;
+extern const struct xos_mech xos__mech_tcp XOS_HIDDEN;
+/* xos_mech_register() without the host's init (the runtime's own init registers the built-ins). */
+int xos__mech_register(const struct xos_mech *mech) XOS_HIDDEN;
+/* xos_mech_list() without the host's init (for the host's own init). */
+int xos__mech_list(const struct xos_mech **mechs, size_t n) XOS_HIDDEN;
+
+/* Does a mechanism called @name exist?  1 kernel-mediated, 0 shared memory, -ENOENT none. */
+int xos__chan_mech_kernel(const char *name) XOS_HIDDEN;
+
+/* ---- binding and switching one end ------------------------------------------- */
+
+/* Is @end a live end of this process? */
+bool xos__chan_valid(const struct xos_chan *end) XOS_HIDDEN;
+/* Is the channel of @end bound? */
+bool xos__chan_bound(const struct xos_chan *end) XOS_HIDDEN;
+/* Bind an unbound channel to mechanism @mech now: 1 if this call bound it, 0 if it was, -errno. */
+int xos__chan_bind(struct xos_chan *end, const char *mech) XOS_HIDDEN;
+/* xos_chan_switch() without the explanation (the runtime gives its own). */
+int xos__chan_switch(struct xos_chan *end, const char *mech) XOS_HIDDEN;
+/* Take in every path the peer sent to @end. */
+int xos__chan_adopt(struct xos_chan *end) XOS_HIDDEN;
+/* Record that end @end now lives in ICF @icf. */
+void xos__chan_set_icf(struct xos_chan *end, const char *icf) XOS_HIDDEN;
+/* The ICF recorded for the end's peer (copied into @buf). */
+void xos__chan_peer_icf(const struct xos_chan *end, char *buf, size_t len) XOS_HIDDEN;
+/* The mechanism of the channel's newest path, whether or not this end has taken it ("" unbound). */
+void xos__chan_mech_newest(const struct xos_chan *end, char *buf, size_t len) XOS_HIDDEN;
+/* The end's name, even while it is parked. */
+const char *xos__chan_name(const struct xos_chan *end) XOS_HIDDEN;
+/* The other end when it is alive in this process, else NULL. */
+struct xos_chan *xos__chan_peer_here(const struct xos_chan *end) XOS_HIDDEN;
+/* Multi-producer: one more flow (same process) or process will hold end 0. */
+void xos__chan_mp_share(struct xos_chan *end, bool same_process) XOS_HIDDEN;
+/* Is @end alive here (live: in use; else parked)?  Compares, never reads @end. */
+bool xos__chan_here(const struct xos_chan *end, bool live) XOS_HIDDEN;
+
+/* ---- the ends of this process, as EFs come and go ------------------------------- */
+
+/* In a new process hosting an EF: forget every end but @keep[0..n), without closing them. */
+void xos__chans_forget_others(struct xos_chan *const *keep, size_t n) XOS_HIDDEN;
+/* The descriptors @ends hold in this process (control sockets, poll and path fds): count or -errno. */
+int xos__chans_fds(struct xos_chan *const *ends, size_t n, int *fds, size_t max) XOS_HIDDEN;
+/* In the creator, after handing @ends to an EF in another process: forget them here. */
+void xos__chans_detach(struct xos_chan *const *ends, size_t n) XOS_HIDDEN;
+/* Mutate: keep the EF's ends (struct, control block) for its return; drop their fds and paths. */
+void xos__chans_park(struct xos_chan *const *ends, size_t n) XOS_HIDDEN;
+/* Free the parked ends among @ends (set to NULL): their EF ended elsewhere, or dropped them. */
+void xos__chans_drop_parked(struct xos_chan **ends, size_t n) XOS_HIDDEN;
+/* @ends now belong to EF @ef_id (0: to the program); multi-producer ends stay shared. */
+void xos__chans_hand(struct xos_chan *const *ends, size_t n, uint64_t ef_id) XOS_HIDDEN;
+/* Undo that for an EF that was never made: @ends belong to @back_to again. */
+void xos__chans_unhand(struct xos_chan *const *ends, size_t n, uint64_t ef_id,
+		       uint64_t back_to) XOS_HIDDEN;
+/* EF @ef_id ended in this process: close the ends handed to it that it left open. */
+void xos__chans_close_owned(uint64_t ef_id) XOS_HIDDEN;
+
+/*
+ * Handing ends over to another process (mutate process -> thread),
+ * handover.c.  In the process leaving: write the state of the live ends
+ * among @ends into a blob allocated with @a and list the descriptors to
+ * hand over (@fds, at most @max).  In the process taking them: rebuild the
+ * parked ends among @ends from the blob and the received fds (all closed
+ * or owned by the ends on return).
+ */
+#define XOS_HANDOVER_FDS 128
+int xos__chan_handover_save(struct xos_chan *const *ends, size_t n, const struct xos__chan_alloc *a,
+			    void **ret_blob, size_t *ret_len, int *fds, int max, int *ret_nfds) XOS_HIDDEN;
+int xos__chan_handover_load(struct xos_chan **ends, size_t n, const void *blob, size_t len,
+			    int *fds, int nfds) XOS_HIDDEN;
+
+#endif /* XOS_CHAN_HOST_H */
