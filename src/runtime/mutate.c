@@ -8,8 +8,9 @@
  * (when the creator asked for something) or when it ends; the host then
  * does what was asked on its own stack, never on the domain's:
  *  - PARK: report, wait until the creator releases it (dump);
- *  - TO_PROCESS (a thread host): fork; the child becomes a process host
- *    and resumes the EF; the parent drops its mapping and ends its thread;
+ *  - TO_PROCESS (a thread host): the pivot ICF makes its context here, a
+ *    fork whose child resumes the EF; the parent drops its mapping and
+ *    ends its thread;
  *  - TO_THREAD (a process host): send the EF's fds over the control
  *    socket (SCM_RIGHTS) and _exit; the creator maps the same memfd at the
  *    same address and resumes the EF on a new thread.
@@ -565,35 +566,39 @@ static void placeholder_put(struct xos_ef *ef, int fd)
 	ef->placeholders[ef->nplaceholders++] = fd;
 }
 
-/* Thread host, TO_PROCESS: fork here, on the host's stack. */
+/*
+ * Thread host, TO_PROCESS (xos_ef_pivot_give): the pivot makes its context
+ * for the EF here, on the host's stack, by a fork whose child goes on with
+ * the EF as it was; then this flow leaves the EF.
+ */
 static int host_to_process(struct xos_ic *ic)
 {
 	struct xos_ef *ef = ic->ef;
+	struct xos__icf_node *pivot = ef->next_icf;
 	struct xos__ef_ctl *ctl = ef->ctl;
-	int fds[XOS_DOMAIN_FDS], n;
-	pid_t pid, parent = getpid();
+	struct xos_ic *pivot_ic;
+	int fds[XOS_DOMAIN_FDS], n, rc;
 
+	atomic_store(&ctl->request, XOS_REQ_NONE);
+	if (!pivot) {
+		ack(ctl, -EINVAL);
+		return 0;
+	}
 	/* Read everything needed from the domain before the fork: after it, the child owns it. */
 	n = ef->dom->hdr->nfds;
 	for (int i = 0; i < n; i++)
 		fds[i] = ef->dom->hdr->fds[i].fd;
-	atomic_store(&ctl->request, XOS_REQ_NONE);
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		/* This thread ends as soon as the child runs: not the main thread's line. */
-		xos__lifeline_arm(parent, false);
-		xos__domains_drop_except(ef->dom);
-		xos__process_host_child(ef);
-	}
-	if (pid < 0) {
-		ack(ctl, -errno);
+	rc = pivot->ops.create(pivot->icf, ef, &pivot_ic);
+	if (rc < 0) {
+		ack(ctl, rc);
 		return 0; /* the EF goes on here */
 	}
-	xos__domain_unmap(ef->dom);
+	/* The pivot's create() leaves the domain (xos_ef_domain_leave); make sure. */
+	if (ef->dom->mapped)
+		xos_ef_domain_leave(ef);
 	for (int i = 0; i < n; i++)
 		placeholder_put(ef, fds[i]);
-	atomic_store(&ctl->pid, pid);
+	ef->moved_ic = pivot_ic;
 	ack(ctl, 0);
 	return XOS_IC_MOVED;
 }
@@ -717,6 +722,102 @@ int xos__domain_host(struct xos_ic *ic)
 }
 
 /* ---- the public mutate ----------------------------------------------------------- */
+
+/* Find the registered pivot ICF (the one with XOS_ICF_F_PIVOT), with a reference. */
+static struct xos__icf_node *pivot_find(void)
+{
+	struct xos__icf_node *nodes[XOS__ICFS_MAX], *pivot = NULL;
+	size_t n = xos__icf_snapshot(nodes, XOS__ICFS_MAX);
+
+	for (size_t i = 0; i < n; i++) {
+		if (!pivot && (nodes[i]->icf->features & XOS_ICF_F_PIVOT) && xos__icf_probe(nodes[i])) {
+			pivot = nodes[i];
+			continue; /* keep this reference */
+		}
+		xos__icf_put(nodes[i]);
+	}
+	return pivot;
+}
+
+/*
+ * Move @ef into an IC of ICF @target: source -> pivot with the source's
+ * to_pivot, pivot -> target with the target's from_pivot.  If the second
+ * step fails the EF stays, running, in the pivot.
+ */
+int xos__ef_mutate(struct xos_ef *ef, const char *target)
+{
+	struct xos__icf_node *src, *dst, *pivot;
+	struct xos_ic *ic;
+	int rc = 0;
+
+	if (!ef || ef->magic != XOS_EF_MAGIC || !xos__name_valid(target))
+		return -EINVAL;
+	dst = xos__icf_find(target);
+	if (!dst)
+		return -ENOENT;
+	src = ef->icf;
+	if (dst == src)
+		goto out_put_dst;
+	if (!xos__icf_probe(dst)) {
+		rc = -ENODEV;
+		goto out_put_dst;
+	}
+	pivot = pivot_find();
+	if (!pivot) {
+		rc = -EOPNOTSUPP;
+		goto out_put_dst;
+	}
+	if ((src != pivot && !src->ops.to_pivot) || (dst != pivot && !dst->ops.from_pivot)) {
+		rc = -EOPNOTSUPP;
+		goto out_put_pivot;
+	}
+
+	if (src != pivot) {
+		/* Where xos_ef_pivot_give() takes it, for this step only. */
+		ef->next_icf = pivot;
+		rc = src->ops.to_pivot(ef->ic, &ic);
+		ef->next_icf = NULL;
+		if (rc < 0)
+			goto out_put_pivot;
+		ef->ic = ic;
+		ef->icf = pivot;
+		xos__icf_get(pivot);
+		xos__icf_put(src);
+	}
+	if (dst != pivot) {
+		rc = dst->ops.from_pivot(dst->icf, ef->ic, &ic);
+		if (rc < 0)
+			goto out_put_pivot;
+		ef->ic = ic;
+		ef->icf = dst;
+		xos__icf_get(dst);
+		xos__icf_put(pivot);
+	}
+	xos__explain("ef %llu \"%s\" mutated %s -> %s", (unsigned long long)ef->id, ef->name,
+		     src->icf->name, dst->icf->name);
+	if (ef->nchans)
+		xos__chans_mutated(ef->chans, ef->nchans, dst->icf->name);
+out_put_pivot:
+	xos__icf_put(pivot);
+out_put_dst:
+	xos__icf_put(dst);
+	return rc;
+}
+
+/*
+ * The first run of the context the pivot made for @ef at its host's safe
+ * point (host_to_process): in that new process, the EF is the pivot's now.
+ * The creator's own view changes when to_pivot returns (xos__ef_mutate).
+ */
+void xos__ef_mutate_arrived(struct xos_ef *ef, struct xos_ic *ic)
+{
+	if (ic->icf != ef->next_icf->icf || ef->owner_pid == getpid())
+		return;
+	ef->icf = ef->next_icf;
+	ef->ic = ic;
+	ef->next_icf = NULL;
+}
+
 
 int xos_ef_mutate(struct xos_ef *ef, const char *icf)
 {
