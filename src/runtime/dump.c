@@ -419,6 +419,10 @@ int xos__image_read(struct xos_ef *ef, int fd)
 	struct xos__domain_hdr *h;
 	int memfd = -1, rc;
 
+#ifndef XOS_HAVE_CTX
+	/* No context switch for this CPU (arch/): no EF can run on a domain here. */
+	return -EOPNOTSUPP;
+#endif
 	key = xos__malloc(sizeof(*key));
 	if (!key)
 		return -ENOMEM;

@@ -34,82 +34,11 @@
 #include <unistd.h>
 
 #include "xos_i.h"
+#include "arch/ctx.h"
 
 #ifdef XOS_SANITIZE
 #include <sanitizer/common_interface_defs.h>
 #endif
-
-/* ---- context switch (x86-64 System V): callee-saved registers on the stack ---- */
-
-/* Save the current context on its stack, store sp in *@save, continue at @to. */
-void xos__ctx_swap(void **save, void *to) XOS_HIDDEN;
-void xos__ctx_start(void) XOS_HIDDEN;
-
-#if defined(__x86_64__)
-__asm__(".text\n"
-	".globl xos__ctx_swap\n"
-	".hidden xos__ctx_swap\n"
-	".type xos__ctx_swap,@function\n"
-	"xos__ctx_swap:\n"
-	"	.cfi_startproc\n"
-	"	pushq %rbp\n"
-	"	pushq %rbx\n"
-	"	pushq %r12\n"
-	"	pushq %r13\n"
-	"	pushq %r14\n"
-	"	pushq %r15\n"
-	"	subq $16, %rsp\n"
-	"	stmxcsr 8(%rsp)\n"
-	"	fnstcw (%rsp)\n"
-	"	movq %rsp, (%rdi)\n"
-	"	movq %rsi, %rsp\n"
-	"	fldcw (%rsp)\n"
-	"	ldmxcsr 8(%rsp)\n"
-	"	addq $16, %rsp\n"
-	"	popq %r15\n"
-	"	popq %r14\n"
-	"	popq %r13\n"
-	"	popq %r12\n"
-	"	popq %rbx\n"
-	"	popq %rbp\n"
-	"	ret\n"
-	"	.cfi_endproc\n"
-	".size xos__ctx_swap, .-xos__ctx_swap\n"
-	/* First entry into a domain: r13 = function, r12 = its argument. */
-	".globl xos__ctx_start\n"
-	".hidden xos__ctx_start\n"
-	".type xos__ctx_start,@function\n"
-	"xos__ctx_start:\n"
-	"	movq %r12, %rdi\n"
-	"	andq $-16, %rsp\n"
-	"	callq *%r13\n"
-	"	ud2\n"
-	".size xos__ctx_start, .-xos__ctx_start\n");
-#define HAVE_CTX 1
-#else
-#define HAVE_CTX 0
-void xos__ctx_swap(void **save, void *to)
-{
-	(void)save, (void)to;
-	abort();
-}
-#endif
-
-/* The initial context of a domain: xos__ctx_swap into it calls @entry(@h) on its stack. */
-static void *ctx_init(struct xos__domain_hdr *h, void (*entry)(struct xos__domain_hdr *))
-{
-	uint64_t *f = (uint64_t *)(h->stack_hi & ~(uintptr_t)15) - 10;
-
-	f[0] = 0x037f;                     /* x87 control word: the ABI's default */
-	f[1] = 0x1f80;                     /* mxcsr: the ABI's default */
-	f[2] = f[3] = 0;                   /* r15, r14 */
-	f[4] = (uint64_t)(uintptr_t)entry; /* r13 */
-	f[5] = (uint64_t)(uintptr_t)h;     /* r12 */
-	f[6] = f[7] = 0;                   /* rbx, rbp */
-	f[8] = (uint64_t)(uintptr_t)xos__ctx_start;
-	f[9] = 0;
-	return f;
-}
 
 /* ---- sanitizer bookkeeping of the stack switches ------------------------------- */
 #ifdef XOS_SANITIZE
@@ -193,8 +122,9 @@ static void ef_to_host(struct xos__domain_hdr *h, uint32_t state)
 	on_ef_arrived(fake);
 }
 
-static _Noreturn void domain_entry(struct xos__domain_hdr *h)
+static _Noreturn void domain_entry(void *arg)
 {
+	struct xos__domain_hdr *h = arg;
 	int status;
 
 	on_ef_arrived(NULL);
@@ -332,8 +262,10 @@ int xos__ef_domain_setup(struct xos_ef *ef, const struct xos_ef_attr *attr)
 	struct xos__domain_hdr *h;
 	int rc;
 
-	if (!HAVE_CTX)
-		return -EOPNOTSUPP;
+#ifndef XOS_HAVE_CTX
+	/* No context switch for this CPU (arch/): EFs run on their host's stack. */
+	return -EOPNOTSUPP;
+#endif
 	if ((attr->flags & XOS_EF_F_DOMAIN_MALLOC) && !xos__malloc_interposed())
 		return -EOPNOTSUPP; /* another allocator (ASan, valgrind...) owns malloc */
 	if (!size)
@@ -359,7 +291,7 @@ int xos__ef_domain_setup(struct xos_ef *ef, const struct xos_ef_attr *attr)
 		}
 		memcpy(h->arg, ef->arg, ef->arg_size);
 	}
-	h->ef_sp = ctx_init(h, domain_entry);
+	h->ef_sp = xos__ctx_init(h->stack_hi, domain_entry, h);
 	h->state = XOS_DOM_NEW;
 
 	ef->ctl = mmap(NULL, sizeof(*ef->ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
