@@ -5,6 +5,7 @@ libxos_core_la_SOURCES += \
 	src/runtime/domain_alloc.c \
 	src/runtime/mutate.c \
 	src/runtime/dump.c \
+	src/runtime/restore_start.c \
 	src/runtime/image.c \
 	src/runtime/image_i.h \
 	src/runtime/sha256.c \

@@ -46,6 +46,8 @@ char *xos__strdup(const char *s) XOS_HIDDEN;
 enum xos__log_level { XOS_LOG_NONE = 0, XOS_LOG_DEBUG = 1 };
 /* Debug log (XOS_LOG=debug), to stderr; silent otherwise. */
 void xos__log_debug(const char *fmt, ...) XOS_HIDDEN __attribute__((format(printf, 1, 2)));
+/* One line the user must see whatever XOS_LOG says (no prefix): errors only the library can report. */
+void xos__log_error(const char *fmt, ...) XOS_HIDDEN __attribute__((format(printf, 1, 2)));
 /* One --explain line (XOS_EXPLAIN=1 or an explain fd), prefixed "xos: ". */
 void xos__explain(const char *fmt, ...) XOS_HIDDEN __attribute__((format(printf, 1, 2)));
 bool xos__explaining(void) XOS_HIDDEN;
