@@ -8,14 +8,12 @@
  */
 #include "config.h"
 
-#include <linux/futex.h>
-#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../prim/futex.h"
 #include "xos_i.h"
 
 static bool ef_valid(const struct xos_ef *ef)
@@ -166,7 +164,7 @@ void xos_ef_ended_elsewhere(struct xos_ef *ef)
 	atomic_store(&ctl->ended, 1);
 	atomic_store(&ctl->result, -ESRCH);
 	atomic_fetch_add(&ctl->seq, 1);
-	syscall(SYS_futex, &ctl->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	xos__futex_wake(&ctl->seq, INT32_MAX);
 }
 
 int xos_ef_fds_owned(const struct xos_ef *ef, int *fds, size_t max)

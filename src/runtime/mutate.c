@@ -22,17 +22,17 @@
 #include "config.h"
 
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "../prim/fdpass.h"
+#include "../prim/futex.h"
 #include "xos_i.h"
 #include "arch/ctx.h"
 
@@ -80,26 +80,12 @@ static void on_ef_arrived(void *fake)
 }
 #endif
 
-/* ---- futexes in the shared control page ------------------------------------------ */
-
-static void futex_wait(_Atomic uint32_t *addr, uint32_t val, long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT, val, ms >= 0 ? &ts : NULL, NULL, 0);
-}
-
-static void futex_wake(_Atomic uint32_t *addr)
-{
-	syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
-}
-
 /* Host: the request is done with @result; wake the creator. */
 static void ack(struct xos__ef_ctl *ctl, int result)
 {
 	atomic_store(&ctl->result, result);
 	atomic_fetch_add(&ctl->seq, 1);
-	futex_wake(&ctl->seq);
+	xos__futex_wake(&ctl->seq, INT32_MAX);
 }
 
 /* ---- the EF's side ----------------------------------------------------------------- */
@@ -369,7 +355,7 @@ int xos__ef_request(struct xos_ef *ef, enum xos__req req)
 		return -ESRCH;
 	atomic_store(&ctl->request, (uint32_t)req);
 	while (atomic_load(&ctl->seq) == seq0) {
-		futex_wait(&ctl->seq, seq0, 200);
+		xos__futex_wait_ms(&ctl->seq, seq0, 200);
 		/* A process host killed before its next safe point never answers. */
 		if (atomic_load(&ctl->seq) == seq0 && host_dead(atomic_load(&ctl->pid))) {
 			atomic_store(&ctl->request, XOS_REQ_NONE);
@@ -386,7 +372,7 @@ void xos__ef_release(struct xos_ef *ef)
 {
 	atomic_store(&ef->ctl->request, XOS_REQ_NONE);
 	atomic_fetch_add(&ef->ctl->resume, 1);
-	futex_wake(&ef->ctl->resume);
+	xos__futex_wake(&ef->ctl->resume, INT32_MAX);
 }
 
 /* Message of a process host handing its EF's fds over. */
@@ -417,28 +403,21 @@ int xos__ef_fds_receive(struct xos_ef *ef)
 
 int xos__ef_fds_receive_chans(struct xos_ef *ef, bool chans)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * FD_MSG_MAX)];
 	struct fd_msg m;
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			      .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm;
-	int *got = NULL, ngot = 0, rc = 0;
+	int got[FD_MSG_MAX], rc = 0;
+	size_t ngot;
 	ssize_t len;
 
-	len = recvmsg(ef->ctl_sock[0], &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	len = xos__fds_recv(ef->ctl_sock[0], &m, sizeof(m), got, FD_MSG_MAX, &ngot, MSG_DONTWAIT);
 	if (len < 0)
-		return -errno;
+		return (int)len;
 	if ((size_t)len < sizeof(m) || m.n < 0 || m.n > XOS_DOMAIN_FDS || m.nchan < 0 ||
-	    m.nchan > XOS_HANDOVER_FDS)
+	    m.nchan > XOS_HANDOVER_FDS) {
+		for (size_t i = 0; i < ngot; i++)
+			close(got[i]);
 		return -EPROTO;
-	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-			got = (int *)CMSG_DATA(cm);
-			ngot = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-		}
 	}
-	if (ngot != m.n + m.nchan || (msg.msg_flags & MSG_CTRUNC))
+	if (ngot != (size_t)(m.n + m.nchan))
 		rc = -EPROTO;
 	/* The channel state must lie inside the domain (it comes from another process). */
 	if (rc == 0 && m.chan_len &&
@@ -458,8 +437,8 @@ int xos__ef_fds_receive_chans(struct xos_ef *ef, bool chans)
 		if (crc < 0)
 			rc = crc;
 	}
-	for (int i = 0; i < ngot; i++) {
-		int want = i < m.n ? m.fd[i] : -1;
+	for (size_t i = 0; i < ngot; i++) {
+		int want = i < (size_t)m.n ? m.fd[i] : -1;
 
 		if (rc == 0 && want >= 0) {
 			/* dup3 replaces the placeholder that kept the number free. */
@@ -541,14 +520,11 @@ static int host_to_thread(struct xos_ic *ic)
 	struct xos_ef *ef = ic->ef;
 	struct xos__domain_hdr *h = ef->dom->hdr;
 	struct xos__ef_ctl *ctl = ef->ctl;
-	char cbuf[CMSG_SPACE(sizeof(int) * FD_MSG_MAX)];
 	struct fd_msg m = { .n = 0 };
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
 	int all[FD_MSG_MAX], rc;
 	void *blob;
 	size_t blob_len;
+	ssize_t sent;
 
 	for (int i = 0; i < h->nfds && i < XOS_DOMAIN_FDS; i++) {
 		m.fd[m.n] = h->fds[i].fd;
@@ -566,23 +542,11 @@ static int host_to_thread(struct xos_ic *ic)
 	}
 	m.chan_blob = (uint64_t)(uintptr_t)blob;
 	m.chan_len = blob_len;
-	if (m.n + m.nchan) {
-		size_t nall = (size_t)(m.n + m.nchan);
-
-		memset(cbuf, 0, sizeof(cbuf));
-		msg.msg_control = cbuf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nall);
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nall);
-		memcpy(CMSG_DATA(cm), all, sizeof(int) * nall);
-	}
-	if (sendmsg(ef->ctl_sock[1], &msg, MSG_NOSIGNAL) < 0) {
-		rc = -errno;
+	sent = xos__fds_send(ef->ctl_sock[1], &m, sizeof(m), all, (size_t)(m.n + m.nchan), 0);
+	if (sent < 0) {
 		if (blob)
 			xos__dheap_free(&h->heap, blob);
-		ack(ctl, rc);
+		ack(ctl, (int)sent);
 		return 0; /* the EF goes on in this process */
 	}
 	fflush(NULL);
@@ -598,7 +562,7 @@ static void host_park(struct xos__ef_ctl *ctl)
 
 	ack(ctl, 0);
 	while (atomic_load(&ctl->resume) == r0)
-		futex_wait(&ctl->resume, r0, -1);
+		xos__futex_wait_ms(&ctl->resume, r0, -1);
 }
 
 /* The host's saved context while it runs an EF: one EF at a time per flow. */
