@@ -29,12 +29,6 @@ test_integration_ef_mutate_chan_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 test_integration_ef_mutate_chan_LDADD = libxos.la $(CMOCKA_LIBS)
 endif
 
-# An ICF outside libxos (<xos/vic.h> only) mutated out of and back into (xos_ef_pivot_give)
-check_PROGRAMS += test/integration/ef-mutate-vic
-TESTS += test/integration/ef-mutate-vic
-test_integration_ef_mutate_vic_SOURCES = test/integration/ef-mutate-vic.c
-test_integration_ef_mutate_vic_LDADD = libxos.la
-
 # dump/restore across processes: a real binary (-no-install), driven by a script
 check_PROGRAMS += test/integration/ef-restore
 test_integration_ef_restore_SOURCES = test/integration/ef-restore.c
