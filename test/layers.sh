@@ -16,7 +16,7 @@ private() {
 	check "$what include no private runtime header${hits:+ (}${hits}${hits:+)}" '[ -z "$hits" ]'
 }
 
-private "the ICFs (src/icf/*.c)" "$top"/src/icf/*.c
+private "the ICFs (src/icf/)" $(ls "$top"/src/icf/*.c "$top"/src/icf/*/*.c 2>/dev/null)
 private "the examples" "$top"/examples/*.c
 hits=$(grep -nE '#include[[:space:]]*"' "$top"/src/prim/*.h | grep -v '"\.\?/\?[a-z_]*\.h"' || true)
 check "src/prim/ includes only its own headers${hits:+ ($hits)}" '[ -z "$hits" ]'
