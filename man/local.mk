@@ -19,6 +19,7 @@ dist_man_MANS += \
 	man/man3/xos_ef_image_read.3 \
 	man/man3/xos_ef_pivot_take.3 \
 	man/man3/xos_ef_pivot_drop.3 \
+	man/man3/xos_ef_pivot_give.3 \
 	man/man3/xos_ef_ended_elsewhere.3 \
 	man/man3/xos_icf_force.3 \
 	man/man3/xos_icf_list.3 \

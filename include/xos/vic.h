@@ -215,8 +215,8 @@ XOS_EXPORT int xos_ef_options_each(const struct xos_ef *ef, const char *icf,
 /*
  * The host kit, for ICFs whose contexts are processes of their own (see
  * xos_ic_fork(3)): everything such an ICF needs from the runtime to fork,
- * dump, restore and take an EF from the pivot, so that it needs nothing
- * but this header.
+ * dump, restore, and take an EF from the pivot or give it back, so that it
+ * needs nothing but this header.
  */
 
 /*
@@ -246,6 +246,19 @@ XOS_EXPORT int xos_ef_pivot_take(struct xos_ic *pivot_ic);
 
 /* For from_pivot(), once the new context runs the EF: reap and free the old process context. */
 XOS_EXPORT void xos_ef_pivot_drop(struct xos_ic *pivot_ic);
+
+/*
+ * For to_pivot(), the mirror of xos_ef_pivot_take(): ask the flow running
+ * @ic's EF to give it to the pivot at the EF's next safe point.  That flow
+ * makes a context of the pivot ICF there, on its own stack, so the new
+ * process goes on with the EF's stack, registers, fds and channel ends as
+ * they were; then it leaves the EF (its xos_ic_run() returns, with a value
+ * that is no exit status).  Stores the pivot's context in *@ret_ic; the
+ * ICF then waits for its flow to end and frees @ic.  Only for contexts
+ * whose flow runs in the caller's process: -EOPNOTSUPP when the EF has no
+ * domain or runs elsewhere; -EINVAL outside a mutate.
+ */
+XOS_EXPORT int xos_ef_pivot_give(struct xos_ic *ic, struct xos_ic **ret_ic);
 
 /*
  * From a process of the context that saw @ef end for good (e.g. a reaper

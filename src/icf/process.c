@@ -10,9 +10,10 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -22,15 +23,17 @@
 #define XOS_USE_VERSION 1
 #include <xos/vic.h>
 
-#include "xos_i.h"
+#define PROCESS_IC(ic) ((struct process_ic *)(void *)((char *)(ic) - offsetof(struct process_ic, ic)))
 
-#define process_result xos__ef_result /* done: set once status holds what xos_ic_run() returned */
+struct process_result {
+	atomic_int done; /* set once status holds what xos_ic_run() returned */
+	int status;
+};
 
 struct process_ic {
 	struct xos_ic ic;
 	pid_t pid;
 	struct process_result *result; /* MAP_SHARED with the child */
-	bool result_borrowed;          /* the EF's control page's (domain EFs) */
 };
 
 static int process_init(const struct xos_icf *icf, char *why, size_t why_len)
@@ -66,16 +69,11 @@ static int process_create(const struct xos_icf *icf, struct xos_ef *ef, struct x
 		return -ENOMEM;
 	p->ic.icf = icf;
 	p->ic.ef = ef;
-	if (ef->ctl) {
-		p->result = &ef->ctl->res;
-		p->result_borrowed = true;
-	} else {
-		p->result = mmap(NULL, sizeof(*p->result), PROT_READ | PROT_WRITE,
-				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (p->result == MAP_FAILED) {
-			rc = -errno;
-			goto out_free;
-		}
+	p->result = mmap(NULL, sizeof(*p->result), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p->result == MAP_FAILED) {
+		rc = -errno;
+		goto out_free;
 	}
 	rc = xos_ic_fork(ef, process_start, p);
 	if (rc < 0)
@@ -87,56 +85,23 @@ static int process_create(const struct xos_icf *icf, struct xos_ef *ef, struct x
 	return 0;
 
 out_unmap:
-	if (!p->result_borrowed)
-		munmap(p->result, sizeof(*p->result));
+	munmap(p->result, sizeof(*p->result));
 out_free:
 	free(p);
 	return rc;
 }
 
-int xos__process_adopt(struct xos_ef *ef, pid_t pid, struct xos_ic **ret_ic)
-{
-	struct process_ic *p = calloc(1, sizeof(*p));
-
-	if (!p)
-		return -ENOMEM;
-	p->ic.icf = &xos__icf_process;
-	p->ic.ef = ef;
-	p->pid = pid;
-	p->result = &ef->ctl->res;
-	p->result_borrowed = true;
-	*ret_ic = &p->ic;
-	return 0;
-}
-
-void xos__process_host_child(struct xos_ef *ef)
-{
-	struct process_ic *p = calloc(1, sizeof(*p));
-
-	if (!p)
-		_exit(127);
-	p->ic.icf = &xos__icf_process;
-	p->ic.ef = ef;
-	p->pid = getpid();
-	p->result = &ef->ctl->res;
-	p->result_borrowed = true;
-	ef->ic = &p->ic;
-	if (ef->next_icf)
-		ef->icf = ef->next_icf;
-	process_child(p);
-}
-
 /* dump: the EF is parked by the core; its domain is read through the memfd. */
 static int process_dump(struct xos_ic *ic, int fd)
 {
-	return xos__image_write(ic->ef, fd);
+	return xos_ef_image_write(ic->ef, fd);
 }
 
 /* restore: rebuild the domain from the image, resume the EF in a new child. */
 static int process_restore(const struct xos_icf *icf, struct xos_ef *ef, int fd,
 			   struct xos_ic **ret_ic)
 {
-	int rc = xos__image_read(ef, fd);
+	int rc = xos_ef_image_read(ef, fd);
 
 	if (rc < 0)
 		return rc;
@@ -145,7 +110,7 @@ static int process_restore(const struct xos_icf *icf, struct xos_ef *ef, int fd,
 
 static int process_wait(struct xos_ic *ic, struct xos_ef_exit *ret_exit)
 {
-	struct process_ic *p = xos__container_of(ic, struct process_ic, ic);
+	struct process_ic *p = PROCESS_IC(ic);
 	int ws;
 	pid_t rc;
 
@@ -176,10 +141,9 @@ static int process_wait(struct xos_ic *ic, struct xos_ef_exit *ret_exit)
 
 static void process_destroy(struct xos_ic *ic)
 {
-	struct process_ic *p = xos__container_of(ic, struct process_ic, ic);
+	struct process_ic *p = PROCESS_IC(ic);
 
-	if (!p->result_borrowed)
-		munmap(p->result, sizeof(*p->result));
+	munmap(p->result, sizeof(*p->result));
 	free(p);
 }
 

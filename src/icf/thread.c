@@ -6,17 +6,16 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
-#include <string.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #define XOS_USE_VERSION 1
 #include <xos/vic.h>
 
-#include "xos_i.h"
+#define THREAD_IC(ic) ((struct thread_ic *)(void *)((char *)(ic) - offsetof(struct thread_ic, ic)))
 
 struct thread_ic {
 	struct xos_ic ic;
@@ -57,7 +56,7 @@ static int thread_create(const struct xos_icf *icf, struct xos_ef *ef, struct xo
 
 static int thread_wait(struct xos_ic *ic, struct xos_ef_exit *ret_exit)
 {
-	struct thread_ic *t = xos__container_of(ic, struct thread_ic, ic);
+	struct thread_ic *t = THREAD_IC(ic);
 	void *value;
 	int rc = pthread_join(t->tid, &value);
 
@@ -70,36 +69,23 @@ static int thread_wait(struct xos_ic *ic, struct xos_ef_exit *ret_exit)
 
 static void thread_destroy(struct xos_ic *ic)
 {
-	free(xos__container_of(ic, struct thread_ic, ic));
+	free(THREAD_IC(ic));
 }
 
 /*
- * to_pivot: ask the EF's thread to fork at the EF's next safe point (the
- * thread does it on its own stack, see mutate.c); the child hosts the EF
- * as a process, this thread ends.  Called on the creator's flow.
+ * to_pivot: the EF's thread gives it to the pivot at the EF's next safe
+ * point (xos_ef_pivot_give: it forks there, on its own stack, and the child
+ * hosts the EF as a process); then the thread ends.  Called on the
+ * creator's flow.
  */
 static int thread_to_pivot(struct xos_ic *ic, struct xos_ic **ret_ic)
 {
-	struct thread_ic *t = xos__container_of(ic, struct thread_ic, ic);
-	struct xos_ef *ef = ic->ef;
-	int rc;
+	struct thread_ic *t = THREAD_IC(ic);
+	int rc = xos_ef_pivot_give(ic, ret_ic);
 
-	if (!ef->dom)
-		return -EOPNOTSUPP;
-	rc = xos__ef_request(ef, XOS_REQ_TO_PROCESS);
 	if (rc < 0)
 		return rc;
 	pthread_join(t->tid, NULL);
-	rc = xos__process_adopt(ef, (pid_t)atomic_load(&ef->ctl->pid), ret_ic);
-	if (rc < 0)
-		return rc;
-	/*
-	 * Its channel ends went with the fork: this process drops its copies'
-	 * descriptors but keeps each struct (the EF's code points at it) for
-	 * the EF's return (handover.c).
-	 */
-	if (ef->nchans)
-		xos__chans_park(ef->chans, ef->nchans);
 	free(t);
 	return 0;
 }
@@ -127,14 +113,14 @@ static int thread_from_pivot(const struct xos_icf *icf, struct xos_ic *pivot_ic,
 /* dump: the EF is parked by the core; write its image. */
 static int thread_dump(struct xos_ic *ic, int fd)
 {
-	return xos__image_write(ic->ef, fd);
+	return xos_ef_image_write(ic->ef, fd);
 }
 
 /* restore: rebuild the domain from the image, resume the EF on a new thread. */
 static int thread_restore(const struct xos_icf *icf, struct xos_ef *ef, int fd,
 			  struct xos_ic **ret_ic)
 {
-	int rc = xos__image_read(ef, fd);
+	int rc = xos_ef_image_read(ef, fd);
 
 	if (rc < 0)
 		return rc;

@@ -419,6 +419,10 @@ int xos__image_read(struct xos_ef *ef, int fd)
 	struct xos__domain_hdr *h;
 	int memfd = -1, rc;
 
+#ifndef XOS_HAVE_CTX
+	/* No context switch for this CPU (arch/): no EF can run on a domain here. */
+	return -EOPNOTSUPP;
+#endif
 	key = xos__malloc(sizeof(*key));
 	if (!key)
 		return -ENOMEM;
@@ -581,33 +585,4 @@ const char *xos_image_error(int err)
 		return "key file unusable (a regular file of yours or root's, 1 to 4096 bytes, no group/other permissions)";
 	default: return strerror(-err);
 	}
-}
-
-/*
- * XOS_RESTORE=FILE (set by xos-run --restore, which runs the image's
- * binary): restore the EF before main, run it to its end, exit with its
- * status.  One line on stderr and exit status 1 when the image is refused.
- */
-__attribute__((constructor)) static void restore_from_environment(void)
-{
-	const char *env = secure_getenv("XOS_RESTORE");
-	struct xos_ef_exit ex = { 0 };
-	struct xos_ef *ef;
-	char path[4096];
-	int rc;
-
-	if (!env || !*env)
-		return;
-	snprintf(path, sizeof(path), "%s", env);
-	unsetenv("XOS_RESTORE");
-	rc = xos_ef_restore(path, &ef);
-	if (rc < 0) {
-		fprintf(stderr, "xos-run: cannot restore %s: %s\n", path, xos_image_error(rc));
-		exit(1);
-	}
-	rc = xos_ef_join(ef, &ex);
-	fflush(NULL);
-	if (rc < 0)
-		exit(1);
-	exit(ex.how == XOS_EF_EXITED ? ex.status & 0xff : 128 + ex.status);
 }

@@ -17,7 +17,6 @@
 #include "image_i.h"
 
 #define XOS_EF_ARG_MAX (256u << 20)
-#define MAX_ICFS 32
 
 /* The EF running on this flow of control, if any. */
 static __thread struct xos_ef *current_ef;
@@ -164,15 +163,15 @@ static const char *icf_name_of(const struct xos_ef *ef)
 static int choose_icf(const struct xos_ef_attr *attr, struct xos__icf_node **ret_node,
 		      char *why, size_t why_len)
 {
-	struct xos__icf_node *nodes[MAX_ICFS];
-	struct xos__candidate cands[MAX_ICFS];
+	struct xos__icf_node *nodes[XOS__ICFS_MAX];
+	struct xos__candidate cands[XOS__ICFS_MAX];
 	struct xos__settings set;
 	const char *creator = icf_name_of(current_ef);
 	size_t n, chosen;
 	int rc;
 
 	xos__settings_get(&set);
-	n = xos__icf_snapshot(nodes, MAX_ICFS);
+	n = xos__icf_snapshot(nodes, XOS__ICFS_MAX);
 	/* --explain names every candidate's state: it needs them all probed. */
 	if (xos__explaining())
 		for (size_t i = 0; i < n; i++)
@@ -339,6 +338,8 @@ int xos_ic_run(struct xos_ic *ic)
 	if (!ic || !ic->ef || ic->ef->magic != XOS_EF_MAGIC)
 		return -EINVAL;
 	ef = ic->ef;
+	if (ef->next_icf)
+		xos__ef_mutate_arrived(ef, ic);
 	node = ef->icf;
 	/* A new process owns only the EF's channel ends; the others are forgotten here. */
 	if (!(node->icf->features & XOS_ICF_F_SHARED_MEMORY) && ef->owner_pid != getpid())
@@ -447,85 +448,6 @@ int xos__ef_dump(struct xos_ef *ef, int fd)
 	if (!ef->icf->ops.dump)
 		return -EOPNOTSUPP;
 	return ef->icf->ops.dump(ef->ic, fd);
-}
-
-/* Find the registered pivot ICF (the one with XOS_ICF_F_PIVOT), with a reference. */
-static struct xos__icf_node *pivot_find(void)
-{
-	struct xos__icf_node *nodes[MAX_ICFS], *pivot = NULL;
-	size_t n = xos__icf_snapshot(nodes, MAX_ICFS);
-
-	for (size_t i = 0; i < n; i++) {
-		if (!pivot && (nodes[i]->icf->features & XOS_ICF_F_PIVOT) && xos__icf_probe(nodes[i])) {
-			pivot = nodes[i];
-			continue; /* keep this reference */
-		}
-		xos__icf_put(nodes[i]);
-	}
-	return pivot;
-}
-
-/*
- * Move @ef into an IC of ICF @target: source -> pivot with the source's
- * to_pivot, pivot -> target with the target's from_pivot.  If the second
- * step fails the EF stays, running, in the pivot.
- */
-int xos__ef_mutate(struct xos_ef *ef, const char *target)
-{
-	struct xos__icf_node *src, *dst, *pivot;
-	struct xos_ic *ic;
-	int rc = 0;
-
-	if (!ef || ef->magic != XOS_EF_MAGIC || !xos__name_valid(target))
-		return -EINVAL;
-	dst = xos__icf_find(target);
-	if (!dst)
-		return -ENOENT;
-	src = ef->icf;
-	if (dst == src)
-		goto out_put_dst;
-	if (!xos__icf_probe(dst)) {
-		rc = -ENODEV;
-		goto out_put_dst;
-	}
-	pivot = pivot_find();
-	if (!pivot) {
-		rc = -EOPNOTSUPP;
-		goto out_put_dst;
-	}
-	if ((src != pivot && !src->ops.to_pivot) || (dst != pivot && !dst->ops.from_pivot)) {
-		rc = -EOPNOTSUPP;
-		goto out_put_pivot;
-	}
-
-	if (src != pivot) {
-		ef->next_icf = pivot;
-		rc = src->ops.to_pivot(ef->ic, &ic);
-		if (rc < 0)
-			goto out_put_pivot;
-		ef->ic = ic;
-		ef->icf = pivot;
-		xos__icf_get(pivot);
-		xos__icf_put(src);
-	}
-	if (dst != pivot) {
-		rc = dst->ops.from_pivot(dst->icf, ef->ic, &ic);
-		if (rc < 0)
-			goto out_put_pivot;
-		ef->ic = ic;
-		ef->icf = dst;
-		xos__icf_get(dst);
-		xos__icf_put(pivot);
-	}
-	xos__explain("ef %llu \"%s\" mutated %s -> %s", (unsigned long long)ef->id, ef->name,
-		     src->icf->name, dst->icf->name);
-	if (ef->nchans)
-		xos__chans_mutated(ef->chans, ef->nchans, dst->icf->name);
-out_put_pivot:
-	xos__icf_put(pivot);
-out_put_dst:
-	xos__icf_put(dst);
-	return rc;
 }
 
 /* ---- restore: an EF from an image, in this process -------------------------------- */

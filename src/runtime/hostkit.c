@@ -1,21 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The host kit: what an ICF whose contexts are processes of their own
- * needs from the runtime to fork safely, dump, restore and take an EF from
- * the pivot, without reaching into the runtime's structures (the way a
+ * needs from the runtime to fork safely, dump, restore, and take an EF from
+ * the pivot or give it back, without reaching into the runtime's structures (the way a
  * file system uses the VFS's generic helpers).  The sandbox ICF is written
  * against it and <xos/vic.h> only; see xos_ic_fork(3).
  */
 #include "config.h"
 
-#include <linux/futex.h>
-#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../prim/futex.h"
 #include "xos_i.h"
 
 static bool ef_valid(const struct xos_ef *ef)
@@ -51,6 +49,9 @@ static int fork_on_host(void *p)
 		c.child(c.arg);
 		_exit(127);
 	}
+	/* A move to the pivot (mutate.c): the creator watches this process from now on. */
+	if (c.ef && c.ef->next_icf && c.ef->ctl)
+		atomic_store(&c.ef->ctl->pid, pid);
 	((struct fork_call *)p)->pid = pid;
 	return 0;
 }
@@ -131,6 +132,28 @@ void xos_ef_pivot_drop(struct xos_ic *pivot_ic)
 		pivot->ops.destroy(pivot_ic);
 }
 
+int xos_ef_pivot_give(struct xos_ic *ic, struct xos_ic **ret_ic)
+{
+	struct xos_ef *ef;
+	int rc;
+
+	if (!ic || !ret_ic || !ef_valid(ic->ef) || ic->ef->ic != ic)
+		return -EINVAL;
+	ef = ic->ef;
+	/* Only the mutate orchestration knows where the EF goes (mutate.c). */
+	if (!ef->next_icf)
+		return -EINVAL;
+	/* Its flow must run here: the pivot's context is made on it, in this process. */
+	if (!ef->dom || !ef->dom->mapped)
+		return -EOPNOTSUPP;
+	rc = xos__ef_request(ef, XOS_REQ_TO_PROCESS);
+	if (rc < 0)
+		return rc;
+	*ret_ic = ef->moved_ic;
+	ef->moved_ic = NULL;
+	return 0;
+}
+
 void xos_ef_ended_elsewhere(struct xos_ef *ef)
 {
 	struct xos__ef_ctl *ctl;
@@ -141,7 +164,7 @@ void xos_ef_ended_elsewhere(struct xos_ef *ef)
 	atomic_store(&ctl->ended, 1);
 	atomic_store(&ctl->result, -ESRCH);
 	atomic_fetch_add(&ctl->seq, 1);
-	syscall(SYS_futex, &ctl->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	xos__futex_wake(&ctl->seq, INT32_MAX);
 }
 
 int xos_ef_fds_owned(const struct xos_ef *ef, int *fds, size_t max)

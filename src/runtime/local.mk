@@ -5,9 +5,15 @@ libxos_core_la_SOURCES += \
 	src/runtime/domain_alloc.c \
 	src/runtime/mutate.c \
 	src/runtime/dump.c \
+	src/runtime/restore_start.c \
 	src/runtime/image.c \
 	src/runtime/image_i.h \
-	src/runtime/sha256.c
+	src/runtime/sha256.c \
+	src/runtime/arch/ctx.h
+# The context switch for the host's CPU (configure: --disable-domains where none).
+if XOS_CTX_X86_64
+libxos_core_la_SOURCES += src/runtime/arch/x86_64/ctx.c
+endif
 xosinclude_HEADERS += include/xos/mutate.h
 
 if HAVE_CMOCKA

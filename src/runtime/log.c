@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The library's only output: an opt-in debug log (XOS_LOG=debug) and the
- * --explain lines (XOS_EXPLAIN=1) that say what the runtime chose and why.
+ * The library's only output: an opt-in debug log (XOS_LOG=debug), the
+ * --explain lines (XOS_EXPLAIN=1) that say what the runtime chose and why,
+ * and the rare error only the library can report (a refused restore at
+ * start, before the program's main).
  * Each line goes out in one write(2) so lines from concurrent EFs, threads
  * or processes never interleave.
  */
@@ -66,5 +68,14 @@ void xos__explain(const char *fmt, ...)
 		return;
 	va_start(ap, fmt);
 	emit("xos: ", fmt, ap);
+	va_end(ap);
+}
+
+void xos__log_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit("", fmt, ap);
 	va_end(ap);
 }

@@ -8,8 +8,9 @@
  * (when the creator asked for something) or when it ends; the host then
  * does what was asked on its own stack, never on the domain's:
  *  - PARK: report, wait until the creator releases it (dump);
- *  - TO_PROCESS (a thread host): fork; the child becomes a process host
- *    and resumes the EF; the parent drops its mapping and ends its thread;
+ *  - TO_PROCESS (a thread host): the pivot ICF makes its context here, a
+ *    fork whose child resumes the EF; the parent drops its mapping and
+ *    ends its thread;
  *  - TO_THREAD (a process host): send the EF's fds over the control
  *    socket (SCM_RIGHTS) and _exit; the creator maps the same memfd at the
  *    same address and resumes the EF on a new thread.
@@ -21,94 +22,23 @@
 #include "config.h"
 
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "../prim/fdpass.h"
+#include "../prim/futex.h"
 #include "xos_i.h"
+#include "arch/ctx.h"
 
 #ifdef XOS_SANITIZE
 #include <sanitizer/common_interface_defs.h>
 #endif
-
-/* ---- context switch (x86-64 System V): callee-saved registers on the stack ---- */
-
-/* Save the current context on its stack, store sp in *@save, continue at @to. */
-void xos__ctx_swap(void **save, void *to) XOS_HIDDEN;
-void xos__ctx_start(void) XOS_HIDDEN;
-
-#if defined(__x86_64__)
-__asm__(".text\n"
-	".globl xos__ctx_swap\n"
-	".hidden xos__ctx_swap\n"
-	".type xos__ctx_swap,@function\n"
-	"xos__ctx_swap:\n"
-	"	.cfi_startproc\n"
-	"	pushq %rbp\n"
-	"	pushq %rbx\n"
-	"	pushq %r12\n"
-	"	pushq %r13\n"
-	"	pushq %r14\n"
-	"	pushq %r15\n"
-	"	subq $16, %rsp\n"
-	"	stmxcsr 8(%rsp)\n"
-	"	fnstcw (%rsp)\n"
-	"	movq %rsp, (%rdi)\n"
-	"	movq %rsi, %rsp\n"
-	"	fldcw (%rsp)\n"
-	"	ldmxcsr 8(%rsp)\n"
-	"	addq $16, %rsp\n"
-	"	popq %r15\n"
-	"	popq %r14\n"
-	"	popq %r13\n"
-	"	popq %r12\n"
-	"	popq %rbx\n"
-	"	popq %rbp\n"
-	"	ret\n"
-	"	.cfi_endproc\n"
-	".size xos__ctx_swap, .-xos__ctx_swap\n"
-	/* First entry into a domain: r13 = function, r12 = its argument. */
-	".globl xos__ctx_start\n"
-	".hidden xos__ctx_start\n"
-	".type xos__ctx_start,@function\n"
-	"xos__ctx_start:\n"
-	"	movq %r12, %rdi\n"
-	"	andq $-16, %rsp\n"
-	"	callq *%r13\n"
-	"	ud2\n"
-	".size xos__ctx_start, .-xos__ctx_start\n");
-#define HAVE_CTX 1
-#else
-#define HAVE_CTX 0
-void xos__ctx_swap(void **save, void *to)
-{
-	(void)save, (void)to;
-	abort();
-}
-#endif
-
-/* The initial context of a domain: xos__ctx_swap into it calls @entry(@h) on its stack. */
-static void *ctx_init(struct xos__domain_hdr *h, void (*entry)(struct xos__domain_hdr *))
-{
-	uint64_t *f = (uint64_t *)(h->stack_hi & ~(uintptr_t)15) - 10;
-
-	f[0] = 0x037f;                     /* x87 control word: the ABI's default */
-	f[1] = 0x1f80;                     /* mxcsr: the ABI's default */
-	f[2] = f[3] = 0;                   /* r15, r14 */
-	f[4] = (uint64_t)(uintptr_t)entry; /* r13 */
-	f[5] = (uint64_t)(uintptr_t)h;     /* r12 */
-	f[6] = f[7] = 0;                   /* rbx, rbp */
-	f[8] = (uint64_t)(uintptr_t)xos__ctx_start;
-	f[9] = 0;
-	return f;
-}
 
 /* ---- sanitizer bookkeeping of the stack switches ------------------------------- */
 #ifdef XOS_SANITIZE
@@ -150,26 +80,12 @@ static void on_ef_arrived(void *fake)
 }
 #endif
 
-/* ---- futexes in the shared control page ------------------------------------------ */
-
-static void futex_wait(_Atomic uint32_t *addr, uint32_t val, long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT, val, ms >= 0 ? &ts : NULL, NULL, 0);
-}
-
-static void futex_wake(_Atomic uint32_t *addr)
-{
-	syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
-}
-
 /* Host: the request is done with @result; wake the creator. */
 static void ack(struct xos__ef_ctl *ctl, int result)
 {
 	atomic_store(&ctl->result, result);
 	atomic_fetch_add(&ctl->seq, 1);
-	futex_wake(&ctl->seq);
+	xos__futex_wake(&ctl->seq, INT32_MAX);
 }
 
 /* ---- the EF's side ----------------------------------------------------------------- */
@@ -192,8 +108,9 @@ static void ef_to_host(struct xos__domain_hdr *h, uint32_t state)
 	on_ef_arrived(fake);
 }
 
-static _Noreturn void domain_entry(struct xos__domain_hdr *h)
+static _Noreturn void domain_entry(void *arg)
 {
+	struct xos__domain_hdr *h = arg;
 	int status;
 
 	on_ef_arrived(NULL);
@@ -331,8 +248,10 @@ int xos__ef_domain_setup(struct xos_ef *ef, const struct xos_ef_attr *attr)
 	struct xos__domain_hdr *h;
 	int rc;
 
-	if (!HAVE_CTX)
-		return -EOPNOTSUPP;
+#ifndef XOS_HAVE_CTX
+	/* No context switch for this CPU (arch/): EFs run on their host's stack. */
+	return -EOPNOTSUPP;
+#endif
 	if ((attr->flags & XOS_EF_F_DOMAIN_MALLOC) && !xos__malloc_interposed())
 		return -EOPNOTSUPP; /* another allocator (ASan, valgrind...) owns malloc */
 	if (!size)
@@ -358,7 +277,7 @@ int xos__ef_domain_setup(struct xos_ef *ef, const struct xos_ef_attr *attr)
 		}
 		memcpy(h->arg, ef->arg, ef->arg_size);
 	}
-	h->ef_sp = ctx_init(h, domain_entry);
+	h->ef_sp = xos__ctx_init(h->stack_hi, domain_entry, h);
 	h->state = XOS_DOM_NEW;
 
 	ef->ctl = mmap(NULL, sizeof(*ef->ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
@@ -436,7 +355,7 @@ int xos__ef_request(struct xos_ef *ef, enum xos__req req)
 		return -ESRCH;
 	atomic_store(&ctl->request, (uint32_t)req);
 	while (atomic_load(&ctl->seq) == seq0) {
-		futex_wait(&ctl->seq, seq0, 200);
+		xos__futex_wait_ms(&ctl->seq, seq0, 200);
 		/* A process host killed before its next safe point never answers. */
 		if (atomic_load(&ctl->seq) == seq0 && host_dead(atomic_load(&ctl->pid))) {
 			atomic_store(&ctl->request, XOS_REQ_NONE);
@@ -453,7 +372,7 @@ void xos__ef_release(struct xos_ef *ef)
 {
 	atomic_store(&ef->ctl->request, XOS_REQ_NONE);
 	atomic_fetch_add(&ef->ctl->resume, 1);
-	futex_wake(&ef->ctl->resume);
+	xos__futex_wake(&ef->ctl->resume, INT32_MAX);
 }
 
 /* Message of a process host handing its EF's fds over. */
@@ -484,28 +403,21 @@ int xos__ef_fds_receive(struct xos_ef *ef)
 
 int xos__ef_fds_receive_chans(struct xos_ef *ef, bool chans)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * FD_MSG_MAX)];
 	struct fd_msg m;
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			      .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm;
-	int *got = NULL, ngot = 0, rc = 0;
+	int got[FD_MSG_MAX], rc = 0;
+	size_t ngot;
 	ssize_t len;
 
-	len = recvmsg(ef->ctl_sock[0], &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	len = xos__fds_recv(ef->ctl_sock[0], &m, sizeof(m), got, FD_MSG_MAX, &ngot, MSG_DONTWAIT);
 	if (len < 0)
-		return -errno;
+		return (int)len;
 	if ((size_t)len < sizeof(m) || m.n < 0 || m.n > XOS_DOMAIN_FDS || m.nchan < 0 ||
-	    m.nchan > XOS_HANDOVER_FDS)
+	    m.nchan > XOS_HANDOVER_FDS) {
+		for (size_t i = 0; i < ngot; i++)
+			close(got[i]);
 		return -EPROTO;
-	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-			got = (int *)CMSG_DATA(cm);
-			ngot = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-		}
 	}
-	if (ngot != m.n + m.nchan || (msg.msg_flags & MSG_CTRUNC))
+	if (ngot != (size_t)(m.n + m.nchan))
 		rc = -EPROTO;
 	/* The channel state must lie inside the domain (it comes from another process). */
 	if (rc == 0 && m.chan_len &&
@@ -525,8 +437,8 @@ int xos__ef_fds_receive_chans(struct xos_ef *ef, bool chans)
 		if (crc < 0)
 			rc = crc;
 	}
-	for (int i = 0; i < ngot; i++) {
-		int want = i < m.n ? m.fd[i] : -1;
+	for (size_t i = 0; i < ngot; i++) {
+		int want = i < (size_t)m.n ? m.fd[i] : -1;
 
 		if (rc == 0 && want >= 0) {
 			/* dup3 replaces the placeholder that kept the number free. */
@@ -565,35 +477,39 @@ static void placeholder_put(struct xos_ef *ef, int fd)
 	ef->placeholders[ef->nplaceholders++] = fd;
 }
 
-/* Thread host, TO_PROCESS: fork here, on the host's stack. */
+/*
+ * Thread host, TO_PROCESS (xos_ef_pivot_give): the pivot makes its context
+ * for the EF here, on the host's stack, by a fork whose child goes on with
+ * the EF as it was; then this flow leaves the EF.
+ */
 static int host_to_process(struct xos_ic *ic)
 {
 	struct xos_ef *ef = ic->ef;
+	struct xos__icf_node *pivot = ef->next_icf;
 	struct xos__ef_ctl *ctl = ef->ctl;
-	int fds[XOS_DOMAIN_FDS], n;
-	pid_t pid, parent = getpid();
+	struct xos_ic *pivot_ic;
+	int fds[XOS_DOMAIN_FDS], n, rc;
 
+	atomic_store(&ctl->request, XOS_REQ_NONE);
+	if (!pivot) {
+		ack(ctl, -EINVAL);
+		return 0;
+	}
 	/* Read everything needed from the domain before the fork: after it, the child owns it. */
 	n = ef->dom->hdr->nfds;
 	for (int i = 0; i < n; i++)
 		fds[i] = ef->dom->hdr->fds[i].fd;
-	atomic_store(&ctl->request, XOS_REQ_NONE);
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		/* This thread ends as soon as the child runs: not the main thread's line. */
-		xos__lifeline_arm(parent, false);
-		xos__domains_drop_except(ef->dom);
-		xos__process_host_child(ef);
-	}
-	if (pid < 0) {
-		ack(ctl, -errno);
+	rc = pivot->ops.create(pivot->icf, ef, &pivot_ic);
+	if (rc < 0) {
+		ack(ctl, rc);
 		return 0; /* the EF goes on here */
 	}
-	xos__domain_unmap(ef->dom);
+	/* The pivot's create() leaves the domain (xos_ef_domain_leave); make sure. */
+	if (ef->dom->mapped)
+		xos_ef_domain_leave(ef);
 	for (int i = 0; i < n; i++)
 		placeholder_put(ef, fds[i]);
-	atomic_store(&ctl->pid, pid);
+	ef->moved_ic = pivot_ic;
 	ack(ctl, 0);
 	return XOS_IC_MOVED;
 }
@@ -604,14 +520,11 @@ static int host_to_thread(struct xos_ic *ic)
 	struct xos_ef *ef = ic->ef;
 	struct xos__domain_hdr *h = ef->dom->hdr;
 	struct xos__ef_ctl *ctl = ef->ctl;
-	char cbuf[CMSG_SPACE(sizeof(int) * FD_MSG_MAX)];
 	struct fd_msg m = { .n = 0 };
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
 	int all[FD_MSG_MAX], rc;
 	void *blob;
 	size_t blob_len;
+	ssize_t sent;
 
 	for (int i = 0; i < h->nfds && i < XOS_DOMAIN_FDS; i++) {
 		m.fd[m.n] = h->fds[i].fd;
@@ -629,23 +542,11 @@ static int host_to_thread(struct xos_ic *ic)
 	}
 	m.chan_blob = (uint64_t)(uintptr_t)blob;
 	m.chan_len = blob_len;
-	if (m.n + m.nchan) {
-		size_t nall = (size_t)(m.n + m.nchan);
-
-		memset(cbuf, 0, sizeof(cbuf));
-		msg.msg_control = cbuf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nall);
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nall);
-		memcpy(CMSG_DATA(cm), all, sizeof(int) * nall);
-	}
-	if (sendmsg(ef->ctl_sock[1], &msg, MSG_NOSIGNAL) < 0) {
-		rc = -errno;
+	sent = xos__fds_send(ef->ctl_sock[1], &m, sizeof(m), all, (size_t)(m.n + m.nchan), 0);
+	if (sent < 0) {
 		if (blob)
 			xos__dheap_free(&h->heap, blob);
-		ack(ctl, rc);
+		ack(ctl, (int)sent);
 		return 0; /* the EF goes on in this process */
 	}
 	fflush(NULL);
@@ -661,7 +562,7 @@ static void host_park(struct xos__ef_ctl *ctl)
 
 	ack(ctl, 0);
 	while (atomic_load(&ctl->resume) == r0)
-		futex_wait(&ctl->resume, r0, -1);
+		xos__futex_wait_ms(&ctl->resume, r0, -1);
 }
 
 /* The host's saved context while it runs an EF: one EF at a time per flow. */
@@ -717,6 +618,102 @@ int xos__domain_host(struct xos_ic *ic)
 }
 
 /* ---- the public mutate ----------------------------------------------------------- */
+
+/* Find the registered pivot ICF (the one with XOS_ICF_F_PIVOT), with a reference. */
+static struct xos__icf_node *pivot_find(void)
+{
+	struct xos__icf_node *nodes[XOS__ICFS_MAX], *pivot = NULL;
+	size_t n = xos__icf_snapshot(nodes, XOS__ICFS_MAX);
+
+	for (size_t i = 0; i < n; i++) {
+		if (!pivot && (nodes[i]->icf->features & XOS_ICF_F_PIVOT) && xos__icf_probe(nodes[i])) {
+			pivot = nodes[i];
+			continue; /* keep this reference */
+		}
+		xos__icf_put(nodes[i]);
+	}
+	return pivot;
+}
+
+/*
+ * Move @ef into an IC of ICF @target: source -> pivot with the source's
+ * to_pivot, pivot -> target with the target's from_pivot.  If the second
+ * step fails the EF stays, running, in the pivot.
+ */
+int xos__ef_mutate(struct xos_ef *ef, const char *target)
+{
+	struct xos__icf_node *src, *dst, *pivot;
+	struct xos_ic *ic;
+	int rc = 0;
+
+	if (!ef || ef->magic != XOS_EF_MAGIC || !xos__name_valid(target))
+		return -EINVAL;
+	dst = xos__icf_find(target);
+	if (!dst)
+		return -ENOENT;
+	src = ef->icf;
+	if (dst == src)
+		goto out_put_dst;
+	if (!xos__icf_probe(dst)) {
+		rc = -ENODEV;
+		goto out_put_dst;
+	}
+	pivot = pivot_find();
+	if (!pivot) {
+		rc = -EOPNOTSUPP;
+		goto out_put_dst;
+	}
+	if ((src != pivot && !src->ops.to_pivot) || (dst != pivot && !dst->ops.from_pivot)) {
+		rc = -EOPNOTSUPP;
+		goto out_put_pivot;
+	}
+
+	if (src != pivot) {
+		/* Where xos_ef_pivot_give() takes it, for this step only. */
+		ef->next_icf = pivot;
+		rc = src->ops.to_pivot(ef->ic, &ic);
+		ef->next_icf = NULL;
+		if (rc < 0)
+			goto out_put_pivot;
+		ef->ic = ic;
+		ef->icf = pivot;
+		xos__icf_get(pivot);
+		xos__icf_put(src);
+	}
+	if (dst != pivot) {
+		rc = dst->ops.from_pivot(dst->icf, ef->ic, &ic);
+		if (rc < 0)
+			goto out_put_pivot;
+		ef->ic = ic;
+		ef->icf = dst;
+		xos__icf_get(dst);
+		xos__icf_put(pivot);
+	}
+	xos__explain("ef %llu \"%s\" mutated %s -> %s", (unsigned long long)ef->id, ef->name,
+		     src->icf->name, dst->icf->name);
+	if (ef->nchans)
+		xos__chans_mutated(ef->chans, ef->nchans, dst->icf->name);
+out_put_pivot:
+	xos__icf_put(pivot);
+out_put_dst:
+	xos__icf_put(dst);
+	return rc;
+}
+
+/*
+ * The first run of the context the pivot made for @ef at its host's safe
+ * point (host_to_process): in that new process, the EF is the pivot's now.
+ * The creator's own view changes when to_pivot returns (xos__ef_mutate).
+ */
+void xos__ef_mutate_arrived(struct xos_ef *ef, struct xos_ic *ic)
+{
+	if (ic->icf != ef->next_icf->icf || ef->owner_pid == getpid())
+		return;
+	ef->icf = ef->next_icf;
+	ef->ic = ic;
+	ef->next_icf = NULL;
+}
+
 
 int xos_ef_mutate(struct xos_ef *ef, const char *icf)
 {

@@ -48,6 +48,8 @@ char *xos__strdup(const char *s) XOS_HIDDEN;
 enum xos__log_level { XOS_LOG_NONE = 0, XOS_LOG_DEBUG = 1 };
 /* Debug log (XOS_LOG=debug), to stderr; silent otherwise. */
 void xos__log_debug(const char *fmt, ...) XOS_HIDDEN __attribute__((format(printf, 1, 2)));
+/* One line the user must see whatever XOS_LOG says (no prefix): errors only the library can report. */
+void xos__log_error(const char *fmt, ...) XOS_HIDDEN __attribute__((format(printf, 1, 2)));
 /* One --explain line (XOS_EXPLAIN=1 or an explain fd), prefixed "xos: ". */
 void xos__explain(const char *fmt, ...) XOS_HIDDEN __attribute__((format(printf, 1, 2)));
 bool xos__explaining(void) XOS_HIDDEN;
@@ -67,6 +69,8 @@ struct xos__icf_node {
 	struct xos__icf_node *next;
 };
 
+/* The most ICFs the runtime considers at once (snapshots). */
+#define XOS__ICFS_MAX 32
 /* Find a registered ICF by name and take a reference; NULL if none. */
 struct xos__icf_node *xos__icf_find(const char *name) XOS_HIDDEN;
 /* Snapshot of the registry (a reference on each node), registration order; returns count (<= max). */
@@ -209,7 +213,8 @@ struct xos_ef {
 	int ctl_sock[2];                /* unix pair: fds travel [1] -> [0] on process->thread */
 	int *placeholders;              /* creator: /dev/null fds holding the EF's numbers */
 	size_t nplaceholders;
-	struct xos__icf_node *next_icf; /* where a mutate in progress takes it */
+	struct xos__icf_node *next_icf; /* the pivot, while a mutate gives it there */
+	struct xos_ic *moved_ic;        /* the pivot's context its host made for it */
 };
 
 /* ---- EF options (options.c) ---------------------------------------------- */
@@ -220,7 +225,7 @@ bool xos__options_valid(const char *options) XOS_HIDDEN;
 size_t xos__ef_count(void) XOS_HIDDEN;
 /* Dispatch dump to the EF's ICF; -EOPNOTSUPP when it has none. */
 int xos__ef_dump(struct xos_ef *ef, int fd) XOS_HIDDEN;
-/* Move @ef to ICF @target through the pivot; -EOPNOTSUPP when a step is missing. */
+/* Move @ef to ICF @target through the pivot (mutate.c); -EOPNOTSUPP when a step is missing. */
 int xos__ef_mutate(struct xos_ef *ef, const char *target) XOS_HIDDEN;
 
 /* ---- memory domains (domain.c, domain_alloc.c) ------------------------- */
@@ -333,6 +338,8 @@ _Noreturn void xos__ef_domain_exit(struct xos_ef *ef, int status) XOS_HIDDEN;
 void xos__safe_point(void) XOS_HIDDEN;
 /* Run @fn(@arg) on the host's own stack when called on a domain stack (fork), else here. */
 int xos__on_host(int (*fn)(void *), void *arg) XOS_HIDDEN;
+/* In xos_ic_run(): a context the pivot made for @ef's move there now hosts it. */
+void xos__ef_mutate_arrived(struct xos_ef *ef, struct xos_ic *ic) XOS_HIDDEN;
 /* Status xos_ic_run() returns when the EF left the flow for another host. */
 #define XOS_IC_MOVED (-0x7fff)
 
@@ -363,12 +370,6 @@ void xos__hmac_sha256_update(struct xos__hmac_sha256 *m, const void *data, size_
 void xos__hmac_sha256_final(struct xos__hmac_sha256 *m, uint8_t out[XOS__SHA256_LEN]) XOS_HIDDEN;
 /* Equal or not in a time that depends on @len only. */
 bool xos__equal_ct(const void *a, const void *b, size_t len) XOS_HIDDEN;
-
-/* ---- process ICF internals (icf/process.c), for mutate --------------------- */
-/* Wrap the process @pid hosting @ef (forked at a safe point) in a process IC. */
-int xos__process_adopt(struct xos_ef *ef, pid_t pid, struct xos_ic **ret_ic) XOS_HIDDEN;
-/* In the child of a thread->process fork: host @ef here until it ends or leaves. */
-_Noreturn void xos__process_host_child(struct xos_ef *ef) XOS_HIDDEN;
 
 /* ---- lifelines (lifeline.c) ------------------------------------------------ */
 /* Is the calling thread its process's main thread?  Asked before a fork. */

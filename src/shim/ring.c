@@ -49,6 +49,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../prim/cursor.h"
+#include "../prim/futex.h"
+#include "../prim/spin.h"
 #include "shim_i.h"
 
 #define SPIN_NS 50000u /* longest spin before sleeping (2+ CPUs only) */
@@ -58,14 +61,12 @@
 
 static inline void cpu_relax(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
+	xos__cpu_relax();
 }
 
 static long futex(_Atomic uint32_t *word, int op, uint32_t val)
 {
-	return syscall(SYS_futex, word, op, val, NULL, NULL, 0);
+	return xos__futex(word, op, val, NULL);
 }
 
 /* A writer's wait for space: timed, so that a reader killed without
@@ -74,7 +75,7 @@ static long futex_wait(_Atomic uint32_t *word, uint32_t val)
 {
 	struct timespec ts = { 0, WRITER_CHECK_NS };
 
-	return syscall(SYS_futex, word, FUTEX_WAIT, val, &ts, NULL, 0);
+	return xos__futex_wait(word, val, &ts);
 }
 
 /* A timed wait always fails with EINTR when a handler runs; a blocking
@@ -170,7 +171,7 @@ static bool cursors_ok(const struct shim_ring *r, int d, int side, uint64_t head
 	uint32_t gen = atomic_load(&r->gen), size = dir_size(r, d);
 	__typeof__(cursors_seen[0][0][0]) *s = &cursors_seen[slot_of(r)][d][side];
 
-	if (cap == 0 || size == 0 || cap > size || head - tail > cap)
+	if (cap == 0 || size == 0 || cap > size || !xos__ring_cursors_ok(head, tail, cap))
 		return false;
 	if (s->gen == gen && (head < s->head || tail < s->tail))
 		return false;

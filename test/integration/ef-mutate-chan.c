@@ -22,6 +22,8 @@
 
 #include <xos.h>
 
+#include "../domains-require.h"
+
 #define MSGS 600
 #define WINDOW 8
 #define MUTATE_EVERY 50
@@ -340,5 +342,6 @@ int main(void)
 		cmocka_unit_test(test_opened_in_process),
 	};
 
+	t_domains_require();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

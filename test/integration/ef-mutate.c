@@ -29,6 +29,8 @@
 
 #include <xos.h>
 
+#include "../domains-require.h"
+
 #define NODES 100000
 #define ROUNDS 48
 
@@ -569,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_nested_process_from_domain),
 	};
 
+	t_domains_require();
 	alarm(120);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
  * prints "result: N" itself, so the restored one speaks for itself.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -81,6 +82,10 @@ int main(int argc, char **argv)
 	attr.flags = XOS_EF_F_DOMAIN;
 	attr.domain_size = 16 << 20;
 	rc = xos_ef_create(&ef, &attr, worker, &seed, sizeof(seed));
+	if (rc == -EOPNOTSUPP) {
+		printf("# SKIP libxos has no memory domains on this machine\n");
+		return 77;
+	}
 	if (rc < 0) {
 		fprintf(stderr, "ef-restore: create: %s\n", strerror(-rc));
 		return 1;

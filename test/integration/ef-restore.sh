@@ -13,6 +13,7 @@ say() { echo "ef-restore: $*"; }
 bad() { say "FAIL: $*"; fail=1; }
 
 expected=$("$RESTORE_PROG" run); want_status=$?
+[ "$want_status" -eq 77 ] && { echo "$expected"; exit 77; }
 say "unmutated run: $expected (status $want_status)"
 
 out=$("$XOS_RUN" --fixed-layout -- "$RESTORE_PROG" dump "$tmp/img")

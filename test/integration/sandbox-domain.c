@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../domains-require.h"
 #include "sandbox-helpers.h"
 
 #include <xos/mutate.h>
@@ -316,6 +317,7 @@ int main(void)
 	};
 
 	t_sandbox_require();
+	t_domains_require();
 	alarm(60); /* a request that waits for a dead EF must fail the test, not hang it */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -463,7 +463,7 @@ static void test_host_kit_invalid(void **state)
 {
 	unsigned char garbage[sizeof(struct xos_ef)];
 	struct xos_ef *bad = (struct xos_ef *)garbage;
-	struct xos_ic ic = { .icf = &xos__icf_thread, .ef = NULL };
+	struct xos_ic ic = { .icf = &xos__icf_thread, .ef = NULL }, *ret_ic = NULL;
 
 	(void)state;
 	memset(garbage, 0xa5, sizeof(garbage));
@@ -477,8 +477,12 @@ static void test_host_kit_invalid(void **state)
 	t_assert_rc_errno(xos_ef_image_read(bad, 0), -EINVAL);
 	t_assert_rc_errno(xos_ef_pivot_take(NULL), -EINVAL);
 	t_assert_rc_errno(xos_ef_pivot_take(&ic), -EINVAL);
+	t_assert_rc_errno(xos_ef_pivot_give(NULL, &ret_ic), -EINVAL);
+	t_assert_rc_errno(xos_ef_pivot_give(&ic, &ret_ic), -EINVAL);
 	ic.ef = bad;
 	t_assert_rc_errno(xos_ef_pivot_take(&ic), -EINVAL);
+	t_assert_rc_errno(xos_ef_pivot_give(&ic, &ret_ic), -EINVAL);
+	t_assert_rc_errno(xos_ef_pivot_give(&ic, NULL), -EINVAL);
 	/* The void ones ignore what they cannot use. */
 	xos_ef_pivot_drop(NULL);
 	xos_ef_pivot_drop(&ic);
