@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Description: nginx (master and one worker, a private prefix and config on
+# Description: nginx (master and two workers, a private prefix and config on
 # a 127.0.0.1 port, sendfile on) with curl and wrk (1 and 50 connections),
 # server and clients started under one xos-run --policy=perf so that every
 # connection is between managed EFs, give the same answers as natively:
@@ -15,7 +15,7 @@ trap '[ -r "$tmp/ng/nginx.pid" ] && kill "$(cat "$tmp/ng/nginx.pid")" 2>/dev/nul
 . "$(dirname "$0")/servers-lib.sh"
 servers_need nginx curl wrk ss timeout cksum
 port=$(servers_port 1)
-nginx_prefix "$tmp/ng" "$port" 1
+nginx_prefix "$tmp/ng" "$port" 2
 
 cat >"$tmp/session.sh" <<SH
 $servers_wait_port_fn
