@@ -30,8 +30,12 @@ def main(argv):
         d = json.load(f)
     conns = [c for c in d["channels"] if c["kind"] == "tcp" and
              c["ring_bytes"] + c["kernel_bytes_written"] + c["kernel_bytes_read"] > 0]
-    stayed = [c for c in conns if c["upgraded"] > 0 and c["downgraded"] == 0]
+    # Both ends of a connection share one ring, but only the end that made
+    # it move back counts the downgrade: the other one shows kernel bytes.
+    kernel = [c for c in conns if c["kernel_bytes_written"] + c["kernel_bytes_read"] > 0]
+    stayed = [c for c in conns if c["upgraded"] > 0 and c["downgraded"] == 0 and c not in kernel]
     moved = Counter(c["downgrade_reason"] or "no reason recorded" for c in conns if c["downgraded"] > 0)
+    with_peer = sum(1 for c in conns if c["upgraded"] > 0 and c["downgraded"] == 0 and c in kernel)
     never = Counter(why_not_upgraded(c) for c in conns if c["upgraded"] == 0)
     ring_bytes = sum(c["ring_bytes"] for c in conns)
     kernel_bytes = sum(c["kernel_bytes_written"] for c in conns)
@@ -39,6 +43,8 @@ def main(argv):
           % (len(stayed), len(conns), ring_bytes, kernel_bytes))
     for why, n in moved.most_common():
         print("  %d moved back to the kernel: %s" % (n, why))
+    if with_peer:
+        print("  %d moved back with the other end of their connection" % with_peer)
     for why, n in never.most_common():
         print("  %d never on a ring: %s" % (n, why))
     if not require:
