@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The _FORTIFY_SOURCE entry points that read from an fd or wait on one.
- * A program built with -D_FORTIFY_SOURCE (Debian builds everything so)
- * calls __read_chk instead of read when the compiler knows the buffer's
- * size, __recv_chk for recv, __poll_chk for poll...; glibc's versions
- * check the size and then call its internal read, which no interposer
- * sees.  These check the size the same way (__chk_fail, as glibc) and go
- * on through the shim's own read, recv, recvfrom, poll and ppoll, so a
- * fortified program's ring fds are read and waited on as a plain one's.
+ * The _FORTIFY_SOURCE entry points that read from an fd.  A program built
+ * with -D_FORTIFY_SOURCE (Debian builds everything so) calls __read_chk
+ * instead of read when the compiler knows the buffer's size, __recv_chk
+ * for recv, __recvfrom_chk for recvfrom; glibc's versions check the size
+ * and then call its internal read, which no interposer sees.  These check
+ * the size the same way (__chk_fail, as glibc) and go on through the
+ * shim's own read, recv and recvfrom, so a fortified program's ring fds
+ * are read as a plain one's.  (__poll_chk and __ppoll_chk live with poll.)
  */
 #include "config.h"
 
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,8 +22,6 @@ ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
 ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
 ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *addr,
 		       socklen_t *alen);
-int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen);
-int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask, size_t fdslen);
 
 SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
@@ -46,19 +43,4 @@ SHIM_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, i
 	if (n > buflen)
 		__chk_fail();
 	return recvfrom(fd, buf, n, flags, addr, alen);
-}
-
-SHIM_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
-{
-	if (fdslen / sizeof(*fds) < n)
-		__chk_fail();
-	return poll(fds, n, timeout);
-}
-
-SHIM_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask,
-			    size_t fdslen)
-{
-	if (fdslen / sizeof(*fds) < n)
-		__chk_fail();
-	return ppoll(fds, n, ts, mask);
 }

@@ -11,7 +11,7 @@ EXTRA_DIST += test/legacy/servers-redis.sh test/legacy/servers-nginx.sh test/leg
 check_PROGRAMS += test/legacy/sendfile-ring
 test_legacy_sendfile_ring_CFLAGS = $(legacy_cflags)
 test_legacy_sendfile_ring_LDFLAGS = -pthread
-# Fortified as Debian builds programs: its reads and polls are __*_chk calls.
+# Fortified as Debian builds programs: its reads are __*_chk calls.
 check_PROGRAMS += test/legacy/fortify-ring
 test_legacy_fortify_ring_CFLAGS = $(legacy_cflags) -O2 -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
 test_legacy_fortify_ring_LDFLAGS = -pthread
