@@ -934,12 +934,6 @@ SHIM_EXPORT ssize_t vmsplice(int fd, const struct iovec *iov, unsigned long n, u
 	return REAL(vmsplice)(fd, iov, n, flags);
 }
 
-SHIM_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t len)
-{
-	two_native(in, out, "sendfile");
-	return REAL(sendfile)(out, in, off, len);
-}
-
 SHIM_EXPORT ssize_t copy_file_range(int in, loff_t *oin, int out, loff_t *oout, size_t len, unsigned int flags)
 {
 	two_native(in, out, "copy_file_range");

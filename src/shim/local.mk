@@ -19,6 +19,8 @@ libxos_shim_la_SOURCES = \
 libxos_shim_la_CFLAGS = $(XOS_CFLAGS) -pthread
 libxos_shim_la_LDFLAGS = -module -avoid-version -no-undefined -pthread -Wl,-z,now
 libxos_shim_la_LIBADD = $(DL_LIBS)
+# What servers call beside read and write: sendfile, fortified reads and polls.
+libxos_shim_la_SOURCES += src/shim/sendfile.c src/shim/fortify.c
 if HAVE_LD_VERSION_SCRIPT
 libxos_shim_la_LDFLAGS += -Wl,--version-script=$(srcdir)/src/shim/libxos-shim.map
 EXTRA_libxos_shim_la_DEPENDENCIES = $(srcdir)/src/shim/libxos-shim.map
