@@ -9,10 +9,12 @@
  *  - read, write, readv, writev, recv and send calls go through the ring while the
  *    channel is on one, and are counted otherwise;
  *  - dup*, fcntl(F_DUPFD*), close, close_range follow the fd numbers;
- *  - anything the ring does not emulate (poll, select, epoll, splice, tee,
- *    vmsplice, sendfile, copy_file_range, ioctl, O_NONBLOCK, SCM_RIGHTS,
- *    MSG_PEEK/MSG_OOB, addresses on recv/send, shutdown, an fd number
- *    beyond the table) first moves the channel back to the kernel.
+ *  - O_NONBLOCK and MSG_DONTWAIT stay on the ring, and so do poll,
+ *    select and epoll (ready.c, poll.c, epoll.c);
+ *  - anything the ring does not emulate (splice, tee, vmsplice, sendfile,
+ *    copy_file_range, ioctl, O_ASYNC, SCM_RIGHTS, MSG_PEEK/MSG_OOB,
+ *    addresses on recv/send, shutdown, an fd number beyond the table)
+ *    first moves the channel back to the kernel.
  *
  * Every interposer leaves errno as the real call leaves it.
  */
@@ -30,6 +32,7 @@
 #include <unistd.h>
 
 #include "shim_i.h"
+#include "ready.h"
 
 struct shim_fd *shim_fd_get(int fd)
 {
@@ -112,7 +115,9 @@ static void pipe_made(const int fds[2], int flags)
 	ch = shim_chan_new(SHIM_CH_PIPE, fds[0], fds[1]);
 	if (ch < 0)
 		goto out;
-	if (shim.perf && !(flags & (O_NONBLOCK | O_DIRECT)) && fds[0] < SHIM_FD_MAX && fds[1] < SHIM_FD_MAX)
+	if (flags & O_NONBLOCK)
+		atomic_store(&shim.area->chan[ch].nonblock, 3u);
+	if (shim.perf && !(flags & O_DIRECT) && fds[0] < SHIM_FD_MAX && fds[1] < SHIM_FD_MAX)
 	{
 		/* The ring blocks where this pipe would (its size in pages). */
 		int size = REAL(fcntl)(fds[1], F_GETPIPE_SZ);
@@ -169,6 +174,8 @@ SHIM_EXPORT int socket(int domain, int type, int protocol)
 	if (fd >= 0 && shim.area && shim_own_process()) {
 		SHIM_ERRNO_SAVE;
 		fd_track(fd, shim_chan_new(socket_kind(domain, type), fd, -1), 0, -1);
+		if (type & SOCK_NONBLOCK)
+			shim_ready_set_nonblock(shim_fd_get(fd), true);
 		SHIM_ERRNO_RESTORE();
 	}
 	return fd;
@@ -183,7 +190,9 @@ SHIM_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 		uint32_t kind = socket_kind(domain, type);
 		int32_t ch = shim_chan_new(kind, sv[0], sv[1]), slot = -1;
 
-		if (ch >= 0 && shim.perf && kind == SHIM_CH_UNIX && !(type & SOCK_NONBLOCK) &&
+		if (ch >= 0 && (type & SOCK_NONBLOCK))
+			atomic_store(&shim.area->chan[ch].nonblock, 3u);
+		if (ch >= 0 && shim.perf && kind == SHIM_CH_UNIX &&
 		    sv[0] < SHIM_FD_MAX && sv[1] < SHIM_FD_MAX)
 		{
 			shim_area_lock();
@@ -252,6 +261,8 @@ SHIM_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags
 	int nfd = REAL(accept4)(fd, addr, len, flags);
 
 	accepted(fd, nfd);
+	if (nfd >= 0 && (flags & SOCK_NONBLOCK))
+		shim_ready_set_nonblock(shim_fd_get(nfd), true);
 	return nfd;
 }
 
@@ -261,6 +272,7 @@ static void fd_closed(int fd, struct shim_fd *copy)
 {
 	if (copy->chan && copy->ring)
 		shim_ring_closing(copy);
+	shim_epoll_fd_closed(fd, copy);
 }
 
 SHIM_EXPORT int close(int fd)
@@ -268,8 +280,10 @@ SHIM_EXPORT int close(int fd)
 	struct shim_fd *f = shim_fd_get(fd), copy;
 	int rc;
 
-	if (!f)
+	if (!f) {
+		shim_epoll_closing(fd);
 		return REAL(close)(fd);
+	}
 	copy = *f;
 	shim_fd_forget(fd);
 	rc = REAL(close)(fd);
@@ -368,8 +382,8 @@ static int do_fcntl(int fd, int cmd, void *arg)
 	if (shim_fd_get(fd)) {
 		switch (cmd) {
 		case F_SETFL:
-			if ((long)arg & (O_NONBLOCK | O_ASYNC))
-				native_use(fd, "fcntl O_NONBLOCK/O_ASYNC", true);
+			if ((long)arg & O_ASYNC)
+				native_use(fd, "fcntl O_ASYNC", true);
 			break;
 		case F_SETOWN:
 		case F_SETOWN_EX:
@@ -381,6 +395,12 @@ static int do_fcntl(int fd, int cmd, void *arg)
 		}
 	}
 	rc = REAL(fcntl)(fd, cmd, arg);
+	if (rc == 0 && cmd == F_SETFL && shim_fd_get(fd)) {
+		/* The ring's reads and writes follow the open file's flag. */
+		SHIM_ERRNO_SAVE;
+		shim_ready_set_nonblock(shim_fd_get(fd), ((long)arg & O_NONBLOCK) != 0);
+		SHIM_ERRNO_RESTORE();
+	}
 	if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
 		fd_copied(fd, rc);
 	return rc;
@@ -536,12 +556,12 @@ SHIM_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 		return REAL(send)(fd, buf, len, flags);
 	if (f->ring) {
 		SHIM_ERRNO_SAVE;
-		if (!(flags & ~(MSG_NOSIGNAL | MSG_MORE))) {
-			r = shim_ring_write(fd, f, buf, len);
+		if (!(flags & ~(MSG_NOSIGNAL | MSG_MORE | MSG_DONTWAIT))) {
+			r = shim_ring_write_flags(fd, f, buf, len, flags);
 			if (r != SHIM_USE_KERNEL)
 				return r >= 0 ? (SHIM_ERRNO_RESTORE(), r) : ret_errno(r);
 		} else {
-			shim_ring_downgrade(fd, f, "send flags (MSG_DONTWAIT, MSG_OOB...)", false);
+			shim_ring_downgrade(fd, f, "send flags (MSG_OOB...)", false);
 		}
 		SHIM_ERRNO_RESTORE();
 	}
@@ -598,7 +618,7 @@ static ssize_t ring_readv(int fd, struct shim_fd *f, const struct iovec *iov, in
 }
 
 /* Gather a ring write: small ones in one piece (PIPE_BUF atomicity). */
-static ssize_t ring_writev(int fd, struct shim_fd *f, const struct iovec *iov, int n)
+static ssize_t ring_writev(int fd, struct shim_fd *f, const struct iovec *iov, int n, int flags)
 {
 	size_t len = iov_total(iov, n);
 	ssize_t total = 0;
@@ -611,14 +631,14 @@ static ssize_t ring_writev(int fd, struct shim_fd *f, const struct iovec *iov, i
 			memcpy(buf + off, iov[i].iov_base, iov[i].iov_len);
 			off += iov[i].iov_len;
 		}
-		return shim_ring_write(fd, f, buf, len);
+		return shim_ring_write_flags(fd, f, buf, len, flags);
 	}
 	for (int i = 0; i < n; i++) {
 		ssize_t r;
 
 		if (!iov[i].iov_len)
 			continue;
-		r = shim_ring_write(fd, f, iov[i].iov_base, iov[i].iov_len);
+		r = shim_ring_write_flags(fd, f, iov[i].iov_base, iov[i].iov_len, flags);
 		if (r == SHIM_USE_KERNEL) {
 			if (!total)
 				return r;
@@ -662,7 +682,7 @@ SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 		return REAL(writev)(fd, iov, n);
 	if (f->ring && n > 0 && n <= IOV_MAX) {
 		SHIM_ERRNO_SAVE;
-		r = ring_writev(fd, f, iov, n);
+		r = ring_writev(fd, f, iov, n, 0);
 		if (r != SHIM_USE_KERNEL)
 			return r >= 0 ? (SHIM_ERRNO_RESTORE(), r) : ret_errno(r);
 	}
@@ -722,9 +742,10 @@ SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	}
 	if (!f)
 		return REAL(sendmsg)(fd, msg, flags);
-	if (f->ring && msg && !msg->msg_name && !(flags & ~(MSG_NOSIGNAL | MSG_MORE)) && msg->msg_iovlen <= IOV_MAX) {
+	if (f->ring && msg && !msg->msg_name && !(flags & ~(MSG_NOSIGNAL | MSG_MORE | MSG_DONTWAIT)) &&
+	    msg->msg_iovlen <= IOV_MAX) {
 		SHIM_ERRNO_SAVE;
-		r = ring_writev(fd, f, msg->msg_iov, (int)msg->msg_iovlen);
+		r = ring_writev(fd, f, msg->msg_iov, (int)msg->msg_iovlen, flags);
 		if (r != SHIM_USE_KERNEL)
 			return r >= 0 ? (SHIM_ERRNO_RESTORE(), r) : ret_errno(r);
 	} else if (f->ring) {
@@ -742,101 +763,6 @@ SHIM_EXPORT int shutdown(int fd, int how)
 }
 
 /* ---- uses the ring does not emulate ---------------------------------------------------- */
-
-/* poll: channels go back to the kernel; bytes left in a ring that could not
- * be handed to the kernel (a socket's) are reported readable here. */
-static int ring_ready(struct pollfd *fds, nfds_t n)
-{
-	int ready = 0;
-
-	for (nfds_t i = 0; i < n; i++) {
-		struct shim_fd *f = fd_use(fds[i].fd);
-
-		if (!f || !f->ring)
-			continue;
-		shim_ring_downgrade(fds[i].fd, f, "poll", true);
-		if ((fds[i].events & POLLIN) && shim_ring_readable(f))
-			ready++;
-	}
-	return ready;
-}
-
-static int ring_ready_fix(struct pollfd *fds, nfds_t n, int rc)
-{
-	if (rc < 0)
-		return rc;
-	for (nfds_t i = 0; i < n; i++) {
-		struct shim_fd *f = shim_fd_get(fds[i].fd);
-
-		if (f && f->ring && (fds[i].events & POLLIN) && shim_ring_readable(f)) {
-			if (!fds[i].revents)
-				rc++;
-			fds[i].revents |= POLLIN;
-		}
-	}
-	return rc;
-}
-
-SHIM_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
-{
-	int ready, rc;
-
-	if (!shim.area)
-		return REAL(poll)(fds, n, timeout);
-	SHIM_ERRNO_SAVE;
-	ready = ring_ready(fds, n);
-	SHIM_ERRNO_RESTORE();
-	rc = REAL(poll)(fds, n, ready ? 0 : timeout);
-	return ready ? ring_ready_fix(fds, n, rc) : rc;
-}
-
-SHIM_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
-{
-	static const struct timespec zero;
-	int ready, rc;
-
-	if (!shim.area)
-		return REAL(ppoll)(fds, n, ts, mask);
-	SHIM_ERRNO_SAVE;
-	ready = ring_ready(fds, n);
-	SHIM_ERRNO_RESTORE();
-	rc = REAL(ppoll)(fds, n, ready ? &zero : ts, mask);
-	return ready ? ring_ready_fix(fds, n, rc) : rc;
-}
-
-static void select_sets(int n, fd_set *r, fd_set *w, fd_set *e)
-{
-	if (!shim.area)
-		return;
-	SHIM_ERRNO_SAVE;
-	for (int fd = 0; fd < n && fd < shim.fd_hi && fd < FD_SETSIZE; fd++) {
-		if ((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) || (e && FD_ISSET(fd, e)))
-			native_use(fd, "select", true);
-	}
-	SHIM_ERRNO_RESTORE();
-}
-
-SHIM_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
-{
-	select_sets(n, r, w, e);
-	return REAL(select)(n, r, w, e, tv);
-}
-
-SHIM_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts, const sigset_t *mask)
-{
-	select_sets(n, r, w, e);
-	return REAL(pselect)(n, r, w, e, ts, mask);
-}
-
-SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
-{
-	if (op != EPOLL_CTL_DEL) {
-		SHIM_ERRNO_SAVE;
-		native_use(fd, "epoll", true);
-		SHIM_ERRNO_RESTORE();
-	}
-	return REAL(epoll_ctl)(epfd, op, fd, ev);
-}
 
 static void two_native(int a, int b, const char *why)
 {
@@ -905,6 +831,7 @@ void shim_fds_hold_all(int delta)
 	for (int fd = 0; fd < shim.fd_hi; fd++)
 		if (shim.fd[fd].chan && shim.fd[fd].ring)
 			shim_ring_hold(&shim.fd[fd], delta);
+	shim_epoll_hold_all(delta);
 	if (delta < 0)
 		shim.holds_dropped = true;
 }
@@ -922,6 +849,7 @@ static bool fd_is(int fd, const struct shim_fd *f)
 
 void shim_fds_before_exec(bool target_managed, bool foreign, bool spawning)
 {
+	shim_epoll_before_exec();
 	for (int fd = 0; fd < shim.fd_hi; fd++) {
 		struct shim_fd *f = &shim.fd[fd];
 

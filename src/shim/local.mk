@@ -13,6 +13,10 @@ libxos_shim_la_SOURCES = \
 	src/shim/exec.c \
 	src/shim/fds.c \
 	src/shim/ring.c \
+	src/shim/ready.h \
+	src/shim/ready.c \
+	src/shim/poll.c \
+	src/shim/epoll.c \
 	src/shim/tcp.c
 libxos_shim_la_CFLAGS = $(XOS_CFLAGS) -pthread
 libxos_shim_la_LDFLAGS = -module -avoid-version -no-undefined -pthread -Wl,-z,now

@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "shim_i.h"
+#include "ready.h"
 
 #define SPIN_NS 50000u /* longest spin before sleeping (2+ CPUs only) */
 #define COPY_PIECE 16384u /* bytes copied between two cursor updates */
@@ -534,20 +535,29 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 			return SHIM_USE_KERNEL;
 		}
 		unlk(&D->rlock);
-		if (flags & MSG_DONTWAIT)
-			return -EAGAIN;
-		if (spin_until_changed(&D->head, head, r, D, &D->wcpu))
-			continue;
-		atomic_fetch_add(&D->rwait, 1);
-		if (atomic_load(&D->head) != head || atomic_load(&r->mode) != SHIM_RING_LIVE) {
+		if ((flags & MSG_DONTWAIT) || shim_ready_nonblock(f)) {
+			/* Empty: the kernel object says whether the writers are
+			 * gone (EOF), or holds a bell or stray bytes; never waits. */
+			k = shim_ready_read_nowait(fd, !is_pipe(f), &b);
+			if (k < 0) {
+				if (k == -EAGAIN && atomic_load(&D->head) != head)
+					continue;
+				return k;
+			}
+		} else {
+			if (spin_until_changed(&D->head, head, r, D, &D->wcpu))
+				continue;
+			atomic_fetch_add(&D->rwait, 1);
+			if (atomic_load(&D->head) != head || atomic_load(&r->mode) != SHIM_RING_LIVE) {
+				atomic_fetch_sub(&D->rwait, 1);
+				continue;
+			}
+			t_sleep = shim.multi_cpu ? shim_now_ns() : 0;
+			k = REAL(read)(fd, &b, 1);
 			atomic_fetch_sub(&D->rwait, 1);
-			continue;
+			if (t_sleep)
+				note_sleep(D, shim_now_ns() - t_sleep);
 		}
-		t_sleep = shim.multi_cpu ? shim_now_ns() : 0;
-		k = REAL(read)(fd, &b, 1);
-		atomic_fetch_sub(&D->rwait, 1);
-		if (t_sleep)
-			note_sleep(D, shim_now_ns() - t_sleep);
 		if (k == 1) {
 			uint32_t bells = atomic_load(&D->bells);
 
@@ -649,6 +659,23 @@ static ssize_t kernel_write_all(int fd, const struct shim_fd *f, const char *buf
 
 ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 {
+	return shim_ring_write_flags(fd, f, buf, len, 0);
+}
+
+/* May the write return without all of it (O_NONBLOCK, MSG_DONTWAIT)?
+ * Asked only when the ring is full: the kernel's flag is the truth. */
+static bool write_nonblock(int fd, int flags)
+{
+	int fl;
+
+	if (flags & MSG_DONTWAIT)
+		return true;
+	fl = REAL(fcntl)(fd, F_GETFL);
+	return fl >= 0 && (fl & O_NONBLOCK);
+}
+
+ssize_t shim_ring_write_flags(int fd, struct shim_fd *f, const void *buf, size_t len, int flags)
+{
 	struct shim_ring *r;
 	struct shim_chan *c;
 	struct shim_dir *D;
@@ -737,6 +764,8 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 				sleepers = atomic_load(&D->rwait);
 				if (sleepers)
 					ring_bell(fd, f, D, sleepers);
+				else
+					shim_ready_bell(fd, f, D);
 			}
 			note_cpu(&D->wcpu);
 			done += n;
@@ -750,6 +779,8 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 		/* Full: sleep without the lock, so a switch can proceed. */
 		seq = atomic_load(&D->rseq);
 		unlk(&D->wlock);
+		if (write_nonblock(fd, flags))
+			return done ? (ssize_t)done : -EAGAIN;
 		if (!spin_until_changed(&D->tail, tail, r, D, &D->rcpu)) {
 			atomic_fetch_add(&D->wwait, 1);
 			seq = atomic_load(&D->rseq);
