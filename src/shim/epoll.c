@@ -30,6 +30,7 @@
 
 #include <dlfcn.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "ready.h"
 
@@ -252,6 +253,13 @@ SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	}
 }
 
+static bool kernel_bytes(int fd)
+{
+	int n = 0;
+
+	return fd >= 0 && REAL(ioctl)(fd, FIONREAD, &n) == 0 && n > 0;
+}
+
 /* The program's event for record @e, from its ring and the kernel's bits
  * @k (0: none); 0 if nothing to report.  @kernel_edge: the kernel reported it. */
 static uint32_t reg_revents(struct ep_reg *e, uint32_t k, bool kernel_edge)
@@ -275,9 +283,15 @@ static uint32_t reg_revents(struct ep_reg *e, uint32_t k, bool kernel_edge)
 		}
 		return kernel_edge ? (k & (want | EPOLLERR | EPOLLHUP)) : 0;
 	}
-	if (et && s.rd && (k & EPOLLIN) && atomic_load(&s.rd->bells))
+	if (et && s.rd && (k & EPOLLIN) && atomic_load(&s.rd->bells)) {
+		/* The next write rings a new edge; this one's bells are spent. */
 		shim_ready_drain(fd, s.sock, s.rd);
+		if (!kernel_bytes(fd))
+			k &= ~(uint32_t)EPOLLIN;
+	}
 	rev = shim_ready_revents(fd, &s, want, k);
+	if (s.wr && (want & SHIM_OUT_BITS) && !s.writable)
+		e->out_edge = 1;
 	if (et) {
 		bool edge = false;
 		uint64_t head = s.rd ? atomic_load(&s.rd->head) : 0;
@@ -297,8 +311,6 @@ static uint32_t reg_revents(struct ep_reg *e, uint32_t k, bool kernel_edge)
 		if (rev & SHIM_OUT_BITS)
 			e->out_edge = 0;
 	}
-	if (s.wr && (want & SHIM_OUT_BITS) && !s.writable)
-		e->out_edge = 1;
 	return rev;
 }
 

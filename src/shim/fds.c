@@ -285,6 +285,11 @@ SHIM_EXPORT int close(int fd)
 		return REAL(close)(fd);
 	}
 	copy = *f;
+	if (f->ring) {
+		SHIM_ERRNO_SAVE;
+		shim_ready_closing(fd, f);
+		SHIM_ERRNO_RESTORE();
+	}
 	shim_fd_forget(fd);
 	rc = REAL(close)(fd);
 	SHIM_ERRNO_SAVE;
@@ -815,9 +820,12 @@ SHIM_EXPORT FILE *fdopen(int fd, const char *mode)
 
 void shim_fds_closing_all(void)
 {
-	for (int fd = 0; fd < shim.fd_hi; fd++)
-		if (shim.fd[fd].chan && shim.fd[fd].ring)
+	for (int fd = 0; fd < shim.fd_hi; fd++) {
+		if (shim.fd[fd].chan && shim.fd[fd].ring) {
+			shim_ready_closing(fd, &shim.fd[fd]);
 			shim_ring_closing(&shim.fd[fd]);
+		}
+	}
 	shim_fds_hold_all(-1);
 }
 

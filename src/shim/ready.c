@@ -33,6 +33,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
 
 #include "ready.h"
@@ -163,6 +164,14 @@ void shim_ready_drain(int fd, bool sock, struct shim_dir *D)
 	}
 }
 
+/* Bytes other than bells in the kernel object: the bells were drained. */
+static bool kernel_bytes(int fd)
+{
+	int n = 0;
+
+	return fd >= 0 && REAL(ioctl)(fd, FIONREAD, &n) == 0 && n > 0;
+}
+
 uint32_t shim_ready_revents(int fd, struct shim_ready *s, uint32_t events, uint32_t kernel)
 {
 	uint32_t out;
@@ -182,12 +191,14 @@ uint32_t shim_ready_revents(int fd, struct shim_ready *s, uint32_t events, uint3
 		if (!in && (kernel & POLLIN)) {
 			if (s->sock && (kernel & (POLLRDHUP | POLLHUP))) {
 				in = true; /* the peer is gone: EOF is readable */
-			} else if (atomic_load(&s->rd->bells)) {
-				shim_ready_drain(fd, s->sock, s->rd);
-				shim_ready_update(s);
-				in = s->readable;
 			} else {
-				in = true; /* bytes in the kernel object itself: the read takes them */
+				if (atomic_load(&s->rd->bells)) {
+					shim_ready_drain(fd, s->sock, s->rd);
+					shim_ready_update(s);
+				}
+				/* Bytes in the kernel object itself (not bells): the
+				 * read takes them. */
+				in = s->readable || kernel_bytes(fd);
 			}
 		}
 		if (in)
@@ -311,4 +322,14 @@ bool shim_ready_left(int64_t deadline, struct timespec *out)
 	out->tv_sec = left / 1000000000LL;
 	out->tv_nsec = left % 1000000000LL;
 	return true;
+}
+
+void shim_ready_closing(int fd, const struct shim_fd *f)
+{
+	struct shim_ready s;
+
+	/* A socket closed with unread bytes resets its peer (ECONNRESET, or a
+	 * TCP RST instead of a FIN): no bell may be left behind. */
+	if (shim_ready_of(f, &s) && s.sock && s.rd && !s.readable && atomic_load(&s.rd->bells))
+		shim_ready_drain(fd, true, s.rd);
 }

@@ -44,6 +44,9 @@ uint32_t shim_ready_revents(int fd, struct shim_ready *s, uint32_t events, uint3
  * never blocking. */
 void shim_ready_drain(int fd, bool sock, struct shim_dir *D) SHIM_HIDDEN;
 
+/* @fd (a ring fd) is being closed, or its process ends. */
+void shim_ready_closing(int fd, const struct shim_fd *f) SHIM_HIDDEN;
+
 /* A waiter sleeps in the kernel on the read direction @D (+1) or stops (-1):
  * writers then make its kernel object readable with a bell. */
 void shim_ready_arm(struct shim_dir *D, int delta) SHIM_HIDDEN;
