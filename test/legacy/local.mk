@@ -18,7 +18,12 @@ legacy_programs = \
 	test/legacy/downgrade \
 	test/legacy/many-pipes \
 	test/legacy/sock-eof \
-	test/legacy/pingpong
+	test/legacy/pingpong \
+	test/legacy/nonblock \
+	test/legacy/pollers \
+	test/legacy/epolls \
+	test/legacy/idle-wait \
+	test/legacy/workpool
 check_PROGRAMS += $(legacy_programs)
 legacy_cflags = $(XOS_CFLAGS) -pthread -Wno-unused-result
 test_legacy_fork_tree_CFLAGS = $(legacy_cflags)
@@ -49,7 +54,20 @@ test_legacy_sock_eof_CFLAGS = $(legacy_cflags)
 test_legacy_sock_eof_LDFLAGS = -pthread
 test_legacy_pingpong_CFLAGS = $(legacy_cflags)
 test_legacy_pingpong_LDFLAGS = -pthread
+test_legacy_nonblock_CFLAGS = $(legacy_cflags)
+test_legacy_nonblock_LDFLAGS = -pthread
+test_legacy_pollers_CFLAGS = $(legacy_cflags)
+test_legacy_pollers_LDFLAGS = -pthread
+test_legacy_epolls_CFLAGS = $(legacy_cflags)
+test_legacy_epolls_LDFLAGS = -pthread
+test_legacy_idle_wait_CFLAGS = $(legacy_cflags)
+test_legacy_idle_wait_LDFLAGS = -pthread
+test_legacy_workpool_CFLAGS = $(legacy_cflags)
+test_legacy_workpool_LDFLAGS = -pthread
 
 TESTS += test/legacy/run-legacy.sh test/legacy/real-programs.sh
 EXTRA_DIST += test/legacy/run-legacy.sh test/legacy/real-programs.sh test/legacy/static-hello.c
+# Readiness on rings: non-blocking fds, poll/select/epoll, worker pools.
+TESTS += test/legacy/readiness.sh test/legacy/readiness-pools.sh
+EXTRA_DIST += test/legacy/readiness.sh test/legacy/readiness-pools.sh
 TESTS_ENVIRONMENT += LEGACY_DIR=$(abs_builddir)/test/legacy LEGACY_SRC=$(abs_srcdir)/test/legacy CC="$(CC)"; export LEGACY_DIR LEGACY_SRC CC;
