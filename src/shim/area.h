@@ -94,6 +94,7 @@ struct shim_dir {
 	/* Waiters (poll in progress, epoll registrations) on the reading
 	 * side: a writer keeps a bell pending for them (see ready.c). */
 	_Atomic uint32_t armed;
+	_Atomic int32_t writers, readers; /* fds, in all processes, writing / reading it */
 };
 
 /* Loopback TCP: listening ports of managed processes, and connections

@@ -431,6 +431,17 @@ static bool any_ready(void *arg)
 	return false;
 }
 
+static struct shim_dir *first_rd(int epfd)
+{
+	for (int32_t i = ep_first[epfd] - 1; i >= 0; i = ep[i].next) {
+		struct shim_ready s;
+
+		if (!ep[i].off && (ep[i].events & SHIM_IN_BITS) && shim_ready_of(&ep[i].fc, &s) && s.rd)
+			return s.rd;
+	}
+	return NULL;
+}
+
 static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct timespec *ts, const sigset_t *mask)
 {
 	static const struct timespec zero;
@@ -459,7 +470,7 @@ static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct time
 			struct look a = { epfd };
 
 			spun = true;
-			if (shim_ready_spin(any_ready, &a))
+			if (shim_ready_spin(any_ready, &a, first_rd(epfd)))
 				continue;
 		}
 		if (deadline >= 0) {
@@ -488,7 +499,7 @@ static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct time
 
 static bool managed_set(int epfd, int max)
 {
-	return shim.area && epfd >= 0 && epfd < SHIM_FD_MAX && ep_first[epfd] && max > 0 && shim_own_process();
+	return shim.area && epfd >= 0 && epfd < SHIM_FD_MAX && ep_first[epfd] && max > 0;
 }
 
 static int wait_ts(int epfd, struct epoll_event *evs, int max, const struct timespec *ts, const sigset_t *mask)

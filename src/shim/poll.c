@@ -48,6 +48,14 @@ static bool rings_ready(void *arg)
 	return false;
 }
 
+static struct shim_dir *first_rd(struct pcall *c)
+{
+	for (int i = 0; i < c->nr; i++)
+		if ((c->events[i] & SHIM_IN_BITS) && c->st[i].rd)
+			return c->st[i].rd;
+	return NULL;
+}
+
 static bool out_blocked(struct pcall *c)
 {
 	for (int i = 0; i < c->nr; i++)
@@ -61,6 +69,39 @@ static void arm(struct pcall *c, int delta)
 	for (int i = 0; i < c->nr; i++)
 		if ((c->events[i] & SHIM_IN_BITS) && c->st[i].rd)
 			shim_ready_arm(c->st[i].rd, delta);
+}
+
+/* Every entry a ring fd whose other ends are all held: the rings alone
+ * answer (no hang-up or error can be pending), without a system call. */
+static int ring_pass(struct pcall *c)
+{
+	int count = 0;
+
+	if ((nfds_t)c->nr != c->n || c->leftover)
+		return -1;
+	for (int i = 0; i < c->nr; i++)
+		if (!shim_ready_quiet(&c->st[i]))
+			return -1;
+	for (int i = 0; i < c->nr; i++) {
+		struct pollfd *p = &c->fds[c->idx[i]];
+
+		p->revents = (short)shim_ready_revents(p->fd, &c->st[i], (uint16_t)c->events[i], 0);
+		if (p->revents)
+			count++;
+	}
+	return count;
+}
+
+/* Bells left pending by an earlier wake-up, on rings still empty: drop
+ * them before sleeping, or the sleep would end at once. */
+static void drop_stale_bells(struct pcall *c)
+{
+	for (int i = 0; i < c->nr; i++) {
+		struct shim_ready *s = &c->st[i];
+
+		if ((c->events[i] & SHIM_IN_BITS) && s->rd && atomic_load(&s->rd->bells) && !s->readable)
+			shim_ready_drain(c->fds[c->idx[i]].fd, s->sock, s->rd);
+	}
 }
 
 /* One real ppoll over everything; the ring fds' revents from their rings. */
@@ -103,14 +144,17 @@ static int poll_core(struct pcall *c, const struct timespec *ts)
 	bool now_only = deadline == 0 || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0);
 
 	if (!now_only && !c->leftover && !rings_ready(c))
-		shim_ready_spin(rings_ready, c);
+		shim_ready_spin(rings_ready, c, first_rd(c));
 	for (;;) {
 		struct timespec left, *wait = NULL;
 		int rc;
 
-		if (now_only || c->leftover || rings_ready(c))
-			return kernel_pass(c, &zero);
+		if (now_only || c->leftover || rings_ready(c)) {
+			rc = c->leftover ? -1 : ring_pass(c);
+			return rc > 0 ? rc : kernel_pass(c, &zero);
+		}
 		arm(c, 1);
+		drop_stale_bells(c);
 		if (rings_ready(c)) {
 			arm(c, -1);
 			continue;
@@ -150,7 +194,9 @@ static bool pcall_init(struct pcall *c, struct pollfd *fds, nfds_t n, const sigs
 	c->mask = mask;
 	c->nr = 0;
 	c->leftover = false;
-	if (!shim.area || !shim.fd_hi || !shim_own_process())
+	/* No getpid here (a system call): a vfork child's ring fds are its
+	 * parent's open files, the same rings. */
+	if (!shim.area || !shim.fd_hi)
 		return false;
 	for (nfds_t i = 0; i < n; i++) {
 		struct shim_fd *f = shim_fd_get(fds[i].fd);
@@ -208,7 +254,7 @@ SHIM_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, c
 
 static bool sets_name_ring(int n, fd_set *r, fd_set *w, fd_set *e)
 {
-	if (!shim.area || !shim.fd_hi || !shim_own_process())
+	if (!shim.area || !shim.fd_hi)
 		return false;
 	for (int fd = 0; fd < n && fd < shim.fd_hi && fd < FD_SETSIZE; fd++) {
 		struct shim_fd *f;

@@ -268,12 +268,17 @@ static inline void cpu_relax(void)
 /* Per process: grows when a spin caught the peer, halves when it did not. */
 static _Atomic uint32_t spin_ns = SPIN_MAX_NS / 4;
 
-bool shim_ready_spin(bool (*check)(void *), void *arg)
+bool shim_ready_spin(bool (*check)(void *), void *arg, struct shim_dir *D)
 {
 	uint32_t budget = atomic_load_explicit(&spin_ns, memory_order_relaxed);
 	uint64_t t0;
+	int cpu;
 
 	if (!shim.multi_cpu)
+		return false;
+	/* The writer last ran on this CPU: it cannot run while we spin. */
+	cpu = D ? sched_getcpu() : -1;
+	if (cpu >= 0 && atomic_load_explicit(&D->wcpu, memory_order_relaxed) == (uint32_t)cpu + 1)
 		return false;
 	if (budget < SPIN_MIN_NS)
 		budget = SPIN_MIN_NS;
@@ -332,4 +337,37 @@ void shim_ready_closing(int fd, const struct shim_fd *f)
 	 * TCP RST instead of a FIN): no bell may be left behind. */
 	if (shim_ready_of(f, &s) && s.sock && s.rd && !s.readable && atomic_load(&s.rd->bells))
 		shim_ready_drain(fd, true, s.rd);
+}
+
+void shim_ready_hold(const struct shim_fd *f, struct shim_ring *r, int delta)
+{
+	if (!f->chan)
+		return;
+	/* Which directions @f reads and writes (as shim_ready_of, for any mode). */
+	if (chan_of(f)->kind != SHIM_CH_PIPE) {
+		if (ndirs(r) == 2) {
+			atomic_fetch_add(&r->dir[1 - (f->end & 1)].readers, delta);
+			atomic_fetch_add(&r->dir[f->end & 1].writers, delta);
+		}
+	} else if (ndirs(r) >= 1) {
+		atomic_fetch_add(f->end == 0 ? &r->dir[0].readers : &r->dir[0].writers, delta);
+	}
+}
+
+void shim_ready_reset(struct shim_dir *D)
+{
+	atomic_store(&D->armed, 0);
+	atomic_store(&D->writers, 0);
+	atomic_store(&D->readers, 0);
+}
+
+bool shim_ready_quiet(const struct shim_ready *s)
+{
+	if (!s->r)
+		return false;
+	if (s->rd && atomic_load(&s->rd->writers) <= 0)
+		return false;
+	if (s->wr && (atomic_load(&s->wr->readers) <= 0 || atomic_load(&s->wr->reader_gone)))
+		return false;
+	return true;
 }

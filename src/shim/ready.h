@@ -44,6 +44,14 @@ uint32_t shim_ready_revents(int fd, struct shim_ready *s, uint32_t events, uint3
  * never blocking. */
 void shim_ready_drain(int fd, bool sock, struct shim_dir *D) SHIM_HIDDEN;
 
+/* ring.c: @f is counted (+1) or not any more (-1) among the ends of @r. */
+void shim_ready_hold(const struct shim_fd *f, struct shim_ring *r, int delta) SHIM_HIDDEN;
+/* ring.c: a ring slot starts a new life. */
+void shim_ready_reset(struct shim_dir *D) SHIM_HIDDEN;
+/* Can the kernel object of @s say anything but "ready" now (an end gone:
+ * hang-up, error)?  False when every end the ring fd faces is held. */
+bool shim_ready_quiet(const struct shim_ready *s) SHIM_HIDDEN;
+
 /* @fd (a ring fd) is being closed, or its process ends. */
 void shim_ready_closing(int fd, const struct shim_fd *f) SHIM_HIDDEN;
 
@@ -59,9 +67,10 @@ ssize_t shim_ready_read_nowait(int fd, bool sock, char *b) SHIM_HIDDEN;
 bool shim_ready_nonblock(const struct shim_fd *f) SHIM_HIDDEN;
 void shim_ready_set_nonblock(const struct shim_fd *f, bool on) SHIM_HIDDEN;
 
-/* Spin budget: spin until @check returns true or the budget is spent;
- * true if it did. */
-bool shim_ready_spin(bool (*check)(void *), void *arg) SHIM_HIDDEN;
+/* Spin until @check returns true or the budget is spent; true if it did.
+ * @D: a direction waited for (never spins if its writer last ran on this
+ * CPU), or NULL. */
+bool shim_ready_spin(bool (*check)(void *), void *arg, struct shim_dir *D) SHIM_HIDDEN;
 /* A bounded wait while a ring the caller waits to write is full (no
  * wake-up comes from its reader): the next slice in ns. */
 int64_t shim_ready_full_step(int64_t *step_ns) SHIM_HIDDEN;

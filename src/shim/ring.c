@@ -269,8 +269,10 @@ void shim_ring_hold(struct shim_fd *f, int delta)
 	if (delta < 0 && shim.holds_dropped)
 		return;
 	r = shim_ring_of(f);
-	if (r)
+	if (r) {
 		atomic_fetch_add(&r->holders, delta);
+		shim_ready_hold(f, r, delta);
+	}
 }
 
 /* A ring is free when nobody holds it any more (whatever is left in it has
@@ -338,6 +340,7 @@ int32_t shim_ring_attach(int32_t chan, uint32_t ndirs, uint32_t pipe_slots)
 			atomic_store(&D->cap, pipe_slots ? pipe_slots * SHIM_PIPE_PAGE : SHIM_RING_SIZE);
 			D->slots = pipe_slots;
 			D->bhead = D->btail = 0;
+			shim_ready_reset(D);
 			memset(&cursors_seen[i][d], 0, sizeof(cursors_seen[i][d]));
 		}
 		r->chan = chan;
