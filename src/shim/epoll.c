@@ -56,6 +56,13 @@ static struct ep_reg ep[EP_MAX];
 static int32_t ep_first[SHIM_FD_MAX]; /* per epfd: first record + 1 */
 static uint32_t ep_used, ep_hint, ep_stamp;
 static int32_t ep_start[SHIM_FD_MAX]; /* per epfd: where the next look starts + 1 */
+/* Per epfd made here: registrations of other fds than ring fds (+1; 0: an
+ * epfd this process did not see made, whose set it does not know). */
+static int32_t ep_foreign[SHIM_FD_MAX];
+static uint32_t ep_skips[SHIM_FD_MAX];
+
+static int (*real_epoll_create)(int);
+static int (*real_epoll_create1)(int);
 
 static int (*real_epoll_wait)(int, struct epoll_event *, int, int);
 static int (*real_epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
@@ -68,6 +75,10 @@ static void resolve(void)
 	if (!real_epoll_pwait)
 		real_epoll_pwait = (int (*)(int, struct epoll_event *, int, int, const sigset_t *))dlsym(RTLD_NEXT,
 													"epoll_pwait");
+	if (!real_epoll_create)
+		real_epoll_create = (int (*)(int))dlsym(RTLD_NEXT, "epoll_create");
+	if (!real_epoll_create1)
+		real_epoll_create1 = (int (*)(int))dlsym(RTLD_NEXT, "epoll_create1");
 	if (!real_epoll_pwait2)
 		real_epoll_pwait2 = (int (*)(int, struct epoll_event *, int, const struct timespec *,
 					     const sigset_t *))dlsym(RTLD_NEXT, "epoll_pwait2");
@@ -188,6 +199,8 @@ SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 			rc = REAL(epoll_ctl)(epfd, op, fd, ev);
 			if (rc == 0 && e)
 				drop(e); /* a stale record (the fd was closed since) */
+			if (rc == 0 && ep_foreign[epfd])
+				ep_foreign[epfd]++;
 			return rc;
 		}
 		if (e)
@@ -241,6 +254,8 @@ SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		return 0;
 	case EPOLL_CTL_DEL:
 		rc = REAL(epoll_ctl)(epfd, op, fd, ev);
+		if (rc == 0 && !e && ep_foreign[epfd] > 1)
+			ep_foreign[epfd]--;
 		if (e && (rc == 0 || errno == ENOENT)) {
 			int err = errno;
 
@@ -406,6 +421,25 @@ static int reconcile(struct epoll_event *evs, int base, int k, uint32_t stamp)
 	return n;
 }
 
+/* May the rings answer without the kernel?  The set holds ring fds only
+ * (as far as this process made it), every end they face is held (no
+ * hang-up or error pending), and the kernel was asked not long ago (a
+ * set changed by another process is still served). */
+static bool rings_alone(int epfd)
+{
+	int count = 0;
+
+	if (ep_foreign[epfd] != 1 || ++ep_skips[epfd] % 64 == 0)
+		return false;
+	for (int32_t i = ep_first[epfd] - 1; i >= 0; i = ep[i].next) {
+		struct shim_ready s;
+
+		if (++count > PRECHECK_MAX || ep[i].native || !shim_ready_of(&ep[i].fc, &s) || !shim_ready_quiet(&s))
+			return false;
+	}
+	return true;
+}
+
 struct look {
 	int epfd;
 };
@@ -458,6 +492,8 @@ static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct time
 		if (!stamp)
 			stamp = ++ep_stamp;
 		n = precheck(epfd, evs, max, stamp, &blocked);
+		if (n > 0 && rings_alone(epfd))
+			return n;
 		if (n > 0 || now_only) {
 			if (n == max)
 				return n;
@@ -546,7 +582,10 @@ SHIM_EXPORT int epoll_pwait2(int epfd, struct epoll_event *evs, int max, const s
 
 void shim_epoll_closing(int epfd)
 {
-	if (epfd < 0 || epfd >= SHIM_FD_MAX || !ep_first[epfd] || !shim_own_process())
+	if (epfd < 0 || epfd >= SHIM_FD_MAX || !shim_own_process())
+		return;
+	ep_foreign[epfd] = 0;
+	if (!ep_first[epfd])
 		return;
 	while (ep_first[epfd])
 		drop(&ep[ep_first[epfd] - 1]);
@@ -597,4 +636,25 @@ void shim_epoll_before_exec(void)
 			REAL(epoll_ctl)(ep[i].epfd, EPOLL_CTL_MOD, ep[i].fd, &kev);
 		}
 	}
+}
+
+static int made(int epfd)
+{
+	if (epfd >= 0 && epfd < SHIM_FD_MAX && shim.area) {
+		shim_epoll_closing(epfd); /* whatever this number was before */
+		ep_foreign[epfd] = 1;
+	}
+	return epfd;
+}
+
+SHIM_EXPORT int epoll_create(int size)
+{
+	resolve();
+	return made(real_epoll_create(size));
+}
+
+SHIM_EXPORT int epoll_create1(int flags)
+{
+	resolve();
+	return made(real_epoll_create1(flags));
 }
