@@ -441,6 +441,8 @@ SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	arg = va_arg(ap, void *);
 	va_end(ap);
+	if (req == FIONBIO)
+		return shim_ready_fionbio(fd, arg);
 	native_use(fd, "ioctl", true);
 	return REAL(ioctl)(fd, req, arg);
 }

@@ -371,3 +371,15 @@ bool shim_ready_quiet(const struct shim_ready *s)
 		return false;
 	return true;
 }
+
+int shim_ready_fionbio(int fd, void *arg)
+{
+	int rc = REAL(ioctl)(fd, FIONBIO, arg);
+
+	if (rc == 0 && arg) {
+		SHIM_ERRNO_SAVE;
+		shim_ready_set_nonblock(shim_fd_get(fd), *(int *)arg != 0);
+		SHIM_ERRNO_RESTORE();
+	}
+	return rc;
+}

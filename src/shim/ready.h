@@ -66,6 +66,8 @@ ssize_t shim_ready_read_nowait(int fd, bool sock, char *b) SHIM_HIDDEN;
 /* O_NONBLOCK of the open file description @f, as the shim last set it. */
 bool shim_ready_nonblock(const struct shim_fd *f) SHIM_HIDDEN;
 void shim_ready_set_nonblock(const struct shim_fd *f, bool on) SHIM_HIDDEN;
+/* ioctl(FIONBIO): O_NONBLOCK by another name (Python's setblocking). */
+int shim_ready_fionbio(int fd, void *arg) SHIM_HIDDEN;
 
 /* Spin until @check returns true or the budget is spent; true if it did.
  * @D: a direction waited for (never spins if its writer last ran on this

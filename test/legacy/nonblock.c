@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A plain legacy program: non-blocking pipes and socketpairs, made so
- * (pipe2 O_NONBLOCK, SOCK_NONBLOCK) or set so by fcntl, and MSG_DONTWAIT.
+ * (pipe2 O_NONBLOCK, SOCK_NONBLOCK) or set so by fcntl or ioctl FIONBIO,
+ * and MSG_DONTWAIT.
  * Prints what each call returned: EAGAIN on an empty or full channel, a
  * write of at most PIPE_BUF all or nothing, a larger one in part, the end
  * of the stream as 0 and not EAGAIN.  Deterministic output. */
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -139,6 +141,15 @@ int main(void)
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, s))
 		return 2;
 	sock_case(s, "socketpair MSG_DONTWAIT", MSG_DONTWAIT);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, s))
+		return 2;
+	{
+		int on = 1;
+
+		ioctl(s[0], FIONBIO, &on);
+		ioctl(s[1], FIONBIO, &on);
+	}
+	sock_case(s, "socketpair ioctl FIONBIO", 0);
 
 	/* Across fork: the flag belongs to the open file, shared. */
 	if (pipe(p))
