@@ -29,6 +29,7 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -60,9 +61,25 @@ static int32_t ep_start[SHIM_FD_MAX]; /* per epfd: where the next look starts + 
  * epfd this process did not see made, whose set it does not know). */
 static int32_t ep_foreign[SHIM_FD_MAX];
 static uint32_t ep_skips[SHIM_FD_MAX];
+static uint16_t ep_fdrefs[SHIM_FD_MAX]; /* per fd: its records */
 
 static int (*real_epoll_create)(int);
 static int (*real_epoll_create1)(int);
+
+/* The records are shared by the process's threads: a spin lock, never
+ * held across a sleep. */
+static atomic_flag ep_lock = ATOMIC_FLAG_INIT;
+
+static void lock(void)
+{
+	while (atomic_flag_test_and_set_explicit(&ep_lock, memory_order_acquire))
+		sched_yield();
+}
+
+static void unlock(void)
+{
+	atomic_flag_clear_explicit(&ep_lock, memory_order_release);
+}
 
 static int (*real_epoll_wait)(int, struct epoll_event *, int, int);
 static int (*real_epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
@@ -128,6 +145,8 @@ static struct ep_reg *alloc(int epfd, int fd)
 		ep_first[epfd] = (int32_t)i + 1;
 		ep_hint = i + 1;
 		ep_used++;
+		if (fd >= 0 && fd < SHIM_FD_MAX)
+			ep_fdrefs[fd]++;
 		return &ep[i];
 	}
 	return NULL;
@@ -165,6 +184,8 @@ static void drop(struct ep_reg *e)
 		ep_start[epfd] = e->next + 1;
 	e->used = 0;
 	ep_used--;
+	if (e->fd >= 0 && e->fd < SHIM_FD_MAX && ep_fdrefs[e->fd])
+		ep_fdrefs[e->fd]--;
 }
 
 /* The kernel's registration for record @e (op ADD or MOD). */
@@ -181,7 +202,7 @@ static int kernel_ctl(int op, struct ep_reg *e)
 	return REAL(epoll_ctl)(e->epfd, op, e->fd, &kev);
 }
 
-SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+static int ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	SHIM_ERRNO_SAVE;
 	struct shim_fd *f;
@@ -266,6 +287,18 @@ SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	default:
 		return REAL(epoll_ctl)(epfd, op, fd, ev);
 	}
+}
+
+SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	int rc;
+
+	if (!shim.area || epfd < 0 || epfd >= SHIM_FD_MAX)
+		return REAL(epoll_ctl)(epfd, op, fd, ev);
+	lock();
+	rc = ctl(epfd, op, fd, ev);
+	unlock();
+	return rc;
 }
 
 static bool kernel_bytes(int fd)
@@ -476,6 +509,31 @@ static struct shim_dir *first_rd(int epfd)
 	return NULL;
 }
 
+/* Bells left pending by an earlier wake-up, on rings still empty: drop
+ * them before sleeping, or the sleep would end at once.  True if a ring
+ * turned out ready meanwhile (look again). */
+static bool drop_stale_bells(int epfd)
+{
+	int count = 0;
+	bool ready = false;
+
+	for (int32_t i = ep_first[epfd] - 1; i >= 0 && ++count <= PRECHECK_MAX; i = ep[i].next) {
+		struct ep_reg *e = &ep[i];
+		struct shim_ready s;
+		int fd = e->fd;
+
+		if (e->off || e->native || !(e->events & SHIM_IN_BITS) || !shim_ready_of(&e->fc, &s) || !s.rd ||
+		    s.readable || !atomic_load(&s.rd->bells))
+			continue;
+		if (fd < 0 || fd >= SHIM_FD_MAX || shim.fd[fd].chan != e->fc.chan || shim.fd[fd].end != e->fc.end)
+			continue;
+		shim_ready_drain(fd, s.sock, s.rd);
+		shim_ready_update(&s);
+		ready |= s.readable;
+	}
+	return ready;
+}
+
 static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct timespec *ts, const sigset_t *mask)
 {
 	static const struct timespec zero;
@@ -484,31 +542,43 @@ static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct time
 	bool spun = false;
 
 	for (;;) {
-		uint32_t stamp = ++ep_stamp;
+		uint32_t stamp;
 		bool blocked = false;
 		struct timespec left, *wait = NULL;
 		int n, k;
 
+		lock();
+		stamp = ++ep_stamp;
 		if (!stamp)
 			stamp = ++ep_stamp;
 		n = precheck(epfd, evs, max, stamp, &blocked);
-		if (n > 0 && rings_alone(epfd))
+		if (n > 0 && rings_alone(epfd)) {
+			unlock();
 			return n;
+		}
 		if (n > 0 || now_only) {
-			if (n == max)
-				return n;
-			k = kwait(epfd, evs + n, max - n, &zero, mask);
-			if (k < 0)
-				return n ? n : -1;
-			return reconcile(evs, n, k, stamp);
+			if (n < max) {
+				k = kwait(epfd, evs + n, max - n, &zero, mask);
+				n = k < 0 ? (n ? n : -1) : reconcile(evs, n, k, stamp);
+			}
+			unlock();
+			return n;
 		}
 		if (!spun && !blocked) {
 			struct look a = { epfd };
+			struct shim_dir *D = first_rd(epfd);
 
 			spun = true;
-			if (shim_ready_spin(any_ready, &a, first_rd(epfd)))
+			unlock();
+			if (shim_ready_spin(any_ready, &a, D))
 				continue;
+			lock();
 		}
+		if (drop_stale_bells(epfd)) {
+			unlock();
+			continue;
+		}
+		unlock();
 		if (deadline >= 0) {
 			if (!shim_ready_left(deadline, &left))
 				left = zero;
@@ -525,7 +595,9 @@ static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct time
 		k = kwait(epfd, evs, max, wait, mask);
 		if (k < 0)
 			return -1;
+		lock();
 		n = reconcile(evs, 0, k, stamp);
+		unlock();
 		if (n > 0)
 			return n;
 		if (deadline >= 0 && (int64_t)shim_now_ns() >= deadline)
@@ -582,39 +654,43 @@ SHIM_EXPORT int epoll_pwait2(int epfd, struct epoll_event *evs, int max, const s
 
 void shim_epoll_closing(int epfd)
 {
-	if (epfd < 0 || epfd >= SHIM_FD_MAX || !shim_own_process())
+	if (epfd < 0 || epfd >= SHIM_FD_MAX || (!ep_first[epfd] && !ep_foreign[epfd]) || !shim_own_process())
 		return;
+	lock();
 	ep_foreign[epfd] = 0;
-	if (!ep_first[epfd])
-		return;
 	while (ep_first[epfd])
 		drop(&ep[ep_first[epfd] - 1]);
 	ep_start[epfd] = 0;
+	unlock();
 }
 
 void shim_epoll_fd_closed(int fd, const struct shim_fd *copy)
 {
-	if (!ep_used || !copy->chan || !shim_own_process())
+	if (fd < 0 || fd >= SHIM_FD_MAX || !ep_fdrefs[fd] || !copy->chan || !shim_own_process())
 		return;
 	/* Another fd of this process on the same open file keeps it in the sets. */
 	for (int g = 0; g < shim.fd_hi; g++)
 		if (g != fd && shim.fd[g].chan == copy->chan && shim.fd[g].end == copy->end)
 			return;
-	for (int i = 0; i < EP_MAX; i++)
+	lock();
+	for (int i = 0; i < EP_MAX && ep_fdrefs[fd]; i++)
 		if (ep[i].used && ep[i].fd == fd && ep[i].fc.chan == copy->chan)
 			drop(&ep[i]);
+	unlock();
 }
 
 void shim_epoll_hold_all(int delta)
 {
 	if (!ep_used)
 		return;
+	lock();
 	for (int i = 0; i < EP_MAX; i++) {
 		struct shim_ready s;
 
 		if (ep[i].used && ep[i].armed && shim_ready_of(&ep[i].fc, &s) && s.rd)
 			shim_ready_arm(s.rd, delta);
 	}
+	unlock();
 }
 
 void shim_epoll_before_exec(void)
