@@ -23,7 +23,8 @@ legacy_programs = \
 	test/legacy/pollers \
 	test/legacy/epolls \
 	test/legacy/idle-wait \
-	test/legacy/workpool
+	test/legacy/workpool \
+	test/legacy/ready-threads
 check_PROGRAMS += $(legacy_programs)
 legacy_cflags = $(XOS_CFLAGS) -pthread -Wno-unused-result
 test_legacy_fork_tree_CFLAGS = $(legacy_cflags)
@@ -64,6 +65,8 @@ test_legacy_idle_wait_CFLAGS = $(legacy_cflags)
 test_legacy_idle_wait_LDFLAGS = -pthread
 test_legacy_workpool_CFLAGS = $(legacy_cflags)
 test_legacy_workpool_LDFLAGS = -pthread
+test_legacy_ready_threads_CFLAGS = $(legacy_cflags)
+test_legacy_ready_threads_LDFLAGS = -pthread
 
 TESTS += test/legacy/run-legacy.sh test/legacy/real-programs.sh
 EXTRA_DIST += test/legacy/run-legacy.sh test/legacy/real-programs.sh test/legacy/static-hello.c

@@ -57,6 +57,8 @@ same "poll, ppoll, select, pselect" "$LEGACY_DIR/pollers"
 on_rings "pollers" 65536
 same "epoll" "$LEGACY_DIR/epolls"
 on_rings "epolls" 65536
+same "a thread pool on one epoll set (EPOLLONESHOT, re-armed), the self-pipe trick" "$LEGACY_DIR/ready-threads"
+on_rings "ready-threads" 32000
 same "idle waiters" "$LEGACY_DIR/idle-wait"
 check "idle waiters: asleep at 0% CPU and woken, natively and on rings" \
 	'[ "$(grep -c "yes; woke and read: yes; within 1 s: yes" "$tmp/perf")" -eq 2 ]'
