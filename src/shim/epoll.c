@@ -29,6 +29,7 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <limits.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -605,9 +606,11 @@ static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct time
 	}
 }
 
-static bool managed_set(int epfd, int max)
+static bool managed_set(int epfd, const struct epoll_event *evs, int max)
 {
-	return shim.area && epfd >= 0 && epfd < SHIM_FD_MAX && ep_first[epfd] && max > 0;
+	/* Bad arguments: the kernel's errors (EINVAL, EFAULT) as they are. */
+	return shim.area && epfd >= 0 && epfd < SHIM_FD_MAX && ep_first[epfd] && evs && max > 0 &&
+	       max <= (int)(INT_MAX / sizeof(struct epoll_event));
 }
 
 static int wait_ts(int epfd, struct epoll_event *evs, int max, const struct timespec *ts, const sigset_t *mask)
@@ -624,7 +627,7 @@ SHIM_EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int max, int timeo
 {
 	struct timespec ts = { timeout / 1000, (timeout % 1000) * 1000000L };
 
-	if (!managed_set(epfd, max)) {
+	if (!managed_set(epfd, evs, max)) {
 		resolve();
 		return real_epoll_wait(epfd, evs, max, timeout);
 	}
@@ -635,7 +638,7 @@ SHIM_EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int max, int time
 {
 	struct timespec ts = { timeout / 1000, (timeout % 1000) * 1000000L };
 
-	if (!managed_set(epfd, max)) {
+	if (!managed_set(epfd, evs, max)) {
 		resolve();
 		return real_epoll_pwait(epfd, evs, max, timeout, mask);
 	}
@@ -645,7 +648,7 @@ SHIM_EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int max, int time
 SHIM_EXPORT int epoll_pwait2(int epfd, struct epoll_event *evs, int max, const struct timespec *ts,
 			     const sigset_t *mask)
 {
-	if (!managed_set(epfd, max) || (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L))) {
+	if (!managed_set(epfd, evs, max) || (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L))) {
 		resolve();
 		return real_epoll_pwait2(epfd, evs, max, ts, mask);
 	}

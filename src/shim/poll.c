@@ -196,8 +196,8 @@ static bool pcall_init(struct pcall *c, struct pollfd *fds, nfds_t n, const sigs
 	c->leftover = false;
 	/* No getpid here (a system call): a vfork child's ring fds are its
 	 * parent's open files, the same rings. */
-	if (!shim.area || !shim.fd_hi)
-		return false;
+	if (!shim.area || !shim.fd_hi || !fds || n > SHIM_FD_MAX * 16)
+		return false; /* the kernel says EFAULT or EINVAL */
 	for (nfds_t i = 0; i < n; i++) {
 		struct shim_fd *f = shim_fd_get(fds[i].fd);
 
