@@ -522,7 +522,11 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 				memcpy((char *)buf + got + first, src, piece - first);
 				atomic_store_explicit(&D->tail, tail + got + piece, memory_order_release);
 				cursors_moved(r, d, 0, head, tail + got + piece);
-				if (atomic_load(&D->wwait))
+				/* A waiting writer: woken once half the ring is free
+				 * or at the end of the read, not after every piece
+				 * (a system call each). */
+				if (atomic_load(&D->wwait) &&
+				    (got + piece == n || head - (tail + got + piece) <= atomic_load(&D->cap) / 2))
 					wake(&D->rseq);
 			}
 			unlk(&D->rlock);
@@ -666,15 +670,11 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 }
 
 /* May the write return without all of it (O_NONBLOCK, MSG_DONTWAIT)?
- * Asked only when the ring is full: the kernel's flag is the truth. */
-static bool write_nonblock(int fd, int flags)
+ * The flag as the shim's interposers set it (asking the kernel each time
+ * a stream fills the ring cost a system call per wait). */
+static bool write_nonblock(const struct shim_fd *f, int flags)
 {
-	int fl;
-
-	if (flags & MSG_DONTWAIT)
-		return true;
-	fl = REAL(fcntl)(fd, F_GETFL);
-	return fl >= 0 && (fl & O_NONBLOCK);
+	return (flags & MSG_DONTWAIT) || shim_ready_nonblock(f);
 }
 
 ssize_t shim_ring_write_flags(int fd, struct shim_fd *f, const void *buf, size_t len, int flags)
@@ -782,7 +782,7 @@ ssize_t shim_ring_write_flags(int fd, struct shim_fd *f, const void *buf, size_t
 		/* Full: sleep without the lock, so a switch can proceed. */
 		seq = atomic_load(&D->rseq);
 		unlk(&D->wlock);
-		if (write_nonblock(fd, flags))
+		if (write_nonblock(f, flags))
 			return done ? (ssize_t)done : -EAGAIN;
 		if (!spin_until_changed(&D->tail, tail, r, D, &D->rcpu)) {
 			atomic_fetch_add(&D->wwait, 1);
