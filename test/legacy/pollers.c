@@ -117,7 +117,6 @@ int main(void)
 	reap(pid);
 
 	/* 2. poll over a pipe, a socketpair, an eventfd and a timerfd at once. */
-	timerfd_settime(tfd, 0, &its, NULL);
 	pf[0] = (struct pollfd){ .fd = p[0], .events = POLLIN };
 	pf[1] = (struct pollfd){ .fd = s[0], .events = POLLIN };
 	pf[2] = (struct pollfd){ .fd = efd, .events = POLLIN };
@@ -137,7 +136,8 @@ int main(void)
 				_exit(0);
 			}
 		} else {
-			pid = -1; /* the timer */
+			pid = -1; /* the timer, only now: no race with the children */
+			timerfd_settime(tfd, 0, &its, NULL);
 		}
 		rc = poll(pf, 5, 5000);
 		printf("mixed poll round %d: %d: pipe %s, sock %s, eventfd %s, timerfd %s, -1 %s\n", round, rc,
