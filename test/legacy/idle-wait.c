@@ -2,7 +2,7 @@
 /* A plain legacy program: a child waits on a pipe in poll, then in
  * epoll_wait, with nothing coming for a second each time; the parent reads
  * the child's CPU time (utime + stime in /proc/PID/stat) over that second,
- * then writes, and the child must wake within a second.  Prints whether
+ * then writes, and the child must wake (within 5 s: the machine may be loaded).  Prints whether
  * the idle waiter stayed under 2% of a CPU and woke.  Deterministic
  * output; exit 1 if not. */
 #define _GNU_SOURCE
@@ -76,10 +76,10 @@ static int run(int use_epoll)
 		clock_gettime(CLOCK_MONOTONIC, &a);
 		waitpid(pid, &st, 0);
 		clock_gettime(CLOCK_MONOTONIC, &b);
-		printf("%s: idle waiter used < 2%% of a CPU: %s; woke and read: %s; within 1 s: %s\n",
+		printf("%s: idle waiter used < 2%% of a CPU: %s; woke and read: %s; within 5 s: %s\n",
 		       use_epoll ? "epoll_wait" : "poll", t0 >= 0 && (t1 - t0) * 50 < hz ? "yes" : "no",
 		       WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "yes" : "no",
-		       (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9 < 1.0 ? "yes" : "no");
+		       (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9 < 5.0 ? "yes" : "no");
 		if (t0 < 0 || (t1 - t0) * 50 >= hz || !WIFEXITED(st) || WEXITSTATUS(st))
 			fprintf(stderr, "idle-wait: ticks %ld -> %ld (hz %ld), status %d\n", t0, t1, hz, st);
 	}
