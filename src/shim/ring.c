@@ -510,6 +510,8 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 			const char *src = dir_data(slot_of(r), d);
 			size_t most = copy_piece(D);
 
+			bool woke = false;
+
 			/* A pipe in pieces, each handed back at once: a writer waiting
 			 * for room (a pipe holds only 64 KiB) refills while we copy. */
 			for (size_t got = 0, piece; got < n; got += piece) {
@@ -522,12 +524,14 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 				memcpy((char *)buf + got + first, src, piece - first);
 				atomic_store_explicit(&D->tail, tail + got + piece, memory_order_release);
 				cursors_moved(r, d, 0, head, tail + got + piece);
-				/* A waiting writer: woken once half the ring is free
-				 * or at the end of the read, not after every piece
+				/* A waiting writer: woken once per read, when half the
+				 * ring is free or at its end, not after every piece
 				 * (a system call each). */
-				if (atomic_load(&D->wwait) &&
-				    (got + piece == n || head - (tail + got + piece) <= atomic_load(&D->cap) / 2))
+				if (!woke && atomic_load(&D->wwait) &&
+				    (got + piece == n || head - (tail + got + piece) <= atomic_load(&D->cap) / 2)) {
 					wake(&D->rseq);
+					woke = true;
+				}
 			}
 			unlk(&D->rlock);
 			note_cpu(&D->rcpu);
