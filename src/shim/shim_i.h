@@ -41,7 +41,7 @@ struct shim_fd {
 	uint8_t end;    /* pipe: 0 read end, 1 write end; socketpair: end 0 or 1; tcp: 0 */
 	uint8_t ring;   /* 1 while this fd may use the ring */
 	uint8_t broken; /* the ring's shared state was found corrupted: EIO */
-	uint8_t nonblock; /* O_NONBLOCK, as last set through this fd */
+	uint8_t pad;
 	uint32_t gen;   /* ring generation seen when the fd joined it */
 	int32_t pair;   /* pairing entry + 1 of a non-blocking connect not yet settled */
 };
