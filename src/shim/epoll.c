@@ -214,7 +214,7 @@ static int ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	if (!shim.area || !shim_own_process() || epfd < 0 || epfd >= SHIM_FD_MAX)
 		return REAL(epoll_ctl)(epfd, op, fd, ev);
 	e = find(epfd, fd);
-	f = shim_fd_get(fd);
+	f = shim_ready_fd(fd);
 	switch (op) {
 	case EPOLL_CTL_ADD:
 		if (!ev || !f || !shim_ready_of(f, &s)) {
@@ -455,6 +455,29 @@ static int reconcile(struct epoll_event *evs, int base, int k, uint32_t stamp)
 	return n;
 }
 
+/* Every slot of @evs was filled from the rings, so the kernel's part was
+ * not asked for: a ring whose kernel object may say more (a half close,
+ * a hang-up) gets it from a poll of its fd, as reconcile adds it. */
+static void kernel_bits_full(struct epoll_event *evs, int n, int epfd, uint32_t stamp)
+{
+	int count = 0;
+
+	for (int32_t i = ep_first[epfd] - 1; i >= 0 && ++count <= PRECHECK_MAX; i = ep[i].next) {
+		struct ep_reg *e = &ep[i];
+		struct shim_ready s;
+		struct pollfd p;
+
+		if (e->stamp != stamp || e->slot >= n || e->native || !shim_ready_of(&e->fc, &s) ||
+		    shim_ready_quiet(&s))
+			continue;
+		if (e->fd < 0 || e->fd >= SHIM_FD_MAX || shim.fd[e->fd].chan != e->fc.chan)
+			continue;
+		p = (struct pollfd){ .fd = e->fd, .events = POLLRDHUP | POLLPRI };
+		if (REAL(poll)(&p, 1, 0) == 1)
+			evs[e->slot].events |= (uint32_t)p.revents & (EPOLLERR | EPOLLHUP | (e->events & (EPOLLRDHUP | EPOLLPRI)));
+	}
+}
+
 /* May the rings answer without the kernel?  The set holds ring fds only
  * (as far as this process made it), every end they face is held (no
  * hang-up or error pending), and the kernel was asked not long ago (a
@@ -561,6 +584,8 @@ static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct time
 			if (n < max) {
 				k = kwait(epfd, evs + n, max - n, &zero, mask);
 				n = k < 0 ? (n ? n : -1) : reconcile(evs, n, k, stamp);
+			} else {
+				kernel_bits_full(evs, n, epfd, stamp);
 			}
 			unlock();
 			return n;

@@ -72,10 +72,15 @@ bool shim_ready_of(const struct shim_fd *f, struct shim_ready *s)
 		rd = f->end == 0 ? 0 : -1;
 		wr = f->end == 1 ? 0 : -1;
 	}
-	if (rd >= 0 && (uint32_t)rd < ndirs(r))
+	s->rdi = s->wri = -1;
+	if (rd >= 0 && (uint32_t)rd < ndirs(r)) {
 		s->rd = &r->dir[rd];
-	if (wr >= 0 && (uint32_t)wr < ndirs(r))
+		s->rdi = rd;
+	}
+	if (wr >= 0 && (uint32_t)wr < ndirs(r)) {
 		s->wr = &r->dir[wr];
+		s->wri = wr;
+	}
 	s->r = r;
 	s->f = f;
 	shim_ready_update(s);
@@ -84,18 +89,22 @@ bool shim_ready_of(const struct shim_fd *f, struct shim_ready *s)
 
 /* Would a write make progress?  A pipe: one of its page buffers is free
  * (the kernel's pipe_poll); a socket: room for PIPE_BUF bytes, which any
- * write takes in part at least.  Read without the write lock: a hint that
- * the write itself settles. */
-static bool dir_writable(struct shim_dir *D)
+ * write takes in part at least, now or once its ring grows (within the
+ * rings' budget: shim_ring_room, asked only when the ring looks full).
+ * Read without the write lock first: a hint that the write itself
+ * settles. */
+static bool dir_writable(const struct shim_ready *s)
 {
+	struct shim_dir *D = s->wr;
 	uint64_t head = atomic_load(&D->head), tail = atomic_load(&D->tail);
 	uint32_t cap = atomic_load(&D->cap), slots = *(volatile uint32_t *)&D->slots;
+	uint32_t want = cap < PIPE_BUF ? 1 : PIPE_BUF;
 
-	if (head - tail >= cap)
-		return false;
 	if (slots) {
 		uint32_t bh = *(volatile uint32_t *)&D->bhead, bt = *(volatile uint32_t *)&D->btail, used = 0;
 
+		if (head - tail >= cap)
+			return false;
 		if (slots > SHIM_PIPE_SLOTS || bh - bt > SHIM_PIPE_SLOTS)
 			return true; /* let the write find out */
 		for (uint32_t b = bt; b != bh; b++)
@@ -103,13 +112,25 @@ static bool dir_writable(struct shim_dir *D)
 				used++;
 		return used < slots;
 	}
-	return cap - (head - tail) >= (cap < PIPE_BUF ? 1 : PIPE_BUF);
+	if (head - tail <= cap && cap - (head - tail) >= want)
+		return true;
+	return cap < SHIM_RING_SIZE && shim_ring_room((struct shim_fd *)s->f, want);
+}
+
+/* A half close of direction @d recorded in the ring (shutdown). */
+static bool dir_shut(const struct shim_ready *s, int d, uint32_t bits)
+{
+	return d >= 0 && (atomic_load(&s->r->shut) & (bits << d));
 }
 
 void shim_ready_update(struct shim_ready *s)
 {
-	s->readable = s->rd && atomic_load(&s->rd->head) != atomic_load(&s->rd->tail);
-	s->writable = s->wr && dir_writable(s->wr);
+	/* End of file after a half close is readable too (POLLIN, and the
+	 * kernel socket, shut as well, says POLLRDHUP). */
+	s->readable = s->rd && (atomic_load(&s->rd->head) != atomic_load(&s->rd->tail) ||
+				dir_shut(s, s->rdi, SHIM_SHUT_WR | SHIM_SHUT_RD));
+	/* A direction shut for writing fails at once: writable, as natively. */
+	s->writable = s->wr && (dir_shut(s, s->wri, SHIM_SHUT_WR) || dir_writable(s));
 }
 
 uint32_t shim_ready_kernel_events(const struct shim_ready *s, uint32_t events)
@@ -353,11 +374,26 @@ bool shim_ready_quiet(const struct shim_ready *s)
 
 	if (!s->r)
 		return false;
+	/* A half close: the kernel socket reports RDHUP, HUP. */
+	if (atomic_load(&s->r->shut))
+		return false;
 	if (atomic_load(&s->r->ends[peer]) <= 0)
 		return false;
 	if (s->wr && atomic_load(&s->wr->reader_gone))
 		return false;
 	return true;
+}
+
+struct shim_fd *shim_ready_fd(int fd)
+{
+	struct shim_fd *f = shim_fd_get(fd);
+
+	if (f && f->pair) {
+		SHIM_ERRNO_SAVE;
+		shim_tcp_settle(fd, f, true);
+		SHIM_ERRNO_RESTORE();
+	}
+	return f;
 }
 
 int shim_ready_fionbio(int fd, void *arg)

@@ -24,8 +24,9 @@ struct shim_ready {
 	struct shim_dir *rd;    /* the direction it reads, or NULL */
 	struct shim_dir *wr;    /* the direction it writes, or NULL */
 	const struct shim_fd *f; /* the fd (or a copy of its entry) */
+	int rdi, wri;           /* indexes of rd and wr in r->dir, or -1 */
 	bool sock;              /* a socket (else a pipe end) */
-	bool readable;          /* unread bytes in the ring */
+	bool readable;          /* unread bytes in the ring, or its end (a half close) */
 	bool writable;          /* a write makes progress */
 };
 
@@ -48,8 +49,13 @@ void shim_ready_drain(int fd, bool sock, struct shim_dir *D) SHIM_HIDDEN;
 /* ring.c: a ring slot starts a new life. */
 void shim_ready_reset(struct shim_dir *D) SHIM_HIDDEN;
 /* Can the kernel object of @s say anything but "ready" now (an end gone:
- * hang-up, error)?  False when every end the ring fd faces is held. */
+ * hang-up, error; a half close: RDHUP)?  False when every end the ring fd
+ * faces is held and nothing was shut. */
 bool shim_ready_quiet(const struct shim_ready *s) SHIM_HIDDEN;
+
+/* The fd's entry, a non-blocking connect's settled first (so that it
+ * is known as a ring fd before it is polled); NULL if untracked. */
+struct shim_fd *shim_ready_fd(int fd) SHIM_HIDDEN;
 
 /* @fd (a ring fd) is being closed, or its process ends. */
 void shim_ready_closing(int fd, const struct shim_fd *f) SHIM_HIDDEN;

@@ -31,7 +31,8 @@ legacy_programs = \
 	test/legacy/epolls \
 	test/legacy/idle-wait \
 	test/legacy/workpool \
-	test/legacy/ready-threads
+	test/legacy/ready-threads \
+	test/legacy/ready-sock
 check_PROGRAMS += $(legacy_programs)
 legacy_cflags = $(XOS_CFLAGS) -pthread -Wno-unused-result
 test_legacy_fork_tree_CFLAGS = $(legacy_cflags)
@@ -74,6 +75,9 @@ test_legacy_workpool_CFLAGS = $(legacy_cflags)
 test_legacy_workpool_LDFLAGS = -pthread
 test_legacy_ready_threads_CFLAGS = $(legacy_cflags)
 test_legacy_ready_threads_LDFLAGS = -pthread
+test_legacy_ready_sock_SOURCES = test/legacy/ready-sock.c test/legacy/sock-pairs.h
+test_legacy_ready_sock_CFLAGS = $(legacy_cflags)
+test_legacy_ready_sock_LDFLAGS = -pthread
 # Readiness on rings: non-blocking fds, poll/select/epoll, worker pools.
 TESTS += test/legacy/readiness.sh test/legacy/readiness-pools.sh
 EXTRA_DIST += test/legacy/readiness.sh test/legacy/readiness-pools.sh
