@@ -214,7 +214,11 @@ static int ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	if (!shim.area || !shim_own_process() || epfd < 0 || epfd >= SHIM_FD_MAX)
 		return REAL(epoll_ctl)(epfd, op, fd, ev);
 	e = find(epfd, fd);
-	f = shim_ready_fd(fd);
+	f = op == EPOLL_CTL_DEL ? shim_fd_get(fd) : shim_ready_fd(fd, !ev || (ev->events & ~(uint32_t)(SHIM_OUT_BITS | EP_FLAGS)));
+	/* The kernel holds a registration of a ring fd made while it was
+	 * not on its ring yet (a connect settled since): the shim takes it. */
+	if (op == EPOLL_CTL_MOD && !e && ev && f && shim_ready_of(f, &s))
+		goto add;
 	switch (op) {
 	case EPOLL_CTL_ADD:
 		if (!ev || !f || !shim_ready_of(f, &s)) {
@@ -227,6 +231,7 @@ static int ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		}
 		if (e)
 			drop(e);
+add:
 		e = alloc(epfd, fd);
 		if (!e) {
 			/* No room for one more record: the kernel carries it. */
@@ -278,6 +283,7 @@ static int ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		rc = REAL(epoll_ctl)(epfd, op, fd, ev);
 		if (rc == 0 && !e && ep_foreign[epfd] > 1)
 			ep_foreign[epfd]--;
+
 		if (e && (rc == 0 || errno == ENOENT)) {
 			int err = errno;
 

@@ -199,7 +199,7 @@ static bool pcall_init(struct pcall *c, struct pollfd *fds, nfds_t n, const sigs
 	if (!shim.area || !shim.fd_hi || !fds || n > SHIM_FD_MAX * 16)
 		return false; /* the kernel says EFAULT or EINVAL */
 	for (nfds_t i = 0; i < n; i++) {
-		struct shim_fd *f = shim_ready_fd(fds[i].fd);
+		struct shim_fd *f = shim_ready_fd(fds[i].fd, fds[i].events & ~SHIM_OUT_BITS);
 
 		if (!f || !f->ring)
 			continue;
@@ -261,7 +261,7 @@ static bool sets_name_ring(int n, fd_set *r, fd_set *w, fd_set *e)
 
 		if (!((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) || (e && FD_ISSET(fd, e))))
 			continue;
-		if ((f = shim_ready_fd(fd)) && f->ring)
+		if ((f = shim_ready_fd(fd, (r && FD_ISSET(fd, r)) || (e && FD_ISSET(fd, e)))) && f->ring)
 			return true;
 	}
 	return false;

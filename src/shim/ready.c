@@ -384,13 +384,20 @@ bool shim_ready_quiet(const struct shim_ready *s)
 	return true;
 }
 
-struct shim_fd *shim_ready_fd(int fd)
+struct shim_fd *shim_ready_fd(int fd, bool input)
 {
 	struct shim_fd *f = shim_fd_get(fd);
 
 	if (f && f->pair) {
 		SHIM_ERRNO_SAVE;
-		shim_tcp_settle(fd, f, true);
+		/* Output only (a connect's completion, as an event loop waits
+		 * for it): the kernel socket answers while the accept is to
+		 * come, perhaps from the caller itself once this call returns.
+		 * Input: the server may speak first, on the ring. */
+		if (input)
+			shim_tcp_settle(fd, f, true);
+		else
+			shim_tcp_try_settle(fd, f);
 		SHIM_ERRNO_RESTORE();
 	}
 	return f;

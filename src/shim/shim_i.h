@@ -164,6 +164,8 @@ void shim_tcp_accepted(int fd, struct shim_fd *f) SHIM_HIDDEN;
  * the connection stays TCP).  Called before any use of the fd that moves
  * bytes, asks about them or hands the fd on, and when it is closed. */
 void shim_tcp_settle(int fd, struct shim_fd *f, bool wait) SHIM_HIDDEN;
+/* Settle if accept already decided (paired or not); else leave it pending. */
+void shim_tcp_try_settle(int fd, struct shim_fd *f) SHIM_HIDDEN;
 void shim_area_lock(void) SHIM_HIDDEN;
 void shim_area_unlock(void) SHIM_HIDDEN;
 

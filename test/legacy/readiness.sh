@@ -64,6 +64,34 @@ same "a thread pool on one epoll set (EPOLLONESHOT, re-armed), the self-pipe tri
 on_rings "ready-threads" 32000
 same "stream sockets: half closes, 4 KiB unread, a server speaking first" "$LEGACY_DIR/ready-sock"
 on_rings "ready-sock" 16000 "'unix', 'tcp'"
+# asyncio: a non-blocking connect waited for with epoll (output only) in
+# the event loop that also accepts it: the connection stays on its ring.
+cat >"$tmp/aio.py" <<'EOF'
+import asyncio
+async def echo(r, w):
+    while (d := await r.read(65536)):
+        w.write(d)
+        await w.drain()
+    w.close()
+async def main():
+    srv = await asyncio.start_server(echo, '127.0.0.1', 0)
+    r, w = await asyncio.open_connection('127.0.0.1', srv.sockets[0].getsockname()[1])
+    total = 0
+    for i in range(200):
+        w.write(b'x' * 1000)
+        await w.drain()
+        total += len(await r.readexactly(1000))
+    w.close()
+    await w.wait_closed()
+    srv.close()
+    print('echoed', total)
+asyncio.run(main())
+EOF
+if command -v python3 >/dev/null 2>&1; then
+	same "asyncio open_connection to start_server in one loop" python3 "$tmp/aio.py"
+	check "asyncio: echoed all" 'grep -qx "echoed 200000" "$tmp/perf"'
+	on_rings "asyncio" 400000 "'tcp'"
+fi
 same "idle waiters" "$LEGACY_DIR/idle-wait"
 check "idle waiters: asleep at 0% CPU and woken, natively and on rings" \
 	'[ "$(grep -c "yes; woke and read: yes; within 5 s: yes" "$tmp/perf")" -eq 2 ]'

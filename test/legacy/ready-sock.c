@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Legacy program: readiness of stream sockets (a socketpair and a
  * loopback TCP connection) around half closes, a send buffer that is
- * partly full, and a server that speaks first to a client that polls
- * before its first read.  Prints what poll and epoll say; knows nothing
+ * partly full, a server that speaks first to a client that polls
+ * before its first read, and an event loop's connect (epoll for output,
+ * then modified for input).  Prints what poll and epoll say; knows nothing
  * of xos (readiness.sh compares its output natively and on rings). */
 #define _GNU_SOURCE
 #include <poll.h>
@@ -120,6 +121,43 @@ static void speaks_first(bool use_epoll)
 	close(l);
 }
 
+/* An event loop's connect: the fd is registered for output while the
+ * connect is in progress, then modified to wait for input once it is. */
+static void out_then_in(void)
+{
+	struct sockaddr_in addr;
+	struct epoll_event ev = { .events = EPOLLOUT }, out;
+	int l = t_listen(&addr, 4), c, s, ep = epoll_create1(EPOLL_CLOEXEC), n;
+	char b[16] = "";
+
+	c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (ep < 0 || c < 0 || (connect(c, (struct sockaddr *)&addr, sizeof(addr)) && errno != EINPROGRESS) ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev)) {
+		perror("connect");
+		exit(92);
+	}
+	n = epoll_wait(ep, &out, 1, 2000);
+	printf("connect in progress, epoll for output: %d%s\n", n, n == 1 && (out.events & EPOLLOUT) ? " OUT" : "");
+	s = accept(l, NULL, NULL);
+	if (s < 0) {
+		perror("accept");
+		exit(93);
+	}
+	ev.events = EPOLLIN;
+	if (epoll_ctl(ep, EPOLL_CTL_MOD, c, &ev)) {
+		perror("epoll_ctl");
+		exit(94);
+	}
+	must_write(s, "greetings", 9);
+	n = epoll_wait(ep, &out, 1, 2000);
+	printf("modified for input: %d%s", n, n == 1 && (out.events & EPOLLIN) ? " IN" : "");
+	printf(", read %zd\n", read(c, b, sizeof(b) - 1));
+	close(ep);
+	close(c);
+	close(s);
+	close(l);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -129,5 +167,6 @@ int main(void)
 	partly_full("tcp");
 	speaks_first(false);
 	speaks_first(true);
+	out_then_in();
 	return 0;
 }
