@@ -78,6 +78,7 @@ struct shim_chan {
 	_Atomic uint64_t ring_bytes;            /* written through the ring */
 	_Atomic uint32_t upgraded, downgraded;  /* counts of switches */
 	char why[48];           /* first downgrade reason, or why it never went on a ring */
+	_Atomic uint32_t nonblock; /* bit per end: O_NONBLOCK as the shim last set it */
 };
 
 /* One direction of a ring: a byte stream from writers to readers.  A
@@ -103,6 +104,10 @@ struct shim_dir {
 	uint32_t bhead, btail;
 	uint16_t blen[SHIM_PIPE_SLOTS];
 	uint64_t bend[SHIM_PIPE_SLOTS];
+	/* Waiters (poll in progress, epoll registrations) on the reading
+	 * side: a writer keeps a bell pending for them (see ready.c).  Who
+	 * writes and reads it: the ring's ends[]. */
+	_Atomic uint32_t armed;
 };
 
 /* Loopback TCP: listening ports of managed processes, and connections

@@ -10,13 +10,14 @@
  *  - read, write, readv, writev, recv and send calls go through the ring while the
  *    channel is on one, and are counted otherwise;
  *  - dup*, fcntl(F_DUPFD*), close, close_range follow the fd numbers;
- *  - a socket on a ring may be non-blocking (its reads say EAGAIN as the
- *    kernel would; a write the ring has no room for moves it back);
- *    shutdown, MSG_PEEK, FIONREAD and SIOCOUTQ are answered in sockops.c;
- *  - anything the ring does not emulate (poll, select, epoll, splice, tee,
- *    vmsplice, sendfile, copy_file_range, other ioctls, a pipe's
- *    O_NONBLOCK, SCM_RIGHTS, MSG_OOB, addresses on recv/send, an fd number
- *    beyond the table) first moves the channel back to the kernel.
+ *  - O_NONBLOCK and MSG_DONTWAIT stay on the ring, and so do poll,
+ *    select and epoll (ready.c, poll.c, epoll.c); shutdown, MSG_PEEK,
+ *    FIONREAD, SIOCOUTQ and FIONBIO on a socket's ring are answered in
+ *    sockops.c;
+ *  - anything the ring does not emulate (splice, tee, vmsplice, sendfile,
+ *    copy_file_range, other ioctls, O_ASYNC, SCM_RIGHTS, MSG_OOB,
+ *    addresses on recv/send, an fd number beyond the table) first moves
+ *    the channel back to the kernel.
  *
  * Every interposer leaves errno as the real call leaves it.
  */
@@ -34,6 +35,7 @@
 #include <unistd.h>
 
 #include "shim_i.h"
+#include "ready.h"
 
 struct shim_fd *shim_fd_get(int fd)
 {
@@ -105,15 +107,6 @@ static void native_use(int fd, const char *why, bool kernel_view)
 		shim_ring_downgrade(fd, f, why, kernel_view);
 }
 
-/* Record the O_NONBLOCK a new fd starts with. */
-static void fd_nonblock(int fd, int on)
-{
-	struct shim_fd *f = shim_fd_get(fd);
-
-	if (f && shim_own_process())
-		f->nonblock = on != 0;
-}
-
 static ssize_t ret_errno(ssize_t r)
 {
 	if (r < 0) {
@@ -135,10 +128,10 @@ static void pipe_made(const int fds[2], int flags)
 	ch = shim_chan_new(SHIM_CH_PIPE, fds[0], fds[1]);
 	if (ch < 0)
 		goto out;
+	if (flags & O_NONBLOCK)
+		atomic_store(&shim.area->chan[ch].nonblock, 3u);
 	if (!shim.perf) {
 		shim_chan_native(ch, "the policy is not perf");
-	} else if (flags & O_NONBLOCK) {
-		shim_chan_native(ch, "made O_NONBLOCK");
 	} else if (flags & O_DIRECT) {
 		shim_chan_native(ch, "a packet pipe (O_DIRECT)");
 	} else if (fds[0] >= SHIM_FD_MAX || fds[1] >= SHIM_FD_MAX) {
@@ -160,8 +153,6 @@ static void pipe_made(const int fds[2], int flags)
 	}
 	fd_track(fds[0], ch, 0, slot);
 	fd_track(fds[1], ch, 1, slot);
-	fd_nonblock(fds[0], flags & O_NONBLOCK);
-	fd_nonblock(fds[1], flags & O_NONBLOCK);
 out:
 	SHIM_ERRNO_RESTORE();
 }
@@ -211,7 +202,8 @@ SHIM_EXPORT int socket(int domain, int type, int protocol)
 				     : kind == SHIM_CH_TCP ? "not a loopback connection between managed EFs"
 							   : "only stream sockets between managed EFs go on rings");
 		fd_track(fd, ch, 0, -1);
-		fd_nonblock(fd, type & SOCK_NONBLOCK);
+		if (type & SOCK_NONBLOCK)
+			shim_ready_set_nonblock(shim_fd_get(fd), true);
 		SHIM_ERRNO_RESTORE();
 	}
 	return fd;
@@ -226,7 +218,10 @@ SHIM_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 		uint32_t kind = socket_kind(domain, type);
 		int32_t ch = shim_chan_new(kind, sv[0], sv[1]), slot = -1;
 
-		if (ch >= 0 && shim.perf && kind == SHIM_CH_UNIX && sv[0] < SHIM_FD_MAX && sv[1] < SHIM_FD_MAX)
+		if (ch >= 0 && (type & SOCK_NONBLOCK))
+			atomic_store(&shim.area->chan[ch].nonblock, 3u);
+		if (ch >= 0 && shim.perf && kind == SHIM_CH_UNIX &&
+		    sv[0] < SHIM_FD_MAX && sv[1] < SHIM_FD_MAX)
 		{
 			shim_area_lock();
 			slot = shim_ring_attach(ch, 2, 0);
@@ -239,8 +234,6 @@ SHIM_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 											      : "no ring free (slots or memory budget)");
 		fd_track(sv[0], ch, 0, slot);
 		fd_track(sv[1], ch, 1, slot);
-		fd_nonblock(sv[0], type & SOCK_NONBLOCK);
-		fd_nonblock(sv[1], type & SOCK_NONBLOCK);
 		SHIM_ERRNO_RESTORE();
 	}
 	return rc;
@@ -256,8 +249,10 @@ static void accepted(int lfd, int fd, int flags)
 	int32_t ch = shim_chan_new(l ? chan(l)->kind : SHIM_CH_SOCKET, fd, -1);
 
 	fd_track(fd, ch, 0, -1);
-	fd_nonblock(fd, flags & SOCK_NONBLOCK);
 	shim_tcp_accepted(fd, shim_fd_get(fd));
+	/* After pairing: the flag belongs to the end the socket became. */
+	if (flags & SOCK_NONBLOCK)
+		shim_ready_set_nonblock(shim_fd_get(fd), true);
 	shim_chan_native(ch, !shim.perf ? "the policy is not perf" : "not a loopback connection between managed EFs");
 	SHIM_ERRNO_RESTORE();
 }
@@ -324,6 +319,7 @@ static void fd_closed(int fd, struct shim_fd *copy)
 	}
 	if (copy->chan && copy->ring)
 		shim_ring_closing(copy);
+	shim_epoll_fd_closed(fd, copy);
 }
 
 SHIM_EXPORT int close(int fd)
@@ -331,9 +327,16 @@ SHIM_EXPORT int close(int fd)
 	struct shim_fd *f = shim_fd_get(fd), copy;
 	int rc;
 
-	if (!f)
+	if (!f) {
+		shim_epoll_closing(fd);
 		return REAL(close)(fd);
+	}
 	copy = *f;
+	if (f->ring) {
+		SHIM_ERRNO_SAVE;
+		shim_ready_closing(fd, f);
+		SHIM_ERRNO_RESTORE();
+	}
 	shim_fd_forget(fd);
 	rc = REAL(close)(fd);
 	SHIM_ERRNO_SAVE;
@@ -432,11 +435,8 @@ static int do_fcntl(int fd, int cmd, void *arg)
 	if (shim_fd_get(fd)) {
 		switch (cmd) {
 		case F_SETFL:
-			/* A socket's ring answers non-blocking calls; a pipe's
-			 * does not yet. */
-			if (((long)arg & O_ASYNC) ||
-			    (((long)arg & O_NONBLOCK) && chan(shim_fd_get(fd))->kind == SHIM_CH_PIPE))
-				native_use(fd, "fcntl O_NONBLOCK/O_ASYNC", true);
+			if ((long)arg & O_ASYNC)
+				native_use(fd, "fcntl O_ASYNC", true);
 			break;
 		case F_SETOWN:
 		case F_SETOWN_EX:
@@ -448,10 +448,14 @@ static int do_fcntl(int fd, int cmd, void *arg)
 		}
 	}
 	rc = REAL(fcntl)(fd, cmd, arg);
+	if (rc == 0 && cmd == F_SETFL && shim_fd_get(fd)) {
+		/* The ring's reads and writes follow the open file's flag. */
+		SHIM_ERRNO_SAVE;
+		shim_ready_set_nonblock(shim_fd_get(fd), ((long)arg & O_NONBLOCK) != 0);
+		SHIM_ERRNO_RESTORE();
+	}
 	if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
 		fd_copied(fd, rc);
-	if (rc >= 0 && cmd == F_SETFL)
-		fd_nonblock(fd, (int)((long)arg & O_NONBLOCK));
 	return rc;
 }
 
@@ -492,8 +496,6 @@ static ssize_t ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int f
 
 	if (!f || !f->ring)
 		return SHIM_USE_KERNEL;
-	if (f->nonblock)
-		flags |= MSG_DONTWAIT;
 	do {
 		r = shim_ring_read(fd, f, (char *)buf + total, len - (size_t)total,
 				   flags & (MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL));
@@ -506,18 +508,6 @@ static ssize_t ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int f
 	if (r < 0 && r != SHIM_USE_KERNEL && total == 0)
 		return r;
 	return total;
-}
-
-/* A write that must not block (O_NONBLOCK, MSG_DONTWAIT) goes on the ring
- * if it has room, else the channel moves back and the kernel answers. */
-static bool ring_may_write(int fd, struct shim_fd *f, size_t len, int flags)
-{
-	if (!f->nonblock && !(flags & MSG_DONTWAIT))
-		return true;
-	if (shim_ring_room(f, len))
-		return true;
-	shim_ring_downgrade(fd, f, "non-blocking write, ring full", false);
-	return false;
 }
 
 SHIM_EXPORT ssize_t read(int fd, void *buf, size_t len)
@@ -545,7 +535,7 @@ SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 
 	if (!f)
 		return REAL(write)(fd, buf, len);
-	if (f->ring && ring_may_write(fd, f, len, 0)) {
+	if (f->ring) {
 		SHIM_ERRNO_SAVE;
 		r = shim_ring_write(fd, f, buf, len);
 		if (r != SHIM_USE_KERNEL)
@@ -610,11 +600,9 @@ SHIM_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 	if (f->ring) {
 		SHIM_ERRNO_SAVE;
 		if (!(flags & ~(MSG_NOSIGNAL | MSG_MORE | MSG_DONTWAIT))) {
-			if (ring_may_write(fd, f, len, flags)) {
-				r = shim_ring_write(fd, f, buf, len);
-				if (r != SHIM_USE_KERNEL)
-					return r >= 0 ? (SHIM_ERRNO_RESTORE(), r) : ret_errno(r);
-			}
+			r = shim_ring_write_flags(fd, f, buf, len, flags);
+			if (r != SHIM_USE_KERNEL)
+				return r >= 0 ? (SHIM_ERRNO_RESTORE(), r) : ret_errno(r);
 		} else {
 			shim_ring_downgrade(fd, f, "send flags (MSG_OOB...)", false);
 		}
@@ -673,7 +661,7 @@ static ssize_t ring_readv(int fd, struct shim_fd *f, const struct iovec *iov, in
 }
 
 /* Gather a ring write: small ones in one piece (PIPE_BUF atomicity). */
-static ssize_t ring_writev(int fd, struct shim_fd *f, const struct iovec *iov, int n)
+static ssize_t ring_writev(int fd, struct shim_fd *f, const struct iovec *iov, int n, int flags)
 {
 	size_t len = iov_total(iov, n);
 	ssize_t total = 0;
@@ -686,14 +674,14 @@ static ssize_t ring_writev(int fd, struct shim_fd *f, const struct iovec *iov, i
 			memcpy(buf + off, iov[i].iov_base, iov[i].iov_len);
 			off += iov[i].iov_len;
 		}
-		return shim_ring_write(fd, f, buf, len);
+		return shim_ring_write_flags(fd, f, buf, len, flags);
 	}
 	for (int i = 0; i < n; i++) {
 		ssize_t r;
 
 		if (!iov[i].iov_len)
 			continue;
-		r = shim_ring_write(fd, f, iov[i].iov_base, iov[i].iov_len);
+		r = shim_ring_write_flags(fd, f, iov[i].iov_base, iov[i].iov_len, flags);
 		if (r == SHIM_USE_KERNEL) {
 			if (!total)
 				return r;
@@ -735,9 +723,9 @@ SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 
 	if (!f)
 		return REAL(writev)(fd, iov, n);
-	if (f->ring && n > 0 && n <= IOV_MAX && ring_may_write(fd, f, iov_total(iov, n), 0)) {
+	if (f->ring && n > 0 && n <= IOV_MAX) {
 		SHIM_ERRNO_SAVE;
-		r = ring_writev(fd, f, iov, n);
+		r = ring_writev(fd, f, iov, n, 0);
 		if (r != SHIM_USE_KERNEL)
 			return r >= 0 ? (SHIM_ERRNO_RESTORE(), r) : ret_errno(r);
 	}
@@ -798,9 +786,9 @@ SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	if (!f)
 		return REAL(sendmsg)(fd, msg, flags);
 	if (f->ring && msg && !msg->msg_name && !(flags & ~(MSG_NOSIGNAL | MSG_MORE | MSG_DONTWAIT)) &&
-	    msg->msg_iovlen <= IOV_MAX && ring_may_write(fd, f, iov_total(msg->msg_iov, (int)msg->msg_iovlen), flags)) {
+	    msg->msg_iovlen <= IOV_MAX) {
 		SHIM_ERRNO_SAVE;
-		r = ring_writev(fd, f, msg->msg_iov, (int)msg->msg_iovlen);
+		r = ring_writev(fd, f, msg->msg_iov, (int)msg->msg_iovlen, flags);
 		if (r != SHIM_USE_KERNEL)
 			return r >= 0 ? (SHIM_ERRNO_RESTORE(), r) : ret_errno(r);
 	} else if (f->ring) {
@@ -812,101 +800,6 @@ SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 }
 
 /* ---- uses the ring does not emulate ---------------------------------------------------- */
-
-/* poll: channels go back to the kernel; bytes left in a ring that could not
- * be handed to the kernel (a socket's) are reported readable here. */
-static int ring_ready(struct pollfd *fds, nfds_t n)
-{
-	int ready = 0;
-
-	for (nfds_t i = 0; i < n; i++) {
-		struct shim_fd *f = fd_use(fds[i].fd);
-
-		if (!f || !f->ring)
-			continue;
-		shim_ring_downgrade(fds[i].fd, f, "poll", true);
-		if ((fds[i].events & POLLIN) && shim_ring_readable(f))
-			ready++;
-	}
-	return ready;
-}
-
-static int ring_ready_fix(struct pollfd *fds, nfds_t n, int rc)
-{
-	if (rc < 0)
-		return rc;
-	for (nfds_t i = 0; i < n; i++) {
-		struct shim_fd *f = shim_fd_get(fds[i].fd);
-
-		if (f && f->ring && (fds[i].events & POLLIN) && shim_ring_readable(f)) {
-			if (!fds[i].revents)
-				rc++;
-			fds[i].revents |= POLLIN;
-		}
-	}
-	return rc;
-}
-
-SHIM_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
-{
-	int ready, rc;
-
-	if (!shim.area)
-		return REAL(poll)(fds, n, timeout);
-	SHIM_ERRNO_SAVE;
-	ready = ring_ready(fds, n);
-	SHIM_ERRNO_RESTORE();
-	rc = REAL(poll)(fds, n, ready ? 0 : timeout);
-	return ready ? ring_ready_fix(fds, n, rc) : rc;
-}
-
-SHIM_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
-{
-	static const struct timespec zero;
-	int ready, rc;
-
-	if (!shim.area)
-		return REAL(ppoll)(fds, n, ts, mask);
-	SHIM_ERRNO_SAVE;
-	ready = ring_ready(fds, n);
-	SHIM_ERRNO_RESTORE();
-	rc = REAL(ppoll)(fds, n, ready ? &zero : ts, mask);
-	return ready ? ring_ready_fix(fds, n, rc) : rc;
-}
-
-static void select_sets(int n, fd_set *r, fd_set *w, fd_set *e)
-{
-	if (!shim.area)
-		return;
-	SHIM_ERRNO_SAVE;
-	for (int fd = 0; fd < n && fd < shim.fd_hi && fd < FD_SETSIZE; fd++) {
-		if ((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) || (e && FD_ISSET(fd, e)))
-			native_use(fd, "select", true);
-	}
-	SHIM_ERRNO_RESTORE();
-}
-
-SHIM_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
-{
-	select_sets(n, r, w, e);
-	return REAL(select)(n, r, w, e, tv);
-}
-
-SHIM_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts, const sigset_t *mask)
-{
-	select_sets(n, r, w, e);
-	return REAL(pselect)(n, r, w, e, ts, mask);
-}
-
-SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
-{
-	if (op != EPOLL_CTL_DEL) {
-		SHIM_ERRNO_SAVE;
-		native_use(fd, "epoll", true);
-		SHIM_ERRNO_RESTORE();
-	}
-	return REAL(epoll_ctl)(epfd, op, fd, ev);
-}
 
 static void two_native(int a, int b, const char *why)
 {
@@ -956,9 +849,12 @@ void shim_fds_closing_all(void)
 	for (int fd = 0; fd < shim.fd_hi; fd++)
 		if (shim.fd[fd].chan && shim.fd[fd].pair)
 			shim_tcp_settle(fd, &shim.fd[fd], false);
-	for (int fd = 0; fd < shim.fd_hi; fd++)
-		if (shim.fd[fd].chan && shim.fd[fd].ring)
+	for (int fd = 0; fd < shim.fd_hi; fd++) {
+		if (shim.fd[fd].chan && shim.fd[fd].ring) {
+			shim_ready_closing(fd, &shim.fd[fd]);
 			shim_ring_closing(&shim.fd[fd]);
+		}
+	}
 	shim_fds_hold_all(-1);
 }
 
@@ -978,6 +874,7 @@ void shim_fds_hold_all_except(int delta, uint64_t keep)
 		if (shim.fd[fd].chan && shim.fd[fd].ring &&
 		    !(fd < SHIM_EXEC_KEEP_FDS && (keep >> fd & 1)))
 			shim_ring_hold(&shim.fd[fd], delta);
+	shim_epoll_hold_all(delta);
 	if (delta < 0)
 		shim.holds_dropped = true;
 }
@@ -997,6 +894,7 @@ uint64_t shim_fds_before_exec(bool target_managed, bool foreign, bool spawning)
 {
 	uint64_t keep = 0;
 
+	shim_epoll_before_exec();
 	for (int fd = 0; fd < shim.fd_hi; fd++) {
 		struct shim_fd *f = &shim.fd[fd];
 

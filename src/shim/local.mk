@@ -15,7 +15,11 @@ libxos_shim_la_SOURCES = \
 	src/shim/stdio.c \
 	src/shim/ring.c \
 	src/shim/tcp.c \
-	src/shim/sockops.c
+	src/shim/sockops.c \
+	src/shim/ready.h \
+	src/shim/ready.c \
+	src/shim/poll.c \
+	src/shim/epoll.c
 libxos_shim_la_CFLAGS = $(XOS_CFLAGS) -pthread
 libxos_shim_la_LDFLAGS = -module -avoid-version -no-undefined -pthread -Wl,-z,now
 libxos_shim_la_LIBADD = $(DL_LIBS)

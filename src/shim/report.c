@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "shim_i.h"
+#include "ready.h"
 
 struct shim_state shim;
 __thread int32_t shim_pid __attribute__((tls_model("initial-exec")));
@@ -321,8 +322,10 @@ void shim_fds_rebuild(void)
 			shim.fd[fd].end = (uint8_t)end;
 			shim.fd[fd].ring = 0;
 			shim.fd[fd].pair = 0;
-			/* A failed F_GETFL (-1) has O_PATH set too: not O_NONBLOCK. */
-			shim.fd[fd].nonblock = (REAL(fcntl)(fd, F_GETFL) & (O_NONBLOCK | O_PATH)) == O_NONBLOCK;
+			/* The kernel's flag, which the last image may have set
+			 * unseen.  A failed F_GETFL (-1) has O_PATH set too. */
+			shim_ready_set_nonblock(&shim.fd[fd],
+						(REAL(fcntl)(fd, F_GETFL) & (O_NONBLOCK | O_PATH)) == O_NONBLOCK);
 			if (shim.area->chan[ch].ring >= 0 && shim.area->chan[ch].ring < SHIM_MAX_RING) {
 				struct shim_ring *r = &shim.area->ring[shim.area->chan[ch].ring];
 

@@ -53,6 +53,7 @@
 #include "../prim/futex.h"
 #include "../prim/spin.h"
 #include "shim_i.h"
+#include "ready.h"
 
 #define SPIN_NS 50000u /* longest spin before sleeping (2+ CPUs only) */
 #define COPY_PIECE 16384u /* bytes copied between two cursor updates */
@@ -425,6 +426,7 @@ int32_t shim_ring_attach(int32_t chan, uint32_t ndirs, uint32_t pipe_slots)
 			atomic_store(&D->cap, pipe_slots ? pipe_slots * SHIM_PIPE_PAGE : size);
 			D->slots = pipe_slots;
 			D->bhead = D->btail = 0;
+			shim_ready_reset(D);
 			memset(&cursors_seen[i][d], 0, sizeof(cursors_seen[i][d]));
 		}
 		r->chan = chan;
@@ -638,6 +640,8 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 				return ring_broken(fd, f, r, "ring size");
 			}
 
+			bool woke = false;
+
 			/* A pipe in pieces, each handed back at once: a writer waiting
 			 * for room (a pipe holds only 64 KiB) refills while we copy. */
 			for (size_t got = 0, piece; peek && got < n; got += piece) {
@@ -659,8 +663,14 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 				memcpy((char *)buf + got + first, src, piece - first);
 				atomic_store_explicit(&D->tail, tail + got + piece, memory_order_release);
 				cursors_moved(r, d, 0, head, tail + got + piece);
-				if (atomic_load(&D->wwait))
+				/* A waiting writer: woken once per read, when half the
+				 * ring is free or at its end, not after every piece
+				 * (a system call each). */
+				if (!woke && atomic_load(&D->wwait) &&
+				    (got + piece == n || head - (tail + got + piece) <= atomic_load(&D->cap) / 2)) {
 					wake(&D->rseq);
+					woke = true;
+				}
 			}
 			unlk(&D->rlock);
 			note_cpu(&D->rcpu);
@@ -683,30 +693,45 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 		unlk(&D->rlock);
 		if (eof)
 			return 0;
-		if (flags & MSG_DONTWAIT) {
-			switch (kernel_peek(fd, f, D)) {
-			case 0:
-				eof = true;
-				continue;
-			case 1:
-				shim_ring_downgrade(fd, f, "bytes written to the kernel directly", false);
-				return SHIM_USE_KERNEL;
-			default:
-				return -EAGAIN;
+		if ((flags & MSG_DONTWAIT) || shim_ready_nonblock(f)) {
+			/* Empty and must not wait.  A socket: bells dropped, a
+			 * peek at the kernel socket tells EOF or bytes written to
+			 * it directly (left there for a MSG_PEEK).  A pipe: one
+			 * byte read without waiting (a bell, stray, or EOF). */
+			if (!is_pipe(f)) {
+				switch (kernel_peek(fd, f, D)) {
+				case 0:
+					eof = true;
+					continue;
+				case 1:
+					shim_ring_downgrade(fd, f, "bytes written to the kernel directly", false);
+					return SHIM_USE_KERNEL;
+				default:
+					if (atomic_load(&D->head) != head)
+						continue;
+					return -EAGAIN;
+				}
 			}
-		}
-		if (spin_until_changed(&D->head, head, r, D, &D->wcpu))
-			continue;
-		atomic_fetch_add(&D->rwait, 1);
-		if (atomic_load(&D->head) != head || atomic_load(&r->mode) != SHIM_RING_LIVE) {
+			k = shim_ready_read_nowait(fd, false, &b);
+			if (k < 0) {
+				if (k == -EAGAIN && atomic_load(&D->head) != head)
+					continue;
+				return k;
+			}
+		} else {
+			if (spin_until_changed(&D->head, head, r, D, &D->wcpu))
+				continue;
+			atomic_fetch_add(&D->rwait, 1);
+			if (atomic_load(&D->head) != head || atomic_load(&r->mode) != SHIM_RING_LIVE) {
+				atomic_fetch_sub(&D->rwait, 1);
+				continue;
+			}
+			t_sleep = shim.multi_cpu ? shim_now_ns() : 0;
+			k = REAL(read)(fd, &b, 1);
 			atomic_fetch_sub(&D->rwait, 1);
-			continue;
+			if (t_sleep)
+				note_sleep(D, shim_now_ns() - t_sleep);
 		}
-		t_sleep = shim.multi_cpu ? shim_now_ns() : 0;
-		k = REAL(read)(fd, &b, 1);
-		atomic_fetch_sub(&D->rwait, 1);
-		if (t_sleep)
-			note_sleep(D, shim_now_ns() - t_sleep);
 		if (k == 1) {
 			uint32_t bells = atomic_load(&D->bells);
 
@@ -910,6 +935,19 @@ static ssize_t kernel_write_all(int fd, const struct shim_fd *f, const char *buf
 
 ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 {
+	return shim_ring_write_flags(fd, f, buf, len, 0);
+}
+
+/* May the write return without all of it (O_NONBLOCK, MSG_DONTWAIT)?
+ * The flag as the shim's interposers set it (asking the kernel each time
+ * a stream fills the ring cost a system call per wait). */
+static bool write_nonblock(const struct shim_fd *f, int flags)
+{
+	return (flags & MSG_DONTWAIT) || shim_ready_nonblock(f);
+}
+
+ssize_t shim_ring_write_flags(int fd, struct shim_fd *f, const void *buf, size_t len, int flags)
+{
 	struct shim_ring *r;
 	struct shim_chan *c;
 	struct shim_dir *D;
@@ -1012,6 +1050,8 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 				sleepers = atomic_load(&D->rwait);
 				if (sleepers)
 					ring_bell(fd, f, D, sleepers);
+				else
+					shim_ready_bell(fd, f, D);
 			}
 			note_cpu(&D->wcpu);
 			done += n;
@@ -1025,6 +1065,8 @@ ssize_t shim_ring_write(int fd, struct shim_fd *f, const void *buf, size_t len)
 		/* Full: sleep without the lock, so a switch can proceed. */
 		seq = atomic_load(&D->rseq);
 		unlk(&D->wlock);
+		if (write_nonblock(f, flags))
+			return done ? (ssize_t)done : -EAGAIN;
 		if (!spin_until_changed(&D->tail, tail, r, D, &D->rcpu)) {
 			atomic_fetch_add(&D->wwait, 1);
 			seq = atomic_load(&D->rseq);

@@ -41,7 +41,7 @@ struct shim_fd {
 	uint8_t end;    /* pipe: 0 read end, 1 write end; socketpair: end 0 or 1; tcp: 0 */
 	uint8_t ring;   /* 1 while this fd may use the ring */
 	uint8_t broken; /* the ring's shared state was found corrupted: EIO */
-	uint8_t nonblock; /* O_NONBLOCK, as last set through this fd */
+	uint8_t pad;
 	uint32_t gen;   /* ring generation seen when the fd joined it */
 	int32_t pair;   /* pairing entry + 1 of a non-blocking connect not yet settled */
 };
@@ -164,6 +164,8 @@ void shim_tcp_accepted(int fd, struct shim_fd *f) SHIM_HIDDEN;
  * the connection stays TCP).  Called before any use of the fd that moves
  * bytes, asks about them or hands the fd on, and when it is closed. */
 void shim_tcp_settle(int fd, struct shim_fd *f, bool wait) SHIM_HIDDEN;
+/* Settle if accept already decided (paired or not); else leave it pending. */
+void shim_tcp_try_settle(int fd, struct shim_fd *f) SHIM_HIDDEN;
 void shim_area_lock(void) SHIM_HIDDEN;
 void shim_area_unlock(void) SHIM_HIDDEN;
 

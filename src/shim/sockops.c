@@ -13,7 +13,8 @@
  *    buffers' sizes instead, so only zero is exact); on TCP the kernel's
  *    answer, which is what loopback says natively once the peer's kernel
  *    has the bytes (they are acknowledged at once);
- *  - FIONBIO: recorded like O_NONBLOCK;
+ *  - FIONBIO (any ring fd, a pipe's too): recorded like O_NONBLOCK
+ *    (ready.c);
  *  - socket options, names and addresses (setsockopt, getsockopt,
  *    getsockname, getpeername) are not interposed: the kernel sockets
  *    stay real, so they answer natively, SO_ERROR included.
@@ -26,6 +27,7 @@
 #include <sys/ioctl.h>
 
 #include "shim_i.h"
+#include "ready.h"
 
 /* The fd's entry; a non-blocking connect's fd learns first whether it is
  * on a ring. */
@@ -82,7 +84,6 @@ SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 	struct shim_fd *f;
 	va_list ap;
 	void *arg;
-	int rc;
 
 	va_start(ap, req);
 	arg = va_arg(ap, void *);
@@ -98,12 +99,8 @@ SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 		if (req == SIOCOUTQ || req == SIOCOUTQNSD || req == SIOCATMARK)
 			return REAL(ioctl)(fd, req, arg);
 	}
-	if (f && req == FIONBIO && (!f->ring || ring_socket(f))) {
-		rc = REAL(ioctl)(fd, req, arg);
-		if (rc == 0 && shim_own_process())
-			f->nonblock = *(const int *)arg != 0;
-		return rc;
-	}
+	if (req == FIONBIO)
+		return shim_ready_fionbio(fd, arg);
 	if (f && f->ring)
 		shim_ring_downgrade(fd, f, "ioctl", true);
 	return REAL(ioctl)(fd, req, arg);

@@ -301,6 +301,19 @@ void shim_tcp_settle(int fd, struct shim_fd *f, bool wait)
 	(void)fd;
 }
 
+void shim_tcp_try_settle(int fd, struct shim_fd *f)
+{
+	int entry = f->pair - 1;
+	struct shim_pair *p;
+
+	if (entry >= 0 && entry < SHIM_MAX_PAIR && shim.area) {
+		p = &shim.area->pair[entry];
+		if (atomic_load(&p->state) == SHIM_PAIR_WAITING && p->cchan == f->chan - 1)
+			return;
+	}
+	shim_tcp_settle(fd, f, false);
+}
+
 void shim_tcp_accepted(int fd, struct shim_fd *f)
 {
 	uint8_t key[40];

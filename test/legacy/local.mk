@@ -25,7 +25,14 @@ legacy_programs = \
 	test/legacy/nb-connect \
 	test/legacy/conn-10k \
 	test/legacy/stdio-pipe \
-	test/legacy/wide-pipe
+	test/legacy/wide-pipe \
+	test/legacy/nonblock \
+	test/legacy/pollers \
+	test/legacy/epolls \
+	test/legacy/idle-wait \
+	test/legacy/workpool \
+	test/legacy/ready-threads \
+	test/legacy/ready-sock
 check_PROGRAMS += $(legacy_programs)
 legacy_cflags = $(XOS_CFLAGS) -pthread -Wno-unused-result
 test_legacy_fork_tree_CFLAGS = $(legacy_cflags)
@@ -56,6 +63,25 @@ test_legacy_sock_eof_CFLAGS = $(legacy_cflags)
 test_legacy_sock_eof_LDFLAGS = -pthread
 test_legacy_pingpong_CFLAGS = $(legacy_cflags)
 test_legacy_pingpong_LDFLAGS = -pthread
+test_legacy_nonblock_CFLAGS = $(legacy_cflags)
+test_legacy_nonblock_LDFLAGS = -pthread
+test_legacy_pollers_CFLAGS = $(legacy_cflags)
+test_legacy_pollers_LDFLAGS = -pthread
+test_legacy_epolls_CFLAGS = $(legacy_cflags)
+test_legacy_epolls_LDFLAGS = -pthread
+test_legacy_idle_wait_CFLAGS = $(legacy_cflags)
+test_legacy_idle_wait_LDFLAGS = -pthread
+test_legacy_workpool_CFLAGS = $(legacy_cflags)
+test_legacy_workpool_LDFLAGS = -pthread
+test_legacy_ready_threads_CFLAGS = $(legacy_cflags)
+test_legacy_ready_threads_LDFLAGS = -pthread
+test_legacy_ready_sock_SOURCES = test/legacy/ready-sock.c test/legacy/sock-pairs.h
+test_legacy_ready_sock_CFLAGS = $(legacy_cflags)
+test_legacy_ready_sock_LDFLAGS = -pthread
+# Readiness on rings: non-blocking fds, poll/select/epoll, worker pools.
+TESTS += test/legacy/readiness.sh test/legacy/readiness-pools.sh
+EXTRA_DIST += test/legacy/readiness.sh test/legacy/readiness-pools.sh
+
 # Socket operations on connections the shim keeps on rings, and many of them.
 test_legacy_sock_shutdown_SOURCES = test/legacy/sock-shutdown.c test/legacy/sock-pairs.h
 test_legacy_sock_shutdown_CFLAGS = $(legacy_cflags)

@@ -4,7 +4,10 @@
  * streams bytes to the parent.  Prints the round trip and the throughput
  * on stderr and a deterministic result on stdout.
  *
- * Usage: pingpong pipe|unix|tcp ROUNDS STREAM_MIB */
+ * KIND+poll or KIND+epoll: each side waits in poll (or epoll_wait) before
+ * each read of the ping-pong, as an event loop would.
+ *
+ * Usage: pingpong pipe|unix|tcp[+poll|+epoll] ROUNDS STREAM_MIB */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -37,6 +42,31 @@ static int full(ssize_t (*op)(int, void *, size_t), int fd, void *buf, size_t le
 		off += (size_t)n;
 	}
 	return 0;
+}
+
+static int wait_mode; /* 0: none, 1: poll, 2: epoll */
+static int ep = -1;
+
+/* Wait until @fd is readable, as an event loop would. */
+static ssize_t wait_read(int fd, void *buf, size_t len)
+{
+	if (wait_mode == 1) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (poll(&p, 1, -1) != 1)
+			return -1;
+	} else if (wait_mode == 2) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+		if (ep < 0) {
+			ep = epoll_create1(0);
+			if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev))
+				return -1;
+		}
+		if (epoll_wait(ep, &ev, 1, -1) != 1)
+			return -1;
+	}
+	return read(fd, buf, len);
 }
 
 static ssize_t wr(int fd, void *buf, size_t len)
@@ -68,7 +98,8 @@ static void nodelay(int fd)
 
 int main(int argc, char **argv)
 {
-	const char *kind = argc > 1 ? argv[1] : "pipe";
+	const char *arg = argc > 1 ? argv[1] : "pipe", *plus = strchr(arg, '+');
+	char kind[16];
 	long rounds = argc > 2 ? atol(argv[2]) : 10000, mib = argc > 3 ? atol(argv[3]) : 64;
 	int up[2], down[2], st, l = -1;
 	struct sockaddr_in addr;
@@ -76,6 +107,11 @@ int main(int argc, char **argv)
 	double t0, t1, t2;
 	pid_t pid;
 
+	snprintf(kind, sizeof(kind), "%.*s", plus ? (int)(plus - arg) : (int)strlen(arg), arg);
+	if (plus)
+		wait_mode = strcmp(plus, "+poll") == 0 ? 1 : strcmp(plus, "+epoll") == 0 ? 2 : -1;
+	if (wait_mode < 0)
+		return 2;
 	if (strcmp(kind, "pipe") == 0) {
 		if (pipe(up) || pipe(down))
 			return 2;
@@ -108,7 +144,7 @@ int main(int argc, char **argv)
 
 		/* child: reads on down[0], answers on up[1] */
 		for (long i = 0; i < rounds; i++) {
-			if (full(read, down[0], &v, sizeof(v)))
+			if (full(wait_read, down[0], &v, sizeof(v)))
 				_exit(3);
 			v = v * 3 + 1;
 			if (full(wr, up[1], &v, sizeof(v)))
@@ -134,7 +170,7 @@ int main(int argc, char **argv)
 	t0 = now();
 	for (long i = 0; i < rounds; i++) {
 		v = v + 1;
-		if (full(wr, down[1], &v, sizeof(v)) || full(read, up[0], &v, sizeof(v)))
+		if (full(wr, down[1], &v, sizeof(v)) || full(wait_read, up[0], &v, sizeof(v)))
 			return 3;
 	}
 	t1 = now();
@@ -150,7 +186,7 @@ int main(int argc, char **argv)
 	}
 	t2 = now();
 	waitpid(pid, &st, 0);
-	printf("%s: value %llu, stream checksum %llu, child exit %d\n", kind, (unsigned long long)v,
+	printf("%s: value %llu, stream checksum %llu, child exit %d\n", arg, (unsigned long long)v,
 	       (unsigned long long)sum, WEXITSTATUS(st));
 	if (argc > 4 && strcmp(argv[4], "-t") == 0)
 		fprintf(stderr, "rtt_us %.3f throughput_gbs %.3f\n", rounds ? (t1 - t0) / (double)rounds * 1e6 : 0.0,

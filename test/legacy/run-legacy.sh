@@ -80,8 +80,8 @@ check "policy perf: both pipes on rings, every byte through them" \
 check "policy perf: the loopback TCP connection between parent and child pairs onto one ring" \
 	'json "c=[x for x in d[\"channels\"] if x[\"upgraded\"]]; assert len(c)==2 and all(x[\"kind\"]==\"tcp\" and x[\"mechanism\"]==\"ring\" for x in c); assert sum(x[\"ring_bytes\"] for x in c)==1600+(1<<20)"'
 "$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/downgrade" >/dev/null 2>&1
-check "downgrade: poll and fdopen move channels back, with the reason; dup onto stdin + exec keeps the ring" \
-	'json "c=d[\"channels\"]; r=sorted(x[\"downgrade_reason\"] for x in c if x[\"downgraded\"]); assert all(x[\"upgraded\"]==1 for x in c), c; assert r==sorted([\"poll\",\"poll\",\"fdopen (stdio)\"]), r; k=[x for x in c if not x[\"downgraded\"]]; assert len(k)==1 and k[0][\"mechanism\"]==\"ring\" and k[0][\"ring_bytes\"]>0 and k[0][\"kernel_bytes_written\"]==0, k"'
+check "downgrade: fdopen moves its channel back, with the reason; the polled ones and dup onto stdin + exec keep their rings" \
+	'json "c=d[\"channels\"]; r=sorted(x[\"downgrade_reason\"] for x in c if x[\"downgraded\"]); assert all(x[\"upgraded\"]==1 for x in c), c; assert r==[\"fdopen (stdio)\"], r; k=[x for x in c if not x[\"downgraded\"]]; assert len(k)==3 and all(x[\"mechanism\"]==\"ring\" and x[\"ring_bytes\"]>0 and x[\"kernel_bytes_written\"]==0 for x in k), k"'
 "$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/stdio-pipe" >/dev/null 2>&1
 check "stdio-pipe: printf, fgets and fread on a pipe dup'ed onto 0/1 and exec'd stay on its ring" \
 	'json "c=d[\"channels\"]; assert len(c)==1 and c[0][\"mechanism\"]==\"ring\" and c[0][\"downgraded\"]==0, c; assert c[0][\"ring_bytes\"]==3000*18+12*17+27+23+1288895 and c[0][\"kernel_bytes_written\"]==0, c"'

@@ -1,0 +1,770 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * epoll over fds on rings, next to any other fd of the epoll set.
+ *
+ * The kernel's epoll set holds every fd as the program asked, except that
+ * a ring fd is registered for what its kernel object can tell (input:
+ * bells and end of stream; hang-ups, errors), never for output (the
+ * ring's), and with the address of the shim's own registration record as
+ * its data.  The record keeps the program's events and data, and the
+ * ring fd it stands for (its channel end and ring generation: epoll
+ * follows open files, not fd numbers).  Registrations wanting input arm
+ * the ring's read side for as long as they exist (ready.c), so a bell is
+ * pending whenever bytes wait there.  epoll_wait:
+ *  - looks at the rings of the set first (sets of up to PRECHECK_MAX ring
+ *    fds), and spins briefly on 2+ CPUs before sleeping;
+ *  - sleeps in the real epoll_pwait2 with the caller's timeout and mask;
+ *  - turns each event of a ring fd into the program's event from the ring
+ *    (dropping bell-only wake-ups, sleeping again for the time left), and
+ *    merges the kernel's bits (hang-up, error) into what the rings said.
+ * Edge-triggered: an edge is new bytes since the last report (the write
+ * cursor moved), output becoming possible after the ring was full, or an
+ * edge of the kernel object (end of stream, hang-up); bells of an
+ * edge-triggered registration are drained when reported, so the next
+ * write rings again.  EPOLLONESHOT: a reported registration is off until
+ * EPOLL_CTL_MOD.  The records are this process's: a fork child inherits
+ * them (and arms its copies), an exec converts every registration back to
+ * the program's own data first.
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "ready.h"
+
+#define EP_MAX 16384
+#define PRECHECK_MAX 256 /* larger sets rely on the bells alone */
+#define EP_FLAGS (EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE | EPOLLWAKEUP)
+
+struct ep_reg {
+	int32_t epfd;
+	int32_t fd;
+	int32_t next;         /* next of the same epfd, -1 */
+	uint32_t events;      /* the program's */
+	epoll_data_t data;    /* the program's */
+	struct shim_fd fc;    /* the ring fd as it was registered */
+	uint64_t seen;        /* edge-triggered: write cursor last reported */
+	uint32_t stamp;       /* the wait call that reported it */
+	int32_t slot;         /* where, in that call's array */
+	uint8_t used, armed, off, out_edge;
+	uint8_t native;       /* its fd went back to the kernel: registered as asked */
+};
+
+static struct ep_reg ep[EP_MAX];
+static int32_t ep_first[SHIM_FD_MAX]; /* per epfd: first record + 1 */
+static uint32_t ep_used, ep_hint, ep_stamp;
+static int32_t ep_start[SHIM_FD_MAX]; /* per epfd: where the next look starts + 1 */
+/* Per epfd made here: registrations of other fds than ring fds (+1; 0: an
+ * epfd this process did not see made, whose set it does not know). */
+static int32_t ep_foreign[SHIM_FD_MAX];
+static uint32_t ep_skips[SHIM_FD_MAX];
+static uint16_t ep_fdrefs[SHIM_FD_MAX]; /* per fd: its records */
+
+static int (*real_epoll_create)(int);
+static int (*real_epoll_create1)(int);
+
+/* The records are shared by the process's threads: a spin lock, never
+ * held across a sleep. */
+static atomic_flag ep_lock = ATOMIC_FLAG_INIT;
+
+static void lock(void)
+{
+	while (atomic_flag_test_and_set_explicit(&ep_lock, memory_order_acquire))
+		sched_yield();
+}
+
+static void unlock(void)
+{
+	atomic_flag_clear_explicit(&ep_lock, memory_order_release);
+}
+
+static int (*real_epoll_wait)(int, struct epoll_event *, int, int);
+static int (*real_epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
+static int (*real_epoll_pwait2)(int, struct epoll_event *, int, const struct timespec *, const sigset_t *);
+
+static void resolve(void)
+{
+	if (!real_epoll_wait)
+		real_epoll_wait = (int (*)(int, struct epoll_event *, int, int))dlsym(RTLD_NEXT, "epoll_wait");
+	if (!real_epoll_pwait)
+		real_epoll_pwait = (int (*)(int, struct epoll_event *, int, int, const sigset_t *))dlsym(RTLD_NEXT,
+													"epoll_pwait");
+	if (!real_epoll_create)
+		real_epoll_create = (int (*)(int))dlsym(RTLD_NEXT, "epoll_create");
+	if (!real_epoll_create1)
+		real_epoll_create1 = (int (*)(int))dlsym(RTLD_NEXT, "epoll_create1");
+	if (!real_epoll_pwait2)
+		real_epoll_pwait2 = (int (*)(int, struct epoll_event *, int, const struct timespec *,
+					     const sigset_t *))dlsym(RTLD_NEXT, "epoll_pwait2");
+}
+
+static int kwait(int epfd, struct epoll_event *ev, int max, const struct timespec *t, const sigset_t *mask)
+{
+	resolve();
+	if (real_epoll_pwait2)
+		return real_epoll_pwait2(epfd, ev, max, t, mask);
+	/* No epoll_pwait2 in this libc: milliseconds, rounded up. */
+	return real_epoll_pwait(epfd, ev, max, t ? (int)(t->tv_sec * 1000 + (t->tv_nsec + 999999) / 1000000) : -1,
+				mask);
+}
+
+static struct ep_reg *of_tag(uint64_t tag)
+{
+	uintptr_t base = (uintptr_t)ep, p = (uintptr_t)tag;
+
+	if (p < base || p >= base + sizeof(ep) || (p - base) % sizeof(ep[0]))
+		return NULL;
+	return ep[(p - base) / sizeof(ep[0])].used ? &ep[(p - base) / sizeof(ep[0])] : NULL;
+}
+
+static struct ep_reg *find(int epfd, int fd)
+{
+	if (epfd < 0 || epfd >= SHIM_FD_MAX)
+		return NULL;
+	for (int32_t i = ep_first[epfd] - 1; i >= 0; i = ep[i].next)
+		if (ep[i].fd == fd)
+			return &ep[i];
+	return NULL;
+}
+
+static struct ep_reg *alloc(int epfd, int fd)
+{
+	for (uint32_t k = 0; k < EP_MAX; k++) {
+		uint32_t i = (ep_hint + k) % EP_MAX;
+
+		if (ep[i].used)
+			continue;
+		memset(&ep[i], 0, sizeof(ep[i]));
+		ep[i].used = 1;
+		ep[i].epfd = epfd;
+		ep[i].fd = fd;
+		ep[i].next = ep_first[epfd] - 1;
+		ep_first[epfd] = (int32_t)i + 1;
+		ep_hint = i + 1;
+		ep_used++;
+		if (fd >= 0 && fd < SHIM_FD_MAX)
+			ep_fdrefs[fd]++;
+		return &ep[i];
+	}
+	return NULL;
+}
+
+static void set_arm(struct ep_reg *e, bool want)
+{
+	struct shim_ready s;
+
+	if (want == (e->armed != 0))
+		return;
+	/* The ring may be back on the kernel or reused: its generation says. */
+	if (shim_ready_of(&e->fc, &s) && s.rd)
+		shim_ready_arm(s.rd, want ? 1 : -1);
+	e->armed = want;
+}
+
+/* Unlink @e from its epfd's list and free it. */
+static void drop(struct ep_reg *e)
+{
+	int32_t i = (int32_t)(e - ep), epfd = e->epfd;
+
+	set_arm(e, false);
+	if (ep_first[epfd] - 1 == i) {
+		ep_first[epfd] = e->next + 1;
+	} else {
+		for (int32_t j = ep_first[epfd] - 1; j >= 0; j = ep[j].next) {
+			if (ep[j].next == i) {
+				ep[j].next = e->next;
+				break;
+			}
+		}
+	}
+	if (ep_start[epfd] - 1 == i)
+		ep_start[epfd] = e->next + 1;
+	e->used = 0;
+	ep_used--;
+	if (e->fd >= 0 && e->fd < SHIM_FD_MAX && ep_fdrefs[e->fd])
+		ep_fdrefs[e->fd]--;
+}
+
+/* The kernel's registration for record @e (op ADD or MOD). */
+static int kernel_ctl(int op, struct ep_reg *e)
+{
+	struct shim_ready s;
+	struct epoll_event kev;
+
+	if (!e->native && shim_ready_of(&e->fc, &s))
+		kev.events = shim_ready_kernel_events(&s, e->events & ~(uint32_t)EP_FLAGS) | (e->events & EP_FLAGS);
+	else
+		kev.events = e->events; /* back on the kernel: the kernel answers */
+	kev.data.u64 = (uint64_t)(uintptr_t)e;
+	return REAL(epoll_ctl)(e->epfd, op, e->fd, &kev);
+}
+
+static int ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	SHIM_ERRNO_SAVE;
+	struct shim_fd *f;
+	struct shim_ready s;
+	struct ep_reg *e;
+	int rc;
+
+	if (!shim.area || !shim_own_process() || epfd < 0 || epfd >= SHIM_FD_MAX)
+		return REAL(epoll_ctl)(epfd, op, fd, ev);
+	e = find(epfd, fd);
+	f = op == EPOLL_CTL_DEL ? shim_fd_get(fd) : shim_ready_fd(fd, !ev || (ev->events & ~(uint32_t)(SHIM_OUT_BITS | EP_FLAGS)));
+	/* The kernel holds a registration of a ring fd made while it was
+	 * not on its ring yet (a connect settled since): the shim takes it. */
+	if (op == EPOLL_CTL_MOD && !e && ev && f && shim_ready_of(f, &s))
+		goto add;
+	switch (op) {
+	case EPOLL_CTL_ADD:
+		if (!ev || !f || !shim_ready_of(f, &s)) {
+			rc = REAL(epoll_ctl)(epfd, op, fd, ev);
+			if (rc == 0 && e)
+				drop(e); /* a stale record (the fd was closed since) */
+			if (rc == 0 && ep_foreign[epfd])
+				ep_foreign[epfd]++;
+			return rc;
+		}
+		if (e)
+			drop(e);
+add:
+		e = alloc(epfd, fd);
+		if (!e) {
+			/* No room for one more record: the kernel carries it. */
+			shim_ring_downgrade(fd, f, "epoll: too many registrations", true);
+			return REAL(epoll_ctl)(epfd, op, fd, ev);
+		}
+		e->events = ev->events;
+		e->data = ev->data;
+		e->fc = *f;
+		e->seen = UINT64_MAX;
+		e->out_edge = 1;
+		rc = kernel_ctl(op, e);
+		if (rc < 0) {
+			int err = errno;
+
+			drop(e);
+			errno = err;
+			return rc;
+		}
+		set_arm(e, (ev->events & SHIM_IN_BITS) != 0);
+		SHIM_ERRNO_RESTORE();
+		return 0;
+	case EPOLL_CTL_MOD:
+		if (!e || !ev)
+			return REAL(epoll_ctl)(epfd, op, fd, ev);
+		{
+			struct ep_reg old = *e;
+
+			e->events = ev->events;
+			e->data = ev->data;
+			rc = kernel_ctl(op, e);
+			if (rc < 0) {
+				int err = errno;
+
+				e->events = old.events;
+				e->data = old.data;
+				errno = err;
+				return rc;
+			}
+		}
+		/* As the kernel: a modified registration reports what is ready now. */
+		e->seen = UINT64_MAX;
+		e->out_edge = 1;
+		e->off = 0;
+		set_arm(e, (ev->events & SHIM_IN_BITS) != 0);
+		SHIM_ERRNO_RESTORE();
+		return 0;
+	case EPOLL_CTL_DEL:
+		rc = REAL(epoll_ctl)(epfd, op, fd, ev);
+		if (rc == 0 && !e && ep_foreign[epfd] > 1)
+			ep_foreign[epfd]--;
+
+		if (e && (rc == 0 || errno == ENOENT)) {
+			int err = errno;
+
+			drop(e);
+			errno = err;
+		}
+		return rc;
+	default:
+		return REAL(epoll_ctl)(epfd, op, fd, ev);
+	}
+}
+
+SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	int rc;
+
+	if (!shim.area || epfd < 0 || epfd >= SHIM_FD_MAX)
+		return REAL(epoll_ctl)(epfd, op, fd, ev);
+	lock();
+	rc = ctl(epfd, op, fd, ev);
+	unlock();
+	return rc;
+}
+
+static bool kernel_bytes(int fd)
+{
+	int n = 0;
+
+	return fd >= 0 && REAL(ioctl)(fd, FIONREAD, &n) == 0 && n > 0;
+}
+
+/* The program's event for record @e, from its ring and the kernel's bits
+ * @k (0: none); 0 if nothing to report.  @kernel_edge: the kernel reported it. */
+static uint32_t reg_revents(struct ep_reg *e, uint32_t k, bool kernel_edge)
+{
+	struct shim_ready s;
+	uint32_t want = e->events & ~(uint32_t)EP_FLAGS, rev;
+	bool et = (e->events & EPOLLET) != 0;
+	int fd = e->fd;
+
+	/* The fd number may name something else now: then no bells to drain. */
+	if (fd < 0 || fd >= SHIM_FD_MAX || shim.fd[fd].chan != e->fc.chan || shim.fd[fd].end != e->fc.end)
+		fd = -1;
+	if (e->native || !shim_ready_of(&e->fc, &s)) {
+		/* Back on the kernel: registered as the program asked, the
+		 * kernel answers. */
+		if (!e->native) {
+			e->native = 1;
+			set_arm(e, false);
+			if (kernel_ctl(EPOLL_CTL_MOD, e) < 0)
+				e->native = 0;
+		}
+		return kernel_edge ? (k & (want | EPOLLERR | EPOLLHUP)) : 0;
+	}
+	if (et && s.rd && (k & EPOLLIN) && atomic_load(&s.rd->bells)) {
+		/* The next write rings a new edge; this one's bells are spent. */
+		shim_ready_drain(fd, s.sock, s.rd);
+		if (!kernel_bytes(fd))
+			k &= ~(uint32_t)EPOLLIN;
+	}
+	rev = shim_ready_revents(fd, &s, want, k);
+	if (s.wr && (want & SHIM_OUT_BITS) && !s.writable)
+		e->out_edge = 1;
+	if (et) {
+		bool edge = false;
+		uint64_t head = s.rd ? atomic_load(&s.rd->head) : 0;
+
+		if ((rev & SHIM_IN_BITS) && s.rd && (head != e->seen || !s.readable))
+			edge = true; /* new bytes, or the end of the stream */
+		if ((rev & SHIM_OUT_BITS) && e->out_edge)
+			edge = true;
+		if (kernel_edge && (k & (EPOLLHUP | EPOLLERR | EPOLLRDHUP | EPOLLPRI)))
+			edge = true;
+		if (!s.rd && kernel_edge && (rev & SHIM_IN_BITS))
+			edge = true;
+		if (!edge)
+			return 0;
+		if (s.rd)
+			e->seen = head;
+		if (rev & SHIM_OUT_BITS)
+			e->out_edge = 0;
+	}
+	return rev;
+}
+
+/* Rings of @epfd's registrations that are ready now: into @evs (at most
+ * @max), each record stamped with the call.  Returns how many. */
+static int precheck(int epfd, struct epoll_event *evs, int max, uint32_t stamp, bool *out_blocked)
+{
+	int n = 0, count = 0;
+	int32_t first = ep_first[epfd] - 1, start = ep_start[epfd] - 1;
+
+	if (start < 0 || ep[start].epfd != epfd)
+		start = first;
+	/* From where the last full look stopped, round the list once. */
+	for (int32_t i = start, pass = 0; n < max;) {
+		if (i < 0) {
+			if (pass++ || start == first)
+				break;
+			i = first;
+		}
+		if (pass && i == start)
+			break;
+		if (++count > PRECHECK_MAX)
+			break;
+		struct ep_reg *e = &ep[i];
+
+		if (!e->off) {
+			uint32_t rev = reg_revents(e, 0, false);
+			struct shim_ready s;
+
+			if (rev) {
+				evs[n].events = rev;
+				evs[n].data = e->data;
+				e->stamp = stamp;
+				e->slot = n++;
+				if (e->events & EPOLLONESHOT)
+					e->off = 1;
+				if (n == max) {
+					ep_start[epfd] = e->next + 1;
+					break;
+				}
+			} else if ((e->events & SHIM_OUT_BITS) && shim_ready_of(&e->fc, &s) && s.wr && !s.writable) {
+				*out_blocked = true;
+			}
+		}
+		i = e->next;
+	}
+	return n;
+}
+
+/* Turn the kernel's @k events at @evs into the program's, merging those
+ * of records already reported by this call (at [0, @base)). */
+static int reconcile(struct epoll_event *evs, int base, int k, uint32_t stamp)
+{
+	int n = base;
+
+	for (int j = 0; j < k; j++) {
+		struct epoll_event ke = evs[base + j];
+		struct ep_reg *e = of_tag(ke.data.u64);
+		uint32_t rev;
+
+		if (!e) {
+			evs[n++] = ke; /* not a ring fd: the kernel's event as it is */
+			continue;
+		}
+		if (e->stamp == stamp && e->slot < base) {
+			/* Already reported from its ring: add the kernel's bits. */
+			evs[e->slot].events |= ke.events & (EPOLLERR | EPOLLHUP | (e->events & (EPOLLRDHUP | EPOLLPRI)));
+			if ((e->events & EPOLLET) && (ke.events & EPOLLIN)) {
+				struct shim_ready s;
+
+				if (shim_ready_of(&e->fc, &s) && s.rd && e->fd >= 0 && e->fd < SHIM_FD_MAX &&
+				    shim.fd[e->fd].chan == e->fc.chan)
+					shim_ready_drain(e->fd, s.sock, s.rd);
+			}
+			continue;
+		}
+		rev = e->off ? 0 : reg_revents(e, ke.events, true);
+		if (!rev) {
+			/* A bell only.  The kernel turned a one-shot registration
+			 * off: turn it on again, it reported nothing. */
+			if ((e->events & EPOLLONESHOT) && !e->off)
+				kernel_ctl(EPOLL_CTL_MOD, e);
+			continue;
+		}
+		if (e->events & EPOLLONESHOT)
+			e->off = 1;
+		e->stamp = stamp;
+		e->slot = n;
+		evs[n].events = rev;
+		evs[n].data = e->data;
+		n++;
+	}
+	return n;
+}
+
+/* Every slot of @evs was filled from the rings, so the kernel's part was
+ * not asked for: a ring whose kernel object may say more (a half close,
+ * a hang-up) gets it from a poll of its fd, as reconcile adds it. */
+static void kernel_bits_full(struct epoll_event *evs, int n, int epfd, uint32_t stamp)
+{
+	int count = 0;
+
+	for (int32_t i = ep_first[epfd] - 1; i >= 0 && ++count <= PRECHECK_MAX; i = ep[i].next) {
+		struct ep_reg *e = &ep[i];
+		struct shim_ready s;
+		struct pollfd p;
+
+		if (e->stamp != stamp || e->slot >= n || e->native || !shim_ready_of(&e->fc, &s) ||
+		    shim_ready_quiet(&s))
+			continue;
+		if (e->fd < 0 || e->fd >= SHIM_FD_MAX || shim.fd[e->fd].chan != e->fc.chan)
+			continue;
+		p = (struct pollfd){ .fd = e->fd, .events = POLLRDHUP | POLLPRI };
+		if (REAL(poll)(&p, 1, 0) == 1)
+			evs[e->slot].events |= (uint32_t)p.revents & (EPOLLERR | EPOLLHUP | (e->events & (EPOLLRDHUP | EPOLLPRI)));
+	}
+}
+
+/* May the rings answer without the kernel?  The set holds ring fds only
+ * (as far as this process made it), every end they face is held (no
+ * hang-up or error pending), and the kernel was asked not long ago (a
+ * set changed by another process is still served). */
+static bool rings_alone(int epfd)
+{
+	int count = 0;
+
+	if (ep_foreign[epfd] != 1 || ++ep_skips[epfd] % 64 == 0)
+		return false;
+	for (int32_t i = ep_first[epfd] - 1; i >= 0; i = ep[i].next) {
+		struct shim_ready s;
+
+		if (++count > PRECHECK_MAX || ep[i].native || !shim_ready_of(&ep[i].fc, &s) || !shim_ready_quiet(&s))
+			return false;
+	}
+	return true;
+}
+
+struct look {
+	int epfd;
+};
+
+/* Would precheck find something?  Changes nothing. */
+static bool any_ready(void *arg)
+{
+	const struct look *a = arg;
+	int count = 0;
+
+	for (int32_t i = ep_first[a->epfd] - 1; i >= 0 && ++count <= PRECHECK_MAX; i = ep[i].next) {
+		struct ep_reg *e = &ep[i];
+		struct shim_ready s;
+		bool et = (e->events & EPOLLET) != 0;
+
+		if (e->off || e->native || !shim_ready_of(&e->fc, &s))
+			continue;
+		if ((e->events & SHIM_IN_BITS) && s.readable && (!et || atomic_load(&s.rd->head) != e->seen))
+			return true;
+		if ((e->events & SHIM_OUT_BITS) && s.writable && (!et || e->out_edge))
+			return true;
+	}
+	return false;
+}
+
+static struct shim_dir *first_rd(int epfd)
+{
+	for (int32_t i = ep_first[epfd] - 1; i >= 0; i = ep[i].next) {
+		struct shim_ready s;
+
+		if (!ep[i].off && (ep[i].events & SHIM_IN_BITS) && shim_ready_of(&ep[i].fc, &s) && s.rd)
+			return s.rd;
+	}
+	return NULL;
+}
+
+/* Bells left pending by an earlier wake-up, on rings still empty: drop
+ * them before sleeping, or the sleep would end at once.  True if a ring
+ * turned out ready meanwhile (look again). */
+static bool drop_stale_bells(int epfd)
+{
+	int count = 0;
+	bool ready = false;
+
+	for (int32_t i = ep_first[epfd] - 1; i >= 0 && ++count <= PRECHECK_MAX; i = ep[i].next) {
+		struct ep_reg *e = &ep[i];
+		struct shim_ready s;
+		int fd = e->fd;
+
+		if (e->off || e->native || !(e->events & SHIM_IN_BITS) || !shim_ready_of(&e->fc, &s) || !s.rd ||
+		    s.readable || !atomic_load(&s.rd->bells))
+			continue;
+		if (fd < 0 || fd >= SHIM_FD_MAX || shim.fd[fd].chan != e->fc.chan || shim.fd[fd].end != e->fc.end)
+			continue;
+		shim_ready_drain(fd, s.sock, s.rd);
+		shim_ready_update(&s);
+		ready |= s.readable;
+	}
+	return ready;
+}
+
+static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct timespec *ts, const sigset_t *mask)
+{
+	static const struct timespec zero;
+	int64_t deadline = shim_ready_deadline(ts), step = 0;
+	bool now_only = deadline == 0 || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0);
+	bool spun = false;
+
+	for (;;) {
+		uint32_t stamp;
+		bool blocked = false;
+		struct timespec left, *wait = NULL;
+		int n, k;
+
+		lock();
+		stamp = ++ep_stamp;
+		if (!stamp)
+			stamp = ++ep_stamp;
+		n = precheck(epfd, evs, max, stamp, &blocked);
+		if (n > 0 && rings_alone(epfd)) {
+			unlock();
+			return n;
+		}
+		if (n > 0 || now_only) {
+			if (n < max) {
+				k = kwait(epfd, evs + n, max - n, &zero, mask);
+				n = k < 0 ? (n ? n : -1) : reconcile(evs, n, k, stamp);
+			} else {
+				kernel_bits_full(evs, n, epfd, stamp);
+			}
+			unlock();
+			return n;
+		}
+		if (!spun && !blocked) {
+			struct look a = { epfd };
+			struct shim_dir *D = first_rd(epfd);
+
+			spun = true;
+			unlock();
+			if (shim_ready_spin(any_ready, &a, D))
+				continue;
+			lock();
+		}
+		if (drop_stale_bells(epfd)) {
+			unlock();
+			continue;
+		}
+		unlock();
+		if (deadline >= 0) {
+			if (!shim_ready_left(deadline, &left))
+				left = zero;
+			wait = &left;
+		}
+		if (blocked) {
+			int64_t s = shim_ready_full_step(&step);
+
+			if (!wait || (int64_t)left.tv_sec * 1000000000LL + left.tv_nsec > s) {
+				left = (struct timespec){ s / 1000000000LL, s % 1000000000LL };
+				wait = &left;
+			}
+		}
+		k = kwait(epfd, evs, max, wait, mask);
+		if (k < 0)
+			return -1;
+		lock();
+		n = reconcile(evs, 0, k, stamp);
+		unlock();
+		if (n > 0)
+			return n;
+		if (deadline >= 0 && (int64_t)shim_now_ns() >= deadline)
+			return 0;
+	}
+}
+
+static bool managed_set(int epfd, const struct epoll_event *evs, int max)
+{
+	/* Bad arguments: the kernel's errors (EINVAL, EFAULT) as they are. */
+	return shim.area && epfd >= 0 && epfd < SHIM_FD_MAX && ep_first[epfd] && evs && max > 0 &&
+	       max <= (int)(INT_MAX / sizeof(struct epoll_event));
+}
+
+static int wait_ts(int epfd, struct epoll_event *evs, int max, const struct timespec *ts, const sigset_t *mask)
+{
+	SHIM_ERRNO_SAVE;
+	int rc = ep_wait(epfd, evs, max, ts, mask);
+
+	if (rc >= 0)
+		SHIM_ERRNO_RESTORE();
+	return rc;
+}
+
+SHIM_EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout)
+{
+	struct timespec ts = { timeout / 1000, (timeout % 1000) * 1000000L };
+
+	if (!managed_set(epfd, evs, max)) {
+		resolve();
+		return real_epoll_wait(epfd, evs, max, timeout);
+	}
+	return wait_ts(epfd, evs, max, timeout < 0 ? NULL : &ts, NULL);
+}
+
+SHIM_EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout, const sigset_t *mask)
+{
+	struct timespec ts = { timeout / 1000, (timeout % 1000) * 1000000L };
+
+	if (!managed_set(epfd, evs, max)) {
+		resolve();
+		return real_epoll_pwait(epfd, evs, max, timeout, mask);
+	}
+	return wait_ts(epfd, evs, max, timeout < 0 ? NULL : &ts, mask);
+}
+
+SHIM_EXPORT int epoll_pwait2(int epfd, struct epoll_event *evs, int max, const struct timespec *ts,
+			     const sigset_t *mask)
+{
+	if (!managed_set(epfd, evs, max) || (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L))) {
+		resolve();
+		return real_epoll_pwait2(epfd, evs, max, ts, mask);
+	}
+	return wait_ts(epfd, evs, max, ts, mask);
+}
+
+void shim_epoll_closing(int epfd)
+{
+	if (epfd < 0 || epfd >= SHIM_FD_MAX || (!ep_first[epfd] && !ep_foreign[epfd]) || !shim_own_process())
+		return;
+	lock();
+	ep_foreign[epfd] = 0;
+	while (ep_first[epfd])
+		drop(&ep[ep_first[epfd] - 1]);
+	ep_start[epfd] = 0;
+	unlock();
+}
+
+void shim_epoll_fd_closed(int fd, const struct shim_fd *copy)
+{
+	if (fd < 0 || fd >= SHIM_FD_MAX || !ep_fdrefs[fd] || !copy->chan || !shim_own_process())
+		return;
+	/* Another fd of this process on the same open file keeps it in the sets. */
+	for (int g = 0; g < shim.fd_hi; g++)
+		if (g != fd && shim.fd[g].chan == copy->chan && shim.fd[g].end == copy->end)
+			return;
+	lock();
+	for (int i = 0; i < EP_MAX && ep_fdrefs[fd]; i++)
+		if (ep[i].used && ep[i].fd == fd && ep[i].fc.chan == copy->chan)
+			drop(&ep[i]);
+	unlock();
+}
+
+void shim_epoll_hold_all(int delta)
+{
+	if (!ep_used)
+		return;
+	lock();
+	for (int i = 0; i < EP_MAX; i++) {
+		struct shim_ready s;
+
+		if (ep[i].used && ep[i].armed && shim_ready_of(&ep[i].fc, &s) && s.rd)
+			shim_ready_arm(s.rd, delta);
+	}
+	unlock();
+}
+
+void shim_epoll_before_exec(void)
+{
+	if (!ep_used)
+		return;
+	for (int i = 0; i < EP_MAX; i++) {
+		struct epoll_event kev;
+
+		if (!ep[i].used)
+			continue;
+		kev.events = ep[i].events;
+		kev.data = ep[i].data;
+		/* An exclusive registration cannot be modified: made again. */
+		if (kev.events & EPOLLEXCLUSIVE) {
+			REAL(epoll_ctl)(ep[i].epfd, EPOLL_CTL_DEL, ep[i].fd, NULL);
+			REAL(epoll_ctl)(ep[i].epfd, EPOLL_CTL_ADD, ep[i].fd, &kev);
+		} else {
+			REAL(epoll_ctl)(ep[i].epfd, EPOLL_CTL_MOD, ep[i].fd, &kev);
+		}
+	}
+}
+
+static int made(int epfd)
+{
+	if (epfd >= 0 && epfd < SHIM_FD_MAX && shim.area) {
+		shim_epoll_closing(epfd); /* whatever this number was before */
+		ep_foreign[epfd] = 1;
+	}
+	return epfd;
+}
+
+SHIM_EXPORT int epoll_create(int size)
+{
+	resolve();
+	return made(real_epoll_create(size));
+}
+
+SHIM_EXPORT int epoll_create1(int flags)
+{
+	resolve();
+	return made(real_epoll_create1(flags));
+}

@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Readiness of fds on rings: one mechanism for non-blocking I/O, poll,
+ * select and epoll.
+ *
+ * The kernel object under a ring fd (the pipe or socket) stays open and
+ * already wakes a reader sleeping in read() with a bell byte.  Readiness
+ * reuses it.  A direction of a ring counts its "armed" waiters: a poll in
+ * progress, or an epoll registration wanting input.  While it is armed, a
+ * writer keeps one bell pending in the kernel object whenever it publishes
+ * bytes and none is pending yet (a compare-and-swap on the bell count, so
+ * one system call per wake-up, not per write).  The real poll, select or
+ * epoll_wait then sleeps on the kernel objects of ring fds next to any
+ * other fd of the program (timerfd, eventfd, listening sockets, files) and
+ * wakes when a bell arrives.  What the program is told always comes from
+ * the ring: readable when it holds bytes (or the kernel says the writers
+ * are gone), writable when a write would make progress.  A bell the kernel
+ * reports on an empty ring is read and dropped, never shown as
+ * readability; its drainer decrements the count before looking at the ring
+ * again, and writers publish before looking at the count, so a wake-up is
+ * never lost between the two.
+ *
+ * Writers waiting for room have no such bell: a pipe has no way back from
+ * its reader, and a socket's way back is its peer's data stream.  While a
+ * ring the caller waits to write is full, the wait is cut into short
+ * slices (50 us, doubling up to 10 ms) after which the ring is looked at
+ * again.  That costs wake-ups only while a writer is stuck on a full ring,
+ * never while idle.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+
+#include "ready.h"
+
+#define SPIN_MAX_NS 50000u
+#define SPIN_MIN_NS 2000u
+#define FULL_STEP_MIN_NS 50000
+#define FULL_STEP_MAX_NS 10000000
+
+static struct shim_chan *chan_of(const struct shim_fd *f)
+{
+	return &shim.area->chan[f->chan - 1];
+}
+
+static uint32_t ndirs(const struct shim_ring *r)
+{
+	return r->ndirs > 2 ? 2 : r->ndirs;
+}
+
+bool shim_ready_of(const struct shim_fd *f, struct shim_ready *s)
+{
+	struct shim_ring *r;
+	int rd, wr;
+
+	memset(s, 0, sizeof(*s));
+	if (!f || !f->ring || f->broken || !shim.area)
+		return false;
+	r = shim_ring_of(f);
+	if (!r || atomic_load(&r->mode) != SHIM_RING_LIVE)
+		return false;
+	s->sock = chan_of(f)->kind != SHIM_CH_PIPE;
+	if (s->sock) {
+		rd = 1 - (f->end & 1);
+		wr = f->end & 1;
+	} else {
+		rd = f->end == 0 ? 0 : -1;
+		wr = f->end == 1 ? 0 : -1;
+	}
+	s->rdi = s->wri = -1;
+	if (rd >= 0 && (uint32_t)rd < ndirs(r)) {
+		s->rd = &r->dir[rd];
+		s->rdi = rd;
+	}
+	if (wr >= 0 && (uint32_t)wr < ndirs(r)) {
+		s->wr = &r->dir[wr];
+		s->wri = wr;
+	}
+	s->r = r;
+	s->f = f;
+	shim_ready_update(s);
+	return true;
+}
+
+/* Would a write make progress?  A pipe: one of its page buffers is free
+ * (the kernel's pipe_poll); a socket: room for PIPE_BUF bytes, which any
+ * write takes in part at least, now or once its ring grows (within the
+ * rings' budget: shim_ring_room, asked only when the ring looks full).
+ * Read without the write lock first: a hint that the write itself
+ * settles. */
+static bool dir_writable(const struct shim_ready *s)
+{
+	struct shim_dir *D = s->wr;
+	uint64_t head = atomic_load(&D->head), tail = atomic_load(&D->tail);
+	uint32_t cap = atomic_load(&D->cap), slots = *(volatile uint32_t *)&D->slots;
+	uint32_t want = cap < PIPE_BUF ? 1 : PIPE_BUF;
+
+	if (slots) {
+		uint32_t bh = *(volatile uint32_t *)&D->bhead, bt = *(volatile uint32_t *)&D->btail, used = 0;
+
+		if (head - tail >= cap)
+			return false;
+		if (slots > SHIM_PIPE_SLOTS || bh - bt > SHIM_PIPE_SLOTS)
+			return true; /* let the write find out */
+		for (uint32_t b = bt; b != bh; b++)
+			if (*(volatile uint64_t *)&D->bend[b % SHIM_PIPE_SLOTS] > tail)
+				used++;
+		return used < slots;
+	}
+	if (head - tail <= cap && cap - (head - tail) >= want)
+		return true;
+	return cap < SHIM_RING_SIZE && shim_ring_room((struct shim_fd *)s->f, want);
+}
+
+/* A half close of direction @d recorded in the ring (shutdown). */
+static bool dir_shut(const struct shim_ready *s, int d, uint32_t bits)
+{
+	return d >= 0 && (atomic_load(&s->r->shut) & (bits << d));
+}
+
+void shim_ready_update(struct shim_ready *s)
+{
+	/* End of file after a half close is readable too (POLLIN, and the
+	 * kernel socket, shut as well, says POLLRDHUP). */
+	s->readable = s->rd && (atomic_load(&s->rd->head) != atomic_load(&s->rd->tail) ||
+				dir_shut(s, s->rdi, SHIM_SHUT_WR | SHIM_SHUT_RD));
+	/* A direction shut for writing fails at once: writable, as natively. */
+	s->writable = s->wr && (dir_shut(s, s->wri, SHIM_SHUT_WR) || dir_writable(s));
+}
+
+uint32_t shim_ready_kernel_events(const struct shim_ready *s, uint32_t events)
+{
+	uint32_t k = events & ~(uint32_t)(SHIM_IN_BITS | SHIM_OUT_BITS);
+
+	if (!s->rd)
+		k |= events & SHIM_IN_BITS;
+	else if (events & SHIM_IN_BITS)
+		k |= POLLIN | (s->sock ? POLLRDHUP : 0);
+	/* The kernel object of a live ring is (nearly) empty, so always
+	 * writable: the ring alone says whether a write makes progress. */
+	if (!s->wr)
+		k |= events & SHIM_OUT_BITS;
+	return k;
+}
+
+ssize_t shim_ready_read_nowait(int fd, bool sock, char *b)
+{
+	ssize_t n;
+
+	if (sock) {
+		n = REAL(recv)(fd, b, 1, MSG_DONTWAIT);
+	} else {
+		struct iovec v = { b, 1 };
+
+		n = preadv2(fd, &v, 1, -1, RWF_NOWAIT);
+		if (n < 0 && errno == EOPNOTSUPP) {
+			/* A kernel without RWF_NOWAIT on pipes: look first. */
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			if (REAL(poll)(&p, 1, 0) != 1)
+				return -EAGAIN;
+			if (!(p.revents & POLLIN))
+				return (p.revents & POLLHUP) ? 0 : -EAGAIN;
+			n = REAL(read)(fd, b, 1);
+		}
+	}
+	return n < 0 ? -errno : n;
+}
+
+void shim_ready_drain(int fd, bool sock, struct shim_dir *D)
+{
+	uint32_t n;
+
+	while ((n = atomic_load(&D->bells)) > 0) {
+		char b;
+
+		if (shim_ready_read_nowait(fd, sock, &b) != 1)
+			break;
+		while (n && !atomic_compare_exchange_weak(&D->bells, &n, n - 1))
+			;
+	}
+}
+
+/* Bytes other than bells in the kernel object: the bells were drained. */
+static bool kernel_bytes(int fd)
+{
+	int n = 0;
+
+	return fd >= 0 && REAL(ioctl)(fd, FIONREAD, &n) == 0 && n > 0;
+}
+
+uint32_t shim_ready_revents(int fd, struct shim_ready *s, uint32_t events, uint32_t kernel)
+{
+	uint32_t out;
+
+	if (kernel & POLLNVAL)
+		return POLLNVAL;
+	out = kernel & (POLLERR | POLLHUP);
+	out |= kernel & events & (POLLPRI | POLLRDBAND | POLLRDHUP);
+	if (!s->r)
+		return out | (kernel & events & (SHIM_IN_BITS | SHIM_OUT_BITS));
+	shim_ready_update(s);
+	if (!s->rd) {
+		out |= kernel & events & SHIM_IN_BITS;
+	} else if (events & SHIM_IN_BITS) {
+		bool in = s->readable;
+
+		if (!in && (kernel & POLLIN)) {
+			if (s->sock && (kernel & (POLLRDHUP | POLLHUP))) {
+				in = true; /* the peer is gone: EOF is readable */
+			} else {
+				if (atomic_load(&s->rd->bells)) {
+					shim_ready_drain(fd, s->sock, s->rd);
+					shim_ready_update(s);
+				}
+				/* Bytes in the kernel object itself (not bells): the
+				 * read takes them. */
+				in = s->readable || kernel_bytes(fd);
+			}
+		}
+		if (in)
+			out |= events & SHIM_IN_BITS;
+	}
+	if (!s->wr)
+		out |= kernel & events & SHIM_OUT_BITS;
+	else if ((events & SHIM_OUT_BITS) && s->writable)
+		out |= events & (s->sock ? SHIM_OUT_BITS : (POLLOUT | POLLWRNORM));
+	else if ((events & SHIM_OUT_BITS) && (kernel & (POLLERR | POLLHUP)))
+		out |= kernel & events & SHIM_OUT_BITS; /* writes fail at once */
+	return out;
+}
+
+void shim_ready_arm(struct shim_dir *D, int delta)
+{
+	uint32_t n = atomic_load(&D->armed);
+
+	if (delta > 0) {
+		atomic_fetch_add(&D->armed, (uint32_t)delta);
+		return;
+	}
+	/* Never below zero, whatever another process wrote. */
+	while (n && !atomic_compare_exchange_weak(&D->armed, &n, n - 1))
+		;
+}
+
+void shim_ready_bell(int fd, const struct shim_fd *f, struct shim_dir *D)
+{
+	static const char bell;
+	uint32_t zero = 0;
+	ssize_t n;
+
+	if (!atomic_load(&D->armed) || atomic_load(&D->bells) ||
+	    !atomic_compare_exchange_strong(&D->bells, &zero, 1))
+		return;
+	if (chan_of(f)->kind == SHIM_CH_PIPE)
+		n = REAL(write)(fd, &bell, 1);
+	else
+		n = REAL(send)(fd, &bell, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n != 1)
+		atomic_fetch_sub(&D->bells, 1);
+}
+
+bool shim_ready_nonblock(const struct shim_fd *f)
+{
+	return f->chan && shim.area && (atomic_load(&chan_of(f)->nonblock) & (1u << (f->end & 1)));
+}
+
+void shim_ready_set_nonblock(const struct shim_fd *f, bool on)
+{
+	if (!f || !f->chan || !shim.area)
+		return;
+	if (on)
+		atomic_fetch_or(&chan_of(f)->nonblock, 1u << (f->end & 1));
+	else
+		atomic_fetch_and(&chan_of(f)->nonblock, ~(1u << (f->end & 1)));
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* Per process: grows when a spin caught the peer, halves when it did not. */
+static _Atomic uint32_t spin_ns = SPIN_MAX_NS / 4;
+
+bool shim_ready_spin(bool (*check)(void *), void *arg, struct shim_dir *D)
+{
+	uint32_t budget = atomic_load_explicit(&spin_ns, memory_order_relaxed);
+	uint64_t t0;
+	int cpu;
+
+	if (!shim.multi_cpu)
+		return false;
+	/* The writer last ran on this CPU: it cannot run while we spin. */
+	cpu = D ? sched_getcpu() : -1;
+	if (cpu >= 0 && atomic_load_explicit(&D->wcpu, memory_order_relaxed) == (uint32_t)cpu + 1)
+		return false;
+	if (budget < SPIN_MIN_NS)
+		budget = SPIN_MIN_NS;
+	t0 = shim_now_ns();
+	for (unsigned i = 1;; i++) {
+		if (check(arg)) {
+			if (budget < SPIN_MAX_NS)
+				atomic_store_explicit(&spin_ns, budget + budget / 8 + 1, memory_order_relaxed);
+			return true;
+		}
+		cpu_relax();
+		if ((i & 31) == 0 && shim_now_ns() - t0 > budget) {
+			atomic_store_explicit(&spin_ns, budget / 2, memory_order_relaxed);
+			return false;
+		}
+	}
+}
+
+int64_t shim_ready_full_step(int64_t *step)
+{
+	int64_t s = *step < FULL_STEP_MIN_NS ? FULL_STEP_MIN_NS : *step;
+
+	*step = s * 2 > FULL_STEP_MAX_NS ? FULL_STEP_MAX_NS : s * 2;
+	return s;
+}
+
+int64_t shim_ready_deadline(const struct timespec *ts)
+{
+	if (!ts)
+		return -1;
+	if (ts->tv_sec < 0 || ts->tv_nsec < 0)
+		return 0;
+	if (ts->tv_sec > INT64_MAX / 2000000000)
+		return -1;
+	return (int64_t)shim_now_ns() + ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
+bool shim_ready_left(int64_t deadline, struct timespec *out)
+{
+	int64_t left = deadline - (int64_t)shim_now_ns();
+
+	if (left <= 0) {
+		*out = (struct timespec){ 0, 0 };
+		return false;
+	}
+	out->tv_sec = left / 1000000000LL;
+	out->tv_nsec = left % 1000000000LL;
+	return true;
+}
+
+void shim_ready_closing(int fd, const struct shim_fd *f)
+{
+	struct shim_ready s;
+
+	/* A socket closed with unread bytes resets its peer (ECONNRESET, or a
+	 * TCP RST instead of a FIN): no bell may be left behind. */
+	if (shim_ready_of(f, &s) && s.sock && s.rd && !s.readable && atomic_load(&s.rd->bells))
+		shim_ready_drain(fd, true, s.rd);
+}
+
+void shim_ready_reset(struct shim_dir *D)
+{
+	atomic_store(&D->armed, 0);
+}
+
+bool shim_ready_quiet(const struct shim_ready *s)
+{
+	/* The end the fd faces: its peer's count (a pipe's other end, the
+	 * socket's peer) in the ring's ends[]. */
+	int peer = 1 - (s->f->end & 1);
+
+	if (!s->r)
+		return false;
+	/* A half close: the kernel socket reports RDHUP, HUP. */
+	if (atomic_load(&s->r->shut))
+		return false;
+	if (atomic_load(&s->r->ends[peer]) <= 0)
+		return false;
+	if (s->wr && atomic_load(&s->wr->reader_gone))
+		return false;
+	return true;
+}
+
+struct shim_fd *shim_ready_fd(int fd, bool input)
+{
+	struct shim_fd *f = shim_fd_get(fd);
+
+	if (f && f->pair) {
+		SHIM_ERRNO_SAVE;
+		/* Output only (a connect's completion, as an event loop waits
+		 * for it): the kernel socket answers while the accept is to
+		 * come, perhaps from the caller itself once this call returns.
+		 * Input: the server may speak first, on the ring. */
+		if (input)
+			shim_tcp_settle(fd, f, true);
+		else
+			shim_tcp_try_settle(fd, f);
+		SHIM_ERRNO_RESTORE();
+	}
+	return f;
+}
+
+int shim_ready_fionbio(int fd, void *arg)
+{
+	int rc = REAL(ioctl)(fd, FIONBIO, arg);
+
+	if (rc == 0 && arg) {
+		SHIM_ERRNO_SAVE;
+		shim_ready_set_nonblock(shim_fd_get(fd), *(int *)arg != 0);
+		SHIM_ERRNO_RESTORE();
+	}
+	return rc;
+}
