@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "chan_i.h"
+#include "../prim/futex.h"
 
 int xos__chan_mech_kernel(const char *name)
 {
@@ -142,7 +143,7 @@ static void holder_buried(struct xos_chan *end, uint32_t w)
 		return; /* it moved on: not dead after all */
 	if (hidx != end->idx)
 		atomic_store_explicit(&end->ctl->closed[hidx], 1, memory_order_release);
-	syscall(SYS_futex, (uint32_t *)&end->ctl->lock, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	xos__futex_wake(&end->ctl->lock, INT_MAX);
 }
 
 int xos__chan_lock(struct xos_chan *end)
@@ -190,7 +191,7 @@ int xos__chan_lock(struct xos_chan *end)
 		if (!(w & CTL_LOCK_WAITERS) &&
 		    !atomic_compare_exchange_strong(lw, &w, w | CTL_LOCK_WAITERS))
 			continue;
-		syscall(SYS_futex, (uint32_t *)lw, FUTEX_WAIT, w | CTL_LOCK_WAITERS, &tick, NULL, 0);
+		xos__futex_wait(lw, w | CTL_LOCK_WAITERS, &tick);
 	}
 }
 
@@ -199,7 +200,7 @@ void xos__chan_unlock(struct xos_chan *end)
 	uint32_t w = atomic_exchange_explicit(&end->ctl->lock, 0, memory_order_release);
 
 	if (w & CTL_LOCK_WAITERS)
-		syscall(SYS_futex, (uint32_t *)&end->ctl->lock, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+		xos__futex_wake(&end->ctl->lock, INT_MAX);
 }
 
 /* ---- paths ---------------------------------------------------------------- */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "chan_i.h"
+#include "../prim/futex.h"
 
 static size_t round_pow2(size_t v)
 {
@@ -50,7 +51,7 @@ void xos__chan_mp_lock(struct xos_chan *end)
 	if (c != 2)
 		c = atomic_exchange_explicit(w, 2, memory_order_acquire);
 	while (c != 0) {
-		syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT, 2, NULL, NULL, 0);
+		xos__futex_wait(w, 2, NULL);
 		c = atomic_exchange_explicit(w, 2, memory_order_acquire);
 	}
 }
@@ -60,7 +61,7 @@ void xos__chan_mp_unlock(struct xos_chan *end)
 	_Atomic uint32_t *w = end->mp_word;
 
 	if (atomic_exchange_explicit(w, 0, memory_order_release) == 2)
-		syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE, 1, NULL, NULL, 0);
+		xos__futex_wake(w, 1);
 }
 
 void xos__chan_mp_share(struct xos_chan *end, bool same_process)

@@ -37,6 +37,8 @@
 #include <unistd.h>
 
 #include "chan_i.h"
+#include "../prim/cursor.h"
+#include "../prim/futex.h"
 
 #define RING_PAGE 4096u
 #define SPIN_MAX_NS 100000u
@@ -87,11 +89,6 @@ struct ring_end {
 static size_t map_size(const struct xos_mech_params *p)
 {
 	return (size_t)p->dirs * (RING_PAGE + p->capacity);
-}
-
-static long futex(_Atomic uint32_t *w, int op, uint32_t val, const struct timespec *ts)
-{
-	return syscall(SYS_futex, (uint32_t *)w, op, val, ts, NULL, 0);
 }
 
 static uint64_t now_ns(void)
@@ -246,7 +243,7 @@ static void ring_detach(void *st)
 static void wake(_Atomic uint32_t *futex_word)
 {
 	atomic_fetch_add_explicit(futex_word, 1, memory_order_release);
-	futex(futex_word, FUTEX_WAKE, INT_MAX, NULL);
+	xos__futex_wake(futex_word, INT_MAX);
 }
 
 static void ring_closing(void *st)
@@ -340,7 +337,7 @@ static int ring_wait(struct ring_end *r, struct ring_side *s, bool (*ready)(stru
 		atomic_thread_fence(memory_order_seq_cst);
 		if (ready(r))
 			return 0;
-		rc = futex(futex_word, FUTEX_WAIT, v, &dead_check);
+		rc = xos__futex_wait(futex_word, v, &dead_check);
 		if (ready(r))
 			return 0;
 		if (rc < 0 && errno == ETIMEDOUT && xos__chan_peer_gone(&r->link))
@@ -362,7 +359,7 @@ static int tx_refresh(struct ring_end *r)
 {
 	uint64_t tail = atomic_load_explicit(&r->tx.d->tail, memory_order_acquire);
 
-	if (r->tx.pos - tail > r->size || (int64_t)(tail - r->tx.rel) < 0 || (tail & 7)) {
+	if (!xos__ring_cursors_ok(r->tx.pos, tail, r->size) || (int64_t)(tail - r->tx.rel) < 0 || (tail & 7)) {
 		r->broken = true;
 		return -EPROTO;
 	}
@@ -375,7 +372,7 @@ static bool tx_has_room(struct ring_end *r)
 	uint64_t tail = atomic_load_explicit(&r->tx.d->tail, memory_order_acquire);
 
 	/* Bogus values end the wait; tx_refresh reports them. */
-	if (r->tx.pos - tail > r->size)
+	if (!xos__ring_cursors_ok(r->tx.pos, tail, r->size))
 		return true;
 	return r->size - (r->tx.pos - tail) >= r->tx.resv ||
 	       atomic_load_explicit(&r->link.ctl->closed[!r->link.idx], memory_order_relaxed);
@@ -395,7 +392,7 @@ static int ring_tx_reserve(void *st, size_t len, void **ret_buf, bool nonblock)
 		uint64_t head = atomic_load_explicit(&s->d->head, memory_order_acquire);
 		uint64_t tail = atomic_load_explicit(&s->d->tail, memory_order_acquire);
 
-		if ((head & 7) || head - tail > r->size || (int64_t)(head - s->pos) < 0) {
+		if ((head & 7) || !xos__ring_cursors_ok(head, tail, r->size) || (int64_t)(head - s->pos) < 0) {
 			r->broken = true;
 			return -EPROTO;
 		}
@@ -489,7 +486,7 @@ static int ring_rx_peek(void *st, struct xos_mech_frame *f, bool nonblock)
 		uint64_t avail = head - s->pos, off, room;
 		struct xos__frame_hdr h;
 
-		if (head - s->rel > r->size || avail > r->size || (head & 7))
+		if (!xos__ring_cursors_ok(head, s->rel, r->size) || avail > r->size || (head & 7))
 			goto corrupt;
 		if (avail == 0) {
 			if (atomic_load_explicit(&r->link.ctl->closed[!r->link.idx], memory_order_acquire)) {

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "chan_i.h"
+#include "../prim/fdpass.h"
 
 #define PATH_MSG_MAGIC 0x78707468u /* "xpth" */
 
@@ -59,39 +60,20 @@ int xos__switch_send_path(struct xos_chan *end, const struct xos__mech *mech, ui
 	struct path_msg m = { .magic = PATH_MSG_MAGIC, .nfds = nfds, .id = id };
 	int sent[XOS_MECH_MAX_FDS];
 	unsigned int nsent = 0;
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * XOS_MECH_MAX_FDS)];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
 	ssize_t n;
 
 	if (nfds > XOS_MECH_MAX_FDS)
 		return -EINVAL;
 	snprintf(m.mech, sizeof(m.mech), "%s", mech->name);
-	memset(&u, 0, sizeof(u));
 	for (unsigned int i = 0; i < nfds; i++) {
 		if (fds[i] >= 0) {
 			m.present |= 1u << i;
 			sent[nsent++] = fds[i];
 		}
 	}
-	if (nsent) {
-		mh.msg_control = u.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nsent);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nsent);
-		memcpy(CMSG_DATA(c), sent, sizeof(int) * nsent);
-	}
-	do {
-		n = sendmsg(end->link.ctl_sock, &mh, MSG_NOSIGNAL);
-	} while (n < 0 && errno == EINTR);
+	n = xos__fds_send(end->link.ctl_sock, &m, sizeof(m), sent, nsent, 0);
 	if (n < 0)
-		return errno == EPIPE || errno == ECONNRESET ? -EPIPE : -errno;
+		return n == -EPIPE || n == -ECONNRESET ? -EPIPE : (int)n;
 	return n == (ssize_t)sizeof(m) ? 0 : -EIO;
 }
 
@@ -99,17 +81,10 @@ int xos__switch_send_path(struct xos_chan *end, const struct xos__mech *mech, ui
 static int recv_path(struct xos_chan *end, struct xos__chan_path **ret)
 {
 	struct path_msg m;
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * XOS_MECH_MAX_FDS)];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
 	int got[XOS_MECH_MAX_FDS], fds[XOS_MECH_MAX_FDS];
-	unsigned int ngot = 0, k = 0;
+	size_t ngot = 0;
+	unsigned int k = 0;
 	const struct xos__mech *mech;
-	struct cmsghdr *c;
 	struct pollfd pfd = { .fd = end->link.ctl_sock, .events = POLLIN };
 	ssize_t n;
 
@@ -119,36 +94,19 @@ static int recv_path(struct xos_chan *end, struct xos__chan_path **ret)
 	 */
 	if (poll(&pfd, 1, XOS_PATH_WAIT_MS) != 1)
 		return -EPROTO;
-	do {
-		n = recvmsg(end->link.ctl_sock, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL | MSG_DONTWAIT);
-	} while (n < 0 && errno == EINTR);
+	n = xos__fds_recv(end->link.ctl_sock, &m, sizeof(m), got, XOS_MECH_MAX_FDS, &ngot,
+			  MSG_WAITALL | MSG_DONTWAIT);
 	if (n < 0)
-		return -errno;
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			unsigned int cnt = (unsigned int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-
-			for (unsigned int i = 0; i < cnt; i++) {
-				int fd;
-
-				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-				if (ngot < XOS_MECH_MAX_FDS)
-					got[ngot++] = fd;
-				else
-					close(fd);
-			}
-		}
-	}
+		return (int)n; /* -EPROTO when the descriptors were cut: none kept */
 	if (n == 0) {
-		xos__close_fds(got, ngot);
+		xos__close_fds(got, (unsigned int)ngot);
 		return -EPIPE;
 	}
 	m.mech[sizeof(m.mech) - 1] = '\0';
 	mech = xos__mech_find(m.mech);
 	if (n != (ssize_t)sizeof(m) || m.magic != PATH_MSG_MAGIC || m.nfds > XOS_MECH_MAX_FDS ||
-	    (unsigned int)__builtin_popcount(m.present) != ngot || (m.present >> m.nfds) || !mech ||
-	    (mh.msg_flags & MSG_CTRUNC)) {
-		xos__close_fds(got, ngot);
+	    (size_t)__builtin_popcount(m.present) != ngot || (m.present >> m.nfds) || !mech) {
+		xos__close_fds(got, (unsigned int)ngot);
 		return -EPROTO;
 	}
 	for (unsigned int i = 0; i < m.nfds; i++)

@@ -12,6 +12,7 @@
 #define XOS_RUN_LIB_LIST(X) \
 	X(int, xos_icf_list, (struct xos_icf_info *, size_t)) \
 	X(int, xos_com_list, (const char *, const char *, struct xos_com_info *, size_t)) \
+	X(int, xos_mech_list, (const struct xos_mech **, size_t)) \
 	X(const char *, xos_isolation_name, (enum xos_isolation)) \
 	X(int, xos_image_match, (const char *, int)) \
 	X(const char *, xos_image_error, (int))

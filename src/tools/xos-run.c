@@ -34,6 +34,7 @@
 static const char usage_text[] =
 	"Usage: xos-run [OPTION]... [--] PROGRAM [ARG]...\n"
 	"       xos-run --list-icfs\n"
+	"       xos-run --list-mechs\n"
 	"       xos-run [OPTION]... --restore=FILE [--] PROGRAM\n"
 	"Run PROGRAM with the xos runtime's choices set.\n"
 	"\n"
@@ -44,6 +45,7 @@ static const char usage_text[] =
 	"  --stats[=FILE]  when the program ends, print its EFs and channels to stderr\n"
 	"                  (with FILE: write them to FILE as JSON)\n"
 	"  --list-icfs     list the ICFs of this machine and the mechanisms between them\n"
+	"  --list-mechs    list the registered channel mechanisms\n"
 	"  --fixed-layout  run PROGRAM without address randomisation, so that the EFs\n"
 	"                  it dumps can be restored (xos_ef_dump)\n"
 	"  --restore=FILE  continue the EF dumped in FILE in a new process of PROGRAM,\n"
@@ -125,6 +127,23 @@ static int list_icfs(void)
 		snprintf(pair, sizeof(pair), "%s <-> %s", com[i].icf_a, com[i].icf_b);
 		printf("%-22s %-10s %u\n", pair, com[i].mechanism, com[i].cost);
 	}
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* The mechanisms of the registry, built-in and registered, in registration order. */
+static int list_mechs(void)
+{
+	const struct xos_mech *mechs[64];
+	int n = xos_run_lib()->xos_mech_list(mechs, 64);
+
+	if (n < 0)
+		die("cannot list mechanisms: %s", strerror(-n));
+	if (n > 64)
+		n = 64;
+	printf("%-16s %-6s %s\n", "MECHANISM", "COST", "DESCRIPTION");
+	for (int i = 0; i < n; i++)
+		printf("%-16s %-6u %s\n", mechs[i]->name, mechs[i]->cost,
+		       mechs[i]->description ? mechs[i]->description : "");
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
@@ -223,7 +242,7 @@ static int open_stats(const char *file)
 int main(int argc, char **argv)
 {
 	enum { OPT_POLICY = 256, OPT_ICF, OPT_CHAN, OPT_EXPLAIN, OPT_LIST, OPT_HELP, OPT_VERSION,
-	       OPT_FIXED, OPT_RESTORE, OPT_STATS, OPT_KEY_FILE };
+	       OPT_FIXED, OPT_RESTORE, OPT_STATS, OPT_KEY_FILE, OPT_LIST_MECHS };
 	static const struct option options[] = {
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "icf", required_argument, NULL, OPT_ICF },
@@ -231,6 +250,7 @@ int main(int argc, char **argv)
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		{ "stats", optional_argument, NULL, OPT_STATS },
 		{ "list-icfs", no_argument, NULL, OPT_LIST },
+		{ "list-mechs", no_argument, NULL, OPT_LIST_MECHS },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "fixed-layout", no_argument, NULL, OPT_FIXED },
@@ -240,7 +260,7 @@ int main(int argc, char **argv)
 	};
 	const char *policy = NULL, *icf = NULL, *chan = NULL, *restore = NULL, *stats_file = NULL, *shim;
 	const char *key_file = NULL;
-	bool explain = false, list = false, fixed = false, stats = false, found_shim;
+	bool explain = false, list = false, mechs = false, fixed = false, stats = false, found_shim;
 	int opt, stats_fd = -1;
 
 	xos_run_lib_init(argv);
@@ -262,6 +282,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_LIST:
 			list = true;
+			break;
+		case OPT_LIST_MECHS:
+			mechs = true;
 			break;
 		case OPT_STATS:
 			stats = true;
@@ -296,6 +319,12 @@ int main(int argc, char **argv)
 		}
 	}
 	check_actions(list, restore, stats, argc - optind, argv + optind);
+	/* An action of its own: any other option or a program is an error, never dropped. */
+	if (mechs) {
+		if (optind != 2 || argc != 2)
+			die("--list-mechs takes no program and no other option (see xos-run --help)");
+		return list_mechs();
+	}
 
 	/* The library reads the same variables: validate against a clean slate. */
 	unsetenv("XOS_POLICY");

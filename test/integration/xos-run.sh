@@ -34,6 +34,11 @@ check "--list-icfs: thread available, isolation none, shared-memory" \
 check "--list-icfs: process available, isolation memory, pivot" \
 	'grep -Eq "^process +available +memory +own-fds,crash-contained,pivot" "$tmp/list"'
 check "--list-icfs: mechanisms between ICF pairs" 'grep -Eq "^thread <-> thread +ring" "$tmp/list"'
+"$XOS_RUN" --list-mechs >"$tmp/mechs"; st=$?
+check "--list-mechs: exit 0, the four built-in mechanisms listed" \
+	'[ $st -eq 0 ] && [ "$(grep -Ec "^(ring|pipe|unix|tcp) +[0-9]+ " "$tmp/mechs")" -eq 4 ]'
+"$XOS_RUN" --list-mechs -- /bin/true 2>"$tmp/err"; st=$?
+check "--list-mechs with a program: exit 2, one line" '[ $st -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]'
 
 expect_error 2 --policy=fastest "$DEMO"
 expect_error 2 --policy "$DEMO"

@@ -29,6 +29,8 @@
 
 #include <xos.h>
 
+#include "../domains-require.h"
+
 #define T_EXIT_PASS 0
 #define T_EXIT_FAIL 1
 #define T_EXIT_SKIP 77
@@ -87,6 +89,7 @@ static inline void t_make_image(const char *path)
 	int st;
 
 	setvbuf(stdout, NULL, _IONBF, 0); /* children must not print the parent's buffer again */
+	t_domains_require(); /* an image is a domain's dump */
 	pid = fork();
 	if (pid < 0)
 		t_fail("fork: %s", strerror(errno));

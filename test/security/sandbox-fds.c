@@ -132,7 +132,12 @@ int main(void)
 	attr.flags = XOS_EF_F_DOMAIN;
 	attr.chans = &sib[1];
 	attr.nchans = 1;
-	if ((rc = xos_ef_create(&sib_ef, &attr, sibling, &sib[1], sizeof(sib[1]))) < 0) {
+	rc = xos_ef_create(&sib_ef, &attr, sibling, &sib[1], sizeof(sib[1]));
+	if (rc == -EOPNOTSUPP) { /* no domains in this libxos: the sibling's mappings are not the point */
+		attr.flags &= ~XOS_EF_F_DOMAIN;
+		rc = xos_ef_create(&sib_ef, &attr, sibling, &sib[1], sizeof(sib[1]));
+	}
+	if (rc < 0) {
 		printf("not ok: sibling xos_ef_create: %s\n", strerror(-rc));
 		return T_FAIL;
 	}

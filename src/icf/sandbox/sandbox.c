@@ -78,6 +78,7 @@
 #include <xos/vic.h>
 
 #include "cgroup.h"
+#include "../prim/futex.h"
 #include "sandbox_i.h"
 
 #define SANDBOX_IC(ic) ((struct sandbox_ic *)(void *)((char *)(ic) - offsetof(struct sandbox_ic, ic)))
@@ -293,7 +294,7 @@ static bool sandbox_inside;
 
 static void futex_wake_all(atomic_int *word)
 {
-	syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	xos__futex_wake(word, INT_MAX);
 }
 
 static void setup_report(struct sandbox_shared *sh, int value)
@@ -599,7 +600,7 @@ static void init_wait_armed(struct sandbox_ic *s)
 	int v;
 
 	while ((v = atomic_load(&s->verdict->armed)) == 0)
-		syscall(SYS_futex, &s->verdict->armed, FUTEX_WAIT, 0, NULL, NULL, 0);
+		xos__futex_wait(&s->verdict->armed, 0, NULL);
 	if (v < 0)
 		setup_fail(s, STEP_INIT, -v);
 }
@@ -717,7 +718,7 @@ static int setup_wait(struct sandbox_ic *s)
 
 		if (v != 0)
 			return v;
-		syscall(SYS_futex, &s->shared->setup, FUTEX_WAIT, 0, &ts, NULL, 0);
+		xos__futex_wait(&s->shared->setup, 0, &ts);
 		/* A process that died before reporting cannot wake us. */
 		if (atomic_load(&s->shared->setup) == 0 && child_gone(s->pid))
 			return atomic_load(&s->shared->setup) ?: -ECHILD;
