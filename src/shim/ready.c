@@ -31,6 +31,8 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -248,6 +250,27 @@ void shim_ready_arm(struct shim_dir *D, int delta)
 		;
 }
 
+/* Per fd of this process: the channel and generation whose kernel socket
+ * was set TCP_NODELAY (+1 on the channel; 0: none). */
+static uint32_t nodelay_chan[SHIM_FD_MAX], nodelay_gen[SHIM_FD_MAX];
+
+void shim_ready_nodelay(int fd, const struct shim_fd *f)
+{
+	static const int one = 1;
+
+	if (fd < 0 || fd >= SHIM_FD_MAX || !f || !f->chan || !shim.area || chan_of(f)->kind != SHIM_CH_TCP)
+		return;
+	if (nodelay_chan[fd] == (uint32_t)f->chan && nodelay_gen[fd] == f->gen)
+		return;
+	/* A bell is one byte sent while the previous one may be unacknowledged:
+	 * Nagle would hold it until the peer's delayed ACK (40 ms), once the
+	 * kernel sees the bells go both ways (its ping-pong mode). */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0) {
+		nodelay_chan[fd] = (uint32_t)f->chan;
+		nodelay_gen[fd] = f->gen;
+	}
+}
+
 void shim_ready_bell(int fd, const struct shim_fd *f, struct shim_dir *D)
 {
 	static const char bell;
@@ -257,10 +280,12 @@ void shim_ready_bell(int fd, const struct shim_fd *f, struct shim_dir *D)
 	if (!atomic_load(&D->armed) || atomic_load(&D->bells) ||
 	    !atomic_compare_exchange_strong(&D->bells, &zero, 1))
 		return;
-	if (chan_of(f)->kind == SHIM_CH_PIPE)
+	if (chan_of(f)->kind == SHIM_CH_PIPE) {
 		n = REAL(write)(fd, &bell, 1);
-	else
+	} else {
+		shim_ready_nodelay(fd, f);
 		n = REAL(send)(fd, &bell, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
 	if (n != 1)
 		atomic_fetch_sub(&D->bells, 1);
 }

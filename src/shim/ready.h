@@ -67,6 +67,8 @@ void shim_ready_closing(int fd, const struct shim_fd *f) SHIM_HIDDEN;
 void shim_ready_arm(struct shim_dir *D, int delta) SHIM_HIDDEN;
 /* Writers: bytes were published on @D (with @fd, end of channel @f). */
 void shim_ready_bell(int fd, const struct shim_fd *f, struct shim_dir *D) SHIM_HIDDEN;
+/* A TCP ring fd's kernel socket carries bells without Nagle's delay. */
+void shim_ready_nodelay(int fd, const struct shim_fd *f) SHIM_HIDDEN;
 /* One byte from the kernel object of @fd without blocking: 1, 0 (EOF) or -errno. */
 ssize_t shim_ready_read_nowait(int fd, bool sock, char *b) SHIM_HIDDEN;
 

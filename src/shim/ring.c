@@ -465,8 +465,10 @@ static void ring_bell(int fd, const struct shim_fd *f, struct shim_dir *D, uint3
 	if (is_pipe(f)) {
 		if (REAL(write)(fd, bell, n) != (ssize_t)n)
 			atomic_fetch_sub(&D->bells, n);
-	} else if (REAL(send)(fd, bell, n, MSG_NOSIGNAL) != (ssize_t)n) {
-		atomic_fetch_sub(&D->bells, n);
+	} else {
+		shim_ready_nodelay(fd, f);
+		if (REAL(send)(fd, bell, n, MSG_NOSIGNAL) != (ssize_t)n)
+			atomic_fetch_sub(&D->bells, n);
 	}
 }
 

@@ -32,7 +32,8 @@ legacy_programs = \
 	test/legacy/idle-wait \
 	test/legacy/workpool \
 	test/legacy/ready-threads \
-	test/legacy/ready-sock
+	test/legacy/ready-sock \
+	test/legacy/ping-pong
 check_PROGRAMS += $(legacy_programs)
 legacy_cflags = $(XOS_CFLAGS) -pthread -Wno-unused-result
 test_legacy_fork_tree_CFLAGS = $(legacy_cflags)
@@ -78,6 +79,8 @@ test_legacy_ready_threads_LDFLAGS = -pthread
 test_legacy_ready_sock_SOURCES = test/legacy/ready-sock.c test/legacy/sock-pairs.h
 test_legacy_ready_sock_CFLAGS = $(legacy_cflags)
 test_legacy_ready_sock_LDFLAGS = -pthread
+test_legacy_ping_pong_SOURCES = test/legacy/ping-pong.c test/legacy/sock-pairs.h
+test_legacy_ping_pong_CFLAGS = $(legacy_cflags)
 # Readiness on rings: non-blocking fds, poll/select/epoll, worker pools.
 TESTS += test/legacy/readiness.sh test/legacy/readiness-pools.sh
 EXTRA_DIST += test/legacy/readiness.sh test/legacy/readiness-pools.sh

@@ -64,6 +64,14 @@ same "a thread pool on one epoll set (EPOLLONESHOT, re-armed), the self-pipe tri
 on_rings "ready-threads" 32000
 same "stream sockets: half closes, 4 KiB unread, a server speaking first" "$LEGACY_DIR/ready-sock"
 on_rings "ready-sock" 16000 "'unix', 'tcp'"
+# Request and response between two event loops over loopback TCP, output
+# turned on and off around every request (redis-benchmark against
+# redis-server): every answer wakes its waiter at once, none waits for the
+# programs' own timeouts or a delayed ACK.
+same "ping-pong over loopback TCP, EPOLLOUT toggled per request" "$LEGACY_DIR/ping-pong"
+check "ping-pong: all rounds, no slow waits" \
+	'grep -qx "rounds: 2000 (all)" "$tmp/perf" && grep -qx "client waits slower than 20 ms: fewer than 10" "$tmp/perf"'
+on_rings "ping-pong" 50000 "'tcp'"
 # asyncio: a non-blocking connect waited for with epoll (output only) in
 # the event loop that also accepts it: the connection stays on its ring.
 cat >"$tmp/aio.py" <<'EOF'
