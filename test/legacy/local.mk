@@ -81,6 +81,7 @@ test_legacy_ready_sock_CFLAGS = $(legacy_cflags)
 test_legacy_ready_sock_LDFLAGS = -pthread
 test_legacy_ping_pong_SOURCES = test/legacy/ping-pong.c test/legacy/sock-pairs.h
 test_legacy_ping_pong_CFLAGS = $(legacy_cflags)
+test_legacy_ping_pong_LDFLAGS = -pthread
 # Readiness on rings: non-blocking fds, poll/select/epoll, worker pools.
 TESTS += test/legacy/readiness.sh test/legacy/readiness-pools.sh
 EXTRA_DIST += test/legacy/readiness.sh test/legacy/readiness-pools.sh
