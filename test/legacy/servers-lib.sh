@@ -33,10 +33,12 @@ servers_need() {
 	done
 }
 
-# A port for this run: free on 127.0.0.1 now (nothing listening on it).
+# A port for this run: below the kernel's ephemeral range (32768 and up),
+# where the clients of other runs take their local ports, and used by no
+# socket in any state now.
 servers_port() {
-	p=$((20000 + ($$ + ${1:-0} * 7919) % 30000))
-	while ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; do
+	p=$((20000 + ($$ + ${1:-0} * 7919) % 12000))
+	while ss -Hatn "sport = :$p" 2>/dev/null | grep -q .; do
 		p=$((p + 1))
 	done
 	echo $p
