@@ -308,13 +308,6 @@ SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	return rc;
 }
 
-static bool kernel_bytes(int fd)
-{
-	int n = 0;
-
-	return fd >= 0 && REAL(ioctl)(fd, FIONREAD, &n) == 0 && n > 0;
-}
-
 /* The program's event for record @e, from its ring and the kernel's bits
  * @k (0: none); 0 if nothing to report.  @kernel_edge: the kernel reported it. */
 static uint32_t reg_revents(struct ep_reg *e, uint32_t k, bool kernel_edge)
@@ -341,7 +334,7 @@ static uint32_t reg_revents(struct ep_reg *e, uint32_t k, bool kernel_edge)
 	if (et && s.rd && (k & EPOLLIN) && atomic_load(&s.rd->bells)) {
 		/* The next write rings a new edge; this one's bells are spent. */
 		shim_ready_drain(fd, s.sock, s.rd);
-		if (!kernel_bytes(fd))
+		if (!shim_ready_kernel_bytes(fd, s.rd))
 			k &= ~(uint32_t)EPOLLIN;
 	}
 	rev = shim_ready_revents(fd, &s, want, k);
@@ -634,6 +627,10 @@ static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct time
 			return n;
 		if (deadline >= 0 && (int64_t)shim_now_ns() >= deadline)
 			return 0;
+		/* Readable for bells only: stale ones were dropped, the rest are
+		 * owed to readers asleep in read() that have not run yet. */
+		if (k > 0)
+			shim_ready_yield_to_sleepers();
 	}
 }
 

@@ -104,6 +104,19 @@ static void drop_stale_bells(struct pcall *c)
 	}
 }
 
+/* Bells pending that belong to readers asleep in read(): the kernel
+ * object stays readable until they run. */
+static bool bells_owed(struct pcall *c)
+{
+	for (int i = 0; i < c->nr; i++) {
+		struct shim_dir *D = c->st[i].rd;
+
+		if ((c->events[i] & SHIM_IN_BITS) && D && atomic_load(&D->bells) && shim_ready_bells_owed(D))
+			return true;
+	}
+	return false;
+}
+
 /* One real ppoll over everything; the ring fds' revents from their rings. */
 static int kernel_pass(struct pcall *c, const struct timespec *t)
 {
@@ -183,6 +196,8 @@ static int poll_core(struct pcall *c, const struct timespec *ts)
 			return rc;
 		if (deadline >= 0 && (int64_t)shim_now_ns() >= deadline)
 			return 0;
+		if (bells_owed(c))
+			shim_ready_yield_to_sleepers();
 	}
 }
 

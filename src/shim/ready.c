@@ -174,11 +174,23 @@ ssize_t shim_ready_read_nowait(int fd, bool sock, char *b)
 	return n < 0 ? -errno : n;
 }
 
+bool shim_ready_bells_owed(struct shim_dir *D)
+{
+	/* Bells before sleepers: a bell counted here was (or is about to be)
+	 * sent for a reader already counted asleep. */
+	uint32_t bells = atomic_load(&D->bells);
+
+	return bells <= atomic_load(&D->rwait);
+}
+
 void shim_ready_drain(int fd, bool sock, struct shim_dir *D)
 {
 	uint32_t n;
 
-	while ((n = atomic_load(&D->bells)) > 0) {
+	/* A bell taken from a reader asleep in read() would leave it asleep
+	 * beside a ring full of data (its writer then waits for room forever):
+	 * as many bells as there are sleepers are theirs. */
+	while ((n = atomic_load(&D->bells)) > 0 && !shim_ready_bells_owed(D)) {
 		char b;
 
 		if (shim_ready_read_nowait(fd, sock, &b) != 1)
@@ -188,12 +200,23 @@ void shim_ready_drain(int fd, bool sock, struct shim_dir *D)
 	}
 }
 
-/* Bytes other than bells in the kernel object: the bells were drained. */
-static bool kernel_bytes(int fd)
+void shim_ready_yield_to_sleepers(void)
+{
+	/* A nap, not sched_yield: a sleeper of lower priority runs too. */
+	struct timespec t = { 0, 50000 };
+
+	nanosleep(&t, NULL);
+}
+
+bool shim_ready_kernel_bytes(int fd, struct shim_dir *D)
 {
 	int n = 0;
 
-	return fd >= 0 && REAL(ioctl)(fd, FIONREAD, &n) == 0 && n > 0;
+	if (fd < 0 || REAL(ioctl)(fd, FIONREAD, &n) != 0 || n <= 0)
+		return false;
+	/* Bells still pending (owed to sleepers, or counted before sent) are
+	 * not bytes to read. */
+	return !D || (uint32_t)n > atomic_load(&D->bells);
 }
 
 uint32_t shim_ready_revents(int fd, struct shim_ready *s, uint32_t events, uint32_t kernel)
@@ -222,7 +245,7 @@ uint32_t shim_ready_revents(int fd, struct shim_ready *s, uint32_t events, uint3
 				}
 				/* Bytes in the kernel object itself (not bells): the
 				 * read takes them. */
-				in = s->readable || kernel_bytes(fd);
+				in = s->readable || shim_ready_kernel_bytes(fd, s->rd);
 			}
 		}
 		if (in)

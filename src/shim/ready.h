@@ -43,8 +43,17 @@ uint32_t shim_ready_kernel_events(const struct shim_ready *s, uint32_t events) S
  * reported, so that they never show as readability. */
 uint32_t shim_ready_revents(int fd, struct shim_ready *s, uint32_t events, uint32_t kernel) SHIM_HIDDEN;
 /* Read and drop bells pending on @fd's kernel object for direction @D,
- * never blocking. */
+ * never blocking, and never those owed to readers asleep in read(). */
 void shim_ready_drain(int fd, bool sock, struct shim_dir *D) SHIM_HIDDEN;
+/* Is every bell pending on @D owed to a reader asleep in read() on the
+ * kernel object (so that nobody else may take one)? */
+bool shim_ready_bells_owed(struct shim_dir *D) SHIM_HIDDEN;
+/* A look found the kernel object readable for bells only (owed to readers
+ * asleep in read(), who have not run yet): let them take them before the
+ * next look, instead of spinning on the kernel's answer. */
+void shim_ready_yield_to_sleepers(void) SHIM_HIDDEN;
+/* Bytes in @fd's kernel object beyond the bells pending on @D (NULL: any). */
+bool shim_ready_kernel_bytes(int fd, struct shim_dir *D) SHIM_HIDDEN;
 
 /* ring.c: a ring slot starts a new life. */
 void shim_ready_reset(struct shim_dir *D) SHIM_HIDDEN;

@@ -563,6 +563,14 @@ static ssize_t more_from_kernel(int fd, char *buf, size_t len)
 	return n > 0 ? n : 0;
 }
 
+/* Are all of the pipe's writers gone (its kernel object hung up)? */
+static bool pipe_hung_up(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return REAL(poll)(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+}
+
 /* A non-blocking read found the ring empty: what does the kernel socket
  * hold?  0: end of file (the peer's socket is gone), 1: bytes written to
  * it directly (not bells), -1: nothing.  Bells left in front are dropped
@@ -576,7 +584,7 @@ static int kernel_peek(int fd, const struct shim_fd *f, struct shim_dir *D)
 	if (is_pipe(f))
 		return -1;
 	if (atomic_load(&D->bells))
-		drain_bells(fd, f, D);
+		shim_ready_drain(fd, true, D);
 	k = REAL(recv)(fd, &b, 1, MSG_DONTWAIT | MSG_PEEK);
 	if (k == 1 && atomic_load(&D->bells) == 0)
 		return 1;
@@ -714,7 +722,13 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 					return -EAGAIN;
 				}
 			}
-			k = shim_ready_read_nowait(fd, false, &b);
+			if (atomic_load(&D->rwait) && shim_ready_bells_owed(D)) {
+				/* The bytes in the pipe are bells owed to readers
+				 * asleep in read(): leave them; only EOF is ours. */
+				k = pipe_hung_up(fd) ? 0 : -EAGAIN;
+			} else {
+				k = shim_ready_read_nowait(fd, false, &b);
+			}
 			if (k < 0) {
 				if (k == -EAGAIN && atomic_load(&D->head) != head)
 					continue;

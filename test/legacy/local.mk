@@ -111,3 +111,10 @@ test_legacy_wide_pipe_LDFLAGS = -pthread
 TESTS += test/legacy/run-legacy.sh test/legacy/real-programs.sh test/legacy/sock-ring.sh
 EXTRA_DIST += test/legacy/run-legacy.sh test/legacy/real-programs.sh test/legacy/sock-ring.sh test/legacy/static-hello.c
 TESTS_ENVIRONMENT += LEGACY_DIR=$(abs_builddir)/test/legacy LEGACY_SRC=$(abs_srcdir)/test/legacy CC="$(CC)"; export LEGACY_DIR LEGACY_SRC CC;
+
+# A bell owed to a reader asleep in read() stays its own: poll and epoll
+# in another thread never take it (python3's Pool hung that way).
+check_PROGRAMS += test/legacy/bell-owed
+TESTS += test/legacy/bell-owed
+test_legacy_bell_owed_CFLAGS = $(XOS_CFLAGS) -pthread -I$(top_srcdir)/src/shim
+test_legacy_bell_owed_LDFLAGS = -pthread

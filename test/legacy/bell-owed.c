@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A wake-up owed to a reader asleep in read() is never taken by another
+ * thread's poll, epoll or read.
+ *
+ * Under the shim a pipe's bytes go through a ring; a reader that finds it
+ * empty sleeps in read() on the kernel pipe, and a writer that publishes
+ * sends it a bell (one byte, counted in the ring's area).  python3's
+ * multiprocessing Pool polls its result pipe in one thread while another
+ * reads it: the poll took the bell, the reader slept on beside a full
+ * ring, the worker waited for room, and the Pool hung.
+ *
+ * Here thread R sleeps in read(); the main thread, on R's CPU and ahead
+ * of it (SCHED_FIFO), rings a bell as a writer does (counted, then one
+ * byte into the kernel pipe) and looks at the pipe with poll and epoll
+ * before R can run: the byte must still be in the kernel pipe afterwards.
+ * Then a real byte is written and R must get it.
+ *
+ * Without arguments: runs itself under $XOS_RUN --policy=perf.
+ * Exit 0: passed; 1: failed; 77: skipped (no SCHED_FIFO, no shim).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "area.h"
+
+static int rfd;
+static atomic_int got = -1;
+static char got_byte;
+
+static void *reader(void *arg)
+{
+	(void)arg;
+	atomic_store(&got, (int)read(rfd, &got_byte, 1));
+	return NULL;
+}
+
+static void nap_ms(int ms)
+{
+	struct timespec t = { 0, (long)ms * 1000000L };
+
+	nanosleep(&t, NULL);
+}
+
+static struct shim_area *area_map(void)
+{
+	const char *path = getenv("XOS_SHIM_AREA");
+	struct stat st;
+	void *a;
+	int fd;
+
+	if (!path || (fd = open(path, O_RDWR | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0)
+		return NULL;
+	a = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	return a == MAP_FAILED ? NULL : a;
+}
+
+/* The live ring direction with a reader asleep on it (R's), or NULL. */
+static struct shim_dir *sleeping_dir(struct shim_area *a)
+{
+	for (int i = 0; i < SHIM_MAX_RING; i++) {
+		struct shim_ring *r = &a->ring[i];
+
+		if (atomic_load(&r->mode) == SHIM_RING_LIVE && atomic_load(&r->dir[0].rwait) == 1)
+			return &r->dir[0];
+	}
+	return NULL;
+}
+
+/* Bytes in the kernel pipe, asked of the kernel itself (not the shim). */
+static int kernel_bytes(int fd)
+{
+	int n = -1;
+
+	return syscall(SYS_ioctl, fd, FIONREAD, &n) == 0 ? n : -1;
+}
+
+static int fail(const char *what)
+{
+	fprintf(stderr, "bell-owed: %s\n", what);
+	return 1;
+}
+
+static int under_shim(void)
+{
+	struct sched_param fifo = { .sched_priority = 1 }, other = { 0 };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET }, out;
+	struct shim_area *a = area_map();
+	struct shim_dir *D = NULL;
+	struct pollfd pf;
+	cpu_set_t one;
+	pthread_t t;
+	int p[2], ep;
+
+	if (!a)
+		return fail("no shim area (XOS_SHIM_AREA)");
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) < 0 || pipe(p) < 0 || (ep = epoll_create1(0)) < 0)
+		return fail("setup");
+	rfd = p[0];
+	ev.data.fd = rfd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, rfd, &ev) < 0 || pthread_create(&t, NULL, reader, NULL) != 0)
+		return fail("setup");
+	for (int i = 0; i < 1000 && !(D = sleeping_dir(a)); i++)
+		nap_ms(5);
+	if (!D)
+		return fail("the pipe is not on a ring, or its reader never slept");
+	nap_ms(20); /* R in the kernel now, not between the count and read() */
+	if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &fifo) != 0) {
+		printf("SKIP: no SCHED_FIFO here\n");
+		return 77;
+	}
+	/* A writer's bell: counted first, then sent.  R is runnable from
+	 * here on but cannot run on this CPU before we yield. */
+	atomic_fetch_add(&D->bells, 1);
+	if (syscall(SYS_write, p[1], "", 1) != 1)
+		return fail("bell write");
+	pf = (struct pollfd){ .fd = rfd, .events = POLLIN };
+	if (poll(&pf, 1, 0) != 0)
+		return fail("poll reports a bell as data");
+	if (kernel_bytes(rfd) != 1)
+		return fail("poll took the bell owed to the reader asleep in read()");
+	if (epoll_wait(ep, &out, 1, 0) != 0)
+		return fail("epoll reports a bell as data");
+	if (kernel_bytes(rfd) != 1)
+		return fail("epoll took the bell owed to the reader asleep in read()");
+	pthread_setschedparam(pthread_self(), SCHED_OTHER, &other);
+	/* Now real data: R must wake and get it. */
+	if (write(p[1], "x", 1) != 1)
+		return fail("write");
+	for (int i = 0; i < 500 && atomic_load(&got) < 0; i++)
+		nap_ms(10);
+	if (atomic_load(&got) != 1 || got_byte != 'x')
+		return fail("the reader still sleeps beside the byte 5 s later");
+	pthread_join(t, NULL);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *run = getenv("XOS_RUN");
+	char self[4096];
+	ssize_t len;
+	pid_t pid;
+	int st;
+
+	if (argc == 2 && !strcmp(argv[1], "--under-shim"))
+		return under_shim();
+	if (!run || access(run, X_OK) != 0) {
+		printf("SKIP: XOS_RUN must name xos-run\n");
+		return 77;
+	}
+	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (len <= 0)
+		return 1;
+	self[len] = '\0';
+	pid = fork();
+	if (pid == 0) {
+		execl(run, run, "--policy=perf", "--", self, "--under-shim", (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return fail("xos-run died");
+	if (WEXITSTATUS(st) == 0)
+		printf("ok: bells owed to a sleeping reader stay its own\n");
+	return WEXITSTATUS(st);
+}
