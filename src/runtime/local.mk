@@ -1,65 +1,46 @@
 # SPDX-License-Identifier: MIT
-# Memory domains (an EF's stack and heap in a memfd), mutate, dump and restore.  Included from Makefile.am.
-libxos_core_la_SOURCES += \
-	src/runtime/domain.c \
-	src/runtime/domain_alloc.c \
-	src/runtime/mutate.c \
-	src/runtime/dump.c \
-	src/runtime/restore_start.c \
-	src/runtime/image.c \
-	src/runtime/image_i.h \
-	src/runtime/sha256.c \
-	src/runtime/arch/ctx.h
+# The runtime: EFs, the VIC and its registries, policy, the host kit ICFs
+# are written against, memory domains, mutate, dump and restore.  With the
+# channel layer and the ICFs it makes libxos-core (everything of libxos, for
+# the library and the unit tests), and libxos.
+noinst_LTLIBRARIES += libxos-core.la
+libxos_core_la_SOURCES = \
+	%reldir%/xos_i.h \
+	%reldir%/alloc.c \
+	%reldir%/log.c \
+	%reldir%/registry.c \
+	%reldir%/com.c \
+	%reldir%/policy.c \
+	%reldir%/ef.c \
+	%reldir%/lifeline.c \
+	%reldir%/runtime.c \
+	%reldir%/chanbind.c \
+	%reldir%/options.c \
+	%reldir%/hostkit.c \
+	%reldir%/domain.c \
+	%reldir%/domain_alloc.c \
+	%reldir%/mutate.c \
+	%reldir%/dump.c \
+	%reldir%/restore_start.c \
+	%reldir%/image.c \
+	%reldir%/image_i.h \
+	%reldir%/sha256.c \
+	%reldir%/arch/ctx.h
 # The context switch for the host's CPU (configure: --disable-domains where none).
 if XOS_CTX_X86_64
-libxos_core_la_SOURCES += src/runtime/arch/x86_64/ctx.c
+libxos_core_la_SOURCES += %reldir%/arch/x86_64/ctx.c
 endif
-xosinclude_HEADERS += include/xos/mutate.h
-
-if HAVE_CMOCKA
-check_PROGRAMS += test/integration/ef-mutate
-TESTS += test/integration/ef-mutate
-test_integration_ef_mutate_SOURCES = test/integration/ef-mutate.c
-test_integration_ef_mutate_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
-test_integration_ef_mutate_LDADD = libxos.la $(CMOCKA_LIBS)
-check_PROGRAMS += test/integration/ef-mutate-chan
-TESTS += test/integration/ef-mutate-chan
-test_integration_ef_mutate_chan_SOURCES = test/integration/ef-mutate-chan.c
-test_integration_ef_mutate_chan_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
-test_integration_ef_mutate_chan_LDADD = libxos.la $(CMOCKA_LIBS)
+libxos_core_la_CFLAGS = $(AM_CFLAGS) $(JEMALLOC_CFLAGS) $(LIBURING_CFLAGS)
+libxos_core_la_LIBADD = $(JEMALLOC_LIBS) $(LIBURING_LIBS) $(DL_LIBS) libxos-chan.la
+if ENABLE_SANITIZERS
+libxos_core_la_CFLAGS += -DXOS_SANITIZE=1
 endif
 
-# dump/restore across processes: a real binary (-no-install), driven by a script
-check_PROGRAMS += test/integration/ef-restore
-test_integration_ef_restore_SOURCES = test/integration/ef-restore.c
-test_integration_ef_restore_LDADD = libxos.la
-test_integration_ef_restore_LDFLAGS = $(AM_LDFLAGS) -no-install
-TESTS += test/integration/ef-restore.sh
-EXTRA_DIST += test/integration/ef-restore.sh
-TESTS_ENVIRONMENT += RESTORE_PROG=$(abs_builddir)/test/integration/ef-restore; \
-	XOS_DEMO_BIN=$(abs_builddir)/test/integration/ef-restore-other; \
-	export RESTORE_PROG XOS_DEMO_BIN;
-check_PROGRAMS += test/integration/ef-restore-other
-test_integration_ef_restore_other_SOURCES = test/integration/ef-restore.c
-test_integration_ef_restore_other_CFLAGS = $(AM_CFLAGS) -DOTHER_BINARY=1
-test_integration_ef_restore_other_LDADD = libxos.la
-test_integration_ef_restore_other_LDFLAGS = $(AM_LDFLAGS) -no-install
-
-# ---- bench-mutate: mutate latency, dump+restore time, against fork/memcpy ----
-noinst_PROGRAMS += bench/bench-mutate
-bench_bench_mutate_SOURCES = bench/bench-mutate.c bench/bench.h
-bench_bench_mutate_LDADD = libxos.la
-
-bench-mutate: bench/bench-mutate
-	$(builddir)/bench/bench-mutate
-bench: bench-mutate
-.PHONY: bench-mutate
-
-# Experiment behind domain_alloc.c: a jemalloc arena cannot follow an EF back (make exp-jemalloc-return)
-noinst_PROGRAMS += bench/exp-jemalloc-return
-bench_exp_jemalloc_return_SOURCES = bench/exp-jemalloc-return.c
-bench_exp_jemalloc_return_CFLAGS = $(AM_CFLAGS) $(JEMALLOC_CFLAGS)
-bench_exp_jemalloc_return_LDADD = $(JEMALLOC_LIBS)
-exp-jemalloc-return: bench/exp-jemalloc-return
-	$(builddir)/bench/exp-jemalloc-return
-.PHONY: exp-jemalloc-return
+lib_LTLIBRARIES += libxos.la
+libxos_la_SOURCES =
+libxos_la_LIBADD = libxos-core.la
+libxos_la_LDFLAGS = $(AM_LDFLAGS) -no-undefined -version-info $(XOS_LT_VERSION) -pthread
+if HAVE_LD_VERSION_SCRIPT
+libxos_la_LDFLAGS += -Wl,--version-script=$(srcdir)/src/libxos.map
+EXTRA_libxos_la_DEPENDENCIES = $(srcdir)/src/libxos.map
+endif

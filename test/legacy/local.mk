@@ -1,120 +1,154 @@
 # SPDX-License-Identifier: MIT
-# Legacy programs (test/legacy): plain C programs that know nothing of xos,
-# run natively, under LD_PRELOAD=libxos-shim.so and under xos-run with and
-# without --policy=perf by run-legacy.sh, which wants the same output and
-# exit status every time.  Built without sanitizers: the shim is preloaded
-# into them, and ASan insists on being first.
-legacy_programs = \
-	test/legacy/fork-tree \
-	test/legacy/threads \
-	test/legacy/vfork-exec \
-	test/legacy/fork-threaded \
-	test/legacy/raw-clone \
-	test/legacy/cloexec \
-	test/legacy/eintr \
-	test/legacy/pipe-eof \
-	test/legacy/partial \
-	test/legacy/errno-kept \
-	test/legacy/downgrade \
-	test/legacy/many-pipes \
-	test/legacy/sock-eof \
-	test/legacy/pingpong \
-	test/legacy/sock-shutdown \
-	test/legacy/sock-peek \
-	test/legacy/sockopts \
-	test/legacy/nb-connect \
-	test/legacy/conn-10k \
-	test/legacy/stdio-pipe \
-	test/legacy/wide-pipe \
-	test/legacy/nonblock \
-	test/legacy/pollers \
-	test/legacy/epolls \
-	test/legacy/idle-wait \
-	test/legacy/workpool \
-	test/legacy/ready-threads \
-	test/legacy/ready-sock \
-	test/legacy/ping-pong
-check_PROGRAMS += $(legacy_programs)
-legacy_cflags = $(XOS_CFLAGS) -pthread -Wno-unused-result
-test_legacy_fork_tree_CFLAGS = $(legacy_cflags)
-test_legacy_fork_tree_LDFLAGS = -pthread
-test_legacy_threads_CFLAGS = $(legacy_cflags)
-test_legacy_threads_LDFLAGS = -pthread
-test_legacy_vfork_exec_CFLAGS = $(legacy_cflags)
-test_legacy_vfork_exec_LDFLAGS = -pthread
-test_legacy_fork_threaded_CFLAGS = $(legacy_cflags)
-test_legacy_fork_threaded_LDFLAGS = -pthread
-test_legacy_raw_clone_CFLAGS = $(legacy_cflags)
-test_legacy_raw_clone_LDFLAGS = -pthread
-test_legacy_cloexec_CFLAGS = $(legacy_cflags)
-test_legacy_cloexec_LDFLAGS = -pthread
-test_legacy_eintr_CFLAGS = $(legacy_cflags)
-test_legacy_eintr_LDFLAGS = -pthread
-test_legacy_pipe_eof_CFLAGS = $(legacy_cflags)
-test_legacy_pipe_eof_LDFLAGS = -pthread
-test_legacy_partial_CFLAGS = $(legacy_cflags)
-test_legacy_partial_LDFLAGS = -pthread
-test_legacy_errno_kept_CFLAGS = $(legacy_cflags)
-test_legacy_errno_kept_LDFLAGS = -pthread
-test_legacy_downgrade_CFLAGS = $(legacy_cflags)
-test_legacy_downgrade_LDFLAGS = -pthread
-test_legacy_many_pipes_CFLAGS = $(legacy_cflags)
-test_legacy_many_pipes_LDFLAGS = -pthread
-test_legacy_sock_eof_CFLAGS = $(legacy_cflags)
-test_legacy_sock_eof_LDFLAGS = -pthread
-test_legacy_pingpong_CFLAGS = $(legacy_cflags)
-test_legacy_pingpong_LDFLAGS = -pthread
-test_legacy_nonblock_CFLAGS = $(legacy_cflags)
-test_legacy_nonblock_LDFLAGS = -pthread
-test_legacy_pollers_CFLAGS = $(legacy_cflags)
-test_legacy_pollers_LDFLAGS = -pthread
-test_legacy_epolls_CFLAGS = $(legacy_cflags)
-test_legacy_epolls_LDFLAGS = -pthread
-test_legacy_idle_wait_CFLAGS = $(legacy_cflags)
-test_legacy_idle_wait_LDFLAGS = -pthread
-test_legacy_workpool_CFLAGS = $(legacy_cflags)
-test_legacy_workpool_LDFLAGS = -pthread
-test_legacy_ready_threads_CFLAGS = $(legacy_cflags)
-test_legacy_ready_threads_LDFLAGS = -pthread
-test_legacy_ready_sock_SOURCES = test/legacy/ready-sock.c test/legacy/sock-pairs.h
-test_legacy_ready_sock_CFLAGS = $(legacy_cflags)
-test_legacy_ready_sock_LDFLAGS = -pthread
-test_legacy_ping_pong_SOURCES = test/legacy/ping-pong.c test/legacy/sock-pairs.h
-test_legacy_ping_pong_CFLAGS = $(legacy_cflags)
-test_legacy_ping_pong_LDFLAGS = -pthread
+# Legacy programs: plain C programs that know nothing of xos, run natively,
+# under LD_PRELOAD=libxos-shim.so and under xos-run with and without
+# --policy=perf by the scripts here, which want the same output and exit
+# status every time.  Plain programs: no libxos, no sanitizers (the shim is
+# preloaded into them, and ASan insists on being first), hence three lines
+# each.
+noinst_HEADERS += %reldir%/sock-pairs.h
+legacy_cflags = $(XOS_CFLAGS_PLAIN) -Wno-unused-result
+check_PROGRAMS += %reldir%/fork-tree
+%canon_reldir%_fork_tree_CFLAGS = $(legacy_cflags)
+%canon_reldir%_fork_tree_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_fork_tree_LDADD =
+check_PROGRAMS += %reldir%/threads
+%canon_reldir%_threads_CFLAGS = $(legacy_cflags)
+%canon_reldir%_threads_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_threads_LDADD =
+check_PROGRAMS += %reldir%/vfork-exec
+%canon_reldir%_vfork_exec_CFLAGS = $(legacy_cflags)
+%canon_reldir%_vfork_exec_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_vfork_exec_LDADD =
+check_PROGRAMS += %reldir%/fork-threaded
+%canon_reldir%_fork_threaded_CFLAGS = $(legacy_cflags)
+%canon_reldir%_fork_threaded_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_fork_threaded_LDADD =
+check_PROGRAMS += %reldir%/raw-clone
+%canon_reldir%_raw_clone_CFLAGS = $(legacy_cflags)
+%canon_reldir%_raw_clone_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_raw_clone_LDADD =
+check_PROGRAMS += %reldir%/cloexec
+%canon_reldir%_cloexec_CFLAGS = $(legacy_cflags)
+%canon_reldir%_cloexec_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_cloexec_LDADD =
+check_PROGRAMS += %reldir%/eintr
+%canon_reldir%_eintr_CFLAGS = $(legacy_cflags)
+%canon_reldir%_eintr_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_eintr_LDADD =
+check_PROGRAMS += %reldir%/pipe-eof
+%canon_reldir%_pipe_eof_CFLAGS = $(legacy_cflags)
+%canon_reldir%_pipe_eof_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_pipe_eof_LDADD =
+check_PROGRAMS += %reldir%/partial
+%canon_reldir%_partial_CFLAGS = $(legacy_cflags)
+%canon_reldir%_partial_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_partial_LDADD =
+check_PROGRAMS += %reldir%/errno-kept
+%canon_reldir%_errno_kept_CFLAGS = $(legacy_cflags)
+%canon_reldir%_errno_kept_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_errno_kept_LDADD =
+check_PROGRAMS += %reldir%/downgrade
+%canon_reldir%_downgrade_CFLAGS = $(legacy_cflags)
+%canon_reldir%_downgrade_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_downgrade_LDADD =
+check_PROGRAMS += %reldir%/many-pipes
+%canon_reldir%_many_pipes_CFLAGS = $(legacy_cflags)
+%canon_reldir%_many_pipes_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_many_pipes_LDADD =
+check_PROGRAMS += %reldir%/sock-eof
+%canon_reldir%_sock_eof_CFLAGS = $(legacy_cflags)
+%canon_reldir%_sock_eof_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_sock_eof_LDADD =
+check_PROGRAMS += %reldir%/pingpong
+%canon_reldir%_pingpong_CFLAGS = $(legacy_cflags)
+%canon_reldir%_pingpong_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_pingpong_LDADD =
+check_PROGRAMS += %reldir%/sock-shutdown
+%canon_reldir%_sock_shutdown_CFLAGS = $(legacy_cflags)
+%canon_reldir%_sock_shutdown_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_sock_shutdown_LDADD =
+check_PROGRAMS += %reldir%/sock-peek
+%canon_reldir%_sock_peek_CFLAGS = $(legacy_cflags)
+%canon_reldir%_sock_peek_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_sock_peek_LDADD =
+check_PROGRAMS += %reldir%/sockopts
+%canon_reldir%_sockopts_CFLAGS = $(legacy_cflags)
+%canon_reldir%_sockopts_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_sockopts_LDADD =
+check_PROGRAMS += %reldir%/nb-connect
+%canon_reldir%_nb_connect_CFLAGS = $(legacy_cflags)
+%canon_reldir%_nb_connect_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_nb_connect_LDADD =
+check_PROGRAMS += %reldir%/conn-10k
+%canon_reldir%_conn_10k_CFLAGS = $(legacy_cflags)
+%canon_reldir%_conn_10k_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_conn_10k_LDADD =
+check_PROGRAMS += %reldir%/stdio-pipe
+%canon_reldir%_stdio_pipe_CFLAGS = $(legacy_cflags)
+%canon_reldir%_stdio_pipe_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_stdio_pipe_LDADD =
+check_PROGRAMS += %reldir%/wide-pipe
+%canon_reldir%_wide_pipe_CFLAGS = $(legacy_cflags)
+%canon_reldir%_wide_pipe_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_wide_pipe_LDADD =
+check_PROGRAMS += %reldir%/nonblock
+%canon_reldir%_nonblock_CFLAGS = $(legacy_cflags)
+%canon_reldir%_nonblock_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_nonblock_LDADD =
+check_PROGRAMS += %reldir%/pollers
+%canon_reldir%_pollers_CFLAGS = $(legacy_cflags)
+%canon_reldir%_pollers_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_pollers_LDADD =
+check_PROGRAMS += %reldir%/epolls
+%canon_reldir%_epolls_CFLAGS = $(legacy_cflags)
+%canon_reldir%_epolls_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_epolls_LDADD =
+check_PROGRAMS += %reldir%/idle-wait
+%canon_reldir%_idle_wait_CFLAGS = $(legacy_cflags)
+%canon_reldir%_idle_wait_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_idle_wait_LDADD =
+check_PROGRAMS += %reldir%/workpool
+%canon_reldir%_workpool_CFLAGS = $(legacy_cflags)
+%canon_reldir%_workpool_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_workpool_LDADD =
+check_PROGRAMS += %reldir%/ready-threads
+%canon_reldir%_ready_threads_CFLAGS = $(legacy_cflags)
+%canon_reldir%_ready_threads_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_ready_threads_LDADD =
+check_PROGRAMS += %reldir%/ready-sock
+%canon_reldir%_ready_sock_CFLAGS = $(legacy_cflags)
+%canon_reldir%_ready_sock_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_ready_sock_LDADD =
+check_PROGRAMS += %reldir%/ping-pong
+%canon_reldir%_ping_pong_CFLAGS = $(legacy_cflags)
+%canon_reldir%_ping_pong_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_ping_pong_LDADD =
+# What servers call beside read and write: sendfile, fortified reads.
+check_PROGRAMS += %reldir%/sendfile-ring
+%canon_reldir%_sendfile_ring_CFLAGS = $(legacy_cflags)
+%canon_reldir%_sendfile_ring_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_sendfile_ring_LDADD =
+# Fortified as Debian builds programs: its reads are __*_chk calls.
+check_PROGRAMS += %reldir%/fortify-ring
+%canon_reldir%_fortify_ring_CFLAGS = $(legacy_cflags) -O2 -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
+%canon_reldir%_fortify_ring_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_fortify_ring_LDADD =
+
+XOS_SCRIPT_TESTS += %reldir%/run-legacy.sh %reldir%/real-programs.sh %reldir%/sock-ring.sh
+EXTRA_DIST += %reldir%/static-hello.c
+TESTS_ENVIRONMENT += LEGACY_DIR=$(abs_builddir)/%reldir% LEGACY_SRC=$(abs_srcdir)/%reldir% CC="$(CC)"; export LEGACY_DIR LEGACY_SRC CC;
 # Readiness on rings: non-blocking fds, poll/select/epoll, worker pools.
-TESTS += test/legacy/readiness.sh test/legacy/readiness-pools.sh
-EXTRA_DIST += test/legacy/readiness.sh test/legacy/readiness-pools.sh
-
-# Socket operations on connections the shim keeps on rings, and many of them.
-test_legacy_sock_shutdown_SOURCES = test/legacy/sock-shutdown.c test/legacy/sock-pairs.h
-test_legacy_sock_shutdown_CFLAGS = $(legacy_cflags)
-test_legacy_sock_shutdown_LDFLAGS = -pthread
-test_legacy_sock_peek_SOURCES = test/legacy/sock-peek.c test/legacy/sock-pairs.h
-test_legacy_sock_peek_CFLAGS = $(legacy_cflags)
-test_legacy_sock_peek_LDFLAGS = -pthread
-test_legacy_sockopts_SOURCES = test/legacy/sockopts.c test/legacy/sock-pairs.h
-test_legacy_sockopts_CFLAGS = $(legacy_cflags)
-test_legacy_sockopts_LDFLAGS = -pthread
-test_legacy_nb_connect_SOURCES = test/legacy/nb-connect.c test/legacy/sock-pairs.h
-test_legacy_nb_connect_CFLAGS = $(legacy_cflags)
-test_legacy_nb_connect_LDFLAGS = -pthread
-test_legacy_conn_10k_SOURCES = test/legacy/conn-10k.c test/legacy/sock-pairs.h
-test_legacy_conn_10k_CFLAGS = $(legacy_cflags)
-test_legacy_conn_10k_LDFLAGS = -pthread
-test_legacy_stdio_pipe_CFLAGS = $(legacy_cflags)
-# Its own LDFLAGS: AM_LDFLAGS would link the sanitizers, which refuse a preloaded shim.
-test_legacy_stdio_pipe_LDFLAGS = -pthread
-test_legacy_wide_pipe_CFLAGS = $(legacy_cflags)
-test_legacy_wide_pipe_LDFLAGS = -pthread
-
-TESTS += test/legacy/run-legacy.sh test/legacy/real-programs.sh test/legacy/sock-ring.sh
-EXTRA_DIST += test/legacy/run-legacy.sh test/legacy/real-programs.sh test/legacy/sock-ring.sh test/legacy/static-hello.c
-TESTS_ENVIRONMENT += LEGACY_DIR=$(abs_builddir)/test/legacy LEGACY_SRC=$(abs_srcdir)/test/legacy CC="$(CC)"; export LEGACY_DIR LEGACY_SRC CC;
+XOS_SCRIPT_TESTS += %reldir%/readiness.sh %reldir%/readiness-pools.sh
 
 # A bell owed to a reader asleep in read() stays its own: poll and epoll
 # in another thread never take it (python3's Pool hung that way).
-check_PROGRAMS += test/legacy/bell-owed
-TESTS += test/legacy/bell-owed
-test_legacy_bell_owed_CFLAGS = $(XOS_CFLAGS) -pthread -I$(top_srcdir)/src/shim
-test_legacy_bell_owed_LDFLAGS = -pthread
+XOS_TESTS += %reldir%/bell-owed
+%canon_reldir%_bell_owed_CFLAGS = $(XOS_CFLAGS_PLAIN) -I$(top_srcdir)/src/shim
+%canon_reldir%_bell_owed_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_bell_owed_LDADD =
+
+# Real servers (redis, nginx) and their clients run natively and with both
+# sides under one xos-run --policy=perf: same answers, and what became of
+# their connections.
+XOS_SCRIPT_TESTS += %reldir%/servers-redis.sh %reldir%/servers-nginx.sh %reldir%/servers-shim.sh
+EXTRA_DIST += %reldir%/servers-lib.sh %reldir%/servers-stats.py

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Shared by the sandbox-limits attack programs (test/security/sandbox-limits.mk):
+ * Shared by the sandbox-limits attack programs (test/security/local.mk):
  * run one attacking EF in the sandbox ICF, as an application would, with
  * only <xos.h>.  Exit 0: the attack was stopped; 1: it was not; 77: this
  * machine cannot make sandboxes.

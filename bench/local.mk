@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: MIT
+# Benchmarks: `make bench` runs them all, `make bench-NAME` one; each prints
+# `figure:` lines.  (bench/mapreduce has its own fragment.)
+noinst_HEADERS += %reldir%/bench.h
+
+# EF create/join, the ICFs.
+noinst_PROGRAMS += %reldir%/bench-ef
+bench-ef: %reldir%/bench-ef
+	$(builddir)/%reldir%/bench-ef
+bench: bench-ef
+.PHONY: bench-ef
+
+# The channel layer.
+noinst_PROGRAMS += %reldir%/bench-chan
+bench-chan: %reldir%/bench-chan
+	$(builddir)/%reldir%/bench-chan
+bench: bench-chan
+.PHONY: bench-chan
+
+# Mutate latency, dump+restore time, against fork/memcpy.
+noinst_PROGRAMS += %reldir%/bench-mutate
+bench-mutate: %reldir%/bench-mutate
+	$(builddir)/%reldir%/bench-mutate
+bench: bench-mutate
+.PHONY: bench-mutate
+
+# The sandbox ICF.
+noinst_PROGRAMS += %reldir%/bench-sandbox
+bench-sandbox: %reldir%/bench-sandbox
+	$(builddir)/%reldir%/bench-sandbox
+bench: bench-sandbox
+.PHONY: bench-sandbox
+
+# Experiment behind domain_alloc.c: a jemalloc arena cannot follow an EF back
+# (`make exp-jemalloc-return`, not part of `make bench`).
+noinst_PROGRAMS += %reldir%/exp-jemalloc-return
+%canon_reldir%_exp_jemalloc_return_CFLAGS = $(AM_CFLAGS) $(JEMALLOC_CFLAGS)
+%canon_reldir%_exp_jemalloc_return_LDADD = $(JEMALLOC_LIBS)
+exp-jemalloc-return: %reldir%/exp-jemalloc-return
+	$(builddir)/%reldir%/exp-jemalloc-return
+.PHONY: exp-jemalloc-return
+
+# ---- plain programs (no libxos) that run others under xos-run and the shim ----
+# The shim: pipes and sockets of a legacy ping-pong, natively and under the shim.
+noinst_PROGRAMS += %reldir%/bench-shim
+%canon_reldir%_bench_shim_CFLAGS = $(XOS_CFLAGS_PLAIN)
+%canon_reldir%_bench_shim_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_bench_shim_LDADD =
+bench-shim: %reldir%/bench-shim test/legacy/pingpong libxos-shim.la xos-run
+	XOS_RUN=$(abs_builddir)/xos-run XOS_SHIM=$(abs_builddir)/.libs/libxos-shim.so \
+	PINGPONG=$(abs_builddir)/test/legacy/pingpong $(builddir)/%reldir%/bench-shim
+bench: bench-shim
+.PHONY: bench-shim
+
+# xos-run's start-up vs the program's own, fork13-style throughput.
+# xos-run links no libtool library: the binary itself, no wrapper script.
+noinst_PROGRAMS += %reldir%/bench-startup
+%canon_reldir%_bench_startup_CFLAGS = $(XOS_CFLAGS)
+%canon_reldir%_bench_startup_LDADD =
+bench-startup: %reldir%/bench-startup libxos-shim.la xos-run
+	LD_LIBRARY_PATH=$(abs_builddir)/.libs$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH} \
+	XOS_RUN=$(abs_builddir)/xos-run XOS_SHIM=$(abs_builddir)/.libs/libxos-shim.so \
+	$(builddir)/%reldir%/bench-startup
+bench: bench-startup
+.PHONY: bench-startup
+
+# Debian tools in pipelines, fork-exec loops and start-up, natively and
+# under xos-run --policy=perf in alternating rounds.
+noinst_PROGRAMS += %reldir%/bench-pipelines
+%canon_reldir%_bench_pipelines_CFLAGS = $(XOS_CFLAGS)
+%canon_reldir%_bench_pipelines_LDADD =
+bench-pipelines: %reldir%/bench-pipelines libxos-shim.la xos-run
+	XOS_RUN=$(abs_builddir)/xos-run XOS_SHIM=$(abs_builddir)/.libs/libxos-shim.so \
+	$(builddir)/%reldir%/bench-pipelines
+bench: bench-pipelines
+.PHONY: bench-pipelines
+
+# redis and nginx with their load generators, natively and with both sides
+# under one xos-run --policy=perf.
+EXTRA_DIST += %reldir%/bench-servers.sh
+bench-servers: libxos-shim.la xos-run
+	XOS_RUN=$(abs_builddir)/xos-run XOS_SHIM=$(abs_builddir)/.libs/libxos-shim.so \
+	LEGACY_SRC=$(abs_srcdir)/test/legacy sh $(srcdir)/%reldir%/bench-servers.sh
+bench: bench-servers
+.PHONY: bench-servers
