@@ -20,7 +20,8 @@ libxos_shim_la_SOURCES = \
 	%reldir%/poll.c \
 	%reldir%/epoll.c \
 	%reldir%/sendfile.c \
-	%reldir%/fortify.c
+	%reldir%/fortify.c \
+	%reldir%/signals.c
 libxos_shim_la_CFLAGS = $(XOS_CFLAGS) -pthread
 libxos_shim_la_LDFLAGS = -module -avoid-version -no-undefined -pthread -Wl,-z,now
 libxos_shim_la_LIBADD = $(DL_LIBS)

@@ -97,6 +97,19 @@ static bool handlers_restart(void)
 	return true;
 }
 
+/* Did a handler run in this thread since @seen (when the call began or
+ * last went on)?  Then the call ends as the kernel's would, had the
+ * signal come while it waited: true with a short count once something
+ * moved, with EINTR before, unless the handler asked for a restart
+ * (false: the call goes on, as restarted). */
+static bool interrupted(uint32_t *seen, size_t done)
+{
+	if (shim_signals_handled == *seen)
+		return false;
+	*seen = shim_signals_handled;
+	return done > 0 || !shim_signal_restarts();
+}
+
 static void lk(pthread_mutex_t *m)
 {
 	/* The last holder died inside: the ring is still consistent, because
@@ -604,6 +617,7 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 	struct shim_ring *r;
 	struct shim_dir *D;
 	bool peek = flags & MSG_PEEK, eof = false, all;
+	uint32_t sigs;
 	int d;
 
 	if (f->broken)
@@ -616,6 +630,7 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 		return SHIM_USE_KERNEL;
 	/* AF_UNIX peeks return what is there, MSG_WAITALL or not. */
 	all = peek && (flags & MSG_WAITALL) && chan_of(f)->kind == SHIM_CH_TCP;
+	sigs = shim_signals_handled;
 	for (;;) {
 		uint64_t head, tail, t_sleep;
 		char b;
@@ -737,6 +752,8 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 		} else {
 			if (spin_until_changed(&D->head, head, r, D, &D->wcpu))
 				continue;
+			if (interrupted(&sigs, 0))
+				return -EINTR;
 			atomic_fetch_add(&D->rwait, 1);
 			if (atomic_load(&D->head) != head || atomic_load(&r->mode) != SHIM_RING_LIVE) {
 				atomic_fetch_sub(&D->rwait, 1);
@@ -968,6 +985,7 @@ ssize_t shim_ring_write_flags(int fd, struct shim_fd *f, const void *buf, size_t
 	struct shim_chan *c;
 	struct shim_dir *D;
 	size_t done = 0;
+	uint32_t sigs;
 	int d;
 
 	if (f->broken)
@@ -977,6 +995,7 @@ ssize_t shim_ring_write_flags(int fd, struct shim_fd *f, const void *buf, size_t
 		return SHIM_USE_KERNEL;
 	D = &r->dir[d];
 	c = chan_of(f);
+	sigs = shim_signals_handled;
 	lk(&D->wlock);
 	for (bool first_try = true;; first_try = false) {
 		uint64_t head, tail, space;
@@ -1091,9 +1110,16 @@ ssize_t shim_ring_write_flags(int fd, struct shim_fd *f, const void *buf, size_t
 			 * with EINTR (see handlers_restart). */
 			uint64_t t_sleep = shim.multi_cpu ? shim_now_ns() : 0;
 
+			if (interrupted(&sigs, done)) {
+				atomic_fetch_sub(&D->wwait, 1);
+				return done ? (ssize_t)done : -EINTR;
+			}
 			if (atomic_load(&D->tail) == tail && atomic_load(&r->mode) == SHIM_RING_LIVE &&
 			    !atomic_load(&D->reader_gone) && futex_wait(&D->rseq, seq) < 0) {
-				if (errno == EINTR && (done > 0 || !handlers_restart())) {
+				/* A handler the shim did not see (installed behind
+				 * its back): ask every handler's SA_RESTART. */
+				if (errno == EINTR && (shim_signals_handled != sigs ? interrupted(&sigs, done)
+										     : done > 0 || !handlers_restart())) {
 					atomic_fetch_sub(&D->wwait, 1);
 					return done ? (ssize_t)done : -EINTR;
 				}

@@ -121,6 +121,12 @@ uint64_t shim_fds_before_exec(bool target_managed, bool foreign, bool spawning) 
  * stdio would reach the fd behind the shim's back. */
 bool shim_stdio_serve(int fd) SHIM_HIDDEN;
 
+/* signals.c: handlers the program installed run behind the shim's entry,
+ * which counts them in the thread that ran them. */
+extern __thread uint32_t shim_signals_handled SHIM_HIDDEN __attribute__((tls_model("initial-exec")));
+/* Did the handler that ran last in this thread ask for SA_RESTART? */
+bool shim_signal_restarts(void) SHIM_HIDDEN;
+
 /* ring.c: the private ring and its live switch back to the kernel */
 struct shim_ring *shim_ring_of(const struct shim_fd *f) SHIM_HIDDEN;
 /* @pipe_slots: the pipe's size in pages (0: a socket). */
@@ -194,6 +200,7 @@ void shim_area_unlock(void) SHIM_HIDDEN;
 	X(int, socket, (int, int, int)) \
 	X(int, socketpair, (int, int, int, int[2])) \
 	X(int, close, (int)) \
+	X(int, sigaction, (int, const struct sigaction *, struct sigaction *)) \
 	X(int, close_range, (unsigned int, unsigned int, int)) \
 	X(int, dup, (int)) \
 	X(int, dup2, (int, int)) \
