@@ -13,12 +13,13 @@
 #include <unistd.h>
 
 #include "chan_i.h"
+#include "../prim/forklist.h"
 
 /* ---- the ends alive in this process ------------------------------------- */
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct xos_chan *reg_head;
-static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
+static struct xos__fork_hook reg_hook = XOS__FORK_HOOK_INIT;
 
 /*
  * Multi-producer ends handed to EFs of this process: one "hold" per EF
@@ -75,33 +76,18 @@ bool xos__chan_hold_drop(uint64_t ef_id, const struct xos_chan *end, bool all)
 	return found;
 }
 
-static void reg_atfork(void)
-{
-	pthread_atfork(reg_prefork, reg_postfork, reg_postfork);
-}
-
 void xos__chan_reg_add(struct xos_chan *end)
 {
-	pthread_once(&reg_once, reg_atfork);
+	xos__fork_hook(&reg_hook, reg_prefork, reg_postfork, reg_postfork);
 	pthread_mutex_lock(&reg_lock);
-	end->reg_prev = NULL;
-	end->reg_next = reg_head;
-	if (reg_head)
-		reg_head->reg_prev = end;
-	reg_head = end;
+	XOS__DLIST_PUSH(reg_head, end, reg_prev, reg_next);
 	pthread_mutex_unlock(&reg_lock);
 }
 
 /* Caller holds reg_lock. */
 static void reg_del_locked(struct xos_chan *end)
 {
-	if (end->reg_prev)
-		end->reg_prev->reg_next = end->reg_next;
-	else if (reg_head == end)
-		reg_head = end->reg_next;
-	if (end->reg_next)
-		end->reg_next->reg_prev = end->reg_prev;
-	end->reg_prev = end->reg_next = NULL;
+	XOS__DLIST_UNLINK(reg_head, end, reg_prev, reg_next);
 }
 
 void xos__chan_reg_del(struct xos_chan *end)

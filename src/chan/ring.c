@@ -39,13 +39,9 @@
 #include "chan_i.h"
 #include "../prim/cursor.h"
 #include "../prim/futex.h"
+#include "../prim/spin.h"
 
 #define RING_PAGE 4096u
-#define SPIN_MAX_NS 100000u
-#define SPIN_PROBE_NS 4000u /* after spinning stopped paying, try this much again... */
-#define SPIN_PROBE_EVERY 64u /* ...every this many waits */
-#define SPIN_START_NS 50000u
-#define SPIN_STEP_NS 2000u
 #define DEAD_CHECK_NS 20000000L /* futex timeout: how often a sleeper checks its peer */
 
 /* The shared indices of one direction; each group on its own cache line. */
@@ -69,8 +65,7 @@ struct ring_side {
 	uint64_t rel;  /* tx: last tail seen; rx: released up to */
 	uint64_t resv; /* tx: where the reserved frame starts */
 	uint64_t cur;  /* rx: size of the frame rx_peek returned */
-	uint32_t spin_ns; /* current budget; 0 while spinning does not pay */
-	uint32_t nospin_waits;
+	_Atomic uint32_t spin_ns; /* spin budget (prim/spin.h) */
 	int efd;
 };
 
@@ -89,21 +84,6 @@ struct ring_end {
 static size_t map_size(const struct xos_mech_params *p)
 {
 	return (size_t)p->dirs * (RING_PAGE + p->capacity);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
 }
 
 static int ring_make(const struct xos_mech_params *p, int fds[2][XOS_MECH_MAX_FDS], unsigned int *ret_nfds)
@@ -159,7 +139,7 @@ static void side_init(struct ring_end *r, struct ring_side *s, unsigned int dir,
 	s->d = (struct ring_dir *)(void *)base;
 	s->data = base + RING_PAGE;
 	s->efd = efd;
-	s->spin_ns = SPIN_START_NS;
+	s->spin_ns = XOS__SPIN_START_NS;
 	/* A path may be attached after traffic (never: paths start empty), so start at 0. */
 	s->pos = s->rel = 0;
 }
@@ -295,6 +275,18 @@ static bool may_spin(struct ring_end *r)
 	return cpu < 0 || atomic_load_explicit(&r->link.ctl->cpu[!r->link.idx], memory_order_relaxed) != cpu;
 }
 
+struct ring_ready {
+	bool (*ready)(struct ring_end *);
+	struct ring_end *r;
+};
+
+static bool ring_ready_now(void *arg)
+{
+	const struct ring_ready *w = arg;
+
+	return w->ready(w->r);
+}
+
 /*
  * Wait until @ready(r) or the peer is gone.  @waiting/@futex_word are the
  * flag the other side checks and the word it bumps.  Returns 0 when ready
@@ -304,43 +296,28 @@ static int ring_wait(struct ring_end *r, struct ring_side *s, bool (*ready)(stru
 		     _Atomic uint32_t *waiting, _Atomic uint32_t *futex_word)
 {
 	static const struct timespec dead_check = { 0, DEAD_CHECK_NS };
+	struct ring_ready want = { ready, r };
 
-	/*
-	 * Spin budget: grown a little when spinning caught the peer, halved
-	 * when it did not, down to none (an oversubscribed machine: the peer
-	 * is not running and spinning only delays it); then probed now and then.
-	 */
-	if (s->spin_ns == 0 && ++s->nospin_waits >= SPIN_PROBE_EVERY) {
-		s->nospin_waits = 0;
-		s->spin_ns = SPIN_PROBE_NS;
-	}
-	if (s->spin_ns && may_spin(r)) {
-		uint64_t t0 = now_ns();
-
-		for (unsigned int i = 1;; i++) {
-			if (ready(r)) {
-				s->spin_ns = s->spin_ns + SPIN_STEP_NS > SPIN_MAX_NS ? SPIN_MAX_NS :
-										       s->spin_ns + SPIN_STEP_NS;
-				return 0;
-			}
-			cpu_relax();
-			if ((i & 63) == 0 && now_ns() - t0 > s->spin_ns)
-				break;
-		}
-		s->spin_ns = s->spin_ns / 2 < SPIN_PROBE_NS / 2 ? 0 : s->spin_ns / 2;
-	}
+	if (may_spin(r) && xos__spin_until(&s->spin_ns, ring_ready_now, &want))
+		return 0;
 	for (;;) {
 		uint32_t v = atomic_load_explicit(futex_word, memory_order_acquire);
+		uint64_t t_sleep;
 		long rc;
 
 		atomic_store_explicit(waiting, 1, memory_order_relaxed);
 		atomic_thread_fence(memory_order_seq_cst);
 		if (ready(r))
 			return 0;
+		t_sleep = r->multi_cpu ? xos__now_ns() : 0;
 		rc = xos__futex_wait(futex_word, v, &dead_check);
+		if (rc < 0)
+			rc = -errno;
+		if (t_sleep)
+			xos__spin_slept(&s->spin_ns, xos__now_ns() - t_sleep);
 		if (ready(r))
 			return 0;
-		if (rc < 0 && errno == ETIMEDOUT && xos__chan_peer_gone(&r->link))
+		if (rc == -ETIMEDOUT && xos__chan_peer_gone(&r->link))
 			return -EPIPE;
 		if (atomic_load_explicit(&r->link.ctl->closed[!r->link.idx], memory_order_acquire))
 			return -EPIPE;
@@ -620,13 +597,13 @@ static int ring_handover_load(void *st, const uint64_t ms[XOS_MECH_MSTATE])
 	if (r->has_tx) {
 		r->tx.pos = ms[0];
 		r->tx.rel = ms[1];
-		r->tx.spin_ns = ms[4] <= SPIN_MAX_NS ? (uint32_t)ms[4] : SPIN_START_NS;
+		r->tx.spin_ns = ms[4] <= XOS__SPIN_MAX_NS ? (uint32_t)ms[4] : XOS__SPIN_START_NS;
 	}
 	if (r->has_rx) {
 		r->rx.pos = ms[2];
 		r->rx.rel = ms[3];
 		r->rx.cur = 0;
-		r->rx.spin_ns = ms[5] <= SPIN_MAX_NS ? (uint32_t)ms[5] : SPIN_START_NS;
+		r->rx.spin_ns = ms[5] <= XOS__SPIN_MAX_NS ? (uint32_t)ms[5] : XOS__SPIN_START_NS;
 	}
 	r->broken = ms[6] != 0;
 	return 0;

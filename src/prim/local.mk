@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
-# Primitives libxos and libxos-shim.so share: header-only, each built into both
-# (the shim never links libxos).
+# Primitives shared by libxos's layers and libxos-shim.so: header-only, each
+# built into what uses it (the shim never links libxos).
 noinst_HEADERS += \
 	%reldir%/cursor.h \
 	%reldir%/fdpass.h \
+	%reldir%/forklist.h \
 	%reldir%/futex.h \
 	%reldir%/spin.h

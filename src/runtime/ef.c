@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "image_i.h"
+#include "../prim/forklist.h"
 
 #define XOS_EF_ARG_MAX (256u << 20)
 
@@ -54,7 +55,7 @@ struct ef_table_link {
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct xos_ef *table_head;
 static size_t table_count;
-static pthread_once_t table_once = PTHREAD_ONCE_INIT;
+static struct xos__fork_hook table_hook = XOS__FORK_HOOK_INIT;
 
 static void table_prefork(void)
 {
@@ -74,20 +75,11 @@ static void table_postfork_child(void)
 	pthread_mutex_unlock(&table_lock);
 }
 
-static void table_atfork(void)
-{
-	pthread_atfork(table_prefork, table_postfork_parent, table_postfork_child);
-}
-
 static void table_add(struct xos_ef *ef)
 {
-	pthread_once(&table_once, table_atfork);
+	xos__fork_hook(&table_hook, table_prefork, table_postfork_parent, table_postfork_child);
 	pthread_mutex_lock(&table_lock);
-	ef->tbl_prev = NULL;
-	ef->tbl_next = table_head;
-	if (table_head)
-		table_head->tbl_prev = ef;
-	table_head = ef;
+	XOS__DLIST_PUSH(table_head, ef, tbl_prev, tbl_next);
 	table_count++;
 	pthread_mutex_unlock(&table_lock);
 }
@@ -95,12 +87,7 @@ static void table_add(struct xos_ef *ef)
 static void table_del(struct xos_ef *ef)
 {
 	pthread_mutex_lock(&table_lock);
-	if (ef->tbl_prev)
-		ef->tbl_prev->tbl_next = ef->tbl_next;
-	else if (table_head == ef)
-		table_head = ef->tbl_next;
-	if (ef->tbl_next)
-		ef->tbl_next->tbl_prev = ef->tbl_prev;
+	XOS__DLIST_UNLINK(table_head, ef, tbl_prev, tbl_next);
 	table_count--;
 	pthread_mutex_unlock(&table_lock);
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "xos_i.h"
+#include "../prim/forklist.h"
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct xos__icf_node *registry_head;
@@ -47,12 +48,7 @@ static void registry_postfork_child(void)
 	probe_lock = (pthread_mutex_t)PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 }
 
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-
-static void registry_atfork(void)
-{
-	pthread_atfork(registry_prefork, registry_postfork, registry_postfork_child);
-}
+static struct xos__fork_hook registry_hook = XOS__FORK_HOOK_INIT;
 
 bool xos__name_valid(const char *name)
 {
@@ -94,7 +90,7 @@ int xos__icf_register_builtin(const struct xos_icf *icf, bool lazy)
 	rc = descriptor_check(icf);
 	if (rc < 0)
 		return rc;
-	pthread_once(&atfork_once, registry_atfork);
+	xos__fork_hook(&registry_hook, registry_prefork, registry_postfork, registry_postfork_child);
 
 	pthread_mutex_lock(&registry_lock);
 	rc = find_locked(icf->name) ? -EBUSY : 0;

@@ -38,10 +38,9 @@
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 
+#include "../prim/spin.h"
 #include "ready.h"
 
-#define SPIN_MAX_NS 50000u
-#define SPIN_MIN_NS 2000u
 #define FULL_STEP_MIN_NS 50000
 #define FULL_STEP_MAX_NS 10000000
 
@@ -328,20 +327,11 @@ void shim_ready_set_nonblock(const struct shim_fd *f, bool on)
 		atomic_fetch_and(&chan_of(f)->nonblock, ~(1u << (f->end & 1)));
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
-/* Per process: grows when a spin caught the peer, halves when it did not. */
-static _Atomic uint32_t spin_ns = SPIN_MAX_NS / 4;
+/* Per process (prim/spin.h). */
+static _Atomic uint32_t spin_ns = XOS__SPIN_START_NS;
 
 bool shim_ready_spin(bool (*check)(void *), void *arg, struct shim_dir *D)
 {
-	uint32_t budget = atomic_load_explicit(&spin_ns, memory_order_relaxed);
-	uint64_t t0;
 	int cpu;
 
 	if (!shim.multi_cpu)
@@ -350,21 +340,7 @@ bool shim_ready_spin(bool (*check)(void *), void *arg, struct shim_dir *D)
 	cpu = D ? sched_getcpu() : -1;
 	if (cpu >= 0 && atomic_load_explicit(&D->wcpu, memory_order_relaxed) == (uint32_t)cpu + 1)
 		return false;
-	if (budget < SPIN_MIN_NS)
-		budget = SPIN_MIN_NS;
-	t0 = shim_now_ns();
-	for (unsigned i = 1;; i++) {
-		if (check(arg)) {
-			if (budget < SPIN_MAX_NS)
-				atomic_store_explicit(&spin_ns, budget + budget / 8 + 1, memory_order_relaxed);
-			return true;
-		}
-		cpu_relax();
-		if ((i & 31) == 0 && shim_now_ns() - t0 > budget) {
-			atomic_store_explicit(&spin_ns, budget / 2, memory_order_relaxed);
-			return false;
-		}
-	}
+	return xos__spin_until(&spin_ns, check, arg);
 }
 
 int64_t shim_ready_full_step(int64_t *step)

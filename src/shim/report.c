@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../prim/spin.h"
 #include "shim_i.h"
 #include "ready.h"
 
@@ -33,10 +34,7 @@ __thread int32_t shim_thread_ef __attribute__((tls_model("initial-exec"))) = -1;
 
 uint64_t shim_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return xos__now_ns();
 }
 
 bool shim_own_process(void)

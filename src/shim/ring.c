@@ -55,15 +55,8 @@
 #include "shim_i.h"
 #include "ready.h"
 
-#define SPIN_NS 50000u /* longest spin before sleeping (2+ CPUs only) */
 #define COPY_PIECE 16384u /* bytes copied between two cursor updates */
-#define SPIN_MIN_NS 2000u
 #define WRITER_CHECK_NS 73000000L /* a full ring's writer checks its readers this often */
-
-static inline void cpu_relax(void)
-{
-	xos__cpu_relax();
-}
 
 static long futex(_Atomic uint32_t *word, int op, uint32_t val)
 {
@@ -435,7 +428,7 @@ int32_t shim_ring_attach(int32_t chan, uint32_t ndirs, uint32_t pipe_slots)
 			atomic_store(&D->reader_gone, 0);
 			atomic_store(&D->wcpu, 0);
 			atomic_store(&D->rcpu, 0);
-			atomic_store(&D->spin_ns, SPIN_NS / 2);
+			atomic_store(&D->spin_ns, XOS__SPIN_START_NS);
 			atomic_store(&D->cap, pipe_slots ? pipe_slots * SHIM_PIPE_PAGE : size);
 			D->slots = pipe_slots;
 			D->bhead = D->btail = 0;
@@ -505,47 +498,40 @@ static void drain_bells(int fd, const struct shim_fd *f, struct shim_dir *D)
 	(void)f;
 }
 
-/* Spin while the peer is likely to answer soon: never with one CPU or
- * when the peer last ran on our CPU (it cannot run while we spin), and
- * for a budget that grows when spinning pays and shrinks when it does not. */
+struct changed {
+	_Atomic uint64_t *word;
+	uint64_t seen;
+	struct shim_ring *r;
+};
+
+static bool changed_now(void *arg)
+{
+	const struct changed *c = arg;
+
+	return atomic_load_explicit(c->word, memory_order_acquire) != c->seen ||
+	       atomic_load(&c->r->mode) != SHIM_RING_LIVE;
+}
+
+/* Spin while the peer is likely to answer soon (prim/spin.h): never with
+ * one CPU or when the peer last ran on our CPU (it cannot run while we
+ * spin). */
 static bool spin_until_changed(_Atomic uint64_t *word, uint64_t seen, struct shim_ring *r, struct shim_dir *D,
 			       _Atomic uint32_t *peer_cpu)
 {
-	uint32_t budget = atomic_load_explicit(&D->spin_ns, memory_order_relaxed);
+	struct changed c = { word, seen, r };
 	int cpu;
-	uint64_t t0;
 
 	if (!shim.multi_cpu)
 		return false;
 	cpu = sched_getcpu();
 	if (cpu >= 0 && atomic_load_explicit(peer_cpu, memory_order_relaxed) == (uint32_t)cpu + 1)
 		return false;
-	if (budget < SPIN_MIN_NS)
-		budget = SPIN_MIN_NS;
-	if (budget > SPIN_NS)
-		budget = SPIN_NS;
-	t0 = shim_now_ns();
-	for (unsigned i = 1;; i++) {
-		if (atomic_load_explicit(word, memory_order_acquire) != seen ||
-		    atomic_load(&r->mode) != SHIM_RING_LIVE) {
-			if (budget < SPIN_NS)
-				atomic_store_explicit(&D->spin_ns, budget + budget / 8 + 1, memory_order_relaxed);
-			return true;
-		}
-		cpu_relax();
-		if ((i & 63) == 0 && shim_now_ns() - t0 > budget) {
-			atomic_store_explicit(&D->spin_ns, budget / 2, memory_order_relaxed);
-			return false;
-		}
-	}
+	return xos__spin_until(&D->spin_ns, changed_now, &c);
 }
 
-/* After sleeping @slept_ns: had the spin lasted that long, it would have
- * caught the peer, so spin that long next time (within SPIN_NS). */
 static void note_sleep(struct shim_dir *D, uint64_t slept_ns)
 {
-	if (slept_ns < SPIN_NS && slept_ns + slept_ns / 2 > atomic_load_explicit(&D->spin_ns, memory_order_relaxed))
-		atomic_store_explicit(&D->spin_ns, (uint32_t)(slept_ns + slept_ns / 2), memory_order_relaxed);
+	xos__spin_slept(&D->spin_ns, slept_ns);
 }
 
 static void note_cpu(_Atomic uint32_t *slot)
