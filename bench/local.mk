@@ -3,42 +3,24 @@
 # `figure:` lines.  (bench/mapreduce has its own fragment.)
 noinst_HEADERS += %reldir%/bench.h
 
-# EF create/join, the ICFs.
-noinst_PROGRAMS += %reldir%/bench-ef
-bench-ef: %reldir%/bench-ef
-	$(builddir)/%reldir%/bench-ef
-bench: bench-ef
-.PHONY: bench-ef
-
-# The channel layer.
-noinst_PROGRAMS += %reldir%/bench-chan
-bench-chan: %reldir%/bench-chan
-	$(builddir)/%reldir%/bench-chan
-bench: bench-chan
-.PHONY: bench-chan
-
-# Mutate latency, dump+restore time, against fork/memcpy.
-noinst_PROGRAMS += %reldir%/bench-mutate
-bench-mutate: %reldir%/bench-mutate
-	$(builddir)/%reldir%/bench-mutate
-bench: bench-mutate
-.PHONY: bench-mutate
-
-# The sandbox ICF.
-noinst_PROGRAMS += %reldir%/bench-sandbox
-bench-sandbox: %reldir%/bench-sandbox
-	$(builddir)/%reldir%/bench-sandbox
-bench: bench-sandbox
-.PHONY: bench-sandbox
-
+# EF create/join, the ICFs; the channel layer; mutate latency, dump+restore
+# time, against fork/memcpy; the sandbox ICF.
+noinst_PROGRAMS += %reldir%/bench-ef %reldir%/bench-chan %reldir%/bench-mutate %reldir%/bench-sandbox
 # Experiment behind domain_alloc.c: a jemalloc arena cannot follow an EF back
 # (`make exp-jemalloc-return`, not part of `make bench`).
 noinst_PROGRAMS += %reldir%/exp-jemalloc-return
 %canon_reldir%_exp_jemalloc_return_CFLAGS = $(AM_CFLAGS) $(JEMALLOC_CFLAGS)
 %canon_reldir%_exp_jemalloc_return_LDADD = $(JEMALLOC_LIBS)
+
+bench-ef: %reldir%/bench-ef
+bench-chan: %reldir%/bench-chan
+bench-mutate: %reldir%/bench-mutate
+bench-sandbox: %reldir%/bench-sandbox
 exp-jemalloc-return: %reldir%/exp-jemalloc-return
-	$(builddir)/%reldir%/exp-jemalloc-return
-.PHONY: exp-jemalloc-return
+bench-ef bench-chan bench-mutate bench-sandbox exp-jemalloc-return:
+	$(builddir)/%reldir%/$@
+bench: bench-ef bench-chan bench-mutate bench-sandbox
+.PHONY: bench-ef bench-chan bench-mutate bench-sandbox exp-jemalloc-return
 
 # ---- plain programs (no libxos) that run others under xos-run and the shim ----
 # The shim: pipes and sockets of a legacy ping-pong, natively and under the shim.
