@@ -50,6 +50,27 @@ XOS_EXPORT int xos_ef_yield(void);
 /* Write @ef (domain, registers, fd table) to @path atomically, at its next safe point. */
 XOS_EXPORT int xos_ef_dump(struct xos_ef *ef, const char *path);
 
+/* xos_ef_dump_start() flags */
+enum {
+	XOS_DUMP_F_STOP = 1u << 0, /* keep the EF parked until the image is written (no copy-on-write) */
+};
+
+/*
+ * Start writing @ef to @path and let it run on: the EF is parked only while
+ * its memory is write-protected (copy on write), and the image is written
+ * in the background, atomically (temporary file, renamed when complete).
+ * One dump at a time per EF; its result comes from xos_ef_dump_wait().
+ */
+XOS_EXPORT int xos_ef_dump_start(struct xos_ef *ef, const char *path, unsigned int flags);
+
+/*
+ * The result of @ef's background dump, waiting up to @timeout_ms (-1:
+ * until done, 0: do not wait): 0 when the image is at its path, the write's
+ * negative errno when it failed (the previous file at the path untouched),
+ * -EAGAIN while it runs, -ENOENT when no dump was started.
+ */
+XOS_EXPORT int xos_ef_dump_wait(struct xos_ef *ef, int timeout_ms);
+
 /* Rebuild the EF dumped in @path in this process and let it continue; join it later. */
 XOS_EXPORT int xos_ef_restore(const char *path, struct xos_ef **ret_ef);
 

@@ -92,7 +92,7 @@ out:
 }
 
 /* The build-id of the running program (its own inode, whatever its path now names). */
-static int build_id_self(uint8_t *id, size_t max)
+int xos__image_build_id_self(uint8_t *id, size_t max)
 {
 	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), rc;
 
@@ -104,7 +104,7 @@ static int build_id_self(uint8_t *id, size_t max)
 }
 
 /* The executable file mappings of this process (binary, libraries); their count. */
-static int exec_maps(struct img_map *maps, size_t max)
+int xos__image_exec_maps(struct img_map *maps, size_t max)
 {
 	FILE *f = fopen("/proc/self/maps", "re");
 	char line[1024];
@@ -134,7 +134,7 @@ static int exec_maps(struct img_map *maps, size_t max)
 
 /* ---- writing ----------------------------------------------------------------------- */
 
-static int write_all(int fd, const void *buf, size_t len)
+int xos__image_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 
@@ -153,7 +153,7 @@ static int write_all(int fd, const void *buf, size_t len)
 }
 
 /* The data extents of @memfd within [0, size). */
-static int data_extents(int memfd, size_t size, struct img_ext **ret, uint32_t *ret_n)
+int xos__image_extents(int memfd, size_t size, struct img_ext **ret, uint32_t *ret_n)
 {
 	struct img_ext *ext = NULL;
 	size_t n = 0, cap = 0;
@@ -195,6 +195,45 @@ static int data_extents(int memfd, size_t size, struct img_ext **ret, uint32_t *
 	return 0;
 }
 
+int xos__image_hdr_init(const struct xos_ef *ef, const struct xos__image_key *key,
+			struct img_hdr *hdr, struct img_map *maps)
+{
+	const struct xos__domain *d = ef->dom;
+	int rc, n;
+
+	memset(hdr, 0, sizeof(*hdr));
+	memcpy(hdr->magic, IMG_MAGIC, 8);
+	hdr->version = IMG_VERSION;
+	hdr->hdr_size = sizeof(*hdr);
+	hdr->flags = key->set ? IMG_F_KEYED : 0;
+	if (readlink("/proc/self/exe", hdr->exe, sizeof(hdr->exe) - 1) < 0)
+		return -errno;
+	rc = xos__image_build_id_self(hdr->build_id, sizeof(hdr->build_id));
+	if (rc < 0)
+		return rc;
+	hdr->build_id_len = (uint32_t)rc;
+	hdr->dom_base = d->base;
+	hdr->dom_size = d->size;
+	hdr->personality = (uint32_t)personality(0xffffffff);
+	hdr->ef_id = ef->id;
+	snprintf(hdr->name, sizeof(hdr->name), "%s", ef->name);
+	n = xos__image_exec_maps(maps, IMG_MAPS_MAX);
+	if (n < 0)
+		return n;
+	hdr->nmaps = (uint32_t)n;
+	return 0;
+}
+
+void xos__image_hdr_extents(struct img_hdr *hdr, const struct img_ext *ext, uint32_t n)
+{
+	uint64_t total = sizeof(*hdr) + hdr->nmaps * sizeof(struct img_map) + n * sizeof(*ext);
+
+	hdr->nextents = n;
+	for (uint32_t i = 0; i < n; i++)
+		total += ext[i].len;
+	hdr->file_size = total;
+}
+
 int xos__image_write(struct xos_ef *ef, int fd)
 {
 	struct xos__domain *d = ef->dom;
@@ -204,8 +243,8 @@ int xos__image_write(struct xos_ef *ef, int fd)
 	struct img_ext *ext = NULL;
 	struct img_hdr hdr;
 	unsigned char *buf;
-	uint64_t total;
-	int rc, n;
+	uint32_t next;
+	int rc;
 	/* AddressSanitizer still marks the EF's old frames on its domain stack: go through the memfd. */
 	bool direct = d && d->mapped && !XOS_ASAN;
 
@@ -220,39 +259,13 @@ int xos__image_write(struct xos_ef *ef, int fd)
 		goto out;
 	}
 	rc = xos__image_key_load(key);
+	if (rc == 0)
+		rc = xos__image_hdr_init(ef, key, &hdr, maps);
+	if (rc == 0)
+		rc = xos__image_extents(d->memfd, d->size, &ext, &next);
 	if (rc < 0)
 		goto out;
-	memset(&hdr, 0, sizeof(hdr));
-	memcpy(hdr.magic, IMG_MAGIC, 8);
-	hdr.version = IMG_VERSION;
-	hdr.hdr_size = sizeof(hdr);
-	hdr.flags = key->set ? IMG_F_KEYED : 0;
-	if (readlink("/proc/self/exe", hdr.exe, sizeof(hdr.exe) - 1) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	rc = build_id_self(hdr.build_id, sizeof(hdr.build_id));
-	if (rc < 0)
-		goto out;
-	hdr.build_id_len = (uint32_t)rc;
-	hdr.dom_base = d->base;
-	hdr.dom_size = d->size;
-	hdr.personality = (uint32_t)personality(0xffffffff);
-	hdr.ef_id = ef->id;
-	snprintf(hdr.name, sizeof(hdr.name), "%s", ef->name);
-	n = exec_maps(maps, IMG_MAPS_MAX);
-	if (n < 0) {
-		rc = n;
-		goto out;
-	}
-	hdr.nmaps = (uint32_t)n;
-	rc = data_extents(d->memfd, d->size, &ext, &hdr.nextents);
-	if (rc < 0)
-		goto out;
-	total = sizeof(hdr) + hdr.nmaps * sizeof(*maps) + hdr.nextents * sizeof(*ext);
-	for (uint32_t i = 0; i < hdr.nextents; i++)
-		total += ext[i].len;
-	hdr.file_size = total;
+	xos__image_hdr_extents(&hdr, ext, next);
 
 	/*
 	 * Chunk by chunk, so each is still in cache when written after its
@@ -265,11 +278,11 @@ int xos__image_write(struct xos_ef *ef, int fd)
 		goto out;
 	}
 	xos__image_sum_begin(&sum, key, &hdr, maps, ext);
-	rc = write_all(fd, &hdr, sizeof(hdr));
+	rc = xos__image_write_all(fd, &hdr, sizeof(hdr));
 	if (!rc)
-		rc = write_all(fd, maps, hdr.nmaps * sizeof(*maps));
+		rc = xos__image_write_all(fd, maps, hdr.nmaps * sizeof(*maps));
 	if (!rc)
-		rc = write_all(fd, ext, hdr.nextents * sizeof(*ext));
+		rc = xos__image_write_all(fd, ext, hdr.nextents * sizeof(*ext));
 	for (uint32_t i = 0; i < hdr.nextents && !rc; i++) {
 		for (uint64_t o = 0; o < ext[i].len && !rc; o += CHUNK) {
 			size_t len = ext[i].len - o < CHUNK ? (size_t)(ext[i].len - o) : CHUNK;
@@ -281,7 +294,7 @@ int xos__image_write(struct xos_ef *ef, int fd)
 			else if ((rc = xos__image_read_at(d->memfd, buf, len, (off_t)(ext[i].off + o))) != 0)
 				break;
 			xos__image_sum_data(&sum, src, len);
-			rc = write_all(fd, src, len);
+			rc = xos__image_write_all(fd, src, len);
 		}
 	}
 	xos__free(buf);
@@ -305,7 +318,7 @@ out:
 static int same_binary(const struct img_hdr *hdr, int exe_fd)
 {
 	uint8_t id[64];
-	int len = exe_fd >= 0 ? build_id_fd(exe_fd, id, sizeof(id)) : build_id_self(id, sizeof(id));
+	int len = exe_fd >= 0 ? build_id_fd(exe_fd, id, sizeof(id)) : xos__image_build_id_self(id, sizeof(id));
 
 	if (len < 0 || (uint32_t)len != hdr->build_id_len ||
 	    !xos__equal_ct(id, hdr->build_id, (size_t)len))
@@ -380,7 +393,7 @@ static int same_layout(const struct img_hdr *hdr, const struct img_map *maps)
 
 	if (!now)
 		return -ENOMEM;
-	n = exec_maps(now, IMG_MAPS_MAX);
+	n = xos__image_exec_maps(now, IMG_MAPS_MAX);
 	for (uint32_t i = 0; i < hdr->nmaps && rc == 0; i++) {
 		bool found = false;
 
@@ -512,20 +525,12 @@ out_key:
 
 /* ---- the public dump ------------------------------------------------------------- */
 
-int xos_ef_dump(struct xos_ef *ef, const char *path)
+int xos__image_tmp_open(const char *path, char **ret_tmp, int *ret_fd)
 {
-	char *tmp, *dir;
-	size_t len;
-	int fd, rc, dfd;
+	size_t len = strlen(path) + 16;
+	char *tmp = xos__malloc(len);
+	int fd, rc;
 
-	if (!ef || ef->magic != XOS_EF_MAGIC || !path || !*path)
-		return -EINVAL;
-	if (ef->owner_pid != getpid() || ef == xos_ef_self())
-		return -EPERM;
-	if (!ef->dom)
-		return -EOPNOTSUPP;
-	len = strlen(path) + 16;
-	tmp = xos__malloc(len);
 	if (!tmp)
 		return -ENOMEM;
 	snprintf(tmp, len, "%s.tmp.XXXXXX", path);
@@ -535,11 +540,16 @@ int xos_ef_dump(struct xos_ef *ef, const char *path)
 		xos__free(tmp);
 		return rc;
 	}
-	rc = xos__ef_request(ef, XOS_REQ_PARK);
-	if (rc == 0) {
-		rc = xos__ef_dump(ef, fd);
-		xos__ef_release(ef);
-	}
+	*ret_tmp = tmp;
+	*ret_fd = fd;
+	return 0;
+}
+
+int xos__image_commit(char *tmp, const char *path, int fd, int rc)
+{
+	char *dir;
+	int dfd;
+
 	if (rc == 0 && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)
@@ -560,6 +570,30 @@ int xos_ef_dump(struct xos_ef *ef, const char *path)
 	}
 	xos__free(tmp);
 	return rc;
+}
+
+int xos_ef_dump(struct xos_ef *ef, const char *path)
+{
+	char *tmp;
+	int fd, rc;
+
+	if (!ef || ef->magic != XOS_EF_MAGIC || !path || !*path)
+		return -EINVAL;
+	if (ef->owner_pid != getpid() || ef == xos_ef_self())
+		return -EPERM;
+	if (!ef->dom)
+		return -EOPNOTSUPP;
+	if (ef->ckpt)
+		return -EBUSY;
+	rc = xos__image_tmp_open(path, &tmp, &fd);
+	if (rc < 0)
+		return rc;
+	rc = xos__ef_request(ef, XOS_REQ_PARK);
+	if (rc == 0) {
+		rc = xos__ef_dump(ef, fd);
+		xos__ef_release(ef);
+	}
+	return xos__image_commit(tmp, path, fd, rc);
 }
 
 /* ---- xos-run --restore: the program's process continues a dumped EF ------------- */

@@ -134,6 +134,28 @@ int xos__image_read_data(int fd, const struct xos__image *img, const struct xos_
  */
 int xos__image_domain_check(const struct xos__domain_hdr *h, const struct xos__image *img) XOS_HIDDEN;
 
+/* ---- the writer's pieces (dump.c), shared by the dump that does not stop the EF (ckpt.c) ---- */
+
+int xos__image_build_id_self(uint8_t *id, size_t max) XOS_HIDDEN;
+/* The executable file mappings of this process; their count. */
+int xos__image_exec_maps(struct img_map *maps, size_t max) XOS_HIDDEN;
+int xos__image_write_all(int fd, const void *buf, size_t len) XOS_HIDDEN;
+/* The data extents of @memfd within [0, size), allocated (xos__free). */
+int xos__image_extents(int memfd, size_t size, struct img_ext **ret, uint32_t *ret_n) XOS_HIDDEN;
+/* Everything of @ef's header but its extents (count and file size) and sums. */
+int xos__image_hdr_init(const struct xos_ef *ef, const struct xos__image_key *key,
+			struct img_hdr *hdr, struct img_map *maps) XOS_HIDDEN;
+/* Set the extent count and the file size they make. */
+void xos__image_hdr_extents(struct img_hdr *hdr, const struct img_ext *ext, uint32_t n) XOS_HIDDEN;
+/* A temporary file beside @path (PATH.tmp.XXXXXX), for writing an image. */
+int xos__image_tmp_open(const char *path, char **ret_tmp, int *ret_fd) XOS_HIDDEN;
+/*
+ * End of a write of result @rc into @fd (temporary file @tmp, freed here):
+ * on success fsync, close, rename over @path, fsync the directory; on any
+ * failure close and unlink, leaving @path as it was.  The result.
+ */
+int xos__image_commit(char *tmp, const char *path, int fd, int rc) XOS_HIDDEN;
+
 /* The chunk size of reads and hashing: stays in L2. */
 #define XOS__IMAGE_CHUNK ((size_t)256 << 10)
 

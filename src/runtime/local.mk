@@ -21,6 +21,7 @@ libxos_core_la_SOURCES = \
 	%reldir%/domain_alloc.c \
 	%reldir%/mutate.c \
 	%reldir%/dump.c \
+	%reldir%/ckpt.c \
 	%reldir%/restore_start.c \
 	%reldir%/image.c \
 	%reldir%/image_i.h \

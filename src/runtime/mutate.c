@@ -306,6 +306,8 @@ out_domain:
 
 void xos__ef_domain_release(struct xos_ef *ef)
 {
+	/* A background dump reads the domain until it is over. */
+	xos__ckpt_finish(ef);
 	if (ef->ctl) {
 		munmap(ef->ctl, sizeof(*ef->ctl));
 		ef->ctl = NULL;
@@ -723,5 +725,7 @@ int xos_ef_mutate(struct xos_ef *ef, const char *icf)
 		return -EPERM;
 	if (!ef->dom)
 		return -EOPNOTSUPP;
+	if (ef->ckpt)
+		return -EBUSY; /* its domain is being written where it is mapped now */
 	return xos__ef_mutate(ef, icf);
 }

@@ -215,6 +215,7 @@ struct xos_ef {
 	size_t nplaceholders;
 	struct xos__icf_node *next_icf; /* the pivot, while a mutate gives it there */
 	struct xos_ic *moved_ic;        /* the pivot's context its host made for it */
+	struct xos__ckpt *ckpt;         /* a dump in the background (ckpt.c), or NULL */
 };
 
 /* ---- EF options (options.c) ---------------------------------------------- */
@@ -225,6 +226,8 @@ bool xos__options_valid(const char *options) XOS_HIDDEN;
 size_t xos__ef_count(void) XOS_HIDDEN;
 /* Dispatch dump to the EF's ICF; -EOPNOTSUPP when it has none. */
 int xos__ef_dump(struct xos_ef *ef, int fd) XOS_HIDDEN;
+/* Wait for @ef's background dump, if any, and drop its result (ckpt.c). */
+void xos__ckpt_finish(struct xos_ef *ef) XOS_HIDDEN;
 /* Move @ef to ICF @target through the pivot (mutate.c); -EOPNOTSUPP when a step is missing. */
 int xos__ef_mutate(struct xos_ef *ef, const char *target) XOS_HIDDEN;
 
