@@ -10,7 +10,9 @@
  * plain fork() of a process holding the same touched memory (anonymous,
  * private), until the child runs.  Then dump + restore of an EF with
  * 100 MiB of data (image in $XOS_BENCH_DIR, default /dev/shm; restore in
- * this process once the original has ended, so its addresses are free).
+ * this process once the original has ended, so its addresses are free):
+ * the stop-the-world xos_ef_dump against xos_ef_dump_start in alternating
+ * rounds, the EF's pause in each, and restore until the EF runs again.
  *
  * Prints `figure: NAME = VALUE UNIT` lines; medians over the repetitions.
  */
@@ -20,7 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +40,9 @@ struct shared {
 	_Atomic uint64_t hops;
 	_Atomic uint64_t resumed_ns;
 	_Atomic uint64_t child_ns;
+	_Atomic int measure;           /* dump bench: note the EF's longest gap */
+	_Atomic uint64_t max_gap_ns;
+	_Atomic uint64_t run_ns;       /* dump bench: when the (restored) EF first ran */
 };
 
 struct bench_arg {
@@ -177,44 +186,128 @@ fail:
 	exit(1);
 }
 
-/* The EF of the dump bench: 100 MiB of data, then parked in safe points until told to end. */
+/* The EF of the dump bench: 100 MiB of data, then safe points and a write to one page per step. */
 static int holder(void *arg)
 {
 	const struct bench_arg *a = arg;
+	struct shared *sh = a->sh;
 	char *p = xos_malloc(a->touch);
+	uint64_t last, k = 0;
 
 	if (!p)
 		return 1;
 	for (size_t i = 0; i < a->touch; i += 64)
 		p[i] = (char)(i >> 6);
-	atomic_store(&a->sh->ready, 1);
-	while (!atomic_load(&a->sh->stop))
+	atomic_store(&sh->ready, 1);
+	last = bench_now_ns();
+	while (!atomic_load(&sh->stop)) {
+		uint64_t now, gap, max;
+
 		xos_ef_yield();
+		/* A write per step: a page not yet in the image costs a copy-on-write fault. */
+		p[(k * 4096 + 8) % a->touch] = (char)k;
+		k++;
+		now = bench_now_ns();
+		gap = now - last;
+		last = now;
+		if (!atomic_load(&sh->run_ns))
+			atomic_store(&sh->run_ns, now);
+		max = atomic_load(&sh->max_gap_ns);
+		if (atomic_load(&sh->measure) && gap > max)
+			atomic_store(&sh->max_gap_ns, gap);
+		atomic_fetch_add(&sh->hops, 1);
+	}
 	for (size_t i = 0; i < a->touch; i += 64)
 		if (p[i] != (char)(i >> 6))
 			return 3;
 	return 0;
 }
 
+/* Let the EF take @n more steps. */
+static void wait_steps(struct shared *sh, uint64_t n)
+{
+	uint64_t h0 = atomic_load(&sh->hops);
+
+	while (atomic_load(&sh->hops) < h0 + n)
+		;
+}
+
+static void print_spread(const char *name, uint64_t *v, int n, const char *unit_note)
+{
+	uint64_t lo = v[0], hi = v[0];
+
+	for (int i = 1; i < n; i++) {
+		lo = v[i] < lo ? v[i] : lo;
+		hi = v[i] > hi ? v[i] : hi;
+	}
+	printf("figure: %s = %.2f ms (median of %d, spread %.2f..%.2f)%s\n", name,
+	       median_us(v, n) / 1000, n, (double)lo / 1e6, (double)hi / 1e6, unit_note);
+}
+
+/*
+ * The floor of the pause of this design: write-protecting the page tables
+ * of 100 MiB of shmem (userfaultfd), measured on a memfd mapped here.
+ */
+static uint64_t wp_floor_ns(size_t len)
+{
+	int memfd = memfd_create("bench-wp", MFD_CLOEXEC), uffd;
+	struct uffdio_api api = { .api = UFFD_API,
+				  .features = UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_HUGETLBFS_SHMEM };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
+	struct uffdio_writeprotect wp = { .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+	uint64_t t0, t = 0;
+	char *m;
+
+	if (memfd < 0 || ftruncate(memfd, (off_t)len) < 0)
+		return 0;
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+	if (m != MAP_FAILED && uffd >= 0) {
+		memset(m, 1, len);
+		reg.range.start = wp.range.start = (uintptr_t)m;
+		reg.range.len = wp.range.len = len;
+		if (ioctl(uffd, UFFDIO_API, &api) == 0 && ioctl(uffd, UFFDIO_REGISTER, &reg) == 0) {
+			t0 = bench_now_ns();
+			if (ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) == 0)
+				t = bench_now_ns() - t0;
+		}
+	}
+	if (uffd >= 0)
+		close(uffd);
+	if (m != MAP_FAILED)
+		munmap(m, len);
+	close(memfd);
+	return t;
+}
+
+/*
+ * Rounds A B A B: A is the stop-the-world dump (xos_ef_dump), B the dump
+ * that does not stop the EF (xos_ef_dump_start + xos_ef_dump_wait).  The
+ * pause is what the EF sees: the longest gap between two of its steps
+ * while the dump runs (for B it includes every copy-on-write fault it
+ * waited on).  Each image is then restored here (the original has ended).
+ */
 static void bench_dump(int reps)
 {
 	const char *dir = getenv("XOS_BENCH_DIR") ? getenv("XOS_BENCH_DIR") : "/dev/shm";
 	struct shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 				 -1, 0);
 	struct bench_arg a = { .touch = (size_t)100 << 20, .sh = sh };
-	uint64_t vd[16], vr[16], vmemcpy[16], vfill[16];
+	uint64_t vd[2][16], vp[2][16], vr[2][16], vrun[2][16], vcall[16], vmemcpy[16], vfill[16],
+		vcheck[16], vwp[16];
 	struct xos_ef_attr attr;
 	struct xos_ef_exit ex;
 	struct xos_ef *ef;
 	char path[4096];
-	int rc;
+	int rc, n[2] = { 0, 0 };
 
 	snprintf(path, sizeof(path), "%s/xos-bench-mutate.%d.img", dir, (int)getpid());
 	xos_ef_attr_init(&attr);
 	attr.icf = "thread";
 	attr.flags = XOS_EF_F_DOMAIN;
 	attr.domain_size = (size_t)128 << 20;
-	for (int i = 0; i < reps; i++) {
+	for (int r = 0; r < 2 * reps; r++) {
+		int m = r % 2, i = n[m]++;
 		uint64_t t0;
 
 		atomic_store(&sh->ready, 0);
@@ -223,24 +316,50 @@ static void bench_dump(int reps)
 			goto fail;
 		while (!atomic_load(&sh->ready))
 			usleep(100);
+		wait_steps(sh, 1000);
+		atomic_store(&sh->max_gap_ns, 0);
+		atomic_store(&sh->measure, 1);
 		t0 = bench_now_ns();
-		if ((rc = xos_ef_dump(ef, path)) < 0)
+		if (m == 0) {
+			rc = xos_ef_dump(ef, path);
+		} else {
+			rc = xos_ef_dump_start(ef, path, 0);
+			vcall[i] = bench_now_ns() - t0;
+			if (rc == 0)
+				rc = xos_ef_dump_wait(ef, -1);
+		}
+		if (rc < 0)
 			goto fail;
-		vd[i] = bench_now_ns() - t0;
+		vd[m][i] = bench_now_ns() - t0;
+		wait_steps(sh, 100); /* the step after the pause records it */
+		atomic_store(&sh->measure, 0);
+		vp[m][i] = atomic_load(&sh->max_gap_ns);
 		atomic_store(&sh->stop, 1);
 		xos_ef_join(ef, &ex);
 
+		/* Restore, until the EF has run a step (restore_to_running). */
+		t0 = bench_now_ns();
+		rc = xos_image_check(path, NULL, 0);
+		vcheck[i] = bench_now_ns() - t0;
+		if (rc < 0)
+			goto fail;
 		atomic_store(&sh->stop, 0);
+		atomic_store(&sh->run_ns, 0);
 		t0 = bench_now_ns();
 		if ((rc = xos_ef_restore(path, &ef)) < 0)
 			goto fail;
-		vr[i] = bench_now_ns() - t0;
+		vr[m][i] = bench_now_ns() - t0;
+		while (!atomic_load(&sh->run_ns))
+			;
+		vrun[m][i] = atomic_load(&sh->run_ns) - t0;
 		atomic_store(&sh->stop, 1);
 		xos_ef_join(ef, &ex);
 		if (ex.status != 0)
 			fprintf(stderr, "bench-mutate: restored EF ended with %d\n", ex.status);
 		unlink(path);
 	}
+	for (int i = 0; i < reps; i++)
+		vwp[i] = wp_floor_ns(a.touch);
 	{
 		/* Native reference: one memcpy of the same bytes. */
 		char *src = malloc(a.touch), *dst = malloc(a.touch);
@@ -274,8 +393,11 @@ static void bench_dump(int reps)
 		free(dst);
 	}
 	{
-		double d = median_us(vd, reps) / 1000, r = median_us(vr, reps) / 1000,
+		double d = median_us(vd[0], reps) / 1000, r = median_us(vr[0], reps) / 1000,
 		       m = median_us(vmemcpy, reps) / 1000, f = median_us(vfill, reps) / 1000;
+		double pb = median_us(vp[1], reps) / 1000, pa = median_us(vp[0], reps) / 1000;
+		double ra = median_us(vrun[0], reps) / 1000, rb = median_us(vrun[1], reps) / 1000;
+		double chk = median_us(vcheck, reps) / 1000;
 
 		printf("figure: memcpy_100MiB = %.1f ms\n", m);
 		printf("figure: shmem_fill_100MiB = %.1f ms (writing a fresh memfd: what dump and restore each must do)\n", f);
@@ -283,6 +405,21 @@ static void bench_dump(int reps)
 		printf("figure: restore_100MiB = %.1f ms\n", r);
 		printf("figure: dump_restore_100MiB = %.1f ms (%.1fx memcpy, %.2fx two shmem fills; goal < 90 ms)\n",
 		       d + r, (d + r) / m, (d + r) / (2 * f));
+		/* A B A B: stop-the-world, then copy-on-write, in alternating rounds. */
+		print_spread("dump_pause_stop_100MiB", vp[0], reps, " (baseline: xos_ef_dump, EF parked throughout)");
+		print_spread("dump_pause_100MiB", vp[1], reps, "");
+		printf("figure: dump_pause_100MiB_vs_stop = %.3fx (goal <= 5 ms: %s)\n", pb / pa,
+		       pb <= 5.0 ? "met" : "missed");
+		print_spread("dump_start_call_100MiB", vcall, reps, " (the caller's wait in xos_ef_dump_start)");
+		print_spread("dump_background_100MiB", vd[1], reps, " (xos_ef_dump_start until xos_ef_dump_wait returns)");
+		print_spread("dump_pause_floor_wp_100MiB", vwp, reps,
+			     " (write-protecting 100 MiB of shmem page tables: the part of the pause that grows with size)");
+		print_spread("restore_to_running_stop_100MiB", vrun[0], reps, " (baseline: xos_ef_restore of an xos_ef_dump image)");
+		print_spread("restore_to_running_100MiB", vrun[1], reps, " (of an xos_ef_dump_start image)");
+		print_spread("image_verify_100MiB", vcheck, reps,
+			     " (reading and checking the whole image: the floor of any restore that verifies before running)");
+		printf("figure: restore_to_running_100MiB_vs_stop = %.3fx (goal <= 5 ms: %s; floor %.1f ms: verify %.1f ms + fill, "
+		       "the restore is not lazy)\n", rb / ra, rb <= 5.0 ? "met" : "missed", chk + f, chk);
 	}
 	munmap(sh, sizeof(*sh));
 	return;
@@ -292,8 +429,13 @@ fail:
 	exit(1);
 }
 
-int main(void)
+/* `bench-mutate dump`: the dump and restore figures only. */
+int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "dump") == 0) {
+		bench_dump(5);
+		return 0;
+	}
 	bench_size("1MiB", (size_t)1 << 20, 21);
 	bench_size("64MiB", (size_t)64 << 20, 15);
 	bench_size("1GiB", (size_t)1 << 30, 7);
