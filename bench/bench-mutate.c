@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <linux/userfaultfd.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -41,7 +43,8 @@ struct shared {
 	_Atomic uint64_t resumed_ns;
 	_Atomic uint64_t child_ns;
 	_Atomic int measure;           /* dump bench: note the EF's longest gap */
-	_Atomic uint64_t max_gap_ns;
+	_Atomic uint64_t max_gap_ns;   /* the longest safe point: the pause */
+	_Atomic uint64_t max_fault_ns; /* the longest write: a copy-on-write fault */
 	_Atomic uint64_t run_ns;       /* dump bench: when the (restored) EF first ran */
 };
 
@@ -192,29 +195,30 @@ static int holder(void *arg)
 	const struct bench_arg *a = arg;
 	struct shared *sh = a->sh;
 	char *p = xos_malloc(a->touch);
-	uint64_t last, k = 0;
+	uint64_t k = 0;
 
 	if (!p)
 		return 1;
 	for (size_t i = 0; i < a->touch; i += 64)
 		p[i] = (char)(i >> 6);
 	atomic_store(&sh->ready, 1);
-	last = bench_now_ns();
 	while (!atomic_load(&sh->stop)) {
-		uint64_t now, gap, max;
+		uint64_t t0 = bench_now_ns(), t1, t2;
 
-		xos_ef_yield();
+		xos_ef_yield(); /* parked here for a dump */
+		t1 = bench_now_ns();
 		/* A write per step: a page not yet in the image costs a copy-on-write fault. */
 		p[(k * 4096 + 8) % a->touch] = (char)k;
 		k++;
-		now = bench_now_ns();
-		gap = now - last;
-		last = now;
+		t2 = bench_now_ns();
 		if (!atomic_load(&sh->run_ns))
-			atomic_store(&sh->run_ns, now);
-		max = atomic_load(&sh->max_gap_ns);
-		if (atomic_load(&sh->measure) && gap > max)
-			atomic_store(&sh->max_gap_ns, gap);
+			atomic_store(&sh->run_ns, t2);
+		if (atomic_load(&sh->measure)) {
+			if (t1 - t0 > atomic_load(&sh->max_gap_ns))
+				atomic_store(&sh->max_gap_ns, t1 - t0);
+			if (t2 - t1 > atomic_load(&sh->max_fault_ns))
+				atomic_store(&sh->max_fault_ns, t2 - t1);
+		}
 		atomic_fetch_add(&sh->hops, 1);
 	}
 	for (size_t i = 0; i < a->touch; i += 64)
@@ -280,12 +284,83 @@ static uint64_t wp_floor_ns(size_t len)
 	return t;
 }
 
+/* Floors of the pause's fixed part: a thread wake-up round trip (park and release are two). */
+static _Atomic uint32_t pp_word;
+
+static void *pp_peer(void *arg)
+{
+	int n = *(int *)arg;
+
+	for (int i = 0; i < n; i++) {
+		while (atomic_load(&pp_word) != 2u * (uint32_t)i + 1)
+			syscall(SYS_futex, &pp_word, FUTEX_WAIT_PRIVATE, 2u * (uint32_t)i, NULL, NULL, 0);
+		atomic_store(&pp_word, 2u * (uint32_t)i + 2);
+		syscall(SYS_futex, &pp_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	}
+	return NULL;
+}
+
+/* Median and worst of @n futex round trips between two threads. */
+static void wake_floor(int n, uint64_t *ret_med, uint64_t *ret_max)
+{
+	uint64_t *v = malloc((size_t)n * sizeof(*v));
+	pthread_t t;
+
+	atomic_store(&pp_word, 0);
+	pthread_create(&t, NULL, pp_peer, &n);
+	for (int i = 0; i < n; i++) {
+		uint64_t t0 = bench_now_ns();
+
+		atomic_store(&pp_word, 2u * (uint32_t)i + 1);
+		syscall(SYS_futex, &pp_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		while (atomic_load(&pp_word) != 2u * (uint32_t)i + 2)
+			syscall(SYS_futex, &pp_word, FUTEX_WAIT_PRIVATE, 2u * (uint32_t)i + 1, NULL, NULL, 0);
+		v[i] = bench_now_ns() - t0;
+	}
+	pthread_join(t, NULL);
+	*ret_max = 0;
+	for (int i = 0; i < n; i++)
+		*ret_max = v[i] > *ret_max ? v[i] : *ret_max;
+	qsort(v, (size_t)n, sizeof(*v), cmp_u64);
+	*ret_med = v[n / 2];
+	free(v);
+}
+
+/* Finding the data extents of a 100 MiB memfd (lseek SEEK_DATA/SEEK_HOLE), done in the pause. */
+static uint64_t extents_ns(size_t len)
+{
+	int fd = memfd_create("bench-ext", MFD_CLOEXEC);
+	char *buf = malloc((size_t)1 << 20);
+	uint64_t t0, t;
+	off_t off = 0;
+
+	memset(buf, 1, (size_t)1 << 20);
+	for (size_t o = 0; fd >= 0 && o < len; o += (size_t)1 << 20)
+		if (pwrite(fd, buf, (size_t)1 << 20, (off_t)o) < 0)
+			break;
+	t0 = bench_now_ns();
+	while (fd >= 0 && (size_t)off < len) {
+		off_t d = lseek(fd, off, SEEK_DATA);
+
+		if (d < 0)
+			break;
+		off = lseek(fd, d, SEEK_HOLE);
+		if (off < 0)
+			break;
+	}
+	t = bench_now_ns() - t0;
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return t;
+}
+
 /*
  * Rounds A B A B: A is the stop-the-world dump (xos_ef_dump), B the dump
  * that does not stop the EF (xos_ef_dump_start + xos_ef_dump_wait).  The
- * pause is what the EF sees: the longest gap between two of its steps
- * while the dump runs (for B it includes every copy-on-write fault it
- * waited on).  Each image is then restored here (the original has ended).
+ * pause is what the EF sees: its longest stay in a safe point while the
+ * dump runs (parked); apart, its longest write (a copy-on-write fault it
+ * waited on, in B).  Each image is then restored here (the original has ended).
  */
 static void bench_dump(int reps)
 {
@@ -293,8 +368,8 @@ static void bench_dump(int reps)
 	struct shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 				 -1, 0);
 	struct bench_arg a = { .touch = (size_t)100 << 20, .sh = sh };
-	uint64_t vd[2][16], vp[2][16], vr[2][16], vrun[2][16], vcall[16], vmemcpy[16], vfill[16],
-		vcheck[16], vwp[16];
+	uint64_t vd[2][16], vp[2][16], vf[2][16], vr[2][16], vrun[2][16], vcall[16], vmemcpy[16], vfill[16],
+		vcheck[16], vwp[16], vext[16], wake_med, wake_max;
 	struct xos_ef_attr attr;
 	struct xos_ef_exit ex;
 	struct xos_ef *ef;
@@ -318,6 +393,7 @@ static void bench_dump(int reps)
 			usleep(100);
 		wait_steps(sh, 1000);
 		atomic_store(&sh->max_gap_ns, 0);
+		atomic_store(&sh->max_fault_ns, 0);
 		atomic_store(&sh->measure, 1);
 		t0 = bench_now_ns();
 		if (m == 0) {
@@ -334,6 +410,7 @@ static void bench_dump(int reps)
 		wait_steps(sh, 100); /* the step after the pause records it */
 		atomic_store(&sh->measure, 0);
 		vp[m][i] = atomic_load(&sh->max_gap_ns);
+		vf[m][i] = atomic_load(&sh->max_fault_ns);
 		atomic_store(&sh->stop, 1);
 		xos_ef_join(ef, &ex);
 
@@ -358,8 +435,11 @@ static void bench_dump(int reps)
 			fprintf(stderr, "bench-mutate: restored EF ended with %d\n", ex.status);
 		unlink(path);
 	}
-	for (int i = 0; i < reps; i++)
+	for (int i = 0; i < reps; i++) {
 		vwp[i] = wp_floor_ns(a.touch);
+		vext[i] = extents_ns(a.touch);
+	}
+	wake_floor(2000, &wake_med, &wake_max);
 	{
 		/* Native reference: one memcpy of the same bytes. */
 		char *src = malloc(a.touch), *dst = malloc(a.touch);
@@ -410,10 +490,16 @@ static void bench_dump(int reps)
 		print_spread("dump_pause_100MiB", vp[1], reps, "");
 		printf("figure: dump_pause_100MiB_vs_stop = %.3fx (goal <= 5 ms: %s)\n", pb / pa,
 		       pb <= 5.0 ? "met" : "missed");
+		print_spread("dump_fault_stall_max_100MiB", vf[1], reps,
+			     " (the EF's longest write during the dump: a copy-on-write fault, served by another thread)");
 		print_spread("dump_start_call_100MiB", vcall, reps, " (the caller's wait in xos_ef_dump_start)");
 		print_spread("dump_background_100MiB", vd[1], reps, " (xos_ef_dump_start until xos_ef_dump_wait returns)");
-		print_spread("dump_pause_floor_wp_100MiB", vwp, reps,
-			     " (write-protecting 100 MiB of shmem page tables: the part of the pause that grows with size)");
+		print_spread("dump_arm_wp_100MiB", vwp, reps,
+			     " (write-protecting 100 MiB of shmem page tables: done before the pause, while the EF runs)");
+		print_spread("dump_pause_part_extents_100MiB", vext, reps, " (finding the data extents, in the pause)");
+		printf("figure: dump_pause_floor_wakeups = %.2f ms (median futex round trip between two threads; worst %.2f ms of 2000: "
+		       "park and release are two wake-ups, so under this load the pause cannot be shorter)\n",
+		       (double)wake_med / 1e6, (double)wake_max / 1e6);
 		print_spread("restore_to_running_stop_100MiB", vrun[0], reps, " (baseline: xos_ef_restore of an xos_ef_dump image)");
 		print_spread("restore_to_running_100MiB", vrun[1], reps, " (of an xos_ef_dump_start image)");
 		print_spread("image_verify_100MiB", vcheck, reps,

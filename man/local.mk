@@ -27,6 +27,8 @@ dist_man_MANS += \
 	%reldir%/man3/xos_ef_create.3 \
 	%reldir%/man3/xos_ef_domain_leave.3 \
 	%reldir%/man3/xos_ef_dump.3 \
+	%reldir%/man3/xos_ef_dump_start.3 \
+	%reldir%/man3/xos_ef_dump_wait.3 \
 	%reldir%/man3/xos_ef_ended_elsewhere.3 \
 	%reldir%/man3/xos_ef_exit.3 \
 	%reldir%/man3/xos_ef_fd_attach.3 \

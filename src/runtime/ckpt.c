@@ -69,10 +69,12 @@ struct xos__ckpt {
 	struct img_hdr hdr;
 	struct img_map *maps;
 	struct img_ext *ext;
-	/* pages taken into the image (or that need not be), and saved copies; under lock */
+	/* under lock: */
 	pthread_mutex_t lock;
-	uint8_t *taken;
-	unsigned char **saved;
+	bool snapped;          /* the snapshot is taken (before: protection is being armed) */
+	uint64_t *dirty;       /* before the snapshot: pages written since protected (bitmap) */
+	uint8_t *taken;        /* after: pages in the image's hands (saved, or being copied) */
+	unsigned char **saved; /* copies of pages as at the snapshot, made on a write fault */
 	pthread_t writer, faults;
 	bool faults_started;
 	/* completion */
@@ -183,6 +185,18 @@ static void *fault_thread(void *arg)
 				continue;
 			i = (addr - c->dom->base) / c->page;
 			pthread_mutex_lock(&c->lock);
+			if (!c->snapped) {
+				/* Armed before the EF parks: note the page, protect it again at the snapshot. */
+				c->dirty[i / 64] |= 1ull << (i % 64);
+				uffd_wp(c->uffd, addr, c->page, false);
+				pthread_mutex_unlock(&c->lock);
+				continue;
+			}
+			if (c->taken[i]) {
+				/* The writer is copying it: its unprotect lets the write go on. */
+				pthread_mutex_unlock(&c->lock);
+				continue;
+			}
 			/* Out of memory: the page is taken from the domain later, after this write. */
 			if (save_page(c, i) < 0)
 				xos__log_debug("dump: no memory to save page %zu: image may be torn", i);
@@ -221,10 +235,15 @@ static int write_snapshot(struct xos__ckpt *c)
 {
 	struct xos__image_sum sum;
 	unsigned char *buf = xos__malloc(CHUNK);
+	unsigned char **src = xos__calloc(CHUNK / c->page + 1, sizeof(*src));
 	int rc;
 
-	if (!buf)
+	if (!buf || !src) {
+		xos__free(buf);
+		xos__free(src);
+		unprotect_all(c);
 		return -ENOMEM;
+	}
 	xos__image_sum_begin(&sum, c->key, &c->hdr, c->maps, c->ext);
 	rc = xos__image_write_all(c->fd, &c->hdr, sizeof(c->hdr));
 	if (!rc)
@@ -236,22 +255,27 @@ static int write_snapshot(struct xos__ckpt *c)
 			uint64_t at = c->ext[e].off + o;
 			size_t len = c->ext[e].len - o < CHUNK ? (size_t)(c->ext[e].len - o) : CHUNK;
 
-			pthread_mutex_lock(&c->lock);
-			if (CKPT_ASAN)
-				rc = xos__image_read_at(c->dom->memfd, buf, len, (off_t)at);
-			for (size_t b = 0; b < len && !rc; b += c->page) {
-				size_t i = (size_t)((at + b) / c->page), n = len - b < c->page ? len - b : c->page;
+			size_t first = (size_t)(at / c->page), np = (len + c->page - 1) / c->page;
 
-				if (c->saved[i]) {
-					memcpy(buf + b, c->saved[i], n);
-					xos__free(c->saved[i]);
-					c->saved[i] = NULL;
-				} else if (!CKPT_ASAN) {
-					memcpy(buf + b, (const void *)(uintptr_t)(c->dom->base + at + b), n);
-				}
-				c->taken[i] = 1;
+			/* Take the chunk's pages: saved copies, or (still protected, so as at the snapshot) the domain's. */
+			pthread_mutex_lock(&c->lock);
+			for (size_t k = 0; k < np; k++) {
+				src[k] = c->saved[first + k];
+				c->saved[first + k] = NULL;
+				c->taken[first + k] = 1;
 			}
 			pthread_mutex_unlock(&c->lock);
+			if (CKPT_ASAN)
+				rc = xos__image_read_at(c->dom->memfd, buf, len, (off_t)at);
+			for (size_t k = 0; k < np; k++) {
+				size_t b = k * c->page, n = len - b < c->page ? len - b : c->page;
+
+				if (src[k])
+					memcpy(buf + b, src[k], n);
+				else if (!CKPT_ASAN)
+					memcpy(buf + b, (const void *)(uintptr_t)(c->dom->base + at + b), n);
+				xos__free(src[k]);
+			}
 			/* Taken: writes to these pages may go on (a waiting one is woken). */
 			if (!rc)
 				rc = uffd_wp(c->uffd, c->dom->base + at, (len + c->page - 1) / c->page * c->page, false);
@@ -262,6 +286,7 @@ static int write_snapshot(struct xos__ckpt *c)
 		}
 	}
 	xos__free(buf);
+	xos__free(src);
 	/* Everything is taken: the EF runs unhindered while the file is sealed and synced. */
 	unprotect_all(c);
 	if (rc)
@@ -305,6 +330,7 @@ static void ckpt_free(struct xos__ckpt *c)
 			xos__free(c->saved[i]);
 	xos__free(c->saved);
 	xos__free(c->taken);
+	xos__free(c->dirty);
 	if (c->fd >= 0)
 		close(c->fd);
 	if (c->tmp) {
@@ -361,8 +387,9 @@ static int ckpt_prepare(struct xos_ef *ef, const char *path, unsigned int flags,
 	if (!(flags & XOS_DUMP_F_STOP) && d->mapped && uffd_open(d, &c->uffd) == 0) {
 		c->taken = xos__calloc(c->npages, 1);
 		c->saved = xos__calloc(c->npages, sizeof(*c->saved));
+		c->dirty = xos__calloc(c->npages / 64 + 1, sizeof(*c->dirty));
 		c->stop_efd = eventfd(0, EFD_CLOEXEC);
-		if (!c->taken || !c->saved || c->stop_efd < 0) {
+		if (!c->taken || !c->saved || !c->dirty || c->stop_efd < 0) {
 			rc = c->stop_efd < 0 ? -errno : -ENOMEM;
 			goto fail;
 		}
@@ -370,6 +397,22 @@ static int ckpt_prepare(struct xos_ef *ef, const char *path, unsigned int flags,
 		if (rc < 0)
 			goto fail;
 		c->faults_started = true;
+		/*
+		 * Arm the protection while the EF runs (the part that grows
+		 * with the domain): the pages it writes from now until it parks
+		 * are noted and protected again in the pause.
+		 */
+		rc = uffd_wp(c->uffd, d->base, d->size, true);
+		if (rc == 0) {
+			uint32_t n;
+
+			/* Which pages hold data: every later write is noted (merge_dirty). */
+			rc = xos__image_extents(d->memfd, d->size, &c->ext, &n);
+			if (rc == 0)
+				xos__image_hdr_extents(&c->hdr, c->ext, n);
+		}
+		if (rc < 0)
+			goto fail;
 	}
 	*ret = c;
 	return 0;
@@ -379,10 +422,99 @@ fail:
 	return rc;
 }
 
+/*
+ * The extents of the snapshot: those found when the protection was armed,
+ * plus every page written since (a hole then may hold data now; nothing in
+ * libxos turns data back into a hole).  Caller holds the lock.
+ */
+static int merge_dirty(struct xos__ckpt *c)
+{
+	size_t words = c->npages / 64 + 1, n = 0, cap = 0;
+	uint64_t *data = xos__calloc(words, sizeof(*data));
+	struct img_ext *ext = NULL;
+	bool any = false;
+
+	for (size_t w = 0; w < words && !any; w++)
+		any = c->dirty[w] != 0;
+	if (!any) {
+		xos__free(data);
+		return 0;
+	}
+	if (!data)
+		return -ENOMEM;
+	for (uint32_t e = 0; e < c->hdr.nextents; e++)
+		for (uint64_t p = c->ext[e].off / c->page; p < (c->ext[e].off + c->ext[e].len + c->page - 1) / c->page; p++)
+			data[p / 64] |= 1ull << (p % 64);
+	for (size_t w = 0; w < words; w++)
+		data[w] |= c->dirty[w];
+	for (size_t i = 0; i < c->npages;) {
+		size_t j;
+
+		if (!(data[i / 64] & (1ull << (i % 64)))) {
+			i++;
+			continue;
+		}
+		for (j = i; j < c->npages && (data[j / 64] & (1ull << (j % 64))); j++)
+			;
+		if (n == cap) {
+			struct img_ext *grown = xos__malloc((cap ? cap * 2 : 64) * sizeof(*grown));
+
+			if (!grown) {
+				xos__free(ext);
+				xos__free(data);
+				return -ENOMEM;
+			}
+			if (n)
+				memcpy(grown, ext, n * sizeof(*ext));
+			xos__free(ext);
+			ext = grown;
+			cap = cap ? cap * 2 : 64;
+		}
+		ext[n].off = (uint64_t)i * c->page;
+		ext[n].len = (uint64_t)(j - i) * c->page;
+		n++;
+		i = j;
+	}
+	xos__free(data);
+	xos__free(c->ext);
+	c->ext = ext;
+	xos__image_hdr_extents(&c->hdr, ext, (uint32_t)n);
+	return 0;
+}
+
+/* In the pause: protect again the pages written since the protection was armed, add them to the extents. */
+static int snap(struct xos__ckpt *c)
+{
+	size_t words = c->npages / 64 + 1, i = 0;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	c->snapped = true;
+	rc = merge_dirty(c);
+	while (i < c->npages && rc == 0) {
+		size_t j;
+
+		if (!c->dirty[i / 64]) {
+			i = (i / 64 + 1) * 64;
+			continue;
+		}
+		if (!(c->dirty[i / 64] & (1ull << (i % 64)))) {
+			i++;
+			continue;
+		}
+		for (j = i; j < c->npages && (c->dirty[j / 64] & (1ull << (j % 64))); j++)
+			;
+		rc = uffd_wp(c->uffd, c->dom->base + i * c->page, (j - i) * c->page, true);
+		i = j;
+	}
+	memset(c->dirty, 0, words * sizeof(*c->dirty));
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
 int xos_ef_dump_start(struct xos_ef *ef, const char *path, unsigned int flags)
 {
 	struct xos__ckpt *c = NULL;
-	uint32_t n = 0;
 	int rc;
 
 	if (!ef || ef->magic != XOS_EF_MAGIC || !path || !*path || (flags & ~(unsigned int)XOS_DUMP_F_STOP))
@@ -403,14 +535,11 @@ int xos_ef_dump_start(struct xos_ef *ef, const char *path, unsigned int flags)
 	if (rc < 0)
 		goto fail;
 	if (c->uffd >= 0) {
-		/* The snapshot: which pages hold data, and no write to any of them unseen from now. */
-		rc = xos__image_extents(ef->dom->memfd, ef->dom->size, &c->ext, &n);
-		if (rc == 0)
-			rc = uffd_wp(c->uffd, ef->dom->base, ef->dom->size, true);
+		/* The snapshot: no write unseen from now on. */
+		rc = snap(c);
 		xos__ef_release(ef);
 		if (rc < 0)
 			goto fail;
-		xos__image_hdr_extents(&c->hdr, c->ext, n);
 	}
 	/* Without a userfaultfd the EF stays parked: the writer releases it. */
 	rc = -pthread_create(&c->writer, NULL, writer_thread, c);
