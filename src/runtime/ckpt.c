@@ -75,6 +75,7 @@ struct xos__ckpt {
 	uint64_t *dirty;       /* before the snapshot: pages written since protected (bitmap) */
 	uint8_t *taken;        /* after: pages in the image's hands (saved, or being copied) */
 	unsigned char **saved; /* copies of pages as at the snapshot, made on a write fault */
+	int fault_err;         /* a page the fault thread could not save: the image would be torn */
 	pthread_t writer, faults;
 	bool faults_started;
 	/* completion */
@@ -197,9 +198,9 @@ static void *fault_thread(void *arg)
 				pthread_mutex_unlock(&c->lock);
 				continue;
 			}
-			/* Out of memory: the page is taken from the domain later, after this write. */
+			/* Out of memory: the write must go on all the same, and this image is lost. */
 			if (save_page(c, i) < 0)
-				xos__log_debug("dump: no memory to save page %zu: image may be torn", i);
+				c->fault_err = -ENOMEM;
 			pthread_mutex_unlock(&c->lock);
 			uffd_wp(c->uffd, addr, c->page, false);
 		}
@@ -289,6 +290,8 @@ static int write_snapshot(struct xos__ckpt *c)
 	xos__free(src);
 	/* Everything is taken: the EF runs unhindered while the file is sealed and synced. */
 	unprotect_all(c);
+	if (rc == 0)
+		rc = c->fault_err; /* the fault thread has ended: no lock needed */
 	if (rc)
 		return rc;
 	xos__image_sum_seal(&sum, &c->hdr);
