@@ -496,7 +496,7 @@ static void bench_dump(int reps)
 		print_spread("dump_background_100MiB", vd[1], reps, " (xos_ef_dump_start until xos_ef_dump_wait returns)");
 		print_spread("dump_arm_wp_100MiB", vwp, reps,
 			     " (write-protecting 100 MiB of shmem page tables: done before the pause, while the EF runs)");
-		print_spread("dump_pause_part_extents_100MiB", vext, reps, " (finding the data extents, in the pause)");
+		print_spread("dump_extents_100MiB", vext, reps, " (finding the data extents: done before the pause, while the EF runs)");
 		printf("figure: dump_pause_floor_wakeups = %.2f ms (median futex round trip between two threads; worst %.2f ms of 2000: "
 		       "park and release are two wake-ups, so under this load the pause cannot be shorter)\n",
 		       (double)wake_med / 1e6, (double)wake_max / 1e6);
