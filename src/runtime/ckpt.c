@@ -115,8 +115,14 @@ static int uffd_open(const struct xos__domain *d, int *ret)
 	};
 	int fd, rc;
 
-	/* User faults only: allowed without privilege where unprivileged_userfaultfd is 0. */
-	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	/*
+	 * Kernel faults too: a system call of the EF writing into its domain
+	 * (read() into a buffer) must wait for its page like the EF's own
+	 * stores.  A userfaultfd for user faults only would make that call
+	 * fail with EFAULT, so where this one is refused (no CAP_SYS_PTRACE,
+	 * vm.unprivileged_userfaultfd 0) the EF stays parked instead.
+	 */
+	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	if (ioctl(fd, UFFDIO_API, &api) < 0 || ioctl(fd, UFFDIO_REGISTER, &reg) < 0) {

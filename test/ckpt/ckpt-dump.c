@@ -52,6 +52,7 @@ struct shared {
 
 struct arg {
 	struct shared *sh;
+	int pipe[2]; /* the EF writes each block's first word through the kernel: read() from it */
 };
 
 static int failed;
@@ -83,7 +84,8 @@ static uint64_t gen_of(size_t b, uint64_t n)
 
 static int writer_ef(void *argp)
 {
-	struct shared *sh = ((const struct arg *)argp)->sh;
+	const struct arg *a = argp;
+	struct shared *sh = a->sh;
 	uint64_t *data = xos_malloc(TOUCH), bad = 0;
 	uint64_t n = 0; /* on the domain stack: in the image with the blocks */
 
@@ -101,7 +103,13 @@ static int writer_ef(void *argp)
 		}
 		size_t b = NBLOCKS - 1 - (size_t)(n % NBLOCKS);
 
-		for (size_t w = 0; w < WORDS; w++)
+		uint64_t first = word(b, 0, n + 1);
+
+		/* The kernel's write first (copy_to_user on a protected page), then the EF's own. */
+		if (write(a->pipe[1], &first, sizeof(first)) != sizeof(first) ||
+		    read(a->pipe[0], &data[b * WORDS], sizeof(first)) != sizeof(first))
+			return 101;
+		for (size_t w = 1; w < WORDS; w++)
 			data[b * WORDS + w] = word(b, w, n + 1);
 		n++;
 		atomic_store(&sh->steps, n);
@@ -143,6 +151,8 @@ static struct xos_ef *start_ef(void)
 	struct xos_ef *ef;
 	int rc;
 
+	if (pipe(a.pipe) < 0)
+		exit(99);
 	atomic_store(&sh->ready, 0);
 	atomic_store(&sh->stop, 0);
 	atomic_store(&sh->steps, 0);
