@@ -79,7 +79,19 @@ struct shim_chan {
 	_Atomic uint32_t upgraded, downgraded;  /* counts of switches */
 	char why[48];           /* first downgrade reason, or why it never went on a ring */
 	_Atomic uint32_t nonblock; /* bit per end: O_NONBLOCK as the shim last set it */
+	/* The ring's life ended with the connection: every reader of a
+	 * direction this channel writes was gone (the peer closed), so the
+	 * kernel answers its writers from then on (EPIPE, a reset) as it
+	 * would natively.  Not a move back: no reader was left to move. */
+	_Atomic uint32_t peer_closed;
+	_Atomic uint64_t bytes_dead; /* written through the kernel after that, for nobody */
 };
+
+/* Bytes an end of @c wrote through the kernel. */
+static inline void shim_chan_count_out(struct shim_chan *c, uint64_t n)
+{
+	atomic_fetch_add(atomic_load(&c->peer_closed) ? &c->bytes_dead : &c->bytes_out, n);
+}
 
 /* One direction of a ring: a byte stream from writers to readers.  A
  * sleeping reader blocks in a real read() of one byte on its kernel fd: the

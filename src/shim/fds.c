@@ -485,8 +485,10 @@ SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
 
 static void count(struct shim_fd *f, ssize_t n, bool out)
 {
-	if (n > 0 && f)
-		atomic_fetch_add(out ? &chan(f)->bytes_out : &chan(f)->bytes_in, (uint64_t)n);
+	if (n > 0 && f && out)
+		shim_chan_count_out(chan(f), (uint64_t)n);
+	else if (n > 0 && f)
+		atomic_fetch_add(&chan(f)->bytes_in, (uint64_t)n);
 }
 
 /* Read through the ring if on one: > 0 or 0 (EOF) or -errno; SHIM_USE_KERNEL. */
