@@ -1084,10 +1084,16 @@ ssize_t shim_ring_write_flags(int fd, struct shim_fd *f, const void *buf, size_t
 				memcpy(dst, (const char *)buf + done + put + first, k - first);
 				atomic_store_explicit(&D->head, head + put + k, memory_order_seq_cst);
 				cursors_moved(r, d, 1, head + put + k, tail);
+				/* One bell per reader asleep in read(), not one per
+				 * piece: a bell still pending wakes its sleeper, who
+				 * then finds every piece published since. */
 				sleepers = atomic_load(&D->rwait);
-				if (sleepers)
-					ring_bell(fd, f, D, sleepers);
-				else
+				if (sleepers) {
+					uint32_t pending = atomic_load(&D->bells);
+
+					if (sleepers > pending)
+						ring_bell(fd, f, D, sleepers - pending);
+				} else
 					shim_ready_bell(fd, f, D);
 			}
 			note_cpu(&D->wcpu);
