@@ -24,7 +24,7 @@
  * SHIM_RING_BUDGET): past it, new channels stay native and full rings stop
  * growing (their writers wait, as on a full socket buffer). */
 #define SHIM_MAX_RING 16384
-#define SHIM_RING_SIZE (512u * 1024u) /* most bytes per direction */
+#define SHIM_RING_SIZE (2048u * 1024u) /* most bytes per direction */
 #define SHIM_RING_MIN 4096u           /* a socket ring's first size per direction */
 #define SHIM_RING_BUDGET (1ull << 30)
 #define SHIM_NAME_MAX 32
@@ -32,7 +32,8 @@
  * keeps the kernel's account of the pipe's page buffers (fs/pipe.c), up to
  * this many (the ring's size in pages; a larger pipe stays in the kernel). */
 #define SHIM_PIPE_PAGE 4096u
-#define SHIM_PIPE_SLOTS (SHIM_RING_SIZE / SHIM_PIPE_PAGE)
+#define SHIM_PIPE_SLOTS 128u
+#define SHIM_PIPE_MAX (SHIM_PIPE_SLOTS * SHIM_PIPE_PAGE)
 
 enum shim_icf { SHIM_ICF_NONE = 0, SHIM_ICF_THREAD, SHIM_ICF_PROCESS };
 

@@ -140,7 +140,7 @@ static void pipe_made(const int fds[2], int flags)
 		/* The ring blocks where this pipe would (its size in pages). */
 		int size = REAL(fcntl)(fds[1], F_GETPIPE_SZ);
 
-		if (size > 0 && size % SHIM_PIPE_PAGE == 0 && (uint32_t)size <= SHIM_RING_SIZE &&
+		if (size > 0 && size % SHIM_PIPE_PAGE == 0 && (uint32_t)size <= SHIM_PIPE_MAX &&
 		    sysconf(_SC_PAGESIZE) == SHIM_PIPE_PAGE) {
 			shim_area_lock();
 			slot = shim_ring_attach(ch, 1, (uint32_t)size / SHIM_PIPE_PAGE);

@@ -1272,7 +1272,7 @@ int shim_ring_pipe_size(int fd, struct shim_fd *f, int size)
 	} else if ((uint32_t)rc / SHIM_PIPE_PAGE < D->bhead - D->btail) {
 		REAL(fcntl)(fd, F_SETPIPE_SZ, old);
 		rc = -EBUSY;
-	} else if ((uint32_t)rc > SHIM_RING_SIZE || rc % SHIM_PIPE_PAGE ||
+	} else if ((uint32_t)rc > SHIM_PIPE_MAX || rc % SHIM_PIPE_PAGE ||
 		   dir_resize(r, 0, atomic_load(&D->head), atomic_load(&D->tail), first_size((uint32_t)rc / SHIM_PIPE_PAGE)) <
 			   (uint32_t)rc) {
 		unlock_all(r);
