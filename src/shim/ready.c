@@ -38,6 +38,7 @@
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 
+#include "../prim/spin.h"
 #include "ready.h"
 
 #define SPIN_MAX_NS 50000u
@@ -328,13 +329,6 @@ void shim_ready_set_nonblock(const struct shim_fd *f, bool on)
 		atomic_fetch_and(&chan_of(f)->nonblock, ~(1u << (f->end & 1)));
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
 /* Per process: grows when a spin caught the peer, halves when it did not. */
 static _Atomic uint32_t spin_ns = SPIN_MAX_NS / 4;
 
@@ -359,7 +353,7 @@ bool shim_ready_spin(bool (*check)(void *), void *arg, struct shim_dir *D)
 				atomic_store_explicit(&spin_ns, budget + budget / 8 + 1, memory_order_relaxed);
 			return true;
 		}
-		cpu_relax();
+		xos__cpu_relax();
 		if ((i & 31) == 0 && shim_now_ns() - t0 > budget) {
 			atomic_store_explicit(&spin_ns, budget / 2, memory_order_relaxed);
 			return false;
