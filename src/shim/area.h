@@ -24,7 +24,7 @@
  * SHIM_RING_BUDGET): past it, new channels stay native and full rings stop
  * growing (their writers wait, as on a full socket buffer). */
 #define SHIM_MAX_RING 16384
-#define SHIM_RING_SIZE (512u * 1024u) /* most bytes per direction */
+#define SHIM_RING_SIZE (2048u * 1024u) /* most bytes per direction */
 #define SHIM_RING_MIN 4096u           /* a socket ring's first size per direction */
 #define SHIM_RING_BUDGET (1ull << 30)
 #define SHIM_NAME_MAX 32
@@ -32,7 +32,8 @@
  * keeps the kernel's account of the pipe's page buffers (fs/pipe.c), up to
  * this many (the ring's size in pages; a larger pipe stays in the kernel). */
 #define SHIM_PIPE_PAGE 4096u
-#define SHIM_PIPE_SLOTS (SHIM_RING_SIZE / SHIM_PIPE_PAGE)
+#define SHIM_PIPE_SLOTS 128u
+#define SHIM_PIPE_MAX (SHIM_PIPE_SLOTS * SHIM_PIPE_PAGE)
 
 enum shim_icf { SHIM_ICF_NONE = 0, SHIM_ICF_THREAD, SHIM_ICF_PROCESS };
 
@@ -79,7 +80,19 @@ struct shim_chan {
 	_Atomic uint32_t upgraded, downgraded;  /* counts of switches */
 	char why[48];           /* first downgrade reason, or why it never went on a ring */
 	_Atomic uint32_t nonblock; /* bit per end: O_NONBLOCK as the shim last set it */
+	/* The ring's life ended with the connection: every reader of a
+	 * direction this channel writes was gone (the peer closed), so the
+	 * kernel answers its writers from then on (EPIPE, a reset) as it
+	 * would natively.  Not a move back: no reader was left to move. */
+	_Atomic uint32_t peer_closed;
+	_Atomic uint64_t bytes_dead; /* written through the kernel after that, for nobody */
 };
+
+/* Bytes an end of @c wrote through the kernel. */
+static inline void shim_chan_count_out(struct shim_chan *c, uint64_t n)
+{
+	atomic_fetch_add(atomic_load(&c->peer_closed) ? &c->bytes_dead : &c->bytes_out, n);
+}
 
 /* One direction of a ring: a byte stream from writers to readers.  A
  * sleeping reader blocks in a real read() of one byte on its kernel fd: the

@@ -140,7 +140,7 @@ static void pipe_made(const int fds[2], int flags)
 		/* The ring blocks where this pipe would (its size in pages). */
 		int size = REAL(fcntl)(fds[1], F_GETPIPE_SZ);
 
-		if (size > 0 && size % SHIM_PIPE_PAGE == 0 && (uint32_t)size <= SHIM_RING_SIZE &&
+		if (size > 0 && size % SHIM_PIPE_PAGE == 0 && (uint32_t)size <= SHIM_PIPE_MAX &&
 		    sysconf(_SC_PAGESIZE) == SHIM_PIPE_PAGE) {
 			shim_area_lock();
 			slot = shim_ring_attach(ch, 1, (uint32_t)size / SHIM_PIPE_PAGE);
@@ -485,8 +485,10 @@ SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
 
 static void count(struct shim_fd *f, ssize_t n, bool out)
 {
-	if (n > 0 && f)
-		atomic_fetch_add(out ? &chan(f)->bytes_out : &chan(f)->bytes_in, (uint64_t)n);
+	if (n > 0 && f && out)
+		shim_chan_count_out(chan(f), (uint64_t)n);
+	else if (n > 0 && f)
+		atomic_fetch_add(&chan(f)->bytes_in, (uint64_t)n);
 }
 
 /* Read through the ring if on one: > 0 or 0 (EOF) or -errno; SHIM_USE_KERNEL. */

@@ -228,6 +228,7 @@ static size_t copy_piece(const struct shim_dir *D)
 
 static void wake(_Atomic uint32_t *seq);
 static void ring_bell(int fd, const struct shim_fd *f, struct shim_dir *D, uint32_t n);
+static void ring_to_kernel(int fd, struct shim_fd *f, const char *why, bool kernel_view, bool peer_closed);
 
 /* Every fd of this process on channel @chan fails from now on. */
 static void break_local(int32_t chan)
@@ -1002,7 +1003,7 @@ ssize_t shim_ring_write_flags(int fd, struct shim_fd *f, const void *buf, size_t
 			/* Switched in the middle: the rest follows on the kernel. */
 			k = kernel_write_all(fd, f, (const char *)buf + done, len - done);
 			if (k > 0)
-				atomic_fetch_add(&c->bytes_out, (uint64_t)k);
+				shim_chan_count_out(c, (uint64_t)k);
 			return k < 0 ? (ssize_t)done : (ssize_t)(done + (size_t)k);
 		}
 		if (write_shut(r, d, f)) {
@@ -1015,8 +1016,9 @@ ssize_t shim_ring_write_flags(int fd, struct shim_fd *f, const void *buf, size_t
 			if (peer_reader_gone(fd, f, r)) {
 				unlk(&D->wlock);
 				/* Nobody reads the ring any more: from now on the kernel
-				 * answers, with EPIPE and SIGPIPE (or a reset) as natively. */
-				shim_ring_downgrade(fd, f, "the readers are gone", false);
+				 * answers, with EPIPE and SIGPIPE (or a reset) as natively.
+				 * The connection ended on its ring: nothing moves back. */
+				ring_to_kernel(fd, f, NULL, false, true);
 				return done ? (ssize_t)done : SHIM_USE_KERNEL;
 			}
 		}
@@ -1068,10 +1070,16 @@ ssize_t shim_ring_write_flags(int fd, struct shim_fd *f, const void *buf, size_t
 				memcpy(dst, (const char *)buf + done + put + first, k - first);
 				atomic_store_explicit(&D->head, head + put + k, memory_order_seq_cst);
 				cursors_moved(r, d, 1, head + put + k, tail);
+				/* One bell per reader asleep in read(), not one per
+				 * piece: a bell still pending wakes its sleeper, who
+				 * then finds every piece published since. */
 				sleepers = atomic_load(&D->rwait);
-				if (sleepers)
-					ring_bell(fd, f, D, sleepers);
-				else
+				if (sleepers) {
+					uint32_t pending = atomic_load(&D->bells);
+
+					if (sleepers > pending)
+						ring_bell(fd, f, D, sleepers - pending);
+				} else
 					shim_ready_bell(fd, f, D);
 			}
 			note_cpu(&D->wcpu);
@@ -1250,7 +1258,7 @@ int shim_ring_pipe_size(int fd, struct shim_fd *f, int size)
 	} else if ((uint32_t)rc / SHIM_PIPE_PAGE < D->bhead - D->btail) {
 		REAL(fcntl)(fd, F_SETPIPE_SZ, old);
 		rc = -EBUSY;
-	} else if ((uint32_t)rc > SHIM_RING_SIZE || rc % SHIM_PIPE_PAGE ||
+	} else if ((uint32_t)rc > SHIM_PIPE_MAX || rc % SHIM_PIPE_PAGE ||
 		   dir_resize(r, 0, atomic_load(&D->head), atomic_load(&D->tail), first_size((uint32_t)rc / SHIM_PIPE_PAGE)) <
 			   (uint32_t)rc) {
 		unlock_all(r);
@@ -1267,6 +1275,13 @@ int shim_ring_pipe_size(int fd, struct shim_fd *f, int size)
 
 void shim_ring_downgrade(int fd, struct shim_fd *f, const char *why, bool kernel_view)
 {
+	ring_to_kernel(fd, f, why, kernel_view, false);
+}
+
+/* Switch @f's ring to KERNEL mode: a move back (@why), or the end of the
+ * ring's life when @peer_closed (the kernel says every reader is gone). */
+static void ring_to_kernel(int fd, struct shim_fd *f, const char *why, bool kernel_view, bool peer_closed)
+{
 	SHIM_ERRNO_SAVE;
 	struct shim_ring *r = shim_ring_of(f);
 	struct shim_chan *c;
@@ -1281,9 +1296,11 @@ void shim_ring_downgrade(int fd, struct shim_fd *f, const char *why, bool kernel
 		goto out;
 	}
 	if (atomic_load(&r->mode) == SHIM_RING_LIVE) {
-		atomic_store(&r->mode, SHIM_RING_KERNEL);
-		if (atomic_fetch_add(&c->downgraded, 1) == 0 && why)
+		if (peer_closed)
+			atomic_store(&c->peer_closed, 1);
+		else if (atomic_fetch_add(&c->downgraded, 1) == 0 && why)
 			snprintf(c->why, sizeof(c->why), "%s", why);
+		atomic_store(&r->mode, SHIM_RING_KERNEL);
 	}
 	d = read_dir(f);
 	if (kernel_view && is_pipe(f) && ndirs_of(r) >= 1) {

@@ -95,7 +95,7 @@ static ssize_t shim_sendfile(int out, int in, off_t *off, size_t len)
 	SHIM_ERRNO_RESTORE();
 	r = REAL(sendfile)(out, in, off, len);
 	if (r > 0 && o)
-		atomic_fetch_add(&shim.area->chan[o->chan - 1].bytes_out, (uint64_t)r);
+		shim_chan_count_out(&shim.area->chan[o->chan - 1], (uint64_t)r);
 	return r;
 }
 

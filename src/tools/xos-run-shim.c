@@ -409,6 +409,9 @@ static void print_text(FILE *out, const struct shim_area *a)
 			fprintf(out, ", moved back to %s: %.*s", shim_chan_kind_name(c->kind), (int)sizeof(c->why), c->why);
 		else if (!atomic_load(&c->upgraded))
 			fprintf(out, ", never on a ring: %.*s", (int)sizeof(c->why), c->why[0] ? c->why : "unknown");
+		if (atomic_load(&c->peer_closed))
+			fprintf(out, ", ended when its peer closed (then %llu B written for nobody)",
+				(unsigned long long)atomic_load(&c->bytes_dead));
 		fputc('\n', out);
 	}
 	print_unrecorded(out, a);
@@ -475,7 +478,10 @@ static int write_json(int fd, const struct shim_area *a, int status)
 		/* The first reason it was not, or stopped being, on a ring. */
 		fprintf(out, ", \"reason\": ");
 		json_str(out, atomic_load(&c->downgraded) || !atomic_load(&c->upgraded) ? (why[0] ? why : "unknown") : "");
-		fputc('}', out);
+		/* The ring's life ended with the connection (every reader gone);
+		 * what this end wrote after that went to the kernel, for nobody. */
+		fprintf(out, ", \"peer_closed\": %u, \"kernel_bytes_after_peer_closed\": %llu}",
+			atomic_load(&c->peer_closed), (unsigned long long)atomic_load(&c->bytes_dead));
 		first = false;
 	}
 	fprintf(out, "\n  ],\n  \"unrecorded\": {\"efs\": %llu, \"channels\": {",

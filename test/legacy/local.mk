@@ -133,6 +133,11 @@ check_PROGRAMS += %reldir%/fortify-ring
 %canon_reldir%_fortify_ring_CFLAGS = $(legacy_cflags) -O2 -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
 %canon_reldir%_fortify_ring_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
 %canon_reldir%_fortify_ring_LDADD =
+# A server answering a client that has gone (the end of a load run).
+check_PROGRAMS += %reldir%/peer-gone
+%canon_reldir%_peer_gone_CFLAGS = $(legacy_cflags)
+%canon_reldir%_peer_gone_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_peer_gone_LDADD =
 
 XOS_SCRIPT_TESTS += %reldir%/run-legacy.sh %reldir%/real-programs.sh %reldir%/sock-ring.sh
 EXTRA_DIST += %reldir%/static-hello.c

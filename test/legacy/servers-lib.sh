@@ -14,11 +14,11 @@ SERVERS_STATS=${LEGACY_SRC:-$SERVERS_DIR}/servers-stats.py
 unset XOS_POLICY XOS_ICF XOS_EXPLAIN
 export XOS_SHIM
 
-# Connections that stay on rings to the end need the shim to keep a ring
-# through O_NONBLOCK, poll/epoll and non-blocking connect/accept4.  Until it
-# does, the report says what moved back and why, and the assertion is not
-# made; XOS_SERVERS_RINGS=yes (or this default) turns it on.
-RINGS_EXPECTED=${XOS_SERVERS_RINGS:-no}
+# Every connection stays on its ring to the end (the shim keeps it there
+# through O_NONBLOCK, poll/epoll and non-blocking connect/accept4); the
+# report says what moved back and why otherwise.  XOS_SERVERS_RINGS=no
+# reports without asserting.
+RINGS_EXPECTED=${XOS_SERVERS_RINGS:-yes}
 
 servers_need() {
 	if [ ! -r "$XOS_SHIM" ]; then

@@ -37,12 +37,18 @@ def main(argv):
     moved = Counter(c["downgrade_reason"] or "no reason recorded" for c in conns if c["downgraded"] > 0)
     with_peer = sum(1 for c in conns if c["upgraded"] > 0 and c["downgraded"] == 0 and c in kernel)
     never = Counter(why_not_upgraded(c) for c in conns if c["upgraded"] == 0)
+    # A ring ends with its connection when the peer closes; what the other
+    # end wrote after that went to the kernel, for nobody (as natively).
+    ended = [c for c in conns if c.get("peer_closed")]
+    dead_bytes = sum(c.get("kernel_bytes_after_peer_closed", 0) for c in conns)
     ring_bytes = sum(c["ring_bytes"] for c in conns)
     kernel_bytes = sum(c["kernel_bytes_written"] for c in conns)
     print("%d of %d connection ends stayed on rings to the end (%d bytes through rings, %d through the kernel)"
           % (len(stayed), len(conns), ring_bytes, kernel_bytes))
     for why, n in moved.most_common():
         print("  %d moved back to the kernel: %s" % (n, why))
+    if ended:
+        print("  %d of them ended when their peer closed (then %d bytes written for nobody)" % (len(ended), dead_bytes))
     if with_peer:
         print("  %d moved back with the other end of their connection" % with_peer)
     for why, n in never.most_common():

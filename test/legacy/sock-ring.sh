@@ -3,7 +3,8 @@
 # Description: socket operations on connections the shim keeps on rings
 # (xos-run --policy=perf): shutdown in each direction, MSG_PEEK, FIONREAD
 # and SIOCOUTQ, socket options and names, a non-blocking connect paired
-# with accept4(SOCK_NONBLOCK | SOCK_CLOEXEC), and 10,000 concurrent
+# with accept4(SOCK_NONBLOCK | SOCK_CLOEXEC), answers written after the
+# peer has gone (the ring ends with the connection), and 10,000 concurrent
 # loopback connections between two managed processes.  Each program gives
 # the same output natively and under the shim, and --stats shows every
 # connection on a ring, never moved back.  Prints what the 10,000 idle
@@ -60,6 +61,10 @@ same "socket options and names" "preload run perf" "$LEGACY_DIR/sockopts"
 check "sockopts: the socketpair and the TCP connection stayed on rings" 'on_rings 3 18'
 same "non-blocking connect, accept4" "preload run perf" "$LEGACY_DIR/nb-connect"
 check "nb-connect: the connection made non-blocking on both sides is on a ring" 'on_rings 2 13'
+same "answers to a peer that has gone" "preload run perf" "$LEGACY_DIR/peer-gone"
+check "peer-gone: the rings ended with their connections, none moved back; only TCP took bytes, for nobody" \
+	'json "c=[x for x in d[\"channels\"] if x[\"upgraded\"]]; assert len(c)==4, c; assert not [x for x in c if x[\"downgraded\"] or x[\"mechanism\"]!=\"ring\" or x[\"kernel_bytes_written\"]], c; \
+e=sorted((x[\"kind\"], x[\"kernel_bytes_after_peer_closed\"]) for x in c if x[\"peer_closed\"]); assert [k for k, _ in e]==[\"pipe\", \"tcp\", \"unix\"] and e[1][1]>=240 and e[0][1]==e[2][1]==0, e"'
 
 # 10,000 connections: natively and under perf only (each run makes them all).
 same "10,000 connections" "perf" "$LEGACY_DIR/conn-10k"
