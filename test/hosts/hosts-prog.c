@@ -13,6 +13,7 @@
  *   other    the other hosts run another build: refused with -ENOEXEC
  *   kill     a host killed while its EFs run: they end lost, their
  *            channels see EOF/EPIPE, the program goes on without it
+ *   alone    without a launcher: one host
  */
 #define XOS_USE_VERSION 1
 #include <arpa/inet.h>
@@ -378,6 +379,29 @@ static void scenario_kill(void)
 	}
 }
 
+/* Without a launcher: one host, whatever the policy. */
+static void scenario_alone(void)
+{
+	struct job j = { .x = 3 };
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	char name[256] = "";
+	int rc;
+
+	gethostname(name, sizeof(name) - 1);
+	ef = make("alone", NULL, NULL, ef_double, &j, NULL, 0, &rc);
+	CHECK(ef && strcmp(xos_ef_host(ef), name) == 0, "spread with one host: the EF runs here (%s)",
+	      ef ? xos_ef_host(ef) : strerror(-rc));
+	if (ef)
+		CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == 6, "and exits 6");
+	ef = make("named", "b", NULL, ef_double, &j, NULL, 0, &rc);
+	CHECK(!ef && rc == -ENOENT, "a named host that is not this one: -ENOENT (%s)", strerror(-rc));
+	ef = make("any", "any", NULL, ef_double, &j, NULL, 0, &rc);
+	CHECK(ef && xos_ef_join(ef, &ex) == 0 && ex.status == 6, "host \"any\" runs here");
+	ef = make("bad", "", NULL, ef_double, &j, NULL, 0, &rc);
+	CHECK(!ef && rc == -EINVAL, "an empty host name: -EINVAL (%s)", strerror(-rc));
+}
+
 int main(int argc, char **argv)
 {
 	const char *s = argc > 1 ? argv[1] : "basic";
@@ -393,6 +417,8 @@ int main(int argc, char **argv)
 		scenario_other();
 	else if (strcmp(s, "kill") == 0)
 		scenario_kill();
+	else if (strcmp(s, "alone") == 0)
+		scenario_alone();
 	else
 		CHECK(0, "unknown scenario %s", s);
 	printf("# %d failures\n", failures);
