@@ -926,6 +926,85 @@ int xos__hosts_place(const struct xos_ef_attr *attr, int *ret_host, char *why, s
 	return 0;
 }
 
+/* ---- relays: an end that cannot go to another host itself ------------------------- */
+
+/*
+ * An end given to a remote EF whose channel is already in use here, or
+ * whose other end is gone from this process (given to another EF, on
+ * another host or here), stays here: the remote EF gets a fresh channel of
+ * the same shape, and a thread of this process copies each message from
+ * one to the other, in order, until end of file or a broken pipe, which it
+ * passes on by closing.  Unidirectional channels only.
+ */
+struct relay {
+	struct xos_chan *from, *to;
+	size_t max;
+};
+
+static void *relay_run(void *p)
+{
+	struct relay *r = p;
+	char *buf = malloc(r->max ? r->max : 1);
+	ssize_t n = buf ? 1 : -ENOMEM;
+
+	xos_chan_set_nonblock(r->from, false);
+	xos_chan_set_nonblock(r->to, false);
+	while (n > 0) {
+		n = xos_chan_recv(r->from, buf, r->max);
+		if (n > 0 && xos_chan_send(r->to, buf, (size_t)n) < 0)
+			n = -EPIPE;
+	}
+	free(buf);
+	xos_chan_close(r->from);
+	xos_chan_close(r->to);
+	free(r);
+	return NULL;
+}
+
+/* Relay @end (idx @idx, now the relay's) to the remote side of the new channel @x, attached to @sock. */
+static int relay_start(struct xos_chan *end, int idx, const struct xos_chan_attr *shape, int sock,
+		       int *ret_hold)
+{
+	struct xos_chan_attr a = *shape;
+	struct xos_chan *x[2];
+	struct relay *r;
+	pthread_attr_t ta;
+	pthread_t t;
+	int rc;
+
+	a.flags &= ~(unsigned int)XOS_CHAN_F_NONBLOCK;
+	rc = xos__chan_open_unbound(x, &a);
+	if (rc < 0) {
+		close(sock);
+		return rc;
+	}
+	rc = xos__chan_bind_remote(x[idx], sock, ret_hold);
+	if (rc < 0) {
+		xos_chan_close(x[0]);
+		xos_chan_close(x[1]);
+		return rc;
+	}
+	r = malloc(sizeof(*r));
+	if (!r) {
+		xos_chan_close(x[!idx]);
+		close(*ret_hold);
+		return -ENOMEM;
+	}
+	r->from = idx == 1 ? end : x[1];
+	r->to = idx == 1 ? x[0] : end;
+	r->max = shape->max_msg;
+	pthread_attr_init(&ta);
+	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+	rc = -pthread_create(&t, &ta, relay_run, r);
+	pthread_attr_destroy(&ta);
+	if (rc < 0) {
+		free(r);
+		xos_chan_close(x[!idx]);
+		close(*ret_hold);
+	}
+	return rc;
+}
+
 static uint64_t token_new(void)
 {
 	uint64_t t = 0;
@@ -944,6 +1023,7 @@ int xos__host_ef_create(struct xos_ef *ef, int idx, const struct xos_ef_attr *at
 	struct ef_req req = { 0 };
 	struct chan_req creq[MAX_CHANS];
 	int socks[MAX_CHANS];
+	bool relayed[MAX_CHANS];
 	struct xos__remote *r;
 	struct ef_rep rep;
 	int fd = -1, rc;
@@ -966,18 +1046,22 @@ int xos__host_ef_create(struct xos_ef *ef, int idx, const struct xos_ef_attr *at
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct xos_chan *end = attr->chans[i];
+		struct xos_chan_attr shape;
 		char cwhy[256];
 		const char *mech;
 
-		if (xos__chan_remote(end) || !xos__chan_peer_here(end)) {
-			snprintf(why, why_len, "chan \"%s\": its other end is not in this process",
+		xos__chan_shape(end, &shape);
+		relayed[i] = xos__chan_remote(end) || !xos__chan_peer_here(end) || xos__chan_bound(end);
+		if (shape.flags & XOS_CHAN_F_MULTI_PRODUCER) {
+			snprintf(why, why_len, "chan \"%s\": a multi-producer channel cannot reach another host",
 				 xos_chan_name(end));
 			return -EOPNOTSUPP;
 		}
-		if (xos__chan_bound(end)) {
-			snprintf(why, why_len, "chan \"%s\" is already bound (%s): only a channel not used yet "
-				 "reaches another host", xos_chan_name(end), xos_chan_mechanism(end));
-			return -EBUSY;
+		if (relayed[i] && (shape.flags & XOS_CHAN_F_BIDIR)) {
+			snprintf(why, why_len, "chan \"%s\": bidirectional, and %s: it cannot reach another host",
+				 xos_chan_name(end), xos__chan_bound(end) ? "already in use" :
+				 "its other end is not in this process");
+			return -EOPNOTSUPP;
 		}
 		mech = xos__chans_choose_apart(end, "?", cwhy, sizeof(cwhy));
 		if (!mech || strcmp(mech, "tcp") != 0) {
@@ -985,7 +1069,9 @@ int xos__host_ef_create(struct xos_ef *ef, int idx, const struct xos_ef_attr *at
 				 mech ? "only tcp reaches another host" : cwhy);
 			return -EOPNOTSUPP;
 		}
-		xos__explain("chan \"%s\" (to host %s) -> %s: %s", xos_chan_name(end), h->name, mech, cwhy);
+		xos__explain("chan \"%s\" (to host %s) -> %s%s: %s", xos_chan_name(end), h->name, mech,
+			     relayed[i] ? ", relayed by this process (its end here is in use or its "
+					  "other end elsewhere)" : "", cwhy);
 	}
 	r = calloc(1, sizeof(*r));
 	if (!r)
@@ -1037,6 +1123,7 @@ int xos__host_ef_create(struct xos_ef *ef, int idx, const struct xos_ef_attr *at
 		rc = -E2BIG;
 		goto fail;
 	}
+	set_timeout(fd, 60); /* a host that takes the request but never answers is as good as lost */
 	if ((rc = write_all(fd, &req, sizeof(req))) < 0 || (rc = write_all(fd, ef->name, req.name_len)) < 0 ||
 	    (rc = write_all(fd, attr->icf, req.icf_len)) < 0 ||
 	    (rc = write_all(fd, attr->icfs, req.icfs_len)) < 0 ||
@@ -1049,6 +1136,7 @@ int xos__host_ef_create(struct xos_ef *ef, int idx, const struct xos_ef_attr *at
 		rc = rc == -ECONNRESET ? -EHOSTDOWN : rc;
 		goto fail;
 	}
+	set_timeout(fd, 0);
 	rep.icf[sizeof(rep.icf) - 1] = '\0';
 	rep.why[sizeof(rep.why) - 1] = '\0';
 	if (rep.rc < 0 || rep.rc < -4095) {
@@ -1057,7 +1145,14 @@ int xos__host_ef_create(struct xos_ef *ef, int idx, const struct xos_ef_attr *at
 		goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
-		rc = xos__chan_bind_remote(attr->chans[i], socks[i], &r->holds[r->nholds]);
+		struct xos_chan_attr shape;
+
+		xos__chan_shape(attr->chans[i], &shape);
+		if (relayed[i])
+			rc = relay_start(attr->chans[i], xos__chan_idx(attr->chans[i]), &shape, socks[i],
+					 &r->holds[r->nholds]);
+		else
+			rc = xos__chan_bind_remote(attr->chans[i], socks[i], &r->holds[r->nholds]);
 		socks[i] = -1;
 		if (rc < 0)
 			xos__log_debug("hosts: chan %zu of ef %llu: %s", i, (unsigned long long)ef->id,

@@ -174,16 +174,31 @@ static int ef_stream(void *p)
 	return rc;
 }
 
-/* Reads until EOF, returns how many messages. */
+/* Reads sequence numbers 0, 1, ... until EOF; returns how many (-1 when out of order). */
 static int ef_sink(void *p)
 {
 	struct job *j = p;
 	uint64_t seq;
 	int n = 0;
 
-	while (xos_chan_recv(j->chan, &seq, sizeof(seq)) > 0)
+	while (xos_chan_recv(j->chan, &seq, sizeof(seq)) > 0) {
+		if (seq != (uint64_t)n)
+			return -1 & 0xff;
 		n++;
+	}
 	return n;
+}
+
+/* Sends sequence numbers 0 .. n-1, then closes. */
+static int ef_count(void *p)
+{
+	struct job *j = p;
+	int bad = 0;
+
+	for (uint64_t seq = 0; seq < j->n; seq++)
+		bad += xos_chan_send(j->chan, &seq, sizeof(seq)) != sizeof(seq);
+	xos_chan_close(j->chan);
+	return bad ? 1 : 0;
 }
 
 static void scenario_chans(void)
@@ -257,6 +272,42 @@ static void scenario_chans(void)
 		      "stream EF exited 0");
 	}
 	xos_chan_close(ends[1]);
+
+	/* EF to EF on two other hosts: the reader on c first (its channel goes there), the
+	 * writer on b second: this process relays; and a channel used here before */
+	xos_chan_attr_init(&ca);
+	ca.name = "b-to-c";
+	CHECK(xos_chan_open(ends, &ca) == 0, "b-to-c channel opened");
+	{
+		struct job jr = { .chan = ends[1] }, jw = { .chan = ends[0], .n = 5000 };
+		struct xos_ef *r, *w;
+
+		r = make("reader", "c", NULL, ef_sink, &jr, &ends[1], 1, &rc);
+		CHECK(r != NULL, "reader EF on host c (%s)", strerror(-rc));
+		w = make("writer", "b", NULL, ef_count, &jw, &ends[0], 1, &rc);
+		CHECK(w != NULL, "writer EF on host b, its end relayed here (%s)", strerror(-rc));
+		if (w)
+			CHECK(xos_ef_join(w, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == 0,
+			      "the writer on b sent 5000 messages (%d)", ex.status);
+		if (r)
+			CHECK(xos_ef_join(r, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == 5000,
+			      "the reader on c got 5000 messages in order, then EOF (%d)", ex.status);
+	}
+	xos_chan_attr_init(&ca);
+	ca.name = "used";
+	CHECK(xos_chan_open(ends, &ca) == 0, "used channel opened");
+	seq = 0;
+	CHECK(xos_chan_send(ends[0], &seq, sizeof(seq)) == sizeof(seq), "a message sent before the reader exists");
+	j.chan = ends[1];
+	ef = make("used-reader", "b", NULL, ef_sink, &j, &ends[1], 1, &rc);
+	CHECK(ef != NULL, "reader of a channel in use on host b, relayed (%s)", strerror(-rc));
+	if (ef) {
+		for (seq = 1; seq < 50; seq++)
+			xos_chan_send(ends[0], &seq, sizeof(seq));
+		xos_chan_close(ends[0]);
+		CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == 50,
+		      "it read the 50 messages, the first sent before it existed (%d)", ex.status);
+	}
 
 	/* EPIPE: the remote reader ends, the writer here is told */
 	xos_chan_attr_init(&ca);

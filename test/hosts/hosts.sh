@@ -9,8 +9,9 @@
 # hosts under traffic (sequenced messages, a 64 MiB stream, EOF); a
 # connection without the launch's secret refused; hosts running another
 # build refused; a killed host (its EFs lost, their channels EOF/EPIPE, the
-# rest goes on).  Skips (77) when namespaces or mpirun are unavailable.
-# Needs HOSTS_PROG, HOSTS_PROG_OTHER, XOS_RUN, TOP_SRCDIR.
+# rest goes on); the MapReduce word_count over the three hosts, its output
+# identical to the sequential reference.  Skips (77) when namespaces or mpirun are unavailable.
+# Needs HOSTS_PROG, HOSTS_PROG_OTHER, XOS_RUN, MR_BIN, TOP_SRCDIR.
 set -u
 . "$TOP_SRCDIR/test/checks.sh"
 
@@ -51,12 +52,15 @@ for h in a b c; do
 		ip -n "$pfx$h" link set lo up || skip "cannot wire namespace $pfx$h"
 done
 
-# mpirun's remote shell: "agent HOST COMMAND..." runs COMMAND in HOST's namespace.
+# mpirun's remote shell: "agent HOST COMMAND..." runs COMMAND in HOST's namespace,
+# with a temporary directory of its own (the hosts share one file system and one
+# host name, and Open MPI's daemons would race for the same session directory).
+mkdir "$tmp/ta" "$tmp/tb" "$tmp/tc"
 cat >"$tmp/agent" <<EOF
 #!/bin/sh
 h=\$1; shift
 case \$h in a|b|c) ;; *) echo "agent: no host \$h" >&2; exit 1;; esac
-exec ip netns exec $pfx\$h sh -c "\$*"
+exec ip netns exec $pfx\$h env TMPDIR=$tmp/t\$h sh -c "\$*"
 EOF
 chmod +x "$tmp/agent"
 
@@ -98,6 +102,22 @@ check "other: hosts running another build are refused (-ENOEXEC)" 'tally other'
 
 run kill -n 3 "$XOS_RUN" --policy=spread --explain -- "$HOSTS_PROG" kill
 check "kill: a killed host's EFs end lost, their channels EOF/EPIPE, the rest goes on" 'tally kill'
+
+# The MapReduce suite's word_count over the three hosts.  Its EFs' arguments
+# hold pointers to the program's functions: --fixed-layout gives every host the
+# same addresses.
+wc=${MR_BIN:-}/word_count
+if [ -n "${MR_BIN:-}" ] && [ -x "$wc" ]; then
+	mkdir "$tmp/wcdata"
+	"$wc" gen "$tmp/wcdata" small >/dev/null && "$wc" run seq "$tmp/wcdata" "$tmp/wc.seq" 1 >/dev/null
+	run wc -n 3 "$XOS_RUN" --fixed-layout --policy=spread --explain -- "$wc" run ef "$tmp/wcdata" "$tmp/wc.ef" 2
+	check "word_count over three hosts: output identical to the sequential reference" \
+		'[ "$(cat "$tmp/wc.rc")" = 0 ] && [ -s "$tmp/wc.seq" ] && cmp -s "$tmp/wc.seq" "$tmp/wc.ef"'
+	check "word_count's maps and reducers ran on hosts b and c too" \
+		'grep -q "word_count.map.* -> host [bc]" "$tmp/wc" && grep -q "word_count.reduce.* -> host [bc]" "$tmp/wc"'
+else
+	bad "word_count not built (MR_BIN=${MR_BIN:-unset})"
+fi
 
 # Without a launcher the same program is a program of one host.
 XOS_POLICY=spread "$HOSTS_PROG" alone >"$tmp/alone" 2>&1
