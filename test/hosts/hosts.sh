@@ -22,58 +22,17 @@ command -v mpirun >/dev/null 2>&1 || skip "no mpirun (openmpi-bin)"
 [ -x "$HOSTS_PROG" ] || skip "hosts-prog not built"
 ldd "$HOSTS_PROG" 2>/dev/null | grep -q libpmix || skip "libxos built without PMIx (configure --with-pmix)"
 
-# Names and a /24 of our own, so that concurrent runs do not collide.
-id=$(( $$ % 200 + 20 ))
-pfx=xh$id
-net=198.18.$id
+. "$TOP_SRCDIR/test/hosts/netns.sh"
 tmp=$(mktemp -d)
-cleanup() {
-	for h in a b c; do
-		ip netns del "$pfx$h" 2>/dev/null
-		ip link del "${pfx}v$h" 2>/dev/null
-	done
-	ip link del "${pfx}br" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap 'netns_down a b c; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM HUP
+netns_up "$tmp" a b c || skip "cannot make network-namespace hosts: $(cat "$tmp/why")"
 
-ip link add "${pfx}br" type bridge 2>"$tmp/err" || skip "cannot make a bridge: $(cat "$tmp/err")"
-ip addr add "$net.254/24" dev "${pfx}br" && ip link set "${pfx}br" up || skip "cannot address the bridge"
-n=0
-for h in a b c; do
-	n=$((n + 1))
-	ip netns add "$pfx$h" 2>"$tmp/err" || skip "cannot make a network namespace: $(cat "$tmp/err")"
-	ip link add "${pfx}v$h" type veth peer name "${pfx}p$h" &&
-		ip link set "${pfx}p$h" netns "$pfx$h" &&
-		ip link set "${pfx}v$h" master "${pfx}br" up &&
-		ip -n "$pfx$h" addr add "$net.$n/24" dev "${pfx}p$h" &&
-		ip -n "$pfx$h" link set "${pfx}p$h" up &&
-		ip -n "$pfx$h" link set lo up || skip "cannot wire namespace $pfx$h"
-done
-
-# mpirun's remote shell: "agent HOST COMMAND..." runs COMMAND in HOST's namespace,
-# with a temporary directory of its own (the hosts share one file system and one
-# host name, and Open MPI's daemons would race for the same session directory).
-mkdir "$tmp/ta" "$tmp/tb" "$tmp/tc"
-cat >"$tmp/agent" <<EOF
-#!/bin/sh
-h=\$1; shift
-case \$h in a|b|c) ;; *) echo "agent: no host \$h" >&2; exit 1;; esac
-exec ip netns exec $pfx\$h env TMPDIR=$tmp/t\$h sh -c "\$*"
-EOF
-chmod +x "$tmp/agent"
-
-# run NAME PROGRAM-AND-ARGS...: mpirun over a,b,c; output in $tmp/NAME.
-# rtc ^hwloc: Open MPI 4.1's daemons share a topology through a fixed-address
-# mapping that crashed them (SIGSEGV in hwloc_shmem_topology_write) under load.
+# run NAME MPIRUN-ARGS...: mpirun over a,b,c; output in $tmp/NAME.
 run() {
 	name=$1
 	shift
-	timeout 180 mpirun --allow-run-as-root --oversubscribe --host a,b,c \
-		--mca plm_rsh_agent "$tmp/agent" --mca oob_tcp_if_include "$net.0/24" --mca rtc ^hwloc \
-		--enable-recovery -x XOS_HOST_PORT=7411 -x "FOREIGN=$net.2:7411" "$@" \
-		>"$tmp/$name" 2>&1
+	netns_mpirun "$tmp" a,b,c -x XOS_HOST_PORT=7411 -x "FOREIGN=$net.2:7411" "$@" >"$tmp/$name" 2>&1
 	echo $? >"$tmp/$name.rc"
 	grep -v 'PMIX ERROR' "$tmp/$name" | sed "s/^/# $name: /"
 }

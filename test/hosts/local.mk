@@ -11,6 +11,6 @@ test_hosts_hosts_prog_other_CFLAGS = $(AM_CFLAGS) -DOTHER_BUILD=1
 test_hosts_hosts_prog_other_LDADD = libxos.la
 test_hosts_hosts_prog_other_LDFLAGS = $(AM_LDFLAGS) -no-install
 TESTS += test/hosts/hosts.sh
-EXTRA_DIST += test/hosts/hosts.sh
+EXTRA_DIST += test/hosts/hosts.sh test/hosts/netns.sh
 TESTS_ENVIRONMENT += HOSTS_PROG=$(abs_builddir)/test/hosts/hosts-prog \
 	HOSTS_PROG_OTHER=$(abs_builddir)/test/hosts/hosts-prog-other; export HOSTS_PROG HOSTS_PROG_OTHER;
