@@ -14,6 +14,8 @@
  *   kill     a host killed while its EFs run: they end lost, their
  *            channels see EOF/EPIPE, the program goes on without it
  *   alone    without a launcher: one host
+ *   abandon  rank 0 dies while an EF runs on host b (the script checks
+ *            that the launch ends and nothing of it is left)
  */
 #define XOS_USE_VERSION 1
 #include <arpa/inet.h>
@@ -430,6 +432,28 @@ static void scenario_kill(void)
 	}
 }
 
+/* Rank 0 dies while EFs run on the other hosts: they must not outlive it. */
+static void scenario_abandon(void)
+{
+	struct xos_chan_attr ca;
+	struct xos_chan *ends[2];
+	struct job j = { 0 };
+	uint64_t pid;
+	int rc;
+
+	xos_chan_attr_init(&ca);
+	ca.flags = XOS_CHAN_F_BIDIR;
+	xos_chan_open(ends, &ca);
+	j.chan = ends[1];
+	CHECK(make("orphan", "b", "process", ef_victim, &j, &ends[1], 1, &rc) != NULL,
+	      "a process EF on host b (%s)", strerror(-rc));
+	CHECK(xos_chan_recv(ends[0], &pid, sizeof(pid)) == sizeof(pid), "it runs, as process %llu",
+	      (unsigned long long)pid);
+	printf("# rank 0 dies now\n");
+	fflush(stdout);
+	raise(SIGKILL);
+}
+
 /* Without a launcher: one host, whatever the policy. */
 static void scenario_alone(void)
 {
@@ -470,6 +494,8 @@ int main(int argc, char **argv)
 		scenario_kill();
 	else if (strcmp(s, "alone") == 0)
 		scenario_alone();
+	else if (strcmp(s, "abandon") == 0)
+		scenario_abandon();
 	else
 		CHECK(0, "unknown scenario %s", s);
 	printf("# %d failures\n", failures);

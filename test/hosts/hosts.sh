@@ -62,6 +62,13 @@ check "other: hosts running another build are refused (-ENOEXEC)" 'tally other'
 run kill -n 3 "$XOS_RUN" --policy=spread --explain -- "$HOSTS_PROG" kill
 check "kill: a killed host's EFs end lost, their channels EOF/EPIPE, the rest goes on" 'tally kill'
 
+NETNS_TIMEOUT=60 run abandon -n 3 "$XOS_RUN" -- "$HOSTS_PROG" abandon
+check "abandon: rank 0 dies; the launch ends (mpirun status $(cat "$tmp/abandon.rc"), not a timeout)" \
+	'grep -q "^# rank 0 dies now" "$tmp/abandon" && [ "$(cat "$tmp/abandon.rc")" != 124 ]'
+sleep 1
+check "no process of the program outlives its launch (hosts, their EFs)" \
+	'! pgrep -f "$HOSTS_PROG" >/dev/null'
+
 # The MapReduce suite's word_count over the three hosts.  Its EFs' arguments
 # hold pointers to the program's functions: --fixed-layout gives every host the
 # same addresses.
