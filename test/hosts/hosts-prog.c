@@ -244,6 +244,8 @@ static void scenario_chans(void)
 	}
 	CHECK(bad == 0 && back == N, "%llu sequenced messages echoed in order, none lost or duplicated",
 	      (unsigned long long)N);
+	rc = xos_chan_switch(ends[0], "ring");
+	CHECK(rc == -EOPNOTSUPP, "a channel to another host is not switched: -EOPNOTSUPP (%s)", strerror(-rc));
 	xos_chan_close(ends[0]);
 	CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == (int)(N & 0x3f),
 	      "the echo EF saw every message in order, then EOF (status %d)", ex.status);
