@@ -11,13 +11,15 @@
 set -u
 ROUNDS=${ROUNDS:-4} # A B pairs
 INNER=${INNER:-3}   # repetitions inside one run (the program reports their median)
-[ "$(id -u)" -eq 0 ] || { echo "bench-hosts: needs root (network namespaces)"; exit 77; }
-command -v mpirun >/dev/null 2>&1 || { echo "bench-hosts: no mpirun"; exit 77; }
+# Where it cannot run, it says why and succeeds (make bench goes on).
+[ "$(id -u)" -eq 0 ] || { echo "bench-hosts: skipped: needs root (network namespaces)"; exit 0; }
+command -v mpirun >/dev/null 2>&1 || { echo "bench-hosts: skipped: no mpirun (openmpi-bin)"; exit 0; }
+ldd "$BENCH" 2>/dev/null | grep -q libpmix || { echo "bench-hosts: skipped: libxos built without PMIx"; exit 0; }
 . "$TOP_SRCDIR/test/hosts/netns.sh"
 tmp=$(mktemp -d)
 trap 'netns_down a b; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM HUP
-netns_up "$tmp" a b || { echo "bench-hosts: cannot make namespace hosts: $(cat "$tmp/why")"; exit 77; }
+netns_up "$tmp" a b || { echo "bench-hosts: skipped: cannot make namespace hosts: $(cat "$tmp/why")"; exit 0; }
 
 val() { sed -n "s/^$1 = //p" "$2" | head -n 1; }
 r=0
