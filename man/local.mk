@@ -34,6 +34,7 @@ dist_man_MANS += \
 	%reldir%/man3/xos_ef_fd_attach.3 \
 	%reldir%/man3/xos_ef_fd_detach.3 \
 	%reldir%/man3/xos_ef_fds_owned.3 \
+	%reldir%/man3/xos_ef_host.3 \
 	%reldir%/man3/xos_ef_icf.3 \
 	%reldir%/man3/xos_ef_id.3 \
 	%reldir%/man3/xos_ef_image_read.3 \

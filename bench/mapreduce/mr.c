@@ -399,14 +399,14 @@ struct mr_session {
 };
 
 struct map_arg {
-	const struct mr_spec *spec;
+	struct mr_spec spec; /* a copy: the EF may run on another host */
 	int nparts, forward_quit;
 	struct xos_chan *in;
 	struct xos_chan *out[MR_MAX_PARTS];
 };
 
 struct reduce_arg {
-	const struct mr_spec *spec;
+	struct mr_spec spec; /* a copy: the EF may run on another host */
 	int part, nmap;
 	struct xos_chan *in[MR_MAX_MAPS];
 	struct xos_chan *out;
@@ -443,8 +443,8 @@ static int map_next_task(struct map_arg *a, void *task)
 		memcpy(&h, p, sizeof(h));
 		if (h.kind == MSG_QUIT)
 			rc = 0;
-		else if (h.kind == MSG_TASK && (size_t)n == sizeof(h) + a->spec->task_size)
-			rc = 1, memcpy(task, (const char *)p + sizeof(h), a->spec->task_size);
+		else if (h.kind == MSG_TASK && (size_t)n == sizeof(h) + a->spec.task_size)
+			rc = 1, memcpy(task, (const char *)p + sizeof(h), a->spec.task_size);
 		else
 			rc = -EBADMSG;
 	}
@@ -457,7 +457,7 @@ static int map_ef(void *arg)
 {
 	struct map_arg *a = arg;
 	struct mr_writer w[MR_MAX_PARTS], *wp[MR_MAX_PARTS];
-	void *task = malloc(a->spec->task_size ? a->spec->task_size : 1);
+	void *task = malloc(a->spec.task_size ? a->spec.task_size : 1);
 	int rc = task ? 0 : -ENOMEM;
 
 	while (rc == 0 && (rc = map_next_task(a, task)) == 1) {
@@ -465,7 +465,7 @@ static int map_ef(void *arg)
 			writer_init_chan(&w[p], a->out[p]);
 			wp[p] = &w[p];
 		}
-		rc = a->spec->map(task, wp, a->nparts);
+		rc = a->spec.map(task, wp, a->nparts);
 		for (int p = 0; p < a->nparts && rc == 0; p++)
 			rc = writer_finish(&w[p]);
 	}
@@ -518,7 +518,7 @@ static int reduce_ef(void *arg)
 
 	while ((rc = reader_round_begin(&r)) == 1) {
 		writer_init_chan(&w, a->out);
-		rc = a->spec->reduce(a->part, &r, &w);
+		rc = a->spec.reduce(a->part, &r, &w);
 		if (rc == 0 && r.err)
 			rc = r.err;
 		if (rc == 0 && r.src != r.nsrc)
@@ -628,7 +628,7 @@ static int session_start_ef(struct mr_session *s)
 		goto fail;
 
 	for (int p = 0; p < R && rc == 0; p++) {
-		struct reduce_arg ra = { .spec = spec, .part = p, .nmap = M, .out = s->rc[p][0] };
+		struct reduce_arg ra = { .spec = *spec, .part = p, .nmap = M, .out = s->rc[p][0] };
 		struct xos_chan *ends[MR_MAX_MAPS + 1];
 
 		for (int m = 0; m < M; m++)
@@ -638,7 +638,7 @@ static int session_start_ef(struct mr_session *s)
 		rc = ef_start(&s->reds[p], name, ends, (size_t)M + 1, reduce_ef, &ra, sizeof(ra));
 	}
 	for (int m = 0; m < M && rc == 0; m++) {
-		struct map_arg ma = { .spec = spec, .nparts = P, .forward_quit = R > 0,
+		struct map_arg ma = { .spec = *spec, .nparts = P, .forward_quit = R > 0,
 				      .in = s->tc[m][1] };
 		struct xos_chan *ends[MR_MAX_PARTS + 1];
 

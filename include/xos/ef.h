@@ -57,13 +57,21 @@ struct xos_ef_attr {
 	 * hold no ','; lists inside a value are ':'-separated.  Copied; NULL: none.
 	 */
 	const char *options;
-	void *reserved[2];            /* must be NULL */
+	/*
+	 * Which host may run the EF, when the program was started on several
+	 * by a launcher (xos(7), HOSTS): "any" (the policy chooses; spread
+	 * balances), "self" (the creator's host), or a host's name.  NULL:
+	 * "any" under the policy spread, else "self".  Copied.
+	 */
+	const char *host;
+	void *reserved[1];            /* must be NULL */
 };
 
 /* How an EF ended, as reported by xos_ef_join(). */
 enum xos_ef_end {
 	XOS_EF_EXITED = 1, /* returned or called xos_ef_exit(): status is its value */
 	XOS_EF_KILLED = 2, /* killed by a signal: status is the signal number */
+	XOS_EF_LOST = 3,   /* its host died (another host of the launch): status is 0 */
 };
 
 struct xos_ef_exit {
@@ -117,7 +125,10 @@ XOS_EXPORT const char *xos_ef_name(const struct xos_ef *ef);
 /* The name of the ICF hosting the EF ("thread", "process", ...). */
 XOS_EXPORT const char *xos_ef_icf(const struct xos_ef *ef);
 
-/* Use policy @name ("perf", "isolation", "balanced") for EFs created from now. */
+/* The name of the host running the EF (this one's unless placed on another host of the launch). */
+XOS_EXPORT const char *xos_ef_host(const struct xos_ef *ef);
+
+/* Use policy @name ("perf", "isolation", "balanced", "spread") for EFs created from now. */
 XOS_EXPORT int xos_policy_set(const char *name);
 
 /* The policy in force. */

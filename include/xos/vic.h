@@ -385,6 +385,8 @@ struct xos_mech_ops {
 
 /* XOS_MECH_F_KERNEL: the kernel moves the bytes, so the two EFs share no memory. */
 #define XOS_MECH_F_KERNEL (1u << 0)
+/* XOS_MECH_F_HOSTS: it can connect EFs on different hosts (a network socket). */
+#define XOS_MECH_F_HOSTS (1u << 1)
 
 /*
  * struct xos_mech - a mechanism, as registered.

@@ -468,6 +468,8 @@ int xos__chan_switch_to(struct xos_chan *end, const struct xos__mech *m)
 	struct xos__chan_path *p;
 	int rc;
 
+	if (end->remote)
+		return -EOPNOTSUPP; /* one tcp path to another host: nothing to switch to */
 	if (end->reserved || end->peeked)
 		return -EBUSY;
 	if (end->params.flags & XOS_CHAN_F_MULTI_PRODUCER && xos__chan_bound(end))

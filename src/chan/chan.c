@@ -117,7 +117,20 @@ static int read_forced(const char **ret)
 	return xos__chan_host->forced_mech ? xos__chan_host->forced_mech(ret) : 0;
 }
 
+static int chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr, bool unbound);
+
 int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr)
+{
+	return chan_open(ret_ends, attr, false);
+}
+
+int xos__chan_open_unbound(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr)
+{
+	return chan_open(ret_ends, attr, true);
+}
+
+/* @unbound: whatever the operator forces, the first path is the caller's to make. */
+static int chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr, bool unbound)
 {
 	static const struct xos_chan_attr defaults;
 	const struct xos__mech *forced = NULL;
@@ -151,7 +164,7 @@ int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr
 	}
 	if ((attr->flags & XOS_CHAN_F_MULTI_PRODUCER) && (attr->flags & XOS_CHAN_F_BIDIR))
 		return -EINVAL; /* several producers, but one consumer */
-	if (!forced) {
+	if (!forced && !unbound) {
 		rc = read_forced(&env);
 		if (rc < 0)
 			return rc;
@@ -220,7 +233,7 @@ int xos_chan_open(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr
 		}
 		ends[0]->mp_word = w;
 	}
-	if (forced) {
+	if (forced && !unbound) {
 		rc = xos__chan_bind_to(ends[0], forced);
 		if (rc < 0)
 			goto fail;

@@ -115,6 +115,27 @@ void xos__chan_mp_share(struct xos_chan *end, bool same_process) XOS_HIDDEN;
 /* Is @end alive here (live: in use; else parked)?  Compares, never reads @end. */
 bool xos__chan_here(const struct xos_chan *end, bool live) XOS_HIDDEN;
 
+/* ---- ends whose peer is on another host (remote.c) ----------------------------- */
+
+/* xos_chan_open() that leaves the channel unbound whatever XOS_CHAN forces. */
+int xos__chan_open_unbound(struct xos_chan *ret_ends[2], const struct xos_chan_attr *attr) XOS_HIDDEN;
+/*
+ * @away's EF runs on another host, reached by the connected TCP socket
+ * @sock: bind the unbound channel to one tcp path, @away's peer (alive in
+ * this process) attached to @sock; forget @away here.  *@ret_hold is the
+ * control socket @away held: the peer sees "peer gone" once it is closed
+ * (keep it open while the remote EF may use its end).  Takes @sock in all
+ * cases.  -EBUSY: already bound; -EOPNOTSUPP: multi-producer, or the peer
+ * end is not alive in this process.
+ */
+int xos__chan_bind_remote(struct xos_chan *away, int sock, int *ret_hold) XOS_HIDDEN;
+/* Is @end's peer on another host? */
+bool xos__chan_remote(const struct xos_chan *end) XOS_HIDDEN;
+/* The flags, capacity and largest message of @end's channel, as xos_chan_open() took them. */
+void xos__chan_shape(const struct xos_chan *end, struct xos_chan_attr *ret) XOS_HIDDEN;
+/* The end's index (0 or 1). */
+int xos__chan_idx(const struct xos_chan *end) XOS_HIDDEN;
+
 /* ---- the ends of this process, as EFs come and go ------------------------------- */
 
 /* In a new process hosting an EF: forget every end but @keep[0..n), without closing them. */

@@ -110,6 +110,7 @@ struct xos_chan {
 	bool tx_broken;        /* a send saw the reader gone: every later send is -EPIPE */
 	bool rx_broken;        /* the peer broke the protocol: every later read is -EPROTO */
 	bool parked;           /* its EF lives in another process for now: kept for its return */
+	bool remote;           /* its peer is on another host: one tcp path, never switched (remote.c) */
 	uint64_t owner_ef;     /* id of the EF it was handed to (attr.chans); 0: the program's */
 	struct xos_chan *parked_next;
 	struct xos__chan_ctl *ctl;

@@ -13,6 +13,7 @@ libxos_chan_la_SOURCES = \
 	%reldir%/bind.c \
 	%reldir%/stream.c \
 	%reldir%/switch.c \
+	%reldir%/remote.c \
 	%reldir%/fdstream.h \
 	%reldir%/fdstream.c \
 	%reldir%/ring.c \

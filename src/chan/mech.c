@@ -78,7 +78,7 @@ int xos__mech_register(const struct xos_mech *mech)
 
 	if (!mech || !xos__name_ok(mech->name, XOS_CHAN_MECH_MAX - 1) || !mech->ops ||
 	    mech->ops_size < offsetof(struct xos_mech_ops, rx_fd) + sizeof(mech->ops->rx_fd) ||
-	    mech->ops_size > sizeof(struct xos_mech_ops) || (mech->flags & ~XOS_MECH_F_KERNEL))
+	    mech->ops_size > sizeof(struct xos_mech_ops) || (mech->flags & ~(unsigned int)(XOS_MECH_F_KERNEL | XOS_MECH_F_HOSTS)))
 		return -EINVAL;
 	m = calloc(1, sizeof(*m));
 	if (!m)

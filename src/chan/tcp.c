@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The tcp mechanism: a loopback TCP connection (the only mechanism that
- * could cross hosts), its sends and receives submitted through io_uring
- * (liburing).  The initiator makes both sockets: listen on 127.0.0.1 with
- * an ephemeral port, connect, accept, close the listener.
+ * The tcp mechanism: a TCP connection, its sends and receives submitted
+ * through io_uring (liburing).  Between EFs of one host the initiator
+ * makes both sockets: listen on 127.0.0.1 with an ephemeral port, connect,
+ * accept, close the listener.  Between hosts (the only mechanism that
+ * crosses them, XOS_MECH_F_HOSTS) the runtime connects the hosts and each
+ * attaches its side (remote.c).
  *
  * An io_uring instance belongs to the process that made it: each end
  * makes its own lazily, and again after a fork (a process EF inherits
@@ -256,7 +258,7 @@ const struct xos_mech_ops xos__chan_tcp = {
 const struct xos_mech xos__mech_tcp = {
 	.name = "tcp",
 	.description = "loopback TCP connection through io_uring",
-	.flags = XOS_MECH_F_KERNEL,
+	.flags = XOS_MECH_F_KERNEL | XOS_MECH_F_HOSTS,
 	.needs = XOS_ICF_X_INHERITS_FDS | XOS_ICF_X_NETWORK,
 	.cost = 70000, /* rough ns of an 8-byte round trip on the reference machine */
 	XOS_MECH_OPS(xos__chan_tcp),

@@ -84,6 +84,47 @@ static size_t com_cands(const char *a, const char *b, struct xos__mech_cand cand
 	return (size_t)n;
 }
 
+/* Every registered mechanism, cheapest first (ends on different hosts: no ICF pair to ask about). */
+static size_t all_cands(struct xos__mech_cand cands[MAX_COM])
+{
+	const struct xos_mech *mechs[MAX_COM];
+	int n = xos__mech_list(mechs, MAX_COM);
+
+	if (n > MAX_COM)
+		n = MAX_COM;
+	for (int i = 0; i < n; i++) {
+		int j = i;
+
+		cands[i] = (struct xos__mech_cand){
+			.name = mechs[i]->name, .cost = mechs[i]->cost, .known = true,
+			.kernel = mechs[i]->flags & XOS_MECH_F_KERNEL,
+			.hosts = mechs[i]->flags & XOS_MECH_F_HOSTS,
+		};
+		for (; j > 0 && cands[j - 1].cost > cands[j].cost; j--) {
+			struct xos__mech_cand t = cands[j];
+
+			cands[j] = cands[j - 1];
+			cands[j - 1] = t;
+		}
+	}
+	return n < 0 ? 0 : (size_t)n;
+}
+
+const char *xos__chans_choose_apart(struct xos_chan *end, const char *ef_icf, char *why, size_t len)
+{
+	struct xos__mech_cand cands[MAX_COM];
+	struct xos__settings set;
+	struct xos__chan_pair pair = { .a = "", .b = ef_icf, .apart = true };
+	char peer_icf[32];
+	size_t n;
+
+	settings_get(&set);
+	xos__chan_peer_icf(end, peer_icf, sizeof(peer_icf));
+	pair.a = peer_icf;
+	n = all_cands(cands);
+	return xos__policy_choose_mech(&set, &pair, cands, n, why, len);
+}
+
 /*
  * Choose the mechanism for a channel between ICFs @a and @b; a one-line
  * reason in @why.  Never fails: with nothing registered, the ring.
@@ -137,6 +178,8 @@ static int bind_one(struct xos_chan *end, const char *ef_icf)
 
 	if (!xos__chan_valid(end))
 		return -EINVAL;
+	if (xos__chan_remote(end))
+		return 0; /* its peer is on another host: one tcp path for good */
 	/* Counted before the EF starts, so an early close cannot look like the last. */
 	xos__chan_mp_share(end, icf_shares_memory(ef_icf));
 	xos__chan_peer_icf(end, peer_icf, sizeof(peer_icf));
@@ -220,6 +263,8 @@ void xos__chans_mutated(struct xos_chan *const *ends, size_t n, const char *icf)
 		int rc = -EOPNOTSUPP;
 
 		if (!end || (!xos__chan_here(end, true) && !xos__chan_here(end, false)))
+			continue;
+		if (xos__chan_here(end, true) && xos__chan_remote(end))
 			continue;
 		xos__chan_set_icf(end, icf);
 		if (!xos__chan_bound(end))

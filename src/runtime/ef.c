@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hosts_i.h"
 #include "image_i.h"
 #include "../prim/forklist.h"
 
@@ -204,8 +205,8 @@ int xos_ef_create(struct xos_ef **ret_ef, const struct xos_ef_attr *attr, xos_ef
 	static const struct xos_ef_attr defaults = { .isolation = XOS_ISO_NONE };
 	struct xos__icf_node *node = NULL;
 	struct xos_ef *ef;
-	char why[512];
-	int rc;
+	char why[512], where[512];
+	int rc, host;
 
 	if (!ret_ef || !fn || (!arg && arg_size))
 		return -EINVAL;
@@ -248,6 +249,28 @@ int xos_ef_create(struct xos_ef **ret_ef, const struct xos_ef_attr *attr, xos_ef
 			rc = -ENOMEM;
 			goto out_free;
 		}
+	}
+
+	/* Which host first; the ICF is chosen by the host that runs the EF. */
+	rc = xos__hosts_place(attr, &host, where, sizeof(where));
+	if (rc < 0) {
+		xos__explain("ef %llu \"%s\": refused (%s): %s", (unsigned long long)ef->id, ef->name,
+			     strerror(-rc), where);
+		goto out_free;
+	}
+	if (host >= 0) {
+		ef->owner_pid = getpid();
+		rc = xos__host_ef_create(ef, host, attr, why, sizeof(why));
+		if (rc < 0) {
+			xos__explain("ef %llu \"%s\": refused (%s): %s", (unsigned long long)ef->id,
+				     ef->name, strerror(-rc), why);
+			goto out_free;
+		}
+		xos__explain("ef %llu \"%s\" (parent %llu) -> host %s, icf %s there: %s",
+			     (unsigned long long)ef->id, ef->name, (unsigned long long)ef->parent_id,
+			     xos__host_ef_host(ef), why, where);
+		*ret_ef = ef;
+		return 0;
 	}
 
 	rc = choose_icf(attr, &node, why, sizeof(why));
@@ -384,6 +407,12 @@ int xos_ef_join(struct xos_ef *ef, struct xos_ef_exit *ret_exit)
 		return -EDEADLK;
 	if (ef->owner_pid != getpid())
 		return -ECHILD;
+	if (ef->remote) {
+		rc = xos__host_ef_join(ef, &ex);
+		if (rc < 0)
+			return rc;
+		goto out_free;
+	}
 	node = ef->icf;
 	rc = node->ops.wait(ef->ic, &ex);
 	if (rc < 0)
@@ -396,6 +425,7 @@ int xos_ef_join(struct xos_ef *ef, struct xos_ef_exit *ret_exit)
 		xos__chans_drop_parked(ef->chans, ef->nchans);
 	xos__icf_put(node);
 	xos__ef_domain_release(ef);
+out_free:
 	xos__free(ef->options);
 	xos__free(ef->chans);
 	xos__free(ef->arg);
@@ -423,7 +453,16 @@ const char *xos_ef_name(const struct xos_ef *ef)
 
 const char *xos_ef_icf(const struct xos_ef *ef)
 {
-	return ef && ef->magic == XOS_EF_MAGIC ? ef->icf->icf->name : "";
+	if (!ef || ef->magic != XOS_EF_MAGIC)
+		return "";
+	return ef->remote ? xos__host_ef_icf(ef) : ef->icf->icf->name;
+}
+
+const char *xos_ef_host(const struct xos_ef *ef)
+{
+	if (!ef || ef->magic != XOS_EF_MAGIC)
+		return "";
+	return ef->remote ? xos__host_ef_host(ef) : xos__host_self_name();
 }
 
 /* ---- operations the VIC dispatches to the EF's ICF ------------------------ */
@@ -432,6 +471,8 @@ int xos__ef_dump(struct xos_ef *ef, int fd)
 {
 	if (!ef || ef->magic != XOS_EF_MAGIC || fd < 0)
 		return -EINVAL;
+	if (ef->remote)
+		return -EOPNOTSUPP;
 	if (!ef->icf->ops.dump)
 		return -EOPNOTSUPP;
 	return ef->icf->ops.dump(ef->ic, fd);

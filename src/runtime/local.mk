@@ -33,6 +33,10 @@ libxos_core_la_SOURCES += %reldir%/arch/x86_64/ctx.c
 endif
 libxos_core_la_CFLAGS = $(AM_CFLAGS) $(JEMALLOC_CFLAGS) $(LIBURING_CFLAGS)
 libxos_core_la_LIBADD = $(JEMALLOC_LIBS) $(LIBURING_LIBS) $(DL_LIBS) libxos-chan.la
+# The hosts of a launch (configure --with-pmix; without PMIx, one host).
+libxos_core_la_SOURCES += %reldir%/hosts_i.h %reldir%/hosts.c %reldir%/launch.c
+libxos_core_la_CFLAGS += $(PMIX_CFLAGS)
+libxos_core_la_LIBADD += $(PMIX_LIBS)
 if ENABLE_SANITIZERS
 libxos_core_la_CFLAGS += -DXOS_SANITIZE=1
 endif

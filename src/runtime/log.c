@@ -33,6 +33,9 @@ bool xos__explaining(void)
 	return explain_on;
 }
 
+/* "xos: ", or on a host of a launch serving EFs "xos[host]: ". */
+static char explain_prefix[96] = "xos: ";
+
 static void emit(const char *prefix, const char *fmt, va_list ap)
 {
 	char line[1024];
@@ -67,8 +70,13 @@ void xos__explain(const char *fmt, ...)
 	if (!explain_on)
 		return;
 	va_start(ap, fmt);
-	emit("xos: ", fmt, ap);
+	emit(explain_prefix, fmt, ap);
 	va_end(ap);
+}
+
+void xos__log_set_host(const char *name)
+{
+	snprintf(explain_prefix, sizeof(explain_prefix), "xos[%s]: ", name);
 }
 
 void xos__log_error(const char *fmt, ...)

@@ -14,6 +14,9 @@
  *   isolation  strongest isolation available; cheapest among equals
  *   balanced   cheapest candidate with at least memory isolation (a crash
  *              or a stray write stays inside the EF), else as perf
+ *   spread     as perf for the ICF; across the hosts of a launch, EFs
+ *              that accept any host go to the one with the fewest live
+ *              EFs (hosts.c decides the host, this file the ICF there)
  *
  * An ICF with XOS_ICF_F_RESTRICTED (it narrows what the EF may do, e.g.
  * the sandbox) is a candidate only for EFs that ask for at least its
@@ -336,6 +339,19 @@ const char *xos__policy_choose_mech(const struct xos__settings *set, const struc
 	bool distrust;
 	size_t used;
 
+	if (pair->apart) {
+		/* Different hosts: only a mechanism that crosses them, forced or not. */
+		for (size_t i = 0; i < n && !pick; i++)
+			if (cands[i].known && cands[i].hosts)
+				pick = cands[i].name;
+		if (!pick) {
+			snprintf(why, why_len, "ends on different hosts, and no mechanism crosses hosts");
+			return NULL;
+		}
+		snprintf(why, why_len, "ends on different hosts: the cheapest mechanism that crosses them%s",
+			 set->forced_mech && strcmp(set->forced_mech, pick) != 0 ? " (XOS_CHAN ignored)" : "");
+		return pick;
+	}
 	if (set->forced_mech) {
 		snprintf(why, why_len, "forced (XOS_CHAN=%s)", set->forced_mech);
 		return set->forced_mech;

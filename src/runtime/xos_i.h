@@ -54,6 +54,8 @@ void xos__log_error(const char *fmt, ...) XOS_HIDDEN __attribute__((format(print
 void xos__explain(const char *fmt, ...) XOS_HIDDEN __attribute__((format(printf, 1, 2)));
 bool xos__explaining(void) XOS_HIDDEN;
 void xos__log_configure(void) XOS_HIDDEN;
+/* Prefix --explain lines with @name: this process serves EFs on host @name. */
+void xos__log_set_host(const char *name) XOS_HIDDEN;
 
 /* ---- ICF registry (registry.c) -------------------------------------------- */
 #define XOS_REASON_MAX 160
@@ -107,7 +109,8 @@ void xos__com_connect_mech(const struct xos_mech *mech) XOS_HIDDEN;
 #define XOS_POLICY_MAP(X) \
 	X(PERF, "perf")           \
 	X(ISOLATION, "isolation") \
-	X(BALANCED, "balanced")
+	X(BALANCED, "balanced") \
+	X(SPREAD, "spread")
 
 enum xos__policy {
 #define XOS_POLICY_ENUM_(name, str) XOS_POLICY_##name,
@@ -149,6 +152,7 @@ int xos__policy_choose(const struct xos__settings *set, const struct xos_ef_attr
 struct xos__chan_pair {
 	const char *a, *b;
 	enum xos_isolation iso_a, iso_b;
+	bool apart; /* the ends are on different hosts */
 };
 
 /* One mechanism registered between a channel's two ICFs, as the mechanism choice sees it. */
@@ -157,12 +161,15 @@ struct xos__mech_cand {
 	unsigned int cost;
 	bool known;  /* the channel layer has a mechanism of that name */
 	bool kernel; /* the kernel moves its bytes: the peers share no memory */
+	bool hosts;  /* it connects EFs on different hosts (XOS_MECH_F_HOSTS) */
 };
 
 /*
  * Choose the mechanism for a channel @pair among @cands (cheapest first,
  * as xos_com_list() returns them), with a one-line reason in @why.  Pure;
- * never fails: with nothing usable, "ring".  The name returned is one of
+ * with nothing usable, "ring" -- except for ends on different hosts
+ * (@pair->apart), which only a mechanism with XOS_MECH_F_HOSTS connects:
+ * NULL when none is among @cands.  The name returned is one of
  * @cands' names, @set->forced_mech or a literal.
  */
 const char *xos__policy_choose_mech(const struct xos__settings *set, const struct xos__chan_pair *pair,
@@ -216,6 +223,7 @@ struct xos_ef {
 	struct xos__icf_node *next_icf; /* the pivot, while a mutate gives it there */
 	struct xos_ic *moved_ic;        /* the pivot's context its host made for it */
 	struct xos__ckpt *ckpt;         /* a dump in the background (ckpt.c), or NULL */
+	struct xos__remote *remote;     /* runs on another host (hosts.c); NULL: here */
 };
 
 /* ---- EF options (options.c) ---------------------------------------------- */
@@ -387,6 +395,12 @@ void xos__lifeline_arm(pid_t parent, bool forker_main) XOS_HIDDEN;
 /* Bind each unbound channel of a new EF to a mechanism for (creator, ef) ICFs. */
 int xos__chans_bind(struct xos_chan *const *chans, size_t n, const char *creator_icf,
 		    const char *ef_icf) XOS_HIDDEN;
+/*
+ * The mechanism for @end's channel when the EF taking @end runs on another
+ * host than its peer (one line why in @why); NULL when none crosses hosts.
+ */
+const char *xos__chans_choose_apart(struct xos_chan *end, const char *ef_icf, char *why,
+				    size_t len) XOS_HIDDEN;
 /* After a mutate to @icf: record it per channel; switch live what the new pair does not serve. */
 void xos__chans_mutated(struct xos_chan *const *ends, size_t n, const char *icf) XOS_HIDDEN;
 /*

@@ -38,7 +38,8 @@ static const char usage_text[] =
 	"       xos-run [OPTION]... --restore=FILE [--] PROGRAM\n"
 	"Run PROGRAM with the xos runtime's choices set.\n"
 	"\n"
-	"  --policy=NAME   perf, isolation or balanced (default perf)\n"
+	"  --policy=NAME   perf, isolation, balanced or spread (default perf; spread\n"
+	"                  balances EFs over the hosts of a launch: mpirun, srun)\n"
 	"  --icf=NAME      run every EF in ICF NAME where its requirements allow\n"
 	"  --chan=NAME     carry every channel on mechanism NAME (ring, pipe, unix, tcp)\n"
 	"  --explain       print each decision of the runtime, and why, to stderr\n"
@@ -335,8 +336,8 @@ int main(int argc, char **argv)
 		die("unknown mechanism '%s' (expected ring, pipe, unix or tcp)", chan);
 	/* The names of the runtime's XOS_POLICY_MAP, checked without loading it. */
 	if (policy && strcmp(policy, "perf") != 0 && strcmp(policy, "isolation") != 0 &&
-	    strcmp(policy, "balanced") != 0)
-		die("unknown policy '%s' (expected perf, isolation or balanced)", policy);
+	    strcmp(policy, "balanced") != 0 && strcmp(policy, "spread") != 0)
+		die("unknown policy '%s' (expected perf, isolation, balanced or spread)", policy);
 	if (icf)
 		check_icf(icf);
 	if (key_file)
@@ -367,6 +368,10 @@ int main(int argc, char **argv)
 		die("cannot turn address randomisation off: %s", strerror(errno));
 	shim = xos_run_shim_path();
 	found_shim = shim != NULL;
+	if (shim && getenv("PMIX_RANK") && !stats) {
+		/* Under a launcher each rank is one host of an EF program: run it as it is. */
+		shim = NULL;
+	}
 	if (shim && fixed && !stats) {
 		/* An image dumped under the shim would carry its mappings, which
 		 * a restore (run without it) cannot recreate. */

@@ -16,7 +16,7 @@ enum cset { CS_ALL, CS_KERNEL, CS_SHARED, CS_UNKNOWN_FIRST, CS_NONE, CS_COUNT_ }
 
 static const struct xos__mech_cand cs_all[] = {
 	{ "ring", 200, true, false }, { "unix", 55000, true, true },
-	{ "pipe", 60000, true, true }, { "tcp", 70000, true, true },
+	{ "pipe", 60000, true, true }, { "tcp", 70000, true, true, true },
 };
 static const struct xos__mech_cand cs_kernel[] = {
 	{ "unix", 55000, true, true }, { "pipe", 60000, true, true },
@@ -60,6 +60,13 @@ static const struct row {
 	{ XOS_POLICY_PERF, M, M, CS_SHARED, "ring", "policy perf: cheapest" },
 	{ XOS_POLICY_PERF, N, N, CS_UNKNOWN_FIRST, "ring", "policy perf: cheapest" },
 	{ XOS_POLICY_PERF, N, N, CS_NONE, "ring", "ring by default" },
+	/* spread places EFs on hosts; for a channel it is perf. */
+	{ XOS_POLICY_SPREAD, N, N, CS_ALL, "ring", "policy spread: cheapest" },
+	{ XOS_POLICY_SPREAD, M, M, CS_ALL, "ring", "policy spread: cheapest" },
+	{ XOS_POLICY_SPREAD, M, M, CS_KERNEL, "unix", "policy spread: cheapest" },
+	{ XOS_POLICY_SPREAD, M, M, CS_SHARED, "ring", "policy spread: cheapest" },
+	{ XOS_POLICY_SPREAD, N, N, CS_UNKNOWN_FIRST, "ring", "policy spread: cheapest" },
+	{ XOS_POLICY_SPREAD, N, N, CS_NONE, "ring", "ring by default" },
 	/* balanced: kernel-mediated only when both ends isolate memory. */
 	{ XOS_POLICY_BALANCED, N, N, CS_ALL, "ring", "policy balanced: cheapest" },
 	{ XOS_POLICY_BALANCED, M, N, CS_ALL, "ring", "policy balanced: cheapest" },
@@ -128,6 +135,43 @@ static void test_mech_table_covers_policies(void **state)
 					 xos__policy_name((enum xos__policy)p), csets[c].name);
 }
 
+/* Ends on different hosts: only a mechanism that crosses hosts, whatever the policy or XOS_CHAN. */
+static void test_mech_apart(void **state)
+{
+	struct xos__chan_pair pair = { .a = "thread", .b = "process", .apart = true };
+	char why[WHY_LEN];
+
+	(void)state;
+	for (int p = 0; p < XOS_POLICY_COUNT_; p++) {
+		struct xos__settings set = { .policy = (enum xos__policy)p };
+		const char *got;
+
+		for (int c = 0; c < CS_COUNT_; c++) {
+			got = xos__policy_choose_mech(&set, &pair, csets[c].c, csets[c].n, why, sizeof(why));
+			if (c == CS_ALL) {
+				t_assert_str(got, "tcp");
+				assert_true(strstr(why, "ends on different hosts") != NULL);
+			} else if (got) {
+				fail_msg("policy %s, %s registered: %s crosses no host", xos__policy_name(set.policy),
+					 csets[c].name, got);
+			} else {
+				assert_true(strstr(why, "no mechanism crosses hosts") != NULL);
+			}
+		}
+		set.forced_mech = "ring";
+		got = xos__policy_choose_mech(&set, &pair, cs_all, 4, why, sizeof(why));
+		t_assert_str(got, "tcp");
+		assert_true(strstr(why, "XOS_CHAN ignored") != NULL);
+	}
+	/* The same pair on one host: the ring, as ever. */
+	pair.apart = false;
+	{
+		struct xos__settings set = { .policy = XOS_POLICY_PERF };
+
+		t_assert_str(xos__policy_choose_mech(&set, &pair, cs_all, 4, why, sizeof(why)), "ring");
+	}
+}
+
 static void test_mech_forced(void **state)
 {
 	char why[WHY_LEN];
@@ -192,6 +236,7 @@ int main(void)
 		cmocka_unit_test(test_mech_table),
 		cmocka_unit_test(test_mech_table_covers_policies),
 		cmocka_unit_test(test_mech_forced),
+		cmocka_unit_test(test_mech_apart),
 		cmocka_unit_test(test_mech_why_lists_costs),
 		cmocka_unit_test(test_mech_why_short_buffer),
 		cmocka_unit_test(test_mech_serves),

@@ -832,16 +832,18 @@ static void test_policy_why_short_buffer(void **state)
 
 static void test_policy_parse_name(void **state)
 {
-	static const char *const names[] = { "perf", "isolation", "balanced" };
+	static const char *const names[] = { "perf", "isolation", "balanced", "spread" };
+	static const enum xos__policy want[] = { XOS_POLICY_PERF, XOS_POLICY_ISOLATION,
+						 XOS_POLICY_BALANCED, XOS_POLICY_SPREAD };
 	static const char *const bad[] = { NULL, "", "Perf", "perf ", " perf", "bogus", "bal" };
 	enum xos__policy p;
 
 	(void)state;
-	t_assert_int(XOS_POLICY_COUNT_, 3);
+	t_assert_int(XOS_POLICY_COUNT_, 4);
 	for (size_t i = 0; i < XOS_ARRAY_SIZE(names); i++) {
 		p = XOS_POLICY_COUNT_;
 		t_assert_rc(xos__policy_parse(names[i], &p), 0);
-		t_assert_int(p, policies[i]);
+		t_assert_int(p, want[i]);
 		t_assert_str(xos__policy_name(p), names[i]);
 	}
 	for (size_t i = 0; i < XOS_ARRAY_SIZE(bad); i++) {

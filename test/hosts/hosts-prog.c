@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * An EF program run on several hosts by mpirun (test/hosts/hosts.sh): main()
+ * runs once, on rank 0; the other ranks serve EFs.  Each scenario is one
+ * argument; every check prints "ok - ..." or "not ok - ..." and the exit
+ * status counts the failures.
+ *
+ *   basic    EFs spread over the hosts, exits and signals as locally,
+ *            a named host, the creator's host, an unknown host
+ *   chans    a channel to an EF on another host: sequenced messages both
+ *            ways, a stream, EOF and EPIPE at its end
+ *   foreign  a connection that does not know the launch's secret is refused
+ *   other    the other hosts run another build: refused with -ENOEXEC
+ *   kill     a host killed while its EFs run: they end lost, their
+ *            channels see EOF/EPIPE, the program goes on without it
+ *   alone    without a launcher: one host
+ *   abandon  rank 0 dies while an EF runs on host b (the script checks
+ *            that the launch ends and nothing of it is left)
+ */
+#define XOS_USE_VERSION 1
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <xos.h>
+
+static int failures;
+
+#define CHECK(cond, ...)                                  \
+	do {                                              \
+		bool ok_ = (cond);                        \
+		printf("%s - ", ok_ ? "ok" : "not ok");   \
+		printf(__VA_ARGS__);                      \
+		printf("\n");                             \
+		fflush(stdout);                           \
+		failures += !ok_;                         \
+	} while (0)
+
+#ifdef OTHER_BUILD
+/* Another build of this program: a different text, so a different build-id. */
+int other_build_marker(void);
+int other_build_marker(void)
+{
+	return 42;
+}
+#endif
+
+struct job {
+	int x;
+	int sig;
+	struct xos_chan *chan;
+	size_t n;
+};
+
+static int ef_double(void *p)
+{
+	struct job *j = p;
+
+	if (j->sig)
+		raise(j->sig);
+	return j->x * 2;
+}
+
+typedef int (*ef_fn_t)(void *);
+
+static struct xos_ef *make(const char *name, const char *host, const char *icf, ef_fn_t fn,
+			   struct job *j, struct xos_chan **chans, size_t nchans, int *ret_rc)
+{
+	struct xos_ef_attr attr;
+	struct xos_ef *ef = NULL;
+
+	xos_ef_attr_init(&attr);
+	attr.name = name;
+	attr.host = host;
+	attr.icf = icf;
+	attr.chans = chans;
+	attr.nchans = nchans;
+	*ret_rc = xos_ef_create(&ef, &attr, fn, j, sizeof(*j));
+	return *ret_rc == 0 ? ef : NULL;
+}
+
+static void scenario_basic(void)
+{
+	struct xos_ef *efs[3];
+	struct xos_ef_exit ex;
+	struct job j = { 0 };
+	const char *hosts[3];
+	int rc;
+
+	/* spread: three EFs, three hosts (rank 0's own included) */
+	for (int i = 0; i < 3; i++) {
+		j.x = 10 + i;
+		efs[i] = make("spread", NULL, NULL, ef_double, &j, NULL, 0, &rc);
+		CHECK(efs[i] != NULL, "spread EF %d created (%s)", i, strerror(-rc));
+		hosts[i] = efs[i] ? xos_ef_host(efs[i]) : "";
+	}
+	CHECK(strcmp(hosts[0], hosts[1]) != 0 && strcmp(hosts[1], hosts[2]) != 0 &&
+		      strcmp(hosts[0], hosts[2]) != 0,
+	      "spread put the three EFs on three hosts (%s %s %s)", hosts[0], hosts[1], hosts[2]);
+	for (int i = 0; i < 3; i++) {
+		if (!efs[i])
+			continue;
+		rc = xos_ef_join(efs[i], &ex);
+		CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 2 * (10 + i),
+		      "spread EF %d joined: exited %d", i, ex.status);
+	}
+
+	/* a named host, and a signal there reported as locally */
+	j.x = 21;
+	efs[0] = make("named", "c", NULL, ef_double, &j, NULL, 0, &rc);
+	CHECK(efs[0] && strcmp(xos_ef_host(efs[0]), "c") == 0, "named host c runs the EF (%s)",
+	      efs[0] ? xos_ef_host(efs[0]) : strerror(-rc));
+	if (efs[0]) {
+		CHECK(xos_ef_join(efs[0], &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == 42,
+		      "named-host EF exited 42 (%d/%d)", ex.how, ex.status);
+	}
+	j.x = 0;
+	j.sig = SIGTERM;
+	efs[0] = make("signal", "b", "process", ef_double, &j, NULL, 0, &rc);
+	CHECK(efs[0] && strcmp(xos_ef_icf(efs[0]), "process") == 0, "process EF on host b (%s)",
+	      efs[0] ? xos_ef_icf(efs[0]) : strerror(-rc));
+	if (efs[0])
+		CHECK(xos_ef_join(efs[0], &ex) == 0 && ex.how == XOS_EF_KILLED && ex.status == SIGTERM,
+		      "remote EF killed by SIGTERM reported as killed, signal %d (%d)", SIGTERM, ex.status);
+	j.sig = 0;
+
+	/* the creator's host, and hosts that do not exist */
+	efs[0] = make("self", "self", NULL, ef_double, &j, NULL, 0, &rc);
+	CHECK(efs[0] && strcmp(xos_ef_host(efs[0]), "a") == 0, "host \"self\" keeps the EF on a (%s)",
+	      efs[0] ? xos_ef_host(efs[0]) : strerror(-rc));
+	if (efs[0])
+		xos_ef_join(efs[0], &ex);
+	efs[0] = make("nowhere", "nosuchhost", NULL, ef_double, &j, NULL, 0, &rc);
+	CHECK(!efs[0] && rc == -ENOENT, "an unknown host is refused with -ENOENT (%s)", strerror(-rc));
+}
+
+/* Echo: each message is a sequence number; send back seq + 1.  Then stream back @n bytes. */
+static int ef_echo(void *p)
+{
+	struct job *j = p;
+	uint64_t seq, expect = 0;
+	ssize_t n;
+	int bad = 0;
+
+	while ((n = xos_chan_recv(j->chan, &seq, sizeof(seq))) > 0) {
+		bad += n != sizeof(seq) || seq != expect;
+		expect = seq + 1;
+		seq++;
+		if (xos_chan_send(j->chan, &seq, sizeof(seq)) != sizeof(seq))
+			bad++;
+	}
+	if (n < 0)
+		bad++;
+	return bad ? 100 + (bad > 50 ? 50 : bad) : (int)(expect & 0x3f);
+}
+
+static int ef_stream(void *p)
+{
+	struct job *j = p;
+	static char buf[65536];
+	int rc = 0;
+
+	for (size_t i = 0; i < j->n && rc == 0; i++) {
+		memset(buf, (int)(i & 0xff), sizeof(buf));
+		if (xos_chan_send(j->chan, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+			rc = 1;
+	}
+	xos_chan_close(j->chan);
+	return rc;
+}
+
+/* Reads sequence numbers 0, 1, ... until EOF; returns how many (-1 when out of order). */
+static int ef_sink(void *p)
+{
+	struct job *j = p;
+	uint64_t seq;
+	int n = 0;
+
+	while (xos_chan_recv(j->chan, &seq, sizeof(seq)) > 0) {
+		if (seq != (uint64_t)n)
+			return -1 & 0xff;
+		n++;
+	}
+	return n;
+}
+
+/* Sends sequence numbers 0 .. n-1, then closes. */
+static int ef_count(void *p)
+{
+	struct job *j = p;
+	int bad = 0;
+
+	for (uint64_t seq = 0; seq < j->n; seq++)
+		bad += xos_chan_send(j->chan, &seq, sizeof(seq)) != sizeof(seq);
+	xos_chan_close(j->chan);
+	return bad ? 1 : 0;
+}
+
+static void scenario_chans(void)
+{
+	struct xos_chan_attr ca;
+	struct xos_chan *ends[2];
+	struct xos_ef *ef;
+	struct xos_ef_exit ex;
+	struct job j = { 0 };
+	uint64_t seq, back;
+	int rc, bad = 0;
+	const uint64_t N = 20000;
+
+	/* sequenced messages both ways over a bidirectional channel */
+	xos_chan_attr_init(&ca);
+	ca.name = "echo";
+	ca.flags = XOS_CHAN_F_BIDIR;
+	CHECK(xos_chan_open(ends, &ca) == 0, "echo channel opened");
+	j.chan = ends[1];
+	ef = make("echo", "b", NULL, ef_echo, &j, &ends[1], 1, &rc);
+	CHECK(ef && strcmp(xos_ef_host(ef), "b") == 0, "echo EF on host b (%s)", ef ? "" : strerror(-rc));
+	if (!ef)
+		return;
+	CHECK(strcmp(xos_chan_mechanism(ends[0]), "tcp") == 0, "the channel to host b is on tcp (%s)",
+	      xos_chan_mechanism(ends[0]));
+	/* pipelined: up to 64 in flight, replies checked in order */
+	for (seq = 0, back = 0; back < N;) {
+		uint64_t r;
+
+		while (seq < N && seq - back < 64) {
+			if (xos_chan_send(ends[0], &seq, sizeof(seq)) != sizeof(seq))
+				bad++;
+			seq++;
+		}
+		if (xos_chan_recv(ends[0], &r, sizeof(r)) != sizeof(r)) {
+			bad++;
+			break;
+		}
+		bad += r != back + 1;
+		back++;
+	}
+	CHECK(bad == 0 && back == N, "%llu sequenced messages echoed in order, none lost or duplicated",
+	      (unsigned long long)N);
+	rc = xos_chan_switch(ends[0], "ring");
+	CHECK(rc == -EOPNOTSUPP, "a channel to another host is not switched: -EOPNOTSUPP (%s)", strerror(-rc));
+	xos_chan_close(ends[0]);
+	CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == (int)(N & 0x3f),
+	      "the echo EF saw every message in order, then EOF (status %d)", ex.status);
+
+	/* a stream from host c: 64 MiB in 64 KiB messages, then EOF */
+	xos_chan_attr_init(&ca);
+	ca.name = "stream";
+	CHECK(xos_chan_open(ends, &ca) == 0, "stream channel opened");
+	j.chan = ends[0];
+	j.n = 1024;
+	ef = make("stream", "c", NULL, ef_stream, &j, &ends[0], 1, &rc);
+	CHECK(ef != NULL, "stream EF on host c (%s)", strerror(-rc));
+	if (ef) {
+		static char buf[65536];
+		size_t got = 0, msgs = 0;
+		ssize_t n;
+
+		bad = 0;
+		while ((n = xos_chan_recv(ends[1], buf, sizeof(buf))) > 0) {
+			bad += n != (ssize_t)sizeof(buf) || buf[0] != (char)(msgs & 0xff) ||
+			       buf[n - 1] != (char)(msgs & 0xff);
+			got += (size_t)n;
+			msgs++;
+		}
+		CHECK(n == 0 && bad == 0 && msgs == 1024, "64 MiB from host c in order, then EOF (%zu msgs)",
+		      msgs);
+		CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == 0,
+		      "stream EF exited 0");
+	}
+	xos_chan_close(ends[1]);
+
+	/* EF to EF on two other hosts: the reader on c first (its channel goes there), the
+	 * writer on b second: this process relays; and a channel used here before */
+	xos_chan_attr_init(&ca);
+	ca.name = "b-to-c";
+	CHECK(xos_chan_open(ends, &ca) == 0, "b-to-c channel opened");
+	{
+		struct job jr = { .chan = ends[1] }, jw = { .chan = ends[0], .n = 5000 };
+		struct xos_ef *r, *w;
+
+		r = make("reader", "c", NULL, ef_sink, &jr, &ends[1], 1, &rc);
+		CHECK(r != NULL, "reader EF on host c (%s)", strerror(-rc));
+		w = make("writer", "b", NULL, ef_count, &jw, &ends[0], 1, &rc);
+		CHECK(w != NULL, "writer EF on host b, its end relayed here (%s)", strerror(-rc));
+		if (w)
+			CHECK(xos_ef_join(w, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == 0,
+			      "the writer on b sent 5000 messages (%d)", ex.status);
+		if (r)
+			CHECK(xos_ef_join(r, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == 5000,
+			      "the reader on c got 5000 messages in order, then EOF (%d)", ex.status);
+	}
+	xos_chan_attr_init(&ca);
+	ca.name = "used";
+	CHECK(xos_chan_open(ends, &ca) == 0, "used channel opened");
+	seq = 0;
+	CHECK(xos_chan_send(ends[0], &seq, sizeof(seq)) == sizeof(seq), "a message sent before the reader exists");
+	j.chan = ends[1];
+	ef = make("used-reader", "b", NULL, ef_sink, &j, &ends[1], 1, &rc);
+	CHECK(ef != NULL, "reader of a channel in use on host b, relayed (%s)", strerror(-rc));
+	if (ef) {
+		for (seq = 1; seq < 50; seq++)
+			xos_chan_send(ends[0], &seq, sizeof(seq));
+		xos_chan_close(ends[0]);
+		CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == 50,
+		      "it read the 50 messages, the first sent before it existed (%d)", ex.status);
+	}
+
+	/* EPIPE: the remote reader ends, the writer here is told */
+	xos_chan_attr_init(&ca);
+	ca.name = "sink";
+	CHECK(xos_chan_open(ends, &ca) == 0, "sink channel opened");
+	j.chan = ends[1];
+	ef = make("sink", "b", NULL, ef_sink, &j, &ends[1], 1, &rc);
+	if (ef) {
+		for (seq = 0; seq < 100; seq++)
+			xos_chan_send(ends[0], &seq, sizeof(seq));
+		xos_chan_close(ends[0]);
+		CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == 100,
+		      "the sink on host b read 100 messages then EOF (%d)", ex.status);
+	}
+}
+
+/* FOREIGN=addr:port of a host: connect without the secret. */
+static void scenario_foreign(void)
+{
+	const char *f = getenv("FOREIGN");
+	char addr[64], hello[128], junk[48];
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct xos_ef *ef;
+	struct xos_ef_exit ex;
+	struct job j = { .x = 5 };
+	ssize_t n, total = 0;
+	int fd, rc;
+
+	if (!f || sscanf(f, "%63[^:]:%hu", addr, &sa.sin_port) != 2) {
+		CHECK(0, "FOREIGN names a host's endpoint");
+		return;
+	}
+	sa.sin_port = htons(sa.sin_port);
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connected to host b at %s", f);
+	n = recv(fd, hello, sizeof(hello), 0);
+	CHECK(n > 8 && memcmp(hello, "xoshost1", 8) == 0, "host b says hello");
+	/* an answer that does not know the secret, asking for a session */
+	memset(junk, 0x5a, sizeof(junk));
+	junk[32] = 1;
+	send(fd, junk, sizeof(junk), MSG_NOSIGNAL);
+	while ((n = recv(fd, hello, sizeof(hello), 0)) > 0)
+		total += n;
+	CHECK(n == 0 && total == 0, "host b closed the foreign connection without a word");
+	close(fd);
+	ef = make("after-foreign", "b", NULL, ef_double, &j, NULL, 0, &rc);
+	CHECK(ef && xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == 10,
+	      "host b still serves the launch (%s)", strerror(-rc));
+}
+
+static void scenario_other(void)
+{
+	struct job j = { .x = 1 };
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	int rc;
+
+	ef = make("other", "b", NULL, ef_double, &j, NULL, 0, &rc);
+	CHECK(!ef && rc == -ENOEXEC, "host b runs another build: -ENOEXEC (%s)", strerror(-rc));
+	ef = make("local", NULL, NULL, ef_double, &j, NULL, 0, &rc);
+	CHECK(ef && strcmp(xos_ef_host(ef), "a") == 0, "an EF that may stay here runs here (%s)",
+	      ef ? xos_ef_host(ef) : strerror(-rc));
+	if (ef)
+		CHECK(xos_ef_join(ef, &ex) == 0 && ex.status == 2, "and exits 2 (%d)", ex.status);
+}
+
+/* Reports its host's pid, then reads until EOF. */
+static int ef_victim(void *p)
+{
+	struct job *j = p;
+	uint64_t v = (uint64_t)getpid();
+
+	xos_chan_send(j->chan, &v, sizeof(v));
+	while (xos_chan_recv(j->chan, &v, sizeof(v)) > 0)
+		;
+	return 0;
+}
+
+static void scenario_kill(void)
+{
+	struct xos_chan_attr ca;
+	struct xos_chan *ends[2];
+	struct xos_ef *ef, *ef2;
+	struct xos_ef_exit ex;
+	struct job j = { 0 };
+	uint64_t pid = 0, v = 1;
+	ssize_t n;
+	int rc, sends = 0;
+
+	xos_chan_attr_init(&ca);
+	ca.name = "victim";
+	ca.flags = XOS_CHAN_F_BIDIR;
+	xos_chan_open(ends, &ca);
+	j.chan = ends[1];
+	ef = make("victim", "c", "thread", ef_victim, &j, &ends[1], 1, &rc);
+	CHECK(ef != NULL, "victim EF on host c (%s)", strerror(-rc));
+	if (!ef)
+		return;
+	CHECK(xos_chan_recv(ends[0], &pid, sizeof(pid)) == sizeof(pid) && pid > 1, "host c's pid is %llu",
+	      (unsigned long long)pid);
+	CHECK(kill((pid_t)pid, SIGKILL) == 0, "host c killed");
+	rc = xos_ef_join(ef, &ex);
+	CHECK(rc == 0 && ex.how == XOS_EF_LOST, "its EF ends lost (how %d)", ex.how);
+	n = xos_chan_recv(ends[0], &v, sizeof(v));
+	CHECK(n == 0, "its channel reads EOF (%zd)", n);
+	while (sends < 1000 && (n = xos_chan_send(ends[0], &v, sizeof(v))) > 0)
+		sends++;
+	CHECK(n == -EPIPE, "and sending on it fails with EPIPE (%zd after %d sends)", n, sends);
+	xos_chan_close(ends[0]);
+	j.x = 4;
+	ef2 = make("after-kill", "c", NULL, ef_double, &j, NULL, 0, &rc);
+	CHECK(!ef2 && rc == -EHOSTDOWN, "host c is refused now: -EHOSTDOWN (%s)", strerror(-rc));
+	for (int i = 0; i < 3; i++) {
+		ef2 = make("spread-after", NULL, NULL, ef_double, &j, NULL, 0, &rc);
+		CHECK(ef2 && strcmp(xos_ef_host(ef2), "c") != 0, "spread avoids the lost host (%s)",
+		      ef2 ? xos_ef_host(ef2) : strerror(-rc));
+		if (ef2)
+			CHECK(xos_ef_join(ef2, &ex) == 0 && ex.status == 8, "and its EF runs");
+	}
+}
+
+/* Rank 0 dies while EFs run on the other hosts: they must not outlive it. */
+static void scenario_abandon(void)
+{
+	struct xos_chan_attr ca;
+	struct xos_chan *ends[2];
+	struct job j = { 0 };
+	uint64_t pid;
+	int rc;
+
+	xos_chan_attr_init(&ca);
+	ca.flags = XOS_CHAN_F_BIDIR;
+	xos_chan_open(ends, &ca);
+	j.chan = ends[1];
+	CHECK(make("orphan", "b", "process", ef_victim, &j, &ends[1], 1, &rc) != NULL,
+	      "a process EF on host b (%s)", strerror(-rc));
+	CHECK(xos_chan_recv(ends[0], &pid, sizeof(pid)) == sizeof(pid), "it runs, as process %llu",
+	      (unsigned long long)pid);
+	printf("# rank 0 dies now\n");
+	fflush(stdout);
+	raise(SIGKILL);
+}
+
+/* Without a launcher: one host, whatever the policy. */
+static void scenario_alone(void)
+{
+	struct job j = { .x = 3 };
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	char name[256] = "";
+	int rc;
+
+	gethostname(name, sizeof(name) - 1);
+	ef = make("alone", NULL, NULL, ef_double, &j, NULL, 0, &rc);
+	CHECK(ef && strcmp(xos_ef_host(ef), name) == 0, "spread with one host: the EF runs here (%s)",
+	      ef ? xos_ef_host(ef) : strerror(-rc));
+	if (ef)
+		CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == 6, "and exits 6");
+	ef = make("named", "b", NULL, ef_double, &j, NULL, 0, &rc);
+	CHECK(!ef && rc == -ENOENT, "a named host that is not this one: -ENOENT (%s)", strerror(-rc));
+	ef = make("any", "any", NULL, ef_double, &j, NULL, 0, &rc);
+	CHECK(ef && xos_ef_join(ef, &ex) == 0 && ex.status == 6, "host \"any\" runs here");
+	ef = make("bad", "", NULL, ef_double, &j, NULL, 0, &rc);
+	CHECK(!ef && rc == -EINVAL, "an empty host name: -EINVAL (%s)", strerror(-rc));
+}
+
+int main(int argc, char **argv)
+{
+	const char *s = argc > 1 ? argv[1] : "basic";
+
+	printf("# rank 0 runs main on host %s\n", getenv("XOS_HOSTS_PID") ? "of a launch" : "alone");
+	if (strcmp(s, "basic") == 0)
+		scenario_basic();
+	else if (strcmp(s, "chans") == 0)
+		scenario_chans();
+	else if (strcmp(s, "foreign") == 0)
+		scenario_foreign();
+	else if (strcmp(s, "other") == 0)
+		scenario_other();
+	else if (strcmp(s, "kill") == 0)
+		scenario_kill();
+	else if (strcmp(s, "alone") == 0)
+		scenario_alone();
+	else if (strcmp(s, "abandon") == 0)
+		scenario_abandon();
+	else
+		CHECK(0, "unknown scenario %s", s);
+	printf("# %d failures\n", failures);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,93 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Description: an EF program on three hosts.  The hosts are network
+# namespaces made here (veth pairs on a bridge, addresses in 198.18.0.0/15,
+# the range reserved for benchmarking; nothing else but loopback is used),
+# the launcher is Open MPI's mpirun with a remote-shell agent that enters
+# the namespace named by the host.  Scenarios (test/hosts/hosts-prog.c):
+# EFs spread over the hosts, exits and signals, named hosts; channels across
+# hosts under traffic (sequenced messages, a 64 MiB stream, EOF); a
+# connection without the launch's secret refused; hosts running another
+# build refused; a killed host (its EFs lost, their channels EOF/EPIPE, the
+# rest goes on); the MapReduce word_count over the three hosts, its output
+# identical to the sequential reference.  Skips (77) when namespaces or mpirun are unavailable.
+# Needs HOSTS_PROG, HOSTS_PROG_OTHER, XOS_RUN, MR_BIN, TOP_SRCDIR.
+set -u
+. "$TOP_SRCDIR/test/checks.sh"
+
+skip() { echo "SKIP: $1"; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "network namespaces need root"
+command -v ip >/dev/null 2>&1 || skip "no ip(8) (iproute2)"
+command -v mpirun >/dev/null 2>&1 || skip "no mpirun (openmpi-bin)"
+[ -x "$HOSTS_PROG" ] || skip "hosts-prog not built"
+ldd "$HOSTS_PROG" 2>/dev/null | grep -q libpmix || skip "libxos built without PMIx (configure --with-pmix)"
+
+. "$TOP_SRCDIR/test/hosts/netns.sh"
+tmp=$(mktemp -d)
+trap 'netns_down a b c; rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM HUP
+netns_up "$tmp" a b c || skip "cannot make network-namespace hosts: $(cat "$tmp/why")"
+
+# run NAME MPIRUN-ARGS...: mpirun over a,b,c; output in $tmp/NAME.
+run() {
+	name=$1
+	shift
+	netns_mpirun "$tmp" a,b,c -x XOS_HOST_PORT=7411 -x "FOREIGN=$net.2:7411" "$@" >"$tmp/$name" 2>&1
+	echo $? >"$tmp/$name.rc"
+	grep -v 'PMIX ERROR' "$tmp/$name" | sed "s/^/# $name: /"
+}
+# each "ok - x" of the program becomes a check; a missing summary is a failure
+tally() {
+	name=$1
+	grep -q '^# 0 failures$' "$tmp/$name" && [ "$(cat "$tmp/$name.rc")" = 0 ]
+}
+
+run basic -n 3 "$XOS_RUN" --policy=spread --explain -- "$HOSTS_PROG" basic
+check "basic: EFs on three hosts, exits, signals, named hosts (mpirun status $(cat "$tmp/basic.rc"))" 'tally basic'
+check "--explain says which host and why" \
+	'grep -q "\-> host b, icf .* there: policy spread: fewest live EFs" "$tmp/basic"'
+check "--explain on the host says which ICF it chose there" 'grep -q "^xos\[c\]: ef .* -> thread" "$tmp/basic"'
+
+run chans -n 3 "$XOS_RUN" --policy=spread --explain -- "$HOSTS_PROG" chans
+check "chans: sequenced messages, a stream and EOF across hosts" 'tally chans'
+check "--explain: the channel to another host is tcp, and why" \
+	'grep -q "chan \"echo\" (to host b) -> tcp: ends on different hosts" "$tmp/chans"'
+
+run foreign -n 3 "$XOS_RUN" --policy=spread -- "$HOSTS_PROG" foreign
+check "foreign: a connection without the launch's secret is refused" 'tally foreign'
+
+run other -n 1 "$HOSTS_PROG" other : -n 2 "$HOSTS_PROG_OTHER" other
+check "other: hosts running another build are refused (-ENOEXEC)" 'tally other'
+
+run kill -n 3 "$XOS_RUN" --policy=spread --explain -- "$HOSTS_PROG" kill
+check "kill: a killed host's EFs end lost, their channels EOF/EPIPE, the rest goes on" 'tally kill'
+
+NETNS_TIMEOUT=60 run abandon -n 3 "$XOS_RUN" -- "$HOSTS_PROG" abandon
+check "abandon: rank 0 dies; the launch ends (mpirun status $(cat "$tmp/abandon.rc"), not a timeout)" \
+	'grep -q "^# rank 0 dies now" "$tmp/abandon" && [ "$(cat "$tmp/abandon.rc")" != 124 ]'
+sleep 1
+check "no process of the program outlives its launch (hosts, their EFs)" \
+	'! pgrep -f "$HOSTS_PROG" >/dev/null'
+
+# The MapReduce suite's word_count over the three hosts.  Its EFs' arguments
+# hold pointers to the program's functions: --fixed-layout gives every host the
+# same addresses.
+wc=${MR_BIN:-}/word_count
+if [ -n "${MR_BIN:-}" ] && [ -x "$wc" ]; then
+	mkdir "$tmp/wcdata"
+	"$wc" gen "$tmp/wcdata" small >/dev/null && "$wc" run seq "$tmp/wcdata" "$tmp/wc.seq" 1 >/dev/null
+	run wc -n 3 "$XOS_RUN" --fixed-layout --policy=spread --explain -- "$wc" run ef "$tmp/wcdata" "$tmp/wc.ef" 2
+	check "word_count over three hosts: output identical to the sequential reference" \
+		'[ "$(cat "$tmp/wc.rc")" = 0 ] && [ -s "$tmp/wc.seq" ] && cmp -s "$tmp/wc.seq" "$tmp/wc.ef"'
+	check "word_count's maps and reducers ran on hosts b and c too" \
+		'grep -q "word_count.map.* -> host [bc]" "$tmp/wc" && grep -q "word_count.reduce.* -> host [bc]" "$tmp/wc"'
+else
+	bad "word_count not built (MR_BIN=${MR_BIN:-unset})"
+fi
+
+# Without a launcher the same program is a program of one host.
+XOS_POLICY=spread "$HOSTS_PROG" alone >"$tmp/alone" 2>&1
+echo $? >"$tmp/alone.rc"
+sed 's/^/# alone: /' "$tmp/alone"
+check "without a launcher: one host" 'tally alone'
+checks_done
