@@ -14,10 +14,13 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # groff-base: make installcheck (in distcheck) formats every installed man page.
 # redis-*, nginx, wrk, curl, iproute2 (ss): the real-server tests and make
 # bench-servers, which start their own servers on private ports.
+# libpmix-dev, openmpi-bin: EFs on the hosts of an mpirun launch (test/hosts
+# makes network-namespace hosts and launches them with mpirun).
 PACKAGES="build-essential autoconf automake libtool pkg-config libjemalloc-dev \
 liburing-dev libcmocka-dev valgrind clang libclang-rt-14-dev gnuplot-nox \
 python3 xz-utils coreutils make socat groff-base \
-redis-server redis-tools nginx wrk curl iproute2"
+redis-server redis-tools nginx wrk curl iproute2 \
+libpmix-dev openmpi-bin"
 # Only for `package`: building, linting and checking the .debs.
 PACKAGES_DEB="debhelper devscripts lintian dpkg-dev fakeroot man-db"
 
