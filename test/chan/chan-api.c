@@ -133,12 +133,44 @@ static void test_stream_one_thread(void **state)
 	}
 }
 
+static void test_ring_large_messages_on_a_line(void **state)
+{
+	struct xos_chan *ends[2];
+	const void *view;
+	void *dst;
+	char small[3] = "abc";
+
+	(void)state;
+	/* On the ring, messages of 512 bytes or more start on a 64-byte line, wherever the cursor is. */
+	t_open(ends, "ring", XOS_CHAN_F_NONBLOCK, 16384); /* wraps around several times */
+	for (int i = 0; i < 40; i++) {
+		size_t len = 512 + (size_t)i * 40;
+
+		assert_int_equal(xos_chan_send(ends[0], small, (size_t)(i % 3) + 1), (i % 3) + 1);
+		assert_int_equal(xos_chan_reserve(ends[0], len, &dst), 0);
+		assert_int_equal((uintptr_t)dst % 64, 0);
+		memset(dst, i, len);
+		assert_int_equal(xos_chan_commit(ends[0], len), 0);
+		assert_int_equal(xos_chan_peek(ends[1], &view), (i % 3) + 1);
+		assert_memory_equal(view, small, (size_t)(i % 3) + 1);
+		assert_int_equal(xos_chan_consume(ends[1], (size_t)(i % 3) + 1), 0);
+		assert_int_equal(xos_chan_peek(ends[1], &view), (ssize_t)len);
+		assert_int_equal((uintptr_t)view % 64, 0);
+		assert_int_equal(((const unsigned char *)view)[len - 1], i);
+		assert_int_equal(xos_chan_consume(ends[1], len), 0);
+		assert_int_equal(xos_chan_release(ends[1]), 0);
+	}
+	assert_int_equal(xos_chan_close(ends[0]), 0);
+	assert_int_equal(xos_chan_close(ends[1]), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_args),
 		cmocka_unit_test(test_messages_one_thread),
 		cmocka_unit_test(test_stream_one_thread),
+		cmocka_unit_test(test_ring_large_messages_on_a_line),
 	};
 
 	unsetenv("XOS_CHAN");

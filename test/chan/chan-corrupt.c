@@ -3,7 +3,8 @@
  * Description: an untrusted peer.  The shared state of a ring is
  * corrupted the ways a buggy or hostile peer could: indices out of
  * range, unaligned or running backwards, frame headers with impossible
- * lengths or types, a PAD frame of the wrong size, a tail ahead of the
+ * lengths or types, a PAD frame of the wrong size (one fills the end of
+ * the area, a short one puts the next payload on a cache line), a tail ahead of the
  * head, a control counter promising a path that never comes.  Each time
  * the end under attack gets -EPROTO (and keeps getting it), never a
  * crash, an out-of-bounds access (ASan) or a hang (watchdog).
@@ -178,6 +179,47 @@ static void test_pad_at_the_end(void **state)
 	teardown(&v);
 }
 
+static void test_pad_to_a_line(void **state)
+{
+	struct victim v;
+	uint64_t pos, lead;
+	char buf[64];
+
+	(void)state;
+	/* A short PAD that puts the next payload on a cache line is skipped... */
+	setup(&v, true);
+	pos = atomic_load(v.head);
+	lead = (56 - (pos & 63)) & 63;
+	assert_true(lead >= 16);
+	put_hdr(&v, pos, (uint32_t)(lead - 8), XOS_FRAME_PAD);
+	put_hdr(&v, pos + lead, 2, XOS_FRAME_DATA);
+	memcpy(v.data + ((pos + lead + 8) & (CAP - 1)), "ok", 2);
+	atomic_store(v.head, pos + lead + 16);
+	assert_int_equal(xos_chan_recv(v.ends[1], buf, sizeof(buf)), 2);
+	assert_memory_equal(buf, "ok", 2);
+	teardown(&v);
+
+	/* ...one that stops anywhere else is refused, */
+	setup(&v, true);
+	pos = atomic_load(v.head);
+	lead = (56 - (pos & 63)) & 63;
+	put_hdr(&v, pos, (uint32_t)(lead - 16), XOS_FRAME_PAD);
+	put_hdr(&v, pos + lead - 8, 2, XOS_FRAME_DATA);
+	atomic_store(v.head, pos + lead + 8);
+	expect_eproto(&v);
+	teardown(&v);
+
+	/* ...and so is one of a line or more that does not reach the end. */
+	setup(&v, true);
+	pos = atomic_load(v.head);
+	lead = (56 - (pos & 63)) & 63;
+	put_hdr(&v, pos, (uint32_t)(lead + 64 - 8), XOS_FRAME_PAD);
+	put_hdr(&v, pos + lead + 64, 2, XOS_FRAME_DATA);
+	atomic_store(v.head, pos + lead + 64 + 16);
+	expect_eproto(&v);
+	teardown(&v);
+}
+
 static void test_tail_corrupted(void **state)
 {
 	struct victim v;
@@ -242,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_head_out_of_range),
 		cmocka_unit_test(test_bad_frames),
 		cmocka_unit_test(test_pad_at_the_end),
+		cmocka_unit_test(test_pad_to_a_line),
 		cmocka_unit_test(test_tail_corrupted),
 		cmocka_unit_test(test_frame_changed_under_reader),
 		cmocka_unit_test(test_phantom_path),
