@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the descriptor-based byte-stream mechanisms (pipe, unix) share:
+ * What the descriptor-based byte-stream mechanisms (pipe, unix, tcp) share:
  * an end holds one descriptor to read and one to write (the same one for
  * a socket).  The descriptors stay blocking, so a blocking read is one
  * system call (a peer that dies closes its descriptors: EOF); a call that
@@ -55,6 +55,7 @@ int xos__fds_attach(const struct xos_mech_link *link, int rfd, int wfd, bool soc
 	e->link = *link;
 	e->rfd = rfd;
 	e->wfd = wfd;
+	e->spare = -1;
 	e->sock = sock;
 	e->nowait = !sock && xos__fds_pipe_nowait();
 	if (!sock && !e->nowait)
@@ -79,6 +80,8 @@ void xos__fds_detach(void *st)
 		close(e->rfd);
 	if (e->wfd >= 0 && e->wfd != e->rfd)
 		close(e->wfd);
+	if (e->spare >= 0)
+		close(e->spare);
 	free(e);
 }
 
@@ -126,4 +129,20 @@ int xos__fds_wait_writable(void *st)
 	struct xos__fds_end *e = st;
 
 	return xos__chan_wait_fd(&e->link, e->wfd, POLLOUT);
+}
+
+/* Sockets: one sendmsg of the whole frame; never blocks (the generic layer waits), never SIGPIPE. */
+ssize_t xos__fds_sendmsg(void *st, const struct iovec *iov, int iovcnt, bool nonblock)
+{
+	struct xos__fds_end *e = st;
+	struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
+	ssize_t n;
+
+	(void)nonblock;
+	do {
+		n = sendmsg(e->wfd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == ECONNRESET)
+		return -EPIPE;
+	return n < 0 ? -errno : n;
 }

@@ -8,6 +8,7 @@
 struct xos__fds_end {
 	struct xos_mech_link link;
 	int rfd, wfd; /* -1 when the end does not read / write */
+	int spare;    /* pipes: a read end of the pipe wfd writes, never read (no SIGPIPE); else -1 */
 	bool sock;    /* sockets: MSG_DONTWAIT per call */
 	bool nowait;  /* pipes: RWF_NOWAIT per call; else the fds are O_NONBLOCK */
 };
@@ -19,5 +20,7 @@ void xos__fds_detach(void *st) XOS_HIDDEN;
 int xos__fds_rx_fd(void *st) XOS_HIDDEN;
 ssize_t xos__fds_read(void *st, void *buf, size_t len, bool nonblock) XOS_HIDDEN;
 int xos__fds_wait_writable(void *st) XOS_HIDDEN;
+/* Sockets: the frame in one sendmsg(MSG_NOSIGNAL | MSG_DONTWAIT). */
+ssize_t xos__fds_sendmsg(void *st, const struct iovec *iov, int iovcnt, bool nonblock) XOS_HIDDEN;
 
 #endif

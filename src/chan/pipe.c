@@ -3,15 +3,19 @@
  * The pipe mechanism: one pipe per direction, sized to the channel's
  * capacity.  The kernel moves every byte, so the peers share no memory.
  *
- * A write to a pipe whose reader is gone raises SIGPIPE; the program must
- * never see it, so a write blocks SIGPIPE in the calling thread and, when
- * it failed with EPIPE, consumes the signal it raised before unblocking.
+ * A write to a pipe whose readers are all gone raises SIGPIPE, which the
+ * program must never see.  Rather than block the signal around every
+ * write (two more system calls per send), the writing end keeps a read
+ * descriptor of the pipe it writes (never read from): the pipe always has
+ * a reader, so a write never fails with EPIPE and never raises SIGPIPE.
+ * A peer that closed its end is seen in the control block (the send is
+ * -EPIPE before any write); one that died without closing is seen by
+ * wait_writable() once the pipe is full, as a ring writer sees it.
  */
 #include "config.h"
 
 #include <fcntl.h>
-#include <signal.h>
-#include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "chan_i.h"
@@ -34,13 +38,34 @@ static int pipe_make(const struct xos_mech_params *p, int fds[2][XOS_MECH_MAX_FD
 		/* Best effort: a smaller pipe only costs throughput. */
 		(void)fcntl(pp[d][1], F_SETPIPE_SZ, (int)(p->capacity > (1u << 20) ? (1u << 20) : p->capacity));
 	}
-	/* fds[i] = { write end of direction i, read end of direction !i } */
+	/*
+	 * fds[i] = { write end of direction i, read end of direction !i,
+	 *            a spare read end of direction i (keeps the pipe i writes readable) }
+	 */
 	fds[0][0] = pp[0][1];
 	fds[1][1] = pp[0][0];
 	fds[1][0] = p->dirs == 2 ? pp[1][1] : -1;
 	fds[0][1] = p->dirs == 2 ? pp[1][0] : -1;
-	*ret_nfds = 2;
+	fds[0][2] = fcntl(pp[0][0], F_DUPFD_CLOEXEC, 0);
+	fds[1][2] = p->dirs == 2 ? fcntl(pp[1][0], F_DUPFD_CLOEXEC, 0) : -1;
+	if (fds[0][2] < 0 || (p->dirs == 2 && fds[1][2] < 0)) {
+		int rc = -errno;
+
+		xos__close_fds(fds[0], 3);
+		xos__close_fds(fds[1], 3);
+		return rc;
+	}
+	*ret_nfds = 3;
 	return 0;
+}
+
+/* Are @a and @b descriptors of the same pipe? (The kernel gives both ends one inode.) */
+static bool same_pipe(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && S_ISFIFO(sa.st_mode) && S_ISFIFO(sb.st_mode) &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 static int pipe_attach(const struct xos_mech_params *p, const struct xos_mech_link *link, int *fds,
@@ -49,52 +74,42 @@ static int pipe_attach(const struct xos_mech_params *p, const struct xos_mech_li
 	bool tx = link->idx == 0 || p->dirs == 2, rx = link->idx == 1 || p->dirs == 2;
 	int rc;
 
-	if (nfds != 2 || (tx != (fds[0] >= 0)) || (rx != (fds[1] >= 0))) {
+	/* The descriptors may come from the peer: the spare must read the pipe we write. */
+	if (nfds != 3 || (tx != (fds[0] >= 0)) || (rx != (fds[1] >= 0)) || (tx != (fds[2] >= 0)) ||
+	    (tx && ((fcntl(fds[2], F_GETFL) & O_ACCMODE) != O_RDONLY || !same_pipe(fds[0], fds[2])))) {
 		xos__close_fds(fds, nfds);
 		return -EPROTO;
 	}
 	rc = xos__fds_attach(link, fds[1], fds[0], false, ret_st);
-	if (rc < 0)
+	if (rc < 0) {
 		xos__close_fds(fds, nfds);
-	return rc;
+		return rc;
+	}
+	((struct xos__fds_end *)*ret_st)->spare = fds[2];
+	return 0;
 }
 
 static ssize_t pipe_writev(void *st, const struct iovec *iov, int iovcnt, bool nonblock)
 {
 	struct xos__fds_end *e = st;
-	sigset_t pipe_set, old;
 	ssize_t n;
 
 	(void)nonblock; /* never blocks: the generic layer waits with wait_writable */
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
 	do {
 		n = e->nowait ? pwritev2(e->wfd, iov, iovcnt, -1, RWF_NOWAIT) : writev(e->wfd, iov, iovcnt);
 	} while (n < 0 && errno == EINTR);
-	if (n < 0 && errno == EPIPE) {
-		static const struct timespec zero = { 0, 0 };
-		sigset_t pending;
-
-		/* Consume our SIGPIPE unless one was already pending before. */
-		sigpending(&pending);
-		if (!sigismember(&old, SIGPIPE) && sigismember(&pending, SIGPIPE))
-			sigtimedwait(&pipe_set, NULL, &zero);
-		errno = EPIPE;
-	}
-	n = n < 0 ? -errno : n;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return n;
+	return n < 0 ? -errno : n;
 }
 
-/* attach() took { write end, read end }. */
+/* attach() took { write end, read end, spare read end }. */
 static int pipe_handover_fds(void *st, int fds[XOS_MECH_MAX_FDS], unsigned int *ret_nfds)
 {
 	struct xos__fds_end *e = st;
 
 	fds[0] = e->wfd;
 	fds[1] = e->rfd;
-	*ret_nfds = 2;
+	fds[2] = e->spare;
+	*ret_nfds = 3;
 	return 0;
 }
 

@@ -46,21 +46,6 @@ static int unix_attach(const struct xos_mech_params *p, const struct xos_mech_li
 	return rc;
 }
 
-static ssize_t unix_writev(void *st, const struct iovec *iov, int iovcnt, bool nonblock)
-{
-	struct xos__fds_end *e = st;
-	struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
-	ssize_t n;
-
-	(void)nonblock;
-	do {
-		n = sendmsg(e->wfd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0 && errno == ECONNRESET)
-		return -EPIPE;
-	return n < 0 ? -errno : n;
-}
-
 /* attach() took the one socket. */
 static int unix_handover_fds(void *st, int fds[XOS_MECH_MAX_FDS], unsigned int *ret_nfds)
 {
@@ -76,7 +61,7 @@ const struct xos_mech_ops xos__chan_unix = {
 	.attach = unix_attach,
 	.detach = xos__fds_detach,
 	.rx_fd = xos__fds_rx_fd,
-	.writev = unix_writev,
+	.writev = xos__fds_sendmsg,
 	.read = xos__fds_read,
 	.wait_writable = xos__fds_wait_writable,
 	.handover_fds = unix_handover_fds,
