@@ -101,8 +101,8 @@ ssize_t xos__fds_read(void *st, void *buf, size_t len, bool nonblock)
 
 		if (e->sock)
 			n = recv(e->rfd, buf, len, nonblock ? MSG_DONTWAIT : 0);
-		else if (e->nowait)
-			n = preadv2(e->rfd, &iov, 1, -1, nonblock ? RWF_NOWAIT : 0);
+		else if (e->nowait && nonblock)
+			n = preadv2(e->rfd, &iov, 1, -1, RWF_NOWAIT);
 		else
 			n = read(e->rfd, buf, len);
 		if (n >= 0)
