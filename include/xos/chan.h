@@ -2,7 +2,7 @@
 /*
  * The channel API: how EFs talk.  EFs share no memory by contract, so
  * every exchange goes through a channel; which mechanism carries it
- * (shared-memory ring, pipe, unix socket, TCP over io_uring) is chosen by
+ * (shared-memory ring, pipe, unix socket, loopback TCP) is chosen by
  * the runtime from the ICFs of the two EFs and the policy, forced with
  * XOS_CHAN / xos-run --chan, or changed live with xos_chan_switch().
  *
