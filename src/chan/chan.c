@@ -568,6 +568,73 @@ static int rx_check(struct xos_chan *end)
 	return 0;
 }
 
+/* Messages at least this big may be read straight into the caller's buffer. */
+#define DIRECT_MIN 1024u
+
+/*
+ * A message-mode receive on a descriptor mechanism with nothing buffered:
+ * one readv(2) puts the frame header aside and the payload straight into
+ * the caller's buffer, so the message is copied once (by the kernel), as
+ * a raw read would.  Bytes past the frame (the next frames' start) go to
+ * the frame buffer; anything unusual (a switch marker, a message too big
+ * for @buf, a header cut short) is put there as read and left to the
+ * general path: *@ret_fallback is then true.
+ */
+static ssize_t recv_direct(struct xos_chan *end, struct xos__chan_path *p, void *buf, size_t len,
+			   bool *ret_fallback)
+{
+	struct xos__frame_hdr h;
+	size_t want = len < end->params.max_msg ? len : end->params.max_msg, m;
+	struct iovec iov[2] = { { &h, sizeof(h) }, { buf, want } };
+	ssize_t r;
+
+	*ret_fallback = false;
+	p->rrel = p->rstart = p->rend = p->rcur = 0;
+	r = xos__fds_readv(p->st, iov, 2, end->nonblock);
+	if (r <= 0)
+		return r; /* -EAGAIN, an error, or EOF: what the general path says too */
+	*ret_fallback = true;
+	if ((size_t)r < sizeof(h)) {
+		memcpy(p->rbuf, &h, (size_t)r);
+		p->rend = (size_t)r;
+		return 0;
+	}
+	m = (size_t)r - sizeof(h);
+	if (h.type != XOS_FRAME_DATA || h.len > want)
+		goto stash;
+	while (m < h.len) {
+		r = xos__fds_read(p->st, (char *)buf + m, h.len - m, end->nonblock);
+		if (r == 0) {
+			*ret_fallback = false;
+			return 0; /* EOF; a frame cut by a dying writer was never sent */
+		}
+		if (r < 0) {
+			/* Keep what was read (a non-blocking call comes back for the rest). */
+			memcpy(p->rbuf, &h, sizeof(h));
+			memcpy(p->rbuf + sizeof(h), buf, m);
+			p->rend = sizeof(h) + m;
+			*ret_fallback = false;
+			return r;
+		}
+		m += (size_t)r;
+	}
+	/* What came after the frame belongs to the next ones. */
+	memcpy(p->rbuf, (char *)buf + h.len, m - h.len);
+	p->rend = m - h.len;
+	*ret_fallback = false;
+	end->rx_seq++;
+	end->stats.msgs_received++;
+	end->stats.bytes_received += h.len;
+	if (end->paths != end->rx || end->rx->next)
+		xos__chan_paths_gc(end);
+	return (ssize_t)h.len;
+stash:
+	memcpy(p->rbuf, &h, sizeof(h));
+	memcpy(p->rbuf + sizeof(h), buf, m);
+	p->rend = sizeof(h) + m;
+	return 0;
+}
+
 ssize_t xos_chan_recv(struct xos_chan *end, void *buf, size_t len)
 {
 	size_t got = 0;
@@ -581,6 +648,15 @@ ssize_t xos_chan_recv(struct xos_chan *end, void *buf, size_t len)
 		return rc;
 	if (!buf && len)
 		return -EINVAL;
+	if (!end->stream && len >= DIRECT_MIN && !end->peeked && !end->rx_broken && !end->unreleased &&
+	    end->rx && end->rx->ops->read == xos__fds_read && end->rx->rstart == end->rx->rend &&
+	    !end->rx->rbuf_old && !xos__switch_pending(end)) {
+		bool fallback;
+		ssize_t n = recv_direct(end, end->rx, buf, len, &fallback);
+
+		if (!fallback)
+			return n;
+	}
 	for (;;) {
 		size_t n;
 

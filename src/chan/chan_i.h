@@ -177,6 +177,10 @@ ssize_t xos__stream_write_frame(struct xos__chan_path *p, struct iovec *iov, int
 int xos__stream_peek(struct xos_chan *end, struct xos__chan_path *p, struct xos_mech_frame *f,
 		     bool nonblock) XOS_HIDDEN;
 
+/* The descriptor mechanisms' read (fdstream.c), and its vectored form the receive path uses directly. */
+ssize_t xos__fds_read(void *st, void *buf, size_t len, bool nonblock) XOS_HIDDEN;
+ssize_t xos__fds_readv(void *st, const struct iovec *iov, int iovcnt, bool nonblock) XOS_HIDDEN;
+
 /* ---- binding and paths (bind.c) ---------------------------------------------- */
 /* Make sure the end has a path for @tx (or rx): 0 or -errno. */
 int xos__chan_ensure_path(struct xos_chan *end, bool tx) XOS_HIDDEN;

@@ -90,21 +90,24 @@ int xos__fds_rx_fd(void *st)
 	return ((struct xos__fds_end *)st)->rfd;
 }
 
-ssize_t xos__fds_read(void *st, void *buf, size_t len, bool nonblock)
+ssize_t xos__fds_readv(void *st, const struct iovec *iov, int iovcnt, bool nonblock)
 {
 	struct xos__fds_end *e = st;
 
 	for (;;) {
-		struct iovec iov = { buf, len };
 		ssize_t n;
 		int rc;
 
-		if (e->sock)
-			n = recv(e->rfd, buf, len, nonblock ? MSG_DONTWAIT : 0);
-		else if (e->nowait && nonblock)
-			n = preadv2(e->rfd, &iov, 1, -1, RWF_NOWAIT);
-		else
-			n = read(e->rfd, buf, len);
+		if (e->sock) {
+			struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
+
+			n = iovcnt == 1 ? recv(e->rfd, iov[0].iov_base, iov[0].iov_len, nonblock ? MSG_DONTWAIT : 0)
+					: recvmsg(e->rfd, &mh, nonblock ? MSG_DONTWAIT : 0);
+		} else if (e->nowait && nonblock) {
+			n = preadv2(e->rfd, iov, iovcnt, -1, RWF_NOWAIT);
+		} else {
+			n = iovcnt == 1 ? read(e->rfd, iov[0].iov_base, iov[0].iov_len) : readv(e->rfd, iov, iovcnt);
+		}
 		if (n >= 0)
 			return n;
 		if (errno == EINTR)
@@ -122,6 +125,13 @@ ssize_t xos__fds_read(void *st, void *buf, size_t len, bool nonblock)
 		if (rc < 0)
 			return rc;
 	}
+}
+
+ssize_t xos__fds_read(void *st, void *buf, size_t len, bool nonblock)
+{
+	struct iovec iov = { buf, len };
+
+	return xos__fds_readv(st, &iov, 1, nonblock);
 }
 
 int xos__fds_wait_writable(void *st)

@@ -18,7 +18,6 @@ int xos__fds_attach(const struct xos_mech_link *link, int rfd, int wfd, bool soc
 bool xos__fds_pipe_nowait(void) XOS_HIDDEN;
 void xos__fds_detach(void *st) XOS_HIDDEN;
 int xos__fds_rx_fd(void *st) XOS_HIDDEN;
-ssize_t xos__fds_read(void *st, void *buf, size_t len, bool nonblock) XOS_HIDDEN;
 int xos__fds_wait_writable(void *st) XOS_HIDDEN;
 /* Sockets: the frame in one sendmsg(MSG_NOSIGNAL | MSG_DONTWAIT). */
 ssize_t xos__fds_sendmsg(void *st, const struct iovec *iov, int iovcnt, bool nonblock) XOS_HIDDEN;

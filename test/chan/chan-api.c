@@ -133,6 +133,47 @@ static void test_stream_one_thread(void **state)
 	}
 }
 
+static void test_large_messages_one_thread(void **state)
+{
+	(void)state;
+	/* Messages of 1 KiB and more, received with buffers larger, equal and too small. */
+	for (int m = 0; m < NMECHS; m++) {
+		struct xos_chan *ends[2];
+		uint8_t *buf = malloc(65536), *msg = malloc(65536);
+
+		assert_non_null(buf);
+		assert_non_null(msg);
+		t_open(ends, mechs[m], XOS_CHAN_F_NONBLOCK, 0);
+		assert_int_equal(xos_chan_recv(ends[1], buf, 65536), -EAGAIN);
+		seq_fill(msg, 1, 3000);
+		assert_int_equal(xos_chan_send(ends[0], msg, 3000), 3000);
+		assert_int_equal(xos_chan_recv(ends[1], buf, 65536), 3000);
+		assert_int_equal(seq_check(buf, 3000, 1), 0);
+		/* two at once: the second arrives with the first and still comes out whole */
+		seq_fill(msg, 2, 1500);
+		assert_int_equal(xos_chan_send(ends[0], msg, 1500), 1500);
+		seq_fill(msg, 3, 1600);
+		assert_int_equal(xos_chan_send(ends[0], msg, 1600), 1600);
+		assert_int_equal(xos_chan_recv(ends[1], buf, 65536), 1500);
+		assert_int_equal(seq_check(buf, 1500, 2), 0);
+		assert_int_equal(xos_chan_recv(ends[1], buf, 1600), 1600);
+		assert_int_equal(seq_check(buf, 1600, 3), 0);
+		/* too big for the buffer: refused, kept, then received whole */
+		seq_fill(msg, 4, 5000);
+		assert_int_equal(xos_chan_send(ends[0], msg, 5000), 5000);
+		assert_int_equal(xos_chan_recv(ends[1], buf, 2048), -EMSGSIZE);
+		assert_int_equal(xos_chan_recv(ends[1], buf, 4999), -EMSGSIZE);
+		assert_int_equal(xos_chan_recv(ends[1], buf, 5000), 5000);
+		assert_int_equal(seq_check(buf, 5000, 4), 0);
+		assert_int_equal(xos_chan_recv(ends[1], buf, 65536), -EAGAIN);
+		assert_int_equal(xos_chan_close(ends[0]), 0);
+		assert_int_equal(xos_chan_recv(ends[1], buf, 65536), 0);
+		assert_int_equal(xos_chan_close(ends[1]), 0);
+		free(buf);
+		free(msg);
+	}
+}
+
 static void test_ring_large_messages_on_a_line(void **state)
 {
 	struct xos_chan *ends[2];
@@ -170,6 +211,7 @@ int main(void)
 		cmocka_unit_test(test_args),
 		cmocka_unit_test(test_messages_one_thread),
 		cmocka_unit_test(test_stream_one_thread),
+		cmocka_unit_test(test_large_messages_one_thread),
 		cmocka_unit_test(test_ring_large_messages_on_a_line),
 	};
 

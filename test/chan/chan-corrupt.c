@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "../../src/chan/chan_i.h"
+#include "../../src/chan/fdstream.h"
 
 void *xos__ring_shared(void *st, size_t *ret_len);
 
@@ -265,6 +266,52 @@ static void test_frame_changed_under_reader(void **state)
 	teardown(&v);
 }
 
+/* The write descriptor of a kernel mechanism's end 0, to write frames by hand. */
+static int raw_wfd(struct xos_chan *end)
+{
+	return ((struct xos__fds_end *)end->tx->st)->wfd;
+}
+
+static void test_frame_in_pieces(void **state)
+{
+	static const char *const kmechs[] = { "pipe", "unix", "tcp" };
+
+	(void)state;
+	/* A large frame arriving in pieces: -EAGAIN until it is whole; EOF if its writer dies half-way. */
+	for (size_t k = 0; k < sizeof(kmechs) / sizeof(kmechs[0]); k++) {
+		struct xos_chan_attr attr;
+		struct xos_chan *ends[2];
+		struct xos__frame_hdr h = { 4000, XOS_FRAME_DATA };
+		static uint8_t msg[4000], buf[8192];
+		int fd;
+
+		for (size_t i = 0; i < sizeof(msg); i++)
+			msg[i] = (uint8_t)(i * 7);
+		xos_chan_attr_init(&attr);
+		attr.mechanism = kmechs[k];
+		attr.flags = XOS_CHAN_F_NONBLOCK;
+		assert_int_equal(xos_chan_open(ends, &attr), 0);
+		assert_int_equal(xos_chan_send(ends[0], "hi", 2), 2);
+		assert_int_equal(xos_chan_recv(ends[1], buf, sizeof(buf)), 2);
+		fd = raw_wfd(ends[0]);
+		assert_int_equal(write(fd, &h, 5), 5); /* part of the header */
+		assert_int_equal(xos_chan_recv(ends[1], buf, sizeof(buf)), -EAGAIN);
+		assert_int_equal(write(fd, (char *)&h + 5, 3), 3);
+		assert_int_equal(write(fd, msg, 1000), 1000); /* a quarter of the payload */
+		assert_int_equal(xos_chan_recv(ends[1], buf, sizeof(buf)), -EAGAIN);
+		assert_int_equal(write(fd, msg + 1000, 3000), 3000);
+		assert_int_equal(xos_chan_recv(ends[1], buf, sizeof(buf)), 4000);
+		assert_memory_equal(buf, msg, 4000);
+		/* the writer goes away in the middle of the next one */
+		assert_int_equal(write(fd, &h, 8), 8);
+		assert_int_equal(write(fd, msg, 2000), 2000);
+		assert_int_equal(xos_chan_recv(ends[1], buf, sizeof(buf)), -EAGAIN);
+		assert_int_equal(xos_chan_close(ends[0]), 0);
+		assert_int_equal(xos_chan_recv(ends[1], buf, sizeof(buf)), 0);
+		assert_int_equal(xos_chan_close(ends[1]), 0);
+	}
+}
+
 static void test_phantom_path(void **state)
 {
 	struct victim v;
@@ -287,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_pad_to_a_line),
 		cmocka_unit_test(test_tail_corrupted),
 		cmocka_unit_test(test_frame_changed_under_reader),
+		cmocka_unit_test(test_frame_in_pieces),
 		cmocka_unit_test(test_phantom_path),
 	};
 
