@@ -1,24 +1,36 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench-chan: what each channel mechanism costs, next to the raw kernel
- * primitive and a plain memcpy, all measured in one run.
+ * object, memcpy and plain reading, all measured in one run.
  *
- * For every mechanism (ring, pipe, unix, tcp) between a thread pair and a
- * process pair (the program's main flow and an EF in the thread or
- * process ICF): the round trip of an 8-byte message (an echo EF) and the
- * throughput of a stream of 64 KiB messages, through the copy API
- * (xos_chan_send / xos_chan_recv).  Baselines, same shapes: raw pipe,
- * unix socketpair and loopback TCP (read/write on blocking fds, a forked
- * child or a pthread), and memcpy of a hot 64 KiB block.  Each figure is
- * the median of ROUNDS runs.  Ratios: ring_rtt_vs_pipe = raw pipe round
- * trip / ring round trip (process pair; goal >= 50), ring_stream_vs_unix
- * = ring throughput / raw unix throughput (goal >= 8), ring_stream_vs_memcpy
- * (goal >= 0.4), tcp_*_vs_raw_tcp (goal >= 1).  The ring's stream is also
- * measured through the zero-copy calls (the writer copies each message
- * into the reserved space, the reader reads it in place): one copy
- * instead of two.
+ * Every figure is a comparison run in alternating rounds (baseline,
+ * subject, subject, baseline, ...) so that the load of a shared machine
+ * hits both; reported: each side's median, and the median of the
+ * per-round ratios with their spread (min-max).
  *
- * Usage: bench-chan [ROUNDS]   (default 3)
+ *  - pipe, unix, tcp between a thread pair and a process pair (the
+ *    program's main flow and an EF in the thread or process ICF), against
+ *    the same kernel object used raw (read/write on blocking descriptors,
+ *    a pthread or a forked child): the round trip of an 8-byte message
+ *    and a stream of 64 KiB messages through the copy API.
+ *    <mech>_rtt_vs_raw_<mech>_<pair> = raw time / xos time,
+ *    <mech>_stream_vs_raw_<mech>_<pair> = xos GB/s / raw GB/s; goal >= 0.95.
+ *  - the ring: round trip against a raw pipe's (ring_rtt_vs_pipe, goal
+ *    >= 50); a 64 KiB stream through the copy API against memcpy of a hot
+ *    64 KiB block (ring_stream_vs_memcpy, goal >= 0.45) and a raw unix
+ *    socket (ring_stream_vs_unix, goal >= 8); the zero-copy calls, each
+ *    message built in place by the writer (every word written) and read in
+ *    place by the reader (every word read), against reading the same bytes
+ *    once on one CPU (ring_stream_zero_copy_vs_read, goal >= 0.8).
+ *  - the floors, same run: a bare hand-off of 64 KiB blocks through a
+ *    1 MiB shared area (two counters and a spin, no framing, no checks),
+ *    with the copy API's two copies (bare_two_copy_*) and built and read in
+ *    place (bare_in_place_*): what moving the bytes between two CPUs costs
+ *    on this machine whatever the channel does, and the ring against it.
+ *
+ * Usage: bench-chan [ROUNDS [FILTER]]   (default 5 rounds; FILTER: run only
+ * the comparisons whose group name contains it, e.g. "pipe_rtt", "_process",
+ * "ring_stream")
  */
 #include "config.h"
 
