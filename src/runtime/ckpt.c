@@ -442,6 +442,7 @@ static int merge_dirty(struct xos__ckpt *c)
 	uint64_t *data = xos__calloc(words, sizeof(*data));
 	struct img_ext *ext = NULL;
 	bool any = false;
+	int rc;
 
 	for (size_t w = 0; w < words && !any; w++)
 		any = c->dirty[w] != 0;
@@ -465,23 +466,12 @@ static int merge_dirty(struct xos__ckpt *c)
 		}
 		for (j = i; j < c->npages && (data[j / 64] & (1ull << (j % 64))); j++)
 			;
-		if (n == cap) {
-			struct img_ext *grown = xos__malloc((cap ? cap * 2 : 64) * sizeof(*grown));
-
-			if (!grown) {
-				xos__free(ext);
-				xos__free(data);
-				return -ENOMEM;
-			}
-			if (n)
-				memcpy(grown, ext, n * sizeof(*ext));
+		rc = xos__image_ext_add(&ext, &n, &cap, (uint64_t)i * c->page, (uint64_t)(j - i) * c->page);
+		if (rc < 0) {
 			xos__free(ext);
-			ext = grown;
-			cap = cap ? cap * 2 : 64;
+			xos__free(data);
+			return rc;
 		}
-		ext[n].off = (uint64_t)i * c->page;
-		ext[n].len = (uint64_t)(j - i) * c->page;
-		n++;
 		i = j;
 	}
 	xos__free(data);
@@ -528,12 +518,9 @@ int xos_ef_dump_start(struct xos_ef *ef, const char *path, unsigned int flags)
 
 	if (!ef || ef->magic != XOS_EF_MAGIC || !path || !*path || (flags & ~(unsigned int)XOS_DUMP_F_STOP))
 		return -EINVAL;
-	if (ef->owner_pid != getpid() || ef == xos_ef_self())
-		return -EPERM;
-	if (!ef->dom)
-		return -EOPNOTSUPP;
-	if (ef->ckpt)
-		return -EBUSY;
+	rc = xos__ef_domain_usable(ef);
+	if (rc < 0)
+		return rc;
 	if (ef->dom->size > XOS__DOMAIN_SIZE_MAX)
 		return -EFBIG;
 	rc = ckpt_prepare(ef, path, flags, &c);

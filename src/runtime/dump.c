@@ -152,12 +152,36 @@ int xos__image_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int xos__image_ext_add(struct img_ext **ext, size_t *n, size_t *cap, uint64_t off, uint64_t len)
+{
+	if (*n == *cap) {
+		size_t want = *cap ? *cap * 2 : 64;
+		struct img_ext *grown;
+
+		if (want > IMG_EXTENTS_MAX)
+			return -E2BIG;
+		grown = xos__malloc(want * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		if (*n)
+			memcpy(grown, *ext, *n * sizeof(*grown));
+		xos__free(*ext);
+		*ext = grown;
+		*cap = want;
+	}
+	(*ext)[*n].off = off;
+	(*ext)[*n].len = len;
+	(*n)++;
+	return 0;
+}
+
 /* The data extents of @memfd within [0, size). */
 int xos__image_extents(int memfd, size_t size, struct img_ext **ret, uint32_t *ret_n)
 {
 	struct img_ext *ext = NULL;
 	size_t n = 0, cap = 0;
 	off_t off = 0;
+	int rc;
 
 	while ((size_t)off < size) {
 		off_t data = lseek(memfd, off, SEEK_DATA), hole;
@@ -167,27 +191,11 @@ int xos__image_extents(int memfd, size_t size, struct img_ext **ret, uint32_t *r
 		hole = lseek(memfd, data, SEEK_HOLE);
 		if (hole < 0 || (size_t)hole > size)
 			hole = (off_t)size;
-		if (n == cap) {
-			struct img_ext *grown;
-
-			cap = cap ? cap * 2 : 64;
-			if (cap > IMG_EXTENTS_MAX) {
-				xos__free(ext);
-				return -E2BIG;
-			}
-			grown = xos__malloc(cap * sizeof(*ext));
-			if (!grown) {
-				xos__free(ext);
-				return -ENOMEM;
-			}
-			if (n)
-				memcpy(grown, ext, n * sizeof(*ext));
+		rc = xos__image_ext_add(&ext, &n, &cap, (uint64_t)data, (uint64_t)(hole - data));
+		if (rc < 0) {
 			xos__free(ext);
-			ext = grown;
+			return rc;
 		}
-		ext[n].off = (uint64_t)data;
-		ext[n].len = (uint64_t)(hole - data);
-		n++;
 		off = hole;
 	}
 	*ret = ext;
@@ -579,12 +587,9 @@ int xos_ef_dump(struct xos_ef *ef, const char *path)
 
 	if (!ef || ef->magic != XOS_EF_MAGIC || !path || !*path)
 		return -EINVAL;
-	if (ef->owner_pid != getpid() || ef == xos_ef_self())
-		return -EPERM;
-	if (!ef->dom)
-		return -EOPNOTSUPP;
-	if (ef->ckpt)
-		return -EBUSY;
+	rc = xos__ef_domain_usable(ef);
+	if (rc < 0)
+		return rc;
 	rc = xos__image_tmp_open(path, &tmp, &fd);
 	if (rc < 0)
 		return rc;

@@ -142,6 +142,9 @@ int xos__image_exec_maps(struct img_map *maps, size_t max) XOS_HIDDEN;
 int xos__image_write_all(int fd, const void *buf, size_t len) XOS_HIDDEN;
 /* The data extents of @memfd within [0, size), allocated (xos__free). */
 int xos__image_extents(int memfd, size_t size, struct img_ext **ret, uint32_t *ret_n) XOS_HIDDEN;
+/* Append the extent [@off, @off+@len) to *@ext (*@n used of *@cap), growing
+ * it; -E2BIG past IMG_EXTENTS_MAX, -ENOMEM (*@ext is kept either way). */
+int xos__image_ext_add(struct img_ext **ext, size_t *n, size_t *cap, uint64_t off, uint64_t len) XOS_HIDDEN;
 /* Everything of @ef's header but its extents (count and file size) and sums. */
 int xos__image_hdr_init(const struct xos_ef *ef, const struct xos__image_key *key,
 			struct img_hdr *hdr, struct img_map *maps) XOS_HIDDEN;

@@ -717,15 +717,25 @@ void xos__ef_mutate_arrived(struct xos_ef *ef, struct xos_ic *ic)
 }
 
 
-int xos_ef_mutate(struct xos_ef *ef, const char *icf)
+int xos__ef_domain_usable(const struct xos_ef *ef)
 {
-	if (!ef || ef->magic != XOS_EF_MAGIC || !icf)
-		return -EINVAL;
 	if (ef->owner_pid != getpid() || ef == xos_ef_self())
 		return -EPERM;
 	if (!ef->dom)
 		return -EOPNOTSUPP;
 	if (ef->ckpt)
 		return -EBUSY; /* its domain is being written where it is mapped now */
+	return 0;
+}
+
+int xos_ef_mutate(struct xos_ef *ef, const char *icf)
+{
+	int rc;
+
+	if (!ef || ef->magic != XOS_EF_MAGIC || !icf)
+		return -EINVAL;
+	rc = xos__ef_domain_usable(ef);
+	if (rc < 0)
+		return rc;
 	return xos__ef_mutate(ef, icf);
 }

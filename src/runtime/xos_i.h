@@ -238,6 +238,9 @@ int xos__ef_dump(struct xos_ef *ef, int fd) XOS_HIDDEN;
 void xos__ckpt_finish(struct xos_ef *ef) XOS_HIDDEN;
 /* Move @ef to ICF @target through the pivot (mutate.c); -EOPNOTSUPP when a step is missing. */
 int xos__ef_mutate(struct xos_ef *ef, const char *target) XOS_HIDDEN;
+/* May the caller mutate or dump @ef's domain now?  0, -EPERM (not its
+ * creator, or itself), -EOPNOTSUPP (no domain), -EBUSY (a dump runs). */
+int xos__ef_domain_usable(const struct xos_ef *ef) XOS_HIDDEN;
 
 /* ---- memory domains (domain.c, domain_alloc.c) ------------------------- */
 #define XOS_DOMAIN_MAGIC 0x31646f6d2d736f78ull /* "xos-dom1" */
