@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # What the tests of every directory share: the environment they run in, the
 # helpers they include, valgrind over the quick ones, the installed tree.
-EXTRA_DIST += %reldir%/checks.sh %reldir%/sandbox-require.h %reldir%/domains-require.h
+EXTRA_DIST += %reldir%/checks.sh %reldir%/sandbox-require.h %reldir%/domains-require.h \
+	%reldir%/shim-area-map.h
 
 # The layers call down only: ICFs and examples use the public headers alone.
 XOS_SCRIPT_TESTS += %reldir%/layers.sh

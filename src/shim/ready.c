@@ -215,7 +215,7 @@ bool shim_ready_kernel_bytes(int fd, struct shim_dir *D)
 		return false;
 	/* Bells still pending (owed to sleepers, or counted before sent) are
 	 * not bytes to read. */
-	return !D || (uint32_t)n > atomic_load(&D->bells);
+	return (uint32_t)n > atomic_load(&D->bells);
 }
 
 uint32_t shim_ready_revents(int fd, struct shim_ready *s, uint32_t events, uint32_t kernel)

@@ -52,7 +52,7 @@ bool shim_ready_bells_owed(struct shim_dir *D) SHIM_HIDDEN;
  * asleep in read(), who have not run yet): let them take them before the
  * next look, instead of spinning on the kernel's answer. */
 void shim_ready_yield_to_sleepers(void) SHIM_HIDDEN;
-/* Bytes in @fd's kernel object beyond the bells pending on @D (NULL: any). */
+/* Bytes in @fd's kernel object beyond the bells pending on @D. */
 bool shim_ready_kernel_bytes(int fd, struct shim_dir *D) SHIM_HIDDEN;
 
 /* ring.c: a ring slot starts a new life. */

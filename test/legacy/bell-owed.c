@@ -38,7 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "area.h"
+#include "../shim-area-map.h"
 
 static int rfd;
 static atomic_int got = -1;
@@ -56,20 +56,6 @@ static void nap_ms(int ms)
 	struct timespec t = { 0, (long)ms * 1000000L };
 
 	nanosleep(&t, NULL);
-}
-
-static struct shim_area *area_map(void)
-{
-	const char *path = getenv("XOS_SHIM_AREA");
-	struct stat st;
-	void *a;
-	int fd;
-
-	if (!path || (fd = open(path, O_RDWR | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0)
-		return NULL;
-	a = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	return a == MAP_FAILED ? NULL : a;
 }
 
 /* The live ring direction with a reader asleep on it (R's), or NULL. */

@@ -22,23 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "area.h"
+#include "../shim-area-map.h"
 
 #define STREAM (256u << 10)
-
-static struct shim_area *area_map(void)
-{
-	const char *path = getenv("XOS_SHIM_AREA");
-	struct stat st;
-	void *a;
-	int fd;
-
-	if (!path || (fd = open(path, O_RDWR | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0)
-		return NULL;
-	a = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	return a == MAP_FAILED ? NULL : a;
-}
 
 /* In another process of the run, as an attacker would. */
 static int forge(uint64_t budget, uint64_t used)

@@ -22,26 +22,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "area.h"
+#include "../shim-area-map.h"
 
 #define BIG (96u << 20) /* more than the whole area: a copy this long leaves it */
 
 static const char *const attacks[] = { "read-head", "write-tail", "rewind", "ring-off" };
-
-/* Map the run's area as a forger would. */
-static struct shim_area *area_map(void)
-{
-	const char *path = getenv("XOS_SHIM_AREA");
-	struct stat st;
-	void *a;
-	int fd;
-
-	if (!path || (fd = open(path, O_RDWR | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0)
-		return NULL;
-	a = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	return a == MAP_FAILED ? NULL : a;
-}
 
 /* In a separate process: rewrite the first live ring's pipe direction. */
 static int forge(const char *how)
