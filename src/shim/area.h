@@ -86,6 +86,13 @@ struct shim_chan {
 	 * would natively.  Not a move back: no reader was left to move. */
 	_Atomic uint32_t peer_closed;
 	_Atomic uint64_t bytes_dead; /* written through the kernel after that, for nobody */
+	/* Loopback TCP: bytes written through the kernel before this end's
+	 * writers joined the ring its connection was paired with (the accept
+	 * came after them): its reader took them from the kernel first. */
+	_Atomic uint64_t bytes_before;
+	/* Writes of this end in flight through the kernel while its writers
+	 * may still join a ring: the join waits for them to be counted. */
+	_Atomic uint32_t kwriting;
 };
 
 /* Bytes an end of @c wrote through the kernel. */
@@ -121,7 +128,14 @@ struct shim_dir {
 	 * side: a writer keeps a bell pending for them (see ready.c).  Who
 	 * writes and reads it: the ring's ends[]. */
 	_Atomic uint32_t armed;
+	/* Loopback TCP paired by a late accept: the writers started on the
+	 * kernel socket (PRE_OPEN) and join the ring later (PRE_SET), after
+	 * pre_len bytes there; readers take those from the kernel first
+	 * (pre_read of them so far), then the ring.  See tcp.c. */
+	_Atomic uint32_t pre;         /* enum shim_pre */
+	_Atomic uint64_t pre_len, pre_read;
 };
+enum shim_pre { SHIM_PRE_NONE = 0, SHIM_PRE_OPEN, SHIM_PRE_SET };
 
 /* Loopback TCP: listening ports of managed processes, and connections
  * whose two ends meet here to agree on a ring before any byte moves. */

@@ -52,6 +52,7 @@ struct ep_reg {
 	int32_t slot;         /* where, in that call's array */
 	uint8_t used, armed, off, out_edge;
 	uint8_t native;       /* its fd went back to the kernel: registered as asked */
+	uint8_t pend;         /* registered (as asked) while its fd was connecting */
 };
 
 static struct ep_reg ep[EP_MAX];
@@ -203,6 +204,46 @@ static int kernel_ctl(int op, struct ep_reg *e)
 	return REAL(epoll_ctl)(e->epfd, op, e->fd, &kev);
 }
 
+/* A registration made while its fd was connecting (tcp.c: on the kernel
+ * socket until the server accepts and this process uses the fd): once
+ * the fd is on its ring, the shim takes it as if made there.  A one-shot
+ * registration already reported waits for its EPOLL_CTL_MOD. */
+static void adopt(struct ep_reg *e)
+{
+	struct shim_fd *f;
+	struct shim_ready s;
+	int fd = e->fd, rc;
+
+	if (fd < 0 || fd >= SHIM_FD_MAX || shim.fd[fd].chan != e->fc.chan || shim.fd[fd].end != e->fc.end) {
+		e->pend = 0;
+		return;
+	}
+	f = &shim.fd[fd];
+	if (f->pair)
+		shim_tcp_try_settle(fd, f);
+	if (f->pair || e->off)
+		return;
+	e->pend = 0;
+	if (!f->ring || !shim_ready_of(f, &s))
+		return; /* stays on TCP: the kernel answers, as registered */
+	e->fc = *f;
+	e->native = 0;
+	if (e->events & EPOLLEXCLUSIVE) {
+		/* An exclusive registration cannot be modified: made again. */
+		REAL(epoll_ctl)(e->epfd, EPOLL_CTL_DEL, fd, NULL);
+		rc = kernel_ctl(EPOLL_CTL_ADD, e);
+	} else {
+		rc = kernel_ctl(EPOLL_CTL_MOD, e);
+	}
+	if (rc < 0) {
+		e->native = 1;
+		return;
+	}
+	e->seen = UINT64_MAX;
+	e->out_edge = 1;
+	set_arm(e, (e->events & SHIM_IN_BITS) != 0);
+}
+
 static int ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	SHIM_ERRNO_SAVE;
@@ -221,6 +262,29 @@ static int ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		goto add;
 	switch (op) {
 	case EPOLL_CTL_ADD:
+		if (ev && f && f->pair && !f->ring) {
+			/* Connecting: the kernel answers until the fd joins its ring. */
+			if (e)
+				drop(e);
+			e = alloc(epfd, fd);
+			if (!e)
+				return REAL(epoll_ctl)(epfd, op, fd, ev);
+			e->events = ev->events;
+			e->data = ev->data;
+			e->fc = *f;
+			e->native = 1;
+			e->pend = 1;
+			rc = kernel_ctl(op, e);
+			if (rc < 0) {
+				int err = errno;
+
+				drop(e);
+				errno = err;
+				return rc;
+			}
+			SHIM_ERRNO_RESTORE();
+			return 0;
+		}
 		if (!ev || !f || !shim_ready_of(f, &s)) {
 			rc = REAL(epoll_ctl)(epfd, op, fd, ev);
 			if (rc == 0 && e)
@@ -276,6 +340,11 @@ add:
 		e->seen = UINT64_MAX;
 		e->out_edge = 1;
 		e->off = 0;
+		if (e->pend) {
+			adopt(e);
+			SHIM_ERRNO_RESTORE();
+			return 0;
+		}
 		set_arm(e, (ev->events & SHIM_IN_BITS) != 0);
 		SHIM_ERRNO_RESTORE();
 		return 0;
@@ -317,6 +386,8 @@ static uint32_t reg_revents(struct ep_reg *e, uint32_t k, bool kernel_edge)
 	bool et = (e->events & EPOLLET) != 0;
 	int fd = e->fd;
 
+	if (e->pend)
+		adopt(e);
 	/* The fd number may name something else now: then no bells to drain. */
 	if (fd < 0 || fd >= SHIM_FD_MAX || shim.fd[fd].chan != e->fc.chan || shim.fd[fd].end != e->fc.end)
 		fd = -1;

@@ -44,20 +44,38 @@ struct shim_fd *shim_fd_get(int fd)
 	return &shim.fd[fd];
 }
 
-/* The fd's entry, for a call that uses it: a non-blocking connect's fd
- * learns first whether it is on a ring (waiting for the accept if need
- * be: a poll on it must not sleep in the kernel while the server's
- * answer goes to a ring). */
+/* The fd's entry, for a call that uses it: a connecting fd joins its
+ * ring first if the server accepted it meanwhile (tcp.c). */
 static struct shim_fd *fd_use(int fd)
 {
 	struct shim_fd *f = shim_fd_get(fd);
 
 	if (f && f->pair) {
 		SHIM_ERRNO_SAVE;
-		shim_tcp_settle(fd, f, true);
+		shim_tcp_try_settle(fd, f);
 		SHIM_ERRNO_RESTORE();
 	}
 	return f;
+}
+
+/* A write of @f is about to go to the kernel: true if it must be counted
+ * for a ring its connection may join (end with shim_tcp_kwrite_end). */
+static bool kwrite_begin(int fd, struct shim_fd *f)
+{
+	bool counted = false;
+
+	if (f && f->pair && !f->ring) {
+		SHIM_ERRNO_SAVE;
+		counted = shim_tcp_kwrite_begin(fd, f);
+		SHIM_ERRNO_RESTORE();
+	}
+	return counted;
+}
+
+static void kwrite_end(struct shim_fd *f, bool counted)
+{
+	if (counted)
+		shim_tcp_kwrite_end(f);
 }
 
 static struct shim_chan *chan(const struct shim_fd *f)
@@ -101,8 +119,13 @@ void shim_fd_forget(int fd)
 /* The fd is about to be used in a way the ring does not emulate. */
 static void native_use(int fd, const char *why, bool kernel_view)
 {
-	struct shim_fd *f = fd_use(fd);
+	struct shim_fd *f = shim_fd_get(fd);
 
+	if (f && f->pair) {
+		SHIM_ERRNO_SAVE;
+		shim_tcp_settle(fd, f);
+		SHIM_ERRNO_RESTORE();
+	}
 	if (f && f->ring)
 		shim_ring_downgrade(fd, f, why, kernel_view);
 }
@@ -310,7 +333,7 @@ static void fd_closed(int fd, struct shim_fd *copy)
 	if (copy->chan && copy->pair) {
 		/* Never used: settle now, so that a server already paired
 		 * hears of the close (its writes then fail as natively). */
-		shim_tcp_settle(fd, copy, false);
+		shim_tcp_settle(-1, copy);
 		if (copy->ring) {
 			shim_ring_closing(copy);
 			shim_ring_hold(copy, -1);
@@ -330,6 +353,12 @@ SHIM_EXPORT int close(int fd)
 	if (!f) {
 		shim_epoll_closing(fd);
 		return REAL(close)(fd);
+	}
+	if (f->pair) {
+		/* Joined while its fd is still open: a bell may go through it. */
+		SHIM_ERRNO_SAVE;
+		shim_tcp_settle(fd, f);
+		SHIM_ERRNO_RESTORE();
 	}
 	copy = *f;
 	if (f->ring) {
@@ -534,9 +563,11 @@ SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
 	struct shim_fd *f = fd_use(fd);
 	ssize_t r;
+	bool kw;
 
 	if (!f)
 		return REAL(write)(fd, buf, len);
+	kw = kwrite_begin(fd, f);
 	if (f->ring) {
 		SHIM_ERRNO_SAVE;
 		r = shim_ring_write(fd, f, buf, len);
@@ -545,6 +576,7 @@ SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 	}
 	r = REAL(write)(fd, buf, len);
 	count(f, r, true);
+	kwrite_end(f, kw);
 	return r;
 }
 
@@ -596,9 +628,11 @@ SHIM_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
 	struct shim_fd *f = fd_use(fd);
 	ssize_t r;
+	bool kw;
 
 	if (!f)
 		return REAL(send)(fd, buf, len, flags);
+	kw = kwrite_begin(fd, f);
 	if (f->ring) {
 		SHIM_ERRNO_SAVE;
 		if (!(flags & ~(MSG_NOSIGNAL | MSG_MORE | MSG_DONTWAIT))) {
@@ -612,6 +646,7 @@ SHIM_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 	}
 	r = REAL(send)(fd, buf, len, flags);
 	count(f, r, true);
+	kwrite_end(f, kw);
 	return r;
 }
 
@@ -722,9 +757,11 @@ SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 {
 	struct shim_fd *f = fd_use(fd);
 	ssize_t r;
+	bool kw;
 
 	if (!f)
 		return REAL(writev)(fd, iov, n);
+	kw = kwrite_begin(fd, f);
 	if (f->ring && n > 0 && n <= IOV_MAX) {
 		SHIM_ERRNO_SAVE;
 		r = ring_writev(fd, f, iov, n, 0);
@@ -733,6 +770,7 @@ SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 	}
 	r = REAL(writev)(fd, iov, n);
 	count(f, r, true);
+	kwrite_end(f, kw);
 	return r;
 }
 
@@ -778,6 +816,7 @@ SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	struct shim_fd *f = fd_use(fd);
 	ssize_t r;
+	bool kw;
 
 	if (msg && msg->msg_control && msg->msg_controllen) {
 		SHIM_ERRNO_SAVE;
@@ -787,6 +826,7 @@ SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	}
 	if (!f)
 		return REAL(sendmsg)(fd, msg, flags);
+	kw = kwrite_begin(fd, f);
 	if (f->ring && msg && !msg->msg_name && !(flags & ~(MSG_NOSIGNAL | MSG_MORE | MSG_DONTWAIT)) &&
 	    msg->msg_iovlen <= IOV_MAX) {
 		SHIM_ERRNO_SAVE;
@@ -798,6 +838,7 @@ SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	}
 	r = REAL(sendmsg)(fd, msg, flags);
 	count(f, r, true);
+	kwrite_end(f, kw);
 	return r;
 }
 
@@ -850,7 +891,7 @@ void shim_fds_closing_all(void)
 {
 	for (int fd = 0; fd < shim.fd_hi; fd++)
 		if (shim.fd[fd].chan && shim.fd[fd].pair)
-			shim_tcp_settle(fd, &shim.fd[fd], false);
+			shim_tcp_settle(fd, &shim.fd[fd]);
 	for (int fd = 0; fd < shim.fd_hi; fd++) {
 		if (shim.fd[fd].chan && shim.fd[fd].ring) {
 			shim_ready_closing(fd, &shim.fd[fd]);
@@ -901,7 +942,7 @@ uint64_t shim_fds_before_exec(bool target_managed, bool foreign, bool spawning)
 		struct shim_fd *f = &shim.fd[fd];
 
 		if (f->chan && f->pair)
-			shim_tcp_settle(fd, f, true);
+			shim_tcp_settle(fd, f);
 		if (!f->chan || !f->ring)
 			continue;
 		if (foreign && !fd_is(fd, f))

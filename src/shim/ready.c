@@ -78,7 +78,9 @@ bool shim_ready_of(const struct shim_fd *f, struct shim_ready *s)
 		s->rd = &r->dir[rd];
 		s->rdi = rd;
 	}
-	if (wr >= 0 && (uint32_t)wr < ndirs(r)) {
+	/* Writers still on the kernel socket (loopback TCP before its client
+	 * joined, tcp.c): the kernel says whether a write makes progress. */
+	if (wr >= 0 && (uint32_t)wr < ndirs(r) && atomic_load(&r->dir[wr].pre) != SHIM_PRE_OPEN) {
 		s->wr = &r->dir[wr];
 		s->wri = wr;
 	}
@@ -189,6 +191,9 @@ void shim_ready_drain(int fd, bool sock, struct shim_dir *D)
 	/* A bell taken from a reader asleep in read() would leave it asleep
 	 * beside a ring full of data (its writer then waits for room forever):
 	 * as many bells as there are sleepers are theirs. */
+	/* Bytes the writers sent before the ring are in front of the bells. */
+	if (shim_ring_prefix_pending(D))
+		return;
 	while ((n = atomic_load(&D->bells)) > 0 && !shim_ready_bells_owed(D)) {
 		char b;
 
@@ -235,7 +240,9 @@ uint32_t shim_ready_revents(int fd, struct shim_ready *s, uint32_t events, uint3
 		bool in = s->readable;
 
 		if (!in && (kernel & POLLIN)) {
-			if (s->sock && (kernel & (POLLRDHUP | POLLHUP))) {
+			if (shim_ring_prefix_pending(s->rd)) {
+				in = true; /* the writers' bytes before the ring */
+			} else if (s->sock && (kernel & (POLLRDHUP | POLLHUP))) {
 				in = true; /* the peer is gone: EOF is readable */
 			} else {
 				if (atomic_load(&s->rd->bells)) {
@@ -412,18 +419,14 @@ struct shim_fd *shim_ready_fd(int fd, bool input)
 {
 	struct shim_fd *f = shim_fd_get(fd);
 
+	/* Not accepted yet: the kernel socket carries both directions until
+	 * this process joins the ring, so the kernel's answer is exact. */
 	if (f && f->pair) {
 		SHIM_ERRNO_SAVE;
-		/* Output only (a connect's completion, as an event loop waits
-		 * for it): the kernel socket answers while the accept is to
-		 * come, perhaps from the caller itself once this call returns.
-		 * Input: the server may speak first, on the ring. */
-		if (input)
-			shim_tcp_settle(fd, f, true);
-		else
-			shim_tcp_try_settle(fd, f);
+		shim_tcp_try_settle(fd, f);
 		SHIM_ERRNO_RESTORE();
 	}
+	(void)input;
 	return f;
 }
 

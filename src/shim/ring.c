@@ -433,6 +433,9 @@ int32_t shim_ring_attach(int32_t chan, uint32_t ndirs, uint32_t pipe_slots)
 			atomic_store(&D->cap, pipe_slots ? pipe_slots * SHIM_PIPE_PAGE : size);
 			D->slots = pipe_slots;
 			D->bhead = D->btail = 0;
+			atomic_store(&D->pre, SHIM_PRE_NONE);
+			atomic_store(&D->pre_len, 0);
+			atomic_store(&D->pre_read, 0);
 			shim_ready_reset(D);
 			memset(&cursors_seen[i][d], 0, sizeof(cursors_seen[i][d]));
 		}
@@ -485,6 +488,9 @@ static void drain_bells(int fd, const struct shim_fd *f, struct shim_dir *D)
 {
 	uint32_t n;
 
+	/* The writers' bytes before the ring are in front of the bells. */
+	if (shim_ring_prefix_pending(D))
+		return;
 	while ((n = atomic_load(&D->bells)) > 0) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		char sink;
@@ -591,6 +597,104 @@ static int kernel_peek(int fd, const struct shim_fd *f, struct shim_dir *D)
 	return k == 0 ? 0 : -1;
 }
 
+bool shim_ring_prefix_pending(struct shim_dir *D)
+{
+	uint32_t pre = atomic_load(&D->pre);
+
+	return pre == SHIM_PRE_OPEN ||
+	       (pre == SHIM_PRE_SET && atomic_load(&D->pre_read) < atomic_load(&D->pre_len));
+}
+
+/* Not a result: the bytes before the ring are all read, the ring follows. */
+#define PREFIX_DONE (SHIM_USE_KERNEL - 1)
+
+/* Drop @n bells read from the kernel (past the writers' bytes). */
+static void bells_taken(struct shim_dir *D, uint64_t n)
+{
+	uint32_t b = atomic_load(&D->bells);
+
+	while (n--) {
+		while (b && !atomic_compare_exchange_weak(&D->bells, &b, b - 1))
+			;
+		if (!b)
+			break;
+		b--;
+	}
+}
+
+/*
+ * A read while direction @D's writers started on the kernel socket
+ * (tcp.c): their bytes there come first.  While they have not joined
+ * (PRE_OPEN) every byte on the kernel socket is theirs; once they did
+ * (PRE_SET) the first pre_len are, and the rest are bells, sent after
+ * pre_len was published.  Never sleeps in the kernel holding a lock: a
+ * blocking read waits in poll for the writers' bytes or their join's bell.
+ */
+static ssize_t prefix_read(int fd, struct shim_fd *f, struct shim_ring *r, struct shim_dir *D, void *buf,
+			   size_t len, int flags)
+{
+	bool peek = flags & MSG_PEEK;
+	uint32_t sigs = shim_signals_handled;
+
+	for (;;) {
+		uint64_t plen, pread;
+		uint32_t pre;
+		size_t want = len;
+		ssize_t n;
+		int err;
+
+		lk(&D->rlock);
+		if (atomic_load(&r->gen) != f->gen) {
+			unlk(&D->rlock);
+			clear_local(f);
+			return SHIM_USE_KERNEL;
+		}
+		pre = atomic_load(&D->pre);
+		plen = atomic_load(&D->pre_len);
+		pread = atomic_load(&D->pre_read);
+		if (pre == SHIM_PRE_NONE || (pre == SHIM_PRE_SET && pread >= plen)) {
+			if (pre != SHIM_PRE_NONE)
+				atomic_store(&D->pre, SHIM_PRE_NONE);
+			unlk(&D->rlock);
+			return PREFIX_DONE;
+		}
+		if (pre == SHIM_PRE_SET && plen - pread < want)
+			want = (size_t)(plen - pread);
+		n = REAL(recv)(fd, buf, want, MSG_DONTWAIT | (peek ? MSG_PEEK : 0));
+		err = errno;
+		if (n > 0) {
+			/* Joined while we read: what is past their bytes are bells. */
+			if (atomic_load(&D->pre) == SHIM_PRE_SET) {
+				plen = atomic_load(&D->pre_len);
+				if (pread + (uint64_t)n > plen) {
+					if (!peek)
+						bells_taken(D, pread + (uint64_t)n - plen);
+					n = (ssize_t)(plen - pread);
+				}
+			}
+			if (!peek)
+				atomic_store(&D->pre_read, pread + (uint64_t)n);
+			unlk(&D->rlock);
+			if (n > 0)
+				return n;
+			continue;
+		}
+		unlk(&D->rlock);
+		if (n == 0)
+			return 0; /* the writers are gone before joining: end of file */
+		if (err != EAGAIN && err != EWOULDBLOCK)
+			return -err;
+		if ((flags & MSG_DONTWAIT) || shim_ready_nonblock(f))
+			return -EAGAIN;
+		{
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			if (REAL(poll)(&p, 1, -1) < 0 && errno == EINTR && interrupted(&sigs, 0))
+				return -EINTR;
+		}
+	}
+}
+
 /*
  * @flags: MSG_DONTWAIT (never sleep), MSG_PEEK (copy without consuming),
  * MSG_WAITALL with MSG_PEEK (on TCP, wait until @len bytes are there, or
@@ -615,6 +719,12 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 	D = &r->dir[d];
 	if (len == 0)
 		return SHIM_USE_KERNEL;
+	if (atomic_load(&D->pre) != SHIM_PRE_NONE) {
+		ssize_t k = prefix_read(fd, f, r, D, buf, len, flags);
+
+		if (k != PREFIX_DONE)
+			return k;
+	}
 	/* AF_UNIX peeks return what is there, MSG_WAITALL or not. */
 	all = peek && (flags & MSG_WAITALL) && chan_of(f)->kind == SHIM_CH_TCP;
 	sigs = shim_signals_handled;
@@ -966,6 +1076,86 @@ static bool write_nonblock(const struct shim_fd *f, int flags)
 	return (flags & MSG_DONTWAIT) || shim_ready_nonblock(f);
 }
 
+/* Direction @d's writers join the ring (PRE_OPEN -> PRE_SET): the bytes
+ * they sent through the kernel, every write in flight counted first, are
+ * the readers' before the ring's; a bell wakes a reader waiting on the
+ * kernel socket for them. */
+static void writer_join(int fd, struct shim_fd *f, struct shim_ring *r, int d)
+{
+	struct shim_dir *D = &r->dir[d];
+	struct shim_chan *c = chan_of(f);
+
+	lk(&D->wlock);
+	if (atomic_load(&D->pre) == SHIM_PRE_OPEN && atomic_load(&r->gen) == f->gen &&
+	    atomic_load(&r->mode) == SHIM_RING_LIVE) {
+		uint64_t k;
+
+		while (atomic_load(&c->kwriting))
+			sched_yield();
+		k = atomic_load(&c->bytes_out);
+		atomic_fetch_sub(&c->bytes_out, k);
+		atomic_fetch_add(&c->bytes_before, k);
+		atomic_store(&D->pre_len, atomic_load(&c->bytes_before));
+		atomic_store(&D->pre, SHIM_PRE_SET);
+		ring_bell(fd, f, D, 1);
+	}
+	unlk(&D->wlock);
+}
+
+void shim_ring_reader_join(struct shim_fd *f)
+{
+	struct shim_ring *r = shim_ring_of(f);
+	int d = read_dir(f);
+	struct shim_chan *c = chan_of(f);
+	struct shim_dir *D;
+	uint64_t k;
+
+	if (!r || f->broken || d < 0 || (uint32_t)d >= ndirs_of(r))
+		return;
+	D = &r->dir[d];
+	lk(&D->rlock);
+	if (atomic_load(&r->gen) == f->gen && atomic_load(&D->pre) != SHIM_PRE_NONE) {
+		k = atomic_load(&c->bytes_in);
+		atomic_fetch_sub(&c->bytes_in, k);
+		atomic_fetch_add(&D->pre_read, k);
+	}
+	unlk(&D->rlock);
+}
+
+void shim_ring_writer_join(int fd, struct shim_fd *f)
+{
+	struct shim_ring *r = shim_ring_of(f);
+	int d = write_dir(f);
+
+	if (r && !f->broken && d >= 0 && (uint32_t)d < ndirs_of(r))
+		writer_join(fd, f, r, d);
+}
+
+/* A write while direction @d's writers are on the kernel socket (the
+ * accepting end, before its client joined): on the kernel while the
+ * reader still reads there, else join first (PREFIX_DONE). */
+static ssize_t prefix_write(int fd, struct shim_fd *f, struct shim_ring *r, int d, const void *buf, size_t len,
+			    int flags)
+{
+	struct shim_chan *c = chan_of(f);
+	ssize_t n;
+	int err;
+
+	atomic_fetch_add(&c->kwriting, 1);
+	if (atomic_load(&r->dir[1 - d].pre) != SHIM_PRE_OPEN || atomic_load(&r->mode) != SHIM_RING_LIVE ||
+	    atomic_load(&r->gen) != f->gen) {
+		atomic_fetch_sub(&c->kwriting, 1);
+		writer_join(fd, f, r, d);
+		return PREFIX_DONE;
+	}
+	n = REAL(send)(fd, buf, len, flags);
+	err = errno;
+	if (n > 0)
+		shim_chan_count_out(c, (uint64_t)n);
+	atomic_fetch_sub(&c->kwriting, 1);
+	return n >= 0 ? n : -err;
+}
+
 ssize_t shim_ring_write_flags(int fd, struct shim_fd *f, const void *buf, size_t len, int flags)
 {
 	struct shim_ring *r;
@@ -982,6 +1172,12 @@ ssize_t shim_ring_write_flags(int fd, struct shim_fd *f, const void *buf, size_t
 		return SHIM_USE_KERNEL;
 	D = &r->dir[d];
 	c = chan_of(f);
+	if (atomic_load(&D->pre) == SHIM_PRE_OPEN) {
+		ssize_t k = prefix_write(fd, f, r, d, buf, len, flags);
+
+		if (k != PREFIX_DONE)
+			return k;
+	}
 	sigs = shim_signals_handled;
 	lk(&D->wlock);
 	for (bool first_try = true;; first_try = false) {
@@ -1385,6 +1581,8 @@ int64_t shim_ring_unread(struct shim_fd *f, bool outq)
 	if (d < 0 || (uint32_t)d >= ndirs_of(r))
 		return -1;
 	D = &r->dir[d];
+	if (shim_ring_prefix_pending(D))
+		return -1; /* the kernel holds bytes that come first */
 	tail = atomic_load(&D->tail);
 	head = atomic_load(&D->head);
 	if (head - tail > SHIM_RING_SIZE)

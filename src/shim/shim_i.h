@@ -153,6 +153,15 @@ void shim_fds_hold_all_except(int delta, uint64_t keep) SHIM_HIDDEN;
 bool shim_ring_readable(struct shim_fd *f) SHIM_HIDDEN;
 /* A write of @len bytes would not block: the ring has (or grew to) room. */
 bool shim_ring_room(struct shim_fd *f, size_t len) SHIM_HIDDEN;
+/* @f's writers join its ring (loopback TCP, PRE_OPEN): what they wrote
+ * through the kernel so far comes first for the readers. */
+void shim_ring_writer_join(int fd, struct shim_fd *f) SHIM_HIDDEN;
+/* @f's reader joins its ring: what it read through the kernel before
+ * counts among the writers' bytes there (called before the writer join). */
+void shim_ring_reader_join(struct shim_fd *f) SHIM_HIDDEN;
+/* Bytes the readers of @D must still take from the kernel before the ring
+ * (PRE_OPEN: the writers have not joined yet). */
+bool shim_ring_prefix_pending(struct shim_dir *D) SHIM_HIDDEN;
 /* shutdown(2) done on the kernel socket: record the half close. */
 void shim_ring_shutdown(struct shim_fd *f, int how) SHIM_HIDDEN;
 /* Unread bytes this end would read (FIONREAD) or its peer has not read
@@ -165,13 +174,19 @@ void shim_tcp_listening(int fd) SHIM_HIDDEN;
 int shim_tcp_connecting(int fd, struct shim_fd *f, const struct sockaddr *to, socklen_t tolen) SHIM_HIDDEN;
 void shim_tcp_connected(int fd, struct shim_fd *f, int entry, bool ok) SHIM_HIDDEN;
 void shim_tcp_accepted(int fd, struct shim_fd *f) SHIM_HIDDEN;
-/* A connecting fd (f->pair set) joins its ring if the server accepted it;
- * @wait: wait for that accept up to 20 ms, else decide now (not accepted:
- * the connection stays TCP).  Called before any use of the fd that moves
- * bytes, asks about them or hands the fd on, and when it is closed. */
-void shim_tcp_settle(int fd, struct shim_fd *f, bool wait) SHIM_HIDDEN;
-/* Settle if accept already decided (paired or not); else leave it pending. */
+/* A connecting fd (f->pair set) joins its ring if the server accepted it,
+ * else becomes a plain TCP fd for good (DEAD).  Called before a use of
+ * the fd the ring does not emulate, before it is handed on, and when it
+ * is closed. */
+void shim_tcp_settle(int fd, struct shim_fd *f) SHIM_HIDDEN;
+/* Join if the server accepted it; else leave it pending (on the kernel
+ * socket).  Called before every other use of the fd; never waits. */
 void shim_tcp_try_settle(int fd, struct shim_fd *f) SHIM_HIDDEN;
+/* Around a write of a pending fd through the kernel, so that a join
+ * counts it among the bytes before the ring.  begin: false if the fd
+ * joined its ring meanwhile (write there, no end). */
+bool shim_tcp_kwrite_begin(int fd, struct shim_fd *f) SHIM_HIDDEN;
+void shim_tcp_kwrite_end(struct shim_fd *f) SHIM_HIDDEN;
 void shim_area_lock(void) SHIM_HIDDEN;
 void shim_area_unlock(void) SHIM_HIDDEN;
 

@@ -29,15 +29,18 @@
 #include "shim_i.h"
 #include "ready.h"
 
-/* The fd's entry; a non-blocking connect's fd learns first whether it is
- * on a ring. */
-static struct shim_fd *sock_fd(int fd)
+/* The fd's entry; a connecting fd joins its ring first if the server
+ * accepted it (@settle: or stays on the kernel for good, see tcp.c). */
+static struct shim_fd *sock_fd(int fd, bool settle)
 {
 	struct shim_fd *f = shim_fd_get(fd);
 
 	if (f && f->pair) {
 		SHIM_ERRNO_SAVE;
-		shim_tcp_settle(fd, f, true);
+		if (settle)
+			shim_tcp_settle(fd, f);
+		else
+			shim_tcp_try_settle(fd, f);
 		SHIM_ERRNO_RESTORE();
 	}
 	return f;
@@ -55,7 +58,8 @@ SHIM_EXPORT int shutdown(int fd, int how)
 
 	if (!shim.area)
 		return REAL(shutdown)(fd, how);
-	f = sock_fd(fd);
+	/* A half close before the ring: the kernel carries the connection. */
+	f = sock_fd(fd, true);
 	rc = REAL(shutdown)(fd, how);
 	if (rc == 0 && ring_socket(f))
 		shim_ring_shutdown(f, how);
@@ -90,7 +94,7 @@ SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_end(ap);
 	if (!shim.area)
 		return REAL(ioctl)(fd, req, arg);
-	f = sock_fd(fd);
+	f = sock_fd(fd, false);
 	if (ring_socket(f)) {
 		if (req == FIONREAD)
 			return ring_count(fd, f, req, arg, false);

@@ -2,25 +2,44 @@
 /*
  * Loopback TCP between two managed EFs of the program: the connecting and
  * the accepting side meet in the area's pairing table, keyed by the
- * connection's two addresses, and agree on a ring before either moves a
- * byte, so no byte is ever on both paths:
+ * connection's two addresses, and move onto one ring whenever the accept
+ * comes, without either side ever waiting for the other:
  *
  *  - listen() on a loopback or wildcard address records the port;
  *  - connect() to a recorded port registers the connection (WAITING)
  *    before the real connect (binding the socket to a loopback port first
  *    if it is unbound, so its address is known), so that accept() always
- *    finds it;
- *  - accept() pairs with a WAITING entry (PAIRED, a ring for both ends);
- *    a connection it finds no entry for comes from an unmanaged client;
- *  - connect returns as natively (blocking or not): the client's fd stays
- *    pending, and its first use that moves bytes, asks about them, or
- *    hands the fd on (dup onto stdio, exec, SCM_RIGHTS) settles it:
- *    PAIRED joins the ring, still WAITING waits up to PAIR_WAIT_NS for
- *    accept(), then gives up (DEAD) and the connection stays TCP.  Until
- *    then its fd moves no byte, so no byte is on both paths.
+ *    finds it; connect then returns as natively (blocking or not) and the
+ *    client's fd is pending (f->pair): it moves bytes on the kernel
+ *    socket, as natively, for as long as the server has not accepted;
+ *  - accept() pairs with the WAITING entry, however late (PAIRED: a ring
+ *    for both ends, the accepted fd on it at once); a connection it finds
+ *    no entry for comes from an unmanaged client;
+ *  - the pending client joins the ring at its next use of the fd after
+ *    the accept (a look at its channel record, no system call).
+ * Bytes already on the kernel socket keep their place: each direction of
+ * the ring starts PRE_OPEN (its writers are on the kernel), and its
+ * writers join it (PRE_SET, ring.c) once they know the reader is on the
+ * ring: the client when it joins, the server at its first write after
+ * that.  Joining records how many bytes the writers sent through the
+ * kernel (their writes in flight counted first, see kwriting) and sends
+ * one bell, so that a reader waiting on the kernel socket wakes; readers
+ * take exactly that many bytes from the kernel before the ring, and the
+ * bytes past them on the kernel socket are bells.  So no byte is lost,
+ * duplicated or reordered, and no side waits for the other: a connection
+ * accepted 200 ms after its client wrote ends on its ring like one
+ * accepted at once.
+ *
+ * A pending fd used in a way the ring does not emulate, handed on (exec,
+ * SCM_RIGHTS, dup onto stdio), shut down or closed settles at once:
+ * joined if the server accepted, else DEAD (the connection stays TCP, and
+ * a later accept finds no entry).
  * Entries live in a hash table (open addressing, SHIM_PAIR_PROBE places
  * from the key's hash), so pairing costs the same with 10,000
- * connections as with one.
+ * connections as with one.  A WAITING entry is given to another
+ * connection only when every place near its hash is taken and it waited
+ * longer than PAIR_STALE_NS (a client killed before the accept); the
+ * client of an entry given away stays on TCP, and so does its server.
  * Every change of state is made under the area lock, so the two sides
  * always agree.
  * The connecting end is end 0 of the ring (it writes direction 0), the
@@ -36,8 +55,7 @@
 
 #include "shim_i.h"
 
-#define PAIR_WAIT_NS 20000000ull /* connect waits this long for accept */
-#define PAIR_FRESH_NS 5000000000ull /* older registrations are stale */
+#define PAIR_STALE_NS 60000000000ull /* a WAITING entry older than this may be given away */
 
 static bool loopback(const struct sockaddr_storage *ss, bool wildcard_ok)
 {
@@ -129,25 +147,32 @@ static bool conn_key(int fd, bool client, uint8_t key[40])
 	return true;
 }
 
-/* A free or stale entry to register in; area lock held. */
+/* The entry to register @key in: its own (a connection of the same
+ * addresses before), else a free one, else a stale one; area lock held. */
 static struct shim_pair *pair_slot(const uint8_t key[40], uint64_t now)
 {
+	struct shim_pair *free_ = NULL, *stale = NULL;
+
 	for (uint32_t k = 0, h = key_hash(key); k < SHIM_PAIR_PROBE; k++) {
 		struct shim_pair *p = &shim.area->pair[(h + k) % SHIM_MAX_PAIR];
 		uint32_t st = atomic_load(&p->state);
 
-		if (st == SHIM_PAIR_EMPTY || st == SHIM_PAIR_DEAD || st == SHIM_PAIR_PAIRED || now - p->t_ns > PAIR_FRESH_NS)
+		if (st == SHIM_PAIR_WAITING && memcmp(p->key, key, 40) == 0)
 			return p;
+		if (!free_ && (st == SHIM_PAIR_EMPTY || st == SHIM_PAIR_DEAD || st == SHIM_PAIR_PAIRED))
+			free_ = p;
+		if (!stale && st == SHIM_PAIR_WAITING && now - p->t_ns > PAIR_STALE_NS)
+			stale = p;
 	}
-	return NULL;
+	return free_ ? free_ : stale;
 }
 
-static struct shim_pair *pair_find(const uint8_t key[40], uint32_t state, uint64_t now)
+static struct shim_pair *pair_find(const uint8_t key[40])
 {
 	for (uint32_t k = 0, h = key_hash(key); k < SHIM_PAIR_PROBE; k++) {
 		struct shim_pair *p = &shim.area->pair[(h + k) % SHIM_MAX_PAIR];
 
-		if (atomic_load(&p->state) == state && now - p->t_ns <= PAIR_FRESH_NS && memcmp(p->key, key, 40) == 0)
+		if (atomic_load(&p->state) == SHIM_PAIR_WAITING && memcmp(p->key, key, 40) == 0)
 			return p;
 	}
 	return NULL;
@@ -171,6 +196,14 @@ static int32_t pair_up(struct shim_pair *p)
 	if (slot < 0) {
 		atomic_store(&p->state, SHIM_PAIR_DEAD);
 		return -1;
+	}
+	/* Both directions start with their writers on the kernel socket. */
+	for (int d = 0; d < 2; d++) {
+		struct shim_dir *D = &shim.area->ring[slot].dir[d];
+
+		atomic_store(&D->pre_len, 0);
+		atomic_store(&D->pre_read, 0);
+		atomic_store(&D->pre, SHIM_PRE_OPEN);
 	}
 	shim.area->chan[p->achan].ring = slot;
 	atomic_fetch_add(&shim.area->chan[p->achan].upgraded, 1);
@@ -229,64 +262,50 @@ int shim_tcp_connecting(int fd, struct shim_fd *f, const struct sockaddr *to, so
 	return p ? (int)(p - shim.area->pair) : -1;
 }
 
-/* Wait for accept to pair @entry (@wait: up to PAIR_WAIT_NS), then settle
- * it: the ring's slot if paired, else -1 (DEAD: the connection stays TCP). */
-static int32_t pair_settle(int entry, int32_t cchan, bool wait)
+/* The ring the server paired channel @cchan with, or -1.  A paired entry
+ * is free for the next connection at once, so the answer is read from the
+ * channel, not the entry.  Area lock held. */
+static int32_t paired_ring(int32_t cchan)
 {
-	struct shim_pair *p = &shim.area->pair[entry];
-	int32_t slot = -1;
-	uint64_t t0 = shim_now_ns();
+	int32_t r;
 
-	for (unsigned i = 0; wait; i++) {
-		if (atomic_load(&p->state) != SHIM_PAIR_WAITING || p->cchan != cchan)
-			break;
-		if (shim_now_ns() - t0 > PAIR_WAIT_NS)
-			break;
-		if (i > 100 || !shim.multi_cpu)
-			usleep(50);
-	}
-	shim_area_lock();
-	if (p->cchan == cchan) {
-		if (atomic_load(&p->state) == SHIM_PAIR_WAITING)
-			atomic_store(&p->state, SHIM_PAIR_DEAD);
-	}
-	/* The ring the server paired the client's channel with, read from the
-	 * channel: a paired entry is free for the next connection at once, so
-	 * a non-blocking client settling late (or a forked copy of its fd)
-	 * may find it reused. */
-	if (cchan >= 0 && cchan < SHIM_MAX_CHAN) {
-		int32_t r = atomic_load((_Atomic int32_t *)&shim.area->chan[cchan].ring);
-
-		if (r >= 0 && r < SHIM_MAX_RING && shim.area->ring[r].chan == cchan &&
-		    atomic_load(&shim.area->ring[r].mode) != SHIM_RING_FREE)
-			slot = r;
-	}
-	shim_area_unlock();
-	return slot;
+	if (cchan < 0 || cchan >= SHIM_MAX_CHAN)
+		return -1;
+	r = atomic_load((_Atomic int32_t *)&shim.area->chan[cchan].ring);
+	if (r >= 0 && r < SHIM_MAX_RING && shim.area->ring[r].chan == cchan &&
+	    atomic_load(&shim.area->ring[r].mode) != SHIM_RING_FREE)
+		return r;
+	return -1;
 }
 
 /* After the real connect (@ok: it succeeded or is in progress). */
 void shim_tcp_connected(int fd, struct shim_fd *f, int entry, bool ok)
 {
-	int32_t cchan = f ? f->chan - 1 : -1, slot;
+	struct shim_pair *p;
 
 	if (entry < 0 || entry >= SHIM_MAX_PAIR)
 		return;
 	if (ok && f && shim_own_process()) {
-		/* Settled by the fd's first use: a client opening many
-		 * connections before using any does not wait for each accept. */
 		f->pair = entry + 1;
 		return;
 	}
-	slot = pair_settle(entry, cchan, ok);
-	if (f && ok)
-		join(f, slot, 0);
+	/* No connection: nothing for accept to find. */
+	p = &shim.area->pair[entry];
+	shim_area_lock();
+	if (f && p->cchan == f->chan - 1 && atomic_load(&p->state) == SHIM_PAIR_WAITING)
+		atomic_store(&p->state, SHIM_PAIR_DEAD);
+	shim_area_unlock();
+	(void)fd;
 }
 
-void shim_tcp_settle(int fd, struct shim_fd *f, bool wait)
+/* Settle pending @f under the area lock: joined if accepted; else DEAD
+ * when @now (or the entry went to another connection), else still
+ * pending. */
+static void settle(int fd, struct shim_fd *f, bool now)
 {
 	int entry = f->pair - 1;
-	int32_t slot;
+	int32_t cchan = f->chan - 1, slot;
+	struct shim_pair *p;
 
 	/* A vfork child shares its parent's table: leave it as it is. */
 	if (!shim_own_process())
@@ -295,23 +314,65 @@ void shim_tcp_settle(int fd, struct shim_fd *f, bool wait)
 		f->pair = 0;
 		return;
 	}
+	p = &shim.area->pair[entry];
+	shim_area_lock();
+	slot = paired_ring(cchan);
+	if (slot < 0 && p->cchan == cchan && atomic_load(&p->state) == SHIM_PAIR_WAITING && !now) {
+		shim_area_unlock();
+		return;
+	}
+	if (slot < 0 && p->cchan == cchan && atomic_load(&p->state) == SHIM_PAIR_WAITING)
+		atomic_store(&p->state, SHIM_PAIR_DEAD);
+	shim_area_unlock();
 	f->pair = 0;
-	slot = pair_settle(entry, f->chan - 1, wait);
 	join(f, slot, 0);
-	(void)fd;
+	/* What we read on the kernel counts among the server's bytes there;
+	 * then our writes move to the ring, after those sent on the kernel
+	 * (which lets the server's writes follow). */
+	if (f->ring) {
+		shim_ring_reader_join(f);
+		shim_ring_writer_join(fd, f);
+	}
+}
+
+void shim_tcp_settle(int fd, struct shim_fd *f)
+{
+	settle(fd, f, true);
 }
 
 void shim_tcp_try_settle(int fd, struct shim_fd *f)
 {
+	int32_t cchan = f->chan - 1, r;
 	int entry = f->pair - 1;
-	struct shim_pair *p;
 
-	if (entry >= 0 && entry < SHIM_MAX_PAIR && shim.area) {
-		p = &shim.area->pair[entry];
-		if (atomic_load(&p->state) == SHIM_PAIR_WAITING && p->cchan == f->chan - 1)
-			return;
+	if (!shim.area || cchan < 0 || cchan >= SHIM_MAX_CHAN || entry < 0 || entry >= SHIM_MAX_PAIR) {
+		f->pair = 0;
+		return;
 	}
-	shim_tcp_settle(fd, f, false);
+	/* Without the lock first: nothing changed is the common answer. */
+	r = atomic_load((_Atomic int32_t *)&shim.area->chan[cchan].ring);
+	if (r < 0 && shim.area->pair[entry].cchan == cchan &&
+	    atomic_load(&shim.area->pair[entry].state) == SHIM_PAIR_WAITING)
+		return;
+	settle(fd, f, false);
+}
+
+bool shim_tcp_kwrite_begin(int fd, struct shim_fd *f)
+{
+	struct shim_chan *c = &shim.area->chan[f->chan - 1];
+
+	atomic_fetch_add(&c->kwriting, 1);
+	if (atomic_load((_Atomic int32_t *)&c->ring) < 0)
+		return true;
+	/* Accepted meanwhile: join, and write on the ring. */
+	atomic_fetch_sub(&c->kwriting, 1);
+	shim_tcp_try_settle(fd, f);
+	return false;
+}
+
+void shim_tcp_kwrite_end(struct shim_fd *f)
+{
+	atomic_fetch_sub(&shim.area->chan[f->chan - 1].kwriting, 1);
 }
 
 void shim_tcp_accepted(int fd, struct shim_fd *f)
@@ -324,7 +385,7 @@ void shim_tcp_accepted(int fd, struct shim_fd *f)
 	    !conn_key(fd, false, key))
 		return;
 	shim_area_lock();
-	p = pair_find(key, SHIM_PAIR_WAITING, shim_now_ns());
+	p = pair_find(key);
 	if (p) {
 		p->achan = f->chan - 1;
 		slot = pair_up(p);

@@ -402,6 +402,9 @@ static void print_text(FILE *out, const struct shim_area *a)
 			(unsigned long long)atomic_load(&c->bytes_in));
 		if (atomic_load(&c->upgraded))
 			fprintf(out, ", upgraded to ring");
+		if (atomic_load(&c->bytes_before))
+			fprintf(out, " (after %llu B through the kernel before its accept)",
+				(unsigned long long)atomic_load(&c->bytes_before));
 		if (c->ring >= 0 && c->ring < SHIM_MAX_RING && atomic_load(&a->ring[c->ring].mode) == SHIM_RING_BROKEN &&
 		    a->ring[c->ring].chan == (int32_t)i)
 			fprintf(out, ", broken (its ends fail with EIO): %.*s", (int)sizeof(c->why), c->why);
@@ -480,8 +483,11 @@ static int write_json(int fd, const struct shim_area *a, int status)
 		json_str(out, atomic_load(&c->downgraded) || !atomic_load(&c->upgraded) ? (why[0] ? why : "unknown") : "");
 		/* The ring's life ended with the connection (every reader gone);
 		 * what this end wrote after that went to the kernel, for nobody. */
-		fprintf(out, ", \"peer_closed\": %u, \"kernel_bytes_after_peer_closed\": %llu}",
+		fprintf(out, ", \"peer_closed\": %u, \"kernel_bytes_after_peer_closed\": %llu",
 			atomic_load(&c->peer_closed), (unsigned long long)atomic_load(&c->bytes_dead));
+		/* Loopback TCP accepted late: written through the kernel before
+		 * this end joined its ring (its reader took them from there first). */
+		fprintf(out, ", \"kernel_bytes_before_ring\": %llu}", (unsigned long long)atomic_load(&c->bytes_before));
 		first = false;
 	}
 	fprintf(out, "\n  ],\n  \"unrecorded\": {\"efs\": %llu, \"channels\": {",
