@@ -688,8 +688,16 @@ static ssize_t prefix_read(int fd, struct shim_fd *f, struct shim_ring *r, struc
 			return -EAGAIN;
 		{
 			struct pollfd p = { .fd = fd, .events = POLLIN };
+			uint64_t head = atomic_load(&D->head);
+			int k = 0;
 
-			if (REAL(poll)(&p, 1, -1) < 0 && errno == EINTR && interrupted(&sigs, 0))
+			/* Asleep as a ring reader is: the writers' first write on
+			 * the ring after they join rings for us. */
+			atomic_fetch_add(&D->rwait, 1);
+			if (atomic_load(&D->pre) == pre && atomic_load(&D->head) == head)
+				k = REAL(poll)(&p, 1, -1);
+			atomic_fetch_sub(&D->rwait, 1);
+			if (k < 0 && errno == EINTR && interrupted(&sigs, 0))
 				return -EINTR;
 		}
 	}
@@ -1078,9 +1086,11 @@ static bool write_nonblock(const struct shim_fd *f, int flags)
 
 /* Direction @d's writers join the ring (PRE_OPEN -> PRE_SET): the bytes
  * they sent through the kernel, every write in flight counted first, are
- * the readers' before the ring's; a bell wakes a reader waiting on the
- * kernel socket for them. */
-static void writer_join(int fd, struct shim_fd *f, struct shim_ring *r, int d)
+ * the readers' before the ring's.  No bell: a reader waiting on the
+ * kernel socket for them counts as asleep (rwait), so the first write on
+ * the ring rings for it, as for any sleeper; a bell now would be a byte
+ * the kernel sees written (to a peer gone, a reset). */
+static void writer_join(struct shim_fd *f, struct shim_ring *r, int d)
 {
 	struct shim_dir *D = &r->dir[d];
 	struct shim_chan *c = chan_of(f);
@@ -1097,7 +1107,6 @@ static void writer_join(int fd, struct shim_fd *f, struct shim_ring *r, int d)
 		atomic_fetch_add(&c->bytes_before, k);
 		atomic_store(&D->pre_len, atomic_load(&c->bytes_before));
 		atomic_store(&D->pre, SHIM_PRE_SET);
-		ring_bell(fd, f, D, 1);
 	}
 	unlk(&D->wlock);
 }
@@ -1122,13 +1131,13 @@ void shim_ring_reader_join(struct shim_fd *f)
 	unlk(&D->rlock);
 }
 
-void shim_ring_writer_join(int fd, struct shim_fd *f)
+void shim_ring_writer_join(struct shim_fd *f)
 {
 	struct shim_ring *r = shim_ring_of(f);
 	int d = write_dir(f);
 
 	if (r && !f->broken && d >= 0 && (uint32_t)d < ndirs_of(r))
-		writer_join(fd, f, r, d);
+		writer_join(f, r, d);
 }
 
 /* A write while direction @d's writers are on the kernel socket (the
@@ -1145,13 +1154,13 @@ static ssize_t prefix_write(int fd, struct shim_fd *f, struct shim_ring *r, int 
 	if (atomic_load(&r->dir[1 - d].pre) != SHIM_PRE_OPEN || atomic_load(&r->mode) != SHIM_RING_LIVE ||
 	    atomic_load(&r->gen) != f->gen) {
 		atomic_fetch_sub(&c->kwriting, 1);
-		writer_join(fd, f, r, d);
+		writer_join(f, r, d);
 		return PREFIX_DONE;
 	}
 	n = REAL(send)(fd, buf, len, flags);
 	err = errno;
 	if (n > 0)
-		shim_chan_count_out(c, (uint64_t)n);
+		atomic_fetch_add(&c->bytes_before, (uint64_t)n);
 	atomic_fetch_sub(&c->kwriting, 1);
 	return n >= 0 ? n : -err;
 }

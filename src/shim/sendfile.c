@@ -79,9 +79,15 @@ static ssize_t shim_sendfile(int out, int in, off_t *off, size_t len)
 	if (!o && !i)
 		return REAL(sendfile)(out, in, off, len);
 	SHIM_ERRNO_SAVE;
+	if (i && i->pair)
+		shim_tcp_settle(in, i);
 	if (i && i->ring)
 		shim_ring_downgrade(in, i, "sendfile from it", true);
-	if (o && o->ring && i != o && regular_file(in)) {
+	if (o && o->pair)
+		shim_tcp_try_settle(out, o);
+	/* A connecting fd not accepted yet too: its bytes are counted for the
+	 * ring it joins later (write's interposer). */
+	if (o && (o->ring || o->pair) && i != o && regular_file(in)) {
 		r = through_write(out, in, off, len);
 		if (r < 0) {
 			errno = (int)-r;
@@ -90,6 +96,8 @@ static ssize_t shim_sendfile(int out, int in, off_t *off, size_t len)
 		SHIM_ERRNO_RESTORE();
 		return r;
 	}
+	if (o && o->pair)
+		shim_tcp_settle(out, o);
 	if (o && o->ring)
 		shim_ring_downgrade(out, o, "sendfile from a non-file", true);
 	SHIM_ERRNO_RESTORE();

@@ -155,7 +155,7 @@ bool shim_ring_readable(struct shim_fd *f) SHIM_HIDDEN;
 bool shim_ring_room(struct shim_fd *f, size_t len) SHIM_HIDDEN;
 /* @f's writers join its ring (loopback TCP, PRE_OPEN): what they wrote
  * through the kernel so far comes first for the readers. */
-void shim_ring_writer_join(int fd, struct shim_fd *f) SHIM_HIDDEN;
+void shim_ring_writer_join(struct shim_fd *f) SHIM_HIDDEN;
 /* @f's reader joins its ring: what it read through the kernel before
  * counts among the writers' bytes there (called before the writer join). */
 void shim_ring_reader_join(struct shim_fd *f) SHIM_HIDDEN;

@@ -22,10 +22,12 @@
  * writers join it (PRE_SET, ring.c) once they know the reader is on the
  * ring: the client when it joins, the server at its first write after
  * that.  Joining records how many bytes the writers sent through the
- * kernel (their writes in flight counted first, see kwriting) and sends
- * one bell, so that a reader waiting on the kernel socket wakes; readers
- * take exactly that many bytes from the kernel before the ring, and the
- * bytes past them on the kernel socket are bells.  So no byte is lost,
+ * kernel (their writes in flight counted first, see kwriting); readers
+ * take exactly that many bytes from the kernel before the ring (the
+ * client's reads before it joined count among them), and the bytes past
+ * them on the kernel socket are bells.  A reader waiting on the kernel
+ * socket for the writers' bytes counts as a sleeper of the ring, so their
+ * first write there rings for it.  So no byte is lost,
  * duplicated or reordered, and no side waits for the other: a connection
  * accepted 200 ms after its client wrote ends on its ring like one
  * accepted at once.
@@ -331,7 +333,7 @@ static void settle(int fd, struct shim_fd *f, bool now)
 	 * (which lets the server's writes follow). */
 	if (f->ring) {
 		shim_ring_reader_join(f);
-		shim_ring_writer_join(fd, f);
+		shim_ring_writer_join(f);
 	}
 }
 

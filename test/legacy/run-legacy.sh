@@ -78,7 +78,7 @@ check "policy perf: both pipes on rings, every byte through them" \
 	'json "c=d[\"channels\"]; assert len(c)==2 and all(x[\"mechanism\"]==\"ring\" for x in c); assert sum(x[\"ring_bytes\"] for x in c)==1600+(1<<20)"'
 "$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/pingpong" tcp 100 1 >/dev/null 2>&1
 check "policy perf: the loopback TCP connection between parent and child pairs onto one ring" \
-	'json "c=[x for x in d[\"channels\"] if x[\"upgraded\"]]; assert len(c)==2 and all(x[\"kind\"]==\"tcp\" and x[\"mechanism\"]==\"ring\" for x in c); assert sum(x[\"ring_bytes\"] for x in c)==1600+(1<<20)"'
+	'json "c=[x for x in d[\"channels\"] if x[\"upgraded\"]]; assert len(c)==2 and all(x[\"kind\"]==\"tcp\" and x[\"mechanism\"]==\"ring\" for x in c); assert sum(x[\"ring_bytes\"] + x[\"kernel_bytes_before_ring\"] for x in c)==1600+(1<<20); assert not sum(x[\"kernel_bytes_written\"] for x in c)"'
 "$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/downgrade" >/dev/null 2>&1
 check "downgrade: fdopen moves its channel back, with the reason; the polled ones and dup onto stdin + exec keep their rings" \
 	'json "c=d[\"channels\"]; r=sorted(x[\"downgrade_reason\"] for x in c if x[\"downgraded\"]); assert all(x[\"upgraded\"]==1 for x in c), c; assert r==[\"fdopen (stdio)\"], r; k=[x for x in c if not x[\"downgraded\"]]; assert len(k)==3 and all(x[\"mechanism\"]==\"ring\" and x[\"ring_bytes\"]>0 and x[\"kernel_bytes_written\"]==0 for x in k), k"'

@@ -29,7 +29,8 @@ def main(argv):
     with open(paths[0]) as f:
         d = json.load(f)
     conns = [c for c in d["channels"] if c["kind"] == "tcp" and
-             c["ring_bytes"] + c["kernel_bytes_written"] + c["kernel_bytes_read"] > 0]
+             c["ring_bytes"] + c["kernel_bytes_written"] + c["kernel_bytes_read"] +
+             c.get("kernel_bytes_before_ring", 0) > 0]
     # Both ends of a connection share one ring, but only the end that made
     # it move back counts the downgrade: the other one shows kernel bytes.
     kernel = [c for c in conns if c["kernel_bytes_written"] + c["kernel_bytes_read"] > 0]
@@ -43,8 +44,11 @@ def main(argv):
     dead_bytes = sum(c.get("kernel_bytes_after_peer_closed", 0) for c in conns)
     ring_bytes = sum(c["ring_bytes"] for c in conns)
     kernel_bytes = sum(c["kernel_bytes_written"] for c in conns)
-    print("%d of %d connection ends stayed on rings to the end (%d bytes through rings, %d through the kernel)"
-          % (len(stayed), len(conns), ring_bytes, kernel_bytes))
+    # Written on the kernel socket before the connection's accept let the
+    # end join its ring (its reader took them from there first).
+    before = sum(c.get("kernel_bytes_before_ring", 0) for c in conns)
+    print("%d of %d connection ends stayed on rings to the end (%d bytes through rings, %d through the kernel, "
+          "%d of them before the ring)" % (len(stayed), len(conns), ring_bytes, kernel_bytes + before, before))
     for why, n in moved.most_common():
         print("  %d moved back to the kernel: %s" % (n, why))
     if ended:
