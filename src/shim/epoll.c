@@ -53,6 +53,9 @@ struct ep_reg {
 	uint8_t used, armed, off, out_edge;
 	uint8_t native;       /* its fd went back to the kernel: registered as asked */
 	uint8_t pend;         /* registered (as asked) while its fd was connecting */
+	uint32_t kmask;       /* the events the kernel's registration holds */
+	uint8_t gone;         /* deleted by the program, kept in the kernel's set (lazy) */
+	uint8_t exact;        /* the kernel holds only what the program asks for */
 };
 
 static struct ep_reg ep[EP_MAX];
@@ -190,6 +193,22 @@ static void drop(struct ep_reg *e)
 		ep_fdrefs[e->fd]--;
 }
 
+/* What to ask the kernel object of ring fd registration @e for, given the
+ * program's @events: a level-triggered one asks for input (bells, end of
+ * stream) whether the program does or not, so that an event loop turning
+ * input and output on and off around each request changes nothing the
+ * kernel holds (mod_in_record); its writers ring only while some
+ * registration wants input (armed), and one that wakes it for nothing
+ * makes the registration exact (reg_revents). */
+static uint32_t ring_kernel_want(const struct ep_reg *e, uint32_t events)
+{
+	uint32_t want = events & ~(uint32_t)EP_FLAGS;
+
+	if (!e->exact && !(events & (EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE)))
+		want |= EPOLLIN;
+	return want;
+}
+
 /* The kernel's registration for record @e (op ADD or MOD). */
 static int kernel_ctl(int op, struct ep_reg *e)
 {
@@ -197,11 +216,90 @@ static int kernel_ctl(int op, struct ep_reg *e)
 	struct epoll_event kev;
 
 	if (!e->native && shim_ready_of(&e->fc, &s))
-		kev.events = shim_ready_kernel_events(&s, e->events & ~(uint32_t)EP_FLAGS) | (e->events & EP_FLAGS);
+		kev.events = shim_ready_kernel_events(&s, ring_kernel_want(e, e->events)) | (e->events & EP_FLAGS);
 	else
 		kev.events = e->events; /* back on the kernel: the kernel answers */
 	kev.data.u64 = (uint64_t)(uintptr_t)e;
-	return REAL(epoll_ctl)(e->epfd, op, e->fd, &kev);
+	if (REAL(epoll_ctl)(e->epfd, op, e->fd, &kev) < 0)
+		return -1;
+	e->kmask = kev.events;
+	return 0;
+}
+
+/* EPOLL_CTL_MOD of a ring fd's level-triggered registration that changes
+ * nothing the kernel holds (the program turning EPOLLOUT on and off, as
+ * event loops do around every answer: the ring says output, not the
+ * kernel): done in the record alone, without a system call.  False if
+ * the kernel must be asked. */
+static bool mod_in_record(int epfd, int fd, const struct epoll_event *ev)
+{
+	struct ep_reg *e = find(epfd, fd);
+	struct shim_ready s;
+	uint32_t flags = EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE | EPOLLWAKEUP;
+	const struct shim_fd *f;
+
+	if (!e || !ev || e->native || e->pend || e->gone || ((ev->events | e->events) & flags))
+		return false;
+	f = shim_fd_get(fd);
+	if (!f || f->pair || f->chan != e->fc.chan || f->end != e->fc.end || f->gen != e->fc.gen ||
+	    !shim_ready_of(&e->fc, &s))
+		return false;
+	if (shim_ready_kernel_events(&s, ring_kernel_want(e, ev->events)) != e->kmask)
+		return false;
+	/* As the kernel: a modified registration reports what is ready now. */
+	e->events = ev->events;
+	e->data = ev->data;
+	e->seen = UINT64_MAX;
+	e->out_edge = 1;
+	e->off = 0;
+	set_arm(e, (ev->events & SHIM_IN_BITS) != 0);
+	return true;
+}
+
+/* EPOLL_CTL_DEL of such a registration: the kernel keeps it (nothing it
+ * holds wakes anybody: its writers stop ringing), and an EPOLL_CTL_ADD of
+ * the same open file brings it back without a system call (event loops
+ * delete and add again around every request).  A kernel event for a
+ * deleted registration deletes it from the kernel's set for good. */
+static bool del_in_record(struct ep_reg *e, int fd)
+{
+	struct shim_ready s;
+	const struct shim_fd *f = shim_fd_get(fd);
+
+	if (!e || e->gone || e->native || e->pend || e->off || (e->events & EP_FLAGS) || !f || f->pair ||
+	    f->chan != e->fc.chan || f->end != e->fc.end || f->gen != e->fc.gen || !shim_ready_of(&e->fc, &s))
+		return false;
+	set_arm(e, false);
+	e->events = 0;
+	e->gone = 1;
+	return true;
+}
+
+/* EPOLL_CTL_ADD of a file whose deleted registration @e the kernel keeps:
+ * back, asking the kernel only if what it holds must change.  False: the
+ * record is dropped from the kernel's set and the add made afresh. */
+static bool add_in_record(struct ep_reg *e, int fd, const struct epoll_event *ev)
+{
+	struct shim_ready s;
+	const struct shim_fd *f = shim_fd_get(fd);
+
+	if (ev && f && !f->pair && f->chan == e->fc.chan && f->end == e->fc.end && f->gen == e->fc.gen &&
+	    !(ev->events & EP_FLAGS) && shim_ready_of(&e->fc, &s)) {
+		e->events = ev->events;
+		e->data = ev->data;
+		e->gone = 0;
+		e->seen = UINT64_MAX;
+		e->out_edge = 1;
+		e->off = 0;
+		if (shim_ready_kernel_events(&s, ring_kernel_want(e, ev->events)) == e->kmask ||
+		    kernel_ctl(EPOLL_CTL_MOD, e) == 0) {
+			set_arm(e, (ev->events & SHIM_IN_BITS) != 0);
+			return true;
+		}
+	}
+	REAL(epoll_ctl)(e->epfd, EPOLL_CTL_DEL, e->fd, NULL);
+	drop(e);
+	return false;
 }
 
 /* A registration made while its fd was connecting (tcp.c: on the kernel
@@ -252,9 +350,30 @@ static int ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	struct ep_reg *e;
 	int rc;
 
-	if (!shim.area || !shim_own_process() || epfd < 0 || epfd >= SHIM_FD_MAX)
+	if (!shim.area || epfd < 0 || epfd >= SHIM_FD_MAX)
 		return REAL(epoll_ctl)(epfd, op, fd, ev);
+	/* The records of a deleted registration and of one deleted now change
+	 * nothing but this process's records (a vfork child shares them and
+	 * the epoll set with its parent), so no look at who calls first. */
 	e = find(epfd, fd);
+	if (e && e->gone) {
+		/* Deleted by the program: as the kernel, unless added again. */
+		if (op != EPOLL_CTL_ADD) {
+			errno = ENOENT;
+			return -1;
+		}
+		if (add_in_record(e, fd, ev)) {
+			SHIM_ERRNO_RESTORE();
+			return 0;
+		}
+		e = NULL;
+	}
+	if (op == EPOLL_CTL_DEL && del_in_record(e, fd)) {
+		SHIM_ERRNO_RESTORE();
+		return 0;
+	}
+	if (!shim_own_process())
+		return REAL(epoll_ctl)(epfd, op, fd, ev);
 	f = op == EPOLL_CTL_DEL ? shim_fd_get(fd) : shim_ready_fd(fd, !ev || (ev->events & ~(uint32_t)(SHIM_OUT_BITS | EP_FLAGS)));
 	/* The kernel holds a registration of a ring fd made while it was
 	 * not on its ring yet (a connect settled since): the shim takes it. */
@@ -372,6 +491,10 @@ SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	if (!shim.area || epfd < 0 || epfd >= SHIM_FD_MAX)
 		return REAL(epoll_ctl)(epfd, op, fd, ev);
 	lock();
+	if (op == EPOLL_CTL_MOD && mod_in_record(epfd, fd, ev)) {
+		unlock();
+		return 0;
+	}
 	rc = ctl(epfd, op, fd, ev);
 	unlock();
 	return rc;
@@ -402,6 +525,13 @@ static uint32_t reg_revents(struct ep_reg *e, uint32_t k, bool kernel_edge)
 		}
 		return kernel_edge ? (k & (want | EPOLLERR | EPOLLHUP)) : 0;
 	}
+	/* Registered while the fd's writers were on the kernel socket (it
+	 * then answered for output): the ring does now. */
+	if (kernel_edge && !e->exact && (k & (EPOLLIN | EPOLLRDHUP)) && !(want & SHIM_IN_BITS))
+		e->exact = 1; /* woken for input nobody wanted: ask the kernel for less */
+	if (kernel_edge && !(e->events & (EPOLLEXCLUSIVE | EPOLLONESHOT)) &&
+	    shim_ready_kernel_events(&s, ring_kernel_want(e, e->events)) != (e->kmask & ~(uint32_t)EP_FLAGS))
+		kernel_ctl(EPOLL_CTL_MOD, e);
 	if (et && s.rd && (k & EPOLLIN) && atomic_load(&s.rd->bells)) {
 		/* The next write rings a new edge; this one's bells are spent. */
 		shim_ready_drain(fd, s.sock, s.rd);
@@ -455,7 +585,7 @@ static int precheck(int epfd, struct epoll_event *evs, int max, uint32_t stamp, 
 			break;
 		struct ep_reg *e = &ep[i];
 
-		if (!e->off) {
+		if (!e->off && !e->gone) {
 			uint32_t rev = reg_revents(e, 0, false);
 			struct shim_ready s;
 
@@ -504,6 +634,14 @@ static int reconcile(struct epoll_event *evs, int base, int k, uint32_t stamp)
 				    shim.fd[e->fd].chan == e->fc.chan)
 					shim_ready_drain(e->fd, s.sock, s.rd);
 			}
+			continue;
+		}
+		if (e->gone) {
+			/* Deleted by the program, kept by the kernel, which woke
+			 * us for it: out of the kernel's set now. */
+			if (e->fd >= 0 && e->fd < SHIM_FD_MAX && shim.fd[e->fd].chan == e->fc.chan)
+				REAL(epoll_ctl)(e->epfd, EPOLL_CTL_DEL, e->fd, NULL);
+			drop(e);
 			continue;
 		}
 		rev = e->off ? 0 : reg_revents(e, ke.events, true);
@@ -582,7 +720,7 @@ static bool any_ready(void *arg)
 		struct shim_ready s;
 		bool et = (e->events & EPOLLET) != 0;
 
-		if (e->off || e->native || !shim_ready_of(&e->fc, &s))
+		if (e->off || e->gone || e->native || !shim_ready_of(&e->fc, &s))
 			continue;
 		if ((e->events & SHIM_IN_BITS) && s.readable && (!et || atomic_load(&s.rd->head) != e->seen))
 			return true;
@@ -616,7 +754,9 @@ static bool drop_stale_bells(int epfd)
 		struct shim_ready s;
 		int fd = e->fd;
 
-		if (e->off || e->native || !(e->events & SHIM_IN_BITS) || !shim_ready_of(&e->fc, &s) || !s.rd ||
+		/* The kernel asked for input: wanted, or kept for an event loop
+		 * that turns it on and off (and deleted registrations). */
+		if (e->off || e->native || !(e->kmask & EPOLLIN) || !shim_ready_of(&e->fc, &s) || !s.rd ||
 		    s.readable || !atomic_load(&s.rd->bells))
 			continue;
 		if (fd < 0 || fd >= SHIM_FD_MAX || shim.fd[fd].chan != e->fc.chan || shim.fd[fd].end != e->fc.end)
@@ -804,6 +944,10 @@ void shim_epoll_before_exec(void)
 
 		if (!ep[i].used)
 			continue;
+		if (ep[i].gone) {
+			REAL(epoll_ctl)(ep[i].epfd, EPOLL_CTL_DEL, ep[i].fd, NULL);
+			continue;
+		}
 		kev.events = ep[i].events;
 		kev.data = ep[i].data;
 		/* An exclusive registration cannot be modified: made again. */

@@ -307,6 +307,46 @@ int main(void)
 		read(p[0], buf, sizeof(buf));
 	}
 
+	/* Deleted and added again around each request, as event loops do:
+	 * a deleted registration reports nothing, deleting or modifying it
+	 * again fails with ENOENT, adding it twice with EEXIST, and once
+	 * added again it reports what is there and wakes a sleeping wait. */
+	{
+		int d[2], ep3 = epoll_create1(EPOLL_CLOEXEC), rc;
+
+		if (ep3 < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, d))
+			return 2;
+		add(ep3, d[0], EPOLLIN, 6);
+		write(d[1], "x", 1);
+		show("DEL/ADD: a byte", epoll_wait(ep3, ev, 16, 1000), ev);
+		rc = epoll_ctl(ep3, EPOLL_CTL_DEL, d[0], NULL);
+		printf("DEL/ADD: deleted: %d\n", rc);
+		show("DEL/ADD: deleted, the byte unread", epoll_wait(ep3, ev, 16, 50), ev);
+		write(d[1], "y", 1);
+		show("DEL/ADD: deleted, another byte", epoll_wait(ep3, ev, 16, 50), ev);
+		rc = epoll_ctl(ep3, EPOLL_CTL_DEL, d[0], NULL);
+		printf("DEL/ADD: deleted again: %d %s\n", rc, rc ? strerror(errno) : "");
+		mod(ep3, d[0], EPOLLIN, 6);
+		add(ep3, d[0], EPOLLOUT, 6);
+		show("DEL/ADD: added for output", epoll_wait(ep3, ev, 16, 1000), ev);
+		add(ep3, d[0], EPOLLOUT, 6);
+		mod(ep3, d[0], EPOLLIN, 6);
+		show("DEL/ADD: modified for input", epoll_wait(ep3, ev, 16, 1000), ev);
+		read(d[0], buf, 2);
+		show("DEL/ADD: all read", epoll_wait(ep3, ev, 16, 50), ev);
+		epoll_ctl(ep3, EPOLL_CTL_DEL, d[0], NULL);
+		add(ep3, d[0], EPOLLIN, 6);
+		pid = later(d[1], "z", 30);
+		show("DEL/ADD: added again, a byte later", epoll_wait(ep3, ev, 16, 5000), ev);
+		reap(pid);
+		read(d[0], buf, 1);
+		epoll_ctl(ep3, EPOLL_CTL_DEL, d[0], NULL);
+		close(d[1]);
+		show("DEL/ADD: deleted, peer closed", epoll_wait(ep3, ev, 16, 50), ev);
+		close(d[0]);
+		close(ep3);
+	}
+
 	/* The ends. */
 	write(s[1], "bye", 3);
 	close(s[1]);
