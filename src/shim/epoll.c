@@ -67,6 +67,7 @@ static int32_t ep_start[SHIM_FD_MAX]; /* per epfd: where the next look starts + 
 static int32_t ep_foreign[SHIM_FD_MAX];
 static uint32_t ep_skips[SHIM_FD_MAX];
 static uint16_t ep_fdrefs[SHIM_FD_MAX]; /* per fd: its records */
+static uint16_t ep_gone[SHIM_FD_MAX];   /* per fd: its records deleted by the program */
 
 static int (*real_epoll_create)(int);
 static int (*real_epoll_create1)(int);
@@ -187,6 +188,9 @@ static void drop(struct ep_reg *e)
 	}
 	if (ep_start[epfd] - 1 == i)
 		ep_start[epfd] = e->next + 1;
+	if (e->gone && e->fd >= 0 && e->fd < SHIM_FD_MAX && ep_gone[e->fd])
+		ep_gone[e->fd]--;
+	e->gone = 0;
 	e->used = 0;
 	ep_used--;
 	if (e->fd >= 0 && e->fd < SHIM_FD_MAX && ep_fdrefs[e->fd])
@@ -272,6 +276,7 @@ static bool del_in_record(struct ep_reg *e, int fd)
 	set_arm(e, false);
 	e->events = 0;
 	e->gone = 1;
+	ep_gone[fd]++;
 	return true;
 }
 
@@ -288,6 +293,8 @@ static bool add_in_record(struct ep_reg *e, int fd, const struct epoll_event *ev
 		e->events = ev->events;
 		e->data = ev->data;
 		e->gone = 0;
+		if (ep_gone[fd])
+			ep_gone[fd]--;
 		e->seen = UINT64_MAX;
 		e->out_edge = 1;
 		e->off = 0;
@@ -638,10 +645,10 @@ static int reconcile(struct epoll_event *evs, int base, int k, uint32_t stamp)
 		}
 		if (e->gone) {
 			/* Deleted by the program, kept by the kernel, which woke
-			 * us for it: out of the kernel's set now. */
-			if (e->fd >= 0 && e->fd < SHIM_FD_MAX && shim.fd[e->fd].chan == e->fc.chan)
-				REAL(epoll_ctl)(e->epfd, EPOLL_CTL_DEL, e->fd, NULL);
-			drop(e);
+			 * us for it: out of the kernel's set now (the fd still
+			 * names it: shim_epoll_fd_closing). */
+			if (REAL(epoll_ctl)(e->epfd, EPOLL_CTL_DEL, e->fd, NULL) == 0)
+				drop(e);
 			continue;
 		}
 		rev = e->off ? 0 : reg_revents(e, ke.events, true);
@@ -903,6 +910,23 @@ void shim_epoll_closing(int epfd)
 	while (ep_first[epfd])
 		drop(&ep[ep_first[epfd] - 1]);
 	ep_start[epfd] = 0;
+	unlock();
+}
+
+void shim_epoll_fd_closing(int fd)
+{
+	if (fd < 0 || fd >= SHIM_FD_MAX || !ep_gone[fd] || !shim_own_process())
+		return;
+	/* A registration the program deleted is still in the kernel's sets
+	 * under this fd number: out before the number means another file (or
+	 * none, while a dup keeps the file and its registration alive). */
+	lock();
+	for (int i = 0; i < EP_MAX && ep_gone[fd]; i++) {
+		if (ep[i].used && ep[i].fd == fd && ep[i].gone) {
+			REAL(epoll_ctl)(ep[i].epfd, EPOLL_CTL_DEL, fd, NULL);
+			drop(&ep[i]);
+		}
+	}
 	unlock();
 }
 

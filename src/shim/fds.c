@@ -350,6 +350,11 @@ SHIM_EXPORT int close(int fd)
 	struct shim_fd *f = shim_fd_get(fd), copy;
 	int rc;
 
+	if (shim.area) {
+		SHIM_ERRNO_SAVE;
+		shim_epoll_fd_closing(fd);
+		SHIM_ERRNO_RESTORE();
+	}
 	if (!f) {
 		shim_epoll_closing(fd);
 		return REAL(close)(fd);
@@ -376,7 +381,15 @@ SHIM_EXPORT int close(int fd)
 
 SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
-	int rc = REAL(close_range)(first, last, flags);
+	int rc;
+
+	if (shim.area && !(flags & CLOSE_RANGE_CLOEXEC)) {
+		SHIM_ERRNO_SAVE;
+		for (unsigned int fd = first; fd <= last && fd < (unsigned int)SHIM_FD_MAX; fd++)
+			shim_epoll_fd_closing((int)fd);
+		SHIM_ERRNO_RESTORE();
+	}
+	rc = REAL(close_range)(first, last, flags);
 
 	if (rc == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
 		SHIM_ERRNO_SAVE;
@@ -436,7 +449,14 @@ SHIM_EXPORT int dup(int fd)
 
 SHIM_EXPORT int dup2(int oldfd, int newfd)
 {
-	int rc = REAL(dup2)(oldfd, newfd);
+	int rc;
+
+	if (shim.area && oldfd != newfd) {
+		SHIM_ERRNO_SAVE;
+		shim_epoll_fd_closing(newfd);
+		SHIM_ERRNO_RESTORE();
+	}
+	rc = REAL(dup2)(oldfd, newfd);
 
 	if (rc >= 0)
 		fd_copied(oldfd, rc);
@@ -445,7 +465,14 @@ SHIM_EXPORT int dup2(int oldfd, int newfd)
 
 SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	int rc = REAL(dup3)(oldfd, newfd, flags);
+	int rc;
+
+	if (shim.area && oldfd != newfd) {
+		SHIM_ERRNO_SAVE;
+		shim_epoll_fd_closing(newfd);
+		SHIM_ERRNO_RESTORE();
+	}
+	rc = REAL(dup3)(oldfd, newfd, flags);
 
 	if (rc >= 0)
 		fd_copied(oldfd, rc);

@@ -102,6 +102,8 @@ bool shim_ready_left(int64_t deadline, struct timespec *out) SHIM_HIDDEN;
 
 /* epoll.c: the registrations of this process follow its fds. */
 void shim_epoll_fd_closed(int fd, const struct shim_fd *copy) SHIM_HIDDEN;
+/* Before fd number @fd is closed or replaced (dup2, dup3, close_range). */
+void shim_epoll_fd_closing(int fd) SHIM_HIDDEN;
 void shim_epoll_closing(int epfd) SHIM_HIDDEN;
 void shim_epoll_hold_all(int delta) SHIM_HIDDEN;
 /* Before an exec: the new image knows nothing of the shim's registrations. */

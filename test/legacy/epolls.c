@@ -341,6 +341,15 @@ int main(void)
 		reap(pid);
 		read(d[0], buf, 1);
 		epoll_ctl(ep3, EPOLL_CTL_DEL, d[0], NULL);
+		/* Closed while a dup keeps the file open: nothing either. */
+		{
+			int keep = dup(d[0]);
+
+			close(d[0]);
+			write(d[1], "w", 1);
+			show("DEL/ADD: deleted, closed, a dup left, a byte", epoll_wait(ep3, ev, 16, 50), ev);
+			d[0] = keep;
+		}
 		close(d[1]);
 		show("DEL/ADD: deleted, peer closed", epoll_wait(ep3, ev, 16, 50), ev);
 		close(d[0]);
