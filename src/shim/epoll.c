@@ -68,6 +68,10 @@ static int32_t ep_foreign[SHIM_FD_MAX];
 static uint32_t ep_skips[SHIM_FD_MAX];
 static uint16_t ep_fdrefs[SHIM_FD_MAX]; /* per fd: its records */
 static uint16_t ep_gone[SHIM_FD_MAX];   /* per fd: its records deleted by the program */
+/* Per epfd: the set existed at a fork, so another process may wait on it
+ * (with its own copies of the records): deletions go to the kernel. */
+static uint8_t ep_shared[SHIM_FD_MAX];
+static int32_t ep_hi; /* every epfd seen is below this */
 
 static int (*real_epoll_create)(int);
 static int (*real_epoll_create1)(int);
@@ -149,6 +153,8 @@ static struct ep_reg *alloc(int epfd, int fd)
 		ep[i].fd = fd;
 		ep[i].next = ep_first[epfd] - 1;
 		ep_first[epfd] = (int32_t)i + 1;
+		if (epfd >= ep_hi)
+			ep_hi = epfd + 1;
 		ep_hint = i + 1;
 		ep_used++;
 		if (fd >= 0 && fd < SHIM_FD_MAX)
@@ -270,7 +276,7 @@ static bool del_in_record(struct ep_reg *e, int fd)
 	struct shim_ready s;
 	const struct shim_fd *f = shim_fd_get(fd);
 
-	if (!e || e->gone || e->native || e->pend || e->off || (e->events & EP_FLAGS) || !f || f->pair ||
+	if (!e || e->gone || e->native || e->pend || e->off || (e->events & EP_FLAGS) || ep_shared[e->epfd] || !f || f->pair ||
 	    f->chan != e->fc.chan || f->end != e->fc.end || f->gen != e->fc.gen || !shim_ready_of(&e->fc, &s))
 		return false;
 	set_arm(e, false);
@@ -947,6 +953,11 @@ void shim_epoll_fd_closed(int fd, const struct shim_fd *copy)
 
 void shim_epoll_hold_all(int delta)
 {
+	/* A fork: every set known now may be waited on by both processes. */
+	if (delta > 0)
+		for (int i = 0; i < ep_hi; i++)
+			if (ep_first[i] || ep_foreign[i])
+				ep_shared[i] = 1;
 	if (!ep_used)
 		return;
 	lock();
@@ -989,6 +1000,9 @@ static int made(int epfd)
 	if (epfd >= 0 && epfd < SHIM_FD_MAX && shim.area) {
 		shim_epoll_closing(epfd); /* whatever this number was before */
 		ep_foreign[epfd] = 1;
+		ep_shared[epfd] = 0;
+		if (epfd >= ep_hi)
+			ep_hi = epfd + 1;
 	}
 	return epfd;
 }

@@ -350,6 +350,26 @@ int main(void)
 			show("DEL/ADD: deleted, closed, a dup left, a byte", epoll_wait(ep3, ev, 16, 50), ev);
 			d[0] = keep;
 		}
+		/* A set shared with a child (fork): deleted here, the child's
+		 * wait hears nothing of it either. */
+		read(d[0], buf, sizeof(buf));
+		add(ep3, d[0], EPOLLIN, 6);
+		{
+			pid_t k = fork();
+			int st;
+
+			if (k == 0) {
+				n = epoll_wait(ep3, ev, 16, 300);
+				_exit(n == 0 ? 0 : 1);
+			}
+			usleep(50000);
+			epoll_ctl(ep3, EPOLL_CTL_DEL, d[0], NULL);
+			write(d[1], "v", 1);
+			waitpid(k, &st, 0);
+			printf("DEL/ADD: deleted in a set a child waits on, the child woken: %s\n",
+			       WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "no" : "yes");
+			read(d[0], buf, sizeof(buf));
+		}
 		close(d[1]);
 		show("DEL/ADD: deleted, peer closed", epoll_wait(ep3, ev, 16, 50), ev);
 		close(d[0]);
