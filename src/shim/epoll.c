@@ -548,7 +548,10 @@ static uint32_t reg_revents(struct ep_reg *e, uint32_t k, bool kernel_edge)
 	if (et && s.rd && (k & EPOLLIN) && atomic_load(&s.rd->bells)) {
 		/* The next write rings a new edge; this one's bells are spent. */
 		shim_ready_drain(fd, s.sock, s.rd);
-		if (!shim_ready_kernel_bytes(fd, s.rd))
+		/* Bytes in the ring are reported from it: the kernel's own
+		 * bytes matter only when there are none. */
+		shim_ready_update(&s);
+		if (!s.readable && !shim_ready_kernel_bytes(fd, s.rd))
 			k &= ~(uint32_t)EPOLLIN;
 	}
 	rev = shim_ready_revents(fd, &s, want, k);

@@ -87,6 +87,19 @@ static ssize_t shim_sendfile(int out, int in, off_t *off, size_t len)
 		shim_tcp_try_settle(out, o);
 	/* A connecting fd not accepted yet too: its bytes are counted for the
 	 * ring it joins later (write's interposer). */
+	/* Tried first without asking what @in is (a system call per
+	 * request for a web server): what pread cannot read says so. */
+	if (o && (o->ring || o->pair) && !i) {
+		r = through_write(out, in, off, len);
+		if (r >= 0 || (r != -ESPIPE && r != -EINVAL && r != -EISDIR && r != -ENXIO && r != -EOPNOTSUPP)) {
+			if (r < 0) {
+				errno = (int)-r;
+				return -1;
+			}
+			SHIM_ERRNO_RESTORE();
+			return r;
+		}
+	}
 	if (o && (o->ring || o->pair) && i != o && regular_file(in)) {
 		r = through_write(out, in, off, len);
 		if (r < 0) {
