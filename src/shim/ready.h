@@ -62,10 +62,10 @@ void shim_ready_reset(struct shim_dir *D) SHIM_HIDDEN;
  * faces is held and nothing was shut. */
 bool shim_ready_quiet(const struct shim_ready *s) SHIM_HIDDEN;
 
-/* The fd's entry, a non-blocking connect's settled first (so that it is
- * known as a ring fd before it is polled), waiting for the accept if
- * @input is asked for, else only if the accept was done (still pending,
- * the kernel answers for it); NULL if untracked. */
+/* The fd's entry, a connecting fd's joined to its ring first if the server
+ * accepted it (else the kernel socket answers for it, exactly: both
+ * directions are on it until then); @input is what is asked for (not
+ * needed: nothing waits for the accept); NULL if untracked. */
 struct shim_fd *shim_ready_fd(int fd, bool input) SHIM_HIDDEN;
 
 /* @fd (a ring fd) is being closed, or its process ends. */
