@@ -385,7 +385,8 @@ SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 
 	if (shim.area && !(flags & CLOSE_RANGE_CLOEXEC)) {
 		SHIM_ERRNO_SAVE;
-		for (unsigned int fd = first; fd <= last && fd < (unsigned int)SHIM_FD_MAX; fd++)
+		/* Deleted registrations are of ring fds, all below fd_hi. */
+		for (unsigned int fd = first; fd <= last && fd < (unsigned int)shim.fd_hi; fd++)
 			shim_epoll_fd_closing((int)fd);
 		SHIM_ERRNO_RESTORE();
 	}
