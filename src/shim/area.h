@@ -93,6 +93,9 @@ struct shim_chan {
 	/* Writes of this end in flight through the kernel while its writers
 	 * may still join a ring: the join waits for them to be counted. */
 	_Atomic uint32_t kwriting;
+	/* The same for reads of a connecting fd through the kernel: the
+	 * server's writers join the ring only once none is in flight. */
+	_Atomic uint32_t kreading;
 };
 
 /* Bytes an end of @c wrote through the kernel. */
@@ -134,6 +137,9 @@ struct shim_dir {
 	 * (pre_read of them so far), then the ring.  See tcp.c. */
 	_Atomic uint32_t pre;         /* enum shim_pre */
 	_Atomic uint64_t pre_len, pre_read;
+	/* Its readers joined (rjoined), and no read of theirs through the
+	 * kernel is in flight any more (rready): its writers may join. */
+	_Atomic uint32_t rjoined, rready;
 };
 enum shim_pre { SHIM_PRE_NONE = 0, SHIM_PRE_OPEN, SHIM_PRE_SET };
 

@@ -74,8 +74,34 @@ static bool kwrite_begin(int fd, struct shim_fd *f)
 
 static void kwrite_end(struct shim_fd *f, bool counted)
 {
-	if (counted)
+	if (counted) {
+		SHIM_ERRNO_SAVE;
 		shim_tcp_kwrite_end(f);
+		SHIM_ERRNO_RESTORE();
+	}
+}
+
+/* The same for a read through the kernel (what it takes is counted in
+ * bytes_in before kread_end). */
+static bool kread_begin(int fd, struct shim_fd *f)
+{
+	bool counted = false;
+
+	if (f && f->pair && !f->ring) {
+		SHIM_ERRNO_SAVE;
+		counted = shim_tcp_kread_begin(fd, f);
+		SHIM_ERRNO_RESTORE();
+	}
+	return counted;
+}
+
+static void kread_end(struct shim_fd *f, bool counted)
+{
+	if (counted) {
+		SHIM_ERRNO_SAVE;
+		shim_tcp_kread_end(f);
+		SHIM_ERRNO_RESTORE();
+	}
 }
 
 static struct shim_chan *chan(const struct shim_fd *f)
@@ -573,9 +599,11 @@ SHIM_EXPORT ssize_t read(int fd, void *buf, size_t len)
 {
 	struct shim_fd *f = fd_use(fd);
 	ssize_t r;
+	bool kr;
 
 	if (!f)
 		return REAL(read)(fd, buf, len);
+	kr = kread_begin(fd, f);
 	if (f->ring) {
 		SHIM_ERRNO_SAVE;
 		r = ring_read(fd, f, buf, len, 0);
@@ -584,6 +612,7 @@ SHIM_EXPORT ssize_t read(int fd, void *buf, size_t len)
 	}
 	r = REAL(read)(fd, buf, len);
 	count(f, r, false);
+	kread_end(f, kr);
 	return r;
 }
 
@@ -618,9 +647,11 @@ SHIM_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
 	struct shim_fd *f = fd_use(fd);
 	ssize_t r;
+	bool kr;
 
 	if (!f)
 		return REAL(recv)(fd, buf, len, flags);
+	kr = kread_begin(fd, f);
 	if (f->ring) {
 		SHIM_ERRNO_SAVE;
 		if (recv_flags_emulated(flags)) {
@@ -633,7 +664,9 @@ SHIM_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 		SHIM_ERRNO_RESTORE();
 	}
 	r = REAL(recv)(fd, buf, len, flags);
-	count(f, r, false);
+	if (!(flags & MSG_PEEK))
+		count(f, r, false);
+	kread_end(f, kr);
 	return r;
 }
 
@@ -767,9 +800,11 @@ SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
 {
 	struct shim_fd *f = fd_use(fd);
 	ssize_t r;
+	bool kr;
 
 	if (!f)
 		return REAL(readv)(fd, iov, n);
+	kr = kread_begin(fd, f);
 	if (f->ring && n > 0) {
 		SHIM_ERRNO_SAVE;
 		r = ring_readv(fd, f, iov, n, 0);
@@ -778,6 +813,7 @@ SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
 	}
 	r = REAL(readv)(fd, iov, n);
 	count(f, r, false);
+	kread_end(f, kr);
 	return r;
 }
 
@@ -821,9 +857,11 @@ SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct shim_fd *f = fd_use(fd);
 	ssize_t r;
+	bool kr;
 
 	if (!f)
 		return REAL(recvmsg)(fd, msg, flags);
+	kr = kread_begin(fd, f);
 	if (f->ring && msg && !msg->msg_name && !msg->msg_control && recv_flags_emulated(flags)) {
 		SHIM_ERRNO_SAVE;
 		r = ring_readv(fd, f, msg->msg_iov, (int)msg->msg_iovlen, flags);
@@ -836,7 +874,9 @@ SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		native_use(fd, "recvmsg with an address or control data", true);
 	}
 	r = REAL(recvmsg)(fd, msg, flags);
-	count(f, r, false);
+	if (!(flags & MSG_PEEK))
+		count(f, r, false);
+	kread_end(f, kr);
 	return r;
 }
 

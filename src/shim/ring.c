@@ -436,6 +436,8 @@ int32_t shim_ring_attach(int32_t chan, uint32_t ndirs, uint32_t pipe_slots)
 			atomic_store(&D->pre, SHIM_PRE_NONE);
 			atomic_store(&D->pre_len, 0);
 			atomic_store(&D->pre_read, 0);
+			atomic_store(&D->rjoined, 0);
+			atomic_store(&D->rready, 0);
 			shim_ready_reset(D);
 			memset(&cursors_seen[i][d], 0, sizeof(cursors_seen[i][d]));
 		}
@@ -1124,9 +1126,53 @@ void shim_ring_reader_join(struct shim_fd *f)
 	D = &r->dir[d];
 	lk(&D->rlock);
 	if (atomic_load(&r->gen) == f->gen && atomic_load(&D->pre) != SHIM_PRE_NONE) {
+		atomic_store(&D->rjoined, 1);
 		k = atomic_load(&c->bytes_in);
 		atomic_fetch_sub(&c->bytes_in, k);
 		atomic_fetch_add(&D->pre_read, k);
+		/* A read through the kernel still in flight (another thread or
+		 * process) takes bytes the writers sent there: they join only
+		 * once it is counted (shim_ring_kread_done). */
+		if (atomic_load(&c->kreading) == 0)
+			atomic_store(&D->rready, 1);
+	}
+	unlk(&D->rlock);
+}
+
+/* The direction @f reads on the ring its channel was paired with, or NULL. */
+static struct shim_dir *paired_read_dir(const struct shim_fd *f)
+{
+	int32_t slot = atomic_load((_Atomic int32_t *)&chan_of(f)->ring);
+	int d = read_dir(f);
+
+	if (slot < 0 || slot >= SHIM_MAX_RING || d < 0 || d > 1 || shim.area->ring[slot].chan != f->chan - 1 ||
+	    atomic_load(&shim.area->ring[slot].mode) == SHIM_RING_FREE)
+		return NULL;
+	return &shim.area->ring[slot].dir[d];
+}
+
+void shim_ring_kread_done(struct shim_fd *f)
+{
+	struct shim_chan *c = chan_of(f);
+	struct shim_dir *D = paired_read_dir(f);
+	uint64_t k;
+
+	if (D)
+		lk(&D->rlock);
+	atomic_fetch_sub(&c->kreading, 1);
+	if (!D) {
+		/* Not paired when it began: perhaps since. */
+		D = paired_read_dir(f);
+		if (!D)
+			return;
+		lk(&D->rlock);
+	}
+	if (atomic_load(&D->rjoined) && atomic_load(&D->pre) != SHIM_PRE_NONE) {
+		k = atomic_load(&c->bytes_in);
+		atomic_fetch_sub(&c->bytes_in, k);
+		atomic_fetch_add(&D->pre_read, k);
+		if (atomic_load(&c->kreading) == 0)
+			atomic_store(&D->rready, 1);
 	}
 	unlk(&D->rlock);
 }
@@ -1151,7 +1197,7 @@ static ssize_t prefix_write(int fd, struct shim_fd *f, struct shim_ring *r, int 
 	int err;
 
 	atomic_fetch_add(&c->kwriting, 1);
-	if (atomic_load(&r->dir[1 - d].pre) != SHIM_PRE_OPEN || atomic_load(&r->mode) != SHIM_RING_LIVE ||
+	if (atomic_load(&r->dir[d].rready) || atomic_load(&r->mode) != SHIM_RING_LIVE ||
 	    atomic_load(&r->gen) != f->gen) {
 		atomic_fetch_sub(&c->kwriting, 1);
 		writer_join(f, r, d);

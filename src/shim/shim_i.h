@@ -159,6 +159,8 @@ void shim_ring_writer_join(struct shim_fd *f) SHIM_HIDDEN;
 /* @f's reader joins its ring: what it read through the kernel before
  * counts among the writers' bytes there (called before the writer join). */
 void shim_ring_reader_join(struct shim_fd *f) SHIM_HIDDEN;
+/* A read of connecting @f through the kernel ended (counted in bytes_in). */
+void shim_ring_kread_done(struct shim_fd *f) SHIM_HIDDEN;
 /* Bytes the readers of @D must still take from the kernel before the ring
  * (PRE_OPEN: the writers have not joined yet). */
 bool shim_ring_prefix_pending(struct shim_dir *D) SHIM_HIDDEN;
@@ -187,6 +189,10 @@ void shim_tcp_try_settle(int fd, struct shim_fd *f) SHIM_HIDDEN;
  * joined its ring meanwhile (write there, no end). */
 bool shim_tcp_kwrite_begin(int fd, struct shim_fd *f) SHIM_HIDDEN;
 void shim_tcp_kwrite_end(struct shim_fd *f) SHIM_HIDDEN;
+/* The same around a read: the server's writes stay on the kernel socket
+ * while it may be taking them there. */
+bool shim_tcp_kread_begin(int fd, struct shim_fd *f) SHIM_HIDDEN;
+void shim_tcp_kread_end(struct shim_fd *f) SHIM_HIDDEN;
 void shim_area_lock(void) SHIM_HIDDEN;
 void shim_area_unlock(void) SHIM_HIDDEN;
 

@@ -21,7 +21,8 @@
  * the ring starts PRE_OPEN (its writers are on the kernel), and its
  * writers join it (PRE_SET, ring.c) once they know the reader is on the
  * ring: the client when it joins, the server at its first write after
- * that.  Joining records how many bytes the writers sent through the
+ * that (and after any read of the client's through the kernel still in
+ * flight then, kreading).  Joining records how many bytes the writers sent through the
  * kernel (their writes in flight counted first, see kwriting); readers
  * take exactly that many bytes from the kernel before the ring (the
  * client's reads before it joined count among them), and the bytes past
@@ -199,12 +200,15 @@ static int32_t pair_up(struct shim_pair *p)
 		atomic_store(&p->state, SHIM_PAIR_DEAD);
 		return -1;
 	}
-	/* Both directions start with their writers on the kernel socket. */
+	/* Both directions start with their writers on the kernel socket;
+	 * the accepted end reads on the ring from now on (direction 0). */
 	for (int d = 0; d < 2; d++) {
 		struct shim_dir *D = &shim.area->ring[slot].dir[d];
 
 		atomic_store(&D->pre_len, 0);
 		atomic_store(&D->pre_read, 0);
+		atomic_store(&D->rjoined, d == 0);
+		atomic_store(&D->rready, d == 0);
 		atomic_store(&D->pre, SHIM_PRE_OPEN);
 	}
 	shim.area->chan[p->achan].ring = slot;
@@ -375,6 +379,23 @@ bool shim_tcp_kwrite_begin(int fd, struct shim_fd *f)
 void shim_tcp_kwrite_end(struct shim_fd *f)
 {
 	atomic_fetch_sub(&shim.area->chan[f->chan - 1].kwriting, 1);
+}
+
+bool shim_tcp_kread_begin(int fd, struct shim_fd *f)
+{
+	struct shim_chan *c = &shim.area->chan[f->chan - 1];
+
+	atomic_fetch_add(&c->kreading, 1);
+	if (atomic_load((_Atomic int32_t *)&c->ring) < 0)
+		return true;
+	atomic_fetch_sub(&c->kreading, 1);
+	shim_tcp_try_settle(fd, f);
+	return false;
+}
+
+void shim_tcp_kread_end(struct shim_fd *f)
+{
+	shim_ring_kread_done(f);
 }
 
 void shim_tcp_accepted(int fd, struct shim_fd *f)

@@ -6,7 +6,9 @@
  * the server sleeps, accepts, reads it and answers, and both exchange 200
  * more messages each way.  One connection is blocking on both sides; on
  * the other the client connects without blocking and waits in epoll, and
- * the server waits in poll.  Prints what each side received (a checksum)
+ * the server waits in poll.  On a third, a client thread already waits
+ * in read() when another thread writes the request after the accept, and
+ * the answers come in two writes.  Prints what each side received (a checksum)
  * and whether every byte was the one sent, in order: the same natively and
  * under the shim, where (sock-ring.sh) --stats shows both connections on
  * rings to the end, with the request counted as written before the ring.
@@ -19,6 +21,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +161,84 @@ static void client(unsigned conn, uint16_t port, int signal_fd)
 		close(ep);
 }
 
+struct reader {
+	int fd;
+	unsigned char buf[2 * REQ];
+};
+
+static void *read_answers(void *arg)
+{
+	struct reader *rd = arg;
+
+	get(rd->fd, -1, false, rd->buf, sizeof(rd->buf));
+	return NULL;
+}
+
+/* A thread waits in read() before the accept; another writes after it. */
+static void threaded_client(uint16_t port, int signal_fd)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct timespec after = { 0, 300000000 };
+	static struct reader rd;
+	unsigned char req[MSG];
+	unsigned long sum = 0;
+	bool same = true;
+	pthread_t t;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	rd.fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (rd.fd < 0 || connect(rd.fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+		die("connect");
+	if (pthread_create(&t, NULL, read_answers, &rd) != 0)
+		die("pthread_create");
+	if (write(signal_fd, "w", 1) != 1)
+		die("signal");
+	nanosleep(&after, NULL);
+	for (unsigned i = 0; i < MSG; i++)
+		req[i] = pat(2, i);
+	put(rd.fd, -1, false, req, MSG);
+	pthread_join(t, NULL);
+	for (unsigned i = 0; i < 2 * REQ; i++) {
+		same &= rd.buf[i] == (unsigned char)(pat(2, i % MSG) + 1);
+		sum += rd.buf[i];
+	}
+	printf("client 2: got %d bytes, sum %lu, %s\n", 2 * REQ, sum, same ? "every byte as sent" : "BYTES DIFFER");
+	fflush(stdout);
+	close(rd.fd);
+}
+
+static void threaded_server(int lfd, int signal_fd)
+{
+	struct timespec late = { 0, 200000000 };
+	unsigned char buf[REQ];
+	unsigned long sum = 0;
+	bool same = true;
+	char c;
+	int fd;
+
+	if (read(signal_fd, &c, 1) != 1)
+		die("wait for the client");
+	nanosleep(&late, NULL);
+	fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		die("accept");
+	get(fd, -1, false, buf, MSG);
+	for (unsigned i = 0; i < MSG; i++) {
+		same &= buf[i] == pat(2, i);
+		sum += buf[i];
+	}
+	for (unsigned i = 0; i < REQ; i++)
+		buf[i] = (unsigned char)(pat(2, i % MSG) + 1);
+	put(fd, -1, false, buf, REQ);
+	nanosleep(&late, NULL);
+	put(fd, -1, false, buf, REQ);
+	if (read(fd, buf, 1) != 0)
+		same = false;
+	printf("server 2: got %d bytes, sum %lu, %s\n", MSG, sum, same ? "every byte as sent" : "BYTES DIFFER");
+	fflush(stdout);
+	close(fd);
+}
+
 static void server(unsigned conn, int lfd, int signal_fd)
 {
 	struct timespec late = { 0, 200000000 };
@@ -222,11 +303,13 @@ int main(void)
 		close(sig[0]);
 		for (unsigned conn = 0; conn < 2; conn++)
 			client(conn, ntohs(a.sin_port), sig[1]);
+		threaded_client(ntohs(a.sin_port), sig[1]);
 		_exit(0);
 	}
 	close(sig[1]);
 	for (unsigned conn = 0; conn < 2; conn++)
 		server(conn, lfd, sig[0]);
+	threaded_server(lfd, sig[0]);
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
 		return 1;
 	return 0;
