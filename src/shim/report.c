@@ -100,7 +100,9 @@ int32_t shim_ef_new(uint32_t icf, int32_t parent, int32_t pid, int32_t tid)
 	e->tid = tid;
 	e->start_ns = shim_now_ns() - a->t0_ns;
 	atomic_store(&e->threads, 0);
-	shim_light = 0;
+	/* Written only when set: the page is copy-on-write after each fork. */
+	if (shim_light)
+		shim_light = 0;
 	if (icf == SHIM_ICF_THREAD && shim_self >= 0)
 		atomic_fetch_add(&a->ef[shim_self].threads, 1);
 	atomic_store(&e->end, SHIM_END_RUNNING);
@@ -194,7 +196,7 @@ void shim_threads_end(int32_t pid)
 
 void shim_process_ending(uint32_t how, int64_t value)
 {
-	if (!shim.area || !shim_own_process() || shim_light)
+	if (!shim.area || shim_light || !shim_own_process())
 		return;
 	if (shim_self >= 0 && atomic_load(&shim.area->ef[shim_self].threads))
 		shim_threads_end(shim_pid);

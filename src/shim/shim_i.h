@@ -281,6 +281,9 @@ void shim_real_resolve(void) SHIM_HIDDEN;
 
 /* Save errno on entry, restore it on every path that does not set it. */
 #define SHIM_ERRNO_SAVE int shim_saved_errno_ = errno
-#define SHIM_ERRNO_RESTORE() (errno = shim_saved_errno_)
+/* errno is written only when it changed: after a fork the page holding
+ * it is copy-on-write, and a write of the same value would cost the
+ * parent a page fault per fork (wait4 after every child). */
+#define SHIM_ERRNO_RESTORE() (errno != shim_saved_errno_ ? (void)(errno = shim_saved_errno_) : (void)0)
 
 #endif /* XOS_SHIM_I_H */
