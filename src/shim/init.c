@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -32,6 +33,7 @@ __attribute__((constructor)) static void shim_init(void)
 {
 	SHIM_ERRNO_SAVE;
 	const char *policy = secure_getenv("XOS_POLICY");
+	cpu_set_t cpus;
 	int32_t ef;
 	long ncpu;
 
@@ -39,7 +41,9 @@ __attribute__((constructor)) static void shim_init(void)
 	find_own_path();
 	shim_pid = (int32_t)syscall(SYS_getpid);
 	shim.perf = policy && strcmp(policy, "perf") == 0;
-	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	/* The CPUs this process may run on (one system call; sysconf reads
+	 * /sys, three): spinning pays only with another one to run the peer. */
+	ncpu = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 ? CPU_COUNT(&cpus) : sysconf(_SC_NPROCESSORS_ONLN);
 	shim.multi_cpu = ncpu > 1;
 	shim_area_attach();
 	if (!shim.area) {

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -155,21 +156,13 @@ int32_t shim_ef_find_pid(int32_t pid)
 void shim_ef_set_name(int32_t ef)
 {
 	char buf[SHIM_NAME_MAX] = "";
-	int fd;
-	ssize_t n;
 
+	_Static_assert(SHIM_NAME_MAX > 16, "PR_GET_NAME writes 16 bytes");
 	if (!shim.area || ef < 0)
 		return;
-	fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	/* The comm, as /proc/self/comm shows it: one system call, not three. */
+	if (prctl(PR_GET_NAME, buf) != 0 || !buf[0])
 		return;
-	n = REAL(read)(fd, buf, sizeof(buf) - 1);
-	REAL(close)(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	if (buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
 	memcpy(shim.area->ef[ef].name, buf, SHIM_NAME_MAX);
 }
 
@@ -295,6 +288,11 @@ void shim_fds_rebuild(void)
 	/* Rings whose holds the exec'ing image passed on: already counted. */
 	if (shim_self >= 0 && shim_self < SHIM_MAX_EF)
 		held = atomic_exchange(&shim.area->ef[shim_self].held_fds, 0);
+	/* No channel recorded yet (the run's first image, or none made so
+	 * far): no inherited fd can be one, and the scan of /proc/self/fd (a
+	 * dozen system calls) would find nothing. */
+	if (!atomic_load(&shim.area->nchan))
+		return;
 	dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return;

@@ -47,7 +47,15 @@ static const char *usable(const char *p, char *abs)
 {
 	struct stat st;
 
-	if (access(p, R_OK) != 0 || !realpath(p, abs) || stat(abs, &st) != 0)
+	/* An absolute name is used as it is (realpath would cost a readlink
+	 * per component at every start); a relative one is made absolute. */
+	if (access(p, R_OK) != 0)
+		return NULL;
+	if (p[0] == '/' && strlen(p) < PATH_MAX)
+		memcpy(abs, p, strlen(p) + 1);
+	else if (!realpath(p, abs))
+		return NULL;
+	if (stat(abs, &st) != 0)
 		return NULL;
 	if (!S_ISREG(st.st_mode)) {
 		errno = 0;
@@ -579,10 +587,11 @@ int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_fi
 	sigfillset(&fwd.sa_mask);
 	for (size_t i = 0; i < NFORWARDED; i++) {
 		sigaddset(&block, forwarded[i]);
-		sigaction(forwarded[i], NULL, &old[i]);
-		/* Ignored when xos-run started (nohup, background): stays so. */
-		if (old[i].sa_handler != SIG_IGN)
-			sigaction(forwarded[i], &fwd, NULL);
+		/* Ignored when xos-run started (nohup, background): stays so
+		 * (put back at once; one call, not two, in the usual case). */
+		sigaction(forwarded[i], &fwd, &old[i]);
+		if (old[i].sa_handler == SIG_IGN)
+			sigaction(forwarded[i], &old[i], NULL);
 	}
 	sigprocmask(SIG_BLOCK, &block, &saved_mask);
 	/* vfork: no copy of xos-run's page tables and no copy-on-write fault
