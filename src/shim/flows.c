@@ -355,7 +355,9 @@ SHIM_EXPORT void pthread_exit(void *value)
 /* Nothing here sets errno (exit status goes to the area, hints to rings). */
 static SHIM_FORK_PATH void process_ending(int status)
 {
-	if (shim.area && shim_own_process()) {
+	/* A light fork child without fds the shim tracks has nothing to
+	 * record: no getpid to find out whether it is our process. */
+	if (shim.area && !(shim_light && !shim.fd_hi) && shim_own_process()) {
 		shim_process_ending(SHIM_END_EXIT, status & 0xff);
 		if (shim.fd_hi)
 			shim_fds_closing_all();
