@@ -14,6 +14,7 @@
 
 #define SHIM_AREA_MAGIC 0x78736d6172656131ull /* "xsmarea1" */
 #define SHIM_MAX_EF 8192
+#define SHIM_PID_SLOTS (1u << 22) /* PID_MAX_LIMIT on 64-bit Linux */
 /* Enough for both ends of 10,000 connections and then some. */
 #define SHIM_MAX_CHAN 32768
 /* Ring slots: each has SHIM_RING_SIZE bytes of address space per
@@ -198,6 +199,11 @@ struct shim_area {
 	_Atomic uint64_t chan_unrecorded[8];
 	_Atomic uint64_t ef_unrecorded;
 	_Atomic uint32_t listen_port[SHIM_MAX_LISTEN]; /* host order; 0: free */
+	/* pid -> 1 + the newest process EF record given that pid (0: none),
+	 * one slot per possible pid: a new image finds its record and its
+	 * parent's without reading the EF table (a sparse 16 MiB, of which
+	 * a run touches the pages of the pids it uses). */
+	_Atomic int32_t pid_ef[SHIM_PID_SLOTS];
 	struct shim_pair pair[SHIM_MAX_PAIR];
 	struct shim_ef ef[SHIM_MAX_EF];
 	struct shim_chan chan[SHIM_MAX_CHAN];

@@ -158,8 +158,10 @@ static void before_exec(const char *path, char *const envp[])
 		uint64_t keep;
 
 		/* The new image finds its EF by pid: make sure it is there. */
-		if (own && shim_self >= 0)
+		if (own && shim_self >= 0) {
 			shim.area->ef[shim_self].pid = shim_pid;
+			shim_ef_index_pid(shim_self, shim_pid);
+		}
 		if (own)
 			shim_light = 0;
 		keep = shim_fds_before_exec(target_managed(path, envp), !own, false);

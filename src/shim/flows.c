@@ -138,10 +138,12 @@ SHIM_EXPORT SHIM_FORK_PATH pid_t fork(void)
 		errno = err;
 	}
 	if (ef >= 0) {
-		if (pid < 0)
+		if (pid < 0) {
 			atomic_store(&shim.area->ef[ef].used, 0);
-		else
+		} else {
 			shim.area->ef[ef].pid = shim.area->ef[ef].tid = pid;
+			shim_ef_index_pid(ef, pid);
+		}
 	}
 	if (pid > 0)
 		forked_note(notes, pid, ef >= 0 ? ef : FORKED_NONE);
@@ -200,6 +202,8 @@ static int clone_trampoline(void *p)
 	}
 	if (ef >= 0) {
 		shim.area->ef[ef].pid = (int32_t)syscall(SYS_getpid);
+		if (!(flags & CLONE_VM))
+			shim_ef_index_pid(ef, shim.area->ef[ef].pid);
 		shim.area->ef[ef].tid = (int32_t)syscall(SYS_gettid);
 	}
 	rc = fn(arg);
@@ -257,6 +261,8 @@ SHIM_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 		errno = err;
 	} else if (slot->ef >= 0) {
 		shim.area->ef[slot->ef].pid = (flags & CLONE_VM) ? shim_pid : rc;
+		if (!(flags & CLONE_VM))
+			shim_ef_index_pid(slot->ef, rc);
 		shim.area->ef[slot->ef].tid = rc;
 	}
 	return rc;
@@ -385,7 +391,10 @@ SHIM_EXPORT void _Exit(int status)
 	__builtin_unreachable();
 }
 
-static int (*program_main)(int, char **, char **);
+/* In .data, beside what the loader writes anyway: in .bss it would sit
+ * past the 1 MiB of struct shim_state, on a page of its own that every
+ * image would fault in at start for this one pointer. */
+static int (*program_main)(int, char **, char **) __attribute__((section(".data")));
 
 /* main's return goes to libc's internal exit, which we do not see. */
 static int main_trampoline(int argc, char **argv, char **envp)

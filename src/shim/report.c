@@ -110,7 +110,23 @@ int32_t shim_ef_new(uint32_t icf, int32_t parent, int32_t pid, int32_t tid)
 	if (parent >= 0 && (uint32_t)parent < SHIM_MAX_EF)
 		memcpy(e->name, a->ef[parent].name, SHIM_NAME_MAX);
 	atomic_store_explicit(&e->used, 1, memory_order_release);
+	if (icf == SHIM_ICF_PROCESS && pid > 0)
+		shim_ef_index_pid((int32_t)i, pid);
 	return (int32_t)i;
+}
+
+void shim_ef_index_pid(int32_t ef, int32_t pid)
+{
+	struct shim_area *a = shim.area;
+	int32_t cur;
+
+	if (!a || ef < 0 || ef >= SHIM_MAX_EF || pid <= 0 || (uint32_t)pid >= SHIM_PID_SLOTS)
+		return;
+	/* The newest record wins, as the table's search from its end would
+	 * find it; an older one named by the slot is replaced. */
+	cur = atomic_load(&a->pid_ef[pid]);
+	while (cur - 1 < ef && !atomic_compare_exchange_weak(&a->pid_ef[pid], &cur, ef + 1))
+		;
 }
 
 void shim_ef_end(int32_t ef, uint32_t how, int64_t value)
@@ -133,23 +149,40 @@ void shim_ef_end(int32_t ef, uint32_t how, int64_t value)
 	atomic_store(&e->end_ns, shim_now_ns() - shim.area->t0_ns);
 }
 
+static bool ef_is_process_of(const struct shim_area *a, int32_t i, int32_t pid)
+{
+	const struct shim_ef *e = &a->ef[i];
+
+	return atomic_load_explicit(&e->used, memory_order_acquire) && e->icf == SHIM_ICF_PROCESS && e->pid == pid;
+}
+
 /* The newest process EF of @pid still running (or ended but unreaped). */
 int32_t shim_ef_find_pid(int32_t pid)
 {
 	struct shim_area *a = shim.area;
 	uint32_t n;
+	int32_t hit;
 
 	if (!a)
 		return -1;
+	/* The index: every record given a pid is in it (shim_ef_index_pid),
+	 * so an empty slot means none, without reading the table (8,192
+	 * records, 768 KiB, for every new image of a busy run).  A slot whose
+	 * record does not match (the area is writable by every process of
+	 * the run) falls back to the search. */
+	if (pid > 0 && (uint32_t)pid < SHIM_PID_SLOTS) {
+		hit = atomic_load(&a->pid_ef[pid]) - 1;
+		if (hit == -1)
+			return -1;
+		if (hit >= 0 && hit < SHIM_MAX_EF && ef_is_process_of(a, hit, pid))
+			return hit;
+	}
 	n = atomic_load(&a->nef);
 	if (n > SHIM_MAX_EF)
 		n = SHIM_MAX_EF;
-	for (uint32_t i = n; i-- > 0;) {
-		struct shim_ef *e = &a->ef[i];
-
-		if (atomic_load_explicit(&e->used, memory_order_acquire) && e->icf == SHIM_ICF_PROCESS && e->pid == pid)
+	for (uint32_t i = n; i-- > 0;)
+		if (ef_is_process_of(a, (int32_t)i, pid))
 			return (int32_t)i;
-	}
 	return -1;
 }
 

@@ -95,6 +95,8 @@ void shim_area_attach(void) SHIM_HIDDEN;
 int32_t shim_ef_new(uint32_t icf, int32_t parent, int32_t pid, int32_t tid) SHIM_HIDDEN;
 void shim_ef_end(int32_t ef, uint32_t how, int64_t value) SHIM_HIDDEN;
 int32_t shim_ef_find_pid(int32_t pid) SHIM_HIDDEN;
+/* Process record @ef now carries pid @pid (set it first): index it. */
+void shim_ef_index_pid(int32_t ef, int32_t pid) SHIM_HIDDEN;
 void shim_ef_set_name(int32_t ef) SHIM_HIDDEN;
 void shim_process_ending(uint32_t how, int64_t value) SHIM_HIDDEN SHIM_FORK_PATH;
 void shim_threads_end(int32_t pid) SHIM_HIDDEN;
