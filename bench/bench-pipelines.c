@@ -7,6 +7,9 @@
  *              head -c N /dev/zero | md5sum
  *  - text:     a 5-stage text pipeline on generated text (BENCH_TEXT_MB,
  *              default 20): tr | sort | uniq -c | sort -rn | head
+ *  - pool:     python3 multiprocessing Pool(2).map whose results total
+ *              BENCH_POOL_MB MiB (default 100), 1 MiB per task (skipped
+ *              without /usr/bin/python3)
  *  - spawn:    fork + exec /bin/true + wait, BENCH_SPAWNS times (default 200)
  *  - fork13:   fork + _exit + wait for BENCH_FORK_SECONDS (default 1),
  *              forks per second (higher is better), plus page faults per
@@ -130,7 +133,7 @@ struct bench_case {
 	int repeat;     /* runs per round (short commands) */
 };
 
-static char xos_run[4096], self[4096], fork_secs[32], spawns[32], stream_cmd[256], text_cmd[512];
+static char xos_run[4096], self[4096], fork_secs[32], spawns[32], stream_cmd[256], text_cmd[512], pool_cmd[512];
 
 static void perf_argv(char *const in[], char *out[])
 {
@@ -184,7 +187,8 @@ int main(int argc, char **argv)
 {
 	const char *xr = getenv("XOS_RUN"), *shim = getenv("XOS_SHIM"), *r = getenv("BENCH_ROUNDS");
 	const char *smb = getenv("BENCH_STREAM_MB"), *tmb = getenv("BENCH_TEXT_MB");
-	const char *fs = getenv("BENCH_FORK_SECONDS"), *sp = getenv("BENCH_SPAWNS");
+	const char *fs = getenv("BENCH_FORK_SECONDS"), *sp = getenv("BENCH_SPAWNS"), *pmb = getenv("BENCH_POOL_MB");
+	bool have_python = access("/usr/bin/python3", X_OK) == 0;
 	int rounds = r ? atoi(r) : 5;
 	char text[] = "/tmp/bench-pipelines-XXXXXX", load[128] = "?";
 	static double wall[MAX_ROUNDS], cpu[MAX_ROUNDS];
@@ -228,10 +232,20 @@ int main(int argc, char **argv)
 		fclose(f);
 	}
 	snprintf(text_cmd, sizeof(text_cmd), "tr a-z A-Z < %s | sort | uniq -c | sort -rn | head -n 3", text);
+	/* The workers' results come back to the parent through the Pool's pipes. */
+	snprintf(pool_cmd, sizeof(pool_cmd),
+		 "import multiprocessing as m\n"
+		 "def f(i):\n    return bytes([i & 255]) * (1 << 20)\n"
+		 "if __name__ == '__main__':\n"
+		 "    with m.Pool(2) as p:\n"
+		 "        n = sum(len(r) for r in p.map(f, range(%ld), chunksize=1))\n"
+		 "    assert n == %ld << 20\n",
+		 pmb ? atol(pmb) : 100, pmb ? atol(pmb) : 100);
 
 	struct bench_case cases[] = {
 		{ "stream", { "/bin/sh", "-c", stream_cmd, NULL }, false, 1 },
 		{ "text5", { "/bin/sh", "-c", text_cmd, NULL }, false, 1 },
+		{ "pool", { "/usr/bin/python3", "-c", pool_cmd, NULL }, false, 1 },
 		{ "spawn", { self, "--spawn-loop", spawns, NULL }, false, 1 },
 		{ "fork13", { self, "--fork-loop", fork_secs, NULL }, true, 1 },
 		{ "true", { "/bin/true", NULL }, false, 5 },
@@ -247,6 +261,10 @@ int main(int argc, char **argv)
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		double faults_n = 0, faults_p = 0, nat_wall = 0, per_wall = 0;
 
+		if (strcmp(cases[c].name, "pool") == 0 && !have_python) {
+			printf("bench-pipelines: pool skipped: no /usr/bin/python3\n");
+			continue;
+		}
 		for (int i = 0; i < rounds; i++) {
 			struct sample a, b;
 
