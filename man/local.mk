@@ -40,6 +40,7 @@ dist_man_MANS += \
 	%reldir%/man3/xos_ef_image_read.3 \
 	%reldir%/man3/xos_ef_image_write.3 \
 	%reldir%/man3/xos_ef_join.3 \
+	%reldir%/man3/xos_ef_migrate.3 \
 	%reldir%/man3/xos_ef_mutate.3 \
 	%reldir%/man3/xos_ef_name.3 \
 	%reldir%/man3/xos_ef_options_each.3 \

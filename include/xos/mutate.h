@@ -44,6 +44,13 @@ enum {
 /* Move @ef to ICF @icf at its next safe point; waits until it runs there. */
 XOS_EXPORT int xos_ef_mutate(struct xos_ef *ef, const char *icf);
 
+/*
+ * Move domain EF @ef to @host, another host of the launch ("self": the
+ * creator's), at its next safe point: its image goes over the launch's
+ * connection and is restored there, where the policy chooses its ICF again.
+ */
+XOS_EXPORT int xos_ef_migrate(struct xos_ef *ef, const char *host);
+
 /* A safe point: where the calling EF may be mutated, parked or dumped. */
 XOS_EXPORT int xos_ef_yield(void);
 

@@ -251,6 +251,15 @@ int xos_ef_create(struct xos_ef **ret_ef, const struct xos_ef_attr *attr, xos_ef
 		}
 	}
 
+	ef->iso = attr->isolation;
+	ef->perf = attr->perf;
+	snprintf(ef->req_icf, sizeof(ef->req_icf), "%s", attr->icf ? attr->icf : "");
+	if (attr->icfs && strlen(attr->icfs) >= sizeof(ef->req_icfs)) {
+		rc = -ENAMETOOLONG;
+		goto out_free;
+	}
+	snprintf(ef->req_icfs, sizeof(ef->req_icfs), "%s", attr->icfs ? attr->icfs : "");
+
 	/* Which host first; the ICF is chosen by the host that runs the EF. */
 	rc = xos__hosts_place(attr, &host, where, sizeof(where));
 	if (rc < 0) {
@@ -463,6 +472,87 @@ const char *xos_ef_host(const struct xos_ef *ef)
 	if (!ef || ef->magic != XOS_EF_MAGIC)
 		return "";
 	return ef->remote ? xos__host_ef_host(ef) : xos__host_self_name();
+}
+
+/* ---- migration: the local half (hosts.c moves the image) ------------------- */
+
+void xos__ef_drop_local(struct xos_ef *ef)
+{
+	struct xos__icf_node *node = ef->icf;
+	struct xos_ef_exit ex;
+
+	/* Its host let it go (xos__ef_leave): reap that flow or process. */
+	node->ops.wait(ef->ic, &ex);
+	if (node->ops.destroy)
+		node->ops.destroy(ef->ic);
+	table_del(ef);
+	xos__icf_put(node);
+	ef->icf = NULL;
+	ef->ic = NULL;
+	xos__ef_domain_release(ef);
+}
+
+int xos__ef_restore_into(struct xos_ef *ef, int fd, char *why, size_t why_len)
+{
+	struct xos_ef_attr attr;
+	struct xos__icf_node *node = NULL, *via;
+	char chose[512];
+	int rc;
+
+	rc = xos__runtime_init();
+	if (rc < 0)
+		return rc;
+	/* The policy again, with this host's facts: its ICFs, its settings. */
+	xos_ef_attr_init(&attr);
+	attr.isolation = ef->iso;
+	attr.perf = ef->perf;
+	attr.icf = ef->req_icf[0] ? ef->req_icf : NULL;
+	attr.icfs = ef->req_icfs[0] ? ef->req_icfs : NULL;
+	attr.flags = XOS_EF_F_DOMAIN;
+	rc = choose_icf(&attr, &node, chose, sizeof(chose));
+	if (rc < 0) {
+		snprintf(why, why_len, "no ICF here: %s", chose);
+		return rc;
+	}
+	/* Restored by the chosen ICF if it can, else by a thread and mutated there. */
+	via = node->ops.restore ? node : xos__icf_find("thread");
+	if (!via || !via->ops.restore) {
+		rc = -EOPNOTSUPP;
+		snprintf(why, why_len, "no ICF here restores images");
+		goto out_put;
+	}
+	ef->ctl_sock[0] = ef->ctl_sock[1] = -1;
+	ef->icf = via;
+	ef->owner_pid = getpid();
+	ef->parent_id = current_ef ? current_ef->id : 0;
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		rc = -errno;
+		goto out_put;
+	}
+	rc = via->ops.restore(via->icf, ef, fd, &ef->ic);
+	if (rc < 0) {
+		xos__ef_domain_release(ef);
+		ef->icf = NULL;
+		snprintf(why, why_len, "restore: %s", xos_image_error(rc));
+		goto out_put;
+	}
+	/* The reference of the ICF that restored it is the EF's now. */
+	table_add(ef);
+	if (via != node) {
+		rc = xos__ef_mutate(ef, node->icf->name);
+		snprintf(why, why_len, "%s (restored by %s, then mutated%s): %s", node->icf->name,
+			 via->icf->name, rc < 0 ? ": failed, stays there" : "", chose);
+		xos__icf_put(node);
+	} else {
+		snprintf(why, why_len, "%s: %s", node->icf->name, chose);
+	}
+	return 0;
+
+out_put:
+	if (via && via != node)
+		xos__icf_put(via);
+	xos__icf_put(node);
+	return rc;
 }
 
 /* ---- operations the VIC dispatches to the EF's ICF ------------------------ */

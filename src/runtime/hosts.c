@@ -44,10 +44,13 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,7 +66,7 @@
 #define ARG_MAX_REMOTE (256u << 20)
 #define TOKEN_WAIT_S 10
 
-enum conn_kind { KIND_SESSION = 1, KIND_EF = 2, KIND_CHAN = 3 };
+enum conn_kind { KIND_SESSION = 1, KIND_EF = 2, KIND_CHAN = 3, KIND_MIGRATE = 4 };
 
 struct hello {
 	char magic[8];
@@ -108,9 +111,11 @@ struct ef_rep {
 };
 
 struct ef_end {
-	uint32_t how;
+	uint32_t how;   /* enum xos_ef_end, or EF_END_MOVED */
 	int32_t status;
 };
+/* The EF left that host (migrated): it did not end. */
+#define EF_END_MOVED 0x100u
 
 struct host {
 	char name[XOS_HOST_NAME_MAX];
@@ -412,6 +417,9 @@ static int listen_on(struct sockaddr_in *a)
 }
 
 static _Noreturn void serve(void);
+static void serve_migrate(int fd);
+static void hosted_add(uint64_t id0, struct xos_ef *ef, bool movable);
+static bool hosted_del(uint64_t id0);
 
 /* Rank 0: open a session with every host (checks the secret and the build now, not at the first EF). */
 static void sessions_open(void)
@@ -731,9 +739,13 @@ static void serve_ef(int fd)
 	reply(fd, 0, xos_ef_icf(ef), "");
 	free(arg);
 	arg = NULL;
+	/* A domain EF without channels may leave for another host (xos_ef_migrate). */
+	hosted_add(req.ef_id, ef, ef->dom && req.nchans == 0);
 	rc = xos_ef_join(ef, &ex);
 	end.how = rc < 0 ? XOS_EF_LOST : ex.how;
 	end.status = rc < 0 ? 0 : ex.status;
+	if (hosted_del(req.ef_id))
+		end.how = EF_END_MOVED;
 	(void)write_all(fd, &end, sizeof(end));
 	goto out;
 
@@ -799,6 +811,9 @@ static void *serve_conn(void *p)
 		return NULL;
 	case KIND_CHAN:
 		pending_add(au.token, fd);
+		return NULL;
+	case KIND_MIGRATE:
+		serve_migrate(fd);
 		return NULL;
 	default:
 		break;
@@ -1219,4 +1234,506 @@ const char *xos__host_ef_icf(const struct xos_ef *ef)
 const char *xos__host_ef_host(const struct xos_ef *ef)
 {
 	return H.hosts[ef->remote->host].name;
+}
+
+/* ---- migration: a domain EF moves to another host ------------------------------------ */
+
+/*
+ * One KIND_MIGRATE connection per move.  IN: the request and the image
+ * follow; the host restores the EF (its own policy picks the ICF), replies
+ * as to an ef request, and the connection then serves as the EF's ef
+ * connection (its end, or EF_END_MOVED when it leaves again).  OUT: the
+ * host parks the EF named by the creator's id at its next safe point and
+ * sends its image; the EF stays parked there until the creator says
+ * whether it was restored elsewhere (then it leaves) or not (it goes on).
+ */
+enum { MIG_IN = 1, MIG_OUT = 2 };
+#define MIG_IMAGE_MAX ((uint64_t)XOS__DOMAIN_SIZE_MAX + (64u << 20))
+
+struct mig_req {
+	uint32_t op;
+	uint32_t isolation, perf, pad;
+	uint64_t ef_id;      /* the creator's id of the EF */
+	uint64_t image_len;  /* IN: bytes of image that follow */
+	char name[XOS_EF_NAME_MAX];
+	char icf[32], icfs[128];
+};
+
+struct mig_rep {
+	int32_t rc;
+	uint32_t pad;
+	uint64_t image_len; /* OUT: bytes of image that follow */
+	char why[256];
+};
+
+/* EFs this host runs for rank 0 that may leave: by the creator's id. */
+struct hosted {
+	uint64_t id0;
+	struct xos_ef *ef;
+	bool movable; /* a domain, no channel ends */
+	bool leaving, busy;
+	struct hosted *next;
+};
+static pthread_mutex_t hosted_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hosted_cond = PTHREAD_COND_INITIALIZER;
+static struct hosted *hosted_head;
+
+static void hosted_add(uint64_t id0, struct xos_ef *ef, bool movable)
+{
+	struct hosted *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return; /* it cannot leave, that is all */
+	h->id0 = id0;
+	h->ef = ef;
+	h->movable = movable;
+	pthread_mutex_lock(&hosted_lock);
+	h->next = hosted_head;
+	hosted_head = h;
+	pthread_mutex_unlock(&hosted_lock);
+}
+
+/* The EF ended or left: forget it; did it leave? */
+static bool hosted_del(uint64_t id0)
+{
+	bool left = false;
+
+	pthread_mutex_lock(&hosted_lock);
+	for (struct hosted **pp = &hosted_head; *pp; pp = &(*pp)->next) {
+		if ((*pp)->id0 == id0) {
+			struct hosted *h = *pp;
+
+			/* A move in progress still uses it (it ended at its safe point: the move fails). */
+			while (h->busy)
+				pthread_cond_wait(&hosted_cond, &hosted_lock);
+			*pp = h->next;
+			left = h->leaving;
+			free(h);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&hosted_lock);
+	return left;
+}
+
+/* Take the hosted EF @id0 for a move (one at a time): 0, -ESRCH (ended), -EOPNOTSUPP, -EBUSY. */
+static int hosted_take(uint64_t id0, struct hosted **ret)
+{
+	int rc = -ESRCH;
+
+	pthread_mutex_lock(&hosted_lock);
+	for (struct hosted *h = hosted_head; h; h = h->next) {
+		if (h->id0 != id0 || h->leaving)
+			continue;
+		if (!h->movable) {
+			rc = -EOPNOTSUPP;
+		} else if (h->busy) {
+			rc = -EBUSY;
+		} else {
+			h->busy = true;
+			*ret = h;
+			rc = 0;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&hosted_lock);
+	return rc;
+}
+
+static void hosted_done(struct hosted *h, bool leaving)
+{
+	pthread_mutex_lock(&hosted_lock);
+	h->busy = false;
+	h->leaving = leaving;
+	pthread_cond_broadcast(&hosted_cond);
+	pthread_mutex_unlock(&hosted_lock);
+}
+
+/* Park @ef and write its image into a new memfd: the memfd and its length, or -errno. */
+static int image_of(struct xos_ef *ef, uint64_t *ret_len)
+{
+	int mfd, rc;
+	off_t len;
+
+	rc = xos__ef_request(ef, XOS_REQ_PARK);
+	if (rc < 0)
+		return rc;
+	mfd = memfd_create("xos-migrate", MFD_CLOEXEC);
+	if (mfd < 0) {
+		rc = -errno;
+		xos__ef_release(ef);
+		return rc;
+	}
+	rc = xos__ef_dump(ef, mfd);
+	len = lseek(mfd, 0, SEEK_END);
+	if (rc == 0 && len < 0)
+		rc = -errno;
+	if (rc < 0) {
+		close(mfd);
+		xos__ef_release(ef);
+		return rc;
+	}
+	*ret_len = (uint64_t)len;
+	return mfd;
+}
+
+static int send_image(int sock, int mfd, uint64_t len)
+{
+	off_t off = 0;
+
+	while ((uint64_t)off < len) {
+		ssize_t n = sendfile(sock, mfd, &off, (size_t)(len - (uint64_t)off));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+	}
+	return 0;
+}
+
+/* Receive @len bytes of image from @sock into a new memfd (straight into its pages). */
+static int recv_image(int sock, uint64_t len)
+{
+	int mfd = memfd_create("xos-migrate", MFD_CLOEXEC), rc;
+	void *p;
+
+	if (mfd < 0)
+		return -errno;
+	if (len == 0 || len > MIG_IMAGE_MAX) {
+		rc = -EPROTO;
+		goto fail;
+	}
+	if (ftruncate(mfd, (off_t)len) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	if (p == MAP_FAILED) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = read_all(sock, p, len);
+	munmap(p, len);
+	if (rc < 0)
+		goto fail;
+	return mfd;
+fail:
+	close(mfd);
+	return rc;
+}
+
+/* An EF arrives (MIG_IN): restore it here, then serve it as an ef connection. */
+static void serve_migrate_in(int fd, const struct mig_req *req)
+{
+	struct ef_rep rep = { 0 };
+	struct ef_end end;
+	struct xos_ef_exit ex = { 0 };
+	struct xos_ef *ef;
+	char why[512];
+	int mfd, rc;
+
+	mfd = recv_image(fd, req->image_len);
+	if (mfd < 0) {
+		reply(fd, mfd, "", "receiving the image");
+		return;
+	}
+	ef = xos__calloc(1, sizeof(*ef));
+	if (!ef) {
+		close(mfd);
+		reply(fd, -ENOMEM, "", "");
+		return;
+	}
+	ef->magic = XOS_EF_MAGIC;
+	ef->id = req->ef_id; /* the creator's, so --explain lines match up */
+	ef->iso = (enum xos_isolation)req->isolation;
+	ef->perf = (enum xos_perf_hint)req->perf;
+	memcpy(ef->req_icf, req->icf, sizeof(ef->req_icf));
+	memcpy(ef->req_icfs, req->icfs, sizeof(ef->req_icfs));
+	ef->req_icf[sizeof(ef->req_icf) - 1] = ef->req_icfs[sizeof(ef->req_icfs) - 1] = '\0';
+	if ((unsigned int)ef->iso >= XOS_ISO_COUNT_ || (unsigned int)ef->perf > XOS_PERF_COMM ||
+	    (ef->req_icf[0] && !xos__name_valid(ef->req_icf))) {
+		rc = -EPROTO;
+		snprintf(why, sizeof(why), "malformed requirements");
+	} else {
+		rc = xos__ef_restore_into(ef, mfd, why, sizeof(why));
+	}
+	close(mfd);
+	if (rc < 0) {
+		xos__explain("ef %llu: arrival refused (%s): %s", (unsigned long long)req->ef_id,
+			     strerror(-rc), why);
+		ef->magic = 0;
+		xos__free(ef);
+		rep.rc = rc;
+		snprintf(rep.why, sizeof(rep.why), "%s", why);
+		(void)write_all(fd, &rep, sizeof(rep));
+		return;
+	}
+	xos__explain("ef %llu \"%s\" arrived (%llu bytes of image) -> %s", (unsigned long long)ef->id,
+		     ef->name, (unsigned long long)req->image_len, why);
+	hosted_add(req->ef_id, ef, true);
+	snprintf(rep.icf, sizeof(rep.icf), "%s", xos_ef_icf(ef));
+	snprintf(rep.why, sizeof(rep.why), "%s", why);
+	if (write_all(fd, &rep, sizeof(rep)) < 0)
+		xos__log_debug("hosts: ef %llu: the creator went away", (unsigned long long)req->ef_id);
+	rc = xos_ef_join(ef, &ex);
+	end.how = rc < 0 ? XOS_EF_LOST : ex.how;
+	end.status = rc < 0 ? 0 : ex.status;
+	if (hosted_del(req->ef_id))
+		end.how = EF_END_MOVED;
+	(void)write_all(fd, &end, sizeof(end));
+}
+
+/* The creator takes an EF away (MIG_OUT): its image, then leave or go on. */
+static void serve_migrate_out(int fd, const struct mig_req *req)
+{
+	struct mig_rep rep = { 0 };
+	struct hosted *h = NULL;
+	uint64_t len = 0;
+	int32_t verdict = -EPROTO;
+	int mfd = hosted_take(req->ef_id, &h);
+
+	if (mfd == 0)
+		mfd = image_of(h->ef, &len);
+	if (mfd < 0) {
+		if (h)
+			hosted_done(h, false);
+		rep.rc = mfd;
+		snprintf(rep.why, sizeof(rep.why), "%s",
+			 mfd == -EOPNOTSUPP ? "the EF holds channel ends or has no domain" :
+			 mfd == -ESRCH ? "the EF ended" : strerror(-mfd));
+		(void)write_all(fd, &rep, sizeof(rep));
+		return;
+	}
+	rep.image_len = len;
+	set_timeout(fd, 120);
+	if (write_all(fd, &rep, sizeof(rep)) == 0 && send_image(fd, mfd, len) == 0)
+		(void)read_all(fd, &verdict, sizeof(verdict));
+	close(mfd);
+	if (verdict == 0) {
+		/* It runs elsewhere now: its flow here lets it go; the serving thread reaps it. */
+		hosted_done(h, true);
+		xos__explain("ef %llu \"%s\" left for another host", (unsigned long long)req->ef_id,
+			     h->ef->name);
+		(void)xos__ef_leave(h->ef);
+	} else {
+		hosted_done(h, false);
+		xos__ef_release(h->ef);
+	}
+}
+
+static void serve_migrate(int fd)
+{
+	struct mig_req req;
+
+	set_timeout(fd, 30);
+	if (read_all(fd, &req, sizeof(req)) == 0) {
+		req.name[sizeof(req.name) - 1] = '\0';
+		set_timeout(fd, 120);
+		if (req.op == MIG_IN)
+			serve_migrate_in(fd, &req);
+		else if (req.op == MIG_OUT)
+			serve_migrate_out(fd, &req);
+	}
+	close(fd);
+}
+
+/* Send the image in @mfd to host @dst for @ef; on success, @ef's new remote part in *@ret. */
+static int push_image(struct xos_ef *ef, int dst, int mfd, uint64_t len, struct xos__remote **ret,
+		      char *why, size_t why_len)
+{
+	struct host *h = &H.hosts[dst];
+	struct mig_req req = { .op = MIG_IN, .ef_id = ef->id, .image_len = len };
+	struct ef_rep rep;
+	struct xos__remote *r;
+	int fd, rc;
+
+	req.isolation = ef->iso;
+	req.perf = ef->perf;
+	snprintf(req.name, sizeof(req.name), "%s", ef->name);
+	memcpy(req.icf, ef->req_icf, sizeof(req.icf));
+	memcpy(req.icfs, ef->req_icfs, sizeof(req.icfs));
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	fd = connect_auth(h, KIND_MIGRATE, 0);
+	if (fd < 0) {
+		snprintf(why, why_len, "cannot reach host %s: %s", h->name, strerror(-fd));
+		free(r);
+		return fd == -ECONNREFUSED || fd == -ECONNRESET ? -EHOSTDOWN : fd;
+	}
+	set_timeout(fd, 120);
+	rc = write_all(fd, &req, sizeof(req));
+	if (rc == 0)
+		rc = send_image(fd, mfd, len);
+	if (rc == 0)
+		rc = read_all(fd, &rep, sizeof(rep));
+	if (rc < 0) {
+		snprintf(why, why_len, "host %s: %s", h->name,
+			 rc == -ECONNRESET ? "lost while taking the EF" : strerror(-rc));
+		goto fail;
+	}
+	rep.icf[sizeof(rep.icf) - 1] = '\0';
+	rep.why[sizeof(rep.why) - 1] = '\0';
+	if (rep.rc < 0) {
+		rc = rep.rc < -4095 ? -EPROTO : rep.rc;
+		snprintf(why, why_len, "host %s refused it: %.400s", h->name, rep.why);
+		goto fail;
+	}
+	set_timeout(fd, 0);
+	r->sock = fd;
+	r->host = dst;
+	snprintf(r->icf, sizeof(r->icf), "%s", rep.icf);
+	snprintf(why, why_len, "%s", rep.why);
+	*ret = r;
+	return 0;
+fail:
+	close(fd);
+	free(r);
+	return rc;
+}
+
+/* Ask host @src for @ef's image (it stays parked there): the memfd, or -errno. */
+static int pull_image(struct xos_ef *ef, int *ret_sock, uint64_t *ret_len, char *why, size_t why_len)
+{
+	struct host *h = &H.hosts[ef->remote->host];
+	struct mig_req req = { .op = MIG_OUT, .ef_id = ef->id };
+	struct mig_rep rep;
+	int fd, mfd, rc;
+
+	fd = connect_auth(h, KIND_MIGRATE, 0);
+	if (fd < 0) {
+		snprintf(why, why_len, "cannot reach host %s: %s", h->name, strerror(-fd));
+		return -EHOSTDOWN;
+	}
+	set_timeout(fd, 120);
+	rc = write_all(fd, &req, sizeof(req));
+	if (rc == 0)
+		rc = read_all(fd, &rep, sizeof(rep));
+	if (rc < 0) {
+		snprintf(why, why_len, "host %s: %s", h->name, strerror(-rc));
+		close(fd);
+		return rc == -ECONNRESET ? -EHOSTDOWN : rc;
+	}
+	rep.why[sizeof(rep.why) - 1] = '\0';
+	if (rep.rc < 0) {
+		snprintf(why, why_len, "host %s: %s", h->name, rep.why);
+		close(fd);
+		return rep.rc < -4095 ? -EPROTO : rep.rc;
+	}
+	mfd = recv_image(fd, rep.image_len);
+	if (mfd < 0) {
+		snprintf(why, why_len, "host %s: receiving the image: %s", h->name, strerror(-mfd));
+		close(fd);
+		return mfd;
+	}
+	*ret_sock = fd;
+	*ret_len = rep.image_len;
+	return mfd;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int xos_ef_migrate(struct xos_ef *ef, const char *host)
+{
+	struct xos__remote *r = NULL, *old;
+	char why[512] = "";
+	double t0 = now_ms();
+	uint64_t len = 0;
+	int dst, cur, mfd, src_sock = -1, rc;
+
+	if (!ef || ef->magic != XOS_EF_MAGIC || !host || !*host)
+		return -EINVAL;
+	if (ef->owner_pid != getpid() || ef == xos_ef_self())
+		return -EPERM;
+	if (!H.launched || H.rank != 0)
+		return -ENOTCONN;
+	dst = strcmp(host, "self") == 0 ? 0 : host_find(host);
+	if (dst < 0)
+		return -ENOENT;
+	cur = ef->remote ? ef->remote->host : 0;
+	if (dst == cur)
+		return -EALREADY;
+	if (H.hosts[dst].lost || (ef->remote && H.hosts[cur].lost))
+		return -EHOSTDOWN;
+	if (dst != 0 && (H.hosts[dst].build_id_len != H.build_id_len ||
+			 memcmp(H.hosts[dst].build_id, H.build_id, H.build_id_len) != 0))
+		return -ENOEXEC;
+	if (!ef->remote) {
+		rc = xos__ef_domain_usable(ef);
+		if (rc < 0)
+			return rc;
+		if (ef->nchans)
+			return -EOPNOTSUPP; /* its channels cannot be re-bound across hosts yet */
+		if (atomic_load(&ef->ctl->ended))
+			return -ESRCH;
+		mfd = image_of(ef, &len);
+		if (mfd < 0)
+			return mfd;
+	} else {
+		mfd = pull_image(ef, &src_sock, &len, why, sizeof(why));
+		if (mfd < 0) {
+			xos__explain("ef %llu \"%s\": migration to host %s refused (%s): %s",
+				     (unsigned long long)ef->id, ef->name, H.hosts[dst].name, strerror(-mfd),
+				     why);
+			return mfd;
+		}
+	}
+
+	if (dst == 0) {
+		/* Home: restored here, the policy choosing again. */
+		rc = xos__ef_restore_into(ef, mfd, why, sizeof(why));
+	} else {
+		rc = push_image(ef, dst, mfd, len, &r, why, sizeof(why));
+	}
+	close(mfd);
+
+	if (!ef->remote) {
+		if (rc < 0) {
+			xos__ef_release(ef); /* it goes on here */
+		} else {
+			(void)xos__ef_leave(ef);
+			xos__ef_drop_local(ef);
+			ef->remote = r;
+		}
+	} else {
+		int32_t verdict = rc < 0 ? rc : 0;
+		struct ef_end end;
+
+		(void)write_all(src_sock, &verdict, sizeof(verdict));
+		close(src_sock);
+		if (rc == 0) {
+			old = ef->remote;
+			/* The old host says it left (or that the EF ended there meanwhile: never, it was parked). */
+			(void)read_all(old->sock, &end, sizeof(end));
+			close(old->sock);
+			for (size_t i = 0; i < old->nholds; i++)
+				close(old->holds[i]);
+			pthread_mutex_lock(&H.lock);
+			H.hosts[old->host].live--;
+			pthread_mutex_unlock(&H.lock);
+			free(old);
+			ef->remote = r; /* NULL when home */
+		}
+	}
+	if (rc < 0) {
+		xos__explain("ef %llu \"%s\": migration to host %s refused (%s): %s", (unsigned long long)ef->id,
+			     ef->name, H.hosts[dst].name, strerror(-rc), why);
+		return rc;
+	}
+	if (r) {
+		pthread_mutex_lock(&H.lock);
+		H.hosts[dst].live++;
+		pthread_mutex_unlock(&H.lock);
+	}
+	xos__explain("ef %llu \"%s\" migrated from host %s to host %s (%.1f MiB image, %.1f ms), there -> %s",
+		     (unsigned long long)ef->id, ef->name, H.hosts[cur].name, H.hosts[dst].name,
+		     (double)len / (1 << 20), now_ms() - t0, why);
+	return 0;
 }

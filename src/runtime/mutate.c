@@ -377,6 +377,23 @@ void xos__ef_release(struct xos_ef *ef)
 	xos__futex_wake(&ef->ctl->resume, INT32_MAX);
 }
 
+int xos__ef_leave(struct xos_ef *ef)
+{
+	struct xos__ef_ctl *ctl = ef->ctl;
+	uint32_t seq0 = atomic_load(&ctl->seq);
+
+	/* Parked: its host sleeps on resume and reads the request when woken. */
+	atomic_store(&ctl->request, XOS_REQ_LEAVE);
+	atomic_fetch_add(&ctl->resume, 1);
+	xos__futex_wake(&ctl->resume, INT32_MAX);
+	while (atomic_load(&ctl->seq) == seq0) {
+		xos__futex_wait_ms(&ctl->seq, seq0, 200);
+		if (atomic_load(&ctl->seq) == seq0 && host_dead(atomic_load(&ctl->pid)))
+			return -ESRCH;
+	}
+	return atomic_load(&ctl->result);
+}
+
 /* Message of a process host handing its EF's fds over. */
 struct fd_msg {
 	int n;
@@ -607,6 +624,16 @@ int xos__domain_host(struct xos_ic *ic)
 		req = atomic_load(&ctl->request);
 		if (req == XOS_REQ_PARK) {
 			host_park(ctl);
+			if (atomic_load(&ctl->request) == XOS_REQ_LEAVE) {
+				/* Migrated: the EF goes on on another host; this host lets it go. */
+				atomic_store(&ctl->request, XOS_REQ_NONE);
+				ack(ctl, 0);
+				if (is_process) {
+					fflush(NULL);
+					_exit(0);
+				}
+				return XOS_IC_MOVED;
+			}
 		} else if (req == XOS_REQ_TO_PROCESS && !is_process) {
 			if (host_to_process(ic) == XOS_IC_MOVED)
 				return XOS_IC_MOVED;

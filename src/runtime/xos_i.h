@@ -224,6 +224,10 @@ struct xos_ef {
 	struct xos_ic *moved_ic;        /* the pivot's context its host made for it */
 	struct xos__ckpt *ckpt;         /* a dump in the background (ckpt.c), or NULL */
 	struct xos__remote *remote;     /* runs on another host (hosts.c); NULL: here */
+	/* its requirements, for the policy to choose again where it arrives (migration) */
+	enum xos_isolation iso;
+	enum xos_perf_hint perf;
+	char req_icf[32], req_icfs[128];
 };
 
 /* ---- EF options (options.c) ---------------------------------------------- */
@@ -316,7 +320,7 @@ extern __thread struct xos__dheap *xos__route_heap XOS_HIDDEN;
 bool xos__malloc_interposed(void) XOS_HIDDEN;
 
 /* ---- mutate (mutate.c) --------------------------------------------------- */
-enum xos__req { XOS_REQ_NONE = 0, XOS_REQ_PARK, XOS_REQ_TO_PROCESS, XOS_REQ_TO_THREAD };
+enum xos__req { XOS_REQ_NONE = 0, XOS_REQ_PARK, XOS_REQ_TO_PROCESS, XOS_REQ_TO_THREAD, XOS_REQ_LEAVE };
 
 struct xos__ef_result {
 	_Atomic int done; /* set once status holds what the EF returned */
@@ -343,6 +347,20 @@ int xos__domain_host(struct xos_ic *ic) XOS_HIDDEN;
 int xos__ef_request(struct xos_ef *ef, enum xos__req req) XOS_HIDDEN;
 /* Creator side: release an EF parked by XOS_REQ_PARK. */
 void xos__ef_release(struct xos_ef *ef) XOS_HIDDEN;
+/*
+ * Creator side: the EF parked by XOS_REQ_PARK goes on elsewhere (it was
+ * migrated): its host here lets it go without running it again, and the
+ * EF's local IC, domain and table entry are dropped (ef.c).  The struct
+ * stays the user's handle.
+ */
+int xos__ef_leave(struct xos_ef *ef) XOS_HIDDEN;
+void xos__ef_drop_local(struct xos_ef *ef) XOS_HIDDEN;
+/*
+ * Rebuild the EF imaged in @fd (at offset 0) in this process into @ef
+ * (magic, id, name, options kept): the ICF is chosen again by the policy
+ * here from the EF's requirements; one line why in @why.
+ */
+int xos__ef_restore_into(struct xos_ef *ef, int fd, char *why, size_t why_len) XOS_HIDDEN;
 /* Creator side, process->thread: take the fds the process host sent. */
 int xos__ef_fds_receive(struct xos_ef *ef) XOS_HIDDEN;
 /* The same, and rebuild the EF's channel ends handed over with them (@chans; else refuse them). */

@@ -13,6 +13,10 @@
  *   other    the other hosts run another build: refused with -ENOEXEC
  *   kill     a host killed while its EFs run: they end lost, their
  *            channels see EOF/EPIPE, the program goes on without it
+ *   migrate  a domain EF moved a -> b -> c -> a while it runs (each step
+ *            logged with its sequence number and its host's pid: none
+ *            lost, repeated or out of order, every host seen), its heap
+ *            state intact at join; moves refused with the right errno
  *   alone    without a launcher: one host
  *   abandon  rank 0 dies while an EF runs on host b (the script checks
  *            that the launch ends and nothing of it is left)
@@ -20,6 +24,7 @@
 #define XOS_USE_VERSION 1
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
@@ -27,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <xos.h>
@@ -456,6 +462,200 @@ static void scenario_abandon(void)
 	raise(SIGKILL);
 }
 
+/* ---- migration ---------------------------------------------------------------- */
+
+struct wander {
+	int n;        /* steps */
+	int pace_us;  /* sleep per step */
+	char log[256];
+};
+
+/*
+ * Step i: append "i pid" to the log (opened and closed each time: no fd
+ * is kept across a safe point), keep i*i in a table on the domain heap,
+ * yield.  At the end the table must hold every value: 42, else 1.
+ */
+static int ef_wander(void *p)
+{
+	const struct wander *w = p;
+	uint64_t *vals = xos_malloc((size_t)w->n * sizeof(*vals));
+	uint64_t sum = 0, want = 0;
+
+	if (!vals)
+		return 2;
+	for (int i = 0; i < w->n; i++) {
+		int fd = open(w->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+
+		if (fd < 0)
+			return 3;
+		dprintf(fd, "%d %d\n", i, (int)getpid());
+		close(fd);
+		vals[i] = (uint64_t)i * (uint64_t)i;
+		usleep((useconds_t)w->pace_us);
+		xos_ef_yield();
+	}
+	for (int i = 0; i < w->n; i++) {
+		sum += vals[i];
+		want += (uint64_t)i * (uint64_t)i;
+	}
+	xos_free(vals);
+	return sum == want ? 42 : 1;
+}
+
+/* Lines in @path. */
+static int log_lines(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	int n = 0, c;
+
+	if (!f)
+		return 0;
+	while ((c = getc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+/* Wait until the log has grown by at least @more lines (no time limit: the script's timeout is it). */
+static void log_wait(const char *path, int more)
+{
+	int n0 = log_lines(path);
+
+	while (log_lines(path) < n0 + more)
+		usleep(2000);
+}
+
+static struct xos_ef *make_domain(const char *name, const char *host, ef_fn_t fn, const void *arg,
+				  size_t len, int *ret_rc)
+{
+	struct xos_ef_attr attr;
+	struct xos_ef *ef = NULL;
+
+	xos_ef_attr_init(&attr);
+	attr.name = name;
+	attr.host = host;
+	attr.flags = XOS_EF_F_DOMAIN;
+	attr.domain_size = 8u << 20;
+	*ret_rc = xos_ef_create(&ef, &attr, fn, arg, len);
+	return *ret_rc == 0 ? ef : NULL;
+}
+
+static void scenario_migrate(void)
+{
+	const char *route[] = { "b", "c", "self" }, *where[] = { "b", "c", "a" };
+	struct wander w = { .n = 400, .pace_us = 500 };
+	struct xos_chan_attr ca;
+	struct xos_chan *ends[2];
+	struct xos_ef *ef, *other;
+	struct xos_ef_exit ex;
+	struct job j = { .x = 5 };
+	int rc, pids[4] = { 0 }, nseg = 0, bad = -1, lines = 0, prev = -1;
+	char line[64];
+	FILE *f;
+
+	snprintf(w.log, sizeof(w.log), "%s/wander.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+		 (int)getpid());
+	unlink(w.log);
+	ef = make_domain("wander", "self", ef_wander, &w, sizeof(w), &rc);
+	CHECK(ef && strcmp(xos_ef_host(ef), "a") == 0, "domain EF runs on a (%s)",
+	      ef ? xos_ef_host(ef) : strerror(-rc));
+	if (!ef)
+		return;
+
+	/* refusals, while it runs: the EF goes on where it is */
+	rc = xos_ef_migrate(ef, "nosuchhost");
+	CHECK(rc == -ENOENT, "to an unknown host: -ENOENT (%s)", strerror(-rc));
+	rc = xos_ef_migrate(ef, "a");
+	CHECK(rc == -EALREADY, "to its own host: -EALREADY (%s)", strerror(-rc));
+	rc = xos_ef_migrate(ef, "self");
+	CHECK(rc == -EALREADY, "to \"self\" from its creator's host: -EALREADY (%s)", strerror(-rc));
+	rc = xos_ef_migrate(NULL, "b");
+	CHECK(rc == -EINVAL, "no EF: -EINVAL (%s)", strerror(-rc));
+	rc = xos_ef_migrate(ef, "");
+	CHECK(rc == -EINVAL, "an empty host name: -EINVAL (%s)", strerror(-rc));
+
+	/* there and on and back, mid-run */
+	for (int k = 0; k < 3; k++) {
+		log_wait(w.log, 40);
+		rc = xos_ef_migrate(ef, route[k]);
+		CHECK(rc == 0 && strcmp(xos_ef_host(ef), where[k]) == 0, "moved to %s (%s, now on %s, icf %s)",
+		      where[k], strerror(-rc), xos_ef_host(ef), xos_ef_icf(ef));
+	}
+	rc = xos_ef_join(ef, &ex);
+	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42,
+	      "joined: exited 42, its heap intact after three moves (%d/%d)", ex.how, ex.status);
+
+	/* the log: 0..n-1 once each, in order; pids in four runs a, b, c, a */
+	f = fopen(w.log, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		int i, pid;
+
+		if (sscanf(line, "%d %d", &i, &pid) != 2 || i != prev + 1) {
+			if (bad < 0)
+				bad = lines;
+		}
+		prev = i;
+		if (nseg == 0 || pids[nseg - 1] != pid) {
+			if (nseg < 4)
+				pids[nseg] = pid;
+			nseg++;
+		}
+		lines++;
+	}
+	if (f)
+		fclose(f);
+	CHECK(bad < 0 && lines == w.n, "every step once, in order (%d lines of %d, first bad %d)", lines,
+	      w.n, bad);
+	CHECK(nseg == 4 && pids[0] == (int)getpid() && pids[3] == pids[0] && pids[1] != pids[0] &&
+		      pids[2] != pids[0] && pids[2] != pids[1],
+	      "the steps ran on a, then b, then c, then a again (%d runs: %d %d %d %d, rank 0 is %d)", nseg,
+	      pids[0], pids[1], pids[2], pids[3], (int)getpid());
+	unlink(w.log);
+
+	/* what cannot move */
+	other = make("plain", "self", NULL, ef_double, &j, NULL, 0, &rc);
+	if (other) {
+		rc = xos_ef_migrate(other, "b");
+		CHECK(rc == -EOPNOTSUPP, "an EF without a domain: -EOPNOTSUPP (%s)", strerror(-rc));
+		xos_ef_join(other, &ex);
+	}
+	xos_chan_attr_init(&ca);
+	ca.flags = XOS_CHAN_F_BIDIR;
+	xos_chan_open(ends, &ca);
+	w.n = 1;
+	{
+		struct xos_ef_attr attr;
+
+		xos_ef_attr_init(&attr);
+		attr.flags = XOS_EF_F_DOMAIN;
+		attr.host = "self";
+		attr.chans = &ends[1];
+		attr.nchans = 1;
+		rc = xos_ef_create(&other, &attr, ef_wander, &w, sizeof(w));
+	}
+	if (rc == 0) {
+		rc = xos_ef_migrate(other, "b");
+		CHECK(rc == -EOPNOTSUPP, "an EF holding channel ends: -EOPNOTSUPP (%s)", strerror(-rc));
+		xos_ef_join(other, &ex);
+		CHECK(ex.how == XOS_EF_EXITED && ex.status == 42, "and it ran on here (%d)", ex.status);
+	}
+	xos_chan_close(ends[0]);
+	unlink(w.log);
+	/* an EF that ended, not joined yet: moved back and forth until it has ended */
+	other = make_domain("short", "self", ef_wander, &w, sizeof(w), &rc);
+	if (other) {
+		int moves = 0;
+
+		while ((rc = xos_ef_migrate(other, moves % 2 ? "self" : "b")) == 0)
+			moves++;
+		CHECK(rc == -ESRCH, "an EF that ended: -ESRCH (%s, after %d moves)", strerror(-rc), moves);
+		rc = xos_ef_join(other, &ex);
+		CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42, "and it joins as usual (%d)",
+		      ex.status);
+	}
+	unlink(w.log);
+}
+
 /* Without a launcher: one host, whatever the policy. */
 static void scenario_alone(void)
 {
@@ -477,6 +677,17 @@ static void scenario_alone(void)
 	CHECK(ef && xos_ef_join(ef, &ex) == 0 && ex.status == 6, "host \"any\" runs here");
 	ef = make("bad", "", NULL, ef_double, &j, NULL, 0, &rc);
 	CHECK(!ef && rc == -EINVAL, "an empty host name: -EINVAL (%s)", strerror(-rc));
+	{
+		struct wander w = { .n = 1 };
+
+		snprintf(w.log, sizeof(w.log), "/dev/null");
+		ef = make_domain("alone-domain", NULL, ef_wander, &w, sizeof(w), &rc);
+		if (ef) {
+			rc = xos_ef_migrate(ef, "b");
+			CHECK(rc == -ENOTCONN, "migration without a launcher: -ENOTCONN (%s)", strerror(-rc));
+			xos_ef_join(ef, &ex);
+		}
+	}
 }
 
 int main(int argc, char **argv)
@@ -496,6 +707,8 @@ int main(int argc, char **argv)
 		scenario_kill();
 	else if (strcmp(s, "alone") == 0)
 		scenario_alone();
+	else if (strcmp(s, "migrate") == 0)
+		scenario_migrate();
 	else if (strcmp(s, "abandon") == 0)
 		scenario_abandon();
 	else

@@ -9,7 +9,8 @@
 # hosts under traffic (sequenced messages, a 64 MiB stream, EOF); a
 # connection without the launch's secret refused; hosts running another
 # build refused; a killed host (its EFs lost, their channels EOF/EPIPE, the
-# rest goes on); the MapReduce word_count over the three hosts, its output
+# rest goes on); a domain EF migrated a -> b -> c -> a mid-run, and
+# migrations refused with their errno; the MapReduce word_count over the three hosts, its output
 # identical to the sequential reference.  Skips (77) when namespaces or mpirun are unavailable.
 # Needs HOSTS_PROG, HOSTS_PROG_OTHER, XOS_RUN, MR_BIN, TOP_SRCDIR.
 set -u
@@ -61,6 +62,15 @@ check "other: hosts running another build are refused (-ENOEXEC)" 'tally other'
 
 run kill -n 3 "$XOS_RUN" --policy=spread --explain -- "$HOSTS_PROG" kill
 check "kill: a killed host's EFs end lost, their channels EOF/EPIPE, the rest goes on" 'tally kill'
+
+# Migration restores the EF at the same addresses: every host runs the program
+# without address randomisation (--fixed-layout).
+run migrate -n 3 "$XOS_RUN" --fixed-layout --explain -- "$HOSTS_PROG" migrate
+check "migrate: a domain EF moved a -> b -> c -> a mid-run, nothing lost, repeated or reordered; refusals" \
+	'tally migrate'
+check "--explain: the destination chose the EF's ICF again, and rank 0 says where it went" \
+	'grep -q "^xos\[b\]: ef .* \"wander\" arrived .* -> thread: " "$tmp/migrate" &&
+	 grep -q "^xos: ef .* \"wander\" migrated from host a to host b" "$tmp/migrate"'
 
 NETNS_TIMEOUT=60 run abandon -n 3 "$XOS_RUN" -- "$HOSTS_PROG" abandon
 check "abandon: rank 0 dies; the launch ends (mpirun status $(cat "$tmp/abandon.rc"), not a timeout)" \
