@@ -517,6 +517,12 @@ void xos__chan_path_advance(struct xos__chan_path *p)
 	path_advance(p);
 }
 
+int xos__chan_path_peek(struct xos_chan *end, struct xos__chan_path *p, struct xos_mech_frame *f,
+			bool nonblock)
+{
+	return path_peek(end, p, f, nonblock);
+}
+
 /* The next DATA frame at the end's cursor, following switch markers: 1, 0 at EOF, -errno. */
 static int rx_next_(struct xos_chan *end, bool nonblock);
 

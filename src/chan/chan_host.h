@@ -136,6 +136,43 @@ void xos__chan_shape(const struct xos_chan *end, struct xos_chan_attr *ret) XOS_
 /* The end's index (0 or 1). */
 int xos__chan_idx(const struct xos_chan *end) XOS_HIDDEN;
 
+/* ---- ends that follow their EF to another host (move.c) ------------------------ */
+
+/* What one end of a migrating EF tells its destination. */
+struct xos__chan_move {
+	uint64_t addr;      /* the end's address on the host it leaves (the EF's code holds it) */
+	uint64_t next_id;   /* the path the peer continues on */
+	uint64_t drain_id;  /* the path it read: what the peer wrote before its marker */
+	uint64_t tx_seq, rx_seq;
+	uint64_t capacity, max_msg;
+	uint32_t idx, flags;
+	uint8_t can_rx, can_tx, nonblock, pad[5];
+	char name[48];
+};
+
+/* May @end move with its EF?  0, -EBUSY (zero-copy or poll in progress), -EOPNOTSUPP (multi-producer). */
+int xos__chan_move_check(const struct xos_chan *end) XOS_HIDDEN;
+/* The EF of @end is parked: bind it if unbound, take in the peer's paths, fill @mv (a new path id if local). */
+int xos__chan_move_prepare(struct xos_chan *end, struct xos__chan_move *mv) XOS_HIDDEN;
+/* The peer of @end (its control socket) continues on TCP socket @sock (taken) as path @id. */
+int xos__chan_move_give_peer(struct xos_chan *end, uint64_t id, int sock) XOS_HIDDEN;
+/*
+ * @end leaves this host: a marker for path @target on its writes, and what
+ * the peer wrote before its own marker for @target forwarded on @drain (taken;
+ * -1: none) in the background.  @keep: the struct stays, parked, its control
+ * socket open (the creator's host); else it is closed once forwarded.
+ * @hold (taken; -1: none) is closed once forwarded.
+ */
+int xos__chan_move_leave(struct xos_chan *end, uint64_t target, int drain, bool keep, int hold) XOS_HIDDEN;
+/* On another host: a new end for @mv, on TCP sockets @next (to the peer) and @drain (both taken). */
+int xos__chan_move_arrive(const struct xos__chan_move *mv, int next, int drain, struct xos_chan **ret,
+			  int *ret_hold) XOS_HIDDEN;
+/* Back on the creator's host: parked @end and its peer on a new path of @mech (its id in *@ret_id), @drain first. */
+int xos__chan_move_home(struct xos_chan *end, const struct xos__chan_move *mv, const char *mech, int drain,
+			uint64_t *ret_id) XOS_HIDDEN;
+/* Keep @end (struct, control socket) for its EF's return, without its paths: parked. */
+void xos__chan_park_keep(struct xos_chan *end) XOS_HIDDEN;
+
 /* ---- the ends of this process, as EFs come and go ------------------------------- */
 
 /* In a new process hosting an EF: forget every end but @keep[0..n), without closing them. */

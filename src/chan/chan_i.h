@@ -229,6 +229,9 @@ void xos__chan_release_local(struct xos_chan *end) XOS_HIDDEN;
 size_t xos__chans_live(void) XOS_HIDDEN;
 /* Give the space of every frame advanced over on @p back to the writer. */
 int xos__chan_path_release(struct xos__chan_path *p) XOS_HIDDEN;
+/* The frame at the cursor of @end's path @p: 1, 0 at EOF, -errno. */
+int xos__chan_path_peek(struct xos_chan *end, struct xos__chan_path *p, struct xos_mech_frame *f,
+			bool nonblock) XOS_HIDDEN;
 /* Move @p's read cursor past the frame at it. */
 void xos__chan_path_advance(struct xos__chan_path *p) XOS_HIDDEN;
 

@@ -361,6 +361,18 @@ void xos__chans_park(struct xos_chan *const *ends, size_t n)
 	pthread_mutex_unlock(&reg_lock);
 }
 
+void xos__chan_park_keep(struct xos_chan *end)
+{
+	pthread_mutex_lock(&reg_lock);
+	if (listed_locked(reg_head, end, false)) {
+		reg_del_locked(end);
+		end->parked = true;
+		end->parked_next = parked_head;
+		parked_head = end;
+	}
+	pthread_mutex_unlock(&reg_lock);
+}
+
 /* Free the parked ends among @ends (their EF ended elsewhere, or dropped them). */
 void xos__chans_drop_parked(struct xos_chan **ends, size_t n)
 {

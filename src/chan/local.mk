@@ -14,6 +14,7 @@ libxos_chan_la_SOURCES = \
 	%reldir%/stream.c \
 	%reldir%/switch.c \
 	%reldir%/remote.c \
+	%reldir%/move.c \
 	%reldir%/fdstream.h \
 	%reldir%/fdstream.c \
 	%reldir%/ring.c \

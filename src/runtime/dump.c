@@ -480,6 +480,20 @@ int xos__image_read(struct xos_ef *ef, int fd)
 		rc = xos__image_domain_check(h, &img);
 	if (rc < 0)
 		goto out;
+	/*
+	 * A migrated EF's channel ends are other structs here: the words of its
+	 * domain equal to an end's old address (pointers, aligned) get the new
+	 * one, as hosts.c rewrites an argument.  Only pages with data can hold any.
+	 */
+	for (uint32_t i = 0; i < img.hdr.nextents && ef->nreloc; i++) {
+		uint64_t *w = (uint64_t *)(uintptr_t)(d->base + img.ext[i].off);
+		size_t n = (size_t)(img.ext[i].len / sizeof(uint64_t));
+
+		for (size_t k = 0; k < n; k++)
+			for (size_t r = 0; r < ef->nreloc; r++)
+				if (w[k] == ef->reloc[2 * r])
+					w[k] = ef->reloc[2 * r + 1];
+	}
 	/* The stack guard, now that the header says where it is. */
 	mprotect((void *)(h->stack_lo - (uintptr_t)sysconf(_SC_PAGESIZE)),
 		 (size_t)sysconf(_SC_PAGESIZE), PROT_NONE);

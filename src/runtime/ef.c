@@ -420,6 +420,9 @@ int xos_ef_join(struct xos_ef *ef, struct xos_ef_exit *ret_exit)
 		rc = xos__host_ef_join(ef, &ex);
 		if (rc < 0)
 			return rc;
+		/* Migrated there: the ends kept here for its return go now. */
+		if (ef->nchans)
+			xos__chans_drop_parked(ef->chans, ef->nchans);
 		goto out_free;
 	}
 	node = ef->icf;
@@ -514,7 +517,21 @@ int xos__ef_restore_into(struct xos_ef *ef, int fd, char *why, size_t why_len)
 		snprintf(why, why_len, "no ICF here: %s", chose);
 		return rc;
 	}
-	/* Restored by the chosen ICF if it can, else by a thread and mutated there. */
+	/*
+	 * Restored by the chosen ICF if it can, else by a thread and mutated
+	 * there.  An EF that brings channel ends stays in a thread: its ends
+	 * are structs of this process, and only an ICF sharing its memory
+	 * reaches them.
+	 */
+	if (ef->nchans && !(node->icf->features & XOS_ICF_F_SHARED_MEMORY)) {
+		snprintf(why, why_len, "thread (policy: %s; its channel ends are in this process): %s",
+			 node->icf->name, chose);
+		xos__icf_put(node);
+		node = xos__icf_find("thread");
+		if (!node)
+			return -ENOENT;
+		snprintf(chose, sizeof(chose), "%s", why);
+	}
 	via = node->ops.restore ? node : xos__icf_find("thread");
 	if (!via || !via->ops.restore) {
 		rc = -EOPNOTSUPP;

@@ -1252,7 +1252,7 @@ enum { MIG_IN = 1, MIG_OUT = 2 };
 
 struct mig_req {
 	uint32_t op;
-	uint32_t isolation, perf, pad;
+	uint32_t isolation, perf, nchans;
 	uint64_t ef_id;      /* the creator's id of the EF */
 	uint64_t image_len;  /* IN: bytes of image that follow */
 	char name[XOS_EF_NAME_MAX];
@@ -1261,17 +1261,34 @@ struct mig_req {
 
 struct mig_rep {
 	int32_t rc;
-	uint32_t pad;
+	uint32_t nchans;
 	uint64_t image_len; /* OUT: bytes of image that follow */
 	char why[256];
+};
+
+/* IN: per channel end, after the request: its state and the tokens of its two connections. */
+struct mig_chan {
+	struct xos__chan_move mv;
+	uint64_t tok_next;  /* the new path to the peer */
+	uint64_t tok_drain; /* what the peer wrote before its marker (0: the end does not read) */
+};
+
+/* OUT: after the request, per end, the token of its drain; after the image the verdict. */
+struct mig_verdict {
+	int32_t rc;
+	uint32_t pad;
+	uint64_t next_id[MAX_CHANS]; /* the path each end's peer continues on */
 };
 
 /* EFs this host runs for rank 0 that may leave: by the creator's id. */
 struct hosted {
 	uint64_t id0;
 	struct xos_ef *ef;
-	bool movable; /* a domain, no channel ends */
+	bool movable; /* a domain; ends only of its arrival here */
 	bool leaving, busy;
+	size_t nends;
+	struct xos_chan *ends[MAX_CHANS]; /* the ends it arrived with (a move) */
+	int holds[MAX_CHANS];
 	struct hosted *next;
 };
 static pthread_mutex_t hosted_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -1293,7 +1310,7 @@ static void hosted_add(uint64_t id0, struct xos_ef *ef, bool movable)
 	pthread_mutex_unlock(&hosted_lock);
 }
 
-/* The EF ended or left: forget it; did it leave? */
+/* The EF ended or left: forget it; did it leave?  (When it left, its ends' forwarders own the holds.) */
 static bool hosted_del(uint64_t id0)
 {
 	bool left = false;
@@ -1308,6 +1325,8 @@ static bool hosted_del(uint64_t id0)
 				pthread_cond_wait(&hosted_cond, &hosted_lock);
 			*pp = h->next;
 			left = h->leaving;
+			for (size_t i = 0; i < h->nends && !left; i++)
+				close(h->holds[i]);
 			free(h);
 			break;
 		}
@@ -1429,21 +1448,66 @@ static void serve_migrate_in(int fd, const struct mig_req *req)
 	struct ef_rep rep = { 0 };
 	struct ef_end end;
 	struct xos_ef_exit ex = { 0 };
+	struct mig_chan mc[MAX_CHANS];
+	struct xos_chan *ends[MAX_CHANS];
+	int holds[MAX_CHANS];
+	uint64_t reloc[2 * MAX_CHANS];
+	struct hosted *h;
 	struct xos_ef *ef;
-	char why[512];
+	size_t n = req->nchans, made = 0;
+	char why[512] = "out of memory";
 	int mfd, rc;
 
+	if (n > MAX_CHANS) {
+		reply(fd, -EPROTO, "", "too many channel ends");
+		return;
+	}
+	rc = xos__runtime_init(); /* the mechanisms, before the ends are made */
+	if (rc < 0) {
+		reply(fd, rc, "", "the runtime does not start here");
+		return;
+	}
+	if (n && (rc = read_all(fd, mc, n * sizeof(mc[0]))) < 0)
+		return;
 	mfd = recv_image(fd, req->image_len);
 	if (mfd < 0) {
 		reply(fd, mfd, "", "receiving the image");
 		return;
 	}
-	ef = xos__calloc(1, sizeof(*ef));
-	if (!ef) {
-		close(mfd);
-		reply(fd, -ENOMEM, "", "");
-		return;
+	/* Its ends: each on the new path to its peer and the drain of what the peer sent before. */
+	for (size_t i = 0; i < n; i++) {
+		int next = pending_take(mc[i].tok_next);
+		int drain = mc[i].tok_drain ? pending_take(mc[i].tok_drain) : -1;
+
+		mc[i].mv.name[sizeof(mc[i].mv.name) - 1] = '\0';
+		if (next < 0 || (mc[i].tok_drain && drain < 0)) {
+			if (next >= 0)
+				close(next);
+			if (drain >= 0)
+				close(drain);
+			rc = -ETIMEDOUT;
+			goto fail_ends;
+		}
+		rc = xos__chan_move_arrive(&mc[i].mv, next, drain, &ends[i], &holds[i]);
+		if (rc < 0) {
+			snprintf(why, sizeof(why), "chan \"%s\" cannot arrive: %s", mc[i].mv.name, strerror(-rc));
+			goto fail_ends;
+		}
+		reloc[2 * i] = mc[i].mv.addr;
+		reloc[2 * i + 1] = (uint64_t)(uintptr_t)ends[i];
+		made++;
 	}
+	ef = xos__calloc(1, sizeof(*ef));
+	if (!ef || (n && !(ef->chans = xos__calloc(n, sizeof(*ef->chans))))) {
+		xos__free(ef);
+		rc = -ENOMEM;
+		goto fail_ends;
+	}
+	for (size_t i = 0; i < n; i++)
+		ef->chans[i] = ends[i];
+	ef->nchans = n;
+	ef->reloc = reloc;
+	ef->nreloc = n;
 	ef->magic = XOS_EF_MAGIC;
 	ef->id = req->ef_id; /* the creator's, so --explain lines match up */
 	ef->iso = (enum xos_isolation)req->isolation;
@@ -1456,22 +1520,44 @@ static void serve_migrate_in(int fd, const struct mig_req *req)
 		rc = -EPROTO;
 		snprintf(why, sizeof(why), "malformed requirements");
 	} else {
+		if (n)
+			xos__chans_hand(ef->chans, n, ef->id); /* closed at its end here, if it ends here */
 		rc = xos__ef_restore_into(ef, mfd, why, sizeof(why));
 	}
+	ef->reloc = NULL;
+	ef->nreloc = 0;
 	close(mfd);
 	if (rc < 0) {
 		xos__explain("ef %llu: arrival refused (%s): %s", (unsigned long long)req->ef_id,
 			     strerror(-rc), why);
 		ef->magic = 0;
+		xos__free(ef->chans);
 		xos__free(ef);
 		rep.rc = rc;
 		snprintf(rep.why, sizeof(rep.why), "%s", why);
 		(void)write_all(fd, &rep, sizeof(rep));
+		for (size_t i = 0; i < made; i++) {
+			xos_chan_close(ends[i]);
+			close(holds[i]);
+		}
 		return;
 	}
-	xos__explain("ef %llu \"%s\" arrived (%llu bytes of image) -> %s", (unsigned long long)ef->id,
-		     ef->name, (unsigned long long)req->image_len, why);
+	xos__explain("ef %llu \"%s\" arrived (%llu bytes of image, %zu channel end%s re-bound: tcp to its peer) -> %s",
+		     (unsigned long long)ef->id, ef->name, (unsigned long long)req->image_len, n,
+		     n == 1 ? "" : "s", why);
 	hosted_add(req->ef_id, ef, true);
+	pthread_mutex_lock(&hosted_lock);
+	for (h = hosted_head; h && h->id0 != req->ef_id; h = h->next)
+		;
+	if (h) {
+		h->nends = n;
+		memcpy(h->ends, ends, n * sizeof(ends[0]));
+		memcpy(h->holds, holds, n * sizeof(holds[0]));
+		made = 0;
+	}
+	pthread_mutex_unlock(&hosted_lock);
+	for (size_t i = 0; i < made; i++)
+		close(holds[i]); /* no memory to list it: it cannot leave, its peer sees it go at its end */
 	snprintf(rep.icf, sizeof(rep.icf), "%s", xos_ef_icf(ef));
 	snprintf(rep.why, sizeof(rep.why), "%s", why);
 	if (write_all(fd, &rep, sizeof(rep)) < 0)
@@ -1482,6 +1568,15 @@ static void serve_migrate_in(int fd, const struct mig_req *req)
 	if (hosted_del(req->ef_id))
 		end.how = EF_END_MOVED;
 	(void)write_all(fd, &end, sizeof(end));
+	return;
+
+fail_ends:
+	close(mfd);
+	for (size_t i = 0; i < made; i++) {
+		xos_chan_close(ends[i]);
+		close(holds[i]);
+	}
+	reply(fd, rc, "", rc == -ETIMEDOUT ? "a channel connection did not come" : why);
 }
 
 /* The creator takes an EF away (MIG_OUT): its image, then leave or go on. */
@@ -1489,12 +1584,31 @@ static void serve_migrate_out(int fd, const struct mig_req *req)
 {
 	struct mig_rep rep = { 0 };
 	struct hosted *h = NULL;
+	struct mig_verdict verdict = { .rc = -EPROTO };
+	struct xos__chan_move mv[MAX_CHANS];
+	uint64_t tok[MAX_CHANS];
 	uint64_t len = 0;
-	int32_t verdict = -EPROTO;
-	int mfd = hosted_take(req->ef_id, &h);
+	int mfd;
 
+	if (req->nchans > MAX_CHANS || (req->nchans && read_all(fd, tok, req->nchans * sizeof(tok[0])) < 0))
+		return;
+	mfd = hosted_take(req->ef_id, &h);
+	if (mfd == 0 && h->nends != req->nchans) {
+		hosted_done(h, false);
+		h = NULL;
+		mfd = -EPROTO;
+	}
 	if (mfd == 0)
 		mfd = image_of(h->ef, &len);
+	for (size_t i = 0; mfd >= 0 && i < h->nends; i++) {
+		int rc = xos__chan_move_prepare(h->ends[i], &mv[i]);
+
+		if (rc < 0) {
+			close(mfd);
+			xos__ef_release(h->ef);
+			mfd = rc;
+		}
+	}
 	if (mfd < 0) {
 		if (h)
 			hosted_done(h, false);
@@ -1506,12 +1620,20 @@ static void serve_migrate_out(int fd, const struct mig_req *req)
 		return;
 	}
 	rep.image_len = len;
+	rep.nchans = (uint32_t)h->nends;
 	set_timeout(fd, 120);
-	if (write_all(fd, &rep, sizeof(rep)) == 0 && send_image(fd, mfd, len) == 0)
+	if (write_all(fd, &rep, sizeof(rep)) == 0 &&
+	    (!h->nends || write_all(fd, mv, h->nends * sizeof(mv[0])) == 0) &&
+	    send_image(fd, mfd, len) == 0)
 		(void)read_all(fd, &verdict, sizeof(verdict));
 	close(mfd);
-	if (verdict == 0) {
-		/* It runs elsewhere now: its flow here lets it go; the serving thread reaps it. */
+	if (verdict.rc == 0) {
+		/* It runs elsewhere now: its ends hand over to the new paths, its flow here lets it go. */
+		for (size_t i = 0; i < h->nends; i++) {
+			int drain = tok[i] ? pending_take(tok[i]) : -1;
+
+			(void)xos__chan_move_leave(h->ends[i], verdict.next_id[i], drain, false, h->holds[i]);
+		}
 		hosted_done(h, true);
 		xos__explain("ef %llu \"%s\" left for another host", (unsigned long long)req->ef_id,
 			     h->ef->name);
@@ -1539,8 +1661,8 @@ static void serve_migrate(int fd)
 }
 
 /* Send the image in @mfd to host @dst for @ef; on success, @ef's new remote part in *@ret. */
-static int push_image(struct xos_ef *ef, int dst, int mfd, uint64_t len, struct xos__remote **ret,
-		      char *why, size_t why_len)
+static int push_image(struct xos_ef *ef, int dst, int mfd, uint64_t len, const struct mig_chan *mc,
+		      size_t n, struct xos__remote **ret, char *why, size_t why_len)
 {
 	struct host *h = &H.hosts[dst];
 	struct mig_req req = { .op = MIG_IN, .ef_id = ef->id, .image_len = len };
@@ -1550,6 +1672,7 @@ static int push_image(struct xos_ef *ef, int dst, int mfd, uint64_t len, struct 
 
 	req.isolation = ef->iso;
 	req.perf = ef->perf;
+	req.nchans = (uint32_t)n;
 	snprintf(req.name, sizeof(req.name), "%s", ef->name);
 	memcpy(req.icf, ef->req_icf, sizeof(req.icf));
 	memcpy(req.icfs, ef->req_icfs, sizeof(req.icfs));
@@ -1564,6 +1687,8 @@ static int push_image(struct xos_ef *ef, int dst, int mfd, uint64_t len, struct 
 	}
 	set_timeout(fd, 120);
 	rc = write_all(fd, &req, sizeof(req));
+	if (rc == 0 && n)
+		rc = write_all(fd, mc, n * sizeof(mc[0]));
 	if (rc == 0)
 		rc = send_image(fd, mfd, len);
 	if (rc == 0)
@@ -1594,10 +1719,11 @@ fail:
 }
 
 /* Ask host @src for @ef's image (it stays parked there): the memfd, or -errno. */
-static int pull_image(struct xos_ef *ef, int *ret_sock, uint64_t *ret_len, char *why, size_t why_len)
+static int pull_image(struct xos_ef *ef, const uint64_t *tok, struct xos__chan_move *mv, int *ret_sock,
+		      uint64_t *ret_len, char *why, size_t why_len)
 {
 	struct host *h = &H.hosts[ef->remote->host];
-	struct mig_req req = { .op = MIG_OUT, .ef_id = ef->id };
+	struct mig_req req = { .op = MIG_OUT, .ef_id = ef->id, .nchans = (uint32_t)ef->nchans };
 	struct mig_rep rep;
 	int fd, mfd, rc;
 
@@ -1608,8 +1734,14 @@ static int pull_image(struct xos_ef *ef, int *ret_sock, uint64_t *ret_len, char 
 	}
 	set_timeout(fd, 120);
 	rc = write_all(fd, &req, sizeof(req));
+	if (rc == 0 && ef->nchans)
+		rc = write_all(fd, tok, ef->nchans * sizeof(tok[0]));
 	if (rc == 0)
 		rc = read_all(fd, &rep, sizeof(rep));
+	if (rc == 0 && rep.rc == 0 && rep.nchans != ef->nchans)
+		rc = -EPROTO;
+	if (rc == 0 && rep.rc == 0 && ef->nchans)
+		rc = read_all(fd, mv, ef->nchans * sizeof(mv[0]));
 	if (rc < 0) {
 		snprintf(why, why_len, "host %s: %s", h->name, strerror(-rc));
 		close(fd);
@@ -1640,13 +1772,166 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-int xos_ef_migrate(struct xos_ef *ef, const char *host)
+/* Close the sockets of @n ends' connections (-1: none). */
+static void socks_close(int *socks, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (socks[i] >= 0)
+			close(socks[i]);
+}
+
+/*
+ * The EF's ends, from here to host @dst: tokens and connections for each
+ * end's new path and drain, the state in @mc.  The EF is parked.
+ */
+static int ends_prepare_out(struct xos_ef *ef, int dst, struct mig_chan *mc, int *next, int *drain)
+{
+	struct host *h = &H.hosts[dst];
+	int rc;
+
+	for (size_t i = 0; i < ef->nchans; i++)
+		next[i] = drain[i] = -1;
+	for (size_t i = 0; i < ef->nchans; i++) {
+		rc = xos__chan_move_prepare(ef->chans[i], &mc[i].mv);
+		if (rc < 0)
+			return rc;
+		mc[i].tok_next = token_new();
+		mc[i].tok_drain = mc[i].mv.can_rx ? token_new() : 0;
+		next[i] = connect_auth(h, KIND_CHAN, mc[i].tok_next);
+		if (next[i] < 0)
+			return next[i];
+		if (mc[i].tok_drain) {
+			drain[i] = connect_auth(h, KIND_CHAN, mc[i].tok_drain);
+			if (drain[i] < 0)
+				return drain[i];
+		}
+	}
+	return 0;
+}
+
+static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64_t *ret_len)
 {
 	struct xos__remote *r = NULL, *old;
+	struct mig_chan mc[MAX_CHANS];
+	struct xos__chan_move mv[MAX_CHANS];
+	struct mig_verdict verdict = { 0 };
+	uint64_t tok[MAX_CHANS], reloc[2 * MAX_CHANS];
+	int next[MAX_CHANS], drain[MAX_CHANS];
+	uint64_t len = 0;
+	size_t n = ef->nchans;
+	int mfd, src_sock = -1, rc;
+
+	for (size_t i = 0; i < MAX_CHANS; i++)
+		next[i] = drain[i] = -1;
+	if (!ef->remote) {
+		/* From here: parked, imaged, its ends' state taken, connections made. */
+		mfd = image_of(ef, &len);
+		if (mfd < 0)
+			return mfd;
+		rc = ends_prepare_out(ef, dst, mc, next, drain);
+		if (rc == 0)
+			rc = push_image(ef, dst, mfd, len, mc, n, &r, why, why_len);
+		close(mfd);
+		if (rc < 0) {
+			socks_close(next, n);
+			socks_close(drain, n);
+			xos__ef_release(ef); /* it goes on here, its ends as they were */
+			return rc;
+		}
+		/* It runs there: each end's peer goes on the new path, the ends leave, then the EF. */
+		for (size_t i = 0; i < n; i++) {
+			struct xos_chan *end = ef->chans[i];
+
+			rc = xos__chan_move_give_peer(end, mc[i].mv.next_id, next[i]);
+			if (rc < 0)
+				xos__log_debug("migrate: chan %zu: %s", i, strerror(-rc));
+			rc = xos__chan_move_leave(end, mc[i].mv.next_id, drain[i], true, -1);
+			if (rc < 0)
+				xos__log_debug("migrate: chan %zu: %s", i, strerror(-rc));
+			xos__chan_park_keep(end);
+		}
+		(void)xos__ef_leave(ef);
+		xos__ef_drop_local(ef);
+		ef->remote = r;
+		pthread_mutex_lock(&H.lock);
+		H.hosts[dst].live++;
+		pthread_mutex_unlock(&H.lock);
+		*ret_len = len;
+		return 0;
+	}
+
+	/* Home from another host (the only way with channel ends: they come back to their peers). */
+	for (size_t i = 0; i < n; i++) {
+		struct xos_chan_attr shape;
+
+		xos__chan_shape(ef->chans[i], &shape);
+		tok[i] = 0;
+		if ((shape.flags & XOS_CHAN_F_BIDIR) || xos__chan_idx(ef->chans[i]) == 1) {
+			tok[i] = token_new();
+			drain[i] = connect_auth(&H.hosts[ef->remote->host], KIND_CHAN, tok[i]);
+			if (drain[i] < 0) {
+				rc = drain[i];
+				socks_close(drain, i);
+				return rc;
+			}
+		}
+	}
+	mfd = pull_image(ef, tok, mv, &src_sock, &len, why, why_len);
+	if (mfd < 0) {
+		socks_close(drain, n);
+		return mfd;
+	}
+	rc = 0;
+	if (dst == 0) {
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			rc = xos__chan_move_home(ef->chans[i], &mv[i], "ring", drain[i], &verdict.next_id[i]);
+			drain[i] = -1;
+			reloc[2 * i] = mv[i].addr;
+			reloc[2 * i + 1] = (uint64_t)(uintptr_t)ef->chans[i];
+		}
+		ef->reloc = reloc;
+		ef->nreloc = n;
+		if (rc == 0)
+			rc = xos__ef_restore_into(ef, mfd, why, why_len);
+		ef->reloc = NULL;
+		ef->nreloc = 0;
+	} else {
+		rc = push_image(ef, dst, mfd, len, NULL, 0, &r, why, why_len);
+	}
+	socks_close(drain, n);
+	close(mfd);
+	verdict.rc = rc < 0 ? rc : 0;
+	(void)write_all(src_sock, &verdict, sizeof(verdict));
+	close(src_sock);
+	if (rc < 0)
+		return rc;
+	old = ef->remote;
+	/* The old host says it left (it was parked there: it cannot have ended). */
+	{
+		struct ef_end end;
+
+		(void)read_all(old->sock, &end, sizeof(end));
+	}
+	close(old->sock);
+	for (size_t i = 0; i < old->nholds; i++)
+		close(old->holds[i]);
+	pthread_mutex_lock(&H.lock);
+	H.hosts[old->host].live--;
+	if (r)
+		H.hosts[dst].live++;
+	pthread_mutex_unlock(&H.lock);
+	free(old);
+	ef->remote = r; /* NULL when home */
+	*ret_len = len;
+	return 0;
+}
+
+int xos_ef_migrate(struct xos_ef *ef, const char *host)
+{
 	char why[512] = "";
 	double t0 = now_ms();
 	uint64_t len = 0;
-	int dst, cur, mfd, src_sock = -1, rc;
+	int dst, cur, rc;
 
 	if (!ef || ef->magic != XOS_EF_MAGIC || !host || !*host)
 		return -EINVAL;
@@ -1665,75 +1950,38 @@ int xos_ef_migrate(struct xos_ef *ef, const char *host)
 	if (dst != 0 && (H.hosts[dst].build_id_len != H.build_id_len ||
 			 memcmp(H.hosts[dst].build_id, H.build_id, H.build_id_len) != 0))
 		return -ENOEXEC;
+	if (ef->nchans > MAX_CHANS)
+		return -E2BIG;
 	if (!ef->remote) {
 		rc = xos__ef_domain_usable(ef);
 		if (rc < 0)
 			return rc;
-		if (ef->nchans)
-			return -EOPNOTSUPP; /* its channels cannot be re-bound across hosts yet */
+		if (ef->nchans && !(ef->icf->icf->features & XOS_ICF_F_SHARED_MEMORY))
+			return -EOPNOTSUPP; /* its ends live in its own process: mutate it to a thread first */
+		for (size_t i = 0; i < ef->nchans; i++) {
+			rc = xos__chan_move_check(ef->chans[i]);
+			if (rc < 0)
+				return rc;
+		}
 		if (atomic_load(&ef->ctl->ended))
 			return -ESRCH;
-		mfd = image_of(ef, &len);
-		if (mfd < 0)
-			return mfd;
-	} else {
-		mfd = pull_image(ef, &src_sock, &len, why, sizeof(why));
-		if (mfd < 0) {
-			xos__explain("ef %llu \"%s\": migration to host %s refused (%s): %s",
-				     (unsigned long long)ef->id, ef->name, H.hosts[dst].name, strerror(-mfd),
-				     why);
-			return mfd;
-		}
+	} else if (ef->nchans && dst != 0) {
+		/* Its ends come back to their peers first, then go on. */
+		rc = xos_ef_migrate(ef, "self");
+		if (rc < 0)
+			return rc;
+		cur = 0;
 	}
-
-	if (dst == 0) {
-		/* Home: restored here, the policy choosing again. */
-		rc = xos__ef_restore_into(ef, mfd, why, sizeof(why));
-	} else {
-		rc = push_image(ef, dst, mfd, len, &r, why, sizeof(why));
-	}
-	close(mfd);
-
-	if (!ef->remote) {
-		if (rc < 0) {
-			xos__ef_release(ef); /* it goes on here */
-		} else {
-			(void)xos__ef_leave(ef);
-			xos__ef_drop_local(ef);
-			ef->remote = r;
-		}
-	} else {
-		int32_t verdict = rc < 0 ? rc : 0;
-		struct ef_end end;
-
-		(void)write_all(src_sock, &verdict, sizeof(verdict));
-		close(src_sock);
-		if (rc == 0) {
-			old = ef->remote;
-			/* The old host says it left (or that the EF ended there meanwhile: never, it was parked). */
-			(void)read_all(old->sock, &end, sizeof(end));
-			close(old->sock);
-			for (size_t i = 0; i < old->nholds; i++)
-				close(old->holds[i]);
-			pthread_mutex_lock(&H.lock);
-			H.hosts[old->host].live--;
-			pthread_mutex_unlock(&H.lock);
-			free(old);
-			ef->remote = r; /* NULL when home */
-		}
-	}
+	rc = migrate(ef, dst, why, sizeof(why), &len);
 	if (rc < 0) {
 		xos__explain("ef %llu \"%s\": migration to host %s refused (%s): %s", (unsigned long long)ef->id,
 			     ef->name, H.hosts[dst].name, strerror(-rc), why);
 		return rc;
 	}
-	if (r) {
-		pthread_mutex_lock(&H.lock);
-		H.hosts[dst].live++;
-		pthread_mutex_unlock(&H.lock);
-	}
-	xos__explain("ef %llu \"%s\" migrated from host %s to host %s (%.1f MiB image, %.1f ms), there -> %s",
+	xos__explain("ef %llu \"%s\" migrated from host %s to host %s (%.1f MiB image, %zu channel end%s "
+		     "re-bound: %s, %.1f ms), there -> %s",
 		     (unsigned long long)ef->id, ef->name, H.hosts[cur].name, H.hosts[dst].name,
-		     (double)len / (1 << 20), now_ms() - t0, why);
+		     (double)len / (1 << 20), ef->nchans, ef->nchans == 1 ? "" : "s",
+		     dst == 0 ? "ring with its peers here" : "tcp to its peers", now_ms() - t0, why);
 	return 0;
 }

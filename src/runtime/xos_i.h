@@ -228,6 +228,9 @@ struct xos_ef {
 	enum xos_isolation iso;
 	enum xos_perf_hint perf;
 	char req_icf[32], req_icfs[128];
+	/* while it is restored after a move: (old, new) addresses of its channel ends */
+	const uint64_t *reloc;
+	size_t nreloc;
 };
 
 /* ---- EF options (options.c) ---------------------------------------------- */

@@ -17,6 +17,10 @@
  *            logged with its sequence number and its host's pid: none
  *            lost, repeated or out of order, every host seen), its heap
  *            state intact at join; moves refused with the right errno
+ *   migrate_chans  the same EF with two channels to rank 0 in use both ways
+ *            while it moves a -> b -> c -> a: every message once, in
+ *            order; the ring becomes tcp while it is away, a ring again
+ *            when it is back
  *   alone    without a launcher: one host
  *   abandon  rank 0 dies while an EF runs on host b (the script checks
  *            that the launch ends and nothing of it is left)
@@ -26,7 +30,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -544,8 +550,6 @@ static void scenario_migrate(void)
 {
 	const char *route[] = { "b", "c", "self" }, *where[] = { "b", "c", "a" };
 	struct wander w = { .n = 400, .pace_us = 500 };
-	struct xos_chan_attr ca;
-	struct xos_chan *ends[2];
 	struct xos_ef *ef, *other;
 	struct xos_ef_exit ex;
 	struct job j = { .x = 5 };
@@ -619,28 +623,7 @@ static void scenario_migrate(void)
 		CHECK(rc == -EOPNOTSUPP, "an EF without a domain: -EOPNOTSUPP (%s)", strerror(-rc));
 		xos_ef_join(other, &ex);
 	}
-	xos_chan_attr_init(&ca);
-	ca.flags = XOS_CHAN_F_BIDIR;
-	xos_chan_open(ends, &ca);
 	w.n = 1;
-	{
-		struct xos_ef_attr attr;
-
-		xos_ef_attr_init(&attr);
-		attr.flags = XOS_EF_F_DOMAIN;
-		attr.host = "self";
-		attr.chans = &ends[1];
-		attr.nchans = 1;
-		rc = xos_ef_create(&other, &attr, ef_wander, &w, sizeof(w));
-	}
-	if (rc == 0) {
-		rc = xos_ef_migrate(other, "b");
-		CHECK(rc == -EOPNOTSUPP, "an EF holding channel ends: -EOPNOTSUPP (%s)", strerror(-rc));
-		xos_ef_join(other, &ex);
-		CHECK(ex.how == XOS_EF_EXITED && ex.status == 42, "and it ran on here (%d)", ex.status);
-	}
-	xos_chan_close(ends[0]);
-	unlink(w.log);
 	/* an EF that ended, not joined yet: moved back and forth until it has ended */
 	other = make_domain("short", "self", ef_wander, &w, sizeof(w), &rc);
 	if (other) {
@@ -654,6 +637,166 @@ static void scenario_migrate(void)
 		      ex.status);
 	}
 	unlink(w.log);
+}
+
+/* ---- migration with channels -------------------------------------------------- */
+
+#define MC_ROUNDS 3000
+#define MC_REPLY 1000000u
+
+struct chatter {
+	struct xos_chan *ping; /* bidirectional: a number in, the number + MC_REPLY back */
+	struct xos_chan *up;   /* the EF's own count, out */
+	int n;
+};
+
+/* Reads MC_ROUNDS numbers, in order, answers each, and counts its own on up: 42 if all was in order. */
+static int ef_chatter(void *p)
+{
+	const struct chatter *c = p;
+	struct xos_chan *ping = c->ping, *up = c->up;
+	int bad = 0;
+
+	for (uint32_t i = 0; i < (uint32_t)c->n; i++) {
+		uint32_t v = 0, r;
+
+		if (xos_chan_recv(ping, &v, sizeof(v)) != sizeof(v) || v != i)
+			bad++;
+		r = v + MC_REPLY;
+		if (xos_chan_send(ping, &r, sizeof(r)) != sizeof(r))
+			bad++;
+		if (xos_chan_send(up, &i, sizeof(i)) != sizeof(i))
+			bad++;
+	}
+	return bad ? 1 : 42;
+}
+
+struct pump {
+	struct xos_chan *end;
+	int n;
+	_Atomic int done;
+	int bad, first_bad;
+	char mech[MC_ROUNDS]; /* first letter of the end's mechanism after each round */
+};
+
+static void *pump_ping(void *p)
+{
+	struct pump *q = p;
+
+	q->first_bad = -1;
+	for (uint32_t i = 0; i < (uint32_t)q->n; i++) {
+		uint32_t v = 0;
+
+		if (xos_chan_send(q->end, &i, sizeof(i)) != sizeof(i) ||
+		    xos_chan_recv(q->end, &v, sizeof(v)) != sizeof(v) || v != i + MC_REPLY) {
+			if (q->first_bad < 0)
+				q->first_bad = (int)i;
+			q->bad++;
+		}
+		q->mech[i] = xos_chan_mechanism(q->end)[0];
+		atomic_store(&q->done, (int)i + 1);
+	}
+	return NULL;
+}
+
+static void *pump_up(void *p)
+{
+	struct pump *q = p;
+
+	q->first_bad = -1;
+	for (uint32_t i = 0; i < (uint32_t)q->n; i++) {
+		uint32_t v = 0;
+
+		if (xos_chan_recv(q->end, &v, sizeof(v)) != sizeof(v) || v != i) {
+			if (q->first_bad < 0)
+				q->first_bad = (int)i;
+			q->bad++;
+		}
+		atomic_store(&q->done, (int)i + 1);
+	}
+	return NULL;
+}
+
+static void pump_wait(struct pump *q, int more)
+{
+	int d0 = atomic_load(&q->done);
+
+	while (atomic_load(&q->done) < d0 + more && atomic_load(&q->done) < q->n)
+		usleep(1000);
+}
+
+static void scenario_migrate_chans(void)
+{
+	const char *route[] = { "b", "c", "self" }, *where[] = { "b", "c", "a" };
+	struct xos_chan *ping[2], *up[2], *mine[2];
+	struct xos_chan_attr ca;
+	struct xos_ef_attr attr;
+	struct pump pp = { .n = MC_ROUNDS }, pu = { .n = MC_ROUNDS };
+	struct chatter c = { .n = MC_ROUNDS };
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	pthread_t tp, tu;
+	int rc, at[4] = { 0 };
+
+	xos_chan_attr_init(&ca);
+	ca.name = "ping";
+	ca.flags = XOS_CHAN_F_BIDIR;
+	CHECK(xos_chan_open(ping, &ca) == 0, "channel ping (both ways)");
+	ca.name = "up";
+	ca.flags = 0;
+	CHECK(xos_chan_open(up, &ca) == 0, "channel up (EF -> rank 0)");
+	c.ping = ping[1];
+	c.up = up[0];
+	mine[0] = ping[1];
+	mine[1] = up[0];
+	xos_ef_attr_init(&attr);
+	attr.name = "chatter";
+	attr.host = "self";
+	attr.icf = "thread";
+	attr.flags = XOS_EF_F_DOMAIN;
+	attr.domain_size = 8u << 20;
+	attr.chans = mine;
+	attr.nchans = 2;
+	rc = xos_ef_create(&ef, &attr, ef_chatter, &c, sizeof(c));
+	CHECK(rc == 0, "EF with two channel ends on a (%s)", strerror(-rc));
+	if (rc < 0)
+		return;
+	pp.end = ping[0];
+	pu.end = up[1];
+	pthread_create(&tp, NULL, pump_ping, &pp);
+	pthread_create(&tu, NULL, pump_up, &pu);
+
+	for (int k = 0; k < 3; k++) {
+		pump_wait(&pp, 300);
+		at[k] = atomic_load(&pp.done);
+		rc = xos_ef_migrate(ef, route[k]);
+		CHECK(rc == 0 && strcmp(xos_ef_host(ef), where[k]) == 0,
+		      "moved to %s with its channels in use (%s, after round %d)", where[k], strerror(-rc), at[k]);
+	}
+	pump_wait(&pp, 300);
+	at[3] = atomic_load(&pp.done);
+	pthread_join(tp, NULL);
+	pthread_join(tu, NULL);
+	rc = xos_ef_join(ef, &ex);
+	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42,
+	      "joined: exited 42, it read every number once and in order (%d/%d)", ex.how, ex.status);
+	CHECK(pp.bad == 0 && pp.done == MC_ROUNDS, "ping: %d round trips, every answer right (%d wrong, first %d)",
+	      pp.done, pp.bad, pp.first_bad);
+	CHECK(pu.bad == 0 && pu.done == MC_ROUNDS, "up: %d numbers once each, in order (%d wrong, first %d)",
+	      pu.done, pu.bad, pu.first_bad);
+	{
+		int tcp = 0, ring_end = 0;
+
+		for (int i = at[0] + 50; i < at[1] && i < MC_ROUNDS; i++)
+			tcp += pp.mech[i] == 't';
+		for (int i = at[3]; i < MC_ROUNDS; i++)
+			ring_end += pp.mech[i] == 'r';
+		CHECK(pp.mech[0] == 'r' && tcp > 0 && ring_end == MC_ROUNDS - at[3],
+		      "ping was a ring at first, tcp while the EF was away (%d rounds), a ring again once back (%d of %d rounds)",
+		      tcp, ring_end, MC_ROUNDS - at[3]);
+	}
+	xos_chan_close(ping[0]);
+	xos_chan_close(up[1]);
 }
 
 /* Without a launcher: one host, whatever the policy. */
@@ -709,6 +852,8 @@ int main(int argc, char **argv)
 		scenario_alone();
 	else if (strcmp(s, "migrate") == 0)
 		scenario_migrate();
+	else if (strcmp(s, "migrate_chans") == 0)
+		scenario_migrate_chans();
 	else if (strcmp(s, "abandon") == 0)
 		scenario_abandon();
 	else

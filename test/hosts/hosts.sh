@@ -9,8 +9,9 @@
 # hosts under traffic (sequenced messages, a 64 MiB stream, EOF); a
 # connection without the launch's secret refused; hosts running another
 # build refused; a killed host (its EFs lost, their channels EOF/EPIPE, the
-# rest goes on); a domain EF migrated a -> b -> c -> a mid-run, and
-# migrations refused with their errno; the MapReduce word_count over the three hosts, its output
+# rest goes on); a domain EF migrated a -> b -> c -> a mid-run, alone and
+# with two channels in use both ways (sequenced messages), and migrations
+# refused with their errno; the MapReduce word_count over the three hosts, its output
 # identical to the sequential reference.  Skips (77) when namespaces or mpirun are unavailable.
 # Needs HOSTS_PROG, HOSTS_PROG_OTHER, XOS_RUN, MR_BIN, TOP_SRCDIR.
 set -u
@@ -71,6 +72,13 @@ check "migrate: a domain EF moved a -> b -> c -> a mid-run, nothing lost, repeat
 check "--explain: the destination chose the EF's ICF again, and rank 0 says where it went" \
 	'grep -q "^xos\[b\]: ef .* \"wander\" arrived .* -> thread: " "$tmp/migrate" &&
 	 grep -q "^xos: ef .* \"wander\" migrated from host a to host b" "$tmp/migrate"'
+
+run migrate_chans -n 3 "$XOS_RUN" --fixed-layout --explain -- "$HOSTS_PROG" migrate_chans
+check "migrate_chans: moved a -> b -> c -> a with two channels in use both ways: every message once, in order" \
+	'tally migrate_chans'
+check "--explain: its ends re-bound, tcp while away and a ring again at home" \
+	'grep -q "^xos: ef .* \"chatter\" migrated from host a to host b (.* 2 channel ends re-bound: tcp to its peers" "$tmp/migrate_chans" &&
+	 grep -q "^xos: ef .* \"chatter\" migrated from host c to host a (.* 2 channel ends re-bound: ring with its peers here" "$tmp/migrate_chans"'
 
 NETNS_TIMEOUT=60 run abandon -n 3 "$XOS_RUN" -- "$HOSTS_PROG" abandon
 check "abandon: rank 0 dies; the launch ends (mpirun status $(cat "$tmp/abandon.rc"), not a timeout)" \
