@@ -7,6 +7,11 @@
  *                                    host b, a bidirectional channel to it
  *   bench-hosts raw-serve PORT ROUNDS on host b: raw TCP, the same exchanges
  *   bench-hosts raw ADDR PORT ROUNDS on host a, against raw-serve
+ *   bench-hosts migrate ROUNDS       under mpirun -n 2 with --fixed-layout: a
+ *                                    domain EF of 1, 64, 256 MiB moved to host b
+ *                                    and back; its image restored locally; an
+ *                                    echo EF's round trip on a ring, on tcp once
+ *                                    moved away, on a ring again once back
  *
  * Each prints "rtt_us = X" (median 8-byte round trip over ROUNDS x 2000)
  * and "stream_gbps = X" (64 KiB messages, 256 MiB, receiver's view).
@@ -14,14 +19,18 @@
 #define XOS_USE_VERSION 1
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <pthread.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <xos.h>
@@ -212,6 +221,239 @@ static void tune(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+/* ---- migration --------------------------------------------------------------------- */
+
+struct hog {
+	size_t bytes;
+	char dir[200];
+};
+
+/* Fills @bytes of its heap, says so, then yields until the stop file appears. */
+static int ef_hog(void *p)
+{
+	const struct hog *h = p;
+	unsigned char *m = xos_malloc(h->bytes);
+	char path[256];
+	int fd;
+
+	if (!m)
+		return 1;
+	memset(m, 0x5a, h->bytes);
+	snprintf(path, sizeof(path), "%s/ready", h->dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/stop", h->dir);
+	while (access(path, F_OK) != 0) {
+		usleep(500);
+		xos_ef_yield();
+	}
+	return m[h->bytes - 1] == 0x5a ? 0 : 1;
+}
+
+static void wait_file(const char *dir, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	while (access(path, F_OK) != 0)
+		usleep(1000);
+}
+
+static void touch(const char *dir, const char *name)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+}
+
+#define ECHO_END UINT64_MAX
+#define ECHO_NUDGE (UINT64_MAX - 1)
+
+/* Answers every number; a nudge (sent while it is being moved) only gets it to a safe point. */
+static int ef_echo(void *p)
+{
+	struct xos_chan *c = *(struct xos_chan **)p;
+	uint64_t v;
+
+	while (xos_chan_recv(c, &v, sizeof(v)) == sizeof(v) && v != ECHO_END)
+		if (v != ECHO_NUDGE && xos_chan_send(c, &v, sizeof(v)) != sizeof(v))
+			return 1;
+	return 0;
+}
+
+struct mover {
+	struct xos_ef *ef;
+	const char *to;
+	_Atomic int done;
+	int rc;
+};
+
+static void *mover_run(void *p)
+{
+	struct mover *m = p;
+
+	m->rc = xos_ef_migrate(m->ef, m->to);
+	atomic_store(&m->done, 1);
+	return NULL;
+}
+
+/* Move the echo EF (blocked in a receive) by nudging it to its next safe point meanwhile. */
+static int move_echo(struct xos_ef *ef, struct xos_chan *c, const char *to)
+{
+	struct mover m = { .ef = ef, .to = to };
+	uint64_t nudge = ECHO_NUDGE;
+	pthread_t t;
+
+	pthread_create(&t, NULL, mover_run, &m);
+	while (!atomic_load(&m.done)) {
+		xos_chan_send(c, &nudge, sizeof(nudge));
+		usleep(2000);
+	}
+	pthread_join(t, NULL);
+	return m.rc;
+}
+
+static double echo_rtt(struct xos_chan *c)
+{
+	double t0 = now_us();
+
+	for (uint64_t i = 0; i < PINGS; i++) {
+		uint64_t v = i;
+
+		if (xos_chan_send(c, &v, sizeof(v)) != sizeof(v) || xos_chan_recv(c, &v, sizeof(v)) != sizeof(v) ||
+		    v != i)
+			return -1;
+	}
+	return (now_us() - t0) / PINGS;
+}
+
+static int run_migrate(int rounds)
+{
+	static const size_t mib[] = { 1, 64, 256 };
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	double out[3][16], back[3][16], rest[3][16], rtt[3][16];
+	long long img[3] = { 0 };
+	int rc;
+
+	if (rounds > 16)
+		rounds = 16;
+	for (int r = 0; r < rounds; r++) {
+		for (int k = 0; k < 3; k++) {
+			struct xos_ef_attr a;
+			struct xos_ef *ef, *ef2;
+			struct xos_ef_exit ex;
+			struct hog h = { .bytes = mib[k] << 20 };
+			char path[256];
+			struct stat st;
+			double t0, t1, t2;
+
+			snprintf(h.dir, sizeof(h.dir), "%s/mig.%d.%d.%d", tmp, (int)getpid(), r, k);
+			mkdir(h.dir, 0700);
+			xos_ef_attr_init(&a);
+			a.name = "hog";
+			a.host = "self";
+			a.flags = XOS_EF_F_DOMAIN;
+			a.domain_size = h.bytes + (16u << 20);
+			if ((rc = xos_ef_create(&ef, &a, ef_hog, &h, sizeof(h))) < 0) {
+				fprintf(stderr, "create: %s\n", strerror(-rc));
+				return 1;
+			}
+			wait_file(h.dir, "ready");
+			t0 = now_us();
+			rc = xos_ef_migrate(ef, "b");
+			t1 = now_us();
+			if (rc == 0)
+				rc = xos_ef_migrate(ef, "self");
+			t2 = now_us();
+			if (rc < 0) {
+				fprintf(stderr, "migrate %zu MiB: %s\n", mib[k], strerror(-rc));
+				return 1;
+			}
+			out[k][r] = (t1 - t0) / 1e3;
+			back[k][r] = (t2 - t1) / 1e3;
+			/* The baseline's local part: the same image restored in this process. */
+			snprintf(path, sizeof(path), "%s/img", h.dir);
+			if ((rc = xos_ef_dump(ef, path)) < 0 || stat(path, &st) < 0) {
+				fprintf(stderr, "dump: %s\n", strerror(-rc));
+				return 1;
+			}
+			img[k] = (long long)st.st_size;
+			touch(h.dir, "stop");
+			xos_ef_join(ef, &ex);
+			t0 = now_us();
+			rc = xos_ef_restore(path, &ef2);
+			rest[k][r] = (now_us() - t0) / 1e3;
+			if (rc < 0) {
+				fprintf(stderr, "restore: %s\n", strerror(-rc));
+				return 1;
+			}
+			xos_ef_join(ef2, &ex);
+			unlink(path);
+			snprintf(path, sizeof(path), "%s/ready", h.dir);
+			unlink(path);
+			snprintf(path, sizeof(path), "%s/stop", h.dir);
+			unlink(path);
+			rmdir(h.dir);
+		}
+		{
+			/* Round trip on a ring, on tcp once the EF is on host b, on a ring once it is back. */
+			struct xos_chan_attr ca;
+			struct xos_chan *c[2];
+			struct xos_ef_attr a;
+			struct xos_ef *ef;
+			struct xos_ef_exit ex;
+			uint64_t end = ECHO_END;
+
+			xos_chan_attr_init(&ca);
+			ca.flags = XOS_CHAN_F_BIDIR;
+			xos_chan_open(c, &ca);
+			xos_ef_attr_init(&a);
+			a.name = "echo";
+			a.host = "self";
+			a.icf = "thread";
+			a.flags = XOS_EF_F_DOMAIN;
+			a.domain_size = 4u << 20;
+			a.chans = &c[1];
+			a.nchans = 1;
+			if ((rc = xos_ef_create(&ef, &a, ef_echo, &c[1], sizeof(c[1]))) < 0)
+				return 1;
+			rtt[0][r] = echo_rtt(c[0]);
+			if ((rc = move_echo(ef, c[0], "b")) < 0) {
+				fprintf(stderr, "migrate echo: %s\n", strerror(-rc));
+				return 1;
+			}
+			rtt[1][r] = echo_rtt(c[0]);
+			if ((rc = move_echo(ef, c[0], "self")) < 0) {
+				fprintf(stderr, "migrate echo back: %s\n", strerror(-rc));
+				return 1;
+			}
+			rtt[2][r] = echo_rtt(c[0]);
+			xos_chan_send(c[0], &end, sizeof(end));
+			xos_ef_join(ef, &ex);
+			xos_chan_close(c[0]);
+			if (rtt[0][r] < 0 || rtt[1][r] < 0 || rtt[2][r] < 0) {
+				fprintf(stderr, "echo: a wrong answer\n");
+				return 1;
+			}
+		}
+	}
+	for (int k = 0; k < 3; k++) {
+		printf("migrate_%zuMiB_out_ms = %.2f\n", mib[k], median(out[k], rounds));
+		printf("migrate_%zuMiB_back_ms = %.2f\n", mib[k], median(back[k], rounds));
+		printf("restore_%zuMiB_ms = %.2f\n", mib[k], median(rest[k], rounds));
+		printf("image_%zuMiB_bytes = %lld\n", mib[k], img[k]);
+	}
+	printf("ring_rtt_us = %.2f\n", median(rtt[0], rounds));
+	printf("moved_tcp_rtt_us = %.2f\n", median(rtt[1], rounds));
+	printf("colocated_rtt_us = %.2f\n", median(rtt[2], rounds));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
@@ -220,6 +462,8 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "xos") == 0)
 		return run_xos(atoi(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "migrate") == 0)
+		return run_migrate(atoi(argv[2]));
 	if (argc == 4 && strcmp(argv[1], "raw-serve") == 0) {
 		a.sin_port = htons((uint16_t)atoi(argv[2]));
 		fd = socket(AF_INET, SOCK_STREAM, 0);

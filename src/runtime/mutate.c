@@ -380,18 +380,16 @@ void xos__ef_release(struct xos_ef *ef)
 int xos__ef_leave(struct xos_ef *ef)
 {
 	struct xos__ef_ctl *ctl = ef->ctl;
-	uint32_t seq0 = atomic_load(&ctl->seq);
 
-	/* Parked: its host sleeps on resume and reads the request when woken. */
+	/*
+	 * Parked: its host sleeps on resume and reads the request when woken,
+	 * then ends its flow (or process).  Whoever joins that flow next may
+	 * free the control page: nothing here touches it after the wake.
+	 */
 	atomic_store(&ctl->request, XOS_REQ_LEAVE);
 	atomic_fetch_add(&ctl->resume, 1);
 	xos__futex_wake(&ctl->resume, INT32_MAX);
-	while (atomic_load(&ctl->seq) == seq0) {
-		xos__futex_wait_ms(&ctl->seq, seq0, 200);
-		if (atomic_load(&ctl->seq) == seq0 && host_dead(atomic_load(&ctl->pid)))
-			return -ESRCH;
-	}
-	return atomic_load(&ctl->result);
+	return 0;
 }
 
 /* Message of a process host handing its EF's fds over. */

@@ -353,8 +353,8 @@ void xos__ef_release(struct xos_ef *ef) XOS_HIDDEN;
 /*
  * Creator side: the EF parked by XOS_REQ_PARK goes on elsewhere (it was
  * migrated): its host here lets it go without running it again, and the
- * EF's local IC, domain and table entry are dropped (ef.c).  The struct
- * stays the user's handle.
+ * EF's local IC, domain and table entry are dropped (ef.c: the flow is
+ * reaped there).  The struct stays the user's handle.
  */
 int xos__ef_leave(struct xos_ef *ef) XOS_HIDDEN;
 void xos__ef_drop_local(struct xos_ef *ef) XOS_HIDDEN;
