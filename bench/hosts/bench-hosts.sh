@@ -7,9 +7,17 @@
 # to it; the median and the spread (min..max) of those ratios:
 #   hosts_rtt_ratio     xos 8-byte round trip / raw TCP's   (goal <= 1.1)
 #   hosts_stream_ratio  xos 64 KiB stream GB/s / raw TCP's  (goal >= 0.9)
+# Then migration, rounds A B (A: a domain EF of 1, 64 and 256 MiB moved to
+# host b and back under mpirun --fixed-layout, its image restored locally,
+# an echo EF's round trip before, while and after it is away; B: raw TCP's
+# stream rate between the same namespaces):
+#   migrate_64MiB_ratio  migration time / (image bytes at the raw TCP rate +
+#                        the local restore)                 (goal <= 1.5)
+#   colocated_rtt_us     round trip once the EF is back     (goal: the ring's)
 # Needs BENCH (bench-hosts), XOS_RUN, TOP_SRCDIR; root, ip(8) and mpirun.
 set -u
 ROUNDS=${ROUNDS:-4} # A B pairs
+MROUNDS=${MROUNDS:-3} # A B pairs of the migration part
 INNER=${INNER:-3}   # repetitions inside one run (the program reports their median)
 # Where it cannot run, it says why and succeeds (make bench goes on).
 [ "$(id -u)" -eq 0 ] || { echo "bench-hosts: skipped: needs root (network namespaces)"; exit 0; }
@@ -54,3 +62,55 @@ END {
 	printf "figure: hosts_raw_tcp_stream = %.3f GB/s\n", med(rs, n)
 	printf "figure: hosts_stream_ratio = %.3f x (spread %.3f..%.3f over %d rounds; goal >= 0.9)\n", med(st, n), smin, smax, n
 }' "$tmp/all"
+
+# ---- migration ----------------------------------------------------------------
+r=0
+while [ "$r" -lt "$MROUNDS" ]; do
+	r=$((r + 1))
+	NETNS_TIMEOUT=300 netns_mpirun "$tmp" a,b -n 2 "$XOS_RUN" --fixed-layout -- "$BENCH" migrate 1 >"$tmp/m$r" 2>&1 ||
+		{ grep -v 'PMIX ERROR' "$tmp/m$r"; exit 1; }
+	ip netns exec "${pfx}b" "$BENCH" raw-serve 7413 1 >"$tmp/ms$r" 2>&1 &
+	srv=$!
+	i=0
+	until grep -q ready "$tmp/ms$r" || [ $i -gt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	ip netns exec "${pfx}a" "$BENCH" raw "$net.2" 7413 1 >"$tmp/mr$r" 2>&1 || { cat "$tmp/mr$r"; exit 1; }
+	wait $srv
+	rs=$(val stream_gbps "$tmp/mr$r")
+	for S in 1 64 256; do
+		echo "$S $(val migrate_${S}MiB_out_ms "$tmp/m$r") $(val migrate_${S}MiB_back_ms "$tmp/m$r") $(val restore_${S}MiB_ms "$tmp/m$r") $(val image_${S}MiB_bytes "$tmp/m$r") $rs" >>"$tmp/mall"
+	done
+	echo "$(val ring_rtt_us "$tmp/m$r") $(val moved_tcp_rtt_us "$tmp/m$r") $(val colocated_rtt_us "$tmp/m$r")" >>"$tmp/rall"
+	echo "migration round $r: 64 MiB there $(val migrate_64MiB_out_ms "$tmp/m$r") ms, back $(val migrate_64MiB_back_ms "$tmp/m$r") ms, local restore $(val restore_64MiB_ms "$tmp/m$r") ms | raw TCP $rs GB/s"
+done
+awk '
+function med(a, n,   i, j, t) {
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+{ s = $1; k = ++n[s]
+  out[s, k] = $2; back[s, k] = $3; rest[s, k] = $4; img[s] = $5; raw[s, k] = $6
+  # what the move would cost at the raw rate: the bytes at raw TCP speed, then a local restore
+  base = $5 / ($6 * 1e9) * 1e3 + $4
+  rt[s, k] = ($2 + $3) / 2 / base
+  rate[s, k] = $5 / ($2 * 1e6) }
+END {
+	split("1 64 256", sizes, " ")
+	for (z = 1; z <= 3; z++) {
+		s = sizes[z]; m = n[s]
+		for (k = 1; k <= m; k++) { a[k] = out[s, k]; b[k] = back[s, k]; c[k] = rate[s, k]; d[k] = raw[s, k]; e[k] = rest[s, k] }
+		printf "figure: migrate_%sMiB_ms = %.1f there, %.1f back (image %.1f MiB; local restore %.1f ms)\n", s, med(a, m), med(b, m), img[s] / 1048576, med(e, m)
+		printf "figure: migrate_%sMiB_image_rate = %.3f GB/s (raw TCP between the same namespaces: %.3f GB/s)\n", s, med(c, m), med(d, m)
+		lo = hi = rt[s, 1]
+		for (k = 1; k <= m; k++) { f[k] = rt[s, k]; if (rt[s, k] < lo) lo = rt[s, k]; if (rt[s, k] > hi) hi = rt[s, k] }
+		printf "figure: migrate_%sMiB_ratio = %.2f x (spread %.2f..%.2f over %d rounds%s)\n", s, med(f, m), lo, hi, m, s == 64 ? "; goal <= 1.5" : ""
+	}
+}' "$tmp/mall"
+awk '
+function med(a, n,   i, j, t) {
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+{ n++; ring[n] = $1; tcp[n] = $2; col[n] = $3; q[n] = $3 / $1 }
+END {
+	printf "figure: colocated_rtt_us = %.2f us (ring before the EF moved: %.2f us, tcp while it was on host b: %.2f us; colocated/ring %.2f x over %d rounds; goal: the ring'"'"'s)\n", med(col, n), med(ring, n), med(tcp, n), med(q, n), n
+}' "$tmp/rall"
