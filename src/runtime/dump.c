@@ -320,6 +320,98 @@ out:
 	return rc;
 }
 
+/*
+ * The image of the parked @ef straight onto a stream (a socket: no seek
+ * back to seal the header): a first pass over the domain computes the
+ * checksum (and MAC), then header, tables and data go out in order.  The
+ * EF stays parked in between, so both passes read the same bytes.  @head
+ * is called with the image's length before its first byte is written.
+ */
+static int send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int xos__image_send(struct xos_ef *ef, int fd, int (*head)(void *arg, uint64_t len), void *arg)
+{
+	struct xos__domain *d = ef->dom;
+	struct xos__image_key *key;
+	struct xos__image_sum sum;
+	struct img_map *maps;
+	struct img_ext *ext = NULL;
+	struct img_hdr hdr;
+	unsigned char *buf;
+	uint32_t next;
+	int rc;
+	bool direct = d && d->mapped && !XOS_ASAN;
+
+	if (!d)
+		return -EOPNOTSUPP;
+	maps = xos__calloc(IMG_MAPS_MAX, sizeof(*maps));
+	key = xos__malloc(sizeof(*key));
+	buf = direct ? NULL : xos__malloc(CHUNK);
+	if (!maps || !key || (!direct && !buf)) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = xos__image_key_load(key);
+	if (rc == 0)
+		rc = xos__image_hdr_init(ef, key, &hdr, maps);
+	if (rc == 0)
+		rc = xos__image_extents(d->memfd, d->size, &ext, &next);
+	if (rc < 0)
+		goto out;
+	xos__image_hdr_extents(&hdr, ext, next);
+	xos__image_sum_begin(&sum, key, &hdr, maps, ext);
+	for (int pass = 0; pass < 2 && !rc; pass++) {
+		if (pass == 1) {
+			xos__image_sum_seal(&sum, &hdr);
+			rc = head(arg, hdr.file_size);
+			if (!rc)
+				rc = send_all(fd, &hdr, sizeof(hdr));
+			if (!rc)
+				rc = send_all(fd, maps, hdr.nmaps * sizeof(*maps));
+			if (!rc)
+				rc = send_all(fd, ext, hdr.nextents * sizeof(*ext));
+		}
+		for (uint32_t i = 0; i < hdr.nextents && !rc; i++) {
+			for (uint64_t o = 0; o < ext[i].len && !rc; o += CHUNK) {
+				size_t len = ext[i].len - o < CHUNK ? (size_t)(ext[i].len - o) : CHUNK;
+				const unsigned char *src = buf;
+
+				if (direct)
+					src = (const unsigned char *)(uintptr_t)(d->base + ext[i].off + o);
+				else if ((rc = xos__image_read_at(d->memfd, buf, len, (off_t)(ext[i].off + o))) != 0)
+					break;
+				if (pass == 0)
+					xos__image_sum_data(&sum, src, len);
+				else
+					rc = send_all(fd, src, len);
+			}
+		}
+	}
+out:
+	if (key)
+		memset(key, 0, sizeof(*key));
+	xos__free(key);
+	xos__free(buf);
+	xos__free(ext);
+	xos__free(maps);
+	return rc;
+}
+
 /* ---- reading --------------------------------------------------------------------- */
 
 /* Was the image made by the binary open at @exe_fd? */

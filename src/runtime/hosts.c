@@ -1660,12 +1660,39 @@ static void serve_migrate(int fd)
 	close(fd);
 }
 
-/* Send the image in @mfd to host @dst for @ef; on success, @ef's new remote part in *@ret. */
-static int push_image(struct xos_ef *ef, int dst, int mfd, uint64_t len, const struct mig_chan *mc,
+struct push_head {
+	int fd;
+	struct mig_req *req;
+	const struct mig_chan *mc;
+	size_t n;
+	uint64_t len;
+};
+
+/* The request, once the image's length is known, then the image follows. */
+static int push_head(void *arg, uint64_t len)
+{
+	struct push_head *ph = arg;
+	int rc;
+
+	ph->req->image_len = len;
+	ph->len = len;
+	rc = write_all(ph->fd, ph->req, sizeof(*ph->req));
+	if (rc == 0 && ph->n)
+		rc = write_all(ph->fd, ph->mc, ph->n * sizeof(ph->mc[0]));
+	return rc;
+}
+
+/*
+ * Send @ef's image to host @dst: the one in @mfd (@len bytes), or with
+ * @mfd -1 the parked EF's own, streamed as it is written (*@len set).  On
+ * success, @ef's new remote part in *@ret.
+ */
+static int push_image(struct xos_ef *ef, int dst, int mfd, uint64_t *len, const struct mig_chan *mc,
 		      size_t n, struct xos__remote **ret, char *why, size_t why_len)
 {
 	struct host *h = &H.hosts[dst];
-	struct mig_req req = { .op = MIG_IN, .ef_id = ef->id, .image_len = len };
+	struct mig_req req = { .op = MIG_IN, .ef_id = ef->id, .image_len = *len };
+	struct push_head ph = { .req = &req, .mc = mc, .n = n };
 	struct ef_rep rep;
 	struct xos__remote *r;
 	int fd, rc;
@@ -1686,11 +1713,16 @@ static int push_image(struct xos_ef *ef, int dst, int mfd, uint64_t len, const s
 		return fd == -ECONNREFUSED || fd == -ECONNRESET ? -EHOSTDOWN : fd;
 	}
 	set_timeout(fd, 120);
-	rc = write_all(fd, &req, sizeof(req));
-	if (rc == 0 && n)
-		rc = write_all(fd, mc, n * sizeof(mc[0]));
-	if (rc == 0)
-		rc = send_image(fd, mfd, len);
+	ph.fd = fd;
+	if (mfd >= 0) {
+		rc = push_head(&ph, *len);
+		if (rc == 0)
+			rc = send_image(fd, mfd, *len);
+	} else {
+		/* No copy of it here: the domain goes onto the connection as it is read. */
+		rc = xos__image_send(ef, fd, push_head, &ph);
+		*len = ph.len;
+	}
 	if (rc == 0)
 		rc = read_all(fd, &rep, sizeof(rep));
 	if (rc < 0) {
@@ -1824,14 +1856,13 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 	for (size_t i = 0; i < MAX_CHANS; i++)
 		next[i] = drain[i] = -1;
 	if (!ef->remote) {
-		/* From here: parked, imaged, its ends' state taken, connections made. */
-		mfd = image_of(ef, &len);
-		if (mfd < 0)
-			return mfd;
+		/* From here: parked, its ends' state taken, connections made, its image streamed. */
+		rc = xos__ef_request(ef, XOS_REQ_PARK);
+		if (rc < 0)
+			return rc;
 		rc = ends_prepare_out(ef, dst, mc, next, drain);
 		if (rc == 0)
-			rc = push_image(ef, dst, mfd, len, mc, n, &r, why, why_len);
-		close(mfd);
+			rc = push_image(ef, dst, -1, &len, mc, n, &r, why, why_len);
 		if (rc < 0) {
 			socks_close(next, n);
 			socks_close(drain, n);
@@ -1896,7 +1927,7 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 		ef->reloc = NULL;
 		ef->nreloc = 0;
 	} else {
-		rc = push_image(ef, dst, mfd, len, NULL, 0, &r, why, why_len);
+		rc = push_image(ef, dst, mfd, &len, NULL, 0, &r, why, why_len);
 	}
 	socks_close(drain, n);
 	close(mfd);

@@ -383,6 +383,8 @@ void xos__ef_mutate_arrived(struct xos_ef *ef, struct xos_ic *ic) XOS_HIDDEN;
 #define XOS__DOMAIN_SIZE_MAX ((size_t)1 << 30)
 /* Write the image of the parked @ef to @fd (domain pages with data, layout, checksum). */
 int xos__image_write(struct xos_ef *ef, int fd) XOS_HIDDEN;
+/* The same, onto a stream: @head(@arg, length) first, then the image in order (two passes). */
+int xos__image_send(struct xos_ef *ef, int fd, int (*head)(void *arg, uint64_t len), void *arg) XOS_HIDDEN;
 /* Check the image in @fd and rebuild @ef's domain from it (a parked EF, ready to resume). */
 int xos__image_read(struct xos_ef *ef, int fd) XOS_HIDDEN;
 
