@@ -382,6 +382,8 @@ void xos__chans_drop_parked(struct xos_chan **ends, size_t n)
 
 		if (end && listed_locked(parked_head, end, true)) {
 			parked_del_locked(end);
+			if (end->link.ctl_sock >= 0) /* kept by a migration for the EF's return */
+				close(end->link.ctl_sock);
 			xos__chan_end_free(end);
 			ends[i] = NULL;
 		}

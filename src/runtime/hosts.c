@@ -1368,34 +1368,6 @@ static void hosted_done(struct hosted *h, bool leaving)
 	pthread_mutex_unlock(&hosted_lock);
 }
 
-/* Park @ef and write its image into a new memfd: the memfd and its length, or -errno. */
-static int image_of(struct xos_ef *ef, uint64_t *ret_len)
-{
-	int mfd, rc;
-	off_t len;
-
-	rc = xos__ef_request(ef, XOS_REQ_PARK);
-	if (rc < 0)
-		return rc;
-	mfd = memfd_create("xos-migrate", MFD_CLOEXEC);
-	if (mfd < 0) {
-		rc = -errno;
-		xos__ef_release(ef);
-		return rc;
-	}
-	rc = xos__ef_dump(ef, mfd);
-	len = lseek(mfd, 0, SEEK_END);
-	if (rc == 0 && len < 0)
-		rc = -errno;
-	if (rc < 0) {
-		close(mfd);
-		xos__ef_release(ef);
-		return rc;
-	}
-	*ret_len = (uint64_t)len;
-	return mfd;
-}
-
 static int send_image(int sock, int mfd, uint64_t len)
 {
 	off_t off = 0;
@@ -1580,53 +1552,67 @@ fail_ends:
 }
 
 /* The creator takes an EF away (MIG_OUT): its image, then leave or go on. */
+struct out_head {
+	int fd;
+	struct mig_rep *rep;
+	const struct xos__chan_move *mv;
+	size_t n;
+};
+
+/* The reply, once the image's length is known; the image follows. */
+static int out_head(void *arg, uint64_t len)
+{
+	struct out_head *oh = arg;
+	int rc;
+
+	oh->rep->image_len = len;
+	rc = write_all(oh->fd, oh->rep, sizeof(*oh->rep));
+	if (rc == 0 && oh->n)
+		rc = write_all(oh->fd, oh->mv, oh->n * sizeof(oh->mv[0]));
+	return rc;
+}
+
 static void serve_migrate_out(int fd, const struct mig_req *req)
 {
 	struct mig_rep rep = { 0 };
 	struct hosted *h = NULL;
 	struct mig_verdict verdict = { .rc = -EPROTO };
 	struct xos__chan_move mv[MAX_CHANS];
+	struct out_head oh = { .fd = fd, .rep = &rep, .mv = mv };
 	uint64_t tok[MAX_CHANS];
-	uint64_t len = 0;
-	int mfd;
+	int rc;
 
 	if (req->nchans > MAX_CHANS || (req->nchans && read_all(fd, tok, req->nchans * sizeof(tok[0])) < 0))
 		return;
-	mfd = hosted_take(req->ef_id, &h);
-	if (mfd == 0 && h->nends != req->nchans) {
+	rc = hosted_take(req->ef_id, &h);
+	if (rc == 0 && h->nends != req->nchans) {
 		hosted_done(h, false);
 		h = NULL;
-		mfd = -EPROTO;
+		rc = -EPROTO;
 	}
-	if (mfd == 0)
-		mfd = image_of(h->ef, &len);
-	for (size_t i = 0; mfd >= 0 && i < h->nends; i++) {
-		int rc = xos__chan_move_prepare(h->ends[i], &mv[i]);
-
-		if (rc < 0) {
-			close(mfd);
+	if (rc == 0)
+		rc = xos__ef_request(h->ef, XOS_REQ_PARK);
+	for (size_t i = 0; rc == 0 && i < h->nends; i++) {
+		rc = xos__chan_move_prepare(h->ends[i], &mv[i]);
+		if (rc < 0)
 			xos__ef_release(h->ef);
-			mfd = rc;
-		}
 	}
-	if (mfd < 0) {
+	if (rc < 0) {
 		if (h)
 			hosted_done(h, false);
-		rep.rc = mfd;
+		rep.rc = rc;
 		snprintf(rep.why, sizeof(rep.why), "%s",
-			 mfd == -EOPNOTSUPP ? "the EF holds channel ends or has no domain" :
-			 mfd == -ESRCH ? "the EF ended" : strerror(-mfd));
+			 rc == -EOPNOTSUPP ? "the EF holds channel ends or has no domain" :
+			 rc == -ESRCH ? "the EF ended" : strerror(-rc));
 		(void)write_all(fd, &rep, sizeof(rep));
 		return;
 	}
-	rep.image_len = len;
 	rep.nchans = (uint32_t)h->nends;
+	oh.n = h->nends;
 	set_timeout(fd, 120);
-	if (write_all(fd, &rep, sizeof(rep)) == 0 &&
-	    (!h->nends || write_all(fd, mv, h->nends * sizeof(mv[0])) == 0) &&
-	    send_image(fd, mfd, len) == 0)
+	/* Parked: its image goes out as it is read from the domain, then the creator's verdict. */
+	if (xos__image_send(h->ef, fd, out_head, &oh) == 0)
 		(void)read_all(fd, &verdict, sizeof(verdict));
-	close(mfd);
 	if (verdict.rc == 0) {
 		/* It runs elsewhere now: its ends hand over to the new paths, its flow here lets it go. */
 		for (size_t i = 0; i < h->nends; i++) {
