@@ -1383,11 +1383,17 @@ static int send_image(int sock, int mfd, uint64_t len)
 	return 0;
 }
 
-/* Receive @len bytes of image from @sock into a new memfd (straight into its pages). */
+/*
+ * Receive @len bytes of image from @sock into a new memfd, through a small
+ * buffer that stays mapped: written with write(2), the memfd's pages are
+ * filled by the kernel, not faulted in one by one (a page fault costs an
+ * exit on a paravirtualised guest).
+ */
+#define RECV_BUF (1u << 20)
 static int recv_image(int sock, uint64_t len)
 {
-	int mfd = memfd_create("xos-migrate", MFD_CLOEXEC), rc;
-	void *p;
+	int mfd = memfd_create("xos-migrate", MFD_CLOEXEC), rc = 0;
+	char *buf = NULL;
 
 	if (mfd < 0)
 		return -errno;
@@ -1395,21 +1401,37 @@ static int recv_image(int sock, uint64_t len)
 		rc = -EPROTO;
 		goto fail;
 	}
-	if (ftruncate(mfd, (off_t)len) < 0) {
-		rc = -errno;
+	buf = malloc(RECV_BUF);
+	if (!buf) {
+		rc = -ENOMEM;
 		goto fail;
 	}
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
-	if (p == MAP_FAILED) {
-		rc = -errno;
-		goto fail;
+	for (uint64_t got = 0; got < len && rc == 0;) {
+		size_t want = len - got < RECV_BUF ? (size_t)(len - got) : RECV_BUF;
+		ssize_t n = recv(sock, buf, want, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -ECONNRESET;
+			break;
+		}
+		for (ssize_t w = 0; w < n && rc == 0;) {
+			ssize_t k = write(mfd, buf + w, (size_t)(n - w));
+
+			if (k < 0 && errno != EINTR)
+				rc = -errno;
+			else if (k > 0)
+				w += k;
+		}
+		got += (uint64_t)n;
 	}
-	rc = read_all(sock, p, len);
-	munmap(p, len);
-	if (rc < 0)
-		goto fail;
-	return mfd;
+	if (rc == 0) {
+		free(buf);
+		return mfd;
+	}
 fail:
+	free(buf);
 	close(mfd);
 	return rc;
 }
