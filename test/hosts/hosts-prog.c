@@ -473,8 +473,24 @@ static void scenario_abandon(void)
 struct wander {
 	int n;        /* steps */
 	int pace_us;  /* sleep per step */
+	int gate;     /* at most this many steps past the last move until 3 moves (0: none) */
 	char log[256];
+	char moves[256]; /* a file: how many moves rank 0 has made */
 };
+
+/* How many moves rank 0 has made (the file @path holds the count). */
+static int moves_made(const char *path)
+{
+	char b[16] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (read(fd, b, sizeof(b) - 1) < 0)
+		b[0] = '\0';
+	close(fd);
+	return atoi(b);
+}
 
 /*
  * Step i: append "i pid" to the log (opened and closed each time: no fd
@@ -499,6 +515,11 @@ static int ef_wander(void *p)
 		vals[i] = (uint64_t)i * (uint64_t)i;
 		usleep((useconds_t)w->pace_us);
 		xos_ef_yield();
+		/* Not a timing: done only after the moves (rank 0 may be slow to make them). */
+		while (w->gate && moves_made(w->moves) < 3 && i >= w->gate * (moves_made(w->moves) + 2)) {
+			usleep(1000);
+			xos_ef_yield();
+		}
 	}
 	for (int i = 0; i < w->n; i++) {
 		sum += vals[i];
@@ -549,7 +570,7 @@ static struct xos_ef *make_domain(const char *name, const char *host, ef_fn_t fn
 static void scenario_migrate(void)
 {
 	const char *route[] = { "b", "c", "self" }, *where[] = { "b", "c", "a" };
-	struct wander w = { .n = 400, .pace_us = 500 };
+	struct wander w = { .n = 400, .pace_us = 500, .gate = 80 };
 	struct xos_ef *ef, *other;
 	struct xos_ef_exit ex;
 	struct job j = { .x = 5 };
@@ -559,7 +580,9 @@ static void scenario_migrate(void)
 
 	snprintf(w.log, sizeof(w.log), "%s/wander.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
 		 (int)getpid());
+	snprintf(w.moves, sizeof(w.moves), "%.240s.moves", w.log);
 	unlink(w.log);
+	unlink(w.moves);
 	ef = make_domain("wander", "self", ef_wander, &w, sizeof(w), &rc);
 	CHECK(ef && strcmp(xos_ef_host(ef), "a") == 0, "domain EF runs on a (%s)",
 	      ef ? xos_ef_host(ef) : strerror(-rc));
@@ -584,6 +607,14 @@ static void scenario_migrate(void)
 		rc = xos_ef_migrate(ef, route[k]);
 		CHECK(rc == 0 && strcmp(xos_ef_host(ef), where[k]) == 0, "moved to %s (%s, now on %s, icf %s)",
 		      where[k], strerror(-rc), xos_ef_host(ef), xos_ef_icf(ef));
+		{
+			FILE *m = fopen(w.moves, "we");
+
+			if (m) {
+				fprintf(m, "%d\n", k + 1);
+				fclose(m);
+			}
+		}
 	}
 	rc = xos_ef_join(ef, &ex);
 	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42,
@@ -615,6 +646,8 @@ static void scenario_migrate(void)
 	      "the steps ran on a, then b, then c, then a again (%d runs: %d %d %d %d, rank 0 is %d)", nseg,
 	      pids[0], pids[1], pids[2], pids[3], (int)getpid());
 	unlink(w.log);
+	unlink(w.moves);
+	w.gate = 0;
 
 	/* what cannot move */
 	other = make("plain", "self", NULL, ef_double, &j, NULL, 0, &rc);
@@ -675,6 +708,7 @@ struct pump {
 	struct xos_chan *end;
 	int n;
 	_Atomic int done;
+	_Atomic int *moves; /* the ping pump runs at most 600 rounds past the last move until all 3 are done */
 	int bad, first_bad;
 	char mech[MC_ROUNDS]; /* first letter of the end's mechanism after each round */
 };
@@ -687,6 +721,9 @@ static void *pump_ping(void *p)
 	for (uint32_t i = 0; i < (uint32_t)q->n; i++) {
 		uint32_t v = 0;
 
+		/* Not a timing: the EF must not be done before the moves are (a slow main thread). */
+		while (atomic_load(q->moves) < 3 && i >= 600u * (uint32_t)(atomic_load(q->moves) + 2))
+			usleep(500);
 		if (xos_chan_send(q->end, &i, sizeof(i)) != sizeof(i) ||
 		    xos_chan_recv(q->end, &v, sizeof(v)) != sizeof(v) || v != i + MC_REPLY) {
 			if (q->first_bad < 0)
@@ -737,6 +774,7 @@ static void scenario_migrate_chans(void)
 	struct xos_ef *ef;
 	pthread_t tp, tu;
 	int rc, at[4] = { 0 };
+	_Atomic int moves = 0;
 
 	xos_chan_attr_init(&ca);
 	ca.name = "ping";
@@ -762,6 +800,7 @@ static void scenario_migrate_chans(void)
 	if (rc < 0)
 		return;
 	pp.end = ping[0];
+	pp.moves = &moves;
 	pu.end = up[1];
 	pthread_create(&tp, NULL, pump_ping, &pp);
 	pthread_create(&tu, NULL, pump_up, &pu);
@@ -772,6 +811,7 @@ static void scenario_migrate_chans(void)
 		rc = xos_ef_migrate(ef, route[k]);
 		CHECK(rc == 0 && strcmp(xos_ef_host(ef), where[k]) == 0,
 		      "moved to %s with its channels in use (%s, after round %d)", where[k], strerror(-rc), at[k]);
+		atomic_store(&moves, k + 1);
 	}
 	pump_wait(&pp, 300);
 	at[3] = atomic_load(&pp.done);
