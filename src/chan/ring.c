@@ -265,6 +265,21 @@ static void ring_poll_arm(void *st)
 	}
 }
 
+/*
+ * Record the CPU this end runs on, for the peer's may_spin().  Done when
+ * waiting and when waking the peer (that path makes a syscall anyway):
+ * an end that never waits (the faster one of a stream) would otherwise
+ * leave a stale CPU behind, and a peer that reads our old CPU as its own
+ * would sleep on every message and never spin again.
+ */
+static int note_cpu(struct ring_end *r)
+{
+	int cpu = sched_getcpu();
+
+	atomic_store_explicit(&r->link.ctl->cpu[r->link.idx], cpu, memory_order_relaxed);
+	return cpu;
+}
+
 /* Should we spin before sleeping? Not when the peer last ran on our CPU. */
 static bool may_spin(struct ring_end *r)
 {
@@ -272,8 +287,7 @@ static bool may_spin(struct ring_end *r)
 
 	if (!r->multi_cpu)
 		return false;
-	cpu = sched_getcpu();
-	atomic_store_explicit(&r->link.ctl->cpu[r->link.idx], cpu, memory_order_relaxed);
+	cpu = note_cpu(r);
 	return cpu < 0 || atomic_load_explicit(&r->link.ctl->cpu[!r->link.idx], memory_order_relaxed) != cpu;
 }
 
@@ -451,6 +465,8 @@ static int ring_tx_commit(void *st, size_t len, uint32_t type)
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&s->d->rx_waiting, memory_order_relaxed)) {
 		atomic_store_explicit(&s->d->rx_waiting, 0, memory_order_relaxed);
+		if (r->multi_cpu)
+			note_cpu(r);
 		wake(&s->d->rx_futex);
 		if (atomic_load_explicit(&s->d->poll_armed, memory_order_relaxed) &&
 		    write(s->efd, &one, sizeof(one)) < 0) {
@@ -573,6 +589,8 @@ static int ring_rx_release(void *st)
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&s->d->tx_waiting, memory_order_relaxed)) {
 		atomic_store_explicit(&s->d->tx_waiting, 0, memory_order_relaxed);
+		if (r->multi_cpu)
+			note_cpu(r);
 		wake(&s->d->tx_futex);
 	}
 	return 0;
