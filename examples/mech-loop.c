@@ -97,12 +97,16 @@ static ssize_t loop_writev(void *st, const struct iovec *iov, int iovcnt, bool n
 	return n;
 }
 
-static ssize_t loop_read(void *st, void *buf, size_t len, bool nonblock)
+/* Receive into @iov (one buffer or several, in order): a message-mode
+ * receive reads the frame header aside and the payload into the
+ * caller's buffer with one call. */
+static ssize_t loop_readv(void *st, const struct iovec *iov, int iovcnt, bool nonblock)
 {
 	struct loop_end *e = st;
+	struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
 
 	for (;;) {
-		ssize_t n = recv(e->fd, buf, len, MSG_DONTWAIT);
+		ssize_t n = recvmsg(e->fd, &mh, MSG_DONTWAIT);
 		int rc;
 
 		if (n >= 0)
@@ -118,12 +122,19 @@ static ssize_t loop_read(void *st, void *buf, size_t len, bool nonblock)
 		/* Another process may hold the peer's socket too: ask the channel whether the peer lives. */
 		rc = xos_mech_wait_fd(&e->link, e->fd, POLLIN);
 		if (rc == -EPIPE) {
-			n = recv(e->fd, buf, len, MSG_DONTWAIT);
+			n = recvmsg(e->fd, &mh, MSG_DONTWAIT);
 			return n >= 0 ? n : 0; /* what is left, then EOF */
 		}
 		if (rc < 0)
 			return rc;
 	}
+}
+
+static ssize_t loop_read(void *st, void *buf, size_t len, bool nonblock)
+{
+	struct iovec iov = { buf, len };
+
+	return loop_readv(st, &iov, 1, nonblock);
 }
 
 static int loop_wait_writable(void *st)
@@ -149,6 +160,7 @@ static const struct xos_mech_ops loop_ops = {
 	.read = loop_read,
 	.wait_writable = loop_wait_writable,
 	.handover_fds = loop_handover_fds,
+	.readv = loop_readv,
 };
 
 static const struct xos_mech loop_mech = {
@@ -173,7 +185,7 @@ static int fail(const char *what, long rc)
 static int echo(void *arg)
 {
 	struct xos_chan *end = *(struct xos_chan **)arg;
-	char buf[64];
+	char buf[4096]; /* >= 1 KiB: received through loop_readv */
 	ssize_t n;
 
 	while ((n = xos_chan_recv(end, buf, sizeof(buf))) > 0)
@@ -234,7 +246,7 @@ int main(void)
 	if (rc < 0)
 		return fail("xos_ef_create", rc);
 	for (int i = 0; i < MSGS; i++) {
-		char out[32], in[64];
+		char out[32], in[4096];
 		ssize_t len;
 
 		if (i == MSGS / 2 && (rc = xos_chan_switch(ends[0], "loop")) < 0)

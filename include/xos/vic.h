@@ -381,6 +381,15 @@ struct xos_mech_ops {
 	int (*handover_fds)(void *st, int fds[XOS_MECH_MAX_FDS], unsigned int *ret_nfds);
 	void (*handover_save)(void *st, uint64_t ms[XOS_MECH_MSTATE]);
 	int (*handover_load)(void *st, const uint64_t ms[XOS_MECH_MSTATE]);
+
+	/*
+	 * readv - a stream member, optional (added after the others: a table
+	 * built without it has a smaller ops_size): read up to the iovecs'
+	 * total like read(), filling them in order.  With it, a message-mode
+	 * receive reads the frame header aside and the payload straight into
+	 * the caller's buffer, one copy and one call per message.
+	 */
+	ssize_t (*readv)(void *st, const struct iovec *iov, int iovcnt, bool nonblock);
 };
 
 /* XOS_MECH_F_KERNEL: the kernel moves the bytes, so the two EFs share no memory. */

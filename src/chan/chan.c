@@ -578,7 +578,7 @@ static int rx_check(struct xos_chan *end)
 #define DIRECT_MIN 1024u
 
 /*
- * A message-mode receive on a descriptor mechanism with nothing buffered:
+ * A message-mode receive on a stream mechanism that has readv, with nothing buffered:
  * one readv(2) puts the frame header aside and the payload straight into
  * the caller's buffer, so the message is copied once (by the kernel), as
  * a raw read would.  Bytes past the frame (the next frames' start) go to
@@ -596,7 +596,7 @@ static ssize_t recv_direct(struct xos_chan *end, struct xos__chan_path *p, void 
 
 	*ret_fallback = false;
 	p->rrel = p->rstart = p->rend = p->rcur = 0;
-	r = xos__fds_readv(p->st, iov, 2, end->nonblock);
+	r = p->ops->readv(p->st, iov, 2, end->nonblock);
 	if (r <= 0)
 		return r; /* -EAGAIN, an error, or EOF: what the general path says too */
 	*ret_fallback = true;
@@ -609,7 +609,7 @@ static ssize_t recv_direct(struct xos_chan *end, struct xos__chan_path *p, void 
 	if (h.type != XOS_FRAME_DATA || h.len > want)
 		goto stash;
 	while (m < h.len) {
-		r = xos__fds_read(p->st, (char *)buf + m, h.len - m, end->nonblock);
+		r = p->ops->read(p->st, (char *)buf + m, h.len - m, end->nonblock);
 		if (r == 0) {
 			*ret_fallback = false;
 			return 0; /* EOF; a frame cut by a dying writer was never sent */
@@ -655,7 +655,7 @@ ssize_t xos_chan_recv(struct xos_chan *end, void *buf, size_t len)
 	if (!buf && len)
 		return -EINVAL;
 	if (!end->stream && len >= DIRECT_MIN && !end->peeked && !end->rx_broken && !end->unreleased &&
-	    end->rx && end->rx->ops->read == xos__fds_read && end->rx->rstart == end->rx->rend &&
+	    end->rx && end->rx->ops->readv && end->rx->rstart == end->rx->rend &&
 	    !end->rx->rbuf_old && !xos__switch_pending(end)) {
 		bool fallback;
 		ssize_t n = recv_direct(end, end->rx, buf, len, &fallback);

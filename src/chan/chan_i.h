@@ -177,7 +177,7 @@ ssize_t xos__stream_write_frame(struct xos__chan_path *p, struct iovec *iov, int
 int xos__stream_peek(struct xos_chan *end, struct xos__chan_path *p, struct xos_mech_frame *f,
 		     bool nonblock) XOS_HIDDEN;
 
-/* The descriptor mechanisms' read (fdstream.c), and its vectored form the receive path uses directly. */
+/* The descriptor mechanisms' read and readv (fdstream.c). */
 ssize_t xos__fds_read(void *st, void *buf, size_t len, bool nonblock) XOS_HIDDEN;
 ssize_t xos__fds_readv(void *st, const struct iovec *iov, int iovcnt, bool nonblock) XOS_HIDDEN;
 

@@ -88,7 +88,8 @@ int xos__mech_register(const struct xos_mech *mech)
 	/* The members every path uses, and one whole way of moving frames. */
 	if (!ops->make || !ops->attach || !ops->detach || !ops->rx_fd ||
 	    !((ops->tx_reserve && ops->tx_commit && ops->rx_peek && ops->rx_advance && ops->rx_release) ||
-	      (ops->writev && ops->read && ops->wait_writable))) {
+	      (ops->writev && ops->read && ops->wait_writable)) ||
+	    (ops->readv && !ops->read)) {
 		free(m);
 		return -EINVAL;
 	}

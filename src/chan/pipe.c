@@ -120,6 +120,7 @@ const struct xos_mech_ops xos__chan_pipe = {
 	.rx_fd = xos__fds_rx_fd,
 	.writev = pipe_writev,
 	.read = xos__fds_read,
+	.readv = xos__fds_readv,
 	.wait_writable = xos__fds_wait_writable,
 	.handover_fds = pipe_handover_fds,
 };

@@ -63,6 +63,7 @@ const struct xos_mech_ops xos__chan_unix = {
 	.rx_fd = xos__fds_rx_fd,
 	.writev = xos__fds_sendmsg,
 	.read = xos__fds_read,
+	.readv = xos__fds_readv,
 	.wait_writable = xos__fds_wait_writable,
 	.handover_fds = unix_handover_fds,
 };
