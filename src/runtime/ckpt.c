@@ -251,12 +251,14 @@ static int write_snapshot(struct xos__ckpt *c)
 		unprotect_all(c);
 		return -ENOMEM;
 	}
-	xos__image_sum_begin(&sum, c->key, &c->hdr, c->maps, c->ext);
-	rc = xos__image_write_all(c->fd, &c->hdr, sizeof(c->hdr));
-	if (!rc)
-		rc = xos__image_write_all(c->fd, c->maps, c->hdr.nmaps * sizeof(*c->maps));
-	if (!rc)
-		rc = xos__image_write_all(c->fd, c->ext, c->hdr.nextents * sizeof(*c->ext));
+	rc = xos__image_sum_begin(&sum, c->key, &c->hdr, c->ext);
+	if (rc < 0) {
+		xos__free(buf);
+		xos__free(src);
+		unprotect_all(c);
+		return rc;
+	}
+	rc = xos__image_write_tables(c->fd, &c->hdr, c->maps, c->ext);
 	for (uint32_t e = 0; e < c->hdr.nextents && !rc; e++) {
 		for (uint64_t o = 0; o < c->ext[e].len && !rc; o += CHUNK) {
 			uint64_t at = c->ext[e].off + o;
@@ -298,12 +300,7 @@ static int write_snapshot(struct xos__ckpt *c)
 	unprotect_all(c);
 	if (rc == 0)
 		rc = c->fault_err; /* the fault thread has ended: no lock needed */
-	if (rc)
-		return rc;
-	xos__image_sum_seal(&sum, &c->hdr);
-	if (pwrite(c->fd, &c->hdr, sizeof(c->hdr), 0) != (ssize_t)sizeof(c->hdr))
-		return errno ? -errno : -EIO;
-	return 0;
+	return xos__image_sum_finish(&sum, &c->hdr, c->maps, c->ext, c->fd, rc);
 }
 
 static void *writer_thread(void *arg)

@@ -152,6 +152,22 @@ int xos__image_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int xos__image_write_tables(int fd, const struct img_hdr *hdr, const struct img_map *maps,
+			    const struct img_ext *ext)
+{
+	int rc = xos__image_write_all(fd, hdr, sizeof(*hdr));
+
+	if (!rc)
+		rc = xos__image_write_all(fd, maps, hdr->nmaps * sizeof(*maps));
+	if (!rc)
+		rc = xos__image_write_all(fd, ext, hdr->nextents * sizeof(*ext));
+	/* Room for the chunk table, written once every chunk is summed. */
+	if (!rc && lseek(fd, (off_t)(xos__image_nchunks(ext, hdr->nextents) * sizeof(struct img_chunk)),
+			 SEEK_CUR) < 0)
+		rc = -errno;
+	return rc;
+}
+
 int xos__image_ext_add(struct img_ext **ext, size_t *n, size_t *cap, uint64_t off, uint64_t len)
 {
 	if (*n == *cap) {
@@ -234,7 +250,8 @@ int xos__image_hdr_init(const struct xos_ef *ef, const struct xos__image_key *ke
 
 void xos__image_hdr_extents(struct img_hdr *hdr, const struct img_ext *ext, uint32_t n)
 {
-	uint64_t total = sizeof(*hdr) + hdr->nmaps * sizeof(struct img_map) + n * sizeof(*ext);
+	uint64_t total = sizeof(*hdr) + hdr->nmaps * sizeof(struct img_map) + n * sizeof(*ext) +
+			 xos__image_nchunks(ext, n) * sizeof(struct img_chunk);
 
 	hdr->nextents = n;
 	for (uint32_t i = 0; i < n; i++)
@@ -285,12 +302,12 @@ int xos__image_write(struct xos_ef *ef, int fd)
 		rc = -ENOMEM;
 		goto out;
 	}
-	xos__image_sum_begin(&sum, key, &hdr, maps, ext);
-	rc = xos__image_write_all(fd, &hdr, sizeof(hdr));
-	if (!rc)
-		rc = xos__image_write_all(fd, maps, hdr.nmaps * sizeof(*maps));
-	if (!rc)
-		rc = xos__image_write_all(fd, ext, hdr.nextents * sizeof(*ext));
+	rc = xos__image_sum_begin(&sum, key, &hdr, ext);
+	if (rc < 0) {
+		xos__free(buf);
+		goto out;
+	}
+	rc = xos__image_write_tables(fd, &hdr, maps, ext);
 	for (uint32_t i = 0; i < hdr.nextents && !rc; i++) {
 		for (uint64_t o = 0; o < ext[i].len && !rc; o += CHUNK) {
 			size_t len = ext[i].len - o < CHUNK ? (size_t)(ext[i].len - o) : CHUNK;
@@ -306,11 +323,7 @@ int xos__image_write(struct xos_ef *ef, int fd)
 		}
 	}
 	xos__free(buf);
-	if (rc)
-		goto out;
-	xos__image_sum_seal(&sum, &hdr);
-	if (pwrite(fd, &hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
-		rc = -EIO;
+	rc = xos__image_sum_finish(&sum, &hdr, maps, ext, fd, rc);
 out:
 	if (key)
 		memset(key, 0, sizeof(*key));

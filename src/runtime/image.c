@@ -198,16 +198,28 @@ static int check_header(const struct img_hdr *hdr, uint64_t file_size)
 	/* The counts are bounded above, so this cannot overflow. */
 	tables = sizeof(*hdr) + (uint64_t)hdr->nmaps * sizeof(struct img_map) +
 		 (uint64_t)hdr->nextents * sizeof(struct img_ext);
-	if (tables > hdr->file_size || hdr->file_size - tables > hdr->dom_size)
+	/* The chunk table, at least one entry per extent, is checked when the extents are known. */
+	if (tables > hdr->file_size ||
+	    hdr->file_size - tables > hdr->dom_size + ((uint64_t)hdr->nextents + hdr->dom_size / XOS__IMAGE_CHUNK) *
+							       sizeof(struct img_chunk))
 		return -EBADMSG;
 	return 0;
+}
+
+uint64_t xos__image_nchunks(const struct img_ext *ext, uint32_t n)
+{
+	uint64_t c = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		c += (ext[i].len + XOS__IMAGE_CHUNK - 1) / XOS__IMAGE_CHUNK;
+	return c;
 }
 
 int xos__image_load(int fd, struct xos__image *img)
 {
 	struct img_hdr *hdr = &img->hdr;
 	struct stat st;
-	uint64_t data = 0, end = 0;
+	uint64_t data = 0, end = 0, nchunks, at, c = 0;
 	int rc;
 
 	memset(img, 0, sizeof(*img));
@@ -248,18 +260,42 @@ int xos__image_load(int fd, struct xos__image *img)
 		if (m->start >= m->end || !has_nul(m->path, sizeof(m->path)) || m->path[0] != '/')
 			goto fail;
 	}
-	/* Sorted, disjoint, inside the domain: their sum is at most the domain's size. */
+	/* Sorted, disjoint, page-aligned, inside the domain: their sum is at most the domain's size. */
 	for (uint32_t i = 0; i < hdr->nextents; i++) {
 		const struct img_ext *e = &img->ext[i];
 
 		if (e->len == 0 || e->off < end || e->off > hdr->dom_size ||
-		    e->len > hdr->dom_size - e->off)
+		    e->len > hdr->dom_size - e->off || e->off % 4096 ||
+		    (e->len % 4096 && e->off + e->len != hdr->dom_size))
 			goto fail;
 		end = e->off + e->len;
 		data += e->len;
 	}
-	if (img->data_at + data != hdr->file_size)
+	/* At most extents + size / chunk: bounded, and checked against the file before allocating. */
+	nchunks = xos__image_nchunks(img->ext, hdr->nextents);
+	if (img->data_at + nchunks * sizeof(struct img_chunk) + data != hdr->file_size)
 		goto fail;
+	img->nchunks = (uint32_t)nchunks;
+	img->chunks = xos__calloc(nchunks + 1, sizeof(*img->chunks));
+	img->loc = xos__calloc(nchunks + 1, sizeof(*img->loc));
+	if (!img->chunks || !img->loc) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = xos__image_read_at(fd, img->chunks, nchunks * sizeof(*img->chunks), (off_t)img->data_at);
+	if (rc)
+		goto fail;
+	img->data_at += nchunks * sizeof(*img->chunks);
+	at = img->data_at;
+	for (uint32_t i = 0; i < hdr->nextents; i++)
+		for (uint64_t o = 0; o < img->ext[i].len; o += XOS__IMAGE_CHUNK, c++) {
+			uint64_t len = img->ext[i].len - o;
+
+			img->loc[c].file_off = at;
+			img->loc[c].dom_off = img->ext[i].off + o;
+			img->loc[c].len = (uint32_t)(len < XOS__IMAGE_CHUNK ? len : XOS__IMAGE_CHUNK);
+			at += img->loc[c].len;
+		}
 	img->data_len = data;
 	return 0;
 
@@ -272,139 +308,190 @@ void xos__image_release(struct xos__image *img)
 {
 	xos__free(img->maps);
 	xos__free(img->ext);
+	xos__free(img->chunks);
+	xos__free(img->loc);
 	img->maps = NULL;
 	img->ext = NULL;
+	img->chunks = NULL;
+	img->loc = NULL;
 }
 
 /* ---- integrity --------------------------------------------------------------------- */
 
-/* The MACs cover the header with its checksum and MAC fields zero. */
-static void mac_header(struct xos__hmac_sha256 *m, const struct xos__image_key *key,
-		       const struct img_hdr *hdr, const struct img_map *maps, const struct img_ext *ext)
+/* The MAC covers the header with its checksum and MAC fields zero, and the tables. */
+static void mac_tables(uint8_t out[XOS__SHA256_LEN], const struct xos__image_key *key,
+		       const struct img_hdr *hdr, const struct img_map *maps, const struct img_ext *ext,
+		       const struct img_chunk *chunks, uint64_t nchunks)
 {
+	struct xos__hmac_sha256 m;
 	struct img_hdr h = *hdr;
 
 	h.checksum = 0;
 	memset(h.mac, 0, sizeof(h.mac));
 	memset(h.tables_mac, 0, sizeof(h.tables_mac));
-	xos__hmac_sha256_init(m, key->key, key->len);
-	xos__hmac_sha256_update(m, &h, sizeof(h));
-	xos__hmac_sha256_update(m, maps, hdr->nmaps * sizeof(*maps));
-	xos__hmac_sha256_update(m, ext, hdr->nextents * sizeof(*ext));
+	xos__hmac_sha256_init(&m, key->key, key->len);
+	xos__hmac_sha256_update(&m, &h, sizeof(h));
+	xos__hmac_sha256_update(&m, maps, hdr->nmaps * sizeof(*maps));
+	xos__hmac_sha256_update(&m, ext, hdr->nextents * sizeof(*ext));
+	xos__hmac_sha256_update(&m, chunks, nchunks * sizeof(*chunks));
+	xos__hmac_sha256_final(&m, out);
 }
 
-void xos__image_sum_begin(struct xos__image_sum *s, const struct xos__image_key *key,
-			  const struct img_hdr *hdr, const struct img_map *maps,
-			  const struct img_ext *ext)
-{
-	s->acc = 0;
-	s->keyed = key && key->set;
-	memset(s->tables_mac, 0, sizeof(s->tables_mac));
-	if (s->keyed) {
-		struct xos__hmac_sha256 t;
-
-		mac_header(&t, key, hdr, maps, ext);
-		xos__hmac_sha256_final(&t, s->tables_mac);
-		mac_header(&s->mac, key, hdr, maps, ext);
-	}
-	s->acc = fold(s->acc, maps, hdr->nmaps * sizeof(*maps));
-	s->acc = fold(s->acc, ext, hdr->nextents * sizeof(*ext));
-}
-
-void xos__image_sum_data(struct xos__image_sum *s, const void *buf, size_t len)
-{
-	s->acc = fold(s->acc, buf, len);
-	if (s->keyed)
-		xos__hmac_sha256_update(&s->mac, buf, len);
-}
-
-/* The checksum covers the header (MAC included) with its checksum field zero. */
-static uint64_t header_sum(const struct img_hdr *hdr, uint64_t acc)
+/* The checksum covers the header (MACs included) with its checksum field zero, and the tables. */
+static uint64_t tables_sum(const struct img_hdr *hdr, const struct img_map *maps, const struct img_ext *ext,
+			   const struct img_chunk *chunks, uint64_t nchunks)
 {
 	struct img_hdr h = *hdr;
+	uint64_t acc = 0;
 
+	acc = fold(acc, maps, hdr->nmaps * sizeof(*maps));
+	acc = fold(acc, ext, hdr->nextents * sizeof(*ext));
+	acc = fold(acc, chunks, nchunks * sizeof(*chunks));
 	h.checksum = 0;
 	return acc ^ hash64(&h, sizeof(h), acc);
 }
 
-void xos__image_sum_seal(struct xos__image_sum *s, struct img_hdr *hdr)
+/* The entry of chunk @i with bytes @buf[@len]. */
+static void chunk_entry(struct img_chunk *c, const struct xos__image_key *key, uint32_t i, const void *buf,
+			size_t len)
 {
-	memset(hdr->mac, 0, sizeof(hdr->mac));
-	memcpy(hdr->tables_mac, s->tables_mac, sizeof(hdr->tables_mac));
-	if (s->keyed)
-		xos__hmac_sha256_final(&s->mac, hdr->mac);
-	hdr->checksum = header_sum(hdr, s->acc);
+	memset(c, 0, sizeof(*c));
+	c->sum = hash64(buf, len, K2 * ((uint64_t)i + 1));
+	if (key && key->set) {
+		struct xos__hmac_sha256 m;
+		uint64_t le = i; /* x86-64, aarch64: little-endian */
+
+		xos__hmac_sha256_init(&m, key->key, key->len);
+		xos__hmac_sha256_update(&m, &le, sizeof(le));
+		xos__hmac_sha256_update(&m, buf, len);
+		xos__hmac_sha256_final(&m, c->mac);
+	}
 }
 
-int xos__image_sum_check(struct xos__image_sum *s, const struct img_hdr *hdr,
-			 const struct xos__image_key *key)
+int xos__image_sum_begin(struct xos__image_sum *s, const struct xos__image_key *key,
+			 const struct img_hdr *hdr, const struct img_ext *ext)
 {
-	uint8_t mac[XOS__SHA256_LEN];
-	bool ok;
+	memset(s, 0, sizeof(*s));
+	s->key = key;
+	s->n = (uint32_t)xos__image_nchunks(ext, hdr->nextents);
+	s->chunks = xos__calloc(s->n + 1, sizeof(*s->chunks));
+	return s->chunks ? 0 : -ENOMEM;
+}
 
-	if (header_sum(hdr, s->acc) != hdr->checksum)
-		return -EBADMSG;
-	if (!key || !key->set)
-		return (hdr->flags & IMG_F_KEYED) ? -ENOKEY : 0;
-	if (!(hdr->flags & IMG_F_KEYED) || !s->keyed)
-		return -EKEYREJECTED;
-	xos__hmac_sha256_final(&s->mac, mac);
-	ok = xos__equal_ct(mac, hdr->mac, sizeof(mac));
-	memset(mac, 0, sizeof(mac));
-	return ok ? 0 : -EKEYREJECTED;
+void xos__image_sum_data(struct xos__image_sum *s, const void *buf, size_t len)
+{
+	if (s->next >= s->n || len > XOS__IMAGE_CHUNK) {
+		s->overflow = true;
+		return;
+	}
+	chunk_entry(&s->chunks[s->next], s->key, s->next, buf, len);
+	s->next++;
+}
+
+int xos__image_sum_finish(struct xos__image_sum *s, struct img_hdr *hdr, const struct img_map *maps,
+			  const struct img_ext *ext, int fd, int rc)
+{
+	off_t at = (off_t)(sizeof(*hdr) + hdr->nmaps * sizeof(*maps) + hdr->nextents * sizeof(*ext));
+	size_t tlen = (size_t)s->n * sizeof(*s->chunks);
+
+	if (rc == 0 && (s->overflow || s->next != s->n))
+		rc = -EIO; /* the writer fed other pieces than its extents make */
+	if (rc == 0) {
+		memset(hdr->mac, 0, sizeof(hdr->mac));
+		memset(hdr->tables_mac, 0, sizeof(hdr->tables_mac));
+		if (s->key && s->key->set)
+			mac_tables(hdr->tables_mac, s->key, hdr, maps, ext, s->chunks, s->n);
+		hdr->checksum = tables_sum(hdr, maps, ext, s->chunks, s->n);
+		if (pwrite(fd, s->chunks, tlen, at) != (ssize_t)tlen ||
+		    pwrite(fd, hdr, sizeof(*hdr), 0) != (ssize_t)sizeof(*hdr))
+			rc = errno ? -errno : -EIO;
+	}
+	xos__free(s->chunks);
+	s->chunks = NULL;
+	return rc;
 }
 
 int xos__image_key_check(const struct xos__image *img, const struct xos__image_key *key)
 {
-	struct xos__hmac_sha256 m;
 	uint8_t mac[XOS__SHA256_LEN];
 	bool ok;
 
+	if (!key || !key->set) {
+		if (img->hdr.flags & IMG_F_KEYED)
+			return -ENOKEY;
+	} else {
+		if (!(img->hdr.flags & IMG_F_KEYED))
+			return -EKEYREJECTED;
+		mac_tables(mac, key, &img->hdr, img->maps, img->ext, img->chunks, img->nchunks);
+		ok = xos__equal_ct(mac, img->hdr.tables_mac, sizeof(mac));
+		memset(mac, 0, sizeof(mac));
+		if (!ok)
+			return -EKEYREJECTED;
+	}
+	return tables_sum(&img->hdr, img->maps, img->ext, img->chunks, img->nchunks) == img->hdr.checksum
+		       ? 0
+		       : -EBADMSG;
+}
+
+int xos__image_chunk_check(const struct xos__image *img, const struct xos__image_key *key, uint32_t i,
+			   const void *buf)
+{
+	struct img_chunk c;
+	bool ok;
+
+	if (i >= img->nchunks)
+		return -EINVAL;
+	chunk_entry(&c, key, i, buf, img->loc[i].len);
+	if (c.sum != img->chunks[i].sum)
+		return -EBADMSG;
 	if (!key || !key->set)
-		return (img->hdr.flags & IMG_F_KEYED) ? -ENOKEY : 0;
-	if (!(img->hdr.flags & IMG_F_KEYED))
-		return -EKEYREJECTED;
-	mac_header(&m, key, &img->hdr, img->maps, img->ext);
-	xos__hmac_sha256_final(&m, mac);
-	ok = xos__equal_ct(mac, img->hdr.tables_mac, sizeof(mac));
-	memset(mac, 0, sizeof(mac));
+		return 0;
+	ok = xos__equal_ct(c.mac, img->chunks[i].mac, sizeof(c.mac));
+	memset(&c, 0, sizeof(c));
 	return ok ? 0 : -EKEYREJECTED;
+}
+
+int64_t xos__image_chunk_at(const struct xos__image *img, uint64_t off)
+{
+	uint32_t lo = 0, hi = img->nchunks;
+
+	/* The chunks are in domain order: the last one starting at or before @off. */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (img->loc[mid].dom_off <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || off >= img->loc[lo - 1].dom_off + img->loc[lo - 1].len)
+		return -1;
+	return (int64_t)(lo - 1);
 }
 
 int xos__image_read_data(int fd, const struct xos__image *img, const struct xos__image_key *key,
 			 int (*use)(void *arg, uint64_t off, const void *buf, size_t len), void *arg)
 {
-	struct xos__image_sum s;
 	unsigned char *buf;
-	uint64_t at = img->data_at;
 	int rc;
 
-	/* A key mismatch fails without reading any data. */
+	/* Header and tables first: a mismatch fails without reading any data. */
 	rc = xos__image_key_check(img, key);
 	if (rc < 0)
 		return rc;
-	/* Through a small buffer that stays hot: read, hash, hand over. */
+	/* Through a small buffer that stays hot: read, verify, hand over. */
 	buf = xos__malloc(XOS__IMAGE_CHUNK);
 	if (!buf)
 		return -ENOMEM;
-	xos__image_sum_begin(&s, key, &img->hdr, img->maps, img->ext);
-	for (uint32_t i = 0; i < img->hdr.nextents && !rc; i++) {
-		for (uint64_t o = 0; o < img->ext[i].len && !rc; o += XOS__IMAGE_CHUNK) {
-			size_t len = img->ext[i].len - o < XOS__IMAGE_CHUNK ? (size_t)(img->ext[i].len - o)
-									    : XOS__IMAGE_CHUNK;
-
-			rc = xos__image_read_at(fd, buf, len, (off_t)at);
-			if (!rc)
-				xos__image_sum_data(&s, buf, len);
-			if (!rc && use)
-				rc = use(arg, img->ext[i].off + o, buf, len);
-			at += len;
-		}
+	for (uint32_t i = 0; i < img->nchunks && !rc; i++) {
+		rc = xos__image_read_at(fd, buf, img->loc[i].len, (off_t)img->loc[i].file_off);
+		if (!rc)
+			rc = xos__image_chunk_check(img, key, i, buf);
+		if (!rc && use)
+			rc = use(arg, img->loc[i].dom_off, buf, img->loc[i].len);
 	}
 	xos__free(buf);
-	if (rc)
-		return rc == -ENODATA ? -EBADMSG : rc; /* shrunk under us */
-	return xos__image_sum_check(&s, &img->hdr, key);
+	return rc == -ENODATA ? -EBADMSG : rc; /* shrunk under us */
 }
 
 /* ---- the domain header the image brings ------------------------------------------ */

@@ -10,8 +10,17 @@
  *                      messages only), the domain's address and size
  *   struct img_map[]   the executable mappings of the dumping process
  *   struct img_ext[]   the extents of the domain's memfd that hold data,
- *                      sorted, not overlapping
+ *                      sorted, not overlapping, page-aligned
+ *   struct img_chunk[] one per chunk of data: each extent cut into
+ *                      XOS__IMAGE_CHUNK pieces from its start; the
+ *                      chunk's checksum and, keyed, its HMAC
  *   data               those extents, back to back
+ * The header's checksum (and, keyed, its tables_mac) covers header and
+ * tables, the chunk table included; each chunk's entry covers its bytes
+ * and its index.  So header and tables are verified before any data is
+ * read, and each chunk on its own before any of its bytes is used: a
+ * restore can let the EF run once the chunks it needs first are in, and
+ * bring in the rest while it runs (dump.c).
  * Nothing in it is trusted before it is checked: every count and size is
  * bounded and checked against the file's real size (fstat) before any
  * allocation, and the path of the binary is never opened or run.
@@ -22,7 +31,7 @@
 #include "xos_i.h"
 
 #define IMG_MAGIC "XOSIMG\r\n"
-#define IMG_VERSION 2u
+#define IMG_VERSION 3u /* 2 had one checksum over everything: refused */
 #define IMG_MAPS_MAX 256
 /* Worst case: every other page of the largest domain holds data. */
 #define IMG_EXTENTS_MAX ((uint32_t)(XOS__DOMAIN_SIZE_MAX / 4096 / 2 + 1))
@@ -39,8 +48,8 @@ struct img_hdr {
 	uint32_t build_id_len;
 	uint32_t flags; /* IMG_F_* */
 	uint8_t build_id[64];
-	uint8_t mac[XOS__SHA256_LEN];        /* HMAC of everything (keyed images) */
-	uint8_t tables_mac[XOS__SHA256_LEN]; /* HMAC of header and tables: checked before any data */
+	uint8_t mac[XOS__SHA256_LEN];        /* zero (version 2: HMAC of everything) */
+	uint8_t tables_mac[XOS__SHA256_LEN]; /* HMAC of header and tables, chunk table included */
 	char exe[1024]; /* where the dumping binary was: for messages, never opened */
 	uint64_t dom_base, dom_size;
 	uint32_t nmaps, nextents;
@@ -59,11 +68,25 @@ struct img_ext {
 	uint64_t off, len;
 };
 
+struct img_chunk {
+	uint64_t sum;                 /* checksum of the chunk's bytes, seeded by its index */
+	uint8_t mac[XOS__SHA256_LEN]; /* keyed: HMAC of its index (le64) and bytes; else zero */
+};
+
+/* Where a chunk's bytes are: in the file and in the domain. */
+struct xos__image_loc {
+	uint64_t file_off, dom_off;
+	uint32_t len;
+};
+
 /* An image's header and tables, checked for shape and size. */
 struct xos__image {
 	struct img_hdr hdr;
 	struct img_map *maps;
 	struct img_ext *ext;
+	struct img_chunk *chunks;
+	struct xos__image_loc *loc; /* per chunk, in domain order */
+	uint32_t nchunks;
 	uint64_t data_at;  /* file offset of the first extent's bytes */
 	uint64_t data_len; /* sum of the extents' lengths */
 };
@@ -75,12 +98,12 @@ struct xos__image_key {
 	uint8_t key[IMG_KEY_MAX];
 };
 
-/* Running integrity of an image: the checksum, and the MAC when keyed. */
+/* Integrity of an image being written: the chunk table it fills. */
 struct xos__image_sum {
-	uint64_t acc;
-	bool keyed;
-	struct xos__hmac_sha256 mac;
-	uint8_t tables_mac[XOS__SHA256_LEN];
+	const struct xos__image_key *key;
+	struct img_chunk *chunks;
+	uint32_t n, next;
+	bool overflow;
 };
 
 /*
@@ -99,29 +122,41 @@ int xos__image_key_load(struct xos__image_key *key) XOS_HIDDEN;
 int xos__image_load(int fd, struct xos__image *img) XOS_HIDDEN;
 void xos__image_release(struct xos__image *img) XOS_HIDDEN;
 
-/* Integrity: begin over header and tables, feed the data in order, then seal or check. */
-void xos__image_sum_begin(struct xos__image_sum *s, const struct xos__image_key *key,
-			  const struct img_hdr *hdr, const struct img_map *maps,
-			  const struct img_ext *ext) XOS_HIDDEN;
-void xos__image_sum_data(struct xos__image_sum *s, const void *buf, size_t len) XOS_HIDDEN;
-/* Writer: store the MAC (when keyed) and the checksum in @hdr. */
-void xos__image_sum_seal(struct xos__image_sum *s, struct img_hdr *hdr) XOS_HIDDEN;
-/* Reader: 0, -EBADMSG (checksum), -EKEYREJECTED (MAC missing or wrong), -ENOKEY (keyed, no key). */
-int xos__image_sum_check(struct xos__image_sum *s, const struct img_hdr *hdr,
-			 const struct xos__image_key *key) XOS_HIDDEN;
+/* The number of chunks of the extents @ext[@n] (each cut into XOS__IMAGE_CHUNK pieces). */
+uint64_t xos__image_nchunks(const struct img_ext *ext, uint32_t n) XOS_HIDDEN;
 /*
- * Before reading any data: does the key agree with the image?  0, or
- * -EKEYREJECTED (no MAC, or a header/table MAC that is not the key's),
- * -ENOKEY (keyed image, no key).  Makes a forged keyed image fail at once,
- * whatever size it claims.
+ * Writer: begin (allocates the chunk table; -ENOMEM), feed each chunk's
+ * bytes in order (the pieces the writers cut: extent by extent,
+ * XOS__IMAGE_CHUNK at most), then finish: with @rc 0, seal @hdr (checksum,
+ * MAC) and write chunk table and header into @fd at their places; frees
+ * the table either way.  Returns @rc or the write's error.
+ */
+int xos__image_sum_begin(struct xos__image_sum *s, const struct xos__image_key *key,
+			 const struct img_hdr *hdr, const struct img_ext *ext) XOS_HIDDEN;
+void xos__image_sum_data(struct xos__image_sum *s, const void *buf, size_t len) XOS_HIDDEN;
+int xos__image_sum_finish(struct xos__image_sum *s, struct img_hdr *hdr, const struct img_map *maps,
+			  const struct img_ext *ext, int fd, int rc) XOS_HIDDEN;
+/* Writer: header, maps, extents, and room for the chunk table (filled by finish). */
+int xos__image_write_tables(int fd, const struct img_hdr *hdr, const struct img_map *maps,
+			    const struct img_ext *ext) XOS_HIDDEN;
+/*
+ * Before reading any data: do key and checksum agree with header and
+ * tables?  0, or -EKEYREJECTED (no MAC, or a MAC that is not the key's),
+ * -ENOKEY (keyed image, no key), -EBADMSG (checksum).  Makes a forged
+ * keyed image fail at once, whatever size it claims.
  */
 int xos__image_key_check(const struct xos__image *img, const struct xos__image_key *key) XOS_HIDDEN;
+/* Is @buf the bytes of chunk @i?  0, -EBADMSG (checksum), -EKEYREJECTED (MAC). */
+int xos__image_chunk_check(const struct xos__image *img, const struct xos__image_key *key, uint32_t i,
+			   const void *buf) XOS_HIDDEN;
+/* The chunk holding domain offset @off, or -1 (a hole: reads zero). */
+int64_t xos__image_chunk_at(const struct xos__image *img, uint64_t off) XOS_HIDDEN;
 /*
  * Read the image's data once, in order, checking key and integrity: each
- * chunk is hashed, then handed to @use (if not NULL) with its offset in
- * the domain.  0 only if every chunk was read, used and the sum matches;
- * -EBADMSG for a file that ends early.  @use sees unauthenticated bytes:
- * nothing it writes may be trusted before this returns 0.
+ * chunk is read and verified, then handed to @use (if not NULL) with its
+ * offset in the domain.  0 only if every chunk was read, verified and
+ * used; -EBADMSG for a file that ends early or a chunk that is not what
+ * the table says.  @use only ever sees verified bytes.
  */
 int xos__image_read_data(int fd, const struct xos__image *img, const struct xos__image_key *key,
 			 int (*use)(void *arg, uint64_t off, const void *buf, size_t len), void *arg) XOS_HIDDEN;

@@ -53,19 +53,21 @@ static void reseal(int fd, const struct xos__image *img, const struct xos__image
 	uint64_t at = img->data_at;
 
 	hdr.flags = key->set ? IMG_F_KEYED : 0;
-	xos__image_sum_begin(&s, key, &hdr, img->maps, img->ext);
+	if (xos__image_sum_begin(&s, key, &hdr, img->ext) < 0)
+		return;
 	for (uint32_t i = 0; i < hdr.nextents; i++)
 		for (uint64_t o = 0; o < img->ext[i].len; o += XOS__IMAGE_CHUNK) {
 			size_t len = img->ext[i].len - o < XOS__IMAGE_CHUNK ? (size_t)(img->ext[i].len - o)
 									    : XOS__IMAGE_CHUNK;
 
-			if (pread(fd, buf, len, (off_t)at) != (ssize_t)len)
+			if (pread(fd, buf, len, (off_t)at) != (ssize_t)len) {
+				xos__image_sum_finish(&s, &hdr, img->maps, img->ext, fd, -EIO);
 				return;
+			}
 			xos__image_sum_data(&s, buf, len);
 			at += len;
 		}
-	xos__image_sum_seal(&s, &hdr);
-	if (pwrite(fd, &hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
+	if (xos__image_sum_finish(&s, &hdr, img->maps, img->ext, fd, 0) < 0)
 		abort();
 }
 

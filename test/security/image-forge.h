@@ -37,6 +37,7 @@
 
 #define MAP_REC 536 /* start, end, offset, path[512] */
 #define EXT_REC 16  /* off, len */
+#define CHUNK_REC 40 /* sum, mac[32] */
 #define CHUNK ((size_t)256 << 10)
 
 static inline void t_fail(const char *what, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -126,7 +127,8 @@ struct t_image {
 	size_t len;
 	size_t hdr_size, exe_off, dom_off; /* dom_off: dom_base, dom_size, nmaps, nextents */
 	uint32_t nmaps, nextents;
-	size_t ext_off, data_at;
+	size_t ext_off, chunk_off, data_at;
+	uint32_t nchunks;
 };
 
 static inline uint64_t t_u64(const struct t_image *im, size_t off)
@@ -172,9 +174,21 @@ static inline void t_load(struct t_image *im, const char *path)
 	memcpy(&im->nmaps, im->b + im->dom_off + 16, 4);
 	memcpy(&im->nextents, im->b + im->dom_off + 20, 4);
 	im->ext_off = im->hdr_size + (size_t)im->nmaps * MAP_REC;
-	im->data_at = im->ext_off + (size_t)im->nextents * EXT_REC;
+	im->chunk_off = im->ext_off + (size_t)im->nextents * EXT_REC;
+	if (im->chunk_off > im->len)
+		t_fail("image layout not understood");
+	im->nchunks = 0;
+	for (uint32_t i = 0; i < im->nextents; i++)
+		im->nchunks += (uint32_t)((t_u64(im, im->ext_off + i * EXT_REC + 8) + CHUNK - 1) / CHUNK);
+	im->data_at = im->chunk_off + (size_t)im->nchunks * CHUNK_REC;
 	if (im->data_at > im->len)
 		t_fail("image layout not understood");
+}
+
+/* The chunk table's size for one extent of @len bytes. */
+static inline size_t t_chunk_table(uint64_t len)
+{
+	return (size_t)((len + CHUNK - 1) / CHUNK) * CHUNK_REC;
 }
 
 static inline void t_save(const struct t_image *im, const char *path)
@@ -237,18 +251,22 @@ static inline void t_reseal(struct t_image *im)
 	uint64_t acc = 0;
 	size_t at = im->data_at;
 
-	acc = t_fold(acc, im->b + im->hdr_size, (size_t)im->nmaps * MAP_REC);
-	acc = t_fold(acc, im->b + im->ext_off, (size_t)im->nextents * EXT_REC);
+	uint32_t c = 0;
+
+	/* Each chunk's sum (seeded by its index), then header and tables. */
 	for (uint32_t i = 0; i < im->nextents; i++) {
 		uint64_t len = t_u64(im, im->ext_off + i * EXT_REC + 8);
 
-		for (uint64_t o = 0; o < len; o += CHUNK) {
+		for (uint64_t o = 0; o < len; o += CHUNK, c++) {
 			size_t n = len - o < CHUNK ? (size_t)(len - o) : CHUNK;
 
-			acc = t_fold(acc, im->b + at, n);
+			t_put64(im, im->chunk_off + (size_t)c * CHUNK_REC, t_hash64(im->b + at, n, K2 * ((uint64_t)c + 1)));
 			at += n;
 		}
 	}
+	acc = t_fold(acc, im->b + im->hdr_size, (size_t)im->nmaps * MAP_REC);
+	acc = t_fold(acc, im->b + im->ext_off, (size_t)im->nextents * EXT_REC);
+	acc = t_fold(acc, im->b + im->chunk_off, (size_t)im->nchunks * CHUNK_REC);
 	t_put64(im, 24, 0);
 	t_put64(im, 24, acc ^ t_hash64(im->b, im->hdr_size, acc));
 }

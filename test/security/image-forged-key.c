@@ -25,10 +25,11 @@ static void claim_sparse(struct t_image *im, const char *path, uint64_t size)
 	im->nextents = 1;
 	t_put64(im, im->ext_off, 0);
 	t_put64(im, im->ext_off + 8, size);
-	im->data_at = im->ext_off + EXT_REC;
+	im->chunk_off = im->ext_off + EXT_REC;
+	im->data_at = im->chunk_off + t_chunk_table(size); /* a hole of zeros too */
 	file_size = im->data_at + size;
 	t_put64(im, 16, file_size);
-	im->len = im->data_at;
+	im->len = im->chunk_off;
 	t_save(im, path);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, (off_t)file_size) < 0)

@@ -38,10 +38,10 @@ int main(int argc, char **argv)
 	im.ext_off = im.hdr_size + (size_t)im.nmaps * MAP_REC;
 	t_put64(&im, im.ext_off, 0);
 	t_put64(&im, im.ext_off + 8, HUGE);
-	im.data_at = im.ext_off + EXT_REC;
+	im.data_at = im.ext_off + EXT_REC + t_chunk_table(HUGE);
 	file_size = im.data_at + HUGE;
 	t_put64(&im, 16, file_size);
-	im.len = im.data_at;
+	im.len = im.ext_off + EXT_REC;
 	t_save(&im, img);
 	fd = open(img, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, (off_t)file_size) < 0)
