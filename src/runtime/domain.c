@@ -253,6 +253,8 @@ void xos__domain_free(struct xos__domain *d)
 {
 	if (!d)
 		return;
+	xos__lazy_close(d->lazy); /* before the range goes: it copies into it */
+	d->lazy = NULL;
 	registry_del(d);
 	d->mapped = false;
 	munmap((void *)d->base, d->size);

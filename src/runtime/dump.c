@@ -537,10 +537,42 @@ static int domain_fill(void *arg, uint64_t off, const void *buf, size_t len)
 	return pwrite(memfd, buf, len, (off_t)off) == (ssize_t)len ? 0 : -EIO;
 }
 
+/*
+ * May this restore be lazy?  Only where the EF runs on this process's
+ * mapping of the domain, the one the restorer registers (lazy.c): the
+ * thread ICF.  XOS_RESTORE_EAGER=1 asks for the whole domain first.
+ */
+static bool lazy_ok(const struct xos_ef *ef)
+{
+	const char *eager = getenv("XOS_RESTORE_EAGER");
+
+	if (eager && *eager && strcmp(eager, "0") != 0)
+		return false;
+	return ef->icf && ef->icf->icf && strcmp(ef->icf->icf->name, "thread") == 0;
+}
+
+/* Before the EF runs: the chunks the domain check reads, header and saved context, verified. */
+static int lazy_begin(struct xos__domain *d, struct xos__image *view)
+{
+	const struct xos__domain_hdr *h = d->hdr;
+	uint64_t sp;
+	int rc;
+
+	*view = *xos__lazy_image(d->lazy);
+	rc = xos__lazy_prefetch(d->lazy, 0, sizeof(*h));
+	if (rc < 0)
+		return rc;
+	sp = (uint64_t)(uintptr_t)h->ef_sp;
+	/* Bounds before touching: xos__image_domain_check reads the saved context there. */
+	if (sp < d->base || sp % 8 || sp - d->base > d->size - 80)
+		return -EBADMSG;
+	return xos__lazy_prefetch(d->lazy, sp - d->base, 80);
+}
+
 int xos__image_read(struct xos_ef *ef, int fd)
 {
 	struct xos__image_key *key;
-	struct xos__image img;
+	struct xos__image img, view;
 	struct xos__domain *d = NULL;
 	struct xos__domain_hdr *h;
 	int memfd = -1, rc;
@@ -578,11 +610,21 @@ int xos__image_read(struct xos_ef *ef, int fd)
 		goto out;
 	memfd = -1; /* the domain's now */
 
-	rc = xos__image_read_data(fd, &img, key, domain_fill, &d->memfd);
+	if (lazy_ok(ef) && xos__lazy_open(d, fd, &img, key, &d->lazy) == 0) {
+		/* The lazy server owns the tables now; @view reads them until it is gone. */
+		rc = lazy_begin(d, &view);
+	} else {
+		d->lazy = NULL;
+		view = img;
+		rc = xos__image_read_data(fd, &img, key, domain_fill, &d->memfd);
+	}
 	/* Authentic or not, nothing of the header is used before it is checked. */
 	h = d->hdr;
 	if (rc == 0)
-		rc = xos__image_domain_check(h, &img);
+		rc = xos__image_domain_check(h, &view);
+	/* The EF may run: the rest comes in behind it. */
+	if (rc == 0 && d->lazy)
+		rc = xos__lazy_start(d->lazy);
 	if (rc < 0)
 		goto out;
 	/*

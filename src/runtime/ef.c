@@ -408,7 +408,7 @@ int xos_ef_join(struct xos_ef *ef, struct xos_ef_exit *ret_exit)
 {
 	struct xos_ef_exit ex = { 0 };
 	struct xos__icf_node *node;
-	int rc;
+	int rc, lazy_err = 0;
 
 	if (!ef || ef->magic != XOS_EF_MAGIC)
 		return -EINVAL;
@@ -436,6 +436,9 @@ int xos_ef_join(struct xos_ef *ef, struct xos_ef_exit *ret_exit)
 	if (ef->nchans && ef->dom)
 		xos__chans_drop_parked(ef->chans, ef->nchans);
 	xos__icf_put(node);
+	/* A lazily restored domain with a chunk that failed its check: the EF ended, the error stays. */
+	if (ef->dom && ef->dom->lazy)
+		lazy_err = xos__lazy_error(ef->dom->lazy);
 	xos__ef_domain_release(ef);
 out_free:
 	xos__free(ef->options);
@@ -445,7 +448,7 @@ out_free:
 	xos__free(ef);
 	if (ret_exit)
 		*ret_exit = ex;
-	return 0;
+	return lazy_err;
 }
 
 struct xos_ef *xos_ef_self(void)

@@ -750,6 +750,9 @@ int xos__ef_domain_usable(const struct xos_ef *ef)
 		return -EOPNOTSUPP;
 	if (ef->ckpt)
 		return -EBUSY; /* its domain is being written where it is mapped now */
+	/* Restored lazily: the whole domain first (or the error of the chunk that failed). */
+	if (ef->dom->lazy)
+		return xos__lazy_wait(ef->dom->lazy, NULL);
 	return 0;
 }
 

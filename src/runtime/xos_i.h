@@ -296,6 +296,7 @@ struct xos__domain {
 	size_t size;
 	int memfd;
 	bool mapped;
+	struct xos__lazy *lazy; /* a lazy restore still bringing pages in (lazy.c), or NULL */
 };
 
 /* Reserve a range and a memfd of @size bytes, map it, lay out header, stack and heap. */
@@ -306,6 +307,26 @@ int xos__domain_map(struct xos__domain *d) XOS_HIDDEN;
 /* Drop the mapping, keep the range reserved (PROT_NONE) for the EF's return. */
 int xos__domain_unmap(struct xos__domain *d) XOS_HIDDEN;
 void xos__domain_free(struct xos__domain *d) XOS_HIDDEN;
+
+/* ---- lazy restore (lazy.c): the domain filled while the EF runs ---- */
+struct xos__lazy;
+struct xos__image;
+struct xos__image_key;
+/* Register @d's range for missing pages; takes @img's tables.  -errno where it cannot (then restore eagerly). */
+int xos__lazy_open(struct xos__domain *d, int fd, struct xos__image *img, const struct xos__image_key *key,
+		   struct xos__lazy **ret) XOS_HIDDEN;
+/* The image tables it took (valid while it lives). */
+const struct xos__image *xos__lazy_image(const struct xos__lazy *l) XOS_HIDDEN;
+/* Bring in (verified) what holds domain bytes [@off, @off+@len) now, before the EF runs. */
+int xos__lazy_prefetch(struct xos__lazy *l, uint64_t off, size_t len) XOS_HIDDEN;
+/* Start the thread that serves faults and fills the rest. */
+int xos__lazy_start(struct xos__lazy *l) XOS_HIDDEN;
+/* Until every chunk is in (0; CLOCK_MONOTONIC ns of that in *@ret_done_ns) or one failed (its -errno). */
+int xos__lazy_wait(struct xos__lazy *l, uint64_t *ret_done_ns) XOS_HIDDEN;
+/* The error of a chunk that failed so far, or 0. */
+int xos__lazy_error(struct xos__lazy *l) XOS_HIDDEN;
+/* Stop the thread, unregister, free (NULL: nothing). */
+void xos__lazy_close(struct xos__lazy *l) XOS_HIDDEN;
 /* The mapped domain of this process holding @p, or NULL. */
 struct xos__domain *xos__domain_of(const void *p) XOS_HIDDEN;
 /* In a fresh fork: unmap and close every domain but @keep (isolation of process EFs). */
