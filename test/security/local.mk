@@ -44,12 +44,14 @@ XOS_TESTS += %reldir%/image-fifo
 XOS_TESTS += %reldir%/image-sparse-huge
 XOS_TESTS += %reldir%/image-owner-mode
 XOS_TESTS += %reldir%/image-forged-key
+XOS_TESTS += %reldir%/image-lazy-chunk
 %canon_reldir%_image_forged_binary_LDFLAGS = $(AM_LDFLAGS) -no-install
 %canon_reldir%_image_forged_header_LDFLAGS = $(AM_LDFLAGS) -no-install
 %canon_reldir%_image_fifo_LDFLAGS = $(AM_LDFLAGS) -no-install
 %canon_reldir%_image_sparse_huge_LDFLAGS = $(AM_LDFLAGS) -no-install
 %canon_reldir%_image_owner_mode_LDFLAGS = $(AM_LDFLAGS) -no-install
 %canon_reldir%_image_forged_key_LDFLAGS = $(AM_LDFLAGS) -no-install
+%canon_reldir%_image_lazy_chunk_LDFLAGS = $(AM_LDFLAGS) -no-install
 XOS_SCRIPT_TESTS += %reldir%/image-restore-cli.sh
 
 # libFuzzer harness for the image reader: `make fuzz-image [FUZZ_SECONDS=N]`
