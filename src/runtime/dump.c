@@ -18,6 +18,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,16 +92,29 @@ out:
 	return rc;
 }
 
-/* The build-id of the running program (its own inode, whatever its path now names). */
+/* The build-id of the running program (its own inode, whatever its path now names): read once. */
+static uint8_t self_id[64];
+static int self_id_len;
+static pthread_once_t self_id_once = PTHREAD_ONCE_INIT;
+
+static void self_id_read(void)
+{
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+
+	self_id_len = fd < 0 ? -errno : build_id_fd(fd, self_id, sizeof(self_id));
+	if (fd >= 0)
+		close(fd);
+}
+
 int xos__image_build_id_self(uint8_t *id, size_t max)
 {
-	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -errno;
-	rc = build_id_fd(fd, id, max);
-	close(fd);
-	return rc;
+	pthread_once(&self_id_once, self_id_read);
+	if (self_id_len < 0)
+		return self_id_len;
+	if ((size_t)self_id_len > max)
+		return -ENOBUFS;
+	memcpy(id, self_id, (size_t)self_id_len);
+	return self_id_len;
 }
 
 /* The executable file mappings of this process (binary, libraries); their count. */

@@ -6,8 +6,9 @@
  * missing pages (the restorer owns it: a sandboxed EF's filter refuses
  * userfaultfd, and it needs none).  Before the EF runs, the chunks of the
  * domain header and of the saved context are brought in and checked like
- * any restore.  Then one thread serves faults and fills the rest in
- * domain order: a fault's chunk is read, verified against the image's
+ * any restore.  Then two threads bring in the rest: one serves faults,
+ * one, at a lower priority, fills the chunks in domain order (two threads: one serves faults, one at a lower priority
+ * fills): a fault's chunk is read, verified against the image's
  * chunk table (checksum, and HMAC when keyed) and only then copied in
  * (UFFDIO_COPY), so no byte the EF can see is unverified; a fault in a
  * hole gets a zero page.  When every chunk is in, the range is
@@ -36,6 +37,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,7 +58,7 @@ struct uffdio_poison {
 #define UFFDIO_POISON _IOWR(UFFDIO, _UFFDIO_POISON, struct uffdio_poison)
 #endif
 
-enum { CH_MISSING, CH_IN, CH_BAD };
+enum { CH_MISSING, CH_LOADING, CH_IN, CH_BAD };
 
 struct xos__lazy {
 	struct xos__image img;
@@ -66,10 +68,11 @@ struct xos__lazy {
 	int stop; /* eventfd: end the server */
 	uintptr_t base;
 	size_t size, page;
-	uint8_t *state; /* per chunk, CH_*: the server's alone once it runs */
-	unsigned char *buf;
-	pthread_t tid;
-	bool running;
+	uint8_t *state; /* per chunk, CH_*: under lock */
+	unsigned char *buf, *fill_buf; /* the fault server's (and the restorer's before), the filler's */
+	pthread_t tid, fill_tid;
+	bool running, filling;
+	atomic_bool stopping;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool done; /* every chunk in, or one bad: under lock */
@@ -110,43 +113,49 @@ static void uffd_wake(struct xos__lazy *l, uint64_t addr, size_t len)
 	ioctl(l->uffd, UFFDIO_WAKE, &r);
 }
 
-/* Chunk @c: read, verify, copy in; or, failing the check, poison its pages. */
-static int load_chunk(struct xos__lazy *l, uint32_t c)
+/* Chunk @c: read, verify, copy in through @buf; or, failing the check, poison its pages. */
+static int load_chunk(struct xos__lazy *l, uint32_t c, unsigned char *buf)
 {
 	const struct xos__image_loc *loc = &l->img.loc[c];
 	size_t len = (loc->len + l->page - 1) / l->page * l->page;
 	int rc;
 
-	if (l->state[c] == CH_IN)
-		return 0;
-	if (l->state[c] == CH_BAD)
-		return -EBADMSG;
-	memset(l->buf + loc->len, 0, len - loc->len);
-	rc = xos__image_read_at(l->fd, l->buf, loc->len, (off_t)loc->file_off);
+	/* One loader per chunk: the other waits for its result. */
+	pthread_mutex_lock(&l->lock);
+	while (l->state[c] == CH_LOADING)
+		pthread_cond_wait(&l->cond, &l->lock);
+	rc = l->state[c] == CH_IN ? 1 : l->state[c] == CH_BAD ? -EBADMSG : 0;
+	if (rc == 0)
+		l->state[c] = CH_LOADING;
+	pthread_mutex_unlock(&l->lock);
+	if (rc)
+		return rc > 0 ? 0 : rc;
+	memset(buf + loc->len, 0, len - loc->len);
+	rc = xos__image_read_at(l->fd, buf, loc->len, (off_t)loc->file_off);
 	if (rc == -ENODATA)
 		rc = -EBADMSG; /* shrunk under us */
 	if (rc == 0)
-		rc = xos__image_chunk_check(&l->img, &l->key, c, l->buf);
+		rc = xos__image_chunk_check(&l->img, &l->key, c, buf);
 	if (rc == 0)
-		rc = uffd_copy(l, loc->dom_off, l->buf, len);
-	if (rc == 0) {
-		l->state[c] = CH_IN;
-		return 0;
-	}
+		rc = uffd_copy(l, loc->dom_off, buf, len);
 	if (rc == -EBADMSG || rc == -EKEYREJECTED) {
 		struct uffdio_poison p = { .range = { .start = l->base + loc->dom_off, .len = len } };
 
-		l->state[c] = CH_BAD;
 		ioctl(l->uffd, UFFDIO_POISON, &p);
 		xos__log_error("restore: chunk %u of the image (domain bytes %#llx-%#llx) %s; its pages raise SIGBUS",
 			       c, (unsigned long long)loc->dom_off, (unsigned long long)(loc->dom_off + len),
 			       rc == -EBADMSG ? "is corrupted" : "is not authenticated by the key");
 	}
+	pthread_mutex_lock(&l->lock);
+	/* Anything else (no memory, an I/O error) leaves it missing for another try. */
+	l->state[c] = rc == 0 ? CH_IN : rc == -EBADMSG || rc == -EKEYREJECTED ? CH_BAD : CH_MISSING;
+	pthread_cond_broadcast(&l->cond);
+	pthread_mutex_unlock(&l->lock);
 	return rc;
 }
 
 /* Bring in whatever holds domain bytes [@off, @off+@len): chunks, or zero pages for holes. */
-static int load_range(struct xos__lazy *l, uint64_t off, size_t len)
+static int load_range(struct xos__lazy *l, uint64_t off, size_t len, unsigned char *buf)
 {
 	uint64_t end = off + len;
 	int rc = 0;
@@ -155,13 +164,13 @@ static int load_range(struct xos__lazy *l, uint64_t off, size_t len)
 		int64_t c = xos__image_chunk_at(&l->img, off);
 
 		if (c >= 0) {
-			rc = load_chunk(l, (uint32_t)c);
+			rc = load_chunk(l, (uint32_t)c, buf);
 		} else {
 			struct uffdio_zeropage z = { .range = { .start = l->base + off, .len = l->page } };
 
 			if (ioctl(l->uffd, UFFDIO_ZEROPAGE, &z) < 0 && errno != EEXIST) {
-				memset(l->buf, 0, l->page);
-				rc = uffd_copy(l, off, l->buf, l->page);
+				memset(buf, 0, l->page);
+				rc = uffd_copy(l, off, buf, l->page);
 			}
 		}
 	}
@@ -195,7 +204,7 @@ static int serve_faults(struct xos__lazy *l)
 
 			if (msg[k].event != UFFD_EVENT_PAGEFAULT || a < l->base || a >= l->base + l->size)
 				continue;
-			rc = load_range(l, a - l->base, l->page);
+			rc = load_range(l, a - l->base, l->page, l->buf);
 			if (rc < 0 && !err)
 				err = rc;
 			/* Woken by the copy; by hand when the page was already in or poisoned. */
@@ -204,52 +213,64 @@ static int serve_faults(struct xos__lazy *l)
 	}
 }
 
-static void *server(void *arg)
+static void block_signals(void)
 {
-	struct xos__lazy *l = arg;
-	uint32_t next = 0;
-	int err = 0;
 	sigset_t all;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+}
+
+/* The fault server: blocks until a fault or the end. */
+static void *server(void *arg)
+{
+	struct xos__lazy *l = arg;
+
+	block_signals();
 	for (;;) {
 		struct pollfd p[2] = { { .fd = l->uffd, .events = POLLIN }, { .fd = l->stop, .events = POLLIN } };
-		bool more = next < l->img.nchunks;
 		int rc;
 
-		/* Between chunks: faults first, then the next chunk in order. */
-		if (poll(p, 2, more || err ? (more ? 0 : -1) : 0) < 0 && errno != EINTR)
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			break;
 		if (p[1].revents)
 			break;
 		if (p[0].revents & POLLIN) {
 			rc = serve_faults(l);
-			if (rc < 0 && !err) {
-				err = rc;
-				finish(l, err);
-			}
+			if (rc < 0)
+				finish(l, rc);
 		}
-		if (more) {
-			rc = load_chunk(l, next++);
-			if (rc < 0 && !err) {
-				err = rc;
-				finish(l, err);
-			}
-			continue;
-		}
-		if (!err) {
-			/* Every chunk in: the holes fault as usual from now on (waiters are woken). */
-			struct uffdio_range r = { .start = l->base, .len = l->size };
-			ioctl(l->uffd, UFFDIO_UNREGISTER, &r);
-			struct timespec ts;
+	}
+	return NULL;
+}
 
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			l->t_done_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-			finish(l, 0);
-			break;
-		}
-		/* A bad chunk: keep serving holes and poisoned pages until the domain goes. */
+/*
+ * The filler: every chunk in domain order, at a low priority so the EF and
+ * the fault server go first; then unregisters the range (waiters are
+ * woken, holes fault as usual from then on).  After a bad chunk it ends
+ * and leaves the range registered: the server keeps serving holes and
+ * the poisoned pages stay poisoned.
+ */
+static void *filler(void *arg)
+{
+	struct xos__lazy *l = arg;
+	int err = 0;
+
+	block_signals();
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) < 0)
+		xos__log_debug("lazy: filler priority: %s", strerror(errno));
+	for (uint32_t c = 0; c < l->img.nchunks && !err && !atomic_load(&l->stopping); c++)
+		err = load_chunk(l, c, l->fill_buf);
+	if (err) {
+		finish(l, err);
+	} else if (!atomic_load(&l->stopping)) {
+		struct uffdio_range r = { .start = l->base, .len = l->size };
+		struct timespec ts;
+
+		ioctl(l->uffd, UFFDIO_UNREGISTER, &r);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		l->t_done_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		finish(l, 0);
 	}
 	return NULL;
 }
@@ -297,7 +318,8 @@ int xos__lazy_open(struct xos__domain *d, int fd, struct xos__image *img, const 
 	l->stop = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	l->state = xos__calloc(img->nchunks + 1, 1);
 	l->buf = xos__malloc(XOS__IMAGE_CHUNK + l->page);
-	if (l->fd < 0 || l->stop < 0 || !l->state || !l->buf) {
+	l->fill_buf = xos__malloc(XOS__IMAGE_CHUNK + l->page);
+	if (l->fd < 0 || l->stop < 0 || !l->state || !l->buf || !l->fill_buf) {
 		rc = l->fd < 0 || l->stop < 0 ? -errno : -ENOMEM;
 		goto fail;
 	}
@@ -322,7 +344,7 @@ int xos__lazy_prefetch(struct xos__lazy *l, uint64_t off, size_t len)
 {
 	if (off > l->size || len > l->size - off)
 		return -EBADMSG;
-	return load_range(l, off, len);
+	return load_range(l, off, len, l->buf);
 }
 
 int xos__lazy_start(struct xos__lazy *l)
@@ -332,6 +354,10 @@ int xos__lazy_start(struct xos__lazy *l)
 	if (rc)
 		return -rc;
 	l->running = true;
+	rc = pthread_create(&l->fill_tid, NULL, filler, l);
+	if (rc)
+		return -rc;
+	l->filling = true;
 	return 0;
 }
 
@@ -365,6 +391,10 @@ void xos__lazy_close(struct xos__lazy *l)
 
 	if (!l)
 		return;
+	atomic_store(&l->stopping, true);
+	/* The filler first: it may wait for a chunk the server is loading. */
+	if (l->filling)
+		pthread_join(l->fill_tid, NULL);
 	if (l->running) {
 		if (write(l->stop, &one, sizeof(one)) < 0)
 			xos__log_debug("lazy: stop: %s", strerror(errno));
@@ -380,6 +410,7 @@ void xos__lazy_close(struct xos__lazy *l)
 	memset(&l->key, 0, sizeof(l->key));
 	xos__free(l->state);
 	xos__free(l->buf);
+	xos__free(l->fill_buf);
 	pthread_mutex_destroy(&l->lock);
 	pthread_cond_destroy(&l->cond);
 	xos__free(l);
