@@ -401,17 +401,22 @@ int xos__image_send(struct xos_ef *ef, int fd, int (*head)(void *arg, uint64_t l
 	if (rc < 0)
 		goto out;
 	xos__image_hdr_extents(&hdr, ext, next);
-	xos__image_sum_begin(&sum, key, &hdr, maps, ext);
+	rc = xos__image_sum_begin(&sum, key, &hdr, ext);
+	if (rc < 0)
+		goto out;
 	for (int pass = 0; pass < 2 && !rc; pass++) {
 		if (pass == 1) {
-			xos__image_sum_seal(&sum, &hdr);
-			rc = head(arg, hdr.file_size);
+			rc = xos__image_sum_seal(&sum, &hdr, maps, ext);
+			if (!rc)
+				rc = head(arg, hdr.file_size);
 			if (!rc)
 				rc = send_all(fd, &hdr, sizeof(hdr));
 			if (!rc)
 				rc = send_all(fd, maps, hdr.nmaps * sizeof(*maps));
 			if (!rc)
 				rc = send_all(fd, ext, hdr.nextents * sizeof(*ext));
+			if (!rc)
+				rc = send_all(fd, sum.chunks, (size_t)sum.n * sizeof(*sum.chunks));
 		}
 		for (uint32_t i = 0; i < hdr.nextents && !rc; i++) {
 			for (uint64_t o = 0; o < ext[i].len && !rc; o += CHUNK) {
@@ -429,6 +434,7 @@ int xos__image_send(struct xos_ef *ef, int fd, int (*head)(void *arg, uint64_t l
 			}
 		}
 	}
+	xos__image_sum_end(&sum);
 out:
 	if (key)
 		memset(key, 0, sizeof(*key));
@@ -561,6 +567,8 @@ static bool lazy_ok(const struct xos_ef *ef)
 	const char *eager = getenv("XOS_RESTORE_EAGER");
 
 	if (eager && *eager && strcmp(eager, "0") != 0)
+		return false;
+	if (ef->restore_eager)
 		return false;
 	return ef->icf && ef->icf->icf && strcmp(ef->icf->icf->name, "thread") == 0;
 }

@@ -549,6 +549,8 @@ int xos__ef_restore_into(struct xos_ef *ef, int fd, char *why, size_t why_len)
 		rc = -errno;
 		goto out_put;
 	}
+	/* A migration re-binds channel ends and may mutate it at once: the whole domain first. */
+	ef->restore_eager = true;
 	rc = via->ops.restore(via->icf, ef, fd, &ef->ic);
 	if (rc < 0) {
 		xos__ef_domain_release(ef);

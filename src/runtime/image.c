@@ -388,26 +388,37 @@ void xos__image_sum_data(struct xos__image_sum *s, const void *buf, size_t len)
 	s->next++;
 }
 
+int xos__image_sum_seal(struct xos__image_sum *s, struct img_hdr *hdr, const struct img_map *maps,
+			const struct img_ext *ext)
+{
+	if (s->overflow || s->next != s->n)
+		return -EIO; /* the writer fed other pieces than its extents make */
+	memset(hdr->mac, 0, sizeof(hdr->mac));
+	memset(hdr->tables_mac, 0, sizeof(hdr->tables_mac));
+	if (s->key && s->key->set)
+		mac_tables(hdr->tables_mac, s->key, hdr, maps, ext, s->chunks, s->n);
+	hdr->checksum = tables_sum(hdr, maps, ext, s->chunks, s->n);
+	return 0;
+}
+
+void xos__image_sum_end(struct xos__image_sum *s)
+{
+	xos__free(s->chunks);
+	s->chunks = NULL;
+}
+
 int xos__image_sum_finish(struct xos__image_sum *s, struct img_hdr *hdr, const struct img_map *maps,
 			  const struct img_ext *ext, int fd, int rc)
 {
 	off_t at = (off_t)(sizeof(*hdr) + hdr->nmaps * sizeof(*maps) + hdr->nextents * sizeof(*ext));
 	size_t tlen = (size_t)s->n * sizeof(*s->chunks);
 
-	if (rc == 0 && (s->overflow || s->next != s->n))
-		rc = -EIO; /* the writer fed other pieces than its extents make */
-	if (rc == 0) {
-		memset(hdr->mac, 0, sizeof(hdr->mac));
-		memset(hdr->tables_mac, 0, sizeof(hdr->tables_mac));
-		if (s->key && s->key->set)
-			mac_tables(hdr->tables_mac, s->key, hdr, maps, ext, s->chunks, s->n);
-		hdr->checksum = tables_sum(hdr, maps, ext, s->chunks, s->n);
-		if (pwrite(fd, s->chunks, tlen, at) != (ssize_t)tlen ||
-		    pwrite(fd, hdr, sizeof(*hdr), 0) != (ssize_t)sizeof(*hdr))
-			rc = errno ? -errno : -EIO;
-	}
-	xos__free(s->chunks);
-	s->chunks = NULL;
+	if (rc == 0)
+		rc = xos__image_sum_seal(s, hdr, maps, ext);
+	if (rc == 0 && (pwrite(fd, s->chunks, tlen, at) != (ssize_t)tlen ||
+			pwrite(fd, hdr, sizeof(*hdr), 0) != (ssize_t)sizeof(*hdr)))
+		rc = errno ? -errno : -EIO;
+	xos__image_sum_end(s);
 	return rc;
 }
 

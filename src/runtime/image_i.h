@@ -136,6 +136,11 @@ int xos__image_sum_begin(struct xos__image_sum *s, const struct xos__image_key *
 void xos__image_sum_data(struct xos__image_sum *s, const void *buf, size_t len) XOS_HIDDEN;
 int xos__image_sum_finish(struct xos__image_sum *s, struct img_hdr *hdr, const struct img_map *maps,
 			  const struct img_ext *ext, int fd, int rc) XOS_HIDDEN;
+/* Streaming writer: seal @hdr once every chunk is fed (the table stays in s->chunks, s->n
+ * entries, to send after the extents); then end (frees the table). */
+int xos__image_sum_seal(struct xos__image_sum *s, struct img_hdr *hdr, const struct img_map *maps,
+			const struct img_ext *ext) XOS_HIDDEN;
+void xos__image_sum_end(struct xos__image_sum *s) XOS_HIDDEN;
 /* Writer: header, maps, extents, and room for the chunk table (filled by finish). */
 int xos__image_write_tables(int fd, const struct img_hdr *hdr, const struct img_map *maps,
 			    const struct img_ext *ext) XOS_HIDDEN;

@@ -231,6 +231,7 @@ struct xos_ef {
 	/* while it is restored after a move: (old, new) addresses of its channel ends */
 	const uint64_t *reloc;
 	size_t nreloc;
+	bool restore_eager; /* restore the whole domain before it runs (a migration's arrival) */
 };
 
 /* ---- EF options (options.c) ---------------------------------------------- */
