@@ -41,24 +41,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../prim/sendall.h"
 #include "chan_i.h"
-
-static int send_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EPIPE;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 static void paths_free(struct xos_chan *end)
 {
@@ -111,9 +95,9 @@ static void *forward_run(void *arg)
 				continue;
 			}
 		}
-		rc = send_all(fw->sock, &h, sizeof(h));
+		rc = xos__send_all(fw->sock, &h, sizeof(h));
 		if (rc == 0 && f.len)
-			rc = send_all(fw->sock, f.data, f.len);
+			rc = xos__send_all(fw->sock, f.data, f.len);
 		if (rc < 0 || f.type != XOS_FRAME_DATA)
 			break;
 		xos__chan_path_advance(g->rx);

@@ -6,4 +6,5 @@ noinst_HEADERS += \
 	%reldir%/fdpass.h \
 	%reldir%/forklist.h \
 	%reldir%/futex.h \
+	%reldir%/sendall.h \
 	%reldir%/spin.h

@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../prim/sendall.h"
 #include "image_i.h"
 
 #define CHUNK XOS__IMAGE_CHUNK /* stays in L2: hash and copy hit the cache */
@@ -354,23 +355,6 @@ out:
  * EF stays parked in between, so both passes read the same bytes.  @head
  * is called with the image's length before its first byte is written.
  */
-static int send_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EPIPE;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int xos__image_send(struct xos_ef *ef, int fd, int (*head)(void *arg, uint64_t len), void *arg)
 {
 	struct xos__domain *d = ef->dom;
@@ -410,13 +394,13 @@ int xos__image_send(struct xos_ef *ef, int fd, int (*head)(void *arg, uint64_t l
 			if (!rc)
 				rc = head(arg, hdr.file_size);
 			if (!rc)
-				rc = send_all(fd, &hdr, sizeof(hdr));
+				rc = xos__send_all(fd, &hdr, sizeof(hdr));
 			if (!rc)
-				rc = send_all(fd, maps, hdr.nmaps * sizeof(*maps));
+				rc = xos__send_all(fd, maps, hdr.nmaps * sizeof(*maps));
 			if (!rc)
-				rc = send_all(fd, ext, hdr.nextents * sizeof(*ext));
+				rc = xos__send_all(fd, ext, hdr.nextents * sizeof(*ext));
 			if (!rc)
-				rc = send_all(fd, sum.chunks, (size_t)sum.n * sizeof(*sum.chunks));
+				rc = xos__send_all(fd, sum.chunks, (size_t)sum.n * sizeof(*sum.chunks));
 		}
 		for (uint32_t i = 0; i < hdr.nextents && !rc; i++) {
 			for (uint64_t o = 0; o < ext[i].len && !rc; o += CHUNK) {
@@ -430,7 +414,7 @@ int xos__image_send(struct xos_ef *ef, int fd, int (*head)(void *arg, uint64_t l
 				if (pass == 0)
 					xos__image_sum_data(&sum, src, len);
 				else
-					rc = send_all(fd, src, len);
+					rc = xos__send_all(fd, src, len);
 			}
 		}
 	}

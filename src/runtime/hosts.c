@@ -55,6 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../prim/sendall.h"
 #include "hosts_i.h"
 
 #define HELLO_MAGIC "xoshost1"
@@ -151,23 +152,6 @@ static struct {
 } H = { .listen_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* ---- small I/O helpers ------------------------------------------------------ */
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EPIPE;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* 0, -ECONNRESET at EOF, -errno. */
 static int read_all(int fd, void *buf, size_t len)
@@ -353,7 +337,7 @@ static int connect_auth(struct host *h, uint32_t kind, uint64_t token)
 		goto fail;
 	}
 	mac_of(hi.nonce, kind, token, au.mac);
-	rc = write_all(fd, &au, sizeof(au));
+	rc = xos__send_all(fd, &au, sizeof(au));
 	if (rc < 0)
 		goto fail;
 	set_timeout(fd, 0);
@@ -620,7 +604,7 @@ static void reply(int fd, int rc, const char *icf, const char *why)
 
 	snprintf(rep.icf, sizeof(rep.icf), "%s", icf ? icf : "");
 	snprintf(rep.why, sizeof(rep.why), "%s", why ? why : "");
-	(void)write_all(fd, &rep, sizeof(rep));
+	(void)xos__send_all(fd, &rep, sizeof(rep));
 }
 
 /* One remote EF, from its request to its end. */
@@ -746,7 +730,7 @@ static void serve_ef(int fd)
 	end.status = rc < 0 ? 0 : ex.status;
 	if (hosted_del(req.ef_id))
 		end.how = EF_END_MOVED;
-	(void)write_all(fd, &end, sizeof(end));
+	(void)xos__send_all(fd, &end, sizeof(end));
 	goto out;
 
 out_reply:
@@ -789,7 +773,7 @@ static void *serve_conn(void *p)
 	if (getrandom(hi.nonce, sizeof(hi.nonce), 0) != (ssize_t)sizeof(hi.nonce))
 		goto refuse;
 	set_timeout(fd, 10);
-	if (write_all(fd, &hi, sizeof(hi)) < 0 || read_all(fd, &au, sizeof(au)) < 0)
+	if (xos__send_all(fd, &hi, sizeof(hi)) < 0 || read_all(fd, &au, sizeof(au)) < 0)
 		goto refuse;
 	mac_of(hi.nonce, au.kind, au.token, want);
 	if (!xos__equal_ct(want, au.mac, sizeof(want)))
@@ -1139,12 +1123,12 @@ int xos__host_ef_create(struct xos_ef *ef, int idx, const struct xos_ef_attr *at
 		goto fail;
 	}
 	set_timeout(fd, 60); /* a host that takes the request but never answers is as good as lost */
-	if ((rc = write_all(fd, &req, sizeof(req))) < 0 || (rc = write_all(fd, ef->name, req.name_len)) < 0 ||
-	    (rc = write_all(fd, attr->icf, req.icf_len)) < 0 ||
-	    (rc = write_all(fd, attr->icfs, req.icfs_len)) < 0 ||
-	    (rc = write_all(fd, attr->options, req.options_len)) < 0 ||
-	    (n && (rc = write_all(fd, creq, n * sizeof(creq[0]))) < 0) ||
-	    (ef->arg_size && (rc = write_all(fd, ef->arg, ef->arg_size)) < 0) ||
+	if ((rc = xos__send_all(fd, &req, sizeof(req))) < 0 || (rc = xos__send_all(fd, ef->name, req.name_len)) < 0 ||
+	    (rc = xos__send_all(fd, attr->icf, req.icf_len)) < 0 ||
+	    (rc = xos__send_all(fd, attr->icfs, req.icfs_len)) < 0 ||
+	    (rc = xos__send_all(fd, attr->options, req.options_len)) < 0 ||
+	    (n && (rc = xos__send_all(fd, creq, n * sizeof(creq[0]))) < 0) ||
+	    (ef->arg_size && (rc = xos__send_all(fd, ef->arg, ef->arg_size)) < 0) ||
 	    (rc = read_all(fd, &rep, sizeof(rep))) < 0) {
 		snprintf(why, why_len, "host %s: %s", h->name,
 			 rc == -ECONNRESET ? "lost while starting the EF" : strerror(-rc));
@@ -1529,7 +1513,7 @@ static void serve_migrate_in(int fd, const struct mig_req *req)
 		xos__free(ef);
 		rep.rc = rc;
 		snprintf(rep.why, sizeof(rep.why), "%s", why);
-		(void)write_all(fd, &rep, sizeof(rep));
+		(void)xos__send_all(fd, &rep, sizeof(rep));
 		for (size_t i = 0; i < made; i++) {
 			xos_chan_close(ends[i]);
 			close(holds[i]);
@@ -1554,14 +1538,14 @@ static void serve_migrate_in(int fd, const struct mig_req *req)
 		close(holds[i]); /* no memory to list it: it cannot leave, its peer sees it go at its end */
 	snprintf(rep.icf, sizeof(rep.icf), "%s", xos_ef_icf(ef));
 	snprintf(rep.why, sizeof(rep.why), "%s", why);
-	if (write_all(fd, &rep, sizeof(rep)) < 0)
+	if (xos__send_all(fd, &rep, sizeof(rep)) < 0)
 		xos__log_debug("hosts: ef %llu: the creator went away", (unsigned long long)req->ef_id);
 	rc = xos_ef_join(ef, &ex);
 	end.how = rc < 0 ? XOS_EF_LOST : ex.how;
 	end.status = rc < 0 ? 0 : ex.status;
 	if (hosted_del(req->ef_id))
 		end.how = EF_END_MOVED;
-	(void)write_all(fd, &end, sizeof(end));
+	(void)xos__send_all(fd, &end, sizeof(end));
 	return;
 
 fail_ends:
@@ -1588,9 +1572,9 @@ static int out_head(void *arg, uint64_t len)
 	int rc;
 
 	oh->rep->image_len = len;
-	rc = write_all(oh->fd, oh->rep, sizeof(*oh->rep));
+	rc = xos__send_all(oh->fd, oh->rep, sizeof(*oh->rep));
 	if (rc == 0 && oh->n)
-		rc = write_all(oh->fd, oh->mv, oh->n * sizeof(oh->mv[0]));
+		rc = xos__send_all(oh->fd, oh->mv, oh->n * sizeof(oh->mv[0]));
 	return rc;
 }
 
@@ -1626,7 +1610,7 @@ static void serve_migrate_out(int fd, const struct mig_req *req)
 		snprintf(rep.why, sizeof(rep.why), "%s",
 			 rc == -EOPNOTSUPP ? "the EF holds channel ends or has no domain" :
 			 rc == -ESRCH ? "the EF ended" : strerror(-rc));
-		(void)write_all(fd, &rep, sizeof(rep));
+		(void)xos__send_all(fd, &rep, sizeof(rep));
 		return;
 	}
 	rep.nchans = (uint32_t)h->nends;
@@ -1684,9 +1668,9 @@ static int push_head(void *arg, uint64_t len)
 
 	ph->req->image_len = len;
 	ph->len = len;
-	rc = write_all(ph->fd, ph->req, sizeof(*ph->req));
+	rc = xos__send_all(ph->fd, ph->req, sizeof(*ph->req));
 	if (rc == 0 && ph->n)
-		rc = write_all(ph->fd, ph->mc, ph->n * sizeof(ph->mc[0]));
+		rc = xos__send_all(ph->fd, ph->mc, ph->n * sizeof(ph->mc[0]));
 	return rc;
 }
 
@@ -1773,9 +1757,9 @@ static int pull_image(struct xos_ef *ef, const uint64_t *tok, struct xos__chan_m
 		return -EHOSTDOWN;
 	}
 	set_timeout(fd, 120);
-	rc = write_all(fd, &req, sizeof(req));
+	rc = xos__send_all(fd, &req, sizeof(req));
 	if (rc == 0 && ef->nchans)
-		rc = write_all(fd, tok, ef->nchans * sizeof(tok[0]));
+		rc = xos__send_all(fd, tok, ef->nchans * sizeof(tok[0]));
 	if (rc == 0)
 		rc = read_all(fd, &rep, sizeof(rep));
 	if (rc == 0 && rep.rc == 0 && rep.nchans != ef->nchans)
@@ -1940,7 +1924,7 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 	socks_close(drain, n);
 	close(mfd);
 	verdict.rc = rc < 0 ? rc : 0;
-	(void)write_all(src_sock, &verdict, sizeof(verdict));
+	(void)xos__send_all(src_sock, &verdict, sizeof(verdict));
 	close(src_sock);
 	if (rc < 0)
 		return rc;
