@@ -42,6 +42,12 @@
 
 /* ---- sanitizer bookkeeping of the stack switches ------------------------------- */
 #ifdef XOS_SANITIZE
+/*
+ * The host thread's stack, per thread.  The functions that touch it are
+ * noipa: an EF may resume on another thread (a restore, a migration back),
+ * and an address of this thread's variable computed before the swap and
+ * kept in a register would point into the old thread's TLS after it.
+ */
 static __thread const void *asan_host_bottom;
 static __thread size_t asan_host_size;
 
@@ -53,11 +59,11 @@ static void to_ef_end(void *fake)
 {
 	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
 }
-static void to_host_begin(void **fake)
+__attribute__((noipa)) static void to_host_begin(void **fake)
 {
 	__sanitizer_start_switch_fiber(fake, asan_host_bottom, asan_host_size);
 }
-static void on_ef_arrived(void *fake)
+__attribute__((noipa)) static void on_ef_arrived(void *fake)
 {
 	__sanitizer_finish_switch_fiber(fake, &asan_host_bottom, &asan_host_size);
 }
