@@ -254,6 +254,19 @@ int xos__chan_move_leave(struct xos_chan *end, uint64_t target, int drain, bool 
 /* ---- arriving --------------------------------------------------------------------- */
 
 /* Attach the drain (@drain, frames the peer wrote before its marker) and make it @end's rx. */
+/* @end sends (and, if it has no receive path yet, receives) on @p, counting on from @mv. */
+static void adopt_path(struct xos_chan *end, struct xos__chan_path *p, const struct xos__chan_move *mv)
+{
+	if (end->can_tx)
+		end->tx = p;
+	if (end->can_rx && !end->rx) {
+		end->rx = p;
+		xos__chan_rx_adopted(end);
+	}
+	end->tx_seq = mv->tx_seq;
+	end->rx_seq = mv->rx_seq;
+}
+
 static int attach_drain(struct xos_chan *end, const struct xos__chan_move *mv, int drain)
 {
 	const struct xos__mech *m = xos__mech_find("tcp");
@@ -316,14 +329,7 @@ int xos__chan_move_arrive(const struct xos__chan_move *mv, int next, int drain,
 		close(hold);
 		goto fail_pair;
 	}
-	if (end->can_tx)
-		end->tx = p;
-	if (end->can_rx && !end->rx) {
-		end->rx = p;
-		xos__chan_rx_adopted(end);
-	}
-	end->tx_seq = mv->tx_seq;
-	end->rx_seq = mv->rx_seq;
+	adopt_path(end, p, mv);
 	end->remote = true;
 	end->nonblock = mv->nonblock;
 	snprintf(end->ctl->mech, sizeof(end->ctl->mech), "%s", m->name);
@@ -373,14 +379,7 @@ int xos__chan_move_home(struct xos_chan *end, const struct xos__chan_move *mv, c
 	rc = attach_drain(end, mv, drain);
 	if (rc < 0)
 		return rc;
-	if (end->can_tx)
-		end->tx = p;
-	if (end->can_rx && !end->rx) {
-		end->rx = p;
-		xos__chan_rx_adopted(end);
-	}
-	end->tx_seq = mv->tx_seq;
-	end->rx_seq = mv->rx_seq;
+	adopt_path(end, p, mv);
 	xos__chan_unpark(end);
 	return 0;
 }
