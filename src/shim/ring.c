@@ -1112,6 +1112,22 @@ static void writer_join(struct shim_fd *f, struct shim_ring *r, int d)
 	}
 	unlk(&D->wlock);
 }
+/*
+ * The bytes @c's readers took from the kernel socket count against @D's
+ * bytes before the ring (under D->rlock).  A read through the kernel still
+ * in flight (another thread or process) takes bytes the writers sent there:
+ * they join only once it is counted (shim_ring_kread_done).
+ */
+static void count_kernel_reads(struct shim_chan *c, struct shim_dir *D)
+{
+	uint64_t k = atomic_load(&c->bytes_in);
+
+	atomic_fetch_sub(&c->bytes_in, k);
+	atomic_fetch_add(&D->pre_read, k);
+	if (atomic_load(&c->kreading) == 0)
+		atomic_store(&D->rready, 1);
+}
+
 
 void shim_ring_reader_join(struct shim_fd *f)
 {
@@ -1119,7 +1135,6 @@ void shim_ring_reader_join(struct shim_fd *f)
 	int d = read_dir(f);
 	struct shim_chan *c = chan_of(f);
 	struct shim_dir *D;
-	uint64_t k;
 
 	if (!r || f->broken || d < 0 || (uint32_t)d >= ndirs_of(r))
 		return;
@@ -1127,14 +1142,7 @@ void shim_ring_reader_join(struct shim_fd *f)
 	lk(&D->rlock);
 	if (atomic_load(&r->gen) == f->gen && atomic_load(&D->pre) != SHIM_PRE_NONE) {
 		atomic_store(&D->rjoined, 1);
-		k = atomic_load(&c->bytes_in);
-		atomic_fetch_sub(&c->bytes_in, k);
-		atomic_fetch_add(&D->pre_read, k);
-		/* A read through the kernel still in flight (another thread or
-		 * process) takes bytes the writers sent there: they join only
-		 * once it is counted (shim_ring_kread_done). */
-		if (atomic_load(&c->kreading) == 0)
-			atomic_store(&D->rready, 1);
+		count_kernel_reads(c, D);
 	}
 	unlk(&D->rlock);
 }
@@ -1155,7 +1163,6 @@ void shim_ring_kread_done(struct shim_fd *f)
 {
 	struct shim_chan *c = chan_of(f);
 	struct shim_dir *D = paired_read_dir(f);
-	uint64_t k;
 
 	if (D)
 		lk(&D->rlock);
@@ -1168,11 +1175,7 @@ void shim_ring_kread_done(struct shim_fd *f)
 		lk(&D->rlock);
 	}
 	if (atomic_load(&D->rjoined) && atomic_load(&D->pre) != SHIM_PRE_NONE) {
-		k = atomic_load(&c->bytes_in);
-		atomic_fetch_sub(&c->bytes_in, k);
-		atomic_fetch_add(&D->pre_read, k);
-		if (atomic_load(&c->kreading) == 0)
-			atomic_store(&D->rready, 1);
+		count_kernel_reads(c, D);
 	}
 	unlk(&D->rlock);
 }
