@@ -18,6 +18,8 @@ noinst_HEADERS += %reldir%/limits-attack.h
 XOS_TESTS += %reldir%/limits-memfd
 XOS_TESTS += %reldir%/limits-cpu-tree
 XOS_TESTS += %reldir%/limits-fork-bomb
+# Spare cgroups reused by a creator: still limiting, gone with the program.
+XOS_TESTS += %reldir%/limits-spare-cgroup
 # The rlimit fallback (XOS_SANDBOX_CGROUP=off) and what --list-icfs says about it.
 XOS_SCRIPT_TESTS += %reldir%/limits-fallback.sh
 

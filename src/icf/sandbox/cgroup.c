@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -305,6 +306,115 @@ static int dir_for(struct sbx_cgroup *cg, enum sbx_resource res, const char *nam
 	return free_slot;
 }
 
+/*
+ * Spare cgroups.  Once every process of a sandbox is reaped, its cgroups
+ * are kept for the creator's next sandbox with the same limits instead of
+ * removed: rmdir of a memory cgroup (the kernel offlines it) was the
+ * largest single cost of a sandbox's join, and mkdir plus the limit writes
+ * a good part of its create.  Only empty sets are kept, only those without
+ * a CPU budget (cpu.stat cannot be reset), at most SBX_SPARES, and only
+ * for the process that made them (a forked child starts with none).  They
+ * are removed when that process exits normally, or by reclaim_stale() of a
+ * later probe once it is dead.  What a new tenant inherits: clean page
+ * cache still charged to the memory cgroup, which the kernel reclaims
+ * before the limit bites; nothing it could read that another cgroup's
+ * files would not show.
+ */
+#define SBX_SPARES 4
+
+static struct spare {
+	struct sbx_cgroup cg;
+	unsigned long long mem, pids;
+} spares[SBX_SPARES];
+static int nspares;
+static pid_t spares_pid;
+static pthread_mutex_t spares_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t spares_once = PTHREAD_ONCE_INIT;
+
+/* A fork while another thread holds the lock must not leave the child's copy held. */
+static void spares_prefork(void)
+{
+	pthread_mutex_lock(&spares_lock);
+}
+
+static void spares_postfork(void)
+{
+	pthread_mutex_unlock(&spares_lock);
+}
+
+static void spares_atfork(void)
+{
+	pthread_atfork(spares_prefork, spares_postfork, spares_postfork);
+}
+
+/* A spare made for exactly these limits, moved into @cg; false if none. */
+static bool spare_take(struct sbx_cgroup *cg, unsigned long long mem, unsigned long long pids)
+{
+	bool found = false;
+
+	if (pthread_once(&spares_once, spares_atfork) != 0)
+		return false;
+	pthread_mutex_lock(&spares_lock);
+	if (spares_pid != getpid())
+		nspares = 0; /* a forked child's copy: its parent's to use */
+	for (int i = 0; i < nspares && !found; i++) {
+		if (spares[i].mem != mem || spares[i].pids != pids)
+			continue;
+		*cg = spares[i].cg;
+		spares[i] = spares[--nspares];
+		found = true;
+	}
+	pthread_mutex_unlock(&spares_lock);
+	return found;
+}
+
+/* Does any process remain in @dir (or can we not tell)? */
+static bool populated(const char *dir)
+{
+	char buf[16];
+
+	return read_text(dir, "cgroup.procs", buf, sizeof(buf)) < 0 || buf[0] != '\0';
+}
+
+/* Keep @cg (made for @mem, @pids) as a spare; false if it cannot be kept. */
+static bool spare_keep(const struct sbx_cgroup *cg)
+{
+	bool kept = false, any = false;
+
+	if (cg->cpu_budget_ns || cg->usage_fd >= 0)
+		return false;
+	for (int i = 0; i < SBX_CG_DIRS; i++) {
+		if (!cg->dir[i][0])
+			continue;
+		if (populated(cg->dir[i]))
+			return false;
+		any = true;
+	}
+	if (!any || pthread_once(&spares_once, spares_atfork) != 0)
+		return false; /* (registered by spare_take() already) */
+	pthread_mutex_lock(&spares_lock);
+	if (spares_pid != getpid()) {
+		nspares = 0;
+		spares_pid = getpid();
+	}
+	if (nspares < SBX_SPARES) {
+		spares[nspares++] = (struct spare){ .cg = *cg, .mem = cg->made_mem, .pids = cg->made_pids };
+		kept = true;
+	}
+	pthread_mutex_unlock(&spares_lock);
+	return kept;
+}
+
+/* At the creator's exit: remove its spares. */
+__attribute__((destructor)) static void spares_drop(void)
+{
+	pthread_mutex_lock(&spares_lock);
+	if (spares_pid == getpid())
+		while (nspares > 0)
+			sbx_cgroup_remove(&spares[--nspares].cg);
+	pthread_mutex_unlock(&spares_lock);
+}
+
 int sbx_cgroup_create(struct sbx_cgroup *cg, unsigned long long mem, unsigned long long cpu_s,
 		      unsigned long long pids)
 {
@@ -316,6 +426,10 @@ int sbx_cgroup_create(struct sbx_cgroup *cg, unsigned long long mem, unsigned lo
 		return -EINVAL;
 	memset(cg, 0, sizeof(*cg));
 	cg->usage_fd = -1;
+	if (!cpu_s && spare_take(cg, mem, pids))
+		return 0;
+	cg->made_mem = mem;
+	cg->made_pids = pids;
 	snprintf(name, sizeof(name), "xos-sandbox.%ld.%u", (long)getpid(), atomic_fetch_add(&seq, 1));
 
 	if (mem && places[SBX_MEM].version) {
@@ -468,6 +582,18 @@ void sbx_cgroup_forget(struct sbx_cgroup *cg)
 		close(cg->usage_fd);
 	memset(cg, 0, sizeof(*cg));
 	cg->usage_fd = -1;
+}
+
+void sbx_cgroup_release(struct sbx_cgroup *cg)
+{
+	if (!cg)
+		return;
+	if (spare_keep(cg)) {
+		memset(cg, 0, sizeof(*cg));
+		cg->usage_fd = -1;
+		return;
+	}
+	sbx_cgroup_remove(cg);
 }
 
 void sbx_cgroup_remove(struct sbx_cgroup *cg)

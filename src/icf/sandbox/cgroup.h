@@ -6,7 +6,7 @@
  * Order of use: sbx_cgroup_probe() once (registration); per sandbox,
  * sbx_cgroup_create() in the creator, sbx_cgroup_enter() first thing in
  * the sandbox's first process, sbx_cgroup_wait() in the outer process
- * instead of waitpid(init), sbx_cgroup_remove() once all is reaped.
+ * instead of waitpid(init), sbx_cgroup_release() once all is reaped.
  */
 #ifndef XOS_ICF_SANDBOX_CGROUP_H
 #define XOS_ICF_SANDBOX_CGROUP_H
@@ -28,6 +28,7 @@ struct sbx_cgroup {
 	int usage_fd;                       /* CPU usage of the tree (-1: none) */
 	bool usage_v2;                      /* cpu.stat usage_usec, else cpuacct.usage in ns */
 	unsigned long long cpu_budget_ns;   /* 0: no CPU limit */
+	unsigned long long made_mem, made_pids; /* the limits it was made with */
 };
 
 /*
@@ -64,6 +65,12 @@ pid_t sbx_cgroup_wait(struct sbx_cgroup *cg, pid_t child, int *ret_ws, bool *ret
 
 /* In a child of the outer process: drop its copy (the usage descriptor). */
 void sbx_cgroup_forget(struct sbx_cgroup *cg);
+
+/*
+ * Done with the cgroups (every process in them reaped): kept for this
+ * process's next sandbox with the same limits, or removed.
+ */
+void sbx_cgroup_release(struct sbx_cgroup *cg);
 
 /* Remove the cgroups (every process in them reaped); idempotent. */
 void sbx_cgroup_remove(struct sbx_cgroup *cg);

@@ -741,7 +741,7 @@ static void sandbox_free(struct sandbox_ic *s)
 		munmap(s->shared, sizeof(*s->shared));
 	if (s->verdict)
 		munmap(s->verdict, sizeof(*s->verdict));
-	sbx_cgroup_remove(&s->cg);
+	sbx_cgroup_release(&s->cg);
 	free(s);
 }
 
