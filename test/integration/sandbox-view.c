@@ -13,7 +13,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/sched.h> /* CLONE_NEWNS, without _GNU_SOURCE */
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sandbox-helpers.h"
@@ -214,6 +218,71 @@ static void test_rw_under_tmp(void **state)
 	drop_paths(&p);
 }
 
+/* sandbox.rw=/tmp with a mount under the host's /tmp: its files there, writable. */
+static int use_mount_under_tmp(void *arg)
+{
+	const struct paths *p = arg;
+	char buf[64] = { 0 };
+	int fd = open(p->file, O_RDONLY);
+
+	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) != (ssize_t)strlen(CONTENT) || strcmp(buf, CONTENT))
+		return 1;
+	close(fd);
+	return write_in_dir(arg) ? 2 : 0;
+}
+
+/*
+ * In a mount namespace of its own (the host's mounts untouched): a tmpfs
+ * under /tmp, then a sandbox with sandbox.rw=/tmp.  The copy of that mount
+ * is locked in the sandbox's user namespace, and a non-recursive bind of
+ * /tmp was refused (EINVAL) because of it.  Exit 0, 77 (cannot try), or
+ * the step that failed.
+ */
+static int mount_then_sandbox(struct paths *p)
+{
+	struct xos_ef_exit ex;
+	int fd, rc = 0;
+
+	if (syscall(SYS_unshare, CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return 77;
+	if (mount("xos-view-test", p->dir, "tmpfs", 0, "size=1m") < 0)
+		return 77;
+	fd = open(p->file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, CONTENT, strlen(CONTENT)) != (ssize_t)strlen(CONTENT))
+		return 10;
+	close(fd);
+	ex = t_sandbox_run("sandbox.rw=/tmp", use_mount_under_tmp, p, sizeof(*p));
+	if (ex.how != XOS_EF_EXITED || ex.status != 0)
+		rc = ex.how == XOS_EF_EXITED ? 20 + ex.status : 30;
+	umount2(p->dir, MNT_DETACH);
+	return rc;
+}
+
+static void test_rw_tmp_over_mounts(void **state)
+{
+	struct paths p;
+	pid_t pid;
+	int ws;
+
+	(void)state;
+	make_paths(&p);
+	drop_paths(&p);
+	snprintf(p.dir, sizeof(p.dir), "/tmp/xos-sandbox-mnt.XXXXXX");
+	assert_non_null(mkdtemp(p.dir));
+	snprintf(p.file, sizeof(p.file), "%s/file", p.dir);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(mount_then_sandbox(&p));
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	rmdir(p.dir);
+	assert_true(WIFEXITED(ws));
+	if (WEXITSTATUS(ws) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(ws), 0);
+}
+
 /* Only harmless devices: the host's others (kernel log, disks) are not there. */
 static int check_dev(void *arg)
 {
@@ -293,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_private_tmp),
 		cmocka_unit_test(test_rw_option_widens_view),
 		cmocka_unit_test(test_rw_under_tmp),
+		cmocka_unit_test(test_rw_tmp_over_mounts),
 		cmocka_unit_test(test_own_dev),
 		cmocka_unit_test(test_own_pid_namespace),
 	};

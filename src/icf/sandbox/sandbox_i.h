@@ -77,6 +77,7 @@ const char *sbx_rw_next(const char *p, char *buf, size_t size);
 /* sandbox.rw paths under /tmp, held across the private /tmp's mount. */
 struct sbx_tmp_held {
 	int fd[16];
+	bool tree[16]; /* fd[i] is a detached copy of the mounts there, not an O_PATH */
 	int n;
 };
 

@@ -213,10 +213,20 @@ static int mkdir_under(const char *path, bool dir)
 
 /*
  * sandbox.rw paths under /tmp (or /tmp itself) would be hidden by the
- * private /tmp: each is held by an O_PATH descriptor before the tmpfs
- * covers it (tmp_hold), then its mount point is made in the tmpfs and
- * the held path is bound there through /proc/self/fd (tmp_carry), after
- * /dev was staged in the tmpfs, so the host's /tmp never sees the staging.
+ * private /tmp: each is held before the tmpfs covers it (tmp_hold), then
+ * its mount point is made in the tmpfs and the held tree is attached there
+ * (tmp_carry), after /dev was staged in the tmpfs, so the host's /tmp
+ * never sees the staging.
+ *
+ * Held as a detached copy of every mount at and under the path
+ * (open_tree(2) OPEN_TREE_CLONE|AT_RECURSIVE), moved into place with
+ * move_mount(2).  The mounts copied from the host are locked in the new
+ * user namespace, and the kernel refuses (EINVAL) a non-recursive bind of
+ * a tree with locked mounts under it: any mount under the host's /tmp
+ * made sandbox.rw=/tmp fail.  Kernels without open_tree (before 5.2) get
+ * the older way: an O_PATH descriptor bound through /proc/self/fd, not
+ * recursively for /tmp itself (a recursive bind would bring the private
+ * tmpfs now mounted there).
  */
 int sbx_tmp_hold(const char *rw, struct sbx_tmp_held *h)
 {
@@ -228,7 +238,10 @@ int sbx_tmp_hold(const char *rw, struct sbx_tmp_held *h)
 			continue;
 		if (h->n == (int)ARRAY_SIZE(h->fd))
 			return -E2BIG;
-		h->fd[h->n] = open(path, O_PATH | O_CLOEXEC);
+		h->fd[h->n] = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		h->tree[h->n] = h->fd[h->n] >= 0;
+		if (h->fd[h->n] < 0 && errno == ENOSYS)
+			h->fd[h->n] = open(path, O_PATH | O_CLOEXEC);
 		if (h->fd[h->n] < 0)
 			return -errno;
 		h->n++;
@@ -243,13 +256,19 @@ int sbx_tmp_carry(const char *rw, struct sbx_tmp_held *h)
 
 	for (const char *p = rw; (p = sbx_rw_next(p, path, sizeof(path)));) {
 		struct stat st;
+		int rc;
 
 		if (!under_tmp(path))
 			continue;
-		snprintf(from, sizeof(from), "/proc/self/fd/%d", h->fd[i]);
-		/* /tmp itself: not recursive, or the copy brings the tmpfs now mounted on it. */
-		if (fstat(h->fd[i], &st) < 0 || mkdir_under(path, S_ISDIR(st.st_mode)) < 0 ||
-		    mount(from, path, "none", MS_BIND | (path[4] ? MS_REC : 0), NULL) < 0)
+		if (fstat(h->fd[i], &st) < 0 || mkdir_under(path, S_ISDIR(st.st_mode)) < 0)
+			return -errno;
+		if (h->tree[i]) {
+			rc = move_mount(h->fd[i], "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH);
+		} else {
+			snprintf(from, sizeof(from), "/proc/self/fd/%d", h->fd[i]);
+			rc = mount(from, path, "none", MS_BIND | (path[4] ? MS_REC : 0), NULL);
+		}
+		if (rc < 0)
 			return -errno;
 		close(h->fd[i++]);
 	}
