@@ -6,35 +6,17 @@
  * killed before 512 MiB are held; the memory cgroup counts shmem.
  */
 #define _GNU_SOURCE
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "limits-attack.h"
-
-#define HOLD (512u << 20)
-#define CHUNK (1u << 20)
-
-static int hoard(void *arg)
-{
-	static char chunk[CHUNK];
-	int fd = memfd_create("hoard", MFD_CLOEXEC);
-
-	(void)arg;
-	if (fd < 0)
-		return 3; /* not the attack under test */
-	memset(chunk, 0x5a, sizeof(chunk));
-	for (unsigned int done = 0; done < HOLD; done += CHUNK)
-		if (write(fd, chunk, CHUNK) != (ssize_t)CHUNK)
-			return 1; /* denied */
-	return 0; /* held it all */
-}
+#include "memfd-hoard.h"
 
 int main(void)
 {
 	struct xos_ef_exit ex;
 
 	la_require_sandbox();
-	ex = la_run("sandbox.mem=64M", hoard, NULL, 0);
+	ex = la_run("sandbox.mem=64M", memfd_hoard, NULL, 0);
 	if (ex.how == XOS_EF_EXITED && ex.status == 0) {
 		printf("FAIL: the EF held 512 MiB of memfd under sandbox.mem=64M\n");
 		return 1;

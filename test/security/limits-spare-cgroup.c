@@ -12,29 +12,11 @@
 #include <dirent.h>
 #include <ftw.h>
 #include <stdbool.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "limits-attack.h"
-
-#define HOLD (512u << 20)
-#define CHUNK (1u << 20)
-
-static int hoard(void *arg)
-{
-	static char chunk[CHUNK];
-	int fd = memfd_create("hoard", MFD_CLOEXEC);
-
-	(void)arg;
-	if (fd < 0)
-		return 3;
-	memset(chunk, 0x5a, sizeof(chunk));
-	for (unsigned int done = 0; done < HOLD; done += CHUNK)
-		if (write(fd, chunk, CHUNK) != (ssize_t)CHUNK)
-			return 1;
-	return 0;
-}
+#include "memfd-hoard.h"
 
 static char prefix[64];  /* "xos-sandbox.PID." */
 static int found;        /* cgroups with that prefix */
@@ -70,7 +52,7 @@ static int program(void)
 	bool by_cgroup = false; /* a memory cgroup's OOM kill, not the rlimit fallback */
 
 	for (int k = 0; k < 3; k++) {
-		struct xos_ef_exit ex = la_run("sandbox.mem=64M", hoard, NULL, 0);
+		struct xos_ef_exit ex = la_run("sandbox.mem=64M", memfd_hoard, NULL, 0);
 
 		if (ex.how == XOS_EF_EXITED && (ex.status == 0 || ex.status == 3)) {
 			printf("FAIL: sandbox %d: the EF held 512 MiB of memfd under sandbox.mem=64M (%s)\n", k,

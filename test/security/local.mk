@@ -14,7 +14,7 @@ XOS_TESTS += %reldir%/sandbox-ctl-dgram
 
 # ---- limits that count the whole EF tree (src/icf/sandbox/cgroup.c): shmem,
 # CPU of every process, process count ----
-noinst_HEADERS += %reldir%/limits-attack.h
+noinst_HEADERS += %reldir%/limits-attack.h %reldir%/memfd-hoard.h
 XOS_TESTS += %reldir%/limits-memfd
 XOS_TESTS += %reldir%/limits-cpu-tree
 XOS_TESTS += %reldir%/limits-fork-bomb
