@@ -40,6 +40,7 @@ __attribute__((constructor)) static void shim_init(void)
 	shim_real_resolve();
 	find_own_path();
 	shim_pid = (int32_t)syscall(SYS_getpid);
+	shim_tid_probe();
 	shim.perf = policy && strcmp(policy, "perf") == 0;
 	/* The CPUs this process may run on (one system call; sysconf reads
 	 * /sys, three): spinning pays only with another one to run the peer. */

@@ -53,6 +53,7 @@ struct shim_state {
 	int fd_hi;               /* highest fd ever tracked + 1 */
 	bool holds_dropped;      /* this image let go of its rings (exit, exec) */
 	bool multi_cpu;          /* spinning is worth it */
+	int tid_off;             /* glibc keeps a thread's id there in its descriptor; -1: not known */
 	char lib_path[512];      /* this library, to recognise it in LD_PRELOAD */
 	struct shim_fd fd[SHIM_FD_MAX];
 };
@@ -92,6 +93,8 @@ uint64_t shim_now_ns(void) SHIM_HIDDEN;
 
 /* report.c */
 void shim_area_attach(void) SHIM_HIDDEN;
+/* Where a thread's id is in glibc's thread descriptor (start-up, main thread). */
+void shim_tid_probe(void) SHIM_HIDDEN;
 int32_t shim_ef_new(uint32_t icf, int32_t parent, int32_t pid, int32_t tid) SHIM_HIDDEN;
 void shim_ef_end(int32_t ef, uint32_t how, int64_t value) SHIM_HIDDEN;
 int32_t shim_ef_find_pid(int32_t pid) SHIM_HIDDEN;

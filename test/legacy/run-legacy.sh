@@ -62,11 +62,13 @@ check "fork-tree: 15 process EFs in a tree of depth 3" \
 	'json "e=d[\"efs\"]; assert len(e)==15 and all(x[\"icf\"]==\"process\" for x in e); assert sum(1 for x in e if x[\"parent\"]==-1)==1"'
 check "fork-tree: the leaf killed by SIGKILL is recorded so, the others exit" \
 	'json "e=d[\"efs\"]; assert sum(1 for x in e if x[\"end\"]==\"signal\" and x[\"value\"]==9)==1; assert sum(1 for x in e if x[\"end\"]==\"exit\")==14"'
-"$XOS_RUN" --stats="$tmp/s.json" -- "$LEGACY_DIR/threads" >/dev/null 2>&1
+"$XOS_RUN" --stats="$tmp/s.json" -- "$LEGACY_DIR/threads" --tids >"$tmp/threads.out" 2>&1
 check "threads: 16 thread EFs, 8 under the process and 8 under them" \
 	'json "e=d[\"efs\"]; t=[x for x in e if x[\"icf\"]==\"thread\"]; assert len(t)==16; assert sum(1 for x in t if x[\"parent\"]==0)==8"'
 check "threads: pthread_exit and return values recorded" \
 	'json "t=[x for x in d[\"efs\"] if x[\"icf\"]==\"thread\"]; assert sum(1 for x in t if x[\"end\"]==\"pthread_exit\")==4; assert sum(1 for x in t if x[\"end\"]==\"return\")==12; assert any(x[\"value\"]==1003 for x in t)"'
+check "threads: each thread EF has the id the kernel gave its thread" \
+	'json "t=sorted(x[\"tid\"] for x in d[\"efs\"] if x[\"icf\"]==\"thread\"); k=sorted(int(v) for v in open(\"$tmp/threads.out\").read().split(\"tids\")[1].split()); assert t==k and len(set(k))==16, (t, k)"'
 "$XOS_RUN" --stats="$tmp/s.json" -- "$LEGACY_DIR/vfork-exec" >/dev/null 2>&1
 check "vfork-exec: the exec'd echo and the spawned sh are EFs with their names" \
 	'json "n=[x[\"name\"] for x in d[\"efs\"]]; assert \"echo\" in n and \"sh\" in n"'
