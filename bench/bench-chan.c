@@ -26,7 +26,9 @@
  *    1 MiB shared area (two counters and a spin, no framing, no checks),
  *    with the copy API's two copies (bare_two_copy_*) and built and read in
  *    place (bare_in_place_*): what moving the bytes between two CPUs costs
- *    on this machine whatever the channel does, and the ring against it.
+ *    on this machine whatever the channel does, and the ring against it;
+ *    and building the bytes on one CPU against reading them (build_vs_read):
+ *    a zero-copy stream cannot go faster than its writer builds.
  *
  * Usage: bench-chan [ROUNDS [FILTER]]   (default 5 rounds; FILTER: run only
  * the comparisons whose group name contains it, e.g. "pipe_rtt", "_process",
@@ -474,6 +476,28 @@ static double read_rate(void)
 	return (double)n * MSG / t0 / 1e9;
 }
 
+/* GB/s of writing every word of 64 KiB blocks once, blocks taken in turn from a 1 MiB area. */
+static double build_rate(void)
+{
+	uint64_t *a = malloc(AREA), sum = 0;
+	long n = 20000;
+	double t0;
+
+	memset(a, 1, AREA);
+	t0 = bench_now_s();
+	for (long i = 0; i < n; i++) {
+		build_msg(a + (size_t)(i % (AREA / MSG)) * (MSG / 8), (uint64_t)i);
+		__asm__ volatile("" ::: "memory");
+	}
+	t0 = bench_now_s() - t0;
+	for (size_t k = 0; k < AREA / 8; k += MSG / 8)
+		sum += a[k];
+	free(a);
+	if (sum == 0)
+		die("build", EIO);
+	return (double)n * MSG / t0 / 1e9;
+}
+
 /*
  * The floor of any shared-memory channel: a bare hand-off of 64 KiB blocks
  * through a 1 MiB shared area between two CPUs, no framing, no checks, two
@@ -667,6 +691,11 @@ static double m_read(const struct side *s)
 	(void)s;
 	return read_rate();
 }
+static double m_build(const struct side *s)
+{
+	(void)s;
+	return build_rate();
+}
 static double m_bare(const struct side *s)
 {
 	return bare_stream(s->process, s->flag, s->n);
@@ -777,8 +806,17 @@ int main(int argc, char **argv)
 			struct side zc = { NULL, "GB/s", m_chan_stream_zc, "ring", 0, proc, true, false, 20000, 0 };
 			struct side bz = { NULL, "GB/s", m_bare, NULL, 0, proc, true, false, 20000, 0 };
 
-			if (p == 1)
+			if (p == 1) {
 				rd.name = NULL;
+			} else {
+				/* The writer's own work: no hand-off can beat building the bytes. */
+				struct side bd = { "build_64k", "GB/s", m_build, NULL, 0, false, true, false, 0, 0 };
+
+				c = compare(&rd, &bd);
+				rd.name = NULL;
+				ratio_figure("build_vs_read", c,
+					     "ceiling of any zero-copy hand-off: writing the bytes once vs reading them once, one CPU");
+			}
 			snprintf(name[1], sizeof(name[1]), "ring_stream_zero_copy_%s", pairs[p]);
 			zc.name = name[1];
 			snprintf(name[2], sizeof(name[2]), "ring_stream_zero_copy_vs_read_%s", pairs[p]);
