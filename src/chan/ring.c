@@ -10,11 +10,10 @@
  * frame fills the end of the area when the next frame does not fit.
  * head and tail are free-running byte counters.
  *
- * Waiting: spin for an adaptive few tens of microseconds while the peer
- * runs on another CPU, or yield the CPU a few times when it last ran on
- * ours (or only one CPU is usable), then sleep on a futex (shared, not
- * FUTEX_PRIVATE, so it works across processes) with a timeout, to notice
- * a peer that died: its control socket then hangs up.
+ * Waiting: spin for an adaptive few tens of microseconds (never when the
+ * peer last ran on our CPU or only one CPU is usable), then sleep on a
+ * futex (shared, not FUTEX_PRIVATE, so it works across processes) with a
+ * timeout, to notice a peer that died: its control socket then hangs up.
  * The eventfd of a direction is signalled only while the reader asked for
  * it (a sleeping or polling reader), so the fast path makes no syscall.
  *
@@ -45,7 +44,6 @@
 #define RING_PAGE 4096u
 #define RING_LINE 64u
 #define RING_ALIGN_MIN 512u /* payloads this big start on a cache line */
-#define YIELD_TRIES 4 /* yields to a peer on our CPU before sleeping */
 #define DEAD_CHECK_NS 20000000L /* futex timeout: how often a sleeper checks its peer */
 
 /* The shared indices of one direction; each group on its own cache line. */
@@ -268,11 +266,11 @@ static void ring_poll_arm(void *st)
 }
 
 /*
- * Record the CPU this end runs on, for the peer's wait_how().  Done when
+ * Record the CPU this end runs on, for the peer's may_spin().  Done when
  * waiting and when waking the peer (that path makes a syscall anyway):
  * an end that never waits (the faster one of a stream) would otherwise
  * leave a stale CPU behind, and a peer that reads our old CPU as its own
- * would yield or sleep on every message and never spin again.
+ * would sleep on every message and never spin again.
  */
 static int note_cpu(struct ring_end *r)
 {
@@ -282,22 +280,15 @@ static int note_cpu(struct ring_end *r)
 	return cpu;
 }
 
-enum ring_how { RING_SPIN, RING_YIELD };
-
-/*
- * How to wait before sleeping: spin while the peer runs on another CPU;
- * when it last ran on ours (or there is only one), yield to it instead.
- */
-static enum ring_how wait_how(struct ring_end *r)
+/* Should we spin before sleeping? Not when the peer last ran on our CPU. */
+static bool may_spin(struct ring_end *r)
 {
 	int cpu;
 
 	if (!r->multi_cpu)
-		return RING_YIELD;
+		return false;
 	cpu = note_cpu(r);
-	if (cpu < 0 || atomic_load_explicit(&r->link.ctl->cpu[!r->link.idx], memory_order_relaxed) != cpu)
-		return RING_SPIN;
-	return RING_YIELD;
+	return cpu < 0 || atomic_load_explicit(&r->link.ctl->cpu[!r->link.idx], memory_order_relaxed) != cpu;
 }
 
 struct ring_ready {
@@ -323,20 +314,8 @@ static int ring_wait(struct ring_end *r, struct ring_side *s, bool (*ready)(stru
 	static const struct timespec dead_check = { 0, DEAD_CHECK_NS };
 	struct ring_ready want = { ready, r };
 
-	if (wait_how(r) == RING_YIELD) {
-		/*
-		 * The peer shares our CPU: it runs when we yield, until it
-		 * waits in turn (a full ring, an empty one) or its slice ends.
-		 * No futex wake, which would preempt it after every message.
-		 */
-		for (int i = 0; i < YIELD_TRIES; i++) {
-			sched_yield();
-			if (ready(r))
-				return 0;
-		}
-	} else if (xos__spin_until(&s->spin_ns, ring_ready_now, &want)) {
+	if (may_spin(r) && xos__spin_until(&s->spin_ns, ring_ready_now, &want))
 		return 0;
-	}
 	for (;;) {
 		uint32_t v = atomic_load_explicit(futex_word, memory_order_acquire);
 		uint64_t t_sleep;
