@@ -273,11 +273,11 @@ SHIM_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 /*
  * A new thread's id for its record, without gettid(2): glibc's
  * pthread_create has the kernel store it in the thread's descriptor
- * (CLONE_PARENT_SETTID) before the thread runs, at an offset that has
- * been the same in every x86-64 glibc since 2.25.  Taken only when the
- * main thread's descriptor holds the process id there at start-up (a
- * system call costs more than a microsecond on some virtual machines,
- * a twentieth of a thread's create and join).
+ * (CLONE_PARENT_SETTID) before the thread runs, at the offset x86-64
+ * glibc 2.36 uses.  Taken only when the main thread's descriptor holds
+ * the process id there at start-up, else gettid(2) as before (a system
+ * call costs more than a microsecond on some virtual machines, a
+ * twentieth of a thread's create and join).
  */
 #define GLIBC_TID_OFF 0x2d0
 
