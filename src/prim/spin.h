@@ -16,6 +16,7 @@
 #ifndef XOS_PRIM_SPIN_H
 #define XOS_PRIM_SPIN_H
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -106,6 +107,34 @@ static inline bool xos__spin_until(_Atomic uint32_t *word, bool (*done)(void *),
 		}
 		xos__cpu_relax();
 		if ((i & 31) == 0 && xos__now_ns() - t0 > budget) {
+			xos__spin_wasted(word, budget);
+			return false;
+		}
+	}
+}
+
+/*
+ * The same with sched_yield() between the looks instead of a pause: for a
+ * waiter whose peer is runnable on its own CPU (it cannot answer while
+ * the waiter spins, but it can once the waiter steps aside, without the
+ * waiter sleeping and being woken again).  The budget is time, the
+ * peer's turn included.
+ */
+static inline bool xos__yield_until(_Atomic uint32_t *word, bool (*done)(void *), void *arg)
+{
+	uint32_t budget = xos__spin_budget(word);
+	uint64_t t0;
+
+	if (!budget)
+		return false;
+	t0 = xos__now_ns();
+	for (;;) {
+		if (done(arg)) {
+			xos__spin_paid(word, budget);
+			return true;
+		}
+		sched_yield();
+		if (xos__now_ns() - t0 > budget) {
 			xos__spin_wasted(word, budget);
 			return false;
 		}

@@ -64,6 +64,12 @@ struct shim_ef {
 	/* fds (bit n: fd n < 64) whose ring holds the exec'ing image passes
 	 * to its managed successor, which counts them instead of adding its own. */
 	_Atomic uint64_t held_fds;
+	/* What a peer waiting for this EF's bytes needs to know to choose
+	 * between spinning, yielding and sleeping (ready.c): how many waits
+	 * of it sleep in the kernel now (a thread: 0 or 1), and the CPU + 1
+	 * it last ran on when it left a wait or wrote a ring. */
+	_Atomic uint32_t kwait;
+	_Atomic uint32_t cpu;
 };
 
 enum shim_chan_kind { SHIM_CH_PIPE = 1, SHIM_CH_UNIX, SHIM_CH_UNIX_DGRAM, SHIM_CH_TCP, SHIM_CH_UDP, SHIM_CH_SOCKET };
@@ -118,6 +124,7 @@ struct shim_dir {
 	_Atomic uint32_t bells;       /* bell bytes sent through the kernel, not yet read */
 	_Atomic uint32_t reader_gone; /* hint: a read end was closed somewhere */
 	_Atomic uint32_t wcpu, rcpu;  /* CPU + 1 the last writer / reader ran on */
+	_Atomic uint32_t wef;         /* EF index + 1 of the last writer (0: none yet) */
 	_Atomic uint32_t spin_ns;     /* adaptive spin budget before sleeping */
 	_Atomic uint32_t cap;         /* bytes a writer may have unread before it blocks */
 	_Atomic uint64_t head, tail;  /* bytes written / read since the start */

@@ -38,6 +38,11 @@
 
 #define EP_MAX 16384
 #define PRECHECK_MAX 256 /* larger sets rely on the bells alone */
+#define HOW_MAX 16       /* peers asked how to wait */
+/* A set with kernel fds: the kernel is asked at least this often while
+ * the rings alone have events to return (rings_first). */
+#define ASK_EVERY_NS 200000
+#define ASK_SKIPS 64
 #define EP_FLAGS (EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE | EPOLLWAKEUP)
 
 struct ep_reg {
@@ -66,6 +71,8 @@ static int32_t ep_start[SHIM_FD_MAX]; /* per epfd: where the next look starts + 
  * epfd this process did not see made, whose set it does not know). */
 static int32_t ep_foreign[SHIM_FD_MAX];
 static uint32_t ep_skips[SHIM_FD_MAX];
+/* Per epfd: when its kernel set was last asked (shim_now_ns). */
+static uint64_t ep_asked[SHIM_FD_MAX];
 static uint16_t ep_fdrefs[SHIM_FD_MAX]; /* per fd: its records */
 static uint16_t ep_gone[SHIM_FD_MAX];   /* per fd: its records deleted by the program */
 /* Per epfd: the set existed at a fork, so another process may wait on it
@@ -113,12 +120,18 @@ static void resolve(void)
 
 static int kwait(int epfd, struct epoll_event *ev, int max, const struct timespec *t, const sigset_t *mask)
 {
+	int rc, err;
+
 	resolve();
 	if (real_epoll_pwait2)
-		return real_epoll_pwait2(epfd, ev, max, t, mask);
-	/* No epoll_pwait2 in this libc: milliseconds, rounded up. */
-	return real_epoll_pwait(epfd, ev, max, t ? (int)(t->tv_sec * 1000 + (t->tv_nsec + 999999) / 1000000) : -1,
-				mask);
+		rc = real_epoll_pwait2(epfd, ev, max, t, mask);
+	else /* No epoll_pwait2 in this libc: milliseconds, rounded up. */
+		rc = real_epoll_pwait(epfd, ev, max,
+				      t ? (int)(t->tv_sec * 1000 + (t->tv_nsec + 999999) / 1000000) : -1, mask);
+	err = errno;
+	ep_asked[epfd] = shim_now_ns();
+	errno = err;
+	return rc;
 }
 
 static struct ep_reg *of_tag(uint64_t tag)
@@ -721,6 +734,31 @@ static bool rings_alone(int epfd)
 	return true;
 }
 
+/* A set that also holds fds the kernel answers for (a listening socket,
+ * a timerfd): may the events the rings gave (the records stamped @stamp)
+ * be returned without asking the kernel for the rest?  Yes if the kernel was asked less than
+ * ASK_EVERY_NS ago and for at most ASK_SKIPS calls since, and no ring
+ * reported has kernel bits to add (a hang-up, an error, a half close).
+ * A kernel fd ready meanwhile is reported that much later, as if it had
+ * become ready then: a busy server answering its connections from the
+ * rings makes one system call per ASK_EVERY_NS for the rest, not one per
+ * request. */
+static bool rings_first(int epfd, uint32_t stamp)
+{
+	int count = 0;
+
+	if (ep_foreign[epfd] < 1 || ++ep_skips[epfd] % ASK_SKIPS == 0 ||
+	    shim_now_ns() - ep_asked[epfd] > ASK_EVERY_NS)
+		return false;
+	for (int32_t i = ep_first[epfd] - 1; i >= 0 && ++count <= PRECHECK_MAX; i = ep[i].next) {
+		struct shim_ready s;
+
+		if (ep[i].stamp == stamp && (!shim_ready_of(&ep[i].fc, &s) || !shim_ready_quiet(&s)))
+			return false;
+	}
+	return true;
+}
+
 struct look {
 	int epfd;
 };
@@ -746,15 +784,26 @@ static bool any_ready(void *arg)
 	return false;
 }
 
-static struct shim_dir *first_rd(int epfd)
+/* How to wait before sleeping (ready.c): spin if a peer that writes a
+ * ring of the set may answer from another CPU, yield if one may answer
+ * from ours, sleep at once if every such peer sleeps itself. */
+static enum shim_wait_how wait_how(int epfd)
 {
-	for (int32_t i = ep_first[epfd] - 1; i >= 0; i = ep[i].next) {
-		struct shim_ready s;
+	enum shim_wait_how how = SHIM_WAIT_SLEEP;
+	int count = 0;
 
-		if (!ep[i].off && (ep[i].events & SHIM_IN_BITS) && shim_ready_of(&ep[i].fc, &s) && s.rd)
-			return s.rd;
+	for (int32_t i = ep_first[epfd] - 1; i >= 0 && how != SHIM_WAIT_SPIN && ++count <= HOW_MAX; i = ep[i].next) {
+		struct shim_ready s;
+		enum shim_wait_how h;
+
+		if (ep[i].off || ep[i].gone || ep[i].native || !(ep[i].events & SHIM_IN_BITS) ||
+		    !shim_ready_of(&ep[i].fc, &s) || !s.rd)
+			continue;
+		h = shim_ready_how(s.rd, s.sock ? s.wr : NULL);
+		if (h > how)
+			how = h;
 	}
-	return NULL;
+	return how;
 }
 
 /* Bells left pending by an earlier wake-up, on rings still empty: drop
@@ -802,7 +851,7 @@ static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct time
 		if (!stamp)
 			stamp = ++ep_stamp;
 		n = precheck(epfd, evs, max, stamp, &blocked);
-		if (n > 0 && rings_alone(epfd)) {
+		if (n > 0 && (rings_alone(epfd) || rings_first(epfd, stamp))) {
 			unlock();
 			return n;
 		}
@@ -818,11 +867,11 @@ static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct time
 		}
 		if (!spun && !blocked) {
 			struct look a = { epfd };
-			struct shim_dir *D = first_rd(epfd);
+			enum shim_wait_how how = wait_how(epfd);
 
 			spun = true;
 			unlock();
-			if (shim_ready_spin(any_ready, &a, D))
+			if (shim_ready_spin(any_ready, &a, how))
 				continue;
 			lock();
 		}
@@ -844,7 +893,9 @@ static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct time
 				wait = &left;
 			}
 		}
+		shim_ready_sleeping(1);
 		k = kwait(epfd, evs, max, wait, mask);
+		shim_ready_sleeping(-1);
 		if (k < 0)
 			return -1;
 		lock();
@@ -1004,6 +1055,7 @@ static int made(int epfd)
 		shim_epoll_closing(epfd); /* whatever this number was before */
 		ep_foreign[epfd] = 1;
 		ep_shared[epfd] = 0;
+		ep_asked[epfd] = 0;
 		if (epfd >= ep_hi)
 			ep_hi = epfd + 1;
 	}

@@ -48,12 +48,25 @@ static bool rings_ready(void *arg)
 	return false;
 }
 
-static struct shim_dir *first_rd(struct pcall *c)
+/* How to wait before sleeping (ready.c), from the peers that write the
+ * rings asked for input; spin if none is (output only). */
+static enum shim_wait_how wait_how(struct pcall *c)
 {
-	for (int i = 0; i < c->nr; i++)
-		if ((c->events[i] & SHIM_IN_BITS) && c->st[i].rd)
-			return c->st[i].rd;
-	return NULL;
+	enum shim_wait_how how = SHIM_WAIT_SLEEP;
+	bool any = false;
+
+	for (int i = 0; i < c->nr && how != SHIM_WAIT_SPIN; i++) {
+		struct shim_ready *s = &c->st[i];
+		enum shim_wait_how h;
+
+		if (!(c->events[i] & SHIM_IN_BITS) || !s->rd)
+			continue;
+		any = true;
+		h = shim_ready_how(s->rd, s->sock ? s->wr : NULL);
+		if (h > how)
+			how = h;
+	}
+	return any ? how : SHIM_WAIT_SPIN;
 }
 
 static bool out_blocked(struct pcall *c)
@@ -157,7 +170,7 @@ static int poll_core(struct pcall *c, const struct timespec *ts)
 	bool now_only = deadline == 0 || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0);
 
 	if (!now_only && !c->leftover && !rings_ready(c))
-		shim_ready_spin(rings_ready, c, first_rd(c));
+		shim_ready_spin(rings_ready, c, wait_how(c));
 	for (;;) {
 		struct timespec left, *wait = NULL;
 		int rc;
@@ -185,7 +198,9 @@ static int poll_core(struct pcall *c, const struct timespec *ts)
 				wait = &left;
 			}
 		}
+		shim_ready_sleeping(1);
 		rc = kernel_pass(c, wait);
+		shim_ready_sleeping(-1);
 		{
 			int err = errno;
 

@@ -337,17 +337,99 @@ void shim_ready_set_nonblock(const struct shim_fd *f, bool on)
 /* Per process (prim/spin.h). */
 static _Atomic uint32_t spin_ns = XOS__SPIN_START_NS;
 
-bool shim_ready_spin(bool (*check)(void *), void *arg, struct shim_dir *D)
+/* The calling thread's EF record, or NULL. */
+static struct shim_ef *self_ef(void)
 {
-	int cpu;
+	int32_t e = shim_current_ef();
 
-	if (!shim.multi_cpu)
+	return shim.area && e >= 0 && e < SHIM_MAX_EF ? &shim.area->ef[e] : NULL;
+}
+
+static uint32_t cpu_now(void)
+{
+	int cpu = sched_getcpu();
+
+	return cpu >= 0 ? (uint32_t)cpu + 1 : 0;
+}
+
+void shim_ready_sleeping(int delta)
+{
+	struct shim_ef *e = self_ef();
+	uint32_t n, cpu;
+	int err = errno;
+
+	if (!e)
+		return;
+	if (delta > 0) {
+		atomic_fetch_add(&e->kwait, 1);
+		return;
+	}
+	n = atomic_load(&e->kwait);
+	while (n && !atomic_compare_exchange_weak(&e->kwait, &n, n - 1))
+		;
+	cpu = cpu_now();
+	if (atomic_load_explicit(&e->cpu, memory_order_relaxed) != cpu)
+		atomic_store_explicit(&e->cpu, cpu, memory_order_relaxed);
+	errno = err;
+}
+
+void shim_ready_wrote(struct shim_dir *D)
+{
+	uint32_t cpu = cpu_now(), me = (uint32_t)shim_current_ef() + 1;
+	struct shim_ef *e = self_ef();
+
+	if (cpu && atomic_load_explicit(&D->wcpu, memory_order_relaxed) != cpu)
+		atomic_store_explicit(&D->wcpu, cpu, memory_order_relaxed);
+	if (!e)
+		return;
+	if (atomic_load_explicit(&D->wef, memory_order_relaxed) != me)
+		atomic_store_explicit(&D->wef, me, memory_order_relaxed);
+	if (cpu && atomic_load_explicit(&e->cpu, memory_order_relaxed) != cpu)
+		atomic_store_explicit(&e->cpu, cpu, memory_order_relaxed);
+}
+
+/*
+ * Whether the peer that writes @in can answer while we wait, and where:
+ *  - it sleeps in the kernel and no bell of ours is pending for it: it
+ *    waits for something else than us, so nothing comes soon (sleep; an
+ *    idle server whose clients are idle spins not at all);
+ *  - it runs, or was just woken by our bell, on our CPU (or may land on
+ *    it: a loopback bell wakes its reader on the writer's CPU): it can
+ *    only answer if we step aside, and a runnable waiter beside it lets
+ *    an idle CPU take one of the two (yield);
+ *  - it runs on another CPU: spin.
+ * A writer not known yet: spin unless it last ran on our CPU.
+ */
+enum shim_wait_how shim_ready_how(struct shim_dir *in, struct shim_dir *out)
+{
+	uint32_t w, cpu, pcpu;
+	struct shim_ef *p;
+
+	if (!shim.multi_cpu || !in || !shim.area)
+		return SHIM_WAIT_SLEEP;
+	cpu = cpu_now();
+	w = atomic_load_explicit(&in->wef, memory_order_relaxed);
+	if (!w || w > SHIM_MAX_EF) {
+		pcpu = atomic_load_explicit(&in->wcpu, memory_order_relaxed);
+		return cpu && pcpu == cpu ? SHIM_WAIT_YIELD : SHIM_WAIT_SPIN;
+	}
+	p = &shim.area->ef[w - 1];
+	if (atomic_load(&p->kwait))
+		return out && atomic_load(&out->bells) ? SHIM_WAIT_YIELD : SHIM_WAIT_SLEEP;
+	pcpu = atomic_load_explicit(&p->cpu, memory_order_relaxed);
+	return cpu && pcpu == cpu ? SHIM_WAIT_YIELD : SHIM_WAIT_SPIN;
+}
+
+bool shim_ready_spin(bool (*check)(void *), void *arg, enum shim_wait_how how)
+{
+	switch (how) {
+	case SHIM_WAIT_SPIN:
+		return xos__spin_until(&spin_ns, check, arg);
+	case SHIM_WAIT_YIELD:
+		return xos__yield_until(&spin_ns, check, arg);
+	default:
 		return false;
-	/* The writer last ran on this CPU: it cannot run while we spin. */
-	cpu = D ? sched_getcpu() : -1;
-	if (cpu >= 0 && atomic_load_explicit(&D->wcpu, memory_order_relaxed) == (uint32_t)cpu + 1)
-		return false;
-	return xos__spin_until(&spin_ns, check, arg);
+	}
 }
 
 int64_t shim_ready_full_step(int64_t *step)
@@ -441,3 +523,4 @@ int shim_ready_fionbio(int fd, void *arg)
 	}
 	return rc;
 }
+

@@ -87,10 +87,21 @@ void shim_ready_set_nonblock(const struct shim_fd *f, bool on) SHIM_HIDDEN;
 /* ioctl(FIONBIO): O_NONBLOCK by another name (Python's setblocking). */
 int shim_ready_fionbio(int fd, void *arg) SHIM_HIDDEN;
 
-/* Spin until @check returns true or the budget is spent; true if it did.
- * @D: a direction waited for (never spins if its writer last ran on this
- * CPU), or NULL. */
-bool shim_ready_spin(bool (*check)(void *), void *arg, struct shim_dir *D) SHIM_HIDDEN;
+/* How a waiter waits before it sleeps in the kernel, from what its peer
+ * published (shim_ready_how): not at all, yielding its CPU, or spinning. */
+enum shim_wait_how { SHIM_WAIT_SLEEP = 0, SHIM_WAIT_YIELD, SHIM_WAIT_SPIN };
+/* For bytes on direction @in, from the writer that last wrote it; @out:
+ * the direction the waiter writes toward that peer (a socket's other
+ * direction), or NULL. */
+enum shim_wait_how shim_ready_how(struct shim_dir *in, struct shim_dir *out) SHIM_HIDDEN;
+/* Spin (or yield) as @how says until @check returns true or the budget is
+ * spent; true if it did. */
+bool shim_ready_spin(bool (*check)(void *), void *arg, enum shim_wait_how how) SHIM_HIDDEN;
+/* The calling thread starts (+1) or ends (-1) a sleep in the kernel
+ * waiting for ring bytes or room (published for its peers). */
+void shim_ready_sleeping(int delta) SHIM_HIDDEN;
+/* Writers: the calling thread published bytes on @D. */
+void shim_ready_wrote(struct shim_dir *D) SHIM_HIDDEN;
 /* A bounded wait while a ring the caller waits to write is full (no
  * wake-up comes from its reader): the next slice in ns. */
 int64_t shim_ready_full_step(int64_t *step_ns) SHIM_HIDDEN;

@@ -72,6 +72,20 @@ static long futex_wait(_Atomic uint32_t *word, uint32_t val)
 	return xos__futex_wait(word, val, &ts);
 }
 
+/* A futex wait, published as a sleep (ready.c); errno kept from it. */
+static long slept_futex(_Atomic uint32_t *word, uint32_t val)
+{
+	long rc;
+	int err;
+
+	shim_ready_sleeping(1);
+	rc = futex_wait(word, val);
+	err = errno;
+	shim_ready_sleeping(-1);
+	errno = err;
+	return rc;
+}
+
 /* A timed wait always fails with EINTR when a handler runs; a blocking
  * pipe write that wrote nothing yet is restarted if the handler has
  * SA_RESTART.  The handler that ran is not known here: restart only if
@@ -521,9 +535,9 @@ static bool changed_now(void *arg)
 	       atomic_load(&c->r->mode) != SHIM_RING_LIVE;
 }
 
-/* Spin while the peer is likely to answer soon (prim/spin.h): never with
- * one CPU or when the peer last ran on our CPU (it cannot run while we
- * spin). */
+/* A writer waiting for room: spin while the reader is likely to free
+ * some soon (prim/spin.h): never with one CPU or when the reader last ran
+ * on our CPU (it cannot run while we spin). */
 static bool spin_until_changed(_Atomic uint64_t *word, uint64_t seen, struct shim_ring *r, struct shim_dir *D,
 			       _Atomic uint32_t *peer_cpu)
 {
@@ -536,6 +550,24 @@ static bool spin_until_changed(_Atomic uint64_t *word, uint64_t seen, struct shi
 	if (cpu >= 0 && atomic_load_explicit(peer_cpu, memory_order_relaxed) == (uint32_t)cpu + 1)
 		return false;
 	return xos__spin_until(&D->spin_ns, changed_now, &c);
+}
+
+/* A reader waiting for bytes on direction @d of @r: spin, yield or
+ * neither, as its writer's state says (ready.c). */
+static bool wait_for_bytes(struct shim_ring *r, int d, uint64_t head, const struct shim_fd *f)
+{
+	struct shim_dir *D = &r->dir[d];
+	struct changed c = { &D->head, head, r };
+	struct shim_dir *out = !is_pipe(f) && ndirs_of(r) == 2 ? &r->dir[1 - d] : NULL;
+
+	switch (shim_ready_how(D, out)) {
+	case SHIM_WAIT_SPIN:
+		return xos__spin_until(&D->spin_ns, changed_now, &c);
+	case SHIM_WAIT_YIELD:
+		return xos__yield_until(&D->spin_ns, changed_now, &c);
+	default:
+		return false;
+	}
 }
 
 static void note_sleep(struct shim_dir *D, uint64_t slept_ns)
@@ -857,7 +889,7 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 				return k;
 			}
 		} else {
-			if (spin_until_changed(&D->head, head, r, D, &D->wcpu))
+			if (wait_for_bytes(r, d, head, f))
 				continue;
 			if (interrupted(&sigs, 0))
 				return -EINTR;
@@ -867,7 +899,9 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 				continue;
 			}
 			t_sleep = shim.multi_cpu ? shim_now_ns() : 0;
+			shim_ready_sleeping(1);
 			k = REAL(read)(fd, &b, 1);
+			shim_ready_sleeping(-1);
 			atomic_fetch_sub(&D->rwait, 1);
 			if (t_sleep)
 				note_sleep(D, shim_now_ns() - t_sleep);
@@ -1336,7 +1370,7 @@ ssize_t shim_ring_write_flags(int fd, struct shim_fd *f, const void *buf, size_t
 				} else
 					shim_ready_bell(fd, f, D);
 			}
-			note_cpu(&D->wcpu);
+			shim_ready_wrote(D);
 			done += n;
 			atomic_fetch_add(&c->ring_bytes, n);
 			if (done == len) {
@@ -1363,7 +1397,7 @@ ssize_t shim_ring_write_flags(int fd, struct shim_fd *f, const void *buf, size_t
 				return done ? (ssize_t)done : -EINTR;
 			}
 			if (atomic_load(&D->tail) == tail && atomic_load(&r->mode) == SHIM_RING_LIVE &&
-			    !atomic_load(&D->reader_gone) && futex_wait(&D->rseq, seq) < 0) {
+			    !atomic_load(&D->reader_gone) && slept_futex(&D->rseq, seq) < 0) {
 				/* A handler the shim did not see (installed behind
 				 * its back): ask every handler's SA_RESTART. */
 				if (errno == EINTR && (shim_signals_handled != sigs ? interrupted(&sigs, done)
