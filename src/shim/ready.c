@@ -398,24 +398,31 @@ void shim_ready_wrote(struct shim_dir *D)
  *    only answer if we step aside, and a runnable waiter beside it lets
  *    an idle CPU take one of the two (yield);
  *  - it runs on another CPU: spin.
- * A writer not known yet: spin unless it last ran on our CPU.
+ * A writer not known yet: spin unless it last ran on our CPU (with one
+ * CPU: sleep, as it may not be runnable at all).
  */
 enum shim_wait_how shim_ready_how(struct shim_dir *in, struct shim_dir *out)
 {
 	uint32_t w, cpu, pcpu;
 	struct shim_ef *p;
 
-	if (!shim.multi_cpu || !in || !shim.area)
+	if (!in || !shim.area)
 		return SHIM_WAIT_SLEEP;
-	cpu = cpu_now();
 	w = atomic_load_explicit(&in->wef, memory_order_relaxed);
 	if (!w || w > SHIM_MAX_EF) {
+		if (!shim.multi_cpu)
+			return SHIM_WAIT_SLEEP;
+		cpu = cpu_now();
 		pcpu = atomic_load_explicit(&in->wcpu, memory_order_relaxed);
 		return cpu && pcpu == cpu ? SHIM_WAIT_YIELD : SHIM_WAIT_SPIN;
 	}
 	p = &shim.area->ef[w - 1];
 	if (atomic_load(&p->kwait))
 		return out && atomic_load(&out->bells) ? SHIM_WAIT_YIELD : SHIM_WAIT_SLEEP;
+	/* One CPU to run on: an awake peer can only run once we step aside. */
+	if (!shim.multi_cpu)
+		return SHIM_WAIT_YIELD;
+	cpu = cpu_now();
 	pcpu = atomic_load_explicit(&p->cpu, memory_order_relaxed);
 	return cpu && pcpu == cpu ? SHIM_WAIT_YIELD : SHIM_WAIT_SPIN;
 }
