@@ -5,8 +5,9 @@
 # timerfd, eventfd and a listening socket in the same waits, timeouts and
 # signals) give the same output natively and under xos-run --policy=perf,
 # and --stats shows that every pipe and socketpair stayed on its ring to
-# the end (upgraded, never moved back, no byte through the kernel).  An
-# idle waiter in poll or epoll_wait on a ring uses no CPU and wakes.
+# the end (upgraded, never moved back, no byte through the kernel), also
+# with every process on one CPU.  An idle waiter in poll or epoll_wait on
+# a ring uses no CPU and wakes.
 set -u
 XOS_RUN=${XOS_RUN:-./xos-run}
 XOS_SHIM=${XOS_SHIM:-./.libs/libxos-shim.so}
@@ -72,6 +73,16 @@ same "ping-pong over loopback TCP, EPOLLOUT toggled per request" "$LEGACY_DIR/pi
 check "ping-pong: all rounds, no slow waits" \
 	'grep -qx "rounds: 2000 (all)" "$tmp/perf" && grep -qx "client waits slower than 20 ms: fewer than 10" "$tmp/perf"'
 on_rings "ping-pong" 50000 "'tcp'"
+# Both ends on one CPU (taskset): a waiter whose peer is runnable beside
+# it yields to it, one asleep with nothing of ours to answer is not waited
+# for (ready.c); every answer still arrives and the output is the same.
+if command -v taskset >/dev/null 2>&1; then
+	same "ping-pong over loopback TCP, both ends on one CPU" taskset -c 0 "$LEGACY_DIR/ping-pong"
+	check "ping-pong on one CPU: all rounds" 'grep -qx "rounds: 2000 (all)" "$tmp/perf"'
+	on_rings "ping-pong on one CPU" 50000 "'tcp'"
+	same "epoll, every process on one CPU" taskset -c 0 "$LEGACY_DIR/epolls"
+	on_rings "epolls on one CPU" 65536
+fi
 # asyncio: a non-blocking connect waited for with epoll (output only) in
 # the event loop that also accepts it: the connection stays on its ring.
 cat >"$tmp/aio.py" <<'EOF'
