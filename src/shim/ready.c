@@ -530,4 +530,3 @@ int shim_ready_fionbio(int fd, void *arg)
 	}
 	return rc;
 }
-
