@@ -28,8 +28,11 @@
 #define XOS__SPIN_PROBE_EVERY 64u /* ...of this many waits to a probe... */
 #define XOS__SPIN_PROBE_NS 4000u  /* ...this long */
 #define XOS__YIELD_MIN_NS 30000u  /* shortest wait yielding to a peer on our CPU */
-#define XOS__YIELD_IDLE_NS 2000u  /* a yield back this soon switched to nobody... */
-#define XOS__YIELD_IDLE_MAX 8u    /* ...and this many in a row end the wait */
+/* Yields per wait, at most: one lets a peer beside us take its turn; each
+ * moves the waiter's deadline a slice later (EEVDF), so on a busy CPU a
+ * long run of them would put it behind every other task there (and when
+ * they come straight back, nobody else is runnable: not the peer either). */
+#define XOS__YIELD_MAX 4u
 
 /* Tell the CPU this is a spin-wait (yields the core to its sibling thread). */
 static inline void xos__cpu_relax(void)
@@ -125,8 +128,8 @@ static inline bool xos__spin_until(_Atomic uint32_t *word, bool (*done)(void *),
  */
 static inline bool xos__yield_until(_Atomic uint32_t *word, bool (*done)(void *), void *arg)
 {
-	uint32_t budget = xos__spin_budget(word), idle = 0;
-	uint64_t t0, t;
+	uint32_t budget = xos__spin_budget(word);
+	uint64_t t0;
 
 	if (!budget)
 		return false;
@@ -134,23 +137,17 @@ static inline bool xos__yield_until(_Atomic uint32_t *word, bool (*done)(void *)
 	 * waits that long. */
 	if (budget < XOS__YIELD_MIN_NS)
 		budget = XOS__YIELD_MIN_NS;
-	t0 = t = xos__now_ns();
-	for (;;) {
-		uint64_t before = t;
-
+	t0 = xos__now_ns();
+	for (uint32_t yields = 0;; yields++) {
 		if (done(arg)) {
 			xos__spin_paid(word, budget);
 			return true;
 		}
-		sched_yield();
-		t = xos__now_ns();
-		/* Yields that come straight back: nothing else is runnable
-		 * here, so neither is the peer. */
-		idle = t - before < XOS__YIELD_IDLE_NS ? idle + 1 : 0;
-		if (t - t0 > budget || idle >= XOS__YIELD_IDLE_MAX) {
+		if (yields == XOS__YIELD_MAX || xos__now_ns() - t0 > budget) {
 			xos__spin_wasted(word, budget);
 			return false;
 		}
+		sched_yield();
 	}
 }
 
