@@ -6,6 +6,6 @@ noinst_PROGRAMS += %reldir%/bench-hosts
 EXTRA_DIST += %reldir%/bench-hosts.sh
 bench-hosts: %reldir%/bench-hosts xos-run
 	BENCH=$(abs_builddir)/%reldir%/bench-hosts XOS_RUN=$(abs_builddir)/xos-run \
-	TOP_SRCDIR=$(abs_top_srcdir) $(SHELL) $(srcdir)/%reldir%/bench-hosts.sh
+	TOP_SRCDIR=$(abs_top_srcdir) XOS_HAVE_PMIX=$(have_pmix) $(SHELL) $(srcdir)/%reldir%/bench-hosts.sh
 bench: bench-hosts
 .PHONY: bench-hosts

@@ -5,17 +5,69 @@
  * join the launch, publish a few keys, fence, read the others' keys.
  * Built without PMIx (configure --without-pmix, or no libpmix-dev), or
  * started without a launcher, every process is a launch of one.
+ *
+ * libpmix is opened only when a launcher started this process (its
+ * PMIX_RANK and PMIX_NAMESPACE are set), not linked: it brings eight
+ * libraries (libstdc++, libevent, hwloc, udev, munge...) whose mappings
+ * every program using libxos would load at start and copy at each fork
+ * (a sandbox forks three times).
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hosts_i.h"
+#include "xos_i.h"
 
 #ifdef XOS_HAVE_PMIX
 #include <pmix.h>
+
+/* The calls used here, the PMIX_* macros' included, from the opened library. */
+static struct {
+	pmix_status_t (*Init)(pmix_proc_t *, pmix_info_t *, size_t);
+	pmix_status_t (*Finalize)(const pmix_info_t *, size_t);
+	pmix_status_t (*Get)(const pmix_proc_t *, const pmix_key_t, const pmix_info_t *, size_t,
+			     pmix_value_t **);
+	pmix_status_t (*Put)(pmix_scope_t, const pmix_key_t, pmix_value_t *);
+	pmix_status_t (*Commit)(void);
+	pmix_status_t (*Fence)(const pmix_proc_t *, size_t, const pmix_info_t *, size_t);
+	void (*Value_destruct)(pmix_value_t *);
+	void (*Info_load)(pmix_info_t *, const char *, const void *, pmix_data_type_t);
+} px;
+#define PMIx_Init px.Init
+#define PMIx_Finalize px.Finalize
+#define PMIx_Get px.Get
+#define PMIx_Put px.Put
+#define PMIx_Commit px.Commit
+#define PMIx_Fence px.Fence
+#define PMIx_Value_destruct px.Value_destruct
+#define PMIx_Info_load px.Info_load
+
+static int pmix_open(void)
+{
+	static const char *const names[] = { XOS_PMIX_LIBRARY, XOS_PMIX_SONAME };
+	void *h = NULL;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !h; i++)
+		h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		xos__log_error("launched by PMIx but %s cannot be opened (%s): running on one host",
+			       XOS_PMIX_SONAME, dlerror());
+		return -ELIBACC;
+	}
+#define PX_SYM(name) (*(void **)&px.name = dlsym(h, "PMIx_" #name))
+	if (!PX_SYM(Init) || !PX_SYM(Finalize) || !PX_SYM(Get) || !PX_SYM(Put) || !PX_SYM(Commit) ||
+	    !PX_SYM(Fence) || !PX_SYM(Value_destruct) || !PX_SYM(Info_load)) {
+		xos__log_error("%s lacks a call xos needs: running on one host", XOS_PMIX_SONAME);
+		dlclose(h);
+		return -ELIBACC;
+	}
+#undef PX_SYM
+	return 0;
+}
 
 static pmix_proc_t me;
 static bool joined;
@@ -25,9 +77,12 @@ int xos__launch_init(uint32_t *ret_rank, uint32_t *ret_size)
 	pmix_proc_t wild;
 	pmix_value_t *val = NULL;
 	uint32_t size = 1;
+	int rc;
 
 	if (!secure_getenv("PMIX_RANK") || !secure_getenv("PMIX_NAMESPACE"))
 		return -ENOENT;
+	if ((rc = pmix_open()) < 0)
+		return rc;
 	if (PMIx_Init(&me, NULL, 0) != PMIX_SUCCESS)
 		return -ECONNREFUSED;
 	joined = true;

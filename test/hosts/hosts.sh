@@ -22,7 +22,7 @@ skip() { echo "SKIP: $1"; exit 77; }
 command -v ip >/dev/null 2>&1 || skip "no ip(8) (iproute2)"
 command -v mpirun >/dev/null 2>&1 || skip "no mpirun (openmpi-bin)"
 [ -x "$HOSTS_PROG" ] || skip "hosts-prog not built"
-ldd "$HOSTS_PROG" 2>/dev/null | grep -q libpmix || skip "libxos built without PMIx (configure --with-pmix)"
+[ "${XOS_HAVE_PMIX:-no}" = yes ] || skip "libxos built without PMIx (configure --with-pmix)"
 
 . "$TOP_SRCDIR/test/hosts/netns.sh"
 tmp=$(mktemp -d)
@@ -108,4 +108,7 @@ XOS_POLICY=spread "$HOSTS_PROG" alone >"$tmp/alone" 2>&1
 echo $? >"$tmp/alone.rc"
 sed 's/^/# alone: /' "$tmp/alone"
 check "without a launcher: one host" 'tally alone'
+# libpmix and the eight libraries it brings are opened only under a launcher.
+check "without a launcher: libpmix not even loaded" \
+	'! LD_DEBUG=files XOS_POLICY=spread "$HOSTS_PROG" alone 2>&1 | grep -q "file=[^ ]*libpmix"'
 checks_done

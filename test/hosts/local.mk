@@ -10,4 +10,5 @@ check_PROGRAMS += %reldir%/hosts-prog %reldir%/hosts-prog-other
 XOS_SCRIPT_TESTS += %reldir%/hosts.sh
 EXTRA_DIST += %reldir%/netns.sh
 TESTS_ENVIRONMENT += HOSTS_PROG=$(abs_builddir)/%reldir%/hosts-prog \
-	HOSTS_PROG_OTHER=$(abs_builddir)/%reldir%/hosts-prog-other; export HOSTS_PROG HOSTS_PROG_OTHER;
+	HOSTS_PROG_OTHER=$(abs_builddir)/%reldir%/hosts-prog-other XOS_HAVE_PMIX=$(have_pmix); \
+	export HOSTS_PROG HOSTS_PROG_OTHER XOS_HAVE_PMIX;
