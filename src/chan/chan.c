@@ -343,19 +343,36 @@ static int tx_prepare(struct xos_chan *end)
 
 static ssize_t chan_send(struct xos_chan *end, const void *buf, size_t len);
 
+/*
+ * One try of a send: -ERESTART when its wait for room was cut by a safe
+ * point (nothing of the message written).  Not inlined: after the safe
+ * point the caller holds only @end (which a move may rewrite), @buf, @len.
+ */
+__attribute__((noinline)) static ssize_t send_once(struct xos_chan *end, const void *buf, size_t len)
+{
+	ssize_t rc;
+
+	if (!xos__chan_valid(end))
+		return -EINVAL;
+	if (!end->mp)
+		return chan_send(end, buf, len);
+	xos__chan_mp_lock(end);
+	rc = chan_send(end, buf, len);
+	xos__chan_mp_unlock(end);
+	return rc;
+}
+
 ssize_t xos_chan_send(struct xos_chan *end, const void *buf, size_t len)
 {
 	ssize_t rc;
 
 	if (!xos__chan_valid(end))
 		return -EINVAL;
-	if (xos__chan_host->safe_point)
-		xos__chan_host->safe_point(); /* mutate/dump may happen here (xos_ef_yield) */
-	if (!end->mp)
-		return chan_send(end, buf, len);
-	xos__chan_mp_lock(end);
-	rc = chan_send(end, buf, len);
-	xos__chan_mp_unlock(end);
+	do {
+		if (xos__chan_host->safe_point)
+			xos__chan_host->safe_point(); /* mutate/dump may happen here (xos_ef_yield) */
+		rc = send_once(end, buf, len);
+	} while (rc == -ERESTART);
 	return rc;
 }
 
@@ -372,7 +389,9 @@ static ssize_t chan_send(struct xos_chan *end, const void *buf, size_t len)
 	if (len == 0 && end->stream)
 		return 0;
 	/* Several writers: a frame is finished by the one who started it. */
+	xos__chan_cut_ok = true;
 	rc = xos__chan_tx_frame(end, XOS_FRAME_DATA, buf, len, end->nonblock && !(end->mp && end->tx->ops->writev));
+	xos__chan_cut_ok = false;
 	if (rc < 0) {
 		end->tx_broken |= rc == -EPIPE;
 		return rc;
@@ -523,21 +542,24 @@ int xos__chan_path_peek(struct xos_chan *end, struct xos__chan_path *p, struct x
 	return path_peek(end, p, f, nonblock);
 }
 
-/* The next DATA frame at the end's cursor, following switch markers: 1, 0 at EOF, -errno. */
-static int rx_next_(struct xos_chan *end, bool nonblock);
+/*
+ * The next DATA frame at the end's cursor, following switch markers: 1, 0
+ * at EOF, -errno; with @cut, -ERESTART when a safe point cut the wait.
+ */
+static int rx_next_(struct xos_chan *end, bool nonblock, bool cut);
 
-static int rx_next(struct xos_chan *end, bool nonblock)
+static int rx_next(struct xos_chan *end, bool nonblock, bool cut)
 {
 	int rc;
 
 	if (end->rx_broken)
 		return -EPROTO;
-	rc = rx_next_(end, nonblock);
+	rc = rx_next_(end, nonblock, cut);
 	end->rx_broken |= rc == -EPROTO;
 	return rc;
 }
 
-static int rx_next_(struct xos_chan *end, bool nonblock)
+static int rx_next_(struct xos_chan *end, bool nonblock, bool cut)
 {
 	int rc;
 
@@ -549,7 +571,10 @@ static int rx_next_(struct xos_chan *end, bool nonblock)
 			if (rc < 0)
 				return rc;
 		}
+		/* Waiting for a frame, nothing of it taken: a safe point may cut the wait. */
+		xos__chan_cut_ok = cut && !nonblock;
 		rc = path_peek(end, end->rx, &end->view, nonblock);
+		xos__chan_cut_ok = false;
 		if (rc <= 0)
 			return rc;
 		if (end->view.type == XOS_FRAME_DATA) {
@@ -596,7 +621,9 @@ static ssize_t recv_direct(struct xos_chan *end, struct xos__chan_path *p, void 
 
 	*ret_fallback = false;
 	p->rrel = p->rstart = p->rend = p->rcur = 0;
+	xos__chan_cut_ok = !end->nonblock; /* nothing read yet: a safe point may cut the wait */
 	r = p->ops->readv(p->st, iov, 2, end->nonblock);
+	xos__chan_cut_ok = false;
 	if (r <= 0)
 		return r; /* -EAGAIN, an error, or EOF: what the general path says too */
 	*ret_fallback = true;
@@ -641,13 +668,29 @@ stash:
 	return 0;
 }
 
+static ssize_t recv_once(struct xos_chan *end, void *buf, size_t len);
+
 ssize_t xos_chan_recv(struct xos_chan *end, void *buf, size_t len)
+{
+	ssize_t rc;
+
+	do {
+		if (xos__chan_host->safe_point)
+			xos__chan_host->safe_point(); /* mutate/dump may happen here (xos_ef_yield) */
+		rc = recv_once(end, buf, len);
+	} while (rc == -ERESTART);
+	return rc;
+}
+
+/*
+ * One try of a receive: -ERESTART when its wait for the first frame was
+ * cut by a safe point (nothing taken).  Not inlined, as send_once.
+ */
+__attribute__((noinline)) static ssize_t recv_once(struct xos_chan *end, void *buf, size_t len)
 {
 	size_t got = 0;
 	int rc;
 
-	if (xos__chan_host->safe_point)
-		xos__chan_host->safe_point(); /* mutate/dump may happen here (xos_ef_yield) */
 	rc = rx_check(end);
 
 	if (rc < 0)
@@ -666,7 +709,7 @@ ssize_t xos_chan_recv(struct xos_chan *end, void *buf, size_t len)
 	for (;;) {
 		size_t n;
 
-		rc = rx_next(end, end->nonblock || got > 0);
+		rc = rx_next(end, end->nonblock || got > 0, true);
 		if (rc <= 0) {
 			if (got > 0)
 				break;
@@ -715,7 +758,7 @@ ssize_t xos_chan_peek(struct xos_chan *end, const void **ret_buf)
 		return rc;
 	if (!ret_buf)
 		return -EINVAL;
-	rc = rx_next(end, end->nonblock);
+	rc = rx_next(end, end->nonblock, false);
 	if (rc <= 0)
 		return rc;
 	*ret_buf = end->view.data + end->view_off;

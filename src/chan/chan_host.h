@@ -17,6 +17,7 @@
 #define XOS_CHAN_HOST_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +58,15 @@ struct xos__chan_host {
 	void (*log)(enum xos__chan_log kind, const char *fmt, va_list ap);
 	/* mech_registered - @mech was registered (after the built-ins): connect what it can. */
 	void (*mech_registered)(const struct xos_mech *mech);
+	/*
+	 * wait_word - the caller is about to sleep in a send or receive that
+	 * waits for its peer: the 32-bit word (in shared memory, a futex)
+	 * that becomes non-zero when the caller's EF is asked to a safe point,
+	 * or NULL when the caller cannot be moved there (not an EF on its own
+	 * stack).  The wait then ends with -ERESTART, the call is made again
+	 * after the safe point (xos__chan_wait_cut).
+	 */
+	const _Atomic uint32_t *(*wait_word)(void);
 };
 
 /* Install @host (NULL: none); it must outlive every channel call. */

@@ -238,6 +238,25 @@ void xos__chan_path_advance(struct xos__chan_path *p) XOS_HIDDEN;
 /* ---- the host (host.c) ------------------------------------------------------ */
 /* The installed host callbacks (never NULL: an empty table when none). */
 extern const struct xos__chan_host *xos__chan_host XOS_HIDDEN;
+
+/*
+ * A wait for the peer that a safe point may cut.  A public send or
+ * receive allows it (xos__chan_cut_ok, this flow only) around the part
+ * where nothing of the message has moved yet: the ring's wait for data or
+ * room, a stream's wait for the first byte of a frame.  Such a wait calls
+ * xos__chan_wait_cut() before it sleeps; with a word, it sleeps on that
+ * word too and returns -ERESTART once the word is set.  The call then
+ * goes to its safe point and starts again (on whatever the end is after
+ * it: re-bound, on another host).
+ */
+extern __thread bool xos__chan_cut_ok XOS_HIDDEN;
+/* The word that cuts this flow's wait now, or NULL (not allowed here, or not an EF that can move). */
+const _Atomic uint32_t *xos__chan_wait_cut(void) XOS_HIDDEN;
+/* Has @word (from xos__chan_wait_cut, may be NULL) been set? */
+static inline bool xos__chan_cut(const _Atomic uint32_t *word)
+{
+	return word && atomic_load_explicit(word, memory_order_acquire) != 0;
+}
 /* The calling flow's ICF, through the host. */
 const char *xos__chan_host_icf(void) XOS_HIDDEN;
 /* One log line of @kind, through the host. */

@@ -90,10 +90,40 @@ int xos__fds_rx_fd(void *st)
 	return ((struct xos__fds_end *)st)->rfd;
 }
 
+/* How often a cuttable wait for a descriptor looks at its cut word (as the ring's dead check). */
+#define CUT_CHECK_MS 20
+
+/*
+ * A blocking read whose wait a safe point may cut (xos__chan_wait_cut):
+ * read without blocking, and wait in poll(2) looking at @cut in between.
+ * -ERESTART when cut before any byte was read.
+ */
+static ssize_t readv_cuttable(struct xos__fds_end *e, const struct iovec *iov, int iovcnt,
+			      const _Atomic uint32_t *cut)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = e->rfd, .events = POLLIN };
+		ssize_t n = xos__fds_readv(e, iov, iovcnt, true);
+
+		if (n != -EAGAIN)
+			return n;
+		if (xos__chan_cut(cut))
+			return -ERESTART;
+		if (poll(&pfd, 1, CUT_CHECK_MS) < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
 ssize_t xos__fds_readv(void *st, const struct iovec *iov, int iovcnt, bool nonblock)
 {
 	struct xos__fds_end *e = st;
 
+	if (!nonblock && (e->sock || e->nowait)) {
+		const _Atomic uint32_t *cut = xos__chan_wait_cut();
+
+		if (cut)
+			return readv_cuttable(e, iov, iovcnt, cut);
+	}
 	for (;;) {
 		ssize_t n;
 		int rc;

@@ -36,3 +36,12 @@ void xos__chan_log(enum xos__chan_log kind, const char *fmt, ...)
 	xos__chan_host->log(kind, fmt, ap);
 	va_end(ap);
 }
+
+__thread bool xos__chan_cut_ok;
+
+const _Atomic uint32_t *xos__chan_wait_cut(void)
+{
+	if (!xos__chan_cut_ok || !xos__chan_host->wait_word)
+		return NULL;
+	return xos__chan_host->wait_word();
+}

@@ -303,16 +303,42 @@ static bool ring_ready_now(void *arg)
 	return w->ready(w->r);
 }
 
+/* Kernels without futex_waitv(2): a cut wait is noticed at the next dead check. */
+static _Atomic bool no_waitv;
+
+/*
+ * Sleep on @futex_word while it holds @v, and on @cut (when not NULL)
+ * while it is 0, at most @timeout.  -errno as futex(2) says it.
+ */
+static long sleep_on(_Atomic uint32_t *futex_word, uint32_t v, const _Atomic uint32_t *cut,
+		     const struct timespec *timeout)
+{
+	long rc;
+
+	if (cut && !atomic_load_explicit(&no_waitv, memory_order_relaxed)) {
+		rc = xos__futex_wait2(futex_word, v, cut, 0, timeout);
+		if (rc >= 0 || errno != ENOSYS)
+			return rc < 0 ? -errno : 0;
+		atomic_store_explicit(&no_waitv, true, memory_order_relaxed);
+	}
+	rc = xos__futex_wait(futex_word, v, timeout);
+	return rc < 0 ? -errno : 0;
+}
+
 /*
  * Wait until @ready(r) or the peer is gone.  @waiting/@futex_word are the
  * flag the other side checks and the word it bumps.  Returns 0 when ready
- * (or maybe ready), -EPIPE when the peer is gone.
+ * (or maybe ready), -EPIPE when the peer is gone, -ERESTART when a safe
+ * point of the caller's EF cut the wait (xos__chan_wait_cut: nothing of
+ * the frame is reserved or taken, the caller asks again after it).
  */
 static int ring_wait(struct ring_end *r, struct ring_side *s, bool (*ready)(struct ring_end *),
 		     _Atomic uint32_t *waiting, _Atomic uint32_t *futex_word)
 {
 	static const struct timespec dead_check = { 0, DEAD_CHECK_NS };
 	struct ring_ready want = { ready, r };
+	const _Atomic uint32_t *cut = NULL;
+	bool cut_asked = false;
 
 	if (may_spin(r) && xos__spin_until(&s->spin_ns, ring_ready_now, &want))
 		return 0;
@@ -325,14 +351,21 @@ static int ring_wait(struct ring_end *r, struct ring_side *s, bool (*ready)(stru
 		atomic_thread_fence(memory_order_seq_cst);
 		if (ready(r))
 			return 0;
+		/* Asked once, only on the way to sleep: the fast path never asks. */
+		if (!cut_asked) {
+			cut = xos__chan_wait_cut();
+			cut_asked = true;
+		}
+		if (xos__chan_cut(cut))
+			return -ERESTART;
 		t_sleep = r->multi_cpu ? xos__now_ns() : 0;
-		rc = xos__futex_wait(futex_word, v, &dead_check);
-		if (rc < 0)
-			rc = -errno;
+		rc = sleep_on(futex_word, v, cut, &dead_check);
 		if (t_sleep)
 			xos__spin_slept(&s->spin_ns, xos__now_ns() - t_sleep);
 		if (ready(r))
 			return 0;
+		if (xos__chan_cut(cut))
+			return -ERESTART;
 		if (rc == -ETIMEDOUT && xos__chan_peer_gone(&r->link))
 			return -EPIPE;
 		if (atomic_load_explicit(&r->link.ctl->closed[!r->link.idx], memory_order_acquire))

@@ -339,6 +339,7 @@ static const struct xos__chan_host runtime_host = {
 	.bind_default = bind_default,
 	.log = chan_log,
 	.mech_registered = xos__com_connect_mech,
+	.wait_word = xos__ef_wait_word,
 };
 
 /*

@@ -156,6 +156,21 @@ void xos__safe_point(void)
 	__asm__ __volatile__("" ::: "memory");
 }
 
+/*
+ * The channel layer's wait_word: the calling EF is about to sleep in a
+ * send or receive; the word its creator sets to ask it to a safe point
+ * (xos__ef_request wakes it), so a blocked wait is a safe point too.
+ * NULL when the caller cannot park here (no domain, not on its stack).
+ */
+const _Atomic uint32_t *xos__ef_wait_word(void)
+{
+	struct xos_ef *ef = xos_ef_self();
+
+	if (!ef || !ef->dom || !ef->ctl || !ef->dom->mapped || !on_domain_stack(ef->dom->hdr))
+		return NULL;
+	return &ef->ctl->request;
+}
+
 /* A call the EF asked its host to make on the host's stack (same thread: TLS is fine). */
 static __thread int (*host_call_fn)(void *);
 static __thread void *host_call_arg;
@@ -362,6 +377,8 @@ int xos__ef_request(struct xos_ef *ef, enum xos__req req)
 	if (atomic_load(&ctl->ended))
 		return -ESRCH;
 	atomic_store(&ctl->request, (uint32_t)req);
+	/* An EF asleep in a channel wait wakes up to its safe point (xos__ef_wait_word). */
+	xos__futex_wake(&ctl->request, INT32_MAX);
 	while (atomic_load(&ctl->seq) == seq0) {
 		xos__futex_wait_ms(&ctl->seq, seq0, 200);
 		/* A process host killed before its next safe point never answers. */

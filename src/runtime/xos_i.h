@@ -393,6 +393,8 @@ int xos__ef_fds_receive_chans(struct xos_ef *ef, bool chans) XOS_HIDDEN;
 /* EF side: end the calling domain EF (xos_ef_exit); a safe point. */
 _Noreturn void xos__ef_domain_exit(struct xos_ef *ef, int status) XOS_HIDDEN;
 void xos__safe_point(void) XOS_HIDDEN;
+/* Channel waits: the word set when the calling EF is asked to a safe point, or NULL (chan_host.h). */
+const _Atomic uint32_t *xos__ef_wait_word(void) XOS_HIDDEN;
 /* Run @fn(@arg) on the host's own stack when called on a domain stack (fork), else here. */
 int xos__on_host(int (*fn)(void *), void *arg) XOS_HIDDEN;
 /* In xos_ic_run(): a context the pivot made for @ef's move there now hosts it. */

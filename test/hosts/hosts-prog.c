@@ -21,10 +21,20 @@
  *            while it moves a -> b -> c -> a: every message once, in
  *            order; the ring becomes tcp while it is away, a ring again
  *            when it is back
+ *   migrate_blocked  a domain EF moved a -> b -> c -> a while it sleeps
+ *            in xos_chan_recv (a ring, then tcp): the move does not wait
+ *            for a message, and the message sent after it arrives once
+ *   mutate_blocked  one host: the same EF mutated thread -> process ->
+ *            thread -> process while it sleeps in recv, then to a thread
+ *            while it sleeps in send on a full ring: nothing lost,
+ *            repeated or reordered
  *   alone    without a launcher: one host
  *   abandon  rank 0 dies while an EF runs on host b (the script checks
  *            that the launch ends and nothing of it is left)
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* gettid */
+#endif
 #define XOS_USE_VERSION 1
 #include <arpa/inet.h>
 #include <errno.h>
@@ -844,6 +854,222 @@ static void scenario_migrate_chans(void)
 	xos_chan_close(up[1]);
 }
 
+/* ---- an EF moved while it waits in a channel call ----------------------------------- */
+
+#define BL_ROUNDS 4
+#define BL_FLOOD 2000
+
+/* What the EF says before each wait: where it runs, so rank 0 can see it asleep. */
+struct ident {
+	uint32_t seq;
+	int32_t pid, tid;
+};
+
+struct sleeper {
+	struct xos_chan *ask;   /* both ways: its ident out, a number in */
+	struct xos_chan *flood; /* out: BL_FLOOD idents, or NULL */
+};
+
+/*
+ * Round k: say where it runs, then wait in recv for k.  Then, with a
+ * flood channel, BL_FLOOD messages on it, far more than it holds: it
+ * waits in send.  42 if every number came once, in order, and every
+ * message went.
+ */
+static int ef_sleeper(void *p)
+{
+	const struct sleeper *sl = p;
+	struct xos_chan *ask = sl->ask, *flood = sl->flood;
+	int bad = 0;
+
+	for (uint32_t k = 0; k < BL_ROUNDS; k++) {
+		struct ident id = { k, (int32_t)getpid(), (int32_t)gettid() };
+		uint32_t v = UINT32_MAX;
+
+		if (xos_chan_send(ask, &id, sizeof(id)) != sizeof(id))
+			bad++;
+		if (xos_chan_recv(ask, &v, sizeof(v)) != sizeof(v) || v != k)
+			bad++;
+	}
+	for (uint32_t i = 0; flood && i < BL_FLOOD; i++) {
+		struct ident id = { i, (int32_t)getpid(), (int32_t)gettid() };
+
+		if (xos_chan_send(flood, &id, sizeof(id)) != sizeof(id))
+			bad++;
+	}
+	return bad ? 1 : 42;
+}
+
+/* Wait until the flow @tid of process @pid sleeps (state S): no time limit, the script's timeout is it. */
+static void flow_wait_asleep(const struct ident *id)
+{
+	char path[96], buf[512], *q;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)id->pid, (int)id->tid);
+	for (;;) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0)
+			return; /* gone: what follows says what went wrong */
+		buf[n] = '\0';
+		q = strrchr(buf, ')');
+		if (q && q[1] == ' ' && q[2] == 'S')
+			return;
+		usleep(1000);
+	}
+}
+
+/* Rank 0's side of ef_sleeper's rounds; @move(k) moves it while it waits in round k's recv. */
+static void sleeper_rounds(struct xos_chan *ask, struct ident *ids, int (*move)(int k, void *arg), void *arg)
+{
+	for (uint32_t k = 0; k < BL_ROUNDS; k++) {
+		ids[k].seq = UINT32_MAX;
+		if (xos_chan_recv(ask, &ids[k], sizeof(ids[k])) != sizeof(ids[k]) || ids[k].seq != k) {
+			CHECK(0, "round %u: the EF says where it runs (seq %u)", k, ids[k].seq);
+			return;
+		}
+		if (k + 1 < BL_ROUNDS) {
+			/* Asleep in its recv: the move must not wait for it to come out. */
+			flow_wait_asleep(&ids[k]);
+			if (move(k, arg) < 0)
+				return;
+		}
+		CHECK(xos_chan_send(ask, &k, sizeof(k)) == sizeof(k), "round %u: the number sent after the move", k);
+	}
+}
+
+static int migrate_step(int k, void *arg)
+{
+	static const char *const route[] = { "b", "c", "self" }, *const where[] = { "b", "c", "a" };
+	struct xos_ef *ef = arg;
+	int rc = xos_ef_migrate(ef, route[k]);
+
+	CHECK(rc == 0 && strcmp(xos_ef_host(ef), where[k]) == 0,
+	      "moved to %s while asleep in xos_chan_recv (%s, now on %s)", where[k], strerror(-rc), xos_ef_host(ef));
+	return rc;
+}
+
+/* A domain EF asleep in recv on a ring, then on tcp, moved a -> b -> c -> a. */
+static void scenario_migrate_blocked(void)
+{
+	struct xos_chan *ask[2];
+	struct xos_chan_attr ca;
+	struct xos_ef_attr attr;
+	struct sleeper sl;
+	struct ident ids[BL_ROUNDS];
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	int rc;
+
+	xos_chan_attr_init(&ca);
+	ca.name = "ask";
+	ca.flags = XOS_CHAN_F_BIDIR;
+	CHECK(xos_chan_open(ask, &ca) == 0, "channel ask (both ways)");
+	sl.ask = ask[1];
+	sl.flood = NULL;
+	xos_ef_attr_init(&attr);
+	attr.name = "sleeper";
+	attr.host = "self";
+	attr.icf = "thread";
+	attr.flags = XOS_EF_F_DOMAIN;
+	attr.domain_size = 8u << 20;
+	attr.chans = &ask[1];
+	attr.nchans = 1;
+	rc = xos_ef_create(&ef, &attr, ef_sleeper, &sl, sizeof(sl));
+	CHECK(rc == 0, "EF with a channel end on a (%s)", strerror(-rc));
+	if (rc < 0)
+		return;
+	sleeper_rounds(ask[0], ids, migrate_step, ef);
+	CHECK(ids[0].pid == getpid() && ids[1].pid != getpid() && ids[2].pid != getpid() && ids[2].pid != ids[1].pid &&
+		      ids[3].pid == getpid(),
+	      "it waited on a, b, c, then ran on a again (pids %d %d %d %d, rank 0 is %d)", ids[0].pid, ids[1].pid,
+	      ids[2].pid, ids[3].pid, (int)getpid());
+	rc = xos_ef_join(ef, &ex);
+	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42,
+	      "joined: exited 42, every number received once, in order, after each move (%d/%d)", ex.how, ex.status);
+	CHECK(strcmp(xos_chan_mechanism(ask[0]), "ring") == 0, "its channel is a ring again (%s)",
+	      xos_chan_mechanism(ask[0]));
+	xos_chan_close(ask[0]);
+}
+
+static int mutate_step(int k, void *arg)
+{
+	static const char *const icf[] = { "process", "thread", "process" };
+	struct xos_ef *ef = arg;
+	int rc = xos_ef_mutate(ef, icf[k]);
+
+	CHECK(rc == 0 && strcmp(xos_ef_icf(ef), icf[k]) == 0, "mutated to %s while asleep in xos_chan_recv (%s)",
+	      icf[k], strerror(-rc));
+	return rc;
+}
+
+/*
+ * One host: a domain EF asleep in recv mutated thread -> process -> thread
+ * -> process, then asleep in send on a full ring mutated back to a thread.
+ */
+static void scenario_mutate_blocked(void)
+{
+	struct xos_chan *ask[2], *flood[2], *mine[2];
+	struct xos_chan_attr ca;
+	struct xos_ef_attr attr;
+	struct sleeper sl;
+	struct ident ids[BL_ROUNDS], id;
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	int rc, bad = 0, first_bad = -1;
+
+	xos_chan_attr_init(&ca);
+	ca.name = "ask";
+	ca.flags = XOS_CHAN_F_BIDIR;
+	ca.mechanism = "ring";
+	CHECK(xos_chan_open(ask, &ca) == 0, "channel ask (a ring, both ways)");
+	ca.name = "flood";
+	ca.flags = 0;
+	ca.capacity = 4096; /* about 170 of its messages */
+	CHECK(xos_chan_open(flood, &ca) == 0, "channel flood (a ring of 4 KiB)");
+	sl.ask = mine[0] = ask[1];
+	sl.flood = mine[1] = flood[0];
+	xos_ef_attr_init(&attr);
+	attr.name = "sleeper";
+	attr.icf = "thread";
+	attr.flags = XOS_EF_F_DOMAIN;
+	attr.domain_size = 8u << 20;
+	attr.chans = mine;
+	attr.nchans = 2;
+	rc = xos_ef_create(&ef, &attr, ef_sleeper, &sl, sizeof(sl));
+	CHECK(rc == 0, "EF with two ring ends (%s)", strerror(-rc));
+	if (rc < 0)
+		return;
+	sleeper_rounds(ask[0], ids, mutate_step, ef);
+	CHECK(ids[1].pid != getpid() && ids[2].pid == getpid() && ids[3].pid != getpid(),
+	      "it waited in a thread, a process, a thread, then ran in a process (pids %d %d %d %d, this is %d)",
+	      ids[0].pid, ids[1].pid, ids[2].pid, ids[3].pid, (int)getpid());
+	/* Its first message, then it fills the ring and sleeps in send. */
+	rc = (int)xos_chan_recv(flood[1], &id, sizeof(id));
+	CHECK(rc == sizeof(id) && id.seq == 0, "flood: the first message (seq %u)", id.seq);
+	flow_wait_asleep(&id);
+	rc = xos_ef_mutate(ef, "thread");
+	CHECK(rc == 0 && strcmp(xos_ef_icf(ef), "thread") == 0,
+	      "mutated to thread while asleep in xos_chan_send on a full ring (%s)", strerror(-rc));
+	for (uint32_t i = 1; i < BL_FLOOD; i++) {
+		if (xos_chan_recv(flood[1], &id, sizeof(id)) != sizeof(id) || id.seq != i) {
+			if (first_bad < 0)
+				first_bad = (int)i;
+			bad++;
+		}
+	}
+	CHECK(bad == 0, "flood: %d messages once each, in order (%d wrong, first %d)", BL_FLOOD, bad, first_bad);
+	rc = xos_ef_join(ef, &ex);
+	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42,
+	      "joined: exited 42, every number received once, in order, after each mutation (%d/%d)", ex.how,
+	      ex.status);
+	xos_chan_close(ask[0]);
+	xos_chan_close(flood[1]);
+}
+
 /* Without a launcher: one host, whatever the policy. */
 static void scenario_alone(void)
 {
@@ -899,6 +1125,10 @@ int main(int argc, char **argv)
 		scenario_migrate();
 	else if (strcmp(s, "migrate_chans") == 0)
 		scenario_migrate_chans();
+	else if (strcmp(s, "migrate_blocked") == 0)
+		scenario_migrate_blocked();
+	else if (strcmp(s, "mutate_blocked") == 0)
+		scenario_mutate_blocked();
 	else if (strcmp(s, "abandon") == 0)
 		scenario_abandon();
 	else

@@ -11,7 +11,8 @@
 # build refused; a killed host (its EFs lost, their channels EOF/EPIPE, the
 # rest goes on); a domain EF migrated a -> b -> c -> a mid-run, alone and
 # with two channels in use both ways (sequenced messages), and migrations
-# refused with their errno; the MapReduce word_count over the three hosts, its output
+# refused with their errno; a domain EF moved while asleep in a channel
+# wait (migrated, and mutated on one host); the MapReduce word_count over the three hosts, its output
 # identical to the sequential reference.  Skips (77) when namespaces or mpirun are unavailable.
 # Needs HOSTS_PROG, HOSTS_PROG_OTHER, XOS_RUN, MR_BIN, TOP_SRCDIR.
 set -u
@@ -80,6 +81,13 @@ check "--explain: its ends re-bound, tcp while away and a ring again at home" \
 	'grep -q "^xos: ef .* \"chatter\" migrated from host a to host b (.* 2 channel ends re-bound: tcp to its peers" "$tmp/migrate_chans" &&
 	 grep -q "^xos: ef .* \"chatter\" migrated from host c to host a (.* 2 channel ends re-bound: ring with its peers here" "$tmp/migrate_chans"'
 
+# A move must not wait for the EF to come out of a channel wait: asleep in
+# recv, the move goes on and the message sent after it arrives once.  On a
+# runtime that waits for the EF's next call, this hangs until the timeout.
+NETNS_TIMEOUT=60 run migrate_blocked -n 3 "$XOS_RUN" --fixed-layout --explain -- "$HOSTS_PROG" migrate_blocked
+check "migrate_blocked: moved a -> b -> c -> a while asleep in xos_chan_recv (ring, then tcp), every number once, in order (mpirun status $(cat "$tmp/migrate_blocked.rc"))" \
+	'tally migrate_blocked'
+
 NETNS_TIMEOUT=60 run abandon -n 3 "$XOS_RUN" -- "$HOSTS_PROG" abandon
 check "abandon: rank 0 dies; the launch ends (mpirun status $(cat "$tmp/abandon.rc"), not a timeout)" \
 	'grep -q "^# rank 0 dies now" "$tmp/abandon" && [ "$(cat "$tmp/abandon.rc")" != 124 ]'
@@ -111,4 +119,11 @@ check "without a launcher: one host" 'tally alone'
 # libpmix and the eight libraries it brings are opened only under a launcher.
 check "without a launcher: libpmix not even loaded" \
 	'! LD_DEBUG=files XOS_POLICY=spread "$HOSTS_PROG" alone 2>&1 | grep -q "file=[^ ]*libpmix"'
+
+# The same on one host with mutate: asleep in recv, then in send on a full ring.
+timeout 60 "$HOSTS_PROG" mutate_blocked >"$tmp/mutate_blocked" 2>&1
+echo $? >"$tmp/mutate_blocked.rc"
+sed 's/^/# mutate_blocked: /' "$tmp/mutate_blocked"
+check "mutate_blocked: mutated while asleep in xos_chan_recv and in xos_chan_send, nothing lost, repeated or reordered (status $(cat "$tmp/mutate_blocked.rc"))" \
+	'tally mutate_blocked'
 checks_done
