@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Shared primitive (see futex.h): the whole of a buffer onto a stream
- * socket, as the image streamer, the host protocol and a moving channel
- * end all need it.
+ * Shared primitive (see futex.h): the whole of a buffer onto or from a
+ * stream socket, as the image streamer, the host protocol and a moving
+ * channel end all need it.
  */
 #ifndef XOS_PRIM_SENDALL_H
 #define XOS_PRIM_SENDALL_H
@@ -28,6 +28,28 @@ static inline int xos__send_all(int fd, const void *buf, size_t len)
 			continue;
 		if (n <= 0)
 			return n < 0 ? -errno : -EPIPE;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Receive exactly @len bytes from the stream socket @fd into @buf (EINTR
+ * retried).  0, -ENODATA when the peer closes first, or -errno
+ * (-EAGAIN/-EWOULDBLOCK when a receive timeout expired).
+ */
+static inline int xos__recv_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = recv(fd, p, len, MSG_WAITALL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -ENODATA;
 		p += n;
 		len -= (size_t)n;
 	}

@@ -274,7 +274,31 @@ void xos__image_hdr_extents(struct img_hdr *hdr, const struct img_ext *ext, uint
 	hdr->file_size = total;
 }
 
-int xos__image_write(struct xos_ef *ef, int fd)
+/*
+ * Where an image goes: a file (seekable: the chunk table and the sealed
+ * header are written at their places at the end) or a stream socket (they
+ * follow the data: see xos__image_stream_load).  @head, for a stream, is
+ * told the stream's length before its first byte.
+ */
+struct image_sink {
+	int fd;
+	bool stream;
+	int (*head)(void *arg, uint64_t len);
+	void *arg;
+};
+
+static int sink_put(const struct image_sink *k, const void *buf, size_t len)
+{
+	return k->stream ? xos__send_all(k->fd, buf, len) : xos__image_write_all(k->fd, buf, len);
+}
+
+/*
+ * The image of the parked @ef into @k, its domain read once: chunk by
+ * chunk, each hashed and written while still in cache, straight from the
+ * domain where this process maps it (one copy fewer), else read from the
+ * memfd into a small buffer.
+ */
+static int image_emit(struct xos_ef *ef, const struct image_sink *k)
 {
 	struct xos__domain *d = ef->dom;
 	struct xos__image_key *key;
@@ -294,84 +318,6 @@ int xos__image_write(struct xos_ef *ef, int fd)
 		return -EFBIG;
 	maps = xos__calloc(IMG_MAPS_MAX, sizeof(*maps));
 	key = xos__malloc(sizeof(*key));
-	if (!maps || !key) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = xos__image_key_load(key);
-	if (rc == 0)
-		rc = xos__image_hdr_init(ef, key, &hdr, maps);
-	if (rc == 0)
-		rc = xos__image_extents(d->memfd, d->size, &ext, &next);
-	if (rc < 0)
-		goto out;
-	xos__image_hdr_extents(&hdr, ext, next);
-
-	/*
-	 * Chunk by chunk, so each is still in cache when written after its
-	 * hash: straight from the domain where this process maps it (one copy
-	 * fewer), else read from the memfd into a small buffer.
-	 */
-	buf = direct ? NULL : xos__malloc(CHUNK);
-	if (!direct && !buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = xos__image_sum_begin(&sum, key, &hdr, ext);
-	if (rc < 0) {
-		xos__free(buf);
-		goto out;
-	}
-	rc = xos__image_write_tables(fd, &hdr, maps, ext);
-	for (uint32_t i = 0; i < hdr.nextents && !rc; i++) {
-		for (uint64_t o = 0; o < ext[i].len && !rc; o += CHUNK) {
-			size_t len = ext[i].len - o < CHUNK ? (size_t)(ext[i].len - o) : CHUNK;
-
-			const unsigned char *src = buf;
-
-			if (direct)
-				src = (const unsigned char *)(uintptr_t)(d->base + ext[i].off + o);
-			else if ((rc = xos__image_read_at(d->memfd, buf, len, (off_t)(ext[i].off + o))) != 0)
-				break;
-			xos__image_sum_data(&sum, src, len);
-			rc = xos__image_write_all(fd, src, len);
-		}
-	}
-	xos__free(buf);
-	rc = xos__image_sum_finish(&sum, &hdr, maps, ext, fd, rc);
-out:
-	if (key)
-		memset(key, 0, sizeof(*key));
-	xos__free(key);
-	xos__free(ext);
-	xos__free(maps);
-	return rc;
-}
-
-/*
- * The image of the parked @ef straight onto a stream (a socket: no seek
- * back to seal the header): a first pass over the domain computes the
- * checksum (and MAC), then header, tables and data go out in order.  The
- * EF stays parked in between, so both passes read the same bytes.  @head
- * is called with the image's length before its first byte is written.
- */
-int xos__image_send(struct xos_ef *ef, int fd, int (*head)(void *arg, uint64_t len), void *arg)
-{
-	struct xos__domain *d = ef->dom;
-	struct xos__image_key *key;
-	struct xos__image_sum sum;
-	struct img_map *maps;
-	struct img_ext *ext = NULL;
-	struct img_hdr hdr;
-	unsigned char *buf;
-	uint32_t next;
-	int rc;
-	bool direct = d && d->mapped && !XOS_ASAN;
-
-	if (!d)
-		return -EOPNOTSUPP;
-	maps = xos__calloc(IMG_MAPS_MAX, sizeof(*maps));
-	key = xos__malloc(sizeof(*key));
 	buf = direct ? NULL : xos__malloc(CHUNK);
 	if (!maps || !key || (!direct && !buf)) {
 		rc = -ENOMEM;
@@ -388,36 +334,40 @@ int xos__image_send(struct xos_ef *ef, int fd, int (*head)(void *arg, uint64_t l
 	rc = xos__image_sum_begin(&sum, key, &hdr, ext);
 	if (rc < 0)
 		goto out;
-	for (int pass = 0; pass < 2 && !rc; pass++) {
-		if (pass == 1) {
-			rc = xos__image_sum_seal(&sum, &hdr, maps, ext);
-			if (!rc)
-				rc = head(arg, hdr.file_size);
-			if (!rc)
-				rc = xos__send_all(fd, &hdr, sizeof(hdr));
-			if (!rc)
-				rc = xos__send_all(fd, maps, hdr.nmaps * sizeof(*maps));
-			if (!rc)
-				rc = xos__send_all(fd, ext, hdr.nextents * sizeof(*ext));
-			if (!rc)
-				rc = xos__send_all(fd, sum.chunks, (size_t)sum.n * sizeof(*sum.chunks));
-		}
-		for (uint32_t i = 0; i < hdr.nextents && !rc; i++) {
-			for (uint64_t o = 0; o < ext[i].len && !rc; o += CHUNK) {
-				size_t len = ext[i].len - o < CHUNK ? (size_t)(ext[i].len - o) : CHUNK;
-				const unsigned char *src = buf;
+	if (k->stream) {
+		rc = k->head ? k->head(k->arg, hdr.file_size + sizeof(hdr)) : 0;
+		if (!rc)
+			rc = sink_put(k, &hdr, sizeof(hdr));
+		if (!rc)
+			rc = sink_put(k, maps, hdr.nmaps * sizeof(*maps));
+		if (!rc)
+			rc = sink_put(k, ext, hdr.nextents * sizeof(*ext));
+	} else {
+		rc = xos__image_write_tables(k->fd, &hdr, maps, ext);
+	}
+	for (uint32_t i = 0; i < hdr.nextents && !rc; i++) {
+		for (uint64_t o = 0; o < ext[i].len && !rc; o += CHUNK) {
+			size_t len = ext[i].len - o < CHUNK ? (size_t)(ext[i].len - o) : CHUNK;
+			const unsigned char *src = buf;
 
-				if (direct)
-					src = (const unsigned char *)(uintptr_t)(d->base + ext[i].off + o);
-				else if ((rc = xos__image_read_at(d->memfd, buf, len, (off_t)(ext[i].off + o))) != 0)
-					break;
-				if (pass == 0)
-					xos__image_sum_data(&sum, src, len);
-				else
-					rc = xos__send_all(fd, src, len);
-			}
+			if (direct)
+				src = (const unsigned char *)(uintptr_t)(d->base + ext[i].off + o);
+			else if ((rc = xos__image_read_at(d->memfd, buf, len, (off_t)(ext[i].off + o))) != 0)
+				break;
+			xos__image_sum_data(&sum, src, len);
+			rc = sink_put(k, src, len);
 		}
 	}
+	if (!k->stream) {
+		rc = xos__image_sum_finish(&sum, &hdr, maps, ext, k->fd, rc);
+		goto out;
+	}
+	if (!rc)
+		rc = xos__image_sum_seal(&sum, &hdr, maps, ext);
+	if (!rc)
+		rc = sink_put(k, sum.chunks, (size_t)sum.n * sizeof(*sum.chunks));
+	if (!rc)
+		rc = sink_put(k, &hdr, sizeof(hdr));
 	xos__image_sum_end(&sum);
 out:
 	if (key)
@@ -427,6 +377,20 @@ out:
 	xos__free(ext);
 	xos__free(maps);
 	return rc;
+}
+
+int xos__image_write(struct xos_ef *ef, int fd)
+{
+	const struct image_sink k = { .fd = fd };
+
+	return image_emit(ef, &k);
+}
+
+int xos__image_send(struct xos_ef *ef, int fd, int (*head)(void *arg, uint64_t len), void *arg)
+{
+	const struct image_sink k = { .fd = fd, .stream = true, .head = head, .arg = arg };
+
+	return image_emit(ef, &k);
 }
 
 /* ---- reading --------------------------------------------------------------------- */
@@ -557,6 +521,48 @@ static bool lazy_ok(const struct xos_ef *ef)
 	return ef->icf && ef->icf->icf && strcmp(ef->icf->icf->name, "thread") == 0;
 }
 
+/*
+ * A streamed image's data (a migration), from socket @fd into the new
+ * domain @d, each chunk hashed as it comes; then the seal that checks them
+ * all.  Nothing runs in the domain before that.  Straight into the mapped
+ * domain, populated first by one call per extent (a page fault per page
+ * costs an exit on a paravirtualised guest); with AddressSanitizer, whose
+ * shadow may still mark the range from an EF that was here before,
+ * through a buffer and the memfd.
+ */
+static int stream_fill(int fd, struct xos__image *img, const struct xos__image_key *key, struct xos__domain *d)
+{
+	struct img_chunk *got = xos__calloc((size_t)img->nchunks + 1, sizeof(*got));
+	unsigned char *buf = XOS_ASAN ? xos__malloc(CHUNK) : NULL;
+	int rc = 0;
+
+	if (!got || (XOS_ASAN && !buf)) {
+		rc = -ENOMEM;
+		goto out;
+	}
+#ifdef MADV_POPULATE_WRITE
+	for (uint32_t i = 0; !XOS_ASAN && i < img->hdr.nextents; i++)
+		(void)madvise((void *)(uintptr_t)(d->base + img->ext[i].off), (size_t)img->ext[i].len,
+			      MADV_POPULATE_WRITE); /* an old kernel faults them in one by one */
+#endif
+	for (uint32_t i = 0; i < img->nchunks && !rc; i++) {
+		const struct xos__image_loc *l = &img->loc[i];
+		unsigned char *dst = buf ? buf : (unsigned char *)(uintptr_t)(d->base + l->dom_off);
+
+		rc = xos__recv_all(fd, dst, l->len);
+		if (rc == 0)
+			xos__image_chunk_entry(&got[i], key, i, dst, l->len);
+		if (rc == 0 && buf)
+			rc = domain_fill(&d->memfd, l->dom_off, buf, l->len);
+	}
+	if (rc == 0)
+		rc = xos__image_stream_seal_check(fd, img, key, got);
+out:
+	xos__free(buf);
+	xos__free(got);
+	return rc == -ENODATA ? -EBADMSG : rc;
+}
+
 /* Before the EF runs: the chunks the domain check reads, header and saved context, verified. */
 static int lazy_begin(struct xos__domain *d, struct xos__image *view)
 {
@@ -593,11 +599,18 @@ int xos__image_read(struct xos_ef *ef, int fd)
 	rc = xos__image_key_load(key);
 	if (rc < 0)
 		goto out_key;
-	rc = xos__image_load(fd, &img);
-	if (rc < 0)
-		goto out_key;
-	/* Key mismatches are known from header and tables: fail before reading any data. */
-	rc = xos__image_key_check(&img, key);
+	if (ef->image_stream_len) {
+		/* A migration's stream: the seal comes after the data (stream_fill checks it). */
+		rc = xos__image_stream_load(fd, ef->image_stream_len, &img);
+		if (rc < 0)
+			goto out_key;
+	} else {
+		rc = xos__image_load(fd, &img);
+		if (rc < 0)
+			goto out_key;
+		/* Key mismatches are known from header and tables: fail before reading any data. */
+		rc = xos__image_key_check(&img, key);
+	}
 	/* Only into the running program: its build-id, its layout. */
 	if (rc == 0)
 		rc = same_binary(&img.hdr, -1);
@@ -616,7 +629,11 @@ int xos__image_read(struct xos_ef *ef, int fd)
 		goto out;
 	memfd = -1; /* the domain's now */
 
-	if (lazy_ok(ef) && xos__lazy_open(d, fd, &img, key, &d->lazy) == 0) {
+	if (ef->image_stream_len) {
+		d->lazy = NULL;
+		rc = stream_fill(fd, &img, key, d);
+		view = img; /* its header sealed now */
+	} else if (lazy_ok(ef) && xos__lazy_open(d, fd, &img, key, &d->lazy) == 0) {
 		/* The lazy server owns the tables now; @view reads them until it is gone. */
 		rc = lazy_begin(d, &view);
 	} else {

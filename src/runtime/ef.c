@@ -545,7 +545,7 @@ int xos__ef_restore_into(struct xos_ef *ef, int fd, char *why, size_t why_len)
 	ef->icf = via;
 	ef->owner_pid = getpid();
 	ef->parent_id = current_ef ? current_ef->id : 0;
-	if (lseek(fd, 0, SEEK_SET) < 0) {
+	if (!ef->image_stream_len && lseek(fd, 0, SEEK_SET) < 0) {
 		rc = -errno;
 		goto out_put;
 	}

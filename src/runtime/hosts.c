@@ -1434,7 +1434,7 @@ static void serve_migrate_in(int fd, const struct mig_req *req)
 	struct xos_ef *ef;
 	size_t n = req->nchans, made = 0;
 	char why[512] = "out of memory";
-	int mfd, rc;
+	int rc;
 
 	if (n > MAX_CHANS) {
 		reply(fd, -EPROTO, "", "too many channel ends");
@@ -1447,9 +1447,8 @@ static void serve_migrate_in(int fd, const struct mig_req *req)
 	}
 	if (n && (rc = read_all(fd, mc, n * sizeof(mc[0]))) < 0)
 		return;
-	mfd = recv_image(fd, req->image_len);
-	if (mfd < 0) {
-		reply(fd, mfd, "", "receiving the image");
+	if (req->image_len == 0 || req->image_len > MIG_IMAGE_MAX) {
+		reply(fd, -EPROTO, "", "no image, or one larger than a domain can be");
 		return;
 	}
 	/* Its ends: each on the new path to its peer and the drain of what the peer sent before. */
@@ -1500,11 +1499,13 @@ static void serve_migrate_in(int fd, const struct mig_req *req)
 	} else {
 		if (n)
 			xos__chans_hand(ef->chans, n, ef->id); /* closed at its end here, if it ends here */
-		rc = xos__ef_restore_into(ef, mfd, why, sizeof(why));
+		/* Straight from the connection into place: no copy of the image here. */
+		ef->image_stream_len = req->image_len;
+		rc = xos__ef_restore_into(ef, fd, why, sizeof(why));
+		ef->image_stream_len = 0;
 	}
 	ef->reloc = NULL;
 	ef->nreloc = 0;
-	close(mfd);
 	if (rc < 0) {
 		xos__explain("ef %llu: arrival refused (%s): %s", (unsigned long long)req->ef_id,
 			     strerror(-rc), why);
@@ -1549,7 +1550,6 @@ static void serve_migrate_in(int fd, const struct mig_req *req)
 	return;
 
 fail_ends:
-	close(mfd);
 	for (size_t i = 0; i < made; i++) {
 		xos_chan_close(ends[i]);
 		close(holds[i]);
@@ -1742,14 +1742,18 @@ fail:
 	return rc;
 }
 
-/* Ask host @src for @ef's image (it stays parked there): the memfd, or -errno. */
+/*
+ * Ask host @src for @ef's image (it stays parked there): 0 and the
+ * connection in *@ret_sock, the streamed image next on it (*@ret_len
+ * bytes), or -errno.
+ */
 static int pull_image(struct xos_ef *ef, const uint64_t *tok, struct xos__chan_move *mv, int *ret_sock,
 		      uint64_t *ret_len, char *why, size_t why_len)
 {
 	struct host *h = &H.hosts[ef->remote->host];
 	struct mig_req req = { .op = MIG_OUT, .ef_id = ef->id, .nchans = (uint32_t)ef->nchans };
 	struct mig_rep rep;
-	int fd, mfd, rc;
+	int fd, rc;
 
 	fd = connect_auth(h, KIND_MIGRATE, 0);
 	if (fd < 0) {
@@ -1777,15 +1781,14 @@ static int pull_image(struct xos_ef *ef, const uint64_t *tok, struct xos__chan_m
 		close(fd);
 		return rep.rc < -4095 ? -EPROTO : rep.rc;
 	}
-	mfd = recv_image(fd, rep.image_len);
-	if (mfd < 0) {
-		snprintf(why, why_len, "host %s: receiving the image: %s", h->name, strerror(-mfd));
+	if (rep.image_len == 0 || rep.image_len > MIG_IMAGE_MAX) {
+		snprintf(why, why_len, "host %s: no image, or one larger than a domain can be", h->name);
 		close(fd);
-		return mfd;
+		return -EPROTO;
 	}
 	*ret_sock = fd;
 	*ret_len = rep.image_len;
-	return mfd;
+	return 0;
 }
 
 static double now_ms(void)
@@ -1899,12 +1902,11 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 			}
 		}
 	}
-	mfd = pull_image(ef, tok, mv, &src_sock, &len, why, why_len);
-	if (mfd < 0) {
+	rc = pull_image(ef, tok, mv, &src_sock, &len, why, why_len);
+	if (rc < 0) {
 		socks_close(drain, n);
-		return mfd;
+		return rc;
 	}
-	rc = 0;
 	if (dst == 0) {
 		for (size_t i = 0; i < n && rc == 0; i++) {
 			rc = xos__chan_move_home(ef->chans[i], &mv[i], "ring", drain[i], &verdict.next_id[i]);
@@ -1914,15 +1916,24 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 		}
 		ef->reloc = reloc;
 		ef->nreloc = n;
+		/* Straight from the connection into place: no copy of the image here. */
+		ef->image_stream_len = len;
 		if (rc == 0)
-			rc = xos__ef_restore_into(ef, mfd, why, why_len);
+			rc = xos__ef_restore_into(ef, src_sock, why, why_len);
+		ef->image_stream_len = 0;
 		ef->reloc = NULL;
 		ef->nreloc = 0;
 	} else {
-		rc = push_image(ef, dst, mfd, &len, NULL, 0, &r, why, why_len);
+		/* On to another host, through here (no channel ends: they would have come home first). */
+		mfd = recv_image(src_sock, len);
+		rc = mfd < 0 ? mfd : push_image(ef, dst, mfd, &len, NULL, 0, &r, why, why_len);
+		if (mfd < 0)
+			snprintf(why, why_len, "host %s: receiving the image: %s", H.hosts[ef->remote->host].name,
+				 strerror(-mfd));
+		else
+			close(mfd);
 	}
 	socks_close(drain, n);
-	close(mfd);
 	verdict.rc = rc < 0 ? rc : 0;
 	(void)xos__send_all(src_sock, &verdict, sizeof(verdict));
 	close(src_sock);

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../prim/sendall.h"
 #include "image_i.h"
 
 /* ---- checksum: eight independent multiply-shift lanes, then a final mix ---- */
@@ -215,29 +216,40 @@ uint64_t xos__image_nchunks(const struct img_ext *ext, uint32_t n)
 	return c;
 }
 
-int xos__image_load(int fd, struct xos__image *img)
+/* Where header and tables come from, in order: a file (at a running offset) or a stream. */
+struct tab_src {
+	int fd;
+	bool stream;
+	off_t off;
+};
+
+static int tab_read(struct tab_src *src, void *buf, size_t len)
+{
+	int rc;
+
+	if (src->stream)
+		return xos__recv_all(src->fd, buf, len);
+	rc = xos__image_read_at(src->fd, buf, len, src->off);
+	if (rc == 0)
+		src->off += (off_t)len;
+	return rc;
+}
+
+/*
+ * Header and tables of an image of @file_size bytes (the file's; in a
+ * stream, what the header must say), checked; the chunk table read too
+ * unless it comes after the data (@chunks_later).
+ */
+static int load_tables(struct tab_src *src, uint64_t file_size, bool chunks_later, struct xos__image *img)
 {
 	struct img_hdr *hdr = &img->hdr;
-	struct stat st;
 	uint64_t data = 0, end = 0, nchunks, at, c = 0;
 	int rc;
 
-	memset(img, 0, sizeof(*img));
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EMEDIUMTYPE;
-	rc = xos__image_read_at(fd, hdr, sizeof(*hdr), 0);
-	if (rc == -ENODATA) {
-		char magic[8];
-
-		if (st.st_size >= 8 && xos__image_read_at(fd, magic, 8, 0) == 0 && memcmp(magic, IMG_MAGIC, 8) == 0)
-			return -ENODATA; /* ours, cut short */
-		return -ENOEXEC;
-	}
+	rc = tab_read(src, hdr, sizeof(*hdr));
 	if (rc < 0)
 		return rc;
-	rc = check_header(hdr, (uint64_t)st.st_size);
+	rc = check_header(hdr, file_size);
 	if (rc < 0)
 		return rc;
 	img->maps = xos__calloc(hdr->nmaps + 1, sizeof(*img->maps));
@@ -246,10 +258,10 @@ int xos__image_load(int fd, struct xos__image *img)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	rc = xos__image_read_at(fd, img->maps, hdr->nmaps * sizeof(*img->maps), sizeof(*hdr));
+	rc = tab_read(src, img->maps, hdr->nmaps * sizeof(*img->maps));
 	img->data_at = sizeof(*hdr) + hdr->nmaps * sizeof(*img->maps);
 	if (!rc)
-		rc = xos__image_read_at(fd, img->ext, hdr->nextents * sizeof(*img->ext), (off_t)img->data_at);
+		rc = tab_read(src, img->ext, hdr->nextents * sizeof(*img->ext));
 	img->data_at += hdr->nextents * sizeof(*img->ext);
 	if (rc)
 		goto fail;
@@ -282,9 +294,11 @@ int xos__image_load(int fd, struct xos__image *img)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	rc = xos__image_read_at(fd, img->chunks, nchunks * sizeof(*img->chunks), (off_t)img->data_at);
-	if (rc)
-		goto fail;
+	if (!chunks_later) {
+		rc = tab_read(src, img->chunks, nchunks * sizeof(*img->chunks));
+		if (rc)
+			goto fail;
+	}
 	img->data_at += nchunks * sizeof(*img->chunks);
 	at = img->data_at;
 	for (uint32_t i = 0; i < hdr->nextents; i++)
@@ -302,6 +316,38 @@ int xos__image_load(int fd, struct xos__image *img)
 fail:
 	xos__image_release(img);
 	return rc;
+}
+
+int xos__image_load(int fd, struct xos__image *img)
+{
+	struct tab_src src = { .fd = fd };
+	struct stat st;
+	int rc;
+
+	memset(img, 0, sizeof(*img));
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EMEDIUMTYPE;
+	rc = load_tables(&src, (uint64_t)st.st_size, false, img);
+	if (rc == -ENODATA && src.off == 0) {
+		char magic[8];
+
+		if (st.st_size >= 8 && xos__image_read_at(fd, magic, 8, 0) == 0 && memcmp(magic, IMG_MAGIC, 8) == 0)
+			return -ENODATA; /* ours, cut short */
+		return -ENOEXEC;
+	}
+	return rc;
+}
+
+int xos__image_stream_load(int fd, uint64_t len, struct xos__image *img)
+{
+	struct tab_src src = { .fd = fd, .stream = true };
+
+	memset(img, 0, sizeof(*img));
+	if (len < sizeof(struct img_hdr))
+		return -EBADMSG;
+	return load_tables(&src, len - sizeof(struct img_hdr), true, img);
 }
 
 void xos__image_release(struct xos__image *img)
@@ -366,6 +412,49 @@ static void chunk_entry(struct img_chunk *c, const struct xos__image_key *key, u
 		xos__hmac_sha256_update(&m, buf, len);
 		xos__hmac_sha256_final(&m, c->mac);
 	}
+}
+
+void xos__image_chunk_entry(struct img_chunk *c, const struct xos__image_key *key, uint32_t i, const void *buf,
+			    size_t len)
+{
+	chunk_entry(c, key, i, buf, len);
+}
+
+int xos__image_stream_seal_check(int fd, struct xos__image *img, const struct xos__image_key *key,
+				 const struct img_chunk *got)
+{
+	struct img_hdr sealed, a, b;
+	bool same = true;
+	int rc;
+
+	rc = xos__recv_all(fd, img->chunks, (size_t)img->nchunks * sizeof(*img->chunks));
+	if (rc == 0)
+		rc = xos__recv_all(fd, &sealed, sizeof(sealed));
+	if (rc < 0)
+		return rc == -ENODATA ? -EBADMSG : rc;
+	/* The header that opened the stream, sealed: nothing else of it may differ. */
+	a = img->hdr;
+	b = sealed;
+	a.checksum = b.checksum = 0;
+	memset(a.mac, 0, sizeof(a.mac));
+	memset(b.mac, 0, sizeof(b.mac));
+	memset(a.tables_mac, 0, sizeof(a.tables_mac));
+	memset(b.tables_mac, 0, sizeof(b.tables_mac));
+	if (memcmp(&a, &b, sizeof(a)) != 0)
+		return -EBADMSG;
+	img->hdr = sealed;
+	rc = xos__image_key_check(img, key);
+	if (rc < 0)
+		return rc;
+	/* Each chunk as it came against the sealed table: checksum, and the MAC in constant time. */
+	for (uint32_t i = 0; i < img->nchunks; i++) {
+		same &= got[i].sum == img->chunks[i].sum;
+		if (key && key->set)
+			same &= xos__equal_ct(got[i].mac, img->chunks[i].mac, sizeof(got[i].mac));
+	}
+	if (!same)
+		return key && key->set ? -EKEYREJECTED : -EBADMSG;
+	return 0;
 }
 
 int xos__image_sum_begin(struct xos__image_sum *s, const struct xos__image_key *key,

@@ -121,6 +121,26 @@ int xos__image_key_load(struct xos__image_key *key) XOS_HIDDEN;
 /* Read and check the header and tables of the image in @fd. */
 int xos__image_load(int fd, struct xos__image *img) XOS_HIDDEN;
 void xos__image_release(struct xos__image *img) XOS_HIDDEN;
+/*
+ * A streamed image (a migration, xos__image_send) comes in this order:
+ * header (its checksum and MACs zero), maps, extents, the data, then the
+ * chunk table and the header again, sealed: so the sender reads the
+ * domain once, hashing each chunk as it sends it.  @len is the stream's
+ * length (the image's file size + one header).  Load its header and
+ * tables from @fd, checked for shape (the chunk table comes later).
+ */
+int xos__image_stream_load(int fd, uint64_t len, struct xos__image *img) XOS_HIDDEN;
+/* The table entry of chunk @i with bytes @buf[@len] (a stream reader computes each as it comes). */
+void xos__image_chunk_entry(struct img_chunk *c, const struct xos__image_key *key, uint32_t i, const void *buf,
+			    size_t len) XOS_HIDDEN;
+/*
+ * After a stream's data: take its chunk table and sealed header from
+ * @fd, check them (key, checksum, the header unchanged but for its seal)
+ * and each chunk's entry as it came (@got) against the table.  0,
+ * -EBADMSG, -EKEYREJECTED, -ENOKEY or the socket's -errno.
+ */
+int xos__image_stream_seal_check(int fd, struct xos__image *img, const struct xos__image_key *key,
+				 const struct img_chunk *got) XOS_HIDDEN;
 
 /* The number of chunks of the extents @ext[@n] (each cut into XOS__IMAGE_CHUNK pieces). */
 uint64_t xos__image_nchunks(const struct img_ext *ext, uint32_t n) XOS_HIDDEN;

@@ -232,6 +232,7 @@ struct xos_ef {
 	const uint64_t *reloc;
 	size_t nreloc;
 	bool restore_eager; /* restore the whole domain before it runs (a migration's arrival) */
+	uint64_t image_stream_len; /* restore: the fd is a migration's stream socket, this many bytes (0: a file) */
 };
 
 /* ---- EF options (options.c) ---------------------------------------------- */
@@ -407,7 +408,7 @@ void xos__ef_mutate_arrived(struct xos_ef *ef, struct xos_ic *ic) XOS_HIDDEN;
 #define XOS__DOMAIN_SIZE_MAX ((size_t)1 << 30)
 /* Write the image of the parked @ef to @fd (domain pages with data, layout, checksum). */
 int xos__image_write(struct xos_ef *ef, int fd) XOS_HIDDEN;
-/* The same, onto a stream: @head(@arg, length) first, then the image in order (two passes). */
+/* The same, onto a stream socket: @head(@arg, length) first, then the streamed image (image_i.h). */
 int xos__image_send(struct xos_ef *ef, int fd, int (*head)(void *arg, uint64_t len), void *arg) XOS_HIDDEN;
 /* Check the image in @fd and rebuild @ef's domain from it (a parked EF, ready to resume). */
 int xos__image_read(struct xos_ef *ef, int fd) XOS_HIDDEN;
