@@ -900,10 +900,15 @@ static int ef_sleeper(void *p)
 	return bad ? 1 : 42;
 }
 
-/* Wait until the flow @tid of process @pid sleeps (state S): no time limit, the script's timeout is it. */
+/*
+ * Wait until the flow @tid of process @pid sleeps (state S) on two looks
+ * 100 ms apart, and say where: no time limit, the script's timeout is it.
+ * Not an assertion: an EF caught awake only moves at its next call instead.
+ */
 static void flow_wait_asleep(const struct ident *id)
 {
 	char path[96], buf[512], *q;
+	int seen = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)id->pid, (int)id->tid);
 	for (;;) {
@@ -916,8 +921,23 @@ static void flow_wait_asleep(const struct ident *id)
 			return; /* gone: what follows says what went wrong */
 		buf[n] = '\0';
 		q = strrchr(buf, ')');
-		if (q && q[1] == ' ' && q[2] == 'S')
+		seen = q && q[1] == ' ' && q[2] == 'S' ? seen + 1 : 0;
+		if (seen == 1) {
+			usleep(100000);
+			continue;
+		}
+		if (seen == 2) {
+			char wchan[64] = "?";
+
+			snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", (int)id->pid, (int)id->tid);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			n = fd >= 0 ? read(fd, wchan, sizeof(wchan) - 1) : -1;
+			if (fd >= 0)
+				close(fd);
+			wchan[n > 0 ? n : 1] = '\0';
+			printf("# flow %d of process %d asleep in %s\n", (int)id->tid, (int)id->pid, wchan);
 			return;
+		}
 		usleep(1000);
 	}
 }
