@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -95,12 +96,34 @@ int xos__fds_rx_fd(void *st)
 
 /*
  * A blocking read whose wait a safe point may cut (xos__chan_wait_cut):
- * read without blocking, and wait in poll(2) looking at @cut in between.
- * -ERESTART when cut before any byte was read.
+ * -ERESTART when cut before any byte was read.  A socket reads blocking
+ * with a receive timeout (set once: one system call a read, as without a
+ * cut; a reader that does not cut treats the timeout as a wait and goes
+ * on); a pipe reads without blocking and waits in poll(2), both looking
+ * at @cut every CUT_CHECK_MS.
  */
 static ssize_t readv_cuttable(struct xos__fds_end *e, const struct iovec *iov, int iovcnt,
 			      const _Atomic uint32_t *cut)
 {
+	if (e->sock && !e->cut_timeo) {
+		struct timeval tv = { 0, CUT_CHECK_MS * 1000 };
+
+		e->cut_timeo = setsockopt(e->rfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0;
+	}
+	while (e->sock && e->cut_timeo) {
+		struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
+		ssize_t n;
+
+		if (xos__chan_cut(cut))
+			return -ERESTART;
+		n = iovcnt == 1 ? recv(e->rfd, iov[0].iov_base, iov[0].iov_len, 0) : recvmsg(e->rfd, &mh, 0);
+		if (n >= 0)
+			return n;
+		if (errno == ECONNRESET)
+			return 0; /* the peer died: EOF */
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+	}
 	for (;;) {
 		struct pollfd pfd = { .fd = e->rfd, .events = POLLIN };
 		ssize_t n = xos__fds_readv(e, iov, iovcnt, true);

@@ -11,6 +11,7 @@ struct xos__fds_end {
 	int spare;    /* pipes: a read end of the pipe wfd writes, never read (no SIGPIPE); else -1 */
 	bool sock;    /* sockets: MSG_DONTWAIT per call */
 	bool nowait;  /* pipes: RWF_NOWAIT per call; else the fds are O_NONBLOCK */
+	bool cut_timeo; /* sockets: rfd has a receive timeout, so a cuttable wait looks at its word (fdstream.c) */
 };
 
 int xos__fds_attach(const struct xos_mech_link *link, int rfd, int wfd, bool sock, void **ret_st) XOS_HIDDEN;
