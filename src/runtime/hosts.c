@@ -55,6 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../prim/futex.h"
 #include "../prim/sendall.h"
 #include "hosts_i.h"
 
@@ -1270,6 +1271,7 @@ struct hosted {
 	struct xos_ef *ef;
 	bool movable; /* a domain; ends only of its arrival here */
 	bool leaving, busy;
+	bool closing; /* it ended and is being joined: no move may take it (its control page goes) */
 	size_t nends;
 	struct xos_chan *ends[MAX_CHANS]; /* the ends it arrived with (a move) */
 	int holds[MAX_CHANS];
@@ -1326,7 +1328,7 @@ static int hosted_take(uint64_t id0, struct hosted **ret)
 
 	pthread_mutex_lock(&hosted_lock);
 	for (struct hosted *h = hosted_head; h; h = h->next) {
-		if (h->id0 != id0 || h->leaving)
+		if (h->id0 != id0 || h->leaving || h->closing)
 			continue;
 		if (!h->movable) {
 			rc = -EOPNOTSUPP;
@@ -1341,6 +1343,33 @@ static int hosted_take(uint64_t id0, struct hosted **ret)
 	}
 	pthread_mutex_unlock(&hosted_lock);
 	return rc;
+}
+
+/*
+ * Before the EF @id0 is joined here (which frees its control page): wait
+ * until it has ended with no move using it, then let no move take it; or
+ * until it has left for another host.
+ */
+static void hosted_close(uint64_t id0, struct xos_ef *ef)
+{
+	for (;;) {
+		uint32_t seq = atomic_load(&ef->ctl->seq);
+		struct hosted *h;
+		bool done = true;
+
+		pthread_mutex_lock(&hosted_lock);
+		for (h = hosted_head; h && h->id0 != id0; h = h->next)
+			;
+		if (h && !h->leaving) {
+			done = (atomic_load(&ef->ctl->ended) || xos__ef_host_gone(ef)) && !h->busy;
+			h->closing = done;
+		}
+		pthread_mutex_unlock(&hosted_lock);
+		if (done)
+			return;
+		/* Its host bumps seq when it ends (and at every request it answers). */
+		xos__futex_wait_ms(&ef->ctl->seq, seq, 200);
+	}
 }
 
 static void hosted_done(struct hosted *h, bool leaving)
@@ -1541,6 +1570,7 @@ static void serve_migrate_in(int fd, const struct mig_req *req)
 	snprintf(rep.why, sizeof(rep.why), "%s", why);
 	if (xos__send_all(fd, &rep, sizeof(rep)) < 0)
 		xos__log_debug("hosts: ef %llu: the creator went away", (unsigned long long)req->ef_id);
+	hosted_close(req->ef_id, ef);
 	rc = xos_ef_join(ef, &ex);
 	end.how = rc < 0 ? XOS_EF_LOST : ex.how;
 	end.status = rc < 0 ? 0 : ex.status;

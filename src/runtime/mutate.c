@@ -368,6 +368,11 @@ static bool host_dead(pid_t pid)
 	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
 }
 
+bool xos__ef_host_gone(const struct xos_ef *ef)
+{
+	return host_dead(atomic_load(&ef->ctl->pid));
+}
+
 int xos__ef_request(struct xos_ef *ef, enum xos__req req)
 {
 	struct xos__ef_ctl *ctl = ef->ctl;

@@ -371,6 +371,8 @@ void xos__ef_domain_release(struct xos_ef *ef) XOS_HIDDEN;
 int xos__domain_host(struct xos_ic *ic) XOS_HIDDEN;
 /* Creator side: ask @ef's host for @req at the next safe point, wait for it. */
 int xos__ef_request(struct xos_ef *ef, enum xos__req req) XOS_HIDDEN;
+/* Is @ef's process host (if it runs in one) gone or a zombie?  A thread host is never. */
+bool xos__ef_host_gone(const struct xos_ef *ef) XOS_HIDDEN;
 /* Creator side: release an EF parked by XOS_REQ_PARK. */
 void xos__ef_release(struct xos_ef *ef) XOS_HIDDEN;
 /*
