@@ -514,8 +514,10 @@ static int domain_fill(void *arg, uint64_t off, const void *buf, size_t len)
 
 /*
  * May this restore be lazy?  Only where the EF runs on this process's
- * mapping of the domain, the one the restorer registers (lazy.c): the
- * thread ICF.  XOS_RESTORE_EAGER=1 asks for the whole domain first.
+ * mapping of the domain, the one the restorer registers (lazy.c): an ICF
+ * whose contexts share the creator's address space (XOS_ICF_F_SHARED_MEMORY:
+ * the thread ICF, or one plugged in like it).  XOS_RESTORE_EAGER=1 asks
+ * for the whole domain first.
  */
 static bool lazy_ok(const struct xos_ef *ef)
 {
@@ -525,7 +527,7 @@ static bool lazy_ok(const struct xos_ef *ef)
 		return false;
 	if (ef->restore_eager)
 		return false;
-	return ef->icf && ef->icf->icf && strcmp(ef->icf->icf->name, "thread") == 0;
+	return ef->icf && ef->icf->icf && (ef->icf->icf->features & XOS_ICF_F_SHARED_MEMORY);
 }
 
 /*
