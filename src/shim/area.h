@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stddef.h>
+#include <string.h>
 
 #define SHIM_AREA_MAGIC 0x78736d6172656131ull /* "xsmarea1" */
 #define SHIM_MAX_EF 8192
@@ -252,6 +254,31 @@ static inline void shim_area_init(struct shim_area *a, uint64_t now_ns)
 	a->ring_off = shim_ring_data_off();
 	a->ring_budget = SHIM_RING_BUDGET;
 	atomic_store(&a->root_status, -1);
+}
+
+/* The bytes of a fresh area's header (what shim_area_init writes), for a
+ * file whose rest reads as zero: written with pwrite, never mapped. */
+#define SHIM_AREA_HEAD_BYTES offsetof(struct shim_area, listen_port)
+static inline void shim_area_head(unsigned char *buf, uint64_t now_ns)
+{
+	pthread_mutex_t lock;
+	uint64_t u64;
+	int32_t status = -1;
+
+	memset(buf, 0, SHIM_AREA_HEAD_BYTES);
+	/* A process-shared mutex holds no address: its bytes work where they are copied to. */
+	shim_lock_init(&lock);
+	memcpy(buf + offsetof(struct shim_area, ring_lock), &lock, sizeof(lock));
+	u64 = SHIM_AREA_MAGIC;
+	memcpy(buf + offsetof(struct shim_area, magic), &u64, sizeof(u64));
+	u64 = shim_area_bytes();
+	memcpy(buf + offsetof(struct shim_area, size), &u64, sizeof(u64));
+	memcpy(buf + offsetof(struct shim_area, t0_ns), &now_ns, sizeof(now_ns));
+	u64 = shim_ring_data_off();
+	memcpy(buf + offsetof(struct shim_area, ring_off), &u64, sizeof(u64));
+	u64 = SHIM_RING_BUDGET;
+	memcpy(buf + offsetof(struct shim_area, ring_budget), &u64, sizeof(u64));
+	memcpy(buf + offsetof(struct shim_area, root_status), &status, sizeof(status));
 }
 
 static inline const char *shim_chan_kind_name(uint32_t kind)

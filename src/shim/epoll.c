@@ -65,7 +65,7 @@ struct ep_reg {
 
 static struct ep_reg ep[EP_MAX];
 static int32_t ep_first[SHIM_FD_MAX]; /* per epfd: first record + 1 */
-static uint32_t ep_used, ep_hint, ep_stamp;
+static uint32_t ep_hint, ep_stamp;
 static int32_t ep_start[SHIM_FD_MAX]; /* per epfd: where the next look starts + 1 */
 /* Per epfd made here: registrations of other fds than ring fds (+1; 0: an
  * epfd this process did not see made, whose set it does not know). */
@@ -169,7 +169,7 @@ static struct ep_reg *alloc(int epfd, int fd)
 		if (epfd >= ep_hi)
 			ep_hi = epfd + 1;
 		ep_hint = i + 1;
-		ep_used++;
+		shim.ep_used++;
 		if (fd >= 0 && fd < SHIM_FD_MAX)
 			ep_fdrefs[fd]++;
 		return &ep[i];
@@ -211,7 +211,7 @@ static void drop(struct ep_reg *e)
 		ep_gone[e->fd]--;
 	e->gone = 0;
 	e->used = 0;
-	ep_used--;
+	shim.ep_used--;
 	if (e->fd >= 0 && e->fd < SHIM_FD_MAX && ep_fdrefs[e->fd])
 		ep_fdrefs[e->fd]--;
 }
@@ -1012,7 +1012,7 @@ void shim_epoll_hold_all(int delta)
 		for (int i = 0; i < ep_hi; i++)
 			if (ep_first[i] || ep_foreign[i])
 				ep_shared[i] = 1;
-	if (!ep_used)
+	if (!shim.ep_used)
 		return;
 	lock();
 	for (int i = 0; i < EP_MAX; i++) {
@@ -1026,7 +1026,7 @@ void shim_epoll_hold_all(int delta)
 
 void shim_epoll_before_exec(void)
 {
-	if (!ep_used)
+	if (!shim.ep_used)
 		return;
 	for (int i = 0; i < EP_MAX; i++) {
 		struct epoll_event kev;

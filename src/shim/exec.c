@@ -25,19 +25,42 @@
 
 extern char **environ;
 
-static const char *env_get(char *const envp[], const char *name)
+/*
+ * A fork child that execs runs this file's code first: each code page it
+ * touches first, the shim's or libc's, is a page fault (the child gets no
+ * page table entries for them from fork).  So the few string functions
+ * needed here are these loops, next to their callers, not libc's.
+ */
+static SHIM_FORK_PATH const char *env_get(char *const envp[], const char *name)
 {
-	size_t n = strlen(name);
+	for (size_t i = 0; envp && envp[i]; i++) {
+		const char *e = envp[i], *n = name;
 
-	for (size_t i = 0; envp && envp[i]; i++)
-		if (strncmp(envp[i], name, n) == 0 && envp[i][n] == '=')
-			return envp[i] + n + 1;
+		while (*n && *e == *n)
+			e++, n++;
+		if (!*n && *e == '=')
+			return e + 1;
+	}
 	return NULL;
+}
+
+/* Does @hay contain @needle (not empty)? */
+static SHIM_FORK_PATH bool has_word(const char *hay, const char *needle)
+{
+	for (; *hay; hay++) {
+		size_t i = 0;
+
+		while (needle[i] && hay[i] == needle[i])
+			i++;
+		if (!needle[i])
+			return true;
+	}
+	return false;
 }
 
 /* Is @path a dynamically linked ELF (one with an interpreter)?  A "#!"
  * script is judged by its interpreter, one level deep. */
-static bool runs_dynamic(const char *path, int depth)
+static SHIM_FORK_PATH bool runs_dynamic(const char *path, int depth)
 {
 	union {
 		Elf64_Ehdr eh;
@@ -45,7 +68,7 @@ static bool runs_dynamic(const char *path, int depth)
 	} u;
 	struct stat st;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = shim_open_rdonly(path);
 	bool dyn = false;
 
 	if (fd < 0)
@@ -85,23 +108,28 @@ static bool runs_dynamic(const char *path, int depth)
 }
 
 /* Will the program at @path, run with @envp, load this shim on this area? */
-static bool target_managed(const char *path, char *const envp[])
+static SHIM_FORK_PATH bool target_managed(const char *path, char *const envp[])
 {
+	/* Names on the stack: their bytes are in the code, not on a page of constants. */
+	char pre_name[] = "LD_PRELOAD", area_name[] = "XOS_SHIM_AREA";
 	const char *pre, *area, *base;
 
 	if (!shim.area || !shim.shared_file || !path)
 		return false;
-	pre = env_get(envp, "LD_PRELOAD");
-	area = env_get(envp, "XOS_SHIM_AREA");
-	base = strrchr(shim.lib_path, '/');
-	base = base ? base + 1 : shim.lib_path;
-	if (!pre || !area || !*base || !strstr(pre, base))
+
+	pre = env_get(envp, pre_name);
+	area = env_get(envp, area_name);
+	base = shim.lib_path;
+	for (const char *p = shim.lib_path; *p; p++)
+		if (*p == '/')
+			base = p + 1;
+	if (!pre || !area || !*base || !has_word(pre, base))
 		return false;
 	return runs_dynamic(path, 0);
 }
 
 /* The file execvp would run for @file, in @buf. */
-static const char *search_path(const char *file, char *buf, size_t len)
+static SHIM_FORK_PATH const char *search_path(const char *file, char *buf, size_t len)
 {
 	const char *path, *p;
 
@@ -132,24 +160,29 @@ static const char *search_path(const char *file, char *buf, size_t len)
 	return NULL;
 }
 
-/* The fds whose ring holds pass to the new image (own process only). */
-static uint64_t exec_kept;
+/* The fds whose ring holds pass to the new image (own process only), and
+ * whether the others were let go (not when the image had none to let go).
+ * Thread-local: a fork child writes its TLS page anyway. */
+static __thread uint64_t exec_kept __attribute__((tls_model("initial-exec")));
+static __thread bool exec_dropped __attribute__((tls_model("initial-exec")));
 
 /* After an exec that failed: this image goes on with its rings. */
-static void exec_failed(void)
+static SHIM_FORK_PATH void exec_failed(void)
 {
 	SHIM_ERRNO_SAVE;
 
 	if (shim.area && shim_own_process()) {
-		if (shim_self >= 0)
+		if (shim_self >= 0 && exec_kept)
 			atomic_store(&shim.area->ef[shim_self].held_fds, 0);
-		shim_fds_hold_all_except(1, exec_kept);
+		if (exec_dropped)
+			shim_fds_hold_all_except(1, exec_kept);
 		exec_kept = 0;
+		exec_dropped = false;
 	}
 	SHIM_ERRNO_RESTORE();
 }
 
-static void before_exec(const char *path, char *const envp[])
+static SHIM_FORK_PATH void before_exec(const char *path, char *const envp[])
 {
 	SHIM_ERRNO_SAVE;
 
@@ -157,9 +190,11 @@ static void before_exec(const char *path, char *const envp[])
 		bool own = shim_own_process();
 		uint64_t keep;
 
-		/* The new image finds its EF by pid: make sure it is there. */
+		/* The new image finds its EF by pid: make sure it is there
+		 * (written only if not: the page is shared with the parent). */
 		if (own && shim_self >= 0) {
-			shim.area->ef[shim_self].pid = shim_pid;
+			if (shim.area->ef[shim_self].pid != shim_pid)
+				shim.area->ef[shim_self].pid = shim_pid;
 			shim_ef_index_pid(shim_self, shim_pid);
 		}
 		if (own)
@@ -171,16 +206,20 @@ static void before_exec(const char *path, char *const envp[])
 			 * image counts the others again. */
 			if (shim_self < 0)
 				keep = 0;
-			else
+			else if (keep || atomic_load(&shim.area->ef[shim_self].held_fds))
 				atomic_store(&shim.area->ef[shim_self].held_fds, keep);
 			exec_kept = keep;
-			shim_fds_hold_all_except(-1, keep);
+			/* An image that never tracked an fd or an epoll set holds
+			 * nothing (and its fork child writes no page of the shim). */
+			exec_dropped = shim.fd_hi || shim.ep_used;
+			if (exec_dropped)
+				shim_fds_hold_all_except(-1, keep);
 		}
 	}
 	SHIM_ERRNO_RESTORE();
 }
 
-SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+SHIM_EXPORT SHIM_FORK_PATH int execve(const char *path, char *const argv[], char *const envp[])
 {
 	before_exec(path, envp);
 	int rc = REAL(execve)(path, argv, envp);
@@ -189,7 +228,7 @@ SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 	return rc;
 }
 
-SHIM_EXPORT int execv(const char *path, char *const argv[])
+SHIM_EXPORT SHIM_FORK_PATH int execv(const char *path, char *const argv[])
 {
 	before_exec(path, environ);
 	int rc = REAL(execv)(path, argv);
@@ -198,7 +237,7 @@ SHIM_EXPORT int execv(const char *path, char *const argv[])
 	return rc;
 }
 
-SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+SHIM_EXPORT SHIM_FORK_PATH int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	char buf[4096];
 
@@ -209,7 +248,7 @@ SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]
 	return rc;
 }
 
-SHIM_EXPORT int execvp(const char *file, char *const argv[])
+SHIM_EXPORT SHIM_FORK_PATH int execvp(const char *file, char *const argv[])
 {
 	char buf[4096];
 
@@ -247,21 +286,21 @@ SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	envp_out;                                                              \
 	va_end(ap)
 
-SHIM_EXPORT int execl(const char *path, const char *arg, ...)
+SHIM_EXPORT SHIM_FORK_PATH int execl(const char *path, const char *arg, ...)
 {
 	va_list ap;
 	EXECL_ARGS(arg, ap, argv, (void)0);
 	return execv(path, argv);
 }
 
-SHIM_EXPORT int execlp(const char *file, const char *arg, ...)
+SHIM_EXPORT SHIM_FORK_PATH int execlp(const char *file, const char *arg, ...)
 {
 	va_list ap;
 	EXECL_ARGS(arg, ap, argv, (void)0);
 	return execvp(file, argv);
 }
 
-SHIM_EXPORT int execle(const char *path, const char *arg, ...)
+SHIM_EXPORT SHIM_FORK_PATH int execle(const char *path, const char *arg, ...)
 {
 	va_list ap;
 	char **envp;

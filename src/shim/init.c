@@ -29,23 +29,38 @@ static void find_own_path(void)
 	}
 }
 
+bool shim_cpus_probe(void)
+{
+	int saved = errno;
+	cpu_set_t cpus;
+	long ncpu;
+
+	/* The CPUs this process may run on (one system call; sysconf reads
+	 * /sys, three). */
+	ncpu = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 ? CPU_COUNT(&cpus) : sysconf(_SC_NPROCESSORS_ONLN);
+	shim.multi_cpu = ncpu > 1;
+	shim.cpus_known = true;
+	errno = saved;
+	return shim.multi_cpu;
+}
+
+/* The library's DT_FINI (-Wl,-fini): nothing to do at exit here. */
+void shim_fini(void) SHIM_HIDDEN SHIM_FORK_PATH;
+void shim_fini(void)
+{
+}
+
 __attribute__((constructor)) static void shim_init(void)
 {
 	SHIM_ERRNO_SAVE;
 	const char *policy = secure_getenv("XOS_POLICY");
-	cpu_set_t cpus;
 	int32_t ef;
-	long ncpu;
 
 	shim_real_resolve();
 	find_own_path();
 	shim_pid = (int32_t)syscall(SYS_getpid);
 	shim_tid_probe();
 	shim.perf = policy && strcmp(policy, "perf") == 0;
-	/* The CPUs this process may run on (one system call; sysconf reads
-	 * /sys, three): spinning pays only with another one to run the peer. */
-	ncpu = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 ? CPU_COUNT(&cpus) : sysconf(_SC_NPROCESSORS_ONLN);
-	shim.multi_cpu = ncpu > 1;
 	shim_area_attach();
 	if (!shim.area) {
 		shim.perf = false;

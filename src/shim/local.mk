@@ -23,7 +23,10 @@ libxos_shim_la_SOURCES = \
 	%reldir%/fortify.c \
 	%reldir%/signals.c
 libxos_shim_la_CFLAGS = $(XOS_CFLAGS) -pthread
-libxos_shim_la_LDFLAGS = -module -avoid-version -no-undefined -pthread -Wl,-z,now
+# -fini: the library's DT_FINI is an empty function among the first code
+# pages, not the legacy .fini section at the end of the code, a page every
+# short program would otherwise fault in at its exit just to return.
+libxos_shim_la_LDFLAGS = -module -avoid-version -no-undefined -pthread -Wl,-z,now -Wl,-fini=shim_fini
 libxos_shim_la_LIBADD = $(DL_LIBS)
 if HAVE_LD_VERSION_SCRIPT
 libxos_shim_la_LDFLAGS += -Wl,--version-script=$(srcdir)/%reldir%/libxos-shim.map

@@ -410,7 +410,7 @@ enum shim_wait_how shim_ready_how(struct shim_dir *in, struct shim_dir *out)
 		return SHIM_WAIT_SLEEP;
 	w = atomic_load_explicit(&in->wef, memory_order_relaxed);
 	if (!w || w > SHIM_MAX_EF) {
-		if (!shim.multi_cpu)
+		if (!shim_multi_cpu())
 			return SHIM_WAIT_SLEEP;
 		cpu = cpu_now();
 		pcpu = atomic_load_explicit(&in->wcpu, memory_order_relaxed);
@@ -420,7 +420,7 @@ enum shim_wait_how shim_ready_how(struct shim_dir *in, struct shim_dir *out)
 	if (atomic_load(&p->kwait))
 		return out && atomic_load(&out->bells) ? SHIM_WAIT_YIELD : SHIM_WAIT_SLEEP;
 	/* One CPU to run on: an awake peer can only run once we step aside. */
-	if (!shim.multi_cpu)
+	if (!shim_multi_cpu())
 		return SHIM_WAIT_YIELD;
 	cpu = cpu_now();
 	pcpu = atomic_load_explicit(&p->cpu, memory_order_relaxed);

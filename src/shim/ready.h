@@ -118,7 +118,7 @@ void shim_epoll_fd_closing(int fd) SHIM_HIDDEN;
 void shim_epoll_closing(int epfd) SHIM_HIDDEN;
 void shim_epoll_hold_all(int delta) SHIM_HIDDEN;
 /* Before an exec: the new image knows nothing of the shim's registrations. */
-void shim_epoll_before_exec(void) SHIM_HIDDEN;
+void shim_epoll_before_exec(void) SHIM_HIDDEN SHIM_FORK_PATH;
 /* ring.c: a write with send flags (MSG_DONTWAIT). */
 ssize_t shim_ring_write_flags(int fd, struct shim_fd *f, const void *buf, size_t len, int flags) SHIM_HIDDEN;
 

@@ -544,7 +544,7 @@ static bool spin_until_changed(_Atomic uint64_t *word, uint64_t seen, struct shi
 	struct changed c = { word, seen, r };
 	int cpu;
 
-	if (!shim.multi_cpu)
+	if (!shim_multi_cpu())
 		return false;
 	cpu = sched_getcpu();
 	if (cpu >= 0 && atomic_load_explicit(peer_cpu, memory_order_relaxed) == (uint32_t)cpu + 1)
@@ -898,7 +898,7 @@ ssize_t shim_ring_read(int fd, struct shim_fd *f, void *buf, size_t len, int fla
 				atomic_fetch_sub(&D->rwait, 1);
 				continue;
 			}
-			t_sleep = shim.multi_cpu ? shim_now_ns() : 0;
+			t_sleep = shim_multi_cpu() ? shim_now_ns() : 0;
 			shim_ready_sleeping(1);
 			k = REAL(read)(fd, &b, 1);
 			shim_ready_sleeping(-1);
@@ -1390,7 +1390,7 @@ ssize_t shim_ring_write_flags(int fd, struct shim_fd *f, const void *buf, size_t
 			/* Signals as a pipe: once something is written, a handler
 			 * cuts the write short; before, it restarts it or fails
 			 * with EINTR (see handlers_restart). */
-			uint64_t t_sleep = shim.multi_cpu ? shim_now_ns() : 0;
+			uint64_t t_sleep = shim_multi_cpu() ? shim_now_ns() : 0;
 
 			if (interrupted(&sigs, done)) {
 				atomic_fetch_sub(&D->wwait, 1);

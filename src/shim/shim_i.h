@@ -14,6 +14,7 @@
 #define XOS_SHIM_I_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -52,13 +53,26 @@ struct shim_state {
 	bool perf;               /* --policy=perf: upgrade channels */
 	int fd_hi;               /* highest fd ever tracked + 1 */
 	bool holds_dropped;      /* this image let go of its rings (exit, exec) */
-	bool multi_cpu;          /* spinning is worth it */
+	bool multi_cpu;          /* spinning is worth it (see shim_multi_cpu) */
+	bool cpus_known;         /* multi_cpu was found out */
 	int tid_off;             /* glibc keeps a thread's id there in its descriptor; -1: not known */
+	/* epoll registrations tracked (epoll.c): here, on the page an exec
+	 * reads anyway, so that a fork child's exec faults in no other. */
+	uint32_t ep_used;
 	char lib_path[512];      /* this library, to recognise it in LD_PRELOAD */
 	struct shim_fd fd[SHIM_FD_MAX];
 };
 
 extern struct shim_state shim SHIM_HIDDEN;
+
+/* Can this process run on more than one CPU (spinning pays only with
+ * another one to run the peer)?  Found out on the first wait, so that a
+ * program that never waits on a ring makes no system call for it. */
+bool shim_cpus_probe(void) SHIM_HIDDEN;
+static inline bool shim_multi_cpu(void)
+{
+	return __builtin_expect(shim.cpus_known, 1) ? shim.multi_cpu : shim_cpus_probe();
+}
 /* The process this state belongs to and its EF (-1: unknown).  Kept in
  * every thread's TLS rather than in `shim`, because a fork child must set
  * them and its TLS page is written by fork anyway: one page fault less
@@ -83,6 +97,29 @@ static inline int32_t shim_getpid(void)
 	return (int32_t)ret;
 #else
 	return (int32_t)getpid();
+#endif
+}
+
+/* open(@path, O_RDONLY | O_CLOEXEC) without libc, for the code a fork
+ * child runs before it execs (libc's open is one more code page to fault
+ * in); -1 with errno set on failure. */
+static inline int shim_open_rdonly(const char *path)
+{
+#if defined(__x86_64__)
+	long ret;
+	register long flags __asm__("rdx") = O_RDONLY | O_CLOEXEC;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "0"(257L /* SYS_openat */), "D"((long)AT_FDCWD), "S"(path), "r"(flags)
+			 : "rcx", "r11", "memory");
+	if (ret < 0) {
+		errno = (int)-ret;
+		return -1;
+	}
+	return (int)ret;
+#else
+	return open(path, O_RDONLY | O_CLOEXEC);
 #endif
 }
 
@@ -117,7 +154,7 @@ void shim_fds_closing_all(void) SHIM_HIDDEN;
 /* Before an exec (or a spawn, where the caller keeps running): downgrade
  * what an unmanaged image could reach; close-on-exec fds are closing.
  * Returns the fds (bit n: fd n) whose rings a managed new image keeps. */
-uint64_t shim_fds_before_exec(bool target_managed, bool foreign, bool spawning) SHIM_HIDDEN;
+uint64_t shim_fds_before_exec(bool target_managed, bool foreign, bool spawning) SHIM_HIDDEN SHIM_FORK_PATH;
 /* Fds below this many can keep their ring through an exec. */
 #define SHIM_EXEC_KEEP_FDS 64
 

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -80,11 +81,12 @@ static const char *build_tree_shim(char *abs)
 	if (!slash)
 		return NULL;
 	*slash = '\0';
-	/* .libs/xos-run, or an xos-run linked without libtool's wrapper. */
-	if (slash - exe >= 6 && strcmp(slash - 6, "/.libs") == 0)
-		snprintf(cand, sizeof(cand), "%s/libxos-shim.so", exe);
-	else
-		snprintf(cand, sizeof(cand), "%s/.libs/libxos-shim.so", exe);
+	/* .libs/xos-run, or an xos-run linked without libtool's wrapper.
+	 * (No printf here: its code is pages the start would fault in.) */
+	memcpy(cand, exe, (size_t)(slash - exe) + 1);
+	if (slash - exe < 6 || strcmp(slash - 6, "/.libs") != 0)
+		strcat(cand, "/.libs");
+	strcat(cand, "/libxos-shim.so");
 	return usable(cand, abs);
 }
 
@@ -226,7 +228,36 @@ static void reclaim_stale(const char *dir)
 /* The area's file, open and flock'ed while the run lives. */
 static int area_fd = -1;
 
-static struct shim_area *area_create(char *path, size_t len)
+/* @s at @p (no printf: its code is pages the start would fault in). */
+static char *put_str(char *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(p, s, n + 1);
+	return p + n;
+}
+
+static char *put_dec(char *p, unsigned long v)
+{
+	char d[24];
+	int n = 0;
+
+	do
+		d[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n)
+		*p++ = d[--n];
+	*p = '\0';
+	return p;
+}
+
+/*
+ * Create the run's area file in @path (at least 64 bytes) and write its
+ * header; 0, or -1 with errno set.  The area is not mapped here: the
+ * program's processes map it, and xos-run reads it (for --stats) once the
+ * program has ended, so a run without --stats never touches its pages.
+ */
+static int area_create(char *path)
 {
 	struct statvfs vfs;
 	/* A file in memory, unless /dev/shm is too small for the records and
@@ -237,16 +268,14 @@ static struct shim_area *area_create(char *path, size_t len)
 				  (uint64_t)vfs.f_bavail * vfs.f_frsize >= 2 * (shim_ring_data_off() + SHIM_RING_BUDGET)
 			  ? "/dev/shm"
 			  : "/tmp";
-	struct shim_area *a;
+	unsigned char hdr[SHIM_AREA_HEAD_BYTES];
 	int fd = -1;
 
-	reclaim_stale("/dev/shm");
-	reclaim_stale("/tmp");
 	for (int tries = 0; fd < 0 && tries < 8; tries++) {
-		snprintf(path, len, "%s/xos-shim-%d-XXXXXX", dir, (int)getpid());
+		put_str(put_dec(put_str(put_str(path, dir), "/xos-shim-"), (unsigned long)getpid()), "-XXXXXX");
 		fd = mkstemp(path);
 		if (fd < 0)
-			return NULL;
+			return -1;
 		/* Locked, then still ours: another xos-run's reclaim may have
 		 * found it unlocked in between and removed it. */
 		if (flock(fd, LOCK_EX) < 0 || !same_file(AT_FDCWD, path, fd)) {
@@ -256,22 +285,26 @@ static struct shim_area *area_create(char *path, size_t len)
 	}
 	if (fd < 0) {
 		errno = EAGAIN;
-		return NULL;
+		return -1;
 	}
-	if (ftruncate(fd, (off_t)shim_area_bytes()) < 0)
-		goto out_unlink;
-	/* The records only: xos-run never reads the rings' data, whose
-	 * address space (every slot at its largest) is far larger. */
-	a = mmap(NULL, shim_ring_data_off(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (a == MAP_FAILED)
-		goto out_unlink;
-	shim_area_init(a, now_ns());
+	shim_area_head(hdr, now_ns());
+	if (ftruncate(fd, (off_t)shim_area_bytes()) < 0 || pwrite(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)) {
+		int err = errno ? errno : EIO;
+
+		unlink(path);
+		close(fd);
+		errno = err;
+		return -1;
+	}
 	area_fd = fd;
-	return a;
-out_unlink:
-	unlink(path);
-	close(fd);
-	return NULL;
+	return 0;
+}
+
+/* The areas of runs that are gone, in both places an area can be made. */
+static void reclaim_all(void)
+{
+	reclaim_stale("/dev/shm");
+	reclaim_stale("/tmp");
 }
 
 /* The program, while xos-run waits for it (0: none). */
@@ -550,12 +583,14 @@ static int set_preload(const char *shim)
 {
 	const char *old = getenv("LD_PRELOAD");
 	size_t n = strlen(shim) + (old ? strlen(old) : 0) + 2;
-	char *v = malloc(n);
+	char *v = malloc(n), *p;
 	int rc;
 
 	if (!v)
 		return -1;
-	snprintf(v, n, "%s%s%s", shim, old && *old ? " " : "", old ? old : "");
+	p = put_str(v, shim);
+	if (old && *old)
+		put_str(put_str(p, " "), old);
 	rc = setenv("LD_PRELOAD", v, 1);
 	free(v);
 	return rc;
@@ -564,14 +599,14 @@ static int set_preload(const char *shim)
 int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_file, int stats_fd)
 {
 	char path[64];
-	struct shim_area *a = area_create(path, sizeof(path));
+	struct shim_area *a;
 	struct sigaction fwd = { .sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART };
 	struct sigaction old[NFORWARDED];
 	sigset_t block, saved_mask;
 	int err_pipe[2], status = 0, child_errno = 0;
 	pid_t pid, parent = getpid();
 
-	if (!a) {
+	if (area_create(path) < 0) {
 		fprintf(stderr, "xos-run: cannot create the shim's shared area: %s\n", strerror(errno));
 		return 2;
 	}
@@ -624,44 +659,51 @@ int xos_run_shim(char **argv, const char *shim, bool stats, const char *stats_fi
 	if (read(err_pipe[0], &child_errno, sizeof(child_errno)) != sizeof(child_errno))
 		child_errno = 0;
 	close(err_pipe[0]);
+	/* The areas of earlier runs killed by SIGKILL: removed while the
+	 * program runs, not before it starts (ours is locked, never taken). */
+	reclaim_all();
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	child_pid = 0;
 	for (size_t i = 0; i < NFORWARDED; i++)
 		sigaction(forwarded[i], &old[i], NULL);
+	/* The records, read after the program's end (--stats). */
+	a = stats ? mmap(NULL, shim_ring_data_off(), PROT_READ | PROT_WRITE, MAP_SHARED, area_fd, 0) : MAP_FAILED;
 	unlink(path);
 	close(area_fd);
 	if (child_errno) {
 		fprintf(stderr, "xos-run: cannot run '%s': %s\n", argv[0], strerror(child_errno));
 		return child_errno == ENOENT ? 127 : 126;
 	}
+	if (stats && a == MAP_FAILED)
+		fprintf(stderr, "xos-run: --stats: cannot read the shim's shared area: %s\n", strerror(errno));
+	if (a != MAP_FAILED) {
+		/* The root learned nothing from a parent's wait: we are its parent. */
+		for (uint32_t i = 0; i < ef_count(a); i++) {
+			struct shim_ef *e = &a->ef[i];
+			uint32_t running = SHIM_END_RUNNING;
 
-	/* The root learned nothing from a parent's wait: we are its parent. */
-	for (uint32_t i = 0; i < ef_count(a); i++) {
-		struct shim_ef *e = &a->ef[i];
-		uint32_t running = SHIM_END_RUNNING;
+			if (!atomic_load(&e->used) || e->pid != pid || e->icf != SHIM_ICF_PROCESS)
+				continue;
+			if (WIFSIGNALED(status) || atomic_load(&e->end) == SHIM_END_RUNNING) {
+				e->value = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+				atomic_compare_exchange_strong(&e->end, &running, SHIM_END_EXIT);
+				if (WIFSIGNALED(status))
+					atomic_store(&e->end, SHIM_END_SIGNAL);
+				atomic_store(&e->end_ns, now_ns() - a->t0_ns);
+			}
+		}
+		settle(a);
+		atomic_store(&a->root_status, status);
+		if (!stats_file)
+			print_text(stderr, a);
+		else {
+			int rc = write_json(stats_fd, a, status);
 
-		if (!atomic_load(&e->used) || e->pid != pid || e->icf != SHIM_ICF_PROCESS)
-			continue;
-		if (WIFSIGNALED(status) || atomic_load(&e->end) == SHIM_END_RUNNING) {
-			e->value = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
-			atomic_compare_exchange_strong(&e->end, &running, SHIM_END_EXIT);
-			if (WIFSIGNALED(status))
-				atomic_store(&e->end, SHIM_END_SIGNAL);
-			atomic_store(&e->end_ns, now_ns() - a->t0_ns);
+			if (rc < 0)
+				fprintf(stderr, "xos-run: cannot write %s: %s\n", stats_file, strerror(-rc));
 		}
 	}
-	settle(a);
-	atomic_store(&a->root_status, status);
-	if (stats && !stats_file)
-		print_text(stderr, a);
-	if (stats_file) {
-		int rc = write_json(stats_fd, a, status);
-
-		if (rc < 0)
-			fprintf(stderr, "xos-run: cannot write %s: %s\n", stats_file, strerror(-rc));
-	}
-	munmap(a, shim_ring_data_off());
 	if (WIFSIGNALED(status)) {
 		struct rlimit no_core = { 0, 0 };
 		int sig = WTERMSIG(status);
