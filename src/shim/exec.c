@@ -73,11 +73,11 @@ static SHIM_FORK_PATH bool runs_dynamic(const char *path, int depth)
 
 	if (fd < 0)
 		return false;
-	if (fstat(fd, &st) != 0 || ((st.st_mode & (S_ISUID | S_ISGID)) && getuid() != 0)) {
+	if (shim_fstat(fd, &st) != 0 || ((st.st_mode & (S_ISUID | S_ISGID)) && getuid() != 0)) {
 		REAL(close)(fd);
 		return false;
 	}
-	n = pread(fd, u.raw, sizeof(u.raw) - 1, 0);
+	n = shim_pread(fd, u.raw, sizeof(u.raw) - 1, 0);
 	if (n >= 2 && u.raw[0] == '#' && u.raw[1] == '!' && depth == 0) {
 		char *p = u.raw + 2, *e;
 
@@ -95,7 +95,7 @@ static SHIM_FORK_PATH bool runs_dynamic(const char *path, int depth)
 		for (int i = 0; i < u.eh.e_phnum && i < 64; i++) {
 			Elf64_Phdr ph;
 
-			if (pread(fd, &ph, sizeof(ph), (off_t)(u.eh.e_phoff + (uint64_t)i * sizeof(ph))) != sizeof(ph))
+			if (shim_pread(fd, &ph, sizeof(ph), (off_t)(u.eh.e_phoff + (uint64_t)i * sizeof(ph))) != sizeof(ph))
 				break;
 			if (ph.p_type == PT_INTERP) {
 				dyn = true;
@@ -182,10 +182,10 @@ static SHIM_FORK_PATH void exec_failed(void)
 	SHIM_ERRNO_RESTORE();
 }
 
+/* errno is not saved here: the exec that follows sets it if it fails, and
+ * nothing is left of this image if it succeeds. */
 static SHIM_FORK_PATH void before_exec(const char *path, char *const envp[])
 {
-	SHIM_ERRNO_SAVE;
-
 	if (shim.area) {
 		bool own = shim_own_process();
 		uint64_t keep;
@@ -216,7 +216,6 @@ static SHIM_FORK_PATH void before_exec(const char *path, char *const envp[])
 				shim_fds_hold_all_except(-1, keep);
 		}
 	}
-	SHIM_ERRNO_RESTORE();
 }
 
 SHIM_EXPORT SHIM_FORK_PATH int execve(const char *path, char *const argv[], char *const envp[])

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
@@ -100,28 +101,64 @@ static inline int32_t shim_getpid(void)
 #endif
 }
 
-/* open(@path, O_RDONLY | O_CLOEXEC) without libc, for the code a fork
- * child runs before it execs (libc's open is one more code page to fault
- * in); -1 with errno set on failure. */
-static inline int shim_open_rdonly(const char *path)
-{
+/*
+ * open(@path, O_RDONLY | O_CLOEXEC), fstat and pread without libc, for the code a
+ * fork child runs before it execs: libc's are more code pages to fault in,
+ * and errno (libc's __errno_location, one more) is left alone: -errno on
+ * failure.
+ */
 #if defined(__x86_64__)
+static inline long shim_syscall3(long nr, long a, long b, long c)
+{
 	long ret;
-	register long flags __asm__("rdx") = O_RDONLY | O_CLOEXEC;
+	register long r_c __asm__("rdx") = c;
+
+	__asm__ volatile("syscall" : "=a"(ret) : "0"(nr), "D"(a), "S"(b), "r"(r_c) : "rcx", "r11", "memory");
+	return ret;
+}
+
+static inline ssize_t shim_pread(int fd, void *buf, size_t len, off_t off)
+{
+	long ret;
+	register long r_len __asm__("rdx") = (long)len;
+	register long r_off __asm__("r10") = (long)off;
 
 	__asm__ volatile("syscall"
 			 : "=a"(ret)
-			 : "0"(257L /* SYS_openat */), "D"((long)AT_FDCWD), "S"(path), "r"(flags)
+			 : "0"(17L /* SYS_pread64 */), "D"((long)fd), "S"(buf), "r"(r_len), "r"(r_off)
 			 : "rcx", "r11", "memory");
-	if (ret < 0) {
-		errno = (int)-ret;
-		return -1;
-	}
-	return (int)ret;
-#else
-	return open(path, O_RDONLY | O_CLOEXEC);
-#endif
+	return ret;
 }
+
+static inline int shim_open_rdonly(const char *path)
+{
+	return (int)shim_syscall3(257 /* SYS_openat */, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC);
+}
+
+static inline int shim_fstat(int fd, struct stat *st)
+{
+	return (int)shim_syscall3(5 /* SYS_fstat */, fd, (long)st, 0);
+}
+#else
+static inline int shim_open_rdonly(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static inline int shim_fstat(int fd, struct stat *st)
+{
+	return fstat(fd, st) < 0 ? -errno : 0;
+}
+
+static inline ssize_t shim_pread(int fd, void *buf, size_t len, off_t off)
+{
+	ssize_t n = pread(fd, buf, len, off);
+
+	return n < 0 ? -errno : n;
+}
+#endif
 
 /* True when the caller runs in the process shim's state describes: false in
  * a vfork child or a raw clone child, where only pass-through is safe. */
