@@ -38,9 +38,12 @@ uint64_t shim_now_ns(void)
 	return xos__now_ns();
 }
 
-/* The same clock, for the start and end of an EF: one system call, where
- * the vDSO's first use in an image costs three page faults (its code and
- * two data pages), more than a short program's whole life would use it. */
+/* The same clock, for the start and end of a process EF: one system call,
+ * where the vDSO's first use in an image costs three page faults (its code
+ * and two data pages), more than a short program's whole life would use
+ * it.  A thread EF's stamps go through the vDSO: its process is past its
+ * first moments, and two system calls were a tenth of a thread's create
+ * and join on this VM. */
 static uint64_t now_ns_once(void)
 {
 #if defined(__x86_64__)
@@ -118,7 +121,7 @@ int32_t shim_ef_new(uint32_t icf, int32_t parent, int32_t pid, int32_t tid)
 	e->parent = parent;
 	e->pid = pid;
 	e->tid = tid;
-	e->start_ns = now_ns_once() - a->t0_ns;
+	e->start_ns = (icf == SHIM_ICF_THREAD ? shim_now_ns() : now_ns_once()) - a->t0_ns;
 	atomic_store(&e->threads, 0);
 	/* Written only when set: the page is copy-on-write after each fork. */
 	if (shim_light)
@@ -165,7 +168,7 @@ void shim_ef_end(int32_t ef, uint32_t how, int64_t value)
 		else
 			return;
 	}
-	atomic_store(&e->end_ns, now_ns_once() - shim.area->t0_ns);
+	atomic_store(&e->end_ns, (e->icf == SHIM_ICF_THREAD ? shim_now_ns() : now_ns_once()) - shim.area->t0_ns);
 }
 
 static bool ef_is_process_of(const struct shim_area *a, int32_t i, int32_t pid)
