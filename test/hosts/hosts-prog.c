@@ -562,8 +562,10 @@ static void log_wait(const char *path, int more)
 		usleep(2000);
 }
 
-static struct xos_ef *make_domain(const char *name, const char *host, ef_fn_t fn, const void *arg,
-				  size_t len, int *ret_rc)
+/* A domain EF of 8 MiB (@icf and @host NULL: the runtime's choice) holding @nchans ends. */
+static struct xos_ef *make_domain_with(const char *name, const char *host, const char *icf,
+				       struct xos_chan **chans, size_t nchans, ef_fn_t fn, const void *arg,
+				       size_t len, int *ret_rc)
 {
 	struct xos_ef_attr attr;
 	struct xos_ef *ef = NULL;
@@ -571,10 +573,19 @@ static struct xos_ef *make_domain(const char *name, const char *host, ef_fn_t fn
 	xos_ef_attr_init(&attr);
 	attr.name = name;
 	attr.host = host;
+	attr.icf = icf;
 	attr.flags = XOS_EF_F_DOMAIN;
 	attr.domain_size = 8u << 20;
+	attr.chans = chans;
+	attr.nchans = nchans;
 	*ret_rc = xos_ef_create(&ef, &attr, fn, arg, len);
 	return *ret_rc == 0 ? ef : NULL;
+}
+
+static struct xos_ef *make_domain(const char *name, const char *host, ef_fn_t fn, const void *arg,
+				  size_t len, int *ret_rc)
+{
+	return make_domain_with(name, host, NULL, NULL, 0, fn, arg, len, ret_rc);
 }
 
 static void scenario_migrate(void)
@@ -777,7 +788,6 @@ static void scenario_migrate_chans(void)
 	const char *route[] = { "b", "c", "self" }, *where[] = { "b", "c", "a" };
 	struct xos_chan *ping[2], *up[2], *mine[2];
 	struct xos_chan_attr ca;
-	struct xos_ef_attr attr;
 	struct pump pp = { .n = MC_ROUNDS }, pu = { .n = MC_ROUNDS };
 	struct chatter c = { .n = MC_ROUNDS };
 	struct xos_ef_exit ex;
@@ -797,15 +807,7 @@ static void scenario_migrate_chans(void)
 	c.up = up[0];
 	mine[0] = ping[1];
 	mine[1] = up[0];
-	xos_ef_attr_init(&attr);
-	attr.name = "chatter";
-	attr.host = "self";
-	attr.icf = "thread";
-	attr.flags = XOS_EF_F_DOMAIN;
-	attr.domain_size = 8u << 20;
-	attr.chans = mine;
-	attr.nchans = 2;
-	rc = xos_ef_create(&ef, &attr, ef_chatter, &c, sizeof(c));
+	ef = make_domain_with("chatter", "self", "thread", mine, 2, ef_chatter, &c, sizeof(c), &rc);
 	CHECK(rc == 0, "EF with two channel ends on a (%s)", strerror(-rc));
 	if (rc < 0)
 		return;
@@ -977,7 +979,6 @@ static void scenario_migrate_blocked(void)
 {
 	struct xos_chan *ask[2];
 	struct xos_chan_attr ca;
-	struct xos_ef_attr attr;
 	struct sleeper sl;
 	struct ident ids[BL_ROUNDS];
 	struct xos_ef_exit ex;
@@ -990,15 +991,7 @@ static void scenario_migrate_blocked(void)
 	CHECK(xos_chan_open(ask, &ca) == 0, "channel ask (both ways)");
 	sl.ask = ask[1];
 	sl.flood = NULL;
-	xos_ef_attr_init(&attr);
-	attr.name = "sleeper";
-	attr.host = "self";
-	attr.icf = "thread";
-	attr.flags = XOS_EF_F_DOMAIN;
-	attr.domain_size = 8u << 20;
-	attr.chans = &ask[1];
-	attr.nchans = 1;
-	rc = xos_ef_create(&ef, &attr, ef_sleeper, &sl, sizeof(sl));
+	ef = make_domain_with("sleeper", "self", "thread", &ask[1], 1, ef_sleeper, &sl, sizeof(sl), &rc);
 	CHECK(rc == 0, "EF with a channel end on a (%s)", strerror(-rc));
 	if (rc < 0)
 		return;
@@ -1034,7 +1027,6 @@ static void scenario_mutate_blocked(void)
 {
 	struct xos_chan *ask[2], *flood[2], *mine[2];
 	struct xos_chan_attr ca;
-	struct xos_ef_attr attr;
 	struct sleeper sl;
 	struct ident ids[BL_ROUNDS], id;
 	struct xos_ef_exit ex;
@@ -1052,14 +1044,7 @@ static void scenario_mutate_blocked(void)
 	CHECK(xos_chan_open(flood, &ca) == 0, "channel flood (a ring of 4 KiB)");
 	sl.ask = mine[0] = ask[1];
 	sl.flood = mine[1] = flood[0];
-	xos_ef_attr_init(&attr);
-	attr.name = "sleeper";
-	attr.icf = "thread";
-	attr.flags = XOS_EF_F_DOMAIN;
-	attr.domain_size = 8u << 20;
-	attr.chans = mine;
-	attr.nchans = 2;
-	rc = xos_ef_create(&ef, &attr, ef_sleeper, &sl, sizeof(sl));
+	ef = make_domain_with("sleeper", NULL, "thread", mine, 2, ef_sleeper, &sl, sizeof(sl), &rc);
 	CHECK(rc == 0, "EF with two ring ends (%s)", strerror(-rc));
 	if (rc < 0)
 		return;

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -196,8 +197,38 @@ static bool v2_enable(const char *base, const char *controller)
 }
 
 /*
- * Remove the empty cgroups of creators that died without removing theirs
- * (killed before they joined their EFs): "xos-sandbox.PID.N" with no PID.
+ * A process's start time (clock ticks after boot, /proc/PID/stat field
+ * 22): with its pid, the name of a process that no reuse of the pid
+ * repeats.  0 if unreadable.
+ */
+static unsigned long long start_time(long pid)
+{
+	char path[64], buf[1024], *p;
+	int fd;
+	ssize_t n;
+	unsigned long long t = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
+	if (!p || sscanf(p + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+			 &t) != 1)
+		return 0;
+	return t;
+}
+
+/*
+ * Remove the empty cgroups of creators that ended without removing theirs
+ * (killed, or ended by _exit() with spares kept): "xos-sandbox.PID.START.N"
+ * whose PID is gone or now names a process started at another time (the
+ * pid was reused), and the older "xos-sandbox.PID.N" whose PID is gone.
  */
 static void reclaim_stale(const char *base)
 {
@@ -209,12 +240,18 @@ static void reclaim_stale(const char *base)
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
+		unsigned long long start;
 		long pid;
+		unsigned int n;
+		int got = sscanf(de->d_name, "xos-sandbox.%ld.%llu.%u", &pid, &start, &n);
 
-		if (sscanf(de->d_name, "xos-sandbox.%ld.", &pid) != 1 || pid <= 0)
+		if (got < 2 || pid <= 0)
 			continue;
-		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) {
+			/* Alive: stale only if that pid is another process now. */
+			if (got != 3 || start_time(pid) == start || start_time(pid) == 0)
+				continue;
+		}
 		snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
 		/* A minute old at least: a creator in another PID namespace may be joining it. */
 		if (stat(path, &st) < 0 || st.st_mtime > time(NULL) - 60)
@@ -314,7 +351,7 @@ static int dir_for(struct sbx_cgroup *cg, enum sbx_resource res, const char *nam
  * a CPU budget (cpu.stat cannot be reset), at most SBX_SPARES, and only
  * for the process that made them (a forked child starts with none).  They
  * are removed when that process exits normally, or by reclaim_stale() of a
- * later probe once it is dead.  What a new tenant inherits: page cache
+ * later probe once it is gone (killed, _exit, or an exec that left them).  What a new tenant inherits: page cache
  * still charged to the memory cgroup, which the kernel writes back and
  * reclaims before the limit bites; nothing it could read that another
  * cgroup's files would not show.
@@ -414,10 +451,23 @@ __attribute__((destructor)) static void spares_drop(void)
 	pthread_mutex_unlock(&spares_lock);
 }
 
+static atomic_uint seq;
+static pthread_once_t seq_once = PTHREAD_ONCE_INIT;
+
+static void seq_seed(void)
+{
+	unsigned int r = 0;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (unsigned int)time(NULL) ^ ((unsigned int)getpid() << 16);
+	atomic_store(&seq, r);
+}
+
 int sbx_cgroup_create(struct sbx_cgroup *cg, unsigned long long mem, unsigned long long cpu_s,
 		      unsigned long long pids)
 {
-	static atomic_uint seq;
+	static _Thread_local pid_t start_pid; /* whose start time start_own is */
+	static _Thread_local unsigned long long start_own;
 	char name[64], num[32];
 	int rc = 0, d;
 
@@ -429,7 +479,18 @@ int sbx_cgroup_create(struct sbx_cgroup *cg, unsigned long long mem, unsigned lo
 		return 0;
 	cg->made_mem = mem;
 	cg->made_pids = pids;
-	snprintf(name, sizeof(name), "xos-sandbox.%ld.%u", (long)getpid(), atomic_fetch_add(&seq, 1));
+	/* Pid and start time: a stale cgroup of an earlier process with this
+	 * pid (killed, or ended by _exit() with spares kept) never collides. */
+	if (start_pid != getpid()) {
+		start_own = start_time(getpid());
+		start_pid = getpid();
+	}
+	/* From a random start: an image exec'd by a creator has its pid and
+	 * start time, and the spares the creator kept (exec runs no exit hook). */
+	if (pthread_once(&seq_once, seq_seed) != 0)
+		return -EAGAIN;
+	snprintf(name, sizeof(name), "xos-sandbox.%ld.%llu.%u", (long)start_pid, start_own,
+		 atomic_fetch_add(&seq, 1));
 
 	if (mem && places[SBX_MEM].version) {
 		if ((d = rc = dir_for(cg, SBX_MEM, name)) < 0)

@@ -741,7 +741,11 @@ static void sandbox_free(struct sandbox_ic *s)
 		munmap(s->shared, sizeof(*s->shared));
 	if (s->verdict)
 		munmap(s->verdict, sizeof(*s->verdict));
-	sbx_cgroup_release(&s->cg);
+	/* A probe's cgroups are not kept: xos-run probes, then execs the program. */
+	if (s->probe)
+		sbx_cgroup_remove(&s->cg);
+	else
+		sbx_cgroup_release(&s->cg);
 	free(s);
 }
 
