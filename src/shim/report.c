@@ -60,6 +60,12 @@ static uint64_t now_ns_once(void)
 	return shim_now_ns();
 }
 
+/* When an EF of kind @icf starts or ends, on the area's clock. */
+static uint64_t ef_stamp_ns(uint32_t icf)
+{
+	return (icf == SHIM_ICF_THREAD ? shim_now_ns() : now_ns_once()) - shim.area->t0_ns;
+}
+
 bool shim_own_process(void)
 {
 	return shim_getpid() == shim_pid;
@@ -121,7 +127,7 @@ int32_t shim_ef_new(uint32_t icf, int32_t parent, int32_t pid, int32_t tid)
 	e->parent = parent;
 	e->pid = pid;
 	e->tid = tid;
-	e->start_ns = (icf == SHIM_ICF_THREAD ? shim_now_ns() : now_ns_once()) - a->t0_ns;
+	e->start_ns = ef_stamp_ns(icf);
 	atomic_store(&e->threads, 0);
 	/* Written only when set: the page is copy-on-write after each fork. */
 	if (shim_light)
@@ -168,7 +174,7 @@ void shim_ef_end(int32_t ef, uint32_t how, int64_t value)
 		else
 			return;
 	}
-	atomic_store(&e->end_ns, (e->icf == SHIM_ICF_THREAD ? shim_now_ns() : now_ns_once()) - shim.area->t0_ns);
+	atomic_store(&e->end_ns, ef_stamp_ns(e->icf));
 }
 
 static bool ef_is_process_of(const struct shim_area *a, int32_t i, int32_t pid)

@@ -92,8 +92,10 @@ static int ef_double(void *p)
 
 typedef int (*ef_fn_t)(void *);
 
-static struct xos_ef *make(const char *name, const char *host, const char *icf, ef_fn_t fn,
-			   struct job *j, struct xos_chan **chans, size_t nchans, int *ret_rc)
+/* An EF (@icf and @host NULL: the runtime's choice) holding @nchans ends; a domain of 8 MiB if @domain. */
+static struct xos_ef *make_ef(const char *name, const char *host, const char *icf, bool domain,
+			      struct xos_chan **chans, size_t nchans, ef_fn_t fn, const void *arg, size_t len,
+			      int *ret_rc)
 {
 	struct xos_ef_attr attr;
 	struct xos_ef *ef = NULL;
@@ -104,8 +106,18 @@ static struct xos_ef *make(const char *name, const char *host, const char *icf, 
 	attr.icf = icf;
 	attr.chans = chans;
 	attr.nchans = nchans;
-	*ret_rc = xos_ef_create(&ef, &attr, fn, j, sizeof(*j));
+	if (domain) {
+		attr.flags = XOS_EF_F_DOMAIN;
+		attr.domain_size = 8u << 20;
+	}
+	*ret_rc = xos_ef_create(&ef, &attr, fn, arg, len);
 	return *ret_rc == 0 ? ef : NULL;
+}
+
+static struct xos_ef *make(const char *name, const char *host, const char *icf, ef_fn_t fn,
+			   struct job *j, struct xos_chan **chans, size_t nchans, int *ret_rc)
+{
+	return make_ef(name, host, icf, false, chans, nchans, fn, j, sizeof(*j), ret_rc);
 }
 
 static void scenario_basic(void)
@@ -562,30 +574,10 @@ static void log_wait(const char *path, int more)
 		usleep(2000);
 }
 
-/* A domain EF of 8 MiB (@icf and @host NULL: the runtime's choice) holding @nchans ends. */
-static struct xos_ef *make_domain_with(const char *name, const char *host, const char *icf,
-				       struct xos_chan **chans, size_t nchans, ef_fn_t fn, const void *arg,
-				       size_t len, int *ret_rc)
-{
-	struct xos_ef_attr attr;
-	struct xos_ef *ef = NULL;
-
-	xos_ef_attr_init(&attr);
-	attr.name = name;
-	attr.host = host;
-	attr.icf = icf;
-	attr.flags = XOS_EF_F_DOMAIN;
-	attr.domain_size = 8u << 20;
-	attr.chans = chans;
-	attr.nchans = nchans;
-	*ret_rc = xos_ef_create(&ef, &attr, fn, arg, len);
-	return *ret_rc == 0 ? ef : NULL;
-}
-
 static struct xos_ef *make_domain(const char *name, const char *host, ef_fn_t fn, const void *arg,
 				  size_t len, int *ret_rc)
 {
-	return make_domain_with(name, host, NULL, NULL, 0, fn, arg, len, ret_rc);
+	return make_ef(name, host, NULL, true, NULL, 0, fn, arg, len, ret_rc);
 }
 
 static void scenario_migrate(void)
@@ -807,7 +799,7 @@ static void scenario_migrate_chans(void)
 	c.up = up[0];
 	mine[0] = ping[1];
 	mine[1] = up[0];
-	ef = make_domain_with("chatter", "self", "thread", mine, 2, ef_chatter, &c, sizeof(c), &rc);
+	ef = make_ef("chatter", "self", "thread", true, mine, 2, ef_chatter, &c, sizeof(c), &rc);
 	CHECK(rc == 0, "EF with two channel ends on a (%s)", strerror(-rc));
 	if (rc < 0)
 		return;
@@ -991,7 +983,7 @@ static void scenario_migrate_blocked(void)
 	CHECK(xos_chan_open(ask, &ca) == 0, "channel ask (both ways)");
 	sl.ask = ask[1];
 	sl.flood = NULL;
-	ef = make_domain_with("sleeper", "self", "thread", &ask[1], 1, ef_sleeper, &sl, sizeof(sl), &rc);
+	ef = make_ef("sleeper", "self", "thread", true, &ask[1], 1, ef_sleeper, &sl, sizeof(sl), &rc);
 	CHECK(rc == 0, "EF with a channel end on a (%s)", strerror(-rc));
 	if (rc < 0)
 		return;
@@ -1044,7 +1036,7 @@ static void scenario_mutate_blocked(void)
 	CHECK(xos_chan_open(flood, &ca) == 0, "channel flood (a ring of 4 KiB)");
 	sl.ask = mine[0] = ask[1];
 	sl.flood = mine[1] = flood[0];
-	ef = make_domain_with("sleeper", NULL, "thread", mine, 2, ef_sleeper, &sl, sizeof(sl), &rc);
+	ef = make_ef("sleeper", NULL, "thread", true, mine, 2, ef_sleeper, &sl, sizeof(sl), &rc);
 	CHECK(rc == 0, "EF with two ring ends (%s)", strerror(-rc));
 	if (rc < 0)
 		return;

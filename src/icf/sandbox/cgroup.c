@@ -249,7 +249,9 @@ static void reclaim_stale(const char *base)
 			continue;
 		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) {
 			/* Alive: stale only if that pid is another process now. */
-			if (got != 3 || start_time(pid) == start || start_time(pid) == 0)
+			unsigned long long now_start = got == 3 ? start_time(pid) : 0;
+
+			if (now_start == 0 || now_start == start)
 				continue;
 		}
 		snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
