@@ -50,14 +50,24 @@ build() {
 	(cd "$dir" && "$top/configure" -q "$@" && make -s -j"$jobs")
 }
 
+# failed_logs DIR: the end of every failed test's log under DIR, then its
+# failed checks (a CI report shows only the end of what is printed).
+failed_logs() {
+	find "$1" -name '*.trs' -exec grep -l -E '^:test-result: (FAIL|ERROR)' {} + 2>/dev/null |
+	while read -r trs; do
+		log=${trs%.trs}.log
+		echo "---- $log: end"
+		tail -n 60 "$log"
+		echo "---- $log: failed checks"
+		grep -E '^not ok' "$log" | head -n 20
+	done
+}
+
 run_checks() {
 	dir=$1; shift
 	echo "== make check ($dir)"
 	if ! (cd "$dir" && make -s -j"$jobs" check "$@"); then
-		find "$dir/test" "$dir" -maxdepth 3 -name '*.log' -newer "$dir/Makefile" \
-			-exec grep -l -E '^(FAIL|ERROR)' {} + 2>/dev/null | while read -r log; do
-			echo "---- $log"; tail -n 60 "$log"
-		done
+		failed_logs "$dir"
 		exit 1
 	fi
 }
@@ -87,7 +97,7 @@ test)
 	run_checks build-sanitizers
 	echo "== make distcheck"
 	(cd build && make -s -j"$jobs" distcheck >distcheck.log 2>&1) ||
-		{ tail -n 80 build/distcheck.log; exit 1; }
+		{ tail -n 80 build/distcheck.log; failed_logs build/xos-*/_build; exit 1; }
 	echo "distcheck: ok"
 	;;
 bench)
