@@ -495,23 +495,41 @@ static void scenario_abandon(void)
 struct wander {
 	int n;        /* steps */
 	int pace_us;  /* sleep per step */
-	int gate;     /* at most this many steps past the last move until 3 moves (0: none) */
+	int gate;     /* the first step limit (0: none) */
 	char log[256];
-	char moves[256]; /* a file: how many moves rank 0 has made */
+	char limit[256]; /* a file: the step the EF may not pass (rank 0 raises it) */
 };
 
-/* How many moves rank 0 has made (the file @path holds the count). */
-static int moves_made(const char *path)
+/*
+ * A gate keeps a worker from finishing before rank 0 has made its moves,
+ * however slow rank 0 is.  It is a limit rank 0 raises each time it waits
+ * for progress, never a fixed step per move: a worker that ran ahead while
+ * a move took long must not find the next wait's target behind its gate.
+ */
+enum { GATE_SLACK = 20 };
+
+/* The step limit in the file @path (@dflt while rank 0 has written none). */
+static int limit_read(const char *path, int dflt)
 {
 	char b[16] = "";
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return 0;
+		return dflt;
 	if (read(fd, b, sizeof(b) - 1) < 0)
 		b[0] = '\0';
 	close(fd);
 	return atoi(b);
+}
+
+static void limit_write(const char *path, int limit)
+{
+	FILE *m = fopen(path, "we");
+
+	if (m) {
+		fprintf(m, "%d\n", limit);
+		fclose(m);
+	}
 }
 
 /*
@@ -538,7 +556,7 @@ static int ef_wander(void *p)
 		usleep((useconds_t)w->pace_us);
 		xos_ef_yield();
 		/* Not a timing: done only after the moves (rank 0 may be slow to make them). */
-		while (w->gate && moves_made(w->moves) < 3 && i >= w->gate * (moves_made(w->moves) + 2)) {
+		while (w->gate && i >= limit_read(w->limit, w->gate)) {
 			usleep(1000);
 			xos_ef_yield();
 		}
@@ -565,12 +583,16 @@ static int log_lines(const char *path)
 	return n;
 }
 
-/* Wait until the log has grown by at least @more lines (no time limit: the script's timeout is it). */
-static void log_wait(const char *path, int more)
+/*
+ * Wait until @w's log has grown by at least @more lines, its gate opened
+ * that far (no time limit: the script's timeout is it).
+ */
+static void log_wait(const struct wander *w, int more)
 {
-	int n0 = log_lines(path);
+	int n0 = log_lines(w->log);
 
-	while (log_lines(path) < n0 + more)
+	limit_write(w->limit, n0 + more + GATE_SLACK);
+	while (log_lines(w->log) < n0 + more)
 		usleep(2000);
 }
 
@@ -593,9 +615,9 @@ static void scenario_migrate(void)
 
 	snprintf(w.log, sizeof(w.log), "%s/wander.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
 		 (int)getpid());
-	snprintf(w.moves, sizeof(w.moves), "%.240s.moves", w.log);
+	snprintf(w.limit, sizeof(w.limit), "%.240s.limit", w.log);
 	unlink(w.log);
-	unlink(w.moves);
+	unlink(w.limit);
 	ef = make_domain("wander", "self", ef_wander, &w, sizeof(w), &rc);
 	CHECK(ef && strcmp(xos_ef_host(ef), "a") == 0, "domain EF runs on a (%s)",
 	      ef ? xos_ef_host(ef) : strerror(-rc));
@@ -616,19 +638,12 @@ static void scenario_migrate(void)
 
 	/* there and on and back, mid-run */
 	for (int k = 0; k < 3; k++) {
-		log_wait(w.log, 40);
+		log_wait(&w, 40);
 		rc = xos_ef_migrate(ef, route[k]);
 		CHECK(rc == 0 && strcmp(xos_ef_host(ef), where[k]) == 0, "moved to %s (%s, now on %s, icf %s)",
 		      where[k], strerror(-rc), xos_ef_host(ef), xos_ef_icf(ef));
-		{
-			FILE *m = fopen(w.moves, "we");
-
-			if (m) {
-				fprintf(m, "%d\n", k + 1);
-				fclose(m);
-			}
-		}
 	}
+	limit_write(w.limit, w.n);
 	rc = xos_ef_join(ef, &ex);
 	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42,
 	      "joined: exited 42, its heap intact after three moves (%d/%d)", ex.how, ex.status);
@@ -659,7 +674,7 @@ static void scenario_migrate(void)
 	      "the steps ran on a, then b, then c, then a again (%d runs: %d %d %d %d, rank 0 is %d)", nseg,
 	      pids[0], pids[1], pids[2], pids[3], (int)getpid());
 	unlink(w.log);
-	unlink(w.moves);
+	unlink(w.limit);
 	w.gate = 0;
 
 	/* what cannot move */
@@ -721,7 +736,7 @@ struct pump {
 	struct xos_chan *end;
 	int n;
 	_Atomic int done;
-	_Atomic int *moves; /* the ping pump runs at most 600 rounds past the last move asked until all 3 are */
+	_Atomic int limit;  /* the ping pump's gate: the round it may not pass (rank 0 raises it) */
 	int bad, first_bad;
 	char mech[MC_ROUNDS]; /* first letter of the end's mechanism after each round */
 };
@@ -735,7 +750,7 @@ static void *pump_ping(void *p)
 		uint32_t v = 0;
 
 		/* Not a timing: the EF must not be done before the moves are (a slow main thread). */
-		while (atomic_load(q->moves) < 3 && i >= 600u * (uint32_t)(atomic_load(q->moves) + 2))
+		while (i >= (uint32_t)atomic_load(&q->limit))
 			usleep(500);
 		if (xos_chan_send(q->end, &i, sizeof(i)) != sizeof(i) ||
 		    xos_chan_recv(q->end, &v, sizeof(v)) != sizeof(v) || v != i + MC_REPLY) {
@@ -767,10 +782,21 @@ static void *pump_up(void *p)
 	return NULL;
 }
 
+/* Let @q's pump run at least to round @to. */
+static void pump_open(struct pump *q, int to)
+{
+	int l = atomic_load(&q->limit);
+
+	while (l < to && !atomic_compare_exchange_weak(&q->limit, &l, to))
+		;
+}
+
+/* Wait until @q has made @more round trips, its gate opened that far. */
 static void pump_wait(struct pump *q, int more)
 {
 	int d0 = atomic_load(&q->done);
 
+	pump_open(q, d0 + more + 100);
 	while (atomic_load(&q->done) < d0 + more && atomic_load(&q->done) < q->n)
 		usleep(1000);
 }
@@ -780,13 +806,12 @@ static void scenario_migrate_chans(void)
 	const char *route[] = { "b", "c", "self" }, *where[] = { "b", "c", "a" };
 	struct xos_chan *ping[2], *up[2], *mine[2];
 	struct xos_chan_attr ca;
-	struct pump pp = { .n = MC_ROUNDS }, pu = { .n = MC_ROUNDS };
+	struct pump pp = { .n = MC_ROUNDS, .limit = 600 }, pu = { .n = MC_ROUNDS, .limit = MC_ROUNDS };
 	struct chatter c = { .n = MC_ROUNDS };
 	struct xos_ef_exit ex;
 	struct xos_ef *ef;
 	pthread_t tp, tu;
 	int rc, at[4] = { 0 };
-	_Atomic int moves = 0;
 
 	xos_chan_attr_init(&ca);
 	ca.name = "ping";
@@ -804,7 +829,6 @@ static void scenario_migrate_chans(void)
 	if (rc < 0)
 		return;
 	pp.end = ping[0];
-	pp.moves = &moves;
 	pu.end = up[1];
 	pthread_create(&tp, NULL, pump_ping, &pp);
 	pthread_create(&tu, NULL, pump_up, &pu);
@@ -812,16 +836,13 @@ static void scenario_migrate_chans(void)
 	for (int k = 0; k < 3; k++) {
 		pump_wait(&pp, 300);
 		at[k] = atomic_load(&pp.done);
-		/*
-		 * Counted when asked, not when done: the EF parks at its next
-		 * channel call, so the pump must still be feeding it (a pump held
-		 * at its gate leaves the EF blocked in recv and the move waiting).
-		 */
-		atomic_store(&moves, k + 1);
+		/* Traffic during the move: the pump may go on 200 rounds. */
+		pump_open(&pp, at[k] + 200);
 		rc = xos_ef_migrate(ef, route[k]);
 		CHECK(rc == 0 && strcmp(xos_ef_host(ef), where[k]) == 0,
 		      "moved to %s with its channels in use (%s, after round %d)", where[k], strerror(-rc), at[k]);
 	}
+	pump_open(&pp, MC_ROUNDS);
 	pump_wait(&pp, 300);
 	at[3] = atomic_load(&pp.done);
 	pthread_join(tp, NULL);

@@ -36,8 +36,25 @@ run() {
 	name=$1
 	shift
 	netns_mpirun "$tmp" a,b,c -x XOS_HOST_PORT=7411 -x "FOREIGN=$net.2:7411" "$@" >"$tmp/$name" 2>&1
-	echo $? >"$tmp/$name.rc"
+	rc=$?
+	echo $rc >"$tmp/$name.rc"
 	grep -v 'PMIX ERROR' "$tmp/$name" | sed "s/^/# $name: /"
+	[ $rc = 124 ] && leftovers "$name"
+	return 0
+}
+# leftovers NAME: after a timed-out launch, where its processes were (for
+# the log), then none of them left to hold the next launch's port.
+leftovers() {
+	for p in $(pgrep -f "$HOSTS_PROG"); do
+		echo "# $1 timed out: process $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+		for t in /proc/"$p"/task/*; do
+			echo "# $1:   thread ${t##*/} in $(cat "$t/wchan" 2>/dev/null)"
+		done
+		command -v gdb >/dev/null 2>&1 &&
+			gdb -p "$p" -batch -ex 'thread apply all bt 12' 2>/dev/null | grep -E '^(Thread|#)' | sed "s/^/# $1:   /"
+	done
+	pkill -KILL -f "$HOSTS_PROG"
+	sleep 1
 }
 # each "ok - x" of the program becomes a check; a missing summary is a failure
 tally() {
