@@ -160,7 +160,12 @@ struct xos__chan_move {
 	char name[48];
 };
 
-/* May @end move with its EF?  0, -EBUSY (zero-copy or poll in progress), -EOPNOTSUPP (multi-producer). */
+/*
+ * May @end ever move with its EF?  0, or -EOPNOTSUPP (multi-producer).
+ * Only what does not change while the EF runs: its other state (a
+ * zero-copy message or a poll in progress: -EBUSY) is looked at once the
+ * EF is parked (xos__chan_move_prepare), never while its thread uses it.
+ */
 int xos__chan_move_check(const struct xos_chan *end) XOS_HIDDEN;
 /* The EF of @end is parked: bind it if unbound, take in the peer's paths, fill @mv (a new path id if local). */
 int xos__chan_move_prepare(struct xos_chan *end, struct xos__chan_move *mv) XOS_HIDDEN;

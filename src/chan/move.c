@@ -123,8 +123,6 @@ int xos__chan_move_check(const struct xos_chan *end)
 		return -EINVAL;
 	if (end->mp || (end->params.flags & XOS_CHAN_F_MULTI_PRODUCER))
 		return -EOPNOTSUPP; /* its writers' copies cannot all follow */
-	if (end->reserved || end->peeked || end->unreleased || end->view_off || end->epfd >= 0)
-		return -EBUSY;
 	return 0;
 }
 
@@ -134,6 +132,9 @@ int xos__chan_move_prepare(struct xos_chan *end, struct xos__chan_move *mv)
 
 	if (rc < 0)
 		return rc;
+	/* Parked at a safe point: what it holds now it holds until released. */
+	if (end->reserved || end->peeked || end->unreleased || end->view_off || end->epfd >= 0)
+		return -EBUSY;
 	/* Bound, and every path the peer sent taken in: the count below is final. */
 	if (!xos__chan_bound(end) || !end->paths) {
 		rc = xos__chan_ensure_path(end, end->can_tx);
