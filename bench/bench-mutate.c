@@ -44,6 +44,7 @@ struct shared {
 	_Atomic uint64_t child_ns;
 	_Atomic int measure;           /* dump bench: note the EF's longest gap */
 	_Atomic uint64_t max_gap_ns;   /* the longest safe point: the pause */
+	_Atomic uint64_t max_gap_cpu_ns; /* the CPU time the EF's thread used in it */
 	_Atomic uint64_t max_fault_ns; /* the longest write: a copy-on-write fault */
 	_Atomic uint64_t run_ns;       /* dump bench: when the (restored) EF first ran */
 };
@@ -190,6 +191,15 @@ fail:
 }
 
 /* The EF of the dump bench: 100 MiB of data, then safe points and a write to one page per step. */
+/* CPU time of the calling thread (a system call: only while measuring). */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static int holder(void *arg)
 {
 	const struct bench_arg *a = arg;
@@ -203,10 +213,13 @@ static int holder(void *arg)
 		p[i] = (char)(i >> 6);
 	atomic_store(&sh->ready, 1);
 	while (!atomic_load(&sh->stop)) {
-		uint64_t t0 = bench_now_ns(), t1, t2;
+		bool measure = atomic_load(&sh->measure);
+		uint64_t c0 = measure ? thread_cpu_ns() : 0, t0 = bench_now_ns(), t1, t2;
 
 		xos_ef_yield(); /* parked here for a dump */
 		t1 = bench_now_ns();
+		if (measure && t1 - t0 > atomic_load(&sh->max_gap_ns))
+			atomic_store(&sh->max_gap_cpu_ns, thread_cpu_ns() - c0);
 		/* A write per step: a page not yet in the image costs a copy-on-write fault. */
 		p[(k * 4096 + 8) % a->touch] = (char)k;
 		k++;
@@ -284,48 +297,6 @@ static uint64_t wp_floor_ns(size_t len)
 	return t;
 }
 
-/* Floors of the pause's fixed part: a thread wake-up round trip (park and release are two). */
-static _Atomic uint32_t pp_word;
-
-static void *pp_peer(void *arg)
-{
-	int n = *(int *)arg;
-
-	for (int i = 0; i < n; i++) {
-		while (atomic_load(&pp_word) != 2u * (uint32_t)i + 1)
-			syscall(SYS_futex, &pp_word, FUTEX_WAIT_PRIVATE, 2u * (uint32_t)i, NULL, NULL, 0);
-		atomic_store(&pp_word, 2u * (uint32_t)i + 2);
-		syscall(SYS_futex, &pp_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-	}
-	return NULL;
-}
-
-/* Median and worst of @n futex round trips between two threads. */
-static void wake_floor(int n, uint64_t *ret_med, uint64_t *ret_max)
-{
-	uint64_t *v = malloc((size_t)n * sizeof(*v));
-	pthread_t t;
-
-	atomic_store(&pp_word, 0);
-	pthread_create(&t, NULL, pp_peer, &n);
-	for (int i = 0; i < n; i++) {
-		uint64_t t0 = bench_now_ns();
-
-		atomic_store(&pp_word, 2u * (uint32_t)i + 1);
-		syscall(SYS_futex, &pp_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-		while (atomic_load(&pp_word) != 2u * (uint32_t)i + 2)
-			syscall(SYS_futex, &pp_word, FUTEX_WAIT_PRIVATE, 2u * (uint32_t)i + 1, NULL, NULL, 0);
-		v[i] = bench_now_ns() - t0;
-	}
-	pthread_join(t, NULL);
-	*ret_max = 0;
-	for (int i = 0; i < n; i++)
-		*ret_max = v[i] > *ret_max ? v[i] : *ret_max;
-	qsort(v, (size_t)n, sizeof(*v), cmp_u64);
-	*ret_med = v[n / 2];
-	free(v);
-}
-
 /* Finding the data extents of a 100 MiB memfd (lseek SEEK_DATA/SEEK_HOLE), done in the pause. */
 static uint64_t extents_ns(size_t len)
 {
@@ -369,7 +340,7 @@ static void bench_dump(int reps)
 				 -1, 0);
 	struct bench_arg a = { .touch = (size_t)100 << 20, .sh = sh };
 	uint64_t vd[2][16], vp[2][16], vf[2][16], vr[2][16], vrun[2][16], vrun_e[2][16], vall[2][16], vall_e[2][16], vcall[16], vmemcpy[16], vfill[16],
-		vcheck[16], vwp[16], vext[16], wake_med, wake_max;
+		vcheck[16], vwp[16], vext[16], vpcpu[16];
 	struct xos_ef_attr attr;
 	struct xos_ef_exit ex;
 	struct xos_ef *ef;
@@ -393,6 +364,7 @@ static void bench_dump(int reps)
 			usleep(100);
 		wait_steps(sh, 1000);
 		atomic_store(&sh->max_gap_ns, 0);
+		atomic_store(&sh->max_gap_cpu_ns, 0);
 		atomic_store(&sh->max_fault_ns, 0);
 		atomic_store(&sh->measure, 1);
 		t0 = bench_now_ns();
@@ -410,6 +382,8 @@ static void bench_dump(int reps)
 		wait_steps(sh, 100); /* the step after the pause records it */
 		atomic_store(&sh->measure, 0);
 		vp[m][i] = atomic_load(&sh->max_gap_ns);
+		if (m == 1)
+			vpcpu[i] = atomic_load(&sh->max_gap_cpu_ns);
 		vf[m][i] = atomic_load(&sh->max_fault_ns);
 		atomic_store(&sh->stop, 1);
 		xos_ef_join(ef, &ex);
@@ -455,7 +429,6 @@ static void bench_dump(int reps)
 		vwp[i] = wp_floor_ns(a.touch);
 		vext[i] = extents_ns(a.touch);
 	}
-	wake_floor(2000, &wake_med, &wake_max);
 	{
 		/* Native reference: one memcpy of the same bytes. */
 		char *src = malloc(a.touch), *dst = malloc(a.touch);
@@ -513,9 +486,9 @@ static void bench_dump(int reps)
 		print_spread("dump_arm_wp_100MiB", vwp, reps,
 			     " (write-protecting 100 MiB of shmem page tables: done before the pause, while the EF runs)");
 		print_spread("dump_extents_100MiB", vext, reps, " (finding the data extents: done before the pause, while the EF runs)");
-		printf("figure: dump_pause_floor_wakeups = %.2f ms (median futex round trip between two threads; worst %.2f ms of 2000: "
-		       "park and release are two wake-ups, so under this load the pause cannot be shorter)\n",
-		       (double)wake_med / 1e6, (double)wake_max / 1e6);
+		print_spread("dump_pause_cpu_100MiB", vpcpu, reps,
+			     " (the CPU time the EF's own thread spent in that pause, taking the snapshot: the rest of the"
+			     " pause, if any, it was runnable and waiting for a CPU)");
 		print_spread("restore_to_running_stop_100MiB", vrun[0], reps, " (lazy restore of an xos_ef_dump image)");
 		print_spread("restore_to_running_100MiB", vrun[1], reps, " (lazy restore of an xos_ef_dump_start image)");
 		print_spread("restore_to_running_eager_100MiB", vrun_e[1], reps,

@@ -478,6 +478,43 @@ static int merge_dirty(struct xos__ckpt *c)
 	return 0;
 }
 
+/*
+ * In the pause: the pages the EF writes the moment it goes on (its
+ * domain header, where its host notes that it runs, and its stack around
+ * the saved context) taken as they are and left unprotected, so that
+ * going on costs no write fault, which would wait for the fault thread
+ * to be scheduled.  Caller holds the lock.
+ */
+enum { HOT_STACK_PAGES = 2 }; /* each side of the saved stack pointer */
+
+static int take_hot(struct xos__ckpt *c)
+{
+	const struct xos__domain_hdr *h = c->dom->hdr;
+	uintptr_t base = c->dom->base, sp = (uintptr_t)h->ef_sp & ~(uintptr_t)(c->page - 1);
+	uintptr_t lo = sp - HOT_STACK_PAGES * c->page, hi = sp + HOT_STACK_PAGES * c->page;
+	uintptr_t range[2][2] = { { base, base + c->page }, { lo, hi } };
+	int rc;
+
+	if (lo < h->stack_lo || lo >= hi)
+		range[1][0] = h->stack_lo;
+	if (hi > h->stack_hi)
+		range[1][1] = h->stack_hi;
+	for (int r = 0; r < 2; r++) {
+		for (uintptr_t a = range[r][0]; a < range[r][1]; a += c->page) {
+			size_t i = (a - base) / c->page;
+
+			if (a < base || i >= c->npages || c->taken[i])
+				continue;
+			rc = save_page(c, i);
+			if (rc == 0)
+				rc = uffd_wp(c->uffd, a, c->page, false);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 /* In the pause: protect again the pages written since the protection was armed, add them to the extents. */
 static int snap(struct xos__ckpt *c)
 {
@@ -504,8 +541,15 @@ static int snap(struct xos__ckpt *c)
 		i = j;
 	}
 	memset(c->dirty, 0, words * sizeof(*c->dirty));
+	if (rc == 0)
+		rc = take_hot(c);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
+}
+
+static int snap_cb(void *arg)
+{
+	return snap(arg);
 }
 
 int xos_ef_dump_start(struct xos_ef *ef, const char *path, unsigned int flags)
@@ -524,16 +568,26 @@ int xos_ef_dump_start(struct xos_ef *ef, const char *path, unsigned int flags)
 	if (rc < 0)
 		return rc;
 
-	rc = xos__ef_request(ef, XOS_REQ_PARK);
+	if (c->uffd >= 0) {
+		/*
+		 * The snapshot: no write unseen from now on.  Taken by the EF's
+		 * own thread at its safe point, so its pause is the snapshot
+		 * alone: no park, release and the two thread wake-ups they cost
+		 * (on a loaded machine each can wait a whole time slice).
+		 */
+		rc = xos__ef_request_call(ef, snap_cb, c);
+		if (rc == -EOPNOTSUPP) {
+			rc = xos__ef_request(ef, XOS_REQ_PARK);
+			if (rc == 0) {
+				rc = snap(c);
+				xos__ef_release(ef);
+			}
+		}
+	} else {
+		rc = xos__ef_request(ef, XOS_REQ_PARK);
+	}
 	if (rc < 0)
 		goto fail;
-	if (c->uffd >= 0) {
-		/* The snapshot: no write unseen from now on. */
-		rc = snap(c);
-		xos__ef_release(ef);
-		if (rc < 0)
-			goto fail;
-	}
 	/* Without a userfaultfd the EF stays parked: the writer releases it. */
 	rc = -pthread_create(&c->writer, NULL, writer_thread, c);
 	if (rc < 0) {

@@ -398,6 +398,39 @@ int xos__ef_request(struct xos_ef *ef, enum xos__req req)
 	return rc;
 }
 
+int xos__ef_request_call(struct xos_ef *ef, int (*fn)(void *), void *arg)
+{
+	struct xos__ef_ctl *ctl = ef->ctl;
+	struct timespec nap = { 0, 50000 };
+	uint32_t seq0;
+	int rc;
+
+	if (!ctl || !ef->dom || !ef->dom->mapped || atomic_load(&ctl->pid) != 0)
+		return -EOPNOTSUPP;
+	if (atomic_load(&ctl->ended))
+		return -ESRCH;
+	ctl->call_fn = fn;
+	ctl->call_arg = arg;
+	seq0 = atomic_load(&ctl->seq);
+	atomic_store(&ctl->request, XOS_REQ_CALL);
+	xos__futex_wake(&ctl->request, INT32_MAX);
+	/*
+	 * Polled, not woken: a wake from the EF's thread inside its pause
+	 * could hand this thread its CPU and leave the EF waiting a time
+	 * slice.  From 50 us, doubling to 10 ms: an EF far from a safe point
+	 * costs a few wake-ups of this thread, not a spin.
+	 */
+	while (atomic_load(&ctl->seq) == seq0) {
+		xos__futex_wait(&ctl->seq, seq0, &nap);
+		if (nap.tv_nsec < 10000000)
+			nap.tv_nsec *= 2;
+	}
+	rc = atomic_load(&ctl->result);
+	if (rc < 0)
+		atomic_store(&ctl->request, XOS_REQ_NONE);
+	return rc;
+}
+
 void xos__ef_release(struct xos_ef *ef)
 {
 	atomic_store(&ef->ctl->request, XOS_REQ_NONE);
@@ -665,6 +698,13 @@ int xos__domain_host(struct xos_ic *ic)
 				return XOS_IC_MOVED;
 		} else if (req == XOS_REQ_TO_THREAD && is_process) {
 			host_to_thread(ic);
+		} else if (req == XOS_REQ_CALL && !is_process) {
+			/* Run here, on the host's stack, and go straight back to the EF. */
+			int rc = ctl->call_fn(ctl->call_arg);
+
+			atomic_store(&ctl->request, XOS_REQ_NONE);
+			atomic_store(&ctl->result, rc);
+			atomic_fetch_add(&ctl->seq, 1); /* no wake: the creator polls (xos__ef_request_call) */
 		} else if (req != XOS_REQ_NONE) {
 			atomic_store(&ctl->request, XOS_REQ_NONE);
 			ack(ctl, -EINVAL);

@@ -346,7 +346,7 @@ extern __thread struct xos__dheap *xos__route_heap XOS_HIDDEN;
 bool xos__malloc_interposed(void) XOS_HIDDEN;
 
 /* ---- mutate (mutate.c) --------------------------------------------------- */
-enum xos__req { XOS_REQ_NONE = 0, XOS_REQ_PARK, XOS_REQ_TO_PROCESS, XOS_REQ_TO_THREAD, XOS_REQ_LEAVE };
+enum xos__req { XOS_REQ_NONE = 0, XOS_REQ_PARK, XOS_REQ_TO_PROCESS, XOS_REQ_TO_THREAD, XOS_REQ_LEAVE, XOS_REQ_CALL };
 
 struct xos__ef_result {
 	_Atomic int done; /* set once status holds what the EF returned */
@@ -362,6 +362,9 @@ struct xos__ef_ctl {
 	_Atomic int32_t pid;      /* the new process host (to process) */
 	_Atomic int ended;        /* the EF has ended */
 	struct xos__ef_result res;
+	/* XOS_REQ_CALL: what the EF's thread host runs at the safe point (this process only) */
+	int (*call_fn)(void *);
+	void *call_arg;
 };
 
 /* Set up domain, control page and socket of a new EF created with @attr. */
@@ -373,6 +376,14 @@ int xos__domain_host(struct xos_ic *ic) XOS_HIDDEN;
 int xos__ef_request(struct xos_ef *ef, enum xos__req req) XOS_HIDDEN;
 /* Is @ef's process host (if it runs in one) gone or a zombie?  A thread host is never. */
 bool xos__ef_host_gone(const struct xos_ef *ef) XOS_HIDDEN;
+/*
+ * Creator side: have @ef's own host run @fn(@arg) at the EF's next safe
+ * point, then go on running the EF; @fn's result, or -EOPNOTSUPP when the
+ * host is not a thread of this process (park instead), -ESRCH if it ended.
+ * The EF stops only for @fn: no park, no release, no thread wake-up in
+ * its pause.
+ */
+int xos__ef_request_call(struct xos_ef *ef, int (*fn)(void *), void *arg) XOS_HIDDEN;
 /* Creator side: release an EF parked by XOS_REQ_PARK. */
 void xos__ef_release(struct xos_ef *ef) XOS_HIDDEN;
 /*
