@@ -190,7 +190,6 @@ fail:
 	exit(1);
 }
 
-/* The EF of the dump bench: 100 MiB of data, then safe points and a write to one page per step. */
 /* CPU time of the calling thread (a system call: only while measuring). */
 static uint64_t thread_cpu_ns(void)
 {
@@ -199,6 +198,8 @@ static uint64_t thread_cpu_ns(void)
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+/* The EF of the dump bench: 100 MiB of data, then safe points and a write to one page per step. */
 
 static int holder(void *arg)
 {

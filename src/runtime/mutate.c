@@ -86,11 +86,17 @@ static void on_ef_arrived(void *fake)
 }
 #endif
 
-/* Host: the request is done with @result; wake the creator. */
-static void ack(struct xos__ef_ctl *ctl, int result)
+/* Host: the request is done with @result (the creator polls: no wake). */
+static void ack_polled(struct xos__ef_ctl *ctl, int result)
 {
 	atomic_store(&ctl->result, result);
 	atomic_fetch_add(&ctl->seq, 1);
+}
+
+/* Host: the request is done with @result; wake the creator. */
+static void ack(struct xos__ef_ctl *ctl, int result)
+{
+	ack_polled(ctl, result);
 	xos__futex_wake(&ctl->seq, INT32_MAX);
 }
 
@@ -373,9 +379,15 @@ bool xos__ef_host_gone(const struct xos_ef *ef)
 	return host_dead(atomic_load(&ef->ctl->pid));
 }
 
-int xos__ef_request(struct xos_ef *ef, enum xos__req req)
+/*
+ * Ask for @req and wait until the host has done it.  @polled: the host
+ * does not wake us (XOS_REQ_CALL), so sleep from 50 us, doubling to 10
+ * ms: an EF far from a safe point costs a few wake-ups, not a spin.
+ */
+static int request(struct xos_ef *ef, enum xos__req req, bool polled)
 {
 	struct xos__ef_ctl *ctl = ef->ctl;
+	struct timespec nap = { 0, polled ? 50000 : 200000000 };
 	uint32_t seq0 = atomic_load(&ctl->seq);
 	int rc;
 
@@ -385,7 +397,9 @@ int xos__ef_request(struct xos_ef *ef, enum xos__req req)
 	/* An EF asleep in a channel wait wakes up to its safe point (xos__ef_wait_word). */
 	xos__futex_wake(&ctl->request, INT32_MAX);
 	while (atomic_load(&ctl->seq) == seq0) {
-		xos__futex_wait_ms(&ctl->seq, seq0, 200);
+		xos__futex_wait(&ctl->seq, seq0, &nap);
+		if (polled && nap.tv_nsec < 10000000)
+			nap.tv_nsec *= 2;
 		/* A process host killed before its next safe point never answers. */
 		if (atomic_load(&ctl->seq) == seq0 && host_dead(atomic_load(&ctl->pid))) {
 			atomic_store(&ctl->request, XOS_REQ_NONE);
@@ -398,37 +412,24 @@ int xos__ef_request(struct xos_ef *ef, enum xos__req req)
 	return rc;
 }
 
+int xos__ef_request(struct xos_ef *ef, enum xos__req req)
+{
+	return request(ef, req, false);
+}
+
 int xos__ef_request_call(struct xos_ef *ef, int (*fn)(void *), void *arg)
 {
 	struct xos__ef_ctl *ctl = ef->ctl;
-	struct timespec nap = { 0, 50000 };
-	uint32_t seq0;
-	int rc;
 
 	if (!ctl || !ef->dom || !ef->dom->mapped || atomic_load(&ctl->pid) != 0)
 		return -EOPNOTSUPP;
-	if (atomic_load(&ctl->ended))
-		return -ESRCH;
 	ctl->call_fn = fn;
 	ctl->call_arg = arg;
-	seq0 = atomic_load(&ctl->seq);
-	atomic_store(&ctl->request, XOS_REQ_CALL);
-	xos__futex_wake(&ctl->request, INT32_MAX);
 	/*
 	 * Polled, not woken: a wake from the EF's thread inside its pause
-	 * could hand this thread its CPU and leave the EF waiting a time
-	 * slice.  From 50 us, doubling to 10 ms: an EF far from a safe point
-	 * costs a few wake-ups of this thread, not a spin.
+	 * could hand this thread its CPU and leave the EF waiting a time slice.
 	 */
-	while (atomic_load(&ctl->seq) == seq0) {
-		xos__futex_wait(&ctl->seq, seq0, &nap);
-		if (nap.tv_nsec < 10000000)
-			nap.tv_nsec *= 2;
-	}
-	rc = atomic_load(&ctl->result);
-	if (rc < 0)
-		atomic_store(&ctl->request, XOS_REQ_NONE);
-	return rc;
+	return request(ef, XOS_REQ_CALL, true);
 }
 
 void xos__ef_release(struct xos_ef *ef)
@@ -703,8 +704,7 @@ int xos__domain_host(struct xos_ic *ic)
 			int rc = ctl->call_fn(ctl->call_arg);
 
 			atomic_store(&ctl->request, XOS_REQ_NONE);
-			atomic_store(&ctl->result, rc);
-			atomic_fetch_add(&ctl->seq, 1); /* no wake: the creator polls (xos__ef_request_call) */
+			ack_polled(ctl, rc);
 		} else if (req != XOS_REQ_NONE) {
 			atomic_store(&ctl->request, XOS_REQ_NONE);
 			ack(ctl, -EINVAL);
