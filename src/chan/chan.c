@@ -64,12 +64,32 @@ void xos__chan_mp_unlock(struct xos_chan *end)
 		xos__futex_wake(w, 1);
 }
 
+/*
+ * The copy of a multi-producer end in a new process: fork() copied it
+ * while another thread of the parent may have been inside a send or
+ * between reserve and commit (holding the writers' lock, which is on a
+ * shared page).  That operation is the parent thread's, finished there;
+ * the copy starts with none in flight and with one user, its EF.
+ */
+void xos__chan_mp_forked(struct xos_chan *end)
+{
+	if (!end->mp)
+		return;
+	if (end->reserved && end->tx && end->tx->ops->tx_reserve)
+		end->tx->ops->tx_commit(end->tx->st, 0, 0); /* type 0: cancel, nothing published */
+	end->reserved = false;
+	end->resv_len = 0;
+	for (struct xos__chan_path *p = end->paths; p; p = p->next)
+		p->pend_off = p->pend_len = 0;
+	atomic_store(&end->users, 1);
+}
+
 void xos__chan_mp_share(struct xos_chan *end, bool same_process)
 {
 	if (!end->mp)
 		return;
 	if (same_process)
-		end->users++;
+		atomic_fetch_add(&end->users, 1); /* unlocked: a writer may be closing its hold */
 	else
 		atomic_fetch_add(&end->ctl->writers, 1);
 }
@@ -272,7 +292,7 @@ int xos_chan_close(struct xos_chan *end)
 	if (end->mp) {
 		/* Other flows of this process still use this end: only count it. */
 		xos__chan_mp_lock(end);
-		if (--end->users > 0) {
+		if (atomic_fetch_sub(&end->users, 1) > 1) {
 			xos__chan_mp_unlock(end);
 			return 0;
 		}

@@ -106,7 +106,7 @@ struct xos_chan {
 	bool can_tx, can_rx, nonblock, stream;
 	bool mp;               /* end 0 of a multi-producer channel */
 	_Atomic uint32_t *mp_word; /* mp: the writers' send lock, off the control block (chan.c) */
-	unsigned int users;    /* mp: flows of this process that hold this end */
+	_Atomic unsigned int users; /* mp: flows of this process that hold this end */
 	bool tx_broken;        /* a send saw the reader gone: every later send is -EPIPE */
 	bool rx_broken;        /* the peer broke the protocol: every later read is -EPROTO */
 	bool parked;           /* its EF lives in another process for now: kept for its return */
@@ -205,6 +205,7 @@ int xos__chan_switch_to(struct xos_chan *end, const struct xos__mech *m) XOS_HID
 
 /* Multi-producer: serialise senders of end 0 across threads and processes. */
 void xos__chan_mp_lock(struct xos_chan *end) XOS_HIDDEN;
+void xos__chan_mp_forked(struct xos_chan *end) XOS_HIDDEN;
 void xos__chan_mp_unlock(struct xos_chan *end) XOS_HIDDEN;
 
 /*

@@ -165,7 +165,7 @@ void xos__chans_forget_others(struct xos_chan *const *keep, size_t n)
 	for (end = reg_head; end; end = next) {
 		next = end->reg_next;
 		if (in_list(keep, n, end)) {
-			end->users = 1; /* the flows that shared it stayed behind */
+			xos__chan_mp_forked(end); /* the flows that shared it stayed behind */
 			continue;
 		}
 		reg_del_locked(end);

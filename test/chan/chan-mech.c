@@ -13,6 +13,9 @@
  * XOS_TEST_MSGS=N sends N messages per ordering test instead (e.g. 1000000
  * to run every mechanism at 10^6; lower for slow machines).
  */
+#include <sched.h>
+#include <stdatomic.h>
+
 #include "chan-test.h"
 
 #define MAX_MSG 16384
@@ -507,6 +510,88 @@ static void test_multi_producer(void **state)
 	}
 }
 
+/*
+ * Process writers forked while a thread writer of the same end is between
+ * reserve and commit: a copy must not inherit the thread's reservation
+ * (its first send failed with -EBUSY), and waits for the lock the thread
+ * holds.  The thread keeps a reservation open most of the time, so most
+ * forks land inside one.
+ */
+#define FORKED_WRITERS 40
+
+static _Atomic int reserve_loop_stop;
+
+static int mp_reserve_loop(void *p)
+{
+	struct mp_arg a = *(struct mp_arg *)p;
+	int msg[2] = { 0, 0 };
+
+	while (!atomic_load(&reserve_loop_stop)) {
+		struct timespec t0, t;
+		void *dst;
+
+		EF_CHECK(xos_chan_reserve(a.end, sizeof(msg), &dst) == 0);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do /* held open ~200 us: a fork of the creator's falls in here */
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		while ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec - t0.tv_nsec < 200000);
+		memcpy(dst, msg, sizeof(msg));
+		EF_CHECK(xos_chan_commit(a.end, sizeof(msg)) == 0);
+		msg[1]++;
+		sched_yield();
+	}
+	EF_CHECK(xos_chan_close(a.end) == 0);
+	return 0;
+}
+
+static int mp_read_mixed(void *p)
+{
+	struct mp_arg a = *(struct mp_arg *)p;
+	int msg[2], next0 = 0, forked = 0;
+	unsigned char seen[FORKED_WRITERS] = { 0 };
+	ssize_t n;
+
+	while ((n = xos_chan_recv(a.end, msg, sizeof(msg))) == sizeof(msg)) {
+		if (msg[0] == 0) {
+			EF_CHECK(msg[1] == next0);
+			next0++;
+			continue;
+		}
+		EF_CHECK(msg[0] >= 1 && msg[0] <= FORKED_WRITERS && !seen[msg[0] - 1]);
+		seen[msg[0] - 1] = 1;
+		forked++;
+	}
+	EF_CHECK(n == 0);
+	EF_CHECK(forked == FORKED_WRITERS);
+	EF_CHECK(xos_chan_close(a.end) == 0);
+	return 0;
+}
+
+static void test_multi_producer_fork_mid_reserve(void **state)
+{
+	const char *mech = *state;
+	struct xos_chan *ends[2];
+	struct xos_ef *r, *loop, *w[FORKED_WRITERS];
+	struct mp_arg ra, la, wa;
+
+	atomic_store(&reserve_loop_stop, 0);
+	t_open(ends, mech, XOS_CHAN_F_MULTI_PRODUCER, 0);
+	ra = (struct mp_arg){ ends[1], -1, 0 };
+	r = t_start("process", mp_read_mixed, &ra, sizeof(ra), &ends[1], 1);
+	la = (struct mp_arg){ ends[0], 0, 0 };
+	loop = t_start("thread", mp_reserve_loop, &la, sizeof(la), &ends[0], 1);
+	for (int k = 0; k < FORKED_WRITERS; k++) {
+		wa = (struct mp_arg){ ends[0], k + 1, 1 };
+		w[k] = t_start("process", mp_writer, &wa, sizeof(wa), &ends[0], 1);
+	}
+	for (int k = 0; k < FORKED_WRITERS; k++)
+		t_join_ok(w[k], "writer forked during another's reservation");
+	atomic_store(&reserve_loop_stop, 1);
+	t_join_ok(loop, "writer holding reservations");
+	assert_int_equal(xos_chan_close(ends[0]), 0);
+	t_join_ok(r, "consumer");
+}
+
 #define MECH_TESTS(fn)                                                           \
 	cmocka_unit_test_prestate(fn, (void *)"ring"),                           \
 	cmocka_unit_test_prestate(fn, (void *)"pipe"),                           \
@@ -522,6 +607,7 @@ int main(void)
 		MECH_TESTS(test_nonblock_poll),
 		MECH_TESTS(test_peer_killed),
 		MECH_TESTS(test_multi_producer),
+		MECH_TESTS(test_multi_producer_fork_mid_reserve),
 	};
 
 	unsetenv("XOS_CHAN");
