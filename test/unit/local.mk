@@ -15,6 +15,8 @@ XOS_UNIT_TESTS += %reldir%/unit-options
 XOS_UNIT_TESTS += %reldir%/unit-policy-restricted
 # SHA-256 / HMAC-SHA256 of keyed images against FIPS 180-4 and RFC 4231 vectors.
 XOS_UNIT_TESTS += %reldir%/unit-sha256
+# The image checksum against known answers, vector lanes and plain.
+XOS_UNIT_TESTS += %reldir%/unit-image-sum
 %canon_reldir%_unit_api_args_LDADD = $(XOS_LIBS_UNIT)
 %canon_reldir%_unit_com_LDADD = $(XOS_LIBS_UNIT)
 %canon_reldir%_unit_mech_LDADD = $(XOS_LIBS_UNIT)
@@ -25,6 +27,7 @@ XOS_UNIT_TESTS += %reldir%/unit-sha256
 %canon_reldir%_unit_options_LDADD = $(XOS_LIBS_UNIT)
 %canon_reldir%_unit_policy_restricted_LDADD = $(XOS_LIBS_UNIT)
 %canon_reldir%_unit_sha256_LDADD = $(XOS_LIBS_UNIT)
+%canon_reldir%_unit_image_sum_LDADD = $(XOS_LIBS_UNIT)
 if HAVE_CMOCKA
 valgrind_tests += $(XOS_UNIT_TESTS)
 endif
