@@ -6,7 +6,10 @@
  *   bench-hosts xos ROUNDS           under mpirun (rank 0 runs this): an EF on
  *                                    host b, a bidirectional channel to it
  *   bench-hosts raw-serve PORT ROUNDS on host b: raw TCP, the same exchanges
- *   bench-hosts raw ADDR PORT ROUNDS on host a, against raw-serve
+ *   bench-hosts raw ADDR PORT ROUNDS [pages]  on host a, against raw-serve;
+ *                                    with "pages", each message is also written
+ *                                    into a fresh memfd, as an arriving image
+ *                                    must be (the floor of an eager arrival)
  *   bench-hosts migrate ROUNDS       under mpirun -n 2 with --fixed-layout: a
  *                                    domain EF of 1, 64, 256 MiB moved to host b
  *                                    and back; its image restored locally; an
@@ -16,6 +19,7 @@
  * Each prints "rtt_us = X" (median 8-byte round trip over ROUNDS x 2000)
  * and "stream_gbps = X" (64 KiB messages, 256 MiB, receiver's view).
  */
+#define _GNU_SOURCE /* memfd_create */
 #define XOS_USE_VERSION 1
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,10 +27,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <pthread.h>
@@ -106,9 +112,10 @@ static int serve(const struct io *io, int rounds)
 	return 0;
 }
 
-static int drive(const struct io *io, int rounds)
+static int drive(const struct io *io, int rounds, bool pages)
 {
 	static char buf[MSG];
+	int mfd = -1;
 	double *rtt = malloc(sizeof(double) * (size_t)rounds), *gbps = malloc(sizeof(double) * (size_t)rounds);
 	uint64_t v = 0;
 
@@ -119,13 +126,20 @@ static int drive(const struct io *io, int rounds)
 			if (io->send(io->ctx, &v, sizeof(v)) != sizeof(v) || recv_full(io, &v, sizeof(v)) < 0)
 				return 1;
 		rtt[r] = (now_us() - t0) / PINGS;
+		if (pages && (mfd = memfd_create("floor", MFD_CLOEXEC)) < 0)
+			return 1;
 		t0 = now_us();
 		if (io->send(io->ctx, &v, sizeof(v)) != sizeof(v))
 			return 1;
-		for (unsigned int i = 0; i < STREAM_MSGS; i++)
+		for (unsigned int i = 0; i < STREAM_MSGS; i++) {
 			if (recv_full(io, buf, sizeof(buf)) < 0 || buf[0] != (char)r)
 				return 1;
+			if (pages && pwrite(mfd, buf, sizeof(buf), (off_t)i * MSG) != (ssize_t)sizeof(buf))
+				return 1;
+		}
 		gbps[r] = (double)STREAM_MSGS * MSG / ((now_us() - t0) * 1e3);
+		if (pages)
+			close(mfd); /* after the clock: an arrived domain stays */
 	}
 	printf("rtt_us = %.2f\nstream_gbps = %.3f\n", median(rtt, rounds), median(gbps, rounds));
 	return 0;
@@ -185,7 +199,7 @@ static int run_xos(int rounds)
 		return 1;
 	}
 	io = (struct io){ chan_send, chan_recv, ends[0], false };
-	rc = drive(&io, rounds);
+	rc = drive(&io, rounds, false);
 	xos_chan_close(ends[0]);
 	xos_ef_join(ef, &ex);
 	printf("mechanism = %s\n", "tcp");
@@ -477,7 +491,7 @@ int main(int argc, char **argv)
 		io.ctx = (void *)(intptr_t)c;
 		return serve(&io, atoi(argv[3]));
 	}
-	if (argc == 5 && strcmp(argv[1], "raw") == 0) {
+	if ((argc == 5 || (argc == 6 && strcmp(argv[5], "pages") == 0)) && strcmp(argv[1], "raw") == 0) {
 		inet_pton(AF_INET, argv[2], &a.sin_addr);
 		a.sin_port = htons((uint16_t)atoi(argv[3]));
 		fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -485,8 +499,8 @@ int main(int argc, char **argv)
 		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
 			return perror("raw connect"), 1;
 		io.ctx = (void *)(intptr_t)fd;
-		return drive(&io, atoi(argv[4]));
+		return drive(&io, atoi(argv[4]), argc == 6);
 	}
-	fprintf(stderr, "usage: bench-hosts xos ROUNDS | raw-serve PORT ROUNDS | raw ADDR PORT ROUNDS\n");
+	fprintf(stderr, "usage: bench-hosts xos ROUNDS | raw-serve PORT ROUNDS | raw ADDR PORT ROUNDS [pages]\n");
 	return 2;
 }

@@ -13,6 +13,8 @@
 # stream rate between the same namespaces):
 #   migrate_64MiB_ratio  migration time / (image bytes at the raw TCP rate +
 #                        the local restore)                 (goal <= 1.5)
+#   migrate_64MiB_vs_floor  the same against raw TCP received into fresh
+#                        memfd pages (what an eager arrival must do at least)
 #   colocated_rtt_us     round trip once the EF is back     (goal: the ring's)
 # Needs BENCH (bench-hosts), XOS_RUN, TOP_SRCDIR; root, ip(8) and mpirun.
 set -u
@@ -64,23 +66,29 @@ END {
 }' "$tmp/all"
 
 # ---- migration ----------------------------------------------------------------
+# raw_rate PORT OUT [pages]: raw TCP's 256 MiB stream from host b to host a
+# (GB/s); with "pages" the receiver also writes it into fresh memfd pages.
+raw_rate() {
+	ip netns exec "${pfx}b" "$BENCH" raw-serve "$1" 1 >"$2.s" 2>&1 &
+	srv=$!
+	i=0
+	until grep -q ready "$2.s" || [ $i -gt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	ip netns exec "${pfx}a" "$BENCH" raw "$net.2" "$1" 1 ${3:-} >"$2" 2>&1 || { cat "$2" >&2; return 1; }
+	wait $srv
+	val stream_gbps "$2"
+}
 r=0
 while [ "$r" -lt "$MROUNDS" ]; do
 	r=$((r + 1))
 	NETNS_TIMEOUT=300 netns_mpirun "$tmp" a,b -n 2 "$XOS_RUN" --fixed-layout -- "$BENCH" migrate 1 >"$tmp/m$r" 2>&1 ||
 		{ grep -v 'PMIX ERROR' "$tmp/m$r"; exit 1; }
-	ip netns exec "${pfx}b" "$BENCH" raw-serve 7413 1 >"$tmp/ms$r" 2>&1 &
-	srv=$!
-	i=0
-	until grep -q ready "$tmp/ms$r" || [ $i -gt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	ip netns exec "${pfx}a" "$BENCH" raw "$net.2" 7413 1 >"$tmp/mr$r" 2>&1 || { cat "$tmp/mr$r"; exit 1; }
-	wait $srv
-	rs=$(val stream_gbps "$tmp/mr$r")
+	rs=$(raw_rate 7413 "$tmp/mr$r") || exit 1
+	rp=$(raw_rate 7414 "$tmp/mp$r" pages) || exit 1
 	for S in 1 64 256; do
-		echo "$S $(val migrate_${S}MiB_out_ms "$tmp/m$r") $(val migrate_${S}MiB_back_ms "$tmp/m$r") $(val restore_${S}MiB_ms "$tmp/m$r") $(val image_${S}MiB_bytes "$tmp/m$r") $rs" >>"$tmp/mall"
+		echo "$S $(val migrate_${S}MiB_out_ms "$tmp/m$r") $(val migrate_${S}MiB_back_ms "$tmp/m$r") $(val restore_${S}MiB_ms "$tmp/m$r") $(val image_${S}MiB_bytes "$tmp/m$r") $rs $rp" >>"$tmp/mall"
 	done
 	echo "$(val ring_rtt_us "$tmp/m$r") $(val moved_tcp_rtt_us "$tmp/m$r") $(val colocated_rtt_us "$tmp/m$r")" >>"$tmp/rall"
-	echo "migration round $r: 64 MiB there $(val migrate_64MiB_out_ms "$tmp/m$r") ms, back $(val migrate_64MiB_back_ms "$tmp/m$r") ms, local restore $(val restore_64MiB_ms "$tmp/m$r") ms | raw TCP $rs GB/s"
+	echo "migration round $r: 64 MiB there $(val migrate_64MiB_out_ms "$tmp/m$r") ms, back $(val migrate_64MiB_back_ms "$tmp/m$r") ms, local restore $(val restore_64MiB_ms "$tmp/m$r") ms | raw TCP $rs GB/s, into fresh pages $rp GB/s"
 done
 awk '
 function med(a, n,   i, j, t) {
@@ -88,10 +96,12 @@ function med(a, n,   i, j, t) {
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 { s = $1; k = ++n[s]
-  out[s, k] = $2; back[s, k] = $3; rest[s, k] = $4; img[s] = $5; raw[s, k] = $6
+  out[s, k] = $2; back[s, k] = $3; rest[s, k] = $4; img[s] = $5; raw[s, k] = $6; rawp[s, k] = $7
   # what the move would cost at the raw rate: the bytes at raw TCP speed, then a local restore
   base = $5 / ($6 * 1e9) * 1e3 + $4
   rt[s, k] = ($2 + $3) / 2 / base
+  # the floor of an eager arrival: the bytes received into fresh pages, then the same restore
+  fl[s, k] = ($2 + $3) / 2 / ($5 / ($7 * 1e9) * 1e3 + $4)
   rate[s, k] = $5 / ($2 * 1e6) }
 END {
 	split("1 64 256", sizes, " ")
@@ -103,6 +113,8 @@ END {
 		lo = hi = rt[s, 1]
 		for (k = 1; k <= m; k++) { f[k] = rt[s, k]; if (rt[s, k] < lo) lo = rt[s, k]; if (rt[s, k] > hi) hi = rt[s, k] }
 		printf "figure: migrate_%sMiB_ratio = %.2f x (spread %.2f..%.2f over %d rounds%s)\n", s, med(f, m), lo, hi, m, s == 64 ? "; goal <= 1.5" : ""
+		for (k = 1; k <= m; k++) { f[k] = fl[s, k]; d[k] = rawp[s, k] }
+		printf "figure: migrate_%sMiB_vs_floor = %.2f x (the bytes received into fresh pages at %.3f GB/s, then the local restore)\n", s, med(f, m), med(d, m)
 	}
 }' "$tmp/mall"
 awk '
