@@ -640,7 +640,7 @@ static int precheck(int epfd, struct epoll_event *evs, int max, uint32_t stamp, 
 
 /* Turn the kernel's @k events at @evs into the program's, merging those
  * of records already reported by this call (at [0, @base)). */
-static int reconcile(struct epoll_event *evs, int base, int k, uint32_t stamp)
+static int reconcile(struct epoll_event *evs, int base, int k, uint32_t stamp, struct shim_dir **woke)
 {
 	int n = base;
 
@@ -683,6 +683,12 @@ static int reconcile(struct epoll_event *evs, int base, int k, uint32_t stamp)
 		}
 		if (e->events & EPOLLONESHOT)
 			e->off = 1;
+		if (woke && !*woke && (rev & SHIM_IN_BITS)) {
+			struct shim_ready s;
+
+			if (shim_ready_of(&e->fc, &s))
+				*woke = s.rd;
+		}
 		e->stamp = stamp;
 		e->slot = n;
 		evs[n].events = rev;
@@ -839,6 +845,8 @@ static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct time
 	int64_t deadline = shim_ready_deadline(ts), step = 0;
 	bool now_only = deadline == 0 || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0);
 	bool spun = false;
+	uint64_t t_sleep;
+	struct shim_dir *woke;
 
 	for (;;) {
 		uint32_t stamp;
@@ -858,7 +866,7 @@ static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct time
 		if (n > 0 || now_only) {
 			if (n < max) {
 				k = kwait(epfd, evs + n, max - n, &zero, mask);
-				n = k < 0 ? (n ? n : -1) : reconcile(evs, n, k, stamp);
+				n = k < 0 ? (n ? n : -1) : reconcile(evs, n, k, stamp, NULL);
 			} else {
 				kernel_bits_full(evs, n, epfd, stamp);
 			}
@@ -893,13 +901,17 @@ static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct time
 				wait = &left;
 			}
 		}
+		t_sleep = shim_now_ns();
 		shim_ready_sleeping(1);
 		k = kwait(epfd, evs, max, wait, mask);
 		shim_ready_sleeping(-1);
 		if (k < 0)
 			return -1;
 		lock();
-		n = reconcile(evs, 0, k, stamp);
+		woke = NULL;
+		n = reconcile(evs, 0, k, stamp, &woke);
+		if (woke)
+			shim_ready_woke(woke, shim_now_ns() - t_sleep);
 		unlock();
 		if (n > 0)
 			return n;

@@ -69,6 +69,19 @@ static enum shim_wait_how wait_how(struct pcall *c)
 	return any ? how : SHIM_WAIT_SPIN;
 }
 
+/* The read direction of the first ring asked for input that has bytes, or NULL. */
+static struct shim_dir *woke_by(struct pcall *c)
+{
+	for (int i = 0; i < c->nr; i++) {
+		struct shim_ready *s = &c->st[i];
+
+		shim_ready_update(s);
+		if ((c->events[i] & SHIM_IN_BITS) && s->rd && s->readable)
+			return s->rd;
+	}
+	return NULL;
+}
+
 static bool out_blocked(struct pcall *c)
 {
 	for (int i = 0; i < c->nr; i++)
@@ -168,6 +181,7 @@ static int poll_core(struct pcall *c, const struct timespec *ts)
 	static const struct timespec zero;
 	int64_t deadline = shim_ready_deadline(ts), step = 0;
 	bool now_only = deadline == 0 || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0);
+	uint64_t t_sleep;
 
 	if (!now_only && !c->leftover && !rings_ready(c))
 		shim_ready_spin(rings_ready, c, wait_how(c));
@@ -198,6 +212,7 @@ static int poll_core(struct pcall *c, const struct timespec *ts)
 				wait = &left;
 			}
 		}
+		t_sleep = shim_now_ns();
 		shim_ready_sleeping(1);
 		rc = kernel_pass(c, wait);
 		shim_ready_sleeping(-1);
@@ -205,6 +220,8 @@ static int poll_core(struct pcall *c, const struct timespec *ts)
 			int err = errno;
 
 			arm(c, -1);
+			if (rc > 0)
+				shim_ready_woke(woke_by(c), shim_now_ns() - t_sleep);
 			errno = err;
 		}
 		if (rc != 0)

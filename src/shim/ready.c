@@ -439,6 +439,30 @@ bool shim_ready_spin(bool (*check)(void *), void *arg, enum shim_wait_how how)
 	}
 }
 
+/*
+ * The budget spin_ns is halved by every spin that missed, so a phase of
+ * slow answers (a client that thinks, a burst of load) brings it to
+ * nothing, and only a probe every 64 waits could raise it again: a probe
+ * of 4 us rarely catches a round trip of 10-20 us, so the waits of
+ * poll and epoll went on sleeping once answers were fast again (redis
+ * with one client: a kernel sleep and wake-up per request, 1.5x native
+ * instead of the 5-12x of spinning).  A sleep that a ring ended soon,
+ * with its writer answering from another CPU (a spin cannot catch one
+ * on ours), says what spin would have caught it: the budget becomes that
+ * (prim/spin.h), as a blocking read's does (ring.c).
+ */
+void shim_ready_woke(struct shim_dir *rd, uint64_t slept_ns)
+{
+	uint32_t w, cpu;
+
+	if (!rd || !shim_multi_cpu())
+		return;
+	w = atomic_load_explicit(&rd->wcpu, memory_order_relaxed);
+	cpu = cpu_now();
+	if (w && cpu && w != cpu)
+		xos__spin_slept(&spin_ns, slept_ns);
+}
+
 int64_t shim_ready_full_step(int64_t *step)
 {
 	int64_t s = *step < FULL_STEP_MIN_NS ? FULL_STEP_MIN_NS : *step;

@@ -97,6 +97,10 @@ enum shim_wait_how shim_ready_how(struct shim_dir *in, struct shim_dir *out) SHI
 /* Spin (or yield) as @how says until @check returns true or the budget is
  * spent; true if it did. */
 bool shim_ready_spin(bool (*check)(void *), void *arg, enum shim_wait_how how) SHIM_HIDDEN;
+/* A wait of poll or epoll slept @slept_ns in the kernel and woke to bytes
+ * on the ring direction @rd (NULL: none): a short sleep ended by a writer
+ * on another CPU raises the spin budget to what would have caught it. */
+void shim_ready_woke(struct shim_dir *rd, uint64_t slept_ns) SHIM_HIDDEN;
 /* The calling thread starts (+1) or ends (-1) a sleep in the kernel
  * waiting for ring bytes or room (published for its peers). */
 void shim_ready_sleeping(int delta) SHIM_HIDDEN;

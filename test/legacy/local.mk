@@ -156,6 +156,13 @@ XOS_TESTS += %reldir%/bell-owed
 %canon_reldir%_bell_owed_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
 %canon_reldir%_bell_owed_LDADD =
 
+# A waiter in epoll_wait or poll spins again once answers are fast again
+# (a phase of slow ones had brought its spin budget to nothing).
+XOS_TESTS += %reldir%/spin-recovers
+%canon_reldir%_spin_recovers_CFLAGS = $(XOS_CFLAGS_PLAIN)
+%canon_reldir%_spin_recovers_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_spin_recovers_LDADD =
+
 # Real servers (redis, nginx) and their clients run natively and with both
 # sides under one xos-run --policy=perf: same answers, and what became of
 # their connections.
