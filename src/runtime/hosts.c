@@ -1938,6 +1938,10 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 		return rc;
 	}
 	if (dst == 0) {
+		/* Refused for its build or mappings: before its ends are touched, so it goes on there. */
+		rc = xos__image_stream_precheck(src_sock);
+		if (rc < 0)
+			snprintf(why, why_len, "restore: %s", xos_image_error(rc));
 		for (size_t i = 0; i < n && rc == 0; i++) {
 			rc = xos__chan_move_home(ef->chans[i], &mv[i], "ring", drain[i], &verdict.next_id[i]);
 			drain[i] = -1;

@@ -425,6 +425,9 @@ int xos__image_write(struct xos_ef *ef, int fd) XOS_HIDDEN;
 int xos__image_send(struct xos_ef *ef, int fd, int (*head)(void *arg, uint64_t len), void *arg) XOS_HIDDEN;
 /* Check the image in @fd and rebuild @ef's domain from it (a parked EF, ready to resume). */
 int xos__image_read(struct xos_ef *ef, int fd) XOS_HIDDEN;
+/* A migration's stream on @fd: could its image be restored here (build,
+ * mappings)?  Peeked at, nothing consumed; -errno if not. */
+int xos__image_stream_precheck(int fd) XOS_HIDDEN;
 
 /* ---- SHA-256 and HMAC-SHA256 (sha256.c): the MAC of keyed images ------------ */
 #define XOS__SHA256_LEN 32

@@ -28,6 +28,11 @@
  *            thread -> process while it sleeps in recv, then to a thread
  *            while it sleeps in send on a full ring: nothing lost,
  *            repeated or reordered
+ *   migrate_refused  a domain EF with a channel end moved to b, where it
+ *            loads a library rank 0's process lacks, then asked home: the
+ *            image names a mapping home does not have, the move is
+ *            refused before its end is touched, and the EF goes on on b
+ *            with its channel as it was
  *   alone    without a launcher: one host
  *   abandon  rank 0 dies while an EF runs on host b (the script checks
  *            that the launch ends and nothing of it is left)
@@ -37,7 +42,9 @@
 #endif
 #define XOS_USE_VERSION 1
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -869,6 +876,78 @@ static void scenario_migrate_chans(void)
 	xos_chan_close(up[1]);
 }
 
+/* ---- a move home refused: the EF and its channel go on where they are -------------- */
+
+#define RF_LOAD 1000u /* load a library first */
+#define RF_END UINT32_MAX
+
+/* Each number back plus one; RF_LOAD: first load a library rank 0's process has not. */
+static int ef_loader(void *p)
+{
+	struct xos_chan *c = *(struct xos_chan *const *)p;
+	uint32_t v;
+
+	while (xos_chan_recv(c, &v, sizeof(v)) == sizeof(v) && v != RF_END) {
+		if (v == RF_LOAD && !dlopen("libbz2.so.1", RTLD_NOW | RTLD_LOCAL))
+			v = 0; /* says the load failed */
+		v++;
+		if (xos_chan_send(c, &v, sizeof(v)) != sizeof(v))
+			return 1;
+	}
+	return 42;
+}
+
+/* Send @v, and the answer within 20 s (0 if none: a broken channel must not hang the test). */
+static uint32_t ask_within(struct xos_chan *c, uint32_t v)
+{
+	struct pollfd p = { .fd = xos_chan_fd(c), .events = POLLIN };
+	uint32_t back = 0;
+
+	if (xos_chan_send(c, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	if (p.fd < 0 || poll(&p, 1, 20000) != 1 || xos_chan_recv(c, &back, sizeof(back)) != sizeof(back))
+		return 0;
+	return back;
+}
+
+static void scenario_migrate_refused(void)
+{
+	struct xos_chan *c[2];
+	struct xos_chan_attr ca;
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	uint32_t end = RF_END;
+	int rc;
+
+	if (dlopen("libbz2.so.1", RTLD_NOW | RTLD_NOLOAD)) {
+		CHECK(0, "libbz2 is already loaded here: pick a library rank 0 lacks");
+		return;
+	}
+	xos_chan_attr_init(&ca);
+	ca.name = "loader";
+	ca.flags = XOS_CHAN_F_BIDIR;
+	CHECK(xos_chan_open(c, &ca) == 0, "channel loader (both ways)");
+	ef = make_ef("loader", "self", "thread", true, &c[1], 1, ef_loader, &c[1], sizeof(c[1]), &rc);
+	CHECK(rc == 0, "domain EF with a channel end on a (%s)", strerror(-rc));
+	if (rc < 0)
+		return;
+	CHECK(ask_within(c[0], 1) == 2, "it answers on a");
+	rc = xos_ef_migrate(ef, "b");
+	CHECK(rc == 0, "moved to b (%s)", strerror(-rc));
+	CHECK(ask_within(c[0], RF_LOAD) == RF_LOAD + 1, "on b it loaded libbz2 and answers over tcp");
+	rc = xos_ef_migrate(ef, "self");
+	CHECK(rc == -EADDRINUSE, "home refused: its image names a library not mapped here (-EADDRINUSE: %s)",
+	      strerror(-rc));
+	CHECK(strcmp(xos_ef_host(ef), "b") == 0, "it is still on b (%s)", xos_ef_host(ef));
+	for (uint32_t i = 10; i < 13; i++)
+		CHECK(ask_within(c[0], i) == i + 1, "and answers on its channel as before (%u)", i);
+	xos_chan_send(c[0], &end, sizeof(end));
+	rc = xos_ef_join(ef, &ex);
+	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42, "joined: exited 42 (%s, %d/%d)",
+	      strerror(-rc), ex.how, ex.status);
+	xos_chan_close(c[0]);
+}
+
 /* ---- an EF moved while it waits in a channel call ----------------------------------- */
 
 #define BL_ROUNDS 4
@@ -1145,6 +1224,8 @@ int main(int argc, char **argv)
 		scenario_migrate_chans();
 	else if (strcmp(s, "migrate_blocked") == 0)
 		scenario_migrate_blocked();
+	else if (strcmp(s, "migrate_refused") == 0)
+		scenario_migrate_refused();
 	else if (strcmp(s, "mutate_blocked") == 0)
 		scenario_mutate_blocked();
 	else if (strcmp(s, "abandon") == 0)

@@ -105,6 +105,12 @@ NETNS_TIMEOUT=60 run migrate_blocked -n 3 "$XOS_RUN" --fixed-layout --explain --
 check "migrate_blocked: moved a -> b -> c -> a while asleep in xos_chan_recv (ring, then tcp), every number once, in order (mpirun status $(cat "$tmp/migrate_blocked.rc"))" \
 	'tally migrate_blocked'
 
+# A move home that the image's mappings refuse is refused before the EF's
+# channel end is touched: it goes on where it is, the channel as it was.
+NETNS_TIMEOUT=90 run migrate_refused -n 3 "$XOS_RUN" --fixed-layout --explain -- "$HOSTS_PROG" migrate_refused
+check "migrate_refused: a move home refused (a library loaded on b), the EF and its channel go on on b (mpirun status $(cat "$tmp/migrate_refused.rc"))" \
+	'tally migrate_refused'
+
 NETNS_TIMEOUT=60 run abandon -n 3 "$XOS_RUN" -- "$HOSTS_PROG" abandon
 check "abandon: rank 0 dies; the launch ends (mpirun status $(cat "$tmp/abandon.rc"), not a timeout)" \
 	'grep -q "^# rank 0 dies now" "$tmp/abandon" && [ "$(cat "$tmp/abandon.rc")" != 124 ]'
