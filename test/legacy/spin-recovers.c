@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "self-under-shim.h"
+
 #define FAST 2000
 #define SLOW 60
 #define SLOW_FLAG (1ull << 62)
@@ -216,44 +218,15 @@ static int under_shim(const char *mode)
 	return rc;
 }
 
-/* One mode in a process of its own under xos-run (the spin budget is per process). */
-static int run_mode(const char *run_path, const char *self, const char *mode)
-{
-	pid_t pid;
-	int st;
-
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0) {
-		execl(run_path, run_path, "--policy=perf", "--", self, "--under-shim", mode, (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) {
-		printf("FAIL: xos-run died\n");
-		return 1;
-	}
-	return WEXITSTATUS(st);
-}
-
 int main(int argc, char **argv)
 {
-	const char *run_path = getenv("XOS_RUN");
-	char self[4096];
-	ssize_t len;
 	int a, b;
 
 	if (argc == 3 && !strcmp(argv[1], "--under-shim"))
 		return under_shim(argv[2]);
-	if (!run_path || access(run_path, X_OK) != 0) {
-		printf("SKIP: XOS_RUN must name xos-run\n");
-		return 77;
-	}
-	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (len <= 0)
-		return 1;
-	self[len] = '\0';
-	a = run_mode(run_path, self, "epoll");
-	b = run_mode(run_path, self, "poll");
+	/* Each mode in a process of its own: the spin budget is per process. */
+	a = self_under_shim("epoll");
+	b = self_under_shim("poll");
 	/* A failure counts over a skip. */
 	return a == 1 || b == 1 ? 1 : a ? a : b;
 }
