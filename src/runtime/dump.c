@@ -500,49 +500,6 @@ static int same_layout(const struct img_hdr *hdr, const struct img_map *maps)
 	return n < 0 ? n : rc;
 }
 
-/*
- * Before a migration's stream is consumed (hosts.c, an EF coming home):
- * could its image be restored into this process at all, its build and
- * the mappings it names?  Looked at with MSG_PEEK, nothing taken from
- * @fd, so that a refusal comes before the EF's channel ends are touched.
- * 0 also where the header is not one (the restore says why) or the
- * mappings are too many to peek at in a receive buffer.
- */
-#define PRECHECK_MAX ((size_t)64 << 10)
-int xos__image_stream_precheck(int fd)
-{
-	struct img_hdr hdr;
-	unsigned char *buf;
-	size_t need;
-	ssize_t n;
-	int rc;
-
-	do
-		n = recv(fd, &hdr, sizeof(hdr), MSG_PEEK | MSG_WAITALL);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(hdr))
-		return n < 0 ? -errno : -ECONNRESET;
-	if (memcmp(hdr.magic, IMG_MAGIC, 8) != 0 || hdr.version != IMG_VERSION || hdr.hdr_size != sizeof(hdr) ||
-	    hdr.build_id_len == 0 || hdr.build_id_len > sizeof(hdr.build_id) || hdr.nmaps > IMG_MAPS_MAX)
-		return 0;
-	rc = same_binary(&hdr, -1);
-	need = sizeof(hdr) + hdr.nmaps * sizeof(struct img_map);
-	if (rc < 0 || need > PRECHECK_MAX)
-		return rc;
-	buf = xos__malloc(need);
-	if (!buf)
-		return -ENOMEM;
-	do
-		n = recv(fd, buf, need, MSG_PEEK | MSG_WAITALL);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)need)
-		rc = n < 0 ? -errno : -ECONNRESET;
-	else
-		rc = same_layout(&hdr, (const struct img_map *)(buf + sizeof(hdr)));
-	xos__free(buf);
-	return rc;
-}
-
 /* Write a chunk of the image into the domain's memfd; an all-zero chunk
  * is skipped, as the fresh memfd already reads so (it stays sparse). */
 static int domain_fill(void *arg, uint64_t off, const void *buf, size_t len)
@@ -710,6 +667,9 @@ int xos__image_read(struct xos_ef *ef, int fd)
 				if (w[k] == ef->reloc[2 * r])
 					w[k] = ef->reloc[2 * r + 1];
 	}
+	/* Verified and in place: what must come before the EF runs (a migration's ends, hosts.c). */
+	if (ef->restore_ready && (rc = ef->restore_ready(ef, ef->restore_ready_arg)) < 0)
+		goto out;
 	/* The stack guard, now that the header says where it is. */
 	mprotect((void *)(h->stack_lo - (uintptr_t)sysconf(_SC_PAGESIZE)),
 		 (size_t)sysconf(_SC_PAGESIZE), PROT_NONE);

@@ -1866,6 +1866,32 @@ static int ends_prepare_out(struct xos_ef *ef, int dst, struct mig_chan *mc, int
 	return 0;
 }
 
+/* The ends of an EF coming home, for ends_come_home. */
+struct home_ends {
+	const struct xos__chan_move *mv;
+	int *drain;
+	uint64_t *next_id;
+};
+
+/*
+ * Its image verified and in place, before the EF runs: each end of an EF
+ * coming home goes on a ring with its peer here.  Not before: a restore
+ * refused (another build, a library loaded on the host it left and not
+ * here, a damaged image) then leaves the EF where it is, its ends on the
+ * paths they were on.
+ */
+static int ends_come_home(struct xos_ef *ef, void *arg)
+{
+	struct home_ends *he = arg;
+	int rc = 0;
+
+	for (size_t i = 0; i < ef->nchans && rc == 0; i++) {
+		rc = xos__chan_move_home(ef->chans[i], &he->mv[i], "ring", he->drain[i], &he->next_id[i]);
+		he->drain[i] = -1;
+	}
+	return rc;
+}
+
 static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64_t *ret_len)
 {
 	struct xos__remote *r = NULL, *old;
@@ -1938,23 +1964,23 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 		return rc;
 	}
 	if (dst == 0) {
-		/* Refused for its build or mappings: before its ends are touched, so it goes on there. */
-		rc = xos__image_stream_precheck(src_sock);
-		if (rc < 0)
-			snprintf(why, why_len, "restore: %s", xos_image_error(rc));
-		for (size_t i = 0; i < n && rc == 0; i++) {
-			rc = xos__chan_move_home(ef->chans[i], &mv[i], "ring", drain[i], &verdict.next_id[i]);
-			drain[i] = -1;
+		struct home_ends he = { .mv = mv, .drain = drain, .next_id = verdict.next_id };
+
+		/* Its ends stay where they are (at their structs' addresses here) until the image is in. */
+		for (size_t i = 0; i < n; i++) {
 			reloc[2 * i] = mv[i].addr;
 			reloc[2 * i + 1] = (uint64_t)(uintptr_t)ef->chans[i];
 		}
 		ef->reloc = reloc;
 		ef->nreloc = n;
+		ef->restore_ready = ends_come_home;
+		ef->restore_ready_arg = &he;
 		/* Straight from the connection into place: no copy of the image here. */
 		ef->image_stream_len = len;
-		if (rc == 0)
-			rc = xos__ef_restore_into(ef, src_sock, why, why_len);
+		rc = xos__ef_restore_into(ef, src_sock, why, why_len);
 		ef->image_stream_len = 0;
+		ef->restore_ready = NULL;
+		ef->restore_ready_arg = NULL;
 		ef->reloc = NULL;
 		ef->nreloc = 0;
 	} else {

@@ -232,6 +232,10 @@ struct xos_ef {
 	const uint64_t *reloc;
 	size_t nreloc;
 	bool restore_eager; /* restore the whole domain before it runs (a migration's arrival) */
+	/* restore: run once the image is verified and in place, before the EF
+	 * runs; failing, the restore fails (a migration's ends come home here) */
+	int (*restore_ready)(struct xos_ef *ef, void *arg);
+	void *restore_ready_arg;
 	uint64_t image_stream_len; /* restore: the fd is a migration's stream socket, this many bytes (0: a file) */
 };
 
@@ -425,9 +429,6 @@ int xos__image_write(struct xos_ef *ef, int fd) XOS_HIDDEN;
 int xos__image_send(struct xos_ef *ef, int fd, int (*head)(void *arg, uint64_t len), void *arg) XOS_HIDDEN;
 /* Check the image in @fd and rebuild @ef's domain from it (a parked EF, ready to resume). */
 int xos__image_read(struct xos_ef *ef, int fd) XOS_HIDDEN;
-/* A migration's stream on @fd: could its image be restored here (build,
- * mappings)?  Peeked at, nothing consumed; -errno if not. */
-int xos__image_stream_precheck(int fd) XOS_HIDDEN;
 
 /* ---- SHA-256 and HMAC-SHA256 (sha256.c): the MAC of keyed images ------------ */
 #define XOS__SHA256_LEN 32
