@@ -33,6 +33,10 @@
  *            image names a mapping home does not have, the move is
  *            refused before its end is touched, and the EF goes on on b
  *            with its channel as it was
+ *   migrate_rekeyed  the same EF moved to b, then rank 0's image key changes
+ *            (run with a key file of its own): its image from b fails its
+ *            MAC at the end of the stream, the move home is refused and the
+ *            EF goes on on b with its channel; the key back, it comes home
  *   alone    without a launcher: one host
  *   abandon  rank 0 dies while an EF runs on host b (the script checks
  *            that the launch ends and nothing of it is left)
@@ -948,6 +952,57 @@ static void scenario_migrate_refused(void)
 	xos_chan_close(c[0]);
 }
 
+/* Write @key into the image key file this process was given (xos-run --key-file). */
+static bool key_write(const char *key)
+{
+	const char *path = getenv("XOS_IMAGE_KEY_FILE");
+	FILE *f = path ? fopen(path, "w") : NULL;
+	bool ok = f && fputs(key, f) >= 0;
+
+	if (f && fclose(f) != 0)
+		ok = false;
+	return ok;
+}
+
+static void scenario_migrate_rekeyed(void)
+{
+	struct xos_chan *c[2];
+	struct xos_chan_attr ca;
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	uint32_t end = RF_END;
+	int rc;
+
+	xos_chan_attr_init(&ca);
+	ca.name = "rekeyed";
+	ca.flags = XOS_CHAN_F_BIDIR;
+	CHECK(xos_chan_open(c, &ca) == 0, "channel rekeyed (both ways)");
+	ef = make_ef("rekeyed", "self", "thread", true, &c[1], 1, ef_loader, &c[1], sizeof(c[1]), &rc);
+	CHECK(rc == 0, "domain EF with a channel end on a (%s)", strerror(-rc));
+	if (rc < 0)
+		return;
+	rc = xos_ef_migrate(ef, "b");
+	CHECK(rc == 0, "moved to b under the launch's image key (%s)", strerror(-rc));
+	CHECK(ask_within(c[0], 1) == 2, "it answers from b");
+	CHECK(key_write("another key, only here"), "rank 0's key changed");
+	rc = xos_ef_migrate(ef, "self");
+	CHECK(rc == -EKEYREJECTED, "home refused: the image's MAC, checked after its data, fails (%s)",
+	      strerror(-rc));
+	CHECK(strcmp(xos_ef_host(ef), "b") == 0, "it is still on b (%s)", xos_ef_host(ef));
+	for (uint32_t i = 10; i < 13; i++)
+		CHECK(ask_within(c[0], i) == i + 1, "and answers on its channel as before (%u)", i);
+	CHECK(key_write("the launch's key"), "rank 0's key as before");
+	rc = xos_ef_migrate(ef, "self");
+	CHECK(rc == 0 && strcmp(xos_ef_host(ef), "a") == 0, "then it comes home (%s)", strerror(-rc));
+	CHECK(ask_within(c[0], 20) == 21 && strcmp(xos_chan_mechanism(c[0]), "ring") == 0,
+	      "and answers on a ring (%s)", xos_chan_mechanism(c[0]));
+	xos_chan_send(c[0], &end, sizeof(end));
+	rc = xos_ef_join(ef, &ex);
+	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42, "joined: exited 42 (%s, %d/%d)",
+	      strerror(-rc), ex.how, ex.status);
+	xos_chan_close(c[0]);
+}
+
 /* ---- an EF moved while it waits in a channel call ----------------------------------- */
 
 #define BL_ROUNDS 4
@@ -1226,6 +1281,8 @@ int main(int argc, char **argv)
 		scenario_migrate_blocked();
 	else if (strcmp(s, "migrate_refused") == 0)
 		scenario_migrate_refused();
+	else if (strcmp(s, "migrate_rekeyed") == 0)
+		scenario_migrate_rekeyed();
 	else if (strcmp(s, "mutate_blocked") == 0)
 		scenario_mutate_blocked();
 	else if (strcmp(s, "abandon") == 0)

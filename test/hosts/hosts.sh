@@ -111,6 +111,17 @@ NETNS_TIMEOUT=90 run migrate_refused -n 3 "$XOS_RUN" --fixed-layout --explain --
 check "migrate_refused: a move home refused (a library loaded on b), the EF and its channel go on on b (mpirun status $(cat "$tmp/migrate_refused.rc"))" \
 	'tally migrate_refused'
 
+# A damaged image (here: rank 0's key changed after the EF left, so the
+# image's MAC fails at the end of its stream) is refused before the EF's
+# ends come home.  Rank 0 has a key file of its own, the others share one.
+printf "the launch's key" >"$tmp/key0"
+printf "the launch's key" >"$tmp/key1"
+chmod 600 "$tmp/key0" "$tmp/key1"
+NETNS_TIMEOUT=90 run migrate_rekeyed -n 1 "$XOS_RUN" --fixed-layout --key-file="$tmp/key0" -- "$HOSTS_PROG" migrate_rekeyed : \
+	-n 2 "$XOS_RUN" --fixed-layout --key-file="$tmp/key1" -- "$HOSTS_PROG" migrate_rekeyed
+check "migrate_rekeyed: a move home whose image fails its MAC after the data is refused, the EF and its channel go on on b; with the key back it comes home (mpirun status $(cat "$tmp/migrate_rekeyed.rc"))" \
+	'tally migrate_rekeyed'
+
 NETNS_TIMEOUT=60 run abandon -n 3 "$XOS_RUN" -- "$HOSTS_PROG" abandon
 check "abandon: rank 0 dies; the launch ends (mpirun status $(cat "$tmp/abandon.rc"), not a timeout)" \
 	'grep -q "^# rank 0 dies now" "$tmp/abandon" && [ "$(cat "$tmp/abandon.rc")" != 124 ]'
