@@ -914,42 +914,65 @@ static uint32_t ask_within(struct xos_chan *c, uint32_t v)
 	return back;
 }
 
+/* A domain EF answering on channel @name (both ways) on a, its end of it in @c[0]; NULL on failure. */
+static struct xos_ef *loader_start(const char *name, struct xos_chan *c[2])
+{
+	struct xos_chan_attr ca;
+	struct xos_ef *ef;
+	int rc;
+
+	xos_chan_attr_init(&ca);
+	ca.name = name;
+	ca.flags = XOS_CHAN_F_BIDIR;
+	CHECK(xos_chan_open(c, &ca) == 0, "channel %s (both ways)", name);
+	ef = make_ef(name, "self", "thread", true, &c[1], 1, ef_loader, &c[1], sizeof(c[1]), &rc);
+	CHECK(rc == 0, "domain EF with a channel end on a (%s)", strerror(-rc));
+	return ef;
+}
+
+/* A move home refused with @want: the EF is still on b and answers on its channel as before. */
+static void home_refused(struct xos_ef *ef, struct xos_chan *c, int want, const char *why)
+{
+	int rc = xos_ef_migrate(ef, "self");
+
+	CHECK(rc == want, "home refused: %s (%s)", why, strerror(-rc));
+	CHECK(strcmp(xos_ef_host(ef), "b") == 0, "it is still on b (%s)", xos_ef_host(ef));
+	for (uint32_t i = 10; i < 13; i++)
+		CHECK(ask_within(c, i) == i + 1, "and answers on its channel as before (%u)", i);
+}
+
+static void loader_end(struct xos_ef *ef, struct xos_chan *c)
+{
+	struct xos_ef_exit ex;
+	uint32_t end = RF_END;
+	int rc;
+
+	xos_chan_send(c, &end, sizeof(end));
+	rc = xos_ef_join(ef, &ex);
+	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42, "joined: exited 42 (%s, %d/%d)",
+	      strerror(-rc), ex.how, ex.status);
+	xos_chan_close(c);
+}
+
 static void scenario_migrate_refused(void)
 {
 	struct xos_chan *c[2];
-	struct xos_chan_attr ca;
-	struct xos_ef_exit ex;
 	struct xos_ef *ef;
-	uint32_t end = RF_END;
 	int rc;
 
 	if (dlopen("libbz2.so.1", RTLD_NOW | RTLD_NOLOAD)) {
 		CHECK(0, "libbz2 is already loaded here: pick a library rank 0 lacks");
 		return;
 	}
-	xos_chan_attr_init(&ca);
-	ca.name = "loader";
-	ca.flags = XOS_CHAN_F_BIDIR;
-	CHECK(xos_chan_open(c, &ca) == 0, "channel loader (both ways)");
-	ef = make_ef("loader", "self", "thread", true, &c[1], 1, ef_loader, &c[1], sizeof(c[1]), &rc);
-	CHECK(rc == 0, "domain EF with a channel end on a (%s)", strerror(-rc));
-	if (rc < 0)
+	ef = loader_start("loader", c);
+	if (!ef)
 		return;
 	CHECK(ask_within(c[0], 1) == 2, "it answers on a");
 	rc = xos_ef_migrate(ef, "b");
 	CHECK(rc == 0, "moved to b (%s)", strerror(-rc));
 	CHECK(ask_within(c[0], RF_LOAD) == RF_LOAD + 1, "on b it loaded libbz2 and answers over tcp");
-	rc = xos_ef_migrate(ef, "self");
-	CHECK(rc == -EADDRINUSE, "home refused: its image names a library not mapped here (-EADDRINUSE: %s)",
-	      strerror(-rc));
-	CHECK(strcmp(xos_ef_host(ef), "b") == 0, "it is still on b (%s)", xos_ef_host(ef));
-	for (uint32_t i = 10; i < 13; i++)
-		CHECK(ask_within(c[0], i) == i + 1, "and answers on its channel as before (%u)", i);
-	xos_chan_send(c[0], &end, sizeof(end));
-	rc = xos_ef_join(ef, &ex);
-	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42, "joined: exited 42 (%s, %d/%d)",
-	      strerror(-rc), ex.how, ex.status);
-	xos_chan_close(c[0]);
+	home_refused(ef, c[0], -EADDRINUSE, "its image names a library not mapped here");
+	loader_end(ef, c[0]);
 }
 
 /* Write @key into the image key file this process was given (xos-run --key-file). */
@@ -967,40 +990,23 @@ static bool key_write(const char *key)
 static void scenario_migrate_rekeyed(void)
 {
 	struct xos_chan *c[2];
-	struct xos_chan_attr ca;
-	struct xos_ef_exit ex;
 	struct xos_ef *ef;
-	uint32_t end = RF_END;
 	int rc;
 
-	xos_chan_attr_init(&ca);
-	ca.name = "rekeyed";
-	ca.flags = XOS_CHAN_F_BIDIR;
-	CHECK(xos_chan_open(c, &ca) == 0, "channel rekeyed (both ways)");
-	ef = make_ef("rekeyed", "self", "thread", true, &c[1], 1, ef_loader, &c[1], sizeof(c[1]), &rc);
-	CHECK(rc == 0, "domain EF with a channel end on a (%s)", strerror(-rc));
-	if (rc < 0)
+	ef = loader_start("rekeyed", c);
+	if (!ef)
 		return;
 	rc = xos_ef_migrate(ef, "b");
 	CHECK(rc == 0, "moved to b under the launch's image key (%s)", strerror(-rc));
 	CHECK(ask_within(c[0], 1) == 2, "it answers from b");
 	CHECK(key_write("another key, only here"), "rank 0's key changed");
-	rc = xos_ef_migrate(ef, "self");
-	CHECK(rc == -EKEYREJECTED, "home refused: the image's MAC, checked after its data, fails (%s)",
-	      strerror(-rc));
-	CHECK(strcmp(xos_ef_host(ef), "b") == 0, "it is still on b (%s)", xos_ef_host(ef));
-	for (uint32_t i = 10; i < 13; i++)
-		CHECK(ask_within(c[0], i) == i + 1, "and answers on its channel as before (%u)", i);
+	home_refused(ef, c[0], -EKEYREJECTED, "the image's MAC, checked after its data, fails");
 	CHECK(key_write("the launch's key"), "rank 0's key as before");
 	rc = xos_ef_migrate(ef, "self");
 	CHECK(rc == 0 && strcmp(xos_ef_host(ef), "a") == 0, "then it comes home (%s)", strerror(-rc));
 	CHECK(ask_within(c[0], 20) == 21 && strcmp(xos_chan_mechanism(c[0]), "ring") == 0,
 	      "and answers on a ring (%s)", xos_chan_mechanism(c[0]));
-	xos_chan_send(c[0], &end, sizeof(end));
-	rc = xos_ef_join(ef, &ex);
-	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42, "joined: exited 42 (%s, %d/%d)",
-	      strerror(-rc), ex.how, ex.status);
-	xos_chan_close(c[0]);
+	loader_end(ef, c[0]);
 }
 
 /* ---- an EF moved while it waits in a channel call ----------------------------------- */
