@@ -12,8 +12,11 @@
 # rest goes on); a domain EF migrated a -> b -> c -> a mid-run, alone and
 # with two channels in use both ways (sequenced messages), and migrations
 # refused with their errno; a domain EF moved while asleep in a channel
-# wait (migrated, and mutated on one host); the MapReduce word_count over the three hosts, its output
-# identical to the sequential reference.  Skips (77) when namespaces or mpirun are unavailable.
+# wait (migrated, and mutated on one host); moves home refused (a library
+# loaded on b only, an image whose MAC fails after its data) with the EF and
+# its channel going on on b; the MapReduce word_count over the three hosts,
+# its output identical to the sequential reference.  Skips (77) when
+# namespaces or mpirun are unavailable.
 # Needs HOSTS_PROG, HOSTS_PROG_OTHER, XOS_RUN, MR_BIN, TOP_SRCDIR.
 set -u
 . "$TOP_SRCDIR/test/checks.sh"
