@@ -57,20 +57,8 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* @n bytes from @fd; on a non-blocking @fd it spins on EAGAIN (never sleeps). */
 static int read_full(int fd, void *b, size_t n)
-{
-	for (size_t got = 0; got < n;) {
-		ssize_t k = read(fd, (char *)b + got, n - got);
-
-		if (k <= 0)
-			return -1;
-		got += (size_t)k;
-	}
-	return 0;
-}
-
-/* read_full without sleeping: @fd is non-blocking. */
-static int read_busy(int fd, void *b, size_t n)
 {
 	for (size_t got = 0; got < n;) {
 		ssize_t k = read(fd, (char *)b + got, n - got);
@@ -93,7 +81,7 @@ static void respond(int fd)
 	/* Never asleep in the kernel: the requester's waits see a peer that
 	 * runs on another CPU (they would yield to a sleeping one instead). */
 	fcntl(fd, F_SETFL, O_NONBLOCK);
-	while (read_busy(fd, &v, sizeof(v)) == 0 && v != END) {
+	while (read_full(fd, &v, sizeof(v)) == 0 && v != END) {
 		uint64_t work = v & SLOW_FLAG ? 400000 : 10000;
 
 		for (uint64_t t0 = now_ns(); now_ns() - t0 < work;)
@@ -152,7 +140,7 @@ static double spun_rtt_us(int fd)
 	for (int i = 0; i < 201; i++) {
 		uint64_t v = (uint64_t)i, back, t0 = now_ns();
 
-		if (write(fd, &v, sizeof(v)) != sizeof(v) || read_busy(fd, &back, sizeof(back)) < 0 || back != v)
+		if (write(fd, &v, sizeof(v)) != sizeof(v) || read_full(fd, &back, sizeof(back)) < 0 || back != v)
 			return -1;
 		t[i] = (double)(now_ns() - t0) / 1e3;
 	}
