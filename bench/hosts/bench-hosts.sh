@@ -32,17 +32,23 @@ trap 'exit 1' INT TERM HUP
 netns_up "$tmp" a b || { echo "bench-hosts: skipped: cannot make namespace hosts: $(cat "$tmp/why")"; exit 0; }
 
 val() { sed -n "s/^$1 = //p" "$2" | head -n 1; }
+# raw PORT ROUNDS OUT [pages]: raw TCP between the same namespaces (host b
+# serves, host a drives), its figures in OUT; with "pages" the receiver
+# also writes the stream into fresh memfd pages.
+raw() {
+	ip netns exec "${pfx}b" "$BENCH" raw-serve "$1" "$2" >"$3.s" 2>&1 &
+	srv=$!
+	i=0
+	until grep -q ready "$3.s" || [ $i -gt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	ip netns exec "${pfx}a" "$BENCH" raw "$net.2" "$1" "$2" ${4:-} >"$3" 2>&1 || { cat "$3" >&2; return 1; }
+	wait $srv
+}
 r=0
 while [ "$r" -lt "$ROUNDS" ]; do
 	r=$((r + 1))
 	NETNS_TIMEOUT=300 netns_mpirun "$tmp" a,b -n 2 "$XOS_RUN" -- "$BENCH" xos "$INNER" >"$tmp/x$r" 2>&1 ||
 		{ grep -v 'PMIX ERROR' "$tmp/x$r"; exit 1; }
-	ip netns exec "${pfx}b" "$BENCH" raw-serve 7412 "$INNER" >"$tmp/s$r" 2>&1 &
-	srv=$!
-	i=0
-	until grep -q ready "$tmp/s$r" || [ $i -gt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	ip netns exec "${pfx}a" "$BENCH" raw "$net.2" 7412 "$INNER" >"$tmp/r$r" 2>&1 || { cat "$tmp/r$r"; exit 1; }
-	wait $srv
+	raw 7412 "$INNER" "$tmp/r$r" || exit 1
 	xr=$(val rtt_us "$tmp/x$r") rr=$(val rtt_us "$tmp/r$r")
 	xs=$(val stream_gbps "$tmp/x$r") rs=$(val stream_gbps "$tmp/r$r")
 	echo "round $r: xos rtt $xr us, stream $xs GB/s | raw TCP rtt $rr us, stream $rs GB/s"
@@ -66,24 +72,13 @@ END {
 }' "$tmp/all"
 
 # ---- migration ----------------------------------------------------------------
-# raw_rate PORT OUT [pages]: raw TCP's 256 MiB stream from host b to host a
-# (GB/s); with "pages" the receiver also writes it into fresh memfd pages.
-raw_rate() {
-	ip netns exec "${pfx}b" "$BENCH" raw-serve "$1" 1 >"$2.s" 2>&1 &
-	srv=$!
-	i=0
-	until grep -q ready "$2.s" || [ $i -gt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	ip netns exec "${pfx}a" "$BENCH" raw "$net.2" "$1" 1 ${3:-} >"$2" 2>&1 || { cat "$2" >&2; return 1; }
-	wait $srv
-	val stream_gbps "$2"
-}
 r=0
 while [ "$r" -lt "$MROUNDS" ]; do
 	r=$((r + 1))
 	NETNS_TIMEOUT=300 netns_mpirun "$tmp" a,b -n 2 "$XOS_RUN" --fixed-layout -- "$BENCH" migrate 1 >"$tmp/m$r" 2>&1 ||
 		{ grep -v 'PMIX ERROR' "$tmp/m$r"; exit 1; }
-	rs=$(raw_rate 7413 "$tmp/mr$r") || exit 1
-	rp=$(raw_rate 7414 "$tmp/mp$r" pages) || exit 1
+	raw 7413 1 "$tmp/mr$r" && raw 7414 1 "$tmp/mp$r" pages || exit 1
+	rs=$(val stream_gbps "$tmp/mr$r") rp=$(val stream_gbps "$tmp/mp$r")
 	for S in 1 64 256; do
 		echo "$S $(val migrate_${S}MiB_out_ms "$tmp/m$r") $(val migrate_${S}MiB_back_ms "$tmp/m$r") $(val restore_${S}MiB_ms "$tmp/m$r") $(val image_${S}MiB_bytes "$tmp/m$r") $rs $rp" >>"$tmp/mall"
 	done
