@@ -8,12 +8,18 @@
  * ring's), and with the address of the shim's own registration record as
  * its data.  The record keeps the program's events and data, and the
  * ring fd it stands for (its channel end and ring generation: epoll
- * follows open files, not fd numbers).  Registrations wanting input arm
- * the ring's read side for as long as they exist (ready.c), so a bell is
- * pending whenever bytes wait there.  epoll_wait:
+ * follows open files, not fd numbers).  epoll_wait:
  *  - looks at the rings of the set first (sets of up to PRECHECK_MAX ring
  *    fds), and spins briefly on 2+ CPUs before sleeping;
- *  - sleeps in the real epoll_pwait2 with the caller's timeout and mask;
+ *  - arms the read side of every ring wanted for input (ready.c), looks
+ *    at the rings once more, and sleeps in the real epoll_pwait2 with the
+ *    caller's timeout and mask; disarms on waking.  A writer rings a bell
+ *    only while its reader may sleep in the kernel: a server and its
+ *    clients that keep each other busy exchange no system call at all;
+ *  - (a set that something else waits on: the set inside another epoll
+ *    set, or in poll or select, or larger than PRECHECK_MAX) its
+ *    registrations wanting input arm their rings for as long as they
+ *    exist, so that a bell is pending whenever bytes wait there;
  *  - turns each event of a ring fd into the program's event from the ring
  *    (dropping bell-only wake-ups, sleeping again for the time left), and
  *    merges the kernel's bits (hang-up, error) into what the rings said.
@@ -61,6 +67,7 @@ struct ep_reg {
 	uint32_t kmask;       /* the events the kernel's registration holds */
 	uint8_t gone;         /* deleted by the program, kept in the kernel's set (lazy) */
 	uint8_t exact;        /* the kernel holds only what the program asks for */
+	uint8_t nest;         /* fd is another epoll set of this process (no ring) */
 };
 
 static struct ep_reg ep[EP_MAX];
@@ -78,6 +85,11 @@ static uint16_t ep_gone[SHIM_FD_MAX];   /* per fd: its records deleted by the pr
 /* Per epfd: the set existed at a fork, so another process may wait on it
  * (with its own copies of the records): deletions go to the kernel. */
 static uint8_t ep_shared[SHIM_FD_MAX];
+/* Per epfd: the set is waited on elsewhere than in this process's
+ * epoll_wait (nested in another set, in poll or select) or too large to
+ * look at whole: its rings are armed for as long as it holds them. */
+static uint8_t ep_always[SHIM_FD_MAX];
+static uint32_t ep_nests; /* records of sets inside sets */
 static int32_t ep_hi; /* every epfd seen is below this */
 
 static int (*real_epoll_create)(int);
@@ -189,6 +201,15 @@ static void set_arm(struct ep_reg *e, bool want)
 	e->armed = want;
 }
 
+static void make_always(int epfd);
+
+/* Arm @e's ring for as long as it exists if its set is always armed and
+ * it wants input (else only around sleeps: arm_for_sleep). */
+static void rearm(struct ep_reg *e)
+{
+	set_arm(e, ep_always[e->epfd] && (e->events & SHIM_IN_BITS) != 0);
+}
+
 /* Unlink @e from its epfd's list and free it. */
 static void drop(struct ep_reg *e)
 {
@@ -210,6 +231,9 @@ static void drop(struct ep_reg *e)
 	if (e->gone && e->fd >= 0 && e->fd < SHIM_FD_MAX && ep_gone[e->fd])
 		ep_gone[e->fd]--;
 	e->gone = 0;
+	if (e->nest && ep_nests)
+		ep_nests--;
+	e->nest = 0;
 	e->used = 0;
 	shim.ep_used--;
 	if (e->fd >= 0 && e->fd < SHIM_FD_MAX && ep_fdrefs[e->fd])
@@ -275,7 +299,7 @@ static bool mod_in_record(int epfd, int fd, const struct epoll_event *ev)
 	e->seen = UINT64_MAX;
 	e->out_edge = 1;
 	e->off = 0;
-	set_arm(e, (ev->events & SHIM_IN_BITS) != 0);
+	rearm(e);
 	return true;
 }
 
@@ -319,7 +343,7 @@ static bool add_in_record(struct ep_reg *e, int fd, const struct epoll_event *ev
 		e->off = 0;
 		if (shim_ready_kernel_events(&s, ring_kernel_want(e, ev->events)) == e->kmask ||
 		    kernel_ctl(EPOLL_CTL_MOD, e) == 0) {
-			set_arm(e, (ev->events & SHIM_IN_BITS) != 0);
+			rearm(e);
 			return true;
 		}
 	}
@@ -365,7 +389,36 @@ static void adopt(struct ep_reg *e)
 	}
 	e->seen = UINT64_MAX;
 	e->out_edge = 1;
-	set_arm(e, (e->events & SHIM_IN_BITS) != 0);
+	rearm(e);
+}
+
+/* Another set of this process, @fd, into @epfd: its rings ring whenever
+ * they hold bytes (the kernel then wakes us through it), and a record
+ * here answers for what they hold already. */
+static int add_nest(int epfd, int fd, struct epoll_event *ev, struct ep_reg *old)
+{
+	struct ep_reg *e;
+	int rc;
+
+	make_always(fd);
+	if (old)
+		drop(old);
+	e = alloc(epfd, fd);
+	if (!e)
+		return REAL(epoll_ctl)(epfd, EPOLL_CTL_ADD, fd, ev);
+	e->events = ev->events;
+	e->data = ev->data;
+	e->nest = 1;
+	ep_nests++;
+	rc = kernel_ctl(EPOLL_CTL_ADD, e);
+	if (rc < 0) {
+		int err = errno;
+
+		drop(e);
+		errno = err;
+		return rc;
+	}
+	return 0;
 }
 
 static int ctl(int epfd, int op, int fd, struct epoll_event *ev)
@@ -430,6 +483,8 @@ static int ctl(int epfd, int op, int fd, struct epoll_event *ev)
 			SHIM_ERRNO_RESTORE();
 			return 0;
 		}
+		if (ev && fd >= 0 && fd < SHIM_FD_MAX && fd != epfd && (ep_first[fd] || ep_foreign[fd]))
+			return add_nest(epfd, fd, ev, e);
 		if (!ev || !f || !shim_ready_of(f, &s)) {
 			rc = REAL(epoll_ctl)(epfd, op, fd, ev);
 			if (rc == 0 && e)
@@ -460,7 +515,7 @@ add:
 			errno = err;
 			return rc;
 		}
-		set_arm(e, (ev->events & SHIM_IN_BITS) != 0);
+		rearm(e);
 		SHIM_ERRNO_RESTORE();
 		return 0;
 	case EPOLL_CTL_MOD:
@@ -490,7 +545,7 @@ add:
 			SHIM_ERRNO_RESTORE();
 			return 0;
 		}
-		set_arm(e, (ev->events & SHIM_IN_BITS) != 0);
+		rearm(e);
 		SHIM_ERRNO_RESTORE();
 		return 0;
 	case EPOLL_CTL_DEL:
@@ -526,6 +581,41 @@ SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	return rc;
 }
 
+static bool set_ready(int epfd, int depth);
+static bool drop_stale_bells(int epfd);
+
+/* Is the set @epfd readable for its outer waiter, whose kernel says
+ * @kernel (poll bits, 0: not asked)?  Its rings say first; a kernel
+ * readiness without them may be bells left pending on rings read empty
+ * since: dropped, then the kernel asked again. */
+static bool nested_readable(int epfd, uint32_t kernel)
+{
+	struct pollfd p = { .fd = epfd, .events = POLLIN };
+
+	if (set_ready(epfd, 0))
+		return true;
+	if (!(kernel & POLLIN))
+		return false;
+	if (drop_stale_bells(epfd))
+		return true;
+	return REAL(poll)(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+/* A set inside this one (a record without a ring): readable as its rings
+ * or its kernel part say; the kernel's other bits as they are. */
+static uint32_t nest_revents(struct ep_reg *e, uint32_t k, bool kernel_edge)
+{
+	uint32_t want = e->events & ~(uint32_t)EP_FLAGS, rev = kernel_edge ? k & (want | EPOLLERR | EPOLLHUP) : 0;
+
+	/* Edge-triggered: the kernel's edges (every byte on its rings rings). */
+	if (e->events & EPOLLET)
+		return rev;
+	rev &= ~(uint32_t)EPOLLIN;
+	if ((want & EPOLLIN) && nested_readable(e->fd, kernel_edge ? k : 0))
+		rev |= EPOLLIN;
+	return rev;
+}
+
 /* The program's event for record @e, from its ring and the kernel's bits
  * @k (0: none); 0 if nothing to report.  @kernel_edge: the kernel reported it. */
 static uint32_t reg_revents(struct ep_reg *e, uint32_t k, bool kernel_edge)
@@ -535,6 +625,8 @@ static uint32_t reg_revents(struct ep_reg *e, uint32_t k, bool kernel_edge)
 	bool et = (e->events & EPOLLET) != 0;
 	int fd = e->fd;
 
+	if (e->nest)
+		return nest_revents(e, k, kernel_edge);
 	if (e->pend)
 		adopt(e);
 	/* The fd number may name something else now: then no bells to drain. */
@@ -769,17 +861,25 @@ struct look {
 	int epfd;
 };
 
-/* Would precheck find something?  Changes nothing. */
-static bool any_ready(void *arg)
+/* The kernel nests epoll sets at most this deep (EP_MAX_NESTS); a record
+ * left of a set closed since stops here too. */
+#define NEST_MAX 5
+
+/* Would precheck find something in @epfd's rings (and those of the sets
+ * inside it)?  Changes nothing. */
+static bool set_ready(int epfd, int depth)
 {
-	const struct look *a = arg;
 	int count = 0;
 
-	for (int32_t i = ep_first[a->epfd] - 1; i >= 0 && ++count <= PRECHECK_MAX; i = ep[i].next) {
+	if (epfd < 0 || epfd >= SHIM_FD_MAX || depth > NEST_MAX)
+		return false;
+	for (int32_t i = ep_first[epfd] - 1; i >= 0 && ++count <= PRECHECK_MAX; i = ep[i].next) {
 		struct ep_reg *e = &ep[i];
 		struct shim_ready s;
 		bool et = (e->events & EPOLLET) != 0;
 
+		if (e->nest && !e->off && !e->gone && !et && (e->events & EPOLLIN) && set_ready(e->fd, depth + 1))
+			return true;
 		if (e->off || e->gone || e->native || !shim_ready_of(&e->fc, &s))
 			continue;
 		if ((e->events & SHIM_IN_BITS) && s.readable && (!et || atomic_load(&s.rd->head) != e->seen))
@@ -788,6 +888,13 @@ static bool any_ready(void *arg)
 			return true;
 	}
 	return false;
+}
+
+static bool any_ready(void *arg)
+{
+	const struct look *a = arg;
+
+	return set_ready(a->epfd, 0);
 }
 
 /* How to wait before sleeping (ready.c): spin if a peer that writes a
@@ -839,8 +946,89 @@ static bool drop_stale_bells(int epfd)
 	return ready;
 }
 
+/* From now on, @epfd's registrations wanting input arm their rings for
+ * as long as they exist.  Bytes that waited there before ring no bell:
+ * the outer waiter looks at the rings itself (nest_revents, poll.c). */
+static void make_always(int epfd)
+{
+	if (ep_always[epfd])
+		return;
+	ep_always[epfd] = 1;
+	for (int32_t i = ep_first[epfd] - 1; i >= 0; i = ep[i].next)
+		rearm(&ep[i]);
+}
+
+bool shim_epoll_nested(int fd)
+{
+	if (fd < 0 || fd >= SHIM_FD_MAX || (!ep_first[fd] && !ep_foreign[fd]))
+		return false;
+	if (!ep_always[fd]) {
+		lock();
+		make_always(fd);
+		unlock();
+	}
+	return true;
+}
+
+bool shim_epoll_readable(int fd, uint32_t kernel)
+{
+	bool r;
+
+	lock();
+	r = nested_readable(fd, kernel);
+	unlock();
+	return r;
+}
+
+/* The rings one wait armed for its sleep, to disarm on waking (the
+ * records may be gone by then: each ring fd as it was registered). */
+struct sleep_arms {
+	int n;
+	struct shim_fd fc[PRECHECK_MAX];
+};
+
+/* Arm the read side of every ring of @epfd that a registration wants
+ * input from, before a sleep in the kernel; true if, armed, a ring turns
+ * out ready (disarmed again: look once more instead of sleeping).  The
+ * writer publishes bytes and then reads the count; we count and then look
+ * at the bytes: one of the two sees the other. */
+static bool arm_for_sleep(int epfd, struct sleep_arms *a)
+{
+	struct look l = { epfd };
+	int count = 0;
+
+	a->n = 0;
+	for (int32_t i = ep_first[epfd] - 1; i >= 0 && !ep_always[epfd]; i = ep[i].next) {
+		struct ep_reg *e = &ep[i];
+		struct shim_ready s;
+
+		if (++count > PRECHECK_MAX) {
+			make_always(epfd); /* the look before sleeping stops short of the rest */
+			break;
+		}
+		if (e->off || e->gone || e->native || !(e->events & SHIM_IN_BITS) || !shim_ready_of(&e->fc, &s) || !s.rd)
+			continue;
+		shim_ready_arm(s.rd, 1);
+		a->fc[a->n++] = e->fc;
+	}
+	return any_ready(&l);
+}
+
+static void disarm_after_sleep(struct sleep_arms *a)
+{
+	for (int i = 0; i < a->n; i++) {
+		struct shim_ready s;
+
+		/* Back on the kernel or another life of the slot: nothing of ours. */
+		if (shim_ready_of(&a->fc[i], &s) && s.rd)
+			shim_ready_arm(s.rd, -1);
+	}
+	a->n = 0;
+}
+
 static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct timespec *ts, const sigset_t *mask)
 {
+	struct sleep_arms arms;
 	static const struct timespec zero;
 	int64_t deadline = shim_ready_deadline(ts), step = 0;
 	bool now_only = deadline == 0 || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0);
@@ -883,7 +1071,8 @@ static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct time
 				continue;
 			lock();
 		}
-		if (drop_stale_bells(epfd)) {
+		if (arm_for_sleep(epfd, &arms) || drop_stale_bells(epfd)) {
+			disarm_after_sleep(&arms);
 			unlock();
 			continue;
 		}
@@ -905,9 +1094,16 @@ static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct time
 		shim_ready_sleeping(1);
 		k = kwait(epfd, evs, max, wait, mask);
 		shim_ready_sleeping(-1);
-		if (k < 0)
-			return -1;
 		lock();
+		if (k < 0) {
+			int err = errno;
+
+			disarm_after_sleep(&arms);
+			unlock();
+			errno = err;
+			return -1;
+		}
+		disarm_after_sleep(&arms);
 		woke = NULL;
 		n = reconcile(evs, 0, k, stamp, &woke);
 		if (woke)
@@ -982,6 +1178,11 @@ void shim_epoll_closing(int epfd)
 	while (ep_first[epfd])
 		drop(&ep[ep_first[epfd] - 1]);
 	ep_start[epfd] = 0;
+	ep_always[epfd] = 0;
+	/* The kernel forgets the set's registrations in other sets with it. */
+	for (int i = 0; i < EP_MAX && ep_nests; i++)
+		if (ep[i].used && ep[i].nest && ep[i].fd == epfd)
+			drop(&ep[i]);
 	unlock();
 }
 
@@ -1067,6 +1268,7 @@ static int made(int epfd)
 		shim_epoll_closing(epfd); /* whatever this number was before */
 		ep_foreign[epfd] = 1;
 		ep_shared[epfd] = 0;
+		ep_always[epfd] = 0;
 		ep_asked[epfd] = 0;
 		if (epfd >= ep_hi)
 			ep_hi = epfd + 1;

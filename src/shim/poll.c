@@ -22,6 +22,7 @@
 #include "ready.h"
 
 #define POLL_RING_MAX 256 /* ring fds in one call (stack); more go back to the kernel */
+#define POLL_SET_MAX 16   /* epoll sets of this process in one call, looked at */
 
 struct pcall {
 	struct pollfd *fds;
@@ -32,12 +33,28 @@ struct pcall {
 	short events[POLL_RING_MAX];
 	struct shim_ready st[POLL_RING_MAX];
 	bool leftover; /* a ring fd back on the kernel still has bytes in its ring */
+	int nsets;
+	uint32_t set_idx[POLL_SET_MAX]; /* entries that are epoll sets of this process */
 };
+
+/* An epoll set's readiness comes from its rings first (epoll.c). */
+static bool sets_ready(struct pcall *c)
+{
+	for (int i = 0; i < c->nsets; i++) {
+		struct pollfd *p = &c->fds[c->set_idx[i]];
+
+		if ((p->events & SHIM_IN_BITS) && shim_epoll_readable(p->fd, 0))
+			return true;
+	}
+	return false;
+}
 
 static bool rings_ready(void *arg)
 {
 	struct pcall *c = arg;
 
+	if (c->nsets && sets_ready(c))
+		return true;
 	for (int i = 0; i < c->nr; i++) {
 		struct shim_ready *s = &c->st[i];
 
@@ -164,6 +181,16 @@ static int kernel_pass(struct pcall *c, const struct timespec *t)
 		errno = err;
 		return -1;
 	}
+	for (int i = 0; i < c->nsets; i++) {
+		struct pollfd *p = &c->fds[c->set_idx[i]];
+
+		if (!(p->events & SHIM_IN_BITS) || (p->revents & POLLNVAL))
+			continue;
+		if (shim_epoll_readable(p->fd, rc > 0 ? (uint16_t)p->revents : 0))
+			p->revents |= p->events & SHIM_IN_BITS;
+		else
+			p->revents &= ~SHIM_IN_BITS;
+	}
 	for (nfds_t i = 0; i < c->n; i++) {
 		struct shim_fd *f;
 
@@ -240,6 +267,7 @@ static bool pcall_init(struct pcall *c, struct pollfd *fds, nfds_t n, const sigs
 	c->n = n;
 	c->mask = mask;
 	c->nr = 0;
+	c->nsets = 0;
 	c->leftover = false;
 	/* No getpid here (a system call): a vfork child's ring fds are its
 	 * parent's open files, the same rings. */
@@ -248,8 +276,12 @@ static bool pcall_init(struct pcall *c, struct pollfd *fds, nfds_t n, const sigs
 	for (nfds_t i = 0; i < n; i++) {
 		struct shim_fd *f = shim_ready_fd(fds[i].fd, fds[i].events & ~SHIM_OUT_BITS);
 
-		if (!f || !f->ring)
+		if (!f || !f->ring) {
+			/* An epoll set of this process, its rings: looked at too. */
+			if (!f && c->nsets < POLL_SET_MAX && shim_epoll_nested(fds[i].fd))
+				c->set_idx[c->nsets++] = (uint32_t)i;
 			continue;
+		}
 		if (c->nr == POLL_RING_MAX) {
 			shim_ring_downgrade(fds[i].fd, f, "poll of too many ring fds at once", true);
 		} else if (shim_ready_of(f, &c->st[c->nr])) {
@@ -262,7 +294,7 @@ static bool pcall_init(struct pcall *c, struct pollfd *fds, nfds_t n, const sigs
 		if (f->ring && shim_ring_readable(f))
 			c->leftover = true;
 	}
-	return c->nr > 0 || c->leftover;
+	return c->nr > 0 || c->leftover || c->nsets > 0;
 }
 
 static int do_poll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask, bool is_poll,

@@ -120,6 +120,12 @@ void shim_epoll_fd_closed(int fd, const struct shim_fd *copy) SHIM_HIDDEN;
 /* Before fd number @fd is closed or replaced (dup2, dup3, close_range). */
 void shim_epoll_fd_closing(int fd) SHIM_HIDDEN;
 void shim_epoll_closing(int epfd) SHIM_HIDDEN;
+/* @fd, if an epoll set of this process (true), is waited on by poll or
+ * select: its rings ring whenever bytes wait there from now on. */
+bool shim_epoll_nested(int fd) SHIM_HIDDEN;
+/* Such a set: readable for its waiter, whose kernel said @kernel (poll
+ * bits; 0: not asked)? */
+bool shim_epoll_readable(int fd, uint32_t kernel) SHIM_HIDDEN;
 void shim_epoll_hold_all(int delta) SHIM_HIDDEN;
 /* Before an exec: the new image knows nothing of the shim's registrations. */
 void shim_epoll_before_exec(void) SHIM_HIDDEN SHIM_FORK_PATH;

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,7 +34,7 @@ static void on_sig(int sig)
 	got_sig++;
 }
 
-static const char *name[] = { "pipe", "sock", "timer", "event", "listen", "wpipe", "sock1" };
+static const char *name[] = { "pipe", "sock", "timer", "event", "listen", "wpipe", "sock1", "inner", "npipe" };
 
 static int cmp(const void *a, const void *b)
 {
@@ -374,6 +375,46 @@ int main(void)
 		show("DEL/ADD: deleted, peer closed", epoll_wait(ep3, ev, 16, 50), ev);
 		close(d[0]);
 		close(ep3);
+	}
+
+	/* A set waited on from outside: in poll, and inside another set.  A
+	 * byte written while the outer waiter sleeps wakes it, and so does
+	 * one already waiting when the set is first polled. */
+	{
+		int np[2], inner, outer;
+		struct pollfd pf;
+
+		if (pipe(np))
+			return 2;
+		inner = epoll_create1(0);
+		add(inner, np[0], EPOLLIN, 8);
+		show("nested: inner set, nothing yet", epoll_wait(inner, ev, 16, 0), ev);
+		write(np[1], "a", 1);
+		pf = (struct pollfd){ .fd = inner, .events = POLLIN };
+		n = poll(&pf, 1, 5000);
+		printf("nested: poll of the inner set, a byte already there: %d revents %s\n", n,
+		       pf.revents & POLLIN ? "IN" : "-");
+		show("nested: inner set after poll", epoll_wait(inner, ev, 16, 0), ev);
+		read(np[0], buf, 1);
+		pid = later(np[1], "b", 30);
+		pf.revents = 0;
+		n = poll(&pf, 1, 5000);
+		printf("nested: poll of the inner set, a byte later: %d revents %s\n", n, pf.revents & POLLIN ? "IN" : "-");
+		reap(pid);
+		show("nested: inner set after the later byte", epoll_wait(inner, ev, 16, 0), ev);
+		read(np[0], buf, 1);
+		outer = epoll_create1(0);
+		add(outer, inner, EPOLLIN, 7);
+		show("nested: outer set, nothing", epoll_wait(outer, ev, 16, 0), ev);
+		pid = later(np[1], "c", 30);
+		show("nested: outer set, a byte later", epoll_wait(outer, ev, 16, 5000), ev);
+		reap(pid);
+		show("nested: inner set then", epoll_wait(inner, ev, 16, 0), ev);
+		read(np[0], buf, 1);
+		close(outer);
+		close(inner);
+		close(np[0]);
+		close(np[1]);
 	}
 
 	/* The ends. */
