@@ -10,6 +10,10 @@
 #   nginx_c1_p50_latency_ratio, nginx_c1_p99_latency_ratio
 #                           wrk, 1 connection, a 1 KiB file (native / xos)
 #   nginx_c50_rps_ratio     wrk, 50 connections (xos / native)
+#   nginx_cached_c1_p50_latency_ratio
+#                           wrk, 1 connection, nginx with open_file_cache
+#                           (both sides): what the transport reaches once
+#                           nginx's own open, fstat and close per request go
 # and an idle redis-server's CPU use over 5 s (utime + stime from /proc),
 # one client connected, natively and under xos-run.
 # BENCH_ROUNDS (default 5) and BENCH_SECONDS (wrk's duration, default 2).
@@ -26,6 +30,7 @@ servers_need redis-server redis-benchmark redis-cli nginx wrk ss timeout
 rport=$(servers_port 2)
 nport=$(servers_port 3)
 nginx_prefix "$tmp/ng" "$nport" 1
+nginx_prefix "$tmp/ngc" "$nport" 1 'open_file_cache max=64 inactive=60s; open_file_cache_valid 60s;'
 hz=$(getconf CLK_TCK)
 
 # Each session prints "NAME VALUE" lines.
@@ -59,6 +64,12 @@ wait_port $nport || { kill \$server; exit 1; }
 load nginx_c1 -t1 -c1 -d${SECS}s
 load nginx_c50 -t2 -c50 -d${SECS}s
 nginx -p '$tmp/ng/' -c nginx.conf -e '$tmp/ng/logs/error.log' -s quit
+wait \$server
+nginx -p '$tmp/ngc/' -c nginx.conf -e '$tmp/ngc/logs/error.log' &
+server=\$!
+wait_port $nport || { kill \$server; exit 1; }
+load nginx_cached_c1 -t1 -c1 -d${SECS}s
+nginx -p '$tmp/ngc/' -c nginx.conf -e '$tmp/ngc/logs/error.log' -s quit
 wait \$server
 SH
 # An idle server: one client connected and silent, 5 s of nothing.
@@ -131,7 +142,7 @@ def both(prefix):
     return lambda r, m: (val(r, prefix + "_get", m) + val(r, prefix + "_set", m)) / 2
 
 for name in ["redis_c1_get", "redis_c1_set", "redis_c50_get", "redis_c50_set", "nginx_c1_rps",
-             "nginx_c1_p50_us", "nginx_c1_p99_us", "nginx_c50_rps"]:
+             "nginx_c1_p50_us", "nginx_c1_p99_us", "nginx_c50_rps", "nginx_cached_c1_p50_us"]:
     for mode in ("native", "xos"):
         print("figure: %s_%s = %.1f (median of %d rounds)" % (name, mode, median(val(r, name, mode) for r in rounds), len(rounds)))
 c1 = both("redis_c1")
@@ -141,6 +152,8 @@ figure("redis_c50_rps_ratio", lambda r: c50(r, "xos") / c50(r, "native"), "GET a
 figure("nginx_c1_p50_latency_ratio", lambda r: val(r, "nginx_c1_p50_us", "native") / val(r, "nginx_c1_p50_us", "xos"), "native / xos", ">= 5")
 figure("nginx_c1_p99_latency_ratio", lambda r: val(r, "nginx_c1_p99_us", "native") / val(r, "nginx_c1_p99_us", "xos"), "native / xos", ">= 0.97")
 figure("nginx_c50_rps_ratio", lambda r: val(r, "nginx_c50_rps", "xos") / val(r, "nginx_c50_rps", "native"), "requests/s, xos / native", ">= 1.5")
+figure("nginx_cached_c1_p50_latency_ratio", lambda r: val(r, "nginx_cached_c1_p50_us", "native") / val(r, "nginx_cached_c1_p50_us", "xos"),
+       "native / xos, open_file_cache on both sides", "none: shows the limit of nginx_c1_p50")
 for mode in ("native", "xos"):
     print("figure: redis_idle_cpu_%s = %.2f %% of a CPU (utime+stime over 5 s idle, one client connected; %.2f ms on CPU by schedstat%s)"
           % (mode, v[(0, "idle_cpu_percent")][mode], v[(0, "idle_cpu_ns")][mode] / 1e6, "; goal 0" if mode == "xos" else ""))

@@ -87,10 +87,10 @@ rings_report() {
 	fi
 }
 
-# nginx_prefix DIR PORT WORKERS: a private nginx prefix (config, logs, temp
-# directories, pages) serving 127.0.0.1:PORT with WORKERS worker processes:
-# index.html (17 bytes), small.txt (1 KiB, for wrk) and big.bin (1 MiB,
-# sent with sendfile).
+# nginx_prefix DIR PORT WORKERS [DIRECTIVE]: a private nginx prefix (config,
+# logs, temp directories, pages) serving 127.0.0.1:PORT with WORKERS worker
+# processes: index.html (17 bytes), small.txt (1 KiB, for wrk) and big.bin
+# (1 MiB, sent with sendfile); DIRECTIVE goes into its http block.
 nginx_prefix() {
 	mkdir -p "$1/logs" "$1/tmp" "$1/html"
 	printf 'hello from nginx\n' >"$1/html/index.html"
@@ -113,6 +113,7 @@ http {
 	scgi_temp_path tmp/scgi;
 	sendfile on;
 	keepalive_requests 10000000;
+	${4:-}
 	server {
 		listen 127.0.0.1:$2;
 		root html;
