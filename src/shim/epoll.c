@@ -68,6 +68,7 @@ struct ep_reg {
 	uint8_t gone;         /* deleted by the program, kept in the kernel's set (lazy) */
 	uint8_t exact;        /* the kernel holds only what the program asks for */
 	uint8_t nest;         /* fd is another epoll set of this process (no ring) */
+	uint8_t late;         /* made or changed while a thread slept on the set */
 };
 
 static struct ep_reg ep[EP_MAX];
@@ -90,6 +91,8 @@ static uint8_t ep_shared[SHIM_FD_MAX];
  * look at whole: its rings are armed for as long as it holds them. */
 static uint8_t ep_always[SHIM_FD_MAX];
 static uint32_t ep_nests; /* records of sets inside sets */
+/* Per epfd: this process's threads asleep in the kernel on the set. */
+static uint16_t ep_sleepers[SHIM_FD_MAX];
 static int32_t ep_hi; /* every epfd seen is below this */
 
 static int (*real_epoll_create)(int);
@@ -203,11 +206,74 @@ static void set_arm(struct ep_reg *e, bool want)
 
 static void make_always(int epfd);
 
-/* Arm @e's ring for as long as it exists if its set is always armed and
- * it wants input (else only around sleeps: arm_for_sleep). */
+/* Arm @e's ring for as long as it exists, if it wants input and
+ *  - its set is always armed;
+ *  - it is one-shot or exclusive: a thread pool re-arms it with
+ *    EPOLL_CTL_MOD while others sleep on the set, and bytes that came
+ *    meanwhile must wake one of them (a bell pending, as natively the
+ *    kernel wakes a sleeper when a ready fd is re-armed);
+ *  - it was made or changed while another thread slept on the set (that
+ *    sleep did not arm it): until the next sleep arms it.
+ * Else only around sleeps (arm_for_sleep). */
 static void rearm(struct ep_reg *e)
 {
-	set_arm(e, ep_always[e->epfd] && (e->events & SHIM_IN_BITS) != 0);
+	bool keep = ep_always[e->epfd] || (e->events & (EPOLLONESHOT | EPOLLEXCLUSIVE)) || e->late;
+
+	set_arm(e, keep && (e->events & SHIM_IN_BITS) != 0);
+}
+
+static bool reg_ready(struct ep_reg *e, int depth);
+
+/*
+ * Wake the threads asleep in the kernel on @e's set, which looked at its
+ * ring before the registration was made (natively the kernel wakes one
+ * when a ready fd is added or re-armed).  Their kernel must see @e's
+ * kernel object ready: a pipe's read end gets a bell, written through a
+ * write end opened on it (/proc/self/fd); any other (a socket, a pipe's
+ * write end) is asked for output too, which its nearly empty kernel
+ * object has, and reconcile asks for what it held again.
+ */
+static void kick_sleepers(struct ep_reg *e)
+{
+	struct shim_ready s;
+	struct epoll_event kev;
+
+	if (!shim_ready_of(&e->fc, &s))
+		return;
+	if (!s.sock && s.rd) {
+		uint32_t zero = 0;
+		char path[40];
+		int w;
+
+		if (!e->armed || !atomic_compare_exchange_strong(&s.rd->bells, &zero, 1))
+			return; /* a bell is pending already */
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", e->fd);
+		w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (w < 0 || REAL(write)(w, "", 1) != 1)
+			atomic_fetch_sub(&s.rd->bells, 1);
+		if (w >= 0)
+			REAL(close)(w);
+		return;
+	}
+	if (e->events & EPOLLEXCLUSIVE)
+		return; /* cannot be modified */
+	kev.events = e->kmask | EPOLLOUT;
+	kev.data.u64 = (uint64_t)(uintptr_t)e;
+	if (REAL(epoll_ctl)(e->epfd, EPOLL_CTL_MOD, e->fd, &kev) == 0)
+		e->kmask = kev.events;
+}
+
+/* The program made or changed registration @e. */
+static void ctl_rearm(struct ep_reg *e)
+{
+	if (!ep_sleepers[e->epfd]) {
+		rearm(e);
+		return;
+	}
+	e->late = 1;
+	rearm(e);
+	if (reg_ready(e, 0))
+		kick_sleepers(e);
 }
 
 /* Unlink @e from its epfd's list and free it. */
@@ -299,7 +365,7 @@ static bool mod_in_record(int epfd, int fd, const struct epoll_event *ev)
 	e->seen = UINT64_MAX;
 	e->out_edge = 1;
 	e->off = 0;
-	rearm(e);
+	ctl_rearm(e);
 	return true;
 }
 
@@ -343,7 +409,7 @@ static bool add_in_record(struct ep_reg *e, int fd, const struct epoll_event *ev
 		e->off = 0;
 		if (shim_ready_kernel_events(&s, ring_kernel_want(e, ev->events)) == e->kmask ||
 		    kernel_ctl(EPOLL_CTL_MOD, e) == 0) {
-			rearm(e);
+			ctl_rearm(e);
 			return true;
 		}
 	}
@@ -389,7 +455,7 @@ static void adopt(struct ep_reg *e)
 	}
 	e->seen = UINT64_MAX;
 	e->out_edge = 1;
-	rearm(e);
+	ctl_rearm(e);
 }
 
 /* Another set of this process, @fd, into @epfd: its rings ring whenever
@@ -515,7 +581,7 @@ add:
 			errno = err;
 			return rc;
 		}
-		rearm(e);
+		ctl_rearm(e);
 		SHIM_ERRNO_RESTORE();
 		return 0;
 	case EPOLL_CTL_MOD:
@@ -545,7 +611,7 @@ add:
 			SHIM_ERRNO_RESTORE();
 			return 0;
 		}
-		rearm(e);
+		ctl_rearm(e);
 		SHIM_ERRNO_RESTORE();
 		return 0;
 	case EPOLL_CTL_DEL:
@@ -582,6 +648,7 @@ SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 }
 
 static bool set_ready(int epfd, int depth);
+static bool reg_ready(struct ep_reg *e, int depth);
 static bool drop_stale_bells(int epfd);
 
 /* Is the set @epfd readable for its outer waiter, whose kernel says
@@ -865,6 +932,21 @@ struct look {
  * left of a set closed since stops here too. */
 #define NEST_MAX 5
 
+/* Would precheck report @e from its ring (or the rings of the set it is)? */
+static bool reg_ready(struct ep_reg *e, int depth)
+{
+	struct shim_ready s;
+	bool et = (e->events & EPOLLET) != 0;
+
+	if (e->nest && !e->off && !e->gone && !et && (e->events & EPOLLIN) && set_ready(e->fd, depth + 1))
+		return true;
+	if (e->off || e->gone || e->native || !shim_ready_of(&e->fc, &s))
+		return false;
+	if ((e->events & SHIM_IN_BITS) && s.readable && (!et || atomic_load(&s.rd->head) != e->seen))
+		return true;
+	return (e->events & SHIM_OUT_BITS) && s.writable && (!et || e->out_edge);
+}
+
 /* Would precheck find something in @epfd's rings (and those of the sets
  * inside it)?  Changes nothing. */
 static bool set_ready(int epfd, int depth)
@@ -873,20 +955,9 @@ static bool set_ready(int epfd, int depth)
 
 	if (epfd < 0 || epfd >= SHIM_FD_MAX || depth > NEST_MAX)
 		return false;
-	for (int32_t i = ep_first[epfd] - 1; i >= 0 && ++count <= PRECHECK_MAX; i = ep[i].next) {
-		struct ep_reg *e = &ep[i];
-		struct shim_ready s;
-		bool et = (e->events & EPOLLET) != 0;
-
-		if (e->nest && !e->off && !e->gone && !et && (e->events & EPOLLIN) && set_ready(e->fd, depth + 1))
+	for (int32_t i = ep_first[epfd] - 1; i >= 0 && ++count <= PRECHECK_MAX; i = ep[i].next)
+		if (reg_ready(&ep[i], depth))
 			return true;
-		if (e->off || e->gone || e->native || !shim_ready_of(&e->fc, &s))
-			continue;
-		if ((e->events & SHIM_IN_BITS) && s.readable && (!et || atomic_load(&s.rd->head) != e->seen))
-			return true;
-		if ((e->events & SHIM_OUT_BITS) && s.writable && (!et || e->out_edge))
-			return true;
-	}
 	return false;
 }
 
@@ -983,6 +1054,7 @@ bool shim_epoll_readable(int fd, uint32_t kernel)
 /* The rings one wait armed for its sleep, to disarm on waking (the
  * records may be gone by then: each ring fd as it was registered). */
 struct sleep_arms {
+	int epfd;
 	int n;
 	struct shim_fd fc[PRECHECK_MAX];
 };
@@ -997,6 +1069,9 @@ static bool arm_for_sleep(int epfd, struct sleep_arms *a)
 	struct look l = { epfd };
 	int count = 0;
 
+	bool first = ep_sleepers[epfd]++ == 0;
+
+	a->epfd = epfd;
 	a->n = 0;
 	for (int32_t i = ep_first[epfd] - 1; i >= 0 && !ep_always[epfd]; i = ep[i].next) {
 		struct ep_reg *e = &ep[i];
@@ -1008,6 +1083,12 @@ static bool arm_for_sleep(int epfd, struct sleep_arms *a)
 		}
 		if (e->off || e->gone || e->native || !(e->events & SHIM_IN_BITS) || !shim_ready_of(&e->fc, &s) || !s.rd)
 			continue;
+		if (e->late && first) {
+			e->late = 0; /* armed by this sleep from now on */
+			rearm(e);
+		}
+		if (e->armed)
+			continue; /* armed for good */
 		shim_ready_arm(s.rd, 1);
 		a->fc[a->n++] = e->fc;
 	}
@@ -1024,6 +1105,8 @@ static void disarm_after_sleep(struct sleep_arms *a)
 			shim_ready_arm(s.rd, -1);
 	}
 	a->n = 0;
+	if (ep_sleepers[a->epfd])
+		ep_sleepers[a->epfd]--;
 }
 
 static int ep_wait(int epfd, struct epoll_event *evs, int max, const struct timespec *ts, const sigset_t *mask)
@@ -1269,6 +1352,7 @@ static int made(int epfd)
 		ep_foreign[epfd] = 1;
 		ep_shared[epfd] = 0;
 		ep_always[epfd] = 0;
+		ep_sleepers[epfd] = 0;
 		ep_asked[epfd] = 0;
 		if (epfd >= ep_hi)
 			ep_hi = epfd + 1;

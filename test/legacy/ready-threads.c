@@ -2,9 +2,13 @@
 /* A plain legacy program: threads and signals around readiness.  Four
  * threads share one epoll set of socketpairs registered EPOLLONESHOT and
  * re-armed by EPOLL_CTL_MOD after each message (a thread-pool server); a
- * child process writes the messages.  Then the self-pipe trick: a SIGALRM
- * handler writes a byte to a non-blocking pipe that the main loop waits on
- * with poll.  Prints the counts.  Deterministic output. */
+ * child process writes the messages.  Then registrations made while
+ * another thread sleeps on the set (an acceptor handing connections to an
+ * event loop): a ready fd added, one that turns ready after, a one-shot
+ * re-armed with bytes waiting; each must wake the sleeper.  Then the
+ * self-pipe trick: a SIGALRM handler writes a byte to a non-blocking pipe
+ * that the main loop waits on with poll.  Prints the counts.  Deterministic
+ * output. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +16,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,6 +59,83 @@ static void *worker(void *arg)
 		epoll_ctl(ep, EPOLL_CTL_MOD, sv[i][0], &ev);
 	}
 	return NULL;
+}
+
+/* What the other thread does while the main one sleeps on the set. */
+struct late {
+	int ep;
+	int fd, peer;        /* the fd registered, the end written */
+	uint32_t events;
+	int op;              /* EPOLL_CTL_ADD or EPOLL_CTL_MOD */
+	bool write_first;    /* the byte before the registration, else after */
+};
+
+static void *late_ctl(void *arg)
+{
+	struct late *l = arg;
+	struct epoll_event ev = { .events = l->events, .data.u32 = 7 };
+
+	usleep(50000); /* the main thread is asleep by now */
+	if (l->write_first && write(l->peer, "x", 1) != 1)
+		return NULL;
+	epoll_ctl(l->ep, l->op, l->fd, &ev);
+	if (!l->write_first) {
+		usleep(20000);
+		if (write(l->peer, "x", 1) != 1)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* Sleep on @l->ep (which holds a silent ring fd) while another thread
+ * makes the registration; woken by it within 3 s? */
+static const char *woken(struct late *l)
+{
+	struct epoll_event ev;
+	pthread_t t;
+	int n;
+
+	pthread_create(&t, NULL, late_ctl, l);
+	do
+		n = epoll_wait(l->ep, &ev, 1, 3000);
+	while (n < 0 && errno == EINTR);
+	pthread_join(t, NULL);
+	return n == 1 && ev.data.u32 == 7 && (ev.events & EPOLLIN) ? "yes" : "no";
+}
+
+static void late_registrations(void)
+{
+	int quiet[2], a[2], b[2], c[2], d[2], set = epoll_create1(0);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 1 };
+	char buf[8];
+
+	if (set < 0 || pipe(quiet) || socketpair(AF_UNIX, SOCK_STREAM, 0, a) ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, b) || pipe(c) || socketpair(AF_UNIX, SOCK_STREAM, 0, d))
+		return;
+	epoll_ctl(set, EPOLL_CTL_ADD, quiet[0], &ev);
+	printf("late: a ready socket added: %s\n",
+	       woken(&(struct late){ set, a[0], a[1], EPOLLIN, EPOLL_CTL_ADD, true }));
+	epoll_ctl(set, EPOLL_CTL_DEL, a[0], NULL);
+	printf("late: a socket added, ready after: %s\n",
+	       woken(&(struct late){ set, b[0], b[1], EPOLLIN, EPOLL_CTL_ADD, false }));
+	epoll_ctl(set, EPOLL_CTL_DEL, b[0], NULL);
+	printf("late: a ready pipe added: %s\n", woken(&(struct late){ set, c[0], c[1], EPOLLIN, EPOLL_CTL_ADD, true }));
+	epoll_ctl(set, EPOLL_CTL_DEL, c[0], NULL);
+	/* A one-shot reported once (off), a byte while off, re-armed. */
+	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLONESHOT, .data.u32 = 7 };
+	epoll_ctl(set, EPOLL_CTL_ADD, d[0], &ev);
+	if (write(d[1], "y", 1) != 1 || epoll_wait(set, &ev, 1, 3000) != 1 || read(d[0], buf, 1) != 1)
+		printf("late: one-shot: first event missing\n");
+	printf("late: a one-shot re-armed with a byte waiting: %s\n",
+	       woken(&(struct late){ set, d[0], d[1], EPOLLIN | EPOLLONESHOT, EPOLL_CTL_MOD, true }));
+	close(set);
+	for (int i = 0; i < 2; i++) {
+		close(quiet[i]);
+		close(a[i]);
+		close(b[i]);
+		close(c[i]);
+		close(d[i]);
+	}
 }
 
 static void on_alarm(int sig)
@@ -102,6 +184,7 @@ int main(void)
 	waitpid(pid, &st, 0);
 	printf("thread pool: %d messages, sum %llu, %d bad, writer exit %d\n", atomic_load(&got),
 	       (unsigned long long)atomic_load(&sum), atomic_load(&bad), WEXITSTATUS(st));
+	late_registrations();
 
 	if (pipe2(selfpipe, O_NONBLOCK))
 		return 2;
