@@ -91,8 +91,10 @@ static uint8_t ep_shared[SHIM_FD_MAX];
  * look at whole: its rings are armed for as long as it holds them. */
 static uint8_t ep_always[SHIM_FD_MAX];
 static uint32_t ep_nests; /* records of sets inside sets */
-/* Per epfd: this process's threads asleep in the kernel on the set. */
+/* Per epfd: this process's threads asleep in the kernel on the set,
+ * counted by process ep_sleepers_pid (a fork child starts with none). */
 static uint16_t ep_sleepers[SHIM_FD_MAX];
+static int32_t ep_sleepers_pid;
 static int32_t ep_hi; /* every epfd seen is below this */
 
 static int (*real_epoll_create)(int);
@@ -1069,7 +1071,15 @@ static bool arm_for_sleep(int epfd, struct sleep_arms *a)
 	struct look l = { epfd };
 	int count = 0;
 
-	bool first = ep_sleepers[epfd]++ == 0;
+	bool first;
+
+	/* Counted by the parent of a fork (its sleepers are not here): none.
+	 * Asked only when a count may be stale, not before every sleep. */
+	if (ep_sleepers[epfd] && ep_sleepers_pid != shim_getpid()) {
+		memset(ep_sleepers, 0, sizeof(ep_sleepers[0]) * (size_t)ep_hi);
+		ep_sleepers_pid = shim_getpid();
+	}
+	first = ep_sleepers[epfd]++ == 0;
 
 	a->epfd = epfd;
 	a->n = 0;
@@ -1353,6 +1363,8 @@ static int made(int epfd)
 		ep_shared[epfd] = 0;
 		ep_always[epfd] = 0;
 		ep_sleepers[epfd] = 0;
+		if (!ep_sleepers_pid)
+			ep_sleepers_pid = shim_getpid();
 		ep_asked[epfd] = 0;
 		if (epfd >= ep_hi)
 			ep_hi = epfd + 1;
