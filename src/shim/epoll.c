@@ -460,33 +460,51 @@ static void adopt(struct ep_reg *e)
 	ctl_rearm(e);
 }
 
+/* A record for the program's registration @ev of @fd in @epfd (@old, a
+ * stale one, dropped first); NULL if none is free. */
+static struct ep_reg *new_record(int epfd, int fd, const struct epoll_event *ev, struct ep_reg *old)
+{
+	struct ep_reg *e;
+
+	if (old)
+		drop(old);
+	e = alloc(epfd, fd);
+	if (e) {
+		e->events = ev->events;
+		e->data = ev->data;
+	}
+	return e;
+}
+
+/* The kernel's registration for new record @e (@op: ADD, or MOD of one it
+ * holds already); the record goes if the kernel refuses. */
+static int kernel_take(int op, struct ep_reg *e)
+{
+	int rc = kernel_ctl(op, e);
+
+	if (rc < 0) {
+		int err = errno;
+
+		drop(e);
+		errno = err;
+	}
+	return rc;
+}
+
 /* Another set of this process, @fd, into @epfd: its rings ring whenever
  * they hold bytes (the kernel then wakes us through it), and a record
  * here answers for what they hold already. */
 static int add_nest(int epfd, int fd, struct epoll_event *ev, struct ep_reg *old)
 {
 	struct ep_reg *e;
-	int rc;
 
 	make_always(fd);
-	if (old)
-		drop(old);
-	e = alloc(epfd, fd);
+	e = new_record(epfd, fd, ev, old);
 	if (!e)
 		return REAL(epoll_ctl)(epfd, EPOLL_CTL_ADD, fd, ev);
-	e->events = ev->events;
-	e->data = ev->data;
 	e->nest = 1;
 	ep_nests++;
-	rc = kernel_ctl(EPOLL_CTL_ADD, e);
-	if (rc < 0) {
-		int err = errno;
-
-		drop(e);
-		errno = err;
-		return rc;
-	}
-	return 0;
+	return kernel_take(EPOLL_CTL_ADD, e) < 0 ? -1 : 0;
 }
 
 static int ctl(int epfd, int op, int fd, struct epoll_event *ev)
@@ -530,24 +548,15 @@ static int ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	case EPOLL_CTL_ADD:
 		if (ev && f && f->pair && !f->ring) {
 			/* Connecting: the kernel answers until the fd joins its ring. */
-			if (e)
-				drop(e);
-			e = alloc(epfd, fd);
+			e = new_record(epfd, fd, ev, e);
 			if (!e)
 				return REAL(epoll_ctl)(epfd, op, fd, ev);
-			e->events = ev->events;
-			e->data = ev->data;
 			e->fc = *f;
 			e->native = 1;
 			e->pend = 1;
-			rc = kernel_ctl(op, e);
-			if (rc < 0) {
-				int err = errno;
-
-				drop(e);
-				errno = err;
+			rc = kernel_take(op, e);
+			if (rc < 0)
 				return rc;
-			}
 			SHIM_ERRNO_RESTORE();
 			return 0;
 		}
@@ -561,28 +570,19 @@ static int ctl(int epfd, int op, int fd, struct epoll_event *ev)
 				ep_foreign[epfd]++;
 			return rc;
 		}
-		if (e)
-			drop(e);
 add:
-		e = alloc(epfd, fd);
+		e = new_record(epfd, fd, ev, e);
 		if (!e) {
 			/* No room for one more record: the kernel carries it. */
 			shim_ring_downgrade(fd, f, "epoll: too many registrations", true);
 			return REAL(epoll_ctl)(epfd, op, fd, ev);
 		}
-		e->events = ev->events;
-		e->data = ev->data;
 		e->fc = *f;
 		e->seen = UINT64_MAX;
 		e->out_edge = 1;
-		rc = kernel_ctl(op, e);
-		if (rc < 0) {
-			int err = errno;
-
-			drop(e);
-			errno = err;
+		rc = kernel_take(op, e);
+		if (rc < 0)
 			return rc;
-		}
 		ctl_rearm(e);
 		SHIM_ERRNO_RESTORE();
 		return 0;
