@@ -1074,8 +1074,10 @@ static bool arm_for_sleep(int epfd, struct sleep_arms *a)
 	bool first;
 
 	/* Counted by the parent of a fork (its sleepers are not here): none.
-	 * Asked only when a count may be stale, not before every sleep. */
-	if (ep_sleepers[epfd] && ep_sleepers_pid != shim_getpid()) {
+	 * One getpid per sleep in the kernel, which costs far more: a count
+	 * of 0 may be the parent's too, and the child's first sleeper must
+	 * claim the counts before a second one trusts them. */
+	if (ep_sleepers_pid != shim_getpid()) {
 		memset(ep_sleepers, 0, sizeof(ep_sleepers[0]) * (size_t)ep_hi);
 		ep_sleepers_pid = shim_getpid();
 	}
@@ -1363,8 +1365,6 @@ static int made(int epfd)
 		ep_shared[epfd] = 0;
 		ep_always[epfd] = 0;
 		ep_sleepers[epfd] = 0;
-		if (!ep_sleepers_pid)
-			ep_sleepers_pid = shim_getpid();
 		ep_asked[epfd] = 0;
 		if (epfd >= ep_hi)
 			ep_hi = epfd + 1;
