@@ -243,18 +243,17 @@ static void kick_sleepers(struct ep_reg *e)
 	if (!shim_ready_of(&e->fc, &s))
 		return;
 	if (!s.sock && s.rd) {
-		uint32_t zero = 0;
 		char path[40];
 		int w;
 
-		if (!e->armed || !atomic_compare_exchange_strong(&s.rd->bells, &zero, 1))
+		if (atomic_load(&s.rd->bells))
 			return; /* a bell is pending already */
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", e->fd);
 		w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-		if (w < 0 || REAL(write)(w, "", 1) != 1)
-			atomic_fetch_sub(&s.rd->bells, 1);
-		if (w >= 0)
+		if (w >= 0) {
+			shim_ready_bell(w, &e->fc, s.rd); /* as a writer would */
 			REAL(close)(w);
+		}
 		return;
 	}
 	if (e->events & EPOLLEXCLUSIVE)
@@ -1069,17 +1068,17 @@ struct sleep_arms {
 static bool arm_for_sleep(int epfd, struct sleep_arms *a)
 {
 	struct look l = { epfd };
+	int32_t pid = shim_getpid();
 	int count = 0;
-
 	bool first;
 
 	/* Counted by the parent of a fork (its sleepers are not here): none.
 	 * One getpid per sleep in the kernel, which costs far more: a count
 	 * of 0 may be the parent's too, and the child's first sleeper must
 	 * claim the counts before a second one trusts them. */
-	if (ep_sleepers_pid != shim_getpid()) {
+	if (ep_sleepers_pid != pid) {
 		memset(ep_sleepers, 0, sizeof(ep_sleepers[0]) * (size_t)ep_hi);
-		ep_sleepers_pid = shim_getpid();
+		ep_sleepers_pid = pid;
 	}
 	first = ep_sleepers[epfd]++ == 0;
 
