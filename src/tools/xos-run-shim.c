@@ -273,7 +273,8 @@ static int area_create(char *path)
 
 	for (int tries = 0; fd < 0 && tries < 8; tries++) {
 		put_str(put_dec(put_str(put_str(path, dir), "/xos-shim-"), (unsigned long)getpid()), "-XXXXXX");
-		fd = mkstemp(path);
+		/* Close-on-exec: the program opens the area by name; the fd is xos-run's. */
+		fd = mkostemp(path, O_CLOEXEC);
 		if (fd < 0)
 			return -1;
 		/* Locked, then still ours: another xos-run's reclaim may have

@@ -71,6 +71,14 @@ check "perf policy puts workers in threads" '[ "$(grep -c "^worker. *ran in thre
 check "forcing thread never weakens a parser that needs memory isolation" \
 	'grep -q "parser-ok.*-> process: forced ICF thread not usable here (isolation none < memory)" "$tmp/err"'
 check "no explanation without --explain" '! "$XOS_RUN" -- "$DEMO" 2>&1 >/dev/null | grep -q "^xos:"'
+# The program's fd table is the one it would have natively: nothing of
+# xos-run's (its area's file, a pipe) leaks into it, under any option.
+sh -c 'ls /proc/$$/fd' >"$tmp/fds-native" 2>&1
+for opt in --policy=perf --stats; do
+	"$XOS_RUN" $opt -- sh -c 'ls /proc/$$/fd' >"$tmp/fds" 2>/dev/null
+	check "xos-run $opt: the program's fds are the native ones ($(tr '\n' ' ' <"$tmp/fds"))" \
+		'cmp -s "$tmp/fds-native" "$tmp/fds"'
+done
 XOS_POLICY=fastest "$DEMO" >/dev/null 2>"$tmp/err"; st=$?
 check "a bad XOS_POLICY makes EF creation fail, not guess" '[ $st -ne 0 ] && grep -q "Invalid argument" "$tmp/err"'
 
