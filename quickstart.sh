@@ -129,7 +129,7 @@ package)
 	echo "== installcheck against the installed packages"
 	multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 	ROOT= SRCDIR=$top bindir=/usr/bin includedir=/usr/include libdir=/usr/lib/$multiarch \
-		pkglibdir=/usr/lib/$multiarch/xos mandir=/usr/share/man CC=cc \
+		pkglibdir=/usr/lib/$multiarch/xos pkglibexecdir=/usr/libexec/xos mandir=/usr/share/man CC=cc \
 		sh test/installcheck.sh
 	;;
 *)

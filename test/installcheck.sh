@@ -11,18 +11,18 @@
 # tree, and by `./quickstart.sh package` on the installed Debian packages.
 # Environment:
 #   ROOT      where the tree was installed ("" for the machine itself)
-#   bindir includedir libdir pkglibdir mandir   the configured paths
+#   bindir includedir libdir pkglibdir pkglibexecdir mandir   the configured paths
 #   SRCDIR    the source tree (for examples/ef-demo.c)
 #   CC        the compiler (default cc)
 set -u
-: "${ROOT=}" "${SRCDIR:?}" "${bindir:?}" "${includedir:?}" "${libdir:?}" "${pkglibdir:?}" "${mandir:?}"
+: "${ROOT=}" "${SRCDIR:?}" "${bindir:?}" "${includedir:?}" "${libdir:?}" "${pkglibdir:?}" "${pkglibexecdir:?}" "${mandir:?}"
 CC=${CC:-cc}
 LC_ALL=C.UTF-8
 export LC_ALL
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 . "$SRCDIR/test/checks.sh"
-unset XOS_SHIM XOS_POLICY XOS_ICF XOS_CHAN XOS_EXPLAIN
+unset XOS_SHIM XOS_RUN_FULL XOS_POLICY XOS_ICF XOS_CHAN XOS_EXPLAIN
 if [ -n "$ROOT" ]; then
 	# A staged install: its library first, its xos.pc with paths under ROOT.
 	LD_LIBRARY_PATH=$ROOT$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
@@ -64,6 +64,17 @@ check "ef-demo runs: workers in EFs, the bad parser's crash contained" \
 "$xos_run" --explain --policy=isolation -- "$tmp/ef-demo" >"$tmp/demo.out" 2>"$tmp/demo.err"; st=$?
 check "ef-demo under the installed xos-run --explain --policy=isolation" \
 	'[ $st -eq 0 ] && grep -q "policy: isolation" "$tmp/demo.out" && [ -s "$tmp/demo.err" ]'
+# A static xos-run hands the actions that need libxos to xos-run-full
+# (installed in $pkglibexecdir; a staged one is named, its baked path is
+# outside ROOT).
+if [ -n "$ROOT" ] && [ -x "$ROOT$pkglibexecdir/xos-run-full" ]; then
+	XOS_RUN_FULL=$ROOT$pkglibexecdir/xos-run-full
+	export XOS_RUN_FULL
+fi
+"$xos_run" --list-icfs >"$tmp/icfs" 2>&1; st=$?
+check "the installed xos-run --list-icfs: exit 0, the thread and process ICFs ($(head -n 1 "$tmp/icfs"))" \
+	'[ $st -eq 0 ] && grep -q "^thread " "$tmp/icfs" && grep -q "^process " "$tmp/icfs"'
+unset XOS_RUN_FULL
 
 # ---- a legacy program under the installed xos-run and shim ----
 if [ -n "$ROOT" ]; then

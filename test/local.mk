@@ -26,7 +26,7 @@ check-valgrind: $(check_PROGRAMS)
 
 # ---- the installed tree: make installcheck stages an install and checks it --------
 installcheck_env = SRCDIR=$(abs_top_srcdir) bindir=$(bindir) includedir=$(includedir) \
-	libdir=$(libdir) pkglibdir=$(pkglibdir) mandir=$(mandir) CC="$(CC)"
+	libdir=$(libdir) pkglibdir=$(pkglibdir) pkglibexecdir=$(pkglibexecdir) mandir=$(mandir) CC="$(CC)"
 installcheck-local:
 	@root=$(abs_builddir)/installcheck-root; rm -rf "$$root"; \
 	$(MAKE) $(AM_MAKEFLAGS) install DESTDIR="$$root" >"$$root.log" 2>&1 || \

@@ -8,7 +8,7 @@
  */
 #include "config.h"
 
-#include <dlfcn.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +16,51 @@
 #include <unistd.h>
 
 #include "xos-run-lib.h"
+
+#ifdef XOS_RUN_FULL
+/*
+ * This xos-run is linked static-pie (src/tools/local.mk) and cannot load
+ * libxos: an action that needs it is the dynamic xos-run's, the same
+ * program, started with the same arguments and environment: the one
+ * XOS_RUN_FULL names, else the build tree's beside this one, else the
+ * installed one.
+ */
+static char **saved_argv;
+
+void xos_run_lib_init(char **argv)
+{
+	saved_argv = argv;
+}
+
+const struct xos_run_lib *xos_run_lib(void)
+{
+	char exe[PATH_MAX], cand[PATH_MAX + 32];
+	const char *full = getenv("XOS_RUN_FULL");
+	ssize_t n;
+	char *slash;
+
+	if (full && *full)
+		goto run;
+	full = XOS_RUN_FULL;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(cand, sizeof(cand), "%s/xos-run-full", exe);
+			if (access(cand, X_OK) == 0)
+				full = cand;
+		}
+	}
+run:
+	fflush(NULL);
+	execv(full, saved_argv);
+	fprintf(stderr, "xos-run: cannot start %s, which this action needs: %s\n", full, strerror(errno));
+	exit(2);
+}
+#else
+#include <dlfcn.h>
 
 #ifndef XOS_LIBDIR
 #error "XOS_LIBDIR: where libxos is installed, $(libdir) (set by the Makefile)"
@@ -130,3 +175,4 @@ const struct xos_run_lib *xos_run_lib(void)
 	unsetenv(TUNED_ENV "_DONE"); /* not the program's business */
 	return &lib;
 }
+#endif
