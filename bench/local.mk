@@ -39,9 +39,22 @@ bench: bench-shim
 noinst_PROGRAMS += %reldir%/bench-startup
 %canon_reldir%_bench_startup_CFLAGS = $(XOS_CFLAGS)
 %canon_reldir%_bench_startup_LDADD =
-bench-startup: %reldir%/bench-startup libxos-shim.la xos-run
+# The floors measured in the same rounds: a launcher that only execs, one
+# that waits (static where xos-run is), and a preloaded library that does
+# nothing.
+noinst_PROGRAMS += %reldir%/launch-floor
+%canon_reldir%_launch_floor_LDADD =
+if STATIC_XOS_RUN
+%canon_reldir%_launch_floor_LDFLAGS = -XCClinker -static-pie
+endif
+noinst_LTLIBRARIES += %reldir%/libbench-empty.la
+%canon_reldir%_libbench_empty_la_SOURCES = %reldir%/empty-preload.c
+%canon_reldir%_libbench_empty_la_LDFLAGS = -module -avoid-version -shared -rpath $(abs_builddir)
+bench-startup: %reldir%/bench-startup %reldir%/launch-floor %reldir%/libbench-empty.la libxos-shim.la xos-run
 	LD_LIBRARY_PATH=$(abs_builddir)/.libs$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH} \
 	XOS_RUN=$(abs_builddir)/xos-run XOS_SHIM=$(abs_builddir)/.libs/libxos-shim.so \
+	LAUNCH_FLOOR=$(abs_builddir)/%reldir%/launch-floor \
+	EMPTY_PRELOAD=$(abs_builddir)/%reldir%/.libs/libbench-empty.so \
 	$(builddir)/%reldir%/bench-startup
 bench: bench-startup
 .PHONY: bench-startup

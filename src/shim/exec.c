@@ -199,7 +199,9 @@ static SHIM_FORK_PATH void before_exec(const char *path, char *const envp[])
 		}
 		if (own)
 			shim_light = 0;
-		keep = shim_fds_before_exec(target_managed(path, envp), !own, false);
+		/* Whether the new image is managed matters only to a ring it
+		 * could keep; finding out opens and reads the program. */
+		keep = shim_fds_before_exec(shim_fds_any_ring() && target_managed(path, envp), !own, false);
 		if (own) {
 			/* The rings kept stay held through the exec (a peer that
 			 * closes its end meanwhile must not free them); the new

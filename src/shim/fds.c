@@ -1001,6 +1001,14 @@ static bool fd_is(int fd, const struct shim_fd *f)
 	       ((uint64_t)st.st_ino == c->ino[0] || (uint64_t)st.st_ino == c->ino[1]);
 }
 
+bool shim_fds_any_ring(void)
+{
+	for (int fd = 0; fd < shim.fd_hi; fd++)
+		if (shim.fd[fd].chan && shim.fd[fd].ring)
+			return true;
+	return false;
+}
+
 uint64_t shim_fds_before_exec(bool target_managed, bool foreign, bool spawning)
 {
 	uint64_t keep = 0;

@@ -192,6 +192,8 @@ void shim_fds_closing_all(void) SHIM_HIDDEN;
  * what an unmanaged image could reach; close-on-exec fds are closing.
  * Returns the fds (bit n: fd n) whose rings a managed new image keeps. */
 uint64_t shim_fds_before_exec(bool target_managed, bool foreign, bool spawning) SHIM_HIDDEN SHIM_FORK_PATH;
+/* Does any fd of this image stand for a channel on a ring? */
+bool shim_fds_any_ring(void) SHIM_HIDDEN SHIM_FORK_PATH;
 /* Fds below this many can keep their ring through an exec. */
 #define SHIM_EXEC_KEEP_FDS 64
 
