@@ -11,6 +11,10 @@
  *              BENCH_POOL_MB MiB (default 100), 1 MiB per task (skipped
  *              without /usr/bin/python3)
  *  - spawn:    fork + exec /bin/true + wait, BENCH_SPAWNS times (default 200)
+ *  - script:   a shell loop running /bin/true BENCH_SPAWNS times (dash
+ *              starts each command with vfork)
+ *  - subprocess: python3 subprocess.run(["/bin/true"]) BENCH_SPAWNS / 2
+ *              times (vfork too, from a process of ~30 MiB)
  *  - fork13:   fork + _exit + wait for BENCH_FORK_SECONDS (default 1),
  *              forks per second (higher is better), plus page faults per
  *              fork (the children's minor faults, a counter)
@@ -134,6 +138,7 @@ struct bench_case {
 };
 
 static char xos_run[4096], self[4096], fork_secs[32], spawns[32], stream_cmd[256], text_cmd[512], pool_cmd[512];
+static char script_cmd[128], subprocess_cmd[160];
 
 static void perf_argv(char *const in[], char *out[])
 {
@@ -214,6 +219,11 @@ int main(int argc, char **argv)
 	self[n] = '\0';
 	snprintf(fork_secs, sizeof(fork_secs), "%s", fs ? fs : "1");
 	snprintf(spawns, sizeof(spawns), "%s", sp ? sp : "200");
+	snprintf(script_cmd, sizeof(script_cmd), "i=0; while [ $i -lt %ld ]; do /bin/true; i=$((i + 1)); done",
+		 atol(spawns));
+	snprintf(subprocess_cmd, sizeof(subprocess_cmd),
+		 "import subprocess\nfor _ in range(%ld): subprocess.run(['/bin/true'], check=True)\n",
+		 atol(spawns) / 2);
 	snprintf(stream_cmd, sizeof(stream_cmd), "head -c %lld /dev/zero | md5sum",
 		 (long long)(smb ? atol(smb) : 1024) << 20);
 
@@ -247,6 +257,8 @@ int main(int argc, char **argv)
 		{ "text5", { "/bin/sh", "-c", text_cmd, NULL }, false, 1 },
 		{ "pool", { "/usr/bin/python3", "-c", pool_cmd, NULL }, false, 1 },
 		{ "spawn", { self, "--spawn-loop", spawns, NULL }, false, 1 },
+		{ "script", { "/bin/sh", "-c", script_cmd, NULL }, false, 1 },
+		{ "subprocess", { "/usr/bin/python3", "-c", subprocess_cmd, NULL }, false, 1 },
 		{ "fork13", { self, "--fork-loop", fork_secs, NULL }, true, 1 },
 		{ "true", { "/bin/true", NULL }, false, 5 },
 	};
@@ -261,8 +273,8 @@ int main(int argc, char **argv)
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		double faults_n = 0, faults_p = 0, nat_wall = 0, per_wall = 0;
 
-		if (strcmp(cases[c].name, "pool") == 0 && !have_python) {
-			printf("bench-pipelines: pool skipped: no /usr/bin/python3\n");
+		if (strcmp(cases[c].argv[0], "/usr/bin/python3") == 0 && !have_python) {
+			printf("bench-pipelines: %s skipped: no /usr/bin/python3\n", cases[c].name);
 			continue;
 		}
 		for (int i = 0; i < rounds; i++) {

@@ -634,6 +634,7 @@ add:
 
 SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
+	SHIM_VFORK_PASS(REAL(epoll_ctl)(epfd, op, fd, ev));
 	int rc;
 
 	if (!shim.area || epfd < 0 || epfd >= SHIM_FD_MAX)
@@ -1374,11 +1375,13 @@ static int made(int epfd)
 SHIM_EXPORT int epoll_create(int size)
 {
 	resolve();
+	SHIM_VFORK_PASS(real_epoll_create(size));
 	return made(real_epoll_create(size));
 }
 
 SHIM_EXPORT int epoll_create1(int flags)
 {
 	resolve();
+	SHIM_VFORK_PASS(real_epoll_create1(flags));
 	return made(real_epoll_create1(flags));
 }

@@ -342,11 +342,13 @@ static int spawn(bool search, pid_t *pid, const char *file, const posix_spawn_fi
 SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
+	SHIM_VFORK_PASS(REAL(posix_spawn)(pid, path, fa, attr, argv, envp));
 	return spawn(false, pid, path, fa, attr, argv, envp);
 }
 
 SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			     const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
+	SHIM_VFORK_PASS(REAL(posix_spawnp)(pid, file, fa, attr, argv, envp));
 	return spawn(true, pid, file, fa, attr, argv, envp);
 }

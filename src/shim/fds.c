@@ -156,6 +156,21 @@ static void native_use(int fd, const char *why, bool kernel_view)
 		shim_ring_downgrade(fd, f, why, kernel_view);
 }
 
+/* A vfork child copies @fd to another number, which its exec'd image may
+ * inherit: the copy is not in the table (the parent's) and holds nothing,
+ * so a ring behind it goes back to the kernel first, as a fork child's
+ * copy onto 0, 1 or 2 would. */
+static void vfork_copying(int fd)
+{
+	struct shim_fd *f = shim_fd_get(fd);
+
+	if (f && f->ring && !f->pair) {
+		SHIM_ERRNO_SAVE;
+		shim_ring_downgrade(fd, f, "copied by a vfork child", true);
+		SHIM_ERRNO_RESTORE();
+	}
+}
+
 static ssize_t ret_errno(ssize_t r)
 {
 	if (r < 0) {
@@ -208,6 +223,7 @@ out:
 
 SHIM_EXPORT int pipe(int fds[2])
 {
+	SHIM_VFORK_PASS(REAL(pipe)(fds));
 	int rc = REAL(pipe)(fds);
 
 	if (rc == 0)
@@ -217,6 +233,7 @@ SHIM_EXPORT int pipe(int fds[2])
 
 SHIM_EXPORT int pipe2(int fds[2], int flags)
 {
+	SHIM_VFORK_PASS(REAL(pipe2)(fds, flags));
 	int rc = REAL(pipe2)(fds, flags);
 
 	if (rc == 0)
@@ -240,6 +257,7 @@ static uint32_t socket_kind(int domain, int type)
 
 SHIM_EXPORT int socket(int domain, int type, int protocol)
 {
+	SHIM_VFORK_PASS(REAL(socket)(domain, type, protocol));
 	int fd = REAL(socket)(domain, type, protocol);
 
 	if (fd >= 0 && shim.area && shim_own_process()) {
@@ -260,6 +278,7 @@ SHIM_EXPORT int socket(int domain, int type, int protocol)
 
 SHIM_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 {
+	SHIM_VFORK_PASS(REAL(socketpair)(domain, type, protocol, sv));
 	int rc = REAL(socketpair)(domain, type, protocol, sv);
 
 	if (rc == 0 && shim.area && shim_own_process()) {
@@ -308,6 +327,7 @@ static void accepted(int lfd, int fd, int flags)
 
 SHIM_EXPORT int listen(int fd, int backlog)
 {
+	SHIM_VFORK_PASS(REAL(listen)(fd, backlog));
 	int rc = REAL(listen)(fd, backlog);
 
 	if (rc == 0 && shim.perf && shim.area) {
@@ -320,6 +340,7 @@ SHIM_EXPORT int listen(int fd, int backlog)
 
 SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
+	SHIM_VFORK_PASS(REAL(connect)(fd, addr, len));
 	int entry = -1, rc;
 
 	if (shim.perf && shim.area && shim_own_process()) {
@@ -338,6 +359,7 @@ SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 SHIM_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
+	SHIM_VFORK_PASS(REAL(accept)(fd, addr, len));
 	int nfd = REAL(accept)(fd, addr, len);
 
 	accepted(fd, nfd, 0);
@@ -346,6 +368,7 @@ SHIM_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 
 SHIM_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
+	SHIM_VFORK_PASS(REAL(accept4)(fd, addr, len, flags));
 	int nfd = REAL(accept4)(fd, addr, len, flags);
 
 	accepted(fd, nfd, flags);
@@ -373,6 +396,7 @@ static void fd_closed(int fd, struct shim_fd *copy)
 
 SHIM_EXPORT int close(int fd)
 {
+	SHIM_VFORK_PASS(REAL(close)(fd));
 	struct shim_fd *f = shim_fd_get(fd), copy;
 	int rc;
 
@@ -407,6 +431,7 @@ SHIM_EXPORT int close(int fd)
 
 SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
+	SHIM_VFORK_PASS(REAL(close_range)(first, last, flags));
 	int rc;
 
 	if (shim.area && !(flags & CLOSE_RANGE_CLOEXEC)) {
@@ -468,6 +493,10 @@ static void fd_copied(int oldfd, int newfd)
 
 SHIM_EXPORT int dup(int fd)
 {
+	if (shim_vforked) {
+		vfork_copying(fd);
+		return REAL(dup)(fd);
+	}
 	int nfd = REAL(dup)(fd);
 
 	fd_copied(fd, nfd);
@@ -476,6 +505,11 @@ SHIM_EXPORT int dup(int fd)
 
 SHIM_EXPORT int dup2(int oldfd, int newfd)
 {
+	if (shim_vforked) {
+		if (oldfd != newfd)
+			vfork_copying(oldfd);
+		return REAL(dup2)(oldfd, newfd);
+	}
 	int rc;
 
 	if (shim.area && oldfd != newfd) {
@@ -492,6 +526,11 @@ SHIM_EXPORT int dup2(int oldfd, int newfd)
 
 SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
+	if (shim_vforked) {
+		if (oldfd != newfd)
+			vfork_copying(oldfd);
+		return REAL(dup3)(oldfd, newfd, flags);
+	}
 	int rc;
 
 	if (shim.area && oldfd != newfd) {
@@ -508,6 +547,11 @@ SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
 
 static int do_fcntl(int fd, int cmd, void *arg)
 {
+	if (shim_vforked) {
+		if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+			vfork_copying(fd);
+		return REAL(fcntl)(fd, cmd, arg);
+	}
 	int rc;
 
 	if (cmd == F_SETPIPE_SZ && shim_fd_get(fd) && shim_fd_get(fd)->ring) {
@@ -947,6 +991,7 @@ SHIM_EXPORT ssize_t copy_file_range(int in, loff_t *oin, int out, loff_t *oout, 
 /* A FILE's reads and writes are libc-internal: the kernel must carry them. */
 SHIM_EXPORT FILE *fdopen(int fd, const char *mode)
 {
+	SHIM_VFORK_PASS(REAL(fdopen)(fd, mode));
 	SHIM_ERRNO_SAVE;
 	native_use(fd, "fdopen (stdio)", true);
 	SHIM_ERRNO_RESTORE();
@@ -1017,17 +1062,20 @@ uint64_t shim_fds_before_exec(bool target_managed, bool foreign, bool spawning)
 	for (int fd = 0; fd < shim.fd_hi; fd++) {
 		struct shim_fd *f = &shim.fd[fd];
 
-		if (f->chan && f->pair)
+		if (f->chan && f->pair && !shim_vforked)
 			shim_tcp_settle(fd, f);
 		if (!f->chan || !f->ring)
 			continue;
 		if (foreign && !fd_is(fd, f))
 			continue;
-		if (!spawning && !foreign) {
+		if (!spawning) {
 			int fl = REAL(fcntl)(fd, F_GETFD);
 
+			/* Closed by the exec: our copy lets its ring go; a vfork
+			 * or clone child's copy held nothing. */
 			if (fl >= 0 && (fl & FD_CLOEXEC)) {
-				shim_ring_closing(f);
+				if (!foreign)
+					shim_ring_closing(f);
 				continue;
 			}
 		}

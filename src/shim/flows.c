@@ -5,9 +5,12 @@
  *
  *  - fork: the child's record is made by the parent before the fork (an
  *    atomic append, no malloc), the child only fills in its pid.
- *  - vfork: a tail jump to the real vfork, so the child returns straight
- *    to the program and shares nothing with the shim; the child is
- *    recorded when its exec'd image starts (init.c).
+ *  - vfork: the vfork system call, the child in the parent's memory as
+ *    natively (shells and Python spawn every command this way: a fork
+ *    would copy the parent's page tables each time); shim_vforked is set
+ *    while the child runs, and the shim changes nothing of the parent's
+ *    then (shim_i.h).  The child is recorded when its exec'd image starts
+ *    (init.c).
  *  - clone (glibc wrapper): the child's function runs through a trampoline
  *    fed from a static slot table.  Raw syscall(SYS_clone) is not seen.
  *  - pthread_create: a trampoline records the start routine's return;
@@ -150,20 +153,44 @@ SHIM_EXPORT SHIM_FORK_PATH pid_t fork(void)
 	return pid;
 }
 
-/* The real vfork until the constructor ran: fork has the same contract. */
-static pid_t vfork_fallback(void)
+__thread uint8_t shim_vforked __attribute__((tls_model("initial-exec")));
+
+/* vfork's failure: errno, as libc's vfork sets it. */
+int shim_vfork_failed(int err) SHIM_HIDDEN;
+int shim_vfork_failed(int err)
 {
-	return REAL(fork)();
+	errno = err;
+	return -1;
 }
-void *shim_vfork_target SHIM_HIDDEN = (void *)vfork_fallback;
 
 #if defined(__x86_64__)
-/* A C wrapper's frame would be clobbered by the child: jump, do not call. */
+/*
+ * No C frame: the child returns through the parent's stack, and would
+ * clobber a frame of ours.  The return address waits in %rdi (kept by the
+ * kernel across the call, per task) as in libc's vfork.  The flag is set
+ * before the call and cleared when the parent wakes, which is after the
+ * child's exec or exit.
+ */
 __asm__(".text\n"
 	".globl vfork\n"
 	".type vfork, @function\n"
 	"vfork:\n"
-	"\tjmp *shim_vfork_target(%rip)\n"
+	"\tpopq %rdi\n"
+	"\tmovq shim_vforked@gottpoff(%rip), %rdx\n"
+	"\tmovb $1, %fs:(%rdx)\n"
+	"\tmovl $58, %eax\n" /* SYS_vfork */
+	"\tsyscall\n"
+	"\tpushq %rdi\n"
+	"\ttestq %rax, %rax\n"
+	"\tjz 1f\n"
+	"\tmovq shim_vforked@gottpoff(%rip), %rdx\n"
+	"\tmovb $0, %fs:(%rdx)\n"
+	"\tcmpq $-4095, %rax\n"
+	"\tjae 2f\n"
+	"1:\tret\n"
+	"2:\tmovl %eax, %edi\n"
+	"\tnegl %edi\n"
+	"\tjmp shim_vfork_failed\n"
 	".size vfork, .-vfork\n");
 #else
 SHIM_EXPORT pid_t vfork(void)
@@ -394,7 +421,7 @@ static SHIM_FORK_PATH void process_ending(int status)
 {
 	/* A light fork child without fds the shim tracks has nothing to
 	 * record: no getpid to find out whether it is our process. */
-	if (shim.area && !(shim_light && !shim.fd_hi) && shim_own_process()) {
+	if (shim.area && !shim_vforked && !(shim_light && !shim.fd_hi) && shim_own_process()) {
 		shim_process_ending(SHIM_END_EXIT, status & 0xff);
 		if (shim.fd_hi)
 			shim_fds_closing_all();
@@ -484,6 +511,7 @@ SHIM_EXPORT pid_t wait3(int *wstatus, int options, struct rusage *ru)
 
 SHIM_EXPORT SHIM_FORK_PATH pid_t wait4(pid_t pid, int *wstatus, int options, struct rusage *ru)
 {
+	SHIM_VFORK_PASS(REAL(wait4)(pid, wstatus, options, ru));
 	int st = 0;
 	pid_t rc = REAL(wait4)(pid, &st, options, ru);
 
@@ -499,6 +527,7 @@ SHIM_EXPORT SHIM_FORK_PATH pid_t wait4(pid_t pid, int *wstatus, int options, str
 
 SHIM_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 {
+	SHIM_VFORK_PASS(REAL(waitid)(idtype, id, info, options));
 	int rc = REAL(waitid)(idtype, id, info, options);
 
 	if (rc == 0 && info && info->si_pid > 0 && !(options & WNOWAIT)) {

@@ -86,6 +86,20 @@ extern __thread int32_t shim_self SHIM_HIDDEN __attribute__((tls_model("initial-
 extern __thread uint8_t shim_light SHIM_HIDDEN __attribute__((tls_model("initial-exec")));
 /* The EF of the calling thread (-1: the process EF). */
 extern __thread int32_t shim_thread_ef SHIM_HIDDEN __attribute__((tls_model("initial-exec")));
+/* Set while a vfork child of this thread runs (flows.c): the child runs
+ * in the parent's memory, on this thread's TLS, while the parent sleeps
+ * until the child execs or exits.  What the shim records of the process
+ * (its fd table, signal handlers, EF, epoll sets) is the parent's then:
+ * the child changes none of it.  Its fds are its own kernel table, so
+ * calls that make, close or copy fds, or record anything, go straight to
+ * libc (SHIM_VFORK_PASS); reads and writes on the rings it inherited go
+ * through them, as the parent's would. */
+extern __thread uint8_t shim_vforked SHIM_HIDDEN __attribute__((tls_model("initial-exec")));
+#define SHIM_VFORK_PASS(call)                          \
+	do {                                           \
+		if (__builtin_expect(shim_vforked, 0)) \
+			return call;                   \
+	} while (0)
 
 /* getpid without libc: a fork child runs as little code as possible (each
  * code page it touches first is a page fault), and errno stays as it is. */

@@ -64,8 +64,11 @@ SHIM_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction
 	struct sigaction mine, before;
 	int rc;
 
-	/* Bad numbers, SIGKILL, SIGSTOP, bad pointers: the kernel's answer. */
-	if (sig <= 0 || sig >= NSIG || !act || act->sa_handler == SIG_DFL || act->sa_handler == SIG_IGN) {
+	/* Bad numbers, SIGKILL, SIGSTOP, bad pointers: the kernel's answer.  A
+	 * vfork child's handlers are its own (until it execs), but `program`
+	 * is the parent's: the child's go to the kernel as they are. */
+	if (sig <= 0 || sig >= NSIG || !act || act->sa_handler == SIG_DFL || act->sa_handler == SIG_IGN ||
+	    shim_vforked) {
 		rc = REAL(sigaction)(sig, act, old);
 		if (rc == 0 && old && sig > 0 && sig < NSIG && is_entry(old))
 			*old = program[sig];

@@ -53,6 +53,7 @@ static bool ring_socket(const struct shim_fd *f)
 
 SHIM_EXPORT int shutdown(int fd, int how)
 {
+	SHIM_VFORK_PASS(REAL(shutdown)(fd, how));
 	struct shim_fd *f;
 	int rc;
 

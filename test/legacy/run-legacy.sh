@@ -72,6 +72,13 @@ check "threads: each thread EF has the id the kernel gave its thread" \
 "$XOS_RUN" --stats="$tmp/s.json" -- "$LEGACY_DIR/vfork-exec" >/dev/null 2>&1
 check "vfork-exec: the exec'd echo and the spawned sh are EFs with their names" \
 	'json "n=[x[\"name\"] for x in d[\"efs\"]]; assert \"echo\" in n and \"sh\" in n"'
+# A vfork child runs in its parent's memory: what it does to its own fds
+# is not the parent's.  The pipe it only closed and replaced stays on its
+# ring; one it copied to another number (its exec'd image may inherit the
+# copy, which holds no share of the ring) went back to the kernel first.
+"$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/vfork-exec" >/dev/null 2>&1
+check "vfork-exec: the pipe a vfork child closed and replaced stays on its ring (12 bytes); copied ones moved back, no byte lost" \
+	'json "c=d[\"channels\"]; assert [(x[\"mechanism\"], x[\"ring_bytes\"] + x[\"kernel_bytes_written\"], x[\"reason\"]) for x in c]==[(\"pipe\", 22, \"copied by a vfork child\"), (\"ring\", 12, \"\"), (\"pipe\", 31, \"copied by a vfork child\")], c"'
 "$XOS_RUN" --stats="$tmp/s.json" -- "$LEGACY_DIR/pingpong" pipe 100 1 >/dev/null 2>&1
 check "policy off: channels stay native, count kernel bytes and say why" \
 	'json "c=d[\"channels\"]; assert len(c)==2 and all(x[\"mechanism\"]==\"pipe\" and x[\"upgraded\"]==0 and x[\"reason\"]==\"the policy is not perf\" for x in c), c; assert sum(x[\"kernel_bytes_written\"] for x in c)==1600+(1<<20)"'

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* vfork then exec (with a pipe as the child's stdout), vfork then _exit
  * with a code, and posix_spawn: the parent sees the children's output and
- * statuses, and its own memory is as it left it. */
+ * statuses, and its own memory is as it left it.  A vfork child runs in
+ * its parent's memory (what it writes there, the parent reads: some
+ * programs report a failed exec so), and what it does to its own fds and
+ * signal handlers leaves the parent's as they were. */
+#include <errno.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +14,24 @@
 #include <unistd.h>
 
 extern char **environ;
+
+static void say(const char *s)
+{
+	if (write(1, s, strlen(s)) < 0)
+		_exit(3);
+}
+
+static void parents_handler(int sig)
+{
+	(void)sig;
+	say("SIGUSR1: the parent's handler\n");
+}
+
+static void childs_handler(int sig)
+{
+	(void)sig;
+	say("SIGUSR1: the vfork child's handler\n");
+}
 
 int main(void)
 {
@@ -43,6 +66,70 @@ int main(void)
 		_exit(7);
 	waitpid(pid, &st, 0);
 	printf("vfork _exit: exit %d, marker %d\n", WEXITSTATUS(st), marker);
+
+	{
+		volatile int child_errno = 0;
+
+		pid = vfork();
+		if (pid == 0) {
+			execl("/nonexistent/program", "program", (char *)NULL);
+			child_errno = errno;
+			_exit(127);
+		}
+		waitpid(pid, &st, 0);
+		printf("vfork, failed exec: exit %d, the child's errno %d read by the parent\n", WEXITSTATUS(st),
+		       child_errno);
+	}
+
+	{
+		struct sigaction mine = { .sa_handler = parents_handler };
+		char got_q[64] = "";
+		volatile ssize_t k = 0;
+		int q[2];
+
+		if (sigaction(SIGUSR1, &mine, NULL) || pipe(q) || write(q[1], "before ", 7) != 7)
+			return 1;
+		pid = vfork();
+		if (pid == 0) {
+			struct sigaction its = { .sa_handler = childs_handler };
+
+			sigaction(SIGUSR1, &its, NULL);
+			close(q[0]);
+			dup2(2, q[1]);
+			close(q[1]);
+			_exit(0);
+		}
+		waitpid(pid, &st, 0);
+		if (write(q[1], "after", 5) != 5)
+			return 1;
+		close(q[1]);
+		while ((n = read(q[0], got_q + k, sizeof(got_q) - 1 - (size_t)k)) > 0)
+			k += n;
+		close(q[0]);
+		printf("a pipe whose ends a vfork child closed and replaced: \"%s\"\n", got_q);
+		fflush(stdout);
+		raise(SIGUSR1);
+	}
+
+	{
+		int r[2];
+
+		if (pipe(r) || write(r[1], "bytes written before the vfork\n", 31) != 31)
+			return 1;
+		fflush(stdout);
+		pid = vfork();
+		if (pid == 0) {
+			dup2(r[0], 0);
+			close(r[0]);
+			close(r[1]);
+			execl("/bin/cat", "cat", (char *)NULL);
+			_exit(127);
+		}
+		close(r[0]);
+		close(r[1]);
+		waitpid(pid, &st, 0);
+		printf("cat on a pipe the parent closed at once: exit %d\n", WEXITSTATUS(st));
+	}
 
 	{
 		char *argv[] = { "sh", "-c", "exit 9", NULL };
