@@ -226,6 +226,10 @@ static int clone_trampoline(void *p)
 		shim_thread_ef = -1;
 	} else if (flags & CLONE_SETTLS) {
 		shim_thread_ef = ef;
+	} else if (flags & CLONE_VFORK) {
+		/* A vfork child by another name, on its parent's TLS (which
+		 * clears the flag when it wakes). */
+		shim_vforked = 1;
 	}
 	if (ef >= 0) {
 		shim.area->ef[ef].pid = (int32_t)syscall(SYS_getpid);
@@ -275,6 +279,8 @@ SHIM_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 	if (!(flags & (CLONE_VM | CLONE_FILES)) && shim.fd_hi)
 		shim_fds_hold_all(1);
 	rc = real_clone(clone_trampoline, stack, flags, slot, ptid, tls, ctid);
+	if ((flags & (CLONE_VM | CLONE_VFORK | CLONE_SETTLS)) == (CLONE_VM | CLONE_VFORK))
+		shim_vforked = 0;
 	if (rc < 0) {
 		int err = errno;
 

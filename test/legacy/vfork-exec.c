@@ -5,7 +5,9 @@
  * its parent's memory (what it writes there, the parent reads: some
  * programs report a failed exec so), and what it does to its own fds and
  * signal handlers leaves the parent's as they were. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -31,6 +33,20 @@ static void childs_handler(int sig)
 {
 	(void)sig;
 	say("SIGUSR1: the vfork child's handler\n");
+}
+
+/* clone(CLONE_VM | CLONE_VFORK), as some spawn implementations do. */
+static volatile int clone_child_wrote;
+static char clone_stack[64 * 1024] __attribute__((aligned(16)));
+
+static int clone_child(void *arg)
+{
+	struct sigaction its = { .sa_handler = childs_handler };
+
+	(void)arg;
+	sigaction(SIGUSR1, &its, NULL);
+	clone_child_wrote = 1;
+	return 5;
 }
 
 int main(void)
@@ -110,6 +126,15 @@ int main(void)
 		fflush(stdout);
 		raise(SIGUSR1);
 	}
+
+	pid = clone(clone_child, clone_stack + sizeof(clone_stack), CLONE_VM | CLONE_VFORK | SIGCHLD, NULL);
+	if (pid < 0)
+		return 1;
+	waitpid(pid, &st, 0);
+	printf("clone(CLONE_VM | CLONE_VFORK): exit %d, the child's write read by the parent: %d\n", WEXITSTATUS(st),
+	       clone_child_wrote);
+	fflush(stdout);
+	raise(SIGUSR1);
 
 	{
 		int r[2];
