@@ -130,6 +130,34 @@ if __name__ == "__main__":
 PY
 same "python3 multiprocessing pool" "$PY '$tmp/pool.py'"
 
+# 4b. python3 subprocess (a vfork child per command, which closes every
+# fd but its stdio) from a process whose own pipe stays on its ring.
+cat >"$tmp/subproc.py" <<'PY'
+import hashlib, os, subprocess, threading
+r, w = os.pipe()
+for i in range(20):
+    out = subprocess.run(["/bin/echo", str(i)], capture_output=True, check=True).stdout
+    assert out == f"{i}\n".encode(), out
+data = bytes(range(256)) * 4096
+def writer():
+    v = memoryview(data)
+    while v:
+        v = v[os.write(w, v[:65536]):]
+    os.close(w)
+t = threading.Thread(target=writer)
+t.start()
+got = bytearray()
+while True:
+    b = os.read(r, 65536)
+    if not b:
+        break
+    got += b
+t.join()
+print(len(got), hashlib.sha256(got).hexdigest())
+PY
+same "python3 subprocess.run x20, then 1 MiB through the parent's own pipe" "$PY '$tmp/subproc.py'"
+rings "python3 subprocess: the parent's pipe stayed on its ring" 0.99
+
 # 5. shell pipelines: 5 stages on the $MB MB, and one that sorts.
 same "5-stage pipeline on $MB MB" "cat '$tmp/data' | tr 0-9 a-j | cut -c1-3 | grep -v '^a' | cksum"
 rings "5-stage pipeline: its pipes went through rings" 0.9
