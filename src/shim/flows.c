@@ -113,10 +113,19 @@ static int forked_lookup(pid_t pid, int32_t *ef)
 
 SHIM_EXPORT SHIM_FORK_PATH pid_t fork(void)
 {
-	_Atomic uint64_t *notes = shim.area ? forked_table() : NULL;
+	_Atomic uint64_t *notes;
 	int32_t ef = -1;
 	pid_t pid;
 
+	if (shim_vforked) {
+		/* A vfork child's child has memory of its own: a process the
+		 * shim did not see born, as a raw clone child. */
+		pid = REAL(fork)();
+		if (pid == 0)
+			shim_vforked = 0;
+		return pid;
+	}
+	notes = shim.area ? forked_table() : NULL;
 	if (shim.area && shim_own_process()) {
 		ef = shim_ef_new(SHIM_ICF_PROCESS, shim_current_ef(), 0, 0);
 		if (shim.fd_hi)
