@@ -61,6 +61,9 @@ struct shim_ef {
 	uint64_t start_ns;
 	_Atomic uint64_t end_ns;
 	uint32_t execs;
+	/* == execs when the exec'ing image wrote the name and count for the
+	 * image it starts, which then reads its record without touching it. */
+	uint32_t exec_ready;
 	_Atomic uint32_t threads; /* process: threads it created (0: nothing to end with it) */
 	char name[SHIM_NAME_MAX]; /* comm of the last image run */
 	/* fds (bit n: fd n < 64) whose ring holds the exec'ing image passes

@@ -166,11 +166,61 @@ static SHIM_FORK_PATH const char *search_path(const char *file, char *buf, size_
 static __thread uint64_t exec_kept __attribute__((tls_model("initial-exec")));
 static __thread bool exec_dropped __attribute__((tls_model("initial-exec")));
 
+/* The record this exec prepared for the new image, and the name to put
+ * back if the exec fails (-1: none).  In a vfork child these are its
+ * parent's TLS, which the parent's own exec sets again before reading. */
+static __thread int32_t exec_prepared __attribute__((tls_model("initial-exec"))) = -1;
+static __thread char exec_old_name[SHIM_NAME_MAX] __attribute__((tls_model("initial-exec")));
+
+/*
+ * Write the new image's name (its comm: the program file's name, at most
+ * 15 bytes) and count into record @ef, so that the image finds them there
+ * without touching the record's page (report.c, read_start).  Not for
+ * fexecve, whose comm the kernel takes from elsewhere.
+ */
+static SHIM_FORK_PATH void prepare_record(int32_t ef, const char *path)
+{
+	char fd_dir[] = "/proc/self/fd/";
+	struct shim_ef *e;
+	const char *base;
+	size_t n;
+
+	if (ef < 0 || ef >= SHIM_MAX_EF || !path || strncmp(path, fd_dir, sizeof(fd_dir) - 1) == 0)
+		return;
+	e = &shim.area->ef[ef];
+	base = path;
+	for (const char *p = path; *p; p++)
+		if (*p == '/')
+			base = p + 1;
+	n = strlen(base);
+	if (n > 15)
+		n = 15;
+	memcpy(exec_old_name, e->name, SHIM_NAME_MAX);
+	memcpy(e->name, base, n);
+	e->name[n] = '\0';
+	e->execs++;
+	e->exec_ready = e->execs;
+	exec_prepared = ef;
+}
+
 /* After an exec that failed: this image goes on with its rings. */
 static SHIM_FORK_PATH void exec_failed(void)
 {
 	SHIM_ERRNO_SAVE;
 
+	if (shim.area && exec_prepared >= 0) {
+		struct shim_ef *e = &shim.area->ef[exec_prepared];
+
+		if (shim_vforked) {
+			/* The record made for the image that did not start. */
+			atomic_store(&e->used, 0);
+		} else {
+			memcpy(e->name, exec_old_name, SHIM_NAME_MAX);
+			e->execs--;
+			e->exec_ready = 0;
+		}
+		exec_prepared = -1;
+	}
 	if (shim.area && shim_own_process()) {
 		if (shim_self >= 0 && exec_kept)
 			atomic_store(&shim.area->ef[shim_self].held_fds, 0);
@@ -186,6 +236,7 @@ static SHIM_FORK_PATH void exec_failed(void)
  * nothing is left of this image if it succeeds. */
 static SHIM_FORK_PATH void before_exec(const char *path, char *const envp[])
 {
+	exec_prepared = -1;
 	if (shim.area) {
 		bool own = shim_own_process();
 		uint64_t keep;
@@ -196,6 +247,13 @@ static SHIM_FORK_PATH void before_exec(const char *path, char *const envp[])
 			if (shim.area->ef[shim_self].pid != shim_pid)
 				shim.area->ef[shim_self].pid = shim_pid;
 			shim_ef_index_pid(shim_self, shim_pid);
+			prepare_record(shim_self, path);
+		} else if (shim_vforked && shim_self >= 0 && path) {
+			/* The vfork child's record, made here where the area's
+			 * pages are mapped already (its image would fault them in). */
+			int32_t pid = shim_getpid();
+
+			prepare_record(shim_ef_new(SHIM_ICF_PROCESS, shim_self, pid, pid), path);
 		}
 		if (own)
 			shim_light = 0;

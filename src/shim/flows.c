@@ -434,6 +434,11 @@ SHIM_EXPORT void pthread_exit(void *value)
 /* Nothing here sets errno (exit status goes to the area, hints to rings). */
 static SHIM_FORK_PATH void process_ending(int status)
 {
+	/* An image its exec'ing image prepared leaves its end to its parent's
+	 * wait, unless that parent is gone: nobody would record it then. */
+	if (shim.area && shim_light && shim.start_ef >= 0 && shim_self == shim.start_ef && !shim_vforked &&
+	    (int32_t)getppid() != shim.start_ppid)
+		shim_light = 0;
 	/* A light fork child without fds the shim tracks has nothing to
 	 * record: no getpid to find out whether it is our process. */
 	if (shim.area && !shim_vforked && !(shim_light && !shim.fd_hi) && shim_own_process()) {

@@ -67,16 +67,24 @@ __attribute__((constructor)) static void shim_init(void)
 		SHIM_ERRNO_RESTORE();
 		return;
 	}
-	ef = shim_ef_find_pid(shim_pid);
-	if (ef >= 0 && atomic_load(&shim.area->ef[ef].end) == SHIM_END_RUNNING) {
-		shim.area->ef[ef].execs++;
+	if (shim.start_ef >= 0) {
+		/* The exec'ing image wrote this image's name and count: until it
+		 * records something, its end is left to its parent's wait, as a
+		 * light fork child's (unless the parent is gone by then). */
+		ef = shim.start_ef;
+		shim_light = 1;
 	} else {
-		int32_t parent = shim_ef_find_pid((int32_t)getppid());
+		ef = shim_ef_find_pid(shim_pid);
+		if (ef >= 0 && atomic_load(&shim.area->ef[ef].end) == SHIM_END_RUNNING) {
+			shim.area->ef[ef].execs++;
+		} else {
+			int32_t parent = shim_ef_find_pid((int32_t)getppid());
 
-		ef = shim_ef_new(SHIM_ICF_PROCESS, parent, shim_pid, shim_pid);
+			ef = shim_ef_new(SHIM_ICF_PROCESS, parent, shim_pid, shim_pid);
+		}
+		shim_ef_set_name(ef);
 	}
 	shim_self = ef;
-	shim_ef_set_name(ef);
 	shim_fds_rebuild();
 	/* A ring inherited on 0, 1 or 2 stays only if stdio is served. */
 	for (int fd = 0; fd <= 2; fd++) {

@@ -63,7 +63,7 @@ static uint64_t now_ns_once(void)
 /* When an EF of kind @icf starts or ends, on the area's clock. */
 static uint64_t ef_stamp_ns(uint32_t icf)
 {
-	return (icf == SHIM_ICF_THREAD ? shim_now_ns() : now_ns_once()) - shim.area->t0_ns;
+	return (icf == SHIM_ICF_THREAD ? shim_now_ns() : now_ns_once()) - shim.t0_ns;
 }
 
 bool shim_own_process(void)
@@ -76,6 +76,51 @@ int32_t shim_current_ef(void)
 	return shim_thread_ef >= 0 ? shim_thread_ef : shim_self;
 }
 
+/*
+ * What a new image reads of the area's file before mapping it, with pread:
+ * the header's first fields, its pid's slot and the record the slot names.
+ * A first touch of a page of the mapping is a page fault, and the first in
+ * a 2 MiB range a page table too, made and freed with every image (~0.1 ms
+ * here for the three pages a start needed): an image whose exec'ing image
+ * prepared its record, and that records nothing itself, touches none.
+ * False if the file is not an area.
+ */
+static bool read_start(int fd)
+{
+	unsigned char head[offsetof(struct shim_area, nchan) + sizeof(uint32_t)];
+	uint64_t magic;
+	int32_t slot = 0;
+	struct shim_ef e;
+
+	if (shim_pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head))
+		return false;
+	memcpy(&magic, head + offsetof(struct shim_area, magic), sizeof(magic));
+	if (magic != SHIM_AREA_MAGIC)
+		return false;
+	memcpy(&shim.t0_ns, head + offsetof(struct shim_area, t0_ns), sizeof(shim.t0_ns));
+	memcpy(&shim.nchan_start, head + offsetof(struct shim_area, nchan), sizeof(shim.nchan_start));
+	if (shim_pid <= 0 || (uint32_t)shim_pid >= SHIM_PID_SLOTS ||
+	    shim_pread(fd, &slot, sizeof(slot), (off_t)(offsetof(struct shim_area, pid_ef) + 4 * (size_t)shim_pid)) !=
+		    (ssize_t)sizeof(slot) ||
+	    slot <= 0 || slot > SHIM_MAX_EF ||
+	    shim_pread(fd, &e, sizeof(e), (off_t)(offsetof(struct shim_area, ef) + (size_t)(slot - 1) * sizeof(e))) !=
+		    (ssize_t)sizeof(e))
+		return true;
+	if (atomic_load(&e.used) != 1 || e.icf != SHIM_ICF_PROCESS || e.pid != shim_pid ||
+	    atomic_load(&e.end) != SHIM_END_RUNNING || e.execs == 0 || e.exec_ready != e.execs)
+		return true;
+	/* The parent whose wait will record this image's end: the one of
+	 * its EF, if it still is its parent when the image ends. */
+	shim.start_ppid = -1;
+	if (e.parent >= 0 && e.parent < SHIM_MAX_EF &&
+	    shim_pread(fd, &shim.start_ppid, sizeof(shim.start_ppid),
+		       (off_t)(offsetof(struct shim_area, ef) + (size_t)e.parent * sizeof(e) +
+			       offsetof(struct shim_ef, pid))) != (ssize_t)sizeof(shim.start_ppid))
+		shim.start_ppid = -1;
+	shim.start_ef = slot - 1;
+	return true;
+}
+
 /* Map the area named by XOS_SHIM_AREA, or make a private one. */
 void shim_area_attach(void)
 {
@@ -84,26 +129,27 @@ void shim_area_attach(void)
 	uint64_t size = shim_area_bytes();
 
 	shim.shared_file = false;
+	shim.start_ef = -1;
 	if (path && *path) {
 		int fd = open(path, O_RDWR | O_CLOEXEC);
 		struct stat st;
 
-		if (fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size >= size)
+		if (fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size >= size && read_start(fd))
 			a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (fd >= 0)
 			REAL(close)(fd);
-		if (a != MAP_FAILED && a->magic != SHIM_AREA_MAGIC) {
-			munmap(a, size);
-			a = MAP_FAILED;
-		}
 		if (a != MAP_FAILED)
 			shim.shared_file = true;
+		else
+			shim.start_ef = -1;
 	}
 	if (a == MAP_FAILED) {
 		a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (a == MAP_FAILED)
 			return; /* run unmanaged: record nothing */
 		shim_area_init(a, now_ns_once());
+		shim.t0_ns = a->t0_ns;
+		shim.nchan_start = 0;
 	}
 	shim.area = a;
 }
@@ -294,7 +340,7 @@ int32_t shim_chan_new(uint32_t kind, int fd0, int fd1)
 		c->ino[1] = c->ino[0];
 	else
 		fd_ino(fd1, &c->dev, &c->ino[1]);
-	c->created_ns = shim_now_ns() - a->t0_ns;
+	c->created_ns = shim_now_ns() - shim.t0_ns;
 	shim_light = 0;
 	atomic_store_explicit(&c->used, 1, memory_order_release);
 	return (int32_t)i;
@@ -347,14 +393,15 @@ void shim_fds_rebuild(void)
 
 	if (!shim.area)
 		return;
+	/* No channel recorded before this image started (the run's first
+	 * image, or none made so far): no inherited fd can be one, no ring
+	 * hold was passed on, and the scan of /proc/self/fd (a dozen system
+	 * calls) would find nothing. */
+	if (!shim.nchan_start)
+		return;
 	/* Rings whose holds the exec'ing image passed on: already counted. */
 	if (shim_self >= 0 && shim_self < SHIM_MAX_EF)
 		held = atomic_exchange(&shim.area->ef[shim_self].held_fds, 0);
-	/* No channel recorded yet (the run's first image, or none made so
-	 * far): no inherited fd can be one, and the scan of /proc/self/fd (a
-	 * dozen system calls) would find nothing. */
-	if (!atomic_load(&shim.area->nchan))
-		return;
 	dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return;

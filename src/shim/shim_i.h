@@ -61,6 +61,12 @@ struct shim_state {
 	 * reads anyway, so that a fork child's exec faults in no other. */
 	uint32_t ep_used;
 	char lib_path[512];      /* this library, to recognise it in LD_PRELOAD */
+	/* Read from the area's file as the image starts (report.c), so that
+	 * an image that records nothing touches none of its pages. */
+	uint64_t t0_ns;          /* the area's clock origin, a constant */
+	uint32_t nchan_start;    /* channels recorded before this image */
+	int32_t start_ef;        /* the record its exec'ing image prepared, or -1 */
+	int32_t start_ppid;      /* the pid of its EF's parent, whose wait records its end */
 	struct shim_fd fd[SHIM_FD_MAX];
 };
 

@@ -79,6 +79,11 @@ check "vfork-exec: the exec'd echo and the spawned sh are EFs with their names" 
 "$XOS_RUN" --policy=perf --stats="$tmp/s.json" -- "$LEGACY_DIR/vfork-exec" >/dev/null 2>&1
 check "vfork-exec: the pipe a vfork child closed and replaced stays on its ring (12 bytes); copied ones moved back, no byte lost" \
 	'json "c=d[\"channels\"]; assert [(x[\"mechanism\"], x[\"ring_bytes\"] + x[\"kernel_bytes_written\"], x[\"reason\"]) for x in c]==[(\"pipe\", 22, \"copied by a vfork child\"), (\"ring\", 12, \"\"), (\"pipe\", 31, \"copied by a vfork child\")], c"'
+# An exec'd program's end is recorded by its parent's wait; one whose
+# parent went away first (an orphan nobody waits for) records its own.
+"$XOS_RUN" --stats="$tmp/s.json" -- sh -c '(/usr/bin/python3 -c "import sys, time; time.sleep(0.2); sys.exit(7)" &); sleep 1; exec /bin/true' >/dev/null 2>&1
+check "exec'd programs: each EF named after its program, ends as the kernel reported them (an orphan's too)" \
+	'json "e=[(x[\"name\"], x[\"end\"], x[\"value\"]) for x in d[\"efs\"]]; assert e==[(\"true\", \"exit\", 0), (\"sh\", \"exit\", 0), (\"python3\", \"exit\", 7), (\"sleep\", \"exit\", 0)], e"'
 "$XOS_RUN" --stats="$tmp/s.json" -- "$LEGACY_DIR/pingpong" pipe 100 1 >/dev/null 2>&1
 check "policy off: channels stay native, count kernel bytes and say why" \
 	'json "c=d[\"channels\"]; assert len(c)==2 and all(x[\"mechanism\"]==\"pipe\" and x[\"upgraded\"]==0 and x[\"reason\"]==\"the policy is not perf\" for x in c), c; assert sum(x[\"kernel_bytes_written\"] for x in c)==1600+(1<<20)"'
