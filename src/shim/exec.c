@@ -178,16 +178,14 @@ static __thread char exec_old_name[SHIM_NAME_MAX] __attribute__((tls_model("init
  * without touching the record's page (report.c, read_start).  Not for
  * fexecve, whose comm the kernel takes from elsewhere.
  */
-static SHIM_FORK_PATH void prepare_record(int32_t ef, const char *path)
+static SHIM_FORK_PATH bool exec_name(const char *path, char name[SHIM_NAME_MAX])
 {
 	char fd_dir[] = "/proc/self/fd/";
-	struct shim_ef *e;
 	const char *base;
 	size_t n;
 
-	if (ef < 0 || ef >= SHIM_MAX_EF || !path || strncmp(path, fd_dir, sizeof(fd_dir) - 1) == 0)
-		return;
-	e = &shim.area->ef[ef];
+	if (!path || strncmp(path, fd_dir, sizeof(fd_dir) - 1) == 0)
+		return false;
 	base = path;
 	for (const char *p = path; *p; p++)
 		if (*p == '/')
@@ -195,12 +193,83 @@ static SHIM_FORK_PATH void prepare_record(int32_t ef, const char *path)
 	n = strlen(base);
 	if (n > 15)
 		n = 15;
+	memset(name, 0, SHIM_NAME_MAX);
+	memcpy(name, base, n);
+	return true;
+}
+
+static SHIM_FORK_PATH void prepare_record(int32_t ef, const char *path)
+{
+	char name[SHIM_NAME_MAX];
+	struct shim_ef *e;
+
+	if (ef < 0 || ef >= SHIM_MAX_EF || !exec_name(path, name))
+		return;
+	e = &shim.area->ef[ef];
 	memcpy(exec_old_name, e->name, SHIM_NAME_MAX);
-	memcpy(e->name, base, n);
-	e->name[n] = '\0';
+	memcpy(e->name, name, SHIM_NAME_MAX);
 	e->execs++;
 	e->exec_ready = e->execs;
 	exec_prepared = ef;
+}
+
+/*
+ * The same, and what the new image needs to find its record (its pid there
+ * and in the pid index, no ring holds), for a fork child that touched none
+ * of the area since the fork: fork copies none of a shared mapping's page
+ * tables, so each first touch would be a page fault and a page table, made
+ * for these few writes and freed by the exec.  Through the area's file
+ * instead, in a handful of system calls.  False if it could not: the
+ * caller then uses the mapping.
+ */
+static SHIM_FORK_PATH bool prepare_by_file(int32_t ef, const char *path)
+{
+	off_t rec = (off_t)(offsetof(struct shim_area, ef) + (size_t)ef * sizeof(struct shim_ef));
+	off_t slot_off = (off_t)(offsetof(struct shim_area, pid_ef) + 4 * (size_t)shim_pid);
+	char name[SHIM_NAME_MAX];
+	uint32_t counts[2];
+	uint64_t no_holds = 0;
+	struct shim_ef e;
+	int32_t slot;
+	bool ok;
+	int fd;
+
+	_Static_assert(offsetof(struct shim_ef, exec_ready) == offsetof(struct shim_ef, execs) + 4,
+		       "execs and exec_ready are written together");
+	if (ef < 0 || ef >= SHIM_MAX_EF || !shim.area_path[0] || shim_pid <= 0 ||
+	    (uint32_t)shim_pid >= SHIM_PID_SLOTS || !exec_name(path, name))
+		return false;
+	fd = shim_open_rdwr(shim.area_path);
+	if (fd < 0)
+		return false;
+	ok = shim_pread(fd, &e, sizeof(e), rec) == (ssize_t)sizeof(e) && atomic_load(&e.used) == 1 &&
+	     e.icf == SHIM_ICF_PROCESS;
+	if (ok && e.pid != shim_pid)
+		ok = shim_pwrite(fd, &shim_pid, sizeof(shim_pid), rec + (off_t)offsetof(struct shim_ef, pid)) ==
+		     (ssize_t)sizeof(shim_pid);
+	if (ok)
+		ok = shim_pread(fd, &slot, sizeof(slot), slot_off) == (ssize_t)sizeof(slot);
+	if (ok && slot < ef + 1) {
+		/* The newest record of the pid wins, as in shim_ef_index_pid. */
+		slot = ef + 1;
+		ok = shim_pwrite(fd, &slot, sizeof(slot), slot_off) == (ssize_t)sizeof(slot);
+	}
+	if (ok && atomic_load(&e.held_fds))
+		ok = shim_pwrite(fd, &no_holds, sizeof(no_holds), rec + (off_t)offsetof(struct shim_ef, held_fds)) ==
+		     (ssize_t)sizeof(no_holds);
+	if (ok) {
+		counts[0] = counts[1] = e.execs + 1;
+		ok = shim_pwrite(fd, name, sizeof(name), rec + (off_t)offsetof(struct shim_ef, name)) ==
+			     (ssize_t)sizeof(name) &&
+		     shim_pwrite(fd, counts, sizeof(counts), rec + (off_t)offsetof(struct shim_ef, execs)) ==
+			     (ssize_t)sizeof(counts);
+	}
+	shim_close_fd(fd);
+	if (ok) {
+		memcpy(exec_old_name, e.name, SHIM_NAME_MAX);
+		exec_prepared = ef;
+	}
+	return ok;
 }
 
 /* After an exec that failed: this image goes on with its rings. */
@@ -238,16 +307,20 @@ static SHIM_FORK_PATH void before_exec(const char *path, char *const envp[])
 {
 	exec_prepared = -1;
 	if (shim.area) {
-		bool own = shim_own_process();
+		bool own = shim_own_process(), by_file = false;
 		uint64_t keep;
 
 		/* The new image finds its EF by pid: make sure it is there
 		 * (written only if not: the page is shared with the parent). */
 		if (own && shim_self >= 0) {
-			if (shim.area->ef[shim_self].pid != shim_pid)
-				shim.area->ef[shim_self].pid = shim_pid;
-			shim_ef_index_pid(shim_self, shim_pid);
-			prepare_record(shim_self, path);
+			by_file = shim_light && shim.shared_file && !shim_fds_any_ring() &&
+				  prepare_by_file(shim_self, path);
+			if (!by_file) {
+				if (shim.area->ef[shim_self].pid != shim_pid)
+					shim.area->ef[shim_self].pid = shim_pid;
+				shim_ef_index_pid(shim_self, shim_pid);
+				prepare_record(shim_self, path);
+			}
 		} else if (shim_vforked && shim_self >= 0 && path) {
 			/* The vfork child's record, made here where the area's
 			 * pages are mapped already (its image would fault them in). */
@@ -264,8 +337,8 @@ static SHIM_FORK_PATH void before_exec(const char *path, char *const envp[])
 			/* The rings kept stay held through the exec (a peer that
 			 * closes its end meanwhile must not free them); the new
 			 * image counts the others again. */
-			if (shim_self < 0)
-				keep = 0;
+			if (shim_self < 0 || by_file)
+				keep = 0; /* by_file: no ring, and no hold left in the record */
 			else if (keep || atomic_load(&shim.area->ef[shim_self].held_fds))
 				atomic_store(&shim.area->ef[shim_self].held_fds, keep);
 			exec_kept = keep;

@@ -136,6 +136,8 @@ void shim_area_attach(void)
 
 		if (fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size >= size && read_start(fd))
 			a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (a != MAP_FAILED && strlen(path) < sizeof(shim.area_path))
+			memcpy(shim.area_path, path, strlen(path) + 1);
 		if (fd >= 0)
 			REAL(close)(fd);
 		if (a != MAP_FAILED)

@@ -22,6 +22,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
@@ -61,6 +62,7 @@ struct shim_state {
 	 * reads anyway, so that a fork child's exec faults in no other. */
 	uint32_t ep_used;
 	char lib_path[512];      /* this library, to recognise it in LD_PRELOAD */
+	char area_path[128];     /* the area's file ("": none, or a longer name) */
 	/* Read from the area's file as the image starts (report.c), so that
 	 * an image that records nothing touches none of its pages. */
 	uint64_t t0_ns;          /* the area's clock origin, a constant */
@@ -155,6 +157,29 @@ static inline int shim_open_rdonly(const char *path)
 	return (int)shim_syscall3(257 /* SYS_openat */, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC);
 }
 
+static inline int shim_open_rdwr(const char *path)
+{
+	return (int)shim_syscall3(257 /* SYS_openat */, AT_FDCWD, (long)path, O_RDWR | O_CLOEXEC);
+}
+
+static inline ssize_t shim_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	long ret;
+	register long r_len __asm__("rdx") = (long)len;
+	register long r_off __asm__("r10") = (long)off;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "0"(18L /* SYS_pwrite64 */), "D"((long)fd), "S"(buf), "r"(r_len), "r"(r_off)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+static inline void shim_close_fd(int fd)
+{
+	shim_syscall3(3 /* SYS_close */, fd, 0, 0);
+}
+
 static inline int shim_fstat(int fd, struct stat *st)
 {
 	return (int)shim_syscall3(5 /* SYS_fstat */, fd, (long)st, 0);
@@ -165,6 +190,25 @@ static inline int shim_open_rdonly(const char *path)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	return fd < 0 ? -errno : fd;
+}
+
+static inline int shim_open_rdwr(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static inline ssize_t shim_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	ssize_t n = pwrite(fd, buf, len, off);
+
+	return n < 0 ? -errno : n;
+}
+
+static inline void shim_close_fd(int fd)
+{
+	(void)syscall(SYS_close, fd);
 }
 
 static inline int shim_fstat(int fd, struct stat *st)
