@@ -124,7 +124,7 @@ static inline int32_t shim_getpid(void)
 }
 
 /*
- * open(@path, O_RDONLY | O_CLOEXEC), fstat and pread without libc, for the code a
+ * open, fstat, pread, pwrite and close without libc, for the code a
  * fork child runs before it execs: libc's are more code pages to fault in,
  * and errno (libc's __errno_location, one more) is left alone: -errno on
  * failure.
@@ -139,17 +139,19 @@ static inline long shim_syscall3(long nr, long a, long b, long c)
 	return ret;
 }
 
-static inline ssize_t shim_pread(int fd, void *buf, size_t len, off_t off)
+static inline long shim_syscall4(long nr, long a, long b, long c, long d)
 {
 	long ret;
-	register long r_len __asm__("rdx") = (long)len;
-	register long r_off __asm__("r10") = (long)off;
+	register long r_c __asm__("rdx") = c;
+	register long r_d __asm__("r10") = d;
 
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "0"(17L /* SYS_pread64 */), "D"((long)fd), "S"(buf), "r"(r_len), "r"(r_off)
-			 : "rcx", "r11", "memory");
+	__asm__ volatile("syscall" : "=a"(ret) : "0"(nr), "D"(a), "S"(b), "r"(r_c), "r"(r_d) : "rcx", "r11", "memory");
 	return ret;
+}
+
+static inline ssize_t shim_pread(int fd, void *buf, size_t len, off_t off)
+{
+	return shim_syscall4(17 /* SYS_pread64 */, fd, (long)buf, (long)len, (long)off);
 }
 
 static inline int shim_open_rdonly(const char *path)
@@ -164,15 +166,7 @@ static inline int shim_open_rdwr(const char *path)
 
 static inline ssize_t shim_pwrite(int fd, const void *buf, size_t len, off_t off)
 {
-	long ret;
-	register long r_len __asm__("rdx") = (long)len;
-	register long r_off __asm__("r10") = (long)off;
-
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "0"(18L /* SYS_pwrite64 */), "D"((long)fd), "S"(buf), "r"(r_len), "r"(r_off)
-			 : "rcx", "r11", "memory");
-	return ret;
+	return shim_syscall4(18 /* SYS_pwrite64 */, fd, (long)buf, (long)len, (long)off);
 }
 
 static inline void shim_close_fd(int fd)
