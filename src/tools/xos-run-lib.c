@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "xos-run-lib.h"
+#include "xos-run-shim.h"
 
 #ifdef XOS_RUN_FULL
 /*
@@ -34,26 +35,18 @@ void xos_run_lib_init(char **argv)
 
 const struct xos_run_lib *xos_run_lib(void)
 {
-	char exe[PATH_MAX], cand[PATH_MAX + 32];
+	char dir[PATH_MAX], cand[PATH_MAX + 32];
 	const char *full = getenv("XOS_RUN_FULL");
-	ssize_t n;
-	char *slash;
+	bool in_libs;
 
-	if (full && *full)
-		goto run;
-	full = XOS_RUN_FULL;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(cand, sizeof(cand), "%s/xos-run-full", exe);
+	if (!full || !*full) {
+		full = XOS_RUN_FULL;
+		if (xos_run_exe_dir(dir, &in_libs)) {
+			snprintf(cand, sizeof(cand), "%s/xos-run-full", dir);
 			if (access(cand, X_OK) == 0)
 				full = cand;
 		}
 	}
-run:
 	fflush(NULL);
 	execv(full, saved_argv);
 	fprintf(stderr, "xos-run: cannot start %s, which this action needs: %s\n", full, strerror(errno));
@@ -130,21 +123,12 @@ static void *open_lib(const char *path)
 /* Beside the build tree's xos-run (libtool's .libs/), if this is it. */
 static void *open_build_tree(void)
 {
-	char exe[PATH_MAX], cand[PATH_MAX + 32];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
+	char dir[PATH_MAX], cand[PATH_MAX + 32];
+	bool in_libs;
 
-	if (n <= 0)
+	if (!xos_run_exe_dir(dir, &in_libs))
 		return NULL;
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	if (slash - exe >= 6 && strcmp(slash - 6, "/.libs") == 0)
-		snprintf(cand, sizeof(cand), "%s/" LIBXOS_SONAME, exe);
-	else
-		snprintf(cand, sizeof(cand), "%s/.libs/" LIBXOS_SONAME, exe);
+	snprintf(cand, sizeof(cand), "%s%s/" LIBXOS_SONAME, dir, in_libs ? "" : "/.libs");
 	return access(cand, R_OK) == 0 ? open_lib(cand) : NULL;
 }
 

@@ -65,26 +65,35 @@ static const char *usable(const char *p, char *abs)
 	return abs;
 }
 
+size_t xos_run_exe_dir(char dir[PATH_MAX], bool *in_libs)
+{
+	ssize_t n = readlink("/proc/self/exe", dir, PATH_MAX - 1);
+	char *slash;
+
+	if (n <= 0)
+		return 0;
+	dir[n] = '\0';
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	*in_libs = slash - dir >= 6 && strcmp(slash - 6, "/.libs") == 0;
+	return (size_t)(slash - dir);
+}
+
 /* The build tree's shim when this xos-run is the build tree's: libtool
  * runs the real binary from .libs/ (as xos-run or lt-xos-run), where the
  * shim is built too.  An installed xos-run is never in a .libs/. */
 static const char *build_tree_shim(char *abs)
 {
-	char exe[PATH_MAX], cand[PATH_MAX + 32];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
+	char cand[PATH_MAX + 32];
+	bool in_libs;
 
-	if (n <= 0)
-		return NULL;
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
 	/* .libs/xos-run, or an xos-run linked without libtool's wrapper.
 	 * (No printf here: its code is pages the start would fault in.) */
-	memcpy(cand, exe, (size_t)(slash - exe) + 1);
-	if (slash - exe < 6 || strcmp(slash - 6, "/.libs") != 0)
+	if (!xos_run_exe_dir(cand, &in_libs))
+		return NULL;
+	if (!in_libs)
 		strcat(cand, "/.libs");
 	strcat(cand, "/libxos-shim.so");
 	return usable(cand, abs);

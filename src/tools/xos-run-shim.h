@@ -3,7 +3,13 @@
 #ifndef XOS_RUN_SHIM_H
 #define XOS_RUN_SHIM_H
 
+#include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
+
+/* The directory of this xos-run's executable, in @dir, and whether it is
+ * libtool's .libs/ (the build tree's); its length, 0 if unknown. */
+size_t xos_run_exe_dir(char dir[PATH_MAX], bool *in_libs);
 
 /* The shim to preload: $XOS_SHIM if set (exit 2 if unusable), else the
  * build tree's when run from it, else the installed one; NULL if none. */
