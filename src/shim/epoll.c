@@ -650,7 +650,6 @@ SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 }
 
 static bool set_ready(int epfd, int depth);
-static bool reg_ready(struct ep_reg *e, int depth);
 static bool drop_stale_bells(int epfd);
 
 /* Is the set @epfd readable for its outer waiter, whose kernel says

@@ -198,12 +198,11 @@ static SHIM_FORK_PATH bool exec_name(const char *path, char name[SHIM_NAME_MAX])
 	return true;
 }
 
-static SHIM_FORK_PATH void prepare_record(int32_t ef, const char *path)
+static SHIM_FORK_PATH void prepare_record(int32_t ef, const char name[SHIM_NAME_MAX])
 {
-	char name[SHIM_NAME_MAX];
 	struct shim_ef *e;
 
-	if (ef < 0 || ef >= SHIM_MAX_EF || !exec_name(path, name))
+	if (ef < 0 || ef >= SHIM_MAX_EF)
 		return;
 	e = &shim.area->ef[ef];
 	memcpy(exec_old_name, e->name, SHIM_NAME_MAX);
@@ -222,11 +221,10 @@ static SHIM_FORK_PATH void prepare_record(int32_t ef, const char *path)
  * instead, in a handful of system calls.  False if it could not: the
  * caller then uses the mapping.
  */
-static SHIM_FORK_PATH bool prepare_by_file(int32_t ef, const char *path)
+static SHIM_FORK_PATH bool prepare_by_file(int32_t ef, const char name[SHIM_NAME_MAX])
 {
 	off_t rec = (off_t)(offsetof(struct shim_area, ef) + (size_t)ef * sizeof(struct shim_ef));
 	off_t slot_off = (off_t)(offsetof(struct shim_area, pid_ef) + 4 * (size_t)shim_pid);
-	char name[SHIM_NAME_MAX];
 	uint32_t counts[2];
 	uint64_t no_holds = 0;
 	struct shim_ef e;
@@ -237,7 +235,7 @@ static SHIM_FORK_PATH bool prepare_by_file(int32_t ef, const char *path)
 	_Static_assert(offsetof(struct shim_ef, exec_ready) == offsetof(struct shim_ef, execs) + 4,
 		       "execs and exec_ready are written together");
 	if (ef < 0 || ef >= SHIM_MAX_EF || !shim.area_path[0] || shim_pid <= 0 ||
-	    (uint32_t)shim_pid >= SHIM_PID_SLOTS || !exec_name(path, name))
+	    (uint32_t)shim_pid >= SHIM_PID_SLOTS)
 		return false;
 	fd = shim_open_rdwr(shim.area_path);
 	if (fd < 0)
@@ -259,8 +257,8 @@ static SHIM_FORK_PATH bool prepare_by_file(int32_t ef, const char *path)
 		     (ssize_t)sizeof(no_holds);
 	if (ok) {
 		counts[0] = counts[1] = e.execs + 1;
-		ok = shim_pwrite(fd, name, sizeof(name), rec + (off_t)offsetof(struct shim_ef, name)) ==
-			     (ssize_t)sizeof(name) &&
+		ok = shim_pwrite(fd, name, SHIM_NAME_MAX, rec + (off_t)offsetof(struct shim_ef, name)) ==
+			     SHIM_NAME_MAX &&
 		     shim_pwrite(fd, counts, sizeof(counts), rec + (off_t)offsetof(struct shim_ef, execs)) ==
 			     (ssize_t)sizeof(counts);
 	}
@@ -305,34 +303,37 @@ static SHIM_FORK_PATH void exec_failed(void)
  * nothing is left of this image if it succeeds. */
 static SHIM_FORK_PATH void before_exec(const char *path, char *const envp[])
 {
+	char name[SHIM_NAME_MAX];
+
 	exec_prepared = -1;
 	if (shim.area) {
-		bool own = shim_own_process(), by_file = false;
+		bool own = shim_own_process(), by_file = false, rings = shim_fds_any_ring();
+		bool named = exec_name(path, name);
 		uint64_t keep;
 
 		/* The new image finds its EF by pid: make sure it is there
 		 * (written only if not: the page is shared with the parent). */
 		if (own && shim_self >= 0) {
-			by_file = shim_light && shim.shared_file && !shim_fds_any_ring() &&
-				  prepare_by_file(shim_self, path);
+			by_file = named && shim_light && shim.shared_file && !rings && prepare_by_file(shim_self, name);
 			if (!by_file) {
 				if (shim.area->ef[shim_self].pid != shim_pid)
 					shim.area->ef[shim_self].pid = shim_pid;
 				shim_ef_index_pid(shim_self, shim_pid);
-				prepare_record(shim_self, path);
+				if (named)
+					prepare_record(shim_self, name);
 			}
-		} else if (shim_vforked && shim_self >= 0 && path) {
+		} else if (shim_vforked && shim_self >= 0 && named) {
 			/* The vfork child's record, made here where the area's
 			 * pages are mapped already (its image would fault them in). */
 			int32_t pid = shim_getpid();
 
-			prepare_record(shim_ef_new(SHIM_ICF_PROCESS, shim_self, pid, pid), path);
+			prepare_record(shim_ef_new(SHIM_ICF_PROCESS, shim_self, pid, pid), name);
 		}
 		if (own)
 			shim_light = 0;
 		/* Whether the new image is managed matters only to a ring it
 		 * could keep; finding out opens and reads the program. */
-		keep = shim_fds_before_exec(shim_fds_any_ring() && target_managed(path, envp), !own, false);
+		keep = shim_fds_before_exec(rings && target_managed(path, envp), !own, false);
 		if (own) {
 			/* The rings kept stay held through the exec (a peer that
 			 * closes its end meanwhile must not free them); the new
