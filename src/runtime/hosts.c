@@ -9,7 +9,9 @@
  * and its build-id; rank 0 also publishes a secret it drew for this launch.
  * Rank 0 goes on into main(); every other rank serves as an EF host and
  * never runs main(): it accepts connections, one thread each, until rank
- * 0 closes its session connection, then leaves.
+ * 0 closes its session connection, then leaves.  Rank 0 accepts too, from
+ * a thread beside main(), EF and channel connections only: an EF on any
+ * host may create EFs on any other (each host places by its own counts).
  *
  * Every connection starts with the host's hello (a fresh nonce, its rank
  * and build-id); the client answers with HMAC-SHA256(secret, nonce, kind,
@@ -18,7 +20,8 @@
  *
  *   session  one per host, from rank 0 at start-up: when it closes, rank
  *            0 has ended and the host leaves too;
- *   ef       one per remote EF: the request (entry point as an offset in
+ *   ef       one per remote EF, from its creator's host: the request (its
+ *            creator's rank, the entry point as an offset in
  *            the object with the same build-id, attributes, channels, the
  *            copied argument), the reply (created or not, the ICF chosen
  *            there), and at the end how the EF ended.  A connection that
@@ -44,6 +47,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +98,8 @@ struct ef_req {
 	uint8_t build_id[BUILD_ID_MAX];
 	uint32_t name_len, icf_len, icfs_len, options_len;
 	uint64_t arg_size;
+	uint32_t creator; /* the creator's rank: only rank 0's EFs may move (xos_ef_migrate) */
+	uint32_t pad;
 };
 
 struct chan_req {
@@ -126,7 +132,7 @@ struct host {
 	uint32_t build_id_len;
 	uint8_t build_id[BUILD_ID_MAX];
 	int session;       /* rank 0: the session connection, -1 if none */
-	unsigned int live; /* rank 0: EFs placed there and not joined yet */
+	unsigned int live; /* EFs this process placed there and has not joined yet */
 	bool lost;
 	char reason[128];
 };
@@ -143,7 +149,7 @@ struct xos__remote {
 static struct {
 	bool launched; /* joined a launch of more than one process */
 	uint32_t rank, size;
-	struct host *hosts; /* by rank (rank 0: all of them; others: their own entry only filled) */
+	struct host *hosts; /* by rank, every rank's */
 	uint8_t secret[SECRET_LEN];
 	uint32_t build_id_len;
 	uint8_t build_id[BUILD_ID_MAX];
@@ -402,6 +408,7 @@ static int listen_on(struct sockaddr_in *a)
 }
 
 static _Noreturn void serve(void);
+static int serve_in_thread(void);
 static void serve_migrate(int fd);
 static void hosted_add(uint64_t id0, struct xos_ef *ef, bool movable);
 static bool hosted_del(uint64_t id0);
@@ -463,15 +470,15 @@ static void hosts_boot(void)
 	H.hosts = calloc(H.size, sizeof(*H.hosts));
 	if (!H.hosts)
 		return boot_fail("memory", -ENOMEM);
-	if (H.rank != 0) {
-		rc = serve_addr(&a);
-		if (rc < 0)
-			return boot_fail("XOS_HOST_ADDR/XOS_HOST_PORT", rc);
-		H.listen_fd = listen_on(&a);
-		if (H.listen_fd < 0)
-			return boot_fail("listen", H.listen_fd);
-		rc = xos__launch_put("xos.ep", &a, sizeof(a));
-	} else {
+	/* Every rank serves: EFs anywhere may create EFs on any host, rank 0's included. */
+	rc = serve_addr(&a);
+	if (rc < 0)
+		return boot_fail("XOS_HOST_ADDR/XOS_HOST_PORT", rc);
+	H.listen_fd = listen_on(&a);
+	if (H.listen_fd < 0)
+		return boot_fail("listen", H.listen_fd);
+	rc = xos__launch_put("xos.ep", &a, sizeof(a));
+	if (rc == 0 && H.rank == 0) {
 		if (getrandom(H.secret, sizeof(H.secret), 0) != (ssize_t)sizeof(H.secret))
 			return boot_fail("getrandom", -EIO);
 		rc = xos__launch_put("xos.secret", H.secret, sizeof(H.secret));
@@ -486,8 +493,6 @@ static void hosts_boot(void)
 		rc = xos__launch_get(0, "xos.secret", H.secret, sizeof(H.secret), &len);
 		if (rc < 0 || len != sizeof(H.secret))
 			return boot_fail("the launch's secret", rc < 0 ? rc : -EPROTO);
-		xos__log_set_host(H.self_name);
-		serve();
 	}
 	for (uint32_t r = 0; r < H.size; r++) {
 		struct host *h = &H.hosts[r];
@@ -496,7 +501,7 @@ static void hosts_boot(void)
 		h->session = -1;
 		if (xos__launch_hostname(r, h->name, sizeof(h->name)) < 0)
 			snprintf(h->name, sizeof(h->name), "rank%u", r);
-		if (r == 0)
+		if (r == H.rank)
 			continue;
 		if (xos__launch_get(r, "xos.ep", &h->addr, sizeof(h->addr), &len) < 0 ||
 		    len != sizeof(h->addr)) {
@@ -506,7 +511,18 @@ static void hosts_boot(void)
 		if (xos__launch_get(r, "xos.bid", h->build_id, sizeof(h->build_id), &len) == 0)
 			h->build_id_len = (uint32_t)len;
 	}
+	if (H.rank != 0) {
+		xos__log_set_host(H.self_name);
+		serve();
+	}
 	sessions_open();
+	rc = serve_in_thread();
+	if (rc < 0) {
+		/* Rank 0 goes on; EFs elsewhere cannot create EFs here (they are told so). */
+		xos__log_error("xos: rank 0 cannot serve EFs for other hosts: %s", strerror(-rc));
+		close(H.listen_fd);
+		H.listen_fd = -1;
+	}
 	xos__log_debug("hosts: rank 0 of %u, serving EFs on the others", H.size);
 }
 
@@ -631,7 +647,8 @@ static void serve_ef(int fd)
 	rc = read_all(fd, &req, sizeof(req));
 	if (rc < 0)
 		goto out;
-	if (req.nchans > MAX_CHANS || req.arg_size > ARG_MAX_REMOTE || req.build_id_len > BUILD_ID_MAX) {
+	if (req.nchans > MAX_CHANS || req.arg_size > ARG_MAX_REMOTE || req.build_id_len > BUILD_ID_MAX ||
+	    req.creator >= H.size || req.creator == H.rank) {
 		rc = -EPROTO;
 		goto out_reply;
 	}
@@ -725,11 +742,13 @@ static void serve_ef(int fd)
 	free(arg);
 	arg = NULL;
 	/* A domain EF without channels may leave for another host (xos_ef_migrate). */
-	hosted_add(req.ef_id, ef, ef->dom && req.nchans == 0);
+	/* By rank 0's id: EFs other hosts created here are not moved (only rank 0 moves EFs). */
+	if (req.creator == 0)
+		hosted_add(req.ef_id, ef, ef->dom && req.nchans == 0);
 	rc = xos_ef_join(ef, &ex);
 	end.how = rc < 0 ? XOS_EF_LOST : ex.how;
 	end.status = rc < 0 ? 0 : ex.status;
-	if (hosted_del(req.ef_id))
+	if (req.creator == 0 && hosted_del(req.ef_id))
 		end.how = EF_END_MOVED;
 	(void)xos__send_all(fd, &end, sizeof(end));
 	goto out;
@@ -781,6 +800,12 @@ static void *serve_conn(void *p)
 		goto refuse;
 	set_timeout(fd, 0);
 	tune(fd);
+	/* Rank 0 takes EFs only: its sessions and the moves are its own to start. */
+	if (H.rank == 0 && au.kind != KIND_EF && au.kind != KIND_CHAN) {
+		xos__log_debug("hosts: refused a connection of kind %u: rank 0 takes EFs only", au.kind);
+		close(fd);
+		return NULL;
+	}
 	switch (au.kind) {
 	case KIND_SESSION:
 		/* Rank 0 ended (or died): so does this host, and the EFs it runs. */
@@ -792,6 +817,13 @@ static void *serve_conn(void *p)
 		}
 		leave();
 	case KIND_EF:
+		if (H.rank == 0) {
+			/* Its EF starts with no signal blocked, as on the other hosts (not this thread's mask). */
+			sigset_t none;
+
+			sigemptyset(&none);
+			pthread_sigmask(SIG_SETMASK, &none, NULL);
+		}
 		serve_ef(fd);
 		return NULL;
 	case KIND_CHAN:
@@ -811,13 +843,13 @@ refuse:
 	return NULL;
 }
 
-static void serve(void)
+/* Accept connections of the launch, a thread each; until accept fails for good. */
+static void accept_loop(void)
 {
 	pthread_attr_t ta;
 
 	pthread_attr_init(&ta);
 	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
-	xos__log_debug("hosts: rank %u serves EFs", H.rank);
 	for (;;) {
 		pthread_t t;
 		int fd = accept4(H.listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -826,11 +858,46 @@ static void serve(void)
 			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
 				continue;
 			xos__log_error("xos: host %s: accept: %s", H.self_name, strerror(errno));
-			leave();
+			break;
 		}
 		if (pthread_create(&t, &ta, serve_conn, (void *)(intptr_t)fd) != 0)
 			close(fd);
 	}
+	pthread_attr_destroy(&ta);
+}
+
+/* Every rank but 0: serve until rank 0's session ends. */
+static void serve(void)
+{
+	xos__log_debug("hosts: rank %u serves EFs", H.rank);
+	accept_loop();
+	leave();
+}
+
+static void *accept_run(void *arg)
+{
+	(void)arg;
+	accept_loop();
+	return NULL;
+}
+
+/* Rank 0: serve the EFs other hosts place here from a thread, beside main(). */
+static int serve_in_thread(void)
+{
+	pthread_attr_t ta;
+	pthread_t t;
+	sigset_t all, old;
+	int rc;
+
+	pthread_attr_init(&ta);
+	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+	/* The program's signals are for its own threads, not this one. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = -pthread_create(&t, &ta, accept_run, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&ta);
+	return rc;
 }
 
 /* ---- the creator's side: placement, create, join ------------------------------------ */
@@ -856,15 +923,13 @@ int xos__hosts_place(const struct xos_ef_attr *attr, int *ret_host, char *why, s
 		snprintf(why, why_len, "malformed host \"%s\"", want);
 		return -EINVAL;
 	}
-	if (!H.launched || H.rank != 0) {
+	if (!H.launched) {
 		if (want && strcmp(want, "any") != 0 && strcmp(want, "self") != 0 &&
 		    strcmp(want, xos__host_self_name()) != 0) {
-			snprintf(why, why_len, "host \"%s\": %s", want,
-				 H.launched ? "only rank 0 of the launch places EFs on other hosts" :
-					      "not started by a launcher: one host");
+			snprintf(why, why_len, "host \"%s\": not started by a launcher: one host", want);
 			return -ENOENT;
 		}
-		snprintf(why, why_len, "%s", H.launched ? "created on an EF host: stays there" : "one host");
+		snprintf(why, why_len, "one host");
 		return 0;
 	}
 	xos__settings_get(&set);
@@ -891,7 +956,7 @@ int xos__hosts_place(const struct xos_ef_attr *attr, int *ret_host, char *why, s
 			return -EHOSTDOWN;
 		}
 		snprintf(why, why_len, "the EF names host %s", want);
-		*ret_host = r == 0 ? -1 : r;
+		*ret_host = r == (int)H.rank ? -1 : r;
 		return 0;
 	}
 	if (set.policy != XOS_POLICY_SPREAD) {
@@ -900,7 +965,8 @@ int xos__hosts_place(const struct xos_ef_attr *attr, int *ret_host, char *why, s
 		return 0;
 	}
 	pthread_mutex_lock(&H.lock);
-	H.hosts[0].live = (unsigned int)xos__ef_count();
+	/* This host's own count, and those of the EFs it placed elsewhere. */
+	H.hosts[H.rank].live = (unsigned int)xos__ef_count();
 	for (uint32_t r = 0; r < H.size; r++) {
 		if (H.hosts[r].lost)
 			continue;
@@ -922,7 +988,7 @@ int xos__hosts_place(const struct xos_ef_attr *attr, int *ret_host, char *why, s
 	pthread_mutex_unlock(&H.lock);
 	if (used + 1 < why_len)
 		snprintf(why + used, why_len - used, ")");
-	*ret_host = best <= 0 ? -1 : best;
+	*ret_host = best < 0 || best == (int)H.rank ? -1 : best;
 	return 0;
 }
 
@@ -1082,6 +1148,11 @@ int xos__host_ef_create(struct xos_ef *ef, int idx, const struct xos_ef_attr *at
 	if (fd < 0) {
 		rc = fd;
 		snprintf(why, why_len, "cannot reach host %s: %s", h->name, strerror(-rc));
+		if (rc == -ECONNREFUSED) {
+			/* Nothing listens where it served: its process ended (the hosts but 0 have no session). */
+			host_lost(h, "its endpoint refuses connections: its process ended");
+			rc = -EHOSTDOWN;
+		}
 		goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -1106,6 +1177,7 @@ int xos__host_ef_create(struct xos_ef *ef, int idx, const struct xos_ef_attr *at
 		}
 	}
 	req.ef_id = ef->id;
+	req.creator = H.rank;
 	req.isolation = attr->isolation;
 	req.perf = attr->perf;
 	req.flags = attr->flags;

@@ -373,39 +373,190 @@ static void scenario_chans(void)
 	}
 }
 
-/* FOREIGN=addr:port of a host: connect without the secret. */
-static void scenario_foreign(void)
+/* A check inside an EF on another host: printed there, counted in @bad (the EF's status). */
+#define NCHECK(bad, cond, ...)                                      \
+	do {                                                        \
+		bool ok_ = (cond);                                  \
+		printf("# nested: %s - ", ok_ ? "ok" : "not ok");   \
+		printf(__VA_ARGS__);                                \
+		printf("\n");                                       \
+		fflush(stdout);                                     \
+		(bad) += !ok_;                                      \
+	} while (0)
+
+/*
+ * Runs on host b: EFs created from there on c (with a channel between
+ * them: b and c connect directly), on a (rank 0's host), on b itself,
+ * spread, killed, and on no host.  Returns how many checks failed.
+ */
+static int ef_nest(void *p)
 {
-	const char *f = getenv("FOREIGN");
+	struct xos_chan_attr ca;
+	struct xos_chan *ends[2];
+	struct xos_ef *ef, *sp[2];
+	struct xos_ef_exit ex;
+	struct job j = { 0 };
+	const uint64_t N = 5000;
+	uint64_t seq, back;
+	int bad = 0, lost = 0, rc;
+
+	(void)p;
+	xos_chan_attr_init(&ca);
+	ca.name = "b-c";
+	ca.flags = XOS_CHAN_F_BIDIR;
+	if (xos_chan_open(ends, &ca) < 0)
+		return 99;
+	j.chan = ends[1];
+	ef = make("nested-echo", "c", NULL, ef_echo, &j, &ends[1], 1, &rc);
+	NCHECK(bad, ef && strcmp(xos_ef_host(ef), "c") == 0, "an EF on b created an EF on host c (%s)",
+	       ef ? xos_ef_host(ef) : strerror(-rc));
+	if (ef) {
+		NCHECK(bad, strcmp(xos_chan_mechanism(ends[0]), "tcp") == 0, "its channel from b is on tcp (%s)",
+		       xos_chan_mechanism(ends[0]));
+		for (seq = 0, back = 0; back < N;) {
+			uint64_t r;
+
+			while (seq < N && seq - back < 64) {
+				lost += xos_chan_send(ends[0], &seq, sizeof(seq)) != sizeof(seq);
+				seq++;
+			}
+			if (xos_chan_recv(ends[0], &r, sizeof(r)) != sizeof(r)) {
+				lost++;
+				break;
+			}
+			lost += r != back + 1;
+			back++;
+		}
+		NCHECK(bad, lost == 0 && back == N, "%llu sequenced messages b <-> c, in order, none lost",
+		       (unsigned long long)N);
+		xos_chan_close(ends[0]);
+		NCHECK(bad, xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == (int)(N & 0x3f),
+		       "the EF on c saw every message, then EOF (status %d)", ex.status);
+	} else {
+		xos_chan_close(ends[0]);
+	}
+
+	j.x = 7;
+	ef = make("nested-home", "a", NULL, ef_double, &j, NULL, 0, &rc);
+	NCHECK(bad, ef && strcmp(xos_ef_host(ef), "a") == 0, "an EF on b created an EF on host a, rank 0's (%s)",
+	       ef ? xos_ef_host(ef) : strerror(-rc));
+	if (ef)
+		NCHECK(bad, xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == 14,
+		       "the EF on a exited 14 (%d/%d)", ex.how, ex.status);
+
+	j.x = 0;
+	j.sig = SIGTERM;
+	ef = make("nested-signal", "c", "process", ef_double, &j, NULL, 0, &rc);
+	NCHECK(bad, ef != NULL, "a process EF on c from b (%s)", strerror(-rc));
+	if (ef)
+		NCHECK(bad, xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_KILLED && ex.status == SIGTERM,
+		       "killed there by SIGTERM, reported to b as killed (%d/%d)", ex.how, ex.status);
+	j.sig = 0;
+
+	ef = make("nested-self", "self", NULL, ef_double, &j, NULL, 0, &rc);
+	NCHECK(bad, ef && strcmp(xos_ef_host(ef), "b") == 0, "host \"self\" from b keeps the EF on b (%s)",
+	       ef ? xos_ef_host(ef) : strerror(-rc));
+	if (ef)
+		xos_ef_join(ef, &ex);
+
+	/* spread, as counted from b: b runs this EF, a and c run none of b's */
+	for (int i = 0; i < 2; i++) {
+		j.x = i;
+		sp[i] = make("nested-spread", NULL, NULL, ef_double, &j, NULL, 0, &rc);
+	}
+	NCHECK(bad, sp[0] && sp[1] && strcmp(xos_ef_host(sp[0]), "b") != 0 && strcmp(xos_ef_host(sp[1]), "b") != 0 &&
+		       strcmp(xos_ef_host(sp[0]), xos_ef_host(sp[1])) != 0,
+	       "spread from b put two EFs on the two other hosts (%s %s)", sp[0] ? xos_ef_host(sp[0]) : "-",
+	       sp[1] ? xos_ef_host(sp[1]) : "-");
+	for (int i = 0; i < 2; i++)
+		if (sp[i])
+			NCHECK(bad, xos_ef_join(sp[i], &ex) == 0 && ex.status == 2 * i, "spread EF %d exited %d", i,
+			       ex.status);
+
+	ef = make("nested-nowhere", "nosuchhost", NULL, ef_double, &j, NULL, 0, &rc);
+	NCHECK(bad, !ef && rc == -ENOENT, "an unknown host is refused on b too: -ENOENT (%s)", strerror(-rc));
+	return bad;
+}
+
+static void scenario_nested(void)
+{
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	struct job j = { 0 };
+	int rc;
+
+	ef = make("nest", "b", NULL, ef_nest, &j, NULL, 0, &rc);
+	CHECK(ef && strcmp(xos_ef_host(ef), "b") == 0, "the nesting EF runs on host b (%s)",
+	      ef ? xos_ef_host(ef) : strerror(-rc));
+	if (!ef)
+		return;
+	rc = xos_ef_join(ef, &ex);
+	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 0,
+	      "every check of the EFs it created from b passed (%d failed)", ex.status);
+}
+
+/* Connect to @f (addr:port of host @who) without the secret: refused without a word? */
+static void foreign_probe(const char *f, const char *who)
+{
 	char addr[64], hello[128], junk[48];
 	struct sockaddr_in sa = { .sin_family = AF_INET };
-	struct xos_ef *ef;
-	struct xos_ef_exit ex;
-	struct job j = { .x = 5 };
 	ssize_t n, total = 0;
-	int fd, rc;
+	int fd;
 
 	if (!f || sscanf(f, "%63[^:]:%hu", addr, &sa.sin_port) != 2) {
-		CHECK(0, "FOREIGN names a host's endpoint");
+		CHECK(0, "FOREIGN/FOREIGN0 name host %s's endpoint", who);
 		return;
 	}
 	sa.sin_port = htons(sa.sin_port);
 	inet_pton(AF_INET, addr, &sa.sin_addr);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
-	CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connected to host b at %s", f);
+	CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connected to host %s at %s", who, f);
 	n = recv(fd, hello, sizeof(hello), 0);
-	CHECK(n > 8 && memcmp(hello, "xoshost1", 8) == 0, "host b says hello");
+	CHECK(n > 8 && memcmp(hello, "xoshost1", 8) == 0, "host %s says hello", who);
 	/* an answer that does not know the secret, asking for a session */
 	memset(junk, 0x5a, sizeof(junk));
 	junk[32] = 1;
 	send(fd, junk, sizeof(junk), MSG_NOSIGNAL);
 	while ((n = recv(fd, hello, sizeof(hello), 0)) > 0)
 		total += n;
-	CHECK(n == 0 && total == 0, "host b closed the foreign connection without a word");
+	CHECK(n == 0 && total == 0, "host %s closed the foreign connection without a word", who);
 	close(fd);
+}
+
+/* On host b: an EF created from here on host a; its status. */
+static int ef_home(void *p)
+{
+	struct job *j = p;
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	int rc;
+
+	ef = make("home", "a", NULL, ef_double, j, NULL, 0, &rc);
+	if (!ef)
+		return 100;
+	if (xos_ef_join(ef, &ex) < 0 || ex.how != XOS_EF_EXITED)
+		return 101;
+	return ex.status;
+}
+
+/* FOREIGN, FOREIGN0: addr:port of hosts b and a; connect without the secret. */
+static void scenario_foreign(void)
+{
+	struct xos_ef *ef;
+	struct xos_ef_exit ex;
+	struct job j = { .x = 5 };
+	int rc;
+
+	foreign_probe(getenv("FOREIGN"), "b");
 	ef = make("after-foreign", "b", NULL, ef_double, &j, NULL, 0, &rc);
 	CHECK(ef && xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == 10,
 	      "host b still serves the launch (%s)", strerror(-rc));
+	/* rank 0 serves the EFs other hosts create there: the same door, the same lock */
+	foreign_probe(getenv("FOREIGN0"), "a (rank 0)");
+	j.x = 6;
+	ef = make("from-b", "b", NULL, ef_home, &j, NULL, 0, &rc);
+	CHECK(ef && xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == 12,
+	      "rank 0 still serves the launch: an EF on b created one on a, exited 12 (%d)", ex.status);
 }
 
 static void scenario_other(void)
@@ -434,6 +585,27 @@ static int ef_victim(void *p)
 	while (xos_chan_recv(j->chan, &v, sizeof(v)) > 0)
 		;
 	return 0;
+}
+
+/* On host b, after host c was killed: c refused (-EHOSTDOWN), spread from b avoids it. */
+static int ef_after_kill(void *p)
+{
+	struct job *j = p;
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	int rc, bad = 0;
+
+	ef = make("from-b-to-c", "c", NULL, ef_double, j, NULL, 0, &rc);
+	NCHECK(bad, !ef && rc == -EHOSTDOWN, "from b, host c is refused: -EHOSTDOWN (%s)", strerror(-rc));
+	for (int i = 0; i < 2; i++) {
+		ef = make("spread-from-b", NULL, NULL, ef_double, j, NULL, 0, &rc);
+		NCHECK(bad, ef && strcmp(xos_ef_host(ef), "c") != 0, "spread from b avoids the lost host (%s)",
+		       ef ? xos_ef_host(ef) : strerror(-rc));
+		if (ef)
+			NCHECK(bad, xos_ef_join(ef, &ex) == 0 && ex.status == 2 * j->x, "and its EF runs (%d)",
+			       ex.status);
+	}
+	return bad;
 }
 
 static void scenario_kill(void)
@@ -477,6 +649,9 @@ static void scenario_kill(void)
 		if (ef2)
 			CHECK(xos_ef_join(ef2, &ex) == 0 && ex.status == 8, "and its EF runs");
 	}
+	ef2 = make("after-kill-b", "b", NULL, ef_after_kill, &j, NULL, 0, &rc);
+	CHECK(ef2 && xos_ef_join(ef2, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == 0,
+	      "an EF on b finds host c lost too (%d checks failed there)", ex.status);
 }
 
 /* Rank 0 dies while EFs run on the other hosts: they must not outlive it. */
@@ -1271,6 +1446,8 @@ int main(int argc, char **argv)
 		scenario_basic();
 	else if (strcmp(s, "chans") == 0)
 		scenario_chans();
+	else if (strcmp(s, "nested") == 0)
+		scenario_nested();
 	else if (strcmp(s, "foreign") == 0)
 		scenario_foreign();
 	else if (strcmp(s, "other") == 0)

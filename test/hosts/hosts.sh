@@ -6,8 +6,9 @@
 # the launcher is Open MPI's mpirun with a remote-shell agent that enters
 # the namespace named by the host.  Scenarios (test/hosts/hosts-prog.c):
 # EFs spread over the hosts, exits and signals, named hosts; channels across
-# hosts under traffic (sequenced messages, a 64 MiB stream, EOF); a
-# connection without the launch's secret refused; hosts running another
+# hosts under traffic (sequenced messages, a 64 MiB stream, EOF); EFs on
+# host b creating EFs on c (a channel b <-> c) and on a; a connection
+# without the launch's secret refused (by b and by rank 0); hosts running another
 # build refused; a killed host (its EFs lost, their channels EOF/EPIPE, the
 # rest goes on); a domain EF migrated a -> b -> c -> a mid-run, alone and
 # with two channels in use both ways (sequenced messages), and migrations
@@ -38,7 +39,7 @@ netns_up "$tmp" a b c || skip "cannot make network-namespace hosts: $(cat "$tmp/
 run() {
 	name=$1
 	shift
-	netns_mpirun "$tmp" a,b,c -x XOS_HOST_PORT=7411 -x "FOREIGN=$net.2:7411" "$@" >"$tmp/$name" 2>&1
+	netns_mpirun "$tmp" a,b,c -x XOS_HOST_PORT=7411 -x "FOREIGN=$net.2:7411" -x "FOREIGN0=$net.1:7411" "$@" >"$tmp/$name" 2>&1
 	rc=$?
 	echo $rc >"$tmp/$name.rc"
 	grep -v 'PMIX ERROR' "$tmp/$name" | sed "s/^/# $name: /"
@@ -76,8 +77,19 @@ check "chans: sequenced messages, a stream and EOF across hosts" 'tally chans'
 check "--explain: the channel to another host is tcp, and why" \
 	'grep -q "chan \"echo\" (to host b) -> tcp: ends on different hosts" "$tmp/chans"'
 
+# EFs create EFs wherever they run: from host b on c (their channel goes
+# straight from b to c), on a (rank 0 serves them too), spread by b's count.
+# On a runtime where only rank 0 places EFs, every one of them is refused.
+run nested -n 3 "$XOS_RUN" --policy=spread --explain -- "$HOSTS_PROG" nested
+check "nested: an EF on host b creates EFs on c (a channel b <-> c), on a, on b, spread, killed, refused (mpirun status $(cat "$tmp/nested.rc"))" \
+	'tally nested && [ "$(grep -c "^# nested: ok - " "$tmp/nested")" -ge 13 ] && ! grep -q "^# nested: not ok" "$tmp/nested"'
+check "--explain on b: the EF it placed on c, the channel b-c on tcp, and why" \
+	'grep -q "^xos\[b\]: ef .* \"nested-echo\" (parent 1) -> host c, icf .* there: the EF names host c" "$tmp/nested" &&
+	 grep -q "^xos\[b\]: chan \"b-c\" (to host c) -> tcp" "$tmp/nested" &&
+	 grep -q "^xos\[b\]: ef .* \"nested-spread\" (parent 1) -> host [ac], .*fewest live EFs" "$tmp/nested"'
+
 run foreign -n 3 "$XOS_RUN" --policy=spread -- "$HOSTS_PROG" foreign
-check "foreign: a connection without the launch's secret is refused" 'tally foreign'
+check "foreign: a connection without the launch's secret is refused, by host b and by rank 0" 'tally foreign'
 
 run other -n 1 "$HOSTS_PROG" other : -n 2 "$HOSTS_PROG_OTHER" other
 check "other: hosts running another build are refused (-ENOEXEC)" 'tally other'
