@@ -155,6 +155,7 @@ static struct {
 	uint8_t build_id[BUILD_ID_MAX];
 	int listen_fd;
 	char self_name[XOS_HOST_NAME_MAX];
+	atomic_bool closing; /* rank 0 is exiting: no more EFs for other hosts */
 	pthread_mutex_t lock;
 } H = { .listen_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -523,7 +524,7 @@ static void hosts_boot(void)
 		close(H.listen_fd);
 		H.listen_fd = -1;
 	}
-	xos__log_debug("hosts: rank 0 of %u, serving EFs on the others", H.size);
+	xos__log_debug("hosts: rank 0 of %u, placing EFs on the others and serving theirs", H.size);
 }
 
 /*
@@ -734,6 +735,10 @@ static void serve_ef(int fd)
 	attr.chans = mine;
 	attr.nchans = nmine;
 	attr.host = "self";
+	if (atomic_load(&H.closing)) {
+		rc = -ESHUTDOWN; /* rank 0's main() has returned: its process is ending */
+		goto out_reply;
+	}
 	rc = xos_ef_create(&ef, &attr, (xos_ef_fn)(q.base + req.fn_off), arg, req.arg_size);
 	if (rc < 0)
 		goto out_reply;
@@ -741,8 +746,10 @@ static void serve_ef(int fd)
 	reply(fd, 0, xos_ef_icf(ef), "");
 	free(arg);
 	arg = NULL;
-	/* A domain EF without channels may leave for another host (xos_ef_migrate). */
-	/* By rank 0's id: EFs other hosts created here are not moved (only rank 0 moves EFs). */
+	/*
+	 * A domain EF without channels may leave for another host (xos_ef_migrate),
+	 * by rank 0's id: EFs other hosts created here are not moved.
+	 */
 	if (req.creator == 0)
 		hosted_add(req.ef_id, ef, ef->dom && req.nchans == 0);
 	rc = xos_ef_join(ef, &ex);
@@ -754,7 +761,10 @@ static void serve_ef(int fd)
 	goto out;
 
 out_reply:
-	reply(fd, rc, "", rc == -ENOEXEC ? "the host runs another build (build-ids differ)" : strerror(-rc));
+	reply(fd, rc, "",
+	      rc == -ENOEXEC    ? "the host runs another build (build-ids differ)" :
+	      rc == -ESHUTDOWN ? "rank 0 is ending (its main() returned)" :
+				  strerror(-rc));
 out:
 	for (size_t i = 0; i < nmine; i++)
 		xos_chan_close(mine[i]);
@@ -881,7 +891,12 @@ static void *accept_run(void *arg)
 	return NULL;
 }
 
-/* Rank 0: serve the EFs other hosts place here from a thread, beside main(). */
+static void stop_serving(void)
+{
+	atomic_store(&H.closing, true);
+}
+
+/* Rank 0: serve the EFs other hosts place here from a thread, beside main(), until exit. */
 static int serve_in_thread(void)
 {
 	pthread_attr_t ta;
@@ -897,6 +912,8 @@ static int serve_in_thread(void)
 	rc = -pthread_create(&t, &ta, accept_run, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&ta);
+	if (rc == 0)
+		atexit(stop_serving); /* registered last among libxos's: runs before the others */
 	return rc;
 }
 
