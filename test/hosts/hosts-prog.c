@@ -654,6 +654,104 @@ static void scenario_kill(void)
 	      "an EF on b finds host c lost too (%d checks failed there)", ex.status);
 }
 
+struct leaf_job {
+	struct xos_chan *chan;
+	char path[160]; /* made when the channel ends */
+};
+
+/* Reads until its channel ends (its creator died), then says so in a file. */
+static int ef_leaf(void *p)
+{
+	struct leaf_job *l = p;
+	uint64_t v;
+	int fd;
+
+	while (xos_chan_recv(l->chan, &v, sizeof(v)) > 0)
+		;
+	fd = open(l->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+/* On host b: leaves on c and on a, each with a channel from here; then its pid to rank 0, and waits. */
+static int ef_mid(void *p)
+{
+	struct leaf_job *me = p, lj;
+	static const char *const where[] = { "c", "a" };
+	struct xos_chan_attr ca;
+	struct xos_chan *ends[2];
+	uint64_t v = (uint64_t)getpid();
+	int rc;
+
+	for (int i = 0; i < 2; i++) {
+		xos_chan_attr_init(&ca);
+		ca.name = "mid-leaf";
+		if (xos_chan_open(ends, &ca) < 0)
+			return 1;
+		lj.chan = ends[1];
+		snprintf(lj.path, sizeof(lj.path), "%.150s.%s", me->path, where[i]);
+		if (!make_ef("leaf", where[i], NULL, false, &ends[1], 1, ef_leaf, &lj, sizeof(lj), &rc))
+			return 2;
+		v = (uint64_t)getpid();
+		xos_chan_send(ends[0], &v, sizeof(v)); /* in use: the leaf is running */
+	}
+	xos_chan_send(me->chan, &v, sizeof(v));
+	while (xos_chan_recv(me->chan, &v, sizeof(v)) > 0)
+		;
+	return 0;
+}
+
+static bool appears(const char *path, int seconds)
+{
+	for (int i = 0; i < seconds * 100; i++) {
+		if (access(path, F_OK) == 0)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* Host b, which created EFs on c and on a, is killed: they see their channels end; a and c go on. */
+static void scenario_creator_killed(void)
+{
+	struct xos_chan_attr ca;
+	struct xos_chan *ends[2];
+	struct leaf_job mj;
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	struct job j = { .x = 9 };
+	char dir[] = "/tmp/xos-hosts-XXXXXX", path[200];
+	uint64_t pid = 0;
+	int rc;
+
+	CHECK(mkdtemp(dir) != NULL, "a directory the hosts share: %s", dir);
+	xos_chan_attr_init(&ca);
+	ca.flags = XOS_CHAN_F_BIDIR;
+	xos_chan_open(ends, &ca);
+	mj.chan = ends[1];
+	snprintf(mj.path, sizeof(mj.path), "%s/leaf", dir);
+	ef = make_ef("mid", "b", "thread", false, &ends[1], 1, ef_mid, &mj, sizeof(mj), &rc);
+	CHECK(ef != NULL, "an EF on host b (%s)", strerror(-rc));
+	if (!ef)
+		return;
+	CHECK(xos_chan_recv(ends[0], &pid, sizeof(pid)) == sizeof(pid) && pid > 1,
+	      "it made EFs on hosts c and a, and runs in host b's process %llu", (unsigned long long)pid);
+	CHECK(kill((pid_t)pid, SIGKILL) == 0, "host b killed");
+	CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_LOST, "its EF ends lost (how %d)", ex.how);
+	snprintf(path, sizeof(path), "%s/leaf.c", dir);
+	CHECK(appears(path, 20), "the EF b made on c saw its channel from b end, and ended");
+	snprintf(path, sizeof(path), "%s/leaf.a", dir);
+	CHECK(appears(path, 20), "the EF b made here on a saw its channel from b end, and ended");
+	ef = make("after-b", "c", NULL, ef_double, &j, NULL, 0, &rc);
+	CHECK(ef && xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == 18,
+	      "host c goes on serving (%s)", strerror(-rc));
+	xos_chan_close(ends[0]);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	if (system(path) != 0)
+		printf("# could not remove %s\n", dir);
+}
+
 /* Rank 0 dies while EFs run on the other hosts: they must not outlive it. */
 static void scenario_abandon(void)
 {
@@ -1454,6 +1552,8 @@ int main(int argc, char **argv)
 		scenario_other();
 	else if (strcmp(s, "kill") == 0)
 		scenario_kill();
+	else if (strcmp(s, "creator_killed") == 0)
+		scenario_creator_killed();
 	else if (strcmp(s, "alone") == 0)
 		scenario_alone();
 	else if (strcmp(s, "migrate") == 0)

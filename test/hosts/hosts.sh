@@ -10,7 +10,8 @@
 # host b creating EFs on c (a channel b <-> c) and on a; a connection
 # without the launch's secret refused (by b and by rank 0); hosts running another
 # build refused; a killed host (its EFs lost, their channels EOF/EPIPE, the
-# rest goes on); a domain EF migrated a -> b -> c -> a mid-run, alone and
+# rest goes on; seen from b too); a killed host that had created EFs on the
+# others (their channels from it end, the others go on); a domain EF migrated a -> b -> c -> a mid-run, alone and
 # with two channels in use both ways (sequenced messages), and migrations
 # refused with their errno; a domain EF moved while asleep in a channel
 # wait (migrated, and mutated on one host); moves home refused (a library
@@ -96,6 +97,10 @@ check "other: hosts running another build are refused (-ENOEXEC)" 'tally other'
 
 run kill -n 3 "$XOS_RUN" --policy=spread --explain -- "$HOSTS_PROG" kill
 check "kill: a killed host's EFs end lost, their channels EOF/EPIPE, the rest goes on" 'tally kill'
+
+run creator_killed -n 3 "$XOS_RUN" --policy=spread -- "$HOSTS_PROG" creator_killed
+check "creator_killed: host b, which made EFs on c and on a, is killed; they see their channels end, a and c go on" \
+	'tally creator_killed'
 
 # Migration restores the EF at the same addresses: every host runs the program
 # without address randomisation (--fixed-layout).
