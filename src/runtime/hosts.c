@@ -71,6 +71,14 @@
 #define STR_MAX 1024
 #define ARG_MAX_REMOTE (256u << 20)
 #define TOKEN_WAIT_S 10
+/*
+ * Connections accepted that have not proved they belong to the launch yet:
+ * a thread each, for up to AUTH_WAIT_S.  Beyond this many, new ones are
+ * closed at once, so that a stranger opening connections and saying
+ * nothing costs a host (rank 0's process included) no more than this.
+ */
+#define UNAUTH_MAX 32
+#define AUTH_WAIT_S 10
 
 enum conn_kind { KIND_SESSION = 1, KIND_EF = 2, KIND_CHAN = 3, KIND_MIGRATE = 4 };
 
@@ -155,7 +163,8 @@ static struct {
 	uint8_t build_id[BUILD_ID_MAX];
 	int listen_fd;
 	char self_name[XOS_HOST_NAME_MAX];
-	atomic_bool closing; /* rank 0 is exiting: no more EFs for other hosts */
+	atomic_bool closing;   /* rank 0 is exiting: no more EFs for other hosts */
+	atomic_uint unauth;    /* accepted connections not authenticated yet */
 	pthread_mutex_t lock;
 } H = { .listen_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -796,17 +805,20 @@ static void *serve_conn(void *p)
 	uint8_t want[XOS__SHA256_LEN];
 	struct sockaddr_in peer;
 	socklen_t plen = sizeof(peer);
+	bool ok;
 	char c;
 
 	memcpy(hi.magic, HELLO_MAGIC, 8);
 	memcpy(hi.build_id, H.build_id, sizeof(hi.build_id));
-	if (getrandom(hi.nonce, sizeof(hi.nonce), 0) != (ssize_t)sizeof(hi.nonce))
-		goto refuse;
-	set_timeout(fd, 10);
-	if (xos__send_all(fd, &hi, sizeof(hi)) < 0 || read_all(fd, &au, sizeof(au)) < 0)
-		goto refuse;
-	mac_of(hi.nonce, au.kind, au.token, want);
-	if (!xos__equal_ct(want, au.mac, sizeof(want)))
+	set_timeout(fd, AUTH_WAIT_S);
+	ok = getrandom(hi.nonce, sizeof(hi.nonce), 0) == (ssize_t)sizeof(hi.nonce) &&
+	     xos__send_all(fd, &hi, sizeof(hi)) == 0 && read_all(fd, &au, sizeof(au)) == 0;
+	if (ok) {
+		mac_of(hi.nonce, au.kind, au.token, want);
+		ok = xos__equal_ct(want, au.mac, sizeof(want));
+	}
+	atomic_fetch_sub(&H.unauth, 1); /* proved, or out */
+	if (!ok)
 		goto refuse;
 	set_timeout(fd, 0);
 	tune(fd);
@@ -870,8 +882,11 @@ static void accept_loop(void)
 			xos__log_error("xos: host %s: accept: %s", H.self_name, strerror(errno));
 			break;
 		}
-		if (pthread_create(&t, &ta, serve_conn, (void *)(intptr_t)fd) != 0)
+		if (atomic_fetch_add(&H.unauth, 1) >= UNAUTH_MAX ||
+		    pthread_create(&t, &ta, serve_conn, (void *)(intptr_t)fd) != 0) {
+			atomic_fetch_sub(&H.unauth, 1);
 			close(fd);
+		}
 	}
 	pthread_attr_destroy(&ta);
 }

@@ -523,6 +523,55 @@ static void foreign_probe(const char *f, const char *who)
 	close(fd);
 }
 
+static int threads_of_self(void)
+{
+	char line[256];
+	int n = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/*
+ * 200 connections to this process's own endpoint (rank 0's) that never say
+ * a word: a host gives such strangers a bounded number of threads, and goes
+ * on serving the launch.  The number of threads of this process, then.
+ */
+static int flood(const char *f, int *ret_before)
+{
+	char addr[64];
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fds[200], most = 0;
+
+	*ret_before = threads_of_self();
+	if (!f || sscanf(f, "%63[^:]:%hu", addr, &sa.sin_port) != 2)
+		return -1;
+	sa.sin_port = htons(sa.sin_port);
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	for (int i = 0; i < 200; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fds[i] >= 0 && connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+	}
+	for (int k = 0; k < 20; k++) { /* the accepts happen meanwhile */
+		int n = threads_of_self();
+
+		most = n > most ? n : most;
+		usleep(10000);
+	}
+	for (int i = 0; i < 200; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return most;
+}
+
 /* On host b: an EF created from here on host a; its status. */
 static int ef_home(void *p)
 {
@@ -553,6 +602,13 @@ static void scenario_foreign(void)
 	      "host b still serves the launch (%s)", strerror(-rc));
 	/* rank 0 serves the EFs other hosts create there: the same door, the same lock */
 	foreign_probe(getenv("FOREIGN0"), "a (rank 0)");
+	{
+		int before, most = flood(getenv("FOREIGN0"), &before);
+
+		CHECK(most >= 0 && most - before <= 40,
+		      "200 silent connections to rank 0 cost it at most 40 threads (%d, %d before)", most, before);
+	}
+	usleep(100000); /* the closed ones go */
 	j.x = 6;
 	ef = make("from-b", "b", NULL, ef_home, &j, NULL, 0, &rc);
 	CHECK(ef && xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == 12,
