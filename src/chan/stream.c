@@ -51,8 +51,13 @@ ssize_t xos__stream_write_frame(struct xos__chan_path *p, struct iovec *iov, int
 				  bool nonblock)
 {
 	size_t done = 0;
-	int rc = xos__stream_flush(p, nonblock);
+	bool cut_ok = xos__chan_cut_ok;
+	int rc;
 
+	/* The rest of a frame left half-way goes first, and nothing cuts it either. */
+	xos__chan_cut_ok = false;
+	rc = xos__stream_flush(p, nonblock);
+	xos__chan_cut_ok = cut_ok;
 	if (rc < 0)
 		return rc;
 	while (done < total) {
@@ -79,6 +84,8 @@ ssize_t xos__stream_write_frame(struct xos__chan_path *p, struct iovec *iov, int
 		}
 		if (w < 0)
 			return w;
+		/* Part of the frame is out: it is finished before anything else (no safe point cuts it). */
+		xos__chan_cut_ok = false;
 		done += (size_t)w;
 		while (n > 0 && (size_t)w >= iov->iov_len) {
 			w -= (ssize_t)iov->iov_len;

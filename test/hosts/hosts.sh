@@ -16,7 +16,8 @@
 # refused with their errno; a domain EF moved while asleep in a channel
 # wait (migrated, and mutated on one host); moves home refused (a library
 # loaded on b only, an image whose MAC fails after its data) with the EF and
-# its channel going on on b; the MapReduce word_count over the three hosts,
+# its channel going on on b; a domain EF asleep in send on a full pipe or
+# unix socket mutated and dumped; the MapReduce word_count over the three hosts,
 # its output identical to the sequential reference.  Skips (77) when
 # namespaces or mpirun are unavailable.
 # Needs HOSTS_PROG, HOSTS_PROG_OTHER, XOS_RUN, MR_BIN, TOP_SRCDIR.
@@ -180,4 +181,14 @@ echo $? >"$tmp/mutate_blocked.rc"
 sed 's/^/# mutate_blocked: /' "$tmp/mutate_blocked"
 check "mutate_blocked: mutated while asleep in xos_chan_recv and in xos_chan_send, nothing lost, repeated or reordered (status $(cat "$tmp/mutate_blocked.rc"))" \
 	'tally mutate_blocked'
+# Asleep in send on a full pipe or unix socket, nobody reading: mutated both
+# ways and dumped (on a runtime whose wait for room is no safe point there,
+# the first mutate waits for a reader that never comes: the timeout).
+for m in pipe unix; do
+	timeout 60 "$HOSTS_PROG" send_blocked $m >"$tmp/send_blocked_$m" 2>&1
+	echo $? >"$tmp/send_blocked_$m.rc"
+	sed "s/^/# send_blocked $m: /" "$tmp/send_blocked_$m"
+	check "send_blocked $m: mutated and dumped while asleep in xos_chan_send on a full $m, every message once, in order (status $(cat "$tmp/send_blocked_$m.rc"))" \
+		"tally send_blocked_$m"
+done
 checks_done
