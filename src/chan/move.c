@@ -3,7 +3,7 @@
  * Channel ends that follow their EF to another host (xos_ef_migrate).
  *
  * The EF is parked while it moves, so its ends are still; the other end
- * of each channel stays where it is (rank 0's process) and goes on being
+ * of each channel stays where it is (its creator's process) and goes on being
  * used.  Each end is re-bound with the live-switch protocol (switch.c),
  * its two directions handled as a switch handles them:
  *

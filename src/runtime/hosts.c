@@ -106,7 +106,7 @@ struct ef_req {
 	uint8_t build_id[BUILD_ID_MAX];
 	uint32_t name_len, icf_len, icfs_len, options_len;
 	uint64_t arg_size;
-	uint32_t creator; /* the creator's rank: only rank 0's EFs may move (xos_ef_migrate) */
+	uint32_t creator; /* the creator's rank */
 	uint32_t pad;
 };
 
@@ -422,6 +422,12 @@ static int serve_in_thread(void);
 static void serve_migrate(int fd);
 static void hosted_add(uint64_t id0, struct xos_ef *ef, bool movable);
 static bool hosted_del(uint64_t id0);
+
+/* EF ids count from 1 in each process: the creator's rank makes them one name space. */
+static uint64_t hosted_key(uint32_t creator, uint64_t ef_id)
+{
+	return (uint64_t)creator << 48 ^ ef_id;
+}
 
 /* Rank 0: open a session with every host (checks the secret and the build now, not at the first EF). */
 static void sessions_open(void)
@@ -755,16 +761,12 @@ static void serve_ef(int fd)
 	reply(fd, 0, xos_ef_icf(ef), "");
 	free(arg);
 	arg = NULL;
-	/*
-	 * A domain EF without channels may leave for another host (xos_ef_migrate),
-	 * by rank 0's id: EFs other hosts created here are not moved.
-	 */
-	if (req.creator == 0)
-		hosted_add(req.ef_id, ef, ef->dom && req.nchans == 0);
+	/* A domain EF without channels may leave for another host (its creator's xos_ef_migrate). */
+	hosted_add(hosted_key(req.creator, req.ef_id), ef, ef->dom && req.nchans == 0);
 	rc = xos_ef_join(ef, &ex);
 	end.how = rc < 0 ? XOS_EF_LOST : ex.how;
 	end.status = rc < 0 ? 0 : ex.status;
-	if (req.creator == 0 && hosted_del(req.ef_id))
+	if (hosted_del(hosted_key(req.creator, req.ef_id)))
 		end.how = EF_END_MOVED;
 	(void)xos__send_all(fd, &end, sizeof(end));
 	goto out;
@@ -822,9 +824,9 @@ static void *serve_conn(void *p)
 		goto refuse;
 	set_timeout(fd, 0);
 	tune(fd);
-	/* Rank 0 takes EFs only: its sessions and the moves are its own to start. */
-	if (H.rank == 0 && au.kind != KIND_EF && au.kind != KIND_CHAN) {
-		xos__log_debug("hosts: refused a connection of kind %u: rank 0 takes EFs only", au.kind);
+	/* Rank 0 opens the sessions: one to it is not of this launch's making. */
+	if (H.rank == 0 && au.kind == KIND_SESSION) {
+		xos__log_debug("hosts: refused a session connection: rank 0 opens them");
 		close(fd);
 		return NULL;
 	}
@@ -1332,7 +1334,7 @@ const char *xos__host_ef_host(const struct xos_ef *ef)
  * follow; the host restores the EF (its own policy picks the ICF), replies
  * as to an ef request, and the connection then serves as the EF's ef
  * connection (its end, or EF_END_MOVED when it leaves again).  OUT: the
- * host parks the EF named by the creator's id at its next safe point and
+ * host parks the EF named by the creator's rank and id at its next safe point and
  * sends its image; the EF stays parked there until the creator says
  * whether it was restored elsewhere (then it leaves) or not (it goes on).
  */
@@ -1344,6 +1346,8 @@ struct mig_req {
 	uint32_t isolation, perf, nchans;
 	uint64_t ef_id;      /* the creator's id of the EF */
 	uint64_t image_len;  /* IN: bytes of image that follow */
+	uint32_t creator;    /* the creator's rank (the one moving it) */
+	uint32_t pad;
 	char name[XOS_EF_NAME_MAX];
 	char icf[32], icfs[128];
 };
@@ -1369,7 +1373,7 @@ struct mig_verdict {
 	uint64_t next_id[MAX_CHANS]; /* the path each end's peer continues on */
 };
 
-/* EFs this host runs for rank 0 that may leave: by the creator's id. */
+/* EFs this host runs for other hosts that may leave: by creator's rank and id (hosted_key). */
 struct hosted {
 	uint64_t id0;
 	struct xos_ef *ef;
@@ -1657,9 +1661,9 @@ static void serve_migrate_in(int fd, const struct mig_req *req)
 	xos__explain("ef %llu \"%s\" arrived (%llu bytes of image, %zu channel end%s re-bound: tcp to its peer) -> %s",
 		     (unsigned long long)ef->id, ef->name, (unsigned long long)req->image_len, n,
 		     n == 1 ? "" : "s", why);
-	hosted_add(req->ef_id, ef, true);
+	hosted_add(hosted_key(req->creator, req->ef_id), ef, true);
 	pthread_mutex_lock(&hosted_lock);
-	for (h = hosted_head; h && h->id0 != req->ef_id; h = h->next)
+	for (h = hosted_head; h && h->id0 != hosted_key(req->creator, req->ef_id); h = h->next)
 		;
 	if (h) {
 		h->nends = n;
@@ -1674,11 +1678,11 @@ static void serve_migrate_in(int fd, const struct mig_req *req)
 	snprintf(rep.why, sizeof(rep.why), "%s", why);
 	if (xos__send_all(fd, &rep, sizeof(rep)) < 0)
 		xos__log_debug("hosts: ef %llu: the creator went away", (unsigned long long)req->ef_id);
-	hosted_close(req->ef_id, ef);
+	hosted_close(hosted_key(req->creator, req->ef_id), ef);
 	rc = xos_ef_join(ef, &ex);
 	end.how = rc < 0 ? XOS_EF_LOST : ex.how;
 	end.status = rc < 0 ? 0 : ex.status;
-	if (hosted_del(req->ef_id))
+	if (hosted_del(hosted_key(req->creator, req->ef_id)))
 		end.how = EF_END_MOVED;
 	(void)xos__send_all(fd, &end, sizeof(end));
 	return;
@@ -1724,7 +1728,7 @@ static void serve_migrate_out(int fd, const struct mig_req *req)
 
 	if (req->nchans > MAX_CHANS || (req->nchans && read_all(fd, tok, req->nchans * sizeof(tok[0])) < 0))
 		return;
-	rc = hosted_take(req->ef_id, &h);
+	rc = hosted_take(hosted_key(req->creator, req->ef_id), &h);
 	if (rc == 0 && h->nends != req->nchans) {
 		hosted_done(h, false);
 		h = NULL;
@@ -1775,7 +1779,7 @@ static void serve_migrate(int fd)
 	struct mig_req req;
 
 	set_timeout(fd, 30);
-	if (read_all(fd, &req, sizeof(req)) == 0) {
+	if (read_all(fd, &req, sizeof(req)) == 0 && req.creator < H.size && req.creator != H.rank) {
 		req.name[sizeof(req.name) - 1] = '\0';
 		set_timeout(fd, 120);
 		if (req.op == MIG_IN)
@@ -1817,7 +1821,7 @@ static int push_image(struct xos_ef *ef, int dst, int mfd, uint64_t *len, const 
 		      size_t n, struct xos__remote **ret, char *why, size_t why_len)
 {
 	struct host *h = &H.hosts[dst];
-	struct mig_req req = { .op = MIG_IN, .ef_id = ef->id, .image_len = *len };
+	struct mig_req req = { .op = MIG_IN, .ef_id = ef->id, .image_len = *len, .creator = H.rank };
 	struct push_head ph = { .req = &req, .mc = mc, .n = n };
 	struct ef_rep rep;
 	struct xos__remote *r;
@@ -1885,7 +1889,7 @@ static int pull_image(struct xos_ef *ef, const uint64_t *tok, struct xos__chan_m
 		      uint64_t *ret_len, char *why, size_t why_len)
 {
 	struct host *h = &H.hosts[ef->remote->host];
-	struct mig_req req = { .op = MIG_OUT, .ef_id = ef->id, .nchans = (uint32_t)ef->nchans };
+	struct mig_req req = { .op = MIG_OUT, .ef_id = ef->id, .nchans = (uint32_t)ef->nchans, .creator = H.rank };
 	struct mig_rep rep;
 	int fd, rc;
 
@@ -2067,7 +2071,7 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 		socks_close(drain, n);
 		return rc;
 	}
-	if (dst == 0) {
+	if (dst == (int)H.rank) {
 		struct home_ends he = { .mv = mv, .drain = drain, .next_id = verdict.next_id };
 
 		/* Its ends stay where they are (at their structs' addresses here) until the image is in. */
@@ -2135,17 +2139,18 @@ int xos_ef_migrate(struct xos_ef *ef, const char *host)
 		return -EINVAL;
 	if (ef->owner_pid != getpid() || ef == xos_ef_self())
 		return -EPERM;
-	if (!H.launched || H.rank != 0)
+	if (!H.launched)
 		return -ENOTCONN;
-	dst = strcmp(host, "self") == 0 ? 0 : host_find(host);
+	/* Home is the creator's host: this one. */
+	dst = strcmp(host, "self") == 0 ? (int)H.rank : host_find(host);
 	if (dst < 0)
 		return -ENOENT;
-	cur = ef->remote ? ef->remote->host : 0;
+	cur = ef->remote ? ef->remote->host : (int)H.rank;
 	if (dst == cur)
 		return -EALREADY;
 	if (H.hosts[dst].lost || (ef->remote && H.hosts[cur].lost))
 		return -EHOSTDOWN;
-	if (dst != 0 && (H.hosts[dst].build_id_len != H.build_id_len ||
+	if (dst != (int)H.rank && (H.hosts[dst].build_id_len != H.build_id_len ||
 			 memcmp(H.hosts[dst].build_id, H.build_id, H.build_id_len) != 0))
 		return -ENOEXEC;
 	if (ef->nchans > MAX_CHANS)
@@ -2163,12 +2168,12 @@ int xos_ef_migrate(struct xos_ef *ef, const char *host)
 		}
 		if (atomic_load(&ef->ctl->ended))
 			return -ESRCH;
-	} else if (ef->nchans && dst != 0) {
+	} else if (ef->nchans && dst != (int)H.rank) {
 		/* Its ends come back to their peers first, then go on. */
 		rc = xos_ef_migrate(ef, "self");
 		if (rc < 0)
 			return rc;
-		cur = 0;
+		cur = (int)H.rank;
 	}
 	rc = migrate(ef, dst, why, sizeof(why), &len);
 	if (rc < 0) {
@@ -2180,6 +2185,6 @@ int xos_ef_migrate(struct xos_ef *ef, const char *host)
 		     "re-bound: %s, %.1f ms), there -> %s",
 		     (unsigned long long)ef->id, ef->name, H.hosts[cur].name, H.hosts[dst].name,
 		     (double)len / (1 << 20), ef->nchans, ef->nchans == 1 ? "" : "s",
-		     dst == 0 ? "ring with its peers here" : "tcp to its peers", now_ms() - t0, why);
+		     dst == (int)H.rank ? "ring with its peers here" : "tcp to its peers", now_ms() - t0, why);
 	return 0;
 }

@@ -1338,6 +1338,104 @@ static void scenario_migrate_rekeyed(void)
 	loader_end(ef, c[0]);
 }
 
+/*
+ * On host b: a domain EF it created there moved b -> c -> a -> b mid-run by
+ * this EF, its creator (rank 0's host is a destination like any other).
+ * Returns how many checks failed.
+ */
+static int ef_mover(void *p)
+{
+	static const char *const route[] = { "c", "a", "self" }, *const where[] = { "c", "a", "b" };
+	struct wander w = { .n = 400, .pace_us = 500, .gate = 80 };
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	int rc, bad = 0;
+
+	(void)p;
+	snprintf(w.log, sizeof(w.log), "%s/nested-wander.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+		 (int)getpid());
+	snprintf(w.limit, sizeof(w.limit), "%.240s.limit", w.log);
+	unlink(w.log);
+	unlink(w.limit);
+	ef = make_domain("nested-wander", "self", ef_wander, &w, sizeof(w), &rc);
+	NCHECK(bad, ef && strcmp(xos_ef_host(ef), "b") == 0, "a domain EF created on b (%s)",
+	       ef ? xos_ef_host(ef) : strerror(-rc));
+	if (!ef)
+		return bad;
+	for (int k = 0; k < 3; k++) {
+		log_wait(&w, 40);
+		rc = xos_ef_migrate(ef, route[k]);
+		NCHECK(bad, rc == 0 && strcmp(xos_ef_host(ef), where[k]) == 0,
+		       "its creator on b moved it to %s (%s, now on %s)", where[k], strerror(-rc), xos_ef_host(ef));
+	}
+	limit_write(w.limit, w.n);
+	rc = xos_ef_join(ef, &ex);
+	NCHECK(bad, rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42,
+	       "joined on b: exited 42, its heap intact after three moves (%d/%d)", ex.how, ex.status);
+	NCHECK(bad, log_lines(w.log) == w.n, "its log has its %d steps, none lost or repeated (%d)", w.n,
+	       log_lines(w.log));
+	unlink(w.log);
+	unlink(w.limit);
+
+	/* With a channel end: an echo moved b -> c -> b mid-stream, its channel a ring, tcp, a ring */
+	{
+		static const char *const mech[] = { "tcp", "ring" };
+		struct xos_chan_attr ca;
+		struct xos_chan *ends[2];
+		struct job j = { 0 };
+		uint64_t seq = 0, r;
+		int lost = 0;
+
+		xos_chan_attr_init(&ca);
+		ca.name = "b-echo";
+		ca.flags = XOS_CHAN_F_BIDIR;
+		if (xos_chan_open(ends, &ca) < 0)
+			return bad + 1;
+		j.chan = ends[1];
+		ef = make_ef("nested-echo", "self", "thread", true, &ends[1], 1, ef_echo, &j, sizeof(j), &rc);
+		NCHECK(bad, ef != NULL, "a domain echo EF on b with a channel end (%s)", strerror(-rc));
+		if (!ef)
+			return bad;
+		for (int k = 0; k < 3; k++) {
+			for (int i = 0; i < 1000; i++, seq++) {
+				lost += xos_chan_send(ends[0], &seq, sizeof(seq)) != sizeof(seq);
+				lost += xos_chan_recv(ends[0], &r, sizeof(r)) != sizeof(r) || r != seq + 1;
+			}
+			/* The end here takes its new path at its first call after the move. */
+			if (k > 0)
+				NCHECK(bad, strcmp(xos_chan_mechanism(ends[0]), mech[k - 1]) == 0,
+				       "after that move the channel from b is on %s (%s)", mech[k - 1],
+				       xos_chan_mechanism(ends[0]));
+			if (k == 2)
+				break;
+			rc = xos_ef_migrate(ef, k == 0 ? "c" : "self");
+			NCHECK(bad, rc == 0 && strcmp(xos_ef_host(ef), k == 0 ? "c" : "b") == 0,
+			       "the echo moved to %s while asleep in recv (%s)", k == 0 ? "c" : "b", strerror(-rc));
+		}
+		NCHECK(bad, lost == 0, "3000 messages echoed across the moves, in order, none lost (%d wrong)", lost);
+		xos_chan_close(ends[0]);
+		NCHECK(bad, xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == (int)(3000 & 0x3f),
+		       "the echo saw every message, then EOF (%d/%d)", ex.how, ex.status);
+	}
+	return bad;
+}
+
+static void scenario_nested_migrate(void)
+{
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	struct job j = { 0 };
+	int rc;
+
+	ef = make("mover", "b", "thread", ef_mover, &j, NULL, 0, &rc);
+	CHECK(ef != NULL, "an EF on host b (%s)", strerror(-rc));
+	if (!ef)
+		return;
+	rc = xos_ef_join(ef, &ex);
+	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 0,
+	      "it moved the domain EF it made b -> c -> a -> b, every check there passed (%d failed)", ex.status);
+}
+
 /* ---- an EF moved while it waits in a channel call ----------------------------------- */
 
 #define BL_ROUNDS 4
@@ -1687,6 +1785,8 @@ int main(int argc, char **argv)
 		scenario_migrate();
 	else if (strcmp(s, "migrate_chans") == 0)
 		scenario_migrate_chans();
+	else if (strcmp(s, "nested_migrate") == 0)
+		scenario_nested_migrate();
 	else if (strcmp(s, "migrate_blocked") == 0)
 		scenario_migrate_blocked();
 	else if (strcmp(s, "migrate_refused") == 0)

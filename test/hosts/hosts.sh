@@ -13,7 +13,8 @@
 # rest goes on; seen from b too); a killed host that had created EFs on the
 # others (their channels from it end, the others go on); a domain EF migrated a -> b -> c -> a mid-run, alone and
 # with two channels in use both ways (sequenced messages), and migrations
-# refused with their errno; a domain EF moved while asleep in a channel
+# refused with their errno; EFs moved by their creator on b (b -> c -> a
+# -> b, one with a channel end); a domain EF moved while asleep in a channel
 # wait (migrated, and mutated on one host); moves home refused (a library
 # loaded on b only, an image whose MAC fails after its data) with the EF and
 # its channel going on on b; a domain EF asleep in send on a full pipe or
@@ -118,6 +119,16 @@ check "migrate_chans: moved a -> b -> c -> a with two channels in use both ways:
 check "--explain: its ends re-bound, tcp while away and a ring again at home" \
 	'grep -q "^xos: ef .* \"chatter\" migrated from host a to host b (.* 2 channel ends re-bound: tcp to its peers" "$tmp/migrate_chans" &&
 	 grep -q "^xos: ef .* \"chatter\" migrated from host c to host a (.* 2 channel ends re-bound: ring with its peers here" "$tmp/migrate_chans"'
+
+# Any host moves the EFs it created: an EF on b moves a domain EF it made
+# b -> c -> a -> b, and an echo with a channel end b -> c -> b mid-stream.
+# On a runtime where only rank 0 moves EFs, each move is refused (-ENOTCONN).
+run nested_migrate -n 3 "$XOS_RUN" --fixed-layout --explain -- "$HOSTS_PROG" nested_migrate
+check "nested_migrate: an EF on b moves the EFs it made b -> c -> a -> b (one with a channel end b -> c -> b mid-stream), nothing lost (mpirun status $(cat "$tmp/nested_migrate.rc"))" \
+	'tally nested_migrate && [ "$(grep -c "^# nested: ok - " "$tmp/nested_migrate")" -ge 12 ] && ! grep -q "^# nested: not ok" "$tmp/nested_migrate"'
+check "--explain on b says where its EFs went and how their ends were re-bound" \
+	'grep -q "^xos\[b\]: ef .* \"nested-wander\" migrated from host c to host a" "$tmp/nested_migrate" &&
+	 grep -q "^xos\[b\]: ef .* \"nested-echo\" migrated from host c to host b (.* 1 channel end re-bound: ring with its peers here" "$tmp/nested_migrate"'
 
 # A move must not wait for the EF to come out of a channel wait: asleep in
 # recv, the move goes on and the message sent after it arrives once.  On a
