@@ -1779,7 +1779,9 @@ static void serve_migrate(int fd)
 	struct mig_req req;
 
 	set_timeout(fd, 30);
-	if (read_all(fd, &req, sizeof(req)) == 0 && req.creator < H.size && req.creator != H.rank) {
+	/* Rank 0 ending takes no EF in and lets none out: the mover is told by the closed connection. */
+	if (read_all(fd, &req, sizeof(req)) == 0 && req.creator < H.size && req.creator != H.rank &&
+	    !atomic_load(&H.closing)) {
 		req.name[sizeof(req.name) - 1] = '\0';
 		set_timeout(fd, 120);
 		if (req.op == MIG_IN)
