@@ -364,6 +364,35 @@ fail:
 	return rc;
 }
 
+/*
+ * Did @h's process die (a connection to it broke)?  Nothing listens on its
+ * endpoint any more: then it is lost, and *@rc becomes -EHOSTDOWN.  A
+ * process being killed closes its listener a moment after the connection
+ * that broke: a few looks, 20 ms apart, on this error path only.
+ */
+static void lost_if_gone(struct host *h, int *rc, char *why, size_t why_len)
+{
+	bool gone = false;
+
+	for (int i = 0; i < 5 && !gone; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			return;
+		if (i)
+			usleep(20000);
+		set_timeout(fd, 2);
+		gone = connect(fd, (struct sockaddr *)&h->addr, sizeof(h->addr)) < 0 &&
+		       (errno == ECONNREFUSED || errno == ECONNRESET);
+		close(fd);
+	}
+	if (!gone)
+		return;
+	host_lost(h, "it died while an EF moved");
+	snprintf(why, why_len, "host %s died during the move (%s)", h->name, strerror(-*rc));
+	*rc = -EHOSTDOWN;
+}
+
 /* ---- start-up ------------------------------------------------------------------ */
 
 /* The address this host serves on: XOS_HOST_ADDR, else its first non-loopback IPv4 address. */
@@ -1860,6 +1889,8 @@ static int push_image(struct xos_ef *ef, int dst, int mfd, uint64_t *len, const 
 	if (rc < 0) {
 		snprintf(why, why_len, "host %s: %s", h->name,
 			 rc == -ECONNRESET ? "lost while taking the EF" : strerror(-rc));
+		if (rc == -ECONNRESET || rc == -EPIPE)
+			lost_if_gone(h, &rc, why, why_len);
 		goto fail;
 	}
 	rep.icf[sizeof(rep.icf) - 1] = '\0';
@@ -2071,6 +2102,7 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 	rc = pull_image(ef, tok, mv, &src_sock, &len, why, why_len);
 	if (rc < 0) {
 		socks_close(drain, n);
+		lost_if_gone(&H.hosts[ef->remote->host], &rc, why, why_len);
 		return rc;
 	}
 	if (dst == (int)H.rank) {
@@ -2104,6 +2136,8 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 			close(mfd);
 	}
 	socks_close(drain, n);
+	if (rc < 0) /* a cut stream reads as a damaged image: was it its host dying? */
+		lost_if_gone(&H.hosts[ef->remote->host], &rc, why, why_len);
 	verdict.rc = rc < 0 ? rc : 0;
 	(void)xos__send_all(src_sock, &verdict, sizeof(verdict));
 	close(src_sock);

@@ -1436,6 +1436,167 @@ static void scenario_nested_migrate(void)
 	      "it moved the domain EF it made b -> c -> a -> b, every check there passed (%d failed)", ex.status);
 }
 
+/* ---- a host killed while an EF moves ---------------------------------------------- */
+
+struct fat {
+	size_t bytes;
+	char ready[160], stop[160]; /* files: made when its heap is full; made to end it */
+};
+
+/* A heap of @bytes with a pattern, then safe points until told to stop; 42 if the pattern held. */
+static int ef_fat(void *p)
+{
+	const struct fat *f = p;
+	unsigned char *m = xos_malloc(f->bytes);
+	int fd;
+
+	if (!m)
+		return 2;
+	for (size_t i = 0; i < f->bytes; i++)
+		m[i] = (unsigned char)(i * 7 + 1);
+	fd = open(f->ready, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	while (access(f->stop, F_OK) != 0) {
+		usleep(500);
+		xos_ef_yield();
+	}
+	for (size_t i = 0; i < f->bytes; i++)
+		if (m[i] != (unsigned char)(i * 7 + 1))
+			return 1;
+	return 42;
+}
+
+struct mover {
+	struct xos_ef *ef;
+	const char *to;
+	int rc;
+};
+
+static void *mover_run(void *p)
+{
+	struct mover *m = p;
+
+	m->rc = xos_ef_migrate(m->ef, m->to);
+	return NULL;
+}
+
+/* Start an EF on @host that says its host's pid; the pid (0 if not), the EF in *@ret. */
+static pid_t host_pid(const char *host, struct xos_chan **ret_end, struct xos_ef **ret)
+{
+	struct xos_chan_attr ca;
+	struct xos_chan *ends[2];
+	struct job j = { 0 };
+	uint64_t pid = 0;
+	int rc;
+
+	xos_chan_attr_init(&ca);
+	ca.flags = XOS_CHAN_F_BIDIR;
+	if (xos_chan_open(ends, &ca) < 0)
+		return 0;
+	j.chan = ends[1];
+	*ret = make(host, host, "thread", ef_victim, &j, &ends[1], 1, &rc);
+	if (!*ret || xos_chan_recv(ends[0], &pid, sizeof(pid)) != sizeof(pid))
+		pid = 0;
+	*ret_end = ends[0];
+	return (pid_t)pid;
+}
+
+/*
+ * The destination (c) is killed while a 96 MiB domain EF streams to it: the
+ * move fails and the EF goes on where it was, its heap intact (or, if it
+ * had arrived, it is lost with c).  Then the source (b) is killed while the
+ * EF streams home from it: the move fails, the EF is lost with b.  Nothing
+ * hangs; rank 0 goes on.
+ */
+static void scenario_migrate_killed(void)
+{
+	struct fat f = { .bytes = 96u << 20 };
+	struct xos_ef_attr a;
+	struct xos_chan *vc_end, *vb_end;
+	struct xos_ef *ef, *vc, *vb;
+	struct xos_ef_exit ex;
+	struct mover m;
+	pthread_t t;
+	pid_t cpid, bpid;
+	bool alive = true;
+	int rc;
+
+	snprintf(f.ready, sizeof(f.ready), "%s/fat-ready.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+		 (int)getpid());
+	snprintf(f.stop, sizeof(f.stop), "%.150s.stop", f.ready);
+	unlink(f.ready);
+	unlink(f.stop);
+	cpid = host_pid("c", &vc_end, &vc);
+	bpid = host_pid("b", &vb_end, &vb);
+	CHECK(cpid > 1 && bpid > 1, "hosts b and c run as processes %d and %d", (int)bpid, (int)cpid);
+	xos_ef_attr_init(&a);
+	a.name = "fat";
+	a.host = "self";
+	a.flags = XOS_EF_F_DOMAIN;
+	a.domain_size = f.bytes + (16u << 20);
+	rc = xos_ef_create(&ef, &a, ef_fat, &f, sizeof(f));
+	CHECK(rc == 0, "a domain EF with a 96 MiB heap on a (%s)", strerror(-rc));
+	if (rc < 0 || cpid <= 1 || bpid <= 1)
+		return;
+	while (access(f.ready, F_OK) != 0)
+		usleep(1000);
+
+	/* the destination dies mid-stream */
+	m = (struct mover){ .ef = ef, .to = "c" };
+	pthread_create(&t, NULL, mover_run, &m);
+	usleep(15000);
+	kill(cpid, SIGKILL);
+	pthread_join(t, NULL);
+	if (m.rc < 0) {
+		CHECK(m.rc == -EHOSTDOWN && strcmp(xos_ef_host(ef), "a") == 0,
+		      "c killed while the EF streamed to it: the move failed with -EHOSTDOWN (%s), the EF goes on on a",
+		      strerror(-m.rc));
+	} else {
+		printf("# the EF had arrived on c before c died\n");
+		CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_LOST, "it is lost with c (how %d)", ex.how);
+		alive = false;
+	}
+	CHECK(xos_ef_join(vc, &ex) == 0 && ex.how == XOS_EF_LOST, "c's other EF is lost (how %d)", ex.how);
+	xos_chan_close(vc_end);
+	rc = alive ? xos_ef_migrate(ef, "c") : -EHOSTDOWN;
+	CHECK(rc == -EHOSTDOWN, "c is refused now: -EHOSTDOWN (%s)", strerror(-rc));
+
+	/* the source dies while the EF streams home from it */
+	if (alive) {
+		rc = xos_ef_migrate(ef, "b");
+		CHECK(rc == 0 && strcmp(xos_ef_host(ef), "b") == 0, "then moved to b (%s)", strerror(-rc));
+		m = (struct mover){ .ef = ef, .to = "self" };
+		pthread_create(&t, NULL, mover_run, &m);
+		usleep(15000);
+		kill(bpid, SIGKILL);
+		pthread_join(t, NULL);
+		if (m.rc < 0) {
+			CHECK(m.rc == -EHOSTDOWN, "b killed while the EF streamed home from it: -EHOSTDOWN (%s)",
+			      strerror(-m.rc));
+			CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_LOST, "the EF is lost with b (how %d)",
+			      ex.how);
+		} else {
+			printf("# the EF was home before b died\n");
+			CHECK(strcmp(xos_ef_host(ef), "a") == 0, "it runs on a");
+			CHECK(access(f.stop, F_OK) != 0 && creat(f.stop, 0600) >= 0 && xos_ef_join(ef, &ex) == 0 &&
+				      ex.how == XOS_EF_EXITED && ex.status == 42,
+			      "and ends well, its heap intact (%d/%d)", ex.how, ex.status);
+		}
+		CHECK(xos_ef_join(vb, &ex) == 0 && ex.how == XOS_EF_LOST, "b's other EF is lost (how %d)", ex.how);
+	}
+	xos_chan_close(vb_end);
+	unlink(f.ready);
+	unlink(f.stop);
+	/* rank 0 goes on: an EF here runs */
+	{
+		struct job j = { .x = 4 };
+
+		ef = make("after", "self", NULL, ef_double, &j, NULL, 0, &rc);
+		CHECK(ef && xos_ef_join(ef, &ex) == 0 && ex.status == 8, "rank 0 goes on (%s)", strerror(-rc));
+	}
+}
+
 /* ---- an EF moved while it waits in a channel call ----------------------------------- */
 
 #define BL_ROUNDS 4
@@ -1787,6 +1948,8 @@ int main(int argc, char **argv)
 		scenario_migrate_chans();
 	else if (strcmp(s, "nested_migrate") == 0)
 		scenario_nested_migrate();
+	else if (strcmp(s, "migrate_killed") == 0)
+		scenario_migrate_killed();
 	else if (strcmp(s, "migrate_blocked") == 0)
 		scenario_migrate_blocked();
 	else if (strcmp(s, "migrate_refused") == 0)

@@ -13,7 +13,8 @@
 # rest goes on; seen from b too); a killed host that had created EFs on the
 # others (their channels from it end, the others go on); a domain EF migrated a -> b -> c -> a mid-run, alone and
 # with two channels in use both ways (sequenced messages), and migrations
-# refused with their errno; EFs moved by their creator on b (b -> c -> a
+# refused with their errno; a host killed mid-move (destination, then
+# source); EFs moved by their creator on b (b -> c -> a
 # -> b, one with a channel end); a domain EF moved while asleep in a channel
 # wait (migrated, and mutated on one host); moves home refused (a library
 # loaded on b only, an image whose MAC fails after its data) with the EF and
@@ -129,6 +130,13 @@ check "nested_migrate: an EF on b moves the EFs it made b -> c -> a -> b (one wi
 check "--explain on b says where its EFs went and how their ends were re-bound" \
 	'grep -q "^xos\[b\]: ef .* \"nested-wander\" migrated from host c to host a" "$tmp/nested_migrate" &&
 	 grep -q "^xos\[b\]: ef .* \"nested-echo\" migrated from host c to host b (.* 1 channel end re-bound: ring with its peers here" "$tmp/nested_migrate"'
+
+# Chaos: the destination killed while a 96 MiB EF streams to it, then the
+# source killed while it streams home: -EHOSTDOWN, the EF goes on where it
+# was (or is lost with its host), nothing hangs, rank 0 goes on.
+NETNS_TIMEOUT=90 run migrate_killed -n 3 "$XOS_RUN" --fixed-layout -- "$HOSTS_PROG" migrate_killed
+check "migrate_killed: a host killed mid-move (destination, then source): -EHOSTDOWN, the EF goes on or is lost with it, nothing hangs (mpirun status $(cat "$tmp/migrate_killed.rc"))" \
+	'tally migrate_killed'
 
 # A move must not wait for the EF to come out of a channel wait: asleep in
 # recv, the move goes on and the message sent after it arrives once.  On a
