@@ -664,8 +664,10 @@ int xos__image_read(struct xos_ef *ef, int fd)
 
 		for (size_t k = 0; k < n; k++)
 			for (size_t r = 0; r < ef->nreloc; r++)
-				if (w[k] == ef->reloc[2 * r])
-					w[k] = ef->reloc[2 * r + 1];
+				if (w[k] == ef->reloc[2 * r]) {
+					w[k] = ef->reloc[2 * r + 1]; /* once: a new address may be another's old */
+					break;
+				}
 	}
 	/* Verified and in place: what must come before the EF runs (a migration's ends, hosts.c). */
 	if (ef->restore_ready && (rc = ef->restore_ready(ef, ef->restore_ready_arg)) < 0)

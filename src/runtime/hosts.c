@@ -755,14 +755,21 @@ static void serve_ef(int fd)
 		}
 		nholds++;
 		mine[nmine++] = pair[creq[i].idx];
-		/* The EF finds its ends where the creator put them in the argument. */
-		for (size_t off = 0; off + sizeof(uint64_t) <= req.arg_size; off += sizeof(uint64_t)) {
-			uint64_t w;
+	}
+	/*
+	 * The EF finds its ends where the creator put them in the argument: each
+	 * word rewritten once, in one pass (an end made here may have the address
+	 * another end has on the creator's host: hosts run the same program).
+	 */
+	for (size_t off = 0; off + sizeof(uint64_t) <= req.arg_size; off += sizeof(uint64_t)) {
+		uint64_t w;
 
-			memcpy(&w, (char *)arg + off, sizeof(w));
+		memcpy(&w, (char *)arg + off, sizeof(w));
+		for (uint32_t i = 0; i < req.nchans; i++) {
 			if (w == creq[i].addr) {
-				w = (uint64_t)(uintptr_t)pair[creq[i].idx];
+				w = (uint64_t)(uintptr_t)mine[i];
 				memcpy((char *)arg + off, &w, sizeof(w));
+				break;
 			}
 		}
 	}
