@@ -406,12 +406,25 @@ static bool spare_take(struct sbx_cgroup *cg, unsigned long long mem, unsigned l
 	return found;
 }
 
-/* Does any process remain in @dir (or can we not tell)? */
+/*
+ * Does any process remain in @dir (or can we not tell)?  The sandbox was
+ * joined: its init is reaped and the kernel has killed the rest of its pid
+ * namespace, but a loaded machine may take a moment to release them from
+ * the cgroup.  Looked at for up to 200 ms (as sbx_cgroup_remove waits for
+ * rmdir) before giving up the spare.
+ */
 static bool populated(const char *dir)
 {
 	char buf[16];
 
-	return read_text(dir, "cgroup.procs", buf, sizeof(buf)) < 0 || buf[0] != '\0';
+	for (int i = 0; i < 200; i++) {
+		if (read_text(dir, "cgroup.procs", buf, sizeof(buf)) < 0)
+			return true;
+		if (buf[0] == '\0')
+			return false;
+		usleep(1000);
+	}
+	return true;
 }
 
 /* Keep @cg (made for @mem, @pids) as a spare; false if it cannot be kept. */
