@@ -288,6 +288,9 @@ static inline bool xos__switch_pending(const struct xos_chan *end)
 bool xos__chan_peer_gone(const struct xos_mech_link *link) XOS_HIDDEN;
 /* Wait for @fd to be ready for @events; polls the peer's liveness too. */
 int xos__chan_wait_fd(const struct xos_mech_link *link, int fd, short events) XOS_HIDDEN;
+/* The same, cut by @cut (from xos__chan_wait_cut, may be NULL): -ERESTART. */
+int xos__chan_wait_fd_cut(const struct xos_mech_link *link, int fd, short events,
+			  const _Atomic uint32_t *cut) XOS_HIDDEN;
 void xos__close_fds(int *fds, unsigned int n) XOS_HIDDEN;
 
 #endif /* XOS_CHAN_I_H */

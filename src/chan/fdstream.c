@@ -190,32 +190,13 @@ ssize_t xos__fds_read(void *st, void *buf, size_t len, bool nonblock)
 /*
  * Wait for room.  Before the first byte of a frame (xos__stream_write_frame
  * allows no cut after it) a safe point may cut the wait, as a ring's:
- * -ERESTART, looked at every CUT_CHECK_MS.
+ * -ERESTART.
  */
 int xos__fds_wait_writable(void *st)
 {
 	struct xos__fds_end *e = st;
-	const _Atomic uint32_t *cut = xos__chan_wait_cut();
 
-	if (!cut)
-		return xos__chan_wait_fd(&e->link, e->wfd, POLLOUT);
-	for (;;) {
-		struct pollfd pfd[2] = {
-			{ .fd = e->wfd, .events = POLLOUT },
-			{ .fd = e->link.ctl_sock, .events = POLLRDHUP },
-		};
-		int rc;
-
-		if (xos__chan_cut(cut))
-			return -ERESTART;
-		rc = poll(pfd, 2, CUT_CHECK_MS);
-		if (rc < 0 && errno != EINTR)
-			return -errno;
-		if (rc > 0 && pfd[0].revents)
-			return 0;
-		if (rc > 0 && (pfd[1].revents & (POLLHUP | POLLRDHUP | POLLERR)))
-			return -EPIPE;
-	}
+	return xos__chan_wait_fd_cut(&e->link, e->wfd, POLLOUT, xos__chan_wait_cut());
 }
 
 /* Sockets: one sendmsg of the whole frame; never blocks (the generic layer waits), never SIGPIPE. */

@@ -193,7 +193,8 @@ bool xos__chan_peer_gone(const struct xos_mech_link *link)
 	return false;
 }
 
-int xos__chan_wait_fd(const struct xos_mech_link *link, int fd, short events)
+/* With @cut, the word is looked at every 20 ms: -ERESTART once set. */
+int xos__chan_wait_fd_cut(const struct xos_mech_link *link, int fd, short events, const _Atomic uint32_t *cut)
 {
 	struct pollfd pfd[2] = {
 		{ .fd = fd, .events = events },
@@ -201,18 +202,28 @@ int xos__chan_wait_fd(const struct xos_mech_link *link, int fd, short events)
 	};
 
 	for (;;) {
-		int rc = poll(pfd, 2, -1);
+		int rc;
 
+		if (xos__chan_cut(cut))
+			return -ERESTART;
+		rc = poll(pfd, 2, cut ? 20 : -1);
 		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
+		if (rc == 0)
+			continue;
 		if (pfd[0].revents)
 			return 0;
 		if (pfd[1].revents & (POLLHUP | POLLRDHUP | POLLERR))
 			return -EPIPE;
 	}
+}
+
+int xos__chan_wait_fd(const struct xos_mech_link *link, int fd, short events)
+{
+	return xos__chan_wait_fd_cut(link, fd, events, NULL);
 }
 
 bool xos_mech_peer_gone(const struct xos_mech_link *link)

@@ -53,6 +53,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,14 +67,25 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                  \
-	do {                                              \
-		bool ok_ = (cond);                        \
-		printf("%s - ", ok_ ? "ok" : "not ok");   \
-		printf(__VA_ARGS__);                      \
-		printf("\n");                             \
-		fflush(stdout);                           \
-		failures += !ok_;                         \
+/* One check's line, after @prefix; @ok again. */
+__attribute__((format(printf, 3, 4))) static bool check_line(const char *prefix, bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s%s - ", prefix, ok ? "ok" : "not ok");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	return ok;
+}
+
+/* @cond first: the message may print what it set. */
+#define CHECK(cond, ...)                                         \
+	do {                                                     \
+		bool ok_ = (cond);                               \
+		failures += !check_line("", ok_, __VA_ARGS__);   \
 	} while (0)
 
 #ifdef OTHER_BUILD
@@ -248,6 +260,27 @@ static int ef_count(void *p)
 	return bad ? 1 : 0;
 }
 
+/* Send 0 .. @n-1 on @end, up to 64 in flight, each echoed as seq + 1 in order: how many went wrong. */
+static int echo_pipelined(struct xos_chan *end, uint64_t n)
+{
+	uint64_t seq = 0, back = 0;
+	int bad = 0;
+
+	while (back < n) {
+		uint64_t r;
+
+		while (seq < n && seq - back < 64) {
+			bad += xos_chan_send(end, &seq, sizeof(seq)) != sizeof(seq);
+			seq++;
+		}
+		if (xos_chan_recv(end, &r, sizeof(r)) != sizeof(r))
+			return bad + (int)(n - back); /* the rest never came */
+		bad += r != back + 1;
+		back++;
+	}
+	return bad;
+}
+
 static void scenario_chans(void)
 {
 	struct xos_chan_attr ca;
@@ -255,7 +288,7 @@ static void scenario_chans(void)
 	struct xos_ef *ef;
 	struct xos_ef_exit ex;
 	struct job j = { 0 };
-	uint64_t seq, back;
+	uint64_t seq;
 	int rc, bad = 0;
 	const uint64_t N = 20000;
 
@@ -271,23 +304,8 @@ static void scenario_chans(void)
 		return;
 	CHECK(strcmp(xos_chan_mechanism(ends[0]), "tcp") == 0, "the channel to host b is on tcp (%s)",
 	      xos_chan_mechanism(ends[0]));
-	/* pipelined: up to 64 in flight, replies checked in order */
-	for (seq = 0, back = 0; back < N;) {
-		uint64_t r;
-
-		while (seq < N && seq - back < 64) {
-			if (xos_chan_send(ends[0], &seq, sizeof(seq)) != sizeof(seq))
-				bad++;
-			seq++;
-		}
-		if (xos_chan_recv(ends[0], &r, sizeof(r)) != sizeof(r)) {
-			bad++;
-			break;
-		}
-		bad += r != back + 1;
-		back++;
-	}
-	CHECK(bad == 0 && back == N, "%llu sequenced messages echoed in order, none lost or duplicated",
+	bad = echo_pipelined(ends[0], N);
+	CHECK(bad == 0, "%llu sequenced messages echoed in order, none lost or duplicated",
 	      (unsigned long long)N);
 	rc = xos_chan_switch(ends[0], "ring");
 	CHECK(rc == -EOPNOTSUPP, "a channel to another host is not switched: -EOPNOTSUPP (%s)", strerror(-rc));
@@ -374,14 +392,10 @@ static void scenario_chans(void)
 }
 
 /* A check inside an EF on another host: printed there, counted in @bad (the EF's status). */
-#define NCHECK(bad, cond, ...)                                      \
-	do {                                                        \
-		bool ok_ = (cond);                                  \
-		printf("# nested: %s - ", ok_ ? "ok" : "not ok");   \
-		printf(__VA_ARGS__);                                \
-		printf("\n");                                       \
-		fflush(stdout);                                     \
-		(bad) += !ok_;                                      \
+#define NCHECK(bad, cond, ...)                                       \
+	do {                                                         \
+		bool ok_ = (cond);                                   \
+		(bad) += !check_line("# nested: ", ok_, __VA_ARGS__); \
 	} while (0)
 
 /*
@@ -397,7 +411,6 @@ static int ef_nest(void *p)
 	struct xos_ef_exit ex;
 	struct job j = { 0 };
 	const uint64_t N = 5000;
-	uint64_t seq, back;
 	int bad = 0, lost = 0, rc;
 
 	(void)p;
@@ -413,21 +426,8 @@ static int ef_nest(void *p)
 	if (ef) {
 		NCHECK(bad, strcmp(xos_chan_mechanism(ends[0]), "tcp") == 0, "its channel from b is on tcp (%s)",
 		       xos_chan_mechanism(ends[0]));
-		for (seq = 0, back = 0; back < N;) {
-			uint64_t r;
-
-			while (seq < N && seq - back < 64) {
-				lost += xos_chan_send(ends[0], &seq, sizeof(seq)) != sizeof(seq);
-				seq++;
-			}
-			if (xos_chan_recv(ends[0], &r, sizeof(r)) != sizeof(r)) {
-				lost++;
-				break;
-			}
-			lost += r != back + 1;
-			back++;
-		}
-		NCHECK(bad, lost == 0 && back == N, "%llu sequenced messages b <-> c, in order, none lost",
+		lost = echo_pipelined(ends[0], N);
+		NCHECK(bad, lost == 0, "%llu sequenced messages b <-> c, in order, none lost",
 		       (unsigned long long)N);
 		xos_chan_close(ends[0]);
 		NCHECK(bad, xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED && ex.status == (int)(N & 0x3f),
@@ -478,21 +478,27 @@ static int ef_nest(void *p)
 	return bad;
 }
 
-static void scenario_nested(void)
+/* Run @fn (its NCHECKs) in a thread EF on host b; its status is how many failed there. */
+static void run_on_b(const char *name, ef_fn_t fn, const char *what)
 {
 	struct xos_ef_exit ex;
 	struct xos_ef *ef;
 	struct job j = { 0 };
 	int rc;
 
-	ef = make("nest", "b", NULL, ef_nest, &j, NULL, 0, &rc);
-	CHECK(ef && strcmp(xos_ef_host(ef), "b") == 0, "the nesting EF runs on host b (%s)",
+	ef = make(name, "b", "thread", fn, &j, NULL, 0, &rc);
+	CHECK(ef && strcmp(xos_ef_host(ef), "b") == 0, "EF \"%s\" runs on host b (%s)", name,
 	      ef ? xos_ef_host(ef) : strerror(-rc));
 	if (!ef)
 		return;
 	rc = xos_ef_join(ef, &ex);
-	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 0,
-	      "every check of the EFs it created from b passed (%d failed)", ex.status);
+	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 0, "%s: every check there passed (%d failed)",
+	      what, ex.status);
+}
+
+static void scenario_nested(void)
+{
+	run_on_b("nest", ef_nest, "EFs created from b on c, a, b, spread, killed, refused");
 }
 
 /* Connect to @f (addr:port of host @who) without the secret: refused without a word? */
@@ -942,6 +948,17 @@ static struct xos_ef *make_domain(const char *name, const char *host, ef_fn_t fn
 	return make_ef(name, host, NULL, true, NULL, 0, fn, arg, len, ret_rc);
 }
 
+/* A wandering domain EF @name on this host, its log and gate fresh in $TMPDIR. */
+static struct xos_ef *wander_start(struct wander *w, const char *name, int *ret_rc)
+{
+	snprintf(w->log, sizeof(w->log), "%s/%s.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", name,
+		 (int)getpid());
+	snprintf(w->limit, sizeof(w->limit), "%.240s.limit", w->log);
+	unlink(w->log);
+	unlink(w->limit);
+	return make_domain(name, "self", ef_wander, w, sizeof(*w), ret_rc);
+}
+
 static void scenario_migrate(void)
 {
 	const char *route[] = { "b", "c", "self" }, *where[] = { "b", "c", "a" };
@@ -953,12 +970,7 @@ static void scenario_migrate(void)
 	char line[64];
 	FILE *f;
 
-	snprintf(w.log, sizeof(w.log), "%s/wander.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-		 (int)getpid());
-	snprintf(w.limit, sizeof(w.limit), "%.240s.limit", w.log);
-	unlink(w.log);
-	unlink(w.limit);
-	ef = make_domain("wander", "self", ef_wander, &w, sizeof(w), &rc);
+	ef = wander_start(&w, "wander", &rc);
 	CHECK(ef && strcmp(xos_ef_host(ef), "a") == 0, "domain EF runs on a (%s)",
 	      ef ? xos_ef_host(ef) : strerror(-rc));
 	if (!ef)
@@ -1352,12 +1364,7 @@ static int ef_mover(void *p)
 	int rc, bad = 0;
 
 	(void)p;
-	snprintf(w.log, sizeof(w.log), "%s/nested-wander.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-		 (int)getpid());
-	snprintf(w.limit, sizeof(w.limit), "%.240s.limit", w.log);
-	unlink(w.log);
-	unlink(w.limit);
-	ef = make_domain("nested-wander", "self", ef_wander, &w, sizeof(w), &rc);
+	ef = wander_start(&w, "nested-wander", &rc);
 	NCHECK(bad, ef && strcmp(xos_ef_host(ef), "b") == 0, "a domain EF created on b (%s)",
 	       ef ? xos_ef_host(ef) : strerror(-rc));
 	if (!ef)
@@ -1422,18 +1429,7 @@ static int ef_mover(void *p)
 
 static void scenario_nested_migrate(void)
 {
-	struct xos_ef_exit ex;
-	struct xos_ef *ef;
-	struct job j = { 0 };
-	int rc;
-
-	ef = make("mover", "b", "thread", ef_mover, &j, NULL, 0, &rc);
-	CHECK(ef != NULL, "an EF on host b (%s)", strerror(-rc));
-	if (!ef)
-		return;
-	rc = xos_ef_join(ef, &ex);
-	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 0,
-	      "it moved the domain EF it made b -> c -> a -> b, every check there passed (%d failed)", ex.status);
+	run_on_b("mover", ef_mover, "it moved the EFs it made b -> c -> a -> b");
 }
 
 /* ---- a host killed while an EF moves ---------------------------------------------- */
@@ -1481,6 +1477,20 @@ static void *mover_run(void *p)
 	return NULL;
 }
 
+/* Move @ef to @to from a thread, and 15 ms later (mid-stream for a large EF) kill @victim: the move's result. */
+static int move_and_kill(struct xos_ef *ef, const char *to, pid_t victim)
+{
+	struct mover m = { .ef = ef, .to = to };
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, mover_run, &m) != 0)
+		return -EAGAIN;
+	usleep(15000);
+	kill(victim, SIGKILL);
+	pthread_join(t, NULL);
+	return m.rc;
+}
+
 /* Start an EF on @host that says its host's pid; the pid (0 if not), the EF in *@ret. */
 static pid_t host_pid(const char *host, struct xos_chan **ret_end, struct xos_ef **ret)
 {
@@ -1516,8 +1526,7 @@ static void scenario_migrate_killed(void)
 	struct xos_chan *vc_end, *vb_end;
 	struct xos_ef *ef, *vc, *vb;
 	struct xos_ef_exit ex;
-	struct mover m;
-	pthread_t t;
+	int moved;
 	pid_t cpid, bpid;
 	bool alive = true;
 	int rc;
@@ -1543,15 +1552,11 @@ static void scenario_migrate_killed(void)
 		usleep(1000);
 
 	/* the destination dies mid-stream */
-	m = (struct mover){ .ef = ef, .to = "c" };
-	pthread_create(&t, NULL, mover_run, &m);
-	usleep(15000);
-	kill(cpid, SIGKILL);
-	pthread_join(t, NULL);
-	if (m.rc < 0) {
-		CHECK(m.rc == -EHOSTDOWN && strcmp(xos_ef_host(ef), "a") == 0,
+	moved = move_and_kill(ef, "c", cpid);
+	if (moved < 0) {
+		CHECK(moved == -EHOSTDOWN && strcmp(xos_ef_host(ef), "a") == 0,
 		      "c killed while the EF streamed to it: the move failed with -EHOSTDOWN (%s), the EF goes on on a",
-		      strerror(-m.rc));
+		      strerror(-moved));
 	} else {
 		printf("# the EF had arrived on c before c died\n");
 		CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_LOST, "it is lost with c (how %d)", ex.how);
@@ -1566,14 +1571,10 @@ static void scenario_migrate_killed(void)
 	if (alive) {
 		rc = xos_ef_migrate(ef, "b");
 		CHECK(rc == 0 && strcmp(xos_ef_host(ef), "b") == 0, "then moved to b (%s)", strerror(-rc));
-		m = (struct mover){ .ef = ef, .to = "self" };
-		pthread_create(&t, NULL, mover_run, &m);
-		usleep(15000);
-		kill(bpid, SIGKILL);
-		pthread_join(t, NULL);
-		if (m.rc < 0) {
-			CHECK(m.rc == -EHOSTDOWN, "b killed while the EF streamed home from it: -EHOSTDOWN (%s)",
-			      strerror(-m.rc));
+		moved = move_and_kill(ef, "self", bpid);
+		if (moved < 0) {
+			CHECK(moved == -EHOSTDOWN, "b killed while the EF streamed home from it: -EHOSTDOWN (%s)",
+			      strerror(-moved));
 			CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_LOST, "the EF is lost with b (how %d)",
 			      ex.how);
 		} else {
@@ -1683,6 +1684,23 @@ static void flow_wait_asleep(const struct ident *id)
 		}
 		usleep(1000);
 	}
+}
+
+/* Read idents @from .. @to-1 from @end: how many were wrong, the first of them in *@first_bad. */
+static int idents_read(struct xos_chan *end, uint32_t from, uint32_t to, int *first_bad)
+{
+	struct ident id;
+	int bad = 0;
+
+	*first_bad = -1;
+	for (uint32_t i = from; i < to; i++) {
+		if (xos_chan_recv(end, &id, sizeof(id)) != sizeof(id) || id.seq != i) {
+			if (*first_bad < 0)
+				*first_bad = (int)i;
+			bad++;
+		}
+	}
+	return bad;
 }
 
 /* Rank 0's side of ef_sleeper's rounds; @move(k) moves it while it waits in round k's recv. */
@@ -1800,13 +1818,7 @@ static void scenario_mutate_blocked(void)
 	rc = xos_ef_mutate(ef, "thread");
 	CHECK(rc == 0 && strcmp(xos_ef_icf(ef), "thread") == 0,
 	      "mutated to thread while asleep in xos_chan_send on a full ring (%s)", strerror(-rc));
-	for (uint32_t i = 1; i < BL_FLOOD; i++) {
-		if (xos_chan_recv(flood[1], &id, sizeof(id)) != sizeof(id) || id.seq != i) {
-			if (first_bad < 0)
-				first_bad = (int)i;
-			bad++;
-		}
-	}
+	bad = idents_read(flood[1], 1, BL_FLOOD, &first_bad);
 	CHECK(bad == 0, "flood: %d messages once each, in order (%d wrong, first %d)", BL_FLOOD, bad, first_bad);
 	rc = xos_ef_join(ef, &ex);
 	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42,
@@ -1873,13 +1885,7 @@ static void scenario_send_blocked(const char *mech)
 		      k < 2 ? step[k] : "dumped", mech, strerror(-rc));
 	}
 	unlink(path);
-	for (uint32_t i = 1; i < SEND_FLOOD; i++) {
-		if (xos_chan_recv(flood[1], &id, sizeof(id)) != sizeof(id) || id.seq != i) {
-			if (first_bad < 0)
-				first_bad = (int)i;
-			bad++;
-		}
-	}
+	bad = idents_read(flood[1], 1, SEND_FLOOD, &first_bad);
 	CHECK(bad == 0, "%d messages once each, in order (%d wrong, first %d)", SEND_FLOOD, bad, first_bad);
 	rc = xos_ef_join(ef, &ex);
 	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42, "joined: exited 42, every send went (%d/%d)",
