@@ -19,7 +19,8 @@
  * own: the budget is per process) the same in poll.  The responder never
  * sleeps, so the requester's waits face a peer running on another CPU:
  * in both fast phases most must end without a sleep (voluntary context
- * switches of the requester).  Counted, not timed; where the answers take
+ * switches of the requester); the slow and fast phases are tried twice
+ * when the second fast phase sleeps (a neighbour may have had the CPU).  Counted, not timed; where the answers take
  * long even to a requester spinning on non-blocking reads (one CPU, or a
  * machine too loaded to give the responder one), no spin could catch
  * them and the test says so (77).
@@ -171,6 +172,18 @@ static int run(int fd, const char *how, int ep)
 	}
 	printf("%s: round trip %.0f us spinning; %ld sleeps in %d round trips, %ld in %d after %d slow ones\n",
 	       how, spun, warm, FAST, after, FAST, SLOW);
+	if (warm <= FAST / 2 && after > FAST / 2) {
+		/*
+		 * Once more: another program (a parallel make check) may have taken the
+		 * responder's CPU during that phase.  A waiter that does not recover
+		 * sleeps through both tries.
+		 */
+		if (trips(fd, ep, SLOW, SLOW_FLAG) < 0 || (after = trips(fd, ep, FAST, 0)) < 0) {
+			printf("FAIL: %s: a round trip failed\n", how);
+			return 1;
+		}
+		printf("%s: once more: %ld sleeps in %d after %d slow ones\n", how, after, FAST, SLOW);
+	}
 	if (warm > FAST / 2 || after > FAST / 2) {
 		printf("FAIL: %s: the waits kept sleeping with answers that spinning catches\n", how);
 		return 1;
