@@ -10,8 +10,9 @@
  * Rank 0 goes on into main(); every other rank serves as an EF host and
  * never runs main(): it accepts connections, one thread each, until rank
  * 0 closes its session connection, then leaves.  Rank 0 accepts too, from
- * a thread beside main(), EF and channel connections only: an EF on any
- * host may create EFs on any other (each host places by its own counts).
+ * a thread beside main(), every kind but sessions: an EF on any host may
+ * create EFs on any other (each host places by its own counts) and move
+ * the EFs it created.
  *
  * Every connection starts with the host's hello (a fresh nonce, its rank
  * and build-id); the client answers with HMAC-SHA256(secret, nonce, kind,
@@ -365,10 +366,11 @@ fail:
 }
 
 /*
- * Did @h's process die (a connection to it broke)?  Nothing listens on its
- * endpoint any more: then it is lost, and *@rc becomes -EHOSTDOWN.  A
- * process being killed closes its listener a moment after the connection
- * that broke: a few looks, 20 ms apart, on this error path only.
+ * Did @h's process die (a connection to it was refused or broke)?  Nothing
+ * listens on its endpoint any more: then it is lost (the hosts but rank 0
+ * have no session to tell), and *@rc becomes -EHOSTDOWN.  A process being
+ * killed closes its listener a moment after the connection that broke: a
+ * few looks, 20 ms apart, on these error paths only.
  */
 static void lost_if_gone(struct host *h, int *rc, char *why, size_t why_len)
 {
@@ -388,8 +390,8 @@ static void lost_if_gone(struct host *h, int *rc, char *why, size_t why_len)
 	}
 	if (!gone)
 		return;
-	host_lost(h, "it died while an EF moved");
-	snprintf(why, why_len, "host %s died during the move (%s)", h->name, strerror(-*rc));
+	host_lost(h, "its endpoint refuses connections: its process ended");
+	snprintf(why, why_len, "host %s is gone (%s)", h->name, strerror(-*rc));
 	*rc = -EHOSTDOWN;
 }
 
@@ -684,6 +686,7 @@ static void serve_ef(int fd)
 	struct xos_ef *ef;
 	void *arg = NULL;
 	size_t nmine = 0, nholds = 0;
+	uint64_t key;
 	int rc;
 
 	for (size_t i = 0; i < MAX_CHANS; i++)
@@ -695,6 +698,10 @@ static void serve_ef(int fd)
 	if (req.nchans > MAX_CHANS || req.arg_size > ARG_MAX_REMOTE || req.build_id_len > BUILD_ID_MAX ||
 	    req.creator >= H.size || req.creator == H.rank) {
 		rc = -EPROTO;
+		goto out_reply;
+	}
+	if (atomic_load(&H.closing)) {
+		rc = -ESHUTDOWN; /* rank 0's main() has returned: its process is ending */
 		goto out_reply;
 	}
 	if ((rc = read_str(fd, req.name_len, &name)) < 0 || (rc = read_str(fd, req.icf_len, &icf)) < 0 ||
@@ -786,10 +793,6 @@ static void serve_ef(int fd)
 	attr.chans = mine;
 	attr.nchans = nmine;
 	attr.host = "self";
-	if (atomic_load(&H.closing)) {
-		rc = -ESHUTDOWN; /* rank 0's main() has returned: its process is ending */
-		goto out_reply;
-	}
 	rc = xos_ef_create(&ef, &attr, (xos_ef_fn)(q.base + req.fn_off), arg, req.arg_size);
 	if (rc < 0)
 		goto out_reply;
@@ -798,11 +801,12 @@ static void serve_ef(int fd)
 	free(arg);
 	arg = NULL;
 	/* A domain EF without channels may leave for another host (its creator's xos_ef_migrate). */
-	hosted_add(hosted_key(req.creator, req.ef_id), ef, ef->dom && req.nchans == 0);
+	key = hosted_key(req.creator, req.ef_id);
+	hosted_add(key, ef, ef->dom && req.nchans == 0);
 	rc = xos_ef_join(ef, &ex);
 	end.how = rc < 0 ? XOS_EF_LOST : ex.how;
 	end.status = rc < 0 ? 0 : ex.status;
-	if (hosted_del(hosted_key(req.creator, req.ef_id)))
+	if (hosted_del(key))
 		end.how = EF_END_MOVED;
 	(void)xos__send_all(fd, &end, sizeof(end));
 	goto out;
@@ -860,11 +864,20 @@ static void *serve_conn(void *p)
 		goto refuse;
 	set_timeout(fd, 0);
 	tune(fd);
-	/* Rank 0 opens the sessions: one to it is not of this launch's making. */
-	if (H.rank == 0 && au.kind == KIND_SESSION) {
-		xos__log_debug("hosts: refused a session connection: rank 0 opens them");
-		close(fd);
-		return NULL;
+	if (H.rank == 0) {
+		/* The EFs started or restored here begin with no signal blocked, as on
+		 * the other hosts (the accepting thread blocks them all: rank 0's
+		 * signals are its program's). */
+		sigset_t none;
+
+		/* Rank 0 opens the sessions: one to it is not of this launch's making. */
+		if (au.kind == KIND_SESSION) {
+			xos__log_debug("hosts: refused a session connection: rank 0 opens them");
+			close(fd);
+			return NULL;
+		}
+		sigemptyset(&none);
+		pthread_sigmask(SIG_SETMASK, &none, NULL);
 	}
 	switch (au.kind) {
 	case KIND_SESSION:
@@ -877,13 +890,6 @@ static void *serve_conn(void *p)
 		}
 		leave();
 	case KIND_EF:
-		if (H.rank == 0) {
-			/* Its EF starts with no signal blocked, as on the other hosts (not this thread's mask). */
-			sigset_t none;
-
-			sigemptyset(&none);
-			pthread_sigmask(SIG_SETMASK, &none, NULL);
-		}
 		serve_ef(fd);
 		return NULL;
 	case KIND_CHAN:
@@ -1218,11 +1224,8 @@ int xos__host_ef_create(struct xos_ef *ef, int idx, const struct xos_ef_attr *at
 	if (fd < 0) {
 		rc = fd;
 		snprintf(why, why_len, "cannot reach host %s: %s", h->name, strerror(-rc));
-		if (rc == -ECONNREFUSED) {
-			/* Nothing listens where it served: its process ended (the hosts but 0 have no session). */
-			host_lost(h, "its endpoint refuses connections: its process ended");
-			rc = -EHOSTDOWN;
-		}
+		if (rc == -ECONNREFUSED)
+			lost_if_gone(h, &rc, why, why_len);
 		goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -1607,6 +1610,7 @@ static void serve_migrate_in(int fd, const struct mig_req *req)
 	struct xos_ef *ef;
 	size_t n = req->nchans, made = 0;
 	char why[512] = "out of memory";
+	uint64_t key = hosted_key(req->creator, req->ef_id);
 	int rc;
 
 	if (n > MAX_CHANS) {
@@ -1697,9 +1701,9 @@ static void serve_migrate_in(int fd, const struct mig_req *req)
 	xos__explain("ef %llu \"%s\" arrived (%llu bytes of image, %zu channel end%s re-bound: tcp to its peer) -> %s",
 		     (unsigned long long)ef->id, ef->name, (unsigned long long)req->image_len, n,
 		     n == 1 ? "" : "s", why);
-	hosted_add(hosted_key(req->creator, req->ef_id), ef, true);
+	hosted_add(key, ef, true);
 	pthread_mutex_lock(&hosted_lock);
-	for (h = hosted_head; h && h->id0 != hosted_key(req->creator, req->ef_id); h = h->next)
+	for (h = hosted_head; h && h->id0 != key; h = h->next)
 		;
 	if (h) {
 		h->nends = n;
@@ -1714,11 +1718,11 @@ static void serve_migrate_in(int fd, const struct mig_req *req)
 	snprintf(rep.why, sizeof(rep.why), "%s", why);
 	if (xos__send_all(fd, &rep, sizeof(rep)) < 0)
 		xos__log_debug("hosts: ef %llu: the creator went away", (unsigned long long)req->ef_id);
-	hosted_close(hosted_key(req->creator, req->ef_id), ef);
+	hosted_close(key, ef);
 	rc = xos_ef_join(ef, &ex);
 	end.how = rc < 0 ? XOS_EF_LOST : ex.how;
 	end.status = rc < 0 ? 0 : ex.status;
-	if (hosted_del(hosted_key(req->creator, req->ef_id)))
+	if (hosted_del(key))
 		end.how = EF_END_MOVED;
 	(void)xos__send_all(fd, &end, sizeof(end));
 	return;
@@ -1876,9 +1880,12 @@ static int push_image(struct xos_ef *ef, int dst, int mfd, uint64_t *len, const 
 		return -ENOMEM;
 	fd = connect_auth(h, KIND_MIGRATE, 0);
 	if (fd < 0) {
-		snprintf(why, why_len, "cannot reach host %s: %s", h->name, strerror(-fd));
+		rc = fd;
+		snprintf(why, why_len, "cannot reach host %s: %s", h->name, strerror(-rc));
 		free(r);
-		return fd == -ECONNREFUSED || fd == -ECONNRESET ? -EHOSTDOWN : fd;
+		if (rc == -ECONNREFUSED || rc == -ECONNRESET)
+			lost_if_gone(h, &rc, why, why_len);
+		return rc;
 	}
 	set_timeout(fd, 120);
 	ph.fd = fd;
@@ -2176,6 +2183,7 @@ int xos_ef_migrate(struct xos_ef *ef, const char *host)
 	char why[512] = "";
 	double t0 = now_ms();
 	uint64_t len = 0;
+	const int here = (int)H.rank; /* the creator's host: the EF's home */
 	int dst, cur, rc;
 
 	if (!ef || ef->magic != XOS_EF_MAGIC || !host || !*host)
@@ -2184,16 +2192,15 @@ int xos_ef_migrate(struct xos_ef *ef, const char *host)
 		return -EPERM;
 	if (!H.launched)
 		return -ENOTCONN;
-	/* Home is the creator's host: this one. */
-	dst = strcmp(host, "self") == 0 ? (int)H.rank : host_find(host);
+	dst = strcmp(host, "self") == 0 ? here : host_find(host);
 	if (dst < 0)
 		return -ENOENT;
-	cur = ef->remote ? ef->remote->host : (int)H.rank;
+	cur = ef->remote ? ef->remote->host : here;
 	if (dst == cur)
 		return -EALREADY;
 	if (H.hosts[dst].lost || (ef->remote && H.hosts[cur].lost))
 		return -EHOSTDOWN;
-	if (dst != (int)H.rank && (H.hosts[dst].build_id_len != H.build_id_len ||
+	if (dst != here && (H.hosts[dst].build_id_len != H.build_id_len ||
 			 memcmp(H.hosts[dst].build_id, H.build_id, H.build_id_len) != 0))
 		return -ENOEXEC;
 	if (ef->nchans > MAX_CHANS)
@@ -2211,12 +2218,12 @@ int xos_ef_migrate(struct xos_ef *ef, const char *host)
 		}
 		if (atomic_load(&ef->ctl->ended))
 			return -ESRCH;
-	} else if (ef->nchans && dst != (int)H.rank) {
+	} else if (ef->nchans && dst != here) {
 		/* Its ends come back to their peers first, then go on. */
 		rc = xos_ef_migrate(ef, "self");
 		if (rc < 0)
 			return rc;
-		cur = (int)H.rank;
+		cur = here;
 	}
 	rc = migrate(ef, dst, why, sizeof(why), &len);
 	if (rc < 0) {
@@ -2228,6 +2235,6 @@ int xos_ef_migrate(struct xos_ef *ef, const char *host)
 		     "re-bound: %s, %.1f ms), there -> %s",
 		     (unsigned long long)ef->id, ef->name, H.hosts[cur].name, H.hosts[dst].name,
 		     (double)len / (1 << 20), ef->nchans, ef->nchans == 1 ? "" : "s",
-		     dst == (int)H.rank ? "ring with its peers here" : "tcp to its peers", now_ms() - t0, why);
+		     dst == here ? "ring with its peers here" : "tcp to its peers", now_ms() - t0, why);
 	return 0;
 }

@@ -896,7 +896,11 @@ static int ef_wander(void *p)
 
 		if (fd < 0)
 			return 3;
-		dprintf(fd, "%d %d\n", i, (int)getpid());
+		sigset_t mask;
+
+		/* the third field: SIGTERM blocked in the flow that runs it (an EF starts with none blocked) */
+		pthread_sigmask(SIG_SETMASK, NULL, &mask);
+		dprintf(fd, "%d %d %d\n", i, (int)getpid(), sigismember(&mask, SIGTERM));
 		close(fd);
 		vals[i] = (uint64_t)i * (uint64_t)i;
 		usleep((useconds_t)w->pace_us);
@@ -1381,6 +1385,18 @@ static int ef_mover(void *p)
 	       "joined on b: exited 42, its heap intact after three moves (%d/%d)", ex.how, ex.status);
 	NCHECK(bad, log_lines(w.log) == w.n, "its log has its %d steps, none lost or repeated (%d)", w.n,
 	       log_lines(w.log));
+	{
+		FILE *f = fopen(w.log, "re");
+		char line[64];
+		int i, pid, blocked, masked = 0;
+
+		while (f && fgets(line, sizeof(line), f))
+			masked += sscanf(line, "%d %d %d", &i, &pid, &blocked) == 3 && blocked;
+		if (f)
+			fclose(f);
+		NCHECK(bad, masked == 0, "no signal blocked in it wherever it ran, rank 0's host included (%d steps)",
+		       masked);
+	}
 	unlink(w.log);
 	unlink(w.limit);
 
