@@ -111,6 +111,8 @@ int xos_ef_pivot_take(struct xos_ic *pivot_ic)
 		xos__domain_unmap(ef->dom);
 		return rc;
 	}
+	/* Hosted in this process from now on: the next request must not wait on the ending one. */
+	atomic_store(&ef->ctl->pid, 0);
 	/* The process has left its domain: whatever fds and channel ends came, the EF goes on. */
 	rc = xos__ef_fds_receive_chans(ef, true);
 	if (rc < 0)

@@ -389,6 +389,12 @@ static int request(struct xos_ef *ef, enum xos__req req, bool polled)
 	struct xos__ef_ctl *ctl = ef->ctl;
 	struct timespec nap = { 0, polled ? 50000 : 200000000 };
 	uint32_t seq0 = atomic_load(&ctl->seq);
+	/*
+	 * The host that must answer is the one hosting the EF now: a thread
+	 * moving the EF to a process publishes the child's pid before it
+	 * answers, and that child may run the EF to its end first.
+	 */
+	pid_t answering = atomic_load(&ctl->pid);
 	int rc;
 
 	if (atomic_load(&ctl->ended))
@@ -400,8 +406,8 @@ static int request(struct xos_ef *ef, enum xos__req req, bool polled)
 		xos__futex_wait(&ctl->seq, seq0, &nap);
 		if (polled && nap.tv_nsec < 10000000)
 			nap.tv_nsec *= 2;
-		/* A process host killed before its next safe point never answers. */
-		if (atomic_load(&ctl->seq) == seq0 && host_dead(atomic_load(&ctl->pid))) {
+		/* A process host killed before its next safe point never answers (dead first: an answer it gave is seen). */
+		if (host_dead(answering) && atomic_load(&ctl->seq) == seq0) {
 			atomic_store(&ctl->request, XOS_REQ_NONE);
 			return -ESRCH;
 		}
