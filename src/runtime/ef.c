@@ -416,6 +416,7 @@ int xos_ef_join(struct xos_ef *ef, struct xos_ef_exit *ret_exit)
 		return -EDEADLK;
 	if (ef->owner_pid != getpid())
 		return -ECHILD;
+	xos__host_left_settle(ef);
 	if (ef->remote) {
 		rc = xos__host_ef_join(ef, &ex);
 		if (rc < 0)

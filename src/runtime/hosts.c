@@ -2158,24 +2158,39 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 	if (rc < 0)
 		return rc;
 	old = ef->remote;
-	/* The old host says it left (it was parked there: it cannot have ended). */
-	{
-		struct ef_end end;
-
-		(void)read_all(old->sock, &end, sizeof(end));
-	}
-	close(old->sock);
-	for (size_t i = 0; i < old->nholds; i++)
-		close(old->holds[i]);
 	pthread_mutex_lock(&H.lock);
 	H.hosts[old->host].live--;
 	if (r)
 		H.hosts[dst].live++;
 	pthread_mutex_unlock(&H.lock);
-	free(old);
+	/*
+	 * The old host says it left once it has let the EF's domain go (5 ms
+	 * for 64 MiB): read that before this EF's next move or its join, not
+	 * now, while the EF already runs here.
+	 */
+	for (size_t i = 0; i < old->nholds; i++)
+		close(old->holds[i]);
+	old->nholds = 0;
+	xos__host_left_settle(ef);
+	ef->left = old;
 	ef->remote = r; /* NULL when home */
 	*ret_len = len;
 	return 0;
+}
+
+void xos__host_left_settle(struct xos_ef *ef)
+{
+	struct xos__remote *old = ef->left;
+	struct ef_end end;
+
+	if (!old)
+		return;
+	/* It was parked there and cannot have ended: only "left" can come, or nothing if it died. */
+	set_timeout(old->sock, 30);
+	(void)read_all(old->sock, &end, sizeof(end));
+	close(old->sock);
+	free(old);
+	ef->left = NULL;
 }
 
 int xos_ef_migrate(struct xos_ef *ef, const char *host)
@@ -2205,6 +2220,8 @@ int xos_ef_migrate(struct xos_ef *ef, const char *host)
 		return -ENOEXEC;
 	if (ef->nchans > MAX_CHANS)
 		return -E2BIG;
+	/* Its last host has let it go: a move back there must not meet its old self. */
+	xos__host_left_settle(ef);
 	if (!ef->remote) {
 		rc = xos__ef_domain_usable(ef);
 		if (rc < 0)

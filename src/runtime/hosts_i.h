@@ -44,6 +44,8 @@ int xos__host_ef_create(struct xos_ef *ef, int host, const struct xos_ef_attr *a
 			size_t why_len) XOS_HIDDEN;
 /* Wait for remote @ef to end: how it did (XOS_EF_LOST when its host died); frees the remote part. */
 int xos__host_ef_join(struct xos_ef *ef, struct xos_ef_exit *ret_exit) XOS_HIDDEN;
+/* Wait until the host @ef last left has let it go (read its "left"), if not done yet. */
+void xos__host_left_settle(struct xos_ef *ef) XOS_HIDDEN;
 /* The ICF hosting remote @ef there, and the name of its host. */
 const char *xos__host_ef_icf(const struct xos_ef *ef) XOS_HIDDEN;
 const char *xos__host_ef_host(const struct xos_ef *ef) XOS_HIDDEN;

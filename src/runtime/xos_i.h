@@ -224,6 +224,7 @@ struct xos_ef {
 	struct xos_ic *moved_ic;        /* the pivot's context its host made for it */
 	struct xos__ckpt *ckpt;         /* a dump in the background (ckpt.c), or NULL */
 	struct xos__remote *remote;     /* runs on another host (hosts.c); NULL: here */
+	struct xos__remote *left;       /* the host it last left, whose "left" is still to read (hosts.c) */
 	/* its requirements, for the policy to choose again where it arrives (migration) */
 	enum xos_isolation iso;
 	enum xos_perf_hint perf;
