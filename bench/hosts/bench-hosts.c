@@ -332,18 +332,33 @@ static int move_echo(struct xos_ef *ef, struct xos_chan *c, const char *to)
 	return m.rc;
 }
 
+/*
+ * The steady round trip: one pass of PINGS not timed, then the best of
+ * three.  Right after the EF starts or arrives, the first pass measured
+ * 5.7-7.1 us against 0.85-0.90 us for the next ones on the same ring, and
+ * a later pass now and then 2.4-2.8 us (the two threads on one CPU, where
+ * each round trip is two context switches, until the scheduler spreads
+ * them): the scheduler's doing, before a move as after it.
+ */
 static double echo_rtt(struct xos_chan *c)
 {
-	double t0 = now_us();
+	double best = -1;
 
-	for (uint64_t i = 0; i < PINGS; i++) {
-		uint64_t v = i;
+	for (int pass = 0; pass < 4; pass++) {
+		double t0 = now_us(), us;
 
-		if (xos_chan_send(c, &v, sizeof(v)) != sizeof(v) || xos_chan_recv(c, &v, sizeof(v)) != sizeof(v) ||
-		    v != i)
-			return -1;
+		for (uint64_t i = 0; i < PINGS; i++) {
+			uint64_t v = i;
+
+			if (xos_chan_send(c, &v, sizeof(v)) != sizeof(v) ||
+			    xos_chan_recv(c, &v, sizeof(v)) != sizeof(v) || v != i)
+				return -1;
+		}
+		us = (now_us() - t0) / PINGS;
+		if (pass > 0 && (best < 0 || us < best))
+			best = us;
 	}
-	return (now_us() - t0) / PINGS;
+	return best;
 }
 
 static int run_migrate(int rounds)
