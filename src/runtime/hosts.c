@@ -55,7 +55,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -1331,7 +1330,13 @@ int xos__host_ef_join(struct xos_ef *ef, struct xos_ef_exit *ret_exit)
 	struct ef_end end;
 	int rc = read_all(r->sock, &end, sizeof(end));
 
-	if (rc < 0 || (end.how != XOS_EF_EXITED && end.how != XOS_EF_KILLED && end.how != XOS_EF_LOST)) {
+	if (rc == 0 && end.how == EF_END_MOVED) {
+		/* It left that host for one that took it and died before the creator heard. */
+		end.how = XOS_EF_LOST;
+		end.status = 0;
+		xos__explain("ef %llu \"%s\": lost (it left host %s for a host that died taking it)",
+			     (unsigned long long)ef->id, ef->name, h->name);
+	} else if (rc < 0 || (end.how != XOS_EF_EXITED && end.how != XOS_EF_KILLED && end.how != XOS_EF_LOST)) {
 		char reason[96];
 
 		/* The connection closed before the EF's end: its host died. */
@@ -1374,10 +1379,16 @@ const char *xos__host_ef_host(const struct xos_ef *ef)
  * as to an ef request, and the connection then serves as the EF's ef
  * connection (its end, or EF_END_MOVED when it leaves again).  OUT: the
  * host parks the EF named by the creator's rank and id at its next safe point and
- * sends its image; the EF stays parked there until the creator says
+ * sends its image; the EF stays parked there until the mover says
  * whether it was restored elsewhere (then it leaves) or not (it goes on).
+ * FETCH (an EF without channel ends, between two hosts neither of which is
+ * its creator's): the host takes the EF from host @from with an OUT of its
+ * own, restores it as for IN and tells @from the verdict; the creator's
+ * connection gets the reply, then the image's length, and serves as the
+ * EF's ef connection from then on.  The image does not pass through the
+ * creator's host.
  */
-enum { MIG_IN = 1, MIG_OUT = 2 };
+enum { MIG_IN = 1, MIG_OUT = 2, MIG_FETCH = 3 };
 #define MIG_IMAGE_MAX ((uint64_t)XOS__DOMAIN_SIZE_MAX + (64u << 20))
 
 struct mig_req {
@@ -1386,7 +1397,7 @@ struct mig_req {
 	uint64_t ef_id;      /* the creator's id of the EF */
 	uint64_t image_len;  /* IN: bytes of image that follow */
 	uint32_t creator;    /* the creator's rank (the one moving it) */
-	uint32_t pad;
+	uint32_t from;       /* FETCH: the rank of the host the EF runs on */
 	char name[XOS_EF_NAME_MAX];
 	char icf[32], icfs[128];
 };
@@ -1528,76 +1539,29 @@ static void hosted_done(struct hosted *h, bool leaving)
 	pthread_mutex_unlock(&hosted_lock);
 }
 
-static int send_image(int sock, int mfd, uint64_t len)
+/*
+ * A fetched EF (MIG_FETCH): tell the host it leaves whether it runs here
+ * now (it lets it go) or not (it goes on there), once; closed either way,
+ * which also ends a stream the arrival stopped reading.
+ */
+static void tell_source(int *src, int rc)
 {
-	off_t off = 0;
+	struct mig_verdict v = { .rc = rc < 0 ? rc : 0 };
 
-	while ((uint64_t)off < len) {
-		ssize_t n = sendfile(sock, mfd, &off, (size_t)(len - (uint64_t)off));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EPIPE;
-	}
-	return 0;
+	if (*src < 0)
+		return;
+	if (rc == 0)
+		(void)xos__send_all(*src, &v, sizeof(v));
+	close(*src);
+	*src = -1;
 }
 
 /*
- * Receive @len bytes of image from @sock into a new memfd, through a small
- * buffer that stays mapped: written with write(2), the memfd's pages are
- * filled by the kernel, not faulted in one by one (a page fault costs an
- * exit on a paravirtualised guest).
+ * An EF arrives (MIG_IN, or MIG_FETCH with *@src the connection to the
+ * host it leaves, else -1): restore it here, then serve it as an ef
+ * connection on @fd.
  */
-#define RECV_BUF (1u << 20)
-static int recv_image(int sock, uint64_t len)
-{
-	int mfd = memfd_create("xos-migrate", MFD_CLOEXEC), rc = 0;
-	char *buf = NULL;
-
-	if (mfd < 0)
-		return -errno;
-	if (len == 0 || len > MIG_IMAGE_MAX) {
-		rc = -EPROTO;
-		goto fail;
-	}
-	buf = malloc(RECV_BUF);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto fail;
-	}
-	for (uint64_t got = 0; got < len && rc == 0;) {
-		size_t want = len - got < RECV_BUF ? (size_t)(len - got) : RECV_BUF;
-		ssize_t n = recv(sock, buf, want, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? -errno : -ECONNRESET;
-			break;
-		}
-		for (ssize_t w = 0; w < n && rc == 0;) {
-			ssize_t k = write(mfd, buf + w, (size_t)(n - w));
-
-			if (k < 0 && errno != EINTR)
-				rc = -errno;
-			else if (k > 0)
-				w += k;
-		}
-		got += (uint64_t)n;
-	}
-	if (rc == 0) {
-		free(buf);
-		return mfd;
-	}
-fail:
-	free(buf);
-	close(mfd);
-	return rc;
-}
-
-/* An EF arrives (MIG_IN): restore it here, then serve it as an ef connection. */
-static void serve_migrate_in(int fd, const struct mig_req *req)
+static void serve_migrate_in(int fd, const struct mig_req *req, int *src)
 {
 	struct ef_rep rep = { 0 };
 	struct ef_end end;
@@ -1678,11 +1642,13 @@ static void serve_migrate_in(int fd, const struct mig_req *req)
 			xos__chans_hand(ef->chans, n, ef->id); /* closed at its end here, if it ends here */
 		/* Straight from the connection into place: no copy of the image here. */
 		ef->image_stream_len = req->image_len;
-		rc = xos__ef_restore_into(ef, fd, why, sizeof(why));
+		rc = xos__ef_restore_into(ef, *src >= 0 ? *src : fd, why, sizeof(why));
 		ef->image_stream_len = 0;
 	}
 	ef->reloc = NULL;
 	ef->nreloc = 0;
+	/* Fetched: it runs here, or it goes on where it was (before the creator hears either). */
+	tell_source(src, rc);
 	if (rc < 0) {
 		xos__explain("ef %llu: arrival refused (%s): %s", (unsigned long long)req->ef_id,
 			     strerror(-rc), why);
@@ -1698,8 +1664,9 @@ static void serve_migrate_in(int fd, const struct mig_req *req)
 		}
 		return;
 	}
-	xos__explain("ef %llu \"%s\" arrived (%llu bytes of image, %zu channel end%s re-bound: tcp to its peer) -> %s",
-		     (unsigned long long)ef->id, ef->name, (unsigned long long)req->image_len, n,
+	xos__explain("ef %llu \"%s\" arrived%s%s (%llu bytes of image, %zu channel end%s re-bound: tcp to its peer) -> %s",
+		     (unsigned long long)ef->id, ef->name, req->op == MIG_FETCH ? " from host " : "",
+		     req->op == MIG_FETCH ? H.hosts[req->from].name : "", (unsigned long long)req->image_len, n,
 		     n == 1 ? "" : "s", why);
 	hosted_add(key, ef, true);
 	pthread_mutex_lock(&hosted_lock);
@@ -1716,7 +1683,8 @@ static void serve_migrate_in(int fd, const struct mig_req *req)
 		close(holds[i]); /* no memory to list it: it cannot leave, its peer sees it go at its end */
 	snprintf(rep.icf, sizeof(rep.icf), "%s", xos_ef_icf(ef));
 	snprintf(rep.why, sizeof(rep.why), "%s", why);
-	if (xos__send_all(fd, &rep, sizeof(rep)) < 0)
+	if (xos__send_all(fd, &rep, sizeof(rep)) < 0 ||
+	    (req->op == MIG_FETCH && xos__send_all(fd, &req->image_len, sizeof(req->image_len)) < 0))
 		xos__log_debug("hosts: ef %llu: the creator went away", (unsigned long long)req->ef_id);
 	hosted_close(key, ef);
 	rc = xos_ef_join(ef, &ex);
@@ -1814,9 +1782,48 @@ static void serve_migrate_out(int fd, const struct mig_req *req)
 	}
 }
 
+/* MIG_FETCH: take the EF from host req->from (an OUT of our own), then as MIG_IN. */
+static void serve_migrate_fetch(int fd, const struct mig_req *req)
+{
+	struct mig_req out = { .op = MIG_OUT, .ef_id = req->ef_id, .creator = req->creator };
+	struct mig_req in = *req;
+	struct mig_rep rep = { 0 };
+	char why[300];
+	int src, rc;
+
+	if (req->nchans || req->from >= H.size || req->from == H.rank || req->from == req->creator) {
+		reply(fd, -EPROTO, "", "a fetch of an EF with channel ends, or from this host or its creator's");
+		return;
+	}
+	src = connect_auth(&H.hosts[req->from], KIND_MIGRATE, 0);
+	if (src < 0) {
+		snprintf(why, sizeof(why), "cannot reach host %s: %s", H.hosts[req->from].name, strerror(-src));
+		reply(fd, src, "", why);
+		return;
+	}
+	set_timeout(src, 120);
+	rc = xos__send_all(src, &out, sizeof(out));
+	if (rc == 0)
+		rc = read_all(src, &rep, sizeof(rep));
+	if (rc == 0 && rep.rc == 0 && (rep.nchans || rep.image_len == 0 || rep.image_len > MIG_IMAGE_MAX))
+		rc = -EPROTO;
+	rep.why[sizeof(rep.why) - 1] = '\0';
+	if (rc < 0 || rep.rc < 0) {
+		snprintf(why, sizeof(why), "host %s: %.200s", H.hosts[req->from].name,
+			 rc < 0 ? strerror(-rc) : rep.why);
+		close(src);
+		reply(fd, rc < 0 ? rc : rep.rc < -4095 ? -EPROTO : rep.rc, "", why);
+		return;
+	}
+	in.image_len = rep.image_len;
+	serve_migrate_in(fd, &in, &src);
+	tell_source(&src, -EPROTO); /* refused before its image was read: it goes on there */
+}
+
 static void serve_migrate(int fd)
 {
 	struct mig_req req;
+	int none = -1;
 
 	set_timeout(fd, 30);
 	/* Rank 0 ending takes no EF in and lets none out: the mover is told by the closed connection. */
@@ -1825,9 +1832,11 @@ static void serve_migrate(int fd)
 		req.name[sizeof(req.name) - 1] = '\0';
 		set_timeout(fd, 120);
 		if (req.op == MIG_IN)
-			serve_migrate_in(fd, &req);
+			serve_migrate_in(fd, &req, &none);
 		else if (req.op == MIG_OUT)
 			serve_migrate_out(fd, &req);
+		else if (req.op == MIG_FETCH)
+			serve_migrate_fetch(fd, &req);
 	}
 	close(fd);
 }
@@ -1855,20 +1864,22 @@ static int push_head(void *arg, uint64_t len)
 }
 
 /*
- * Send @ef's image to host @dst: the one in @mfd (@len bytes), or with
- * @mfd -1 the parked EF's own, streamed as it is written (*@len set).  On
- * success, @ef's new remote part in *@ret.
+ * Host @dst takes @ef.  Parked here (@from -1): its image streamed from
+ * here as it is read, with its ends' state @mc[@n] (MIG_IN).  Else
+ * (MIG_FETCH) straight from host @from, where it runs, without ends.  On
+ * success, @ef's new remote part in *@ret and the image's length in *@len.
  */
-static int push_image(struct xos_ef *ef, int dst, int mfd, uint64_t *len, const struct mig_chan *mc,
-		      size_t n, struct xos__remote **ret, char *why, size_t why_len)
+static int send_to_host(struct xos_ef *ef, int dst, int from, uint64_t *len, const struct mig_chan *mc,
+			size_t n, struct xos__remote **ret, char *why, size_t why_len)
 {
 	struct host *h = &H.hosts[dst];
-	struct mig_req req = { .op = MIG_IN, .ef_id = ef->id, .image_len = *len, .creator = H.rank };
+	struct mig_req req = { .op = from < 0 ? MIG_IN : MIG_FETCH, .ef_id = ef->id, .creator = H.rank };
 	struct push_head ph = { .req = &req, .mc = mc, .n = n };
 	struct ef_rep rep;
 	struct xos__remote *r;
 	int fd, rc;
 
+	req.from = from < 0 ? 0 : (uint32_t)from;
 	req.isolation = ef->iso;
 	req.perf = ef->perf;
 	req.nchans = (uint32_t)n;
@@ -1889,17 +1900,17 @@ static int push_image(struct xos_ef *ef, int dst, int mfd, uint64_t *len, const 
 	}
 	set_timeout(fd, 120);
 	ph.fd = fd;
-	if (mfd >= 0) {
-		rc = push_head(&ph, *len);
-		if (rc == 0)
-			rc = send_image(fd, mfd, *len);
-	} else {
+	if (from < 0) {
 		/* No copy of it here: the domain goes onto the connection as it is read. */
 		rc = xos__image_send(ef, fd, push_head, &ph);
 		*len = ph.len;
+	} else {
+		rc = xos__send_all(fd, &req, sizeof(req));
 	}
 	if (rc == 0)
 		rc = read_all(fd, &rep, sizeof(rep));
+	if (rc == 0 && rep.rc == 0 && from >= 0)
+		rc = read_all(fd, len, sizeof(*len));
 	if (rc < 0) {
 		snprintf(why, why_len, "host %s: %s", h->name,
 			 rc == -ECONNRESET ? "lost while taking the EF" : strerror(-rc));
@@ -1912,6 +1923,9 @@ static int push_image(struct xos_ef *ef, int dst, int mfd, uint64_t *len, const 
 	if (rep.rc < 0) {
 		rc = rep.rc < -4095 ? -EPROTO : rep.rc;
 		snprintf(why, why_len, "host %s refused it: %.400s", h->name, rep.why);
+		/* Fetching, it could not reach the EF's host, or lost it mid-stream: is that host gone? */
+		if (from >= 0 && (rc == -ECONNREFUSED || rc == -ECONNRESET || rc == -EPIPE || rc == -EBADMSG))
+			lost_if_gone(&H.hosts[from], &rc, why, why_len);
 		goto fail;
 	}
 	set_timeout(fd, 0);
@@ -2055,9 +2069,10 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 	struct mig_verdict verdict = { 0 };
 	uint64_t tok[MAX_CHANS], reloc[2 * MAX_CHANS];
 	int next[MAX_CHANS], drain[MAX_CHANS];
+	struct home_ends he = { .mv = mv, .drain = drain, .next_id = verdict.next_id };
 	uint64_t len = 0;
 	size_t n = ef->nchans;
-	int mfd, src_sock = -1, rc;
+	int src_sock = -1, rc;
 
 	for (size_t i = 0; i < MAX_CHANS; i++)
 		next[i] = drain[i] = -1;
@@ -2068,7 +2083,7 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 			return rc;
 		rc = ends_prepare_out(ef, dst, mc, next, drain);
 		if (rc == 0)
-			rc = push_image(ef, dst, -1, &len, mc, n, &r, why, why_len);
+			rc = send_to_host(ef, dst, -1, &len, mc, n, &r, why, why_len);
 		if (rc < 0) {
 			socks_close(next, n);
 			socks_close(drain, n);
@@ -2097,6 +2112,13 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 		return 0;
 	}
 
+	if (dst != (int)H.rank) {
+		/* On to a third host, straight from the one it runs on (no ends: they came home first). */
+		rc = send_to_host(ef, dst, ef->remote->host, &len, NULL, 0, &r, why, why_len);
+		if (rc < 0)
+			return rc; /* it goes on where it was; or, taken there and that host gone, its join says lost */
+		goto moved;
+	}
 	/* Home from another host (the only way with channel ends: they come back to their peers). */
 	for (size_t i = 0; i < n; i++) {
 		struct xos_chan_attr shape;
@@ -2119,36 +2141,23 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 		lost_if_gone(&H.hosts[ef->remote->host], &rc, why, why_len);
 		return rc;
 	}
-	if (dst == (int)H.rank) {
-		struct home_ends he = { .mv = mv, .drain = drain, .next_id = verdict.next_id };
-
-		/* Its ends stay where they are (at their structs' addresses here) until the image is in. */
-		for (size_t i = 0; i < n; i++) {
-			reloc[2 * i] = mv[i].addr;
-			reloc[2 * i + 1] = (uint64_t)(uintptr_t)ef->chans[i];
-		}
-		ef->reloc = reloc;
-		ef->nreloc = n;
-		ef->restore_ready = ends_come_home;
-		ef->restore_ready_arg = &he;
-		/* Straight from the connection into place: no copy of the image here. */
-		ef->image_stream_len = len;
-		rc = xos__ef_restore_into(ef, src_sock, why, why_len);
-		ef->image_stream_len = 0;
-		ef->restore_ready = NULL;
-		ef->restore_ready_arg = NULL;
-		ef->reloc = NULL;
-		ef->nreloc = 0;
-	} else {
-		/* On to another host, through here (no channel ends: they would have come home first). */
-		mfd = recv_image(src_sock, len);
-		rc = mfd < 0 ? mfd : push_image(ef, dst, mfd, &len, NULL, 0, &r, why, why_len);
-		if (mfd < 0)
-			snprintf(why, why_len, "host %s: receiving the image: %s", H.hosts[ef->remote->host].name,
-				 strerror(-mfd));
-		else
-			close(mfd);
+	/* Its ends stay where they are (at their structs' addresses here) until the image is in. */
+	for (size_t i = 0; i < n; i++) {
+		reloc[2 * i] = mv[i].addr;
+		reloc[2 * i + 1] = (uint64_t)(uintptr_t)ef->chans[i];
 	}
+	ef->reloc = reloc;
+	ef->nreloc = n;
+	ef->restore_ready = ends_come_home;
+	ef->restore_ready_arg = &he;
+	/* Straight from the connection into place: no copy of the image here. */
+	ef->image_stream_len = len;
+	rc = xos__ef_restore_into(ef, src_sock, why, why_len);
+	ef->image_stream_len = 0;
+	ef->restore_ready = NULL;
+	ef->restore_ready_arg = NULL;
+	ef->reloc = NULL;
+	ef->nreloc = 0;
 	socks_close(drain, n);
 	if (rc < 0) /* a cut stream reads as a damaged image: was it its host dying? */
 		lost_if_gone(&H.hosts[ef->remote->host], &rc, why, why_len);
@@ -2157,6 +2166,7 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 	close(src_sock);
 	if (rc < 0)
 		return rc;
+moved:
 	old = ef->remote;
 	pthread_mutex_lock(&H.lock);
 	H.hosts[old->host].live--;
@@ -2248,10 +2258,11 @@ int xos_ef_migrate(struct xos_ef *ef, const char *host)
 			     ef->name, H.hosts[dst].name, strerror(-rc), why);
 		return rc;
 	}
-	xos__explain("ef %llu \"%s\" migrated from host %s to host %s (%.1f MiB image, %zu channel end%s "
+	xos__explain("ef %llu \"%s\" migrated from host %s to host %s (%.1f MiB image%s, %zu channel end%s "
 		     "re-bound: %s, %.1f ms), there -> %s",
 		     (unsigned long long)ef->id, ef->name, H.hosts[cur].name, H.hosts[dst].name,
-		     (double)len / (1 << 20), ef->nchans, ef->nchans == 1 ? "" : "s",
+		     (double)len / (1 << 20), cur != here && dst != here ? " straight between them" : "",
+		     ef->nchans, ef->nchans == 1 ? "" : "s",
 		     dst == here ? "ring with its peers here" : "tcp to its peers", now_ms() - t0, why);
 	return 0;
 }

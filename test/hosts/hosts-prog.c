@@ -1614,6 +1614,85 @@ static void scenario_migrate_killed(void)
 	}
 }
 
+/*
+ * A move between two hosts neither of which is the creator's (b -> c, made
+ * on a) goes straight from b to c.  Host @victim ("c": the destination,
+ * "b": the source) is killed while the 96 MiB EF streams between them: the
+ * move fails with -EHOSTDOWN and the EF goes on on b (c killed; then home,
+ * its heap intact) or is lost with b (b killed); if it had arrived first,
+ * it is lost with c, or runs on c and ends well.  Nothing hangs.
+ */
+static void scenario_fetch_killed(const char *victim)
+{
+	struct fat f = { .bytes = 96u << 20 };
+	struct xos_ef_attr a;
+	struct xos_chan *vc_end, *vb_end;
+	struct xos_ef *ef, *vc, *vb;
+	struct xos_ef_exit ex;
+	bool kill_c = strcmp(victim, "c") == 0;
+	pid_t cpid, bpid;
+	int moved, rc;
+
+	snprintf(f.ready, sizeof(f.ready), "%s/fetch-ready.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+		 (int)getpid());
+	snprintf(f.stop, sizeof(f.stop), "%.150s.stop", f.ready);
+	unlink(f.ready);
+	unlink(f.stop);
+	cpid = host_pid("c", &vc_end, &vc);
+	bpid = host_pid("b", &vb_end, &vb);
+	CHECK(cpid > 1 && bpid > 1, "hosts b and c run as processes %d and %d", (int)bpid, (int)cpid);
+	xos_ef_attr_init(&a);
+	a.name = "fat";
+	a.host = "self";
+	a.flags = XOS_EF_F_DOMAIN;
+	a.domain_size = f.bytes + (16u << 20);
+	rc = xos_ef_create(&ef, &a, ef_fat, &f, sizeof(f));
+	CHECK(rc == 0, "a domain EF with a 96 MiB heap on a (%s)", strerror(-rc));
+	if (rc < 0 || cpid <= 1 || bpid <= 1)
+		return;
+	while (access(f.ready, F_OK) != 0)
+		usleep(1000);
+	rc = xos_ef_migrate(ef, "b");
+	CHECK(rc == 0 && strcmp(xos_ef_host(ef), "b") == 0, "moved to b (%s)", strerror(-rc));
+	if (rc < 0)
+		return;
+
+	moved = move_and_kill(ef, "c", kill_c ? cpid : bpid);
+	if (moved < 0) {
+		CHECK(moved == -EHOSTDOWN, "%s killed while the EF streamed from b to c: -EHOSTDOWN (%s)", victim,
+		      strerror(-moved));
+		if (kill_c) {
+			CHECK(strcmp(xos_ef_host(ef), "b") == 0, "the EF goes on on b (%s)", xos_ef_host(ef));
+			rc = xos_ef_migrate(ef, "self");
+			CHECK(rc == 0, "and comes home (%s)", strerror(-rc));
+			CHECK(creat(f.stop, 0600) >= 0 && xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED &&
+				      ex.status == 42,
+			      "and ends well, its heap intact (%d/%d)", ex.how, ex.status);
+		} else {
+			CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_LOST, "the EF is lost with b (how %d)",
+			      ex.how);
+		}
+	} else if (kill_c) {
+		printf("# the EF had arrived on c before c died\n");
+		CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_LOST, "it is lost with c (how %d)", ex.how);
+	} else {
+		printf("# the EF had arrived on c before b died\n");
+		CHECK(strcmp(xos_ef_host(ef), "c") == 0, "it runs on c (%s)", xos_ef_host(ef));
+		CHECK(creat(f.stop, 0600) >= 0 && xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED &&
+			      ex.status == 42,
+		      "and ends well, its heap intact (%d/%d)", ex.how, ex.status);
+	}
+	CHECK(xos_ef_join(kill_c ? vc : vb, &ex) == 0 && ex.how == XOS_EF_LOST, "%s's other EF is lost (how %d)",
+	      victim, ex.how);
+	xos_chan_close(kill_c ? vc_end : vb_end);
+	/* the other host goes on: its EF ends when its channel does */
+	xos_chan_close(kill_c ? vb_end : vc_end);
+	CHECK(xos_ef_join(kill_c ? vb : vc, &ex) == 0 && ex.how == XOS_EF_EXITED, "%s goes on (how %d)",
+	      kill_c ? "b" : "c", ex.how);
+	unlink(f.ready);
+	unlink(f.stop);
+}
+
 /* ---- an EF moved while it waits in a channel call ----------------------------------- */
 
 #define BL_ROUNDS 4
@@ -1982,6 +2061,8 @@ int main(int argc, char **argv)
 		scenario_mutate_blocked();
 	else if (strcmp(s, "abandon") == 0)
 		scenario_abandon();
+	else if (strcmp(s, "fetch_killed") == 0 && argc > 2)
+		scenario_fetch_killed(argv[2]);
 	else if (strcmp(s, "send_blocked") == 0 && argc > 2)
 		scenario_send_blocked(argv[2]);
 	else

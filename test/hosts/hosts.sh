@@ -14,8 +14,9 @@
 # others (their channels from it end, the others go on); a domain EF migrated a -> b -> c -> a mid-run, alone and
 # with two channels in use both ways (sequenced messages), and migrations
 # refused with their errno; a host killed mid-move (destination, then
-# source); EFs moved by their creator on b (b -> c -> a
-# -> b, one with a channel end); a domain EF moved while asleep in a channel
+# source), and while a host takes an EF straight from another (each
+# killed in turn); EFs moved by their creator on b (b -> c -> a -> b, one
+# with a channel end; c -> a straight between them); a domain EF moved while asleep in a channel
 # wait (migrated, and mutated on one host); moves home refused (a library
 # loaded on b only, an image whose MAC fails after its data) with the EF and
 # its channel going on on b; a domain EF asleep in send on a full pipe or
@@ -128,7 +129,8 @@ run nested_migrate -n 3 "$XOS_RUN" --fixed-layout --explain -- "$HOSTS_PROG" nes
 check "nested_migrate: an EF on b moves the EFs it made b -> c -> a -> b (one with a channel end b -> c -> b mid-stream), nothing lost (mpirun status $(cat "$tmp/nested_migrate.rc"))" \
 	'tally nested_migrate && [ "$(grep -c "^# nested: ok - " "$tmp/nested_migrate")" -ge 12 ] && ! grep -q "^# nested: not ok" "$tmp/nested_migrate"'
 check "--explain on b says where its EFs went and how their ends were re-bound" \
-	'grep -q "^xos\[b\]: ef .* \"nested-wander\" migrated from host c to host a" "$tmp/nested_migrate" &&
+	'grep -q "^xos\[b\]: ef .* \"nested-wander\" migrated from host c to host a (.* image straight between them" "$tmp/nested_migrate" &&
+	 grep -q "^xos: ef .* \"nested-wander\" arrived from host c" "$tmp/nested_migrate" &&
 	 grep -q "^xos\[b\]: ef .* \"nested-echo\" migrated from host c to host b (.* 1 channel end re-bound: ring with its peers here" "$tmp/nested_migrate"'
 
 # Chaos: the destination killed while a 96 MiB EF streams to it, then the
@@ -137,6 +139,17 @@ check "--explain on b says where its EFs went and how their ends were re-bound" 
 NETNS_TIMEOUT=90 run migrate_killed -n 3 "$XOS_RUN" --fixed-layout -- "$HOSTS_PROG" migrate_killed
 check "migrate_killed: a host killed mid-move (destination, then source): -EHOSTDOWN, the EF goes on or is lost with it, nothing hangs (mpirun status $(cat "$tmp/migrate_killed.rc"))" \
 	'tally migrate_killed'
+
+# Chaos on a move between two hosts neither of which is the creator's (b ->
+# c, made on a: c takes the EF from b itself): the destination killed
+# mid-stream, then, in another launch, the source.
+for victim in c b; do
+	NETNS_TIMEOUT=90 run fetch_killed_$victim -n 3 "$XOS_RUN" --fixed-layout -- "$HOSTS_PROG" fetch_killed $victim
+done
+check "fetch_killed c: c killed while it takes a 96 MiB EF from b: -EHOSTDOWN, the EF goes on on b and comes home intact (or, there first, is lost with c) (mpirun status $(cat "$tmp/fetch_killed_c.rc"))" \
+	'tally fetch_killed_c'
+check "fetch_killed b: b killed while c takes the EF from it: -EHOSTDOWN, the EF is lost with b (or, there first, runs on c), c goes on (mpirun status $(cat "$tmp/fetch_killed_b.rc"))" \
+	'tally fetch_killed_b'
 
 # A move must not wait for the EF to come out of a channel wait: asleep in
 # recv, the move goes on and the message sent after it arrives once.  On a
