@@ -1528,6 +1528,47 @@ static pid_t host_pid(const char *host, struct xos_chan **ret_end, struct xos_ef
 	return (pid_t)pid;
 }
 
+/* The victims of a chaos move: an EF on b and one on c that said their hosts' pids. */
+struct victims {
+	pid_t bpid, cpid;
+	struct xos_chan *b_end, *c_end;
+	struct xos_ef *b, *c;
+};
+
+/*
+ * A chaos move's cast: the victims, and a domain EF "fat" on a whose
+ * 96 MiB heap is filled (@tag names its files): 0 and the EF in *@ret, or
+ * -1 (checked).
+ */
+static int fat_and_victims(struct fat *f, const char *tag, struct victims *v, struct xos_ef **ret)
+{
+	struct xos_ef_attr a;
+	int rc;
+
+	f->bytes = 96u << 20;
+	snprintf(f->ready, sizeof(f->ready), "%s/%s-ready.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+		 tag, (int)getpid());
+	snprintf(f->stop, sizeof(f->stop), "%.150s.stop", f->ready);
+	unlink(f->ready);
+	unlink(f->stop);
+	v->cpid = host_pid("c", &v->c_end, &v->c);
+	v->bpid = host_pid("b", &v->b_end, &v->b);
+	CHECK(v->cpid > 1 && v->bpid > 1, "hosts b and c run as processes %d and %d", (int)v->bpid,
+	      (int)v->cpid);
+	xos_ef_attr_init(&a);
+	a.name = "fat";
+	a.host = "self";
+	a.flags = XOS_EF_F_DOMAIN;
+	a.domain_size = f->bytes + (16u << 20);
+	rc = xos_ef_create(ret, &a, ef_fat, f, sizeof(*f));
+	CHECK(rc == 0, "a domain EF with a 96 MiB heap on a (%s)", strerror(-rc));
+	if (rc < 0 || v->cpid <= 1 || v->bpid <= 1)
+		return -1;
+	while (access(f->ready, F_OK) != 0)
+		usleep(1000);
+	return 0;
+}
+
 /*
  * The destination (c) is killed while a 96 MiB domain EF streams to it: the
  * move fails and the EF goes on where it was, its heap intact (or, if it
@@ -1537,38 +1578,19 @@ static pid_t host_pid(const char *host, struct xos_chan **ret_end, struct xos_ef
  */
 static void scenario_migrate_killed(void)
 {
-	struct fat f = { .bytes = 96u << 20 };
-	struct xos_ef_attr a;
-	struct xos_chan *vc_end, *vb_end;
-	struct xos_ef *ef, *vc, *vb;
+	struct fat f;
+	struct victims v;
+	struct xos_ef *ef;
 	struct xos_ef_exit ex;
 	int moved;
-	pid_t cpid, bpid;
 	bool alive = true;
 	int rc;
 
-	snprintf(f.ready, sizeof(f.ready), "%s/fat-ready.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-		 (int)getpid());
-	snprintf(f.stop, sizeof(f.stop), "%.150s.stop", f.ready);
-	unlink(f.ready);
-	unlink(f.stop);
-	cpid = host_pid("c", &vc_end, &vc);
-	bpid = host_pid("b", &vb_end, &vb);
-	CHECK(cpid > 1 && bpid > 1, "hosts b and c run as processes %d and %d", (int)bpid, (int)cpid);
-	xos_ef_attr_init(&a);
-	a.name = "fat";
-	a.host = "self";
-	a.flags = XOS_EF_F_DOMAIN;
-	a.domain_size = f.bytes + (16u << 20);
-	rc = xos_ef_create(&ef, &a, ef_fat, &f, sizeof(f));
-	CHECK(rc == 0, "a domain EF with a 96 MiB heap on a (%s)", strerror(-rc));
-	if (rc < 0 || cpid <= 1 || bpid <= 1)
+	if (fat_and_victims(&f, "fat", &v, &ef) < 0)
 		return;
-	while (access(f.ready, F_OK) != 0)
-		usleep(1000);
 
 	/* the destination dies mid-stream */
-	moved = move_and_kill(ef, "c", cpid);
+	moved = move_and_kill(ef, "c", v.cpid);
 	if (moved < 0) {
 		CHECK(moved == -EHOSTDOWN && strcmp(xos_ef_host(ef), "a") == 0,
 		      "c killed while the EF streamed to it: the move failed with -EHOSTDOWN (%s), the EF goes on on a",
@@ -1578,8 +1600,8 @@ static void scenario_migrate_killed(void)
 		CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_LOST, "it is lost with c (how %d)", ex.how);
 		alive = false;
 	}
-	CHECK(xos_ef_join(vc, &ex) == 0 && ex.how == XOS_EF_LOST, "c's other EF is lost (how %d)", ex.how);
-	xos_chan_close(vc_end);
+	CHECK(xos_ef_join(v.c, &ex) == 0 && ex.how == XOS_EF_LOST, "c's other EF is lost (how %d)", ex.how);
+	xos_chan_close(v.c_end);
 	rc = alive ? xos_ef_migrate(ef, "c") : -EHOSTDOWN;
 	CHECK(rc == -EHOSTDOWN, "c is refused now: -EHOSTDOWN (%s)", strerror(-rc));
 
@@ -1587,7 +1609,7 @@ static void scenario_migrate_killed(void)
 	if (alive) {
 		rc = xos_ef_migrate(ef, "b");
 		CHECK(rc == 0 && strcmp(xos_ef_host(ef), "b") == 0, "then moved to b (%s)", strerror(-rc));
-		moved = move_and_kill(ef, "self", bpid);
+		moved = move_and_kill(ef, "self", v.bpid);
 		if (moved < 0) {
 			CHECK(moved == -EHOSTDOWN, "b killed while the EF streamed home from it: -EHOSTDOWN (%s)",
 			      strerror(-moved));
@@ -1600,9 +1622,9 @@ static void scenario_migrate_killed(void)
 				      ex.how == XOS_EF_EXITED && ex.status == 42,
 			      "and ends well, its heap intact (%d/%d)", ex.how, ex.status);
 		}
-		CHECK(xos_ef_join(vb, &ex) == 0 && ex.how == XOS_EF_LOST, "b's other EF is lost (how %d)", ex.how);
+		CHECK(xos_ef_join(v.b, &ex) == 0 && ex.how == XOS_EF_LOST, "b's other EF is lost (how %d)", ex.how);
 	}
-	xos_chan_close(vb_end);
+	xos_chan_close(v.b_end);
 	unlink(f.ready);
 	unlink(f.stop);
 	/* rank 0 goes on: an EF here runs */
@@ -1624,40 +1646,21 @@ static void scenario_migrate_killed(void)
  */
 static void scenario_fetch_killed(const char *victim)
 {
-	struct fat f = { .bytes = 96u << 20 };
-	struct xos_ef_attr a;
-	struct xos_chan *vc_end, *vb_end;
-	struct xos_ef *ef, *vc, *vb;
+	struct fat f;
+	struct victims v;
+	struct xos_ef *ef;
 	struct xos_ef_exit ex;
 	bool kill_c = strcmp(victim, "c") == 0;
-	pid_t cpid, bpid;
 	int moved, rc;
 
-	snprintf(f.ready, sizeof(f.ready), "%s/fetch-ready.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-		 (int)getpid());
-	snprintf(f.stop, sizeof(f.stop), "%.150s.stop", f.ready);
-	unlink(f.ready);
-	unlink(f.stop);
-	cpid = host_pid("c", &vc_end, &vc);
-	bpid = host_pid("b", &vb_end, &vb);
-	CHECK(cpid > 1 && bpid > 1, "hosts b and c run as processes %d and %d", (int)bpid, (int)cpid);
-	xos_ef_attr_init(&a);
-	a.name = "fat";
-	a.host = "self";
-	a.flags = XOS_EF_F_DOMAIN;
-	a.domain_size = f.bytes + (16u << 20);
-	rc = xos_ef_create(&ef, &a, ef_fat, &f, sizeof(f));
-	CHECK(rc == 0, "a domain EF with a 96 MiB heap on a (%s)", strerror(-rc));
-	if (rc < 0 || cpid <= 1 || bpid <= 1)
+	if (fat_and_victims(&f, "fetch", &v, &ef) < 0)
 		return;
-	while (access(f.ready, F_OK) != 0)
-		usleep(1000);
 	rc = xos_ef_migrate(ef, "b");
 	CHECK(rc == 0 && strcmp(xos_ef_host(ef), "b") == 0, "moved to b (%s)", strerror(-rc));
 	if (rc < 0)
 		return;
 
-	moved = move_and_kill(ef, "c", kill_c ? cpid : bpid);
+	moved = move_and_kill(ef, "c", kill_c ? v.cpid : v.bpid);
 	if (moved < 0) {
 		CHECK(moved == -EHOSTDOWN, "%s killed while the EF streamed from b to c: -EHOSTDOWN (%s)", victim,
 		      strerror(-moved));
@@ -1682,12 +1685,12 @@ static void scenario_fetch_killed(const char *victim)
 			      ex.status == 42,
 		      "and ends well, its heap intact (%d/%d)", ex.how, ex.status);
 	}
-	CHECK(xos_ef_join(kill_c ? vc : vb, &ex) == 0 && ex.how == XOS_EF_LOST, "%s's other EF is lost (how %d)",
+	CHECK(xos_ef_join(kill_c ? v.c : v.b, &ex) == 0 && ex.how == XOS_EF_LOST, "%s's other EF is lost (how %d)",
 	      victim, ex.how);
-	xos_chan_close(kill_c ? vc_end : vb_end);
+	xos_chan_close(kill_c ? v.c_end : v.b_end);
 	/* the other host goes on: its EF ends when its channel does */
-	xos_chan_close(kill_c ? vb_end : vc_end);
-	CHECK(xos_ef_join(kill_c ? vb : vc, &ex) == 0 && ex.how == XOS_EF_EXITED, "%s goes on (how %d)",
+	xos_chan_close(kill_c ? v.b_end : v.c_end);
+	CHECK(xos_ef_join(kill_c ? v.b : v.c, &ex) == 0 && ex.how == XOS_EF_EXITED, "%s goes on (how %d)",
 	      kill_c ? "b" : "c", ex.how);
 	unlink(f.ready);
 	unlink(f.stop);
