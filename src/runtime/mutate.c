@@ -390,11 +390,11 @@ static int request(struct xos_ef *ef, enum xos__req req, bool polled)
 	struct timespec nap = { 0, polled ? 50000 : 200000000 };
 	uint32_t seq0 = atomic_load(&ctl->seq);
 	/*
-	 * The host that must answer is the one hosting the EF now: a thread
-	 * moving the EF to a process publishes the child's pid before it
-	 * answers, and that child may run the EF to its end first.
+	 * A thread host answers TO_PROCESS after it has published the pid of
+	 * the child it made for the EF, and that child may run the EF to its
+	 * end first: the answer comes from this process, whatever the child.
 	 */
-	pid_t answering = atomic_load(&ctl->pid);
+	bool threaded = req == XOS_REQ_TO_PROCESS;
 	int rc;
 
 	if (atomic_load(&ctl->ended))
@@ -407,7 +407,7 @@ static int request(struct xos_ef *ef, enum xos__req req, bool polled)
 		if (polled && nap.tv_nsec < 10000000)
 			nap.tv_nsec *= 2;
 		/* A process host killed before its next safe point never answers (dead first: an answer it gave is seen). */
-		if (host_dead(answering) && atomic_load(&ctl->seq) == seq0) {
+		if (!threaded && host_dead(atomic_load(&ctl->pid)) && atomic_load(&ctl->seq) == seq0) {
 			atomic_store(&ctl->request, XOS_REQ_NONE);
 			return -ESRCH;
 		}
