@@ -1479,25 +1479,40 @@ static bool hosted_del(uint64_t id0)
 	return left;
 }
 
-/* Take the hosted EF @id0 for a move (one at a time): 0, -ESRCH (ended), -EOPNOTSUPP, -EBUSY. */
+/*
+ * Take the hosted EF @id0 for a move (one at a time): 0, -ESRCH (ended),
+ * -EOPNOTSUPP, or -EBUSY when another move of it is still going on after
+ * BUSY_WAIT_S.  Waiting, not refusing at once: a move that failed because
+ * its destination died may still be letting the EF go on here when its
+ * creator, told first, asks again.
+ */
+#define BUSY_WAIT_S 10
 static int hosted_take(uint64_t id0, struct hosted **ret)
 {
-	int rc = -ESRCH;
+	struct timespec dl;
+	int rc;
 
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += BUSY_WAIT_S;
 	pthread_mutex_lock(&hosted_lock);
-	for (struct hosted *h = hosted_head; h; h = h->next) {
-		if (h->id0 != id0 || h->leaving || h->closing)
-			continue;
-		if (!h->movable) {
+	for (;;) {
+		struct hosted *h;
+
+		for (h = hosted_head; h; h = h->next)
+			if (h->id0 == id0 && !h->leaving && !h->closing)
+				break;
+		rc = -ESRCH;
+		if (h && !h->movable) {
 			rc = -EOPNOTSUPP;
-		} else if (h->busy) {
-			rc = -EBUSY;
-		} else {
+		} else if (h && !h->busy) {
 			h->busy = true;
 			*ret = h;
 			rc = 0;
+		} else if (h) {
+			rc = -EBUSY;
 		}
-		break;
+		if (rc != -EBUSY || pthread_cond_timedwait(&hosted_cond, &hosted_lock, &dl) != 0)
+			break;
 	}
 	pthread_mutex_unlock(&hosted_lock);
 	return rc;
