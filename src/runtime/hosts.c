@@ -365,16 +365,21 @@ fail:
 }
 
 /*
- * Did @h's process die (a connection to it was refused or broke)?  Nothing
- * listens on its endpoint any more: then it is lost (the hosts but rank 0
- * have no session to tell), and *@rc becomes -EHOSTDOWN.  A process being
- * killed closes its listener a moment after the connection that broke: a
- * few looks, 20 ms apart, on these error paths only.
+ * After an exchange with @h failed with *@rc: if that says a connection was
+ * refused or broke (a cut image stream reads as a damaged one), did @h's
+ * process die?  Nothing listens on its endpoint any more: then it is lost
+ * (the hosts but rank 0 have no session to tell), and *@rc becomes
+ * -EHOSTDOWN.  A process being killed closes its listener a moment after
+ * the connection that broke: a few looks, 20 ms apart.  Any other error (a
+ * refusal in words) is left as it is, unprobed.
  */
 static void lost_if_gone(struct host *h, int *rc, char *why, size_t why_len)
 {
 	bool gone = false;
 
+	if (*rc != -ECONNREFUSED && *rc != -ECONNRESET && *rc != -EPIPE && *rc != -EBADMSG &&
+	    *rc != -EHOSTDOWN)
+		return;
 	for (int i = 0; i < 5 && !gone; i++) {
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -450,6 +455,8 @@ static int listen_on(struct sockaddr_in *a)
 static _Noreturn void serve(void);
 static int serve_in_thread(void);
 static void serve_migrate(int fd);
+static int take_out(int src, uint32_t creator, uint64_t ef_id, size_t n, const uint64_t *tok,
+		    struct xos__chan_move *mv, int *ret_sock, uint64_t *ret_len, char *why, size_t why_len);
 static void hosted_add(uint64_t id0, struct xos_ef *ef, bool movable);
 static bool hosted_del(uint64_t id0);
 
@@ -1223,8 +1230,7 @@ int xos__host_ef_create(struct xos_ef *ef, int idx, const struct xos_ef_attr *at
 	if (fd < 0) {
 		rc = fd;
 		snprintf(why, why_len, "cannot reach host %s: %s", h->name, strerror(-rc));
-		if (rc == -ECONNREFUSED)
-			lost_if_gone(h, &rc, why, why_len);
+		lost_if_gone(h, &rc, why, why_len);
 		goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -1800,37 +1806,20 @@ static void serve_migrate_out(int fd, const struct mig_req *req)
 /* MIG_FETCH: take the EF from host req->from (an OUT of our own), then as MIG_IN. */
 static void serve_migrate_fetch(int fd, const struct mig_req *req)
 {
-	struct mig_req out = { .op = MIG_OUT, .ef_id = req->ef_id, .creator = req->creator };
 	struct mig_req in = *req;
-	struct mig_rep rep = { 0 };
 	char why[300];
-	int src, rc;
+	int src = -1, rc;
 
 	if (req->nchans || req->from >= H.size || req->from == H.rank || req->from == req->creator) {
 		reply(fd, -EPROTO, "", "a fetch of an EF with channel ends, or from this host or its creator's");
 		return;
 	}
-	src = connect_auth(&H.hosts[req->from], KIND_MIGRATE, 0);
-	if (src < 0) {
-		snprintf(why, sizeof(why), "cannot reach host %s: %s", H.hosts[req->from].name, strerror(-src));
-		reply(fd, src, "", why);
+	rc = take_out((int)req->from, req->creator, req->ef_id, 0, NULL, NULL, &src, &in.image_len, why,
+		      sizeof(why));
+	if (rc < 0) {
+		reply(fd, rc, "", why);
 		return;
 	}
-	set_timeout(src, 120);
-	rc = xos__send_all(src, &out, sizeof(out));
-	if (rc == 0)
-		rc = read_all(src, &rep, sizeof(rep));
-	if (rc == 0 && rep.rc == 0 && (rep.nchans || rep.image_len == 0 || rep.image_len > MIG_IMAGE_MAX))
-		rc = -EPROTO;
-	rep.why[sizeof(rep.why) - 1] = '\0';
-	if (rc < 0 || rep.rc < 0) {
-		snprintf(why, sizeof(why), "host %s: %.200s", H.hosts[req->from].name,
-			 rc < 0 ? strerror(-rc) : rep.why);
-		close(src);
-		reply(fd, rc < 0 ? rc : rep.rc < -4095 ? -EPROTO : rep.rc, "", why);
-		return;
-	}
-	in.image_len = rep.image_len;
 	serve_migrate_in(fd, &in, &src);
 	tell_source(&src, -EPROTO); /* refused before its image was read: it goes on there */
 }
@@ -1909,8 +1898,7 @@ static int send_to_host(struct xos_ef *ef, int dst, int from, uint64_t *len, con
 		rc = fd;
 		snprintf(why, why_len, "cannot reach host %s: %s", h->name, strerror(-rc));
 		free(r);
-		if (rc == -ECONNREFUSED || rc == -ECONNRESET)
-			lost_if_gone(h, &rc, why, why_len);
+		lost_if_gone(h, &rc, why, why_len);
 		return rc;
 	}
 	set_timeout(fd, 120);
@@ -1929,8 +1917,7 @@ static int send_to_host(struct xos_ef *ef, int dst, int from, uint64_t *len, con
 	if (rc < 0) {
 		snprintf(why, why_len, "host %s: %s", h->name,
 			 rc == -ECONNRESET ? "lost while taking the EF" : strerror(-rc));
-		if (rc == -ECONNRESET || rc == -EPIPE)
-			lost_if_gone(h, &rc, why, why_len);
+		lost_if_gone(h, &rc, why, why_len);
 		goto fail;
 	}
 	rep.icf[sizeof(rep.icf) - 1] = '\0';
@@ -1939,7 +1926,7 @@ static int send_to_host(struct xos_ef *ef, int dst, int from, uint64_t *len, con
 		rc = rep.rc < -4095 ? -EPROTO : rep.rc;
 		snprintf(why, why_len, "host %s refused it: %.400s", h->name, rep.why);
 		/* Fetching, it could not reach the EF's host, or lost it mid-stream: is that host gone? */
-		if (from >= 0 && (rc == -ECONNREFUSED || rc == -ECONNRESET || rc == -EPIPE || rc == -EBADMSG))
+		if (from >= 0)
 			lost_if_gone(&H.hosts[from], &rc, why, why_len);
 		goto fail;
 	}
@@ -1957,15 +1944,17 @@ fail:
 }
 
 /*
- * Ask host @src for @ef's image (it stays parked there): 0 and the
- * connection in *@ret_sock, the streamed image next on it (*@ret_len
- * bytes), or -errno.
+ * Ask host @src for the EF @ef_id of creator @creator, with its @n ends
+ * (the tokens of their drains in @tok, their state into @mv): the host
+ * parks it and streams its image (it stays parked there until the verdict
+ * on the same connection).  0, the connection in *@ret_sock and the image's
+ * length in *@ret_len; or -errno.
  */
-static int pull_image(struct xos_ef *ef, const uint64_t *tok, struct xos__chan_move *mv, int *ret_sock,
-		      uint64_t *ret_len, char *why, size_t why_len)
+static int take_out(int src, uint32_t creator, uint64_t ef_id, size_t n, const uint64_t *tok,
+		    struct xos__chan_move *mv, int *ret_sock, uint64_t *ret_len, char *why, size_t why_len)
 {
-	struct host *h = &H.hosts[ef->remote->host];
-	struct mig_req req = { .op = MIG_OUT, .ef_id = ef->id, .nchans = (uint32_t)ef->nchans, .creator = H.rank };
+	struct host *h = &H.hosts[src];
+	struct mig_req req = { .op = MIG_OUT, .ef_id = ef_id, .nchans = (uint32_t)n, .creator = creator };
 	struct mig_rep rep;
 	int fd, rc;
 
@@ -1976,14 +1965,14 @@ static int pull_image(struct xos_ef *ef, const uint64_t *tok, struct xos__chan_m
 	}
 	set_timeout(fd, 120);
 	rc = xos__send_all(fd, &req, sizeof(req));
-	if (rc == 0 && ef->nchans)
-		rc = xos__send_all(fd, tok, ef->nchans * sizeof(tok[0]));
+	if (rc == 0 && n)
+		rc = xos__send_all(fd, tok, n * sizeof(tok[0]));
 	if (rc == 0)
 		rc = read_all(fd, &rep, sizeof(rep));
-	if (rc == 0 && rep.rc == 0 && rep.nchans != ef->nchans)
+	if (rc == 0 && rep.rc == 0 && rep.nchans != n)
 		rc = -EPROTO;
-	if (rc == 0 && rep.rc == 0 && ef->nchans)
-		rc = read_all(fd, mv, ef->nchans * sizeof(mv[0]));
+	if (rc == 0 && rep.rc == 0 && n)
+		rc = read_all(fd, mv, n * sizeof(mv[0]));
 	if (rc < 0) {
 		snprintf(why, why_len, "host %s: %s", h->name, strerror(-rc));
 		close(fd);
@@ -2082,7 +2071,7 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 	struct mig_chan mc[MAX_CHANS];
 	struct xos__chan_move mv[MAX_CHANS];
 	struct mig_verdict verdict = { 0 };
-	uint64_t tok[MAX_CHANS], reloc[2 * MAX_CHANS];
+	uint64_t tok[MAX_CHANS] = { 0 }, reloc[2 * MAX_CHANS];
 	int next[MAX_CHANS], drain[MAX_CHANS];
 	struct home_ends he = { .mv = mv, .drain = drain, .next_id = verdict.next_id };
 	uint64_t len = 0;
@@ -2150,7 +2139,7 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 			}
 		}
 	}
-	rc = pull_image(ef, tok, mv, &src_sock, &len, why, why_len);
+	rc = take_out(ef->remote->host, H.rank, ef->id, n, tok, mv, &src_sock, &len, why, why_len);
 	if (rc < 0) {
 		socks_close(drain, n);
 		lost_if_gone(&H.hosts[ef->remote->host], &rc, why, why_len);
