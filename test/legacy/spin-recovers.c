@@ -20,7 +20,8 @@
  * sleeps, so the requester's waits face a peer running on another CPU:
  * in both fast phases most must end without a sleep (voluntary context
  * switches of the requester); the slow and fast phases are tried twice
- * when the second fast phase sleeps (a neighbour may have had the CPU).  Counted, not timed; where the answers take
+ * when the second fast phase sleeps (a neighbour may have had the CPU).
+ * Counted, not timed; where the answers take
  * long even to a requester spinning on non-blocking reads (one CPU, or a
  * machine too loaded to give the responder one), no spin could catch
  * them and the test says so (77).
