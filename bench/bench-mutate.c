@@ -512,16 +512,92 @@ fail:
 	exit(1);
 }
 
-/* `bench-mutate dump`: the dump and restore figures only. */
+/*
+ * An EF asleep in xos_chan_recv on a channel of @mech, mutated thread ->
+ * process and back: each call's duration.  The request must first end
+ * the EF's wait: a ring's wait is a futex the request wakes; a pipe,
+ * unix or tcp end sleeps in the kernel, which the request interrupts
+ * (a signal), or which looks at the request every 20 ms.
+ */
+static int asleep_ef(void *arg)
+{
+	struct xos_chan *end = *(struct xos_chan **)arg;
+	char buf[8];
+	ssize_t n;
+
+	while ((n = xos_chan_recv(end, buf, sizeof(buf))) > 0)
+		;
+	return n == 0 ? 0 : 1;
+}
+
+static void bench_asleep(const char *mech, int reps)
+{
+	struct xos_chan_attr ca;
+	struct xos_chan *c[2];
+	struct xos_ef_attr attr;
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	uint64_t to_p[64], to_t[64];
+	int rc;
+
+	xos_chan_attr_init(&ca);
+	ca.mechanism = mech;
+	if ((rc = xos_chan_open(c, &ca)) < 0)
+		goto fail;
+	xos_ef_attr_init(&attr);
+	attr.icf = "thread";
+	attr.flags = XOS_EF_F_DOMAIN;
+	attr.domain_size = 1u << 20;
+	attr.chans = &c[1];
+	attr.nchans = 1;
+	if ((rc = xos_ef_create(&ef, &attr, asleep_ef, &c[1], sizeof(c[1]))) < 0)
+		goto fail;
+	for (int i = 0; i < reps; i++) {
+		uint64_t t0;
+
+		usleep(3000); /* asleep in its receive by now */
+		t0 = bench_now_ns();
+		if ((rc = xos_ef_mutate(ef, "process")) < 0)
+			goto fail;
+		to_p[i] = bench_now_ns() - t0;
+		usleep(3000);
+		t0 = bench_now_ns();
+		if ((rc = xos_ef_mutate(ef, "thread")) < 0)
+			goto fail;
+		to_t[i] = bench_now_ns() - t0;
+	}
+	xos_chan_close(c[0]);
+	xos_ef_join(ef, &ex);
+	if (ex.status != 0)
+		fprintf(stderr, "bench-mutate: asleep EF on %s ended with %d\n", mech, ex.status);
+	printf("figure: mutate_asleep_%s_thread_to_process = %.2f ms (EF asleep in xos_chan_recv; median of %d)\n",
+	       mech, median_us(to_p, reps) / 1e3, reps);
+	printf("figure: mutate_asleep_%s_process_to_thread = %.2f ms\n", mech, median_us(to_t, reps) / 1e3);
+	return;
+fail:
+	fprintf(stderr, "bench-mutate: asleep on %s: %s\n", mech, strerror(-rc));
+	exit(1);
+}
+
+/* `bench-mutate dump`: the dump and restore figures only; `bench-mutate asleep`: the asleep ones. */
 int main(int argc, char **argv)
 {
+	static const char *const mechs[] = { "ring", "pipe", "unix", "tcp" };
+
 	if (argc > 1 && strcmp(argv[1], "dump") == 0) {
 		bench_dump(5);
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "asleep") == 0) {
+		for (size_t i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++)
+			bench_asleep(mechs[i], 15);
 		return 0;
 	}
 	bench_size("1MiB", (size_t)1 << 20, 21);
 	bench_size("64MiB", (size_t)64 << 20, 15);
 	bench_size("1GiB", (size_t)1 << 30, 7);
+	for (size_t i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++)
+		bench_asleep(mechs[i], 15);
 	bench_dump(5);
 	return 0;
 }

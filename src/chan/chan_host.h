@@ -67,6 +67,14 @@ struct xos__chan_host {
 	 * after the safe point (xos__chan_wait_cut).
 	 */
 	const _Atomic uint32_t *(*wait_word)(void);
+	/*
+	 * wait_sleeping - the caller, whose wait a wait_word cuts, is about to
+	 * sleep in the kernel on a descriptor (true), or is back (false).  The
+	 * host that sets the word then also interrupts that sleep (a signal),
+	 * so the wait ends at once rather than at its next look at the word.
+	 * Optional.
+	 */
+	void (*wait_sleeping)(bool sleeping);
 };
 
 /* Install @host (NULL: none); it must outlive every channel call. */

@@ -258,6 +258,16 @@ static inline bool xos__chan_cut(const _Atomic uint32_t *word)
 {
 	return word && atomic_load_explicit(word, memory_order_acquire) != 0;
 }
+/* How often a cuttable wait on a descriptor looks at its word (as the ring's dead check). */
+#define CUT_CHECK_MS 20
+/*
+ * Around a cuttable wait that sleeps in the kernel on a descriptor (poll,
+ * a socket's receive): the host may interrupt the sleep when it cuts the
+ * wait (chan_host.h wait_sleeping).  Each wait still looks at its word
+ * every CUT_CHECK_MS: a request that lands between the look and the sleep,
+ * or a host that cannot interrupt, costs that much at most.
+ */
+void xos__chan_wait_sleeping(const _Atomic uint32_t *cut, bool sleeping) XOS_HIDDEN;
 /* The calling flow's ICF, through the host. */
 const char *xos__chan_host_icf(void) XOS_HIDDEN;
 /* One log line of @kind, through the host. */

@@ -91,9 +91,6 @@ int xos__fds_rx_fd(void *st)
 	return ((struct xos__fds_end *)st)->rfd;
 }
 
-/* How often a cuttable wait for a descriptor looks at its cut word (as the ring's dead check). */
-#define CUT_CHECK_MS 20
-
 /*
  * A blocking read whose wait a safe point may cut (xos__chan_wait_cut):
  * -ERESTART when cut before any byte was read.  A socket reads blocking
@@ -102,8 +99,8 @@ int xos__fds_rx_fd(void *st)
  * on); a pipe reads without blocking and waits in poll(2), both looking
  * at @cut every CUT_CHECK_MS.
  */
-static ssize_t readv_cuttable(struct xos__fds_end *e, const struct iovec *iov, int iovcnt,
-			      const _Atomic uint32_t *cut)
+static ssize_t readv_cuttable_(struct xos__fds_end *e, const struct iovec *iov, int iovcnt,
+			       const _Atomic uint32_t *cut)
 {
 	if (e->sock && !e->cut_timeo) {
 		struct timeval tv = { 0, CUT_CHECK_MS * 1000 };
@@ -135,6 +132,18 @@ static ssize_t readv_cuttable(struct xos__fds_end *e, const struct iovec *iov, i
 		if (poll(&pfd, 1, CUT_CHECK_MS) < 0 && errno != EINTR)
 			return -errno;
 	}
+}
+
+/* The same, its sleeps interruptible by the host that cuts it (EINTR: it looks again). */
+static ssize_t readv_cuttable(struct xos__fds_end *e, const struct iovec *iov, int iovcnt,
+			      const _Atomic uint32_t *cut)
+{
+	ssize_t n;
+
+	xos__chan_wait_sleeping(cut, true);
+	n = readv_cuttable_(e, iov, iovcnt, cut);
+	xos__chan_wait_sleeping(cut, false);
+	return n;
 }
 
 ssize_t xos__fds_readv(void *st, const struct iovec *iov, int iovcnt, bool nonblock)

@@ -45,3 +45,9 @@ const _Atomic uint32_t *xos__chan_wait_cut(void)
 		return NULL;
 	return xos__chan_host->wait_word();
 }
+
+void xos__chan_wait_sleeping(const _Atomic uint32_t *cut, bool sleeping)
+{
+	if (cut && xos__chan_host->wait_sleeping)
+		xos__chan_host->wait_sleeping(sleeping);
+}

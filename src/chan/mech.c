@@ -193,7 +193,7 @@ bool xos__chan_peer_gone(const struct xos_mech_link *link)
 	return false;
 }
 
-/* With @cut, the word is looked at every 20 ms: -ERESTART once set. */
+/* With @cut, the word is looked at every CUT_CHECK_MS (and when the sleep is interrupted): -ERESTART once set. */
 int xos__chan_wait_fd_cut(const struct xos_mech_link *link, int fd, short events, const _Atomic uint32_t *cut)
 {
 	struct pollfd pfd[2] = {
@@ -201,24 +201,34 @@ int xos__chan_wait_fd_cut(const struct xos_mech_link *link, int fd, short events
 		{ .fd = link->ctl_sock, .events = POLLRDHUP },
 	};
 
-	for (;;) {
-		int rc;
+	int rc = 0;
 
-		if (xos__chan_cut(cut))
-			return -ERESTART;
-		rc = poll(pfd, 2, cut ? 20 : -1);
+	xos__chan_wait_sleeping(cut, true);
+	for (;;) {
+		if (xos__chan_cut(cut)) {
+			rc = -ERESTART;
+			break;
+		}
+		rc = poll(pfd, 2, cut ? CUT_CHECK_MS : -1);
 		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			rc = -errno;
+			break;
 		}
 		if (rc == 0)
 			continue;
-		if (pfd[0].revents)
-			return 0;
-		if (pfd[1].revents & (POLLHUP | POLLRDHUP | POLLERR))
-			return -EPIPE;
+		if (pfd[0].revents) {
+			rc = 0;
+			break;
+		}
+		if (pfd[1].revents & (POLLHUP | POLLRDHUP | POLLERR)) {
+			rc = -EPIPE;
+			break;
+		}
 	}
+	xos__chan_wait_sleeping(cut, false);
+	return rc;
 }
 
 int xos__chan_wait_fd(const struct xos_mech_link *link, int fd, short events)

@@ -340,6 +340,7 @@ static const struct xos__chan_host runtime_host = {
 	.log = chan_log,
 	.mech_registered = xos__com_connect_mech,
 	.wait_word = xos__ef_wait_word,
+	.wait_sleeping = xos__ef_wait_sleeping,
 };
 
 /*

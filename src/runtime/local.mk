@@ -20,6 +20,7 @@ libxos_core_la_SOURCES = \
 	%reldir%/domain.c \
 	%reldir%/domain_alloc.c \
 	%reldir%/mutate.c \
+	%reldir%/wake.c \
 	%reldir%/dump.c \
 	%reldir%/ckpt.c \
 	%reldir%/restore_start.c \

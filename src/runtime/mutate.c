@@ -402,6 +402,7 @@ static int request(struct xos_ef *ef, enum xos__req req, bool polled)
 	atomic_store(&ctl->request, (uint32_t)req);
 	/* An EF asleep in a channel wait wakes up to its safe point (xos__ef_wait_word). */
 	xos__futex_wake(&ctl->request, INT32_MAX);
+	xos__wake_sleeper(ctl);
 	while (atomic_load(&ctl->seq) == seq0) {
 		xos__futex_wait(&ctl->seq, seq0, &nap);
 		if (polled && nap.tv_nsec < 10000000)
@@ -662,6 +663,8 @@ int xos__domain_host(struct xos_ic *ic)
 
 	/* Who hosts the EF now: lets the creator notice a process host that died. */
 	atomic_store(&ctl->pid, is_process ? (int32_t)getpid() : 0);
+	/* And which thread a request interrupts when the EF sleeps on a descriptor (wake.c). */
+	atomic_store(&ctl->wake_id, xos__wake_id(ic->icf));
 	for (;;) {
 		void *fake = NULL;
 		uint32_t req;

@@ -370,6 +370,15 @@ struct xos__ef_ctl {
 	/* XOS_REQ_CALL: what the EF's thread host runs at the safe point (this process only) */
 	int (*call_fn)(void *);
 	void *call_arg;
+	/*
+	 * The thread hosting the EF (pid << 32 | tid, as the creator's pid
+	 * namespace sees them), 0 when its host cannot be interrupted; and
+	 * whether the EF sleeps in a channel's descriptor wait now.  A request
+	 * then interrupts that sleep (SIGURG, wake.c) instead of leaving it
+	 * to the wait's next look at the request word.
+	 */
+	_Atomic uint64_t wake_id;
+	_Atomic uint32_t sleeping;
 };
 
 /* Set up domain, control page and socket of a new EF created with @attr. */
@@ -414,6 +423,12 @@ _Noreturn void xos__ef_domain_exit(struct xos_ef *ef, int status) XOS_HIDDEN;
 void xos__safe_point(void) XOS_HIDDEN;
 /* Channel waits: the word set when the calling EF is asked to a safe point, or NULL (chan_host.h). */
 const _Atomic uint32_t *xos__ef_wait_word(void) XOS_HIDDEN;
+/* Channel waits: the calling EF sleeps on a descriptor now, or is back (chan_host.h). */
+void xos__ef_wait_sleeping(bool sleeping) XOS_HIDDEN;
+/* Host side (wake.c): can a request interrupt this host thread's sleeps?  Its wake_id, or 0. */
+uint64_t xos__wake_id(const struct xos_icf *icf) XOS_HIDDEN;
+/* Creator side (wake.c): interrupt the EF's descriptor sleep, if it sleeps in one, after a request. */
+void xos__wake_sleeper(struct xos__ef_ctl *ctl) XOS_HIDDEN;
 /* Run @fn(@arg) on the host's own stack when called on a domain stack (fork), else here. */
 int xos__on_host(int (*fn)(void *), void *arg) XOS_HIDDEN;
 /* In xos_ic_run(): a context the pivot made for @ef's move there now hosts it. */

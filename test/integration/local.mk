@@ -4,6 +4,7 @@
 XOS_CMOCKA_TESTS += %reldir%/ef-icfs
 XOS_CMOCKA_TESTS += %reldir%/ef-mutate
 XOS_CMOCKA_TESTS += %reldir%/ef-mutate-chan
+XOS_CMOCKA_TESTS += %reldir%/ef-wake-signal
 if HAVE_CMOCKA
 valgrind_tests += %reldir%/ef-icfs
 endif

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Description: a request to an EF asleep on a pipe, unix or tcp channel
+ * interrupts its sleep with SIGURG (src/runtime/wake.c).  What a program
+ * would notice if that went wrong: its own SIGURG disposition (a handler,
+ * or ignored) replaced or called by xos; the EF's own blocking read()
+ * failing with EINTR when the signal comes; an EF asleep on a channel
+ * that no longer comes back to its safe point, or loses a message, after
+ * the interruptions.  Each scenario runs in a process of its own (the
+ * handler is installed once per process).  Uses only <xos.h>.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <xos.h>
+
+#include "../domains-require.h"
+
+#define MUTATES 6
+
+struct job {
+	struct xos_chan *end;
+	int raw_rfd;                /* a plain pipe the EF reads itself (-1: none) */
+	_Atomic pid_t *tid;         /* where the EF says which thread it is on (shared) */
+};
+
+/* Sum what comes on the channel until EOF; first, maybe, one blocking read() of its own. */
+static int asleep(void *arg)
+{
+	struct job *j = arg;
+	uint64_t sum = 0, v;
+	ssize_t n;
+
+	if (j->raw_rfd >= 0) {
+		char c;
+
+		atomic_store(j->tid, (pid_t)syscall(SYS_gettid));
+		n = read(j->raw_rfd, &c, 1); /* SIGURG arrives meanwhile: restarted, not EINTR */
+		if (n != 1)
+			return n < 0 && errno == EINTR ? 60 : 61;
+	}
+	while ((n = xos_chan_recv(j->end, &v, sizeof(v))) == (ssize_t)sizeof(v))
+		sum += v;
+	if (n != 0)
+		return 62;
+	return sum == (uint64_t)MUTATES * (MUTATES + 1) / 2 ? 0 : 63;
+}
+
+static int urg_calls;
+
+static void count_urg(int sig)
+{
+	(void)sig;
+	urg_calls++;
+}
+
+/*
+ * In this process: an EF asleep in xos_chan_recv on @mech, mutated thread
+ * -> process -> thread MUTATES times with one message between; exit 0 if
+ * every mutate and every message went through.
+ */
+static int scenario(const char *mech)
+{
+	struct xos_chan_attr ca;
+	struct xos_chan *c[2];
+	struct xos_ef_attr attr;
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	struct job j = { .raw_rfd = -1 };
+
+	xos_chan_attr_init(&ca);
+	ca.mechanism = mech;
+	if (xos_chan_open(c, &ca) < 0)
+		return 10;
+	j.end = c[1];
+	xos_ef_attr_init(&attr);
+	attr.icf = "thread";
+	attr.flags = XOS_EF_F_DOMAIN;
+	attr.domain_size = 1u << 20;
+	attr.chans = &c[1];
+	attr.nchans = 1;
+	if (xos_ef_create(&ef, &attr, asleep, &j, sizeof(j)) < 0)
+		return 11;
+	for (uint64_t i = 1; i <= MUTATES; i++) {
+		usleep(2000); /* asleep in its receive */
+		if (xos_ef_mutate(ef, i % 2 ? "process" : "thread") < 0)
+			return 12;
+		if (xos_chan_send(c[0], &i, sizeof(i)) != (ssize_t)sizeof(i))
+			return 13;
+	}
+	xos_chan_close(c[0]);
+	if (xos_ef_join(ef, &ex) < 0 || ex.status != 0)
+		return 14;
+	return 0;
+}
+
+static int run_child(int (*fn)(const char *), const char *mech)
+{
+	pid_t pid = fork();
+	int ws;
+
+	if (pid == 0)
+		_exit(fn(mech));
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	assert_true(WIFEXITED(ws));
+	return WEXITSTATUS(ws);
+}
+
+/* SIGURG at its default: the mutates cut the waits; xos's handler is then installed, with SA_RESTART. */
+static int default_disposition(const char *mech)
+{
+	struct sigaction now;
+	int rc = scenario(mech);
+
+	if (rc)
+		return rc;
+	if (sigaction(SIGURG, NULL, &now) < 0 || now.sa_handler == SIG_DFL || now.sa_handler == SIG_IGN)
+		return 20;
+	return (now.sa_flags & SA_RESTART) ? 0 : 21;
+}
+
+/* The program's own handler stays, and xos never calls it; the waits end at their next look. */
+static int own_handler(const char *mech)
+{
+	struct sigaction sa = { .sa_handler = count_urg }, now;
+	int rc;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGURG, &sa, NULL);
+	rc = scenario(mech);
+	if (rc)
+		return rc;
+	if (sigaction(SIGURG, NULL, &now) < 0 || now.sa_handler != count_urg)
+		return 30;
+	return urg_calls == 0 ? 0 : 31;
+}
+
+/* Ignored by the program: it stays ignored. */
+static int ignored(const char *mech)
+{
+	struct sigaction now;
+	int rc;
+
+	signal(SIGURG, SIG_IGN);
+	rc = scenario(mech);
+	if (rc)
+		return rc;
+	if (sigaction(SIGURG, NULL, &now) < 0 || now.sa_handler != SIG_IGN)
+		return 40;
+	return 0;
+}
+
+static void test_default_pipe(void **state)
+{
+	(void)state;
+	assert_int_equal(run_child(default_disposition, "pipe"), 0);
+}
+
+static void test_default_unix(void **state)
+{
+	(void)state;
+	assert_int_equal(run_child(default_disposition, "unix"), 0);
+}
+
+static void test_default_tcp(void **state)
+{
+	(void)state;
+	assert_int_equal(run_child(default_disposition, "tcp"), 0);
+}
+
+static void test_own_handler_kept(void **state)
+{
+	(void)state;
+	assert_int_equal(run_child(own_handler, "unix"), 0);
+}
+
+static void test_ignored_kept(void **state)
+{
+	(void)state;
+	assert_int_equal(run_child(ignored, "pipe"), 0);
+}
+
+/*
+ * The EF's own read() on a plain pipe, in a process where xos's handler
+ * is installed, gets SIGURG (as a late wake-up would bring it): the read
+ * goes on and returns the byte written after.
+ */
+static int own_read_restarted(const char *mech)
+{
+	_Atomic pid_t *tid = mmap(NULL, sizeof(*tid), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct xos_chan_attr ca;
+	struct xos_chan *c[2];
+	struct xos_ef_attr attr;
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	struct job j;
+	int p[2], rc;
+
+	/* First a scenario, so that xos's handler is in place. */
+	rc = default_disposition(mech);
+	if (rc)
+		return rc;
+	if (tid == MAP_FAILED || pipe(p) < 0)
+		return 50;
+	xos_chan_attr_init(&ca);
+	ca.mechanism = mech;
+	if (xos_chan_open(c, &ca) < 0)
+		return 51;
+	j = (struct job){ .end = c[1], .raw_rfd = p[0], .tid = tid };
+	xos_ef_attr_init(&attr);
+	attr.icf = "thread";
+	attr.flags = XOS_EF_F_DOMAIN;
+	attr.domain_size = 1u << 20;
+	attr.chans = &c[1];
+	attr.nchans = 1;
+	if (xos_ef_create(&ef, &attr, asleep, &j, sizeof(j)) < 0)
+		return 52;
+	while (!atomic_load(tid))
+		usleep(1000);
+	usleep(20000); /* in its read() */
+	for (int i = 0; i < 3; i++) {
+		syscall(SYS_tgkill, getpid(), atomic_load(tid), SIGURG);
+		usleep(5000);
+	}
+	if (write(p[1], "x", 1) != 1)
+		return 53;
+	for (uint64_t i = 1; i <= MUTATES; i++)
+		if (xos_chan_send(c[0], &i, sizeof(i)) != (ssize_t)sizeof(i))
+			return 54;
+	xos_chan_close(c[0]);
+	if (xos_ef_join(ef, &ex) < 0)
+		return 55;
+	return ex.status;
+}
+
+static void test_own_read_restarted(void **state)
+{
+	(void)state;
+	assert_int_equal(run_child(own_read_restarted, "pipe"), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default_pipe),
+		cmocka_unit_test(test_default_unix),
+		cmocka_unit_test(test_default_tcp),
+		cmocka_unit_test(test_own_handler_kept),
+		cmocka_unit_test(test_ignored_kept),
+		cmocka_unit_test(test_own_read_restarted),
+	};
+
+	t_domains_require();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
