@@ -35,7 +35,6 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
-#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -286,50 +285,26 @@ static void touch(const char *dir, const char *name)
 }
 
 #define ECHO_END UINT64_MAX
-#define ECHO_NUDGE (UINT64_MAX - 1)
-
-/* Answers every number; a nudge (sent while it is being moved) only gets it to a safe point. */
+/* Answers every number. */
 static int ef_echo(void *p)
 {
 	struct xos_chan *c = *(struct xos_chan **)p;
 	uint64_t v;
 
 	while (xos_chan_recv(c, &v, sizeof(v)) == sizeof(v) && v != ECHO_END)
-		if (v != ECHO_NUDGE && xos_chan_send(c, &v, sizeof(v)) != sizeof(v))
+		if (xos_chan_send(c, &v, sizeof(v)) != sizeof(v))
 			return 1;
 	return 0;
 }
 
-struct mover {
-	struct xos_ef *ef;
-	const char *to;
-	_Atomic int done;
-	int rc;
-};
-
-static void *mover_run(void *p)
+/* The echo EF is asleep in xos_chan_recv: the move's request interrupts that wait (on tcp, a signal). */
+static int move_echo(struct xos_ef *ef, const char *to, double *ret_ms)
 {
-	struct mover *m = p;
+	double t0 = now_us();
+	int rc = xos_ef_migrate(ef, to);
 
-	m->rc = xos_ef_migrate(m->ef, m->to);
-	atomic_store(&m->done, 1);
-	return NULL;
-}
-
-/* Move the echo EF (blocked in a receive) by nudging it to its next safe point meanwhile. */
-static int move_echo(struct xos_ef *ef, struct xos_chan *c, const char *to)
-{
-	struct mover m = { .ef = ef, .to = to };
-	uint64_t nudge = ECHO_NUDGE;
-	pthread_t t;
-
-	pthread_create(&t, NULL, mover_run, &m);
-	while (!atomic_load(&m.done)) {
-		xos_chan_send(c, &nudge, sizeof(nudge));
-		usleep(2000);
-	}
-	pthread_join(t, NULL);
-	return m.rc;
+	*ret_ms = (now_us() - t0) / 1e3;
+	return rc;
 }
 
 /*
@@ -365,7 +340,7 @@ static int run_migrate(int rounds)
 {
 	static const size_t mib[] = { 1, 64, 256 };
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	double out[3][16], back[3][16], rest[3][16], rtt[3][16];
+	double out[3][16], back[3][16], rest[3][16], rtt[3][16], emove[2][16];
 	long long img[3] = { 0 };
 	int rc;
 
@@ -452,12 +427,12 @@ static int run_migrate(int rounds)
 			if ((rc = xos_ef_create(&ef, &a, ef_echo, &c[1], sizeof(c[1]))) < 0)
 				return 1;
 			rtt[0][r] = echo_rtt(c[0]);
-			if ((rc = move_echo(ef, c[0], "b")) < 0) {
+			if ((rc = move_echo(ef, "b", &emove[0][r])) < 0) {
 				fprintf(stderr, "migrate echo: %s\n", strerror(-rc));
 				return 1;
 			}
 			rtt[1][r] = echo_rtt(c[0]);
-			if ((rc = move_echo(ef, c[0], "self")) < 0) {
+			if ((rc = move_echo(ef, "self", &emove[1][r])) < 0) {
 				fprintf(stderr, "migrate echo back: %s\n", strerror(-rc));
 				return 1;
 			}
@@ -480,6 +455,8 @@ static int run_migrate(int rounds)
 	printf("ring_rtt_us = %.2f\n", median(rtt[0], rounds));
 	printf("moved_tcp_rtt_us = %.2f\n", median(rtt[1], rounds));
 	printf("colocated_rtt_us = %.2f\n", median(rtt[2], rounds));
+	printf("echo_move_out_ms = %.2f\n", median(emove[0], rounds));
+	printf("echo_move_back_ms = %.2f\n", median(emove[1], rounds));
 	return 0;
 }
 

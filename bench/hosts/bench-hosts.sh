@@ -16,6 +16,7 @@
 #   migrate_64MiB_vs_floor  the same against raw TCP received into fresh
 #                        memfd pages (what an eager arrival must do at least)
 #   colocated_rtt_us     round trip once the EF is back     (goal: the ring's)
+#   echo_move_ms         the moves of that echo EF, asleep in its receive
 # Needs BENCH (bench-hosts), XOS_RUN, TOP_SRCDIR; root, ip(8) and mpirun.
 set -u
 ROUNDS=${ROUNDS:-4} # A B pairs
@@ -82,7 +83,7 @@ while [ "$r" -lt "$MROUNDS" ]; do
 	for S in 1 64 256; do
 		echo "$S $(val migrate_${S}MiB_out_ms "$tmp/m$r") $(val migrate_${S}MiB_back_ms "$tmp/m$r") $(val restore_${S}MiB_ms "$tmp/m$r") $(val image_${S}MiB_bytes "$tmp/m$r") $rs $rp" >>"$tmp/mall"
 	done
-	echo "$(val ring_rtt_us "$tmp/m$r") $(val moved_tcp_rtt_us "$tmp/m$r") $(val colocated_rtt_us "$tmp/m$r")" >>"$tmp/rall"
+	echo "$(val ring_rtt_us "$tmp/m$r") $(val moved_tcp_rtt_us "$tmp/m$r") $(val colocated_rtt_us "$tmp/m$r") $(val echo_move_out_ms "$tmp/m$r") $(val echo_move_back_ms "$tmp/m$r")" >>"$tmp/rall"
 	echo "migration round $r: 64 MiB there $(val migrate_64MiB_out_ms "$tmp/m$r") ms, back $(val migrate_64MiB_back_ms "$tmp/m$r") ms, local restore $(val restore_64MiB_ms "$tmp/m$r") ms | raw TCP $rs GB/s, into fresh pages $rp GB/s"
 done
 awk '
@@ -117,7 +118,8 @@ function med(a, n,   i, j, t) {
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
-{ n++; ring[n] = $1; tcp[n] = $2; col[n] = $3; q[n] = $3 / $1 }
+{ n++; ring[n] = $1; tcp[n] = $2; col[n] = $3; q[n] = $3 / $1; eo[n] = $4; eb[n] = $5 }
 END {
 	printf "figure: colocated_rtt_us = %.2f us (ring before the EF moved: %.2f us, tcp while it was on host b: %.2f us; colocated/ring %.2f x over %d rounds; goal: the ring'"'"'s)\n", med(col, n), med(ring, n), med(tcp, n), med(q, n), n
+	printf "figure: echo_move_ms = %.2f there, %.2f back (the echo EF asleep in xos_chan_recv, on a ring, then on tcp)\n", med(eo, n), med(eb, n)
 }' "$tmp/rall"
