@@ -47,6 +47,9 @@ lib_LTLIBRARIES += libxos.la
 libxos_la_SOURCES =
 libxos_la_LIBADD = libxos-core.la
 libxos_la_LDFLAGS = $(AM_LDFLAGS) -no-undefined -version-info $(XOS_LT_VERSION) -pthread
+# Never unmapped by dlclose: a process that hosted a domain EF keeps its
+# SIGURG handler (wake.c), and its threads their TLS, in this library.
+libxos_la_LDFLAGS += -Wl,-z,nodelete
 if HAVE_LD_VERSION_SCRIPT
 libxos_la_LDFLAGS += -Wl,--version-script=$(srcdir)/src/libxos.map
 EXTRA_libxos_la_DEPENDENCIES = $(srcdir)/src/libxos.map

@@ -5,6 +5,9 @@ XOS_CMOCKA_TESTS += %reldir%/ef-icfs
 XOS_CMOCKA_TESTS += %reldir%/ef-mutate
 XOS_CMOCKA_TESTS += %reldir%/ef-mutate-chan
 XOS_CMOCKA_TESTS += %reldir%/ef-wake-signal
+# Loads libxos itself (dlopen), so not linked with it.
+XOS_TESTS += %reldir%/dlclose-handler
+%canon_reldir%_dlclose_handler_LDADD = $(DL_LIBS)
 if HAVE_CMOCKA
 valgrind_tests += %reldir%/ef-icfs
 endif
