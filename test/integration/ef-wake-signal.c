@@ -67,6 +67,26 @@ static void count_urg(int sig)
 	urg_calls++;
 }
 
+/* Open a channel of @mech and start the EF on its end @c[1], with @j (its end filled in). */
+static int start_asleep(const char *mech, struct xos_chan *c[2], struct job *j, struct xos_ef **ret_ef)
+{
+	struct xos_chan_attr ca;
+	struct xos_ef_attr attr;
+
+	xos_chan_attr_init(&ca);
+	ca.mechanism = mech;
+	if (xos_chan_open(c, &ca) < 0)
+		return 10;
+	j->end = c[1];
+	xos_ef_attr_init(&attr);
+	attr.icf = "thread";
+	attr.flags = XOS_EF_F_DOMAIN;
+	attr.domain_size = 1u << 20;
+	attr.chans = &c[1];
+	attr.nchans = 1;
+	return xos_ef_create(ret_ef, &attr, asleep, j, sizeof(*j)) < 0 ? 11 : 0;
+}
+
 /*
  * In this process: an EF asleep in xos_chan_recv on @mech, mutated thread
  * -> process -> thread MUTATES times with one message between; exit 0 if
@@ -74,26 +94,14 @@ static void count_urg(int sig)
  */
 static int scenario(const char *mech)
 {
-	struct xos_chan_attr ca;
 	struct xos_chan *c[2];
-	struct xos_ef_attr attr;
 	struct xos_ef_exit ex;
 	struct xos_ef *ef;
 	struct job j = { .raw_rfd = -1 };
+	int rc = start_asleep(mech, c, &j, &ef);
 
-	xos_chan_attr_init(&ca);
-	ca.mechanism = mech;
-	if (xos_chan_open(c, &ca) < 0)
-		return 10;
-	j.end = c[1];
-	xos_ef_attr_init(&attr);
-	attr.icf = "thread";
-	attr.flags = XOS_EF_F_DOMAIN;
-	attr.domain_size = 1u << 20;
-	attr.chans = &c[1];
-	attr.nchans = 1;
-	if (xos_ef_create(&ef, &attr, asleep, &j, sizeof(j)) < 0)
-		return 11;
+	if (rc)
+		return rc;
 	for (uint64_t i = 1; i <= MUTATES; i++) {
 		usleep(2000); /* asleep in its receive */
 		if (xos_ef_mutate(ef, i % 2 ? "process" : "thread") < 0)
@@ -164,36 +172,6 @@ static int ignored(const char *mech)
 	return 0;
 }
 
-static void test_default_pipe(void **state)
-{
-	(void)state;
-	assert_int_equal(run_child(default_disposition, "pipe"), 0);
-}
-
-static void test_default_unix(void **state)
-{
-	(void)state;
-	assert_int_equal(run_child(default_disposition, "unix"), 0);
-}
-
-static void test_default_tcp(void **state)
-{
-	(void)state;
-	assert_int_equal(run_child(default_disposition, "tcp"), 0);
-}
-
-static void test_own_handler_kept(void **state)
-{
-	(void)state;
-	assert_int_equal(run_child(own_handler, "unix"), 0);
-}
-
-static void test_ignored_kept(void **state)
-{
-	(void)state;
-	assert_int_equal(run_child(ignored, "pipe"), 0);
-}
-
 /*
  * The EF's own read() on a plain pipe, in a process where xos's handler
  * is installed, gets SIGURG (as a late wake-up would bring it): the read
@@ -202,9 +180,7 @@ static void test_ignored_kept(void **state)
 static int own_read_restarted(const char *mech)
 {
 	_Atomic pid_t *tid = mmap(NULL, sizeof(*tid), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	struct xos_chan_attr ca;
 	struct xos_chan *c[2];
-	struct xos_ef_attr attr;
 	struct xos_ef_exit ex;
 	struct xos_ef *ef;
 	struct job j;
@@ -216,19 +192,10 @@ static int own_read_restarted(const char *mech)
 		return rc;
 	if (tid == MAP_FAILED || pipe(p) < 0)
 		return 50;
-	xos_chan_attr_init(&ca);
-	ca.mechanism = mech;
-	if (xos_chan_open(c, &ca) < 0)
-		return 51;
-	j = (struct job){ .end = c[1], .raw_rfd = p[0], .tid = tid };
-	xos_ef_attr_init(&attr);
-	attr.icf = "thread";
-	attr.flags = XOS_EF_F_DOMAIN;
-	attr.domain_size = 1u << 20;
-	attr.chans = &c[1];
-	attr.nchans = 1;
-	if (xos_ef_create(&ef, &attr, asleep, &j, sizeof(j)) < 0)
-		return 52;
+	j = (struct job){ .raw_rfd = p[0], .tid = tid };
+	rc = start_asleep(mech, c, &j, &ef);
+	if (rc)
+		return rc;
 	while (!atomic_load(tid))
 		usleep(1000);
 	usleep(20000); /* in its read() */
@@ -247,21 +214,29 @@ static int own_read_restarted(const char *mech)
 	return ex.status;
 }
 
-static void test_own_read_restarted(void **state)
+struct scenario {
+	int (*fn)(const char *mech);
+	const char *mech;
+};
+
+static void test_scenario(void **state)
 {
-	(void)state;
-	assert_int_equal(run_child(own_read_restarted, "pipe"), 0);
+	const struct scenario *sc = *state;
+
+	assert_int_equal(run_child(sc->fn, sc->mech), 0);
 }
+
+#define SCENARIO(name, fn, mech) { name, test_scenario, NULL, NULL, (void *)&(const struct scenario){ fn, mech } }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_default_pipe),
-		cmocka_unit_test(test_default_unix),
-		cmocka_unit_test(test_default_tcp),
-		cmocka_unit_test(test_own_handler_kept),
-		cmocka_unit_test(test_ignored_kept),
-		cmocka_unit_test(test_own_read_restarted),
+		SCENARIO("SIGURG at its default, pipe", default_disposition, "pipe"),
+		SCENARIO("SIGURG at its default, unix", default_disposition, "unix"),
+		SCENARIO("SIGURG at its default, tcp", default_disposition, "tcp"),
+		SCENARIO("the program's SIGURG handler kept, never called", own_handler, "unix"),
+		SCENARIO("SIGURG ignored by the program, kept", ignored, "pipe"),
+		SCENARIO("the EF's own read() restarted after SIGURG", own_read_restarted, "pipe"),
 	};
 
 	t_domains_require();
