@@ -250,7 +250,7 @@ extern const struct xos__chan_host *xos__chan_host XOS_HIDDEN;
  * goes to its safe point and starts again (on whatever the end is after
  * it: re-bound, on another host).
  */
-extern __thread bool xos__chan_cut_ok XOS_HIDDEN;
+extern __thread bool xos__chan_cut_ok XOS_HIDDEN __attribute__((tls_model("initial-exec")));
 /* The word that cuts this flow's wait now, or NULL (not allowed here, or not an EF that can move). */
 const _Atomic uint32_t *xos__chan_wait_cut(void) XOS_HIDDEN;
 /* Has @word (from xos__chan_wait_cut, may be NULL) been set? */

@@ -37,7 +37,7 @@ void xos__chan_log(enum xos__chan_log kind, const char *fmt, ...)
 	va_end(ap);
 }
 
-__thread bool xos__chan_cut_ok;
+__thread bool xos__chan_cut_ok __attribute__((tls_model("initial-exec")));
 
 const _Atomic uint32_t *xos__chan_wait_cut(void)
 {

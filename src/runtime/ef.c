@@ -21,7 +21,7 @@
 #define XOS_EF_ARG_MAX (256u << 20)
 
 /* The EF running on this flow of control, if any. */
-static __thread struct xos_ef *current_ef;
+static __thread struct xos_ef *current_ef __attribute__((tls_model("initial-exec")));
 
 /*
  * EF ids come from a counter in a MAP_SHARED page made at the first

@@ -178,9 +178,9 @@ const _Atomic uint32_t *xos__ef_wait_word(void)
 }
 
 /* A call the EF asked its host to make on the host's stack (same thread: TLS is fine). */
-static __thread int (*host_call_fn)(void *);
-static __thread void *host_call_arg;
-static __thread int host_call_ret;
+static __thread int (*host_call_fn)(void *) __attribute__((tls_model("initial-exec")));
+static __thread void *host_call_arg __attribute__((tls_model("initial-exec")));
+static __thread int host_call_ret __attribute__((tls_model("initial-exec")));
 
 int xos__on_host(int (*fn)(void *), void *arg)
 {
@@ -652,7 +652,7 @@ static void host_park(struct xos__ef_ctl *ctl)
 }
 
 /* The host's saved context while it runs an EF: one EF at a time per flow. */
-static __thread void *host_saved_sp;
+static __thread void *host_saved_sp __attribute__((tls_model("initial-exec")));
 
 int xos__domain_host(struct xos_ic *ic)
 {
