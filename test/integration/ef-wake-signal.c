@@ -31,32 +31,37 @@
 
 #define MUTATES 6
 
+#define FLOOD_MSGS 3000
+
 struct job {
 	struct xos_chan *end;
+	uint64_t msgs;              /* it receives 1, 2, ... msgs, then EOF */
 	int raw_rfd;                /* a plain pipe the EF reads itself (-1: none) */
-	_Atomic pid_t *tid;         /* where the EF says which thread it is on (shared) */
+	_Atomic pid_t *tid;         /* where the EF says which thread it is on (shared), or NULL */
 };
 
-/* Sum what comes on the channel until EOF; first, maybe, one blocking read() of its own. */
+/* Take 1, 2, 3 ... in order until EOF; first, maybe, one blocking read() of its own. */
 static int asleep(void *arg)
 {
 	struct job *j = arg;
-	uint64_t sum = 0, v;
+	uint64_t next = 1, v;
 	ssize_t n;
 
+	if (j->tid)
+		atomic_store(j->tid, (pid_t)syscall(SYS_gettid));
 	if (j->raw_rfd >= 0) {
 		char c;
 
-		atomic_store(j->tid, (pid_t)syscall(SYS_gettid));
 		n = read(j->raw_rfd, &c, 1); /* SIGURG arrives meanwhile: restarted, not EINTR */
 		if (n != 1)
 			return n < 0 && errno == EINTR ? 60 : 61;
 	}
 	while ((n = xos_chan_recv(j->end, &v, sizeof(v))) == (ssize_t)sizeof(v))
-		sum += v;
+		if (v != next++)
+			return 64;
 	if (n != 0)
 		return 62;
-	return sum == (uint64_t)MUTATES * (MUTATES + 1) / 2 ? 0 : 63;
+	return next - 1 == j->msgs ? 0 : 63;
 }
 
 static int urg_calls;
@@ -97,7 +102,7 @@ static int scenario(const char *mech)
 	struct xos_chan *c[2];
 	struct xos_ef_exit ex;
 	struct xos_ef *ef;
-	struct job j = { .raw_rfd = -1 };
+	struct job j = { .msgs = MUTATES, .raw_rfd = -1 };
 	int rc = start_asleep(mech, c, &j, &ef);
 
 	if (rc)
@@ -192,7 +197,7 @@ static int own_read_restarted(const char *mech)
 		return rc;
 	if (tid == MAP_FAILED || pipe(p) < 0)
 		return 50;
-	j = (struct job){ .raw_rfd = p[0], .tid = tid };
+	j = (struct job){ .msgs = MUTATES, .raw_rfd = p[0], .tid = tid };
 	rc = start_asleep(mech, c, &j, &ef);
 	if (rc)
 		return rc;
@@ -212,6 +217,59 @@ static int own_read_restarted(const char *mech)
 	if (xos_ef_join(ef, &ex) < 0)
 		return 55;
 	return ex.status;
+}
+
+/*
+ * Anyone may send the EF's thread SIGURG: a flood of it (another process,
+ * every few microseconds) while 3,000 messages stream to the EF and it is
+ * mutated to a process and back ends its waits over and over; every
+ * message arrives once, in order, and the EF ends as it should.
+ */
+static int flood(const char *mech)
+{
+	_Atomic pid_t *tid = mmap(NULL, sizeof(*tid), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	_Atomic int *stop = (_Atomic int *)(tid + 1);
+	struct xos_chan *c[2];
+	struct xos_ef_exit ex;
+	struct xos_ef *ef;
+	struct job j;
+	pid_t flooder, me = getpid();
+	int rc;
+
+	rc = default_disposition(mech); /* xos's handler in place: the flood reaches its waits */
+	if (rc)
+		return rc;
+	if (tid == MAP_FAILED)
+		return 70;
+	j = (struct job){ .msgs = FLOOD_MSGS, .raw_rfd = -1, .tid = tid };
+	rc = start_asleep(mech, c, &j, &ef);
+	if (rc)
+		return rc;
+	while (!atomic_load(tid))
+		usleep(1000);
+	flooder = fork();
+	if (flooder == 0) {
+		while (!atomic_load(stop)) {
+			syscall(SYS_tgkill, me, atomic_load(tid), SIGURG);
+			usleep(20);
+		}
+		_exit(0);
+	}
+	for (uint64_t i = 1; i <= FLOOD_MSGS; i++) {
+		if (xos_chan_send(c[0], &i, sizeof(i)) != (ssize_t)sizeof(i))
+			return 71;
+		if (i % 100 == 0)
+			usleep(500); /* the EF catches up and sleeps */
+		if (i == FLOOD_MSGS / 3 && xos_ef_mutate(ef, "process") < 0)
+			return 72;
+		if (i == 2 * FLOOD_MSGS / 3 && xos_ef_mutate(ef, "thread") < 0)
+			return 73;
+	}
+	/* The flooder holds copies of the channel's fds: gone before the EOF. */
+	atomic_store(stop, 1);
+	waitpid(flooder, NULL, 0);
+	xos_chan_close(c[0]);
+	return xos_ef_join(ef, &ex) < 0 ? 74 : ex.status;
 }
 
 struct scenario {
@@ -237,6 +295,9 @@ int main(void)
 		SCENARIO("the program's SIGURG handler kept, never called", own_handler, "unix"),
 		SCENARIO("SIGURG ignored by the program, kept", ignored, "pipe"),
 		SCENARIO("the EF's own read() restarted after SIGURG", own_read_restarted, "pipe"),
+		SCENARIO("a flood of SIGURG at the EF, pipe", flood, "pipe"),
+		SCENARIO("a flood of SIGURG at the EF, unix", flood, "unix"),
+		SCENARIO("a flood of SIGURG at the EF, tcp", flood, "tcp"),
 	};
 
 	t_domains_require();
