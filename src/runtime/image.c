@@ -397,10 +397,14 @@ int xos__image_stream_load(int fd, uint64_t len, struct xos__image *img)
 {
 	struct tab_src src = { .fd = fd, .stream = true };
 
+	int rc;
+
 	memset(img, 0, sizeof(*img));
 	if (len < sizeof(struct img_hdr))
 		return -EBADMSG;
-	return load_tables(&src, len - sizeof(struct img_hdr), true, img);
+	rc = load_tables(&src, len - sizeof(struct img_hdr), true, img);
+	/* Cut short in its header or tables: a damaged image, as when cut in its data (dump.c). */
+	return rc == -ENODATA ? -EBADMSG : rc;
 }
 
 void xos__image_release(struct xos__image *img)

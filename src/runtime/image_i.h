@@ -127,7 +127,9 @@ void xos__image_release(struct xos__image *img) XOS_HIDDEN;
  * chunk table and the header again, sealed: so the sender reads the
  * domain once, hashing each chunk as it sends it.  @len is the stream's
  * length (the image's file size + one header).  Load its header and
- * tables from @fd, checked for shape (the chunk table comes later).
+ * tables from @fd, checked for shape (the chunk table comes later); a
+ * stream cut short reads as -EBADMSG (hosts.c then asks whether the sender
+ * is gone).
  */
 int xos__image_stream_load(int fd, uint64_t len, struct xos__image *img) XOS_HIDDEN;
 /* The table entry of chunk @i with bytes @buf[@len] (a stream reader computes each as it comes). */
