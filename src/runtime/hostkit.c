@@ -165,6 +165,7 @@ void xos_ef_ended_elsewhere(struct xos_ef *ef)
 	ctl = ef->ctl;
 	atomic_store(&ctl->ended, 1);
 	atomic_store(&ctl->result, -ESRCH);
+	atomic_store(&ctl->answered, atomic_load(&ctl->req_id)); /* whatever was asked last */
 	atomic_fetch_add(&ctl->seq, 1);
 	xos__futex_wake(&ctl->seq, INT32_MAX);
 }

@@ -90,6 +90,7 @@ static void on_ef_arrived(void *fake)
 static void ack_polled(struct xos__ef_ctl *ctl, int result)
 {
 	atomic_store(&ctl->result, result);
+	atomic_store(&ctl->answered, atomic_load(&ctl->req_id));
 	atomic_fetch_add(&ctl->seq, 1);
 }
 
@@ -388,27 +389,34 @@ static int request(struct xos_ef *ef, enum xos__req req, bool polled)
 {
 	struct xos__ef_ctl *ctl = ef->ctl;
 	struct timespec nap = { 0, polled ? 50000 : 200000000 };
-	uint32_t seq0 = atomic_load(&ctl->seq);
 	/*
 	 * A thread host answers TO_PROCESS after it has published the pid of
 	 * the child it made for the EF, and that child may run the EF to its
 	 * end first: the answer comes from this process, whatever the child.
+	 * For the same reason the answer is known by its number: that child's
+	 * "ended" bumps seq too, before or after the answer.
 	 */
 	bool threaded = req == XOS_REQ_TO_PROCESS;
+	uint32_t id = atomic_load(&ctl->req_id) + 1;
 	int rc;
 
 	if (atomic_load(&ctl->ended))
 		return -ESRCH;
+	atomic_store(&ctl->req_id, id);
 	atomic_store(&ctl->request, (uint32_t)req);
 	/* An EF asleep in a channel wait wakes up to its safe point (xos__ef_wait_word). */
 	xos__futex_wake(&ctl->request, INT32_MAX);
 	xos__wake_sleeper(ctl);
-	while (atomic_load(&ctl->seq) == seq0) {
-		xos__futex_wait(&ctl->seq, seq0, &nap);
+	for (;;) {
+		uint32_t seq = atomic_load(&ctl->seq);
+
+		if (atomic_load(&ctl->answered) == id)
+			break;
+		xos__futex_wait(&ctl->seq, seq, &nap);
 		if (polled && nap.tv_nsec < 10000000)
 			nap.tv_nsec *= 2;
 		/* A process host killed before its next safe point never answers (dead first: an answer it gave is seen). */
-		if (!threaded && host_dead(atomic_load(&ctl->pid)) && atomic_load(&ctl->seq) == seq0) {
+		if (!threaded && host_dead(atomic_load(&ctl->pid)) && atomic_load(&ctl->answered) != id) {
 			atomic_store(&ctl->request, XOS_REQ_NONE);
 			return -ESRCH;
 		}
@@ -686,8 +694,19 @@ int xos__domain_host(struct xos_ic *ic)
 		if (h->state == XOS_DOM_ENDED) {
 			int status = h->exit_status;
 
+			/*
+			 * A request nobody took gets "ended" as its answer; one a
+			 * host took is answered by it (a thread host handing the EF
+			 * to this process answers TO_PROCESS, maybe after the EF
+			 * ended here).  seq moves either way: hosts.c waits on it.
+			 */
 			atomic_store(&ctl->ended, 1);
-			ack(ctl, -ESRCH);
+			if (atomic_load(&ctl->request) != XOS_REQ_NONE) {
+				ack(ctl, -ESRCH);
+			} else {
+				atomic_fetch_add(&ctl->seq, 1);
+				xos__futex_wake(&ctl->seq, INT32_MAX);
+			}
 			return status;
 		}
 		req = atomic_load(&ctl->request);

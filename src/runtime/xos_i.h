@@ -361,7 +361,9 @@ struct xos__ef_result {
 /* Shared (MAP_SHARED) by the creator and every host of one EF. */
 struct xos__ef_ctl {
 	_Atomic uint32_t request; /* enum xos__req: asked by the creator */
-	_Atomic uint32_t seq;     /* futex: a host bumps it when a request is done */
+	_Atomic uint32_t req_id;  /* the creator's number for that request */
+	_Atomic uint32_t answered; /* the req_id of the last request answered (result is its) */
+	_Atomic uint32_t seq;     /* futex: a host bumps it when a request is done, or the EF ended */
 	_Atomic uint32_t resume;  /* futex: the creator bumps it to release a parked EF */
 	_Atomic int32_t result;   /* of the last request */
 	_Atomic int32_t pid;      /* the new process host (to process) */

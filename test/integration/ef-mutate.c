@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -493,6 +494,62 @@ static void test_mutate_dead_process(void **state)
 	close(r.from_ef);
 }
 
+/*
+ * An EF that ends as soon as it runs in its new process, while the thread
+ * host it left is still busy (it unmaps the EF's 64 MiB of touched domain
+ * before it answers): the mutate succeeded, and says so; the join gives the
+ * EF's own exit.  Before the answer was ordered first, the new process's
+ * "ended" often reached the creator first: -ESRCH, and the join then read
+ * the thread host's "moved" (-32767) as the exit status.
+ */
+struct quick {
+	pid_t creator;
+	_Atomic int *ready;
+};
+
+static int ends_in_process(void *arg)
+{
+	struct quick *q = arg;
+	size_t len = 64u << 20;
+	char *p = xos_malloc(len);
+
+	if (!p)
+		return 90;
+	memset(p, 1, len);
+	atomic_store(q->ready, 1);
+	while (getpid() == q->creator)
+		xos_ef_yield();
+	return 7;
+}
+
+static void test_ends_at_once_in_process(void **state)
+{
+	_Atomic int *ready = mmap(NULL, sizeof(*ready), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	(void)state;
+	assert_true(ready != MAP_FAILED);
+	for (int i = 0; i < 8; i++) {
+		struct quick q = { getpid(), ready };
+		struct xos_ef_attr attr;
+		struct xos_ef_exit ex;
+		struct xos_ef *ef;
+
+		atomic_store(ready, 0);
+		xos_ef_attr_init(&attr);
+		attr.icf = "thread";
+		attr.flags = XOS_EF_F_DOMAIN;
+		attr.domain_size = 96u << 20;
+		assert_int_equal(xos_ef_create(&ef, &attr, ends_in_process, &q, sizeof(q)), 0);
+		while (!atomic_load(ready))
+			usleep(1000);
+		assert_int_equal(xos_ef_mutate(ef, "process"), 0);
+		assert_int_equal(xos_ef_join(ef, &ex), 0);
+		assert_int_equal(ex.how, XOS_EF_EXITED);
+		assert_int_equal(ex.status, 7);
+	}
+	munmap(ready, sizeof(*ready));
+}
+
 /* A domain EF creates a process EF (the fork happens on its host's stack). */
 static int child_ef(void *arg)
 {
@@ -569,6 +626,7 @@ int main(void)
 		cmocka_unit_test(test_channel_across_mutate),
 		cmocka_unit_test(test_mutate_dead_process),
 		cmocka_unit_test(test_nested_process_from_domain),
+		cmocka_unit_test(test_ends_at_once_in_process),
 	};
 
 	t_domains_require();
