@@ -183,7 +183,14 @@ check "migrate_rekeyed: a move home whose image fails its MAC after the data is 
 NETNS_TIMEOUT=60 run abandon -n 3 "$XOS_RUN" -- "$HOSTS_PROG" abandon
 check "abandon: rank 0 dies; the launch ends (mpirun status $(cat "$tmp/abandon.rc"), not a timeout)" \
 	'grep -q "^# rank 0 dies now" "$tmp/abandon" && [ "$(cat "$tmp/abandon.rc")" != 124 ]'
-sleep 1
+# Killed hosts' EFs die with them (a parent-death signal): allow a loaded
+# machine a few seconds for that, and name what is left if anything is.
+i=0
+while pgrep -f "$HOSTS_PROG" >/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+for p in $(pgrep -f "$HOSTS_PROG"); do
+	echo "# left after its launch: process $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" \
+		"($(awk '{print "state " $3 ", parent " $4}' "/proc/$p/stat" 2>/dev/null))"
+done
 check "no process of the program outlives its launch (hosts, their EFs)" \
 	'! pgrep -f "$HOSTS_PROG" >/dev/null'
 
