@@ -164,10 +164,8 @@ void xos_ef_ended_elsewhere(struct xos_ef *ef)
 		return;
 	ctl = ef->ctl;
 	atomic_store(&ctl->ended, 1);
-	atomic_store(&ctl->result, -ESRCH);
-	atomic_store(&ctl->answered, atomic_load(&ctl->req_id)); /* whatever was asked last */
-	atomic_fetch_add(&ctl->seq, 1);
-	xos__futex_wake(&ctl->seq, INT32_MAX);
+	/* No host is left to answer what was asked last, taken or not. */
+	xos__ef_ack(ctl, -ESRCH);
 }
 
 int xos_ef_fds_owned(const struct xos_ef *ef, int *fds, size_t max)

@@ -94,8 +94,7 @@ static void ack_polled(struct xos__ef_ctl *ctl, int result)
 	atomic_fetch_add(&ctl->seq, 1);
 }
 
-/* Host: the request is done with @result; wake the creator. */
-static void ack(struct xos__ef_ctl *ctl, int result)
+void xos__ef_ack(struct xos__ef_ctl *ctl, int result)
 {
 	ack_polled(ctl, result);
 	xos__futex_wake(&ctl->seq, INT32_MAX);
@@ -586,7 +585,7 @@ static int host_to_process(struct xos_ic *ic)
 
 	atomic_store(&ctl->request, XOS_REQ_NONE);
 	if (!pivot) {
-		ack(ctl, -EINVAL);
+		xos__ef_ack(ctl, -EINVAL);
 		return 0;
 	}
 	/* Read everything needed from the domain before the fork: after it, the child owns it. */
@@ -595,7 +594,7 @@ static int host_to_process(struct xos_ic *ic)
 		fds[i] = ef->dom->hdr->fds[i].fd;
 	rc = pivot->ops.create(pivot->icf, ef, &pivot_ic);
 	if (rc < 0) {
-		ack(ctl, rc);
+		xos__ef_ack(ctl, rc);
 		return 0; /* the EF goes on here */
 	}
 	/* The pivot's create() leaves the domain (xos_ef_domain_leave); make sure. */
@@ -604,7 +603,7 @@ static int host_to_process(struct xos_ic *ic)
 	for (int i = 0; i < n; i++)
 		placeholder_put(ef, fds[i]);
 	ef->moved_ic = pivot_ic;
-	ack(ctl, 0);
+	xos__ef_ack(ctl, 0);
 	return XOS_IC_MOVED;
 }
 
@@ -631,7 +630,7 @@ static int host_to_thread(struct xos_ic *ic)
 				      &m.nchan);
 	atomic_store(&ctl->request, XOS_REQ_NONE);
 	if (rc < 0) {
-		ack(ctl, rc);
+		xos__ef_ack(ctl, rc);
 		return 0; /* the EF goes on in this process */
 	}
 	m.chan_blob = (uint64_t)(uintptr_t)blob;
@@ -640,11 +639,11 @@ static int host_to_thread(struct xos_ic *ic)
 	if (sent < 0) {
 		if (blob)
 			xos__dheap_free(&h->heap, blob);
-		ack(ctl, (int)sent);
+		xos__ef_ack(ctl, (int)sent);
 		return 0; /* the EF goes on in this process */
 	}
 	fflush(NULL);
-	ack(ctl, 0);
+	xos__ef_ack(ctl, 0);
 	/* The EF is the creator's again; this process touches nothing more. */
 	_exit(0);
 }
@@ -654,7 +653,7 @@ static void host_park(struct xos__ef_ctl *ctl)
 {
 	uint32_t r0 = atomic_load(&ctl->resume);
 
-	ack(ctl, 0);
+	xos__ef_ack(ctl, 0);
 	while (atomic_load(&ctl->resume) == r0)
 		xos__futex_wait_ms(&ctl->resume, r0, -1);
 }
@@ -702,9 +701,9 @@ int xos__domain_host(struct xos_ic *ic)
 			 */
 			atomic_store(&ctl->ended, 1);
 			if (atomic_load(&ctl->request) != XOS_REQ_NONE) {
-				ack(ctl, -ESRCH);
+				xos__ef_ack(ctl, -ESRCH);
 			} else {
-				atomic_fetch_add(&ctl->seq, 1);
+				atomic_fetch_add(&ctl->seq, 1); /* no answer: result stays the last one's */
 				xos__futex_wake(&ctl->seq, INT32_MAX);
 			}
 			return status;
@@ -715,7 +714,7 @@ int xos__domain_host(struct xos_ic *ic)
 			if (atomic_load(&ctl->request) == XOS_REQ_LEAVE) {
 				/* Migrated: the EF goes on on another host; this host lets it go. */
 				atomic_store(&ctl->request, XOS_REQ_NONE);
-				ack(ctl, 0);
+				xos__ef_ack(ctl, 0);
 				if (is_process) {
 					fflush(NULL);
 					_exit(0);
@@ -735,7 +734,7 @@ int xos__domain_host(struct xos_ic *ic)
 			ack_polled(ctl, rc);
 		} else if (req != XOS_REQ_NONE) {
 			atomic_store(&ctl->request, XOS_REQ_NONE);
-			ack(ctl, -EINVAL);
+			xos__ef_ack(ctl, -EINVAL);
 		}
 	}
 }

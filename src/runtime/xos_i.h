@@ -388,6 +388,8 @@ int xos__ef_domain_setup(struct xos_ef *ef, const struct xos_ef_attr *attr) XOS_
 void xos__ef_domain_release(struct xos_ef *ef) XOS_HIDDEN;
 /* Host side: run @ic's EF on its domain stack; returns its status when it ends. */
 int xos__domain_host(struct xos_ic *ic) XOS_HIDDEN;
+/* Host side: the request asked last is done with @result; wake the creator. */
+void xos__ef_ack(struct xos__ef_ctl *ctl, int result) XOS_HIDDEN;
 /* Creator side: ask @ef's host for @req at the next safe point, wait for it. */
 int xos__ef_request(struct xos_ef *ef, enum xos__req req) XOS_HIDDEN;
 /* Is @ef's process host (if it runs in one) gone or a zombie?  A thread host is never. */
