@@ -281,7 +281,7 @@ int xos_chan_close(struct xos_chan *end)
 {
 	bool last = true;
 
-	if (!xos__chan_valid(end))
+	if (!xos__chan_live(end))
 		return -EINVAL;
 	if (end->mp && xos__chan_host->ef_id) {
 		uint64_t ef_id = xos__chan_host->ef_id();
@@ -317,8 +317,9 @@ int xos_chan_close(struct xos_chan *end)
 	return 0;
 }
 
-ssize_t xos__chan_tx_frame(struct xos_chan *end, uint32_t type, const void *buf, size_t len,
-			   bool nonblock)
+/* Inlined into a send; xos__chan_tx_frame() for the switch markers. */
+static inline __attribute__((always_inline)) ssize_t tx_frame(struct xos_chan *end, uint32_t type,
+							      const void *buf, size_t len, bool nonblock)
 {
 	struct xos__chan_path *p = end->tx;
 	ssize_t rc;
@@ -341,12 +342,17 @@ ssize_t xos__chan_tx_frame(struct xos_chan *end, uint32_t type, const void *buf,
 	}
 }
 
-static int tx_prepare(struct xos_chan *end)
+ssize_t xos__chan_tx_frame(struct xos_chan *end, uint32_t type, const void *buf, size_t len,
+			   bool nonblock)
+{
+	return tx_frame(end, type, buf, len, nonblock);
+}
+
+static inline __attribute__((always_inline)) int tx_prepare(struct xos_chan *end)
 {
 	int rc;
 
-	if (!xos__chan_valid(end))
-		return -EINVAL;
+	/* Its callers checked that @end is valid (after their safe point). */
 	if (!end->can_tx)
 		return -EBADF;
 	if (end->reserved)
@@ -372,7 +378,7 @@ __attribute__((noinline)) static ssize_t send_once(struct xos_chan *end, const v
 {
 	ssize_t rc;
 
-	if (!xos__chan_valid(end))
+	if (!xos__chan_live(end))
 		return -EINVAL;
 	if (!end->mp)
 		return chan_send(end, buf, len);
@@ -386,7 +392,7 @@ ssize_t xos_chan_send(struct xos_chan *end, const void *buf, size_t len)
 {
 	ssize_t rc;
 
-	if (!xos__chan_valid(end))
+	if (!xos__chan_live(end))
 		return -EINVAL;
 	do {
 		if (xos__chan_host->safe_point)
@@ -410,7 +416,7 @@ static ssize_t chan_send(struct xos_chan *end, const void *buf, size_t len)
 		return 0;
 	/* Several writers: a frame is finished by the one who started it. */
 	xos__chan_cut_ok = true;
-	rc = xos__chan_tx_frame(end, XOS_FRAME_DATA, buf, len, end->nonblock && !(end->mp && end->tx->ops->writev));
+	rc = tx_frame(end, XOS_FRAME_DATA, buf, len, end->nonblock && !(end->mp && end->tx->ops->writev));
 	xos__chan_cut_ok = false;
 	if (rc < 0) {
 		end->tx_broken |= rc == -EPIPE;
@@ -428,7 +434,7 @@ int xos_chan_reserve(struct xos_chan *end, size_t len, void **ret_buf)
 {
 	int rc;
 
-	if (!xos__chan_valid(end))
+	if (!xos__chan_live(end))
 		return -EINVAL;
 	if (!end->mp)
 		return chan_reserve(end, len, ret_buf);
@@ -472,7 +478,7 @@ int xos_chan_commit(struct xos_chan *end, size_t len)
 {
 	int rc;
 
-	if (!xos__chan_valid(end))
+	if (!xos__chan_live(end))
 		return -EINVAL;
 	if (!end->mp || !end->reserved)
 		return chan_commit(end, len);
@@ -487,7 +493,7 @@ static int chan_commit(struct xos_chan *end, size_t len)
 	struct xos__chan_path *p;
 	ssize_t rc;
 
-	if (!xos__chan_valid(end))
+	if (!xos__chan_live(end))
 		return -EINVAL;
 	if (!end->reserved)
 		return -EINVAL;
@@ -612,7 +618,7 @@ static int rx_next_(struct xos_chan *end, bool nonblock, bool cut)
 
 static int rx_check(struct xos_chan *end)
 {
-	if (!xos__chan_valid(end))
+	if (!xos__chan_live(end))
 		return -EINVAL;
 	if (!end->can_rx)
 		return -EBADF;
@@ -688,6 +694,48 @@ stash:
 	return 0;
 }
 
+/*
+ * A message-mode receive on a stream path, the common case without the
+ * general path's layers: the whole data frame at the cursor, read into the
+ * frame buffer first when nothing is buffered (one read(2) also takes the
+ * frames behind it).  -ENOMSG leaves the rest to the general path, which
+ * finds the same bytes buffered: a frame cut short, a switch marker, a
+ * message longer than @len.
+ */
+static ssize_t recv_buffered(struct xos_chan *end, struct xos__chan_path *p, void *buf, size_t len)
+{
+	struct xos__frame_hdr h;
+	size_t have = p->rend - p->rstart;
+
+	if (have == 0) {
+		ssize_t n;
+
+		p->rrel = p->rstart = p->rend = 0;
+		xos__chan_cut_ok = !end->nonblock; /* nothing read yet: a safe point may cut the wait */
+		n = p->ops->read(p->st, p->rbuf, p->rcap, end->nonblock);
+		xos__chan_cut_ok = false;
+		if (n <= 0)
+			return n; /* -EAGAIN, -ERESTART, an error, or EOF: what the general path says too */
+		p->rend = have = (size_t)n;
+	}
+	if (have < XOS_FRAME_HDR)
+		return -ENOMSG;
+	memcpy(&h, p->rbuf + p->rstart, sizeof(h));
+	if (h.type != XOS_FRAME_DATA || h.len > len || h.len > end->params.max_msg ||
+	    have < XOS_FRAME_HDR + h.len)
+		return -ENOMSG;
+	memcpy(buf, p->rbuf + p->rstart + XOS_FRAME_HDR, h.len);
+	p->rrel = p->rstart += XOS_FRAME_HDR + h.len; /* released at once: nothing is held in place */
+	if (p->rstart == p->rend)
+		p->rrel = p->rstart = p->rend = 0;
+	end->rx_seq++;
+	end->stats.msgs_received++;
+	end->stats.bytes_received += h.len;
+	if (end->paths != p || p->next)
+		xos__chan_paths_gc(end);
+	return (ssize_t)h.len;
+}
+
 static ssize_t recv_once(struct xos_chan *end, void *buf, size_t len);
 
 ssize_t xos_chan_recv(struct xos_chan *end, void *buf, size_t len)
@@ -717,14 +765,21 @@ __attribute__((noinline)) static ssize_t recv_once(struct xos_chan *end, void *b
 		return rc;
 	if (!buf && len)
 		return -EINVAL;
-	if (!end->stream && len >= DIRECT_MIN && !end->peeked && !end->rx_broken && !end->unreleased &&
-	    end->rx && end->rx->ops->readv && end->rx->rstart == end->rx->rend &&
-	    !end->rx->rbuf_old && !xos__switch_pending(end)) {
-		bool fallback;
-		ssize_t n = recv_direct(end, end->rx, buf, len, &fallback);
+	if (!end->stream && !end->peeked && !end->rx_broken && !end->unreleased && end->rx &&
+	    !end->rx->ops->rx_peek && !end->rx->rbuf_old && !xos__switch_pending(end)) {
+		ssize_t n;
 
-		if (!fallback)
-			return n;
+		if (len >= DIRECT_MIN && end->rx->ops->readv && end->rx->rstart == end->rx->rend) {
+			bool fallback;
+
+			n = recv_direct(end, end->rx, buf, len, &fallback);
+			if (!fallback)
+				return n;
+		} else {
+			n = recv_buffered(end, end->rx, buf, len);
+			if (n != -ENOMSG)
+				return n;
+		}
 	}
 	for (;;) {
 		size_t n;
@@ -854,7 +909,7 @@ int xos_chan_fd(struct xos_chan *end)
 
 int xos_chan_set_nonblock(struct xos_chan *end, bool nonblock)
 {
-	if (!xos__chan_valid(end))
+	if (!xos__chan_live(end))
 		return -EINVAL;
 	end->nonblock = nonblock;
 	return 0;
@@ -865,7 +920,7 @@ const char *xos_chan_mechanism(const struct xos_chan *end)
 	const struct xos__mech *m;
 	char name[XOS_CHAN_MECH_MAX];
 
-	if (!xos__chan_valid(end))
+	if (!xos__chan_live(end))
 		return "";
 	if (end->tx)
 		return end->tx->mech->name;
@@ -881,12 +936,12 @@ const char *xos_chan_mechanism(const struct xos_chan *end)
 
 const char *xos_chan_name(const struct xos_chan *end)
 {
-	return xos__chan_valid(end) ? end->name : "";
+	return xos__chan_live(end) ? end->name : "";
 }
 
 int xos_chan_stats(const struct xos_chan *end, struct xos_chan_stats *ret_stats)
 {
-	if (!xos__chan_valid(end) || !ret_stats)
+	if (!xos__chan_live(end) || !ret_stats)
 		return -EINVAL;
 	*ret_stats = end->stats;
 	return 0;
@@ -897,7 +952,7 @@ int xos_chan_switch(struct xos_chan *end, const char *mechanism)
 	const struct xos__mech *m;
 	int rc;
 
-	if (!xos__chan_valid(end) || !mechanism)
+	if (!xos__chan_live(end) || !mechanism)
 		return -EINVAL;
 	m = xos__mech_find(mechanism);
 	if (!m)

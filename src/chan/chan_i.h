@@ -133,6 +133,12 @@ struct xos_chan {
 	struct xos_chan *reg_prev, *reg_next; /* ends alive in this process */
 };
 
+/* xos__chan_valid() inlined, for the layer's own calls (a send or receive checks it on every call). */
+static inline bool xos__chan_live(const struct xos_chan *end)
+{
+	return end && end->magic == XOS_CHAN_MAGIC && !end->parked;
+}
+
 /* ---- mechanisms (mech.c) ------------------------------------------------ */
 /* A registered mechanism: the author's descriptor and what the registry keeps. */
 struct xos__mech {

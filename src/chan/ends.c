@@ -99,7 +99,7 @@ void xos__chan_reg_del(struct xos_chan *end)
 
 bool xos__chan_valid(const struct xos_chan *end)
 {
-	return end && end->magic == XOS_CHAN_MAGIC && !end->parked;
+	return xos__chan_live(end);
 }
 
 void xos__chan_release_local(struct xos_chan *end)

@@ -55,14 +55,18 @@ ssize_t xos__stream_write_frame(struct xos__chan_path *p, struct iovec *iov, int
 	int rc;
 
 	/* The rest of a frame left half-way goes first, and nothing cuts it either. */
-	xos__chan_cut_ok = false;
-	rc = xos__stream_flush(p, nonblock);
-	xos__chan_cut_ok = cut_ok;
-	if (rc < 0)
-		return rc;
+	if (p->pend_len) {
+		xos__chan_cut_ok = false;
+		rc = xos__stream_flush(p, nonblock);
+		xos__chan_cut_ok = cut_ok;
+		if (rc < 0)
+			return rc;
+	}
 	while (done < total) {
 		ssize_t w = p->ops->writev(p->st, iov, n, true);
 
+		if (w >= 0 && (size_t)w == total - done)
+			return (ssize_t)total; /* the common case: all of it in one call */
 		if (w == -EAGAIN) {
 			if (done == 0 && nonblock)
 				return -EAGAIN;
