@@ -317,6 +317,13 @@ int xos_chan_close(struct xos_chan *end)
 	return 0;
 }
 
+/*
+ * Frames of up to this much payload are copied into one piece before they
+ * are written (measured on pipes: a 16-byte frame in two iovecs costs
+ * 0.1-0.2 us more per write than in one write(2)).
+ */
+#define COALESCE_MAX 256u
+
 /* Inlined into a send; xos__chan_tx_frame() for the switch markers. */
 static inline __attribute__((always_inline)) ssize_t tx_frame(struct xos_chan *end, uint32_t type,
 							      const void *buf, size_t len, bool nonblock)
@@ -324,11 +331,21 @@ static inline __attribute__((always_inline)) ssize_t tx_frame(struct xos_chan *e
 	struct xos__chan_path *p = end->tx;
 	ssize_t rc;
 
-	if (p->ops->writev) {
+	if (p->ops->writev && len <= COALESCE_MAX) {
+		/* A small frame in one piece: a plain write(2) or send(2) costs less than a vectored one. */
+		struct xos__frame_hdr h = { .len = (uint32_t)len, .type = type };
+		uint8_t f[XOS_FRAME_HDR + COALESCE_MAX];
+		struct iovec iov[1] = { { f, sizeof(h) + len } };
+
+		memcpy(f, &h, sizeof(h));
+		memcpy(f + sizeof(h), buf, len);
+		rc = xos__stream_write_frame(p, iov, 1, sizeof(h) + len, nonblock);
+		return rc < 0 ? rc : (ssize_t)len;
+	} else if (p->ops->writev) {
 		struct xos__frame_hdr h = { .len = (uint32_t)len, .type = type };
 		struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)buf, len } };
 
-		rc = xos__stream_write_frame(p, iov, len ? 2 : 1, sizeof(h) + len, nonblock);
+		rc = xos__stream_write_frame(p, iov, 2, sizeof(h) + len, nonblock);
 		return rc < 0 ? rc : (ssize_t)len;
 	} else {
 		void *dst;

@@ -2,12 +2,14 @@
 /*
  * What the descriptor-based byte-stream mechanisms (pipe, unix, tcp) share:
  * an end holds one descriptor to read and one to write (the same one for
- * a socket).  The descriptors stay blocking, so a blocking read is one
- * system call (a peer that dies closes its descriptors: EOF); a call that
+ * a socket).  Read descriptors stay blocking, so a blocking read is one
+ * system call (a peer that dies closes its descriptors: EOF); a read that
  * must not block says so per call (MSG_DONTWAIT on sockets, RWF_NOWAIT on
- * pipes).  On a kernel whose pipes refuse RWF_NOWAIT the pipe descriptors
- * are made O_NONBLOCK and blocking is a poll(2) that also watches the
- * control socket.
+ * pipes).  Writes never block (the generic layer waits for room, a wait a
+ * safe point may cut): MSG_DONTWAIT on sockets, and a pipe's write end is
+ * O_NONBLOCK, so a frame is one plain write(2).  On a kernel whose pipes
+ * refuse RWF_NOWAIT the read descriptors are O_NONBLOCK too and blocking
+ * is a poll(2) that also watches the control socket.
  */
 #include "config.h"
 
@@ -49,7 +51,7 @@ bool xos__fds_pipe_nowait(void)
 int xos__fds_attach(const struct xos_mech_link *link, int rfd, int wfd, bool sock, void **ret_st)
 {
 	struct xos__fds_end *e = calloc(1, sizeof(*e));
-	int flags = 0;
+	int rflags = 0, wflags = 0;
 
 	if (!e)
 		return -ENOMEM;
@@ -60,10 +62,13 @@ int xos__fds_attach(const struct xos_mech_link *link, int rfd, int wfd, bool soc
 	e->sock = sock;
 	e->nowait = !sock && xos__fds_pipe_nowait();
 	if (!sock && !e->nowait)
-		flags = O_NONBLOCK;
+		rflags = O_NONBLOCK;
+	/* A pipe is written only without blocking (the generic layer waits): plain write(2), never RWF_NOWAIT. */
+	if (!sock)
+		wflags = O_NONBLOCK;
 	/* Descriptors may come from the peer: set their mode to ours. */
-	if ((rfd >= 0 && fcntl(rfd, F_SETFL, (fcntl(rfd, F_GETFL) & ~O_NONBLOCK) | flags) < 0) ||
-	    (wfd >= 0 && fcntl(wfd, F_SETFL, (fcntl(wfd, F_GETFL) & ~O_NONBLOCK) | flags) < 0)) {
+	if ((rfd >= 0 && fcntl(rfd, F_SETFL, (fcntl(rfd, F_GETFL) & ~O_NONBLOCK) | rflags) < 0) ||
+	    (wfd >= 0 && fcntl(wfd, F_SETFL, (fcntl(wfd, F_GETFL) & ~O_NONBLOCK) | wflags) < 0)) {
 		int rc = -errno;
 
 		free(e);
@@ -217,7 +222,8 @@ ssize_t xos__fds_sendmsg(void *st, const struct iovec *iov, int iovcnt, bool non
 
 	(void)nonblock;
 	do {
-		n = sendmsg(e->wfd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = iovcnt == 1 ? send(e->wfd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT)
+				: sendmsg(e->wfd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0 && errno == ECONNRESET)
 		return -EPIPE;

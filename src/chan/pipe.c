@@ -94,9 +94,9 @@ static ssize_t pipe_writev(void *st, const struct iovec *iov, int iovcnt, bool n
 	struct xos__fds_end *e = st;
 	ssize_t n;
 
-	(void)nonblock; /* never blocks: the generic layer waits with wait_writable */
+	(void)nonblock; /* never blocks (the write end is O_NONBLOCK): the generic layer waits with wait_writable */
 	do {
-		n = e->nowait ? pwritev2(e->wfd, iov, iovcnt, -1, RWF_NOWAIT) : writev(e->wfd, iov, iovcnt);
+		n = iovcnt == 1 ? write(e->wfd, iov[0].iov_base, iov[0].iov_len) : writev(e->wfd, iov, iovcnt);
 	} while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
 }
