@@ -40,6 +40,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -51,6 +52,7 @@
 #include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -340,8 +342,72 @@ static int write_full(int fd, const char *buf, size_t len)
 struct raw_job {
 	int fds[2];
 	long iters;
-	int stream;
+	int stream; /* 1: a stream of MSG-byte writes; 2: of frames, as a stream channel writes them */
+	bool sock;
 };
+
+/*
+ * The floor of any framing over a byte stream, written as xos's stream
+ * channels write (chan/stream.c): an 8-byte header and the payload in one
+ * vectored call that must not block (a pipe's write end O_NONBLOCK, a
+ * socket's MSG_DONTWAIT), poll(2) for room when the object is full.  The
+ * header shifts the payload off page boundaries; the waits are poll(2)s
+ * rather than sleeps inside the write.  A channel cannot block inside a
+ * write: a dead reader would leave it there (a pipe channel keeps a spare
+ * read end, so no write ever raises SIGPIPE), and a safe point could not
+ * cut the wait.
+ */
+static int write_frame_nb(int fd, bool sock, const char *buf, size_t len)
+{
+	uint64_t h = len;
+	struct iovec v[2] = { { &h, sizeof(h) }, { (void *)buf, len } }, *iv = v;
+	struct msghdr mh = { 0 };
+	int n = 2;
+	size_t left = sizeof(h) + len;
+
+	while (left > 0) {
+		ssize_t w;
+
+		mh.msg_iov = iv;
+		mh.msg_iovlen = (size_t)n;
+		w = sock ? sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) : writev(fd, iv, n);
+		if (w < 0 && errno != EAGAIN)
+			return -1;
+		if (w > 0) {
+			left -= (size_t)w;
+			while (n > 0 && (size_t)w >= iv->iov_len) {
+				w -= (ssize_t)iv->iov_len;
+				iv++;
+				n--;
+			}
+			if (n > 0) {
+				iv->iov_base = (char *)iv->iov_base + w;
+				iv->iov_len -= (size_t)w;
+			}
+		}
+		if (left > 0) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+			if (poll(&pfd, 1, -1) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* A frame's header and payload in one readv(2), the rest of the payload after it. */
+static int read_frame(int fd, char *buf, size_t len)
+{
+	uint64_t h;
+	struct iovec v[2] = { { &h, sizeof(h) }, { buf, len } };
+	ssize_t n = readv(fd, v, 2);
+	size_t got;
+
+	if (n < (ssize_t)sizeof(h))
+		return -1;
+	got = (size_t)n - sizeof(h);
+	return got < len ? read_full(fd, buf + got, len - got) : 0;
+}
 
 static void *raw_peer(void *p)
 {
@@ -350,7 +416,10 @@ static void *raw_peer(void *p)
 
 	memset(buf, 0x5a, MSG);
 	for (long i = 0; i < j->iters; i++) {
-		if (j->stream) {
+		if (j->stream == 2) {
+			if (write_frame_nb(j->fds[1], j->sock, buf, MSG) < 0)
+				break;
+		} else if (j->stream) {
 			if (write_full(j->fds[1], buf, MSG) < 0)
 				break;
 		} else if (read_full(j->fds[0], buf, 8) < 0 || write_full(j->fds[1], buf, 8) < 0) {
@@ -414,19 +483,21 @@ static double raw_rtt(enum raw_kind k, bool process, long iters)
 	return t0 / (double)iters * 1e6;
 }
 
-static double raw_stream(enum raw_kind k, bool process, long msgs)
+static double raw_stream(enum raw_kind k, bool process, long msgs, bool framed)
 {
 	int mine[2];
-	struct raw_job j = { .iters = msgs, .stream = 1 };
+	struct raw_job j = { .iters = msgs, .stream = framed ? 2 : 1, .sock = k != RAW_PIPE };
 	pthread_t tid;
 	pid_t pid;
 	char *buf = malloc(MSG);
 	double t0 = bench_now_s();
 
 	raw_make(k, mine, j.fds);
+	if (framed && k == RAW_PIPE)
+		fcntl(j.fds[1], F_SETFL, O_NONBLOCK);
 	pid = raw_spawn(process, &j, &tid, mine);
 	for (long i = 0; i < msgs; i++)
-		if (read_full(mine[0], buf, MSG) < 0)
+		if ((framed ? read_frame(mine[0], buf, MSG) : read_full(mine[0], buf, MSG)) < 0)
 			die("raw stream", EIO);
 	t0 = bench_now_s() - t0;
 	raw_close(mine);
@@ -667,7 +738,7 @@ static double m_raw_rtt(const struct side *s)
 }
 static double m_raw_stream(const struct side *s)
 {
-	return raw_stream((enum raw_kind)s->kind, s->process, s->n);
+	return raw_stream((enum raw_kind)s->kind, s->process, s->n, s->flag);
 }
 static double m_chan_rtt(const struct side *s)
 {
@@ -755,6 +826,15 @@ int main(int argc, char **argv)
 				ratio_figure(name[2], c, "xos GB/s / raw GB/s; goal >= 0.95");
 				if (k == 2 && proc)
 					got[0][1] = c.ratio;
+				/* The floor of framing this object (write_frame_nb), and xos against it. */
+				snprintf(name[0], sizeof(name[0]), "framed_%s_stream_vs_raw_%s", kmech[k], pairs[p]);
+				c = compare(&(struct side){ NULL, "GB/s", m_raw_stream, NULL, k, proc, true, false, 4000, 0 },
+					    &(struct side){ NULL, "GB/s", m_raw_stream, NULL, k, proc, true, true, 4000, 0 });
+				ratio_figure(name[0], c, "floor: raw frames written as a channel must / raw GB/s");
+				snprintf(name[2], sizeof(name[2]), "%s_stream_vs_framed_%s_%s", kmech[k], kmech[k], pairs[p]);
+				c = compare(&(struct side){ NULL, "GB/s", m_raw_stream, NULL, k, proc, true, true, 4000, 0 },
+					    &(struct side){ NULL, "GB/s", m_chan_stream, kmech[k], 0, proc, true, false, 4000, 0 });
+				ratio_figure(name[2], c, "what xos costs over that floor");
 			}
 		}
 

@@ -42,6 +42,20 @@ int xos__stream_flush(struct xos__chan_path *p, bool nonblock)
 	return 0;
 }
 
+/* Keep the rest of a frame a non-blocking send could not finish, for the next call. */
+static ssize_t keep_rest(struct xos__chan_path *p, const struct iovec *iov, int n, size_t total)
+{
+	size_t off = 0;
+
+	for (int i = 0; i < n; i++) {
+		memcpy(p->pend + off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	p->pend_off = 0;
+	p->pend_len = off;
+	return (ssize_t)total;
+}
+
 /*
  * Write one frame (all of @iov) on a stream path.  A frame once started
  * is finished: when a non-blocking write stops half-way, the rest is kept
@@ -70,17 +84,8 @@ ssize_t xos__stream_write_frame(struct xos__chan_path *p, struct iovec *iov, int
 		if (w == -EAGAIN) {
 			if (done == 0 && nonblock)
 				return -EAGAIN;
-			if (nonblock && total - done <= p->stage_len) {
-				size_t off = 0;
-
-				for (int i = 0; i < n; i++) {
-					memcpy(p->pend + off, iov[i].iov_base, iov[i].iov_len);
-					off += iov[i].iov_len;
-				}
-				p->pend_off = 0;
-				p->pend_len = off;
-				return (ssize_t)total;
-			}
+			if (nonblock && total - done <= p->stage_len)
+				return keep_rest(p, iov, n, total);
 			rc = p->ops->wait_writable(p->st);
 			if (rc < 0)
 				return rc;
@@ -100,6 +105,14 @@ ssize_t xos__stream_write_frame(struct xos__chan_path *p, struct iovec *iov, int
 			iov->iov_base = (char *)iov->iov_base + w;
 			iov->iov_len -= (size_t)w;
 		}
+		if (done == total)
+			break;
+		/* A write cut short found the object full: a try now would only say EAGAIN. */
+		if (nonblock && total - done <= p->stage_len)
+			return keep_rest(p, iov, n, total);
+		rc = p->ops->wait_writable(p->st);
+		if (rc < 0)
+			return rc;
 	}
 	return (ssize_t)total;
 }

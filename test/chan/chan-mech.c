@@ -356,6 +356,81 @@ static void test_nonblock_poll(void **state)
 	}
 }
 
+/*
+ * Messages of every size up to the channel's largest, sent without blocking
+ * into a channel nobody reads yet: frames bigger than the kernel object's
+ * room are written in part, their rest kept and finished by later calls.
+ * Each arrives whole, once, in order.
+ */
+#define BIG_MSGS 400
+
+static size_t big_len(int k)
+{
+	return (size_t)(k * 7919) % 16384 + 1;
+}
+
+static int nb_big_writer(void *p)
+{
+	struct pair_arg a = *(struct pair_arg *)p;
+	static char buf[16384];
+	int eagain = 0;
+
+	EF_CHECK(xos_chan_set_nonblock(a.end, true) == 0);
+	for (int k = 0; k < BIG_MSGS; k++) {
+		size_t len = big_len(k);
+		ssize_t rc;
+
+		for (size_t i = 0; i < len; i++)
+			buf[i] = (char)(k * 31 + (int)i);
+		while ((rc = xos_chan_send(a.end, buf, len)) == -EAGAIN) {
+			eagain++;
+			usleep(200);
+		}
+		EF_CHECK(rc == (ssize_t)len);
+	}
+	EF_CHECK(eagain > 0); /* the channel was full at least once */
+	EF_CHECK(xos_chan_set_nonblock(a.end, false) == 0);
+	EF_CHECK(xos_chan_close(a.end) == 0); /* a rest still kept goes out first */
+	return 0;
+}
+
+static int big_reader(void *p)
+{
+	struct pair_arg a = *(struct pair_arg *)p;
+	static char buf[16384];
+
+	for (int k = 0; k < BIG_MSGS; k++) {
+		size_t len = big_len(k);
+
+		EF_CHECK(xos_chan_recv(a.end, buf, sizeof(buf)) == (ssize_t)len);
+		for (size_t i = 0; i < len; i++)
+			EF_CHECK(buf[i] == (char)(k * 31 + (int)i));
+	}
+	EF_CHECK(xos_chan_recv(a.end, buf, sizeof(buf)) == 0);
+	EF_CHECK(xos_chan_close(a.end) == 0);
+	return 0;
+}
+
+static void test_nonblock_big(void **state)
+{
+	const char *mech = *state;
+
+	for (int i = 0; i < NICFS; i++) {
+		struct xos_chan *ends[2];
+		struct pair_arg ra, wa;
+		struct xos_ef *r, *w;
+
+		t_open(ends, mech, 0, 65536);
+		ra = (struct pair_arg){ ends[1], 0 };
+		wa = (struct pair_arg){ ends[0], 0 };
+		w = t_start(icfs[i], nb_big_writer, &wa, sizeof(wa), &ends[0], 1);
+		usleep(100000); /* the writer fills the channel before anyone reads */
+		r = t_start(icfs[i], big_reader, &ra, sizeof(ra), &ends[1], 1);
+		t_join_ok(w, "non-blocking writer of big messages");
+		t_join_ok(r, "reader of big messages");
+	}
+}
+
 /* ---- a peer killed with SIGKILL mid-stream ---------------------------------------- */
 
 static int send_then_die(void *p)
@@ -605,6 +680,7 @@ int main(void)
 		MECH_TESTS(test_order_zero_copy_stream),
 		MECH_TESTS(test_eof_epipe),
 		MECH_TESTS(test_nonblock_poll),
+		MECH_TESTS(test_nonblock_big),
 		MECH_TESTS(test_peer_killed),
 		MECH_TESTS(test_multi_producer),
 		MECH_TESTS(test_multi_producer_fork_mid_reserve),
