@@ -32,7 +32,8 @@
  *
  * Usage: bench-chan [ROUNDS [FILTER]]   (default 5 rounds; FILTER: run only
  * the comparisons whose group name contains it, e.g. "pipe_rtt", "_process",
- * "ring_stream")
+ * "ring_stream").  BENCH_DOMAIN=1 runs the EFs with XOS_EF_F_DOMAIN (their
+ * channel waits are then safe points a mutate may cut).
  */
 #include "config.h"
 
@@ -153,6 +154,8 @@ static struct xos_ef *start(const char *icf, xos_ef_fn fn, struct job *j)
 	attr.icf = icf;
 	attr.chans = &j->end;
 	attr.nchans = 1;
+	if (getenv("BENCH_DOMAIN"))
+		attr.flags = XOS_EF_F_DOMAIN;
 	rc = xos_ef_create(&ef, &attr, fn, j, sizeof(*j));
 	if (rc < 0)
 		die("xos_ef_create", rc);
