@@ -328,6 +328,27 @@ static int nb_drain(void *p)
 	return 0;
 }
 
+/*
+ * On a new channel of @mech (@capacity), @writer (end 0) starts first and
+ * has @lead_us to fill it before @reader (end 1) starts; both end well.
+ */
+static void run_filled(const char *mech, const char *icf, size_t capacity, xos_ef_fn writer, xos_ef_fn reader,
+		       useconds_t lead_us, const char *what)
+{
+	struct xos_chan *ends[2];
+	struct pair_arg ra, wa;
+	struct xos_ef *r, *w;
+
+	t_open(ends, mech, 0, capacity);
+	ra = (struct pair_arg){ ends[1], 0 };
+	wa = (struct pair_arg){ ends[0], 0 };
+	w = t_start(icf, writer, &wa, sizeof(wa), &ends[0], 1);
+	usleep(lead_us);
+	r = t_start(icf, reader, &ra, sizeof(ra), &ends[1], 1);
+	t_join_ok(w, what);
+	t_join_ok(r, what);
+}
+
 static void test_nonblock_poll(void **state)
 {
 	const char *mech = *state;
@@ -344,15 +365,7 @@ static void test_nonblock_poll(void **state)
 		w = t_start(icfs[i], nb_writer, &wa, sizeof(wa), &ends[0], 1);
 		t_join_ok(w, "poll writer");
 		t_join_ok(r, "poll reader");
-
-		t_open(ends, mech, 0, 65536);
-		ra = (struct pair_arg){ ends[1], 0 };
-		wa = (struct pair_arg){ ends[0], 0 };
-		w = t_start(icfs[i], nb_fill, &wa, sizeof(wa), &ends[0], 1);
-		usleep(300000); /* the writer fills the channel before anyone reads */
-		r = t_start(icfs[i], nb_drain, &ra, sizeof(ra), &ends[1], 1);
-		t_join_ok(w, "full writer");
-		t_join_ok(r, "full reader");
+		run_filled(mech, icfs[i], 65536, nb_fill, nb_drain, 300000, "non-blocking writer on a full channel");
 	}
 }
 
@@ -413,22 +426,8 @@ static int big_reader(void *p)
 
 static void test_nonblock_big(void **state)
 {
-	const char *mech = *state;
-
-	for (int i = 0; i < NICFS; i++) {
-		struct xos_chan *ends[2];
-		struct pair_arg ra, wa;
-		struct xos_ef *r, *w;
-
-		t_open(ends, mech, 0, 65536);
-		ra = (struct pair_arg){ ends[1], 0 };
-		wa = (struct pair_arg){ ends[0], 0 };
-		w = t_start(icfs[i], nb_big_writer, &wa, sizeof(wa), &ends[0], 1);
-		usleep(100000); /* the writer fills the channel before anyone reads */
-		r = t_start(icfs[i], big_reader, &ra, sizeof(ra), &ends[1], 1);
-		t_join_ok(w, "non-blocking writer of big messages");
-		t_join_ok(r, "reader of big messages");
-	}
+	for (int i = 0; i < NICFS; i++)
+		run_filled(*state, icfs[i], 65536, nb_big_writer, big_reader, 100000, "big messages, non-blocking");
 }
 
 /* ---- a peer killed with SIGKILL mid-stream ---------------------------------------- */
