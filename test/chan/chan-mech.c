@@ -370,16 +370,18 @@ static void test_nonblock_poll(void **state)
 }
 
 /*
- * Messages of every size up to the channel's largest, sent without blocking
- * into a channel nobody reads yet: frames bigger than the kernel object's
- * room are written in part, their rest kept and finished by later calls.
+ * Messages of every size up to the channel's largest, small and big mixed,
+ * sent without blocking into a channel nobody reads yet: frames bigger
+ * than the kernel object's room are written in part, their rest kept and
+ * finished by later calls.
  * Each arrives whole, once, in order.
  */
 #define BIG_MSGS 400
 
+/* Every third message small enough to be written in one piece (chan.c COALESCE_MAX). */
 static size_t big_len(int k)
 {
-	return (size_t)(k * 7919) % 16384 + 1;
+	return k % 3 == 0 ? (size_t)(k % 250) + 1 : (size_t)(k * 7919) % 16384 + 1;
 }
 
 static int nb_big_writer(void *p)
