@@ -782,6 +782,19 @@ __attribute__((noinline)) static ssize_t recv_once(struct xos_chan *end, void *b
 		return rc;
 	if (!buf && len)
 		return -EINVAL;
+	/*
+	 * The path first (the first call on an end binds it), so that the
+	 * first message too takes the paths below: through the general path
+	 * it was read into a frame buffer fresh from mmap, a page fault for
+	 * every 4 KiB the read filled (2 ms for a 64 KiB stream's first read).
+	 */
+	if (!end->stream && !end->peeked && !end->rx_broken && (!end->rx || xos__switch_pending(end))) {
+		rc = xos__chan_ensure_path(end, false);
+		if (rc < 0) {
+			end->rx_broken |= rc == -EPROTO;
+			return rc;
+		}
+	}
 	if (!end->stream && !end->peeked && !end->rx_broken && !end->unreleased && end->rx &&
 	    !end->rx->ops->rx_peek && !end->rx->rbuf_old && !xos__switch_pending(end)) {
 		ssize_t n;
