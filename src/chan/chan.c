@@ -331,21 +331,20 @@ static inline __attribute__((always_inline)) ssize_t tx_frame(struct xos_chan *e
 	struct xos__chan_path *p = end->tx;
 	ssize_t rc;
 
-	if (p->ops->writev && len <= COALESCE_MAX) {
-		/* A small frame in one piece: a plain write(2) or send(2) costs less than a vectored one. */
-		struct xos__frame_hdr h = { .len = (uint32_t)len, .type = type };
-		uint8_t f[XOS_FRAME_HDR + COALESCE_MAX];
-		struct iovec iov[1] = { { f, sizeof(h) + len } };
-
-		memcpy(f, &h, sizeof(h));
-		memcpy(f + sizeof(h), buf, len);
-		rc = xos__stream_write_frame(p, iov, 1, sizeof(h) + len, nonblock);
-		return rc < 0 ? rc : (ssize_t)len;
-	} else if (p->ops->writev) {
+	if (p->ops->writev) {
 		struct xos__frame_hdr h = { .len = (uint32_t)len, .type = type };
 		struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)buf, len } };
+		uint8_t f[XOS_FRAME_HDR + COALESCE_MAX];
+		int n = 2;
 
-		rc = xos__stream_write_frame(p, iov, 2, sizeof(h) + len, nonblock);
+		if (len <= COALESCE_MAX) {
+			/* A small frame in one piece: a plain write(2) or send(2) costs less than a vectored one. */
+			memcpy(f, &h, sizeof(h));
+			memcpy(f + sizeof(h), buf, len);
+			iov[0] = (struct iovec){ f, sizeof(h) + len };
+			n = 1;
+		}
+		rc = xos__stream_write_frame(p, iov, n, sizeof(h) + len, nonblock);
 		return rc < 0 ? rc : (ssize_t)len;
 	} else {
 		void *dst;
@@ -788,27 +787,31 @@ __attribute__((noinline)) static ssize_t recv_once(struct xos_chan *end, void *b
 	 * it was read into a frame buffer fresh from mmap, a page fault for
 	 * every 4 KiB the read filled (2 ms for a 64 KiB stream's first read).
 	 */
-	if (!end->stream && !end->peeked && !end->rx_broken && (!end->rx || xos__switch_pending(end))) {
-		rc = xos__chan_ensure_path(end, false);
-		if (rc < 0) {
-			end->rx_broken |= rc == -EPROTO;
-			return rc;
+	if (!end->stream && !end->peeked && !end->rx_broken) {
+		bool settled = end->rx && !xos__switch_pending(end);
+
+		if (!settled) {
+			rc = xos__chan_ensure_path(end, false);
+			if (rc < 0) {
+				end->rx_broken |= rc == -EPROTO;
+				return rc;
+			}
+			settled = !xos__switch_pending(end); /* another path may have come meanwhile */
 		}
-	}
-	if (!end->stream && !end->peeked && !end->rx_broken && !end->unreleased && end->rx &&
-	    !end->rx->ops->rx_peek && !end->rx->rbuf_old && !xos__switch_pending(end)) {
-		ssize_t n;
+		if (settled && !end->unreleased && !end->rx->ops->rx_peek && !end->rx->rbuf_old) {
+			ssize_t n;
 
-		if (len >= DIRECT_MIN && end->rx->ops->readv && end->rx->rstart == end->rx->rend) {
-			bool fallback;
+			if (len >= DIRECT_MIN && end->rx->ops->readv && end->rx->rstart == end->rx->rend) {
+				bool fallback;
 
-			n = recv_direct(end, end->rx, buf, len, &fallback);
-			if (!fallback)
-				return n;
-		} else {
-			n = recv_buffered(end, end->rx, buf, len);
-			if (n != -ENOMSG)
-				return n;
+				n = recv_direct(end, end->rx, buf, len, &fallback);
+				if (!fallback)
+					return n;
+			} else {
+				n = recv_buffered(end, end->rx, buf, len);
+				if (n != -ENOMSG)
+					return n;
+			}
 		}
 	}
 	for (;;) {

@@ -105,9 +105,7 @@ ssize_t xos__stream_write_frame(struct xos__chan_path *p, struct iovec *iov, int
 			iov->iov_base = (char *)iov->iov_base + w;
 			iov->iov_len -= (size_t)w;
 		}
-		if (done == total)
-			break;
-		/* A write cut short found the object full: a try now would only say EAGAIN. */
+		/* Cut short (a whole write returned above): the object is full, a try now would only say EAGAIN. */
 		if (nonblock && total - done <= p->stage_len)
 			return keep_rest(p, iov, n, total);
 		rc = p->ops->wait_writable(p->st);
