@@ -24,6 +24,8 @@
 
 #include <xos/chan.h>
 
+struct xos_mech; /* <xos/mech.h>: only pointers to it here */
+
 #ifndef XOS_HIDDEN
 #define XOS_HIDDEN __attribute__((visibility("hidden")))
 #endif
@@ -177,6 +179,14 @@ struct xos__chan_move {
 int xos__chan_move_check(const struct xos_chan *end) XOS_HIDDEN;
 /* The EF of @end is parked: bind it if unbound, take in the peer's paths, fill @mv (a new path id if local). */
 int xos__chan_move_prepare(struct xos_chan *end, struct xos__chan_move *mv) XOS_HIDDEN;
+/*
+ * @end's EF moves between two hosts, neither of them this one (its creator's):
+ * a new path id for its peer, and until xos__chan_move_end() the peer, meeting
+ * the marker of the host left before the path given here, waits for the path
+ * instead of taking the channel for broken.
+ */
+uint64_t xos__chan_move_begin(struct xos_chan *end) XOS_HIDDEN;
+void xos__chan_move_end(struct xos_chan *end) XOS_HIDDEN;
 /* The peer of @end (its control socket) continues on TCP socket @sock (taken) as path @id. */
 int xos__chan_move_give_peer(struct xos_chan *end, uint64_t id, int sock) XOS_HIDDEN;
 /*

@@ -71,6 +71,7 @@ struct xos__chan_ctl {
 	_Atomic uint32_t bound;        /* a first path exists */
 	_Atomic uint32_t sent[2];      /* paths sent to end i over the control socket */
 	_Atomic uint64_t next_id;      /* path ids */
+	_Atomic uint32_t moving;       /* an end's EF between two other hosts: its path may follow its marker */
 	_Atomic uint32_t writers;      /* multi-producer: processes holding end 0 */
 	char mech[XOS_CHAN_MECH_MAX];  /* mechanism of the newest path (for unbound-yet ends) */
 	char icf[2][32];               /* ICF hosting each end, for binding decisions */

@@ -162,6 +162,17 @@ int xos__chan_move_prepare(struct xos_chan *end, struct xos__chan_move *mv)
 	return 0;
 }
 
+uint64_t xos__chan_move_begin(struct xos_chan *end)
+{
+	atomic_fetch_add(&end->ctl->moving, 1);
+	return atomic_fetch_add(&end->ctl->next_id, 1) + 1;
+}
+
+void xos__chan_move_end(struct xos_chan *end)
+{
+	atomic_fetch_sub(&end->ctl->moving, 1);
+}
+
 int xos__chan_move_give_peer(struct xos_chan *end, uint64_t id, int sock)
 {
 	const struct xos__mech *m = xos__mech_find("tcp");

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chan_i.h"
@@ -43,6 +44,8 @@
 #ifndef XOS_MARKER_WAIT_MS
 #define XOS_MARKER_WAIT_MS 100
 #endif
+/* ... and while the peer's EF is on its way between two hosts (a move's own bound). */
+#define XOS_MOVE_WAIT_MS 120000
 
 /* What travels on the control socket with a path's descriptors. */
 struct path_msg {
@@ -166,6 +169,35 @@ static struct xos__chan_path *find_path(struct xos_chan *end, uint64_t id)
 	return NULL;
 }
 
+/*
+ * A marker named a path not counted yet: wait until it is.  A path is
+ * written to the control socket before it is counted, so the socket may be
+ * readable a moment before: taking the path then would leave the count
+ * behind, and the next call would wait for a path that never comes.
+ * Written by a peer that then died before counting it?  Wait briefly.
+ * Longer while the peer's EF moves between two other hosts: the host it
+ * left writes the marker, this host gives the path once the other one has
+ * the EF running.
+ */
+static int wait_promised(struct xos_chan *end)
+{
+	struct pollfd pfd = { .fd = end->link.ctl_sock, .events = POLLIN };
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!xos__switch_pending(end)) {
+		long ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms >= (atomic_load(&end->ctl->moving) ? XOS_MOVE_WAIT_MS : XOS_MARKER_WAIT_MS))
+			return -EPROTO;
+		if (poll(&pfd, 1, 10) == 1)
+			usleep(50); /* written, about to be counted */
+	}
+	return 0;
+}
+
 int xos__switch_rx_marker(struct xos_chan *end, const struct xos_mech_frame *f)
 {
 	struct xos__switch_marker mk;
@@ -183,11 +215,9 @@ int xos__switch_rx_marker(struct xos_chan *end, const struct xos_mech_frame *f)
 		struct xos__chan_path *p;
 
 		if (!xos__switch_pending(end)) {
-			/* Written by a peer that then died before counting it? Wait briefly. */
-			struct pollfd pfd = { .fd = end->link.ctl_sock, .events = POLLIN };
-
-			if (poll(&pfd, 1, XOS_MARKER_WAIT_MS) != 1)
-				return -EPROTO;
+			rc = wait_promised(end);
+			if (rc < 0)
+				return rc;
 		}
 		rc = recv_path(end, &p);
 		if (rc < 0)

@@ -1560,17 +1560,28 @@ static void hosted_done(struct hosted *h, bool leaving)
 	pthread_mutex_unlock(&hosted_lock);
 }
 
+/* Close the sockets of @n ends' connections (-1: none). */
+static void socks_close(int *socks, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (socks[i] >= 0)
+			close(socks[i]);
+}
+
 /*
  * A fetched EF (MIG_FETCH): tell the host it leaves whether it runs here
- * now (it lets it go) or not (it goes on there), once; closed either way,
- * which also ends a stream the arrival stopped reading.
+ * now (it lets it go, its ends' markers naming the paths in @mc[@n]) or not
+ * (it goes on there), once; closed either way, which also ends a stream
+ * the arrival stopped reading.
  */
-static void tell_source(int *src, int rc)
+static void tell_source(int *src, int rc, const struct mig_chan *mc, size_t n)
 {
 	struct mig_verdict v = { .rc = rc < 0 ? rc : 0 };
 
 	if (*src < 0)
 		return;
+	for (size_t i = 0; i < n; i++)
+		v.next_id[i] = mc[i].mv.next_id;
 	if (rc == 0)
 		(void)xos__send_all(*src, &v, sizeof(v));
 	close(*src);
@@ -1579,15 +1590,15 @@ static void tell_source(int *src, int rc)
 
 /*
  * An EF arrives (MIG_IN, or MIG_FETCH with *@src the connection to the
- * host it leaves, else -1): restore it here, then serve it as an ef
- * connection on @fd.
+ * host it leaves, else -1) with its ends' state @mc[req->nchans]: restore
+ * it here, then serve it as an ef connection on @fd.  Each end's drain is
+ * the chan connection of its token, or, fetched, @drains[i] (taken).
  */
-static void serve_migrate_in(int fd, const struct mig_req *req, int *src)
+static void serve_migrate_in(int fd, const struct mig_req *req, struct mig_chan *mc, int *drains, int *src)
 {
 	struct ef_rep rep = { 0 };
 	struct ef_end end;
 	struct xos_ef_exit ex = { 0 };
-	struct mig_chan mc[MAX_CHANS];
 	struct xos_chan *ends[MAX_CHANS];
 	int holds[MAX_CHANS];
 	uint64_t reloc[2 * MAX_CHANS];
@@ -1598,33 +1609,29 @@ static void serve_migrate_in(int fd, const struct mig_req *req, int *src)
 	uint64_t key = hosted_key(req->creator, req->ef_id);
 	int rc;
 
-	if (n > MAX_CHANS) {
-		reply(fd, -EPROTO, "", "too many channel ends");
-		return;
-	}
 	rc = xos__runtime_init(); /* the mechanisms, before the ends are made */
 	if (rc < 0) {
 		reply(fd, rc, "", "the runtime does not start here");
-		return;
+		goto fail_drains;
 	}
-	if (n && (rc = read_all(fd, mc, n * sizeof(mc[0]))) < 0)
-		return;
 	if (req->image_len == 0 || req->image_len > MIG_IMAGE_MAX) {
 		reply(fd, -EPROTO, "", "no image, or one larger than a domain can be");
-		return;
+		goto fail_drains;
 	}
 	/* Its ends: each on the new path to its peer and the drain of what the peer sent before. */
 	for (size_t i = 0; i < n; i++) {
 		int next = pending_take(mc[i].tok_next);
-		int drain = mc[i].tok_drain ? pending_take(mc[i].tok_drain) : -1;
+		int drain = drains ? drains[i] : mc[i].tok_drain ? pending_take(mc[i].tok_drain) : -1;
 
+		if (drains)
+			drains[i] = -1;
 		mc[i].mv.name[sizeof(mc[i].mv.name) - 1] = '\0';
-		if (next < 0 || (mc[i].tok_drain && drain < 0)) {
+		if (next < 0 || (mc[i].mv.can_rx && drain < 0)) {
 			if (next >= 0)
 				close(next);
 			if (drain >= 0)
 				close(drain);
-			rc = -ETIMEDOUT;
+			rc = next < 0 ? -ETIMEDOUT : -EPROTO;
 			goto fail_ends;
 		}
 		rc = xos__chan_move_arrive(&mc[i].mv, next, drain, &ends[i], &holds[i]);
@@ -1669,7 +1676,7 @@ static void serve_migrate_in(int fd, const struct mig_req *req, int *src)
 	ef->reloc = NULL;
 	ef->nreloc = 0;
 	/* Fetched: it runs here, or it goes on where it was (before the creator hears either). */
-	tell_source(src, rc);
+	tell_source(src, rc, mc, n);
 	if (rc < 0) {
 		xos__explain("ef %llu: arrival refused (%s): %s", (unsigned long long)req->ef_id,
 			     strerror(-rc), why);
@@ -1721,7 +1728,11 @@ fail_ends:
 		xos_chan_close(ends[i]);
 		close(holds[i]);
 	}
-	reply(fd, rc, "", rc == -ETIMEDOUT ? "a channel connection did not come" : why);
+	reply(fd, rc, "", rc == -ETIMEDOUT ? "a channel connection did not come" :
+			  rc == -EPROTO ? "an end that reads has no drain" : why);
+fail_drains:
+	if (drains)
+		socks_close(drains, n);
 }
 
 /* The creator takes an EF away (MIG_OUT): its image, then leave or go on. */
@@ -1800,33 +1811,72 @@ static void serve_migrate_out(int fd, const struct mig_req *req)
 	} else {
 		hosted_done(h, false);
 		xos__ef_release(h->ef);
+		/* It goes on here: the drains the taker made for its ends are not needed. */
+		for (size_t i = 0; i < req->nchans; i++) {
+			int drain = tok[i] ? pending_take(tok[i]) : -1;
+
+			if (drain >= 0)
+				close(drain);
+		}
 	}
 }
 
-/* MIG_FETCH: take the EF from host req->from (an OUT of our own), then as MIG_IN. */
-static void serve_migrate_fetch(int fd, const struct mig_req *req)
+/*
+ * MIG_FETCH: take the EF from host req->from (an OUT of our own), then as
+ * MIG_IN.  Its ends (@mc: the creator's new path to each end's peer, its
+ * id, and whether the end reads) come with it: what each peer wrote before
+ * its marker comes from the host left on a drain made here, as a move home
+ * takes it.
+ */
+static void serve_migrate_fetch(int fd, const struct mig_req *req, struct mig_chan *mc)
 {
 	struct mig_req in = *req;
+	struct xos__chan_move mv[MAX_CHANS];
+	uint64_t tok[MAX_CHANS] = { 0 };
+	int drains[MAX_CHANS];
+	size_t n = req->nchans;
 	char why[300];
-	int src = -1, rc;
+	int src = -1, rc = 0;
 
-	if (req->nchans || req->from >= H.size || req->from == H.rank || req->from == req->creator) {
-		reply(fd, -EPROTO, "", "a fetch of an EF with channel ends, or from this host or its creator's");
+	if (req->from >= H.size || req->from == H.rank || req->from == req->creator) {
+		reply(fd, -EPROTO, "", "a fetch from this host or from the EF's creator's");
 		return;
 	}
-	rc = take_out((int)req->from, req->creator, req->ef_id, 0, NULL, NULL, &src, &in.image_len, why,
-		      sizeof(why));
+	for (size_t i = 0; i < n; i++)
+		drains[i] = -1;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (!mc[i].tok_drain)
+			continue;
+		tok[i] = token_new();
+		drains[i] = connect_auth(&H.hosts[req->from], KIND_CHAN, tok[i]);
+		if (drains[i] < 0) {
+			rc = drains[i];
+			snprintf(why, sizeof(why), "cannot reach host %s: %s", H.hosts[req->from].name, strerror(-rc));
+		}
+	}
+	if (rc == 0)
+		rc = take_out((int)req->from, req->creator, req->ef_id, n, tok, mv, &src, &in.image_len, why,
+			      sizeof(why));
 	if (rc < 0) {
+		socks_close(drains, n);
 		reply(fd, rc, "", why);
 		return;
 	}
-	serve_migrate_in(fd, &in, &src);
-	tell_source(&src, -EPROTO); /* refused before its image was read: it goes on there */
+	/* Each end as it was there, on to the path its creator made for it. */
+	for (size_t i = 0; i < n; i++) {
+		uint64_t id = mc[i].mv.next_id;
+
+		mc[i].mv = mv[i];
+		mc[i].mv.next_id = id;
+	}
+	serve_migrate_in(fd, &in, mc, drains, &src);
+	tell_source(&src, -EPROTO, NULL, 0); /* refused before its image was read: it goes on there */
 }
 
 static void serve_migrate(int fd)
 {
 	struct mig_req req;
+	struct mig_chan mc[MAX_CHANS];
 	int none = -1;
 
 	set_timeout(fd, 30);
@@ -1835,12 +1885,17 @@ static void serve_migrate(int fd)
 	    !atomic_load(&H.closing)) {
 		req.name[sizeof(req.name) - 1] = '\0';
 		set_timeout(fd, 120);
-		if (req.op == MIG_IN)
-			serve_migrate_in(fd, &req, &none);
+		if (req.nchans > MAX_CHANS)
+			reply(fd, -EPROTO, "", "too many channel ends");
 		else if (req.op == MIG_OUT)
 			serve_migrate_out(fd, &req);
+		else if ((req.op == MIG_IN || req.op == MIG_FETCH) && req.nchans &&
+			 read_all(fd, mc, req.nchans * sizeof(mc[0])) < 0)
+			; /* the mover went away */
+		else if (req.op == MIG_IN)
+			serve_migrate_in(fd, &req, mc, NULL, &none);
 		else if (req.op == MIG_FETCH)
-			serve_migrate_fetch(fd, &req);
+			serve_migrate_fetch(fd, &req, mc);
 	}
 	close(fd);
 }
@@ -1870,8 +1925,9 @@ static int push_head(void *arg, uint64_t len)
 /*
  * Host @dst takes @ef.  Parked here (@from -1): its image streamed from
  * here as it is read, with its ends' state @mc[@n] (MIG_IN).  Else
- * (MIG_FETCH) straight from host @from, where it runs, without ends.  On
- * success, @ef's new remote part in *@ret and the image's length in *@len.
+ * (MIG_FETCH) straight from host @from, where it runs, with its ends' new
+ * paths @mc[@n] (their state comes from @from).  On success, @ef's new
+ * remote part in *@ret and the image's length in *@len.
  */
 static int send_to_host(struct xos_ef *ef, int dst, int from, uint64_t *len, const struct mig_chan *mc,
 			size_t n, struct xos__remote **ret, char *why, size_t why_len)
@@ -1909,6 +1965,8 @@ static int send_to_host(struct xos_ef *ef, int dst, int from, uint64_t *len, con
 		*len = ph.len;
 	} else {
 		rc = xos__send_all(fd, &req, sizeof(req));
+		if (rc == 0 && n)
+			rc = xos__send_all(fd, mc, n * sizeof(mc[0]));
 	}
 	if (rc == 0)
 		rc = read_all(fd, &rep, sizeof(rep));
@@ -2002,14 +2060,6 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Close the sockets of @n ends' connections (-1: none). */
-static void socks_close(int *socks, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (socks[i] >= 0)
-			close(socks[i]);
-}
-
 /*
  * The EF's ends, from here to host @dst: tokens and connections for each
  * end's new path and drain, the state in @mc.  The EF is parked.
@@ -2037,6 +2087,54 @@ static int ends_prepare_out(struct xos_ef *ef, int dst, struct mig_chan *mc, int
 		}
 	}
 	return 0;
+}
+
+/*
+ * The EF's ends, on from the host it runs on to host @dst, neither of them
+ * this one: a new path from each end's peer here to @dst (its id from the
+ * end's channel), and whether the end reads (then @dst fetches a drain of
+ * what the peer wrote before its marker from the host left).  The peers
+ * take the paths once the EF runs there (ends_fetched).
+ */
+static int ends_prepare_fetch(struct xos_ef *ef, int dst, struct mig_chan *mc, int *next)
+{
+	for (size_t i = 0; i < ef->nchans; i++) {
+		struct xos_chan_attr shape;
+
+		xos__chan_shape(ef->chans[i], &shape);
+		memset(&mc[i], 0, sizeof(mc[i]));
+		mc[i].mv.next_id = xos__chan_move_begin(ef->chans[i]);
+		mc[i].tok_next = token_new();
+		mc[i].tok_drain = (shape.flags & XOS_CHAN_F_BIDIR) || xos__chan_idx(ef->chans[i]) == 1;
+		next[i] = -1;
+	}
+	for (size_t i = 0; i < ef->nchans; i++) {
+		next[i] = connect_auth(&H.hosts[dst], KIND_CHAN, mc[i].tok_next);
+		if (next[i] < 0)
+			return next[i];
+	}
+	return 0;
+}
+
+/*
+ * The fetch is over: on success (@ok) each peer continues on its new path
+ * (given before its wait for it ends: the host left may have written its
+ * marker already); else the paths were never used.
+ */
+static void ends_fetched(struct xos_ef *ef, const struct mig_chan *mc, int *next, bool ok)
+{
+	for (size_t i = 0; i < ef->nchans; i++) {
+		if (ok && next[i] >= 0) {
+			int rc = xos__chan_move_give_peer(ef->chans[i], mc[i].mv.next_id, next[i]);
+
+			if (rc < 0)
+				xos__log_debug("migrate: chan %zu: %s", i, strerror(-rc));
+		} else if (next[i] >= 0) {
+			close(next[i]);
+		}
+		next[i] = -1;
+		xos__chan_move_end(ef->chans[i]);
+	}
 }
 
 /* The ends of an EF coming home, for ends_come_home. */
@@ -2117,8 +2215,11 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 	}
 
 	if (dst != (int)H.rank) {
-		/* On to a third host, straight from the one it runs on (no ends: they came home first). */
-		rc = send_to_host(ef, dst, ef->remote->host, &len, NULL, 0, &r, why, why_len);
+		/* On to a third host, straight from the one it runs on, its ends' peers staying here. */
+		rc = ends_prepare_fetch(ef, dst, mc, next);
+		if (rc == 0)
+			rc = send_to_host(ef, dst, ef->remote->host, &len, mc, n, &r, why, why_len);
+		ends_fetched(ef, mc, next, rc == 0);
 		if (rc < 0)
 			return rc; /* it goes on where it was; or, taken there and that host gone, its join says lost */
 		goto moved;
@@ -2249,12 +2350,6 @@ int xos_ef_migrate(struct xos_ef *ef, const char *host)
 		}
 		if (atomic_load(&ef->ctl->ended))
 			return -ESRCH;
-	} else if (ef->nchans && dst != here) {
-		/* Its ends come back to their peers first, then go on. */
-		rc = xos_ef_migrate(ef, "self");
-		if (rc < 0)
-			return rc;
-		cur = here;
 	}
 	rc = migrate(ef, dst, why, sizeof(why), &len);
 	if (rc < 0) {

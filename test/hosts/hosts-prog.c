@@ -1246,17 +1246,25 @@ static int ef_loader(void *p)
 	return 42;
 }
 
-/* Send @v, and the answer within 20 s (0 if none: a broken channel must not hang the test). */
+/*
+ * Send @v, and the answer within 20 s (0 if none: a broken channel must not
+ * hang the test).  A non-blocking end may wake for a path switch, not a
+ * message: -EAGAIN, wait again.
+ */
 static uint32_t ask_within(struct xos_chan *c, uint32_t v)
 {
 	struct pollfd p = { .fd = xos_chan_fd(c), .events = POLLIN };
 	uint32_t back = 0;
+	ssize_t n = -EAGAIN;
 
 	if (xos_chan_send(c, &v, sizeof(v)) != sizeof(v))
 		return 0;
-	if (p.fd < 0 || poll(&p, 1, 20000) != 1 || xos_chan_recv(c, &back, sizeof(back)) != sizeof(back))
-		return 0;
-	return back;
+	for (int waits = 0; n == -EAGAIN && waits < 200 && p.fd >= 0; waits++) {
+		if (poll(&p, 1, 100) < 0 && errno != EINTR)
+			break;
+		n = xos_chan_recv(c, &back, sizeof(back));
+	}
+	return n == sizeof(back) ? back : 0;
 }
 
 /* A domain EF answering on channel @name (both ways) on a, its end of it in @c[0]; NULL on failure. */
@@ -1453,6 +1461,7 @@ static void scenario_nested_migrate(void)
 struct fat {
 	size_t bytes;
 	char ready[160], stop[160]; /* files: made when its heap is full; made to end it */
+	struct xos_chan *chan;      /* non-blocking, both ways: each number back plus one (or NULL) */
 };
 
 /* A heap of @bytes with a pattern, then safe points until told to stop; 42 if the pattern held. */
@@ -1470,8 +1479,14 @@ static int ef_fat(void *p)
 	if (fd >= 0)
 		close(fd);
 	while (access(f->stop, F_OK) != 0) {
+		uint32_t v;
+
 		usleep(500);
 		xos_ef_yield();
+		if (f->chan && xos_chan_recv(f->chan, &v, sizeof(v)) == sizeof(v)) {
+			v++;
+			(void)xos_chan_send(f->chan, &v, sizeof(v));
+		}
 	}
 	for (size_t i = 0; i < f->bytes; i++)
 		if (m[i] != (unsigned char)(i * 7 + 1))
@@ -1560,6 +1575,10 @@ static int fat_and_victims(struct fat *f, const char *tag, struct victims *v, st
 	a.host = "self";
 	a.flags = XOS_EF_F_DOMAIN;
 	a.domain_size = f->bytes + (16u << 20);
+	if (f->chan) {
+		a.chans = &f->chan;
+		a.nchans = 1;
+	}
 	rc = xos_ef_create(ret, &a, ef_fat, f, sizeof(*f));
 	CHECK(rc == 0, "a domain EF with a 96 MiB heap on a (%s)", strerror(-rc));
 	if (rc < 0 || v->cpid <= 1 || v->bpid <= 1)
@@ -1578,7 +1597,7 @@ static int fat_and_victims(struct fat *f, const char *tag, struct victims *v, st
  */
 static void scenario_migrate_killed(void)
 {
-	struct fat f;
+	struct fat f = { 0 };
 	struct victims v;
 	struct xos_ef *ef;
 	struct xos_ef_exit ex;
@@ -1638,29 +1657,43 @@ static void scenario_migrate_killed(void)
 
 /*
  * A move between two hosts neither of which is the creator's (b -> c, made
- * on a) goes straight from b to c.  Host @victim ("c": the destination,
- * "b": the source) is killed while the 96 MiB EF streams between them: the
- * move fails with -EHOSTDOWN and the EF goes on on b (c killed; then home,
- * its heap intact) or is lost with b (b killed); if it had arrived first,
- * it is lost with c, or runs on c and ends well.  Nothing hangs.
+ * on a) goes straight from b to c, the EF's channel end with it (its peer
+ * stays on a).  Host @victim ("c": the destination, "b": the source) is
+ * killed while the 96 MiB EF streams between them: the move fails with
+ * -EHOSTDOWN and the EF goes on on b, answering on its channel (c killed;
+ * then home, its heap intact) or is lost with b (b killed); if it had
+ * arrived first, it is lost with c, or runs on c and ends well.  Nothing
+ * hangs: a channel whose EF is lost gives an error within its wait, never
+ * a wrong answer.
  */
 static void scenario_fetch_killed(const char *victim)
 {
-	struct fat f;
+	struct fat f = { 0 };
 	struct victims v;
 	struct xos_ef *ef;
 	struct xos_ef_exit ex;
+	struct xos_chan_attr ca;
+	struct xos_chan *c[2];
 	bool kill_c = strcmp(victim, "c") == 0;
+	uint32_t back;
 	int moved, rc;
 
+	xos_chan_attr_init(&ca);
+	ca.name = "answers";
+	ca.flags = XOS_CHAN_F_BIDIR | XOS_CHAN_F_NONBLOCK;
+	CHECK(xos_chan_open(c, &ca) == 0, "channel answers (both ways)");
+	f.chan = c[1];
 	if (fat_and_victims(&f, "fetch", &v, &ef) < 0)
 		return;
+	CHECK(ask_within(c[0], 1) == 2, "it answers on a");
 	rc = xos_ef_migrate(ef, "b");
 	CHECK(rc == 0 && strcmp(xos_ef_host(ef), "b") == 0, "moved to b (%s)", strerror(-rc));
 	if (rc < 0)
 		return;
+	CHECK(ask_within(c[0], 2) == 3, "it answers on b");
 
 	moved = move_and_kill(ef, "c", kill_c ? v.cpid : v.bpid);
+	back = ask_within(c[0], 3);
 	if (moved < 0) {
 		CHECK(moved == -EHOSTDOWN, "%s killed while the EF streamed from b to c: -EHOSTDOWN (%s)", victim,
 		      strerror(-moved));
@@ -1672,8 +1705,11 @@ static void scenario_fetch_killed(const char *victim)
 				printf("# the EF had left b for c before c died\n");
 				CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_LOST, "it is lost with c (how %d)",
 				      ex.how);
+				CHECK(back == 0, "its channel answered nothing, and did not hang (%u)", back);
 			} else {
+				CHECK(back == 4, "it answered on b after the failed move (%u)", back);
 				CHECK(rc == 0, "and comes home (%s)", strerror(-rc));
+				CHECK(ask_within(c[0], 4) == 5, "it answers at home");
 				CHECK(creat(f.stop, 0600) >= 0 && xos_ef_join(ef, &ex) == 0 &&
 					      ex.how == XOS_EF_EXITED && ex.status == 42,
 				      "and ends well, its heap intact (%d/%d)", ex.how, ex.status);
@@ -1681,13 +1717,17 @@ static void scenario_fetch_killed(const char *victim)
 		} else {
 			CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_LOST, "the EF is lost with b (how %d)",
 			      ex.how);
+			CHECK(back == 0, "its channel answers nothing, and does not hang (%u)", back);
 		}
 	} else if (kill_c) {
 		printf("# the EF had arrived on c before c died\n");
 		CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_LOST, "it is lost with c (how %d)", ex.how);
+		CHECK(back == 0, "its channel answers nothing, and does not hang (%u)", back);
 	} else {
 		printf("# the EF had arrived on c before b died\n");
 		CHECK(strcmp(xos_ef_host(ef), "c") == 0, "it runs on c (%s)", xos_ef_host(ef));
+		/* b's death may cut what it forwarded of the peer's writes: then none, but never a wrong one */
+		CHECK(back == 4 || back == 0, "its answer on c right, or none (%u)", back);
 		CHECK(creat(f.stop, 0600) >= 0 && xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_EXITED &&
 			      ex.status == 42,
 		      "and ends well, its heap intact (%d/%d)", ex.how, ex.status);
@@ -1699,6 +1739,7 @@ static void scenario_fetch_killed(const char *victim)
 	xos_chan_close(kill_c ? v.b_end : v.c_end);
 	CHECK(xos_ef_join(kill_c ? v.b : v.c, &ex) == 0 && ex.how == XOS_EF_EXITED, "%s goes on (how %d)",
 	      kill_c ? "b" : "c", ex.how);
+	xos_chan_close(c[0]);
 	unlink(f.ready);
 	unlink(f.stop);
 }

@@ -123,9 +123,11 @@ check "--explain: the destination chose the EF's ICF again, and rank 0 says wher
 run migrate_chans -n 3 "$XOS_RUN" --fixed-layout --explain -- "$HOSTS_PROG" migrate_chans
 check "migrate_chans: moved a -> b -> c -> a with two channels in use both ways: every message once, in order" \
 	'tally migrate_chans'
-check "--explain: its ends re-bound, tcp while away and a ring again at home" \
+check "--explain: its ends re-bound, tcp while away (b -> c straight, not by way of a) and a ring again at home" \
 	'grep -q "^xos: ef .* \"chatter\" migrated from host a to host b (.* 2 channel ends re-bound: tcp to its peers" "$tmp/migrate_chans" &&
-	 grep -q "^xos: ef .* \"chatter\" migrated from host c to host a (.* 2 channel ends re-bound: ring with its peers here" "$tmp/migrate_chans"'
+	 grep -q "^xos: ef .* \"chatter\" migrated from host b to host c (.* straight between them, 2 channel ends re-bound: tcp to its peers" "$tmp/migrate_chans" &&
+	 grep -q "^xos\[c\]: ef .* \"chatter\" arrived from host b (.* 2 channel ends re-bound" "$tmp/migrate_chans" &&
+	 [ "$(grep -c "^xos: ef .* \"chatter\" migrated" "$tmp/migrate_chans")" = 3 ]'
 
 # Any host moves the EFs it created: an EF on b moves a domain EF it made
 # b -> c -> a -> b, and an echo with a channel end b -> c -> b mid-stream.
@@ -151,9 +153,9 @@ check "migrate_killed: a host killed mid-move (destination, then source): -EHOST
 for victim in c b; do
 	NETNS_TIMEOUT=90 run fetch_killed_$victim -n 3 "$XOS_RUN" --fixed-layout -- "$HOSTS_PROG" fetch_killed $victim
 done
-check "fetch_killed c: c killed while it takes a 96 MiB EF from b: -EHOSTDOWN, the EF goes on on b and comes home intact (or, there first, is lost with c) (mpirun status $(cat "$tmp/fetch_killed_c.rc"))" \
+check "fetch_killed c: c killed while it takes a 96 MiB EF with a channel end from b: -EHOSTDOWN, the EF goes on on b answering on its channel and comes home intact (or, there first, is lost with c, its channel erring, not hanging) (mpirun status $(cat "$tmp/fetch_killed_c.rc"))" \
 	'tally fetch_killed_c'
-check "fetch_killed b: b killed while c takes the EF from it: -EHOSTDOWN, the EF is lost with b (or, there first, runs on c), c goes on (mpirun status $(cat "$tmp/fetch_killed_b.rc"))" \
+check "fetch_killed b: b killed while c takes the EF and its channel end from it: -EHOSTDOWN, the EF is lost with b, its channel erring, not hanging (or, there first, runs on c), c goes on (mpirun status $(cat "$tmp/fetch_killed_b.rc"))" \
 	'tally fetch_killed_b'
 
 # A move must not wait for the EF to come out of a channel wait: asleep in
@@ -187,12 +189,20 @@ check "abandon: rank 0 dies; the launch ends (mpirun status $(cat "$tmp/abandon.
 # machine a few seconds for that, and name what is left if anything is.
 i=0
 while pgrep -f "$HOSTS_PROG" >/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+left=
 for p in $(pgrep -f "$HOSTS_PROG"); do
-	echo "# left after its launch: process $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" \
-		"($(awk '{print "state " $3 ", parent " $4}' "/proc/$p/stat" 2>/dev/null))"
+	left="$left; $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | sed "s|$HOSTS_PROG|hosts-prog|g")"
+	left="$left ($(awk '{print "state " $3 ", parent " $4}' "/proc/$p/stat" 2>/dev/null)"
+	left="$left, parent's: $(tr '\0' ' ' <"/proc/$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null)/cmdline" 2>/dev/null | cut -c1-60))"
+	for t in /proc/"$p"/task/*; do
+		echo "# left after its launch: process $p thread ${t##*/} in $(cat "$t/wchan" 2>/dev/null)," \
+			"signals pending $(grep -h '^ShdPnd\|^SigPnd\|^SigBlk\|^SigCgt' "$t/status" 2>/dev/null | tr '\n\t' '  ')"
+	done
 done
-check "no process of the program outlives its launch (hosts, their EFs)" \
-	'! pgrep -f "$HOSTS_PROG" >/dev/null'
+# The processes left are named in the check's own line: a failure's
+# summary shows that line, not the lines before it.
+check "no process of the program outlives its launch (hosts, their EFs)${left:+: left$left}" \
+	'[ -z "$left" ]'
 
 # The MapReduce suite's word_count over the three hosts.  Its EFs' arguments
 # hold pointers to the program's functions: --fixed-layout gives every host the
