@@ -48,7 +48,26 @@ run() {
 	rc=$?
 	echo $rc >"$tmp/$name.rc"
 	grep -v 'PMIX ERROR' "$tmp/$name" | sed "s/^/# $name: /"
-	[ $rc = 124 ] && leftovers "$name"
+	if [ $rc = 124 ]; then leftovers "$name"; else settle "$name"; fi
+	return 0
+}
+# settle NAME: after a launch, none of its processes may be left.  Killed
+# hosts' EFs die with them (a parent-death signal): allow a loaded machine a
+# few seconds for that; then name in $tmp/leaks what is left (with its state,
+# parent and threads' waits) and end it, so that the next launch starts clean
+# and the leak is the launch's own.
+settle() {
+	i=0
+	while pgrep -f "$HOSTS_PROG" >/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	for p in $(pgrep -f "$HOSTS_PROG"); do
+		pp=$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null)
+		echo " [$1: $p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | sed "s|$HOSTS_PROG|hosts-prog|g")" \
+			"($(awk '{print "state " $3}' "/proc/$p/stat" 2>/dev/null), parent $pp" \
+			"$(tr '\0' ' ' <"/proc/$pp/cmdline" 2>/dev/null | cut -c1-40), threads waiting in" \
+			"$(cat /proc/"$p"/task/*/wchan 2>/dev/null | tr '\n' ' '))]" | tr -d '\n' >>"$tmp/leaks"
+		grep -h '^SigPnd\|^ShdPnd\|^SigBlk\|^SigCgt' "/proc/$p/status" 2>/dev/null | sed "s/^/# $1 left $p: /"
+	done
+	pkill -KILL -f "$HOSTS_PROG"
 	return 0
 }
 # leftovers NAME: after a timed-out launch, where its processes were (for
@@ -185,24 +204,6 @@ check "migrate_rekeyed: a move home whose image fails its MAC after the data is 
 NETNS_TIMEOUT=60 run abandon -n 3 "$XOS_RUN" -- "$HOSTS_PROG" abandon
 check "abandon: rank 0 dies; the launch ends (mpirun status $(cat "$tmp/abandon.rc"), not a timeout)" \
 	'grep -q "^# rank 0 dies now" "$tmp/abandon" && [ "$(cat "$tmp/abandon.rc")" != 124 ]'
-# Killed hosts' EFs die with them (a parent-death signal): allow a loaded
-# machine a few seconds for that, and name what is left if anything is.
-i=0
-while pgrep -f "$HOSTS_PROG" >/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-left=
-for p in $(pgrep -f "$HOSTS_PROG"); do
-	left="$left; $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | sed "s|$HOSTS_PROG|hosts-prog|g")"
-	left="$left ($(awk '{print "state " $3 ", parent " $4}' "/proc/$p/stat" 2>/dev/null)"
-	left="$left, parent's: $(tr '\0' ' ' <"/proc/$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null)/cmdline" 2>/dev/null | cut -c1-60))"
-	for t in /proc/"$p"/task/*; do
-		echo "# left after its launch: process $p thread ${t##*/} in $(cat "$t/wchan" 2>/dev/null)," \
-			"signals pending $(grep -h '^ShdPnd\|^SigPnd\|^SigBlk\|^SigCgt' "$t/status" 2>/dev/null | tr '\n\t' '  ')"
-	done
-done
-# The processes left are named in the check's own line: a failure's
-# summary shows that line, not the lines before it.
-check "no process of the program outlives its launch (hosts, their EFs)${left:+: left$left}" \
-	'[ -z "$left" ]'
 
 # The MapReduce suite's word_count over the three hosts.  Its EFs' arguments
 # hold pointers to the program's functions: --fixed-layout gives every host the
@@ -224,6 +225,7 @@ fi
 XOS_POLICY=spread "$HOSTS_PROG" alone >"$tmp/alone" 2>&1
 echo $? >"$tmp/alone.rc"
 sed 's/^/# alone: /' "$tmp/alone"
+settle alone
 check "without a launcher: one host" 'tally alone'
 # libpmix and the eight libraries it brings are opened only under a launcher.
 check "without a launcher: libpmix not even loaded" \
@@ -233,6 +235,7 @@ check "without a launcher: libpmix not even loaded" \
 timeout 60 "$HOSTS_PROG" mutate_blocked >"$tmp/mutate_blocked" 2>&1
 echo $? >"$tmp/mutate_blocked.rc"
 sed 's/^/# mutate_blocked: /' "$tmp/mutate_blocked"
+settle mutate_blocked
 check "mutate_blocked: mutated while asleep in xos_chan_recv and in xos_chan_send, nothing lost, repeated or reordered (status $(cat "$tmp/mutate_blocked.rc"))" \
 	'tally mutate_blocked'
 # Asleep in send on a full pipe or unix socket, nobody reading: mutated both
@@ -242,7 +245,12 @@ for m in pipe unix; do
 	timeout 60 "$HOSTS_PROG" send_blocked $m >"$tmp/send_blocked_$m" 2>&1
 	echo $? >"$tmp/send_blocked_$m.rc"
 	sed "s/^/# send_blocked $m: /" "$tmp/send_blocked_$m"
+	settle "send_blocked_$m"
 	check "send_blocked $m: mutated and dumped while asleep in xos_chan_send on a full $m, every message once, in order (status $(cat "$tmp/send_blocked_$m.rc"))" \
 		"tally send_blocked_$m"
 done
+# What each launch left, named in the check's own line (a failure's summary
+# shows that line, not the lines before it).
+check "no process of the program outlives its launch (hosts, their EFs)$(cat "$tmp/leaks" 2>/dev/null)" \
+	'[ ! -s "$tmp/leaks" ]'
 checks_done
