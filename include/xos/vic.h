@@ -167,6 +167,18 @@ struct xos_icf_ops {
 	 * returned, or after a failed start.  Cannot fail.
 	 */
 	void (*destroy)(struct xos_ic *ic);
+
+	/*
+	 * wake - interrupt the EF of @ic where it sleeps in the kernel on a
+	 * channel's descriptor (poll, a receive): send its flow SIGURG.  Called
+	 * on the creator's flow after a request (mutate, dump, migrate) was
+	 * set, only when the EF said it sleeps.  Its target must come from the
+	 * creator's own memory, never from anything the EF can write.  NULL:
+	 * the core signals the thread the host named, and only for ICFs whose
+	 * contexts share the creator's trust (XOS_ICF_F_SHARED_MEMORY or
+	 * XOS_ICF_F_PIVOT); others' EFs see the request at their next look.
+	 */
+	int (*wake)(struct xos_ic *ic);
 };
 
 /*

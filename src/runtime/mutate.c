@@ -405,7 +405,7 @@ static int request(struct xos_ef *ef, enum xos__req req, bool polled)
 	atomic_store(&ctl->request, (uint32_t)req);
 	/* An EF asleep in a channel wait wakes up to its safe point (xos__ef_wait_word). */
 	xos__futex_wake(&ctl->request, INT32_MAX);
-	xos__wake_sleeper(ctl);
+	xos__wake_sleeper(ef);
 	for (;;) {
 		uint32_t seq = atomic_load(&ctl->seq);
 

@@ -23,13 +23,21 @@
  * (a program that sets its own SIGURG handler while its EFs run may see
  * it called once for such a request).
  *
- * Only hosts in the creator's pid namespace are interrupted (the thread
- * ICF, the process ICF): a sandbox's own pid namespace gives its threads
- * ids the creator cannot name; there the wait's 20 ms look remains.
+ * Whom to signal is decided from the creator's own memory, never from the
+ * word the host wrote (ctl->wake_id): the control page is shared with the
+ * EF, and a sandboxed EF that wrote another process's ids there would have
+ * the creator signal that process.  The thread and process ICFs' hosts
+ * share the creator's trust (what they could name, they could signal
+ * themselves): the creator signals the thread their host named.  An ICF
+ * whose contexts do not (the sandbox: its own pid namespace, seccomp) wakes
+ * its EF itself, through its wake operation, from what the creator's side
+ * of it knows; an ICF with neither is not signalled (its EFs' waits see
+ * the request at their next look, 20 ms).
  */
 #include "config.h"
 
 #include <signal.h>
+#include <stddef.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -58,10 +66,23 @@ static bool handler_ours(void)
 	return old.sa_handler == SIG_DFL && sigaction(SIGURG, &sa, NULL) == 0;
 }
 
+/* Does @icf wake its own contexts (the ops member, in the table it was built with)? */
+static bool icf_wakes(const struct xos_icf *icf)
+{
+	return icf->ops_size >= offsetof(struct xos_icf_ops, wake) + sizeof(icf->ops->wake) && icf->ops->wake;
+}
+
+/* Does the creator signal @icf's hosts by the ids they name? */
+static bool icf_trusted(const struct xos_icf *icf)
+{
+	return icf->features & (XOS_ICF_F_SHARED_MEMORY | XOS_ICF_F_PIVOT);
+}
+
 uint64_t xos__wake_id(const struct xos_icf *icf)
 {
-	if (!(icf->features & (XOS_ICF_F_SHARED_MEMORY | XOS_ICF_F_PIVOT)) || !handler_ours())
+	if (!(icf_trusted(icf) || icf_wakes(icf)) || !handler_ours())
 		return 0;
+	/* Where the ICF wakes it, any non-zero word: it only says "tell me you sleep". */
 	return (uint64_t)(uint32_t)getpid() << 32 | (uint32_t)syscall(SYS_gettid);
 }
 
@@ -75,14 +96,21 @@ void xos__ef_wait_sleeping(bool sleeping)
 		atomic_store(&ctl->sleeping, sleeping);
 }
 
-void xos__wake_sleeper(struct xos__ef_ctl *ctl)
+void xos__wake_sleeper(struct xos_ef *ef)
 {
+	const struct xos_icf *icf = ef->icf->icf;
 	uint64_t id;
 
 	/* After the request word's store: either the EF sees the word, or this sees it asleep. */
-	if (!atomic_load(&ctl->sleeping))
+	if (!atomic_load(&ef->ctl->sleeping) || !ef->ic)
 		return;
-	id = atomic_load(&ctl->wake_id);
+	if (icf_wakes(icf)) {
+		(void)ef->icf->ops.wake(ef->ic);
+		return;
+	}
+	if (!icf_trusted(icf))
+		return;
+	id = atomic_load(&ef->ctl->wake_id);
 	/* tgkill names the process too: a thread id reused elsewhere is not hit. */
 	if (id)
 		(void)syscall(SYS_tgkill, (pid_t)(id >> 32), (pid_t)(uint32_t)id, SIGURG);

@@ -432,7 +432,7 @@ void xos__ef_wait_sleeping(bool sleeping) XOS_HIDDEN;
 /* Host side (wake.c): can a request interrupt this host thread's sleeps?  Its wake_id, or 0. */
 uint64_t xos__wake_id(const struct xos_icf *icf) XOS_HIDDEN;
 /* Creator side (wake.c): interrupt the EF's descriptor sleep, if it sleeps in one, after a request. */
-void xos__wake_sleeper(struct xos__ef_ctl *ctl) XOS_HIDDEN;
+void xos__wake_sleeper(struct xos_ef *ef) XOS_HIDDEN;
 /* Run @fn(@arg) on the host's own stack when called on a domain stack (fork), else here. */
 int xos__on_host(int (*fn)(void *), void *arg) XOS_HIDDEN;
 /* In xos_ic_run(): a context the pivot made for @ef's move there now hosts it. */

@@ -11,6 +11,7 @@ XOS_TESTS += %reldir%/sandbox-init
 XOS_TESTS += %reldir%/sandbox-fds
 XOS_TESTS += %reldir%/sandbox-reopen
 XOS_TESTS += %reldir%/sandbox-ctl-dgram
+XOS_TESTS += %reldir%/sandbox-wake-forge
 
 # ---- limits that count the whole EF tree (src/icf/sandbox/cgroup.c): shmem,
 # CPU of every process, process count ----

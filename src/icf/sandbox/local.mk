@@ -3,4 +3,5 @@
 # and its masks and Landlock, the limits by cgroups.
 libxos_core_la_SOURCES += %reldir%/sandbox.c %reldir%/sandbox_i.h \
 	%reldir%/seccomp.c %reldir%/view.c \
-	%reldir%/cgroup.c %reldir%/cgroup.h
+	%reldir%/cgroup.c %reldir%/cgroup.h \
+	%reldir%/wake_ef.c %reldir%/wake_ef.h

@@ -78,6 +78,7 @@
 #include <xos/vic.h>
 
 #include "cgroup.h"
+#include "wake_ef.h"
 #include "../prim/futex.h"
 #include "sandbox_i.h"
 
@@ -287,6 +288,7 @@ struct sandbox_ic {
 	struct sandbox_conf conf;
 	struct sbx_filter filter;
 	struct sbx_cgroup cg; /* limits of the whole tree (none when nested) */
+	struct sbx_wake wake; /* the EF's process, for a request to interrupt its sleep */
 };
 
 /* Set in every process that runs inside a sandbox (inherited by its forks). */
@@ -741,6 +743,7 @@ static void sandbox_free(struct sandbox_ic *s)
 		munmap(s->shared, sizeof(*s->shared));
 	if (s->verdict)
 		munmap(s->verdict, sizeof(*s->verdict));
+	sbx_wake_release(&s->wake);
 	/* A probe's cgroups are not kept: xos-run probes, then execs the program. */
 	if (s->probe)
 		sbx_cgroup_remove(&s->cg);
@@ -759,6 +762,7 @@ static int sandbox_new(const struct xos_icf *icf, struct xos_ef *ef, struct sand
 	s->ic.icf = icf;
 	s->ic.ef = ef;
 	s->cg.usage_fd = -1;
+	sbx_wake_init(&s->wake);
 	s->conf = (struct sandbox_conf){ .mem = DEFAULT_MEM, .nofile = DEFAULT_NOFILE, .tmp = DEFAULT_TMP,
 					 .pids = DEFAULT_PIDS };
 	if (ef) {
@@ -974,6 +978,14 @@ static int sandbox_wait(struct xos_ic *ic, struct xos_ef_exit *ret_exit)
 	return rc;
 }
 
+/* wake: SIGURG to the EF's process, found from the outer process (wake_ef.c). */
+static int sandbox_wake(struct xos_ic *ic)
+{
+	struct sandbox_ic *s = SANDBOX_IC(ic);
+
+	return s->probe ? -ESRCH : sbx_wake(&s->wake, s->pid, s->nested);
+}
+
 static void sandbox_destroy(struct xos_ic *ic)
 {
 	sandbox_free(SANDBOX_IC(ic));
@@ -1026,6 +1038,7 @@ static const struct xos_icf_ops sandbox_ops = {
 	.restore = sandbox_restore,
 	.from_pivot = sandbox_from_pivot,
 	.destroy = sandbox_destroy,
+	.wake = sandbox_wake,
 };
 
 const struct xos_icf xos__icf_sandbox = {

@@ -53,6 +53,9 @@ static const struct syscall_name syscall_names[] = {
 	/* First what channels and I/O loops call most: the filter tests in this order. */
 	SC(read, true), SC(write, true), SC(recvmsg, true), SC(sendmsg, true), SC(recvfrom, true),
 	SC(sendto, true), SC(futex, true), SC(ppoll, true), SC(epoll_pwait, true),
+#ifdef SYS_futex_waitv
+	SC(futex_waitv, true), /* a ring's wait a request may cut: its word and the request's */
+#endif
 	SC(readv, true), SC(writev, true),
 	SC(pread64, true), SC(pwrite64, true), SC(preadv, true), SC(pwritev, true),
 	SC(preadv2, true), SC(pwritev2, true), /* pipe channels: RWF_NOWAIT per call */
