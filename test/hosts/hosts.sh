@@ -40,6 +40,14 @@ trap 'netns_down a b c; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM HUP
 netns_up "$tmp" a b c || skip "cannot make network-namespace hosts: $(cat "$tmp/why")"
 
+# The processes of a launch: the program (its ranks and their EFs, argv[0]
+# its path) and xos-run starting it.  Anchored at the command line's start:
+# make's shell running every test at the same time has the program's path in
+# its command line too (HOSTS_PROG=... among the tests' environment), and an
+# unanchored pattern took such a shell for a process left (CI, in distcheck)
+# or killed it.
+launched="^($XOS_RUN[^ ]* .*)?$HOSTS_PROG"
+
 # run NAME MPIRUN-ARGS...: mpirun over a,b,c; output in $tmp/NAME.
 run() {
 	name=$1
@@ -58,8 +66,8 @@ run() {
 # and the leak is the launch's own.
 settle() {
 	i=0
-	while pgrep -f "$HOSTS_PROG" >/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	for p in $(pgrep -f "$HOSTS_PROG"); do
+	while pgrep -f "$launched" >/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	for p in $(pgrep -f "$launched"); do
 		pp=$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null)
 		echo " [$1: $p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | sed "s|$HOSTS_PROG|hosts-prog|g")" \
 			"($(awk '{print "state " $3}' "/proc/$p/stat" 2>/dev/null), parent $pp" \
@@ -67,13 +75,13 @@ settle() {
 			"$(cat /proc/"$p"/task/*/wchan 2>/dev/null | tr '\n' ' '))]" | tr -d '\n' >>"$tmp/leaks"
 		grep -h '^SigPnd\|^ShdPnd\|^SigBlk\|^SigCgt' "/proc/$p/status" 2>/dev/null | sed "s/^/# $1 left $p: /"
 	done
-	pkill -KILL -f "$HOSTS_PROG"
+	pkill -KILL -f "$launched"
 	return 0
 }
 # leftovers NAME: after a timed-out launch, where its processes were (for
 # the log), then none of them left to hold the next launch's port.
 leftovers() {
-	for p in $(pgrep -f "$HOSTS_PROG"); do
+	for p in $(pgrep -f "$launched"); do
 		echo "# $1 timed out: process $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
 		for t in /proc/"$p"/task/*; do
 			echo "# $1:   thread ${t##*/} in $(cat "$t/wchan" 2>/dev/null)"
@@ -81,7 +89,7 @@ leftovers() {
 		command -v gdb >/dev/null 2>&1 &&
 			gdb -p "$p" -batch -ex 'thread apply all bt 12' 2>/dev/null | grep -E '^(Thread|#)' | sed "s/^/# $1:   /"
 	done
-	pkill -KILL -f "$HOSTS_PROG"
+	pkill -KILL -f "$launched"
 	sleep 1
 }
 # each "ok - x" of the program becomes a check; a missing summary is a failure
