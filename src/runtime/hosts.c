@@ -1632,6 +1632,8 @@ static void serve_migrate_in(int fd, const struct mig_req *req, struct mig_chan 
 			if (drain >= 0)
 				close(drain);
 			rc = next < 0 ? -ETIMEDOUT : -EPROTO;
+			snprintf(why, sizeof(why), "chan \"%s\": %s", mc[i].mv.name,
+				 next < 0 ? "a channel connection did not come" : "an end that reads has no drain");
 			goto fail_ends;
 		}
 		rc = xos__chan_move_arrive(&mc[i].mv, next, drain, &ends[i], &holds[i]);
@@ -1728,11 +1730,21 @@ fail_ends:
 		xos_chan_close(ends[i]);
 		close(holds[i]);
 	}
-	reply(fd, rc, "", rc == -ETIMEDOUT ? "a channel connection did not come" :
-			  rc == -EPROTO ? "an end that reads has no drain" : why);
+	reply(fd, rc, "", why);
 fail_drains:
 	if (drains)
 		socks_close(drains, n);
+}
+
+/* The EF stays: the drains its taker made for its ends (@tok[@n], 0: none) are not needed. */
+static void drains_drop(const uint64_t *tok, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int drain = tok[i] ? pending_take(tok[i]) : -1;
+
+		if (drain >= 0)
+			close(drain);
+	}
 }
 
 /* The creator takes an EF away (MIG_OUT): its image, then leave or go on. */
@@ -1789,6 +1801,7 @@ static void serve_migrate_out(int fd, const struct mig_req *req)
 			 rc == -EOPNOTSUPP ? "the EF holds channel ends or has no domain" :
 			 rc == -ESRCH ? "the EF ended" : strerror(-rc));
 		(void)xos__send_all(fd, &rep, sizeof(rep));
+		drains_drop(tok, req->nchans);
 		return;
 	}
 	rep.nchans = (uint32_t)h->nends;
@@ -1811,13 +1824,7 @@ static void serve_migrate_out(int fd, const struct mig_req *req)
 	} else {
 		hosted_done(h, false);
 		xos__ef_release(h->ef);
-		/* It goes on here: the drains the taker made for its ends are not needed. */
-		for (size_t i = 0; i < req->nchans; i++) {
-			int drain = tok[i] ? pending_take(tok[i]) : -1;
-
-			if (drain >= 0)
-				close(drain);
-		}
+		drains_drop(tok, req->nchans);
 	}
 }
 
