@@ -831,6 +831,8 @@ static int sandbox_start(struct sandbox_ic *s)
 	if (rc < 0)
 		return rc;
 	s->pid = rc;
+	if (!s->probe)
+		sbx_wake_bind(&s->wake, s->pid);
 	rc = setup_wait(s);
 	if (rc < 0) {
 		log_debug_step(s, rc);
@@ -983,7 +985,7 @@ static int sandbox_wake(struct xos_ic *ic)
 {
 	struct sandbox_ic *s = SANDBOX_IC(ic);
 
-	return s->probe ? -ESRCH : sbx_wake(&s->wake, s->pid, s->nested);
+	return sbx_wake(&s->wake, s->pid, s->nested);
 }
 
 static void sandbox_destroy(struct xos_ic *ic)

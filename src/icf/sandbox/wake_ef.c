@@ -7,13 +7,15 @@
  * The core names those hosts' threads by the ids their hosts write in the
  * EF's control page; a sandboxed EF can write that page too, and its own
  * pid namespace gives it ids the creator cannot name anyway.  So the
- * creator finds the EF's process itself, from what only it holds: the
- * outer process is its child, not yet waited for, so that pid is the
- * outer's; the init is the outer's only child; the EF is the init's first
- * child.  Each step opens a pidfd and then checks the parentage again, so
- * a pid that ended and was reused meanwhile is never signalled: whatever
- * is found is a process of this sandbox.  The pidfd is kept for the next
- * wake (it names the process, never a reuse of its pid).
+ * creator finds the EF's process itself, from what only it holds: a pidfd
+ * of the outer process, taken right after its fork (its child, not yet
+ * waited for: the pid can be no other process's); the init is the outer's
+ * only child; the EF is the init's first child.  Each step opens a pidfd,
+ * then checks the parentage again and that the parent still lives (its
+ * /proc entry was its own), so a pid that ended and was reused meanwhile
+ * is never signalled: whatever is found is a process of this sandbox.  The
+ * EF's pidfd is kept for the next wake (it names the process, never a
+ * reuse of its pid).
  */
 #include "config.h"
 
@@ -76,8 +78,8 @@ static bool is_child(pid_t parent, pid_t child)
 
 /*
  * A pidfd for the first child of @parent, checked to be that child after
- * it was opened.  @parent's pid is its own: our unreaped child, or
- * (@parent_fd, its pidfd) found alive after the check.
+ * it was opened, with @parent (@parent_fd, its pidfd) found alive after
+ * the check.
  */
 static int open_first_child(pid_t parent, int parent_fd, pid_t *ret_pid)
 {
@@ -90,7 +92,7 @@ static int open_first_child(pid_t parent, int parent_fd, pid_t *ret_pid)
 	if (fd < 0)
 		return -errno;
 	/* Still its child, and the parent still alive (its /proc entry was its own). */
-	if (!is_child(parent, kid) || (parent_fd >= 0 && pidfd_signal(parent_fd, 0) < 0)) {
+	if (!is_child(parent, kid) || pidfd_signal(parent_fd, 0) < 0) {
 		close(fd);
 		return -ESRCH;
 	}
@@ -98,18 +100,18 @@ static int open_first_child(pid_t parent, int parent_fd, pid_t *ret_pid)
 	return fd;
 }
 
-static int find(pid_t outer, bool nested)
+static int find(int outer_fd, pid_t outer, bool nested)
 {
 	pid_t init, ef;
 	int init_fd, ef_fd;
 
-	/* Our child, not yet waited for: the pid is its own. */
+	/* The EF's own process (a sandbox made inside a sandbox). */
 	if (nested) {
-		int fd = pidfd_open_(outer);
+		int fd = fcntl(outer_fd, F_DUPFD_CLOEXEC, 0);
 
 		return fd < 0 ? -errno : fd;
 	}
-	init_fd = open_first_child(outer, -1, &init);
+	init_fd = open_first_child(outer, outer_fd, &init);
 	if (init_fd < 0)
 		return init_fd;
 	ef_fd = open_first_child(init, init_fd, &ef);
@@ -119,16 +121,22 @@ static int find(pid_t outer, bool nested)
 
 void sbx_wake_init(struct sbx_wake *w)
 {
+	w->outer_fd = -1;
 	w->pidfd = -1;
 	w->gone = false;
 }
 
+void sbx_wake_bind(struct sbx_wake *w, pid_t outer)
+{
+	w->outer_fd = pidfd_open_(outer); /* -1 (no pidfd here): never woken, as before */
+}
+
 int sbx_wake(struct sbx_wake *w, pid_t outer, bool nested)
 {
-	if (w->gone || outer <= 0)
+	if (w->gone || w->outer_fd < 0)
 		return -ESRCH;
 	if (w->pidfd < 0) {
-		int fd = find(outer, nested);
+		int fd = find(w->outer_fd, outer, nested);
 
 		if (fd < 0) {
 			/* No EF process yet (still setting up) is worth another look next time. */
@@ -144,5 +152,7 @@ void sbx_wake_release(struct sbx_wake *w)
 {
 	if (w->pidfd >= 0)
 		close(w->pidfd);
-	w->pidfd = -1;
+	if (w->outer_fd >= 0)
+		close(w->outer_fd);
+	w->pidfd = w->outer_fd = -1;
 }
