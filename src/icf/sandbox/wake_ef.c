@@ -105,7 +105,7 @@ static int find(int outer_fd, pid_t outer, bool nested)
 	pid_t init, ef;
 	int init_fd, ef_fd;
 
-	/* The EF's own process (a sandbox made inside a sandbox). */
+	/* The EF's own process (a sandbox made inside a sandbox: not bound today, see sandbox_start). */
 	if (nested) {
 		int fd = fcntl(outer_fd, F_DUPFD_CLOEXEC, 0);
 
