@@ -12,16 +12,18 @@
 # build refused; a killed host (its EFs lost, their channels EOF/EPIPE, the
 # rest goes on; seen from b too); a killed host that had created EFs on the
 # others (their channels from it end, the others go on); a domain EF migrated a -> b -> c -> a mid-run, alone and
-# with two channels in use both ways (sequenced messages), and migrations
+# with two channels in use both ways (sequenced messages; b -> c straight),
+# and migrations
 # refused with their errno; a host killed mid-move (destination, then
-# source), and while a host takes an EF straight from another (each
-# killed in turn); EFs moved by their creator on b (b -> c -> a -> b, one
+# source), and while a host takes an EF with a channel end straight from
+# another (each killed in turn); EFs moved by their creator on b (b -> c -> a -> b, one
 # with a channel end; c -> a straight between them); a domain EF moved while asleep in a channel
 # wait (migrated, and mutated on one host); moves home refused (a library
 # loaded on b only, an image whose MAC fails after its data) with the EF and
 # its channel going on on b; a domain EF asleep in send on a full pipe or
 # unix socket mutated and dumped; the MapReduce word_count over the three hosts,
-# its output identical to the sequential reference.  Skips (77) when
+# its output identical to the sequential reference.  After each launch, no
+# process of it may be left (settle).  Skips (77) when
 # namespaces or mpirun are unavailable.
 # Needs HOSTS_PROG, HOSTS_PROG_OTHER, XOS_RUN, MR_BIN, TOP_SRCDIR.
 set -u
