@@ -10,6 +10,8 @@ XOS_UNIT_TESTS += %reldir%/unit-policy
 XOS_UNIT_TESTS += %reldir%/unit-policy-mech
 XOS_UNIT_TESTS += %reldir%/unit-registry
 XOS_UNIT_TESTS += %reldir%/unit-vic-dispatch
+# Whom a request signals when it finds an EF asleep on a descriptor.
+XOS_UNIT_TESTS += %reldir%/unit-wake
 # What the sandbox added to the VIC: EF options, restricted ICFs.
 XOS_UNIT_TESTS += %reldir%/unit-options
 XOS_UNIT_TESTS += %reldir%/unit-policy-restricted
@@ -24,6 +26,7 @@ XOS_UNIT_TESTS += %reldir%/unit-image-sum
 %canon_reldir%_unit_policy_mech_LDADD = $(XOS_LIBS_UNIT)
 %canon_reldir%_unit_registry_LDADD = $(XOS_LIBS_UNIT)
 %canon_reldir%_unit_vic_dispatch_LDADD = $(XOS_LIBS_UNIT)
+%canon_reldir%_unit_wake_LDADD = $(XOS_LIBS_UNIT)
 %canon_reldir%_unit_options_LDADD = $(XOS_LIBS_UNIT)
 %canon_reldir%_unit_policy_restricted_LDADD = $(XOS_LIBS_UNIT)
 %canon_reldir%_unit_sha256_LDADD = $(XOS_LIBS_UNIT)
