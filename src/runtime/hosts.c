@@ -1569,6 +1569,33 @@ static void socks_close(int *socks, size_t n)
 }
 
 /*
+ * Connections to host @src, where an EF runs, for the drains of its ends
+ * that read (@reads[@n]): a new token in @tok[i] and the socket in
+ * @drains[i] for each (0 and -1 for the others).  0, or -errno with none
+ * left open.
+ */
+static int drains_open(int src, const bool *reads, size_t n, uint64_t *tok, int *drains)
+{
+	for (size_t i = 0; i < n; i++) {
+		tok[i] = 0;
+		drains[i] = -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!reads[i])
+			continue;
+		tok[i] = token_new();
+		drains[i] = connect_auth(&H.hosts[src], KIND_CHAN, tok[i]);
+		if (drains[i] < 0) {
+			int rc = drains[i];
+
+			socks_close(drains, i);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/*
  * A fetched EF (MIG_FETCH): tell the host it leaves whether it runs here
  * now (it lets it go, its ends' markers naming the paths in @mc[@n]) or not
  * (it goes on there), once; closed either way, which also ends a stream
@@ -1839,29 +1866,23 @@ static void serve_migrate_fetch(int fd, const struct mig_req *req, struct mig_ch
 {
 	struct mig_req in = *req;
 	struct xos__chan_move mv[MAX_CHANS];
-	uint64_t tok[MAX_CHANS] = { 0 };
+	uint64_t tok[MAX_CHANS];
 	int drains[MAX_CHANS];
+	bool reads[MAX_CHANS];
 	size_t n = req->nchans;
 	char why[300];
-	int src = -1, rc = 0;
+	int src = -1, rc;
 
 	if (req->from >= H.size || req->from == H.rank || req->from == req->creator) {
 		reply(fd, -EPROTO, "", "a fetch from this host or from the EF's creator's");
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
-		drains[i] = -1;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (!mc[i].tok_drain)
-			continue;
-		tok[i] = token_new();
-		drains[i] = connect_auth(&H.hosts[req->from], KIND_CHAN, tok[i]);
-		if (drains[i] < 0) {
-			rc = drains[i];
-			snprintf(why, sizeof(why), "cannot reach host %s: %s", H.hosts[req->from].name, strerror(-rc));
-		}
-	}
-	if (rc == 0)
+		reads[i] = mc[i].tok_drain != 0;
+	rc = drains_open((int)req->from, reads, n, tok, drains);
+	if (rc < 0)
+		snprintf(why, sizeof(why), "cannot reach host %s: %s", H.hosts[req->from].name, strerror(-rc));
+	else
 		rc = take_out((int)req->from, req->creator, req->ef_id, n, tok, mv, &src, &in.image_len, why,
 			      sizeof(why));
 	if (rc < 0) {
@@ -2096,6 +2117,15 @@ static int ends_prepare_out(struct xos_ef *ef, int dst, struct mig_chan *mc, int
 	return 0;
 }
 
+/* Does @end read (then what its peer wrote before a move follows it on a drain)? */
+static bool end_reads(const struct xos_chan *end)
+{
+	struct xos_chan_attr shape;
+
+	xos__chan_shape(end, &shape);
+	return (shape.flags & XOS_CHAN_F_BIDIR) || xos__chan_idx(end) == 1;
+}
+
 /*
  * The EF's ends, on from the host it runs on to host @dst, neither of them
  * this one: a new path from each end's peer here to @dst (its id from the
@@ -2106,13 +2136,10 @@ static int ends_prepare_out(struct xos_ef *ef, int dst, struct mig_chan *mc, int
 static int ends_prepare_fetch(struct xos_ef *ef, int dst, struct mig_chan *mc, int *next)
 {
 	for (size_t i = 0; i < ef->nchans; i++) {
-		struct xos_chan_attr shape;
-
-		xos__chan_shape(ef->chans[i], &shape);
 		memset(&mc[i], 0, sizeof(mc[i]));
 		mc[i].mv.next_id = xos__chan_move_begin(ef->chans[i]);
 		mc[i].tok_next = token_new();
-		mc[i].tok_drain = (shape.flags & XOS_CHAN_F_BIDIR) || xos__chan_idx(ef->chans[i]) == 1;
+		mc[i].tok_drain = end_reads(ef->chans[i]); /* a flag: the destination makes the drain */
 		next[i] = -1;
 	}
 	for (size_t i = 0; i < ef->nchans; i++) {
@@ -2178,6 +2205,7 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 	struct mig_verdict verdict = { 0 };
 	uint64_t tok[MAX_CHANS] = { 0 }, reloc[2 * MAX_CHANS];
 	int next[MAX_CHANS], drain[MAX_CHANS];
+	bool reads[MAX_CHANS];
 	struct home_ends he = { .mv = mv, .drain = drain, .next_id = verdict.next_id };
 	uint64_t len = 0;
 	size_t n = ef->nchans;
@@ -2231,22 +2259,12 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 			return rc; /* it goes on where it was; or, taken there and that host gone, its join says lost */
 		goto moved;
 	}
-	/* Home from another host (the only way with channel ends: they come back to their peers). */
-	for (size_t i = 0; i < n; i++) {
-		struct xos_chan_attr shape;
-
-		xos__chan_shape(ef->chans[i], &shape);
-		tok[i] = 0;
-		if ((shape.flags & XOS_CHAN_F_BIDIR) || xos__chan_idx(ef->chans[i]) == 1) {
-			tok[i] = token_new();
-			drain[i] = connect_auth(&H.hosts[ef->remote->host], KIND_CHAN, tok[i]);
-			if (drain[i] < 0) {
-				rc = drain[i];
-				socks_close(drain, i);
-				return rc;
-			}
-		}
-	}
+	/* Home from another host: its ends come back to their peers. */
+	for (size_t i = 0; i < n; i++)
+		reads[i] = end_reads(ef->chans[i]);
+	rc = drains_open(ef->remote->host, reads, n, tok, drain);
+	if (rc < 0)
+		return rc;
 	rc = take_out(ef->remote->host, H.rank, ef->id, n, tok, mv, &src_sock, &len, why, why_len);
 	if (rc < 0) {
 		socks_close(drain, n);

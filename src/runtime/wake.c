@@ -98,17 +98,17 @@ void xos__ef_wait_sleeping(bool sleeping)
 
 void xos__wake_sleeper(struct xos_ef *ef)
 {
-	const struct xos_icf *icf = ef->icf->icf;
 	uint64_t id;
 
 	/* After the request word's store: either the EF sees the word, or this sees it asleep. */
 	if (!atomic_load(&ef->ctl->sleeping) || !ef->ic)
 		return;
-	if (icf_wakes(icf)) {
+	/* The core's copy of the table: NULL past the one the ICF was built with. */
+	if (ef->icf->ops.wake) {
 		(void)ef->icf->ops.wake(ef->ic);
 		return;
 	}
-	if (!icf_trusted(icf))
+	if (!icf_trusted(ef->icf->icf))
 		return;
 	id = atomic_load(&ef->ctl->wake_id);
 	/* tgkill names the process too: a thread id reused elsewhere is not hit. */
