@@ -400,13 +400,47 @@ __attribute__((noinline)) static ssize_t send_once(struct xos_chan *end, const v
 		return chan_send(end, buf, len);
 	xos__chan_mp_lock(end);
 	rc = chan_send(end, buf, len);
+	/* Several writers: the one who started a frame finishes it, before the next writer's. */
+	if (rc >= 0 && end->tx && end->tx->pend_len) {
+		int frc = xos__stream_flush(end->tx, false);
+
+		if (frc < 0) {
+			end->tx_broken |= frc == -EPIPE;
+			rc = frc;
+		}
+	}
 	xos__chan_mp_unlock(end);
+	return rc;
+}
+
+/*
+ * The rest of the frame a blocking send left when a safe point cut its
+ * wait (stream.c): finished before the send returns, as a send that was
+ * not cut would.  -ERESTART when cut again.  Not inlined, as send_once:
+ * after the safe point the end may be another (moved), the rest gone
+ * with its host left or handed over with it.
+ */
+__attribute__((noinline)) static int finish_once(struct xos_chan *end)
+{
+	struct xos__chan_path *p;
+	int rc;
+
+	if (!xos__chan_live(end))
+		return -EINVAL;
+	p = end->tx;
+	if (end->nonblock || end->mp || !p || !p->pend_len)
+		return 0;
+	xos__chan_cut_ok = true;
+	rc = xos__stream_flush(p, false);
+	xos__chan_cut_ok = false;
+	end->tx_broken |= rc == -EPIPE;
 	return rc;
 }
 
 ssize_t xos_chan_send(struct xos_chan *end, const void *buf, size_t len)
 {
 	ssize_t rc;
+	int frc;
 
 	if (!xos__chan_live(end))
 		return -EINVAL;
@@ -415,7 +449,12 @@ ssize_t xos_chan_send(struct xos_chan *end, const void *buf, size_t len)
 			xos__chan_host->safe_point(); /* mutate/dump may happen here (xos_ef_yield) */
 		rc = send_once(end, buf, len);
 	} while (rc == -ERESTART);
-	return rc;
+	if (rc < 0 || !end->tx || !end->tx->pend_len || end->nonblock || end->mp)
+		return rc; /* the common case: the whole frame went */
+	while ((frc = finish_once(end)) == -ERESTART)
+		if (xos__chan_host->safe_point)
+			xos__chan_host->safe_point();
+	return frc < 0 ? frc : rc;
 }
 
 static ssize_t chan_send(struct xos_chan *end, const void *buf, size_t len)

@@ -60,19 +60,39 @@ static void paths_free(struct xos_chan *end)
 struct forward {
 	struct xos_chan *g; /* what reads: a copy of the parked end, or the end itself */
 	bool copy;          /* g is a copy: free its paths and itself, nothing of the end's */
-	int sock;
+	int sock;           /* the drain, or -1: nothing to forward */
 	int hold;           /* keeps the end's peer looking alive until done, or -1 */
 	uint64_t target;
+	struct xos__chan_path *tx; /* the old path, when its end of writing could not go at once */
+	bool marker_due;           /* the marker itself is still to write, not only the rest before it */
+	struct xos__switch_marker mk;
 };
 
-/* Frames of the peer up to its marker for @target, forwarded as they are; then the marker. */
+/*
+ * What the end wrote and could not get out at once goes first, as the
+ * peer reads: the rest of a frame a cut send left (stream.c), then the
+ * marker.  Then the peer's frames up to its marker for @target are
+ * forwarded as they are, and that marker last.
+ */
 static void *forward_run(void *arg)
 {
 	struct forward *fw = arg;
 	struct xos_chan *g = fw->g;
 	int rc = 0;
 
-	while (rc == 0) {
+	if (fw->tx) {
+		g->tx = fw->tx;
+		if (fw->marker_due)
+			rc = (int)xos__chan_tx_frame(g, XOS_FRAME_SWITCH, &fw->mk, sizeof(fw->mk), false);
+		else
+			rc = xos__stream_flush(g->tx, false);
+		g->tx = NULL;
+		if (rc < 0)
+			xos__chan_log(XOS__CHAN_LOG_DEBUG, "chan \"%s\": the end's last writes before its move: %s",
+				      g->name, strerror(-rc));
+		rc = 0; /* the peer's writes are forwarded all the same */
+	}
+	while (fw->sock >= 0 && rc == 0) {
 		struct xos_mech_frame f;
 		struct xos__frame_hdr h;
 		struct xos__switch_marker mk;
@@ -104,7 +124,8 @@ static void *forward_run(void *arg)
 		xos__chan_path_release(g->rx);
 		g->rx_seq++;
 	}
-	close(fw->sock);
+	if (fw->sock >= 0)
+		close(fw->sock);
 	if (fw->hold >= 0)
 		close(fw->hold);
 	if (fw->copy) {
@@ -198,32 +219,49 @@ int xos__chan_move_give_peer(struct xos_chan *end, uint64_t id, int sock)
 int xos__chan_move_leave(struct xos_chan *end, uint64_t target, int drain, bool keep, int hold)
 {
 	struct xos__switch_marker mk = { .target = target, .seq = end->tx_seq };
+	struct xos__chan_path *tx = NULL;
 	struct forward *fw = NULL;
+	bool marker_due = false;
 	pthread_attr_t ta;
 	pthread_t t;
 	int rc = 0;
 
+	if (!end->can_rx && drain >= 0) {
+		close(drain);
+		drain = -1;
+	}
+	/*
+	 * The marker, without waiting: a peer that reads only after the move
+	 * (the caller of xos_ef_migrate, say) must not hold it up.  What does
+	 * not go now (a full ring or socket, the rest of a frame before it)
+	 * goes from the forwarding thread.
+	 */
 	if (end->can_tx && end->tx) {
-		rc = (int)xos__chan_tx_frame(end, XOS_FRAME_SWITCH, &mk, sizeof(mk), false);
-		if (rc > 0)
-			rc = 0;
+		rc = (int)xos__chan_tx_frame(end, XOS_FRAME_SWITCH, &mk, sizeof(mk), true);
+		marker_due = rc == -EAGAIN;
+		rc = rc < 0 && !marker_due ? rc : 0;
 		end->tx->tx_left = true;
+		if (marker_due || end->tx->pend_len) {
+			tx = end->tx;
+			xos__chan_log(XOS__CHAN_LOG_EXPLAIN,
+				      "chan \"%s\": %zu bytes of the end's last frame%s go out behind its move, as the peer reads",
+				      end->name, tx->pend_len - tx->pend_off, marker_due ? " and its marker" : "");
+		}
 	}
 	end->tx = NULL;
-	if (!end->can_rx || drain < 0) {
-		if (drain >= 0)
-			close(drain);
+	if (!tx && drain < 0) {
 		if (hold >= 0)
 			close(hold);
 		if (keep)
 			paths_free(end);
 		else
 			xos_chan_close(end);
-		return rc < 0 ? rc : 0;
+		return rc;
 	}
 	fw = calloc(1, sizeof(*fw));
 	if (!fw) {
-		close(drain);
+		if (drain >= 0)
+			close(drain);
 		if (hold >= 0)
 			close(hold);
 		return -ENOMEM;
@@ -231,13 +269,17 @@ int xos__chan_move_leave(struct xos_chan *end, uint64_t target, int drain, bool 
 	fw->sock = drain;
 	fw->hold = hold;
 	fw->target = target;
+	fw->tx = tx;
+	fw->marker_due = marker_due;
+	fw->mk = mk;
 	fw->g = end;
 	if (keep) {
 		/* The struct stays for the EF's return; its paths go with a copy that reads them. */
 		fw->g = malloc(sizeof(*end));
 		if (!fw->g) {
 			free(fw);
-			close(drain);
+			if (drain >= 0)
+				close(drain);
 			if (hold >= 0)
 				close(hold);
 			return -ENOMEM;
@@ -251,7 +293,8 @@ int xos__chan_move_leave(struct xos_chan *end, uint64_t target, int drain, bool 
 	rc = -pthread_create(&t, &ta, forward_run, fw);
 	pthread_attr_destroy(&ta);
 	if (rc < 0) {
-		close(drain);
+		if (drain >= 0)
+			close(drain);
 		if (hold >= 0)
 			close(hold);
 		if (fw->copy) {

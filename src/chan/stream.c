@@ -60,6 +60,14 @@ static ssize_t keep_rest(struct xos__chan_path *p, const struct iovec *iov, int 
  * Write one frame (all of @iov) on a stream path.  A frame once started
  * is finished: when a non-blocking write stops half-way, the rest is kept
  * and pushed out before the next frame (or by close or a switch).
+ *
+ * A blocking send (xos__chan_cut_ok) may be cut by a safe point in its
+ * wait for room even after part of the frame is out: the rest is then
+ * kept the same way and the frame counts as sent.  The rest is the end's
+ * state from there (a mutate hands it over, a move's host left writes it
+ * before its marker), and the caller finishes it after its safe point
+ * (xos_chan_send).  So an EF asleep in such a send moves without waiting
+ * for a reader.
  */
 ssize_t xos__stream_write_frame(struct xos__chan_path *p, struct iovec *iov, int n, size_t total,
 				  bool nonblock)
@@ -68,11 +76,9 @@ ssize_t xos__stream_write_frame(struct xos__chan_path *p, struct iovec *iov, int
 	bool cut_ok = xos__chan_cut_ok;
 	int rc;
 
-	/* The rest of a frame left half-way goes first, and nothing cuts it either. */
+	/* The rest of a frame left half-way goes first (a cut here: nothing of this frame is out). */
 	if (p->pend_len) {
-		xos__chan_cut_ok = false;
 		rc = xos__stream_flush(p, nonblock);
-		xos__chan_cut_ok = cut_ok;
 		if (rc < 0)
 			return rc;
 	}
@@ -93,9 +99,10 @@ ssize_t xos__stream_write_frame(struct xos__chan_path *p, struct iovec *iov, int
 		}
 		if (w < 0)
 			return w;
-		/* Part of the frame is out: it is finished before anything else (no safe point cuts it). */
-		xos__chan_cut_ok = false;
+		/* Part of the frame is out: it is finished before anything else. */
 		done += (size_t)w;
+		if (total - done > p->stage_len)
+			xos__chan_cut_ok = cut_ok = false; /* a rest the end could not keep: no cut */
 		while (n > 0 && (size_t)w >= iov->iov_len) {
 			w -= (ssize_t)iov->iov_len;
 			iov++;
@@ -109,6 +116,8 @@ ssize_t xos__stream_write_frame(struct xos__chan_path *p, struct iovec *iov, int
 		if (nonblock && total - done <= p->stage_len)
 			return keep_rest(p, iov, n, total);
 		rc = p->ops->wait_writable(p->st);
+		if (rc == -ERESTART && cut_ok && total - done <= p->stage_len)
+			return keep_rest(p, iov, n, total); /* cut: the rest goes with the end */
 		if (rc < 0)
 			return rc;
 	}

@@ -28,6 +28,10 @@
  *            thread -> process while it sleeps in recv, then to a thread
  *            while it sleeps in send on a full ring: nothing lost,
  *            repeated or reordered
+ *   migrate_send_blocked  a domain EF streaming 60 KB messages to rank 0,
+ *            which reads none until the end, moved a -> b -> c -> a while
+ *            it sleeps in send (a full ring, then full TCP connections with
+ *            a frame in part out): every message once, in order, intact
  *   migrate_refused  a domain EF with a channel end moved to b, where it
  *            loads a library rank 0's process lacks, then asked home: the
  *            image names a mapping home does not have, the move is
@@ -2039,6 +2043,231 @@ static void scenario_send_blocked(const char *mech)
 	xos_chan_close(flood[1]);
 }
 
+#define BULK_MSG 60000
+#define BULK_N 1200 /* 72 MB: more than a ring and every socket buffer between two hosts hold */
+
+struct bulk {
+	struct xos_chan *out;
+	char where[200]; /* a file: "pid tid" of the flow that runs it, rewritten when that changes */
+};
+
+static void bulk_fill(uint8_t *b, uint32_t seq, const struct ident *id)
+{
+	memcpy(b, id, sizeof(*id));
+	for (size_t k = sizeof(*id); k < BULK_MSG; k++)
+		b[k] = (uint8_t)(seq * 131u + k);
+}
+
+static void bulk_say_where(const struct bulk *bk, const struct ident *id)
+{
+	char tmp[220], line[64];
+	int fd, n = snprintf(line, sizeof(line), "%d %d\n", (int)id->pid, (int)id->tid);
+
+	snprintf(tmp, sizeof(tmp), "%.200s.t", bk->where);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, line, (size_t)n) == n)
+		(void)rename(tmp, bk->where);
+	close(fd);
+}
+
+/* BULK_N messages of BULK_MSG bytes, each naming its flow; 42 if every send went. */
+static int ef_bulk(void *p)
+{
+	const struct bulk *bk = p;
+	uint8_t *b = xos_malloc(BULK_MSG);
+	struct ident id = { 0, 0, 0 };
+	int bad = 0;
+
+	if (!b)
+		return 1;
+	for (uint32_t i = 0; i < BULK_N; i++) {
+		struct ident now = { i, (int32_t)getpid(), (int32_t)gettid() };
+
+		if (now.pid != id.pid || now.tid != id.tid)
+			bulk_say_where(bk, &now);
+		id = now;
+		bulk_fill(b, i, &id);
+		bad += xos_chan_send(bk->out, b, BULK_MSG) != BULK_MSG;
+	}
+	xos_free(b);
+	return bad ? 1 : 42;
+}
+
+/* The flow the file @path names once it names another than @last (20 s at most). */
+static bool bulk_where(const char *path, const struct ident *last, struct ident *id)
+{
+	for (int t = 0; t < 20000; t++) {
+		FILE *f = fopen(path, "re");
+		int pid = 0, tid = 0;
+
+		if (f) {
+			if (fscanf(f, "%d %d", &pid, &tid) != 2)
+				pid = 0;
+			fclose(f);
+		}
+		if (pid > 0 && (pid != last->pid || tid != last->tid)) {
+			id->pid = pid;
+			id->tid = tid;
+			return true;
+		}
+		usleep(1000);
+	}
+	return false;
+}
+
+/*
+ * A domain EF streaming 60 KB messages to rank 0, which reads none of
+ * them until the end, moved a -> b -> c -> a: on a it sleeps in send on a
+ * full ring; on b and c on a full TCP connection, where the frame it was
+ * sending is almost always in part out (TCP takes what fits).  Each move
+ * must go on without a reader: the host left finishes that frame and then
+ * writes the marker, behind the move.  Then every message arrives once, in
+ * order, intact.
+ */
+static void scenario_migrate_send_blocked(void)
+{
+	static const char *const route[] = { "b", "c", "self" }, *const where[] = { "b", "c", "a" };
+	struct xos_chan *flood[2];
+	struct xos_chan_attr ca;
+	struct xos_ef_exit ex;
+	struct bulk bk;
+	struct ident id = { 0, 0, 0 }, seen;
+	struct xos_ef *ef;
+	uint8_t *b = malloc(BULK_MSG), *want = malloc(BULK_MSG);
+	int rc, bad = 0, first_bad = -1;
+
+	xos_chan_attr_init(&ca);
+	ca.name = "bulk";
+	ca.mechanism = "ring";
+	ca.capacity = 256 << 10;
+	ca.max_msg = BULK_MSG;
+	CHECK(b && want && xos_chan_open(flood, &ca) == 0, "channel bulk (a ring of 256 KiB)");
+	bk.out = flood[0];
+	snprintf(bk.where, sizeof(bk.where), "%s/bulk-where.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+		 (int)getpid());
+	unlink(bk.where);
+	ef = make_ef("bulk", "self", "thread", true, &flood[0], 1, ef_bulk, &bk, sizeof(bk), &rc);
+	CHECK(rc == 0, "EF with the writing end on a (%s)", strerror(-rc));
+	if (rc < 0 || !b || !want)
+		return;
+	for (int k = 0; k < 3; k++) {
+		/* Where it runs now, asleep in its send: nobody reads. */
+		if (!bulk_where(bk.where, &id, &seen)) {
+			CHECK(0, "the EF says where it runs before move %d", k);
+			break;
+		}
+		id = seen;
+		flow_wait_asleep(&id);
+		rc = xos_ef_migrate(ef, route[k]);
+		CHECK(rc == 0 && strcmp(xos_ef_host(ef), where[k]) == 0,
+		      "moved to %s while asleep in xos_chan_send, nobody reading (%s, now on %s)", where[k],
+		      strerror(-rc), xos_ef_host(ef));
+		if (rc < 0)
+			break;
+	}
+	for (uint32_t i = 0; i < BULK_N; i++) {
+		struct ident got;
+
+		if (xos_chan_recv(flood[1], b, BULK_MSG) != BULK_MSG) {
+			bad += (int)(BULK_N - i);
+			first_bad = first_bad < 0 ? (int)i : first_bad;
+			break;
+		}
+		memcpy(&got, b, sizeof(got));
+		bulk_fill(want, i, &got);
+		if (got.seq != i || memcmp(b, want, BULK_MSG) != 0) {
+			first_bad = first_bad < 0 ? (int)i : first_bad;
+			bad++;
+		}
+	}
+	CHECK(bad == 0, "%d messages of %d bytes once each, in order, intact (%d wrong, first %d)", BULK_N, BULK_MSG,
+	      bad, first_bad);
+	rc = xos_ef_join(ef, &ex);
+	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42, "joined: exited 42, every send went (%d/%d)",
+	      ex.how, ex.status);
+	CHECK(strcmp(xos_chan_mechanism(flood[1]), "ring") == 0, "its channel is a ring again (%s)",
+	      xos_chan_mechanism(flood[1]));
+	xos_chan_close(flood[1]);
+	unlink(bk.where);
+	free(b);
+	free(want);
+}
+
+/*
+ * One host: the same with 60 KB messages on a kernel pipe or unix socket
+ * (@mech), which take a frame in part: the EF asleep in a send with part
+ * of its frame out is mutated to a process and back and dumped while
+ * nobody reads; the rest of the frame goes with it (fork, handover).
+ */
+static void scenario_send_blocked_big(const char *mech)
+{
+	static const char *const step[] = { "process", "thread", "dump" };
+	struct xos_chan *flood[2];
+	struct xos_chan_attr ca;
+	struct xos_ef_exit ex;
+	struct bulk bk;
+	struct ident id = { 0, 0, 0 }, seen;
+	struct xos_ef *ef;
+	uint8_t *b = malloc(BULK_MSG), *want = malloc(BULK_MSG);
+	char path[64];
+	int rc, bad = 0, first_bad = -1;
+
+	xos_chan_attr_init(&ca);
+	ca.name = "bulk";
+	ca.mechanism = mech;
+	ca.max_msg = BULK_MSG;
+	CHECK(b && want && xos_chan_open(flood, &ca) == 0 && strcmp(xos_chan_mechanism(flood[0]), mech) == 0,
+	      "channel bulk on %s", mech);
+	bk.out = flood[0];
+	snprintf(bk.where, sizeof(bk.where), "%s/bulk-where.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+		 (int)getpid());
+	unlink(bk.where);
+	ef = make_ef("bulk", NULL, "thread", true, &flood[0], 1, ef_bulk, &bk, sizeof(bk), &rc);
+	CHECK(rc == 0, "EF with the writing end (%s)", strerror(-rc));
+	if (rc < 0 || !b || !want)
+		return;
+	snprintf(path, sizeof(path), "/tmp/xos-send-blocked-big-%d.img", (int)getpid());
+	for (int k = 0; k < 3; k++) {
+		/* In a new flow after a mutation to a process; in a thread, given time to fill it again. */
+		if (k < 2 && bulk_where(bk.where, &id, &seen)) {
+			id = seen;
+			flow_wait_asleep(&id);
+		} else {
+			usleep(300000);
+		}
+		rc = k < 2 ? xos_ef_mutate(ef, step[k]) : xos_ef_dump(ef, path);
+		CHECK(rc == 0, "%s while asleep in xos_chan_send of 60 KB on a full %s, nobody reading (%s)",
+		      k < 2 ? step[k] : "dumped", mech, strerror(-rc));
+	}
+	unlink(path);
+	for (uint32_t i = 0; i < BULK_N; i++) {
+		struct ident got;
+
+		if (xos_chan_recv(flood[1], b, BULK_MSG) != BULK_MSG) {
+			bad += (int)(BULK_N - i);
+			first_bad = first_bad < 0 ? (int)i : first_bad;
+			break;
+		}
+		memcpy(&got, b, sizeof(got));
+		bulk_fill(want, i, &got);
+		if (got.seq != i || memcmp(b, want, BULK_MSG) != 0) {
+			first_bad = first_bad < 0 ? (int)i : first_bad;
+			bad++;
+		}
+	}
+	CHECK(bad == 0, "%d messages of %d bytes once each, in order, intact (%d wrong, first %d)", BULK_N, BULK_MSG,
+	      bad, first_bad);
+	rc = xos_ef_join(ef, &ex);
+	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42, "joined: exited 42, every send went (%d/%d)",
+	      ex.how, ex.status);
+	xos_chan_close(flood[1]);
+	unlink(bk.where);
+	free(b);
+	free(want);
+}
+
 /* Without a launcher: one host, whatever the policy. */
 static void scenario_alone(void)
 {
@@ -2104,6 +2333,8 @@ int main(int argc, char **argv)
 		scenario_migrate_killed();
 	else if (strcmp(s, "migrate_blocked") == 0)
 		scenario_migrate_blocked();
+	else if (strcmp(s, "migrate_send_blocked") == 0)
+		scenario_migrate_send_blocked();
 	else if (strcmp(s, "migrate_refused") == 0)
 		scenario_migrate_refused();
 	else if (strcmp(s, "migrate_rekeyed") == 0)
@@ -2114,6 +2345,8 @@ int main(int argc, char **argv)
 		scenario_abandon();
 	else if (strcmp(s, "fetch_killed") == 0 && argc > 2)
 		scenario_fetch_killed(argv[2]);
+	else if (strcmp(s, "send_blocked_big") == 0 && argc > 2)
+		scenario_send_blocked_big(argv[2]);
 	else if (strcmp(s, "send_blocked") == 0 && argc > 2)
 		scenario_send_blocked(argv[2]);
 	else
