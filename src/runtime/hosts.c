@@ -460,6 +460,22 @@ static int take_out(int src, uint32_t creator, uint64_t ef_id, size_t n, const u
 static void hosted_add(uint64_t id0, struct xos_ef *ef, bool movable);
 static bool hosted_del(uint64_t id0);
 
+/*
+ * Chaos tests: a host kills itself (SIGKILL, as kill -9 from outside would)
+ * at the step XOS_HOSTS_FAULT names, one no outside kill can hit reliably.
+ * Steps: "fetch-committed" (a host that fetched an EF, right after it told
+ * the host left to let it go, before it tells the creator).
+ */
+static void fault_point(const char *step)
+{
+	const char *f = secure_getenv("XOS_HOSTS_FAULT");
+
+	if (f && strcmp(f, step) == 0) {
+		xos__log_debug("hosts: fault point %s: killed", step);
+		raise(SIGKILL);
+	}
+}
+
 /* EF ids count from 1 in each process: the creator's rank makes them one name space. */
 static uint64_t hosted_key(uint32_t creator, uint64_t ef_id)
 {
@@ -1387,14 +1403,15 @@ const char *xos__host_ef_host(const struct xos_ef *ef)
  * host parks the EF named by the creator's rank and id at its next safe point and
  * sends its image; the EF stays parked there until the mover says
  * whether it was restored elsewhere (then it leaves) or not (it goes on).
- * FETCH (an EF without channel ends, between two hosts neither of which is
- * its creator's): the host takes the EF from host @from with an OUT of its
+ * FETCH (an EF between two hosts neither of which is its creator's): the host takes the EF from host @from with an OUT of its
  * own, restores it as for IN and tells @from the verdict; the creator's
  * connection gets the reply, then the image's length, and serves as the
  * EF's ef connection from then on.  The image does not pass through the
- * creator's host.
+ * creator's host.  WHERE (the creator, after a FETCH whose destination
+ * died before it replied): the host says, once no move of the EF is going
+ * on, whether it still runs the EF (0) or let it go (-ESRCH).
  */
-enum { MIG_IN = 1, MIG_OUT = 2, MIG_FETCH = 3 };
+enum { MIG_IN = 1, MIG_OUT = 2, MIG_FETCH = 3, MIG_WHERE = 4 };
 #define MIG_IMAGE_MAX ((uint64_t)XOS__DOMAIN_SIZE_MAX + (64u << 20))
 
 struct mig_req {
@@ -1706,6 +1723,8 @@ static void serve_migrate_in(int fd, const struct mig_req *req, struct mig_chan 
 	ef->nreloc = 0;
 	/* Fetched: it runs here, or it goes on where it was (before the creator hears either). */
 	tell_source(src, rc, mc, n);
+	if (rc == 0 && req->op == MIG_FETCH)
+		fault_point("fetch-committed");
 	if (rc < 0) {
 		xos__explain("ef %llu: arrival refused (%s): %s", (unsigned long long)req->ef_id,
 			     strerror(-rc), why);
@@ -1901,6 +1920,31 @@ static void serve_migrate_fetch(int fd, const struct mig_req *req, struct mig_ch
 	tell_source(&src, -EPROTO, NULL, 0); /* refused before its image was read: it goes on there */
 }
 
+/* MIG_WHERE: does this host still run the EF, or did a move take it? */
+static void serve_migrate_where(int fd, const struct mig_req *req)
+{
+	uint64_t key = hosted_key(req->creator, req->ef_id);
+	struct mig_rep rep = { .rc = -ESRCH };
+	struct timespec dl;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 120;
+	pthread_mutex_lock(&hosted_lock);
+	for (;;) {
+		struct hosted *h;
+
+		for (h = hosted_head; h && h->id0 != key; h = h->next)
+			;
+		/* A move of it still going on (its taker's verdict not read yet): its outcome is the answer. */
+		if (h && h->busy && pthread_cond_timedwait(&hosted_cond, &hosted_lock, &dl) == 0)
+			continue;
+		rep.rc = !h || h->leaving ? -ESRCH : h->busy ? -EBUSY : 0;
+		break;
+	}
+	pthread_mutex_unlock(&hosted_lock);
+	(void)xos__send_all(fd, &rep, sizeof(rep));
+}
+
 static void serve_migrate(int fd)
 {
 	struct mig_req req;
@@ -1917,6 +1961,8 @@ static void serve_migrate(int fd)
 			reply(fd, -EPROTO, "", "too many channel ends");
 		else if (req.op == MIG_OUT)
 			serve_migrate_out(fd, &req);
+		else if (req.op == MIG_WHERE)
+			serve_migrate_where(fd, &req);
 		else if ((req.op == MIG_IN || req.op == MIG_FETCH) && req.nchans &&
 			 read_all(fd, mc, req.nchans * sizeof(mc[0])) < 0)
 			; /* the mover went away */
@@ -2197,6 +2243,28 @@ static int ends_come_home(struct xos_ef *ef, void *arg)
 	return rc;
 }
 
+/*
+ * A fetch failed because its destination died: had the host the EF ran
+ * on let it go to it (the destination took it and died before it said
+ * so)?  Asked of that host, which answers once the move is over there;
+ * false when it cannot say (it is gone too, or its answer is not "let go").
+ */
+static bool host_let_go(const struct xos_ef *ef)
+{
+	struct mig_req req = { .op = MIG_WHERE, .ef_id = ef->id, .creator = H.rank };
+	struct mig_rep rep;
+	int fd = connect_auth(&H.hosts[ef->remote->host], KIND_MIGRATE, 0), rc;
+
+	if (fd < 0)
+		return false;
+	set_timeout(fd, 130);
+	rc = xos__send_all(fd, &req, sizeof(req));
+	if (rc == 0)
+		rc = read_all(fd, &rep, sizeof(rep));
+	close(fd);
+	return rc == 0 && rep.rc == -ESRCH;
+}
+
 static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64_t *ret_len)
 {
 	struct xos__remote *r = NULL, *old;
@@ -2210,6 +2278,7 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 	uint64_t len = 0;
 	size_t n = ef->nchans;
 	int src_sock = -1, rc;
+	bool lost;
 
 	for (size_t i = 0; i < MAX_CHANS; i++)
 		next[i] = drain[i] = -1;
@@ -2254,7 +2323,18 @@ static int migrate(struct xos_ef *ef, int dst, char *why, size_t why_len, uint64
 		rc = ends_prepare_fetch(ef, dst, mc, next);
 		if (rc == 0)
 			rc = send_to_host(ef, dst, ef->remote->host, &len, mc, n, &r, why, why_len);
-		ends_fetched(ef, mc, next, rc == 0);
+		/*
+		 * The destination died.  If it had taken the EF, the host left wrote
+		 * each end's marker naming the new path: the peers go on that path, to
+		 * the dead host (the end of file, EPIPE), as for an EF lost there.
+		 */
+		lost = rc == -EHOSTDOWN && n && host_let_go(ef);
+		if (lost)
+			xos__explain("ef %llu \"%s\": lost (host %s took it from host %s and died before it said so); "
+				     "its channels' peers get the end of file",
+				     (unsigned long long)ef->id, ef->name, H.hosts[dst].name,
+				     H.hosts[ef->remote->host].name);
+		ends_fetched(ef, mc, next, rc == 0 || lost);
 		if (rc < 0)
 			return rc; /* it goes on where it was; or, taken there and that host gone, its join says lost */
 		goto moved;

@@ -1564,7 +1564,7 @@ static int fat_and_victims(struct fat *f, const char *tag, struct victims *v, st
 	struct xos_ef_attr a;
 	int rc;
 
-	f->bytes = 96u << 20;
+	f->bytes = f->bytes ? f->bytes : 96u << 20;
 	snprintf(f->ready, sizeof(f->ready), "%s/%s-ready.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
 		 tag, (int)getpid());
 	snprintf(f->stop, sizeof(f->stop), "%.150s.stop", f->ready);
@@ -1584,7 +1584,7 @@ static int fat_and_victims(struct fat *f, const char *tag, struct victims *v, st
 		a.nchans = 1;
 	}
 	rc = xos_ef_create(ret, &a, ef_fat, f, sizeof(*f));
-	CHECK(rc == 0, "a domain EF with a 96 MiB heap on a (%s)", strerror(-rc));
+	CHECK(rc == 0, "a domain EF with a %zu MiB heap on a (%s)", f->bytes >> 20, strerror(-rc));
 	if (rc < 0 || v->cpid <= 1 || v->bpid <= 1)
 		return -1;
 	while (access(f->ready, F_OK) != 0)
@@ -1743,6 +1743,62 @@ static void scenario_fetch_killed(const char *victim)
 	xos_chan_close(kill_c ? v.b_end : v.c_end);
 	CHECK(xos_ef_join(kill_c ? v.b : v.c, &ex) == 0 && ex.how == XOS_EF_EXITED, "%s goes on (how %d)",
 	      kill_c ? "b" : "c", ex.how);
+	xos_chan_close(c[0]);
+	unlink(f.ready);
+	unlink(f.stop);
+}
+
+/*
+ * Host c takes the EF with its channel end from b, b lets it go, and c
+ * dies before it tells a (XOS_HOSTS_FAULT=fetch-committed: c kills itself
+ * at that step).  The move fails with -EHOSTDOWN, the EF is lost (its join
+ * says so), and its channel gives its peer the end of file (or EPIPE to a
+ * send) at once: not a protocol error, not a hang.
+ */
+static void scenario_fetch_committed(void)
+{
+	struct fat f = { .bytes = 4u << 20 };
+	struct victims v;
+	struct xos_ef *ef;
+	struct xos_ef_exit ex;
+	struct xos_chan_attr ca;
+	struct xos_chan *c[2];
+	struct pollfd p;
+	uint32_t q = 3, back = 0;
+	ssize_t n;
+	int rc;
+
+	xos_chan_attr_init(&ca);
+	ca.name = "answers";
+	ca.flags = XOS_CHAN_F_BIDIR | XOS_CHAN_F_NONBLOCK;
+	CHECK(xos_chan_open(c, &ca) == 0, "channel answers (both ways)");
+	f.chan = c[1];
+	if (fat_and_victims(&f, "committed", &v, &ef) < 0)
+		return;
+	rc = xos_ef_migrate(ef, "b");
+	CHECK(rc == 0 && ask_within(c[0], 2) == 3, "moved to b, it answers there (%s)", strerror(-rc));
+	rc = xos_ef_migrate(ef, "c");
+	CHECK(rc == -EHOSTDOWN, "c died after it took the EF from b: -EHOSTDOWN (%s)", strerror(-rc));
+	/* Its peer: a send fails with EPIPE, or goes and the receive says end of file, within 2 s. */
+	n = xos_chan_send(c[0], &q, sizeof(q));
+	if (n == sizeof(q)) {
+		p.fd = xos_chan_fd(c[0]);
+		p.events = POLLIN;
+		n = -EAGAIN;
+		for (int waits = 0; n == -EAGAIN && waits < 20 && p.fd >= 0; waits++) {
+			if (poll(&p, 1, 100) < 0 && errno != EINTR)
+				break;
+			n = xos_chan_recv(c[0], &back, sizeof(back));
+		}
+		CHECK(n == 0, "its channel: end of file (%zd: %s)", n, n < 0 ? strerror((int)-n) : "data");
+	} else {
+		CHECK(n == -EPIPE, "its channel: EPIPE (%zd: %s)", n, strerror((int)-n));
+	}
+	CHECK(xos_ef_join(ef, &ex) == 0 && ex.how == XOS_EF_LOST, "it is lost with c (how %d)", ex.how);
+	CHECK(xos_ef_join(v.c, &ex) == 0 && ex.how == XOS_EF_LOST, "c's other EF is lost (how %d)", ex.how);
+	xos_chan_close(v.c_end);
+	xos_chan_close(v.b_end);
+	CHECK(xos_ef_join(v.b, &ex) == 0 && ex.how == XOS_EF_EXITED, "b goes on (how %d)", ex.how);
 	xos_chan_close(c[0]);
 	unlink(f.ready);
 	unlink(f.stop);
@@ -2345,6 +2401,8 @@ int main(int argc, char **argv)
 		scenario_abandon();
 	else if (strcmp(s, "fetch_killed") == 0 && argc > 2)
 		scenario_fetch_killed(argv[2]);
+	else if (strcmp(s, "fetch_committed") == 0)
+		scenario_fetch_committed();
 	else if (strcmp(s, "send_blocked_big") == 0 && argc > 2)
 		scenario_send_blocked_big(argv[2]);
 	else if (strcmp(s, "send_blocked") == 0 && argc > 2)
