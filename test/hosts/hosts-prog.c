@@ -41,6 +41,11 @@
  *            (run with a key file of its own): its image from b fails its
  *            MAC at the end of the stream, the move home is refused and the
  *            EF goes on on b with its channel; the key back, it comes home
+ *   fetch_committed  (with XOS_HOSTS_FAULT=fetch-committed) c takes the
+ *            EF with its channel end from b and dies right after b let it
+ *            go: the EF is lost, its channel at the end of file
+ *   send_blocked_big MECH  one host: a domain EF asleep in a send of 60 KB
+ *            on a full MECH with part of it out, mutated and dumped
  *   alone    without a launcher: one host
  *   abandon  rank 0 dies while an EF runs on host b (the script checks
  *            that the launch ends and nothing of it is left)

@@ -16,7 +16,8 @@
 # and migrations
 # refused with their errno; a host killed mid-move (destination, then
 # source), and while a host takes an EF with a channel end straight from
-# another (each killed in turn); EFs moved by their creator on b (b -> c -> a -> b, one
+# another (each killed in turn, and the taker killed right after the host
+# left let the EF go: its channel at the end of file); EFs moved by their creator on b (b -> c -> a -> b, one
 # with a channel end; c -> a straight between them); a domain EF moved while asleep in a channel
 # wait (migrated, and mutated on one host); moves home refused (a library
 # loaded on b only, an image whose MAC fails after its data) with the EF and
@@ -187,6 +188,15 @@ check "fetch_killed c: c killed while it takes a 96 MiB EF with a channel end fr
 	'tally fetch_killed_c'
 check "fetch_killed b: b killed while c takes the EF and its channel end from it: -EHOSTDOWN, the EF is lost with b, its channel erring, not hanging (or, there first, runs on c), c goes on (mpirun status $(cat "$tmp/fetch_killed_b.rc"))" \
 	'tally fetch_killed_b'
+
+# c takes the EF with its channel end from b, b lets it go, and c dies before
+# it tells a (a fault point: c kills itself at that step): the EF is lost,
+# and its channel's peer gets the end of file at once, not a protocol error.
+NETNS_TIMEOUT=60 run fetch_committed -n 3 -x XOS_HOSTS_FAULT=fetch-committed "$XOS_RUN" --fixed-layout --explain -- "$HOSTS_PROG" fetch_committed
+check "fetch_committed: c died after b let the EF go to it: -EHOSTDOWN, the EF lost, its channel at the end of file (mpirun status $(cat "$tmp/fetch_committed.rc"))" \
+	'tally fetch_committed'
+check "--explain: lost, its channels' peers get the end of file" \
+	'grep -q "lost (host c took it from host b and died before it said so); its channels. peers get the end of file" "$tmp/fetch_committed"'
 
 # A move must not wait for the EF to come out of a channel wait: asleep in
 # recv, the move goes on and the message sent after it arrives once.  On a
