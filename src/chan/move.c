@@ -243,9 +243,17 @@ int xos__chan_move_leave(struct xos_chan *end, uint64_t target, int drain, bool 
 		end->tx->tx_left = true;
 		if (marker_due || end->tx->pend_len) {
 			tx = end->tx;
-			xos__chan_log(XOS__CHAN_LOG_EXPLAIN,
-				      "chan \"%s\": %zu bytes of the end's last frame%s go out behind its move, as the peer reads",
-				      end->name, tx->pend_len - tx->pend_off, marker_due ? " and its marker" : "");
+			size_t rest = tx->pend_len - tx->pend_off;
+
+			if (rest)
+				xos__chan_log(XOS__CHAN_LOG_EXPLAIN,
+					      "chan \"%s\": %zu bytes of the end's last frame%s go out behind its move, "
+					      "as the peer reads",
+					      end->name, rest, marker_due ? " and its marker" : "");
+			else
+				xos__chan_log(XOS__CHAN_LOG_EXPLAIN,
+					      "chan \"%s\": the end's marker goes out behind its move, as the peer reads",
+					      end->name);
 		}
 	}
 	end->tx = NULL;

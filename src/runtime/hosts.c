@@ -1403,8 +1403,9 @@ const char *xos__host_ef_host(const struct xos_ef *ef)
  * host parks the EF named by the creator's rank and id at its next safe point and
  * sends its image; the EF stays parked there until the mover says
  * whether it was restored elsewhere (then it leaves) or not (it goes on).
- * FETCH (an EF between two hosts neither of which is its creator's): the host takes the EF from host @from with an OUT of its
- * own, restores it as for IN and tells @from the verdict; the creator's
+ * FETCH (an EF between two hosts neither of which is its creator's): the
+ * host takes the EF from host @from with an OUT of its own, restores it as
+ * for IN and tells @from the verdict; the creator's
  * connection gets the reply, then the image's length, and serves as the
  * EF's ef connection from then on.  The image does not pass through the
  * creator's host.  WHERE (the creator, after a FETCH whose destination
