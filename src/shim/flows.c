@@ -436,7 +436,7 @@ static SHIM_FORK_PATH void process_ending(int status)
 	/* An image its exec'ing image prepared leaves its end to its parent's
 	 * wait, unless that parent is gone: nobody would record it then. */
 	if (shim.area && shim_light && shim.start_ef >= 0 && shim_self == shim.start_ef && !shim_vforked &&
-	    (int32_t)getppid() != shim.start_ppid)
+	    shim_getppid() != shim.start_ppid)
 		shim_light = 0;
 	/* A light fork child without fds the shim tracks has nothing to
 	 * record: no getpid to find out whether it is our process. */

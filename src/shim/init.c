@@ -58,7 +58,7 @@ __attribute__((constructor)) static void shim_init(void)
 
 	shim_real_resolve();
 	find_own_path();
-	shim_pid = (int32_t)syscall(SYS_getpid);
+	shim_pid = shim_getpid();
 	shim_tid_probe();
 	shim.perf = policy && strcmp(policy, "perf") == 0;
 	shim_area_attach();
@@ -78,7 +78,7 @@ __attribute__((constructor)) static void shim_init(void)
 		if (ef >= 0 && atomic_load(&shim.area->ef[ef].end) == SHIM_END_RUNNING) {
 			shim.area->ef[ef].execs++;
 		} else {
-			int32_t parent = shim_ef_find_pid((int32_t)getppid());
+			int32_t parent = shim_ef_find_pid(shim_getppid());
 
 			ef = shim_ef_new(SHIM_ICF_PROCESS, parent, shim_pid, shim_pid);
 		}

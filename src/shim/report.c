@@ -131,15 +131,16 @@ void shim_area_attach(void)
 	shim.shared_file = false;
 	shim.start_ef = -1;
 	if (path && *path) {
-		int fd = open(path, O_RDWR | O_CLOEXEC);
+		/* Raw system calls: each libc function only this would call is a code page to fault in. */
+		int fd = shim_open_rdwr(path);
 		struct stat st;
 
-		if (fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size >= size && read_start(fd))
-			a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (fd >= 0 && shim_fstat(fd, &st) == 0 && (uint64_t)st.st_size >= size && read_start(fd))
+			a = shim_mmap_shared(size, fd);
 		if (a != MAP_FAILED && strlen(path) < sizeof(shim.area_path))
 			memcpy(shim.area_path, path, strlen(path) + 1);
 		if (fd >= 0)
-			REAL(close)(fd);
+			shim_close_fd(fd);
 		if (a != MAP_FAILED)
 			shim.shared_file = true;
 		else

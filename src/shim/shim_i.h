@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -124,8 +125,9 @@ static inline int32_t shim_getpid(void)
 }
 
 /*
- * open, fstat, pread, pwrite and close without libc, for the code a
- * fork child runs before it execs: libc's are more code pages to fault in,
+ * open, fstat, pread, pwrite, close, a shared mmap and getppid without
+ * libc, for the code a fork child runs before it execs and a new image
+ * runs to start: libc's are more code pages to fault in,
  * and errno (libc's __errno_location, one more) is left alone: -errno on
  * failure.
  */
@@ -149,9 +151,37 @@ static inline long shim_syscall4(long nr, long a, long b, long c, long d)
 	return ret;
 }
 
+static inline long shim_syscall6(long nr, long a, long b, long c, long d, long e, long f)
+{
+	long ret;
+	register long r_c __asm__("rdx") = c;
+	register long r_d __asm__("r10") = d;
+	register long r_e __asm__("r8") = e;
+	register long r_f __asm__("r9") = f;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "0"(nr), "D"(a), "S"(b), "r"(r_c), "r"(r_d), "r"(r_e), "r"(r_f)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
 static inline ssize_t shim_pread(int fd, void *buf, size_t len, off_t off)
 {
 	return shim_syscall4(17 /* SYS_pread64 */, fd, (long)buf, (long)len, (long)off);
+}
+
+/* A shared read-write mapping of @fd: the address, or MAP_FAILED. */
+static inline void *shim_mmap_shared(size_t len, int fd)
+{
+	long a = shim_syscall6(9 /* SYS_mmap */, 0, (long)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	return a < 0 && a > -4096 ? MAP_FAILED : (void *)a;
+}
+
+static inline int32_t shim_getppid(void)
+{
+	return (int32_t)shim_syscall3(110 /* SYS_getppid */, 0, 0, 0);
 }
 
 static inline int shim_open_rdonly(const char *path)
@@ -215,6 +245,16 @@ static inline ssize_t shim_pread(int fd, void *buf, size_t len, off_t off)
 	ssize_t n = pread(fd, buf, len, off);
 
 	return n < 0 ? -errno : n;
+}
+
+static inline void *shim_mmap_shared(size_t len, int fd)
+{
+	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+}
+
+static inline int32_t shim_getppid(void)
+{
+	return (int32_t)getppid();
 }
 #endif
 
