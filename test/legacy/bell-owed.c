@@ -42,12 +42,13 @@
 #include "self-under-shim.h"
 
 static int rfd;
-static atomic_int got = -1;
+static atomic_int got = -1, reader_tid;
 static char got_byte;
 
 static void *reader(void *arg)
 {
 	(void)arg;
+	atomic_store(&reader_tid, (int)syscall(SYS_gettid));
 	atomic_store(&got, (int)read(rfd, &got_byte, 1));
 	return NULL;
 }
@@ -83,6 +84,32 @@ static int fail(const char *what)
 {
 	fprintf(stderr, "bell-owed: %s\n", what);
 	return 1;
+}
+
+/* A failed check's state, for a failure seen only under load: the ring's
+ * counts, the kernel pipe, where R is and how often it ran. */
+static int fail_at(const char *what, struct shim_dir *D)
+{
+	char path[96], stat[512] = "?", sched[128] = "?";
+	int tid = atomic_load(&reader_tid);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	if ((f = fopen(path, "re"))) {
+		if (!fgets(stat, sizeof(stat), f))
+			stat[0] = '\0';
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
+	if ((f = fopen(path, "re"))) {
+		if (!fgets(sched, sizeof(sched), f))
+			sched[0] = '\0';
+		fclose(f);
+	}
+	fprintf(stderr, "bell-owed: state: bells %u, rwait %u, kernel bytes %d, R got %d, main on CPU %d; R: %s; R ran: %s",
+		(unsigned)atomic_load(&D->bells), (unsigned)atomic_load(&D->rwait), kernel_bytes(rfd), atomic_load(&got),
+		sched_getcpu(), stat, sched);
+	return fail(what);
 }
 
 static int under_shim(void)
@@ -122,13 +149,13 @@ static int under_shim(void)
 		return fail("bell write");
 	pf = (struct pollfd){ .fd = rfd, .events = POLLIN };
 	if (poll(&pf, 1, 0) != 0)
-		return fail("poll reports a bell as data");
+		return fail_at("poll reports a bell as data", D);
 	if (kernel_bytes(rfd) != 1)
-		return fail("poll took the bell owed to the reader asleep in read()");
+		return fail_at("poll took the bell owed to the reader asleep in read()", D);
 	if (epoll_wait(ep, &out, 1, 0) != 0)
-		return fail("epoll reports a bell as data");
+		return fail_at("epoll reports a bell as data", D);
 	if (kernel_bytes(rfd) != 1)
-		return fail("epoll took the bell owed to the reader asleep in read()");
+		return fail_at("epoll took the bell owed to the reader asleep in read()", D);
 	pthread_setschedparam(pthread_self(), SCHED_OTHER, &other);
 	/* Now real data: R must wake and get it. */
 	if (write(p[1], "x", 1) != 1)
