@@ -2178,6 +2178,58 @@ static bool bulk_where(const char *path, const struct ident *last, struct ident 
 	return false;
 }
 
+/* Read ef_bulk's messages from @in, each once, in order, intact; then @ef exits 42. */
+static void bulk_read_all(struct xos_chan *in, struct xos_ef *ef)
+{
+	uint8_t *b = malloc(BULK_MSG), *want = malloc(BULK_MSG);
+	struct xos_ef_exit ex;
+	int bad = 0, first_bad = -1, rc;
+
+	for (uint32_t i = 0; b && want && i < BULK_N; i++) {
+		struct ident got;
+
+		if (xos_chan_recv(in, b, BULK_MSG) != BULK_MSG) {
+			bad += (int)(BULK_N - i);
+			first_bad = first_bad < 0 ? (int)i : first_bad;
+			break;
+		}
+		memcpy(&got, b, sizeof(got));
+		bulk_fill(want, i, &got);
+		if (got.seq != i || memcmp(b, want, BULK_MSG) != 0) {
+			first_bad = first_bad < 0 ? (int)i : first_bad;
+			bad++;
+		}
+	}
+	CHECK(b && want && bad == 0, "%d messages of %d bytes once each, in order, intact (%d wrong, first %d)", BULK_N,
+	      BULK_MSG, bad, first_bad);
+	rc = xos_ef_join(ef, &ex);
+	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42, "joined: exited 42, every send went (%d/%d)",
+	      ex.how, ex.status);
+	free(b);
+	free(want);
+}
+
+/* The bulk channel (@mech, 60 KB messages) and where its EF says it runs. */
+static int bulk_open(struct xos_chan *flood[2], const char *mech, struct bulk *bk)
+{
+	struct xos_chan_attr ca;
+	int rc;
+
+	xos_chan_attr_init(&ca);
+	ca.name = "bulk";
+	ca.mechanism = mech;
+	ca.capacity = strcmp(mech, "ring") == 0 ? 256 << 10 : 0;
+	ca.max_msg = BULK_MSG;
+	rc = xos_chan_open(flood, &ca);
+	CHECK(rc == 0 && strcmp(xos_chan_mechanism(flood[0]), mech) == 0, "channel bulk on %s (%s)", mech,
+	      strerror(-rc));
+	bk->out = flood[0];
+	snprintf(bk->where, sizeof(bk->where), "%s/bulk-where.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+		 (int)getpid());
+	unlink(bk->where);
+	return rc;
+}
+
 /*
  * A domain EF streaming 60 KB messages to rank 0, which reads none of
  * them until the end, moved a -> b -> c -> a: on a it sleeps in send on a
@@ -2191,27 +2243,16 @@ static void scenario_migrate_send_blocked(void)
 {
 	static const char *const route[] = { "b", "c", "self" }, *const where[] = { "b", "c", "a" };
 	struct xos_chan *flood[2];
-	struct xos_chan_attr ca;
-	struct xos_ef_exit ex;
 	struct bulk bk;
 	struct ident id = { 0, 0, 0 }, seen;
 	struct xos_ef *ef;
-	uint8_t *b = malloc(BULK_MSG), *want = malloc(BULK_MSG);
-	int rc, bad = 0, first_bad = -1;
+	int rc;
 
-	xos_chan_attr_init(&ca);
-	ca.name = "bulk";
-	ca.mechanism = "ring";
-	ca.capacity = 256 << 10;
-	ca.max_msg = BULK_MSG;
-	CHECK(b && want && xos_chan_open(flood, &ca) == 0, "channel bulk (a ring of 256 KiB)");
-	bk.out = flood[0];
-	snprintf(bk.where, sizeof(bk.where), "%s/bulk-where.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-		 (int)getpid());
-	unlink(bk.where);
+	if (bulk_open(flood, "ring", &bk) < 0)
+		return;
 	ef = make_ef("bulk", "self", "thread", true, &flood[0], 1, ef_bulk, &bk, sizeof(bk), &rc);
 	CHECK(rc == 0, "EF with the writing end on a (%s)", strerror(-rc));
-	if (rc < 0 || !b || !want)
+	if (rc < 0)
 		return;
 	for (int k = 0; k < 3; k++) {
 		/* Where it runs now, asleep in its send: nobody reads. */
@@ -2228,32 +2269,11 @@ static void scenario_migrate_send_blocked(void)
 		if (rc < 0)
 			break;
 	}
-	for (uint32_t i = 0; i < BULK_N; i++) {
-		struct ident got;
-
-		if (xos_chan_recv(flood[1], b, BULK_MSG) != BULK_MSG) {
-			bad += (int)(BULK_N - i);
-			first_bad = first_bad < 0 ? (int)i : first_bad;
-			break;
-		}
-		memcpy(&got, b, sizeof(got));
-		bulk_fill(want, i, &got);
-		if (got.seq != i || memcmp(b, want, BULK_MSG) != 0) {
-			first_bad = first_bad < 0 ? (int)i : first_bad;
-			bad++;
-		}
-	}
-	CHECK(bad == 0, "%d messages of %d bytes once each, in order, intact (%d wrong, first %d)", BULK_N, BULK_MSG,
-	      bad, first_bad);
-	rc = xos_ef_join(ef, &ex);
-	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42, "joined: exited 42, every send went (%d/%d)",
-	      ex.how, ex.status);
+	bulk_read_all(flood[1], ef);
 	CHECK(strcmp(xos_chan_mechanism(flood[1]), "ring") == 0, "its channel is a ring again (%s)",
 	      xos_chan_mechanism(flood[1]));
 	xos_chan_close(flood[1]);
 	unlink(bk.where);
-	free(b);
-	free(want);
 }
 
 /*
@@ -2266,28 +2286,17 @@ static void scenario_send_blocked_big(const char *mech)
 {
 	static const char *const step[] = { "process", "thread", "dump" };
 	struct xos_chan *flood[2];
-	struct xos_chan_attr ca;
-	struct xos_ef_exit ex;
 	struct bulk bk;
 	struct ident id = { 0, 0, 0 }, seen;
 	struct xos_ef *ef;
-	uint8_t *b = malloc(BULK_MSG), *want = malloc(BULK_MSG);
 	char path[64];
-	int rc, bad = 0, first_bad = -1;
+	int rc;
 
-	xos_chan_attr_init(&ca);
-	ca.name = "bulk";
-	ca.mechanism = mech;
-	ca.max_msg = BULK_MSG;
-	CHECK(b && want && xos_chan_open(flood, &ca) == 0 && strcmp(xos_chan_mechanism(flood[0]), mech) == 0,
-	      "channel bulk on %s", mech);
-	bk.out = flood[0];
-	snprintf(bk.where, sizeof(bk.where), "%s/bulk-where.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-		 (int)getpid());
-	unlink(bk.where);
+	if (bulk_open(flood, mech, &bk) < 0)
+		return;
 	ef = make_ef("bulk", NULL, "thread", true, &flood[0], 1, ef_bulk, &bk, sizeof(bk), &rc);
 	CHECK(rc == 0, "EF with the writing end (%s)", strerror(-rc));
-	if (rc < 0 || !b || !want)
+	if (rc < 0)
 		return;
 	snprintf(path, sizeof(path), "/tmp/xos-send-blocked-big-%d.img", (int)getpid());
 	for (int k = 0; k < 3; k++) {
@@ -2303,30 +2312,9 @@ static void scenario_send_blocked_big(const char *mech)
 		      k < 2 ? step[k] : "dumped", mech, strerror(-rc));
 	}
 	unlink(path);
-	for (uint32_t i = 0; i < BULK_N; i++) {
-		struct ident got;
-
-		if (xos_chan_recv(flood[1], b, BULK_MSG) != BULK_MSG) {
-			bad += (int)(BULK_N - i);
-			first_bad = first_bad < 0 ? (int)i : first_bad;
-			break;
-		}
-		memcpy(&got, b, sizeof(got));
-		bulk_fill(want, i, &got);
-		if (got.seq != i || memcmp(b, want, BULK_MSG) != 0) {
-			first_bad = first_bad < 0 ? (int)i : first_bad;
-			bad++;
-		}
-	}
-	CHECK(bad == 0, "%d messages of %d bytes once each, in order, intact (%d wrong, first %d)", BULK_N, BULK_MSG,
-	      bad, first_bad);
-	rc = xos_ef_join(ef, &ex);
-	CHECK(rc == 0 && ex.how == XOS_EF_EXITED && ex.status == 42, "joined: exited 42, every send went (%d/%d)",
-	      ex.how, ex.status);
+	bulk_read_all(flood[1], ef);
 	xos_chan_close(flood[1]);
 	unlink(bk.where);
-	free(b);
-	free(want);
 }
 
 /* Without a launcher: one host, whatever the policy. */
