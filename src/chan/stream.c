@@ -87,37 +87,32 @@ ssize_t xos__stream_write_frame(struct xos__chan_path *p, struct iovec *iov, int
 
 		if (w >= 0 && (size_t)w == total - done)
 			return (ssize_t)total; /* the common case: all of it in one call */
-		if (w == -EAGAIN) {
-			if (done == 0 && nonblock)
-				return -EAGAIN;
-			if (nonblock && total - done <= p->stage_len)
-				return keep_rest(p, iov, n, total);
-			rc = p->ops->wait_writable(p->st);
-			if (rc < 0)
-				return rc;
-			continue;
-		}
-		if (w < 0)
+		if (w >= 0) {
+			/* Part of the frame is out: it is finished before anything else. */
+			done += (size_t)w;
+			if (total - done > p->stage_len)
+				xos__chan_cut_ok = cut_ok = false; /* a rest the end could not keep: no cut */
+			while (n > 0 && (size_t)w >= iov->iov_len) {
+				w -= (ssize_t)iov->iov_len;
+				iov++;
+				n--;
+			}
+			if (n > 0) {
+				iov->iov_base = (char *)iov->iov_base + w;
+				iov->iov_len -= (size_t)w;
+			}
+		} else if (w != -EAGAIN) {
 			return w;
-		/* Part of the frame is out: it is finished before anything else. */
-		done += (size_t)w;
-		if (total - done > p->stage_len)
-			xos__chan_cut_ok = cut_ok = false; /* a rest the end could not keep: no cut */
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
+		} else if (done == 0 && nonblock) {
+			return -EAGAIN;
 		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-		}
-		/* Cut short (a whole write returned above): the object is full, a try now would only say EAGAIN. */
+		/* The object is full (a try now would only say EAGAIN again). */
 		if (nonblock && total - done <= p->stage_len)
 			return keep_rest(p, iov, n, total);
 		rc = p->ops->wait_writable(p->st);
-		if (rc == -ERESTART && cut_ok && total - done <= p->stage_len)
-			return keep_rest(p, iov, n, total); /* cut: the rest goes with the end */
+		/* Cut with part of the frame out: the rest goes with the end (before any, the call starts again). */
+		if (rc == -ERESTART && done && cut_ok)
+			return keep_rest(p, iov, n, total);
 		if (rc < 0)
 			return rc;
 	}
