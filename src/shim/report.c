@@ -310,6 +310,60 @@ void shim_process_ending(uint32_t how, int64_t value)
 
 /* ---- channels --------------------------------------------------------------- */
 
+/* The index from a kernel object's inode to its channel (area.h: ino_chan). */
+static uint32_t ino_slot(uint64_t dev, uint64_t ino)
+{
+	uint64_t h = (ino ^ dev * 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
+
+	return (uint32_t)(h >> 32) & (SHIM_INO_SLOTS - 1);
+}
+
+static bool chan_is(const struct shim_chan *c, uint64_t dev, uint64_t ino)
+{
+	return c->dev == dev && (c->ino[0] == ino || c->ino[1] == ino);
+}
+
+/* Index channel @ch (recorded, used set) under (@dev, @ino). */
+static void ino_index(struct shim_area *a, int32_t ch, uint64_t dev, uint64_t ino)
+{
+	uint32_t s = ino_slot(dev, ino);
+
+	if (!ino)
+		return;
+	if (atomic_fetch_add(&a->ino_keys, 1) >= SHIM_INO_SLOTS / 4 * 3) {
+		atomic_fetch_sub(&a->ino_keys, 1);
+		atomic_fetch_add(&a->ino_full, 1);
+		return;
+	}
+	for (uint32_t n = 0; n < SHIM_INO_SLOTS; n++, s = (s + 1) & (SHIM_INO_SLOTS - 1)) {
+		int32_t cur = atomic_load(&a->ino_chan[s]);
+
+		if (cur == 0 && atomic_compare_exchange_strong(&a->ino_chan[s], &cur, ch + 1))
+			return;
+		if (cur > 0 && cur <= SHIM_MAX_CHAN && chan_is(&a->chan[cur - 1], dev, ino)) {
+			/* The kernel gave a freed object's inode number to a new
+			 * one: the newer channel takes the key. */
+			while (cur - 1 < ch && !atomic_compare_exchange_weak(&a->ino_chan[s], &cur, ch + 1))
+				;
+			atomic_fetch_sub(&a->ino_keys, 1);
+			return;
+		}
+	}
+}
+
+/* The linear search, for keys the index had no room for. */
+static int32_t ino_scan(struct shim_area *a, uint64_t dev, uint64_t ino)
+{
+	uint32_t n = atomic_load(&a->nchan);
+
+	if (n > SHIM_MAX_CHAN)
+		n = SHIM_MAX_CHAN;
+	for (uint32_t i = n; i-- > 0;)
+		if (atomic_load_explicit(&a->chan[i].used, memory_order_acquire) && chan_is(&a->chan[i], dev, ino))
+			return (int32_t)i;
+	return -1;
+}
+
 static void fd_ino(int fd, uint64_t *dev, uint64_t *ino)
 {
 	struct stat st;
@@ -346,6 +400,9 @@ int32_t shim_chan_new(uint32_t kind, int fd0, int fd1)
 	c->created_ns = shim_now_ns() - shim.t0_ns;
 	shim_light = 0;
 	atomic_store_explicit(&c->used, 1, memory_order_release);
+	ino_index(a, (int32_t)i, c->dev, c->ino[0]);
+	if (c->ino[1] != c->ino[0])
+		ino_index(a, (int32_t)i, c->dev, c->ino[1]);
 	return (int32_t)i;
 }
 
@@ -365,24 +422,31 @@ void shim_chan_native(int32_t ch, const char *why)
 int32_t shim_chan_find_ino(uint64_t dev, uint64_t ino, int *ret_end)
 {
 	struct shim_area *a = shim.area;
-	uint32_t n;
+	uint32_t s = ino_slot(dev, ino);
+	int32_t ch = -1;
 
-	if (!a)
+	if (!a || !ino)
 		return -1;
-	n = atomic_load(&a->nchan);
-	if (n > SHIM_MAX_CHAN)
-		n = SHIM_MAX_CHAN;
-	for (uint32_t i = n; i-- > 0;) {
-		struct shim_chan *c = &a->chan[i];
+	for (uint32_t n = 0; n < SHIM_INO_SLOTS; n++, s = (s + 1) & (SHIM_INO_SLOTS - 1)) {
+		int32_t v = atomic_load(&a->ino_chan[s]);
 
-		if (!atomic_load_explicit(&c->used, memory_order_acquire) || c->dev != dev)
-			continue;
-		if (c->ino[0] == ino || c->ino[1] == ino) {
-			*ret_end = c->ino[0] == ino ? 0 : 1;
-			return (int32_t)i;
+		if (v <= 0 || v > SHIM_MAX_CHAN)
+			break;
+		if (atomic_load_explicit(&a->chan[v - 1].used, memory_order_acquire) &&
+		    chan_is(&a->chan[v - 1], dev, ino)) {
+			ch = v - 1;
+			break;
 		}
 	}
-	return -1;
+	if (atomic_load(&a->ino_full)) {
+		int32_t newer = ino_scan(a, dev, ino);
+
+		if (newer > ch)
+			ch = newer;
+	}
+	if (ch >= 0)
+		*ret_end = a->chan[ch].ino[0] == ino ? 0 : 1;
+	return ch;
 }
 
 /* After exec: learn which inherited fds are recorded channels, so their

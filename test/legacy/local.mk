@@ -156,6 +156,13 @@ XOS_TESTS += %reldir%/bell-owed
 %canon_reldir%_bell_owed_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
 %canon_reldir%_bell_owed_LDADD =
 
+# An exec'd image finds the channels it inherited through the area's inode
+# index (not a search of every channel the run made), and all of them.
+XOS_TESTS += %reldir%/inherit-lookup
+%canon_reldir%_inherit_lookup_CFLAGS = $(XOS_CFLAGS_PLAIN) -I$(top_srcdir)/src/shim
+%canon_reldir%_inherit_lookup_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_inherit_lookup_LDADD =
+
 # A waiter in epoll_wait or poll spins again once answers are fast again
 # (a phase of slow ones had brought its spin budget to nothing).
 XOS_TESTS += %reldir%/spin-recovers
