@@ -560,6 +560,12 @@ static bool wait_for_bytes(struct shim_ring *r, int d, uint64_t head, const stru
 	struct changed c = { &D->head, head, r };
 	struct shim_dir *out = !is_pipe(f) && ndirs_of(r) == 2 ? &r->dir[1 - d] : NULL;
 
+	/* No fd of the writing end holds the ring: nothing can come through
+	 * it, only the end of file (or an unmanaged writer's bytes) through
+	 * the kernel.  A Python parent reading the pipe its exec'd child
+	 * closed spun its whole budget here before each such read. */
+	if (atomic_load(&r->ends[is_pipe(f) ? 1 : 1 - (f->end & 1)]) <= 0)
+		return false;
 	switch (shim_ready_how(D, out)) {
 	case SHIM_WAIT_SPIN:
 		return xos__spin_until(&D->spin_ns, changed_now, &c);
