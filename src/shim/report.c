@@ -343,8 +343,9 @@ static void ino_index(struct shim_area *a, int32_t ch, uint64_t dev, uint64_t in
 		if (cur > 0 && cur <= SHIM_MAX_CHAN && chan_is(&a->chan[cur - 1], dev, ino)) {
 			/* The kernel gave a freed object's inode number to a new
 			 * one: the newer channel takes the key. */
-			while (cur - 1 < ch && !atomic_compare_exchange_weak(&a->ino_chan[s], &cur, ch + 1))
-				;
+			for (int k = 0; k < 16 && cur - 1 < ch; k++)
+				if (atomic_compare_exchange_weak(&a->ino_chan[s], &cur, ch + 1))
+					break;
 			atomic_fetch_sub(&a->ino_keys, 1);
 			return;
 		}
