@@ -187,7 +187,7 @@ static void pipe_made(const int fds[2], int flags)
 	SHIM_ERRNO_SAVE;
 	int32_t ch, slot = -1;
 
-	if (!shim.area || !shim_own_process())
+	if (!shim_own_process() || !shim_area_need())
 		goto out;
 	ch = shim_chan_new(SHIM_CH_PIPE, fds[0], fds[1]);
 	if (ch < 0)
@@ -260,7 +260,7 @@ SHIM_EXPORT int socket(int domain, int type, int protocol)
 	SHIM_VFORK_PASS(REAL(socket)(domain, type, protocol));
 	int fd = REAL(socket)(domain, type, protocol);
 
-	if (fd >= 0 && shim.area && shim_own_process()) {
+	if (fd >= 0 && shim_own_process() && shim_area_need()) {
 		SHIM_ERRNO_SAVE;
 		uint32_t kind = socket_kind(domain, type);
 		int32_t ch = shim_chan_new(kind, fd, -1);
@@ -281,7 +281,7 @@ SHIM_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 	SHIM_VFORK_PASS(REAL(socketpair)(domain, type, protocol, sv));
 	int rc = REAL(socketpair)(domain, type, protocol, sv);
 
-	if (rc == 0 && shim.area && shim_own_process()) {
+	if (rc == 0 && shim_own_process() && shim_area_need()) {
 		SHIM_ERRNO_SAVE;
 		uint32_t kind = socket_kind(domain, type);
 		int32_t ch = shim_chan_new(kind, sv[0], sv[1]), slot = -1;

@@ -278,8 +278,20 @@ SHIM_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 			}
 		}
 	}
-	if (!slot)
-		return real_clone(fn, stack, flags, arg, ptid, tls, ctid);
+	if (!slot) {
+		/* Unrecorded, but a child on our memory and TLS until it execs
+		 * is still a vfork child to the rest of the shim (signals.c):
+		 * its sigaction must not install its handler in our table. */
+		bool vfork_like = (flags & (CLONE_VM | CLONE_VFORK | CLONE_SETTLS)) == (CLONE_VM | CLONE_VFORK);
+		uint8_t was = shim_vforked;
+
+		if (vfork_like)
+			shim_vforked = 1;
+		rc = real_clone(fn, stack, flags, arg, ptid, tls, ctid);
+		if (vfork_like)
+			shim_vforked = was;
+		return rc;
+	}
 	slot->fn = fn;
 	slot->arg = arg;
 	slot->flags = flags;

@@ -63,7 +63,8 @@ __attribute__((constructor)) static void shim_init(void)
 	shim.perf = policy && strcmp(policy, "perf") == 0;
 	shim_area_attach();
 	if (!shim.area) {
-		shim.perf = false;
+		/* Nothing to record in, yet or at all (shim_area_attach). */
+		shim.perf = shim.area_deferred;
 		SHIM_ERRNO_RESTORE();
 		return;
 	}

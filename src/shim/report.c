@@ -121,7 +121,15 @@ static bool read_start(int fd)
 	return true;
 }
 
-/* Map the area named by XOS_SHIM_AREA, or make a private one. */
+/*
+ * Map the area named by XOS_SHIM_AREA.  Without it (the shim preloaded by
+ * hand) the area is private to the image and the processes it forks, and
+ * only a ring needs it: under XOS_POLICY=perf it is made by the image's
+ * first pipe or socket (shim_area_need); without that policy nothing would
+ * use or read it, and it is never made.  Making one took ~0.2 ms an image
+ * here (a shared mapping's pages and their page table), which every
+ * command of a preloaded shell script paid, most of them for nothing.
+ */
 void shim_area_attach(void)
 {
 	const char *path = secure_getenv("XOS_SHIM_AREA");
@@ -129,6 +137,7 @@ void shim_area_attach(void)
 	uint64_t size = shim_area_bytes();
 
 	shim.shared_file = false;
+	shim.area_deferred = false;
 	shim.start_ef = -1;
 	if (path && *path) {
 		/* Raw system calls: each libc function only this would call is a code page to fault in. */
@@ -141,20 +150,42 @@ void shim_area_attach(void)
 			memcpy(shim.area_path, path, strlen(path) + 1);
 		if (fd >= 0)
 			shim_close_fd(fd);
-		if (a != MAP_FAILED)
+		if (a != MAP_FAILED) {
 			shim.shared_file = true;
-		else
-			shim.start_ef = -1;
+			shim.area = a;
+			return;
+		}
+		shim.start_ef = -1;
 	}
-	if (a == MAP_FAILED) {
-		a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (a == MAP_FAILED)
-			return; /* run unmanaged: record nothing */
-		shim_area_init(a, now_ns_once());
-		shim.t0_ns = a->t0_ns;
-		shim.nchan_start = 0;
+	shim.area_deferred = shim.perf;
+}
+
+bool shim_area_need(void)
+{
+	struct shim_area *a, *none = NULL;
+	uint64_t size = shim_area_bytes();
+	int32_t ef;
+
+	if (shim.area)
+		return true;
+	if (!shim.area_deferred)
+		return false;
+	a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (a == MAP_FAILED)
+		return false; /* this channel stays native; the next one tries again */
+	shim_area_init(a, now_ns_once());
+	/* Two threads making their first channels at once: one area wins. */
+	if (!__atomic_compare_exchange_n(&shim.area, &none, a, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		munmap(a, size);
+		return true;
 	}
-	shim.area = a;
+	shim.t0_ns = a->t0_ns;
+	shim.nchan_start = 0;
+	shim.area_deferred = false;
+	ef = shim_ef_new(SHIM_ICF_PROCESS, -1, shim_pid, shim_pid);
+	shim_ef_set_name(ef);
+	shim_self = ef;
+	return true;
 }
 
 int32_t shim_ef_new(uint32_t icf, int32_t parent, int32_t pid, int32_t tid)

@@ -53,6 +53,7 @@ struct shim_fd {
 struct shim_state {
 	struct shim_area *area;  /* NULL: nothing recorded */
 	bool shared_file;        /* the area is xos-run's file: it survives exec */
+	bool area_deferred;      /* preloaded by hand, perf: shim_area_need makes it */
 	bool perf;               /* --policy=perf: upgrade channels */
 	int fd_hi;               /* highest fd ever tracked + 1 */
 	bool holds_dropped;      /* this image let go of its rings (exit, exec) */
@@ -265,6 +266,8 @@ uint64_t shim_now_ns(void) SHIM_HIDDEN;
 
 /* report.c */
 void shim_area_attach(void) SHIM_HIDDEN;
+/* The area, made now if it was deferred (shim_area_attach): false if there is none. */
+bool shim_area_need(void) SHIM_HIDDEN;
 /* Where a thread's id is in glibc's thread descriptor (start-up, main thread). */
 void shim_tid_probe(void) SHIM_HIDDEN;
 int32_t shim_ef_new(uint32_t icf, int32_t parent, int32_t pid, int32_t tid) SHIM_HIDDEN;

@@ -163,6 +163,13 @@ XOS_TESTS += %reldir%/inherit-lookup
 %canon_reldir%_inherit_lookup_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
 %canon_reldir%_inherit_lookup_LDADD =
 
+# The shim preloaded by hand makes its private area only when a ring needs
+# it (the first pipe or socket under XOS_POLICY=perf), and it works then.
+XOS_TESTS += %reldir%/preload-area
+%canon_reldir%_preload_area_CFLAGS = $(XOS_CFLAGS_PLAIN) -I$(top_srcdir)/src/shim
+%canon_reldir%_preload_area_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_preload_area_LDADD =
+
 # A waiter in epoll_wait or poll spins again once answers are fast again
 # (a phase of slow ones had brought its spin budget to nothing).
 XOS_TESTS += %reldir%/spin-recovers
