@@ -1068,6 +1068,11 @@ uint64_t shim_fds_before_exec(bool target_managed, bool foreign, bool spawning)
 			continue;
 		if (foreign && !fd_is(fd, f))
 			continue;
+		/* Moved back already (by an earlier vfork child: its parent's
+		 * entry keeps the flag until the parent next uses the fd):
+		 * nothing left to move, and a vfork child holds nothing. */
+		if (foreign && !shim_ring_live(f))
+			continue;
 		if (!spawning) {
 			int fl = REAL(fcntl)(fd, F_GETFD);
 

@@ -87,11 +87,14 @@ __attribute__((constructor)) static void shim_init(void)
 	}
 	shim_self = ef;
 	shim_fds_rebuild();
-	/* A ring inherited on 0, 1 or 2 stays only if stdio is served. */
+	/* A ring inherited on 0, 1 or 2 stays only if stdio is served.  One
+	 * moved back already needs no stream (the kernel carries it): serving
+	 * one cost a scan of the program's symbols and a malloc arena, ~5
+	 * page faults, in every command a vfork'ing parent started on it. */
 	for (int fd = 0; fd <= 2; fd++) {
 		struct shim_fd *f = shim_fd_get(fd);
 
-		if (f && f->ring && !shim_stdio_serve(fd))
+		if (f && f->ring && shim_ring_live(f) && !shim_stdio_serve(fd))
 			shim_ring_downgrade(fd, f, "exec into a program using wide stdio", true);
 	}
 	SHIM_ERRNO_RESTORE();

@@ -297,6 +297,13 @@ static int write_dir(const struct shim_fd *f)
 	return f->end;
 }
 
+bool shim_ring_live(const struct shim_fd *f)
+{
+	struct shim_ring *r = shim_ring_of(f);
+
+	return r && atomic_load(&r->mode) == SHIM_RING_LIVE;
+}
+
 void shim_ring_hold(struct shim_fd *f, int delta)
 {
 	struct shim_ring *r;

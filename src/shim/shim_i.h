@@ -311,6 +311,8 @@ bool shim_signal_restarts(void) SHIM_HIDDEN;
 
 /* ring.c: the private ring and its live switch back to the kernel */
 struct shim_ring *shim_ring_of(const struct shim_fd *f) SHIM_HIDDEN;
+/* Does @f's channel still run on its ring (not moved back to the kernel)? */
+bool shim_ring_live(const struct shim_fd *f) SHIM_HIDDEN;
 /* @pipe_slots: the pipe's size in pages (0: a socket). */
 int32_t shim_ring_attach(int32_t chan, uint32_t ndirs, uint32_t pipe_slots) SHIM_HIDDEN;
 /* fcntl F_SETPIPE_SZ on a pipe fd on a ring: the kernel's answer, kept by the ring. */
