@@ -15,6 +15,11 @@
  *              starts each command with vfork)
  *  - subprocess: python3 subprocess.run(["/bin/true"]) BENCH_SPAWNS / 2
  *              times (vfork too, from a process of ~30 MiB)
+ *  - subprocess_late: the same late in a run, as in a long build: after
+ *              5,000 pipes made and closed, with its output into a pipe
+ *              the shell made before them (each child inherits it); the
+ *              calls alone are timed (the program prints their seconds),
+ *              the CPU ratio is the whole command's
  *  - fork13:   fork + _exit + wait for BENCH_FORK_SECONDS (default 1),
  *              forks per second (higher is better), plus page faults per
  *              fork (the children's minor faults, a counter)
@@ -135,10 +140,11 @@ struct bench_case {
 	char *argv[8];  /* native command; under perf: xos-run --policy=perf -- argv */
 	bool rate;      /* fork13: the command prints forks, higher is better */
 	int repeat;     /* runs per round (short commands) */
+	bool self_timed; /* the command prints the seconds of its timed part: the "wall" */
 };
 
 static char xos_run[4096], self[4096], fork_secs[32], spawns[32], stream_cmd[256], text_cmd[512], pool_cmd[512];
-static char script_cmd[128], subprocess_cmd[160];
+static char script_cmd[128], subprocess_cmd[160], late_cmd[400];
 
 static void perf_argv(char *const in[], char *out[])
 {
@@ -165,7 +171,7 @@ static void measure(const struct bench_case *c, bool perf, struct sample *s, dou
 	else
 		memcpy(argv, c->argv, sizeof(c->argv));
 	s->wall_s = s->cpu_s = 0;
-	if (c->rate && pipe(p) < 0)
+	if ((c->rate || c->self_timed) && pipe(p) < 0)
 		exit(1);
 	for (int k = 0; k < c->repeat; k++) {
 		if (run(argv, p[1], &one) != 0) {
@@ -174,6 +180,15 @@ static void measure(const struct bench_case *c, bool perf, struct sample *s, dou
 		}
 		s->wall_s += one.wall_s;
 		s->cpu_s += one.cpu_s;
+	}
+	if (c->self_timed) {
+		ssize_t got;
+
+		close(p[1]);
+		got = read(p[0], buf, sizeof(buf) - 1);
+		close(p[0]);
+		buf[got > 0 ? got : 0] = '\0';
+		s->wall_s = strtod(buf, NULL);
 	}
 	if (c->rate) {
 		ssize_t got;
@@ -224,6 +239,13 @@ int main(int argc, char **argv)
 	snprintf(subprocess_cmd, sizeof(subprocess_cmd),
 		 "import subprocess\nfor _ in range(%ld): subprocess.run(['/bin/true'], check=True)\n",
 		 atol(spawns) / 2);
+	snprintf(late_cmd, sizeof(late_cmd),
+		 "/usr/bin/python3 -c 'import os, subprocess, time\n"
+		 "for _ in range(5000): r, w = os.pipe(); os.close(r); os.close(w)\n"
+		 "t = time.perf_counter()\n"
+		 "for _ in range(%ld): subprocess.run([\"/bin/true\"], check=True)\n"
+		 "print(time.perf_counter() - t)' | cat",
+		 atol(spawns) / 2);
 	snprintf(stream_cmd, sizeof(stream_cmd), "head -c %lld /dev/zero | md5sum",
 		 (long long)(smb ? atol(smb) : 1024) << 20);
 
@@ -259,6 +281,7 @@ int main(int argc, char **argv)
 		{ "spawn", { self, "--spawn-loop", spawns, NULL }, false, 1 },
 		{ "script", { "/bin/sh", "-c", script_cmd, NULL }, false, 1 },
 		{ "subprocess", { "/usr/bin/python3", "-c", subprocess_cmd, NULL }, false, 1 },
+		{ "subprocess_late", { "/bin/sh", "-c", late_cmd, NULL }, false, 1, true },
 		{ "fork13", { self, "--fork-loop", fork_secs, NULL }, true, 1 },
 		{ "true", { "/bin/true", NULL }, false, 5 },
 	};
@@ -273,7 +296,8 @@ int main(int argc, char **argv)
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		double faults_n = 0, faults_p = 0, nat_wall = 0, per_wall = 0;
 
-		if (strcmp(cases[c].argv[0], "/usr/bin/python3") == 0 && !have_python) {
+		if ((strcmp(cases[c].argv[0], "/usr/bin/python3") == 0 || cases[c].argv[2] == late_cmd) &&
+		    !have_python) {
 			printf("bench-pipelines: %s skipped: no /usr/bin/python3\n", cases[c].name);
 			continue;
 		}
