@@ -164,7 +164,7 @@ static void vfork_copying(int fd)
 {
 	struct shim_fd *f = shim_fd_get(fd);
 
-	if (f && f->ring && !f->pair) {
+	if (f && f->ring && !f->pair && shim_ring_live(f)) {
 		SHIM_ERRNO_SAVE;
 		shim_ring_downgrade(fd, f, "copied by a vfork child", true);
 		SHIM_ERRNO_RESTORE();
