@@ -28,6 +28,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,12 +50,14 @@ static int fail(const char *what)
 	return 1;
 }
 
-/* Run @argv with @fd as its stdout; its minor page faults, or -1. */
-static long run_with_stdout(int fd, char *const argv[])
+/* Run @argv with @fd as its stdout, started by a fork child or (@by_vfork)
+ * a vfork child, as dash and python3 start commands: its minor page
+ * faults, or -1. */
+static long run_with_stdout(int fd, char *const argv[], bool by_vfork)
 {
 	struct rusage ru;
 	int st;
-	pid_t pid = fork();
+	pid_t pid = by_vfork ? vfork() : fork();
 
 	if (pid == 0) {
 		if (dup2(fd, 1) < 0)
@@ -68,48 +71,13 @@ static long run_with_stdout(int fd, char *const argv[])
 }
 
 /* The fewest faults of /bin/true over five runs with @fd as stdout. */
-static long true_faults(int fd)
+static long true_faults(int fd, bool by_vfork)
 {
 	char *argv[] = { "/bin/true", NULL };
 	long best = -1;
 
 	for (int i = 0; i < 5; i++) {
-		long f = run_with_stdout(fd, argv);
-
-		if (f < 0)
-			return -1;
-		if (best < 0 || f < best)
-			best = f;
-	}
-	return best;
-}
-
-/* /bin/true started by a vfork child that puts @fd on its stdout (as dash
- * and python3 start commands): its page faults, or -1. */
-static long vfork_true(int fd)
-{
-	struct rusage ru;
-	int st;
-	pid_t pid = vfork();
-
-	if (pid == 0) {
-		if (dup2(fd, 1) < 0)
-			_exit(126);
-		execl("/bin/true", "true", (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		return -1;
-	return ru.ru_minflt;
-}
-
-/* The fewest faults of five such runs. */
-static long vfork_true_faults(int fd)
-{
-	long best = -1;
-
-	for (int i = 0; i < 5; i++) {
-		long f = vfork_true(fd);
+		long f = run_with_stdout(fd, argv, by_vfork);
 
 		if (f < 0)
 			return -1;
@@ -128,8 +96,8 @@ static int moved_back_stdout(void)
 	if (nul < 0 || pipe(p) < 0)
 		return fail("setup");
 	/* The first child's copy holds no share of the ring: it moves back. */
-	if (vfork_true_faults(p[1]) < 0 || (on_null = vfork_true_faults(nul)) < 0 ||
-	    (on_pipe = vfork_true_faults(p[1])) < 0)
+	if (true_faults(p[1], true) < 0 || (on_null = true_faults(nul, true)) < 0 ||
+	    (on_pipe = true_faults(p[1], true)) < 0)
 		return fail("/bin/true from a vfork child");
 	close(nul);
 	close(p[0]);
@@ -175,7 +143,7 @@ static int echo_counted(struct shim_area *a, const char *when)
 		return fail(msg);
 	}
 	before = atomic_load(&c->bytes_out) + atomic_load(&c->ring_bytes);
-	if (run_with_stdout(p[1], argv) < 0)
+	if (run_with_stdout(p[1], argv, false) < 0)
 		return fail("echo");
 	close(p[1]);
 	n = read(p[0], buf, sizeof(buf));
@@ -205,7 +173,7 @@ static int under_shim(void)
 		return 1;
 	if (syscall(SYS_pipe2, raw, O_CLOEXEC) < 0)
 		return fail("raw pipe");
-	if ((f0 = true_faults(raw[1])) < 0)
+	if ((f0 = true_faults(raw[1], false)) < 0)
 		return fail("/bin/true");
 	for (int i = 0; i < MANY; i++) {
 		int p[2];
@@ -215,7 +183,7 @@ static int under_shim(void)
 		close(p[0]);
 		close(p[1]);
 	}
-	if ((f1 = true_faults(raw[1])) < 0)
+	if ((f1 = true_faults(raw[1], false)) < 0)
 		return fail("/bin/true");
 	/* The table of 12,000 more channels is ~470 pages. */
 	if (f1 - f0 > 20) {
