@@ -281,6 +281,7 @@ static SHIM_FORK_PATH void exec_failed(void)
 		if (shim_vforked) {
 			/* The record made for the image that did not start. */
 			atomic_store(&e->used, 0);
+			atomic_store(&e->held_fds, 0);
 		} else {
 			memcpy(e->name, exec_old_name, SHIM_NAME_MAX);
 			e->execs--;
@@ -288,6 +289,8 @@ static SHIM_FORK_PATH void exec_failed(void)
 		}
 		exec_prepared = -1;
 	}
+	if (shim.area && shim_vforked)
+		shim_vfork_exec_failed();
 	if (shim.area && shim_own_process()) {
 		if (shim_self >= 0 && exec_kept)
 			atomic_store(&shim.area->ef[shim_self].held_fds, 0);
@@ -311,6 +314,14 @@ static SHIM_FORK_PATH void before_exec(const char *path, char *const envp[])
 		bool named = exec_name(path, name);
 		uint64_t keep;
 
+		/* A candidate that is not there or cannot run (Python's
+		 * subprocess and execvp try each directory of PATH in turn):
+		 * that exec fails, and the rings must still be there for the
+		 * one that will not. */
+		if (rings && path && faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) != 0 &&
+		    (errno == ENOENT || errno == ENOTDIR || errno == EACCES))
+			return;
+
 		/* The new image finds its EF by pid: make sure it is there
 		 * (written only if not: the page is shared with the parent). */
 		if (own && shim_self >= 0) {
@@ -332,8 +343,12 @@ static SHIM_FORK_PATH void before_exec(const char *path, char *const envp[])
 		if (own)
 			shim_light = 0;
 		/* Whether the new image is managed matters only to a ring it
-		 * could keep; finding out opens and reads the program. */
-		keep = shim_fds_before_exec(rings && target_managed(path, envp), !own, false);
+		 * could keep; finding out opens and reads the program.  A vfork
+		 * child's image keeps rings only through the record made above. */
+		keep = shim_fds_before_exec(rings && (own || exec_prepared >= 0) && target_managed(path, envp), !own,
+					    false);
+		if (!own && shim_vforked && exec_prepared >= 0)
+			atomic_store(&shim.area->ef[exec_prepared].held_fds, keep);
 		if (own) {
 			/* The rings kept stay held through the exec (a peer that
 			 * closes its end meanwhile must not free them); the new

@@ -39,6 +39,8 @@
 
 struct shim_fd *shim_fd_get(int fd)
 {
+	if (__builtin_expect(shim_vforked, 0))
+		return shim_vfork_entry(fd);
 	if (fd < 0 || fd >= SHIM_FD_MAX || !shim.fd[fd].chan)
 		return NULL;
 	return &shim.fd[fd];
@@ -154,21 +156,6 @@ static void native_use(int fd, const char *why, bool kernel_view)
 	}
 	if (f && f->ring)
 		shim_ring_downgrade(fd, f, why, kernel_view);
-}
-
-/* A vfork child copies @fd to another number, which its exec'd image may
- * inherit: the copy is not in the table (the parent's) and holds nothing,
- * so a ring behind it goes back to the kernel first, as a fork child's
- * copy onto 0, 1 or 2 would. */
-static void vfork_copying(int fd)
-{
-	struct shim_fd *f = shim_fd_get(fd);
-
-	if (f && f->ring && !f->pair && shim_ring_live(f)) {
-		SHIM_ERRNO_SAVE;
-		shim_ring_downgrade(fd, f, "copied by a vfork child", true);
-		SHIM_ERRNO_RESTORE();
-	}
 }
 
 static ssize_t ret_errno(ssize_t r)
@@ -396,7 +383,11 @@ static void fd_closed(int fd, struct shim_fd *copy)
 
 SHIM_EXPORT int close(int fd)
 {
-	SHIM_VFORK_PASS(REAL(close)(fd));
+	if (shim_vforked) {
+		if (fd >= 0)
+			shim_vfork_closed((unsigned int)fd, (unsigned int)fd);
+		return REAL(close)(fd);
+	}
 	struct shim_fd *f = shim_fd_get(fd), copy;
 	int rc;
 
@@ -431,7 +422,11 @@ SHIM_EXPORT int close(int fd)
 
 SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
-	SHIM_VFORK_PASS(REAL(close_range)(first, last, flags));
+	if (shim_vforked) {
+		if (!(flags & CLOSE_RANGE_CLOEXEC))
+			shim_vfork_closed(first, last);
+		return REAL(close_range)(first, last, flags);
+	}
 	int rc;
 
 	if (shim.area && !(flags & CLOSE_RANGE_CLOEXEC)) {
@@ -491,12 +486,18 @@ static void fd_copied(int oldfd, int newfd)
 	SHIM_ERRNO_RESTORE();
 }
 
+/* In a vfork child: the copy is noted, the parent's table left alone. */
+static int vfork_copy(int oldfd, int rc)
+{
+	if (rc >= 0)
+		shim_vfork_copied(oldfd, rc);
+	return rc;
+}
+
 SHIM_EXPORT int dup(int fd)
 {
-	if (shim_vforked) {
-		vfork_copying(fd);
-		return REAL(dup)(fd);
-	}
+	if (shim_vforked)
+		return vfork_copy(fd, REAL(dup)(fd));
 	int nfd = REAL(dup)(fd);
 
 	fd_copied(fd, nfd);
@@ -505,11 +506,8 @@ SHIM_EXPORT int dup(int fd)
 
 SHIM_EXPORT int dup2(int oldfd, int newfd)
 {
-	if (shim_vforked) {
-		if (oldfd != newfd)
-			vfork_copying(oldfd);
-		return REAL(dup2)(oldfd, newfd);
-	}
+	if (shim_vforked)
+		return vfork_copy(oldfd, REAL(dup2)(oldfd, newfd));
 	int rc;
 
 	if (shim.area && oldfd != newfd) {
@@ -526,11 +524,8 @@ SHIM_EXPORT int dup2(int oldfd, int newfd)
 
 SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	if (shim_vforked) {
-		if (oldfd != newfd)
-			vfork_copying(oldfd);
-		return REAL(dup3)(oldfd, newfd, flags);
-	}
+	if (shim_vforked)
+		return vfork_copy(oldfd, REAL(dup3)(oldfd, newfd, flags));
 	int rc;
 
 	if (shim.area && oldfd != newfd) {
@@ -549,7 +544,7 @@ static int do_fcntl(int fd, int cmd, void *arg)
 {
 	if (shim_vforked) {
 		if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
-			vfork_copying(fd);
+			return vfork_copy(fd, REAL(fcntl)(fd, cmd, arg));
 		return REAL(fcntl)(fd, cmd, arg);
 	}
 	int rc;
@@ -1059,6 +1054,8 @@ uint64_t shim_fds_before_exec(bool target_managed, bool foreign, bool spawning)
 	uint64_t keep = 0;
 
 	shim_epoll_before_exec();
+	if (foreign && shim_vforked)
+		return shim_vfork_before_exec(target_managed && !spawning);
 	for (int fd = 0; fd < shim.fd_hi; fd++) {
 		struct shim_fd *f = &shim.fd[fd];
 

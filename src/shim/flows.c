@@ -175,7 +175,8 @@ int shim_vfork_failed(int err)
 #if defined(__x86_64__)
 /*
  * No C frame: the child returns through the parent's stack, and would
- * clobber a frame of ours.  The return address waits in %rdi (kept by the
+ * clobber a frame of ours.  The child's fd notes (vfork_fds.c) start
+ * empty.  The return address waits in %rdi (kept by the
  * kernel across the call, per task) as in libc's vfork.  The flag is set
  * before the call and cleared when the parent wakes, which is after the
  * child's exec or exit.
@@ -185,6 +186,10 @@ __asm__(".text\n"
 	".type vfork, @function\n"
 	"vfork:\n"
 	"\tpopq %rdi\n"
+	"\tmovq shim_vfork_fds@gottpoff(%rip), %rax\n"
+	"\tmovq $0, %fs:(%rax)\n"  /* copied */
+	"\tmovq $0, %fs:8(%rax)\n" /* gone */
+	"\tmovq $0, %fs:16(%rax)\n" /* kept */
 	"\tmovq shim_vforked@gottpoff(%rip), %rdx\n"
 	"\tmovb $1, %fs:(%rdx)\n"
 	"\tmovl $58, %eax\n" /* SYS_vfork */
@@ -237,6 +242,7 @@ static int clone_trampoline(void *p)
 	} else if (flags & CLONE_VFORK) {
 		/* A vfork child by another name, on its parent's TLS (which
 		 * clears the flag when it wakes). */
+		memset(&shim_vfork_fds, 0, offsetof(struct shim_vfork_fds, src));
 		shim_vforked = 1;
 	}
 	if (ef >= 0) {
@@ -285,8 +291,10 @@ SHIM_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 		bool vfork_like = (flags & (CLONE_VM | CLONE_VFORK | CLONE_SETTLS)) == (CLONE_VM | CLONE_VFORK);
 		uint8_t was = shim_vforked;
 
-		if (vfork_like)
+		if (vfork_like) {
+			memset(&shim_vfork_fds, 0, offsetof(struct shim_vfork_fds, src));
 			shim_vforked = 1;
+		}
 		rc = real_clone(fn, stack, flags, arg, ptid, tls, ctid);
 		if (vfork_like)
 			shim_vforked = was;

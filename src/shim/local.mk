@@ -11,6 +11,7 @@ libxos_shim_la_SOURCES = \
 	%reldir%/flows.c \
 	%reldir%/exec.c \
 	%reldir%/fds.c \
+	%reldir%/vfork_fds.c \
 	%reldir%/stdio.c \
 	%reldir%/ring.c \
 	%reldir%/tcp.c \

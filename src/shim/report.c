@@ -526,6 +526,8 @@ void shim_fds_rebuild(void)
 			}
 			shim.fd[fd].chan = ch + 1;
 			shim.fd[fd].end = (uint8_t)end;
+			if (fd >= shim.fd_hi)
+				shim.fd_hi = fd + 1;
 			shim.fd[fd].ring = 0;
 			shim.fd[fd].pair = 0;
 			/* The kernel's flag, which the last image may have set

@@ -298,6 +298,29 @@ bool shim_fds_any_ring(void) SHIM_HIDDEN SHIM_FORK_PATH;
 /* Fds below this many can keep their ring through an exec. */
 #define SHIM_EXEC_KEEP_FDS 64
 
+/* vfork_fds.c: a vfork child's own fd numbers the parent's table does not
+ * describe (bit n: fd n), noted on the parent's TLS while it sleeps;
+ * zeroed by vfork before the child runs (flows.c). */
+struct shim_vfork_fds {
+	uint64_t copied;                   /* copies of a ring fd: read as src[n]'s entry */
+	uint64_t gone;                     /* closed or reused: untracked */
+	uint64_t kept;                     /* rings held for the image being exec'd */
+	int32_t src[SHIM_EXEC_KEEP_FDS];
+};
+extern __thread struct shim_vfork_fds shim_vfork_fds SHIM_HIDDEN __attribute__((tls_model("initial-exec")));
+/* The entry that describes @fd in a vfork child, or NULL. */
+struct shim_fd *shim_vfork_entry(int fd) SHIM_HIDDEN;
+/* The child made @newfd a copy of @oldfd (dup, dup2, dup3, F_DUPFD). */
+void shim_vfork_copied(int oldfd, int newfd) SHIM_HIDDEN SHIM_FORK_PATH;
+/* The child closed fds @first to @last. */
+void shim_vfork_closed(unsigned int first, unsigned int last) SHIM_HIDDEN SHIM_FORK_PATH;
+/* Before the child's exec: hold the rings the new image inherits below
+ * SHIM_EXEC_KEEP_FDS if @keep_ok (returned, for its record's held_fds),
+ * move the others it could reach back to the kernel. */
+uint64_t shim_vfork_before_exec(bool keep_ok) SHIM_HIDDEN SHIM_FORK_PATH;
+/* The exec failed: let go of what shim_vfork_before_exec held. */
+void shim_vfork_exec_failed(void) SHIM_HIDDEN SHIM_FORK_PATH;
+
 /* stdio.c: stdin, stdout or stderr served through the interposed read and
  * write, so that fd 0, 1 or 2 can stay on a ring.  False: this image's
  * stdio would reach the fd behind the shim's back. */

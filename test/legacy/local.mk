@@ -163,6 +163,13 @@ XOS_TESTS += %reldir%/inherit-lookup
 %canon_reldir%_inherit_lookup_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
 %canon_reldir%_inherit_lookup_LDADD =
 
+# A pipe a vfork child copies onto stdin or stdout stays on its ring through
+# the child's exec (Python's subprocess, dash), its holds all accounted for.
+XOS_TESTS += %reldir%/vfork-rings
+%canon_reldir%_vfork_rings_CFLAGS = $(XOS_CFLAGS_PLAIN) -I$(top_srcdir)/src/shim
+%canon_reldir%_vfork_rings_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_vfork_rings_LDADD =
+
 # The shim preloaded by hand makes its private area only when a ring needs
 # it (the first pipe or socket under XOS_POLICY=perf), and it works then.
 XOS_TESTS += %reldir%/preload-area
