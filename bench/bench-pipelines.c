@@ -20,6 +20,11 @@
  *              the shell made before them (each child inherits it); the
  *              calls alone are timed (the program prints their seconds),
  *              the CPU ratio is the whole command's
+ *  - capture:  python3 subprocess.run(["/bin/echo", ...], stdout=PIPE)
+ *              BENCH_SPAWNS / 2 times: each small output read back
+ *  - capture_stream: python3 reading BENCH_STREAM_MB MiB from a Popen'd
+ *              `head -c N /dev/zero` through stdout=PIPE, 1 MiB readinto
+ *              at a time (the pipe is copied onto the vfork child's stdout)
  *  - fork13:   fork + _exit + wait for BENCH_FORK_SECONDS (default 1),
  *              forks per second (higher is better), plus page faults per
  *              fork (the children's minor faults, a counter)
@@ -33,7 +38,8 @@
  * The load average is printed with the figures.
  *
  * Environment: XOS_RUN (xos-run), XOS_SHIM (libxos-shim.so), BENCH_ROUNDS
- * (default 5), and the sizes above.
+ * (default 5), the sizes above, and BENCH_CASES: only the cases whose
+ * names it contains (e.g. "capture capture_stream"; default: all).
  */
 #include "config.h"
 
@@ -144,7 +150,7 @@ struct bench_case {
 };
 
 static char xos_run[4096], self[4096], fork_secs[32], spawns[32], stream_cmd[256], text_cmd[512], pool_cmd[512];
-static char script_cmd[128], subprocess_cmd[160], late_cmd[400];
+static char script_cmd[128], subprocess_cmd[160], late_cmd[400], capture_cmd[256], capture_stream_cmd[512];
 
 static void perf_argv(char *const in[], char *out[])
 {
@@ -156,6 +162,17 @@ static void perf_argv(char *const in[], char *out[])
 	for (int k = 0; in[k]; k++)
 		out[i++] = in[k];
 	out[i] = NULL;
+}
+
+/* Is @word one of the space- or comma-separated words of @list? */
+static bool has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)); p += n)
+		if ((p == list || p[-1] == ' ' || p[-1] == ',') && (p[n] == '\0' || p[n] == ' ' || p[n] == ','))
+			return true;
+	return false;
 }
 
 /* One measurement: wall and CPU seconds (or forks/s and faults per fork). */
@@ -208,6 +225,7 @@ int main(int argc, char **argv)
 	const char *xr = getenv("XOS_RUN"), *shim = getenv("XOS_SHIM"), *r = getenv("BENCH_ROUNDS");
 	const char *smb = getenv("BENCH_STREAM_MB"), *tmb = getenv("BENCH_TEXT_MB");
 	const char *fs = getenv("BENCH_FORK_SECONDS"), *sp = getenv("BENCH_SPAWNS"), *pmb = getenv("BENCH_POOL_MB");
+	const char *only = getenv("BENCH_CASES");
 	bool have_python = access("/usr/bin/python3", X_OK) == 0;
 	int rounds = r ? atoi(r) : 5;
 	char text[] = "/tmp/bench-pipelines-XXXXXX", load[128] = "?";
@@ -248,6 +266,17 @@ int main(int argc, char **argv)
 		 atol(spawns) / 2);
 	snprintf(stream_cmd, sizeof(stream_cmd), "head -c %lld /dev/zero | md5sum",
 		 (long long)(smb ? atol(smb) : 1024) << 20);
+	snprintf(capture_cmd, sizeof(capture_cmd),
+		 "import subprocess\nfor i in range(%ld):\n"
+		 "    assert subprocess.run(['/bin/echo', str(i)], stdout=subprocess.PIPE, check=True).stdout == b'%%d\\n' %% i\n",
+		 atol(spawns) / 2);
+	snprintf(capture_stream_cmd, sizeof(capture_stream_cmd),
+		 "import subprocess\n"
+		 "p = subprocess.Popen(['head', '-c', '%lld', '/dev/zero'], stdout=subprocess.PIPE, bufsize=0)\n"
+		 "b = memoryview(bytearray(1 << 20)); n = 0\n"
+		 "while True:\n    k = p.stdout.readinto(b)\n    if not k: break\n    n += k\n"
+		 "assert p.wait() == 0 and n == %lld\n",
+		 (long long)(smb ? atol(smb) : 1024) << 20, (long long)(smb ? atol(smb) : 1024) << 20);
 
 	/* The text: words from a linear congruential generator. */
 	{
@@ -282,6 +311,8 @@ int main(int argc, char **argv)
 		{ "script", { "/bin/sh", "-c", script_cmd, NULL }, false, 1 },
 		{ "subprocess", { "/usr/bin/python3", "-c", subprocess_cmd, NULL }, false, 1 },
 		{ "subprocess_late", { "/bin/sh", "-c", late_cmd, NULL }, false, 1, true },
+		{ "capture", { "/usr/bin/python3", "-c", capture_cmd, NULL }, false, 1 },
+		{ "capture_stream", { "/usr/bin/python3", "-c", capture_stream_cmd, NULL }, false, 1 },
 		{ "fork13", { self, "--fork-loop", fork_secs, NULL }, true, 1 },
 		{ "true", { "/bin/true", NULL }, false, 5 },
 	};
@@ -296,6 +327,8 @@ int main(int argc, char **argv)
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		double faults_n = 0, faults_p = 0, nat_wall = 0, per_wall = 0;
 
+		if (only && !has_word(only, cases[c].name))
+			continue;
 		if ((strcmp(cases[c].argv[0], "/usr/bin/python3") == 0 || cases[c].argv[2] == late_cmd) &&
 		    !have_python) {
 			printf("bench-pipelines: %s skipped: no /usr/bin/python3\n", cases[c].name);

@@ -326,12 +326,20 @@ bool shim_ready_nonblock(const struct shim_fd *f)
 
 void shim_ready_set_nonblock(const struct shim_fd *f, bool on)
 {
+	uint32_t bit;
+
 	if (!f || !f->chan || !shim.area)
 		return;
+	bit = 1u << (f->end & 1);
+	/* Written only if it changes: each image that inherits the channel
+	 * says so as it starts, and an atomic write takes the line from the
+	 * processes that read it. */
+	if (!(atomic_load(&chan_of(f)->nonblock) & bit) == !on)
+		return;
 	if (on)
-		atomic_fetch_or(&chan_of(f)->nonblock, 1u << (f->end & 1));
+		atomic_fetch_or(&chan_of(f)->nonblock, bit);
 	else
-		atomic_fetch_and(&chan_of(f)->nonblock, ~(1u << (f->end & 1)));
+		atomic_fetch_and(&chan_of(f)->nonblock, ~bit);
 }
 
 /* Per process (prim/spin.h). */
@@ -390,6 +398,7 @@ void shim_ready_wrote(struct shim_dir *D)
 
 /*
  * Whether the peer that writes @in can answer while we wait, and where:
+ *  - nobody wrote @in yet: the writer may not even run yet (sleep);
  *  - it sleeps in the kernel and no bell of ours is pending for it: it
  *    waits for something else than us, so nothing comes soon (sleep; an
  *    idle server whose clients are idle spins not at all);
@@ -412,8 +421,13 @@ enum shim_wait_how shim_ready_how(struct shim_dir *in, struct shim_dir *out)
 	if (!w || w > SHIM_MAX_EF) {
 		if (!shim_multi_cpu())
 			return SHIM_WAIT_SLEEP;
-		cpu = cpu_now();
 		pcpu = atomic_load_explicit(&in->wcpu, memory_order_relaxed);
+		/* Nothing was ever written this way: its writer may not have
+		 * started yet (the exec'd child of Python's subprocess.run
+		 * takes milliseconds), so nothing comes soon. */
+		if (!pcpu)
+			return SHIM_WAIT_SLEEP;
+		cpu = cpu_now();
 		return cpu && pcpu == cpu ? SHIM_WAIT_YIELD : SHIM_WAIT_SPIN;
 	}
 	p = &shim.area->ef[w - 1];

@@ -450,6 +450,7 @@ int32_t shim_ring_attach(int32_t chan, uint32_t ndirs, uint32_t pipe_slots)
 			atomic_store(&D->reader_gone, 0);
 			atomic_store(&D->wcpu, 0);
 			atomic_store(&D->rcpu, 0);
+			atomic_store(&D->wef, 0);
 			atomic_store(&D->spin_ns, XOS__SPIN_START_NS);
 			atomic_store(&D->cap, pipe_slots ? pipe_slots * SHIM_PIPE_PAGE : size);
 			D->slots = pipe_slots;
@@ -532,6 +533,7 @@ struct changed {
 	_Atomic uint64_t *word;
 	uint64_t seen;
 	struct shim_ring *r;
+	_Atomic int32_t *writers; /* a reader's wait: the writing end's holds, or NULL */
 };
 
 static bool changed_now(void *arg)
@@ -539,7 +541,7 @@ static bool changed_now(void *arg)
 	const struct changed *c = arg;
 
 	return atomic_load_explicit(c->word, memory_order_acquire) != c->seen ||
-	       atomic_load(&c->r->mode) != SHIM_RING_LIVE;
+	       atomic_load(&c->r->mode) != SHIM_RING_LIVE || (c->writers && atomic_load(c->writers) <= 0);
 }
 
 /* A writer waiting for room: spin while the reader is likely to free
@@ -564,14 +566,16 @@ static bool spin_until_changed(_Atomic uint64_t *word, uint64_t seen, struct shi
 static bool wait_for_bytes(struct shim_ring *r, int d, uint64_t head, const struct shim_fd *f)
 {
 	struct shim_dir *D = &r->dir[d];
-	struct changed c = { &D->head, head, r };
+	_Atomic int32_t *writers = &r->ends[is_pipe(f) ? 1 : 1 - (f->end & 1)];
+	struct changed c = { &D->head, head, r, writers };
 	struct shim_dir *out = !is_pipe(f) && ndirs_of(r) == 2 ? &r->dir[1 - d] : NULL;
 
 	/* No fd of the writing end holds the ring: nothing can come through
 	 * it, only the end of file (or an unmanaged writer's bytes) through
 	 * the kernel.  A Python parent reading the pipe its exec'd child
-	 * closed spun its whole budget here before each such read. */
-	if (atomic_load(&r->ends[is_pipe(f) ? 1 : 1 - (f->end & 1)]) <= 0)
+	 * closed spun its whole budget here before each such read; the spin
+	 * also ends when the last writer lets go meanwhile (the child exits). */
+	if (atomic_load(writers) <= 0)
 		return false;
 	switch (shim_ready_how(D, out)) {
 	case SHIM_WAIT_SPIN:
