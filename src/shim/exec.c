@@ -361,8 +361,12 @@ static SHIM_FORK_PATH void before_exec(const char *path, char *const envp[])
 			/* An image that never tracked an fd or an epoll set holds
 			 * nothing (and its fork child writes no page of the shim). */
 			exec_dropped = shim.fd_hi || shim.ep_used;
-			if (exec_dropped)
+			if (exec_dropped) {
+				/* Its spawned children's holds too: they count
+				 * their own by now, and this table goes. */
+				shim_spawn_release_all();
 				shim_fds_hold_all_except(-1, keep);
+			}
 		}
 	}
 }
@@ -456,14 +460,17 @@ SHIM_EXPORT SHIM_FORK_PATH int execle(const char *path, const char *arg, ...)
 	return execve(path, argv, envp);
 }
 
-/* posix_spawn: the child execs inside libc, out of our sight.  If it will
- * not be managed, every channel it could inherit goes back to the kernel
- * first, and the parent records the child's EF itself. */
+/* posix_spawn: the child execs inside libc, out of our sight.  A managed
+ * child whose file actions the shim followed keeps the rings it inherits
+ * below 64, held for it until it is reaped (spawn.c); otherwise every
+ * channel it could inherit goes back to the kernel first.  An unmanaged
+ * child's EF is recorded by the parent. */
 static int spawn(bool search, pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 		 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	char buf[4096];
 	const char *path = search ? search_path(file, buf, sizeof(buf)) : file;
+	struct spawn_holds *holds = NULL;
 	bool managed = true;
 	pid_t child = 0;
 	int rc;
@@ -471,11 +478,19 @@ static int spawn(bool search, pid_t *pid, const char *file, const posix_spawn_fi
 	if (shim.area) {
 		SHIM_ERRNO_SAVE;
 		managed = target_managed(path, envp ? envp : environ);
-		shim_fds_before_exec(managed, false, true);
+		if (managed && shim_fds_any_ring())
+			holds = shim_spawn_prepare(fa);
+		if (!holds)
+			shim_fds_before_exec(managed, false, true);
 		SHIM_ERRNO_RESTORE();
 	}
 	rc = search ? REAL(posix_spawnp)(&child, file, fa, attr, argv, envp)
 		    : REAL(posix_spawn)(&child, file, fa, attr, argv, envp);
+	if (holds) {
+		SHIM_ERRNO_SAVE;
+		shim_spawn_done(holds, rc, child);
+		SHIM_ERRNO_RESTORE();
+	}
 	if (rc == 0 && !managed && shim.area) {
 		SHIM_ERRNO_SAVE;
 		shim_ef_new(SHIM_ICF_PROCESS, shim_current_ef(), child, child);

@@ -997,6 +997,7 @@ SHIM_EXPORT FILE *fdopen(int fd, const char *mode)
 
 void shim_fds_closing_all(void)
 {
+	shim_spawn_release_all();
 	for (int fd = 0; fd < shim.fd_hi; fd++)
 		if (shim.fd[fd].chan && shim.fd[fd].pair)
 			shim_tcp_settle(fd, &shim.fd[fd]);

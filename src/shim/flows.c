@@ -520,6 +520,7 @@ static void reaped(pid_t pid, int status)
 
 	if (pid <= 0 || !shim.area || !(WIFEXITED(status) || WIFSIGNALED(status)))
 		return;
+	shim_spawn_reaped(pid);
 	if (!forked_lookup(pid, &ef))
 		ef = shim_ef_find_pid(pid);
 	if (ef < 0)

@@ -12,6 +12,7 @@ libxos_shim_la_SOURCES = \
 	%reldir%/exec.c \
 	%reldir%/fds.c \
 	%reldir%/vfork_fds.c \
+	%reldir%/spawn.c \
 	%reldir%/stdio.c \
 	%reldir%/ring.c \
 	%reldir%/tcp.c \

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -320,6 +321,20 @@ void shim_vfork_closed(unsigned int first, unsigned int last) SHIM_HIDDEN SHIM_F
 uint64_t shim_vfork_before_exec(bool keep_ok) SHIM_HIDDEN SHIM_FORK_PATH;
 /* The exec failed: let go of what shim_vfork_before_exec held. */
 void shim_vfork_exec_failed(void) SHIM_HIDDEN SHIM_FORK_PATH;
+
+/* spawn.c: posix_spawn keeps the rings its child inherits below 64. */
+struct spawn_holds;
+/* Before a spawn whose file actions are @fa (NULL: none): hold the rings
+ * the child keeps, move back those it would reach at 64 or above.  NULL:
+ * the shim cannot tell (the caller moves every ring back, as before). */
+struct spawn_holds *shim_spawn_prepare(const posix_spawn_file_actions_t *fa) SHIM_HIDDEN;
+/* After it: the holds are the child's until it is reaped, or let go if
+ * the spawn failed. */
+void shim_spawn_done(struct spawn_holds *h, int rc, pid_t child) SHIM_HIDDEN;
+/* @child was reaped: its holds go. */
+void shim_spawn_reaped(pid_t child) SHIM_HIDDEN;
+/* This image exits or execs: every such hold goes. */
+void shim_spawn_release_all(void) SHIM_HIDDEN;
 
 /* stdio.c: stdin, stdout or stderr served through the interposed read and
  * write, so that fd 0, 1 or 2 can stay on a ring.  False: this image's

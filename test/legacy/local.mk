@@ -170,6 +170,13 @@ XOS_TESTS += %reldir%/vfork-rings
 %canon_reldir%_vfork_rings_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
 %canon_reldir%_vfork_rings_LDADD =
 
+# posix_spawn (make's recipes): the rings the child inherits below 64 stay
+# on their rings, held for it until it is reaped.
+XOS_TESTS += %reldir%/spawn-rings
+%canon_reldir%_spawn_rings_CFLAGS = $(XOS_CFLAGS_PLAIN) -I$(top_srcdir)/src/shim
+%canon_reldir%_spawn_rings_LDFLAGS = $(XOS_LDFLAGS_PLAIN)
+%canon_reldir%_spawn_rings_LDADD =
+
 # The shim preloaded by hand makes its private area only when a ring needs
 # it (the first pipe or socket under XOS_POLICY=perf), and it works then.
 XOS_TESTS += %reldir%/preload-area

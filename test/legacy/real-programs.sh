@@ -90,6 +90,7 @@ SRCS := $(wildcard *.c)
 OBJS := $(SRCS:.c=.o)
 prog: $(OBJS) sums.txt
 	$(CC) -o $@ $(OBJS)
+	@echo linked $@
 sums.txt: $(SRCS)
 	cat $(SRCS) | tr a-z A-Z | sort | cksum > $@
 %.o: %.c
@@ -100,6 +101,22 @@ clean:
 MK
 same "make -j2" "cd '$tmp/proj' && make -s clean && make -s -j2 && ./prog; cat sums.txt"
 rings "make -j2: the recipe's pipeline went through rings" 0.9
+# 1b. make's own output into a pipe: make starts each recipe with
+# posix_spawn, and every recipe inherits the pipe; it stays on its ring
+# (it moved back at make's first recipe before).
+same "make -j2 | sort" "cd '$tmp/proj' && make -s clean && make -j2 2>&1 | sort"
+if r=$($PY -c "
+import json, sys
+d = json.load(open('$tmp/stats.json'))
+p = [c for c in d['channels'] if c['kind'] == 'pipe']
+moved = [c['downgrade_reason'] for c in p if c['downgraded']]
+big = max(c['ring_bytes'] for c in p)
+print(big, 'B through the ring of the pipe into sort; moved back:', moved)
+sys.exit(0 if big > 500 and not moved else 1)"); then
+	ok "make -j2 | sort: make's output and its recipes' stayed on the ring ($r)"
+else
+	bad "make -j2 | sort: $r"
+fi
 
 # 2. sort --parallel=2 with little memory, so it merges temporary files.
 same "sort --parallel=2 of $MB MB" "sort --parallel=2 -S 32M -T '$tmp' -n '$tmp/data' | cksum"
