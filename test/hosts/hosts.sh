@@ -213,11 +213,17 @@ check "migrate_blocked: moved a -> b -> c -> a while asleep in xos_chan_recv (ri
 NETNS_TIMEOUT=60 run migrate_send_blocked -n 3 "$XOS_RUN" --fixed-layout --explain -- "$HOSTS_PROG" migrate_send_blocked
 check "migrate_send_blocked: moved a -> b -> c -> a while asleep in xos_chan_send of 60 KB, nobody reading, every message once, in order, intact (mpirun status $(cat "$tmp/migrate_send_blocked.rc"))" \
 	'tally migrate_send_blocked'
-# (Whether the rest is still there when the host leaves depends on how much
+# Whether the rest is still there when the host leaves depends on how much
 # TCP took meanwhile: on this machine b and c both had 9,128 bytes left in
-# 8 runs of 8, in one run under load only c.)
-check "--explain: host b or c finished a frame TCP had taken in part, behind the move" \
-	'grep -q "^xos\[[bc]\]: chan \"bulk\": [0-9]* bytes of the end.s last frame and its marker go out behind its move" "$tmp/migrate_send_blocked"'
+# 8 runs of 8 alone, in one run under load only c, and in one run of the
+# whole suite under load neither.  So the path is shown when it was taken;
+# the messages above are checked either way, and send_blocked_big below
+# takes it every time on one host (a pipe takes a 60 KB frame in part).
+if grep -q "^xos\[[bc]\]: chan \"bulk\": [0-9]* bytes of the end.s last frame and its marker go out behind its move" "$tmp/migrate_send_blocked"; then
+	ok "--explain: host b or c finished a frame TCP had taken in part, behind the move"
+else
+	echo "# --explain: neither b nor c was left with part of a frame in this run (TCP took each whole): not shown"
+fi
 
 # A move home that the image's mappings refuse is refused before the EF's
 # channel end is touched: it goes on where it is, the channel as it was.
