@@ -43,7 +43,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../shim-area-map.h"
+#include "ring-checks.h"
 #include "self-under-shim.h"
 
 extern char **environ;
@@ -120,22 +120,6 @@ static int moved_back_stdout(long *on_null, long *on_pipe)
 	return 0;
 }
 
-/* The channel the area records for pipe end @fd (the newest), or NULL. */
-static struct shim_chan *chan_of(struct shim_area *a, int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return NULL;
-	for (uint32_t i = atomic_load(&a->nchan); i-- > 0;) {
-		struct shim_chan *c = &a->chan[i];
-
-		if (atomic_load(&c->used) && c->dev == (uint64_t)st.st_dev && c->ino[0] == (uint64_t)st.st_ino)
-			return c;
-	}
-	return NULL;
-}
-
 /* /bin/echo writes into a recorded pipe it inherited: are its bytes counted? */
 static int echo_counted(struct shim_area *a, const char *when)
 {
@@ -148,7 +132,7 @@ static int echo_counted(struct shim_area *a, const char *when)
 
 	if (pipe(p) < 0)
 		return fail("pipe");
-	if (!(c = chan_of(a, p[0]))) {
+	if (!(c = pipe_chan(a, p[0]))) {
 		snprintf(msg, sizeof(msg), "%s: a pipe made under the shim is not recorded", when);
 		return fail(msg);
 	}

@@ -5,7 +5,7 @@
 # status every time.  Plain programs: no libxos, no sanitizers (the shim is
 # preloaded into them, and ASan insists on being first), hence three lines
 # each.
-noinst_HEADERS += %reldir%/sock-pairs.h %reldir%/self-under-shim.h
+noinst_HEADERS += %reldir%/sock-pairs.h %reldir%/self-under-shim.h %reldir%/ring-checks.h
 legacy_cflags = $(XOS_CFLAGS_PLAIN) -Wno-unused-result
 check_PROGRAMS += %reldir%/fork-tree
 %canon_reldir%_fork_tree_CFLAGS = $(legacy_cflags)

@@ -38,8 +38,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../shim-area-map.h"
+#include "ring-checks.h"
 #include "self-under-shim.h"
+
+#define PROG "spawn-rings"
 
 extern char **environ;
 
@@ -47,63 +49,8 @@ static struct shim_area *area;
 
 static int fail(const char *what)
 {
-	fprintf(stderr, "spawn-rings: %s\n", what);
+	fprintf(stderr, PROG ": %s\n", what);
 	return 1;
-}
-
-static struct shim_chan *chan_of(int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return NULL;
-	for (uint32_t i = atomic_load(&area->nchan); i-- > 0;) {
-		struct shim_chan *c = &area->chan[i];
-
-		if (atomic_load(&c->used) && c->dev == (uint64_t)st.st_dev && c->ino[0] == (uint64_t)st.st_ino)
-			return c;
-	}
-	return NULL;
-}
-
-static void read_all(int fd, char *buf, size_t len)
-{
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
-		got += (size_t)n;
-	buf[got] = '\0';
-}
-
-static bool reaped_ok(pid_t pid)
-{
-	int st;
-
-	return waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
-static int on_ring(const char *name, struct shim_chan *c, uint64_t ring_bytes)
-{
-	if (!c)
-		return fail("a pipe not recorded");
-	if (atomic_load(&c->downgraded) || atomic_load(&c->ring_bytes) != ring_bytes) {
-		fprintf(stderr, "spawn-rings: %s: moved back %u times (\"%s\"), %llu bytes through the ring, not %llu\n",
-			name, (unsigned)atomic_load(&c->downgraded), c->why,
-			(unsigned long long)atomic_load(&c->ring_bytes), (unsigned long long)ring_bytes);
-		return 1;
-	}
-	return 0;
-}
-
-static int moved_back(const char *name, struct shim_chan *c, const char *why)
-{
-	if (!c || !atomic_load(&c->downgraded) || strcmp(c->why, why)) {
-		fprintf(stderr, "spawn-rings: %s: moved back %u times (\"%s\"), not for \"%s\"\n", name,
-			c ? (unsigned)atomic_load(&c->downgraded) : 0, c ? c->why : "?", why);
-		return 1;
-	}
-	return 0;
 }
 
 /* 1 */
@@ -116,7 +63,7 @@ static int echo_spawned(void)
 	int p[2];
 	pid_t pid;
 
-	if (pipe2(p, O_CLOEXEC) < 0 || !(c = chan_of(p[0])) || c->ring < 0)
+	if (pipe2(p, O_CLOEXEC) < 0 || !(c = pipe_chan(area, p[0])) || c->ring < 0)
 		return fail("pipe on a ring");
 	r = &area->ring[c->ring];
 	posix_spawn_file_actions_init(&fa);
@@ -128,7 +75,7 @@ static int echo_spawned(void)
 	read_all(p[0], buf, sizeof(buf));
 	if (strcmp(buf, "hello from a spawn\n"))
 		return fail("echo's line did not arrive");
-	if (!reaped_ok(pid) || on_ring("echo's stdout", c, strlen(buf)))
+	if (!reaped_ok(pid) || stayed_on_ring(PROG, "echo's stdout", c, strlen(buf)))
 		return 1;
 	if (atomic_load(&r->holders) != 1) {
 		fprintf(stderr, "spawn-rings: echo reaped, the ring has %d holders, not 1\n", atomic_load(&r->holders));
@@ -150,7 +97,7 @@ static int cat_between(void)
 	int in[2], out[2];
 	pid_t pid;
 
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || !(ci = chan_of(in[0])) || !(co = chan_of(out[0])))
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || !(ci = pipe_chan(area, in[0])) || !(co = pipe_chan(area, out[0])))
 		return fail("pipes");
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
@@ -167,7 +114,7 @@ static int cat_between(void)
 	close(out[0]);
 	if (strcmp(buf, text) || !reaped_ok(pid))
 		return fail("cat did not give back what it was given");
-	return on_ring("cat's stdin", ci, strlen(text)) || on_ring("cat's stdout", co, strlen(text));
+	return stayed_on_ring(PROG, "cat's stdin", ci, strlen(text)) || stayed_on_ring(PROG, "cat's stdout", co, strlen(text));
 }
 
 /* 3, 4 */
@@ -179,7 +126,7 @@ static int kept_and_high(void)
 	int q[2], h[2];
 	pid_t pid;
 
-	if (pipe2(q, O_CLOEXEC) < 0 || pipe2(h, O_CLOEXEC) < 0 || !(cq = chan_of(q[0])) || !(ch = chan_of(h[0])))
+	if (pipe2(q, O_CLOEXEC) < 0 || pipe2(h, O_CLOEXEC) < 0 || !(cq = pipe_chan(area, q[0])) || !(ch = pipe_chan(area, h[0])))
 		return fail("pipes");
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, h[1], 70);
@@ -191,13 +138,13 @@ static int kept_and_high(void)
 	close(h[0]);
 	if (strcmp(buf, "high\n") || !reaped_ok(pid))
 		return fail("the line through fd 70 did not arrive");
-	if (moved_back("the pipe at fd 70", ch, "spawn with the fd beyond the first 64"))
+	if (moved_back(PROG, "the pipe at fd 70", ch, "spawn with the fd beyond the first 64"))
 		return 1;
 	if (write(q[1], "q", 1) != 1 || read(q[0], buf, 1) != 1)
 		return fail("the pipe the child was not given");
 	close(q[0]);
 	close(q[1]);
-	return on_ring("a close-on-exec pipe the child was not given", cq, 1);
+	return stayed_on_ring(PROG, "a close-on-exec pipe the child was not given", cq, 1);
 }
 
 /* 5 */
@@ -209,7 +156,7 @@ static int too_many_actions(void)
 	int p[2];
 	pid_t pid;
 
-	if (pipe2(p, O_CLOEXEC) < 0 || !(c = chan_of(p[0])))
+	if (pipe2(p, O_CLOEXEC) < 0 || !(c = pipe_chan(area, p[0])))
 		return fail("pipe");
 	posix_spawn_file_actions_init(&fa);
 	for (int i = 0; i < 40; i++)
@@ -223,7 +170,7 @@ static int too_many_actions(void)
 	close(p[0]);
 	if (strcmp(buf, "still here\n") || !reaped_ok(pid))
 		return fail("the line did not arrive");
-	return moved_back("a spawn the shim could not follow", c, "spawn of another program");
+	return moved_back(PROG, "a spawn the shim could not follow", c, "spawn of another program");
 }
 
 /* 6 */
@@ -236,7 +183,7 @@ static int failed_spawn(void)
 	int p[2], holders;
 	pid_t pid;
 
-	if (pipe2(p, O_CLOEXEC) < 0 || !(c = chan_of(p[0])) || c->ring < 0)
+	if (pipe2(p, O_CLOEXEC) < 0 || !(c = pipe_chan(area, p[0])) || c->ring < 0)
 		return fail("pipe on a ring");
 	r = &area->ring[c->ring];
 	holders = atomic_load(&r->holders);

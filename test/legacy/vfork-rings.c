@@ -36,8 +36,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../shim-area-map.h"
+#include "ring-checks.h"
 #include "self-under-shim.h"
+
+#define PROG "vfork-rings"
 
 extern char **environ;
 
@@ -45,59 +47,8 @@ static struct shim_area *area;
 
 static int fail(const char *what)
 {
-	fprintf(stderr, "vfork-rings: %s\n", what);
+	fprintf(stderr, PROG ": %s\n", what);
 	return 1;
-}
-
-/* The channel the area records for pipe end @fd (the newest). */
-static struct shim_chan *chan_of(int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return NULL;
-	for (uint32_t i = atomic_load(&area->nchan); i-- > 0;) {
-		struct shim_chan *c = &area->chan[i];
-
-		if (atomic_load(&c->used) && c->dev == (uint64_t)st.st_dev && c->ino[0] == (uint64_t)st.st_ino)
-			return c;
-	}
-	return NULL;
-}
-
-/* Everything until EOF from @fd into @buf (NUL-terminated). */
-static ssize_t read_all(int fd, char *buf, size_t len)
-{
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
-		got += (size_t)n;
-	buf[got] = '\0';
-	return (ssize_t)got;
-}
-
-static bool waited_ok(pid_t pid)
-{
-	int st;
-
-	return waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
-/* The checks on the channel of pipe @p once its story is over. */
-static int on_ring(const char *name, struct shim_chan *c, uint64_t ring_bytes)
-{
-	char msg[256];
-
-	if (!c)
-		return fail("a pipe not recorded");
-	if (atomic_load(&c->downgraded) || atomic_load(&c->ring_bytes) != ring_bytes) {
-		snprintf(msg, sizeof(msg), "%s: moved back %u times (\"%s\"), %llu bytes through the ring, not %llu",
-			 name, (unsigned)atomic_load(&c->downgraded), c->why,
-			 (unsigned long long)atomic_load(&c->ring_bytes), (unsigned long long)ring_bytes);
-		return fail(msg);
-	}
-	return 0;
 }
 
 /* 1 and 2: echo's output (after @pre, written by the vfork child through
@@ -110,7 +61,7 @@ static int echo_through(const char *name, const char *pre)
 	int p[2];
 	pid_t pid;
 
-	if (pipe(p) < 0 || !(c = chan_of(p[0])))
+	if (pipe(p) < 0 || !(c = pipe_chan(area, p[0])))
 		return fail("pipe");
 	pid = vfork();
 	if (pid == 0) {
@@ -125,14 +76,14 @@ static int echo_through(const char *name, const char *pre)
 	close(p[1]);
 	read_all(p[0], buf, sizeof(buf));
 	close(p[0]);
-	if (pid < 0 || !waited_ok(pid))
+	if (pid < 0 || !reaped_ok(pid))
 		return fail("echo failed");
 	snprintf(want, sizeof(want), "%s%s", pre ? pre : "", line);
 	if (strcmp(buf, want)) {
 		fprintf(stderr, "vfork-rings: %s: read \"%s\", not \"%s\"\n", name, buf, want);
 		return 1;
 	}
-	return on_ring(name, c, strlen(want));
+	return stayed_on_ring(PROG, name, c, strlen(want));
 }
 
 /* 3: a failed exec after the ring was held for its image, then one that runs. */
@@ -152,7 +103,7 @@ static int failed_then_ran(void)
 		return fail("malloc");
 	memset(huge, 'x', 200 * 1024 - 1);
 	huge[200 * 1024 - 1] = '\0';
-	if (pipe(p) < 0 || !(c = chan_of(p[0])) || c->ring < 0)
+	if (pipe(p) < 0 || !(c = pipe_chan(area, p[0])) || c->ring < 0)
 		return fail("pipe on a ring");
 	r = &area->ring[c->ring];
 	pid = vfork();
@@ -168,9 +119,9 @@ static int failed_then_ran(void)
 	free(huge);
 	close(p[1]);
 	read_all(p[0], buf, sizeof(buf));
-	if (pid < 0 || !waited_ok(pid) || strcmp(buf, "second try\n"))
+	if (pid < 0 || !reaped_ok(pid) || strcmp(buf, "second try\n"))
 		return fail("the second try did not run");
-	if (on_ring("failed exec, then one that ran", c, 11))
+	if (stayed_on_ring(PROG, "failed exec, then one that ran", c, 11))
 		return 1;
 	/* The read end, ours, is the ring's only holder now. */
 	if (atomic_load(&r->holders) != 1 || atomic_load(&r->ends[1]) != 0) {
@@ -192,7 +143,7 @@ static int unmanaged_image(void)
 	int p[2];
 	pid_t pid;
 
-	if (pipe(p) < 0 || !(c = chan_of(p[0])))
+	if (pipe(p) < 0 || !(c = pipe_chan(area, p[0])))
 		return fail("pipe");
 	pid = vfork();
 	if (pid == 0) {
@@ -205,14 +156,9 @@ static int unmanaged_image(void)
 	close(p[1]);
 	read_all(p[0], buf, sizeof(buf));
 	close(p[0]);
-	if (pid < 0 || !waited_ok(pid) || strcmp(buf, "unmanaged\n"))
+	if (pid < 0 || !reaped_ok(pid) || strcmp(buf, "unmanaged\n"))
 		return fail("the unmanaged echo's line did not arrive");
-	if (!atomic_load(&c->downgraded) || strcmp(c->why, "exec from a vfork child")) {
-		fprintf(stderr, "vfork-rings: a pipe an unmanaged image inherited: moved back %u times (\"%s\")\n",
-			(unsigned)atomic_load(&c->downgraded), c->why);
-		return 1;
-	}
-	return 0;
+	return moved_back(PROG, "a pipe an unmanaged image inherited", c, "exec from a vfork child");
 }
 
 /* 5: cat reads what the parent wrote, the parent closing both ends at once. */
@@ -224,7 +170,7 @@ static int cat_reads(void)
 	int p[2], out[2];
 	pid_t pid;
 
-	if (pipe(p) < 0 || pipe(out) < 0 || !(c = chan_of(p[0])))
+	if (pipe(p) < 0 || pipe(out) < 0 || !(c = pipe_chan(area, p[0])))
 		return fail("pipe");
 	if (write(p[1], text, strlen(text)) != (ssize_t)strlen(text))
 		return fail("write");
@@ -244,9 +190,9 @@ static int cat_reads(void)
 	close(out[1]);
 	read_all(out[0], buf, sizeof(buf));
 	close(out[0]);
-	if (pid < 0 || !waited_ok(pid) || strcmp(buf, text))
+	if (pid < 0 || !reaped_ok(pid) || strcmp(buf, text))
 		return fail("cat did not give back what it was given");
-	return on_ring("cat's stdin", c, strlen(text));
+	return stayed_on_ring(PROG, "cat's stdin", c, strlen(text));
 }
 
 static int under_shim(void)
