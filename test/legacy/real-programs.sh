@@ -4,8 +4,9 @@
 # xos-run --policy=perf with the same output and exit status as natively:
 # make -j2 on a generated project (whose recipes pipe), sort --parallel=2
 # of ~100 MB, an xz -T2 round trip, xz and gzip in a pipeline, a python3
-# multiprocessing pool, a 5-stage shell pipeline on ~100 MB and a sorting
-# one, and a forking server (socat ...,fork) answering clients on loopback.
+# multiprocessing pool, python3 capturing xz's output through stdout=PIPE,
+# a 5-stage shell pipeline on ~100 MB and a sorting one, and a forking
+# server (socat ...,fork) answering clients on loopback.
 # Where pipes are dup'ed onto stdin/stdout and exec'ed (shells, make), the
 # bytes must go through rings: --stats' ring byte counts are asserted.
 # REAL_MB sets the size of the generated data (default 100).
@@ -174,6 +175,17 @@ print(len(got), hashlib.sha256(got).hexdigest())
 PY
 same "python3 subprocess.run x20, then 1 MiB through the parent's own pipe" "$PY '$tmp/subproc.py'"
 rings "python3 subprocess: the parent's pipe stayed on its ring" 0.99
+
+# 4c. python3 reading a program's output through stdout=PIPE (its vfork
+# child dup2s the pipe onto 1 and execs xz): the bytes come back through
+# the ring (before, the child's copy moved it back to the kernel).
+cat >"$tmp/capture.py" <<'PY'
+import hashlib, subprocess, sys
+out = subprocess.run(["xz", "-dc", sys.argv[1]], stdout=subprocess.PIPE, check=True).stdout
+print(len(out), hashlib.sha256(out).hexdigest())
+PY
+same "python3 capturing xz -dc's $MB MB through stdout=PIPE" "$PY '$tmp/capture.py' '$tmp/data.xz'"
+rings "python3 capture: xz's output came back through the ring" 0.99
 
 # 5. shell pipelines: 5 stages on the $MB MB, and one that sorts.
 same "5-stage pipeline on $MB MB" "cat '$tmp/data' | tr 0-9 a-j | cut -c1-3 | grep -v '^a' | cksum"
