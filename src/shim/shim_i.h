@@ -64,6 +64,9 @@ struct shim_state {
 	/* epoll registrations tracked (epoll.c): here, on the page an exec
 	 * reads anyway, so that a fork child's exec faults in no other. */
 	uint32_t ep_used;
+	/* Spawned children whose rings this image holds (spawn.c): here for
+	 * the same reason, since every image's exit looks at it. */
+	_Atomic uint32_t spawns_held;
 	char lib_path[512];      /* this library, to recognise it in LD_PRELOAD */
 	char area_path[128];     /* the area's file ("": none, or a longer name) */
 	/* Read from the area's file as the image starts (report.c), so that

@@ -292,7 +292,6 @@ struct spawn_holds {
 };
 
 static struct spawn_holds spawns[SPAWNS];
-static _Atomic uint32_t spawns_used;
 static pthread_mutex_t spawns_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void let_go(struct spawn_holds *h)
@@ -301,7 +300,7 @@ static void let_go(struct spawn_holds *h)
 		shim_ring_hold(&h->held[i], -1);
 	h->n = 0;
 	h->owner = 0;
-	atomic_fetch_sub(&spawns_used, 1);
+	atomic_fetch_sub(&shim.spawns_held, 1);
 }
 
 static bool ring_entry(const struct shim_fd *f)
@@ -323,7 +322,7 @@ struct spawn_holds *shim_spawn_prepare(const posix_spawn_file_actions_t *fa)
 			h->owner = shim_pid;
 			h->child = 0;
 			h->n = 0;
-			atomic_fetch_add(&spawns_used, 1);
+			atomic_fetch_add(&shim.spawns_held, 1);
 		}
 	pthread_mutex_unlock(&spawns_lock);
 	if (!h)
@@ -371,7 +370,7 @@ void shim_spawn_done(struct spawn_holds *h, int rc, pid_t child)
 
 void shim_spawn_reaped(pid_t child)
 {
-	if (!atomic_load(&spawns_used))
+	if (!atomic_load(&shim.spawns_held))
 		return;
 	pthread_mutex_lock(&spawns_lock);
 	for (int i = 0; i < SPAWNS; i++)
@@ -382,7 +381,7 @@ void shim_spawn_reaped(pid_t child)
 
 void shim_spawn_release_all(void)
 {
-	if (!atomic_load(&spawns_used))
+	if (!atomic_load(&shim.spawns_held))
 		return;
 	pthread_mutex_lock(&spawns_lock);
 	for (int i = 0; i < SPAWNS; i++)
