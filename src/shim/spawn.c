@@ -242,8 +242,11 @@ static bool child_layout(const posix_spawn_file_actions_t *fa, struct layout *L)
 	}
 	L->nhi = 0;
 	L->closed_from = SHIM_FD_MAX + 1;
+	/* Only a ring's close-on-exec flag matters (the others are never
+	 * held): one fcntl per ring fd, not one per number. */
 	for (int fd = 0; fd < SHIM_EXEC_KEEP_FDS; fd++) {
-		int fl = REAL(fcntl)(fd, F_GETFD);
+		struct shim_fd *f = shim_fd_get(fd);
+		int fl = f && f->ring ? REAL(fcntl)(fd, F_GETFD) : 0;
 
 		L->lo[fd] = fl < 0 ? (struct child_fd){ -1, false } : (struct child_fd){ fd, (fl & FD_CLOEXEC) != 0 };
 	}
