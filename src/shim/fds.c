@@ -1031,9 +1031,7 @@ void shim_fds_hold_all_except(int delta, uint64_t keep)
 		shim.holds_dropped = true;
 }
 
-/* In a vfork child the table is the parent's: act only on fds that still
- * are what the table says. */
-static bool fd_is(int fd, const struct shim_fd *f)
+bool shim_fd_is(int fd, const struct shim_fd *f)
 {
 	struct stat st;
 	const struct shim_chan *c = chan(f);
@@ -1064,11 +1062,10 @@ uint64_t shim_fds_before_exec(bool target_managed, bool foreign, bool spawning)
 			shim_tcp_settle(fd, f);
 		if (!f->chan || !f->ring)
 			continue;
-		if (foreign && !fd_is(fd, f))
+		if (foreign && !shim_fd_is(fd, f))
 			continue;
-		/* Moved back already (by an earlier vfork child: its parent's
-		 * entry keeps the flag until the parent next uses the fd):
-		 * nothing left to move, and a vfork child holds nothing. */
+		/* Moved back already: nothing left to move, and a raw clone
+		 * child holds nothing. */
 		if (foreign && !shim_ring_live(f))
 			continue;
 		if (!spawning) {

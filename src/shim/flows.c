@@ -242,7 +242,7 @@ static int clone_trampoline(void *p)
 	} else if (flags & CLONE_VFORK) {
 		/* A vfork child by another name, on its parent's TLS (which
 		 * clears the flag when it wakes). */
-		memset(&shim_vfork_fds, 0, offsetof(struct shim_vfork_fds, src));
+		shim_vfork_fds_clear();
 		shim_vforked = 1;
 	}
 	if (ef >= 0) {
@@ -292,7 +292,7 @@ SHIM_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 		uint8_t was = shim_vforked;
 
 		if (vfork_like) {
-			memset(&shim_vfork_fds, 0, offsetof(struct shim_vfork_fds, src));
+			shim_vfork_fds_clear();
 			shim_vforked = 1;
 		}
 		rc = real_clone(fn, stack, flags, arg, ptid, tls, ctid);

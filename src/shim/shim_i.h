@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -297,6 +298,9 @@ void shim_fds_closing_all(void) SHIM_HIDDEN;
  * what an unmanaged image could reach; close-on-exec fds are closing.
  * Returns the fds (bit n: fd n) whose rings a managed new image keeps. */
 uint64_t shim_fds_before_exec(bool target_managed, bool foreign, bool spawning) SHIM_HIDDEN SHIM_FORK_PATH;
+/* Is @fd, in this process's kernel table, the channel @f stands for?  (A
+ * vfork or raw clone child's table is its own; the shim's, its parent's.) */
+bool shim_fd_is(int fd, const struct shim_fd *f) SHIM_HIDDEN;
 /* Does any fd of this image stand for a channel on a ring? */
 bool shim_fds_any_ring(void) SHIM_HIDDEN SHIM_FORK_PATH;
 /* Fds below this many can keep their ring through an exec. */
@@ -324,6 +328,12 @@ void shim_vfork_closed(unsigned int first, unsigned int last) SHIM_HIDDEN SHIM_F
 uint64_t shim_vfork_before_exec(bool keep_ok) SHIM_HIDDEN SHIM_FORK_PATH;
 /* The exec failed: let go of what shim_vfork_before_exec held. */
 void shim_vfork_exec_failed(void) SHIM_HIDDEN SHIM_FORK_PATH;
+/* A vfork child about to run on this thread's TLS: no notes yet (the
+ * vfork assembly in flows.c does the same for the three masks). */
+static inline void shim_vfork_fds_clear(void)
+{
+	memset(&shim_vfork_fds, 0, offsetof(struct shim_vfork_fds, src));
+}
 
 /* spawn.c: posix_spawn keeps the rings its child inherits below 64. */
 struct spawn_holds;
@@ -354,6 +364,12 @@ bool shim_signal_restarts(void) SHIM_HIDDEN;
 struct shim_ring *shim_ring_of(const struct shim_fd *f) SHIM_HIDDEN;
 /* Does @f's channel still run on its ring (not moved back to the kernel)? */
 bool shim_ring_live(const struct shim_fd *f) SHIM_HIDDEN;
+/* An fd whose bytes go through a live ring (not a connecting TCP fd, not
+ * a ring moved back): what an exec or a spawn can keep or must move back. */
+static inline bool shim_fd_on_live_ring(const struct shim_fd *f)
+{
+	return f && f->ring && !f->pair && shim_ring_live(f);
+}
 /* @pipe_slots: the pipe's size in pages (0: a socket). */
 int32_t shim_ring_attach(int32_t chan, uint32_t ndirs, uint32_t pipe_slots) SHIM_HIDDEN;
 /* fcntl F_SETPIPE_SZ on a pipe fd on a ring: the kernel's answer, kept by the ring. */

@@ -306,11 +306,6 @@ static void let_go(struct spawn_holds *h)
 	atomic_fetch_sub(&shim.spawns_held, 1);
 }
 
-static bool ring_entry(const struct shim_fd *f)
-{
-	return f && f->ring && !f->pair && shim_ring_live(f);
-}
-
 struct spawn_holds *shim_spawn_prepare(const posix_spawn_file_actions_t *fa)
 {
 	struct spawn_holds *h = NULL;
@@ -334,7 +329,7 @@ struct spawn_holds *shim_spawn_prepare(const posix_spawn_file_actions_t *fa)
 	for (int fd = 0; fd < SHIM_EXEC_KEEP_FDS; fd++) {
 		struct shim_fd *f = L.lo[fd].cloexec ? NULL : shim_fd_get(L.lo[fd].src);
 
-		if (ring_entry(f)) {
+		if (shim_fd_on_live_ring(f)) {
 			h->held[h->n] = *f;
 			shim_ring_hold(&h->held[h->n++], 1);
 		}
@@ -343,14 +338,14 @@ struct spawn_holds *shim_spawn_prepare(const posix_spawn_file_actions_t *fa)
 	for (int i = 0; i < L.nhi; i++) {
 		struct shim_fd *f = L.hi[i].is.cloexec ? NULL : shim_fd_get(L.hi[i].is.src);
 
-		if (ring_entry(f))
+		if (shim_fd_on_live_ring(f))
 			shim_ring_downgrade(L.hi[i].is.src, f, "spawn with the fd beyond the first 64", true);
 	}
 	for (int fd = SHIM_EXEC_KEEP_FDS; fd < shim.fd_hi && fd < L.closed_from; fd++) {
 		struct shim_fd *f = shim_fd_get(fd);
 		struct child_fd is;
 
-		if (!ring_entry(f) || hi_slot(&L, fd, false))
+		if (!shim_fd_on_live_ring(f) || hi_slot(&L, fd, false))
 			continue;
 		is = child_fd(&L, fd);
 		if (is.src == fd && !is.cloexec)

@@ -26,7 +26,6 @@
 #include "config.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 
 #include "shim_i.h"
 
@@ -54,12 +53,6 @@ struct shim_fd *shim_vfork_entry(int fd)
 	return table_entry(fd);
 }
 
-/* A ring this child may write or read through: the others it leaves to the kernel. */
-static bool ring_entry(const struct shim_fd *f)
-{
-	return f && f->ring && !f->pair && shim_ring_live(f);
-}
-
 SHIM_FORK_PATH void shim_vfork_copied(int oldfd, int newfd)
 {
 	struct shim_vfork_fds *v = &shim_vfork_fds;
@@ -72,7 +65,7 @@ SHIM_FORK_PATH void shim_vfork_copied(int oldfd, int newfd)
 	if (newfd >= SHIM_EXEC_KEEP_FDS) {
 		/* Not noted: its image could not keep the ring, and the
 		 * child's writes through it would pass the ring's bytes. */
-		if (ring_entry(f)) {
+		if (shim_fd_on_live_ring(f)) {
 			SHIM_ERRNO_SAVE;
 			shim_ring_downgrade(oldfd, f, "copied by a vfork child", true);
 			SHIM_ERRNO_RESTORE();
@@ -80,7 +73,7 @@ SHIM_FORK_PATH void shim_vfork_copied(int oldfd, int newfd)
 		return;
 	}
 	bit = 1ull << newfd;
-	if (ring_entry(f)) {
+	if (shim_fd_on_live_ring(f)) {
 		v->src[newfd] = (int32_t)(f - shim.fd);
 		v->copied |= bit;
 		v->gone &= ~bit;
@@ -100,16 +93,6 @@ SHIM_FORK_PATH void shim_vfork_closed(unsigned int first, unsigned int last)
 	}
 }
 
-/* Is @fd, in this child's kernel table, the channel @f stands for? */
-static bool fd_is(int fd, const struct shim_fd *f)
-{
-	const struct shim_chan *c = &shim.area->chan[f->chan - 1];
-	struct stat st;
-
-	return fstat(fd, &st) == 0 && (uint64_t)st.st_dev == c->dev &&
-	       ((uint64_t)st.st_ino == c->ino[0] || (uint64_t)st.st_ino == c->ino[1]);
-}
-
 SHIM_FORK_PATH uint64_t shim_vfork_before_exec(bool keep_ok)
 {
 	struct shim_vfork_fds *v = &shim_vfork_fds;
@@ -120,7 +103,7 @@ SHIM_FORK_PATH uint64_t shim_vfork_before_exec(bool keep_ok)
 		struct shim_fd *f = fd < SHIM_EXEC_KEEP_FDS ? shim_vfork_entry(fd) : table_entry(fd);
 		int fl;
 
-		if (!ring_entry(f) || !fd_is(fd, f))
+		if (!shim_fd_on_live_ring(f) || !shim_fd_is(fd, f))
 			continue;
 		fl = REAL(fcntl)(fd, F_GETFD);
 		/* Closed by the exec: this child's copy held nothing. */
