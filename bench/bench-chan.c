@@ -39,7 +39,10 @@
  * Usage: bench-chan [ROUNDS [FILTER]]   (default 5 rounds; FILTER: run only
  * the comparisons whose group name contains it, e.g. "pipe_rtt", "_process",
  * "ring_stream").  BENCH_DOMAIN=1 runs the EFs with XOS_EF_F_DOMAIN (their
- * channel waits are then safe points a mutate may cut).
+ * channel waits are then safe points a mutate may cut).  BENCH_PIN=split puts
+ * the measuring side on CPU 0 and every peer (EF, raw thread or child) on
+ * CPU 1, BENCH_PIN=same both on CPU 0: the scheduler then chooses no
+ * placement, which is what makes the round trips swing between runs here.
  */
 #include "config.h"
 
@@ -79,6 +82,27 @@ static void die(const char *what, long rc)
 	exit(1);
 }
 
+/* ---- placement (BENCH_PIN) -------------------------------------------------------- */
+
+static int pin_mode; /* 0: the scheduler places; 1: split; 2: same CPU */
+
+static void pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		die("sched_setaffinity", errno);
+}
+
+/* Called first by every peer: its own thread or process. */
+static void pin_peer(void)
+{
+	if (pin_mode)
+		pin_to(pin_mode == 1 ? 1 : 0);
+}
+
 /* ---- xos channels ---------------------------------------------------------------- */
 
 struct job {
@@ -91,6 +115,7 @@ static int echo_ef(void *p)
 	struct job j = *(struct job *)p;
 	char buf[8];
 
+	pin_peer();
 	for (long i = 0; i < j.iters; i++) {
 		if (xos_chan_recv(j.end, buf, sizeof(buf)) != 8 || xos_chan_send(j.end, buf, 8) != 8)
 			return 1;
@@ -104,6 +129,7 @@ static int stream_ef(void *p)
 	struct job j = *(struct job *)p;
 	char *buf = malloc(MSG);
 
+	pin_peer();
 	if (!buf)
 		return 1;
 	memset(buf, 0x5a, MSG);
@@ -137,6 +163,7 @@ static int stream_zc_ef(void *p)
 {
 	struct job j = *(struct job *)p;
 
+	pin_peer();
 	for (long i = 0; i < j.iters; i++) {
 		void *dst;
 
@@ -423,6 +450,7 @@ static void *raw_peer(void *p)
 	struct raw_job *j = p;
 	char *buf = malloc(MSG);
 
+	pin_peer();
 	memset(buf, 0x5a, MSG);
 	for (long i = 0; i < j->iters; i++) {
 		if (j->stream == 2) {
@@ -800,6 +828,16 @@ int main(int argc, char **argv)
 		rounds = 5;
 	if (argc > 2)
 		filter = argv[2];
+	if (getenv("BENCH_PIN")) {
+		pin_mode = !strcmp(getenv("BENCH_PIN"), "split") ? 1 : !strcmp(getenv("BENCH_PIN"), "same") ? 2 : -1;
+		if (pin_mode < 0 || sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+			fprintf(stderr, "bench-chan: BENCH_PIN is split or same, and needs 2 CPUs\n");
+			return 2;
+		}
+		pin_to(0);
+		printf("placement: BENCH_PIN=%s (measuring side on CPU 0, peers on CPU %d)\n", getenv("BENCH_PIN"),
+		       pin_mode == 1 ? 1 : 0);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	unsetenv("XOS_CHAN");
 	{
