@@ -13,7 +13,9 @@
  *    the same kernel object used raw (read/write on blocking descriptors,
  *    a pthread or a forked child): the round trip of an 8-byte message
  *    and a stream of 64 KiB messages through the copy API.
- *    <mech>_rtt_vs_raw_<mech>_<pair> = raw time / xos time,
+ *    <mech>_rtt_vs_raw_<mech>_<pair> = raw time / xos time, with
+ *    raw_<mech>_rtt_vs_itself_<pair> (the raw side against itself: how far
+ *    the figure moves with no xos in it),
  *    <mech>_stream_vs_raw_<mech>_<pair> = xos GB/s / raw GB/s; goal >= 0.95.
  *    With the streams, the floor of framing the object at all
  *    (framed_<mech>_stream_vs_raw_<pair>, write_frame_nb below) and xos
@@ -863,6 +865,15 @@ int main(int argc, char **argv)
 				ratio_figure(name[2], c, "raw time / xos time; goal >= 0.95");
 				if (k == 2 && proc)
 					got[0][0] = c.ratio;
+				/*
+				 * The measurement's own spread: the raw round trip against
+				 * itself, in rounds like the above.  Where the scheduler
+				 * places the pair moves a round trip by 10-20% here.
+				 */
+				snprintf(name[0], sizeof(name[0]), "raw_%s_rtt_vs_itself_%s", kmech[k], pairs[p]);
+				c = compare(&(struct side){ NULL, "us", m_raw_rtt, NULL, k, proc, false, false, 3000, 0 },
+					    &(struct side){ NULL, "us", m_raw_rtt, NULL, k, proc, false, false, 3000, 0 });
+				ratio_figure(name[0], c, "raw against raw: the noise floor of the figure above");
 			}
 			snprintf(group, sizeof(group), "%s_stream_%s", kmech[k], pairs[p]);
 			if (wanted(group)) {
