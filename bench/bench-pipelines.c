@@ -30,6 +30,17 @@
  *              fork (the children's minor faults, a counter)
  *  - true:     `xos-run -- /bin/true` against `/bin/true`, 5 runs a round
  *
+ * The ceiling, measured natively in the same rounds (a third run after
+ * native and perf) where the case has one that is a true bound: what the
+ * case would take if its pipe cost nothing, so <case>_ceiling = native /
+ * ceiling is the most any pipe mechanism can speed it up and
+ * <case>_of_ceiling = ceiling / perf (1: as fast as with no pipe).  stream:
+ * md5sum of the same bytes from a tmpfs file (one copy out of memory, as
+ * from a ring).  Not text5 (sort from a file sizes its buffers otherwise
+ * and runs longer than within the pipeline) nor pool (Python copies each
+ * received message two or three times into fresh memory whatever carries
+ * it: most of the page faults of a run are there).
+ *
  * Each round runs native then perf (A B A B ...), so that a change of the
  * machine's load hits both; per case the median of the per-round ratios
  * perf/native of the wall time (of the throughput for fork13) is printed
@@ -50,6 +61,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -147,10 +159,45 @@ struct bench_case {
 	bool rate;      /* fork13: the command prints forks, higher is better */
 	int repeat;     /* runs per round (short commands) */
 	bool self_timed; /* the command prints the seconds of its timed part: the "wall" */
+	char *ceiling[8]; /* native, the same work with no pipe to carry it (or none) */
 };
 
 static char xos_run[4096], self[4096], fork_secs[32], spawns[32], stream_cmd[256], text_cmd[512], pool_cmd[512];
 static char script_cmd[128], subprocess_cmd[160], late_cmd[400], capture_cmd[256], capture_stream_cmd[512];
+static char stream_head[128], stream_ceiling_cmd[256];
+static char zero_file[] = "/dev/shm/bench-pipelines-zero-XXXXXX", text[] = "/tmp/bench-pipelines-XXXXXX";
+
+/* The inputs (the ceiling's in memory): removed however the bench ends. */
+static void remove_inputs(void)
+{
+	if (!strstr(zero_file, "XXXXXX"))
+		unlink(zero_file);
+	if (!strstr(text, "XXXXXX"))
+		unlink(text);
+}
+
+/* Named at start (the command names it), filled by make_input when the case runs. */
+static int name_ceiling_file(void)
+{
+	int z = mkstemp(zero_file);
+
+	if (z < 0)
+		return -errno;
+	close(z);
+	return 0;
+}
+
+/* @path := the output of `sh -c @cmd`, once. */
+static int make_input(const char *path, const char *cmd)
+{
+	char line[600];
+	struct stat st;
+
+	if (stat(path, &st) == 0 && st.st_size > 0)
+		return 0;
+	snprintf(line, sizeof(line), "%s > %s", cmd, path);
+	return system(line) == 0 ? 0 : -EIO;
+}
 
 static void perf_argv(char *const in[], char *out[])
 {
@@ -175,30 +222,33 @@ static bool has_word(const char *list, const char *word)
 	return false;
 }
 
+enum side { NATIVE, PERF, CEILING };
+
 /* One measurement: wall and CPU seconds (or forks/s and faults per fork). */
-static void measure(const struct bench_case *c, bool perf, struct sample *s, double *faults)
+static void measure(const struct bench_case *c, enum side side, struct sample *s, double *faults)
 {
+	static const char *const side_name[] = { "native", "perf", "ceiling" };
 	char *argv[16];
 	struct sample one = { 0, 0 };
 	char buf[128] = "";
 	int p[2] = { -1, -1 };
 
-	if (perf)
+	if (side == PERF)
 		perf_argv(c->argv, argv);
 	else
-		memcpy(argv, c->argv, sizeof(c->argv));
+		memcpy(argv, side == CEILING ? c->ceiling : c->argv, sizeof(c->argv));
 	s->wall_s = s->cpu_s = 0;
 	if ((c->rate || c->self_timed) && pipe(p) < 0)
 		exit(1);
 	for (int k = 0; k < c->repeat; k++) {
 		if (run(argv, p[1], &one) != 0) {
-			fprintf(stderr, "bench-pipelines: %s (%s) failed\n", c->name, perf ? "perf" : "native");
+			fprintf(stderr, "bench-pipelines: %s (%s) failed\n", c->name, side_name[side]);
 			exit(1);
 		}
 		s->wall_s += one.wall_s;
 		s->cpu_s += one.cpu_s;
 	}
-	if (c->self_timed) {
+	if (c->self_timed && side != CEILING) {
 		ssize_t got;
 
 		close(p[1]);
@@ -228,8 +278,8 @@ int main(int argc, char **argv)
 	const char *only = getenv("BENCH_CASES");
 	bool have_python = access("/usr/bin/python3", X_OK) == 0;
 	int rounds = r ? atoi(r) : 5;
-	char text[] = "/tmp/bench-pipelines-XXXXXX", load[128] = "?";
-	static double wall[MAX_ROUNDS], cpu[MAX_ROUNDS];
+	char load[128] = "?";
+	static double wall[MAX_ROUNDS], cpu[MAX_ROUNDS], ceil_ratio[MAX_ROUNDS], of_ceil[MAX_ROUNDS];
 	FILE *f;
 	ssize_t n;
 
@@ -264,8 +314,13 @@ int main(int argc, char **argv)
 		 "for _ in range(%ld): subprocess.run([\"/bin/true\"], check=True)\n"
 		 "print(time.perf_counter() - t)' | cat",
 		 atol(spawns) / 2);
-	snprintf(stream_cmd, sizeof(stream_cmd), "head -c %lld /dev/zero | md5sum",
-		 (long long)(smb ? atol(smb) : 1024) << 20);
+	atexit(remove_inputs);
+	if ((n = name_ceiling_file()) < 0) {
+		fprintf(stderr, "bench-pipelines: cannot make a file in /dev/shm: %s\n", strerror((int)-n));
+		return 1;
+	}
+	snprintf(stream_head, sizeof(stream_head), "head -c %lld /dev/zero", (long long)(smb ? atol(smb) : 1024) << 20);
+	snprintf(stream_cmd, sizeof(stream_cmd), "%s | md5sum", stream_head);
 	snprintf(capture_cmd, sizeof(capture_cmd),
 		 "import subprocess\nfor i in range(%ld):\n"
 		 "    assert subprocess.run(['/bin/echo', str(i)], stdout=subprocess.PIPE, check=True).stdout == b'%%d\\n' %% i\n",
@@ -302,9 +357,11 @@ int main(int argc, char **argv)
 		 "        n = sum(len(r) for r in p.map(f, range(%ld), chunksize=1))\n"
 		 "    assert n == %ld << 20\n",
 		 pmb ? atol(pmb) : 100, pmb ? atol(pmb) : 100);
+	snprintf(stream_ceiling_cmd, sizeof(stream_ceiling_cmd), "md5sum < %s", zero_file);
 
 	struct bench_case cases[] = {
-		{ "stream", { "/bin/sh", "-c", stream_cmd, NULL }, false, 1 },
+		{ "stream", { "/bin/sh", "-c", stream_cmd, NULL }, false, 1, false,
+		  { "/bin/sh", "-c", stream_ceiling_cmd, NULL } },
 		{ "text5", { "/bin/sh", "-c", text_cmd, NULL }, false, 1 },
 		{ "pool", { "/usr/bin/python3", "-c", pool_cmd, NULL }, false, 1 },
 		{ "spawn", { self, "--spawn-loop", spawns, NULL }, false, 1 },
@@ -325,7 +382,8 @@ int main(int argc, char **argv)
 	printf("bench-pipelines: %d rounds, native then --policy=perf in each, load average at start: %s\n", rounds,
 	       load);
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		double faults_n = 0, faults_p = 0, nat_wall = 0, per_wall = 0;
+		double faults_n = 0, faults_p = 0, nat_wall = 0, per_wall = 0, ceil_wall = 0;
+		int rc = 0;
 
 		if (only && !has_word(only, cases[c].name))
 			continue;
@@ -334,16 +392,31 @@ int main(int argc, char **argv)
 			printf("bench-pipelines: %s skipped: no /usr/bin/python3\n", cases[c].name);
 			continue;
 		}
-		for (int i = 0; i < rounds; i++) {
-			struct sample a, b;
+		/* The ceiling's input, made once, in memory (tmpfs). */
+		if (cases[c].argv[2] == stream_cmd)
+			rc = make_input(zero_file, stream_head);
 
-			measure(&cases[c], false, &a, &faults_n);
-			measure(&cases[c], true, &b, &faults_p);
+		if (rc < 0) {
+			fprintf(stderr, "bench-pipelines: %s: cannot make its ceiling's input in /dev/shm: %s\n",
+				cases[c].name, strerror(-rc));
+			return 1;
+		}
+		for (int i = 0; i < rounds; i++) {
+			struct sample a, b, z;
+
+			measure(&cases[c], NATIVE, &a, &faults_n);
+			measure(&cases[c], PERF, &b, &faults_p);
 			/* fork13's "wall" is a rate: perf/native either way. */
 			wall[i] = b.wall_s / a.wall_s;
 			cpu[i] = a.cpu_s > 0 ? b.cpu_s / a.cpu_s : 0;
 			nat_wall += a.wall_s / rounds;
 			per_wall += b.wall_s / rounds;
+			if (cases[c].ceiling[0]) {
+				measure(&cases[c], CEILING, &z, NULL);
+				ceil_ratio[i] = a.wall_s / z.wall_s;
+				of_ceil[i] = z.wall_s / b.wall_s;
+				ceil_wall += z.wall_s / rounds;
+			}
 		}
 		if (cases[c].rate) {
 			printf("figure: %s_native = %.0f forks/s (%.2f faults/fork)\n", cases[c].name, nat_wall, faults_n);
@@ -357,6 +430,16 @@ int main(int argc, char **argv)
 			       1 / pick(wall, rounds, 0.5), 1 / pick(wall, rounds, 1), 1 / pick(wall, rounds, 0));
 			printf("figure: %s_cpu_ratio = %.3f x (perf/native CPU time; min %.3f, max %.3f)\n",
 			       cases[c].name, pick(cpu, rounds, 0.5), pick(cpu, rounds, 0), pick(cpu, rounds, 1));
+			if (cases[c].ceiling[0]) {
+				double ceil = pick(ceil_ratio, rounds, 0.5);
+
+				printf("figure: %s_ceiling = %.3f x (native wall / the same work with no pipe, %.4f s: the most "
+				       "any pipe can speed it up; min %.3f, max %.3f)\n",
+				       cases[c].name, ceil, ceil_wall, pick(ceil_ratio, rounds, 0), pick(ceil_ratio, rounds, 1));
+				printf("figure: %s_of_ceiling = %.3f x (ceiling wall / perf wall: 1 is as fast as no pipe at all; "
+				       "min %.3f, max %.3f)\n",
+				       cases[c].name, pick(of_ceil, rounds, 0.5), pick(of_ceil, rounds, 0), pick(of_ceil, rounds, 1));
+			}
 		}
 		fflush(stdout);
 	}
@@ -366,6 +449,5 @@ int main(int argc, char **argv)
 		fclose(f);
 	}
 	printf("bench-pipelines: load average at end: %s\n", load);
-	unlink(text);
 	return 0;
 }
