@@ -72,7 +72,7 @@ bench: bench-pipelines
 
 # redis and nginx with their load generators, natively and with both sides
 # under one xos-run --policy=perf.
-EXTRA_DIST += %reldir%/bench-servers.sh
+EXTRA_DIST += %reldir%/bench-servers.sh %reldir%/MEASUREMENTS.md
 bench-servers: libxos-shim.la xos-run
 	XOS_RUN=$(abs_builddir)/xos-run XOS_SHIM=$(abs_builddir)/.libs/libxos-shim.so \
 	LEGACY_SRC=$(abs_srcdir)/test/legacy sh $(srcdir)/%reldir%/bench-servers.sh
