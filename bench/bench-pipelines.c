@@ -5,6 +5,8 @@
  *
  *  - stream:   a two-stage stream of BENCH_STREAM_MB MiB (default 1024):
  *              head -c N /dev/zero | md5sum
+ *  - count:    the same bytes to a reader that only counts them, the
+ *              pipe the whole cost: head -c N /dev/zero | wc -c
  *  - text:     a 5-stage text pipeline on generated text (BENCH_TEXT_MB,
  *              default 20): tr | sort | uniq -c | sort -rn | head
  *  - pool:     python3 multiprocessing Pool(2).map whose results total
@@ -36,7 +38,8 @@
  * ceiling is the most any pipe mechanism can speed it up and
  * <case>_of_ceiling = ceiling / perf (1: as fast as with no pipe).  stream:
  * md5sum of the same bytes from a tmpfs file (one copy out of memory, as
- * from a ring).  Not text5 (sort from a file sizes its buffers otherwise
+ * from a ring); count: the writer alone, head -c N /dev/zero > /dev/null
+ * (no pipeline is faster than its writer).  Not text5 (sort from a file sizes its buffers otherwise
  * and runs longer than within the pipeline) nor pool (Python copies each
  * received message two or three times into fresh memory whatever carries
  * it: most of the page faults of a run are there).
@@ -164,7 +167,7 @@ struct bench_case {
 
 static char xos_run[4096], self[4096], fork_secs[32], spawns[32], stream_cmd[256], text_cmd[512], pool_cmd[512];
 static char script_cmd[128], subprocess_cmd[160], late_cmd[400], capture_cmd[256], capture_stream_cmd[512];
-static char stream_head[128], stream_ceiling_cmd[256];
+static char stream_head[128], stream_ceiling_cmd[256], count_cmd[256], count_ceiling_cmd[256];
 static char zero_file[] = "/dev/shm/bench-pipelines-zero-XXXXXX", text[] = "/tmp/bench-pipelines-XXXXXX";
 
 /* The inputs (the ceiling's in memory): removed however the bench ends. */
@@ -321,6 +324,8 @@ int main(int argc, char **argv)
 	}
 	snprintf(stream_head, sizeof(stream_head), "head -c %lld /dev/zero", (long long)(smb ? atol(smb) : 1024) << 20);
 	snprintf(stream_cmd, sizeof(stream_cmd), "%s | md5sum", stream_head);
+	snprintf(count_cmd, sizeof(count_cmd), "%s | wc -c", stream_head);
+	snprintf(count_ceiling_cmd, sizeof(count_ceiling_cmd), "%s > /dev/null", stream_head);
 	snprintf(capture_cmd, sizeof(capture_cmd),
 		 "import subprocess\nfor i in range(%ld):\n"
 		 "    assert subprocess.run(['/bin/echo', str(i)], stdout=subprocess.PIPE, check=True).stdout == b'%%d\\n' %% i\n",
@@ -362,6 +367,7 @@ int main(int argc, char **argv)
 	struct bench_case cases[] = {
 		{ "stream", { "/bin/sh", "-c", stream_cmd, NULL }, false, 1, false,
 		  { "/bin/sh", "-c", stream_ceiling_cmd, NULL } },
+		{ "count", { "/bin/sh", "-c", count_cmd, NULL }, false, 1, false, { "/bin/sh", "-c", count_ceiling_cmd, NULL } },
 		{ "text5", { "/bin/sh", "-c", text_cmd, NULL }, false, 1 },
 		{ "pool", { "/usr/bin/python3", "-c", pool_cmd, NULL }, false, 1 },
 		{ "spawn", { self, "--spawn-loop", spawns, NULL }, false, 1 },
