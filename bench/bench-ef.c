@@ -89,28 +89,13 @@ static double round_xos(const char *icf, int iters)
 	return (bench_now_us() - t0) / iters;
 }
 
-/* The median of the per-round ratios num[i] / den[i], with their spread. */
-static void ratio_figure(const char *name, const double *num, const double *den, int n, const char *goal)
-{
-	double *r = calloc((size_t)n, sizeof(double));
-
-	if (!r)
-		exit(1);
-	for (int i = 0; i < n; i++)
-		r[i] = num[i] / den[i];
-	qsort(r, (size_t)n, sizeof(*r), bench_cmp_double);
-	printf("figure: %s = %.3f x (xos time / raw time, median of %d alternating rounds, spread %.3f-%.3f; %s)\n",
-	       name, r[n / 2], n, r[0], r[n - 1], goal);
-	free(r);
-}
-
 int main(int argc, char **argv)
 {
 	int rounds = argc > 1 ? atoi(argv[1]) : 9;
 	double *pt, *xt, *fk, *xp;
 
-	if (rounds < 1 || rounds > 1000) {
-		fprintf(stderr, "bench-ef: ROUNDS must be 1..1000\n");
+	if (rounds < 1 || rounds > 64) {
+		fprintf(stderr, "bench-ef: ROUNDS must be 1..64\n");
 		return 2;
 	}
 	pt = calloc((size_t)rounds, sizeof(double));
@@ -138,8 +123,8 @@ int main(int argc, char **argv)
 		}
 	}
 	/* The ratios first, per round (bench_median sorts its array in place). */
-	ratio_figure("thread_icf_vs_pthread", xt, pt, rounds, "goal <= 1.3");
-	ratio_figure("process_icf_vs_fork", xp, fk, rounds, "goal <= 1.1");
+	bench_ratio_figure("thread_icf_vs_pthread", xt, pt, rounds, "xos time / raw time; goal <= 1.3");
+	bench_ratio_figure("process_icf_vs_fork", xp, fk, rounds, "xos time / raw time; goal <= 1.1");
 	printf("figure: raw_pthread_create_join = %.2f us\n", bench_median(pt, rounds));
 	printf("figure: xos_thread_create_join = %.2f us\n", bench_median(xt, rounds));
 	printf("figure: raw_fork_wait = %.2f us\n", bench_median(fk, rounds));

@@ -42,18 +42,6 @@
 #define PP_ROUNDS 20000
 #define PP_MIB 1024
 
-/* The median of the per-round ratios num[i] / den[i], with their spread. */
-static void ratio_figure(const char *name, const double *num, const double *den, int n, const char *what)
-{
-	double r[32];
-
-	for (int i = 0; i < n; i++)
-		r[i] = num[i] / den[i];
-	qsort(r, (size_t)n, sizeof(*r), bench_cmp_double);
-	printf("figure: %s = %.3f x (%s; median of %d alternating rounds, spread %.3f-%.3f)\n", name, r[n / 2], what, n,
-	       r[0], r[n - 1]);
-}
-
 static void *nothing(void *arg)
 {
 	return arg;
@@ -202,10 +190,10 @@ int main(int argc, char **argv)
 		pst[r] = field(buf, "thread_us ");
 	}
 	/* The ratios first: bench_median sorts its array in place. */
-	ratio_figure("fork_exit_wait_shim_ratio", sf, nf, rounds, "shim time / native time; goal <= 1.05");
-	ratio_figure("pthread_create_join_shim_ratio", st, nt, rounds, "shim time / native time; goal <= 1.05");
-	ratio_figure("fork_exit_wait_shim_ratio_pinned", psf, pnf, rounds, "one CPU");
-	ratio_figure("pthread_create_join_shim_ratio_pinned", pst, pnt, rounds, "one CPU; goal <= 1.05");
+	bench_ratio_figure("fork_exit_wait_shim_ratio", sf, nf, rounds, "shim time / native time; goal <= 1.05");
+	bench_ratio_figure("pthread_create_join_shim_ratio", st, nt, rounds, "shim time / native time; goal <= 1.05");
+	bench_ratio_figure("fork_exit_wait_shim_ratio_pinned", psf, pnf, rounds, "one CPU");
+	bench_ratio_figure("pthread_create_join_shim_ratio_pinned", pst, pnt, rounds, "one CPU; goal <= 1.05");
 	printf("figure: fork_exit_wait_native = %.2f us\n", bench_median(nf, rounds));
 	printf("figure: fork_exit_wait_shim = %.2f us\n", bench_median(sf, rounds));
 	printf("figure: pthread_create_join_native = %.2f us\n", bench_median(nt, rounds));
@@ -244,11 +232,11 @@ int main(int argc, char **argv)
 			char fig[64];
 
 			snprintf(fig, sizeof(fig), "%s_rtt_improvement", name);
-			ratio_figure(fig, nr, pr, m, rtt_only ? "native time / perf time: lower; goal >= 5"
+			bench_ratio_figure(fig, nr, pr, m, rtt_only ? "native time / perf time: lower; goal >= 5"
 							       : "native time / perf time: lower; goal >= 20");
 			if (!rtt_only) {
 				snprintf(fig, sizeof(fig), "%s_stream_improvement", kind);
-				ratio_figure(fig, pb, nb, m, "perf GB/s / native GB/s; goal >= 5");
+				bench_ratio_figure(fig, pb, nb, m, "perf GB/s / native GB/s; goal >= 5");
 			}
 			printf("figure: %s_rtt_native = %.3f us\n", name, bench_median(nr, m));
 			printf("figure: %s_rtt_perf = %.3f us\n", name, bench_median(pr, m));
