@@ -36,13 +36,14 @@
  * native and perf) where the case has one that is a true bound: what the
  * case would take if its pipe cost nothing, so <case>_ceiling = native /
  * ceiling is the most any pipe mechanism can speed it up and
- * <case>_of_ceiling = ceiling / perf (1: as fast as with no pipe).  stream:
- * md5sum of the same bytes from a tmpfs file (one copy out of memory, as
- * from a ring); count: the writer alone, head -c N /dev/zero > /dev/null
- * (no pipeline is faster than its writer).  Not text5 (sort from a file sizes its buffers otherwise
- * and runs longer than within the pipeline) nor pool (Python copies each
- * received message two or three times into fresh memory whatever carries
- * it: most of the page faults of a run are there).
+ * <case>_of_ceiling = ceiling / perf (1: as fast as with no pipe).
+ * stream: md5sum of the same bytes from a tmpfs file (one copy out of
+ * memory, as from a ring); count: the writer alone, head -c N /dev/zero
+ * > /dev/null (no pipeline is faster than its writer).  Not text5 (sort
+ * reading a file sizes its buffers otherwise and runs longer than within
+ * the pipeline) nor pool (Python copies each received message two or
+ * three times into fresh memory whatever carries it: most of the page
+ * faults of a run are there).
  *
  * Each round runs native then perf (A B A B ...), so that a change of the
  * machine's load hits both; per case the median of the per-round ratios
@@ -398,10 +399,9 @@ int main(int argc, char **argv)
 			printf("bench-pipelines: %s skipped: no /usr/bin/python3\n", cases[c].name);
 			continue;
 		}
-		/* The ceiling's input, made once, in memory (tmpfs). */
+		/* The ceiling's input, in memory (tmpfs) while the case runs. */
 		if (cases[c].argv[2] == stream_cmd)
 			rc = make_input(zero_file, stream_head);
-
 		if (rc < 0) {
 			fprintf(stderr, "bench-pipelines: %s: cannot make its ceiling's input in /dev/shm: %s\n",
 				cases[c].name, strerror(-rc));
@@ -448,6 +448,8 @@ int main(int argc, char **argv)
 			}
 		}
 		fflush(stdout);
+		if (cases[c].argv[2] == stream_cmd)
+			(void)truncate(zero_file, 0); /* its GiB of memory back; the name goes at exit */
 	}
 	if ((f = fopen("/proc/loadavg", "r"))) {
 		if (fgets(load, sizeof(load), f))
