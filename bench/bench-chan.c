@@ -42,9 +42,10 @@
  * the comparisons whose group name contains it, e.g. "pipe_rtt", "_process",
  * "ring_stream").  BENCH_DOMAIN=1 runs the EFs with XOS_EF_F_DOMAIN (their
  * channel waits are then safe points a mutate may cut).  BENCH_PIN=split puts
- * the measuring side on CPU 0 and every peer (EF, raw thread or child) on
- * CPU 1, BENCH_PIN=same both on CPU 0: the scheduler then chooses no
- * placement, which is what makes the round trips swing between runs here.
+ * the measuring side on CPU 0 and every peer (EF, raw or bare producer,
+ * thread or child) on CPU 1, BENCH_PIN=same both on CPU 0: the scheduler
+ * then chooses no placement, the largest part of the round trips' swing
+ * between runs here.
  */
 #include "config.h"
 
@@ -645,6 +646,7 @@ static void *bare_producer(void *p)
 	struct bare *b = j->b;
 	uint64_t *src = malloc(MSG);
 
+	pin_peer();
 	build_msg(src, 1);
 	for (long i = 0; i < j->msgs; i++) {
 		uint8_t *slot = b->data + (size_t)(i % (AREA / MSG)) * MSG;
