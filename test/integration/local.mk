@@ -5,6 +5,13 @@ XOS_CMOCKA_TESTS += %reldir%/ef-icfs
 XOS_CMOCKA_TESTS += %reldir%/ef-mutate
 XOS_CMOCKA_TESTS += %reldir%/ef-mutate-chan
 XOS_CMOCKA_TESTS += %reldir%/ef-wake-signal
+# The runtime's jemalloc arena: none made when the program's heap is glibc's.
+XOS_TESTS += %reldir%/runtime-arena
+%canon_reldir%_runtime_arena_LDADD = $(LDADD) $(JEMALLOC_LIBS) $(DL_LIBS)
+%canon_reldir%_runtime_arena_CFLAGS = $(AM_CFLAGS) $(JEMALLOC_CFLAGS)
+if ENABLE_SANITIZERS
+%canon_reldir%_runtime_arena_CFLAGS += -DXOS_SANITIZE=1
+endif
 # Loads libxos itself (dlopen), so not linked with it.
 XOS_TESTS += %reldir%/dlclose-handler
 %canon_reldir%_dlclose_handler_LDADD = $(DL_LIBS)

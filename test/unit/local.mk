@@ -19,6 +19,8 @@ XOS_UNIT_TESTS += %reldir%/unit-policy-restricted
 XOS_UNIT_TESTS += %reldir%/unit-sha256
 # The image checksum against known answers, vector lanes and plain.
 XOS_UNIT_TESTS += %reldir%/unit-image-sum
+# The runtime's own memory: an arena the program's heap does not use, none made when not needed.
+XOS_UNIT_TESTS += %reldir%/unit-alloc
 %canon_reldir%_unit_api_args_LDADD = $(XOS_LIBS_UNIT)
 %canon_reldir%_unit_com_LDADD = $(XOS_LIBS_UNIT)
 %canon_reldir%_unit_mech_LDADD = $(XOS_LIBS_UNIT)
@@ -31,6 +33,11 @@ XOS_UNIT_TESTS += %reldir%/unit-image-sum
 %canon_reldir%_unit_policy_restricted_LDADD = $(XOS_LIBS_UNIT)
 %canon_reldir%_unit_sha256_LDADD = $(XOS_LIBS_UNIT)
 %canon_reldir%_unit_image_sum_LDADD = $(XOS_LIBS_UNIT)
+%canon_reldir%_unit_alloc_LDADD = $(XOS_LIBS_UNIT) $(JEMALLOC_LIBS)
+%canon_reldir%_unit_alloc_CFLAGS = $(AM_CFLAGS) $(JEMALLOC_CFLAGS)
+if ENABLE_SANITIZERS
+%canon_reldir%_unit_alloc_CFLAGS += -DXOS_SANITIZE=1
+endif
 if HAVE_CMOCKA
 valgrind_tests += $(XOS_UNIT_TESTS)
 endif
