@@ -90,6 +90,11 @@ void *xos__malloc(size_t size)
 
 void *xos__calloc(size_t n, size_t size)
 {
+	size_t total;
+
+	/* NULL on overflow, as the jemalloc build (ASan would abort inside calloc). */
+	if (__builtin_mul_overflow(n, size, &total))
+		return NULL;
 	return calloc(n ? n : 1, size ? size : 1);
 }
 
