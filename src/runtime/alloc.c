@@ -6,10 +6,10 @@
  * jemalloc arena the application's heap does not use (arena 0 when the
  * program's malloc is glibc's, one made for it when jemalloc is the
  * program's malloc too): a heap overrun in the application does not land
- * in it, and once EFs own memory
- * domains (where their plain malloc is routed), the runtime's bookkeeping
- * must stay outside every domain.  Sanitizer builds use libc's malloc so
- * that ASan sees every runtime allocation too.
+ * in it, and once EFs own memory domains (where their plain malloc is
+ * routed), the runtime's bookkeeping must stay outside every domain.
+ * Sanitizer builds use libc's malloc so that ASan sees every runtime
+ * allocation too.
  */
 #include "config.h"
 
