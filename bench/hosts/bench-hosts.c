@@ -12,9 +12,11 @@
  *                                    must be (the floor of an eager arrival)
  *   bench-hosts migrate ROUNDS       under mpirun -n 2 with --fixed-layout: a
  *                                    domain EF of 1, 64, 256 MiB moved to host b
- *                                    and back; its image restored locally; an
- *                                    echo EF's round trip on a ring, on tcp once
- *                                    moved away, on a ring again once back
+ *                                    and back; its image restored locally, lazily
+ *                                    (the default) and eagerly (as an arrival
+ *                                    restores); an echo EF's round trip on a
+ *                                    ring, on tcp once moved away, on a ring
+ *                                    again once back
  *
  * Each prints "rtt_us = X" (median 8-byte round trip over ROUNDS x 2000)
  * and "stream_gbps = X" (64 KiB messages, 256 MiB, receiver's view).
@@ -340,7 +342,7 @@ static int run_migrate(int rounds)
 {
 	static const size_t mib[] = { 1, 64, 256 };
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	double out[3][16], back[3][16], rest[3][16], rtt[3][16], emove[2][16];
+	double out[3][16], back[3][16], rest[3][16], eager[3][16], rtt[3][16], emove[2][16];
 	long long img[3] = { 0 };
 	int rc;
 
@@ -397,6 +399,17 @@ static int run_migrate(int rounds)
 				return 1;
 			}
 			xos_ef_join(ef2, &ex);
+			/* As an arrival restores: every page in before the EF runs. */
+			setenv("XOS_RESTORE_EAGER", "1", 1);
+			t0 = now_us();
+			rc = xos_ef_restore(path, &ef2);
+			eager[k][r] = (now_us() - t0) / 1e3;
+			unsetenv("XOS_RESTORE_EAGER");
+			if (rc < 0) {
+				fprintf(stderr, "eager restore: %s\n", strerror(-rc));
+				return 1;
+			}
+			xos_ef_join(ef2, &ex);
 			unlink(path);
 			snprintf(path, sizeof(path), "%s/ready", h.dir);
 			unlink(path);
@@ -450,6 +463,7 @@ static int run_migrate(int rounds)
 		printf("migrate_%zuMiB_out_ms = %.2f\n", mib[k], median(out[k], rounds));
 		printf("migrate_%zuMiB_back_ms = %.2f\n", mib[k], median(back[k], rounds));
 		printf("restore_%zuMiB_ms = %.2f\n", mib[k], median(rest[k], rounds));
+		printf("restore_%zuMiB_eager_ms = %.2f\n", mib[k], median(eager[k], rounds));
 		printf("image_%zuMiB_bytes = %lld\n", mib[k], img[k]);
 	}
 	printf("ring_rtt_us = %.2f\n", median(rtt[0], rounds));
