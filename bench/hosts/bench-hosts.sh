@@ -80,7 +80,7 @@ END {
 r=0
 while [ "$r" -lt "$MROUNDS" ]; do
 	r=$((r + 1))
-	NETNS_TIMEOUT=300 netns_mpirun "$tmp" a,b -n 2 "$XOS_RUN" --fixed-layout -- "$BENCH" migrate 1 >"$tmp/m$r" 2>&1 ||
+	NETNS_TIMEOUT=300 netns_mpirun "$tmp" a,b -n 2 -x XOS_RESTORE_EAGER=0 "$XOS_RUN" --fixed-layout -- "$BENCH" migrate 1 >"$tmp/m$r" 2>&1 ||
 		{ grep -v 'PMIX ERROR' "$tmp/m$r"; exit 1; }
 	raw 7413 1 "$tmp/mr$r" && raw 7414 1 "$tmp/mp$r" pages || exit 1
 	rs=$(val stream_gbps "$tmp/mr$r") rp=$(val stream_gbps "$tmp/mp$r")
