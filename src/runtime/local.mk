@@ -37,7 +37,8 @@ libxos_core_la_CFLAGS = $(AM_CFLAGS) $(JEMALLOC_CFLAGS) $(LIBURING_CFLAGS)
 libxos_core_la_LIBADD = $(JEMALLOC_LIBS) $(LIBURING_LIBS) $(DL_LIBS) libxos-chan.la
 # The hosts of a launch (configure --with-pmix; without PMIx, one host).
 # PMIx headers only: libpmix is dlopen'ed under a launcher (launch.c).
-libxos_core_la_SOURCES += %reldir%/hosts_i.h %reldir%/hosts.c %reldir%/launch.c
+libxos_core_la_SOURCES += %reldir%/hosts_i.h %reldir%/hosts_proto.h %reldir%/hosts.c \
+	%reldir%/hosts_migrate.c %reldir%/launch.c
 libxos_core_la_CFLAGS += $(PMIX_CFLAGS)
 if ENABLE_SANITIZERS
 libxos_core_la_CFLAGS += -DXOS_SANITIZE=1
