@@ -436,7 +436,8 @@ static void hosts_boot(void)
 		return boot_fail("listen", xos__hosts.listen_fd);
 	rc = xos__launch_put("xos.ep", &a, sizeof(a));
 	if (rc == 0 && xos__hosts.rank == 0) {
-		if (getrandom(xos__hosts.secret, sizeof(xos__hosts.secret), 0) != (ssize_t)sizeof(xos__hosts.secret))
+		if (getrandom(xos__hosts.secret, sizeof(xos__hosts.secret), 0) !=
+		    (ssize_t)sizeof(xos__hosts.secret))
 			return boot_fail("getrandom", -EIO);
 		rc = xos__launch_put("xos.secret", xos__hosts.secret, sizeof(xos__hosts.secret));
 	}
@@ -1087,7 +1088,8 @@ int xos__host_ef_create(struct xos_ef *ef, int idx, const struct xos_ef_attr *at
 		snprintf(why, why_len, "host %s is lost (%s)", h->name, h->reason);
 		return -EHOSTDOWN;
 	}
-	if (h->build_id_len != xos__hosts.build_id_len || memcmp(h->build_id, xos__hosts.build_id, xos__hosts.build_id_len) != 0) {
+	if (h->build_id_len != xos__hosts.build_id_len ||
+	    memcmp(h->build_id, xos__hosts.build_id, xos__hosts.build_id_len) != 0) {
 		snprintf(why, why_len, "host %s runs another build of the program (build-ids differ)", h->name);
 		return -ENOEXEC;
 	}

@@ -374,8 +374,8 @@ static void serve_migrate_in(int fd, const struct mig_req *req, struct mig_chan 
 	}
 	xos__explain("ef %llu \"%s\" arrived%s%s (%llu bytes of image, %zu channel end%s re-bound: tcp to its peer) -> %s",
 		     (unsigned long long)ef->id, ef->name, req->op == MIG_FETCH ? " from host " : "",
-		     req->op == MIG_FETCH ? xos__hosts.hosts[req->from].name : "", (unsigned long long)req->image_len, n,
-		     n == 1 ? "" : "s", why);
+		     req->op == MIG_FETCH ? xos__hosts.hosts[req->from].name : "",
+		     (unsigned long long)req->image_len, n, n == 1 ? "" : "s", why);
 	xos__hosted_add(key, ef, true);
 	pthread_mutex_lock(&hosted_lock);
 	for (h = hosted_head; h && h->id0 != key; h = h->next)
@@ -456,7 +456,8 @@ static void serve_migrate_out(int fd, const struct mig_req *req)
 	uint64_t tok[MAX_CHANS];
 	int rc;
 
-	if (req->nchans > MAX_CHANS || (req->nchans && xos__hosts_read_all(fd, tok, req->nchans * sizeof(tok[0])) < 0))
+	if (req->nchans > MAX_CHANS ||
+	    (req->nchans && xos__hosts_read_all(fd, tok, req->nchans * sizeof(tok[0])) < 0))
 		return;
 	rc = hosted_take(xos__hosted_key(req->creator, req->ef_id), &h);
 	if (rc == 0 && h->nends != req->nchans) {
@@ -532,7 +533,8 @@ static void serve_migrate_fetch(int fd, const struct mig_req *req, struct mig_ch
 		reads[i] = mc[i].tok_drain != 0;
 	rc = drains_open((int)req->from, reads, n, tok, drains);
 	if (rc < 0)
-		snprintf(why, sizeof(why), "cannot reach host %s: %s", xos__hosts.hosts[req->from].name, strerror(-rc));
+		snprintf(why, sizeof(why), "cannot reach host %s: %s", xos__hosts.hosts[req->from].name,
+			 strerror(-rc));
 	else
 		rc = take_out((int)req->from, req->creator, req->ef_id, n, tok, mv, &src, &in.image_len, why,
 			      sizeof(why));
@@ -585,8 +587,8 @@ void xos__hosts_serve_migrate(int fd)
 
 	xos__hosts_set_timeout(fd, 30);
 	/* Rank 0 ending takes no EF in and lets none out: the mover is told by the closed connection. */
-	if (xos__hosts_read_all(fd, &req, sizeof(req)) == 0 && req.creator < xos__hosts.size && req.creator != xos__hosts.rank &&
-	    !atomic_load(&xos__hosts.closing)) {
+	if (xos__hosts_read_all(fd, &req, sizeof(req)) == 0 && req.creator < xos__hosts.size &&
+	    req.creator != xos__hosts.rank && !atomic_load(&xos__hosts.closing)) {
 		req.name[sizeof(req.name) - 1] = '\0';
 		xos__hosts_set_timeout(fd, 120);
 		if (req.nchans > MAX_CHANS)
@@ -1067,8 +1069,9 @@ int xos_ef_migrate(struct xos_ef *ef, const char *host)
 		return -EALREADY;
 	if (xos__hosts.hosts[dst].lost || (ef->remote && xos__hosts.hosts[cur].lost))
 		return -EHOSTDOWN;
-	if (dst != here && (xos__hosts.hosts[dst].build_id_len != xos__hosts.build_id_len ||
-			 memcmp(xos__hosts.hosts[dst].build_id, xos__hosts.build_id, xos__hosts.build_id_len) != 0))
+	if (dst != here &&
+	    (xos__hosts.hosts[dst].build_id_len != xos__hosts.build_id_len ||
+	     memcmp(xos__hosts.hosts[dst].build_id, xos__hosts.build_id, xos__hosts.build_id_len) != 0))
 		return -ENOEXEC;
 	if (ef->nchans > MAX_CHANS)
 		return -E2BIG;
