@@ -430,6 +430,11 @@ int xos_ef_join(struct xos_ef *ef, struct xos_ef_exit *ret_exit)
 	rc = node->ops.wait(ef->ic, &ex);
 	if (rc < 0)
 		return rc;
+	if (ef->killed_by) {
+		/* Ended by the runtime on a page that never came (mutate.c): its flow returned, it did not exit. */
+		ex.how = XOS_EF_KILLED;
+		ex.status = ef->killed_by;
+	}
 	if (node->ops.destroy)
 		node->ops.destroy(ef->ic);
 	table_del(ef);

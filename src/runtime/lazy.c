@@ -16,8 +16,8 @@
  *
  * A chunk that fails its check after the EF has started: its pages are
  * poisoned (UFFDIO_POISON), so touching them raises SIGBUS in the toucher
- * (for an EF on a thread of this process, the process's SIGBUS: it ends
- * the process unless handled), one line names the chunk, and the error
+ * (the EF itself: the runtime ends the EF alone, mutate.c; any other
+ * thread: the process's SIGBUS), one line names the chunk, and the error
  * stays for the restorer's caller: xos_ef_join() and every later use of
  * the domain (dump, mutate) return it.
  *
@@ -76,6 +76,7 @@ struct xos__lazy {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool done; /* every chunk in, or one bad: under lock */
+	atomic_bool poisoned; /* some pages raise SIGBUS: read by the SIGBUS handler (mutate.c) */
 	int err;   /* under lock */
 	uint64_t t_done_ns;
 };
@@ -141,6 +142,7 @@ static int load_chunk(struct xos__lazy *l, uint32_t c, unsigned char *buf)
 	if (rc == -EBADMSG || rc == -EKEYREJECTED) {
 		struct uffdio_poison p = { .range = { .start = l->base + loc->dom_off, .len = len } };
 
+		atomic_store(&l->poisoned, true); /* before a toucher can take the SIGBUS */
 		ioctl(l->uffd, UFFDIO_POISON, &p);
 		xos__log_error("restore: chunk %u of the image (domain bytes %#llx-%#llx) %s; its pages raise SIGBUS",
 			       c, (unsigned long long)loc->dom_off, (unsigned long long)(loc->dom_off + len),
@@ -373,6 +375,11 @@ int xos__lazy_wait(struct xos__lazy *l, uint64_t *ret_done_ns)
 	if (ret_done_ns)
 		*ret_done_ns = l->t_done_ns;
 	return rc;
+}
+
+bool xos__lazy_poisoned(const struct xos__lazy *l)
+{
+	return l && atomic_load(&l->poisoned);
 }
 
 int xos__lazy_error(struct xos__lazy *l)

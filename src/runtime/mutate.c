@@ -22,6 +22,8 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -661,7 +663,94 @@ static void host_park(struct xos__ef_ctl *ctl)
 /* The host's saved context while it runs an EF: one EF at a time per flow. */
 static __thread void *host_saved_sp __attribute__((tls_model("initial-exec")));
 
-int xos__domain_host(struct xos_ic *ic)
+/*
+ * ---- a page that never comes: the EF ends alone ----
+ *
+ * A lazily restored domain whose chunk failed its check has that chunk's
+ * pages poisoned (lazy.c): touching one raises SIGBUS in the toucher.  On
+ * a flow that runs that domain's EF, the handler below ends the EF there,
+ * as killed by SIGBUS (its joiner hears so, xos_ef_join() returns the
+ * chunk's error), and goes back to the host's context: the EF's stack is
+ * abandoned, the process and its other EFs go on.  The handler runs on a
+ * stack of its own (the faulting page may be the EF's stack), made for
+ * such flows only.  Any other SIGBUS gets what it got before: the handler
+ * found installed, or the default action (the process ends).  An EF that
+ * held a lock of the process when it touched the page (inside a libc
+ * call) leaves it held, as a thread killed there would.
+ */
+#define BUS_STACK_SIZE ((size_t)64 << 10)
+static __thread struct xos_ef *host_ef __attribute__((tls_model("initial-exec")));
+static struct sigaction bus_prev;
+static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
+
+static void bus_handler(int sig, siginfo_t *si, void *uc)
+{
+	struct xos_ef *ef = host_ef;
+	struct xos__domain *d = ef ? ef->dom : NULL;
+	uintptr_t a = (uintptr_t)si->si_addr;
+
+	if (d && si->si_code > 0 && a >= d->base && a - d->base < d->size && xos__lazy_poisoned(d->lazy)) {
+		struct xos__domain_hdr *h = d->hdr; /* brought in and checked before the EF ran */
+		sigset_t bus;
+		void *abandoned;
+
+		ef->killed_by = SIGBUS;
+		h->exit_status = 128 + SIGBUS;
+		h->state = XOS_DOM_ENDED;
+		sigemptyset(&bus);
+		sigaddset(&bus, SIGBUS);
+		pthread_sigmask(SIG_UNBLOCK, &bus, NULL);
+		to_host_begin(NULL); /* as an EF that ends: its stack is not switched back to */
+		xos__ctx_swap(&abandoned, *h->host_sp); /* never comes back */
+	}
+	if (bus_prev.sa_flags & SA_SIGINFO) {
+		bus_prev.sa_sigaction(sig, si, uc);
+	} else if (bus_prev.sa_handler != SIG_DFL && bus_prev.sa_handler != SIG_IGN) {
+		bus_prev.sa_handler(sig);
+	} else {
+		/* The default: the faulting access again (or a sent signal again) ends the process. */
+		sigaction(SIGBUS, &bus_prev, NULL);
+		if (si->si_code <= 0)
+			raise(SIGBUS);
+	}
+}
+
+static void bus_install(void)
+{
+	struct sigaction sa = { .sa_sigaction = bus_handler, .sa_flags = SA_SIGINFO | SA_ONSTACK };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &bus_prev);
+}
+
+/* The signal stack this flow had before (restored after its EF). */
+static __thread stack_t bus_old_stack;
+
+/* For a flow about to run a lazily restored EF: the handler, and a stack for it on this thread. */
+static void *bus_guard_begin(void)
+{
+	stack_t ss = { .ss_size = BUS_STACK_SIZE };
+
+	pthread_once(&bus_once, bus_install);
+	ss.ss_sp = mmap(NULL, BUS_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ss.ss_sp == MAP_FAILED)
+		return NULL;
+	if (sigaltstack(&ss, &bus_old_stack) < 0) {
+		munmap(ss.ss_sp, BUS_STACK_SIZE);
+		return NULL;
+	}
+	return ss.ss_sp;
+}
+
+static void bus_guard_end(void *stack)
+{
+	if (!stack)
+		return;
+	sigaltstack(&bus_old_stack, NULL);
+	munmap(stack, BUS_STACK_SIZE);
+}
+
+static int domain_host(struct xos_ic *ic, bool bus_guarded)
 {
 	struct xos_ef *ef = ic->ef;
 	struct xos__domain_hdr *h = ef->dom->hdr;
@@ -680,7 +769,9 @@ int xos__domain_host(struct xos_ic *ic)
 		h->state = XOS_DOM_RUNNING;
 		xos__route_heap = (h->flags & XOS_DOM_F_MALLOC) ? &h->heap : NULL;
 		to_ef_begin(&fake, h);
+		host_ef = bus_guarded ? ef : NULL;
 		xos__ctx_swap(&host_saved_sp, h->ef_sp);
+		host_ef = NULL;
 		to_ef_end(fake);
 		xos__route_heap = NULL;
 		__asm__ __volatile__("" ::: "memory");
@@ -737,6 +828,16 @@ int xos__domain_host(struct xos_ic *ic)
 			xos__ef_ack(ctl, -EINVAL);
 		}
 	}
+}
+
+int xos__domain_host(struct xos_ic *ic)
+{
+	/* Only a lazily restored domain has pages that may never come; the thread ICF's EFs run on it. */
+	void *bus_stack = ic->ef->dom->lazy && !(ic->icf->features & XOS_ICF_F_PIVOT) ? bus_guard_begin() : NULL;
+	int status = domain_host(ic, bus_stack != NULL);
+
+	bus_guard_end(bus_stack);
+	return status;
 }
 
 /* ---- the public mutate ----------------------------------------------------------- */

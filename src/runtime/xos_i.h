@@ -212,6 +212,7 @@ struct xos_ef {
 	/* set on the EF's own flow while it runs */
 	jmp_buf exit_jmp;
 	int exit_status;
+	int killed_by;                  /* ended by this signal on a page that never came (mutate.c), or 0 */
 	struct xos_ef *prev_self;       /* the EF this flow ran before (nested run) */
 	struct xos_ef *tbl_prev, *tbl_next; /* table of live EFs */
 	/* mutate (mutate.c): NULL/-1 for EFs without a domain */
@@ -332,6 +333,8 @@ int xos__lazy_start(struct xos__lazy *l) XOS_HIDDEN;
 int xos__lazy_wait(struct xos__lazy *l, uint64_t *ret_done_ns) XOS_HIDDEN;
 /* The error of a chunk that failed so far, or 0. */
 int xos__lazy_error(struct xos__lazy *l) XOS_HIDDEN;
+/* Are some of its pages poisoned (a chunk failed)?  Async-signal-safe. */
+bool xos__lazy_poisoned(const struct xos__lazy *l) XOS_HIDDEN;
 /* Stop the thread, unregister, free (NULL: nothing). */
 void xos__lazy_close(struct xos__lazy *l) XOS_HIDDEN;
 /* The mapped domain of this process holding @p, or NULL. */

@@ -6,8 +6,11 @@
  * chunk's own checksum must catch it).  Restored eagerly, the image is
  * refused as corrupted.  Restored lazily, the restore succeeds (header,
  * tables and saved context are sound), the EF runs, and when it reaches
- * the bad chunk it gets SIGBUS, never the flipped byte (it would return
- * 99), with one line on stderr naming the chunk.
+ * the bad chunk it is ended there, killed by SIGBUS, never reading the
+ * flipped byte (it would return 99), with one line on stderr naming the
+ * chunk; its join says so and returns the chunk's error, and the process
+ * that restored it goes on (it starts and joins another EF, which exits
+ * with 7).
  */
 #include <sys/mman.h>
 
@@ -74,8 +77,19 @@ static void make_image(const char *path)
 		t_fail("could not make a genuine image");
 }
 
-/* Restore in a child with stderr into @log; its restore result in *@rc, how it ended returned. */
-static int restore_child(const char *path, const char *log, bool eager, int *rc, int *status)
+static int seven(void *arg)
+{
+	(void)arg;
+	return 7;
+}
+
+/*
+ * Restore in a child with stderr into @log; its restore result in *@rc,
+ * the join's in *@join, how the EF ended in *@how and *@status, what an
+ * EF started after it returned in *@after; how the child ended returned.
+ */
+static int restore_child(const char *path, const char *log, bool eager, int *rc, int *join, int *how, int *status,
+			 int *after)
 {
 	int pfd[2], st;
 	pid_t pid;
@@ -97,22 +111,34 @@ static int restore_child(const char *path, const char *log, bool eager, int *rc,
 		if (write(pfd[1], &r, sizeof(r)) != sizeof(r))
 			_exit(4);
 		if (r == 0) {
+			struct xos_ef_attr attr;
+			struct xos_ef *next;
+			struct xos_ef_exit nx = { 0 };
+			int how, a = -1;
+
 			r = xos_ef_join(ef, &ex);
-			if (write(pfd[1], &r, sizeof(r)) != sizeof(r) ||
-			    write(pfd[1], &ex.status, sizeof(ex.status)) != sizeof(ex.status))
+			how = (int)ex.how;
+			/* The process goes on: another EF runs and is joined. */
+			xos_ef_attr_init(&attr);
+			attr.icf = "thread";
+			if (xos_ef_create(&next, &attr, seven, NULL, 0) == 0 && xos_ef_join(next, &nx) == 0 &&
+			    nx.how == XOS_EF_EXITED)
+				a = nx.status;
+			if (write(pfd[1], &r, sizeof(r)) != sizeof(r) || write(pfd[1], &how, sizeof(how)) != sizeof(how) ||
+			    write(pfd[1], &ex.status, sizeof(ex.status)) != sizeof(ex.status) ||
+			    write(pfd[1], &a, sizeof(a)) != sizeof(a))
 				_exit(4);
 		}
 		_exit(0);
 	}
 	close(pfd[1]);
 	*rc = 1;
-	*status = -1;
+	*join = *how = *status = *after = -1;
 	if (read(pfd[0], rc, sizeof(*rc)) != sizeof(*rc))
 		*rc = 1;
-	int jr;
-
-	if (read(pfd[0], &jr, sizeof(jr)) == sizeof(jr) && read(pfd[0], status, sizeof(*status)) != sizeof(*status))
-		*status = -1;
+	if (read(pfd[0], join, sizeof(*join)) != sizeof(*join) || read(pfd[0], how, sizeof(*how)) != sizeof(*how) ||
+	    read(pfd[0], status, sizeof(*status)) != sizeof(*status) || read(pfd[0], after, sizeof(*after)) != sizeof(*after))
+		*join = *how = *status = *after = -1;
 	close(pfd[0]);
 	if (waitpid(pid, &st, 0) != pid)
 		t_fail("waitpid");
@@ -136,7 +162,7 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/xos-lazy-XXXXXX", img[256], log[256];
 	struct t_image im;
 	uint64_t base, off, data = 0, at = 0;
-	int rc, status, st;
+	int rc, join, how, status, after, st;
 
 	(void)argc;
 	t_fixed_layout(argv);
@@ -163,24 +189,29 @@ int main(int argc, char **argv)
 	im.b[at] ^= 0xff;
 	t_save(&im, img);
 
-	st = restore_child(img, log, true, &rc, &status);
+	st = restore_child(img, log, true, &rc, &join, &how, &status, &after);
 	if (!WIFEXITED(st) || rc != -EBADMSG)
 		t_fail("eager restore of a corrupted chunk: %d (%s), want refused as corrupted", rc,
 		       rc < 0 ? xos_image_error(rc) : "accepted");
 	printf("eager: %s\n", xos_image_error(rc));
 
-	st = restore_child(img, log, false, &rc, &status);
+	st = restore_child(img, log, false, &rc, &join, &how, &status, &after);
 	if (rc != 0)
 		t_fail("lazy restore refused (%s): header and tables are sound", xos_image_error(rc));
-	if (WIFEXITED(st) && status == 99)
+	if (how == XOS_EF_EXITED && status == 99)
 		t_fail("the EF read the corrupted byte");
-	if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGBUS)
-		t_fail("the EF ran on (ended %s %d, EF status %d): want SIGBUS at the bad chunk",
-		       WIFSIGNALED(st) ? "by signal" : "with exit", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
-		       status);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		t_fail("the process that restored it did not go on: ended %s %d",
+		       WIFSIGNALED(st) ? "by signal" : "with exit", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	if (how != XOS_EF_KILLED || status != SIGBUS)
+		t_fail("the EF ended how=%d status=%d: want killed by SIGBUS at the bad chunk", how, status);
+	if (join != -EBADMSG)
+		t_fail("its join returned %d (%s): want the chunk's error", join, join < 0 ? xos_image_error(join) : "0");
+	if (after != 7)
+		t_fail("an EF started after it did not run: %d", after);
 	if (!log_has(log, "is corrupted; its pages raise SIGBUS"))
 		t_fail("no line naming the bad chunk on stderr");
-	printf("lazy: restored, SIGBUS at the bad chunk, reported\n");
+	printf("lazy: restored, the EF killed by SIGBUS at the bad chunk alone, reported; the process went on\n");
 	snprintf(img, sizeof(img), "rm -rf %s", dir);
 	return system(img) == 0 ? T_EXIT_PASS : T_EXIT_FAIL;
 }
