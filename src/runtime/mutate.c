@@ -707,6 +707,8 @@ static void bus_handler(int sig, siginfo_t *si, void *uc)
 		bus_prev.sa_sigaction(sig, si, uc);
 	} else if (bus_prev.sa_handler != SIG_DFL && bus_prev.sa_handler != SIG_IGN) {
 		bus_prev.sa_handler(sig);
+	} else if (bus_prev.sa_handler == SIG_IGN && si->si_code <= 0) {
+		return; /* a sent one, ignored as before */
 	} else {
 		/* The default: the faulting access again (or a sent signal again) ends the process. */
 		sigaction(SIGBUS, &bus_prev, NULL);
