@@ -77,6 +77,16 @@ static void make_image(const char *path)
 		t_fail("could not make a genuine image");
 }
 
+static int put_int(int fd, int v)
+{
+	return write(fd, &v, sizeof(v)) == sizeof(v) ? 0 : -1;
+}
+
+static int get_int(int fd, int *v)
+{
+	return read(fd, v, sizeof(*v)) == sizeof(*v) ? 0 : -1;
+}
+
 static int seven(void *arg)
 {
 	(void)arg;
@@ -124,9 +134,8 @@ static int restore_child(const char *path, const char *log, bool eager, bool bus
 			if (xos_ef_create(&next, &attr, seven, NULL, 0) == 0 && xos_ef_join(next, &nx) == 0 &&
 			    nx.how == XOS_EF_EXITED)
 				a = nx.status;
-			if (write(pfd[1], &r, sizeof(r)) != sizeof(r) || write(pfd[1], &end_how, sizeof(end_how)) != sizeof(end_how) ||
-			    write(pfd[1], &ex.status, sizeof(ex.status)) != sizeof(ex.status) ||
-			    write(pfd[1], &a, sizeof(a)) != sizeof(a))
+			if (put_int(pfd[1], r) < 0 || put_int(pfd[1], end_how) < 0 ||
+			    put_int(pfd[1], ex.status) < 0 || put_int(pfd[1], a) < 0)
 				_exit(4);
 			if (bus_after) {
 				/* A SIGBUS of its own (a mapped file cut short) still ends the process. */
@@ -151,8 +160,8 @@ static int restore_child(const char *path, const char *log, bool eager, bool bus
 	*join = *how = *status = *after = -1;
 	if (read(pfd[0], rc, sizeof(*rc)) != sizeof(*rc))
 		*rc = 1;
-	if (read(pfd[0], join, sizeof(*join)) != sizeof(*join) || read(pfd[0], how, sizeof(*how)) != sizeof(*how) ||
-	    read(pfd[0], status, sizeof(*status)) != sizeof(*status) || read(pfd[0], after, sizeof(*after)) != sizeof(*after))
+	if (get_int(pfd[0], join) < 0 || get_int(pfd[0], how) < 0 || get_int(pfd[0], status) < 0 ||
+	    get_int(pfd[0], after) < 0)
 		*join = *how = *status = *after = -1;
 	close(pfd[0]);
 	if (waitpid(pid, &st, 0) != pid)
@@ -221,7 +230,8 @@ int main(int argc, char **argv)
 	if (how != XOS_EF_KILLED || status != SIGBUS)
 		t_fail("the EF ended how=%d status=%d: want killed by SIGBUS at the bad chunk", how, status);
 	if (join != -EBADMSG)
-		t_fail("its join returned %d (%s): want the chunk's error", join, join < 0 ? xos_image_error(join) : "0");
+		t_fail("its join returned %d (%s): want the chunk's error", join,
+		       join < 0 ? xos_image_error(join) : "0");
 	if (after != 7)
 		t_fail("an EF started after it did not run: %d", after);
 	if (!log_has(log, "is corrupted; its pages raise SIGBUS"))
