@@ -834,8 +834,12 @@ static int domain_host(struct xos_ic *ic, bool bus_guarded)
 
 int xos__domain_host(struct xos_ic *ic)
 {
-	/* Only a lazily restored domain has pages that may never come; the thread ICF's EFs run on it. */
-	void *bus_stack = ic->ef->dom->lazy && !(ic->icf->features & XOS_ICF_F_PIVOT) ? bus_guard_begin() : NULL;
+	/*
+	 * Only a lazily restored domain has pages that may never come, and only
+	 * where the EF runs on the restorer's mapping (lazy_ok, dump.c).
+	 */
+	bool lazy_here = ic->ef->dom->lazy && (ic->icf->features & XOS_ICF_F_SHARED_MEMORY);
+	void *bus_stack = lazy_here ? bus_guard_begin() : NULL;
 	int status = domain_host(ic, bus_stack != NULL);
 
 	bus_guard_end(bus_stack);
