@@ -36,6 +36,14 @@
 /* Worst case: every other page of the largest domain holds data. */
 #define IMG_EXTENTS_MAX ((uint32_t)(XOS__DOMAIN_SIZE_MAX / 4096 / 2 + 1))
 #define IMG_F_KEYED 1u /* mac is HMAC-SHA256 under the image key */
+/*
+ * A stream only (an unkeyed move between hosts of one launch): the chunk
+ * table is zero, the data went socket to memfd without passing through
+ * user space (image_splice.c), vouched for by the connection as every
+ * other message of the launch is: TCP's checksum against damage, the
+ * launch secret against strangers.  Never with IMG_F_KEYED, never in a file.
+ */
+#define IMG_F_UNSUMMED 2u
 #define IMG_KEY_MAX 4096
 #define IMG_KEY_ENV "XOS_IMAGE_KEY_FILE"
 
@@ -125,7 +133,8 @@ void xos__image_release(struct xos__image *img) XOS_HIDDEN;
  * A streamed image (a migration, xos__image_send) comes in this order:
  * header (its checksum and MACs zero), maps, extents, the data, then the
  * chunk table and the header again, sealed: so the sender reads the
- * domain once, hashing each chunk as it sends it.  @len is the stream's
+ * domain once, hashing each chunk as it sends it (unkeyed: IMG_F_UNSUMMED,
+ * sent as it is, the table zero).  @len is the stream's
  * length (the image's file size + one header).  Load its header and
  * tables from @fd, checked for shape (the chunk table comes later); a
  * stream cut short reads as -EBADMSG (hosts.c then asks whether the sender
@@ -138,7 +147,7 @@ void xos__image_chunk_entry(struct img_chunk *c, const struct xos__image_key *ke
 /*
  * After a stream's data: take its chunk table and sealed header from
  * @fd, check them (key, checksum, the header unchanged but for its seal)
- * and each chunk's entry as it came (@got) against the table.  0,
+ * and each chunk's entry as it came (@got, NULL for IMG_F_UNSUMMED) against the table.  0,
  * -EBADMSG, -EKEYREJECTED, -ENOKEY or the socket's -errno.
  */
 int xos__image_stream_seal_check(int fd, struct xos__image *img, const struct xos__image_key *key,
@@ -163,6 +172,19 @@ int xos__image_sum_finish(struct xos__image_sum *s, struct img_hdr *hdr, const s
 int xos__image_sum_seal(struct xos__image_sum *s, struct img_hdr *hdr, const struct img_map *maps,
 			const struct img_ext *ext) XOS_HIDDEN;
 void xos__image_sum_end(struct xos__image_sum *s) XOS_HIDDEN;
+/* Streaming writer of an IMG_F_UNSUMMED image: every chunk fed, its entry zero. */
+void xos__image_sum_skip(struct xos__image_sum *s) XOS_HIDDEN;
+/*
+ * Bytes [@off, @off+@len) of @fd onto the stream socket @sock without a
+ * copy here (sendfile, no SIGPIPE): 0, or -errno (-EIO: @fd ended early).
+ */
+int xos__image_sendfile(int sock, int fd, uint64_t off, uint64_t len) XOS_HIDDEN;
+/*
+ * @len bytes from the stream socket @sock into @fd at @off through the
+ * empty pipe @pipefd (left empty on success): 0, -ENODATA when the sender
+ * closed first, or -errno (-EAGAIN: the receive timeout).
+ */
+int xos__image_splice_in(int sock, const int pipefd[2], int fd, uint64_t off, uint64_t len) XOS_HIDDEN;
 /* Writer: header, maps, extents, and room for the chunk table (filled by finish). */
 int xos__image_write_tables(int fd, const struct img_hdr *hdr, const struct img_map *maps,
 			    const struct img_ext *ext) XOS_HIDDEN;

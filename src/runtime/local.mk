@@ -25,6 +25,7 @@ libxos_core_la_SOURCES = \
 	%reldir%/ckpt.c \
 	%reldir%/restore_start.c \
 	%reldir%/image.c \
+	%reldir%/image_splice.c \
 	%reldir%/lazy.c \
 	%reldir%/image_i.h \
 	%reldir%/sha256.c \

@@ -245,12 +245,22 @@ static inline uint64_t t_fold(uint64_t acc, const unsigned char *p, size_t len)
 	return t_rotl(acc, 5) ^ t_hash64(p, len, acc);
 }
 
+/* Recompute the header's checksum over header and tables only, the chunk table as it is. */
+static inline void t_reseal_tables(struct t_image *im)
+{
+	uint64_t acc = 0;
+
+	acc = t_fold(acc, im->b + im->hdr_size, (size_t)im->nmaps * MAP_REC);
+	acc = t_fold(acc, im->b + im->ext_off, (size_t)im->nextents * EXT_REC);
+	acc = t_fold(acc, im->b + im->chunk_off, (size_t)im->nchunks * CHUNK_REC);
+	t_put64(im, 24, 0);
+	t_put64(im, 24, acc ^ t_hash64(im->b, im->hdr_size, acc));
+}
+
 /* Recompute the checksum of the (edited) image: it passes every integrity check but a MAC. */
 static inline void t_reseal(struct t_image *im)
 {
-	uint64_t acc = 0;
 	size_t at = im->data_at;
-
 	uint32_t c = 0;
 
 	/* Each chunk's sum (seeded by its index), then header and tables. */
@@ -264,11 +274,7 @@ static inline void t_reseal(struct t_image *im)
 			at += n;
 		}
 	}
-	acc = t_fold(acc, im->b + im->hdr_size, (size_t)im->nmaps * MAP_REC);
-	acc = t_fold(acc, im->b + im->ext_off, (size_t)im->nextents * EXT_REC);
-	acc = t_fold(acc, im->b + im->chunk_off, (size_t)im->nchunks * CHUNK_REC);
-	t_put64(im, 24, 0);
-	t_put64(im, 24, acc ^ t_hash64(im->b, im->hdr_size, acc));
+	t_reseal_tables(im);
 }
 
 /*

@@ -7,7 +7,8 @@
  * SIGSEGV/SIGBUS: a saved stack pointer outside the stack, a stack
  * bottom inside the program's code (its guard page would be
  * mprotect'ed there), and a saved context resuming at an address that is
- * no code of the program.
+ * no code of the program.  Nor may a file claim chunks without checksums,
+ * which only a move's connection may carry.
  */
 #include "image-forge.h"
 
@@ -76,6 +77,28 @@ int main(int argc, char **argv)
 	if (rc == 0)
 		t_fail("resume address 0x4141414141414141 accepted");
 	printf("resume address outside the code: %s\n", xos_image_error(rc));
+	/*
+	 * An image file claiming what only a move's stream may (its chunks carry
+	 * no checksums, flag 2 at offset 36), its chunk table zero and a byte of
+	 * its data changed: refused as damaged, not run.
+	 */
+	{
+		struct t_image u = im;
+		uint32_t flags = 2;
+
+		u.b = malloc(u.len);
+		memcpy(u.b, im.b, u.len);
+		memcpy(u.b + 36, &flags, 4);
+		memset(u.b + u.chunk_off, 0, (size_t)u.nchunks * CHUNK_REC);
+		u.b[u.len - 1] ^= 0x5a; /* the last byte of data */
+		t_reseal_tables(&u);
+		t_save(&u, bad);
+		free(u.b);
+		rc = t_restore_in_child(bad, 10);
+		if (rc != -EBADMSG)
+			t_fail("an image file with unchecksummed chunks: %s, not -EBADMSG", rc ? xos_image_error(rc) : "restored");
+		printf("chunks without checksums in a file: %s\n", xos_image_error(rc));
+	}
 	snprintf(img, sizeof(img), "rm -rf %s", dir);
 	return system(img) == 0 ? T_EXIT_PASS : T_EXIT_FAIL;
 }
