@@ -670,6 +670,7 @@ int xos__image_read(struct xos_ef *ef, int fd)
 	if (ef->image_stream_len) {
 		d->lazy = NULL;
 		rc = stream_fill(fd, &img, key, d);
+		ef->image_spliced = img.hdr.flags & IMG_F_UNSUMMED;
 		view = img; /* its header sealed now */
 	} else if (lazy_ok(ef) && xos__lazy_open(d, fd, &img, key, &d->lazy) == 0) {
 		/* The lazy server owns the tables now; @view reads them until it is gone. */

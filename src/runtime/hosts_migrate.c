@@ -78,6 +78,13 @@ struct mig_verdict {
 static int take_out(int src, uint32_t creator, uint64_t ef_id, size_t n, const uint64_t *tok,
 		    struct xos__chan_move *mv, int *ret_sock, uint64_t *ret_len, char *why, size_t why_len);
 
+/* How an arrived image's bytes came in, for --explain (dump.c, image_splice.c). */
+static const char *image_path(const struct xos_ef *ef)
+{
+	return ef->image_spliced ? "spliced from the connection into place, no key: no chunk checked"
+				 : "each chunk checked against its MAC";
+}
+
 /* EFs this host runs for other hosts that may leave: by creator's rank and id (hosted_key). */
 struct hosted {
 	uint64_t id0;
@@ -372,10 +379,10 @@ static void serve_migrate_in(int fd, const struct mig_req *req, struct mig_chan 
 		}
 		return;
 	}
-	xos__explain("ef %llu \"%s\" arrived%s%s (%llu bytes of image, %zu channel end%s re-bound: tcp to its peer) -> %s",
+	xos__explain("ef %llu \"%s\" arrived%s%s (%llu bytes of image, %s; %zu channel end%s re-bound: tcp to its peer) -> %s",
 		     (unsigned long long)ef->id, ef->name, req->op == MIG_FETCH ? " from host " : "",
 		     req->op == MIG_FETCH ? xos__hosts.hosts[req->from].name : "",
-		     (unsigned long long)req->image_len, n, n == 1 ? "" : "s", why);
+		     (unsigned long long)req->image_len, image_path(ef), n, n == 1 ? "" : "s", why);
 	xos__hosted_add(key, ef, true);
 	pthread_mutex_lock(&hosted_lock);
 	for (h = hosted_head; h && h->id0 != key; h = h->next)
@@ -1097,10 +1104,11 @@ int xos_ef_migrate(struct xos_ef *ef, const char *host)
 			     ef->name, xos__hosts.hosts[dst].name, strerror(-rc), why);
 		return rc;
 	}
-	xos__explain("ef %llu \"%s\" migrated from host %s to host %s (%.1f MiB image%s, %zu channel end%s "
+	xos__explain("ef %llu \"%s\" migrated from host %s to host %s (%.1f MiB image%s%s%s, %zu channel end%s "
 		     "re-bound: %s, %.1f ms), there -> %s",
 		     (unsigned long long)ef->id, ef->name, xos__hosts.hosts[cur].name, xos__hosts.hosts[dst].name,
 		     (double)len / (1 << 20), cur != here && dst != here ? " straight between them" : "",
+		     dst == here ? ", " : "", dst == here ? image_path(ef) : "",
 		     ef->nchans, ef->nchans == 1 ? "" : "s",
 		     dst == here ? "ring with its peers here" : "tcp to its peers", now_ms() - t0, why);
 	return 0;

@@ -239,6 +239,7 @@ struct xos_ef {
 	int (*restore_ready)(struct xos_ef *ef, void *arg);
 	void *restore_ready_arg;
 	uint64_t image_stream_len; /* restore: the fd is a migration's stream socket, this many bytes (0: a file) */
+	bool image_spliced;        /* that stream's data came socket to memfd, no checksums (IMG_F_UNSUMMED) */
 };
 
 /* ---- EF options (options.c) ---------------------------------------------- */

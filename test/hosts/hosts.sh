@@ -150,6 +150,11 @@ check "migrate: a domain EF moved a -> b -> c -> a mid-run, nothing lost, repeat
 check "--explain: the destination chose the EF's ICF again, and rank 0 says where it went" \
 	'grep -q "^xos\[b\]: ef .* \"wander\" arrived .* -> thread: " "$tmp/migrate" &&
 	 grep -q "^xos: ef .* \"wander\" migrated from host a to host b" "$tmp/migrate"'
+# Without a key a move's bytes go socket to memfd (splice) on every leg;
+# with one (migrate_rekeyed below) every chunk is checked against its MAC.
+check "--explain: without a key the image came spliced into place, on host b and at home" \
+	'grep -q "^xos\[b\]: ef .* \"wander\" arrived (.* bytes of image, spliced from the connection into place, no key" "$tmp/migrate" &&
+	 grep -q "^xos: ef .* \"wander\" migrated from host c to host a (.* MiB image, spliced from the connection" "$tmp/migrate"'
 
 run migrate_chans -n 3 "$XOS_RUN" --fixed-layout --explain -- "$HOSTS_PROG" migrate_chans
 check "migrate_chans: moved a -> b -> c -> a with two channels in use both ways: every message once, in order" \
@@ -237,10 +242,13 @@ check "migrate_refused: a move home refused (a library loaded on b), the EF and 
 printf "the launch's key" >"$tmp/key0"
 printf "the launch's key" >"$tmp/key1"
 chmod 600 "$tmp/key0" "$tmp/key1"
-NETNS_TIMEOUT=90 run migrate_rekeyed -n 1 "$XOS_RUN" --fixed-layout --key-file="$tmp/key0" -- "$HOSTS_PROG" migrate_rekeyed : \
-	-n 2 "$XOS_RUN" --fixed-layout --key-file="$tmp/key1" -- "$HOSTS_PROG" migrate_rekeyed
+NETNS_TIMEOUT=90 run migrate_rekeyed -n 1 "$XOS_RUN" --fixed-layout --explain --key-file="$tmp/key0" -- "$HOSTS_PROG" migrate_rekeyed : \
+	-n 2 "$XOS_RUN" --fixed-layout --explain --key-file="$tmp/key1" -- "$HOSTS_PROG" migrate_rekeyed
 check "migrate_rekeyed: a move home whose image fails its MAC after the data is refused, the EF and its channel go on on b; with the key back it comes home (mpirun status $(cat "$tmp/migrate_rekeyed.rc"))" \
 	'tally migrate_rekeyed'
+check "--explain: keyed, the image's chunks were checked against their MACs, on host b and at home" \
+	'grep -q "^xos\[b\]: ef .* arrived (.* bytes of image, each chunk checked against its MAC" "$tmp/migrate_rekeyed" &&
+	 grep -q "^xos: ef .* migrated from host b to host a (.* MiB image, each chunk checked against its MAC" "$tmp/migrate_rekeyed"'
 
 NETNS_TIMEOUT=60 run abandon -n 3 "$XOS_RUN" -- "$HOSTS_PROG" abandon
 check "abandon: rank 0 dies; the launch ends (mpirun status $(cat "$tmp/abandon.rc"), not a timeout)" \
