@@ -24,7 +24,7 @@
 # Needs BENCH (bench-hosts), XOS_RUN, TOP_SRCDIR; root, ip(8) and mpirun.
 set -u
 ROUNDS=${ROUNDS:-4} # A B pairs
-MROUNDS=${MROUNDS:-3} # A B pairs of the migration part
+MROUNDS=${MROUNDS:-7} # A B pairs of the migration part (its ratio swings with the raw rate of each round)
 INNER=${INNER:-3}   # repetitions inside one run (the program reports their median)
 # Where it cannot run, it says why and succeeds (make bench goes on).
 [ "$(id -u)" -eq 0 ] || { echo "bench-hosts: skipped: needs root (network namespaces)"; exit 0; }
