@@ -683,8 +683,16 @@ static int send_to_host(struct xos_ef *ef, int dst, int from, uint64_t *len, con
 		if (rc == 0 && n)
 			rc = xos__send_all(fd, mc, n * sizeof(mc[0]));
 	}
-	if (rc == 0)
+	if (rc == -EPIPE || rc == -ECONNRESET) {
+		/*
+		 * Refused before it took the whole image, the host closed on the
+		 * rest; its reply, which says why, came before that.
+		 */
+		if (from < 0 && xos__hosts_read_all(fd, &rep, sizeof(rep)) == 0 && rep.rc < 0)
+			rc = 0;
+	} else if (rc == 0) {
 		rc = xos__hosts_read_all(fd, &rep, sizeof(rep));
+	}
 	if (rc == 0 && rep.rc == 0 && from >= 0)
 		rc = xos__hosts_read_all(fd, len, sizeof(*len));
 	if (rc < 0) {

@@ -41,6 +41,9 @@
  *            (run with a key file of its own): its image from b fails its
  *            MAC at the end of the stream, the move home is refused and the
  *            EF goes on on b with its channel; the key back, it comes home
+ *   migrate_keyless  rank 0 without an image key, b and c with one: the
+ *            EF's image from a has no MACs, b refuses it before its data
+ *            (more than the connection holds), the EF goes on on a
  *   fetch_committed  (with XOS_HOSTS_FAULT=fetch-committed) c takes the
  *            EF with its channel end from b and dies right after b let it
  *            go: the EF is lost, its channel at the end of file
@@ -1237,6 +1240,8 @@ static void scenario_migrate_chans(void)
 /* ---- a move home refused: the EF and its channel go on where they are -------------- */
 
 #define RF_LOAD 1000u /* load a library first */
+#define RF_FILL 2000u /* fill RF_FILL_BYTES of the domain first */
+#define RF_FILL_BYTES ((size_t)6 << 20)
 #define RF_END UINT32_MAX
 
 /* Each number back plus one; RF_LOAD: first load a library rank 0's process has not. */
@@ -1248,6 +1253,15 @@ static int ef_loader(void *p)
 	while (xos_chan_recv(c, &v, sizeof(v)) == sizeof(v) && v != RF_END) {
 		if (v == RF_LOAD && !dlopen("libbz2.so.1", RTLD_NOW | RTLD_LOCAL))
 			v = 0; /* says the load failed */
+		if (v == RF_FILL) {
+			/* Kept: an image larger than what a connection's buffers hold. */
+			unsigned char *m = xos_malloc(RF_FILL_BYTES);
+
+			if (m)
+				memset(m, 0x6b, RF_FILL_BYTES);
+			else
+				v = 0;
+		}
 		v++;
 		if (xos_chan_send(c, &v, sizeof(v)) != sizeof(v))
 			return 1;
@@ -1347,6 +1361,29 @@ static bool key_write(const char *key)
 	if (f && fclose(f) != 0)
 		ok = false;
 	return ok;
+}
+
+/*
+ * Rank 0 has no image key, hosts b and c have one: the image rank 0 sends
+ * carries no MACs (its pages go spliced), and b refuses it before taking
+ * its data, 6 MiB that its connection cannot hold; the EF goes on on a.
+ */
+static void scenario_migrate_keyless(void)
+{
+	struct xos_chan *c[2];
+	struct xos_ef *ef;
+	int rc;
+
+	ef = loader_start("keyless", c);
+	if (!ef)
+		return;
+	CHECK(ask_within(c[0], RF_FILL) == RF_FILL + 1, "it filled 6 MiB of its domain");
+	rc = xos_ef_migrate(ef, "b");
+	CHECK(rc == -EKEYREJECTED, "the move to b refused: b asks every image for its MAC (%s)", strerror(-rc));
+	CHECK(strcmp(xos_ef_host(ef), "a") == 0, "it is still on a (%s)", xos_ef_host(ef));
+	CHECK(ask_within(c[0], 5) == 6 && strcmp(xos_chan_mechanism(c[0]), "ring") == 0,
+	      "and answers on its ring as before (%s)", xos_chan_mechanism(c[0]));
+	loader_end(ef, c[0]);
 }
 
 static void scenario_migrate_rekeyed(void)
@@ -2388,6 +2425,8 @@ int main(int argc, char **argv)
 		scenario_migrate_refused();
 	else if (strcmp(s, "migrate_rekeyed") == 0)
 		scenario_migrate_rekeyed();
+	else if (strcmp(s, "migrate_keyless") == 0)
+		scenario_migrate_keyless();
 	else if (strcmp(s, "mutate_blocked") == 0)
 		scenario_mutate_blocked();
 	else if (strcmp(s, "abandon") == 0)

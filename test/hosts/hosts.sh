@@ -250,6 +250,14 @@ check "--explain: keyed, the image's chunks were checked against their MACs, on 
 	'grep -q "^xos\[b\]: ef .* arrived (.* bytes of image, each chunk checked against its MAC" "$tmp/migrate_rekeyed" &&
 	 grep -q "^xos: ef .* migrated from host b to host a (.* MiB image, each chunk checked against its MAC" "$tmp/migrate_rekeyed"'
 
+# Rank 0 without a key, b and c with one: rank 0's image comes without MACs
+# (spliced) and b refuses it before its data, while rank 0 still has most of
+# its 6 MiB to send; rank 0 hears why and the EF goes on at home.
+NETNS_TIMEOUT=90 run migrate_keyless -n 1 "$XOS_RUN" --fixed-layout --explain -- "$HOSTS_PROG" migrate_keyless : \
+	-n 2 "$XOS_RUN" --fixed-layout --explain --key-file="$tmp/key1" -- "$HOSTS_PROG" migrate_keyless
+check "migrate_keyless: an image without MACs refused by a host with a key (-EKEYREJECTED, before its data), the EF goes on on a on its ring (mpirun status $(cat "$tmp/migrate_keyless.rc"))" \
+	'tally migrate_keyless'
+
 NETNS_TIMEOUT=60 run abandon -n 3 "$XOS_RUN" -- "$HOSTS_PROG" abandon
 check "abandon: rank 0 dies; the launch ends (mpirun status $(cat "$tmp/abandon.rc"), not a timeout)" \
 	'grep -q "^# rank 0 dies now" "$tmp/abandon" && [ "$(cat "$tmp/abandon.rc")" != 124 ]'
