@@ -23,7 +23,7 @@
 #   echo_move_ms         the moves of that echo EF, asleep in its receive
 # Needs BENCH (bench-hosts), XOS_RUN, TOP_SRCDIR; root, ip(8) and mpirun.
 set -u
-ROUNDS=${ROUNDS:-4} # A B pairs
+ROUNDS=${ROUNDS:-7} # A B pairs (the stream ratio of one round swings 0.6-1.4x here)
 MROUNDS=${MROUNDS:-7} # A B pairs of the migration part (its ratio swings with the raw rate of each round)
 INNER=${INNER:-3}   # repetitions inside one run (the program reports their median)
 # Where it cannot run, it says why and succeeds (make bench goes on).
