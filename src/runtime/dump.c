@@ -306,7 +306,7 @@ static int image_emit(struct xos_ef *ef, const struct image_sink *k)
 	struct img_map *maps;
 	struct img_ext *ext = NULL;
 	struct img_hdr hdr;
-	unsigned char *buf;
+	unsigned char *buf = NULL;
 	uint32_t next;
 	int rc;
 	/*
@@ -325,8 +325,7 @@ static int image_emit(struct xos_ef *ef, const struct image_sink *k)
 		return -EFBIG;
 	maps = xos__calloc(IMG_MAPS_MAX, sizeof(*maps));
 	key = xos__malloc(sizeof(*key));
-	buf = direct ? NULL : xos__malloc(CHUNK);
-	if (!maps || !key || (!direct && !buf)) {
+	if (!maps || !key) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -356,10 +355,13 @@ static int image_emit(struct xos_ef *ef, const struct image_sink *k)
 	} else {
 		rc = xos__image_write_tables(k->fd, &hdr, maps, ext);
 	}
-	for (uint32_t i = 0; i < hdr.nextents && !rc && unsummed; i++)
-		rc = xos__image_sendfile(k->fd, d->memfd, ext[i].off, ext[i].len);
-	if (unsummed)
+	if (unsummed) {
+		if (!rc)
+			rc = xos__image_sendfile(k->fd, d->memfd, ext, hdr.nextents);
 		xos__image_sum_skip(&sum);
+	} else if (!rc && !direct && !(buf = xos__malloc(CHUNK))) {
+		rc = -ENOMEM;
+	}
 	for (uint32_t i = 0; i < hdr.nextents && !rc && !unsummed; i++) {
 		for (uint64_t o = 0; o < ext[i].len && !rc; o += CHUNK) {
 			size_t len = ext[i].len - o < CHUNK ? (size_t)(ext[i].len - o) : CHUNK;

@@ -175,10 +175,11 @@ void xos__image_sum_end(struct xos__image_sum *s) XOS_HIDDEN;
 /* Streaming writer of an IMG_F_UNSUMMED image: every chunk fed, its entry zero. */
 void xos__image_sum_skip(struct xos__image_sum *s) XOS_HIDDEN;
 /*
- * Bytes [@off, @off+@len) of @fd onto the stream socket @sock without a
- * copy here (sendfile, no SIGPIPE): 0, or -errno (-EIO: @fd ended early).
+ * The extents @ext[@n] of @fd, in order, onto the stream socket @sock
+ * without a copy here (sendfile, no SIGPIPE): 0, or -errno (-EIO: @fd
+ * ended early).
  */
-int xos__image_sendfile(int sock, int fd, uint64_t off, uint64_t len) XOS_HIDDEN;
+int xos__image_sendfile(int sock, int fd, const struct img_ext *ext, uint32_t n) XOS_HIDDEN;
 /*
  * @len bytes from the stream socket @sock into @fd at @off through the
  * empty pipe @pipefd (left empty on success): 0, -ENODATA when the sender

@@ -29,30 +29,36 @@
 /* Per call, at most this much: sendfile and splice take a size_t but stop at 2 GiB anyway. */
 #define STEP (1u << 30)
 
-int xos__image_sendfile(int sock, int fd, uint64_t off, uint64_t len)
+/* Bytes [@off, @off+@len) of @fd onto @sock. */
+static int send_extent(int sock, int fd, uint64_t off, uint64_t len)
 {
-	sigset_t pipe, old, pending;
-	bool had;
-	int rc = 0;
-
-	sigemptyset(&pipe);
-	sigaddset(&pipe, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe, &old);
-	had = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
-	while (len && rc == 0) {
+	while (len) {
 		off_t at = (off_t)off;
 		ssize_t n = sendfile(sock, fd, &at, len < STEP ? (size_t)len : STEP);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			/* 0: the memfd ended early (cut under us); else the socket's error. */
-			rc = n < 0 ? -errno : -EIO;
-			break;
-		}
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO; /* 0: the memfd ended early (cut under us) */
 		off += (uint64_t)n;
 		len -= (uint64_t)n;
 	}
+	return 0;
+}
+
+int xos__image_sendfile(int sock, int fd, const struct img_ext *ext, uint32_t n)
+{
+	sigset_t pipe, old, pending;
+	bool had;
+	int rc = 0;
+
+	/* Once for all extents: a sparse domain may have thousands. */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
+	had = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+	for (uint32_t i = 0; i < n && rc == 0; i++)
+		rc = send_extent(sock, fd, ext[i].off, ext[i].len);
 	if (rc == -EPIPE && !had) {
 		const struct timespec none = { 0, 0 };
 
